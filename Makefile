@@ -1,0 +1,48 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   install dependencies, build, generate a synthetic data set and run the tour
+#   make test   install dependencies, build (normal + ASan/UBSan), run every test, short fuzz runs
+JOBS ?= 2
+DEMO_DIR ?= demo-data
+DEMO_PATIENTS ?= 20000
+
+.PHONY: all deps build build-asan test test-release test-asan fuzz format format-check lint demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOB_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+test-release: build
+	cd build && ctest --output-on-failure -j$(JOBS)
+
+test-asan: build-asan
+	cd build-asan && ctest --output-on-failure -j$(JOBS)
+
+fuzz: deps
+	@bash scripts/fuzz.sh
+
+format-check:
+	@bash scripts/check-source.sh
+
+test: format-check test-release test-asan fuzz
+	@echo "make test: all suites passed"
+
+format:
+	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'fuzz/*.c')
+
+demo: build
+	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_PATIENTS)"
+
+bench: build
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages overblik builds, tests and benchmarks with.
+# Idempotent: does nothing (and needs no network) when everything is present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
+      libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcmocka-dev
+      libmicrohttpd-dev libjwt-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then exit 0; fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,26 @@
+/* time.h - civil time for overblik: seconds since the Unix epoch, UTC, as int64.
+ * Dates in the domain (periods, birth dates) are midnight UTC of that day. Parsing is
+ * strict (the date must exist); formatting is ISO 8601 with a Z suffix. */
+#ifndef OB_CORE_TIME_H
+#define OB_CORE_TIME_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "core/err.h"
+
+typedef int64_t ob_time;
+#define OB_TIME_MIN INT64_MIN
+#define OB_TIME_MAX INT64_MAX
+
+int ob_date_valid(int y, int m, int d);
+int64_t ob_days_from_civil(int y, int m, int d);
+void ob_civil_from_days(int64_t z, int *y, int *m, int *d);
+ob_time ob_time_from_ymd(int y, int m, int d);
+/* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][.fff](Z|+hh:mm|-hh:mm). */
+ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e);
+/* Writes YYYY-MM-DDTHH:MM:SSZ (21 bytes with NUL) into buf. */
+void ob_time_format(ob_time t, char buf[static 32]);
+void ob_date_format(ob_time t, char buf[static 16]);
+ob_time ob_time_now(void);
+
+#endif
