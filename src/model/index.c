@@ -1,0 +1,467 @@
+/* index.c - the in-memory index (see index.h). Arrays grow by doubling; per-patient
+ * vectors are small and owned by the patient entry. */
+#include "model/index.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+ob_index *ob_index_new(void)
+{
+    ob_index *ix = ob_calloc(1, sizeof *ix);
+    if (!ix)
+        return NULL;
+    ix->org_ids = ob_map_new();
+    ix->pro_ids = ob_map_new();
+    ix->patient_ids = ob_map_new();
+    ix->project_ids = ob_map_new();
+    ix->cpr_ids = ob_map_new();
+    if (!ix->org_ids || !ix->pro_ids || !ix->patient_ids || !ix->project_ids || !ix->cpr_ids) {
+        ob_index_free(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+void ob_index_free(ob_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->norgs; i++) {
+        ob_free(ix->orgs[i].ext_id);
+        ob_free(ix->orgs[i].name);
+        ob_free(ix->orgs[i].address);
+    }
+    for (size_t i = 0; i < ix->npros; i++) {
+        ob_free(ix->pros[i].ext_id);
+        ob_free(ix->pros[i].name);
+        ob_free(ix->pro_perms[i].v);
+    }
+    for (size_t i = 0; i < ix->npatients; i++) {
+        ob_patient *p = &ix->patients[i];
+        ob_free(p->ext_id);
+        ob_free(p->name);
+        ob_free(p->rels);
+        ob_free(p->blocks);
+        ob_free(p->consents);
+        ob_free(p->attorneys);
+        ob_free(p->disclosures);
+    }
+    for (size_t i = 0; i < ix->nprojects; i++) {
+        ob_free(ix->projects[i].ext_id);
+        ob_free(ix->projects[i].title);
+        ob_free(ix->projects[i].members);
+    }
+    ob_free(ix->orgs);
+    ob_free(ix->pros);
+    ob_free(ix->pro_perms);
+    ob_free(ix->patients);
+    ob_free(ix->projects);
+    ob_free(ix->covers);
+    ob_map_free(ix->org_ids);
+    ob_map_free(ix->pro_ids);
+    ob_map_free(ix->patient_ids);
+    ob_map_free(ix->project_ids);
+    ob_map_free(ix->cpr_ids);
+    ob_free(ix);
+}
+
+static ob_status nomem(ob_err *e)
+{
+    return ob_err_set(e, OB_ENOMEM, "out of memory while indexing");
+}
+
+ob_status ob_index_reserve(ob_index *ix, size_t orgs, size_t pros, size_t patients, ob_err *e)
+{
+    if (ob_grow((void **)&ix->orgs, &ix->caporgs, orgs, sizeof *ix->orgs) < 0)
+        return nomem(e);
+    size_t cap = ix->cappros;
+    if (ob_grow((void **)&ix->pros, &ix->cappros, pros, sizeof *ix->pros) < 0 ||
+        ob_grow((void **)&ix->pro_perms, &cap, pros, sizeof *ix->pro_perms) < 0)
+        return nomem(e);
+    if (ob_grow((void **)&ix->patients, &ix->cappatients, patients, sizeof *ix->patients) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+static ob_status check_ext(ob_map *m, const char *ext_id, const char *what, ob_err *e)
+{
+    if (!ext_id || !*ext_id)
+        return ob_err_set(e, OB_EINVAL, "%s has no id", what);
+    if (strlen(ext_id) > 128)
+        return ob_err_set(e, OB_EINVAL, "%s id is longer than 128 characters", what);
+    if (ob_map_get(m, ext_id, strlen(ext_id)) != OB_NONE)
+        return ob_err_set(e, OB_EINVAL, "%s id '%s' is already used", what, ext_id);
+    return OB_OK;
+}
+
+static int dup3(char **a, const char *sa, char **b, const char *sb, char **c, const char *sc)
+{
+    *a = ob_strdup(sa ? sa : "");
+    *b = ob_strdup(sb ? sb : "");
+    *c = c ? ob_strdup(sc ? sc : "") : NULL;
+    if (!*a || !*b || (c && !*c)) {
+        ob_free(*a);
+        ob_free(*b);
+        if (c)
+            ob_free(*c);
+        return -1;
+    }
+    return 0;
+}
+
+ob_status ob_index_add_org(ob_index *ix, const ob_org *o, uint32_t *id, ob_err *e)
+{
+    ob_status st = check_ext(ix->org_ids, o->ext_id, "organisation", e);
+    if (st)
+        return st;
+    if (o->parent != OB_NONE && o->parent >= ix->norgs)
+        return ob_err_set(e, OB_EINVAL, "organisation '%s' has an unknown parent", o->ext_id);
+    if (o->kind >= OB_ORG_KIND_COUNT || o->sector >= OB_SECTOR_COUNT)
+        return ob_err_set(e, OB_EINVAL, "organisation '%s' has a bad kind or sector", o->ext_id);
+    if (ob_grow((void **)&ix->orgs, &ix->caporgs, ix->norgs + 1, sizeof *ix->orgs) < 0)
+        return nomem(e);
+    ob_org *n = &ix->orgs[ix->norgs];
+    *n = *o;
+    if (dup3(&n->ext_id, o->ext_id, &n->name, o->name, &n->address, o->address) < 0)
+        return nomem(e);
+    n->depth = o->parent == OB_NONE ? 0 : (uint8_t)(ix->orgs[o->parent].depth + 1);
+    if (n->depth > 16) {
+        dup3(&n->ext_id, NULL, &n->name, NULL, NULL, NULL); /* unreachable in practice */
+        return ob_err_set(e, OB_EINVAL, "organisation tree deeper than 16 levels");
+    }
+    uint32_t nid = (uint32_t)ix->norgs;
+    if (ob_map_put(ix->org_ids, n->ext_id, strlen(n->ext_id), nid) < 0) {
+        ob_free(n->ext_id);
+        ob_free(n->name);
+        ob_free(n->address);
+        return nomem(e);
+    }
+    ix->norgs++;
+    if (id)
+        *id = nid;
+    return OB_OK;
+}
+
+ob_status ob_index_add_professional(ob_index *ix, const ob_professional *p, uint32_t *id, ob_err *e)
+{
+    ob_status st = check_ext(ix->pro_ids, p->ext_id, "professional", e);
+    if (st)
+        return st;
+    if (p->role >= OB_ROLE_COUNT || p->nsites > 8)
+        return ob_err_set(e, OB_EINVAL, "professional '%s' has a bad role or too many sites",
+                          p->ext_id);
+    for (unsigned i = 0; i < p->nsites; i++)
+        if (p->sites[i] >= ix->norgs)
+            return ob_err_set(e, OB_EINVAL, "professional '%s' works at an unknown site",
+                              p->ext_id);
+    size_t cap = ix->cappros;
+    if (ob_grow((void **)&ix->pros, &ix->cappros, ix->npros + 1, sizeof *ix->pros) < 0 ||
+        ob_grow((void **)&ix->pro_perms, &cap, ix->npros + 1, sizeof *ix->pro_perms) < 0)
+        return nomem(e);
+    ob_professional *n = &ix->pros[ix->npros];
+    *n = *p;
+    if (dup3(&n->ext_id, p->ext_id, &n->name, p->name, NULL, NULL) < 0)
+        return nomem(e);
+    uint32_t nid = (uint32_t)ix->npros;
+    if (ob_map_put(ix->pro_ids, n->ext_id, strlen(n->ext_id), nid) < 0) {
+        ob_free(n->ext_id);
+        ob_free(n->name);
+        return nomem(e);
+    }
+    memset(&ix->pro_perms[nid], 0, sizeof ix->pro_perms[nid]);
+    ix->npros++;
+    if (id)
+        *id = nid;
+    return OB_OK;
+}
+
+ob_status ob_index_add_patient(ob_index *ix, const ob_patient *p, uint32_t *id, ob_err *e)
+{
+    ob_status st = check_ext(ix->patient_ids, p->ext_id, "patient", e);
+    if (st)
+        return st;
+    if (p->gp_clinic != OB_NONE && p->gp_clinic >= ix->norgs)
+        return ob_err_set(e, OB_EINVAL, "patient '%s' is listed at an unknown clinic", p->ext_id);
+    static const uint8_t zero[16];
+    bool has_cpr = memcmp(p->cpr_hash, zero, 16) != 0;
+    if (has_cpr && ob_map_get(ix->cpr_ids, p->cpr_hash, 16) != OB_NONE)
+        return ob_err_set(e, OB_EINVAL, "patient '%s' has a CPR number already registered",
+                          p->ext_id);
+    if (ob_grow((void **)&ix->patients, &ix->cappatients, ix->npatients + 1, sizeof *ix->patients) <
+        0)
+        return nomem(e);
+    ob_patient *n = &ix->patients[ix->npatients];
+    memset(n, 0, sizeof *n);
+    memcpy(n->cpr_hash, p->cpr_hash, 16);
+    n->gp_clinic = p->gp_clinic;
+    n->birth = p->birth;
+    if (dup3(&n->ext_id, p->ext_id, &n->name, p->name, NULL, NULL) < 0)
+        return nomem(e);
+    uint32_t nid = (uint32_t)ix->npatients;
+    if (ob_map_put(ix->patient_ids, n->ext_id, strlen(n->ext_id), nid) < 0 ||
+        (has_cpr && ob_map_put(ix->cpr_ids, n->cpr_hash, 16, nid) < 0)) {
+        ob_free(n->ext_id);
+        ob_free(n->name);
+        return nomem(e);
+    }
+    ix->npatients++;
+    if (id)
+        *id = nid;
+    return OB_OK;
+}
+
+ob_status ob_index_add_project(ob_index *ix, const ob_project *p, uint32_t *id, ob_err *e)
+{
+    ob_status st = check_ext(ix->project_ids, p->ext_id, "research project", e);
+    if (st)
+        return st;
+    for (uint32_t i = 0; i < p->nmembers; i++)
+        if (p->members[i] >= ix->npros)
+            return ob_err_set(e, OB_EINVAL, "project '%s' has an unknown member", p->ext_id);
+    if (ob_grow((void **)&ix->projects, &ix->capprojects, ix->nprojects + 1, sizeof *ix->projects) <
+        0)
+        return nomem(e);
+    ob_project *n = &ix->projects[ix->nprojects];
+    *n = *p;
+    n->members = ob_calloc(p->nmembers ? p->nmembers : 1, sizeof *n->members);
+    if (!n->members)
+        return nomem(e);
+    if (p->nmembers)
+        memcpy(n->members, p->members, p->nmembers * sizeof *n->members);
+    if (dup3(&n->ext_id, p->ext_id, &n->title, p->title, NULL, NULL) < 0) {
+        ob_free(n->members);
+        return nomem(e);
+    }
+    uint32_t nid = (uint32_t)ix->nprojects;
+    if (ob_map_put(ix->project_ids, n->ext_id, strlen(n->ext_id), nid) < 0) {
+        ob_free(n->members);
+        ob_free(n->ext_id);
+        ob_free(n->title);
+        return nomem(e);
+    }
+    ix->nprojects++;
+    if (id)
+        *id = nid;
+    return OB_OK;
+}
+
+/* Appends one element to a per-patient vector with 16-bit count and capacity. */
+static int push16(void **v, uint16_t *n, uint16_t *cap, const void *elem, size_t size)
+{
+    if (*n == UINT16_MAX)
+        return -1;
+    if (*n == *cap) {
+        size_t ncap = *cap ? (size_t)*cap * 2 : 2;
+        if (ncap > UINT16_MAX)
+            ncap = UINT16_MAX;
+        void *nv = ob_realloc(*v, ncap * size);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = (uint16_t)ncap;
+    }
+    memcpy((char *)*v + (size_t)*n * size, elem, size);
+    (*n)++;
+    return 0;
+}
+
+static ob_status check_patient(const ob_index *ix, uint32_t patient, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    return OB_OK;
+}
+
+static ob_status check_period(ob_time from, ob_time to, ob_err *e)
+{
+    if (to < from)
+        return ob_err_set(e, OB_EINVAL, "period ends before it starts");
+    return OB_OK;
+}
+
+ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_relationship *r,
+                                    ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st || (st = check_period(r->from, r->to, e)))
+        return st;
+    if (r->org >= ix->norgs || (r->professional != OB_NONE && r->professional >= ix->npros) ||
+        r->kind >= OB_REL_KIND_COUNT)
+        return ob_err_set(e, OB_EINVAL, "relationship names an unknown site or professional");
+    ob_patient *p = &ix->patients[patient];
+    if (push16((void **)&p->rels, &p->nrels, &p->caprels, r, sizeof *r) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+ob_status ob_index_add_block(ob_index *ix, uint32_t patient, const ob_block *b, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st || (st = check_period(b->valid_from, b->valid_to, e)) ||
+        (st = check_period(b->data_from, b->data_to, e)))
+        return st;
+    if (b->kind >= OB_BLOCK_KIND_COUNT ||
+        (b->kind == OB_BLOCK_PROFESSIONAL && b->target >= ix->npros) ||
+        (b->kind == OB_BLOCK_SITE && b->target >= ix->norgs))
+        return ob_err_set(e, OB_EINVAL, "block names an unknown professional or site");
+    ob_patient *p = &ix->patients[patient];
+    if (push16((void **)&p->blocks, &p->nblocks, &p->capblocks, b, sizeof *b) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+ob_status ob_index_add_consent(ob_index *ix, uint32_t patient, const ob_consent *c, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st || (st = check_period(c->from, c->to, e)))
+        return st;
+    if (c->kind >= OB_CONSENT_KIND_COUNT)
+        return ob_err_set(e, OB_EINVAL, "consent has an unknown kind");
+    ob_patient *p = &ix->patients[patient];
+    if (push16((void **)&p->consents, &p->nconsents, &p->capconsents, c, sizeof *c) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+ob_status ob_index_add_attorney(ob_index *ix, uint32_t patient, const ob_attorney *a, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st || (st = check_period(a->from, a->to, e)))
+        return st;
+    if (a->holder >= ix->npatients || a->holder == patient)
+        return ob_err_set(e, OB_EINVAL, "power of attorney names an unknown holder");
+    ob_patient *p = &ix->patients[patient];
+    if (push16((void **)&p->attorneys, &p->nattorneys, &p->capattorneys, a, sizeof *a) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+ob_status ob_index_add_disclosure(ob_index *ix, uint32_t patient, const ob_disclosure *d, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st)
+        return st;
+    if (d->to_org >= ix->norgs || d->origin_org >= ix->norgs || d->from_professional >= ix->npros)
+        return ob_err_set(e, OB_EINVAL, "disclosure names an unknown site or professional");
+    ob_patient *p = &ix->patients[patient];
+    if (push16((void **)&p->disclosures, &p->ndisclosures, &p->capdisclosures, d, sizeof *d) < 0)
+        return nomem(e);
+    return OB_OK;
+}
+
+ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *e)
+{
+    ob_status st = check_period(p->from, p->to, e);
+    if (st)
+        return st;
+    if (p->professional >= ix->npros || p->site >= ix->norgs || p->kind >= OB_PERM_KIND_COUNT)
+        return ob_err_set(e, OB_EINVAL, "permission names an unknown professional or site");
+    ob_perm_list *l = &ix->pro_perms[p->professional];
+    size_t cap = l->cap;
+    if (ob_grow((void **)&l->v, &cap, l->n + 1, sizeof *l->v) < 0)
+        return nomem(e);
+    l->cap = (uint32_t)cap;
+    l->v[l->n++] = *p;
+    return OB_OK;
+}
+
+ob_status ob_index_add_cover(ob_index *ix, const ob_cover *c, ob_err *e)
+{
+    ob_status st = check_period(c->from, c->to, e);
+    if (st)
+        return st;
+    if (c->substitute >= ix->norgs || c->covered >= ix->norgs)
+        return ob_err_set(e, OB_EINVAL, "cover names an unknown clinic");
+    if (ob_grow((void **)&ix->covers, &ix->capcovers, ix->ncovers + 1, sizeof *ix->covers) < 0)
+        return nomem(e);
+    ix->covers[ix->ncovers++] = *c;
+    return OB_OK;
+}
+
+static uint32_t find(const ob_map *m, const char *ext_id)
+{
+    return ext_id ? ob_map_get(m, ext_id, strlen(ext_id)) : OB_NONE;
+}
+
+uint32_t ob_index_find_org(const ob_index *ix, const char *ext_id)
+{
+    return find(ix->org_ids, ext_id);
+}
+
+uint32_t ob_index_find_professional(const ob_index *ix, const char *ext_id)
+{
+    return find(ix->pro_ids, ext_id);
+}
+
+uint32_t ob_index_find_patient(const ob_index *ix, const char *ext_id)
+{
+    return find(ix->patient_ids, ext_id);
+}
+
+uint32_t ob_index_find_project(const ob_index *ix, const char *ext_id)
+{
+    return find(ix->project_ids, ext_id);
+}
+
+uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t hash[16])
+{
+    return ob_map_get(ix->cpr_ids, hash, 16);
+}
+
+ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id)
+{
+    if (patient >= ix->npatients)
+        return NULL;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nblocks; i++)
+        if (p->blocks[i].id == id)
+            return &p->blocks[i];
+    return NULL;
+}
+
+ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id)
+{
+    if (patient >= ix->npatients)
+        return NULL;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nconsents; i++)
+        if (p->consents[i].id == id)
+            return &p->consents[i];
+    return NULL;
+}
+
+bool ob_index_org_within(const ob_index *ix, uint32_t org, uint32_t ancestor)
+{
+    if (org >= ix->norgs || ancestor >= ix->norgs)
+        return false;
+    uint8_t target_depth = ix->orgs[ancestor].depth;
+    while (org != OB_NONE && ix->orgs[org].depth > target_depth)
+        org = ix->orgs[org].parent;
+    return org == ancestor;
+}
+
+bool ob_index_pro_works_at(const ob_index *ix, uint32_t pro, uint32_t org)
+{
+    if (pro >= ix->npros)
+        return false;
+    const ob_professional *p = &ix->pros[pro];
+    for (unsigned i = 0; i < p->nsites; i++)
+        if (p->sites[i] == org)
+            return true;
+    return false;
+}
+
+bool ob_index_pro_in_secondary(const ob_index *ix, uint32_t pro)
+{
+    if (pro >= ix->npros)
+        return false;
+    const ob_professional *p = &ix->pros[pro];
+    for (unsigned i = 0; i < p->nsites; i++) {
+        const ob_org *o = &ix->orgs[p->sites[i]];
+        if (o->sector == OB_SECTOR_SECONDARY || o->kind == OB_ORG_HOSPITAL ||
+            o->kind == OB_ORG_DEPARTMENT || o->kind == OB_ORG_PRIVATE_HOSPITAL)
+            return true;
+    }
+    return false;
+}

@@ -1,0 +1,74 @@
+/* index.h - the in-memory index the decision engine reads (no I/O).
+ *
+ * The index OWNS every object in it and every string those objects point to: add
+ * functions copy what they are given. Ids are dense and stable (array positions).
+ * The index is not thread-safe by itself: the service that shares it between threads
+ * wraps reads and changes in a reader-writer lock. Changes (a new block, a revoked
+ * consent) are visible to the next decision at once (R-BLK-5, R-CON-2). */
+#ifndef OB_MODEL_INDEX_H
+#define OB_MODEL_INDEX_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/map.h"
+#include "model/model.h"
+
+typedef struct ob_perm_list {
+    uint32_t n, cap;
+    ob_permission *v;
+} ob_perm_list;
+
+typedef struct ob_index {
+    ob_org *orgs;
+    size_t norgs, caporgs;
+    ob_professional *pros;
+    size_t npros, cappros;
+    ob_perm_list *pro_perms; /* parallel to pros */
+    ob_patient *patients;
+    size_t npatients, cappatients;
+    ob_project *projects;
+    size_t nprojects, capprojects;
+    ob_cover *covers;
+    size_t ncovers, capcovers;
+    ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids;
+} ob_index;
+
+ob_index *ob_index_new(void);
+void ob_index_free(ob_index *ix);
+/* Pre-sizes the arrays (a loader that knows the counts avoids regrowth). */
+ob_status ob_index_reserve(ob_index *ix, size_t orgs, size_t pros, size_t patients, ob_err *e);
+
+/* Adders copy `o` (and its strings) into the index and return the new id in *id.
+ * They refuse duplicate external ids and dangling references with OB_EINVAL. */
+ob_status ob_index_add_org(ob_index *ix, const ob_org *o, uint32_t *id, ob_err *e);
+ob_status ob_index_add_professional(ob_index *ix, const ob_professional *p, uint32_t *id,
+                                    ob_err *e);
+ob_status ob_index_add_patient(ob_index *ix, const ob_patient *p, uint32_t *id, ob_err *e);
+ob_status ob_index_add_project(ob_index *ix, const ob_project *p, uint32_t *id, ob_err *e);
+ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_relationship *r,
+                                    ob_err *e);
+ob_status ob_index_add_block(ob_index *ix, uint32_t patient, const ob_block *b, ob_err *e);
+ob_status ob_index_add_consent(ob_index *ix, uint32_t patient, const ob_consent *c, ob_err *e);
+ob_status ob_index_add_attorney(ob_index *ix, uint32_t patient, const ob_attorney *a, ob_err *e);
+ob_status ob_index_add_disclosure(ob_index *ix, uint32_t patient, const ob_disclosure *d,
+                                  ob_err *e);
+ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *e);
+ob_status ob_index_add_cover(ob_index *ix, const ob_cover *c, ob_err *e);
+
+/* Lookups return OB_NONE when absent. */
+uint32_t ob_index_find_org(const ob_index *ix, const char *ext_id);
+uint32_t ob_index_find_professional(const ob_index *ix, const char *ext_id);
+uint32_t ob_index_find_patient(const ob_index *ix, const char *ext_id);
+uint32_t ob_index_find_project(const ob_index *ix, const char *ext_id);
+uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t hash[16]);
+ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
+ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);
+
+/* true when org == ancestor or org lies below ancestor in the organisation tree. */
+bool ob_index_org_within(const ob_index *ix, uint32_t org, uint32_t ancestor);
+bool ob_index_pro_works_at(const ob_index *ix, uint32_t pro, uint32_t org);
+/* true when any of the professional's sites is in the secondary sector (R-BLK-2). */
+bool ob_index_pro_in_secondary(const ob_index *ix, uint32_t pro);
+
+#endif

@@ -1,0 +1,266 @@
+/* model.h - the domain of overblik (REQUIREMENTS §1) as plain structs.
+ *
+ * Every object has a dense internal id (uint32, its index in the owning array of
+ * struct ob_index) and an external id string from the import format (docs/formats.md).
+ * Internal ids are what logs, messages and the decision engine use; a patient's CPR
+ * number is never part of these structs in clear text (R-CPR-2): the store keeps it
+ * encrypted and the index holds only a keyed hash for lookup. */
+#ifndef OB_MODEL_MODEL_H
+#define OB_MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/time.h"
+
+#define OB_NONE UINT32_MAX /* "no object" for any internal id */
+
+/* Data categories (REQUIREMENTS §1). Bit i of an ob_catmask is category i. */
+typedef enum ob_category {
+    OB_CAT_APPOINTMENT = 0,
+    OB_CAT_DIAGNOSIS,
+    OB_CAT_MEDICATION,
+    OB_CAT_LAB_RESULT,
+    OB_CAT_MEASUREMENT,
+    OB_CAT_CLINICAL_NOTE,
+    OB_CAT_DISCHARGE_SUMMARY,
+    OB_CAT_VACCINATION,
+    OB_CAT_TREATMENT_WILL,
+    OB_CAT_COUNT
+} ob_category;
+typedef uint16_t ob_catmask;
+#define OB_CAT_ALL    ((ob_catmask)((1u << OB_CAT_COUNT) - 1))
+#define OB_CAT_BIT(c) ((ob_catmask)(1u << (c)))
+
+typedef enum ob_org_kind {
+    OB_ORG_REGION = 0,
+    OB_ORG_HOSPITAL,
+    OB_ORG_DEPARTMENT,
+    OB_ORG_MUNICIPALITY,
+    OB_ORG_MUNICIPAL_UNIT,
+    OB_ORG_GP_CLINIC,
+    OB_ORG_SPECIALIST,
+    OB_ORG_PRIVATE_HOSPITAL,
+    OB_ORG_DENTIST,
+    OB_ORG_QUALITY_DB, /* a clinical quality database (R-ACC-8) */
+    OB_ORG_RESEARCH,   /* a research institution */
+    OB_ORG_ADMIN,      /* planning / administration (R-ACC-7) */
+    OB_ORG_KIND_COUNT
+} ob_org_kind;
+
+typedef enum ob_sector {
+    OB_SECTOR_PRIMARY = 0, /* general practice, specialists, dentists */
+    OB_SECTOR_SECONDARY,   /* hospitals */
+    OB_SECTOR_MUNICIPAL,   /* home nursing, acute teams, rehabilitation */
+    OB_SECTOR_OTHER,
+    OB_SECTOR_COUNT
+} ob_sector;
+
+typedef enum ob_role {
+    OB_ROLE_DOCTOR = 0,
+    OB_ROLE_NURSE,
+    OB_ROLE_MIDWIFE,
+    OB_ROLE_PHYSIOTHERAPIST,
+    OB_ROLE_DENTIST,
+    OB_ROLE_OTHER_AUTHORISED,
+    OB_ROLE_SECRETARY, /* non-authorised from here on */
+    OB_ROLE_MEDICAL_ASSISTANT,
+    OB_ROLE_ADMIN_STAFF,
+    OB_ROLE_RESEARCHER,
+    OB_ROLE_PLANNER,
+    OB_ROLE_COUNT
+} ob_role;
+
+/* Where a data item comes from; matters for R-ACC-6 and R-ACC-8 and R-PRD-1. */
+typedef enum ob_source_kind {
+    OB_SRC_CLINICAL = 0,
+    OB_SRC_PATIENT_REPORTED, /* R-PRD-1 */
+    OB_SRC_QUALITY_DB,       /* R-ACC-8: never for treatment */
+    OB_SRC_RESEARCH,         /* R-ACC-6: data collected for research, not for treatment */
+    OB_SRC_COUNT
+} ob_source_kind;
+
+typedef struct ob_org {
+    uint32_t parent; /* OB_NONE for a root (region, municipality, independent clinic) */
+    uint8_t kind;    /* ob_org_kind */
+    uint8_t sector;  /* ob_sector */
+    uint8_t depth;   /* 0 for a root; maintained by the index */
+    char *ext_id, *name, *address;
+    char sor[24];        /* SOR code */
+    char provider_no[8]; /* ydernummer, six digits, GP clinics and specialists */
+} ob_org;
+
+typedef struct ob_professional {
+    char *ext_id, *name;
+    char authorisation_id[16]; /* empty for non-authorised staff */
+    uint8_t role;              /* ob_role */
+    bool authorised;
+    uint8_t nsites;
+    uint32_t sites[8]; /* organisations they work at */
+} ob_professional;
+
+/* Treatment relationship (R-ACC-1): personal (professional set) or through a site. */
+typedef enum ob_rel_kind {
+    OB_REL_TREATMENT = 0, /* ordinary course of treatment */
+    OB_REL_ADMISSION,     /* hospital admission / outpatient course */
+    OB_REL_HOME_NURSING,  /* municipal */
+    OB_REL_LISTED,        /* patient listed with a GP clinic */
+    OB_REL_KIND_COUNT
+} ob_rel_kind;
+
+typedef struct ob_relationship {
+    uint32_t professional; /* OB_NONE: through the organisation */
+    uint32_t org;
+    ob_time from, to; /* to == OB_TIME_MAX while open */
+    uint8_t kind;     /* ob_rel_kind */
+} ob_relationship;
+
+/* Power of attorney (fuldmagt) or custody/guardianship (R-ACC-9). */
+typedef enum ob_capacity {
+    OB_CAP_PROFESSIONAL = 0,
+    OB_CAP_ASSISTANT, /* technical assistance on behalf of a named professional (R-ACC-3) */
+    OB_CAP_CITIZEN,
+    OB_CAP_PARENT, /* parent with custody */
+    OB_CAP_ATTORNEY,
+    OB_CAP_GUARDIAN,
+    OB_CAP_SOURCE_SYSTEM,
+    OB_CAP_COUNT
+} ob_capacity;
+
+typedef struct ob_attorney {
+    uint32_t holder; /* the citizen (a patient id) who holds it */
+    ob_catmask scope;
+    uint8_t capacity; /* OB_CAP_ATTORNEY, OB_CAP_PARENT or OB_CAP_GUARDIAN */
+    ob_time from, to;
+} ob_attorney;
+
+/* Permissions granted by a site's management (R-ACC-3, R-ACC-4). */
+typedef enum ob_perm_kind {
+    OB_PERM_ASSIST = 0, /* technical assistance, SUL §42d stk. 3 */
+    OB_PERM_QUALITY,    /* quality work, SUL §42d stk. 2 nr. 2 */
+    OB_PERM_KIND_COUNT
+} ob_perm_kind;
+
+typedef struct ob_permission {
+    uint32_t professional;
+    uint32_t site; /* the granting site; covers its sub-units */
+    uint8_t kind;
+    ob_time from, to;
+    bool revoked;
+} ob_permission;
+
+/* Holiday cover (R-ACC-12): professionals of `substitute` treat patients listed at
+ * `covered` during the period; the relationship ends by itself. */
+typedef struct ob_cover {
+    uint32_t substitute; /* organisation (a GP clinic) */
+    uint32_t covered;    /* the covered GP clinic */
+    ob_time from, to;
+} ob_cover;
+
+typedef struct ob_project {
+    char *ext_id, *title;
+    char approval_ref[48]; /* ethics committee / regional council reference; empty = none */
+    bool controller_permission;
+    bool identifiable; /* the approval covers identifiable data */
+    ob_catmask categories;
+    ob_time from, to;
+    uint32_t nmembers;
+    uint32_t *members; /* professionals, owned by the project */
+} ob_project;
+
+typedef enum ob_consent_kind {
+    OB_CONSENT_PREVENTION = 0, /* SUL §42a stk. 3 */
+    OB_CONSENT_SHARING,        /* to a recipient without a legal basis */
+    OB_CONSENT_RESEARCH,
+    OB_CONSENT_QUALITY_EXTENDED, /* quality work beyond the ordinary time limits */
+    OB_CONSENT_OVERRIDE,         /* override of a block, given in the situation */
+    OB_CONSENT_KIND_COUNT
+} ob_consent_kind;
+
+typedef enum ob_recipient_kind {
+    OB_RCPT_PERSON = 0,
+    OB_RCPT_ORG,      /* a site and its sub-units */
+    OB_RCPT_ORG_KIND, /* every site of a kind, e.g. all municipal units */
+    OB_RCPT_PROJECT,  /* a research project */
+} ob_recipient_kind;
+
+typedef struct ob_consent {
+    uint8_t kind;           /* ob_consent_kind */
+    uint8_t recipient_kind; /* ob_recipient_kind */
+    uint8_t form;           /* 0 written, 1 oral */
+    bool identifiable;      /* research: consent covers identifiable data */
+    bool active;            /* false once revoked (R-CON-2) */
+    uint32_t recipient;     /* professional, org, project id, or ob_org_kind */
+    ob_catmask categories;
+    ob_time from, to;
+    ob_time created, revoked_at;
+    uint32_t taken_by; /* oral consent: professional who took it; else OB_NONE */
+    uint64_t id;       /* store id */
+} ob_consent;
+
+typedef enum ob_block_kind {
+    OB_BLOCK_PROFESSIONAL = 0, /* R-BLK-1 (a) */
+    OB_BLOCK_SITE,             /* R-BLK-1 (b) */
+    OB_BLOCK_PERIOD,           /* R-BLK-1 (c) */
+    OB_BLOCK_KIND_COUNT
+} ob_block_kind;
+
+typedef struct ob_block {
+    uint8_t kind;
+    bool include_subunits; /* site blocks */
+    bool active;           /* false once lifted */
+    bool by_gp;            /* created by the patient's GP on their behalf (R-BLK-3) */
+    uint32_t target;       /* professional or org; OB_NONE for period blocks */
+    ob_catmask categories;
+    ob_time valid_from, valid_to; /* when the block is in force */
+    ob_time data_from, data_to;   /* which data it covers (by the data's time) */
+    uint32_t created_by;          /* professional id when by_gp, else OB_NONE */
+    uint64_t id;                  /* store id */
+} ob_block;
+
+/* An explicit disclosure of a discharge summary to municipal nursing (R-ACC-13). */
+typedef struct ob_disclosure {
+    uint32_t from_professional;
+    uint32_t to_org;
+    uint32_t origin_org;
+    ob_time at;
+} ob_disclosure;
+
+/* Per patient: everything the decision engine needs, in small owned vectors. */
+typedef struct ob_patient {
+    char *ext_id, *name;
+    uint8_t cpr_hash[16]; /* keyed hash of the CPR for lookup; never the CPR itself */
+    uint32_t gp_clinic;   /* listed GP clinic or OB_NONE */
+    ob_time birth;
+    uint16_t nrels, nblocks, nconsents, nattorneys, ndisclosures;
+    uint16_t caprels, capblocks, capconsents, capattorneys, capdisclosures;
+    ob_relationship *rels;
+    ob_block *blocks;
+    ob_consent *consents;
+    ob_attorney *attorneys;
+    ob_disclosure *disclosures;
+} ob_patient;
+
+const char *ob_category_name(ob_category c);
+int ob_category_parse(const char *s); /* -1 if unknown */
+const char *ob_org_kind_name(ob_org_kind k);
+int ob_org_kind_parse(const char *s);
+const char *ob_sector_name(ob_sector s);
+int ob_sector_parse(const char *s);
+const char *ob_role_name(ob_role r);
+int ob_role_parse(const char *s);
+bool ob_role_authorised(ob_role r);
+const char *ob_source_name(ob_source_kind s);
+int ob_source_parse(const char *s);
+const char *ob_rel_kind_name(ob_rel_kind k);
+int ob_rel_kind_parse(const char *s);
+const char *ob_capacity_name(ob_capacity c);
+int ob_capacity_parse(const char *s);
+const char *ob_perm_kind_name(ob_perm_kind k);
+int ob_perm_kind_parse(const char *s);
+const char *ob_consent_kind_name(ob_consent_kind k);
+int ob_consent_kind_parse(const char *s);
+const char *ob_block_kind_name(ob_block_kind k);
+int ob_block_kind_parse(const char *s);
+
+#endif

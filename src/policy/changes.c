@@ -1,0 +1,140 @@
+/* changes.c - who may change blocks and consents, and what a valid one is
+ * (R-BLK-2, R-BLK-3, R-BLK-5, R-CON-1, R-CON-2). Pure checks over the index; the
+ * caller stores and logs the change after a check passes. Messages explain what to do
+ * instead, and name people and sites by name, never the patient's CPR. */
+#include "policy/policy.h"
+
+static bool is_patients_gp(const ob_index *ix, uint32_t patient, uint32_t pro)
+{
+    uint32_t gp = ix->patients[patient].gp_clinic;
+    return pro < ix->npros && gp != OB_NONE && ix->pros[pro].authorised &&
+           ob_index_pro_works_at(ix, pro, gp);
+}
+
+ob_status ob_policy_check_block(const ob_index *ix, uint32_t patient, ob_block *b,
+                                const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (b->kind >= OB_BLOCK_KIND_COUNT)
+        return ob_err_set(e, OB_EINVAL, "a block is of kind professional, site or period");
+    if (b->categories == 0)
+        return ob_err_set(e, OB_EINVAL, "a block must cover at least one data category");
+    if (b->valid_to < b->valid_from || b->data_to < b->data_from)
+        return ob_err_set(e, OB_EINVAL, "a block's period ends before it starts");
+    if (b->kind == OB_BLOCK_PROFESSIONAL && b->target >= ix->npros)
+        return ob_err_set(e, OB_EINVAL, "the blocked professional is not known");
+    if (b->kind == OB_BLOCK_SITE && b->target >= ix->norgs)
+        return ob_err_set(e, OB_EINVAL, "the blocked site is not known");
+    if (b->kind == OB_BLOCK_PERIOD && b->data_from == OB_TIME_MIN && b->data_to == OB_TIME_MAX)
+        return ob_err_set(e, OB_EINVAL, "a period block needs the period of data it hides");
+    /* R-BLK-3: the patient, or their own GP on their behalf */
+    if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient) {
+        b->by_gp = false;
+        b->created_by = OB_NONE;
+    } else if (who->actor_kind == OB_ACTOR_PROFESSIONAL &&
+               is_patients_gp(ix, patient, who->actor)) {
+        b->by_gp = true;
+        b->created_by = who->actor;
+    } else {
+        return ob_err_set(e, OB_EDENIED,
+                          "only the patient, or the patient's own GP on their behalf, can "
+                          "create a block");
+    }
+    /* R-BLK-2: a named hospital professional cannot be blocked; a site block can */
+    if (b->kind == OB_BLOCK_PROFESSIONAL && ob_index_pro_in_secondary(ix, b->target)) {
+        const ob_professional *p = &ix->pros[b->target];
+        const char *site = p->nsites ? ix->orgs[p->sites[0]].name : "their hospital department";
+        return ob_err_set(e, OB_EDENIED,
+                          "%s works in a hospital, where a block of a named professional "
+                          "cannot be enforced; block the site instead (for example '%s', "
+                          "with or without its sub-units)",
+                          p->name, site);
+    }
+    b->active = true;
+    return OB_OK;
+}
+
+ob_status ob_policy_check_block_lift(const ob_index *ix, uint32_t patient, const ob_block *b,
+                                     const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (!b->active)
+        return ob_err_set(e, OB_ECONFLICT, "the block is already lifted");
+    /* R-BLK-5: the patient, or the GP who set it on the patient's behalf */
+    if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient)
+        return OB_OK;
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && b->by_gp && b->created_by == who->actor)
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "only the patient, or the GP who set the block on their behalf, can "
+                      "lift it");
+}
+
+ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob_consent *c,
+                                  const char *text, const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (c->kind >= OB_CONSENT_KIND_COUNT)
+        return ob_err_set(e, OB_EINVAL,
+                          "a consent's purpose is one of prevention, sharing, research, "
+                          "quality_extended, override");
+    /* R-CON-1: specific and informed */
+    if (c->categories == 0)
+        return ob_err_set(e, OB_EINVAL, "a consent must name the data categories it covers");
+    if (c->to < c->from)
+        return ob_err_set(e, OB_EINVAL, "a consent's period ends before it starts");
+    if (c->to == OB_TIME_MAX)
+        return ob_err_set(e, OB_EINVAL, "a consent must have an end date");
+    if (!text || !*text)
+        return ob_err_set(e, OB_EINVAL,
+                          "a consent must record the information the patient was given");
+    switch (c->recipient_kind) {
+    case OB_RCPT_PERSON:
+        if (c->recipient >= ix->npros)
+            return ob_err_set(e, OB_EINVAL, "the consent's recipient is not known");
+        break;
+    case OB_RCPT_ORG:
+        if (c->recipient >= ix->norgs)
+            return ob_err_set(e, OB_EINVAL, "the consent's recipient site is not known");
+        break;
+    case OB_RCPT_ORG_KIND:
+        if (c->recipient >= OB_ORG_KIND_COUNT)
+            return ob_err_set(e, OB_EINVAL, "the consent's recipient kind is not known");
+        break;
+    case OB_RCPT_PROJECT:
+        if (c->recipient >= ix->nprojects)
+            return ob_err_set(e, OB_EINVAL, "the consent's research project is not known");
+        break;
+    default:
+        return ob_err_set(e, OB_EINVAL, "a consent must name its recipient");
+    }
+    if (c->form > 1)
+        return ob_err_set(e, OB_EINVAL, "a consent is written or oral");
+    if (c->form == 1 && c->taken_by >= ix->npros)
+        return ob_err_set(e, OB_EINVAL, "an oral consent records who took it");
+    if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient)
+        return OB_OK;
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor < ix->npros &&
+        ix->pros[who->actor].authorised && c->form == 1 && c->taken_by == who->actor)
+        return OB_OK; /* an authorised professional records the oral consent they took */
+    return ob_err_set(e, OB_EDENIED,
+                      "a consent is given by the patient, or recorded by the authorised "
+                      "professional who took it orally");
+}
+
+ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,
+                                         const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (!c->active)
+        return ob_err_set(e, OB_ECONFLICT, "the consent is already revoked");
+    if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient)
+        return OB_OK;
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && c->taken_by == who->actor)
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED, "only the patient can revoke their consent");
+}

@@ -1,0 +1,578 @@
+/* policy.c - the decision engine (see policy.h). One function per rule family; the
+ * entry point routes on actor kind and purpose. Each rule returns through decide_*()
+ * helpers that fill the decision with static texts, so nothing here allocates.
+ *
+ * Order of checks, and why:
+ *  1. the patient and their representatives (R-ACC-9) first: blocks never stop them;
+ *  2. for professionals, uses that are never allowed for a purpose (R-ACC-7 planning,
+ *     R-ACC-8 quality-database data and R-ACC-6 research data for treatment) before
+ *     anything that could permit;
+ *  3. the site's own data (R-ACC-2), before blocks, which never stop it (R-BLK-4);
+ *  4. the purpose's own rule (treatment, quality, consent, research, ...);
+ *  5. blocks (R-BLK-1/4) on top of a permitting treatment or quality rule;
+ *  6. default deny (R-ACC-14). */
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const rule_names[OB_RULE_COUNT] = {
+    "R-ACC-1", "R-ACC-2",  "R-ACC-3",  "R-ACC-4",  "R-ACC-5",  "R-ACC-6",  "R-ACC-7", "R-ACC-8",
+    "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12", "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4"};
+
+const char *ob_rule_name(ob_rule r)
+{
+    return (unsigned)r < OB_RULE_COUNT ? rule_names[r] : "R-ACC-14";
+}
+
+static const char *const purpose_codes[OB_PURPOSE_COUNT] = {
+    "TREAT",   "ETREAT",          "HQUALIMP", "PREVENTION", "SHARING",        "HRESCH",
+    "HOPERAT", "DECISIONSUPPORT", "PATRQT",   "PWATRNY",    "RESEARCHNOTICE", "DISCLOSE"};
+
+const char *ob_purpose_code(ob_purpose p)
+{
+    return (unsigned)p < OB_PURPOSE_COUNT ? purpose_codes[p] : "UNKNOWN";
+}
+
+int ob_purpose_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < OB_PURPOSE_COUNT; i++)
+        if (strcmp(s, purpose_codes[i]) == 0)
+            return i;
+    /* OIO-IDWS aliases (R-API-2) and a few spelled-out forms. */
+    static const struct {
+        const char *alias;
+        ob_purpose p;
+    } aliases[] = {{"TREATMENT", OB_PURPOSE_TREAT},   {"EMERGENCY", OB_PURPOSE_ETREAT},
+                   {"REQUEST", OB_PURPOSE_PATIENT},   {"CLINTRCH", OB_PURPOSE_RESEARCH},
+                   {"QUALITY", OB_PURPOSE_QUALITY},   {"RESEARCH", OB_PURPOSE_RESEARCH},
+                   {"PLANNING", OB_PURPOSE_PLANNING}, {"PATIENT", OB_PURPOSE_PATIENT}};
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(s, aliases[i].alias) == 0)
+            return (int)aliases[i].p;
+    return -1;
+}
+
+static const char *const override_names[OB_OVERRIDE_COUNT] = {"none", "consent", "vital_interest"};
+
+const char *ob_override_name(ob_override o)
+{
+    return (unsigned)o < OB_OVERRIDE_COUNT ? override_names[o] : "none";
+}
+
+int ob_override_parse(const char *s)
+{
+    for (int i = 0; s && i < OB_OVERRIDE_COUNT; i++)
+        if (strcmp(s, override_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void ob_obligations_format(uint32_t obl, char *buf, size_t cap)
+{
+    static const char *const names[] = {"block_hint",    "pseudonymise",  "notify_patient",
+                                        "log_override",  "log_assistant", "omit_silently",
+                                        "log_disclosure"};
+    size_t n = 0;
+    if (cap)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(obl & (1u << i)))
+            continue;
+        int w = snprintf(buf + n, cap > n ? cap - n : 0, "%s%s", n ? "," : "", names[i]);
+        if (w < 0 || (size_t)w >= cap - n)
+            return;
+        n += (size_t)w;
+    }
+}
+
+/* ---- legal bases (static texts) ---- */
+#define LB_TREAT         "Sundhedsloven §42a stk. 1; §41 stk. 2 nr. 1"
+#define LB_OWN           "Sundhedsloven §42a stk. 1 (the site's own records)"
+#define LB_ASSIST        "Sundhedsloven §42d stk. 3"
+#define LB_QUALITY       "Sundhedsloven §42d stk. 2 nr. 2"
+#define LB_CONSENT_PREV  "Sundhedsloven §42a stk. 3 (consent)"
+#define LB_CONSENT       "Sundhedsloven §41 stk. 1; §42d stk. 1 (consent)"
+#define LB_RESEARCH      "Sundhedsloven §46; Databeskyttelsesloven §10"
+#define LB_RESEARCH_ONLY "Databeskyttelsesloven §10 stk. 2"
+#define LB_PLANNING      "Databeskyttelsesloven §10"
+#define LB_QDB           "Sundhedsloven §196 (clinical quality databases)"
+#define LB_OWN_DATA      "Sundhedsloven §37; GDPR art. 15"
+#define LB_ATTORNEY      "power of attorney (Sundhedsloven §37)"
+#define LB_NOTICE        "Databeskyttelsesloven §10 stk. 5"
+#define LB_DSS           "Sundhedsloven §42a stk. 6"
+#define LB_DISCLOSE      "Sundhedsloven §41 stk. 2 nr. 1"
+#define LB_BLOCK         "Sundhedsloven §42a (the patient's block)"
+#define LB_OVERRIDE      "Sundhedsloven §42a (override of a block, værdispring)"
+#define LB_NONE          "no legal basis"
+
+static void set(ob_decision *d, bool permit, ob_rule rule, const char *basis, const char *reason)
+{
+    d->permit = permit;
+    d->rule = (uint8_t)rule;
+    d->legal_basis = basis;
+    d->reason = reason;
+}
+
+static bool active(ob_time from, ob_time to, ob_time at)
+{
+    return from <= at && at <= to;
+}
+
+static bool treatment_purpose(uint8_t p)
+{
+    return p == OB_PURPOSE_TREAT || p == OB_PURPOSE_ETREAT;
+}
+
+/* ---- R-ACC-9: the patient and their representatives ---- */
+static void decide_citizen(const ob_index *ix, const ob_request *rq, ob_decision *d)
+{
+    if (rq->actor == rq->patient) {
+        d->capacity = OB_CAP_CITIZEN;
+        set(d, true, OB_RULE_ACC_9, LB_OWN_DATA, "patients read all of their own data");
+        return;
+    }
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->nattorneys; i++) {
+        const ob_attorney *a = &p->attorneys[i];
+        if (a->holder != rq->actor || !active(a->from, a->to, rq->now))
+            continue;
+        d->capacity = a->capacity;
+        if (a->scope & OB_CAT_BIT(rq->category)) {
+            set(d, true, OB_RULE_ACC_9, LB_ATTORNEY,
+                "the power of attorney covers this data for its period");
+            return;
+        }
+    }
+    set(d, false, OB_RULE_ACC_9, LB_NONE,
+        "no current power of attorney covers this data for this person");
+}
+
+/* ---- blocks (R-BLK-1, R-BLK-4) ---- */
+static bool block_hits(const ob_index *ix, const ob_block *b, const ob_request *rq, uint32_t pro)
+{
+    if (!b->active || !active(b->valid_from, b->valid_to, rq->now) ||
+        !(b->categories & OB_CAT_BIT(rq->category)))
+        return false;
+    switch (b->kind) {
+    case OB_BLOCK_PROFESSIONAL:
+        return b->target == pro ||
+               (rq->actor_kind == OB_ACTOR_PROFESSIONAL && b->target == rq->actor);
+    case OB_BLOCK_SITE: {
+        bool from_site = b->include_subunits ? ob_index_org_within(ix, rq->origin_org, b->target)
+                                             : rq->origin_org == b->target;
+        if (!from_site || !active(b->data_from, b->data_to, rq->item_time))
+            return false;
+        /* hidden from professionals elsewhere: the site itself still reads its data */
+        bool reader_inside = b->include_subunits
+                                 ? ob_index_org_within(ix, rq->acting_org, b->target)
+                                 : rq->acting_org == b->target;
+        return !reader_inside;
+    }
+    case OB_BLOCK_PERIOD:
+        return active(b->data_from, b->data_to, rq->item_time);
+    }
+    return false;
+}
+
+static bool blocked(const ob_index *ix, const ob_request *rq, uint32_t pro)
+{
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->nblocks; i++)
+        if (block_hits(ix, &p->blocks[i], rq, pro))
+            return true;
+    return false;
+}
+
+/* Applies blocks to a permitting treatment decision; overrides per R-BLK-4. */
+static void apply_blocks(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
+{
+    if (!blocked(ix, rq, pro))
+        return;
+    if (rq->override == OB_OVERRIDE_NONE) {
+        d->obligations |= OB_OBL_BLOCK_HINT;
+        set(d, false, OB_RULE_BLK_4, LB_BLOCK,
+            "some information is withheld by the patient's block");
+        return;
+    }
+    if (!rq->has_override_reason) {
+        d->obligations |= OB_OBL_BLOCK_HINT;
+        set(d, false, OB_RULE_BLK_4, LB_BLOCK, "an override of a block needs a written reason");
+        return;
+    }
+    if (rq->override == OB_OVERRIDE_VITAL_INTEREST && rq->purpose != OB_PURPOSE_ETREAT) {
+        d->obligations |= OB_OBL_BLOCK_HINT;
+        set(d, false, OB_RULE_BLK_4, LB_BLOCK,
+            "an override for vital interests is only for emergencies (purpose ETREAT)");
+        return;
+    }
+    d->obligations |= OB_OBL_NOTIFY_PATIENT | OB_OBL_LOG_OVERRIDE;
+    set(d, true, OB_RULE_BLK_4, LB_OVERRIDE,
+        rq->override == OB_OVERRIDE_CONSENT
+            ? "block overridden with the patient's consent given in the situation"
+            : "block overridden for the patient's vital interests");
+}
+
+/* ---- R-ACC-1, R-ACC-12, R-ACC-13: treatment ---- */
+static bool has_relationship(const ob_index *ix, const ob_request *rq, uint32_t pro)
+{
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        const ob_relationship *r = &p->rels[i];
+        if (!active(r->from, r->to, rq->now))
+            continue;
+        if (r->professional != OB_NONE) {
+            if (r->professional == pro)
+                return true;
+        } else if (ob_index_org_within(ix, rq->acting_org, r->org)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool covers(const ob_index *ix, const ob_request *rq)
+{
+    uint32_t gp = ix->patients[rq->patient].gp_clinic;
+    if (gp == OB_NONE)
+        return false;
+    for (size_t i = 0; i < ix->ncovers; i++) {
+        const ob_cover *c = &ix->covers[i];
+        if (c->covered == gp && active(c->from, c->to, rq->now) &&
+            ob_index_org_within(ix, rq->acting_org, c->substitute))
+            return true;
+    }
+    return false;
+}
+
+static bool disclosed(const ob_index *ix, const ob_request *rq)
+{
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->ndisclosures; i++) {
+        const ob_disclosure *x = &p->disclosures[i];
+        if (ob_index_org_within(ix, rq->acting_org, x->to_org) &&
+            ob_index_org_within(ix, rq->origin_org, x->origin_org) && x->at <= rq->now)
+            return true;
+    }
+    return false;
+}
+
+static bool hospital_org(const ob_index *ix, uint32_t org)
+{
+    const ob_org *o = &ix->orgs[org];
+    return o->sector == OB_SECTOR_SECONDARY;
+}
+
+static void decide_treatment(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
+{
+    /* R-ACC-13: a hospital's discharge summary reaches municipal nursing only as an
+     * explicit disclosure by the discharging doctor. */
+    if (rq->category == OB_CAT_DISCHARGE_SUMMARY &&
+        ix->orgs[rq->acting_org].sector == OB_SECTOR_MUNICIPAL &&
+        hospital_org(ix, rq->origin_org)) {
+        if (disclosed(ix, rq) && has_relationship(ix, rq, pro)) {
+            d->obligations |= OB_OBL_LOG_DISCLOSURE;
+            set(d, true, OB_RULE_ACC_13, LB_DISCLOSE,
+                "the discharging doctor shared this discharge summary with your unit");
+            apply_blocks(ix, rq, pro, d);
+        } else {
+            set(d, false, OB_RULE_ACC_13, LB_NONE,
+                "a discharge summary reaches municipal nursing only when the discharging "
+                "doctor shares it");
+        }
+        return;
+    }
+    if (has_relationship(ix, rq, pro)) {
+        set(d, true, OB_RULE_ACC_1, LB_TREAT, "current treatment relationship with the patient");
+    } else if (covers(ix, rq)) {
+        set(d, true, OB_RULE_ACC_12, LB_TREAT,
+            "holiday cover for the patient's own GP clinic, for the cover period");
+    } else {
+        set(d, false, OB_RULE_ACC_1, LB_NONE, "no current treatment relationship with the patient");
+        return;
+    }
+    apply_blocks(ix, rq, pro, d);
+}
+
+/* ---- R-ACC-4: quality work ---- */
+static bool perm_covers(const ob_index *ix, uint32_t pro, uint8_t kind, uint32_t org, ob_time now)
+{
+    const ob_perm_list *l = &ix->pro_perms[pro];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind == kind && !p->revoked && active(p->from, p->to, now) &&
+            ob_index_org_within(ix, org, p->site))
+            return true;
+    }
+    return false;
+}
+
+static void decide_quality(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
+{
+    if (!perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now)) {
+        d->obligations |= OB_OBL_OMIT_SILENTLY;
+        set(d, false, OB_RULE_ACC_4, LB_NONE,
+            "quality work reads only data from sites whose management has granted permission");
+        return;
+    }
+    if (blocked(ix, rq, pro)) {
+        d->obligations |= OB_OBL_OMIT_SILENTLY;
+        set(d, false, OB_RULE_BLK_1, LB_BLOCK, "the patient has blocked this data");
+        return;
+    }
+    set(d, true, OB_RULE_ACC_4, LB_QUALITY, "quality-work permission from the site's management");
+}
+
+/* ---- R-ACC-5, R-ACC-6: consents ---- */
+static bool recipient_matches(const ob_index *ix, const ob_consent *c, const ob_request *rq,
+                              uint32_t pro)
+{
+    switch (c->recipient_kind) {
+    case OB_RCPT_PERSON:
+        return c->recipient == pro;
+    case OB_RCPT_ORG:
+        return rq->acting_org != OB_NONE && ob_index_org_within(ix, rq->acting_org, c->recipient);
+    case OB_RCPT_ORG_KIND:
+        return rq->acting_org != OB_NONE && ix->orgs[rq->acting_org].kind == c->recipient;
+    case OB_RCPT_PROJECT:
+        return rq->project != OB_NONE && c->recipient == rq->project;
+    }
+    return false;
+}
+
+static const ob_consent *find_consent(const ob_index *ix, const ob_request *rq, uint32_t pro,
+                                      uint8_t kind)
+{
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->nconsents; i++) {
+        const ob_consent *c = &p->consents[i];
+        if (c->kind == kind && c->active && active(c->from, c->to, rq->now) &&
+            (c->categories & OB_CAT_BIT(rq->category)) && recipient_matches(ix, c, rq, pro))
+            return c;
+    }
+    return NULL;
+}
+
+static void decide_consent_only(const ob_index *ix, const ob_request *rq, uint32_t pro,
+                                ob_decision *d)
+{
+    uint8_t kind =
+        rq->purpose == OB_PURPOSE_PREVENTION ? OB_CONSENT_PREVENTION : OB_CONSENT_SHARING;
+    if (find_consent(ix, rq, pro, kind)) {
+        set(d, true, OB_RULE_ACC_5, kind == OB_CONSENT_PREVENTION ? LB_CONSENT_PREV : LB_CONSENT,
+            "the patient's active consent covers this purpose, recipient and data");
+        return;
+    }
+    set(d, false, OB_RULE_ACC_5, LB_NONE,
+        "this purpose needs the patient's consent for this recipient and data, and there is "
+        "none");
+}
+
+static bool project_member(const ob_project *pr, uint32_t pro)
+{
+    for (uint32_t i = 0; i < pr->nmembers; i++)
+        if (pr->members[i] == pro)
+            return true;
+    return false;
+}
+
+static void decide_research(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
+{
+    if (rq->project == OB_NONE || rq->project >= ix->nprojects) {
+        set(d, false, OB_RULE_ACC_6, LB_NONE, "research access needs an approved project");
+        return;
+    }
+    const ob_project *pr = &ix->projects[rq->project];
+    if (!project_member(pr, pro) || !active(pr->from, pr->to, rq->now)) {
+        set(d, false, OB_RULE_ACC_6, LB_NONE,
+            "you are not a member of a current research project for this request");
+        return;
+    }
+    if (rq->purpose == OB_PURPOSE_RESEARCH_NOTICE) {
+        bool approved = pr->approval_ref[0] && pr->controller_permission;
+        if (approved && ix->patients[rq->patient].gp_clinic != OB_NONE) {
+            d->obligations |= OB_OBL_LOG_DISCLOSURE;
+            set(d, true, OB_RULE_ACC_10, LB_NOTICE,
+                "a finding of serious, treatable disease may be sent to the patient's GP");
+        } else {
+            set(d, false, OB_RULE_ACC_10, LB_NONE,
+                "a finding notice needs an approved project and a patient with a GP");
+        }
+        return;
+    }
+    if (pr->approval_ref[0] && pr->controller_permission &&
+        (pr->categories & OB_CAT_BIT(rq->category))) {
+        if (!pr->identifiable)
+            d->obligations |= OB_OBL_PSEUDONYMISE;
+        set(d, true, OB_RULE_ACC_6, LB_RESEARCH,
+            "approved research project with the data controller's permission");
+        return;
+    }
+    const ob_consent *c = find_consent(ix, rq, pro, OB_CONSENT_RESEARCH);
+    if (c) {
+        if (!c->identifiable)
+            d->obligations |= OB_OBL_PSEUDONYMISE;
+        set(d, true, OB_RULE_ACC_6, LB_RESEARCH, "the patient's research consent covers this");
+        return;
+    }
+    set(d, false, OB_RULE_ACC_6, LB_NONE,
+        "research access needs an approval with the data controller's permission, or the "
+        "patient's research consent, covering this data");
+}
+
+/* ---- professionals ---- */
+static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
+{
+    const ob_professional *P = &ix->pros[pro];
+    /* R-ACC-7: never person-level data for planning, administration or control */
+    if (rq->purpose == OB_PURPOSE_PLANNING) {
+        set(d, false, OB_RULE_ACC_7, LB_PLANNING,
+            "planning and administration get aggregate statistics only, never person-level "
+            "data");
+        return;
+    }
+    if (treatment_purpose(rq->purpose) && rq->source == OB_SRC_QUALITY_DB) {
+        set(d, false, OB_RULE_ACC_8, LB_QDB,
+            "data from a clinical quality database is never used to treat an individual");
+        return;
+    }
+    if (treatment_purpose(rq->purpose) && rq->source == OB_SRC_RESEARCH) {
+        set(d, false, OB_RULE_ACC_6, LB_RESEARCH_ONLY,
+            "data collected for research is not used for treatment");
+        return;
+    }
+    if (!P->authorised) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "non-authorised staff read only as technical assistance for a named authorised "
+            "professional");
+        return;
+    }
+    bool at_site = rq->acting_org != OB_NONE && rq->acting_org < ix->norgs &&
+                   ob_index_pro_works_at(ix, pro, rq->acting_org);
+    /* R-ACC-2: the site always reads what it produced itself; blocks do not apply */
+    if (at_site && treatment_purpose(rq->purpose) &&
+        ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
+        set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
+        return;
+    }
+    switch (rq->purpose) {
+    case OB_PURPOSE_TREAT:
+    case OB_PURPOSE_ETREAT:
+        if (!at_site) {
+            set(d, false, OB_RULE_ACC_1, LB_NONE, "you do not work at the site you act from");
+            return;
+        }
+        decide_treatment(ix, rq, pro, d);
+        return;
+    case OB_PURPOSE_DISCLOSE:
+        /* R-ACC-13: the discharging doctor shares a discharge summary with municipal
+         * nursing that treats the patient */
+        if (at_site && rq->category == OB_CAT_DISCHARGE_SUMMARY && rq->recipient_org != OB_NONE &&
+            rq->recipient_org < ix->norgs &&
+            ix->orgs[rq->recipient_org].sector == OB_SECTOR_MUNICIPAL &&
+            has_relationship(ix, rq, pro)) {
+            d->obligations |= OB_OBL_LOG_DISCLOSURE;
+            set(d, true, OB_RULE_ACC_13, LB_DISCLOSE,
+                "the discharging doctor shares the discharge summary for the current "
+                "treatment");
+        } else {
+            set(d, false, OB_RULE_ACC_13, LB_NONE,
+                "only a treating doctor may share a discharge summary, and only with "
+                "municipal nursing");
+        }
+        return;
+    case OB_PURPOSE_QUALITY:
+        decide_quality(ix, rq, pro, d);
+        return;
+    case OB_PURPOSE_PREVENTION:
+    case OB_PURPOSE_SHARING:
+        decide_consent_only(ix, rq, pro, d);
+        return;
+    case OB_PURPOSE_RESEARCH:
+    case OB_PURPOSE_RESEARCH_NOTICE:
+        decide_research(ix, rq, pro, d);
+        return;
+    case OB_PURPOSE_DECISION_SUPPORT:
+        d->obligations |= OB_OBL_PSEUDONYMISE;
+        set(d, true, OB_RULE_ACC_11, LB_DSS,
+            "decision support uses other patients' data pseudonymised, never their identity");
+        return;
+    default:
+        break;
+    }
+    set(d, false, OB_RULE_ACC_14, LB_NONE, "no rule permits this purpose for a professional");
+}
+
+static void decide_professional(const ob_index *ix, const ob_request *rq, ob_decision *d)
+{
+    const ob_professional *A = &ix->pros[rq->actor];
+    d->capacity = OB_CAP_PROFESSIONAL;
+    if (A->authorised || rq->on_behalf_of == OB_NONE) {
+        decide_as(ix, rq, rq->actor, d);
+        return;
+    }
+    /* R-ACC-3: technical assistance on behalf of a named authorised professional who
+     * would be permitted, with the site management's permission */
+    d->capacity = OB_CAP_ASSISTANT;
+    d->obligations |= OB_OBL_LOG_ASSISTANT;
+    if (rq->on_behalf_of >= ix->npros || !ix->pros[rq->on_behalf_of].authorised) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "technical assistance must be on behalf of a named authorised professional");
+        return;
+    }
+    if (rq->acting_org == OB_NONE || rq->acting_org >= ix->norgs ||
+        !ob_index_pro_works_at(ix, rq->actor, rq->acting_org) ||
+        !perm_covers(ix, rq->actor, OB_PERM_ASSIST, rq->acting_org, rq->now)) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "the site's management has not granted you technical-assistance permission");
+        return;
+    }
+    if (!treatment_purpose(rq->purpose)) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE, "technical assistance covers treatment only");
+        return;
+    }
+    decide_as(ix, rq, rq->on_behalf_of, d);
+    if (d->permit && d->rule != OB_RULE_BLK_4) {
+        d->rule = OB_RULE_ACC_3;
+        d->legal_basis = LB_ASSIST;
+        d->reason = "technical assistance on behalf of a professional who may read this";
+    }
+}
+
+void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *d)
+{
+    memset(d, 0, sizeof *d);
+    if (rq->patient >= ix->npatients || rq->category >= OB_CAT_COUNT ||
+        rq->purpose >= OB_PURPOSE_COUNT || rq->source >= OB_SRC_COUNT ||
+        rq->override >= OB_OVERRIDE_COUNT ||
+        (rq->origin_org != OB_NONE && rq->origin_org >= ix->norgs)) {
+        set(d, false, OB_RULE_ACC_14, LB_NONE, "the request does not describe readable data");
+        return;
+    }
+    switch (rq->actor_kind) {
+    case OB_ACTOR_CITIZEN:
+        if (rq->actor >= ix->npatients)
+            break;
+        decide_citizen(ix, rq, d);
+        return;
+    case OB_ACTOR_PROFESSIONAL:
+        if (rq->actor >= ix->npros || rq->origin_org == OB_NONE)
+            break;
+        decide_professional(ix, rq, d);
+        return;
+    case OB_ACTOR_SOURCE_SYSTEM:
+        d->capacity = OB_CAP_SOURCE_SYSTEM;
+        /* a source system reads back only what its own site produced (R-ACC-2) */
+        if (rq->acting_org != OB_NONE && rq->origin_org != OB_NONE && rq->acting_org < ix->norgs &&
+            ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
+            set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    set(d, false, OB_RULE_ACC_14, LB_NONE, "no rule permits this access");
+}

@@ -1,0 +1,138 @@
+/* policy.h - the decision engine (REQUIREMENTS §3-5): a pure function over the
+ * in-memory index. No I/O, no allocation, no locking on the decision path; the caller
+ * holds whatever lock protects the index. Every read through any interface asks
+ * ob_policy_decide first and logs the result (R-LOG-1) before answering.
+ *
+ * The strings in a decision (legal basis, reason) are static: they never contain ids,
+ * names or CPR numbers, so a deny can be shown as is without leaking what exists. */
+#ifndef OB_POLICY_POLICY_H
+#define OB_POLICY_POLICY_H
+
+#include "core/err.h"
+#include "model/index.h"
+
+/* Purpose of use. Codes are HL7 v3 PurposeOfUse where one exists (TREAT, ETREAT,
+ * HQUALIMP, HRESCH, HOPERAT, PATRQT, PWATRNY); the rest are overblik codes. The Danish
+ * OIO-IDWS values TREATMENT, EMERGENCY and REQUEST are accepted as aliases. */
+typedef enum ob_purpose {
+    OB_PURPOSE_TREAT = 0,        /* current treatment (R-ACC-1) */
+    OB_PURPOSE_ETREAT,           /* emergency, vital interest (R-BLK-4 override) */
+    OB_PURPOSE_QUALITY,          /* quality work (R-ACC-4) */
+    OB_PURPOSE_PREVENTION,       /* prevention follow-up, consent only (R-ACC-5) */
+    OB_PURPOSE_SHARING,          /* a recipient without legal basis, consent only (R-ACC-5) */
+    OB_PURPOSE_RESEARCH,         /* R-ACC-6 */
+    OB_PURPOSE_PLANNING,         /* planning, administration, control (R-ACC-7) */
+    OB_PURPOSE_DECISION_SUPPORT, /* "patients like me" (R-ACC-11) */
+    OB_PURPOSE_PATIENT,          /* the patient's own access (R-ACC-9) */
+    OB_PURPOSE_ATTORNEY,         /* a relative with power of attorney (R-ACC-9) */
+    OB_PURPOSE_RESEARCH_NOTICE,  /* finding sent to the patient's GP (R-ACC-10) */
+    OB_PURPOSE_DISCLOSE,         /* explicit disclosure of a discharge summary (R-ACC-13) */
+    OB_PURPOSE_COUNT
+} ob_purpose;
+
+typedef enum ob_actor_kind {
+    OB_ACTOR_PROFESSIONAL = 0,
+    OB_ACTOR_CITIZEN,       /* a patient acting for themself or under power of attorney */
+    OB_ACTOR_SOURCE_SYSTEM, /* a clinical system speaking for one site */
+    OB_ACTOR_KIND_COUNT
+} ob_actor_kind;
+
+typedef enum ob_override {
+    OB_OVERRIDE_NONE = 0,
+    OB_OVERRIDE_CONSENT,        /* the patient consents in the situation */
+    OB_OVERRIDE_VITAL_INTEREST, /* the patient cannot be asked; purpose must be ETREAT */
+    OB_OVERRIDE_COUNT
+} ob_override;
+
+typedef struct ob_request {
+    uint8_t actor_kind;    /* ob_actor_kind */
+    uint32_t actor;        /* professional id, or the citizen's patient id */
+    uint32_t acting_org;   /* the site a professional or source system acts from */
+    uint32_t on_behalf_of; /* assistants: the authorised professional; else OB_NONE */
+    uint32_t patient;
+    uint8_t category;    /* ob_category */
+    uint32_t origin_org; /* where the data originated */
+    ob_time item_time;   /* when the data was recorded, or the appointment is held */
+    uint8_t source;      /* ob_source_kind */
+    uint8_t purpose;     /* ob_purpose */
+    ob_time now;
+    uint8_t override; /* ob_override */
+    bool has_override_reason;
+    uint32_t project;       /* research: the project; else OB_NONE */
+    uint32_t recipient_org; /* disclosures (R-ACC-13): the receiving site */
+} ob_request;
+
+typedef enum ob_rule {
+    OB_RULE_ACC_1 = 0,
+    OB_RULE_ACC_2,
+    OB_RULE_ACC_3,
+    OB_RULE_ACC_4,
+    OB_RULE_ACC_5,
+    OB_RULE_ACC_6,
+    OB_RULE_ACC_7,
+    OB_RULE_ACC_8,
+    OB_RULE_ACC_9,
+    OB_RULE_ACC_10,
+    OB_RULE_ACC_11,
+    OB_RULE_ACC_12,
+    OB_RULE_ACC_13,
+    OB_RULE_ACC_14,
+    OB_RULE_BLK_1,
+    OB_RULE_BLK_4,
+    OB_RULE_COUNT
+} ob_rule;
+
+/* Obligations the caller must honour with the decision. */
+enum {
+    OB_OBL_BLOCK_HINT = 1u << 0,     /* tell the reader only that something is withheld */
+    OB_OBL_PSEUDONYMISE = 1u << 1,   /* output without identity */
+    OB_OBL_NOTIFY_PATIENT = 1u << 2, /* show prominently to the patient (override) */
+    OB_OBL_LOG_OVERRIDE = 1u << 3,   /* log with the override flag and justification */
+    OB_OBL_LOG_ASSISTANT = 1u << 4,  /* log both the assistant and the professional */
+    OB_OBL_OMIT_SILENTLY = 1u << 5,  /* leave out without revealing that it exists */
+    OB_OBL_LOG_DISCLOSURE = 1u << 6, /* an explicit disclosure: log as such */
+};
+
+typedef struct ob_decision {
+    bool permit;
+    uint8_t rule;     /* ob_rule */
+    uint8_t capacity; /* ob_capacity the actor acted in */
+    uint32_t obligations;
+    const char *legal_basis; /* static text */
+    const char *reason;      /* static text a person understands */
+} ob_decision;
+
+void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *out);
+
+const char *ob_rule_name(ob_rule r); /* "R-ACC-1" */
+const char *ob_purpose_code(ob_purpose p);
+/* Accepts our codes and the OIO-IDWS aliases; -1 if unknown. */
+int ob_purpose_parse(const char *s);
+const char *ob_override_name(ob_override o);
+int ob_override_parse(const char *s);
+/* Writes "pseudonymise,notify_patient" style names of set obligations into buf. */
+void ob_obligations_format(uint32_t obl, char *buf, size_t cap);
+
+/* Who asks for a change to blocks or consents. */
+typedef struct ob_change_actor {
+    uint8_t actor_kind; /* OB_ACTOR_CITIZEN (the patient) or OB_ACTOR_PROFESSIONAL */
+    uint32_t actor;
+} ob_change_actor;
+
+/* R-BLK-2, R-BLK-3: may `who` create block `b` for `patient`? On success sets b->by_gp
+ * and b->created_by. OB_EDENIED with an explaining message otherwise; OB_EINVAL for a
+ * malformed block. */
+ob_status ob_policy_check_block(const ob_index *ix, uint32_t patient, ob_block *b,
+                                const ob_change_actor *who, ob_err *e);
+/* R-BLK-5: may `who` lift block `b`? */
+ob_status ob_policy_check_block_lift(const ob_index *ix, uint32_t patient, const ob_block *b,
+                                     const ob_change_actor *who, ob_err *e);
+/* R-CON-1: is consent `c` specific and informed, and may `who` record it? `text` is the
+ * information the patient was given (must be non-empty). */
+ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob_consent *c,
+                                  const char *text, const ob_change_actor *who, ob_err *e);
+/* R-CON-2: the patient (or the professional who recorded it, at their request). */
+ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,
+                                         const ob_change_actor *who, ob_err *e);
+
+#endif
