@@ -1,13 +1,43 @@
-/* main.c - the overblik command: dispatches to subcommands (see docs/cli.md). */
+/* main.c - the overblik command: dispatches to subcommands (docs/cli.md). */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"init", cmd_init, "create a database and its key file"},
+    {"gen", cmd_gen, "generate a synthetic Danish data set (and load it with --db)"},
+    {"load", cmd_load, "import records (NDJSON, docs/formats.md), all or nothing"},
+    {"decide", cmd_decide, "decide JSON access requests, one a line, and log each"},
+    {"block", cmd_block, "create, list or lift a patient's blocks"},
+    {"consent", cmd_consent, "create, list or revoke a patient's consents"},
+    {"log", cmd_log, "show, verify, prove or expire the access log"},
+    {"tour", cmd_tour, "a guided tour of decisions and the log on a loaded database"},
+};
+
+static int usage(FILE *f, int code)
+{
+    fprintf(f, "usage: overblik <command> [options]   (overblik <command> --help)\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nExit codes: 0 ok, 1 bad input (nothing changed), 2 usage, 3 storage,\n"
+               "4 log tampering detected, 5 change refused by the rules.\n");
+    return code;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: overblik <command> [options]\n");
-        return argc < 2 ? 2 : 0;
-    }
+    if (argc < 2)
+        return usage(stderr, EXIT_USAGE);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+        return usage(stdout, 0);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 2, argv + 2);
     fprintf(stderr, "overblik: unknown command '%s'\n", argv[1]);
-    return 2;
+    return usage(stderr, EXIT_USAGE);
 }

@@ -95,18 +95,21 @@ static ob_status check_ext(ob_map *m, const char *ext_id, const char *what, ob_e
     return OB_OK;
 }
 
+/* Copies up to three strings (c may be NULL for two); all or none. */
 static int dup3(char **a, const char *sa, char **b, const char *sb, char **c, const char *sc)
 {
     *a = ob_strdup(sa ? sa : "");
     *b = ob_strdup(sb ? sb : "");
-    *c = c ? ob_strdup(sc ? sc : "") : NULL;
-    if (!*a || !*b || (c && !*c)) {
+    char *cc = c ? ob_strdup(sc ? sc : "") : NULL;
+    if (!*a || !*b || (c && !cc)) {
         ob_free(*a);
         ob_free(*b);
-        if (c)
-            ob_free(*c);
+        ob_free(cc);
+        *a = *b = NULL;
         return -1;
     }
+    if (c)
+        *c = cc;
     return 0;
 }
 
@@ -127,7 +130,9 @@ ob_status ob_index_add_org(ob_index *ix, const ob_org *o, uint32_t *id, ob_err *
         return nomem(e);
     n->depth = o->parent == OB_NONE ? 0 : (uint8_t)(ix->orgs[o->parent].depth + 1);
     if (n->depth > 16) {
-        dup3(&n->ext_id, NULL, &n->name, NULL, NULL, NULL); /* unreachable in practice */
+        ob_free(n->ext_id);
+        ob_free(n->name);
+        ob_free(n->address);
         return ob_err_set(e, OB_EINVAL, "organisation tree deeper than 16 levels");
     }
     uint32_t nid = (uint32_t)ix->norgs;

@@ -1,0 +1,61 @@
+/* cli.h - shared pieces of the overblik command: option parsing, exit codes, opening
+ * the hub. Each subcommand is a function `int cmd_x(int argc, char **argv)` returning
+ * an exit code (docs/cli.md). Subcommands print; nothing below them does. */
+#ifndef OB_CLI_CLI_H
+#define OB_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "service/hub.h"
+
+enum {
+    EXIT_OK_ = 0,
+    EXIT_INPUT = 1,   /* bad input: nothing was changed */
+    EXIT_USAGE = 2,   /* bad command line */
+    EXIT_STORAGE = 3, /* database, key file or other I/O failure */
+    EXIT_TAMPER = 4,  /* log verification failed */
+    EXIT_DENIED = 5,  /* a change was refused by the rules */
+};
+
+#define DEFAULT_DB "overblik.db"
+
+/* Minimal --name value / --flag parsing. Positional arguments are collected in order. */
+typedef struct opts {
+    int n;
+    const char *names[32];
+    const char *values[32];
+    int npos;
+    const char *pos[16];
+} opts;
+
+/* `flags` lists the options that take no value, NULL-terminated. Returns 0 or prints
+ * a usage error and returns -1. */
+int opts_parse(opts *o, int argc, char **argv, const char *const *flags, const char *const *valued);
+const char *opt(const opts *o, const char *name, const char *dflt);
+bool opt_flag(const opts *o, const char *name);
+
+int exit_code_for(ob_status st);
+int fail(const char *cmd, const ob_err *e);
+int open_hub(const opts *o, bool with_log, ob_hub **h);
+
+int cmd_init(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_consent(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_tour(int argc, char **argv);
+
+/* Reads NDJSON objects from f with line numbers and a 1 MiB line cap. */
+typedef struct ndjson_reader {
+    FILE *f;
+    size_t line;
+    char *buf;
+    size_t cap;
+} ndjson_reader;
+json_t *ndjson_next(void *ctx, size_t *line, ob_err *e);
+
+#endif

@@ -1,0 +1,151 @@
+/* common.c - option parsing, exit codes and NDJSON reading for the CLI (see cli.h). */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+static bool in(const char *const *list, const char *s)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+int opts_parse(opts *o, int argc, char **argv, const char *const *flags, const char *const *valued)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) == 0 && a[2]) {
+            const char *name = a + 2;
+            if (o->n >= 32) {
+                fprintf(stderr, "overblik: too many options\n");
+                return -1;
+            }
+            if (in(flags, name)) {
+                o->names[o->n] = name;
+                o->values[o->n++] = "1";
+            } else if (in(valued, name)) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "overblik: option --%s needs a value\n", name);
+                    return -1;
+                }
+                o->names[o->n] = name;
+                o->values[o->n++] = argv[++i];
+            } else {
+                fprintf(stderr, "overblik: unknown option --%s (see --help)\n", name);
+                return -1;
+            }
+        } else {
+            if (o->npos >= 16) {
+                fprintf(stderr, "overblik: too many arguments\n");
+                return -1;
+            }
+            o->pos[o->npos++] = a;
+        }
+    }
+    return 0;
+}
+
+const char *opt(const opts *o, const char *name, const char *dflt)
+{
+    for (int i = o->n - 1; i >= 0; i--)
+        if (strcmp(o->names[i], name) == 0)
+            return o->values[i];
+    return dflt;
+}
+
+bool opt_flag(const opts *o, const char *name)
+{
+    return opt(o, name, NULL) != NULL;
+}
+
+int exit_code_for(ob_status st)
+{
+    switch (st) {
+    case OB_OK:
+        return 0;
+    case OB_EINVAL:
+    case OB_ENOTFOUND:
+    case OB_ECONFLICT:
+    case OB_ELIMIT:
+        return EXIT_INPUT;
+    case OB_EDENIED:
+        return EXIT_DENIED;
+    case OB_ETAMPER:
+        return EXIT_TAMPER;
+    default:
+        return EXIT_STORAGE;
+    }
+}
+
+int fail(const char *cmd, const ob_err *e)
+{
+    fprintf(stderr, "overblik %s: %s\n", cmd, e->msg[0] ? e->msg : ob_status_name(e->code));
+    return exit_code_for(e->code);
+}
+
+int open_hub(const opts *o, bool with_log, ob_hub **h)
+{
+    ob_hub_options ho = {opt(o, "db", DEFAULT_DB), opt(o, "keys", NULL), !with_log};
+    ob_err e = {0};
+    if (ob_hub_open(&ho, h, &e) != OB_OK)
+        return fail("open", &e);
+    return 0;
+}
+
+#define MAX_LINE (1u << 20)
+
+json_t *ndjson_next(void *ctx, size_t *line, ob_err *e)
+{
+    ndjson_reader *r = ctx;
+    for (;;) {
+        size_t n = 0;
+        int c;
+        while ((c = getc(r->f)) != EOF && c != '\n') {
+            if (n + 2 > r->cap) {
+                if (r->cap >= MAX_LINE) {
+                    ob_err_set(e, OB_ELIMIT, "line %zu is longer than 1 MiB", r->line + 1);
+                    return NULL;
+                }
+                size_t ncap = r->cap ? r->cap * 2 : 4096;
+                char *nb = ob_realloc(r->buf, ncap);
+                if (!nb) {
+                    ob_err_set(e, OB_ENOMEM, "out of memory reading line %zu", r->line + 1);
+                    return NULL;
+                }
+                r->buf = nb;
+                r->cap = ncap;
+            }
+            r->buf[n++] = (char)c;
+        }
+        if (c == EOF && n == 0) {
+            if (ferror(r->f))
+                ob_err_set(e, OB_EIO, "cannot read input after line %zu", r->line);
+            return NULL;
+        }
+        r->line++;
+        *line = r->line;
+        r->buf[n] = '\0';
+        size_t k = 0;
+        while (k < n && (r->buf[k] == ' ' || r->buf[k] == '\t' || r->buf[k] == '\r'))
+            k++;
+        if (k == n)
+            continue; /* blank line */
+        json_error_t je;
+        json_t *o = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES, &je);
+        if (!o) {
+            /* jansson quotes the offending token ("near '...'"), which could be a CPR
+             * number: keep only the description (R-CPR-2) */
+            char *near = strstr(je.text, " near ");
+            if (near)
+                *near = '\0';
+            ob_err_set(e, OB_EINVAL, "line %zu: not valid JSON (column %d: %s)", r->line, je.column,
+                       je.text);
+            return NULL;
+        }
+        return o;
+    }
+}

@@ -1,0 +1,478 @@
+/* gen.c - the synthetic data generator (see gen.h). A splitmix64 stream drives every
+ * choice, so output depends only on the seed and options. Records are written with
+ * fprintf in the canonical field order; every string written is from fixed tables or
+ * digits, so no JSON escaping is needed (checked by the loader, which parses it all). */
+#include "gen/gen.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/cpr.h"
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t next(rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t below(rng *r, uint32_t n)
+{
+    return n ? (uint32_t)(next(r) % n) : 0;
+}
+
+static int chance(rng *r, unsigned per_mille)
+{
+    return below(r, 1000) < per_mille;
+}
+
+static const char *const regions[] = {"Region Hovedstaden", "Region Sjælland", "Region Syddanmark",
+                                      "Region Midtjylland", "Region Nordjylland"};
+static const char *const region_ids[] = {"rh", "rsj", "rsd", "rm", "rn"};
+static const char *const towns[] = {
+    "København", "Roskilde", "Odense",  "Aarhus",    "Aalborg",  "Esbjerg",   "Vejle",
+    "Herning",   "Holbæk",   "Næstved", "Kolding",   "Randers",  "Viborg",    "Svendborg",
+    "Hillerød",  "Slagelse", "Horsens", "Silkeborg", "Hjørring", "Sønderborg"};
+static const char *const depts[] = {"Medicinsk afdeling",        "Kardiologisk afdeling",
+                                    "Ortopædkirurgisk afdeling", "Akutmodtagelsen",
+                                    "Endokrinologisk afdeling",  "Psykiatrisk afdeling"};
+static const char *const dept_ids[] = {"med", "kard", "orto", "akut", "endo", "psyk"};
+static const char *const munits[] = {"Hjemmesygeplejen", "Akutteamet", "Genoptræning"};
+static const char *const munit_ids[] = {"hjemme", "akut", "genop"};
+static const char *const first[] = {"Anne",    "Peter", "Mette",   "Jens",     "Kirsten", "Lars",
+                                    "Hanne",   "Søren", "Susanne", "Niels",    "Lene",    "Henrik",
+                                    "Camilla", "Mads",  "Ida",     "Frederik", "Sofie",   "Emil",
+                                    "Freja",   "Oskar", "Karen",   "Ole",      "Birgit",  "Poul"};
+static const char *const last[] = {
+    "Jensen",   "Nielsen",   "Hansen",    "Pedersen", "Andersen",  "Christensen", "Larsen",
+    "Sørensen", "Rasmussen", "Jørgensen", "Petersen", "Madsen",    "Kristensen",  "Olsen",
+    "Thomsen",  "Poulsen",   "Johansen",  "Møller",   "Mortensen", "Østergaard"};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct world {
+    FILE *f;
+    rng r;
+    ob_time today;
+    uint32_t nclinics, nhosp, nmun;
+    ob_gen_counts c;
+} world;
+
+static void date(ob_time t, char buf[16])
+{
+    ob_date_format(t, buf);
+}
+
+static void stamp(ob_time t, char buf[32])
+{
+    ob_time_format(t, buf);
+}
+
+static void name(world *w, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s %s", first[below(&w->r, N(first))], last[below(&w->r, N(last))]);
+}
+
+/* provider numbers: six digits, unique by construction from the clinic number */
+static void provider(uint32_t clinic, char buf[8])
+{
+    snprintf(buf, 8, "%06u", 100000u + clinic * 7u % 899999u);
+}
+
+static void orgs(world *w)
+{
+    FILE *f = w->f;
+    for (unsigned r = 0; r < N(regions); r++) {
+        fprintf(f, "{\"type\":\"org\",\"id\":\"%s\",\"kind\":\"region\",\"name\":\"%s\"}\n",
+                region_ids[r], regions[r]);
+        w->c.orgs++;
+    }
+    for (uint32_t h = 0; h < w->nhosp; h++) {
+        const char *town = towns[h % N(towns)];
+        fprintf(f,
+                "{\"type\":\"org\",\"id\":\"hosp-%u\",\"kind\":\"hospital\",\"name\":\"%s "
+                "Sygehus\",\"parent\":\"%s\",\"sor\":\"%u\",\"address\":\"Sygehusvej 1, "
+                "%s\"}\n",
+                h, town, region_ids[h % N(regions)], 100000000u + h * 1000u, town);
+        w->c.orgs++;
+        for (unsigned d = 0; d < N(depts); d++) {
+            fprintf(f,
+                    "{\"type\":\"org\",\"id\":\"hosp-%u-%s\",\"kind\":\"department\","
+                    "\"name\":\"%s, %s Sygehus\",\"parent\":\"hosp-%u\",\"sor\":\"%u\","
+                    "\"address\":\"Sygehusvej 1, %s\"}\n",
+                    h, dept_ids[d], depts[d], town, h, 100000000u + h * 1000u + d + 1, town);
+            w->c.orgs++;
+        }
+    }
+    for (uint32_t m = 0; m < w->nmun; m++) {
+        const char *town = towns[m % N(towns)];
+        fprintf(f,
+                "{\"type\":\"org\",\"id\":\"mun-%u\",\"kind\":\"municipality\",\"name\":\"%s "
+                "Kommune\",\"sor\":\"%u\"}\n",
+                m, town, 200000000u + m * 1000u);
+        w->c.orgs++;
+        for (unsigned u = 0; u < N(munits); u++) {
+            fprintf(f,
+                    "{\"type\":\"org\",\"id\":\"mun-%u-%s\",\"kind\":\"municipal_unit\","
+                    "\"name\":\"%s, %s Kommune\",\"parent\":\"mun-%u\",\"sor\":\"%u\","
+                    "\"address\":\"Rådhuspladsen %u, %s\"}\n",
+                    m, munit_ids[u], munits[u], town, m, 200000000u + m * 1000u + u + 1, u + 1,
+                    town);
+            w->c.orgs++;
+        }
+    }
+    for (uint32_t c = 0; c < w->nclinics; c++) {
+        char prov[8];
+        provider(c, prov);
+        const char *town = towns[c % N(towns)];
+        fprintf(f,
+                "{\"type\":\"org\",\"id\":\"gp-%u\",\"kind\":\"gp_clinic\",\"name\":\"Lægerne "
+                "%s %u\",\"provider_number\":\"%s\",\"sor\":\"%u\",\"address\":\"Lægehusvej "
+                "%u, %s\"}\n",
+                c, town, c, prov, 300000000u + c, c % 90 + 1, town);
+        w->c.orgs++;
+    }
+    fprintf(f, "{\"type\":\"org\",\"id\":\"spec-0\",\"kind\":\"specialist\",\"name\":\"Øjenlæge "
+               "Holm\",\"provider_number\":\"990001\",\"address\":\"Øjenvej 2, Aarhus\"}\n");
+    fprintf(f, "{\"type\":\"org\",\"id\":\"kvalitetsdb\",\"kind\":\"quality_db\","
+               "\"name\":\"Dansk Diabetes Database\"}\n");
+    fprintf(f, "{\"type\":\"org\",\"id\":\"forskning\",\"kind\":\"research\","
+               "\"name\":\"Forskningsenheden for Almen Praksis\"}\n");
+    fprintf(f, "{\"type\":\"org\",\"id\":\"planlaegning\",\"kind\":\"admin\","
+               "\"name\":\"Sundhedsplanlægning, Region Midtjylland\",\"parent\":\"rm\"}\n");
+    w->c.orgs += 4;
+}
+
+static void pro(world *w, const char *id, const char *role, const char *site, bool authorised)
+{
+    char nm[64];
+    name(w, nm, sizeof nm);
+    if (authorised)
+        fprintf(w->f,
+                "{\"type\":\"professional\",\"id\":\"%s\",\"name\":\"%s\",\"role\":\"%s\","
+                "\"authorisation_id\":\"%05u\",\"sites\":[\"%s\"]}\n",
+                id, nm, role, below(&w->r, 100000), site);
+    else
+        fprintf(w->f,
+                "{\"type\":\"professional\",\"id\":\"%s\",\"name\":\"%s\",\"role\":\"%s\","
+                "\"sites\":[\"%s\"]}\n",
+                id, nm, role, site);
+    w->c.professionals++;
+}
+
+static void professionals(world *w)
+{
+    char id[64], site[40], from[16];
+    date(w->today - 3 * 365 * 86400LL, from);
+    for (uint32_t c = 0; c < w->nclinics; c++) {
+        snprintf(site, sizeof site, "gp-%u", c);
+        for (int d = 0; d < 2; d++) {
+            snprintf(id, sizeof id, "gp-%u-dr%d", c, d);
+            pro(w, id, "doctor", site, true);
+        }
+        snprintf(id, sizeof id, "gp-%u-nurse", c);
+        pro(w, id, "nurse", site, true);
+        snprintf(id, sizeof id, "gp-%u-sec", c);
+        pro(w, id, "secretary", site, false);
+        fprintf(w->f,
+                "{\"type\":\"permission\",\"professional\":\"gp-%u-sec\",\"site\":\"gp-%u\","
+                "\"kind\":\"assist\",\"from\":\"%s\"}\n",
+                c, c, from);
+        fprintf(w->f,
+                "{\"type\":\"permission\",\"professional\":\"gp-%u-dr0\",\"site\":\"gp-%u\","
+                "\"kind\":\"quality\",\"from\":\"%s\"}\n",
+                c, c, from);
+    }
+    for (uint32_t h = 0; h < w->nhosp; h++)
+        for (unsigned d = 0; d < N(depts); d++) {
+            snprintf(site, sizeof site, "hosp-%u-%s", h, dept_ids[d]);
+            for (int k = 0; k < 3; k++) {
+                snprintf(id, sizeof id, "%s-dr%d", site, k);
+                pro(w, id, "doctor", site, true);
+            }
+            for (int k = 0; k < 3; k++) {
+                snprintf(id, sizeof id, "%s-nurse%d", site, k);
+                pro(w, id, "nurse", site, true);
+            }
+            snprintf(id, sizeof id, "%s-sec", site);
+            pro(w, id, "medical_assistant", site, false);
+            fprintf(w->f,
+                    "{\"type\":\"permission\",\"professional\":\"%s-sec\",\"site\":\"%s\","
+                    "\"kind\":\"assist\",\"from\":\"%s\"}\n",
+                    site, site, from);
+        }
+    for (uint32_t m = 0; m < w->nmun; m++)
+        for (unsigned u = 0; u < N(munits); u++) {
+            snprintf(site, sizeof site, "mun-%u-%s", m, munit_ids[u]);
+            for (int k = 0; k < 3; k++) {
+                snprintf(id, sizeof id, "%s-nurse%d", site, k);
+                pro(w, id, "nurse", site, true);
+            }
+        }
+    pro(w, "spec-0-dr", "doctor", "spec-0", true);
+    pro(w, "forsker-1", "doctor", "forskning", true);
+    pro(w, "forsker-2", "researcher", "forskning", false);
+    pro(w, "planner-1", "planner", "planlaegning", false);
+    char to[16];
+    date(w->today + 365 * 86400LL, to);
+    fprintf(w->f,
+            "{\"type\":\"project\",\"id\":\"prj-diabetes\",\"title\":\"Type 2-diabetes i "
+            "almen praksis\",\"approval_ref\":\"VEK H-24012345\",\"controller_permission\":true,"
+            "\"identifiable\":false,\"categories\":[\"diagnosis\",\"measurement\","
+            "\"lab_result\"],\"from\":\"%s\",\"to\":\"%s\",\"members\":[\"forsker-1\"]}\n",
+            from, to);
+    fprintf(w->f,
+            "{\"type\":\"project\",\"id\":\"prj-kohorte\",\"title\":\"Hjertekohorten\","
+            "\"categories\":[\"diagnosis\",\"measurement\"],\"from\":\"%s\",\"to\":\"%s\","
+            "\"members\":[\"forsker-1\"]}\n",
+            from, to);
+    /* holiday cover: clinic 1 covers clinic 0 for three weeks around today */
+    if (w->nclinics > 1) {
+        char cf[16], ct[16];
+        date(w->today - 7 * 86400LL, cf);
+        date(w->today + 14 * 86400LL, ct);
+        fprintf(w->f,
+                "{\"type\":\"cover\",\"substitute\":\"gp-1\",\"covered\":\"gp-0\",\"from\":\"%s\","
+                "\"to\":\"%s\"}\n",
+                cf, ct);
+    }
+}
+
+/* birth year with a realistic spread, plus a few historical CPRs (1858-1899) */
+static int birth_year(world *w)
+{
+    if (chance(&w->r, 2))
+        return 1858 + (int)below(&w->r, 42);
+    return 1925 + (int)below(&w->r, 101);
+}
+
+static void item(world *w, const char *pid, uint64_t *k, const char *cat, const char *origin,
+                 ob_time t, const char *src, const char *code, int value, const char *extra)
+{
+    char ts[32];
+    stamp(t, ts);
+    fprintf(w->f,
+            "{\"type\":\"item\",\"id\":\"%s-i%llu\",\"patient\":\"%s\",\"category\":\"%s\","
+            "\"origin\":\"%s\",\"time\":\"%s\",\"source\":\"%s\"",
+            pid, (unsigned long long)(*k)++, pid, cat, origin, ts, src);
+    if (code)
+        fprintf(w->f, ",\"code\":\"%s\"", code);
+    if (value)
+        fprintf(w->f, ",\"value\":%d", value);
+    if (extra)
+        fprintf(w->f, ",%s", extra);
+    fputs("}\n", w->f);
+    w->c.items++;
+}
+
+static void patient(world *w, uint32_t i)
+{
+    char pid[24], nm[64], gp[24], d0[16], d1[16];
+    snprintf(pid, sizeof pid, "pt-%u", i);
+    name(w, nm, sizeof nm);
+    int y = birth_year(w), m = 1 + (int)below(&w->r, 12), d = 1 + (int)below(&w->r, 28);
+    ob_cpr cpr;
+    int serial = (int)below(&w->r, 1000);
+    /* not every serial fits every century: walk until one does (always terminates) */
+    while (ob_cpr_make(y, m, d, serial, i & 1, &cpr) != OB_OK)
+        serial = (serial + 97) % 1000;
+    uint32_t clinic = below(&w->r, w->nclinics);
+    snprintf(gp, sizeof gp, "gp-%u", clinic);
+    bool historical = y < 1900;
+    fprintf(w->f, "{\"type\":\"patient\",\"id\":\"%s\",\"name\":\"%s\",\"cpr\":\"%.6s-%s\"", pid,
+            nm, cpr.digits, cpr.digits + 6);
+    if (!historical)
+        fprintf(w->f, ",\"gp\":\"%s\"", gp);
+    fputs("}\n", w->f);
+    w->c.patients++;
+    if (historical)
+        return;
+    ob_time listed = w->today - (ob_time)below(&w->r, 15 * 365) * 86400;
+    if (listed < ob_time_from_ymd(y, m, d))
+        listed = ob_time_from_ymd(y, m, d);
+    date(listed, d0);
+    fprintf(w->f,
+            "{\"type\":\"relationship\",\"patient\":\"%s\",\"org\":\"%s\",\"kind\":\"listed\","
+            "\"from\":\"%s\"}\n",
+            pid, gp, d0);
+    w->c.relationships++;
+    uint64_t k = 0;
+    int age = 2026 - y;
+    bool diabetes = chance(&w->r, age > 50 ? 120 : 30);
+    bool hypertension = chance(&w->r, age > 50 ? 300 : 60);
+    ob_time five_years = 5 * 365 * 86400LL;
+    if (diabetes) {
+        item(w, pid, &k, "diagnosis", gp, w->today - below(&w->r, 3000) * 86400LL, "clinical",
+             chance(&w->r, 300) ? "T90.1" : "T90", 0, NULL);
+        if (chance(&w->r, 400)) {
+            char h[40];
+            snprintf(h, sizeof h, "hosp-%u-endo", below(&w->r, w->nhosp));
+            item(w, pid, &k, "diagnosis", h, w->today - below(&w->r, 2000) * 86400LL, "clinical",
+                 "E11.9", 0, NULL);
+        }
+        for (int yr = 0; yr < 5; yr++)
+            if (chance(&w->r, 750))
+                item(w, pid, &k, "appointment", gp,
+                     w->today - (ob_time)yr * 365 * 86400 - below(&w->r, 300) * 86400LL, "clinical",
+                     "ANNUAL-CHECKUP", 0,
+                     "\"title\":\"Årskontrol, diabetes\",\"status\":\"fulfilled\"");
+    }
+    if (hypertension)
+        item(w, pid, &k, "diagnosis", gp, w->today - below(&w->r, 4000) * 86400LL, "clinical",
+             "K86", 0, NULL);
+    if (diabetes || hypertension || chance(&w->r, 50)) {
+        int n = 1 + (int)below(&w->r, 5);
+        int base = 118 + (int)below(&w->r, 45);
+        for (int j = 0; j < n; j++) {
+            bool home = chance(&w->r, 150); /* R-PRD-1: patient-reported */
+            item(w, pid, &k, "measurement", home ? gp : gp,
+                 w->today - (ob_time)below(&w->r, (uint32_t)(five_years / 86400 + 400)) * 86400,
+                 home ? "patient_reported" : "clinical", "DNK05472",
+                 base + (int)below(&w->r, 21) - 10, NULL);
+        }
+    }
+    if (chance(&w->r, 150)) { /* a hospital course */
+        uint32_t h = below(&w->r, w->nhosp);
+        const char *dept = dept_ids[below(&w->r, N(depts))];
+        char org[40];
+        snprintf(org, sizeof org, "hosp-%u-%s", h, dept);
+        ob_time start = w->today - (ob_time)below(&w->r, 700) * 86400;
+        bool open = chance(&w->r, 300);
+        date(start, d0);
+        date(start + (ob_time)(2 + below(&w->r, 20)) * 86400, d1);
+        if (open)
+            fprintf(w->f,
+                    "{\"type\":\"relationship\",\"patient\":\"%s\",\"org\":\"%s\","
+                    "\"kind\":\"admission\",\"from\":\"%s\"}\n",
+                    pid, org, d0);
+        else
+            fprintf(w->f,
+                    "{\"type\":\"relationship\",\"patient\":\"%s\",\"org\":\"%s\","
+                    "\"kind\":\"admission\",\"from\":\"%s\",\"to\":\"%s\"}\n",
+                    pid, org, d0, d1);
+        w->c.relationships++;
+        item(w, pid, &k, "clinical_note", org, start + 3600, "clinical", NULL, 0, NULL);
+        item(w, pid, &k, "lab_result", org, start + 7200, "clinical", "NPU02319",
+             100 + (int)below(&w->r, 60), NULL);
+        if (!open)
+            item(w, pid, &k, "discharge_summary", org, start + 2 * 86400, "clinical", NULL, 0,
+                 NULL);
+        /* a follow-up appointment, some without an end time (R-APT-4) */
+        char extra[160];
+        snprintf(extra, sizeof extra,
+                 "\"title\":\"Ambulant kontrol\",\"address\":\"Sygehusvej 1, %s\","
+                 "\"status\":\"booked\"",
+                 towns[h % N(towns)]);
+        item(w, pid, &k, "appointment", org, w->today + (ob_time)below(&w->r, 90) * 86400 + 36000,
+             "clinical", NULL, 0, extra);
+    }
+    if (age > 70 && chance(&w->r, 150)) { /* home nursing */
+        char org[40];
+        snprintf(org, sizeof org, "mun-%u-hjemme", below(&w->r, w->nmun));
+        date(w->today - (ob_time)below(&w->r, 400) * 86400, d0);
+        fprintf(w->f,
+                "{\"type\":\"relationship\",\"patient\":\"%s\",\"org\":\"%s\","
+                "\"kind\":\"home_nursing\",\"from\":\"%s\"}\n",
+                pid, org, d0);
+        w->c.relationships++;
+        item(w, pid, &k, "appointment", org, w->today + (ob_time)below(&w->r, 14) * 86400 + 30000,
+             "clinical", NULL, 0, "\"title\":\"Besøg af hjemmesygeplejen\",\"status\":\"booked\"");
+    }
+    if (chance(&w->r, 250))
+        item(w, pid, &k, "appointment", gp, w->today + (ob_time)below(&w->r, 60) * 86400 + 32400,
+             "clinical", NULL, 0, "\"title\":\"Konsultation\",\"status\":\"booked\"");
+    if (chance(&w->r, 400))
+        item(w, pid, &k, "vaccination", gp, w->today - below(&w->r, 900) * 86400LL, "clinical",
+             "J07BB", 0, NULL);
+    /* blocks (R-BLK-1): about 1% of patients, all three kinds */
+    if (chance(&w->r, 10)) {
+        uint32_t kind = below(&w->r, 3);
+        if (kind == 0) /* a named doctor at their own clinic */
+            fprintf(w->f,
+                    "{\"type\":\"block\",\"patient\":\"%s\",\"kind\":\"professional\","
+                    "\"target\":\"gp-%u-dr1\"}\n",
+                    pid, clinic);
+        else if (kind == 1)
+            fprintf(w->f,
+                    "{\"type\":\"block\",\"patient\":\"%s\",\"kind\":\"site\",\"target\":\"hosp-%u-"
+                    "psyk\",\"include_subunits\":true}\n",
+                    pid, below(&w->r, w->nhosp));
+        else {
+            date(w->today - (ob_time)(400 + below(&w->r, 400)) * 86400, d0);
+            date(w->today - (ob_time)below(&w->r, 300) * 86400, d1);
+            fprintf(
+                w->f,
+                "{\"type\":\"block\",\"patient\":\"%s\",\"kind\":\"period\",\"data_from\":\"%s\","
+                "\"data_to\":\"%s\"}\n",
+                pid, d0, d1);
+        }
+        w->c.blocks++;
+    }
+    /* consents (R-CON): prevention follow-up by the municipality, about 3% */
+    if (chance(&w->r, 30)) {
+        date(w->today - (ob_time)below(&w->r, 200) * 86400, d0);
+        date(w->today + 365 * 86400LL, d1);
+        fprintf(w->f,
+                "{\"type\":\"consent\",\"patient\":\"%s\",\"kind\":\"prevention\",\"recipient\":"
+                "{\"org_kind\":\"municipal_unit\"},\"categories\":[\"diagnosis\",\"measurement\"],"
+                "\"from\":\"%s\",\"to\":\"%s\",\"text\":\"Jeg giver samtykke til, at kommunens "
+                "forebyggelsesteam må se mine diagnoser og målinger i et år.\",\"form\":"
+                "\"written\"}\n",
+                pid, d0, d1);
+        w->c.consents++;
+    }
+    /* power of attorney: about 2%, held by the previous patient */
+    if (i > 0 && chance(&w->r, 20)) {
+        date(w->today - (ob_time)below(&w->r, 500) * 86400, d0);
+        fprintf(w->f,
+                "{\"type\":\"relative\",\"patient\":\"%s\",\"holder\":\"pt-%u\","
+                "\"capacity\":\"attorney\",\"scope\":[\"appointment\",\"medication\","
+                "\"measurement\"],\"from\":\"%s\"}\n",
+                pid, i - 1, d0);
+        w->c.relatives++;
+    }
+}
+
+void ob_gen_default(ob_gen_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->patients = 10000;
+    o->today = ob_time_from_ymd(2026, 11, 1);
+}
+
+ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts, ob_err *e)
+{
+    if (o->patients == 0 || o->patients > 10000000)
+        return ob_err_set(e, OB_EINVAL, "--patients must be between 1 and 10,000,000");
+    world w;
+    memset(&w, 0, sizeof w);
+    w.f = out;
+    w.r.s = o->seed;
+    w.today = o->today;
+    w.nclinics = o->patients / 2000 + 2;
+    w.nhosp = o->patients / 50000 + 2;
+    w.nmun = o->patients / 20000 + 2;
+    if (w.nhosp > 60)
+        w.nhosp = 60;
+    if (w.nmun > 98)
+        w.nmun = 98;
+    orgs(&w);
+    professionals(&w);
+    for (uint32_t i = 0; i < o->patients; i++) {
+        patient(&w, i);
+        if (o->progress && (i + 1) % 5000 == 0)
+            o->progress(o->progress_ctx, i + 1, o->patients);
+    }
+    if (o->progress)
+        o->progress(o->progress_ctx, o->patients, o->patients);
+    if (ferror(out))
+        return ob_err_set(e, OB_EIO, "cannot write the generated data");
+    if (counts)
+        *counts = w.c;
+    return OB_OK;
+}

@@ -1,0 +1,740 @@
+/* records.c - strict parsing of import records into the index (see records.h).
+ * One function per record type; each first refuses unknown fields, then reads and
+ * checks every field, and only then changes the index, so a failed record changes
+ * nothing in it. Block and consent records pass the same policy checks as live changes
+ * (R-BLK-2, R-BLK-3, R-CON-1). */
+#include "model/records.h"
+
+#include <string.h>
+
+#include "core/cpr.h"
+#include "policy/policy.h"
+
+void ob_loader_init(ob_loader *L, ob_index *ix, const ob_keys *keys)
+{
+    memset(L, 0, sizeof *L);
+    L->ix = ix;
+    L->keys = keys;
+    L->next_block_id = 1;
+    L->next_consent_id = 1;
+    L->now = ob_time_now();
+}
+
+ob_status ob_json_only(json_t *obj, const char *const *allowed, ob_err *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        (void)v;
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok)
+            return ob_err_set(e, OB_EINVAL, "unknown field '%.40s'", key);
+    }
+    return OB_OK;
+}
+
+static ob_status str_field(json_t *obj, const char *key, bool required, const char **out, ob_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return ob_err_set(e, OB_EINVAL, "missing field '%s'", key);
+        return OB_OK;
+    }
+    if (!json_is_string(v))
+        return ob_err_set(e, OB_EINVAL, "field '%s' must be a string", key);
+    if (json_string_length(v) > 4096)
+        return ob_err_set(e, OB_ELIMIT, "field '%s' is longer than 4096 characters", key);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return ob_err_set(e, OB_EINVAL, "field '%s' contains a NUL character", key);
+    *out = json_string_value(v);
+    if (required && !**out)
+        return ob_err_set(e, OB_EINVAL, "field '%s' is empty", key);
+    return OB_OK;
+}
+
+static ob_status bool_field(json_t *obj, const char *key, bool dflt, bool *out, ob_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        *out = dflt;
+        return OB_OK;
+    }
+    if (!json_is_boolean(v))
+        return ob_err_set(e, OB_EINVAL, "field '%s' must be true or false", key);
+    *out = json_is_true(v);
+    return OB_OK;
+}
+
+ob_status ob_json_time(json_t *obj, const char *key, ob_time dflt, ob_time *out, ob_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return OB_OK;
+    }
+    if (!json_is_string(v))
+        return ob_err_set(e, OB_EINVAL, "field '%s' must be an ISO 8601 date or time", key);
+    if (ob_time_parse(json_string_value(v), out, e))
+        return ob_err_wrap(e, "field '%s'", key);
+    return OB_OK;
+}
+
+ob_status ob_json_catmask(json_t *obj, const char *key, ob_catmask dflt, ob_catmask *out, ob_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        *out = dflt;
+        return OB_OK;
+    }
+    if (json_is_string(v) && strcmp(json_string_value(v), "all") == 0) {
+        *out = OB_CAT_ALL;
+        return OB_OK;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return ob_err_set(e, OB_EINVAL,
+                          "field '%s' must be \"all\" or a non-empty list of categories", key);
+    ob_catmask m = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(v, i, c)
+    {
+        int cat = ob_category_parse(json_string_value(c));
+        if (cat < 0)
+            return ob_err_set(e, OB_EINVAL, "field '%s': unknown category '%.40s'", key,
+                              json_is_string(c) ? json_string_value(c) : "(not a string)");
+        m |= OB_CAT_BIT(cat);
+    }
+    *out = m;
+    return OB_OK;
+}
+
+static ob_status enum_field(json_t *obj, const char *key, int (*parse)(const char *), int dflt,
+                            int *out, ob_err *e)
+{
+    const char *s;
+    ob_status rc = str_field(obj, key, dflt < 0, &s, e);
+    if (rc)
+        return rc;
+    if (!s) {
+        *out = dflt;
+        return OB_OK;
+    }
+    int v = parse(s);
+    if (v < 0)
+        return ob_err_set(e, OB_EINVAL, "field '%s': unknown value '%.40s'", key, s);
+    *out = v;
+    return OB_OK;
+}
+
+typedef uint32_t (*finder)(const ob_index *, const char *);
+
+static ob_status ref_field(const ob_index *ix, json_t *obj, const char *key, finder find,
+                           bool required, uint32_t *out, ob_err *e)
+{
+    const char *s;
+    ob_status rc = str_field(obj, key, required, &s, e);
+    if (rc)
+        return rc;
+    *out = OB_NONE;
+    if (!s)
+        return OB_OK;
+    *out = find(ix, s);
+    if (*out == OB_NONE)
+        return ob_err_set(e, OB_EINVAL, "field '%s': no such id '%.80s'", key, s);
+    return OB_OK;
+}
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        if ((rc = (x)) != OB_OK)                                                                   \
+            return rc;                                                                             \
+    } while (0)
+
+static ob_sector default_sector(ob_org_kind k)
+{
+    switch (k) {
+    case OB_ORG_REGION:
+    case OB_ORG_HOSPITAL:
+    case OB_ORG_DEPARTMENT:
+    case OB_ORG_PRIVATE_HOSPITAL:
+        return OB_SECTOR_SECONDARY;
+    case OB_ORG_MUNICIPALITY:
+    case OB_ORG_MUNICIPAL_UNIT:
+        return OB_SECTOR_MUNICIPAL;
+    case OB_ORG_GP_CLINIC:
+    case OB_ORG_SPECIALIST:
+    case OB_ORG_DENTIST:
+        return OB_SECTOR_PRIMARY;
+    default:
+        return OB_SECTOR_OTHER;
+    }
+}
+
+static ob_status copy_small(const char *s, char *dst, size_t cap, const char *what, ob_err *e)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= cap)
+        return ob_err_set(e, OB_EINVAL, "field '%s' is longer than %zu characters", what, cap - 1);
+    if (n)
+        memcpy(dst, s, n);
+    dst[n] = '\0';
+    return OB_OK;
+}
+
+static ob_status rec_org(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {
+        "type", "id", "kind", "name", "parent", "sector", "sor", "address", "provider_number",
+        NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_org org;
+    memset(&org, 0, sizeof org);
+    int kind, sector;
+    const char *sor, *prov;
+    TRY(str_field(o, "id", true, (const char **)&org.ext_id, e));
+    TRY(str_field(o, "name", true, (const char **)&org.name, e));
+    TRY(str_field(o, "address", false, (const char **)&org.address, e));
+    TRY(enum_field(o, "kind", ob_org_kind_parse, -1, &kind, e));
+    TRY(enum_field(o, "sector", ob_sector_parse, (int)default_sector((ob_org_kind)kind), &sector,
+                   e));
+    TRY(ref_field(L->ix, o, "parent", ob_index_find_org, false, &org.parent, e));
+    TRY(str_field(o, "sor", false, &sor, e));
+    TRY(str_field(o, "provider_number", false, &prov, e));
+    TRY(copy_small(sor, org.sor, sizeof org.sor, "sor", e));
+    if (prov && (strlen(prov) != 6 || strspn(prov, "0123456789") != 6))
+        return ob_err_set(e, OB_EINVAL, "field 'provider_number' must be six digits");
+    TRY(copy_small(prov, org.provider_no, sizeof org.provider_no, "provider_number", e));
+    org.kind = (uint8_t)kind;
+    org.sector = (uint8_t)sector;
+    return ob_index_add_org(L->ix, &org, NULL, e);
+}
+
+static ob_status rec_professional(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type",  "id", "name", "role", "authorisation_id",
+                                    "sites", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_professional p;
+    memset(&p, 0, sizeof p);
+    int role;
+    const char *auth;
+    TRY(str_field(o, "id", true, (const char **)&p.ext_id, e));
+    TRY(str_field(o, "name", true, (const char **)&p.name, e));
+    TRY(enum_field(o, "role", ob_role_parse, -1, &role, e));
+    TRY(str_field(o, "authorisation_id", false, &auth, e));
+    TRY(copy_small(auth, p.authorisation_id, sizeof p.authorisation_id, "authorisation_id", e));
+    p.role = (uint8_t)role;
+    p.authorised = ob_role_authorised((ob_role)role);
+    if (p.authorised && !auth)
+        return ob_err_set(e, OB_EINVAL, "an authorised %s needs an 'authorisation_id'",
+                          ob_role_name((ob_role)role));
+    if (!p.authorised && auth)
+        return ob_err_set(e, OB_EINVAL, "a %s is not an authorised health person",
+                          ob_role_name((ob_role)role));
+    json_t *sites = json_object_get(o, "sites");
+    if (!json_is_array(sites) || json_array_size(sites) == 0 || json_array_size(sites) > 8)
+        return ob_err_set(e, OB_EINVAL, "field 'sites' must list 1 to 8 organisation ids");
+    size_t i;
+    json_t *s;
+    json_array_foreach(sites, i, s)
+    {
+        uint32_t org = ob_index_find_org(L->ix, json_string_value(s));
+        if (org == OB_NONE)
+            return ob_err_set(e, OB_EINVAL, "field 'sites': no such organisation");
+        p.sites[p.nsites++] = org;
+    }
+    return ob_index_add_professional(L->ix, &p, NULL, e);
+}
+
+static ob_status rec_patient(ob_loader *L, json_t *o, json_t **canon, ob_err *e)
+{
+    static const char *const f[] = {"type", "id", "name", "cpr", "gp", "cpr_enc", "cpr_hash", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_patient p;
+    memset(&p, 0, sizeof p);
+    const char *cpr, *enc, *hash;
+    TRY(str_field(o, "id", true, (const char **)&p.ext_id, e));
+    TRY(str_field(o, "name", false, (const char **)&p.name, e));
+    TRY(ref_field(L->ix, o, "gp", ob_index_find_org, false, &p.gp_clinic, e));
+    TRY(str_field(o, "cpr", false, &cpr, e));
+    TRY(str_field(o, "cpr_enc", false, &enc, e));
+    TRY(str_field(o, "cpr_hash", false, &hash, e));
+    if (p.gp_clinic != OB_NONE && L->ix->orgs[p.gp_clinic].kind != OB_ORG_GP_CLINIC)
+        return ob_err_set(e, OB_EINVAL, "field 'gp' must name a GP clinic");
+    char enc_hex[OB_CPR_ENC_HEX];
+    if (cpr) {
+        ob_cpr c;
+        if (enc || hash)
+            return ob_err_set(e, OB_EINVAL, "give either 'cpr' or 'cpr_enc' and 'cpr_hash'");
+        TRY(ob_cpr_parse(cpr, strlen(cpr), &c, e));
+        ob_cpr_hash(L->keys, c.digits, p.cpr_hash);
+        ob_cpr_encrypt(L->keys, c.digits, enc_hex);
+        p.birth = ob_cpr_birth(&c);
+    } else if (enc && hash) {
+        char digits[11];
+        ob_cpr c;
+        if (ob_unhex(hash, p.cpr_hash, 16) < 0)
+            return ob_err_set(e, OB_EINVAL, "field 'cpr_hash' is malformed");
+        TRY(ob_cpr_decrypt(L->keys, enc, digits, e));
+        TRY(ob_cpr_parse(digits, 10, &c, e));
+        p.birth = ob_cpr_birth(&c);
+        uint8_t check[16];
+        ob_cpr_hash(L->keys, c.digits, check);
+        if (memcmp(check, p.cpr_hash, 16) != 0)
+            return ob_err_set(e, OB_EINVAL, "field 'cpr_hash' does not match 'cpr_enc'");
+        memcpy(enc_hex, enc, strlen(enc) + 1 < sizeof enc_hex ? strlen(enc) + 1 : 1);
+    } else {
+        return ob_err_set(e, OB_EINVAL, "a patient needs a 'cpr'");
+    }
+    TRY(ob_index_add_patient(L->ix, &p, NULL, e));
+    /* canonical form: the CPR replaced by its ciphertext and keyed hash */
+    char hash_hex[33];
+    ob_hex(p.cpr_hash, 16, hash_hex);
+    json_t *c = json_deep_copy(o);
+    if (c)
+        json_object_del(c, "cpr");
+    if (!c || json_object_set_new(c, "cpr_enc", json_string(enc_hex)) ||
+        json_object_set_new(c, "cpr_hash", json_string(hash_hex))) {
+        json_decref(c);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    *canon = c;
+    return OB_OK;
+}
+
+static ob_status period(json_t *o, const char *from_key, const char *to_key, bool from_required,
+                        ob_time *from, ob_time *to, ob_err *e)
+{
+    ob_status rc;
+    if (from_required && !json_object_get(o, from_key))
+        return ob_err_set(e, OB_EINVAL, "missing field '%s'", from_key);
+    TRY(ob_json_time(o, from_key, OB_TIME_MIN, from, e));
+    TRY(ob_json_time(o, to_key, OB_TIME_MAX, to, e));
+    if (*to < *from)
+        return ob_err_set(e, OB_EINVAL, "'%s' is before '%s'", to_key, from_key);
+    return OB_OK;
+}
+
+static ob_status rec_relative(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
+{
+    static const char *const f[] = {"type",  "patient", "holder", "capacity",
+                                    "scope", "from",    "to",     NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_attorney a;
+    memset(&a, 0, sizeof a);
+    int cap;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, pat, e));
+    TRY(ref_field(L->ix, o, "holder", ob_index_find_patient, true, &a.holder, e));
+    TRY(enum_field(o, "capacity", ob_capacity_parse, OB_CAP_ATTORNEY, &cap, e));
+    if (cap != OB_CAP_ATTORNEY && cap != OB_CAP_PARENT && cap != OB_CAP_GUARDIAN)
+        return ob_err_set(e, OB_EINVAL, "field 'capacity' is attorney, parent or guardian");
+    a.capacity = (uint8_t)cap;
+    TRY(ob_json_catmask(o, "scope", 0, &a.scope, e));
+    if (!a.scope)
+        return ob_err_set(e, OB_EINVAL, "missing field 'scope'");
+    TRY(period(o, "from", "to", true, &a.from, &a.to, e));
+    return ob_index_add_attorney(L->ix, *pat, &a, e);
+}
+
+static ob_status rec_relationship(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
+{
+    static const char *const f[] = {"type", "patient", "org", "professional",
+                                    "kind", "from",    "to",  NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_relationship r;
+    memset(&r, 0, sizeof r);
+    int kind;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, pat, e));
+    TRY(ref_field(L->ix, o, "org", ob_index_find_org, true, &r.org, e));
+    TRY(ref_field(L->ix, o, "professional", ob_index_find_professional, false, &r.professional, e));
+    TRY(enum_field(o, "kind", ob_rel_kind_parse, OB_REL_TREATMENT, &kind, e));
+    r.kind = (uint8_t)kind;
+    TRY(period(o, "from", "to", true, &r.from, &r.to, e));
+    return ob_index_add_relationship(L->ix, *pat, &r, e);
+}
+
+static ob_status rec_permission(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type", "professional", "site", "kind", "from", "to", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_permission p;
+    memset(&p, 0, sizeof p);
+    int kind;
+    TRY(ref_field(L->ix, o, "professional", ob_index_find_professional, true, &p.professional, e));
+    TRY(ref_field(L->ix, o, "site", ob_index_find_org, true, &p.site, e));
+    TRY(enum_field(o, "kind", ob_perm_kind_parse, -1, &kind, e));
+    p.kind = (uint8_t)kind;
+    TRY(period(o, "from", "to", true, &p.from, &p.to, e));
+    if (p.kind == OB_PERM_ASSIST && L->ix->pros[p.professional].authorised)
+        return ob_err_set(e, OB_EINVAL,
+                          "technical-assistance permission is for non-authorised staff");
+    if (p.kind == OB_PERM_QUALITY && !L->ix->pros[p.professional].authorised)
+        return ob_err_set(e, OB_EINVAL,
+                          "quality-work permission is for authorised health "
+                          "persons");
+    return ob_index_add_permission(L->ix, &p, e);
+}
+
+static ob_status rec_cover(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type", "substitute", "covered", "from", "to", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_cover c;
+    TRY(ref_field(L->ix, o, "substitute", ob_index_find_org, true, &c.substitute, e));
+    TRY(ref_field(L->ix, o, "covered", ob_index_find_org, true, &c.covered, e));
+    TRY(period(o, "from", "to", true, &c.from, &c.to, e));
+    if (c.to == OB_TIME_MAX)
+        return ob_err_set(e, OB_EINVAL, "holiday cover needs an end date ('to')");
+    return ob_index_add_cover(L->ix, &c, e);
+}
+
+static ob_status rec_project(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type",
+                                    "id",
+                                    "title",
+                                    "approval_ref",
+                                    "controller_permission",
+                                    "identifiable",
+                                    "categories",
+                                    "from",
+                                    "to",
+                                    "members",
+                                    NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_project p;
+    memset(&p, 0, sizeof p);
+    const char *ref;
+    TRY(str_field(o, "id", true, (const char **)&p.ext_id, e));
+    TRY(str_field(o, "title", true, (const char **)&p.title, e));
+    TRY(str_field(o, "approval_ref", false, &ref, e));
+    TRY(copy_small(ref, p.approval_ref, sizeof p.approval_ref, "approval_ref", e));
+    TRY(bool_field(o, "controller_permission", false, &p.controller_permission, e));
+    TRY(bool_field(o, "identifiable", false, &p.identifiable, e));
+    TRY(ob_json_catmask(o, "categories", 0, &p.categories, e));
+    if (!p.categories)
+        return ob_err_set(e, OB_EINVAL, "missing field 'categories'");
+    TRY(period(o, "from", "to", true, &p.from, &p.to, e));
+    json_t *m = json_object_get(o, "members");
+    if (!json_is_array(m) || json_array_size(m) > 1000)
+        return ob_err_set(e, OB_EINVAL, "field 'members' must list professional ids");
+    uint32_t members[1000];
+    size_t i;
+    json_t *x;
+    json_array_foreach(m, i, x)
+    {
+        members[i] = ob_index_find_professional(L->ix, json_string_value(x));
+        if (members[i] == OB_NONE)
+            return ob_err_set(e, OB_EINVAL, "field 'members': no such professional");
+    }
+    p.members = members;
+    p.nmembers = (uint32_t)json_array_size(m);
+    return ob_index_add_project(L->ix, &p, NULL, e);
+}
+
+static ob_status change_actor(ob_loader *L, json_t *o, const char *key, uint32_t patient,
+                              ob_change_actor *who, ob_err *e)
+{
+    ob_status rc;
+    uint32_t pro;
+    TRY(ref_field(L->ix, o, key, ob_index_find_professional, false, &pro, e));
+    if (pro == OB_NONE) {
+        who->actor_kind = OB_ACTOR_CITIZEN;
+        who->actor = patient;
+    } else {
+        who->actor_kind = OB_ACTOR_PROFESSIONAL;
+        who->actor = pro;
+    }
+    return OB_OK;
+}
+
+static ob_status id_field(json_t *o, uint64_t next, uint64_t *out, ob_err *e)
+{
+    json_t *v = json_object_get(o, "id");
+    if (!v) {
+        *out = next;
+        return OB_OK;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1)
+        return ob_err_set(e, OB_EINVAL, "field 'id' must be a positive integer");
+    *out = (uint64_t)json_integer_value(v);
+    return OB_OK;
+}
+
+static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {
+        "type",       "id",         "patient",  "kind",      "target",  "include_subunits",
+        "categories", "valid_from", "valid_to", "data_from", "data_to", "by_gp",
+        "created",    NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_block b;
+    memset(&b, 0, sizeof b);
+    int kind;
+    uint32_t pat;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(enum_field(o, "kind", ob_block_kind_parse, -1, &kind, e));
+    b.kind = (uint8_t)kind;
+    if (kind == OB_BLOCK_PROFESSIONAL)
+        TRY(ref_field(L->ix, o, "target", ob_index_find_professional, true, &b.target, e));
+    else if (kind == OB_BLOCK_SITE)
+        TRY(ref_field(L->ix, o, "target", ob_index_find_org, true, &b.target, e));
+    else if (json_object_get(o, "target"))
+        return ob_err_set(e, OB_EINVAL, "a period block has no 'target'");
+    else
+        b.target = OB_NONE;
+    TRY(bool_field(o, "include_subunits", true, &b.include_subunits, e));
+    TRY(ob_json_catmask(o, "categories", OB_CAT_ALL, &b.categories, e));
+    TRY(period(o, "valid_from", "valid_to", false, &b.valid_from, &b.valid_to, e));
+    TRY(period(o, "data_from", "data_to", false, &b.data_from, &b.data_to, e));
+    TRY(id_field(o, L->next_block_id, &b.id, e));
+    if (ob_index_find_block(L->ix, pat, b.id))
+        return ob_err_set(e, OB_EINVAL, "block id %llu is already used", (unsigned long long)b.id);
+    ob_change_actor who;
+    TRY(change_actor(L, o, "by_gp", pat, &who, e));
+    TRY(ob_policy_check_block(L->ix, pat, &b, &who, e));
+    TRY(ob_index_add_block(L->ix, pat, &b, e));
+    if (b.id >= L->next_block_id)
+        L->next_block_id = b.id + 1;
+    out->assigned = b.id;
+    out->patient = pat;
+    return OB_OK;
+}
+
+static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type",       "id",           "patient", "kind", "recipient",
+                                    "categories", "from",         "to",      "text", "form",
+                                    "taken_by",   "identifiable", "created", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_consent c;
+    memset(&c, 0, sizeof c);
+    int kind;
+    uint32_t pat;
+    const char *text, *form;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(enum_field(o, "kind", ob_consent_kind_parse, -1, &kind, e));
+    c.kind = (uint8_t)kind;
+    json_t *r = json_object_get(o, "recipient");
+    if (!json_is_object(r) || json_object_size(r) != 1)
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'recipient' must be one of {\"professional\":id}, "
+                          "{\"org\":id}, {\"org_kind\":kind}, {\"project\":id}");
+    if (json_object_get(r, "professional")) {
+        c.recipient_kind = OB_RCPT_PERSON;
+        TRY(ref_field(L->ix, r, "professional", ob_index_find_professional, true, &c.recipient, e));
+    } else if (json_object_get(r, "org")) {
+        c.recipient_kind = OB_RCPT_ORG;
+        TRY(ref_field(L->ix, r, "org", ob_index_find_org, true, &c.recipient, e));
+    } else if (json_object_get(r, "org_kind")) {
+        int k;
+        c.recipient_kind = OB_RCPT_ORG_KIND;
+        TRY(enum_field(r, "org_kind", ob_org_kind_parse, -1, &k, e));
+        c.recipient = (uint32_t)k;
+    } else if (json_object_get(r, "project")) {
+        c.recipient_kind = OB_RCPT_PROJECT;
+        TRY(ref_field(L->ix, r, "project", ob_index_find_project, true, &c.recipient, e));
+    } else {
+        return ob_err_set(e, OB_EINVAL, "field 'recipient' has an unknown kind");
+    }
+    TRY(ob_json_catmask(o, "categories", 0, &c.categories, e));
+    TRY(period(o, "from", "to", true, &c.from, &c.to, e));
+    TRY(str_field(o, "text", false, &text, e));
+    TRY(str_field(o, "form", false, &form, e));
+    if (form && strcmp(form, "written") != 0 && strcmp(form, "oral") != 0)
+        return ob_err_set(e, OB_EINVAL, "field 'form' is written or oral");
+    c.form = form && strcmp(form, "oral") == 0;
+    TRY(ref_field(L->ix, o, "taken_by", ob_index_find_professional, false, &c.taken_by, e));
+    TRY(bool_field(o, "identifiable", false, &c.identifiable, e));
+    TRY(ob_json_time(o, "created", L->now, &c.created, e));
+    TRY(id_field(o, L->next_consent_id, &c.id, e));
+    if (ob_index_find_consent(L->ix, pat, c.id))
+        return ob_err_set(e, OB_EINVAL, "consent id %llu is already used",
+                          (unsigned long long)c.id);
+    ob_change_actor who = {OB_ACTOR_CITIZEN, pat};
+    if (c.form == 1 && c.taken_by != OB_NONE && !json_object_get(o, "by_patient")) {
+        who.actor_kind = OB_ACTOR_PROFESSIONAL;
+        who.actor = c.taken_by;
+    }
+    TRY(ob_policy_check_consent(L->ix, pat, &c, text, &who, e));
+    c.active = true;
+    c.revoked_at = OB_TIME_MAX;
+    TRY(ob_index_add_consent(L->ix, pat, &c, e));
+    if (c.id >= L->next_consent_id)
+        L->next_consent_id = c.id + 1;
+    out->assigned = c.id;
+    out->patient = pat;
+    return OB_OK;
+}
+
+static ob_status rec_lift(ob_loader *L, json_t *o, bool is_block, ob_record_out *out, ob_err *e)
+{
+    static const char *const fb[] = {"type", "patient", "block", "by", "at", NULL};
+    static const char *const fc[] = {"type", "patient", "consent", "by", "at", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, is_block ? fb : fc, e));
+    uint32_t pat;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    json_t *idv = json_object_get(o, is_block ? "block" : "consent");
+    if (!json_is_integer(idv))
+        return ob_err_set(e, OB_EINVAL, "field '%s' must be the integer id",
+                          is_block ? "block" : "consent");
+    uint64_t id = (uint64_t)json_integer_value(idv);
+    ob_time at;
+    TRY(ob_json_time(o, "at", L->now, &at, e));
+    ob_change_actor who;
+    TRY(change_actor(L, o, "by", pat, &who, e));
+    out->patient = pat;
+    out->assigned = id;
+    if (is_block) {
+        ob_block *b = ob_index_find_block(L->ix, pat, id);
+        if (!b)
+            return ob_err_set(e, OB_ENOTFOUND, "the patient has no block %llu",
+                              (unsigned long long)id);
+        TRY(ob_policy_check_block_lift(L->ix, pat, b, &who, e));
+        b->active = false; /* R-BLK-5: takes effect at once */
+        return OB_OK;
+    }
+    ob_consent *c = ob_index_find_consent(L->ix, pat, id);
+    if (!c)
+        return ob_err_set(e, OB_ENOTFOUND, "the patient has no consent %llu",
+                          (unsigned long long)id);
+    TRY(ob_policy_check_consent_revoke(L->ix, pat, c, &who, e));
+    c->active = false; /* R-CON-2: effective at once; the record keeps the history */
+    c->revoked_at = at;
+    return OB_OK;
+}
+
+static ob_status rec_disclosure(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
+{
+    static const char *const f[] = {"type", "patient", "from", "to", "origin", "at", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_disclosure d;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, pat, e));
+    TRY(ref_field(L->ix, o, "from", ob_index_find_professional, true, &d.from_professional, e));
+    TRY(ref_field(L->ix, o, "to", ob_index_find_org, true, &d.to_org, e));
+    TRY(ref_field(L->ix, o, "origin", ob_index_find_org, true, &d.origin_org, e));
+    TRY(ob_json_time(o, "at", L->now, &d.at, e));
+    return ob_index_add_disclosure(L->ix, *pat, &d, e);
+}
+
+static ob_status rec_item(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type",    "id",     "patient", "category", "origin",
+                                    "time",    "source", "code",    "value",    "end",
+                                    "address", "title",  "status",  NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_item *it = &out->item;
+    memset(it, 0, sizeof *it);
+    uint32_t pat, org;
+    int cat, src;
+    TRY(str_field(o, "id", true, &it->id, e));
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(ref_field(L->ix, o, "origin", ob_index_find_org, true, &org, e));
+    TRY(enum_field(o, "category", ob_category_parse, -1, &cat, e));
+    TRY(enum_field(o, "source", ob_source_parse, OB_SRC_CLINICAL, &src, e));
+    if (!json_object_get(o, "time"))
+        return ob_err_set(e, OB_EINVAL, "missing field 'time'");
+    TRY(ob_json_time(o, "time", 0, &it->time, e));
+    ob_time end;
+    TRY(ob_json_time(o, "end", it->time, &end, e));
+    if (end < it->time)
+        return ob_err_set(e, OB_EINVAL, "'end' is before 'time'");
+    TRY(str_field(o, "code", false, &it->code, e));
+    const char *s;
+    TRY(str_field(o, "address", false, &s, e));
+    TRY(str_field(o, "title", false, &s, e));
+    TRY(str_field(o, "status", false, &s, e));
+    json_t *v = json_object_get(o, "value");
+    if (v && !json_is_integer(v))
+        return ob_err_set(e, OB_EINVAL, "field 'value' must be an integer");
+    it->value = v ? json_integer_value(v) : 0;
+    it->patient = L->ix->patients[pat].ext_id;
+    it->origin = L->ix->orgs[org].ext_id;
+    it->category = ob_category_name((ob_category)cat);
+    it->source = ob_source_name((ob_source_kind)src);
+    out->is_item = true;
+    out->patient = pat;
+    return OB_OK;
+}
+
+ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->patient = OB_NONE;
+    if (!json_is_object(obj))
+        return ob_err_set(e, OB_EINVAL, "a record must be a JSON object");
+    const char *type;
+    ob_status rc = str_field(obj, "type", true, &type, e);
+    if (rc)
+        return rc;
+    out->type = type;
+    json_t *canon = NULL;
+    if (strcmp(type, "org") == 0)
+        rc = rec_org(L, obj, e);
+    else if (strcmp(type, "professional") == 0)
+        rc = rec_professional(L, obj, e);
+    else if (strcmp(type, "patient") == 0)
+        rc = rec_patient(L, obj, &canon, e);
+    else if (strcmp(type, "relative") == 0)
+        rc = rec_relative(L, obj, &out->patient, e);
+    else if (strcmp(type, "relationship") == 0)
+        rc = rec_relationship(L, obj, &out->patient, e);
+    else if (strcmp(type, "permission") == 0)
+        rc = rec_permission(L, obj, e);
+    else if (strcmp(type, "cover") == 0)
+        rc = rec_cover(L, obj, e);
+    else if (strcmp(type, "project") == 0)
+        rc = rec_project(L, obj, e);
+    else if (strcmp(type, "block") == 0)
+        rc = rec_block(L, obj, out, e);
+    else if (strcmp(type, "consent") == 0)
+        rc = rec_consent(L, obj, out, e);
+    else if (strcmp(type, "block_lift") == 0)
+        rc = rec_lift(L, obj, true, out, e);
+    else if (strcmp(type, "consent_revoke") == 0)
+        rc = rec_lift(L, obj, false, out, e);
+    else if (strcmp(type, "disclosure") == 0)
+        rc = rec_disclosure(L, obj, &out->patient, e);
+    else if (strcmp(type, "item") == 0)
+        rc = rec_item(L, obj, out, e);
+    else
+        return ob_err_set(e, OB_EINVAL, "unknown record type '%.40s'", type);
+    if (rc) {
+        json_decref(canon);
+        return rc;
+    }
+    if (!canon) {
+        canon = json_incref(obj);
+        /* blocks and consents store the id they were given, so replay is exact */
+        if ((strcmp(type, "block") == 0 || strcmp(type, "consent") == 0) &&
+            !json_object_get(obj, "id")) {
+            canon = json_deep_copy(obj);
+            json_decref(obj);
+            if (!canon ||
+                json_object_set_new(canon, "id", json_integer((json_int_t)out->assigned))) {
+                json_decref(canon);
+                return ob_err_set(e, OB_ENOMEM, "out of memory");
+            }
+        }
+    }
+    out->canonical = canon;
+    return OB_OK;
+}

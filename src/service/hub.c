@@ -1,0 +1,450 @@
+/* hub.c - the shared service (see hub.h): open = load keys, open the store, replay its
+ * records into a fresh index, start the log writer. Changes and imports are applied
+ * to the index first (which validates them), then stored together with their log
+ * entries in one transaction on the log's writer thread; if that fails the index is
+ * rolled back (a single change) or rebuilt from the store (an import). */
+#include "service/hub.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include <sodium.h>
+#include <stdlib.h>
+#include "store/log_sqlite.h"
+#include "store/sqlite.h"
+
+void ob_hub_key_path(const char *db_path, char *buf, size_t cap)
+{
+    size_t n = strlen(db_path);
+    if (n > 3 && strcmp(db_path + n - 3, ".db") == 0)
+        n -= 3;
+    snprintf(buf, cap, "%.*s.key", (int)n, db_path);
+}
+
+struct replay_ctx {
+    ob_loader *L;
+};
+
+static ob_status replay_one(void *ctx, int64_t seq, const char *type, const char *json, ob_err *e)
+{
+    struct replay_ctx *c = ctx;
+    json_error_t je;
+    (void)type;
+    json_t *o = json_loads(json, 0, &je);
+    if (!o)
+        return ob_err_set(e, OB_EIO, "stored record %lld is not JSON: %s", (long long)seq, je.text);
+    ob_record_out out;
+    ob_status rc = ob_record_apply(c->L, o, &out, e);
+    json_decref(out.canonical);
+    json_decref(o);
+    if (rc)
+        return ob_err_wrap(e, "replaying stored record %lld", (long long)seq);
+    return OB_OK;
+}
+
+/* Builds a fresh index from the store's records. */
+static ob_status rebuild(ob_hub *h, ob_err *e)
+{
+    ob_index *ix = ob_index_new();
+    if (!ix)
+        return ob_err_set(e, OB_ENOMEM, "out of memory building the index");
+    ob_loader L;
+    ob_loader_init(&L, ix, &h->keys);
+    struct replay_ctx c = {&L};
+    ob_status rc = ob_store_each_record(h->store, replay_one, &c, e);
+    if (rc) {
+        ob_index_free(ix);
+        return rc;
+    }
+    ob_index_free(h->ix);
+    h->ix = ix;
+    h->loader = L;
+    h->loader.now = ob_time_now();
+    return OB_OK;
+}
+
+ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
+{
+    *out = NULL;
+    ob_hub *h = ob_calloc(1, sizeof *h);
+    if (!h)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    pthread_rwlock_init(&h->lock, NULL);
+    char keypath[4096];
+    if (opt->key_path)
+        snprintf(keypath, sizeof keypath, "%s", opt->key_path);
+    else
+        ob_hub_key_path(opt->db_path, keypath, sizeof keypath);
+    ob_status rc;
+    h->db_path = ob_strdup(opt->db_path);
+    if (!h->db_path) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
+        (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)))
+        goto fail;
+    if (!opt->no_log) {
+        ob_log_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        memcpy(cfg.sk, h->keys.sign_sk, sizeof cfg.sk);
+        memcpy(cfg.pk, h->keys.sign_pk, sizeof cfg.pk);
+        if ((rc = ob_log_open(opt->db_path, &cfg, &h->log, e)))
+            goto fail;
+    }
+    *out = h;
+    return OB_OK;
+fail:
+    ob_hub_close(h);
+    return rc;
+}
+
+void ob_hub_close(ob_hub *h)
+{
+    if (!h)
+        return;
+    if (h->log)
+        ob_log_close(h->log, NULL);
+    ob_store_close(h->store);
+    ob_index_free(h->ix);
+    pthread_rwlock_destroy(&h->lock);
+    sodium_memzero(&h->keys, sizeof h->keys);
+    ob_free(h->db_path);
+    ob_free(h);
+}
+
+void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
+{
+    const ob_index *ix = h->ix;
+    memset(le, 0, sizeof *le);
+    le->time = rq->now;
+    le->event = OB_EV_DECISION;
+    switch (rq->actor_kind) {
+    case OB_ACTOR_PROFESSIONAL:
+        if (rq->actor < ix->npros) {
+            const ob_professional *p = &ix->pros[rq->actor];
+            le->actor_id = p->ext_id;
+            le->actor_name = p->name;
+            le->actor_role = ob_role_name((ob_role)p->role);
+        }
+        break;
+    case OB_ACTOR_CITIZEN:
+        if (rq->actor < ix->npatients) {
+            le->actor_id = ix->patients[rq->actor].ext_id;
+            le->actor_name = ix->patients[rq->actor].name;
+            le->actor_role = "citizen";
+        }
+        break;
+    case OB_ACTOR_SOURCE_SYSTEM:
+        le->actor_role = "source_system";
+        break;
+    default:
+        break;
+    }
+    if (rq->acting_org < ix->norgs) {
+        le->actor_org = ix->orgs[rq->acting_org].ext_id;
+        le->actor_org_name = ix->orgs[rq->acting_org].name;
+        if (rq->actor_kind == OB_ACTOR_SOURCE_SYSTEM)
+            le->actor_id = le->actor_org;
+    }
+    if (rq->on_behalf_of < ix->npros)
+        le->on_behalf_of = ix->pros[rq->on_behalf_of].ext_id;
+    if (rq->patient < ix->npatients)
+        le->patient = ix->patients[rq->patient].ext_id;
+    le->category = ob_category_name((ob_category)rq->category);
+    le->purpose = ob_purpose_code((ob_purpose)rq->purpose);
+}
+
+ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
+                        const char *justification, ob_decision *d, uint64_t *seq, ob_err *e)
+{
+    ob_log_entry le;
+    pthread_rwlock_rdlock(&h->lock);
+    ob_policy_decide(h->ix, rq, d);
+    ob_hub_entry_for(h, rq, &le);
+    pthread_rwlock_unlock(&h->lock);
+    /* index strings are stable: objects are never removed while the hub is open */
+    le.capacity = d->capacity;
+    le.permit = d->permit;
+    le.override = (d->obligations & OB_OBL_LOG_OVERRIDE) != 0;
+    le.resource = resource;
+    le.rule = ob_rule_name((ob_rule)d->rule);
+    le.legal_basis = d->legal_basis;
+    le.reason = d->reason;
+    le.justification = rq->override != OB_OVERRIDE_NONE ? justification : NULL;
+    if (!h->log)
+        return ob_err_set(e, OB_EIO,
+                          "the access log is not open; no decision without a log "
+                          "entry");
+    return ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+}
+
+/* ---- single changes ---- */
+struct change_ctx {
+    const char *type;
+    char *json;
+};
+
+static ob_status store_change(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct change_ctx *c = ctx;
+    ob_store_batch *b;
+    ob_status rc = ob_store_batch_begin(db, &b, e);
+    if (rc)
+        return rc;
+    rc = ob_store_batch_record(b, c->type, c->json, e);
+    ob_store_batch_end(b);
+    return rc;
+}
+
+static ob_log_event event_of(const char *type)
+{
+    if (strcmp(type, "block") == 0)
+        return OB_EV_BLOCK_CREATE;
+    if (strcmp(type, "block_lift") == 0)
+        return OB_EV_BLOCK_LIFT;
+    if (strcmp(type, "consent") == 0)
+        return OB_EV_CONSENT_CREATE;
+    if (strcmp(type, "consent_revoke") == 0)
+        return OB_EV_CONSENT_REVOKE;
+    if (strcmp(type, "permission") == 0)
+        return OB_EV_PERMISSION_GRANT;
+    if (strcmp(type, "relationship") == 0 || strcmp(type, "cover") == 0 ||
+        strcmp(type, "relative") == 0)
+        return OB_EV_RELATIONSHIP;
+    if (strcmp(type, "disclosure") == 0)
+        return OB_EV_DISCLOSURE;
+    return OB_EV_DATA_CHANGE;
+}
+
+/* Undoes the index side of a change whose storage failed. Only the kinds that a live
+ * change can make are undone; others make the caller rebuild. */
+static bool undo(ob_hub *h, const ob_record_out *out, const char *type)
+{
+    if (out->patient >= h->ix->npatients)
+        return false;
+    ob_patient *p = &h->ix->patients[out->patient];
+    if (strcmp(type, "block") == 0 && p->nblocks) {
+        p->nblocks--;
+        return true;
+    }
+    if (strcmp(type, "consent") == 0 && p->nconsents) {
+        p->nconsents--;
+        return true;
+    }
+    if (strcmp(type, "block_lift") == 0) {
+        ob_block *b = ob_index_find_block(h->ix, out->patient, out->assigned);
+        if (b)
+            b->active = true;
+        return b != NULL;
+    }
+    if (strcmp(type, "consent_revoke") == 0) {
+        ob_consent *c = ob_index_find_consent(h->ix, out->patient, out->assigned);
+        if (c) {
+            c->active = true;
+            c->revoked_at = OB_TIME_MAX;
+        }
+        return c != NULL;
+    }
+    return false;
+}
+
+ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, uint64_t *seq,
+                        uint64_t *assigned, ob_err *e)
+{
+    ob_record_out out;
+    pthread_rwlock_wrlock(&h->lock);
+    h->loader.now = ob_time_now();
+    ob_status rc = ob_record_apply(&h->loader, record, &out, e);
+    if (rc) {
+        pthread_rwlock_unlock(&h->lock);
+        return rc;
+    }
+    if (out.is_item) {
+        json_decref(out.canonical);
+        pthread_rwlock_unlock(&h->lock);
+        return ob_err_set(e, OB_EINVAL, "data items are imported with 'load'");
+    }
+    struct change_ctx c = {out.type, json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS)};
+    ob_log_entry le = *actor;
+    le.time = h->loader.now;
+    le.event = (uint8_t)event_of(out.type);
+    le.permit = true;
+    if (out.patient < h->ix->npatients)
+        le.patient = h->ix->patients[out.patient].ext_id;
+    char res[64];
+    snprintf(res, sizeof res, "%s/%llu", out.type, (unsigned long long)out.assigned);
+    le.resource = res;
+    if (!c.json)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    else if (!h->log)
+        rc = ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
+    else
+        rc = ob_log_append(h->log, &le, 1, store_change, &c, seq, e);
+    if (rc && !undo(h, &out, out.type)) {
+        ob_err keep = *e;
+        rebuild(h, NULL);
+        *e = keep;
+    }
+    if (assigned)
+        *assigned = out.assigned;
+    pthread_rwlock_unlock(&h->lock);
+    free(c.json);
+    json_decref(out.canonical);
+    return rc;
+}
+
+/* ---- bulk import ---- */
+typedef struct staged {
+    const char *type; /* static or arena */
+    char *json;       /* arena */
+    bool is_item;
+    ob_item item; /* strings in the arena or the index */
+} staged;
+
+struct import_ctx {
+    staged *v;
+    size_t n, cap;
+};
+
+static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct import_ctx *c = ctx;
+    ob_store_batch *b;
+    ob_status rc = ob_store_batch_begin(db, &b, e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < c->n && !rc; i++)
+        rc = c->v[i].is_item ? ob_store_batch_item(b, &c->v[i].item, e)
+                             : ob_store_batch_record(b, c->v[i].type, c->v[i].json, e);
+    ob_store_batch_end(b);
+    return rc;
+}
+
+static const char *intern_type(const char *t)
+{
+    static const char *const types[] = {
+        "org",     "professional", "patient", "relative",   "relationship",   "permission", "cover",
+        "project", "block",        "consent", "block_lift", "consent_revoke", "disclosure", "item"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(types[i], t) == 0)
+            return types[i];
+    return "unknown";
+}
+
+ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progress_fn progress,
+                        void *pctx, size_t *count, ob_err *e)
+{
+    ob_arena arena;
+    ob_arena_init(&arena, 4 << 20);
+    struct import_ctx ic = {0};
+    ob_log_entry *entries = NULL;
+    size_t nentries = 0, capentries = 0;
+    ob_status rc = OB_OK;
+    size_t line = 0;
+    bool touched = false;
+    pthread_rwlock_wrlock(&h->lock);
+    h->loader.now = ob_time_now();
+    for (;;) {
+        ob_err_clear(e);
+        json_t *o = next(ctx, &line, e);
+        if (!o) {
+            if (e && e->code)
+                rc = e->code;
+            break;
+        }
+        ob_record_out out;
+        rc = ob_record_apply(&h->loader, o, &out, e);
+        if (rc) {
+            json_decref(o);
+            ob_err_wrap(e, "line %zu", line);
+            break;
+        }
+        touched = true;
+        if (ob_grow((void **)&ic.v, &ic.cap, ic.n + 1, sizeof *ic.v) < 0) {
+            json_decref(out.canonical);
+            json_decref(o);
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
+            break;
+        }
+        staged *s = &ic.v[ic.n++];
+        memset(s, 0, sizeof *s);
+        s->type = intern_type(out.type);
+        char *text = json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS);
+        s->json = text ? ob_arena_strdup(&arena, text) : NULL;
+        free(text);
+        if (out.is_item) {
+            s->is_item = true;
+            s->item = out.item;
+            s->item.id = ob_arena_strdup(&arena, out.item.id);
+            s->item.code = out.item.code ? ob_arena_strdup(&arena, out.item.code) : NULL;
+            s->item.json = s->json;
+        }
+        ob_log_event ev = event_of(s->type);
+        if (!out.is_item && ev != OB_EV_DATA_CHANGE) {
+            if (ob_grow((void **)&entries, &capentries, nentries + 1, sizeof *entries) < 0) {
+                rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
+            } else {
+                ob_log_entry *le = &entries[nentries++];
+                memset(le, 0, sizeof *le);
+                le->time = h->loader.now;
+                le->event = (uint8_t)ev;
+                le->permit = true;
+                le->actor_id = "import";
+                le->actor_role = "operator";
+                le->patient =
+                    out.patient < h->ix->npatients ? h->ix->patients[out.patient].ext_id : NULL;
+                le->category = s->type;
+                le->reason = "imported with overblik load";
+            }
+        }
+        json_decref(out.canonical);
+        json_decref(o);
+        if (!rc && (!s->json || (out.is_item && !s->item.id)))
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
+        if (rc)
+            break;
+        if (progress && ic.n % 10000 == 0)
+            progress(pctx, ic.n);
+    }
+    if (!rc) {
+        char summary[96];
+        snprintf(summary, sizeof summary, "import of %zu records", ic.n);
+        if (ob_grow((void **)&entries, &capentries, nentries + 1, sizeof *entries) < 0) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        } else {
+            ob_log_entry *le = &entries[nentries++];
+            memset(le, 0, sizeof *le);
+            le->time = h->loader.now;
+            le->event = OB_EV_DATA_CHANGE;
+            le->permit = true;
+            le->actor_id = "import";
+            le->actor_role = "operator";
+            le->reason = summary;
+            uint64_t seq;
+            if (!h->log)
+                rc = ob_err_set(e, OB_EIO, "the access log is not open");
+            else
+                rc = ob_log_append(h->log, entries, nentries, store_import, &ic, &seq, e);
+        }
+    }
+    if (rc && touched) {
+        ob_err keep = e ? *e : (ob_err){0};
+        ob_status rb = rebuild(h, NULL);
+        if (e)
+            *e = keep;
+        if (rb)
+            rc = ob_err_set(e, OB_EINTERNAL, "import failed and the index could not be rebuilt");
+    }
+    pthread_rwlock_unlock(&h->lock);
+    if (progress)
+        progress(pctx, ic.n);
+    if (count)
+        *count = rc ? 0 : ic.n;
+    ob_free(entries);
+    ob_free(ic.v);
+    ob_arena_release(&arena);
+    return rc;
+}

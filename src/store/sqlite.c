@@ -1,0 +1,366 @@
+/* sqlite.c - the embedded SQLite backend of store.h.
+ *
+ * Schema (versioned by PRAGMA user_version; each migration runs in one transaction):
+ *   v1  meta(key PRIMARY KEY, value)
+ *       records(seq INTEGER PRIMARY KEY, type TEXT, json TEXT)   -- append-only
+ *       items(id TEXT PRIMARY KEY, patient, category, origin, time INTEGER, source,
+ *             code, value INTEGER, json)  with an index on (patient, time)
+ * The database runs in WAL mode with synchronous=FULL: a COMMIT that returned is on
+ * disk. The access log's tables (log_*) share the file and are created by log_sqlite.c. */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+struct ob_store {
+    sqlite3 *db;
+    sqlite3_stmt *put_record, *put_item;
+    char *path;
+    int version;
+};
+
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE records(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, json TEXT NOT NULL);"
+    "CREATE TABLE items(id TEXT PRIMARY KEY, patient TEXT NOT NULL, category TEXT NOT NULL,"
+    " origin TEXT NOT NULL, time INTEGER NOT NULL, source TEXT NOT NULL, code TEXT,"
+    " value INTEGER NOT NULL DEFAULT 0, json TEXT NOT NULL);"
+    "CREATE INDEX items_patient ON items(patient, time);",
+};
+
+static ob_status db_err(ob_store *s, ob_err *e, const char *what)
+{
+    return ob_err_set(e, OB_EIO, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
+}
+
+static ob_status exec(ob_store *s, const char *sql, ob_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ob_status st = ob_err_set(e, OB_EIO, "database: %s", msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        return st;
+    }
+    return OB_OK;
+}
+
+static ob_status migrate(ob_store *s, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, e, "reading schema version");
+    int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    int target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (v > target)
+        return ob_err_set(e, OB_EINVAL,
+                          "database schema version %d is newer than this overblik (%d); "
+                          "upgrade overblik",
+                          v, target);
+    for (; v < target; v++) {
+        ob_status rc = exec(s, "BEGIN IMMEDIATE", e);
+        if (rc)
+            return rc;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
+        if ((rc = exec(s, migrations[v], e)) || (rc = exec(s, pragma, e))) {
+            exec(s, "ROLLBACK", NULL);
+            return ob_err_wrap(e, "migrating schema to version %d", v + 1);
+        }
+        if ((rc = exec(s, "COMMIT", e)))
+            return rc;
+    }
+    s->version = v;
+    return OB_OK;
+}
+
+ob_status ob_store_open(const char *path, ob_store **out, ob_err *e)
+{
+    *out = NULL;
+    ob_store *s = ob_calloc(1, sizeof *s);
+    if (!s)
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening the store");
+    s->path = ob_strdup(path);
+    if (!s->path) {
+        ob_free(s);
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening the store");
+    }
+    ob_status rc;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = ob_err_set(e, OB_EIO, "cannot open database %s: %s", path,
+                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if ((rc = exec(s,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                   "PRAGMA foreign_keys=ON;",
+                   e)) ||
+        (rc = migrate(s, e)))
+        goto fail;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO records(type, json) VALUES(?1, ?2)", -1,
+                           &s->put_record, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO items(id, patient, category, origin, time, source, "
+                           "code, value, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                           -1, &s->put_item, NULL) != SQLITE_OK) {
+        rc = db_err(s, e, "preparing statements");
+        goto fail;
+    }
+    *out = s;
+    return OB_OK;
+fail:
+    ob_store_close(s);
+    return rc;
+}
+
+void ob_store_close(ob_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->put_record);
+    sqlite3_finalize(s->put_item);
+    sqlite3_close(s->db);
+    ob_free(s->path);
+    ob_free(s);
+}
+
+int ob_store_schema_version(const ob_store *s)
+{
+    return s->version;
+}
+
+const char *ob_store_path(const ob_store *s)
+{
+    return s->path;
+}
+
+ob_status ob_store_begin(ob_store *s, ob_err *e)
+{
+    return exec(s, "BEGIN IMMEDIATE", e);
+}
+
+ob_status ob_store_commit(ob_store *s, ob_err *e)
+{
+    return exec(s, "COMMIT", e);
+}
+
+void ob_store_rollback(ob_store *s)
+{
+    exec(s, "ROLLBACK", NULL);
+}
+
+static ob_status step_done(ob_store *s, sqlite3_stmt *st, ob_err *e, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return ob_err_set(e, OB_EINVAL, "%s: id already exists", what);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, what);
+    return OB_OK;
+}
+
+ob_status ob_store_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
+{
+    sqlite3_bind_text(s->put_record, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put_record, 2, json, -1, SQLITE_STATIC);
+    return step_done(s, s->put_record, e, "storing a record");
+}
+
+ob_status ob_store_put_item(ob_store *s, const ob_item *it, ob_err *e)
+{
+    sqlite3_stmt *st = s->put_item;
+    sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, it->patient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, it->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, it->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, it->time);
+    sqlite3_bind_text(st, 6, it->source, -1, SQLITE_STATIC);
+    if (it->code)
+        sqlite3_bind_text(st, 7, it->code, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    sqlite3_bind_int64(st, 8, it->value);
+    sqlite3_bind_text(st, 9, it->json, -1, SQLITE_STATIC);
+    return step_done(s, st, e, "storing a data item");
+}
+
+ob_status ob_store_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, type, json FROM records ORDER BY seq", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_err(s, e, "reading records");
+    ob_status rc = OB_OK;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2), e);
+        if (rc)
+            break;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = db_err(s, e, "reading records");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void row_to_item(sqlite3_stmt *st, ob_item *it)
+{
+    it->id = (const char *)sqlite3_column_text(st, 0);
+    it->patient = (const char *)sqlite3_column_text(st, 1);
+    it->category = (const char *)sqlite3_column_text(st, 2);
+    it->origin = (const char *)sqlite3_column_text(st, 3);
+    it->time = sqlite3_column_int64(st, 4);
+    it->source = (const char *)sqlite3_column_text(st, 5);
+    it->code = (const char *)sqlite3_column_text(st, 6);
+    it->value = sqlite3_column_int64(st, 7);
+    it->json = (const char *)sqlite3_column_text(st, 8);
+}
+
+#define ITEM_COLS "id, patient, category, origin, time, source, code, value, json"
+
+static ob_status each_item(ob_store *s, sqlite3_stmt *st, ob_item_fn fn, void *ctx, ob_err *e)
+{
+    ob_status rc = OB_OK;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        ob_item it;
+        row_to_item(st, &it);
+        if ((rc = fn(ctx, &it, e)))
+            break;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = db_err(s, e, "reading data items");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+ob_status ob_store_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
+                             void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    const char *sql = patient ? "SELECT " ITEM_COLS " FROM items WHERE patient=?1 AND "
+                                "(?2 IS NULL OR category=?2) ORDER BY time, id"
+                              : "SELECT " ITEM_COLS " FROM items WHERE "
+                                "(?2 IS NULL OR category=?2) ORDER BY patient, time, id";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, e, "reading data items");
+    if (patient)
+        sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+    if (category)
+        sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    return each_item(s, st, fn, ctx, e);
+}
+
+ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT " ITEM_COLS " FROM items WHERE id=?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_err(s, e, "reading a data item");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    return each_item(s, st, fn, ctx, e);
+}
+
+int64_t ob_store_count(ob_store *s, const char *table)
+{
+    char sql[96];
+    if (strcmp(table, "records") != 0 && strcmp(table, "items") != 0)
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_err(s, e, "reading settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    ob_status rc = OB_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        size_t n = strlen(v);
+        if (n >= cap)
+            rc = ob_err_set(e, OB_ELIMIT, "setting %s is too long", key);
+        else
+            memcpy(buf, v, n + 1);
+    } else {
+        rc = ob_err_set(e, OB_ENOTFOUND, "setting %s is not set", key);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_err(s, e, "writing settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    ob_status rc = sqlite3_step(st) == SQLITE_DONE ? OB_OK : db_err(s, e, "writing settings");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- batches inside a foreign transaction (sqlite.h) ---- */
+#include "store/sqlite.h"
+
+struct ob_store_batch {
+    ob_store s; /* borrowed db; only db, put_record and put_item are used */
+};
+
+ob_status ob_store_batch_begin(sqlite3 *db, ob_store_batch **out, ob_err *e)
+{
+    ob_store_batch *b = ob_calloc(1, sizeof *b);
+    if (!b)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    b->s.db = db;
+    if (sqlite3_prepare_v2(db, "INSERT INTO records(type, json) VALUES(?1, ?2)", -1,
+                           &b->s.put_record, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO items(id, patient, category, origin, time, source, "
+                           "code, value, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                           -1, &b->s.put_item, NULL) != SQLITE_OK) {
+        ob_status rc = db_err(&b->s, e, "preparing a batch");
+        ob_store_batch_end(b);
+        return rc;
+    }
+    *out = b;
+    return OB_OK;
+}
+
+ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char *json, ob_err *e)
+{
+    return ob_store_put_record(&b->s, type, json, e);
+}
+
+ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e)
+{
+    return ob_store_put_item(&b->s, it, e);
+}
+
+void ob_store_batch_end(ob_store_batch *b)
+{
+    if (!b)
+        return;
+    sqlite3_finalize(b->s.put_record);
+    sqlite3_finalize(b->s.put_item);
+    ob_free(b);
+}

@@ -1,0 +1,19 @@
+/* sqlite.h - SQLite-specific entry points of the store for code that runs inside a
+ * transaction it does not own: the access log's writer thread calls these from an
+ * apply callback so that a change and its log entry commit together (R-LOG-1).
+ * A batch prepares its statements once; strings are borrowed for each call. */
+#ifndef OB_STORE_SQLITE_H
+#define OB_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+typedef struct ob_store_batch ob_store_batch;
+
+ob_status ob_store_batch_begin(sqlite3 *db, ob_store_batch **out, ob_err *e);
+ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char *json, ob_err *e);
+ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e);
+void ob_store_batch_end(ob_store_batch *b);
+
+#endif

@@ -1,0 +1,68 @@
+/* store.h - the storage interface of overblik (the imperative shell around the index).
+ *
+ * The store keeps two things:
+ *  - records: the domain objects (organisations, people, patients, relationships,
+ *    permissions, consents, blocks, ...) as an append-only sequence of canonical
+ *    import-format JSON records (docs/formats.md). Replaying them in order rebuilds the
+ *    in-memory index; a lift or revocation is a later record, so history is kept
+ *    (R-CON-2). Patient records hold the CPR only encrypted plus a keyed hash (R-CPR-2).
+ *  - items: the shared data (appointments, diagnoses, measurements, ...), one row each,
+ *    read through the decision engine by the overview and by statistics.
+ * The access log lives in the same database file but is owned by log_sqlite.h.
+ *
+ * A backend implements this header; sqlite.c is the embedded default. Strings passed
+ * in are borrowed for the call; strings passed to callbacks are valid only during the
+ * callback. */
+#ifndef OB_STORE_STORE_H
+#define OB_STORE_STORE_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/time.h"
+
+typedef struct ob_store ob_store;
+
+typedef struct ob_item {
+    const char *id;      /* external id, unique */
+    const char *patient; /* patient ext_id */
+    const char *category;
+    const char *origin; /* organisation ext_id */
+    ob_time time;
+    const char *source;
+    const char *code; /* ICPC-2 / ICD-10 code, or NULL */
+    int64_t value;    /* e.g. systolic mmHg; 0 when none */
+    const char *json; /* the full record, canonical JSON */
+} ob_item;
+
+/* Opens (creating if missing) and migrates the database at path. *out is owned by the
+ * caller and freed with ob_store_close. */
+ob_status ob_store_open(const char *path, ob_store **out, ob_err *e);
+void ob_store_close(ob_store *s);
+/* The schema version after migration. */
+int ob_store_schema_version(const ob_store *s);
+
+ob_status ob_store_begin(ob_store *s, ob_err *e);
+ob_status ob_store_commit(ob_store *s, ob_err *e);
+void ob_store_rollback(ob_store *s);
+
+/* Appends one record (type e.g. "patient", canonical JSON text). */
+ob_status ob_store_put_record(ob_store *s, const char *type, const char *json, ob_err *e);
+ob_status ob_store_put_item(ob_store *s, const ob_item *it, ob_err *e);
+
+typedef ob_status (*ob_record_fn)(void *ctx, int64_t seq, const char *type, const char *json,
+                                  ob_err *e);
+ob_status ob_store_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e);
+typedef ob_status (*ob_item_fn)(void *ctx, const ob_item *it, ob_err *e);
+/* Items of one patient (patient ext_id), or of everyone when patient is NULL, in time
+ * order. category may be NULL for all. */
+ob_status ob_store_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
+                             void *ctx, ob_err *e);
+ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e);
+int64_t ob_store_count(ob_store *s, const char *table);
+/* Key-value settings (e.g. the installation id). value is copied into buf. */
+ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e);
+ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_err *e);
+const char *ob_store_path(const ob_store *s);
+
+#endif
