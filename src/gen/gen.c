@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/cpr.h"
+#include "core/map.h"
 
 typedef struct rng {
     uint64_t s;
@@ -55,6 +57,8 @@ static const char *const last[] = {
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct world {
+    ob_map *cprs; /* CPR numbers already issued: a real population has no duplicates */
+    char (*cpr_store)[11];
     FILE *f;
     rng r;
     ob_time today;
@@ -278,8 +282,16 @@ static void patient(world *w, uint32_t i)
     ob_cpr cpr;
     int serial = (int)below(&w->r, 1000);
     /* not every serial fits every century: walk until one does (always terminates) */
-    while (ob_cpr_make(y, m, d, serial, i & 1, &cpr) != OB_OK)
+    for (int tries = 0;; tries++) {
+        if (ob_cpr_make(y, m, d, serial, i & 1, &cpr) == OB_OK &&
+            ob_map_get(w->cprs, cpr.digits, 10) == UINT32_MAX)
+            break;
         serial = (serial + 97) % 1000;
+        if (tries % 1000 == 999) /* every serial of this day is used: another day */
+            d = d % 28 + 1;
+    }
+    memcpy(w->cpr_store[i], cpr.digits, 11);
+    ob_map_put(w->cprs, w->cpr_store[i], 10, i);
     uint32_t clinic = below(&w->r, w->nclinics);
     snprintf(gp, sizeof gp, "gp-%u", clinic);
     bool historical = y < 1900;
@@ -461,6 +473,13 @@ ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts
         w.nhosp = 60;
     if (w.nmun > 98)
         w.nmun = 98;
+    w.cprs = ob_map_new();
+    w.cpr_store = ob_calloc(o->patients, sizeof *w.cpr_store);
+    if (!w.cprs || !w.cpr_store) {
+        ob_map_free(w.cprs);
+        ob_free(w.cpr_store);
+        return ob_err_set(e, OB_ENOMEM, "out of memory generating data");
+    }
     orgs(&w);
     professionals(&w);
     for (uint32_t i = 0; i < o->patients; i++) {
@@ -470,6 +489,8 @@ ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts
     }
     if (o->progress)
         o->progress(o->progress_ctx, o->patients, o->patients);
+    ob_map_free(w.cprs);
+    ob_free(w.cpr_store);
     if (ferror(out))
         return ob_err_set(e, OB_EIO, "cannot write the generated data");
     if (counts)

@@ -290,7 +290,9 @@ static ob_status rec_patient(ob_loader *L, json_t *o, json_t **canon, ob_err *e)
         ob_cpr_hash(L->keys, c.digits, check);
         if (memcmp(check, p.cpr_hash, 16) != 0)
             return ob_err_set(e, OB_EINVAL, "field 'cpr_hash' does not match 'cpr_enc'");
-        memcpy(enc_hex, enc, strlen(enc) + 1 < sizeof enc_hex ? strlen(enc) + 1 : 1);
+        if (strlen(enc) != OB_CPR_ENC_HEX - 1)
+            return ob_err_set(e, OB_EINVAL, "field 'cpr_enc' is malformed");
+        memcpy(enc_hex, enc, OB_CPR_ENC_HEX);
     } else {
         return ob_err_set(e, OB_EINVAL, "a patient needs a 'cpr'");
     }

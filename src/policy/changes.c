@@ -44,7 +44,12 @@ ob_status ob_policy_check_block(const ob_index *ix, uint32_t patient, ob_block *
     /* R-BLK-2: a named hospital professional cannot be blocked; a site block can */
     if (b->kind == OB_BLOCK_PROFESSIONAL && ob_index_pro_in_secondary(ix, b->target)) {
         const ob_professional *p = &ix->pros[b->target];
-        const char *site = p->nsites ? ix->orgs[p->sites[0]].name : "their hospital department";
+        const char *site = "their hospital department";
+        for (unsigned i = 0; i < p->nsites; i++)
+            if (ix->orgs[p->sites[i]].sector == OB_SECTOR_SECONDARY) {
+                site = ix->orgs[p->sites[i]].name; /* the site a block can be enforced on */
+                break;
+            }
         return ob_err_set(e, OB_EDENIED,
                           "%s works in a hospital, where a block of a named professional "
                           "cannot be enforced; block the site instead (for example '%s', "

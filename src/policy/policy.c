@@ -333,9 +333,11 @@ static bool recipient_matches(const ob_index *ix, const ob_consent *c, const ob_
     case OB_RCPT_PERSON:
         return c->recipient == pro;
     case OB_RCPT_ORG:
-        return rq->acting_org != OB_NONE && ob_index_org_within(ix, rq->acting_org, c->recipient);
+        return rq->acting_org < ix->norgs && ob_index_pro_works_at(ix, pro, rq->acting_org) &&
+               ob_index_org_within(ix, rq->acting_org, c->recipient);
     case OB_RCPT_ORG_KIND:
-        return rq->acting_org != OB_NONE && ix->orgs[rq->acting_org].kind == c->recipient;
+        return rq->acting_org < ix->norgs && ob_index_pro_works_at(ix, pro, rq->acting_org) &&
+               ix->orgs[rq->acting_org].kind == c->recipient;
     case OB_RCPT_PROJECT:
         return rq->project != OB_NONE && c->recipient == rq->project;
     }
@@ -433,17 +435,23 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
             "data");
         return;
     }
-    if (treatment_purpose(rq->purpose) && rq->source == OB_SRC_QUALITY_DB) {
+    bool treats = treatment_purpose(rq->purpose) || rq->purpose == OB_PURPOSE_DECISION_SUPPORT;
+    if (treats && rq->source == OB_SRC_QUALITY_DB) {
         set(d, false, OB_RULE_ACC_8, LB_QDB,
             "data from a clinical quality database is never used to treat an individual");
         return;
     }
-    if (treatment_purpose(rq->purpose) && rq->source == OB_SRC_RESEARCH) {
+    if (treats && rq->source == OB_SRC_RESEARCH) {
         set(d, false, OB_RULE_ACC_6, LB_RESEARCH_ONLY,
             "data collected for research is not used for treatment");
         return;
     }
-    if (!P->authorised) {
+    /* treatment, quality work, decision support and disclosure are for authorised health
+     * persons; research (SUL §46) and consent-based recipients (R-CON-3: e.g. municipal
+     * social services) need not be */
+    bool needs_authorisation =
+        treats || rq->purpose == OB_PURPOSE_QUALITY || rq->purpose == OB_PURPOSE_DISCLOSE;
+    if (!P->authorised && needs_authorisation) {
         set(d, false, OB_RULE_ACC_3, LB_NONE,
             "non-authorised staff read only as technical assistance for a named authorised "
             "professional");
@@ -452,7 +460,10 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
     bool at_site = rq->acting_org != OB_NONE && rq->acting_org < ix->norgs &&
                    ob_index_pro_works_at(ix, pro, rq->acting_org);
     /* R-ACC-2: the site always reads what it produced itself; blocks do not apply */
-    if (at_site && treatment_purpose(rq->purpose) &&
+    uint8_t acting_kind = at_site ? ix->orgs[rq->acting_org].kind : OB_ORG_ADMIN;
+    bool producing_site = acting_kind != OB_ORG_REGION && acting_kind != OB_ORG_MUNICIPALITY &&
+                          acting_kind != OB_ORG_ADMIN;
+    if (at_site && producing_site && treatment_purpose(rq->purpose) &&
         ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
         set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
         return;
@@ -469,8 +480,9 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
     case OB_PURPOSE_DISCLOSE:
         /* R-ACC-13: the discharging doctor shares a discharge summary with municipal
          * nursing that treats the patient */
-        if (at_site && rq->category == OB_CAT_DISCHARGE_SUMMARY && rq->recipient_org != OB_NONE &&
-            rq->recipient_org < ix->norgs &&
+        if (at_site && P->role == OB_ROLE_DOCTOR && rq->category == OB_CAT_DISCHARGE_SUMMARY &&
+            ob_index_org_within(ix, rq->origin_org, rq->acting_org) &&
+            rq->recipient_org != OB_NONE && rq->recipient_org < ix->norgs &&
             ix->orgs[rq->recipient_org].sector == OB_SECTOR_MUNICIPAL &&
             has_relationship(ix, rq, pro)) {
             d->obligations |= OB_OBL_LOG_DISCLOSURE;
@@ -529,8 +541,9 @@ static void decide_professional(const ob_index *ix, const ob_request *rq, ob_dec
             "the site's management has not granted you technical-assistance permission");
         return;
     }
-    if (!treatment_purpose(rq->purpose)) {
-        set(d, false, OB_RULE_ACC_3, LB_NONE, "technical assistance covers treatment only");
+    if (!treatment_purpose(rq->purpose) && rq->purpose != OB_PURPOSE_QUALITY) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "technical assistance covers treatment and quality work only");
         return;
     }
     decide_as(ix, rq, rq->on_behalf_of, d);

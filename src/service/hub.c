@@ -91,6 +91,7 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         memset(&cfg, 0, sizeof cfg);
         memcpy(cfg.sk, h->keys.sign_sk, sizeof cfg.sk);
         memcpy(cfg.pk, h->keys.sign_pk, sizeof cfg.pk);
+        cfg.max_batch = 1u << 22; /* an import is one atomic append of all its entries */
         if ((rc = ob_log_open(opt->db_path, &cfg, &h->log, e)))
             goto fail;
     }
@@ -432,11 +433,13 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
     }
     if (rc && touched) {
         ob_err keep = e ? *e : (ob_err){0};
-        ob_status rb = rebuild(h, NULL);
+        ob_err rbe = {0};
+        ob_status rb = rebuild(h, &rbe);
         if (e)
             *e = keep;
         if (rb)
-            rc = ob_err_set(e, OB_EINTERNAL, "import failed and the index could not be rebuilt");
+            rc = ob_err_set(e, OB_EINTERNAL, "import failed and the index could not be rebuilt: %s",
+                            rbe.msg);
     }
     pthread_rwlock_unlock(&h->lock);
     if (progress)

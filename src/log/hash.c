@@ -1,0 +1,188 @@
+/* hash.c - canonical entry encoding, leaf hash and hash chain (format in hash.h). */
+#include "log/hash.h"
+
+#include <string.h>
+
+const char *const ob_log_field_names[OB_LOG_NFIELDS] = {
+    "actor_id",     "actor_name",  "actor_role", "actor_org",     "actor_org_name",
+    "on_behalf_of", "patient",     "category",   "resource",      "purpose",
+    "rule",         "legal_basis", "reason",     "justification",
+};
+
+void ob_log_entry_fields(const ob_log_entry *e, const char *out[OB_LOG_NFIELDS])
+{
+    const char *f[OB_LOG_NFIELDS] = {
+        e->actor_id,     e->actor_name,  e->actor_role, e->actor_org,     e->actor_org_name,
+        e->on_behalf_of, e->patient,     e->category,   e->resource,      e->purpose,
+        e->rule,         e->legal_basis, e->reason,     e->justification,
+    };
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        out[i] = f[i] ? f[i] : "";
+}
+
+void ob_log_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+uint64_t ob_log_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The fixed-size head: version, time, event, capacity, permit, override. */
+#define HEAD_LEN 13
+
+static void encode_head(const ob_log_entry *e, uint8_t h[HEAD_LEN])
+{
+    h[0] = OB_LOG_ENCODING_VERSION;
+    ob_log_put_u64(h + 1, (uint64_t)e->time);
+    h[9] = e->event;
+    h[10] = e->capacity;
+    h[11] = e->permit ? 1 : 0;
+    h[12] = e->override ? 1 : 0;
+}
+
+ob_status ob_log_entry_check(const ob_log_entry *e, ob_err *err)
+{
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(e, f);
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        if (strlen(f[i]) > OB_LOG_FIELD_MAX)
+            return ob_err_set(err, OB_ELIMIT, "log entry field %s longer than %u bytes",
+                              ob_log_field_names[i], OB_LOG_FIELD_MAX);
+    return OB_OK;
+}
+
+size_t ob_log_entry_encoded_len(const ob_log_entry *e)
+{
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(e, f);
+    size_t n = HEAD_LEN + 8;
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        n += 4 + strlen(f[i]);
+    return n;
+}
+
+size_t ob_log_entry_encode(const ob_log_entry *e, uint64_t seq, uint8_t *buf, size_t cap)
+{
+    size_t need = ob_log_entry_encoded_len(e);
+    if (cap < need)
+        return 0;
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(e, f);
+    encode_head(e, buf);
+    size_t off = HEAD_LEN;
+    for (int i = 0; i < OB_LOG_NFIELDS; i++) {
+        size_t len = strlen(f[i]);
+        put_u32(buf + off, (uint32_t)len);
+        memcpy(buf + off + 4, f[i], len);
+        off += 4 + len;
+    }
+    ob_log_put_u64(buf + off, seq);
+    return off + 8;
+}
+
+void ob_log_leaf_begin(crypto_hash_sha256_state *st, const ob_log_entry *e)
+{
+    /* Fields are usually short, so they are gathered into one buffer and absorbed with
+     * a single update; long fields go straight to the hash state. */
+    uint8_t buf[1024];
+    size_t off = 0;
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(e, f);
+    crypto_hash_sha256_init(st);
+    buf[off++] = 0x00;
+    encode_head(e, buf + off);
+    off += HEAD_LEN;
+    for (int i = 0; i < OB_LOG_NFIELDS; i++) {
+        size_t len = strlen(f[i]);
+        if (off + 4 + len > sizeof buf) {
+            crypto_hash_sha256_update(st, buf, off);
+            off = 0;
+        }
+        put_u32(buf + off, (uint32_t)len);
+        off += 4;
+        if (len > sizeof buf - off) {
+            crypto_hash_sha256_update(st, buf, off);
+            crypto_hash_sha256_update(st, (const uint8_t *)f[i], len);
+            off = 0;
+        } else {
+            memcpy(buf + off, f[i], len);
+            off += len;
+        }
+    }
+    crypto_hash_sha256_update(st, buf, off);
+}
+
+void ob_log_leaf_finish(crypto_hash_sha256_state *st, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN])
+{
+    uint8_t s[8];
+    ob_log_put_u64(s, seq);
+    crypto_hash_sha256_update(st, s, 8);
+    crypto_hash_sha256_final(st, out);
+}
+
+void ob_log_leaf_hash(const ob_log_entry *e, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN])
+{
+    crypto_hash_sha256_state st;
+    ob_log_leaf_begin(&st, e);
+    ob_log_leaf_finish(&st, seq, out);
+}
+
+void ob_log_chain_next(const uint8_t prev[OB_LOG_HASH_LEN], const uint8_t leaf[OB_LOG_HASH_LEN],
+                       uint8_t out[OB_LOG_HASH_LEN])
+{
+    uint8_t in[2 * OB_LOG_HASH_LEN];
+    memcpy(in, prev, OB_LOG_HASH_LEN);
+    memcpy(in + OB_LOG_HASH_LEN, leaf, OB_LOG_HASH_LEN);
+    crypto_hash_sha256(out, in, sizeof in);
+}
+
+void ob_log_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int nib(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int ob_log_unhex(const char *hex, uint8_t *out, size_t n)
+{
+    if (!hex || strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}

@@ -1,0 +1,1345 @@
+/* log_sqlite.c - the access log's SQLite shell: group-commit appender, verification,
+ * inclusion proofs, retention and queries (log_sqlite.h). The hashing and signing are
+ * in src/log/ and are pure; this file only moves bytes between them and the database.
+ *
+ * ON-DISK FORMAT (tables in the shared database file, WAL mode, synchronous=FULL)
+ *
+ *   log_meta(key TEXT PRIMARY KEY, value TEXT)
+ *       schema_version = "1", public_key = hex of the Ed25519 public key that signs.
+ *
+ *   log_entries(seq INTEGER PRIMARY KEY, time, event, capacity, permit, override,
+ *               actor_id, actor_name, actor_role, actor_org, actor_org_name,
+ *               on_behalf_of, patient, category, resource, purpose, rule,
+ *               legal_basis, reason, justification, leaf BLOB)
+ *       One row per entry; seq is 1, 2, 3, ... without gaps except a prefix removed by
+ *       retention. Strings are never NULL (NULL is stored as ''). leaf is a cache of
+ *       SHA-256(0x00 || encoding) (log/hash.h); verification recomputes it from the
+ *       columns and so names the exact entry that was edited. Indexes:
+ *       (patient, time) for the patient's view (R-LOG-3) and (on_behalf_of, time),
+ *       partial on on_behalf_of <> '', for R-LOG-6.
+ *
+ *   log_checkpoints(size INTEGER PRIMARY KEY, prev_size, root BLOB, chain BLOB, time,
+ *                   max_time, sig BLOB)
+ *       One row per segment (prev_size, size]; segments are contiguous from 0. root is
+ *       the RFC 6962 Merkle root over the segment's leaves, chain the hash chain after
+ *       entry `size`, sig the Ed25519 signature over the message in log/checkpoint.h.
+ *       A checkpoint is cut every checkpoint_every entries, on ob_log_checkpoint_now
+ *       and on close. Retention deletes entries but never checkpoints.
+ *
+ *   log_head(id = 1, size, chain BLOB, time, sig BLOB)
+ *       The signed tip: rewritten in every batch transaction, so it always matches the
+ *       newest entry. It is what makes cutting entries off the end detectable.
+ *
+ * HASHING. leaf_i = SHA-256(0x00 || encoding_i); chain_i = SHA-256(chain_{i-1} ||
+ * leaf_i) with chain_0 = 32 zero bytes. The chain runs across segments, so a retained
+ * suffix is verified from the chain value signed in the checkpoint just before it.
+ *
+ * GROUP COMMIT. Callers put a job (their entries, a SHA-256 state that already holds
+ * everything but the seq, optional apply callback) on a queue and sleep on their own
+ * condition variable. The one writer thread takes every queued job (up to max_batch
+ * entries), runs BEGIN IMMEDIATE; per job SAVEPOINT/apply/RELEASE; assigns seqs,
+ * finishes leaves, extends the chain, inserts rows, cuts checkpoints; re-signs the head;
+ * COMMIT. Only after COMMIT returned (synchronous=FULL: the WAL is fsynced) are the
+ * callers woken. If COMMIT fails, the in-memory chain state is restored and every
+ * caller in the batch gets the error, so no access is answered without its entry.
+ */
+#include "store/log_sqlite.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "log/hash.h"
+#include "log/merkle.h"
+
+#define DEFAULT_EVERY   4096
+#define DEFAULT_BATCH   8192
+#define DEFAULT_BUSY_MS 5000
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_entries(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " event INTEGER NOT NULL, capacity INTEGER NOT NULL, permit INTEGER NOT NULL,"
+    " override INTEGER NOT NULL, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL,"
+    " actor_role TEXT NOT NULL, actor_org TEXT NOT NULL, actor_org_name TEXT NOT NULL,"
+    " on_behalf_of TEXT NOT NULL, patient TEXT NOT NULL, category TEXT NOT NULL,"
+    " resource TEXT NOT NULL, purpose TEXT NOT NULL, rule TEXT NOT NULL,"
+    " legal_basis TEXT NOT NULL, reason TEXT NOT NULL, justification TEXT NOT NULL,"
+    " leaf BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS log_entries_patient ON log_entries(patient, time);"
+    "CREATE INDEX IF NOT EXISTS log_entries_obo ON log_entries(on_behalf_of, time)"
+    " WHERE on_behalf_of <> '';"
+    "CREATE TABLE IF NOT EXISTS log_checkpoints(size INTEGER PRIMARY KEY,"
+    " prev_size INTEGER NOT NULL, root BLOB NOT NULL, chain BLOB NOT NULL,"
+    " time INTEGER NOT NULL, max_time INTEGER NOT NULL, sig BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_head(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " size INTEGER NOT NULL, chain BLOB NOT NULL, time INTEGER NOT NULL, sig BLOB NOT NULL);"
+    "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '1');";
+
+/* Columns 0..20 of every entry SELECT, matching row_to_entry. */
+#define ENTRY_COLS                                                                                 \
+    "seq, time, event, capacity, permit, override, actor_id, actor_name, actor_role,"              \
+    " actor_org, actor_org_name, on_behalf_of, patient, category, resource, purpose, rule,"        \
+    " legal_basis, reason, justification, leaf"
+#define COL_LEAF 20
+
+/* ------------------------------------------------------------------ helpers */
+
+static ob_status sql_err(sqlite3 *db, ob_err *e, const char *what)
+{
+    return ob_err_set(e, OB_EIO, "access log: %s: %s", what,
+                      db ? sqlite3_errmsg(db) : "no database");
+}
+
+static ob_status exec(sqlite3 *db, const char *sql, ob_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ob_status st = ob_err_set(e, OB_EIO, "access log: %s", msg ? msg : "database error");
+        sqlite3_free(msg);
+        return st;
+    }
+    return OB_OK;
+}
+
+static ob_status open_db(const char *path, bool readonly, int busy_ms, sqlite3 **out, ob_err *e)
+{
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        ob_status st = sql_err(db, e, "opening the database");
+        sqlite3_close(db);
+        return st;
+    }
+    sqlite3_busy_timeout(db, busy_ms);
+    *out = db;
+    return OB_OK;
+}
+
+static int blob32(sqlite3_stmt *st, int col, uint8_t out[OB_LOG_HASH_LEN])
+{
+    if (sqlite3_column_bytes(st, col) != OB_LOG_HASH_LEN)
+        return -1;
+    memcpy(out, sqlite3_column_blob(st, col), OB_LOG_HASH_LEN);
+    return 0;
+}
+
+static int blob_sig(sqlite3_stmt *st, int col, uint8_t out[OB_LOG_SIG_LEN])
+{
+    if (sqlite3_column_bytes(st, col) != OB_LOG_SIG_LEN)
+        return -1;
+    memcpy(out, sqlite3_column_blob(st, col), OB_LOG_SIG_LEN);
+    return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return s ? (const char *)s : "";
+}
+
+/* Fills e from a row of ENTRY_COLS; strings point into the statement. */
+static uint64_t row_to_entry(sqlite3_stmt *st, ob_log_entry *en)
+{
+    memset(en, 0, sizeof *en);
+    en->time = sqlite3_column_int64(st, 1);
+    en->event = (uint8_t)sqlite3_column_int(st, 2);
+    en->capacity = (uint8_t)sqlite3_column_int(st, 3);
+    en->permit = sqlite3_column_int(st, 4) != 0;
+    en->override = sqlite3_column_int(st, 5) != 0;
+    const char **f[OB_LOG_NFIELDS] = {
+        &en->actor_id,       &en->actor_name,    &en->actor_role, &en->actor_org,
+        &en->actor_org_name, &en->on_behalf_of,  &en->patient,    &en->category,
+        &en->resource,       &en->purpose,       &en->rule,       &en->legal_basis,
+        &en->reason,         &en->justification,
+    };
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        *f[i] = col_text(st, 6 + i);
+    return (uint64_t)sqlite3_column_int64(st, 0);
+}
+
+static int read_checkpoint(sqlite3_stmt *st, ob_log_checkpoint *cp)
+{
+    /* columns: size, prev_size, root, chain, time, max_time, sig */
+    memset(cp, 0, sizeof *cp);
+    cp->size = (uint64_t)sqlite3_column_int64(st, 0);
+    cp->prev_size = (uint64_t)sqlite3_column_int64(st, 1);
+    cp->time = sqlite3_column_int64(st, 4);
+    cp->max_time = sqlite3_column_int64(st, 5);
+    if (blob32(st, 2, cp->root) || blob32(st, 3, cp->chain) || blob_sig(st, 6, cp->sig))
+        return -1;
+    return 0;
+}
+
+#define CP_COLS "size, prev_size, root, chain, time, max_time, sig"
+
+/* Reads the head row. 1 if present, 0 if absent, -1 on error (malformed counts as
+ * present with a zero signature, so verification reports it). */
+static int read_head(sqlite3 *db, ob_log_head *h)
+{
+    sqlite3_stmt *st;
+    memset(h, 0, sizeof *h);
+    if (sqlite3_prepare_v2(db, "SELECT size, chain, time, sig FROM log_head WHERE id = 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        found = 1;
+        h->size = (uint64_t)sqlite3_column_int64(st, 0);
+        h->time = sqlite3_column_int64(st, 2);
+        if (blob32(st, 1, h->chain) || blob_sig(st, 3, h->sig))
+            memset(h->sig, 0, sizeof h->sig);
+    } else if (rc != SQLITE_DONE) {
+        found = -1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *st;
+    int64_t v = dflt;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return dflt;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+enum { JOB_APPEND, JOB_CHECKPOINT };
+
+struct job {
+    int kind;
+    const ob_log_entry *entries;
+    size_t n;
+    crypto_hash_sha256_state *states;
+    ob_log_apply_fn apply;
+    void *apply_ctx;
+    ob_status st;
+    ob_err err;
+    uint64_t first_seq;
+    sem_t done; /* posted by the writer once st is final */
+    struct job *next;
+};
+
+struct ob_log {
+    char *path;
+    sqlite3 *db;
+    uint8_t sk[OB_LOG_SK_LEN];
+    uint32_t every, max_batch;
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct job *qhead, *qtail;
+    size_t qjobs;
+    size_t want; /* the writer sleeps until qjobs >= want; enqueuers signal only then */
+    bool closing;
+    int gather_us; /* -1 off, 0 auto */
+    ob_status close_st;
+    ob_err close_err;
+    ob_log_stats stats;
+
+    /* Writer-thread state: everything needed to extend the chain and cut the next
+     * checkpoint. leaves[0] is the leaf of seq seg_prev + 1. */
+    uint64_t size, seg_prev;
+    uint8_t chain[OB_LOG_HASH_LEN];
+    uint8_t (*leaves)[OB_LOG_HASH_LEN];
+    size_t nleaves, cap;
+    ob_time seg_max;
+
+    sqlite3_stmt *ins_entry, *ins_cp, *put_head, *begin, *commit, *rollback, *sp, *sp_rollback,
+        *sp_release;
+};
+
+static ob_status step_done(ob_log *lg, sqlite3_stmt *st, ob_err *e, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(lg->db, e, what);
+    return OB_OK;
+}
+
+static ob_status insert_entry(ob_log *lg, const ob_log_entry *en, uint64_t seq,
+                              const uint8_t leaf[OB_LOG_HASH_LEN], ob_err *e)
+{
+    sqlite3_stmt *st = lg->ins_entry;
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(en, f);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 2, en->time);
+    sqlite3_bind_int(st, 3, en->event);
+    sqlite3_bind_int(st, 4, en->capacity);
+    sqlite3_bind_int(st, 5, en->permit ? 1 : 0);
+    sqlite3_bind_int(st, 6, en->override ? 1 : 0);
+    /* The caller's strings stay valid until its job is done, so no copies. */
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        sqlite3_bind_text(st, 7 + i, f[i], -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 21, leaf, OB_LOG_HASH_LEN, SQLITE_STATIC);
+    ob_status s = step_done(lg, st, e, "writing an entry");
+    sqlite3_clear_bindings(st);
+    return s;
+}
+
+/* Cuts the checkpoint (seg_prev, size] over leaves[off .. off + size - seg_prev). */
+static ob_status cut(ob_log *lg, size_t off, ob_err *e)
+{
+    ob_log_checkpoint cp = {.prev_size = lg->seg_prev, .size = lg->size};
+    ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])lg->leaves + off, lg->size - lg->seg_prev,
+                   cp.root);
+    memcpy(cp.chain, lg->chain, OB_LOG_HASH_LEN);
+    cp.time = ob_time_now();
+    cp.max_time = lg->seg_max;
+    ob_log_checkpoint_sign(&cp, lg->sk);
+    sqlite3_stmt *st = lg->ins_cp;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)cp.size);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)cp.prev_size);
+    sqlite3_bind_blob(st, 3, cp.root, OB_LOG_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 4, cp.chain, OB_LOG_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, cp.time);
+    sqlite3_bind_int64(st, 6, cp.max_time);
+    sqlite3_bind_blob(st, 7, cp.sig, OB_LOG_SIG_LEN, SQLITE_TRANSIENT);
+    ob_status s = step_done(lg, st, e, "writing a checkpoint");
+    if (s == OB_OK) {
+        lg->seg_prev = lg->size;
+        lg->seg_max = OB_TIME_MIN;
+    }
+    return s;
+}
+
+static ob_status write_head(ob_log *lg, ob_err *e)
+{
+    ob_log_head h = {.size = lg->size, .time = ob_time_now()};
+    memcpy(h.chain, lg->chain, OB_LOG_HASH_LEN);
+    ob_log_head_sign(&h, lg->sk);
+    sqlite3_stmt *st = lg->put_head;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)h.size);
+    sqlite3_bind_blob(st, 2, h.chain, OB_LOG_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, h.time);
+    sqlite3_bind_blob(st, 4, h.sig, OB_LOG_SIG_LEN, SQLITE_TRANSIENT);
+    return step_done(lg, st, e, "writing the signed head");
+}
+
+/* Runs one batch in one transaction. Sets each job's st; returns the batch status. */
+static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64_t *nappended,
+                           uint64_t *ncuts)
+{
+    ob_err e = {0};
+    uint64_t size0 = lg->size, seg_prev0 = lg->seg_prev;
+    size_t nleaves0 = lg->nleaves;
+    ob_time seg_max0 = lg->seg_max;
+    uint8_t chain0[OB_LOG_HASH_LEN];
+    memcpy(chain0, lg->chain, OB_LOG_HASH_LEN);
+    ob_status st = step_done(lg, lg->begin, &e, "starting a transaction");
+    bool in_tx = st == OB_OK;
+    uint64_t cuts = 0;
+
+    for (struct job *j = batch; j && st == OB_OK; j = j->next) {
+        if (j->kind == JOB_CHECKPOINT) {
+            force_cut = true;
+            continue;
+        }
+        if (j->apply) {
+            if ((st = step_done(lg, lg->sp, &e, "opening a savepoint")) != OB_OK)
+                break;
+            ob_status as = j->apply(j->apply_ctx, lg->db, &j->err);
+            if (as != OB_OK) {
+                j->st = as;
+                if (j->err.code == OB_OK)
+                    ob_err_set(&j->err, as, "access log: the change was refused");
+                st = step_done(lg, lg->sp_rollback, &e, "rolling back a savepoint");
+                if (st == OB_OK)
+                    st = step_done(lg, lg->sp_release, &e, "releasing a savepoint");
+                continue;
+            }
+            if ((st = step_done(lg, lg->sp_release, &e, "releasing a savepoint")) != OB_OK)
+                break;
+        }
+        if (ob_grow((void **)&lg->leaves, &lg->cap, lg->nleaves + j->n, OB_LOG_HASH_LEN)) {
+            st = ob_err_set(&e, OB_ENOMEM, "access log: out of memory");
+            break;
+        }
+        j->first_seq = lg->size + 1;
+        for (size_t i = 0; i < j->n && st == OB_OK; i++) {
+            uint64_t seq = ++lg->size;
+            uint8_t *leaf = lg->leaves[lg->nleaves++];
+            ob_log_leaf_finish(&j->states[i], seq, leaf);
+            ob_log_chain_next(lg->chain, leaf, lg->chain);
+            if (j->entries[i].time > lg->seg_max)
+                lg->seg_max = j->entries[i].time;
+            st = insert_entry(lg, &j->entries[i], seq, leaf, &e);
+            if (st == OB_OK && lg->size - lg->seg_prev >= lg->every) {
+                st = cut(lg, (size_t)(lg->seg_prev - seg_prev0), &e);
+                cuts++;
+            }
+        }
+    }
+    if (st == OB_OK && force_cut && lg->size > lg->seg_prev) {
+        st = cut(lg, (size_t)(lg->seg_prev - seg_prev0), &e);
+        cuts++;
+    }
+    if (st == OB_OK && lg->size != size0)
+        st = write_head(lg, &e);
+    if (st == OB_OK)
+        st = step_done(lg, lg->commit, &e, "committing");
+    if (st != OB_OK) {
+        if (in_tx)
+            step_done(lg, lg->rollback, NULL, "rolling back");
+        lg->size = size0;
+        lg->seg_prev = seg_prev0;
+        lg->nleaves = nleaves0;
+        lg->seg_max = seg_max0;
+        memcpy(lg->chain, chain0, OB_LOG_HASH_LEN);
+        for (struct job *j = batch; j; j = j->next)
+            if (j->st == OB_OK) {
+                j->st = st;
+                j->err = e;
+            }
+        return st;
+    }
+    /* Committed: drop the leaves of segments that were cut. */
+    size_t drop = (size_t)(lg->seg_prev - seg_prev0);
+    if (drop) {
+        memmove(lg->leaves, lg->leaves + drop, (lg->nleaves - drop) * OB_LOG_HASH_LEN);
+        lg->nleaves -= drop;
+    }
+    *nappended = 0;
+    for (struct job *j = batch; j; j = j->next)
+        if (j->kind == JOB_APPEND && j->st == OB_OK)
+            *nappended += j->n;
+    *ncuts = cuts;
+    return OB_OK;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Group-commit gathering. The callers woken by one commit come back with their next
+ * append a few microseconds later, by which time the writer has usually started the
+ * next (small) batch; the load then splits into two half-size groups that alternate,
+ * each paying a full fsync. So after a commit the writer expects as many jobs as it
+ * just served plus those already waiting, and waits for them, but never longer than a
+ * quarter of the last commit's duration (capped at 2 ms): at most that much latency is
+ * traded for fewer fsyncs. A lone caller is never delayed (target 1). */
+static void gather(ob_log *lg, size_t target, int64_t last_commit_ns)
+{
+    if (lg->gather_us < 0 || target <= 1 || lg->qjobs >= target)
+        return;
+    int64_t wait = lg->gather_us > 0 ? (int64_t)lg->gather_us * 1000 : last_commit_ns / 4;
+    if (wait > 2000000)
+        wait = 2000000;
+    int64_t deadline = mono_ns() + wait;
+    struct timespec ts = {(time_t)(deadline / 1000000000), (long)(deadline % 1000000000)};
+    lg->want = target;
+    while (lg->qjobs < target && !lg->closing)
+        if (pthread_cond_timedwait(&lg->wake, &lg->mu, &ts) == ETIMEDOUT)
+            break;
+}
+
+static void *writer_main(void *arg)
+{
+    ob_log *lg = arg;
+    size_t target = 0;
+    int64_t last_commit_ns = 0;
+    pthread_mutex_lock(&lg->mu);
+    for (;;) {
+        lg->want = 1;
+        while (!lg->qhead && !lg->closing)
+            pthread_cond_wait(&lg->wake, &lg->mu);
+        if (!lg->qhead && lg->closing)
+            break;
+        gather(lg, target, last_commit_ns);
+        lg->want = SIZE_MAX; /* busy: nobody needs to wake the writer */
+        /* Take queued jobs up to max_batch entries (at least one job). */
+        struct job *batch = lg->qhead, *last = batch;
+        size_t n = batch->n, njobs = 1;
+        while (last->next && n + last->next->n <= lg->max_batch) {
+            last = last->next;
+            n += last->n;
+            njobs++;
+        }
+        lg->qhead = last->next;
+        if (!lg->qhead)
+            lg->qtail = NULL;
+        lg->qjobs -= njobs;
+        last->next = NULL;
+        pthread_mutex_unlock(&lg->mu);
+
+        uint64_t appended = 0, cuts = 0;
+        int64_t t0 = mono_ns();
+        ob_status st = run_batch(lg, batch, false, &appended, &cuts);
+        last_commit_ns = mono_ns() - t0;
+
+        pthread_mutex_lock(&lg->mu);
+        if (st == OB_OK) {
+            lg->stats.commits++;
+            lg->stats.appended += appended;
+            lg->stats.checkpoints += cuts;
+            lg->stats.size = lg->size;
+            if (appended > lg->stats.max_batch)
+                lg->stats.max_batch = appended;
+        }
+        for (struct job *j = batch; j; j = j->next)
+            if (j->st != OB_OK)
+                lg->stats.failed++;
+        target = njobs + lg->qjobs;
+        pthread_mutex_unlock(&lg->mu);
+        /* Wake the callers outside the lock so they do not pile up on it; read next
+         * first because a woken caller's job (on its stack) is gone at once. */
+        for (struct job *j = batch, *nx; j; j = nx) {
+            nx = j->next;
+            sem_post(&j->done);
+        }
+        pthread_mutex_lock(&lg->mu);
+    }
+    pthread_mutex_unlock(&lg->mu);
+    /* Final checkpoint over whatever is left in the open segment. */
+    uint64_t appended = 0, cuts = 0;
+    struct job none = {.kind = JOB_CHECKPOINT};
+    lg->close_st = OB_OK;
+    if (lg->size > lg->seg_prev) {
+        lg->close_st = run_batch(lg, &none, true, &appended, &cuts);
+        if (lg->close_st != OB_OK)
+            lg->close_err = none.err;
+    }
+    return NULL;
+}
+
+/* Sends a job to the writer and waits for it. */
+static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
+{
+    if (sem_init(&j->done, 0, 0) != 0)
+        return ob_err_set(e, OB_EINTERNAL, "access log: cannot create a semaphore");
+    pthread_mutex_lock(&lg->mu);
+    if (lg->closing) {
+        pthread_mutex_unlock(&lg->mu);
+        sem_destroy(&j->done);
+        return ob_err_set(e, OB_EINVAL, "access log: the log is closing");
+    }
+    if (lg->qtail)
+        lg->qtail->next = j;
+    else
+        lg->qhead = j;
+    lg->qtail = j;
+    /* Signal only when the writer waits for exactly this: saves a wake-up (a context
+     * switch) per append while it gathers or commits. */
+    if (++lg->qjobs >= lg->want)
+        pthread_cond_signal(&lg->wake);
+    pthread_mutex_unlock(&lg->mu);
+    while (sem_wait(&j->done) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&j->done);
+    if (j->st != OB_OK) {
+        if (e)
+            *e = j->err;
+        return j->st;
+    }
+    return OB_OK;
+}
+
+ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_log_apply_fn apply,
+                        void *apply_ctx, uint64_t *first_seq, ob_err *e)
+{
+    if (!lg || !entries || n == 0)
+        return ob_err_set(e, OB_EINVAL, "access log: nothing to append");
+    if (n > lg->max_batch)
+        return ob_err_set(e, OB_ELIMIT, "access log: %zu entries in one call (limit %u)", n,
+                          lg->max_batch);
+    crypto_hash_sha256_state one, *states = &one;
+    if (n > 1 && !(states = ob_malloc(n * sizeof *states)))
+        return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    ob_status st = OB_OK;
+    /* Hash on the caller's thread so the writer only finishes the last block. */
+    for (size_t i = 0; i < n && st == OB_OK; i++) {
+        st = ob_log_entry_check(&entries[i], e);
+        if (st == OB_OK && entries[i].event >= OB_EV_COUNT)
+            st = ob_err_set(e, OB_EINVAL, "access log: unknown event %u", entries[i].event);
+        if (st == OB_OK)
+            ob_log_leaf_begin(&states[i], &entries[i]);
+    }
+    if (st == OB_OK) {
+        struct job j = {.kind = JOB_APPEND,
+                        .entries = entries,
+                        .n = n,
+                        .states = states,
+                        .apply = apply,
+                        .apply_ctx = apply_ctx};
+        st = submit(lg, &j, e);
+        if (st == OB_OK && first_seq)
+            *first_seq = j.first_seq;
+    }
+    if (states != &one)
+        ob_free(states);
+    return st;
+}
+
+ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e)
+{
+    struct job j = {.kind = JOB_CHECKPOINT};
+    return submit(lg, &j, e);
+}
+
+void ob_log_get_stats(ob_log *lg, ob_log_stats *out)
+{
+    pthread_mutex_lock(&lg->mu);
+    *out = lg->stats;
+    pthread_mutex_unlock(&lg->mu);
+}
+
+const char *ob_log_path(const ob_log *lg)
+{
+    return lg->path;
+}
+
+static void free_log(ob_log *lg)
+{
+    sqlite3_stmt *sts[] = {lg->ins_entry, lg->ins_cp, lg->put_head,    lg->begin,     lg->commit,
+                           lg->rollback,  lg->sp,     lg->sp_rollback, lg->sp_release};
+    for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
+        sqlite3_finalize(sts[i]);
+    sqlite3_close(lg->db);
+    sodium_memzero(lg->sk, sizeof lg->sk);
+    ob_free(lg->leaves);
+    ob_free(lg->path);
+    ob_free(lg);
+}
+
+ob_status ob_log_close(ob_log *lg, ob_err *e)
+{
+    if (!lg)
+        return OB_OK;
+    pthread_mutex_lock(&lg->mu);
+    lg->closing = true;
+    pthread_cond_signal(&lg->wake);
+    pthread_mutex_unlock(&lg->mu);
+    pthread_join(lg->thread, NULL);
+    ob_status st = lg->close_st;
+    if (st != OB_OK && e)
+        *e = lg->close_err;
+    pthread_mutex_destroy(&lg->mu);
+    pthread_cond_destroy(&lg->wake);
+    free_log(lg);
+    return st;
+}
+
+static ob_status prepare(ob_log *lg, ob_err *e)
+{
+    struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } p[] = {
+        {&lg->ins_entry, "INSERT INTO log_entries(" ENTRY_COLS ") VALUES(?1, ?2, ?3, ?4, ?5,"
+                         " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+                         " ?20, ?21)"},
+        {&lg->ins_cp, "INSERT INTO log_checkpoints(" CP_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+                      " ?7)"},
+        {&lg->put_head, "INSERT OR REPLACE INTO log_head(id, size, chain, time, sig)"
+                        " VALUES(1, ?1, ?2, ?3, ?4)"},
+        {&lg->begin, "BEGIN IMMEDIATE"},
+        {&lg->commit, "COMMIT"},
+        {&lg->rollback, "ROLLBACK"},
+        {&lg->sp, "SAVEPOINT ob_log_job"},
+        {&lg->sp_rollback, "ROLLBACK TO ob_log_job"},
+        {&lg->sp_release, "RELEASE ob_log_job"},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        if (sqlite3_prepare_v3(lg->db, p[i].sql, -1, SQLITE_PREPARE_PERSISTENT, p[i].st, NULL) !=
+            SQLITE_OK)
+            return sql_err(lg->db, e, "preparing statements");
+    return OB_OK;
+}
+
+/* Checks the key and loads the open segment so the writer can continue the chain. */
+static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
+{
+    char pkhex[2 * OB_LOG_PK_LEN + 1], stored[2 * OB_LOG_PK_LEN + 1] = "";
+    ob_log_hex(pk, OB_LOG_PK_LEN, pkhex);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(lg->db, "SELECT value FROM log_meta WHERE key = 'public_key'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_err(lg->db, e, "reading the log's key");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(stored, sizeof stored, "%s", col_text(st, 0));
+    sqlite3_finalize(st);
+    if (!stored[0]) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "INSERT INTO log_meta VALUES('public_key', '%s')", pkhex);
+        ob_status s = exec(lg->db, sql, e);
+        if (s != OB_OK)
+            return s;
+    } else if (strcmp(stored, pkhex) != 0) {
+        return ob_err_set(e, OB_EINVAL,
+                          "access log: the log is signed with another key (public key %.16s...)",
+                          stored);
+    }
+
+    ob_log_head h;
+    int hf = read_head(lg->db, &h);
+    if (hf < 0)
+        return sql_err(lg->db, e, "reading the signed head");
+    uint64_t last_cp = (uint64_t)scalar(lg->db, "SELECT MAX(size) FROM log_checkpoints", 0);
+    uint64_t max_seq = (uint64_t)scalar(lg->db, "SELECT MAX(seq) FROM log_entries", 0);
+    if (!hf) {
+        if (max_seq || last_cp)
+            return ob_err_set(e, OB_ETAMPER, "access log: the signed head is missing; run verify");
+        return OB_OK;
+    }
+    if (!ob_log_head_verify(&h, pk))
+        return ob_err_set(e, OB_ETAMPER, "access log: the head signature is not valid");
+    /* Retention removes whole segments from the front only, so if any entry is left,
+     * the newest one is; anything else means the tail was cut or extended. */
+    if (last_cp > h.size || max_seq > h.size || (max_seq && max_seq != h.size))
+        return ob_err_set(e, OB_ETAMPER,
+                          "access log: entries or checkpoints beyond the signed head; run verify");
+    lg->size = h.size;
+    lg->seg_prev = last_cp;
+    memcpy(lg->chain, h.chain, OB_LOG_HASH_LEN);
+    if (sqlite3_prepare_v2(lg->db,
+                           "SELECT seq, time, leaf FROM log_entries WHERE seq > ?1"
+                           " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(lg->db, e, "reading the open segment");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)last_cp);
+    uint64_t expect = last_cp + 1;
+    ob_status s = OB_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((uint64_t)sqlite3_column_int64(st, 0) != expect ||
+            ob_grow((void **)&lg->leaves, &lg->cap, lg->nleaves + 1, OB_LOG_HASH_LEN) ||
+            blob32(st, 2, lg->leaves[lg->nleaves])) {
+            s = ob_err_set(e, OB_ETAMPER,
+                           "access log: the open segment is damaged at seq %llu; run verify",
+                           (unsigned long long)expect);
+            break;
+        }
+        lg->nleaves++;
+        ob_time t = sqlite3_column_int64(st, 1);
+        if (t > lg->seg_max)
+            lg->seg_max = t;
+        expect++;
+    }
+    if (s == OB_OK && rc != SQLITE_DONE)
+        s = sql_err(lg->db, e, "reading the open segment");
+    sqlite3_finalize(st);
+    if (s == OB_OK && expect - 1 != h.size)
+        s = ob_err_set(e, OB_ETAMPER, "access log: entries %llu..%llu are missing; run verify",
+                       (unsigned long long)expect, (unsigned long long)h.size);
+    return s;
+}
+
+ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **out, ob_err *e)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return ob_err_set(e, OB_EINTERNAL, "access log: libsodium failed to initialise");
+    uint8_t derived[OB_LOG_PK_LEN];
+    crypto_sign_ed25519_sk_to_pk(derived, cfg->sk);
+    if (sodium_memcmp(derived, cfg->pk, OB_LOG_PK_LEN) != 0)
+        return ob_err_set(e, OB_EINVAL, "access log: the public key does not match the secret key");
+    ob_log *lg = ob_calloc(1, sizeof *lg);
+    if (!lg || !(lg->path = ob_strdup(db_path))) {
+        ob_free(lg);
+        return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    }
+    memcpy(lg->sk, cfg->sk, OB_LOG_SK_LEN);
+    lg->every = cfg->checkpoint_every ? cfg->checkpoint_every : DEFAULT_EVERY;
+    lg->max_batch = cfg->max_batch ? cfg->max_batch : DEFAULT_BATCH;
+    lg->seg_max = OB_TIME_MIN;
+    lg->gather_us = cfg->gather_us;
+    ob_status st = open_db(
+        db_path, false, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS, &lg->db, e);
+    if (st == OB_OK)
+        st = exec(lg->db,
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                  " PRAGMA wal_autocheckpoint=4000;",
+                  e);
+    if (st == OB_OK)
+        st = exec(lg->db, "BEGIN IMMEDIATE", e);
+    if (st == OB_OK) {
+        st = exec(lg->db, schema_sql, e);
+        if (st == OB_OK)
+            st = recover(lg, cfg->pk, e);
+        if (st == OB_OK)
+            st = exec(lg->db, "COMMIT", e);
+        else
+            exec(lg->db, "ROLLBACK", NULL);
+    }
+    if (st == OB_OK)
+        st = prepare(lg, e);
+    if (st == OB_OK) {
+        lg->stats.size = lg->size;
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_mutex_init(&lg->mu, NULL);
+        pthread_cond_init(&lg->wake, &ca);
+        pthread_condattr_destroy(&ca);
+        if (pthread_create(&lg->thread, NULL, writer_main, lg) != 0) {
+            pthread_mutex_destroy(&lg->mu);
+            pthread_cond_destroy(&lg->wake);
+            st = ob_err_set(e, OB_EINTERNAL, "access log: cannot start the writer thread");
+        }
+    }
+    if (st != OB_OK) {
+        free_log(lg);
+        return st;
+    }
+    *out = lg;
+    return OB_OK;
+}
+
+/* ------------------------------------------------------------------ verification */
+
+const char *ob_log_fault_name(ob_log_fault f)
+{
+    switch (f) {
+    case OB_LOG_FAULT_NONE:
+        return "none";
+    case OB_LOG_FAULT_CHANGED:
+        return "changed";
+    case OB_LOG_FAULT_REMOVED:
+        return "removed";
+    case OB_LOG_FAULT_REORDERED:
+        return "reordered";
+    case OB_LOG_FAULT_INSERTED:
+        return "inserted";
+    case OB_LOG_FAULT_TRUNCATED:
+        return "truncated";
+    case OB_LOG_FAULT_BAD_SIGNATURE:
+        return "bad_signature";
+    case OB_LOG_FAULT_BAD_SEGMENT:
+        return "bad_segment";
+    case OB_LOG_FAULT_NO_HEAD:
+        return "no_head";
+    }
+    return "unknown";
+}
+
+static ob_status fault(ob_log_verify_report *r, ob_err *e, ob_log_fault f, uint64_t seq,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static ob_status fault(ob_log_verify_report *r, ob_err *e, ob_log_fault f, uint64_t seq,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+    r->fault = f;
+    r->bad_seq = seq;
+    return ob_err_set(e, OB_ETAMPER, "access log verification failed: %s at seq %llu: %s",
+                      ob_log_fault_name(f), (unsigned long long)seq, r->detail);
+}
+
+struct seqleaf {
+    uint64_t seq;
+    uint8_t leaf[OB_LOG_HASH_LEN];
+};
+
+/* The position whose leaf the content of en hashes to: either the row's own stored leaf
+ * (the whole row was moved) or the stored leaf of the row at that position (only the
+ * content was moved). 0 when none. */
+static uint64_t home_of(const ob_log_entry *en, const uint8_t own[OB_LOG_HASH_LEN],
+                        const struct seqleaf *all, size_t n, uint64_t skip)
+{
+    crypto_hash_sha256_state base, st;
+    ob_log_leaf_begin(&base, en);
+    for (size_t k = 0; k < n; k++) {
+        if (all[k].seq == skip)
+            continue;
+        uint8_t h[OB_LOG_HASH_LEN];
+        st = base;
+        ob_log_leaf_finish(&st, all[k].seq, h);
+        if (memcmp(h, own, OB_LOG_HASH_LEN) == 0 || memcmp(h, all[k].leaf, OB_LOG_HASH_LEN) == 0)
+            return all[k].seq;
+    }
+    return 0;
+}
+
+/* Called on the first row whose content does not hash to its position: works out
+ * whether it was edited, moved, inserted, or is there because an earlier one was
+ * removed and the rest renumbered. Best effort; the seq is what counts. */
+static ob_status classify(sqlite3 *db, uint64_t seq, ob_log_verify_report *r, ob_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    struct seqleaf *all = NULL;
+    size_t n = 0, cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT seq, leaf FROM log_entries ORDER BY seq", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, e, "verifying");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (ob_grow((void **)&all, &cap, n + 1, sizeof *all)) {
+            sqlite3_finalize(st);
+            ob_free(all);
+            return ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
+        }
+        all[n].seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (blob32(st, 1, all[n].leaf))
+            memset(all[n].leaf, 0, OB_LOG_HASH_LEN);
+        n++;
+    }
+    sqlite3_finalize(st);
+    uint64_t home = 0, next_home = 0;
+    bool have_next = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " ENTRY_COLS " FROM log_entries WHERE seq IN (?1, ?2)"
+                           " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        ob_free(all);
+        return sql_err(db, e, "verifying");
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq + 1);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ob_log_entry en;
+        uint8_t own[OB_LOG_HASH_LEN] = {0};
+        uint64_t s = row_to_entry(st, &en);
+        blob32(st, COL_LEAF, own);
+        if (s == seq) {
+            home = home_of(&en, own, all, n, seq);
+        } else {
+            have_next = true;
+            /* Does the next row hold what belongs at seq (everything shifted up)? */
+            uint8_t h[OB_LOG_HASH_LEN];
+            ob_log_leaf_hash(&en, seq, h);
+            if (memcmp(h, own, OB_LOG_HASH_LEN) == 0)
+                next_home = seq;
+            for (size_t k = 0; k < n && !next_home; k++)
+                if (all[k].seq == seq && memcmp(h, all[k].leaf, OB_LOG_HASH_LEN) == 0)
+                    next_home = seq;
+        }
+    }
+    sqlite3_finalize(st);
+    ob_free(all);
+    if (home == seq + 1)
+        return fault(r, e, OB_LOG_FAULT_REMOVED, seq,
+                     "entry %llu was removed and the later entries renumbered",
+                     (unsigned long long)seq);
+    if (home)
+        return fault(r, e, OB_LOG_FAULT_REORDERED, seq,
+                     "position %llu holds entry %llu (entries were reordered)",
+                     (unsigned long long)seq, (unsigned long long)home);
+    if (have_next && next_home == seq)
+        return fault(r, e, OB_LOG_FAULT_INSERTED, seq,
+                     "an entry that was never logged was inserted at position %llu",
+                     (unsigned long long)seq);
+    return fault(r, e, OB_LOG_FAULT_CHANGED, seq,
+                 "entry %llu does not hash to its logged value (a field was changed)",
+                 (unsigned long long)seq);
+}
+
+static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_verify_report *r,
+                           ob_err *e)
+{
+    ob_log_checkpoint *cps = NULL;
+    size_t ncp = 0, cpcap = 0;
+    uint8_t(*seg)[OB_LOG_HASH_LEN] = NULL;
+    size_t nseg = 0, segcap = 0;
+    sqlite3_stmt *st = NULL;
+    ob_status s = OB_OK;
+
+    /* 1. Checkpoints: each signed, contiguous from 0. */
+    if (sqlite3_prepare_v2(db, "SELECT " CP_COLS " FROM log_checkpoints ORDER BY size", -1, &st,
+                           NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading checkpoints");
+        goto out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (ob_grow((void **)&cps, &cpcap, ncp + 1, sizeof *cps)) {
+            s = ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
+            goto out;
+        }
+        ob_log_checkpoint *cp = &cps[ncp];
+        uint64_t expect_prev = ncp ? cps[ncp - 1].size : 0;
+        if (read_checkpoint(st, cp) || !ob_log_checkpoint_verify(cp, pk)) {
+            s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, cp->prev_size + 1,
+                      "the checkpoint of entries (%llu, %llu] is not validly signed",
+                      (unsigned long long)cp->prev_size, (unsigned long long)cp->size);
+            goto out;
+        }
+        if (cp->prev_size != expect_prev) {
+            s = fault(r, e, OB_LOG_FAULT_REMOVED, expect_prev + 1,
+                      "the checkpoint of entries (%llu, %llu] is missing",
+                      (unsigned long long)expect_prev, (unsigned long long)cp->prev_size);
+            goto out;
+        }
+        ncp++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    r->checkpoints = ncp;
+    uint64_t last_cp = ncp ? cps[ncp - 1].size : 0;
+
+    /* 2. The signed head. */
+    ob_log_head h;
+    int hf = read_head(db, &h);
+    uint64_t min_seq = (uint64_t)scalar(db, "SELECT MIN(seq) FROM log_entries", 0);
+    uint64_t max_seq = (uint64_t)scalar(db, "SELECT MAX(seq) FROM log_entries", 0);
+    if (hf < 0) {
+        s = sql_err(db, e, "reading the signed head");
+        goto out;
+    }
+    if (!hf) {
+        if (min_seq || ncp)
+            s = fault(r, e, OB_LOG_FAULT_NO_HEAD, last_cp + 1, "the signed head is missing");
+        goto out;
+    }
+    if (!ob_log_head_verify(&h, pk)) {
+        s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, h.size, "the head signature is not valid");
+        goto out;
+    }
+    if (h.size < last_cp) {
+        s = fault(r, e, OB_LOG_FAULT_TRUNCATED, h.size + 1,
+                  "the signed head (%llu) is older than the newest checkpoint (%llu)",
+                  (unsigned long long)h.size, (unsigned long long)last_cp);
+        goto out;
+    }
+    r->last_seq = h.size;
+
+    /* 3. Where the retained entries start: right after a checkpoint (retention removes
+     * whole segments from the front), continuing the chain signed there. */
+    uint64_t start = min_seq ? min_seq : h.size + 1;
+    size_t k = 0; /* first checkpoint not entirely expired */
+    r->expired_max_time = OB_TIME_MIN;
+    while (k < ncp && cps[k].size < start) {
+        if (cps[k].max_time > r->expired_max_time)
+            r->expired_max_time = cps[k].max_time;
+        k++;
+    }
+    uint64_t seg_start = k ? cps[k - 1].size : 0;
+    if (start - 1 != seg_start) {
+        /* Entries before start are missing but were not removed as whole segments. */
+        s = fault(r, e, min_seq ? OB_LOG_FAULT_REMOVED : OB_LOG_FAULT_TRUNCATED, seg_start + 1,
+                  "entries %llu..%llu are missing", (unsigned long long)seg_start + 1,
+                  (unsigned long long)start - 1);
+        goto out;
+    }
+    r->expired_through = seg_start;
+    r->first_seq = min_seq;
+    uint8_t chain[OB_LOG_HASH_LEN] = {0};
+    if (k)
+        memcpy(chain, cps[k - 1].chain, OB_LOG_HASH_LEN);
+
+    /* 4. Every retained entry, in order: its content must hash to its position, the
+     * chain must reach every checkpoint and the head, each segment's root must match. */
+    if (sqlite3_prepare_v2(db, "SELECT " ENTRY_COLS " FROM log_entries ORDER BY seq", -1, &st,
+                           NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading entries");
+        goto out;
+    }
+    uint64_t expect = start;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ob_log_entry en;
+        uint64_t seq = row_to_entry(st, &en);
+        uint8_t stored[OB_LOG_HASH_LEN] = {0}, leaf[OB_LOG_HASH_LEN];
+        if (seq != expect) {
+            s = fault(r, e, OB_LOG_FAULT_REMOVED, expect, "entry %llu is missing",
+                      (unsigned long long)expect);
+            goto out;
+        }
+        if (seq > h.size) {
+            s = fault(r, e, OB_LOG_FAULT_INSERTED, seq,
+                      "entry %llu is beyond the signed head (%llu)", (unsigned long long)seq,
+                      (unsigned long long)h.size);
+            goto out;
+        }
+        blob32(st, COL_LEAF, stored);
+        ob_log_leaf_hash(&en, seq, leaf);
+        if (memcmp(leaf, stored, OB_LOG_HASH_LEN) != 0) {
+            sqlite3_finalize(st);
+            st = NULL;
+            s = classify(db, seq, r, e);
+            goto out;
+        }
+        ob_log_chain_next(chain, leaf, chain);
+        if (ob_grow((void **)&seg, &segcap, nseg + 1, OB_LOG_HASH_LEN)) {
+            s = ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
+            goto out;
+        }
+        memcpy(seg[nseg++], leaf, OB_LOG_HASH_LEN);
+        r->entries++;
+        if (k < ncp && seq == cps[k].size) {
+            uint8_t root[OB_LOG_HASH_LEN];
+            ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])seg, nseg, root);
+            if (memcmp(root, cps[k].root, OB_LOG_HASH_LEN) != 0 ||
+                memcmp(chain, cps[k].chain, OB_LOG_HASH_LEN) != 0) {
+                s = fault(r, e, OB_LOG_FAULT_BAD_SEGMENT, cps[k].prev_size + 1,
+                          "entries (%llu, %llu] do not match their signed checkpoint (an entry"
+                          " in it was changed together with its stored hash)",
+                          (unsigned long long)cps[k].prev_size, (unsigned long long)cps[k].size);
+                goto out;
+            }
+            nseg = 0;
+            k++;
+        }
+        expect++;
+    }
+    if (rc != SQLITE_DONE) {
+        s = sql_err(db, e, "reading entries");
+        goto out;
+    }
+    if (expect - 1 < h.size) {
+        s = fault(r, e, OB_LOG_FAULT_TRUNCATED, expect,
+                  "entries %llu..%llu are missing from the end (the signed head has %llu)",
+                  (unsigned long long)expect, (unsigned long long)h.size,
+                  (unsigned long long)h.size);
+        goto out;
+    }
+    if (memcmp(chain, h.chain, OB_LOG_HASH_LEN) != 0) {
+        s = fault(r, e, OB_LOG_FAULT_BAD_SEGMENT, last_cp + 1,
+                  "entries (%llu, %llu] do not match the signed head", (unsigned long long)last_cp,
+                  (unsigned long long)h.size);
+        goto out;
+    }
+    (void)max_seq;
+out:
+    sqlite3_finalize(st);
+    ob_free(cps);
+    ob_free(seg);
+    return s;
+}
+
+ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
+                        ob_log_verify_report *r, ob_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->expired_max_time = OB_TIME_MIN;
+    if (sodium_init() < 0)
+        return ob_err_set(e, OB_EINTERNAL, "access log: libsodium failed to initialise");
+    sqlite3 *db;
+    ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
+    if (s != OB_OK)
+        return s;
+    /* One read transaction: a consistent snapshot even while the writer appends. */
+    s = exec(db, "BEGIN", e);
+    if (s == OB_OK) {
+        s = verify_db(db, pk, r, e);
+        exec(db, "COMMIT", NULL);
+    }
+    sqlite3_close(db);
+    return s;
+}
+
+/* ------------------------------------------------------------------ proofs */
+
+ob_status ob_log_prove(const char *db_path, uint64_t seq, ob_log_proof *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_log_proof_free(out);
+    sqlite3 *db;
+    ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    uint8_t(*leaves)[OB_LOG_HASH_LEN] = NULL;
+    if ((s = exec(db, "BEGIN", e)) != OB_OK)
+        goto out;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " CP_COLS " FROM log_checkpoints WHERE size >= ?1"
+                           " ORDER BY size LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading checkpoints");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    bool found = rc == SQLITE_ROW;
+    if (found && read_checkpoint(st, &out->cp)) {
+        s = ob_err_set(e, OB_ETAMPER, "access log: a checkpoint row is malformed");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!found || out->cp.prev_size >= seq) {
+        ob_log_head h;
+        if (seq >= 1 && read_head(db, &h) == 1 && seq <= h.size && !found)
+            s = ob_err_set(e, OB_ECONFLICT,
+                           "access log: entry %llu is not yet covered by a checkpoint; it will"
+                           " be at the next checkpoint (or force one)",
+                           (unsigned long long)seq);
+        else
+            s = ob_err_set(e, OB_ENOTFOUND, "access log: no entry %llu", (unsigned long long)seq);
+        goto out;
+    }
+    uint64_t n = out->cp.size - out->cp.prev_size;
+    if (!(leaves = ob_malloc(n * OB_LOG_HASH_LEN))) {
+        s = ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " ENTRY_COLS " FROM log_entries WHERE seq > ?1"
+                           " AND seq <= ?2 ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading entries");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)out->cp.prev_size);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)out->cp.size);
+    uint64_t got = 0;
+    bool have = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < n) {
+        ob_log_entry en;
+        uint64_t s_ = row_to_entry(st, &en);
+        if (s_ != out->cp.prev_size + 1 + got)
+            break;
+        if (blob32(st, COL_LEAF, leaves[got]))
+            break;
+        if (s_ == seq) {
+            if ((s = ob_log_proof_set_entry(out, &en, e)) != OB_OK)
+                goto out;
+            have = true;
+        }
+        got++;
+    }
+    if (!have) {
+        s = ob_err_set(e, OB_ENOTFOUND, "access log: entry %llu is not retained",
+                       (unsigned long long)seq);
+        goto out;
+    }
+    if (got != n) {
+        s = ob_err_set(e, OB_ETAMPER,
+                       "access log: the segment of entry %llu is incomplete; run verify",
+                       (unsigned long long)seq);
+        goto out;
+    }
+    out->seq = seq;
+    out->index = seq - out->cp.prev_size - 1;
+    out->tree_size = n;
+    memcpy(out->leaf, leaves[out->index], OB_LOG_HASH_LEN);
+    out->path_len =
+        ob_merkle_path((const uint8_t(*)[OB_LOG_HASH_LEN])leaves, n, out->index, out->path);
+out:
+    sqlite3_finalize(st);
+    exec(db, "COMMIT", NULL);
+    sqlite3_close(db);
+    ob_free(leaves);
+    if (s != OB_OK)
+        ob_log_proof_free(out);
+    return s;
+}
+
+/* ------------------------------------------------------------------ retention */
+
+ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, ob_err *e)
+{
+    if (removed)
+        *removed = 0;
+    sqlite3 *db;
+    ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    if ((s = exec(db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE", e)) != OB_OK)
+        goto done;
+    /* The newest segment end such that it and every segment before it is all older
+     * than the cutoff: retention only ever removes a prefix, so a gap anywhere else is
+     * still reported as tampering. */
+    if (sqlite3_prepare_v2(db, "SELECT size, max_time FROM log_checkpoints ORDER BY size", -1, &st,
+                           NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading checkpoints");
+        goto rollback;
+    }
+    uint64_t upto = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) < before)
+        upto = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (upto) {
+        if (sqlite3_prepare_v2(db, "DELETE FROM log_entries WHERE seq <= ?1", -1, &st, NULL) !=
+            SQLITE_OK) {
+            s = sql_err(db, e, "expiring entries");
+            goto rollback;
+        }
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            s = sql_err(db, e, "expiring entries");
+            goto rollback;
+        }
+        if (removed)
+            *removed = (uint64_t)sqlite3_changes(db);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    s = exec(db, "COMMIT", e);
+    if (s == OB_OK)
+        goto done;
+rollback:
+    sqlite3_finalize(st);
+    st = NULL;
+    exec(db, "ROLLBACK", NULL);
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}
+
+/* ------------------------------------------------------------------ queries */
+
+ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_fn fn, void *ctx,
+                      ob_err *e)
+{
+    if (!q->patient && !q->on_behalf_of && !q->actor_id)
+        return ob_err_set(e, OB_EINVAL,
+                          "access log: query needs a patient, a professional or"
+                          " an actor");
+    /* Only fixed fragments go into the SQL text; all values are bound. */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT " ENTRY_COLS " FROM log_entries WHERE 1%s%s%s AND time >= ?4%s"
+             " ORDER BY time %s, seq %s%s",
+             q->patient ? " AND patient = ?1" : "",
+             q->on_behalf_of ? " AND on_behalf_of = ?2 AND on_behalf_of <> ''" : "",
+             q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "",
+             q->newest_first ? "DESC" : "ASC", q->newest_first ? "DESC" : "ASC",
+             q->limit ? " LIMIT ?6" : "");
+    sqlite3 *db;
+    ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "querying the log");
+        sqlite3_close(db);
+        return s;
+    }
+    if (q->patient)
+        sqlite3_bind_text(st, 1, q->patient, -1, SQLITE_STATIC);
+    if (q->on_behalf_of)
+        sqlite3_bind_text(st, 2, q->on_behalf_of, -1, SQLITE_STATIC);
+    if (q->actor_id)
+        sqlite3_bind_text(st, 3, q->actor_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, q->from);
+    if (q->to)
+        sqlite3_bind_int64(st, 5, q->to);
+    if (q->limit)
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)q->limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ob_log_record rec;
+        rec.seq = row_to_entry(st, &rec.entry);
+        if ((s = fn(ctx, &rec, e)) != OB_OK)
+            break;
+    }
+    if (s == OB_OK && rc != SQLITE_DONE)
+        s = sql_err(db, e, "querying the log");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}

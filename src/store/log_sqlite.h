@@ -1,0 +1,150 @@
+/* log_sqlite.h - the durable, tamper-evident access log over SQLite (R-LOG-1..6): the
+ * imperative shell around the pure log core in src/log/ (hash.h, merkle.h,
+ * checkpoint.h, proof.h).
+ *
+ * Writing: ob_log_open starts one writer thread with its own SQLite connection (WAL,
+ * synchronous=FULL). ob_log_append may be called from any number of threads; it blocks
+ * until the entries are durable and returns their sequence numbers. Appends that arrive
+ * while the writer is committing are batched into the next transaction (group commit),
+ * so many callers share one fsync.
+ *
+ * Reading: verification, proofs, retention and queries open their own short-lived
+ * connection on the database path, so they work on a live log or a copied file.
+ *
+ * The log's tables (log_*) share the database file with the domain store (store.h). The
+ * on-disk format is documented in log_sqlite.c and docs/log.md. */
+#ifndef OB_STORE_LOG_SQLITE_H
+#define OB_STORE_LOG_SQLITE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/time.h"
+#include "log/checkpoint.h"
+#include "log/entry.h"
+#include "log/proof.h"
+
+typedef struct ob_log ob_log;
+
+typedef struct ob_log_config {
+    uint8_t sk[OB_LOG_SK_LEN]; /* libsodium Ed25519 secret key (seed || pk) */
+    uint8_t pk[OB_LOG_PK_LEN]; /* must match sk */
+    uint32_t checkpoint_every; /* entries per segment; 0 = 4096 */
+    uint32_t max_batch;        /* most entries in one transaction; 0 = 8192 */
+    int busy_timeout_ms;       /* waiting for other connections' locks; 0 = 5000 */
+    int gather_us; /* group-commit gathering wait: 0 = auto (a quarter of the last commit,
+                    * at most 2 ms), > 0 = that many microseconds at most, -1 = off */
+} ob_log_config;
+
+/* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before
+ * the job's entries are inserted. Returning an error rolls back the savepoint: that
+ * job's entries are not written and only its caller gets the error. It must not
+ * COMMIT, ROLLBACK or RELEASE anything it did not open itself. */
+typedef ob_status (*ob_log_apply_fn)(void *ctx, sqlite3 *db, ob_err *e);
+
+/* Opens (creating tables if missing) the log in the database at db_path. Refuses a log
+ * signed with a different key, and a log whose tail does not match its signed head
+ * (OB_ETAMPER: run ob_log_verify). *out is freed by ob_log_close. */
+ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **out, ob_err *e);
+
+/* Appends n >= 1 entries atomically with apply's changes (apply may be NULL) and waits
+ * until they are durable. *first_seq (may be NULL) receives the seq of entries[0]; the
+ * others follow consecutively. Thread-safe. On any error nothing of this call was
+ * written. */
+ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_log_apply_fn apply,
+                        void *apply_ctx, uint64_t *first_seq, ob_err *e);
+
+/* Cuts a signed checkpoint now over the open segment (if not empty) and waits for it to
+ * be durable, so that the latest entries can be proved (ob_log_prove). */
+ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
+
+/* Finishes queued appends, cuts a final checkpoint, joins the writer and frees lg.
+ * Returns the final checkpoint's status. NULL is a no-op. */
+ob_status ob_log_close(ob_log *lg, ob_err *e);
+
+typedef struct ob_log_stats {
+    uint64_t size;        /* seq of the newest entry */
+    uint64_t appended;    /* entries appended since open */
+    uint64_t commits;     /* transactions committed since open */
+    uint64_t failed;      /* append calls that failed since open */
+    uint64_t checkpoints; /* checkpoints cut since open */
+    uint64_t max_batch;   /* most entries in one commit */
+} ob_log_stats;
+void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
+const char *ob_log_path(const ob_log *lg);
+
+/* --- verification (R-LOG-4) --- */
+
+typedef enum ob_log_fault {
+    OB_LOG_FAULT_NONE = 0,
+    OB_LOG_FAULT_CHANGED,       /* an entry's content differs from what was logged */
+    OB_LOG_FAULT_REMOVED,       /* an entry or checkpoint is missing */
+    OB_LOG_FAULT_REORDERED,     /* an entry sits at another entry's position */
+    OB_LOG_FAULT_INSERTED,      /* an entry was never logged by the server */
+    OB_LOG_FAULT_TRUNCATED,     /* entries at the end are missing (signed head is longer) */
+    OB_LOG_FAULT_BAD_SIGNATURE, /* a checkpoint or head signature is not valid */
+    OB_LOG_FAULT_BAD_SEGMENT,   /* a segment does not match its signed root or chain head */
+    OB_LOG_FAULT_NO_HEAD        /* the signed head is missing */
+} ob_log_fault;
+const char *ob_log_fault_name(ob_log_fault f);
+
+typedef struct ob_log_verify_report {
+    ob_log_fault fault;       /* NONE when the log verified */
+    uint64_t bad_seq;         /* the first bad entry (0 when fault is NONE) */
+    char detail[256];         /* what is wrong, for a person */
+    uint64_t entries;         /* retained entries checked */
+    uint64_t first_seq;       /* first retained entry (0 if none) */
+    uint64_t last_seq;        /* newest entry */
+    uint64_t checkpoints;     /* signed checkpoints checked */
+    uint64_t expired_through; /* entries 1..expired_through were removed by retention */
+    ob_time expired_max_time; /* newest entry time among them (signed), OB_TIME_MIN if none */
+} ob_log_verify_report;
+
+/* Recomputes everything from the retained entries and checks it against the signed
+ * checkpoints and head. OB_OK when the log verified; OB_ETAMPER (r->fault, r->bad_seq,
+ * r->detail and e say what) when not; OB_EIO when the database cannot be read. */
+ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
+                        ob_log_verify_report *r, ob_err *e);
+
+/* --- inclusion proofs (R-LOG-4) --- */
+
+/* Fills *out (free with ob_log_proof_free) with the proof that entry seq is in the log.
+ * OB_ENOTFOUND when there is no such entry (never logged or expired); OB_ECONFLICT when
+ * it is not yet covered by a checkpoint (ob_log_checkpoint_now, or retry later). */
+ob_status ob_log_prove(const char *db_path, uint64_t seq, ob_log_proof *out, ob_err *e);
+
+/* --- retention (R-LOG-5) --- */
+
+/* Deletes the entries of the oldest checkpointed segments whose entries are all older
+ * than before, in log order, stopping at the first segment that must be kept. The
+ * checkpoints stay (they hold no personal data), so the rest still verifies.
+ * *removed (may be NULL) receives the number of entries deleted. */
+ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, ob_err *e);
+
+/* --- queries (R-LOG-3, R-LOG-6) --- */
+
+typedef struct ob_log_record {
+    uint64_t seq;
+    ob_log_entry entry; /* strings valid only during the callback */
+} ob_log_record;
+typedef ob_status (*ob_log_record_fn)(void *ctx, const ob_log_record *r, ob_err *e);
+
+typedef struct ob_log_query {
+    const char *patient;      /* entries about this patient (R-LOG-3), or NULL */
+    const char *on_behalf_of; /* entries done on behalf of this professional (R-LOG-6) */
+    const char *actor_id;     /* entries by this actor, or NULL */
+    ob_time from, to;         /* time in [from, to); to == 0 means no upper bound */
+    size_t limit;             /* 0 = no limit */
+    bool newest_first;
+} ob_log_query;
+
+/* Calls fn for each matching entry in time order (ties by seq). At least one of
+ * patient, on_behalf_of, actor_id must be set. A non-OB_OK return from fn stops the
+ * walk and is returned. */
+ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_fn fn, void *ctx,
+                      ob_err *e);
+
+#endif

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# End-to-end test of the overblik CLI on a real SQLite file: init, gen, load errors,
+# decide (one row per rule family), blocks and consents through the rules, the
+# patient's log, verify, tampering behind the log's back, proofs, and CPR privacy.
+# Cites requirement ids; every check can fail. Prints "N passed, M failed".
+set -uo pipefail
+bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+db="$work/t.db"
+pass=0; failn=0
+ok() { pass=$((pass+1)); }
+bad() { failn=$((failn+1)); echo "FAIL: $*"; }
+check() { # check "description" command...   (expects exit 0)
+  local d=$1; shift
+  if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi
+}
+has() { # has "description" haystack needle
+  if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:400})"; fi
+}
+hasnt() {
+  if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi
+}
+
+check "init creates a database" "$bin" init --db "$db"
+out=$("$bin" init --db "$db" 2>&1); rc=$?
+[ $rc -eq 1 ] && ok || bad "second init must refuse (rc=$rc)"
+out=$("$bin" gen --db "$db" --patients 1500 --seed 7 2>&1); rc=$?
+[ $rc -eq 0 ] && ok || bad "gen --db ($out)"
+has "gen reports counts" "$out" "1500 patients"
+
+# determinism: same seed, same bytes
+"$bin" gen --out "$work/a.ndjson" --patients 300 --seed 3 && "$bin" gen --out "$work/b.ndjson" --patients 300 --seed 3
+cmp -s "$work/a.ndjson" "$work/b.ndjson" && ok || bad "gen is deterministic"
+"$bin" gen --out "$work/c.ndjson" --patients 300 --seed 4
+cmp -s "$work/a.ndjson" "$work/c.ndjson" && bad "different seeds give different data" || ok
+
+# R-CPR-2: the database holds no CPR in clear text
+cpr=$(grep -o '"cpr":"[0-9-]*"' "$work/a.ndjson" | head -1 | cut -d'"' -f4)
+"$bin" init --db "$work/c.db" >/dev/null && "$bin" load --db "$work/c.db" "$work/a.ndjson" >/dev/null
+digits=${cpr/-/}
+if strings "$work/c.db" "$work/c.db-wal" 2>/dev/null | grep -q -e "$cpr" -e "$digits"; then bad "R-CPR-2: CPR in the database file"; else ok; fi
+
+# load: line-numbered errors, nothing half-loaded (R-API-5)
+before=$(sqlite3 "$db" 'select count(*) from records')
+printf '%s\n' '{"type":"org","id":"x-new","kind":"gp_clinic","name":"Ny klinik","provider_number":"123456"}' \
+  '{"type":"patient","id":"x-p","name":"A","cpr":"3102901234"}' > "$work/bad.ndjson"
+out=$("$bin" load --db "$db" "$work/bad.ndjson" 2>&1); rc=$?
+[ $rc -eq 1 ] && ok || bad "load of a bad file exits 1 (rc=$rc)"
+has "R-API-5 line number" "$out" "line 2"
+has "R-CPR-1 clear error" "$out" "birth date does not exist"
+hasnt "R-CPR-2 no CPR in the error" "$out" "3102901234"
+after=$(sqlite3 "$db" 'select count(*) from records')
+[ "$before" = "$after" ] && ok || bad "nothing half-loaded ($before -> $after)"
+printf '{"type":"org","id":"y","kind":"gp_clinic","name":"Y","colour":"red"}\n' > "$work/bad2.ndjson"
+out=$("$bin" load --db "$db" "$work/bad2.ndjson" 2>&1)
+has "unknown field named" "$out" "unknown field 'colour'"
+printf '{"type":"org", "id": 0101901234 \n' > "$work/bad3.ndjson"
+out=$("$bin" load --db "$db" "$work/bad3.ndjson" 2>&1)
+has "malformed JSON is refused" "$out" "not valid JSON"
+hasnt "R-CPR-2 JSON errors do not quote the input" "$out" "0101901234"
+
+# decisions (R-ACC), each logged (R-LOG-1)
+decide() { "$bin" decide --db "$db" <<<"$1"; }
+gp=$(sqlite3 "$db" "select json_extract(json,'\$.gp') from records where type='patient' and json_extract(json,'\$.id')='pt-0'")
+r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"lab_result\",\"origin\":\"hosp-0-med\",\"purpose\":\"TREAT\"}")
+has "R-ACC-1 permit" "$r" '"rule":"R-ACC-1"'; has "R-ACC-1 permit" "$r" '"decision":"permit"'
+r=$(decide '{"actor":{"professional":"hosp-1-orto-dr0"},"patient":"pt-0","category":"lab_result","origin":"hosp-0-med","purpose":"TREAT"}')
+has "R-ACC-1 deny without relationship" "$r" '"decision":"deny"'
+r=$(decide "{\"actor\":{\"professional\":\"$gp-sec\",\"on_behalf_of\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"medication\",\"origin\":\"$gp\",\"purpose\":\"TREATMENT\"}")
+has "R-ACC-3 assistant permit, OIO alias" "$r" '"rule":"R-ACC-3"'; has "R-ACC-3 both logged" "$r" 'log_assistant'
+r=$(decide '{"actor":{"professional":"planner-1"},"patient":"pt-0","category":"diagnosis","origin":"hosp-0-med","purpose":"HOPERAT"}')
+has "R-ACC-7 planning deny" "$r" '"rule":"R-ACC-7"'
+r=$(decide '{"actor":{"citizen":"pt-0"},"patient":"pt-0","category":"diagnosis","origin":"hosp-0-med","purpose":"PATRQT"}')
+has "R-ACC-9 own data" "$r" '"rule":"R-ACC-9"'
+r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient_cpr\":\"$cpr\",\"category\":\"diagnosis\",\"origin\":\"$gp\",\"purpose\":\"TREAT\"}")
+hasnt "R-CPR-2 decide never echoes the CPR" "$r" "$digits"
+r=$(decide '{"actor":{"professional":"nobody"},"patient":"pt-0","category":"diagnosis","origin":"gp-0","purpose":"TREAT"}'); rc=$?
+has "unknown actor is an error" "$r" '"error"'
+r=$(decide '{"actor":{"professional":"gp-0-dr0"},"patient":"pt-0","category":"gossip","origin":"gp-0","purpose":"TREAT"}')
+has "unknown category is an error" "$r" '"error"'
+
+# blocks: R-BLK-2 refused with a helpful message, R-BLK-3 own GP, R-BLK-4 withheld, R-BLK-5
+out=$("$bin" block create --db "$db" --patient pt-0 --kind professional --target hosp-0-med-dr0 2>&1); rc=$?
+[ $rc -eq 5 ] && ok || bad "R-BLK-2 refusal exits 5 (rc=$rc)"
+has "R-BLK-2 suggests a site block" "$out" "block the site instead"
+out=$("$bin" block create --db "$db" --patient pt-0 --kind site --target hosp-0 --by hosp-0-med-dr0 2>&1); rc=$?
+[ $rc -eq 5 ] && ok || bad "R-BLK-3 a hospital doctor cannot block for the patient (rc=$rc)"
+out=$("$bin" block create --db "$db" --patient pt-0 --kind site --target hosp-0 --by "$gp-dr1" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok || bad "R-BLK-3 own GP blocks on the patient's behalf ($out)"
+list=$("$bin" block list --db "$db" --patient pt-0)
+has "R-BLK-3 shown to the patient as set by the GP" "$list" "set by your GP"
+bid=$(grep -o 'block created [0-9]*' <<<"$out" | awk '{print $3}')
+r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"lab_result\",\"origin\":\"hosp-0-med\",\"purpose\":\"TREAT\"}")
+has "R-BLK-4 takes effect at once and withholds" "$r" '"rule":"R-BLK-4"'; has "R-BLK-4 hint" "$r" 'block_hint'
+r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"lab_result\",\"origin\":\"hosp-0-med\",\"purpose\":\"ETREAT\",\"override\":\"vital_interest\",\"reason\":\"unconscious, suspected sepsis\"}")
+has "R-BLK-4 vital-interest override" "$r" '"decision":"permit"'; has "R-BLK-4 notify" "$r" 'notify_patient'
+out=$("$bin" block lift --db "$db" --patient pt-0 --id "$bid" --by "$gp-dr0" 2>&1); rc=$?
+[ $rc -eq 5 ] && ok || bad "R-BLK-5 another doctor cannot lift (rc=$rc)"
+check "R-BLK-5 the patient lifts" "$bin" block lift --db "$db" --patient pt-0 --id "$bid"
+r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"lab_result\",\"origin\":\"hosp-0-med\",\"purpose\":\"TREAT\"}")
+has "lifted block is gone at once" "$r" '"rule":"R-ACC-1"'
+
+# consents (R-CON-1, R-CON-2, R-ACC-5)
+r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')
+has "R-ACC-5 deny without consent" "$r" '"decision":"deny"'
+out=$("$bin" consent create --db "$db" --patient pt-0 --kind prevention --recipient-org mun-0 --categories measurement --from 2026-01-01 --to 2027-12-31 2>&1); rc=$?
+[ $rc -eq 1 ] && ok || bad "R-CON-1 consent without text refused (rc=$rc)"
+out=$("$bin" consent create --db "$db" --patient pt-0 --kind prevention --recipient-org mun-0 --categories measurement --from 2026-01-01 --to 2027-12-31 --text "Kommunen må se mine målinger" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok || bad "R-CON-1 consent created ($out)"
+cid=$(grep -o 'consent created [0-9]*' <<<"$out" | awk '{print $3}')
+r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')
+has "R-ACC-5 permit with consent" "$r" '"rule":"R-ACC-5"'; has "R-ACC-5 permit with consent" "$r" '"decision":"permit"'
+check "R-CON-2 revoke" "$bin" consent revoke --db "$db" --patient pt-0 --id "$cid"
+r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')
+has "R-CON-2 revocation effective at once" "$r" '"decision":"deny"'
+list=$("$bin" consent list --db "$db" --patient pt-0)
+has "R-CON-2 history kept" "$list" "revoked"
+
+# the patient's log (R-LOG-3) shows decisions, overrides and changes
+log=$("$bin" log show --db "$db" --patient pt-0)
+has "R-LOG-3 decisions in the patient's log" "$log" "R-ACC-1"
+has "R-LOG-3 override shown prominently" "$log" "block overridden"
+has "R-LOG-3 block creation logged" "$log" "block_create"
+has "R-LOG-6 assistants" "$("$bin" log assistants --db "$db" --professional "$gp-dr0")" "R-ACC-3"
+hasnt "R-CPR-2 no CPR in the log view" "$log" "$digits"
+
+# verify, prove, tamper (R-LOG-4)
+check "R-LOG-4 verify passes" "$bin" log verify --db "$db"
+"$bin" log prove --db "$db" --seq 5 --checkpoint-now > "$work/proof.json" && ok || bad "prove"
+check "R-LOG-4 proof checks offline" "$bin" log check --db "$db" --proof "$work/proof.json"
+sed -i 's/"permit": true/"permit": false/' "$work/proof.json"
+"$bin" log check --db "$db" --proof "$work/proof.json" >/dev/null 2>&1; rc=$?
+[ $rc -eq 4 ] && ok || bad "an edited proof fails (rc=$rc)"
+cp "$db" "$work/x.db"; cp "$work/t.key" "$work/x.key"; [ -f "$db-wal" ] && cp "$db-wal" "$work/x.db-wal"
+seqcol=$(sqlite3 "$work/x.db" "select name from pragma_table_info('log_entries') where pk=1")
+sqlite3 "$work/x.db" "select sql from sqlite_master where name='log_entries'" >/dev/null
+sqlite3 "$work/x.db" "update log_entries set reason='nothing to see' where $seqcol=10" 2>/dev/null || \
+  sqlite3 "$work/x.db" "update log_entries set actor_id='someone-else' where $seqcol=10"
+out=$("$bin" log verify --db "$work/x.db" 2>&1); rc=$?
+[ $rc -eq 4 ] && ok || bad "R-LOG-4 verify detects an edited entry (rc=$rc, $out)"
+has "R-LOG-4 names the first bad entry" "$out" "entry 10"
+
+echo "$pass passed, $failn failed"
+[ "$failn" -eq 0 ]

@@ -1,0 +1,693 @@
+/* test_log_sqlite.c - the SQLite access log end to end: durable group-commit appends
+ * from many threads (R-LOG-1), apply callbacks atomic with their entries, verification
+ * that names the first changed, removed, reordered, inserted or truncated entry after
+ * the file was edited behind the log's back (R-LOG-4), inclusion proofs from the
+ * database (R-LOG-4), retention (R-LOG-5) and the patient's and the professional's
+ * queries (R-LOG-3, R-LOG-6). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "log/hash.h"
+#include "unit/log/util.h"
+
+/* Appends entries 0..n-1 (tl_entry) one call each; returns the log still open. */
+static ob_log *make_log(const char *path, ob_log_config *cfg, int n)
+{
+    ob_log *lg = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_log_open(path, cfg, &lg, &e), OB_OK);
+    for (int i = 0; i < n; i++) {
+        char pb[32];
+        ob_log_entry en = tl_entry(i, pb, sizeof pb);
+        uint64_t seq = 0;
+        assert_int_equal(ob_log_append(lg, &en, 1, NULL, NULL, &seq, &e), OB_OK);
+        assert_int_equal(seq, (uint64_t)i + 1);
+    }
+    return lg;
+}
+
+static void verify_ok(const char *path, const ob_log_config *cfg, ob_log_verify_report *r)
+{
+    ob_err e = {0};
+    ob_status st = ob_log_verify(path, cfg->pk, r, &e);
+    if (st != OB_OK)
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(r->fault, OB_LOG_FAULT_NONE);
+}
+
+/* R-LOG-1, R-LOG-4: appends, checkpoints every N and on close, reopen continues the
+ * chain, and the whole thing verifies. */
+static void test_append_verify_reopen(void **state)
+{
+    (void)state;
+    char path[256];
+    tl_path(path, sizeof path, "basic");
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    ob_log *lg = make_log(path, &cfg, 40);
+    /* A multi-entry call gets consecutive seqs. */
+    char pb[3][32];
+    ob_log_entry many[3] = {tl_entry(40, pb[0], 32), tl_entry(41, pb[1], 32),
+                            tl_entry(42, pb[2], 32)};
+    uint64_t first = 0;
+    ob_err e = {0};
+    assert_int_equal(ob_log_append(lg, many, 3, NULL, NULL, &first, &e), OB_OK);
+    assert_int_equal(first, 41);
+    ob_log_stats s;
+    ob_log_get_stats(lg, &s);
+    assert_int_equal(s.size, 43);
+    assert_int_equal(s.appended, 43);
+    assert_int_equal(s.checkpoints, 2);
+    /* Refused input changes nothing. */
+    assert_int_equal(ob_log_append(lg, many, 0, NULL, NULL, &first, &e), OB_EINVAL);
+    ob_log_entry bad = many[0];
+    bad.event = OB_EV_COUNT;
+    assert_int_equal(ob_log_append(lg, &bad, 1, NULL, NULL, &first, &e), OB_EINVAL);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 43);
+    assert_int_equal(r.checkpoints, 3); /* 16, 32, and 43 on close */
+    assert_int_equal(r.last_seq, 43);
+
+    lg = NULL;
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_append(lg, many, 1, NULL, NULL, &first, &e), OB_OK);
+    assert_int_equal(first, 44);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 44);
+
+    /* Another key is refused, and so is a secret key that does not match its pk. */
+    ob_log_config other;
+    tl_keys(&other, 16);
+    assert_int_equal(ob_log_open(path, &other, &lg, &e), OB_EINVAL);
+    memcpy(other.pk, cfg.pk, 32);
+    assert_int_equal(ob_log_open(path, &other, &lg, &e), OB_EINVAL);
+    assert_int_equal(ob_log_verify(path, other.sk + 32, &r, &e), OB_ETAMPER);
+    assert_int_equal(r.fault, OB_LOG_FAULT_BAD_SIGNATURE);
+    tl_rm(path);
+}
+
+struct worker {
+    ob_log *lg;
+    int id, n;
+    uint64_t *seqs;
+    int fail_every; /* every k-th append has a failing apply; 0 = never */
+    int failed;
+};
+
+static ob_status apply_insert(void *ctx, sqlite3 *db, ob_err *e)
+{
+    const char *sql = ctx;
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return ob_err_set(e, OB_EIO, "apply: %s", sqlite3_errmsg(db));
+    return OB_OK;
+}
+
+static ob_status apply_fail(void *ctx, sqlite3 *db, ob_err *e)
+{
+    /* Writes first, then fails: the write must be rolled back. */
+    (void)ctx;
+    sqlite3_exec(db, "INSERT INTO t VALUES('should-not-exist')", NULL, NULL, NULL);
+    return ob_err_set(e, OB_EDENIED, "apply refused (test)");
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        char pb[32];
+        ob_log_entry en = tl_entry(w->id * 1000 + i, pb, sizeof pb);
+        ob_err e = {0};
+        bool fail = w->fail_every && i % w->fail_every == 0;
+        uint64_t seq = 0;
+        ob_status st = ob_log_append(w->lg, &en, 1, fail ? apply_fail : NULL, NULL, &seq, &e);
+        if (fail) {
+            if (st != OB_EDENIED || strstr(e.msg, "apply refused") == NULL)
+                abort();
+            w->failed++;
+            w->seqs[i] = 0;
+        } else {
+            if (st != OB_OK)
+                abort();
+            w->seqs[i] = seq;
+        }
+    }
+    return NULL;
+}
+
+struct live {
+    const char *path;
+    const uint8_t *pk;
+    _Atomic int stop;
+    int runs, failures;
+    char msg[512];
+};
+
+/* R-LOG-4: verification of a live log sees a consistent snapshot (entries, checkpoints
+ * and head from one transaction), so it passes at any moment. */
+static void *live_verifier(void *arg)
+{
+    struct live *l = arg;
+    while (!l->stop) {
+        ob_log_verify_report r;
+        ob_err e = {0};
+        ob_status st = ob_log_verify(l->path, l->pk, &r, &e);
+        if (st != OB_OK && !(st == OB_EIO && strstr(e.msg, "no such table"))) {
+            l->failures++;
+            snprintf(l->msg, sizeof l->msg, "%s", e.msg);
+        }
+        l->runs++;
+    }
+    return NULL;
+}
+
+/* R-LOG-1: many threads, every acknowledged seq unique and present, batches shared;
+ * failing applies in the same batches do not disturb the others; a forced checkpoint
+ * and verification run concurrently. */
+static void test_concurrent_group_commit(void **state)
+{
+    (void)state;
+    char path[256];
+    tl_path(path, sizeof path, "conc");
+    ob_log_config cfg;
+    tl_keys(&cfg, 64);
+    tl_exec(path, "CREATE TABLE t(v TEXT)");
+    ob_log *lg = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    enum { T = 8, N = 150 };
+    struct worker w[T];
+    pthread_t th[T], vt;
+    struct live live = {.path = path, .pk = cfg.pk};
+    pthread_create(&vt, NULL, live_verifier, &live);
+    static uint64_t seqs[T][N];
+    for (int i = 0; i < T; i++) {
+        w[i] = (struct worker){
+            .lg = lg, .id = i, .n = N, .seqs = seqs[i], .fail_every = (i % 2) ? 5 : 0};
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    }
+    assert_int_equal(ob_log_checkpoint_now(lg, &e), OB_OK);
+    int failed = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        failed += w[i].failed;
+    }
+    live.stop = 1;
+    pthread_join(vt, NULL);
+    if (live.failures)
+        fail_msg("live verify failed %d of %d times: %s", live.failures, live.runs, live.msg);
+    assert_true(live.runs > 0);
+    ob_log_stats s;
+    ob_log_get_stats(lg, &s);
+    uint64_t ok = (uint64_t)(T * N - failed);
+    assert_int_equal(s.appended, ok);
+    assert_int_equal(s.size, ok);
+    assert_int_equal(s.failed, (uint64_t)failed);
+    assert_true(s.commits <= ok);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    /* Every acknowledged seq is distinct and in 1..ok. */
+    uint8_t *seen = calloc(ok + 1, 1);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < N; j++)
+            if (seqs[i][j]) {
+                assert_true(seqs[i][j] >= 1 && seqs[i][j] <= ok);
+                assert_false(seen[seqs[i][j]]);
+                seen[seqs[i][j]] = 1;
+            }
+    free(seen);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, ok);
+    sqlite3 *db = tl_raw(path);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM t", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    tl_rm(path);
+}
+
+/* R-LOG-1: apply runs in the batch transaction; its change and its entry commit
+ * together, and a refused change leaves neither. */
+static void test_apply_atomic(void **state)
+{
+    (void)state;
+    char path[256];
+    tl_path(path, sizeof path, "apply");
+    ob_log_config cfg;
+    tl_keys(&cfg, 0);
+    tl_exec(path, "CREATE TABLE t(v TEXT)");
+    ob_log *lg = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    char pb[32];
+    ob_log_entry en = tl_entry(1, pb, sizeof pb);
+    en.event = OB_EV_BLOCK_CREATE;
+    uint64_t seq = 0;
+    assert_int_equal(
+        ob_log_append(lg, &en, 1, apply_insert, "INSERT INTO t VALUES('block-1')", &seq, &e),
+        OB_OK);
+    assert_int_equal(seq, 1);
+    seq = 99;
+    assert_int_equal(ob_log_append(lg, &en, 1, apply_fail, NULL, &seq, &e), OB_EDENIED);
+    assert_string_equal(e.msg, "apply refused (test)");
+    assert_int_equal(seq, 99);
+    /* An apply error from SQLite (no such table) is also only that caller's. */
+    assert_int_equal(
+        ob_log_append(lg, &en, 1, apply_insert, "INSERT INTO nope VALUES(1)", &seq, &e), OB_EIO);
+    assert_int_equal(ob_log_append(lg, &en, 1, NULL, NULL, &seq, &e), OB_OK);
+    assert_int_equal(seq, 2);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    sqlite3 *db = tl_raw(path);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT group_concat(v) FROM t", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "block-1");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 2);
+    tl_rm(path);
+}
+
+/* R-LOG-1: when the batch transaction fails, every caller in it gets the error (no
+ * access without an entry), and the in-memory chain state (including a checkpoint cut
+ * inside the failed batch) is restored, so later appends continue a valid chain. */
+static void test_failed_batch_restores_state(void **state)
+{
+    (void)state;
+    char path[256];
+    tl_path(path, sizeof path, "fail");
+    ob_log_config cfg;
+    tl_keys(&cfg, 2);
+    cfg.busy_timeout_ms = 50;
+    ob_log *lg = make_log(path, &cfg, 3);
+    ob_err e = {0};
+    assert_int_equal(tl_exec(path, "CREATE TRIGGER boom BEFORE INSERT ON log_head"
+                                   " WHEN NEW.size >= 5 BEGIN SELECT RAISE(ABORT, 'disk on fire');"
+                                   " END"),
+                     SQLITE_OK);
+    char pb[2][32];
+    ob_log_entry two[2] = {tl_entry(3, pb[0], 32), tl_entry(4, pb[1], 32)};
+    uint64_t seq = 0;
+    assert_int_equal(ob_log_append(lg, two, 2, NULL, NULL, &seq, &e), OB_EIO);
+    assert_non_null(strstr(e.msg, "disk on fire"));
+    assert_int_equal(tl_exec(path, "DROP TRIGGER boom"), SQLITE_OK);
+    /* Another connection holding the write lock: the append fails, nothing written. */
+    sqlite3 *other = tl_raw(path);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(ob_log_append(lg, two, 1, NULL, NULL, &seq, &e), OB_EIO);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    assert_int_equal(ob_log_append(lg, two, 2, NULL, NULL, &seq, &e), OB_OK);
+    assert_int_equal(seq, 4);
+    ob_log_stats s;
+    ob_log_get_stats(lg, &s);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 5);
+    assert_int_equal(r.checkpoints, 3);
+    tl_rm(path);
+}
+
+/* Refused input and allocation failure: an error, nothing written, the log goes on. */
+static void test_limits_and_alloc_failure(void **state)
+{
+    (void)state;
+    char path[256];
+    tl_path(path, sizeof path, "limits");
+    ob_log_config cfg;
+    tl_keys(&cfg, 0);
+    ob_err e = {0};
+    ob_log *lg = make_log(path, &cfg, 2);
+    char pb[2][32];
+    ob_log_entry two[2] = {tl_entry(0, pb[0], 32), tl_entry(1, pb[1], 32)};
+    char *big = malloc(OB_LOG_FIELD_MAX + 2);
+    memset(big, 'a', OB_LOG_FIELD_MAX + 1);
+    big[OB_LOG_FIELD_MAX + 1] = '\0';
+    two[1].reason = big;
+    uint64_t seq = 0;
+    assert_int_equal(ob_log_append(lg, two, 2, NULL, NULL, &seq, &e), OB_ELIMIT);
+    assert_non_null(strstr(e.msg, "reason"));
+    free(big);
+    two[1].reason = "ok";
+    ob_alloc_fail_after(0);
+    ob_status st = ob_log_append(lg, two, 2, NULL, NULL, &seq, &e);
+    ob_alloc_fail_after(-1);
+    assert_int_equal(st, OB_ENOMEM);
+    ob_log *lg2 = NULL;
+    ob_alloc_fail_after(0);
+    st = ob_log_open(path, &cfg, &lg2, &e);
+    ob_alloc_fail_after(-1);
+    assert_int_equal(st, OB_ENOMEM);
+    assert_null(lg2);
+    assert_int_equal(ob_log_append(lg, two, 2, NULL, NULL, &seq, &e), OB_OK);
+    assert_int_equal(seq, 3);
+    ob_log_proof p;
+    assert_int_equal(ob_log_checkpoint_now(lg, &e), OB_OK);
+    ob_alloc_fail_after(0);
+    st = ob_log_prove(path, 1, &p, &e);
+    ob_alloc_fail_after(-1);
+    assert_int_equal(st, OB_ENOMEM);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 4);
+    tl_rm(path);
+}
+
+/* --- tampering: build a 50-entry log (checkpoints at 16, 32, 48, 50), edit the file
+ * with plain SQL, expect the named fault at the named seq. R-LOG-4 */
+
+struct tamper {
+    const char *why;
+    const char *sql;
+    ob_log_fault fault;
+    uint64_t seq;
+};
+
+#define COLS_NO_SEQ_LEAF                                                                           \
+    "time, event, capacity, permit, override, actor_id, actor_name, actor_role, actor_org,"        \
+    " actor_org_name, on_behalf_of, patient, category, resource, purpose, rule, legal_basis,"      \
+    " reason, justification"
+
+static const struct tamper tampers[] = {
+    {"field changed", "UPDATE log_entries SET patient = 'pat-other' WHERE seq = 20",
+     OB_LOG_FAULT_CHANGED, 20},
+    {"override flag cleared", "UPDATE log_entries SET override = 0 WHERE seq = 34",
+     OB_LOG_FAULT_CHANGED, 34},
+    {"time moved", "UPDATE log_entries SET time = time + 1 WHERE seq = 50", OB_LOG_FAULT_CHANGED,
+     50},
+    {"row deleted", "DELETE FROM log_entries WHERE seq = 20", OB_LOG_FAULT_REMOVED, 20},
+    {"first row deleted", "DELETE FROM log_entries WHERE seq = 1", OB_LOG_FAULT_REMOVED, 1},
+    {"contents of two rows swapped",
+     "CREATE TEMP TABLE s AS SELECT * FROM log_entries WHERE seq IN (10, 30);"
+     "UPDATE log_entries SET (" COLS_NO_SEQ_LEAF ") = (SELECT " COLS_NO_SEQ_LEAF
+     " FROM s WHERE s.seq = 40 - log_entries.seq) WHERE seq IN (10, 30)",
+     OB_LOG_FAULT_REORDERED, 10},
+    {"whole rows swapped (with their stored hashes)",
+     "UPDATE log_entries SET seq = -1 WHERE seq = 10;"
+     "UPDATE log_entries SET seq = 10 WHERE seq = 30;"
+     "UPDATE log_entries SET seq = 30 WHERE seq = -1",
+     OB_LOG_FAULT_REORDERED, 10},
+    {"row deleted and later rows renumbered",
+     "DELETE FROM log_entries WHERE seq = 20;"
+     "UPDATE log_entries SET seq = -seq WHERE seq > 20;"
+     "UPDATE log_entries SET seq = -seq - 1 WHERE seq < 0",
+     OB_LOG_FAULT_REMOVED, 20},
+    {"row inserted and later rows renumbered",
+     "UPDATE log_entries SET seq = -seq WHERE seq >= 20;"
+     "UPDATE log_entries SET seq = -seq + 1 WHERE seq < 0;"
+     "INSERT INTO log_entries SELECT 20, " COLS_NO_SEQ_LEAF ", leaf FROM log_entries"
+     " WHERE seq = 5;"
+     "UPDATE log_entries SET patient = 'pat-forged' WHERE seq = 20",
+     OB_LOG_FAULT_INSERTED, 20},
+    {"row appended past the signed head",
+     "INSERT INTO log_entries SELECT 51, " COLS_NO_SEQ_LEAF ", leaf FROM log_entries"
+     " WHERE seq = 50",
+     OB_LOG_FAULT_INSERTED, 51},
+    {"last entries deleted", "DELETE FROM log_entries WHERE seq >= 45", OB_LOG_FAULT_TRUNCATED, 45},
+    {"last entries and last checkpoint deleted",
+     "DELETE FROM log_entries WHERE seq > 32; DELETE FROM log_checkpoints WHERE size > 32",
+     OB_LOG_FAULT_TRUNCATED, 33},
+    {"signed head deleted", "DELETE FROM log_head", OB_LOG_FAULT_NO_HEAD, 51},
+    {"checkpoint signature altered",
+     "UPDATE log_checkpoints SET sig = zeroblob(64) WHERE size = 32", OB_LOG_FAULT_BAD_SIGNATURE,
+     17},
+    {"checkpoint root altered", "UPDATE log_checkpoints SET root = zeroblob(32) WHERE size = 16",
+     OB_LOG_FAULT_BAD_SIGNATURE, 1},
+    {"checkpoint deleted", "DELETE FROM log_checkpoints WHERE size = 16", OB_LOG_FAULT_REMOVED, 1},
+    {"head size rolled back", "UPDATE log_head SET size = 49", OB_LOG_FAULT_BAD_SIGNATURE, 49},
+    {"stored leaf altered", "UPDATE log_entries SET leaf = zeroblob(32) WHERE seq = 7",
+     OB_LOG_FAULT_CHANGED, 7},
+};
+
+static void test_tamper_detection(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    for (size_t i = 0; i < sizeof tampers / sizeof tampers[0]; i++) {
+        const struct tamper *t = &tampers[i];
+        char path[256];
+        tl_path(path, sizeof path, "tamper");
+        ob_err e = {0};
+        ob_log *lg = make_log(path, &cfg, 50);
+        assert_int_equal(ob_log_close(lg, &e), OB_OK);
+        ob_log_verify_report r;
+        verify_ok(path, &cfg, &r);
+        sqlite3 *db = tl_raw(path);
+        char *msg = NULL;
+        if (sqlite3_exec(db, t->sql, NULL, NULL, &msg) != SQLITE_OK)
+            fail_msg("%s: %s", t->why, msg);
+        sqlite3_close(db);
+        ob_status st = ob_log_verify(path, cfg.pk, &r, &e);
+        if (st != OB_ETAMPER || r.fault != t->fault || r.bad_seq != t->seq)
+            fail_msg("%s: got %s/%s at %llu (%s), want %s at %llu", t->why, ob_status_name(st),
+                     ob_log_fault_name(r.fault), (unsigned long long)r.bad_seq, r.detail,
+                     ob_log_fault_name(t->fault), (unsigned long long)t->seq);
+        assert_non_null(strstr(e.msg, ob_log_fault_name(t->fault)));
+        /* A tampered log is not silently extended. */
+        if (t->fault != OB_LOG_FAULT_CHANGED && t->fault != OB_LOG_FAULT_REORDERED &&
+            t->fault != OB_LOG_FAULT_BAD_SIGNATURE && t->fault != OB_LOG_FAULT_REMOVED) {
+            if (ob_log_open(path, &cfg, &lg, &e) == OB_OK)
+                fail_msg("%s: the log opened", t->why);
+        }
+        tl_rm(path);
+    }
+}
+
+/* R-LOG-4: an attacker who also recomputes the stored leaf is caught by the signed
+ * segment root; the report names the segment's first entry. */
+static void test_tamper_with_recomputed_leaf(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    char path[256];
+    tl_path(path, sizeof path, "releaf");
+    ob_err e = {0};
+    ob_log *lg = make_log(path, &cfg, 50);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    char pb[32];
+    ob_log_entry en = tl_entry(19, pb, sizeof pb);
+    en.patient = "pat-forged";
+    uint8_t leaf[32];
+    ob_log_leaf_hash(&en, 20, leaf);
+    char hex[65], sql[256];
+    ob_log_hex(leaf, 32, hex);
+    snprintf(sql, sizeof sql,
+             "UPDATE log_entries SET patient = 'pat-forged', leaf = X'%s' WHERE seq = 20", hex);
+    assert_int_equal(tl_exec(path, sql), SQLITE_OK);
+    ob_log_verify_report r;
+    assert_int_equal(ob_log_verify(path, cfg.pk, &r, &e), OB_ETAMPER);
+    assert_int_equal(r.fault, OB_LOG_FAULT_BAD_SEGMENT);
+    assert_int_equal(r.bad_seq, 17);
+    tl_rm(path);
+}
+
+/* R-LOG-4: proofs for checkpointed entries check offline with only the public key;
+ * not-yet-checkpointed entries are refused clearly until a checkpoint is forced. */
+static void test_prove(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    char path[256];
+    tl_path(path, sizeof path, "prove");
+    ob_err e = {0};
+    ob_log *lg = make_log(path, &cfg, 40);
+    ob_log_proof p;
+    for (uint64_t seq = 1; seq <= 32; seq++) {
+        assert_int_equal(ob_log_prove(path, seq, &p, &e), OB_OK);
+        assert_int_equal(ob_log_proof_check(&p, cfg.pk, &e), OB_OK);
+        assert_int_equal(p.tree_size, 16);
+        char *json = ob_log_proof_to_json(&p);
+        ob_log_proof q;
+        assert_int_equal(ob_log_proof_from_json(json, &q, &e), OB_OK);
+        assert_int_equal(ob_log_proof_check(&q, cfg.pk, &e), OB_OK);
+        ob_free(json);
+        ob_log_proof_free(&q);
+        ob_log_proof_free(&p);
+    }
+    assert_int_equal(ob_log_prove(path, 35, &p, &e), OB_ECONFLICT);
+    assert_non_null(strstr(e.msg, "not yet covered by a checkpoint"));
+    assert_int_equal(ob_log_prove(path, 41, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_log_prove(path, 0, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_log_checkpoint_now(lg, &e), OB_OK);
+    assert_int_equal(ob_log_prove(path, 35, &p, &e), OB_OK);
+    assert_int_equal(p.tree_size, 8);
+    assert_int_equal(p.index, 2);
+    assert_int_equal(ob_log_proof_check(&p, cfg.pk, &e), OB_OK);
+    ob_log_proof_free(&p);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.checkpoints, 3);
+    /* A proof drawn from a tampered database does not check. */
+    assert_int_equal(tl_exec(path, "UPDATE log_entries SET reason = 'x' WHERE seq = 3"), SQLITE_OK);
+    assert_int_equal(ob_log_prove(path, 3, &p, &e), OB_OK);
+    assert_int_equal(ob_log_proof_check(&p, cfg.pk, &e), OB_ETAMPER);
+    ob_log_proof_free(&p);
+    tl_rm(path);
+}
+
+/* R-LOG-5: whole old segments are removed; the rest still verifies, appends continue,
+ * and a gap that is not a retained prefix is still tampering. */
+static void test_retention(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 10);
+    char path[256];
+    tl_path(path, sizeof path, "retain");
+    ob_err e = {0};
+    ob_log *lg = NULL;
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    for (int i = 0; i < 55; i++) {
+        char pb[32];
+        ob_log_entry en = tl_entry(i, pb, sizeof pb);
+        /* entries 1..30 are old, 31..55 recent (seq 36 is an old-dated straggler) */
+        en.time = (i < 30 || i == 35) ? 1000 + i : 2000000000 + i;
+        assert_int_equal(ob_log_append(lg, &en, 1, NULL, NULL, NULL, &e), OB_OK);
+    }
+    uint64_t removed = 99;
+    assert_int_equal(ob_log_expire(path, 1500, &removed, &e), OB_OK); /* while open */
+    assert_int_equal(removed, 30);
+    ob_log_proof p;
+    assert_int_equal(ob_log_prove(path, 5, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.first_seq, 31);
+    assert_int_equal(r.expired_through, 30);
+    assert_int_equal(r.expired_max_time, 1029);
+    assert_int_equal(r.entries, 25);
+    /* Nothing more is old enough; segment (30,40] holds recent entries too. */
+    assert_int_equal(ob_log_expire(path, 1500, &removed, &e), OB_OK);
+    assert_int_equal(removed, 0);
+    /* Reopen and append after expiry. */
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    char pb[32];
+    ob_log_entry en = tl_entry(99, pb, sizeof pb);
+    uint64_t seq;
+    assert_int_equal(ob_log_append(lg, &en, 1, NULL, NULL, &seq, &e), OB_OK);
+    assert_int_equal(seq, 56);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(ob_log_prove(path, 45, &p, &e), OB_OK);
+    assert_int_equal(ob_log_proof_check(&p, cfg.pk, &e), OB_OK);
+    ob_log_proof_free(&p);
+    /* Expire everything checkpointed: still verifies. */
+    assert_int_equal(ob_log_expire(path, 2100000000, &removed, &e), OB_OK);
+    assert_int_equal(removed, 26);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 0);
+    assert_int_equal(r.expired_through, 56);
+    tl_rm(path);
+
+    /* A whole segment deleted after the retained start is removal, not retention. */
+    tl_path(path, sizeof path, "retain2");
+    lg = make_log(path, &cfg, 35);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    assert_int_equal(tl_exec(path, "DELETE FROM log_entries WHERE seq BETWEEN 11 AND 20"),
+                     SQLITE_OK);
+    assert_int_equal(ob_log_verify(path, cfg.pk, &r, &e), OB_ETAMPER);
+    assert_int_equal(r.fault, OB_LOG_FAULT_REMOVED);
+    assert_int_equal(r.bad_seq, 11);
+    /* Half of the first segment deleted is not retention either. */
+    assert_int_equal(tl_exec(path, "DELETE FROM log_entries WHERE seq <= 5"), SQLITE_OK);
+    assert_int_equal(ob_log_verify(path, cfg.pk, &r, &e), OB_ETAMPER);
+    assert_int_equal(r.fault, OB_LOG_FAULT_REMOVED);
+    assert_int_equal(r.bad_seq, 1);
+    tl_rm(path);
+}
+
+struct collect {
+    int n;
+    uint64_t seqs[64];
+    bool all_assistants;
+    ob_time last;
+};
+
+static ob_status collect_fn(void *ctx, const ob_log_record *rec, ob_err *e)
+{
+    (void)e;
+    struct collect *c = ctx;
+    if (c->n < 64)
+        c->seqs[c->n] = rec->seq;
+    c->n++;
+    if (strcmp(rec->entry.actor_role, "secretary") != 0 ||
+        strcmp(rec->entry.on_behalf_of, "prof-1") != 0)
+        c->all_assistants = false;
+    c->last = rec->entry.time;
+    return OB_OK;
+}
+
+/* R-LOG-3, R-LOG-6: the patient's entries in time order; what assistants did on a
+ * professional's behalf. */
+static void test_queries(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    char path[256];
+    tl_path(path, sizeof path, "query");
+    ob_err e = {0};
+    ob_log *lg = make_log(path, &cfg, 70);
+    struct collect c = {0};
+    ob_log_query q = {.patient = "pat-3"};
+    assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_OK);
+    assert_int_equal(c.n, 10); /* i = 3, 10, ..., 66 */
+    for (int i = 0; i < c.n; i++)
+        assert_int_equal(c.seqs[i], (uint64_t)(3 + 7 * i + 1));
+    memset(&c, 0, sizeof c);
+    c.all_assistants = true;
+    q = (ob_log_query){.on_behalf_of = "prof-1"};
+    assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_OK);
+    assert_int_equal(c.n, 35);
+    assert_true(c.all_assistants);
+    memset(&c, 0, sizeof c);
+    q = (ob_log_query){.patient = "pat-3", .newest_first = true, .limit = 2};
+    assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.seqs[0], 67);
+    memset(&c, 0, sizeof c);
+    q = (ob_log_query){.patient = "pat-3", .from = 1767225600 + 10, .to = 1767225600 + 25};
+    assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_OK);
+    assert_int_equal(c.n, 3); /* i = 10, 17, 24 */
+    q = (ob_log_query){0};
+    assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_EINVAL);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    tl_rm(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_verify_reopen),
+        cmocka_unit_test(test_concurrent_group_commit),
+        cmocka_unit_test(test_apply_atomic),
+        cmocka_unit_test(test_failed_batch_restores_state),
+        cmocka_unit_test(test_limits_and_alloc_failure),
+        cmocka_unit_test(test_tamper_detection),
+        cmocka_unit_test(test_tamper_with_recomputed_leaf),
+        cmocka_unit_test(test_prove),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_queries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
