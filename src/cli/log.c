@@ -62,13 +62,14 @@ static const char *const valued[] = {"db",     "keys",  "patient", "professional
 
 static int usage(int code)
 {
-    printf("usage: overblik log show --patient ID [--json] [--limit N]\n"
-           "       overblik log assistants --professional ID [--json]\n"
-           "       overblik log verify\n"
-           "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
-           "       overblik log check --proof FILE                 (offline, public key only)\n"
-           "       overblik log expire --before DATE               (retention, R-LOG-5)\n"
-           "Exit 4 when verify or check finds tampering.\n");
+    printf(
+        "usage: overblik log show --patient ID [--json] [--limit N]\n"
+        "       overblik log assistants --professional ID [--json]\n"
+        "       overblik log verify\n"
+        "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
+        "       overblik log check --proof FILE                 (offline, public key only)\n"
+        "       overblik log expire [--before DATE]  (retention, R-LOG-5; default: 2 years ago)\n"
+        "Exit 4 when verify or check finds tampering.\n");
     return code;
 }
 
@@ -190,9 +191,10 @@ int cmd_log(int argc, char **argv)
         return 0;
     }
     if (strcmp(sub, "expire") == 0) {
-        ob_time before;
-        if (!opt(&o, "before", NULL) || ob_time_parse(opt(&o, "before", ""), &before, &e)) {
-            fprintf(stderr, "overblik log expire: --before DATE is required (%s)\n", e.msg);
+        /* R-LOG-5: default retention two years, as the national log */
+        ob_time before = ob_time_now() - (ob_time)730 * 86400;
+        if (opt(&o, "before", NULL) && ob_time_parse(opt(&o, "before", ""), &before, &e)) {
+            fprintf(stderr, "overblik log expire: --before: %s\n", e.msg);
             return EXIT_USAGE;
         }
         uint64_t removed = 0;
