@@ -1,9 +1,12 @@
-/* api.c - the transport-independent FHIR API (api.h): routing by method and path to the
- * resource handlers, and the OperationOutcome helpers every handler uses for errors. */
+/* api.c - the transport-independent FHIR API (api.h): checks that apply to every
+ * request (no CPR in the URL, R-CPR-2), then routes /<Type>[/<rest>] to the handler of
+ * that resource family (internal.h), and the OperationOutcome helpers. */
 #include "api/api.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "api/internal.h"
 
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text)
 {
@@ -22,29 +25,66 @@ void ob_api_response_release(ob_api_response *r)
     memset(r, 0, sizeof *r);
 }
 
+static const char *const resource_types[] = {"Appointment",  "Consent",     "AuditEvent",
+                                             "Observation",  "Condition",   "Patient",
+                                             "Organization", "Practitioner"};
+
 static void metadata(ob_api_response *out)
 {
+    json_t *res = json_array();
+    for (size_t i = 0; i < sizeof resource_types / sizeof resource_types[0]; i++)
+        json_array_append_new(res, json_pack("{s:s}", "type", resource_types[i]));
     out->status = 200;
-    out->body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[{s:s, s:[]}]}", "resourceType",
-                          "CapabilityStatement", "status", "active", "date", "2026-11-23", "kind",
-                          "instance", "fhirVersion", "4.0.1", "software", "overblik", "format",
-                          "application/fhir+json", "rest", "mode", "server", "resource");
-    if (out->body) {
-        json_object_set_new(out->body, "software", json_pack("{s:s}", "name", "overblik"));
-    }
+    out->body =
+        json_pack("{s:s, s:s, s:s, s:s, s:{s:s}, s:s, s:[s], s:[{s:s, s:o}]}", "resourceType",
+                  "CapabilityStatement", "status", "active", "date", "2026-11-23", "kind",
+                  "instance", "software", "name", "overblik", "fhirVersion", "4.0.1", "format",
+                  "application/fhir+json", "rest", "mode", "server", "resource", res);
 }
+
+static const struct route {
+    const char *type;
+    ob_api_handler fn;
+} routes[] = {
+    {"Appointment", ob_api_appointment}, {"Consent", ob_api_consent},
+    {"AuditEvent", ob_api_audit},        {"Observation", ob_api_clinical},
+    {"Condition", ob_api_clinical},      {"Patient", ob_api_patient},
+};
 
 ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    (void)h;
-    (void)c;
-    (void)e;
     memset(out, 0, sizeof *out);
-    if (strcmp(rq->path, "/metadata") == 0 && strcmp(rq->method, "GET") == 0) {
+    /* R-CPR-2: a CPR number never travels in a URL. Refuse without echoing it. */
+    if (ob_api_looks_like_cpr(rq->path)) {
+        ob_api_outcome(out, 400, "invalid",
+                       "CPR numbers are accepted only in the body of a POST _search, never "
+                       "in a URL (R-CPR-2)");
+        return OB_OK;
+    }
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (!rq->params[i].from_body && (ob_api_looks_like_cpr(rq->params[i].value) ||
+                                         ob_api_looks_like_cpr(rq->params[i].name))) {
+            ob_api_outcome(out, 400, "invalid",
+                           "CPR numbers are accepted only in the body of a POST _search, "
+                           "never in a URL (R-CPR-2)");
+            return OB_OK;
+        }
+    }
+    if (strcmp(rq->path, "/metadata") == 0) {
+        if (strcmp(rq->method, "GET") != 0) {
+            ob_api_outcome(out, 405, "not-supported", "metadata is read with GET");
+            return OB_OK;
+        }
         metadata(out);
         return OB_OK;
     }
-    ob_api_outcome(out, 404, "not-found", "no such resource or operation");
+    const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
+    size_t tl = strcspn(p, "/");
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strlen(routes[i].type) == tl && memcmp(routes[i].type, p, tl) == 0)
+            return routes[i].fn(h, c, rq, routes[i].type, p + tl, out, e);
+    }
+    ob_api_outcome(out, 404, "not-found", "no such resource type or operation");
     return OB_OK;
 }

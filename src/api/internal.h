@@ -1,0 +1,66 @@
+/* internal.h - what the FHIR API's resource handlers share (not for the transport).
+ *
+ * api.c routes /<Type>[/<rest>] to one handler per resource family; each lives in its
+ * own file (api_appointment.c, api_consent.c, api_audit.c, api_clinical.c,
+ * api_patient.c). A handler always fills *out (an OperationOutcome on refusal) and
+ * returns OB_OK, or a status for an internal failure (the transport answers 500).
+ * util.c holds the small helpers below. */
+#ifndef OB_API_INTERNAL_H
+#define OB_API_INTERNAL_H
+
+#include "api/api.h"
+#include "policy/policy.h"
+
+/* `type` is the resource type ("Observation"); `rest` is the path after "/<type>":
+ * "" (type level), "/<id>", "/_search", "/$overview", "/<id>/$prove", ... */
+typedef ob_status (*ob_api_handler)(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                                    const char *type, const char *rest, ob_api_response *out,
+                                    ob_err *e);
+
+ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                             const char *type, const char *rest, ob_api_response *out, ob_err *e);
+ob_status ob_api_consent(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                         const char *rest, ob_api_response *out, ob_err *e);
+ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                       const char *rest, ob_api_response *out, ob_err *e);
+/* Observation and Condition */
+ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                          const char *rest, ob_api_response *out, ob_err *e);
+/* Patient: $overview, _search */
+ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                         const char *rest, ob_api_response *out, ob_err *e);
+
+/* ---- helpers (util.c) ---- */
+
+/* The value of the first parameter called name, or NULL; *from_body (may be NULL) tells
+ * where it came from. */
+const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body);
+/* Refuses (400, returns false) any parameter not in the NULL-terminated allowed list,
+ * naming it; FHIR's _format and _pretty are always allowed. */
+bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out);
+/* True when s contains something that parses as a CPR number (R-CPR-1). */
+bool ob_api_looks_like_cpr(const char *s);
+
+/* The CPR identifier system (the Danish CPR OID). */
+#define OB_FHIR_CPR_SYSTEM "urn:oid:1.2.208.176.1.2"
+
+/* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",
+ * internal ids only), `patient.identifier` / `identifier` ("<system>|<cpr>" or the
+ * bare CPR; only from a POST body), or, for a citizen reading their own data, the
+ * caller. *patient is OB_NONE when the patient does not exist: callers answer that
+ * exactly as they answer a patient the caller may not see. Returns false (400 in *out)
+ * for a malformed or misplaced parameter. Takes the hub's read lock itself. */
+bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            uint32_t *patient, ob_api_response *out);
+
+/* An ob_request for the caller about patient (category, origin, time, source set by the
+ * caller of this function). */
+void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq);
+
+/* A Bundle of the given type ("searchset", "collection") with total 0 and no entries. */
+json_t *ob_api_bundle_new(const char *type);
+/* Appends resource (reference stolen) with fullUrl base/<resourceType>/<id> and, for a
+ * searchset, search.mode "match"; counts it in total. */
+void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
+
+#endif

@@ -1,0 +1,167 @@
+/* util.c - helpers shared by the FHIR resource handlers (internal.h): parameters,
+ * patient resolution (with the R-CPR-2 rule that a CPR arrives only in a POST body),
+ * request building and Bundles. */
+#include <ctype.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/cpr.h"
+#include "core/secret.h"
+
+const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body)
+{
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, name) == 0) {
+            if (from_body)
+                *from_body = rq->params[i].from_body;
+            return rq->params[i].value;
+        }
+    }
+    return NULL;
+}
+
+bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out)
+{
+    for (size_t i = 0; i < rq->nparams; i++) {
+        const char *n = rq->params[i].name;
+        bool ok = strcmp(n, "_format") == 0 || strcmp(n, "_pretty") == 0;
+        for (size_t j = 0; !ok && allowed && allowed[j]; j++)
+            ok = strcmp(n, allowed[j]) == 0;
+        if (!ok) {
+            char msg[200];
+            /* parameter names are not patient data, but cap what we echo */
+            snprintf(msg, sizeof msg, "unsupported search parameter '%.64s'",
+                     ob_api_looks_like_cpr(n) ? "?" : n);
+            ob_api_outcome(out, 400, "not-supported", msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ob_api_looks_like_cpr(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    for (size_t i = 0; i + 10 <= n; i++) {
+        if (!isdigit((unsigned char)s[i]) || (i > 0 && isdigit((unsigned char)s[i - 1])))
+            continue;
+        size_t len = 0, digits = 0;
+        while (i + len < n && digits < 10 &&
+               (isdigit((unsigned char)s[i + len]) || (s[i + len] == '-' && digits == 6))) {
+            if (s[i + len] != '-')
+                digits++;
+            len++;
+        }
+        if (digits != 10 || (i + len < n && isdigit((unsigned char)s[i + len])))
+            continue;
+        ob_cpr cpr;
+        if (ob_cpr_parse(s + i, len, &cpr, NULL) == OB_OK)
+            return true;
+    }
+    return false;
+}
+
+static bool bad(ob_api_response *out, const char *msg)
+{
+    ob_api_outcome(out, 400, "invalid", msg);
+    return false;
+}
+
+bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            uint32_t *patient, ob_api_response *out)
+{
+    *patient = OB_NONE;
+    bool body = false;
+    const char *ref = ob_api_param_get(rq, "patient", NULL);
+    const char *ident = ob_api_param_get(rq, "patient.identifier", &body);
+    if (!ident)
+        ident = ob_api_param_get(rq, "identifier", &body);
+    if (ref && ident)
+        return bad(out, "give either patient or patient.identifier, not both");
+    if (ident) {
+        if (!body)
+            return bad(out, "patient identifiers (CPR numbers) are accepted only in the body "
+                            "of a POST _search (R-CPR-2)");
+        const char *bar = strchr(ident, '|');
+        const char *num = ident;
+        if (bar) {
+            if ((size_t)(bar - ident) != strlen(OB_FHIR_CPR_SYSTEM) ||
+                memcmp(ident, OB_FHIR_CPR_SYSTEM, (size_t)(bar - ident)) != 0)
+                return bad(out, "unknown patient identifier system; use " OB_FHIR_CPR_SYSTEM);
+            num = bar + 1;
+        }
+        ob_cpr cpr;
+        if (ob_cpr_parse(num, strlen(num), &cpr, NULL) != OB_OK)
+            return bad(out, "the patient identifier is not a valid CPR number (R-CPR-1)");
+        uint8_t hash[16];
+        ob_cpr_hash(&h->keys, cpr.digits, hash);
+        pthread_rwlock_rdlock(&h->lock);
+        *patient = ob_index_find_patient_by_cpr_hash(h->ix, hash);
+        pthread_rwlock_unlock(&h->lock);
+        return true;
+    }
+    if (ref) {
+        if (strncmp(ref, "Patient/", 8) == 0)
+            ref += 8;
+        if (!*ref || strlen(ref) > 128)
+            return bad(out, "malformed patient reference");
+        pthread_rwlock_rdlock(&h->lock);
+        *patient = ob_index_find_patient(h->ix, ref);
+        pthread_rwlock_unlock(&h->lock);
+        return true;
+    }
+    if (c->kind == OB_ACTOR_CITIZEN) {
+        *patient = c->actor;
+        return true;
+    }
+    return bad(out, "name the patient: patient=Patient/<id>, or patient.identifier in the "
+                    "body of a POST _search");
+}
+
+void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->actor_kind = c->kind;
+    rq->actor = c->actor;
+    rq->acting_org = c->acting_org;
+    rq->on_behalf_of = c->on_behalf_of;
+    rq->patient = patient;
+    rq->origin_org = OB_NONE;
+    rq->purpose = c->purpose;
+    rq->now = c->now;
+    rq->override = c->override;
+    rq->has_override_reason = c->justification[0] != '\0';
+    rq->project = OB_NONE;
+    rq->recipient_org = OB_NONE;
+}
+
+json_t *ob_api_bundle_new(const char *type)
+{
+    return json_pack("{s:s, s:s, s:i, s:[]}", "resourceType", "Bundle", "type", type, "total", 0,
+                     "entry");
+}
+
+void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource)
+{
+    if (!bundle || !resource) {
+        json_decref(resource);
+        return;
+    }
+    const char *type = json_string_value(json_object_get(resource, "resourceType"));
+    const char *id = json_string_value(json_object_get(resource, "id"));
+    json_t *entry = json_object();
+    if (type && id) {
+        char url[512];
+        snprintf(url, sizeof url, "%s/%s/%s", base_url ? base_url : "", type, id);
+        json_object_set_new(entry, "fullUrl", json_string(url));
+    }
+    json_object_set_new(entry, "resource", resource);
+    const char *btype = json_string_value(json_object_get(bundle, "type"));
+    if (btype && strcmp(btype, "searchset") == 0)
+        json_object_set_new(entry, "search", json_pack("{s:s}", "mode", "match"));
+    json_array_append_new(json_object_get(bundle, "entry"), entry);
+    json_int_t total = json_integer_value(json_object_get(bundle, "total"));
+    json_object_set_new(bundle, "total", json_integer(total + 1));
+}
