@@ -540,6 +540,11 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     uint64_t budget = cl->epsilon_milli;
 
     rc = build_dataset(h, cl, only, o->from, o->to, now, &d, e);
+    /* after the unlock the clusters array may move (a concurrent change): keep a copy of the
+     * scalars; ext_id stays valid (a replaced agreement keeps its id string) */
+    ob_cluster snap = *cl;
+    snap.members = snap.coordinators = NULL;
+    cl = &snap;
     pthread_rwlock_unlock(&h->lock);
     if (rc || (rc = ob_stats_report_build(d, &q, &r, e)))
         goto done;

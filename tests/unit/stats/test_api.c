@@ -341,7 +341,9 @@ static void test_dp_budget(void **state)
     ob_api_response_release(&r);
     r = post(h, &c, "/cluster", body);
     assert_int_equal(r.status, 422);
-    assert_non_null(strstr(json_dumps(r.body, 0), "budget"));
+    char *txt = json_dumps(r.body, 0);
+    assert_non_null(strstr(txt, "budget"));
+    free(txt);
     ob_api_response_release(&r);
     assert_int_equal(count("SELECT spent_milli FROM stats_budget WHERE cluster='klynge-0'"), 3000);
     ob_hub_close(h);
