@@ -69,17 +69,44 @@ uint32_t ob_stats_planning_group(const ob_index *ix, const char *municipality)
 
 /* ---- the data set ---- */
 
+static ob_time months_before(ob_time t, int months)
+{
+    int64_t days = t / 86400;
+    int y, m, d;
+    ob_civil_from_days(days, &y, &m, &d);
+    int total = y * 12 + (m - 1) - months;
+    y = total / 12;
+    m = total % 12 + 1;
+    while (d > 28 && !ob_date_valid(y, m, d))
+        d--;
+    return ob_time_from_ymd(y, m, d) + (t - days * 86400);
+}
+
+/* The same calendar day five years earlier; 29 February maps to 1 March, so the window never
+ * exceeds five years (as in src/stats/report.c). */
+static ob_time five_years_before(ob_time t)
+{
+    int64_t days = t / 86400;
+    int y, m, d;
+    ob_civil_from_days(days, &y, &m, &d);
+    if (m == 2 && d == 29 && !ob_date_valid(y - 5, 2, 29))
+        return ob_time_from_ymd(y - 5, 3, 1) + (t - days * 86400);
+    return ob_time_from_ymd(y - 5, m, d) + (t - days * 86400);
+}
+
 struct item_ctx {
     ob_stats_dataset *d;
     const ob_index *ix;
     const char *origin; /* clinic-local: only the clinic's own data (R-STAT-5) */
     ob_time now;
+    ob_time oldest; /* R-STAT-4: nothing older than five years before now, whatever the
+                     * report date asked for */
 };
 
 static ob_status on_item(void *ctx, const ob_item *it, ob_err *e)
 {
     struct item_ctx *c = ctx;
-    if (c->origin && strcmp(it->origin, c->origin) != 0)
+    if ((c->origin && strcmp(it->origin, c->origin) != 0) || it->time < c->oldest)
         return OB_OK;
     uint32_t p = ob_index_find_patient(c->ix, it->patient);
     if (p == OB_NONE || p >= c->d->n_patients || c->d->pat_clinic[p] == OB_STATS_NO_CLINIC)
@@ -151,7 +178,8 @@ static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, o
         else
             rc = ob_stats_add_patient(d, OB_STATS_NO_CLINIC, 0, 1, NULL, e);
     }
-    struct item_ctx ic = {d, ix, only != OB_NONE ? ix->orgs[only].ext_id : NULL, now};
+    struct item_ctx ic = {d, ix, only != OB_NONE ? ix->orgs[only].ext_id : NULL, now,
+                          five_years_before(now)};
     static const char *const cats[] = {"diagnosis", "measurement", "appointment"};
     for (size_t i = 0; i < 3 && !rc; i++)
         rc = ob_store_each_item(h->store, NULL, cats[i], on_item, &ic, e);
@@ -219,19 +247,6 @@ static void log_refusal(ob_hub *h, const ob_stats_order *o, const ob_cluster *cl
 }
 
 /* ---- retention (R-STAT-7) ---- */
-
-static ob_time months_before(ob_time t, int months)
-{
-    int64_t days = t / 86400;
-    int y, m, d;
-    ob_civil_from_days(days, &y, &m, &d);
-    int total = y * 12 + (m - 1) - months;
-    y = total / 12;
-    m = total % 12 + 1;
-    while (d > 28 && !ob_date_valid(y, m, d))
-        d--;
-    return ob_time_from_ymd(y, m, d) + (t - days * 86400);
-}
 
 struct expire_ctx {
     const ob_index *ix;
@@ -468,6 +483,12 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
                           OB_STATS_CODE_MAX - 1);
     if (o->to <= o->from)
         return ob_err_set(e, OB_EINVAL, "the period must end after it starts");
+    /* R-STAT-4 counted from today, whatever report date is asked for: listings and items
+     * older than five years are not used */
+    ob_time oldest = five_years_before(now), from = o->from > oldest ? o->from : oldest;
+    if (o->to <= from)
+        return ob_err_set(e, OB_EINVAL,
+                          "the period lies entirely before the five-year window (R-STAT-4)");
     if (o->mode == OB_STATS_MODE_DP && (o->epsilon_milli == 0 || o->epsilon_milli > 100000))
         return ob_err_set(e, OB_EINVAL, "epsilon must be in (0, 100]");
 
@@ -525,7 +546,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     ob_stats_query q;
     memset(&q, 0, sizeof q);
     q.cluster = 0;
-    q.from = o->from;
+    q.from = from;
     q.to = o->to;
     q.report_date = o->report_date ? o->report_date : now;
     q.code = o->code;
@@ -539,7 +560,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     const char *cluster_id = cl->ext_id; /* index strings are stable while the hub is open */
     uint64_t budget = cl->epsilon_milli;
 
-    rc = build_dataset(h, cl, only, o->from, o->to, now, &d, e);
+    rc = build_dataset(h, cl, only, from, o->to, now, &d, e);
     /* after the unlock the clusters array may move (a concurrent change): keep a copy of the
      * scalars; ext_id stays valid (a replaced agreement keeps its id string) */
     ob_cluster snap = *cl;

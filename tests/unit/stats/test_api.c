@@ -326,6 +326,34 @@ static void test_differencing_persisted(void **state)
     ob_hub_close(h);
 }
 
+/* R-STAT-4: a report date years back does not let data older than five years (counted from
+ * today) in: the 2018 period has listings and diagnoses in the generated data, but it is
+ * refused; a period reaching back past the window is cut at its start. */
+static void test_five_years_from_now(void **state)
+{
+    (void)state;
+    ob_hub *h = open_hub_();
+    ob_stats_order o;
+    memset(&o, 0, sizeof o);
+    o.cluster = "klynge-0";
+    o.code = "T90";
+    o.caller = OB_NONE;
+    o.format = OB_STATS_JSON;
+    o.now = ob_time_from_ymd(2026, 11, 20);
+    o.from = ob_time_from_ymd(2018, 1, 1);
+    o.to = ob_time_from_ymd(2019, 1, 1);
+    o.report_date = ob_time_from_ymd(2019, 1, 1);
+    ob_stats_outcome out;
+    ob_err e = {0};
+    assert_int_equal(ob_stats_run(h, &o, &out, &e), OB_EINVAL);
+    assert_non_null(strstr(e.msg, "R-STAT-4"));
+    o.from = ob_time_from_ymd(2025, 1, 1);
+    o.to = o.report_date = ob_time_from_ymd(2026, 1, 1);
+    assert_int_equal(ob_stats_run(h, &o, &out, &e), OB_OK);
+    ob_stats_outcome_release(&out);
+    ob_hub_close(h);
+}
+
 static void test_dp_budget(void **state)
 {
     (void)state;
@@ -481,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_forbidden_alike),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_differencing_persisted),
+        cmocka_unit_test(test_five_years_from_now),
         cmocka_unit_test(test_dp_budget),
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_cluster_records),
