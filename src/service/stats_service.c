@@ -699,10 +699,10 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
                 ag.mode == OB_STATS_LABEL_OPEN        ? "provider numbers (agreed)"
                 : ag.mode == OB_STATS_LABEL_ANONYMOUS ? "anonymous"
                                                       : "pseudonyms");
-        audit_text(mf, r, &full, &sdc, (const char(*)[OB_STATS_LABEL_MAX])labels, order, dp,
-                   only != OB_NONE);
         fprintf(mf, "release %lld recorded; log entry %llu\n", (long long)out->release_id,
                 (unsigned long long)out->log_seq);
+        audit_text(mf, r, &full, &sdc, (const char(*)[OB_STATS_LABEL_MAX])labels, order, dp,
+                   only != OB_NONE);
     }
     fclose(mf);
     mf = NULL;

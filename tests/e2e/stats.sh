@@ -39,10 +39,11 @@ out=$("${S[@]}" "${P[@]}"); rc=$?
 has "text has a totals row" "$out" "total "
 has "audit for the outsider" "$out" "outsider     safe"
 hasnt "no unsafe attacker" "$out" "UNSAFE"
-members=$(sed -n '/^audit/,/^release/p' <<<"$out" | grep -c '^  K-')
-[ "$members" -eq 4 ] && ok || bad "audit names each of the 4 member clinics (got $members)"
+members=$(sed -n '/^audit/,$p' <<<"$out" | grep -c '^  K-[0-9A-F]* *safe')
+[ "$members" -eq 4 ] && ok || bad "audit names each of the 4 member clinics as safe (got $members)"
 has "pseudonyms, not provider numbers (R-STAT-3)" "$out" "labels: pseudonyms"
-tail -1 <<<"$out" | grep -q "^release [0-9]* recorded; log entry [0-9]*" && ok || bad "ends with the release and log entry"
+has "the release and its log entry" "$out" "recorded; log entry"
+tail -1 <<<"$out" | grep -q "^  K-[0-9A-F]* *safe" && ok || bad "the text ends with the audit summary"
 
 # json: no released figure rests on 1..k-1 patients; audit passed for everyone
 "${S[@]}" "${P[@]}" --format json > "$work/a.json" && ok || bad "json release"
