@@ -600,7 +600,10 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             r->table->state[f] = OB_STATS_RELEASED;
         }
     } else {
-        if ((rc = ob_stats_db_load_history(db, cluster_id, scope, &hist, e)))
+        /* every stored release, of every cluster and scope: the same patients are behind
+         * a clinic's row in its quality cluster, in its municipality's planning group and
+         * in its own clinic-local figures, so any two releases could be subtracted */
+        if ((rc = ob_stats_db_load_history(db, NULL, NULL, &hist, e)))
             goto done;
         if (only == OB_NONE) {
             rc = ob_stats_release(&hist, r, 0, &sdc, &audit, e);

@@ -71,12 +71,15 @@ ob_status ob_stats_db_load_history(sqlite3 *db, const char *cluster, const char 
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.id, r.filter, s.ids FROM stats_release r JOIN "
-                           "stats_release_set s ON s.release = r.id WHERE r.cluster=?1 AND "
-                           "r.scope=?2 AND r.expired IS NULL ORDER BY r.id, s.fig",
+                           "stats_release_set s ON s.release = r.id WHERE (?1 IS NULL OR "
+                           "r.cluster=?1) AND (?2 IS NULL OR r.scope=?2) AND r.expired IS NULL "
+                           "ORDER BY r.id, s.fig",
                            -1, &st, NULL) != SQLITE_OK)
         return dberr(db, e, "reading the release history");
-    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+    if (cluster)
+        sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    if (scope)
+        sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
     ob_status rc = OB_OK;
     int64_t cur = -1;
     size_t cap_fig = 0, cap_ids = 0, nids = 0;

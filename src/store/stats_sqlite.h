@@ -29,7 +29,7 @@ ob_status ob_stats_db_ensure(sqlite3 *db, ob_err *e);
 ob_status ob_stats_db_open(const char *path, sqlite3 **out, ob_err *e);
 
 /* Appends every stored release of (cluster, scope) whose data sets still exist to h, as
- * records of history cluster 0. */
+ * records of history cluster 0. cluster and scope may be NULL for all. */
 ob_status ob_stats_db_load_history(sqlite3 *db, const char *cluster, const char *scope,
                                    ob_stats_history *h, ob_err *e);
 /* Records a release; with r (may be NULL for a noisy release) the patient-id set of every
