@@ -478,8 +478,14 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     ob_status rc = ob_stats_expire(h, now, NULL, e);
     if (rc)
         return rc;
-    if (!o->code || !o->code[0] || strlen(o->code) >= OB_STATS_CODE_MAX)
-        return ob_err_set(e, OB_EINVAL, "give a diagnosis code (e.g. T90), at most %d characters",
+    /* a code is letters, digits and dots: it goes into the log and the output as is */
+    if (!o->code || !o->code[0] || strlen(o->code) >= OB_STATS_CODE_MAX ||
+        strspn(o->code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.") !=
+            strlen(o->code) ||
+        strspn(o->code, "0123456789") == strlen(o->code))
+        return ob_err_set(e, OB_EINVAL,
+                          "give a diagnosis code (ICPC-2 or ICD-10, e.g. T90 or E11), at most %d "
+                          "letters, digits and dots",
                           OB_STATS_CODE_MAX - 1);
     if (o->to <= o->from)
         return ob_err_set(e, OB_EINVAL, "the period must end after it starts");

@@ -277,6 +277,13 @@ static void test_bad_requests(void **state)
              "{\"cluster\":\"klynge-0\",\"code\":\"T90\",\"from\":\"2026-02-30\"}");
     assert_int_equal(r.status, 400);
     ob_api_response_release(&r);
+    /* a code must look like one: digits only (a CPR typed by mistake) never reach the log */
+    r = post(h, &c, "/cluster", "{\"cluster\":\"klynge-0\",\"code\":\"0101901234\"}");
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
+    r = post(h, &c, "/cluster", "{\"cluster\":\"klynge-0\",\"code\":\"T90'--\"}");
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
     r = post(h, &c, "/nothing", "{}");
     assert_int_equal(r.status, 404);
     ob_api_response_release(&r);
