@@ -161,8 +161,20 @@ ob_status ob_api_stats(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
             q.cluster = ix->clusters[ci].ext_id;
         q.municipality = NULL;
     }
+    if (!may && c->actor < ix->npros) { /* the attempt is logged (who asked for what) */
+        const ob_professional *p = &ix->pros[c->actor];
+        le.actor_id = p->ext_id;
+        le.actor_name = p->name;
+        le.actor_role = ob_role_name((ob_role)p->role);
+        le.capacity = OB_CAP_PROFESSIONAL;
+    }
     pthread_rwlock_unlock(&h->lock);
     if (!may) {
+        char res[128];
+        snprintf(res, sizeof res, "stats:%.60s/%s", q.cluster ? q.cluster : q.municipality,
+                 planning ? "planning" : "cluster");
+        if (le.actor_id)
+            ob_stats_log_denied(h, &le, res, c->now);
         ob_api_outcome(out, 403, "forbidden", forbidden);
         return OB_OK;
     }

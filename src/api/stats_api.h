@@ -8,7 +8,8 @@
  * cluster that does not exist, get the same 403 OperationOutcome. format json (default)
  * answers the release as a JSON body; csv, svg and text answer with out->content_type set
  * ("text/csv", "image/svg+xml", "text/plain") and the text as a JSON string in out->body,
- * which the server sends raw. A refused release is 422; every release and refusal is logged
+ * which the server sends raw. A refused release is 422; every release, refusal and turned-away
+ * order is logged
  * (service/stats_service.h). Always fills *out; returns non-OB_OK only when the transport
  * must answer 500 itself. */
 #ifndef OB_API_STATS_API_H

@@ -246,6 +246,15 @@ static void log_refusal(ob_hub *h, const ob_stats_order *o, const ob_cluster *cl
     ob_log_append(h->log, &le, 1, NULL, NULL, &seq, NULL);
 }
 
+void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now)
+{
+    ob_stats_order o;
+    memset(&o, 0, sizeof o);
+    o.actor = actor;
+    log_refusal(h, &o, NULL, now ? now : ob_time_now(), resource,
+                "not a coordinator of the cluster, or no such cluster");
+}
+
 /* ---- retention (R-STAT-7) ---- */
 
 struct expire_ctx {

@@ -65,6 +65,10 @@ void ob_stats_cluster_key(const ob_keys *k, const char *cluster, unsigned char o
  * planner or administrator of the municipality)? */
 bool ob_stats_may_order(const ob_index *ix, uint32_t cluster, uint32_t pro);
 
+/* Logs a statistics order that was turned away before it reached ob_stats_run (e.g. the
+ * HTTP handler's 403), as OB_EV_STATS_RELEASE with permit false. Best effort. */
+void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now);
+
 /* The planning group of a municipality (org ext id), or OB_NONE. */
 uint32_t ob_stats_planning_group(const ob_index *ix, const char *municipality);
 

@@ -258,6 +258,7 @@ static void test_forbidden_alike(void **state)
     assert_int_equal(a.status, 403);
     ob_api_response_release(&a);
     assert_int_equal(count("SELECT count(*) FROM stats_release"), before + 1);
+    assert_int_equal(logged("gp-1-dr0"), 1); /* the turned-away attempt is in the log */
     ob_hub_close(h);
 }
 
