@@ -9,9 +9,8 @@
  * answers the release as a JSON body; csv, svg and text answer with out->content_type set
  * ("text/csv", "image/svg+xml", "text/plain") and the text as a JSON string in out->body,
  * which the server sends raw. A refused release is 422; every release, refusal and turned-away
- * order is logged
- * (service/stats_service.h). Always fills *out; returns non-OB_OK only when the transport
- * must answer 500 itself. */
+ * order is logged (service/stats_service.h). Always fills *out; returns non-OB_OK only when the
+ * transport must answer 500 itself. */
 #ifndef OB_API_STATS_API_H
 #define OB_API_STATS_API_H
 
