@@ -19,5 +19,6 @@ Try it yourself (the database is $db):
   $bin block create --db $db --patient pt-0 --kind professional --target hosp-0-med-dr0   # refused: R-BLK-2
   $bin log show --db $db --patient pt-0
   $bin log verify --db $db
+  $bin stats cluster --db $db --cluster klynge-0 --code T90 --from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01
   $bin --help
 MSG

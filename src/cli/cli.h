@@ -48,6 +48,7 @@ int cmd_block(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_tour(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* Reads NDJSON objects from f with line numbers and a 1 MiB line cap. */
 typedef struct ndjson_reader {

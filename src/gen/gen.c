@@ -61,6 +61,8 @@ typedef struct world {
     char (*cpr_store)[11];
     FILE *f;
     rng r;
+    rng r2; /* statistics additions (clusters, former listings): a separate stream, so the
+             * data the decision tests and the tour rely on stays as it was */
     ob_time today;
     uint32_t nclinics, nhosp, nmun;
     ob_gen_counts c;
@@ -246,6 +248,53 @@ static void professionals(world *w)
     }
 }
 
+/* Statistics (R-STAT): a planner per municipality; GP quality clusters of up to 20 clinics
+ * (clinic c in cluster c mod n, coordinated by the first member's dr0); one planning group per
+ * municipality over the clinics c with c mod nmun == m. */
+static void clusters(world *w)
+{
+    char id[48], site[24], nm[64], from[16], meeting[16];
+    date(w->today - 3 * 365 * 86400LL, from);
+    date(w->today + 30 * 86400LL, meeting);
+    (void)from;
+    for (uint32_t m = 0; m < w->nmun; m++) {
+        snprintf(nm, sizeof nm, "%s %s", first[below(&w->r2, N(first))],
+                 last[below(&w->r2, N(last))]);
+        fprintf(w->f,
+                "{\"type\":\"professional\",\"id\":\"mun-%u-planner\",\"name\":\"%s\","
+                "\"role\":\"planner\",\"sites\":[\"mun-%u\"]}\n",
+                m, nm, m);
+        w->c.professionals++;
+    }
+    uint32_t ncl = (w->nclinics + 19) / 20;
+    for (uint32_t q = 0; q < ncl; q++) {
+        fprintf(w->f,
+                "{\"type\":\"cluster\",\"id\":\"klynge-%u\",\"name\":\"Klynge %s\","
+                "\"kind\":\"quality\",\"members\":[",
+                q, towns[q % N(towns)]);
+        for (uint32_t c = q; c < w->nclinics; c += ncl)
+            fprintf(w->f, "%s\"gp-%u\"", c == q ? "" : ",", c);
+        fprintf(w->f,
+                "],\"coordinators\":[\"gp-%u-dr0\"],\"agreement\":\"pseudonym\",\"k\":5,"
+                "\"retention\":12,\"epsilon\":3}\n",
+                q);
+    }
+    for (uint32_t m = 0; m < w->nmun; m++) {
+        snprintf(site, sizeof site, "mun-%u", m);
+        snprintf(id, sizeof id, "plan-%s", site);
+        fprintf(w->f,
+                "{\"type\":\"cluster\",\"id\":\"%s\",\"name\":\"Planlægning %s "
+                "Kommune\",\"kind\":\"planning\",\"municipality\":\"%s\",\"members\":[",
+                id, towns[m % N(towns)], site);
+        for (uint32_t c = m; c < w->nclinics; c += w->nmun)
+            fprintf(w->f, "%s\"gp-%u\"", c == m ? "" : ",", c);
+        fprintf(w->f,
+                "],\"coordinators\":[\"%s-planner\"],\"agreement\":\"pseudonym\",\"k\":10,"
+                "\"retention\":\"after_meeting\",\"meeting\":\"%s\"}\n",
+                site, meeting);
+    }
+}
+
 /* birth year with a realistic spread, plus a few historical CPRs (1858-1899) */
 static int birth_year(world *w)
 {
@@ -312,6 +361,20 @@ static void patient(world *w, uint32_t i)
             "\"from\":\"%s\"}\n",
             pid, gp, d0);
     w->c.relationships++;
+    /* about 5%: a former listing at another clinic that ended when this one began, so
+     * clinic-local statistics have former patients (R-STAT-5) */
+    if (w->nclinics > 1 && chance(&w->r2, 50)) {
+        uint32_t other = (clinic + 1 + below(&w->r2, w->nclinics - 1)) % w->nclinics;
+        ob_time prev = listed - (ob_time)(365 + below(&w->r2, 4 * 365)) * 86400;
+        if (prev > ob_time_from_ymd(y, m, d)) {
+            date(prev, d1);
+            fprintf(w->f,
+                    "{\"type\":\"relationship\",\"patient\":\"%s\",\"org\":\"gp-%u\","
+                    "\"kind\":\"listed\",\"from\":\"%s\",\"to\":\"%s\"}\n",
+                    pid, other, d1, d0);
+            w->c.relationships++;
+        }
+    }
     uint64_t k = 0;
     int age = 2026 - y;
     bool diabetes = chance(&w->r, age > 50 ? 120 : 30);
@@ -465,6 +528,7 @@ ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts
     memset(&w, 0, sizeof w);
     w.f = out;
     w.r.s = o->seed;
+    w.r2.s = o->seed ^ 0x5354415453ull; /* "STATS" */
     w.today = o->today;
     w.nclinics = o->patients / 2000 + 2;
     w.nhosp = o->patients / 50000 + 2;
@@ -482,6 +546,7 @@ ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts
     }
     orgs(&w);
     professionals(&w);
+    clusters(&w);
     for (uint32_t i = 0; i < o->patients; i++) {
         patient(&w, i);
         if (o->progress && (i + 1) % 5000 == 0)

@@ -16,7 +16,9 @@ ob_index *ob_index_new(void)
     ix->patient_ids = ob_map_new();
     ix->project_ids = ob_map_new();
     ix->cpr_ids = ob_map_new();
-    if (!ix->org_ids || !ix->pro_ids || !ix->patient_ids || !ix->project_ids || !ix->cpr_ids) {
+    ix->cluster_ids = ob_map_new();
+    if (!ix->org_ids || !ix->pro_ids || !ix->patient_ids || !ix->project_ids || !ix->cpr_ids ||
+        !ix->cluster_ids) {
         ob_index_free(ix);
         return NULL;
     }
@@ -52,6 +54,14 @@ void ob_index_free(ob_index *ix)
         ob_free(ix->projects[i].title);
         ob_free(ix->projects[i].members);
     }
+    for (size_t i = 0; i < ix->nclusters; i++) {
+        ob_free(ix->clusters[i].ext_id);
+        ob_free(ix->clusters[i].name);
+        ob_free(ix->clusters[i].members);
+        ob_free(ix->clusters[i].coordinators);
+    }
+    ob_free(ix->clusters);
+    ob_map_free(ix->cluster_ids);
     ob_free(ix->orgs);
     ob_free(ix->pros);
     ob_free(ix->pro_perms);
@@ -407,6 +417,61 @@ uint32_t ob_index_find_patient(const ob_index *ix, const char *ext_id)
 uint32_t ob_index_find_project(const ob_index *ix, const char *ext_id)
 {
     return find(ix->project_ids, ext_id);
+}
+
+uint32_t ob_index_find_cluster(const ob_index *ix, const char *ext_id)
+{
+    return find(ix->cluster_ids, ext_id);
+}
+
+ob_status ob_index_put_cluster(ob_index *ix, const ob_cluster *c, uint32_t *id, ob_err *e)
+{
+    for (uint32_t i = 0; i < c->nmembers; i++)
+        if (c->members[i] >= ix->norgs)
+            return ob_err_set(e, OB_EINVAL, "cluster '%s' has an unknown member", c->ext_id);
+    for (uint32_t i = 0; i < c->ncoordinators; i++)
+        if (c->coordinators[i] >= ix->npros)
+            return ob_err_set(e, OB_EINVAL, "cluster '%s' has an unknown coordinator", c->ext_id);
+    ob_cluster n = *c;
+    n.members = ob_calloc(c->nmembers ? c->nmembers : 1, sizeof *n.members);
+    n.coordinators = ob_calloc(c->ncoordinators ? c->ncoordinators : 1, sizeof *n.coordinators);
+    n.ext_id = ob_strdup(c->ext_id);
+    n.name = ob_strdup(c->name ? c->name : c->ext_id);
+    if (!n.members || !n.coordinators || !n.ext_id || !n.name)
+        goto nomem;
+    if (c->nmembers)
+        memcpy(n.members, c->members, c->nmembers * sizeof *n.members);
+    if (c->ncoordinators)
+        memcpy(n.coordinators, c->coordinators, c->ncoordinators * sizeof *n.coordinators);
+    uint32_t old = find(ix->cluster_ids, c->ext_id);
+    if (old != OB_NONE) { /* a new agreement for an existing cluster */
+        ob_cluster *o = &ix->clusters[old];
+        ob_free(n.ext_id);
+        n.ext_id = o->ext_id;
+        ob_free(o->name);
+        ob_free(o->members);
+        ob_free(o->coordinators);
+        *o = n;
+        if (id)
+            *id = old;
+        return OB_OK;
+    }
+    if (ob_grow((void **)&ix->clusters, &ix->capclusters, ix->nclusters + 1, sizeof *ix->clusters) <
+        0)
+        goto nomem;
+    uint32_t nid = (uint32_t)ix->nclusters;
+    if (ob_map_put(ix->cluster_ids, n.ext_id, strlen(n.ext_id), nid) < 0)
+        goto nomem;
+    ix->clusters[ix->nclusters++] = n;
+    if (id)
+        *id = nid;
+    return OB_OK;
+nomem:
+    ob_free(n.members);
+    ob_free(n.coordinators);
+    ob_free(n.ext_id);
+    ob_free(n.name);
+    return nomem(e);
 }
 
 uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t hash[16])

@@ -31,7 +31,9 @@ typedef struct ob_index {
     size_t nprojects, capprojects;
     ob_cover *covers;
     size_t ncovers, capcovers;
-    ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids;
+    ob_cluster *clusters;
+    size_t nclusters, capclusters;
+    ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids, *cluster_ids;
 } ob_index;
 
 ob_index *ob_index_new(void);
@@ -55,12 +57,16 @@ ob_status ob_index_add_disclosure(ob_index *ix, uint32_t patient, const ob_discl
                                   ob_err *e);
 ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *e);
 ob_status ob_index_add_cover(ob_index *ix, const ob_cover *c, ob_err *e);
+/* Adds a cluster, or replaces the agreement of the cluster with the same external id (its
+ * internal id stays). */
+ob_status ob_index_put_cluster(ob_index *ix, const ob_cluster *c, uint32_t *id, ob_err *e);
 
 /* Lookups return OB_NONE when absent. */
 uint32_t ob_index_find_org(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_professional(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_patient(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_project(const ob_index *ix, const char *ext_id);
+uint32_t ob_index_find_cluster(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t hash[16]);
 ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
 ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);

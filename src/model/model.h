@@ -241,6 +241,37 @@ typedef struct ob_patient {
     ob_disclosure *disclosures;
 } ob_patient;
 
+/* A GP quality cluster (klynge) or a municipality's planning group (R-STAT-1..7): which
+ * clinics' figures are compared, who may order a release, and the stored agreement
+ * (R-STAT-3 labels, threshold k, retention R-STAT-7, differential-privacy budget). A later
+ * cluster record with the same id replaces the agreement (e.g. a member asks for anonymity). */
+typedef enum ob_cluster_kind {
+    OB_CLUSTER_QUALITY = 0, /* a GP quality cluster, k >= 3 (default 5) */
+    OB_CLUSTER_PLANNING,    /* municipal planning, k >= 10 (R-STAT-6) */
+    OB_CLUSTER_KIND_COUNT
+} ob_cluster_kind;
+
+typedef enum ob_cluster_labels {
+    OB_LABELS_PSEUDONYM = 0, /* keyed-MAC pseudonyms, stable within the cluster */
+    OB_LABELS_ANONYMOUS,     /* unlinkable per release */
+    OB_LABELS_OPEN           /* provider numbers as they are (agreed by the cluster) */
+} ob_cluster_labels;
+
+typedef struct ob_cluster {
+    char *ext_id, *name;
+    uint8_t kind;              /* ob_cluster_kind */
+    uint8_t labels;            /* ob_cluster_labels as agreed */
+    bool anonymise_requested;  /* a member asked for full anonymity: overrides labels */
+    uint8_t k;                 /* disclosure threshold */
+    uint32_t municipality;     /* planning: the municipality org; else OB_NONE */
+    uint16_t retention_months; /* 0: release data sets are kept until the meeting */
+    ob_time meeting;           /* retention "after_meeting": the meeting date */
+    uint64_t epsilon_milli;    /* differential-privacy budget in 1/1000; 0 = not agreed */
+    uint32_t nmembers, ncoordinators;
+    uint32_t *members;      /* GP clinics (org ids), owned */
+    uint32_t *coordinators; /* professionals who may order releases, owned */
+} ob_cluster;
+
 const char *ob_category_name(ob_category c);
 int ob_category_parse(const char *s); /* -1 if unknown */
 const char *ob_org_kind_name(ob_org_kind k);

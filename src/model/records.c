@@ -677,6 +677,154 @@ static ob_status rec_item(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e
     return OB_OK;
 }
 
+/* A list of 1..max ids of one kind; dup ids are refused. */
+static ob_status id_list(const ob_index *ix, json_t *o, const char *key, finder find, size_t max,
+                         uint32_t *out, uint32_t *n, ob_err *e)
+{
+    json_t *a = json_object_get(o, key), *x;
+    size_t i;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > max)
+        return ob_err_set(e, OB_EINVAL, "field '%s' must list 1 to %zu ids", key, max);
+    json_array_foreach(a, i, x)
+    {
+        if (!json_is_string(x))
+            return ob_err_set(e, OB_EINVAL, "field '%s' must list ids (strings)", key);
+        out[i] = find(ix, json_string_value(x));
+        if (out[i] == OB_NONE)
+            return ob_err_set(e, OB_EINVAL, "field '%s': no such id '%.80s'", key,
+                              json_string_value(x));
+        for (size_t j = 0; j < i; j++)
+            if (out[j] == out[i])
+                return ob_err_set(e, OB_EINVAL, "field '%s': '%.80s' is listed twice", key,
+                                  json_string_value(x));
+    }
+    *n = (uint32_t)json_array_size(a);
+    return OB_OK;
+}
+
+static bool in_list(const uint32_t *v, uint32_t n, uint32_t x)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return true;
+    return false;
+}
+
+/* cluster: a GP quality cluster or a municipality's planning group (R-STAT-1..7). */
+static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type",
+                                    "id",
+                                    "name",
+                                    "kind",
+                                    "municipality",
+                                    "members",
+                                    "coordinators",
+                                    "agreement",
+                                    "anonymise_requested_by",
+                                    "k",
+                                    "retention",
+                                    "meeting",
+                                    "epsilon",
+                                    NULL};
+    enum { MAXM = 500, MAXC = 64 };
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_cluster c;
+    memset(&c, 0, sizeof c);
+    uint32_t members[MAXM], coords[MAXC], asked[MAXM];
+    const char *kind, *agreement;
+    TRY(str_field(o, "id", true, (const char **)&c.ext_id, e));
+    TRY(str_field(o, "name", false, (const char **)&c.name, e));
+    if (strlen(c.ext_id) > 64)
+        return ob_err_set(e, OB_EINVAL, "field 'id' is longer than 64 characters");
+    TRY(str_field(o, "kind", false, &kind, e));
+    if (!kind || strcmp(kind, "quality") == 0)
+        c.kind = OB_CLUSTER_QUALITY;
+    else if (strcmp(kind, "planning") == 0)
+        c.kind = OB_CLUSTER_PLANNING;
+    else
+        return ob_err_set(e, OB_EINVAL, "field 'kind' is quality or planning");
+    TRY(ref_field(L->ix, o, "municipality", ob_index_find_org, c.kind == OB_CLUSTER_PLANNING,
+                  &c.municipality, e));
+    if (c.municipality != OB_NONE && L->ix->orgs[c.municipality].kind != OB_ORG_MUNICIPALITY)
+        return ob_err_set(e, OB_EINVAL, "field 'municipality' must name a municipality");
+    TRY(id_list(L->ix, o, "members", ob_index_find_org, MAXM, members, &c.nmembers, e));
+    for (uint32_t i = 0; i < c.nmembers; i++)
+        if (L->ix->orgs[members[i]].kind != OB_ORG_GP_CLINIC)
+            return ob_err_set(e, OB_EINVAL, "field 'members': '%.80s' is not a GP clinic",
+                              L->ix->orgs[members[i]].ext_id);
+    TRY(id_list(L->ix, o, "coordinators", ob_index_find_professional, MAXC, coords,
+                &c.ncoordinators, e));
+    for (uint32_t i = 0; i < c.ncoordinators; i++) {
+        const ob_professional *p = &L->ix->pros[coords[i]];
+        bool ok = false;
+        for (uint32_t s = 0; s < p->nsites && !ok; s++)
+            ok = c.kind == OB_CLUSTER_QUALITY
+                     ? in_list(members, c.nmembers, p->sites[s])
+                     : ob_index_org_within(L->ix, p->sites[s], c.municipality);
+        if (c.kind == OB_CLUSTER_QUALITY && !ok)
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'coordinators': '%.80s' works at no member clinic", p->ext_id);
+        if (c.kind == OB_CLUSTER_PLANNING &&
+            (!ok || (p->role != OB_ROLE_PLANNER && p->role != OB_ROLE_ADMIN_STAFF)))
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'coordinators': '%.80s' is not a planner or administrator "
+                              "of the municipality",
+                              p->ext_id);
+    }
+    TRY(str_field(o, "agreement", false, &agreement, e));
+    if (!agreement || strcmp(agreement, "pseudonym") == 0)
+        c.labels = OB_LABELS_PSEUDONYM;
+    else if (strcmp(agreement, "anonymous") == 0)
+        c.labels = OB_LABELS_ANONYMOUS;
+    else if (strcmp(agreement, "open") == 0)
+        c.labels = OB_LABELS_OPEN;
+    else
+        return ob_err_set(e, OB_EINVAL, "field 'agreement' is pseudonym, anonymous or open");
+    if (json_object_get(o, "anonymise_requested_by")) {
+        uint32_t n;
+        TRY(id_list(L->ix, o, "anonymise_requested_by", ob_index_find_org, MAXM, asked, &n, e));
+        for (uint32_t i = 0; i < n; i++)
+            if (!in_list(members, c.nmembers, asked[i]))
+                return ob_err_set(e, OB_EINVAL,
+                                  "field 'anonymise_requested_by': '%.80s' is not a member",
+                                  L->ix->orgs[asked[i]].ext_id);
+        c.anonymise_requested = true;
+    }
+    int kmin = c.kind == OB_CLUSTER_PLANNING ? 10 : 3;
+    json_t *k = json_object_get(o, "k");
+    if (k && (!json_is_integer(k) || json_integer_value(k) < kmin || json_integer_value(k) > 100))
+        return ob_err_set(e, OB_EINVAL, "field 'k' must be an integer from %d to 100 (R-STAT-%s)",
+                          kmin, c.kind == OB_CLUSTER_PLANNING ? "6" : "2");
+    c.k = (uint8_t)(k ? json_integer_value(k) : (c.kind == OB_CLUSTER_PLANNING ? 10 : 5));
+    json_t *ret = json_object_get(o, "retention");
+    if (json_is_string(ret) && strcmp(json_string_value(ret), "after_meeting") == 0) {
+        c.retention_months = 0;
+        if (!json_object_get(o, "meeting"))
+            return ob_err_set(e, OB_EINVAL, "retention \"after_meeting\" needs a 'meeting' date");
+        TRY(ob_json_time(o, "meeting", 0, &c.meeting, e));
+    } else if (json_is_integer(ret) && json_integer_value(ret) >= 1 &&
+               json_integer_value(ret) <= 120) {
+        c.retention_months = (uint16_t)json_integer_value(ret);
+        if (json_object_get(o, "meeting"))
+            TRY(ob_json_time(o, "meeting", 0, &c.meeting, e));
+    } else {
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'retention' must be \"after_meeting\" or a number of months "
+                          "(1 to 120) (R-STAT-7)");
+    }
+    json_t *eps = json_object_get(o, "epsilon");
+    if (eps) {
+        if (!json_is_number(eps) || json_number_value(eps) <= 0 || json_number_value(eps) > 100)
+            return ob_err_set(e, OB_EINVAL, "field 'epsilon' must be a number in (0, 100]");
+        c.epsilon_milli = (uint64_t)(json_number_value(eps) * 1000.0 + 0.5);
+    }
+    c.members = members;
+    c.coordinators = coords;
+    return ob_index_put_cluster(L->ix, &c, NULL, e);
+}
+
 ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -717,6 +865,8 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_disclosure(L, obj, &out->patient, e);
     else if (strcmp(type, "item") == 0)
         rc = rec_item(L, obj, out, e);
+    else if (strcmp(type, "cluster") == 0)
+        rc = rec_cluster(L, obj, e);
     else
         return ob_err_set(e, OB_EINVAL, "unknown record type '%.40s'", type);
     if (rc) {

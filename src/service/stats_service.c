@@ -1,0 +1,769 @@
+/* stats_service.c - statistics releases on the hub (see stats_service.h). The pure core
+ * decides what may be released; this file only feeds it, persists what it needs across runs
+ * and logs. Data set ids are the index's patient ids (stable), so the stored per-figure sets
+ * of different runs and processes are comparable for differencing control. */
+#include "service/stats_service.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/log_sqlite.h"
+#include "store/stats_sqlite.h"
+
+#define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
+#define DIASTOLIC_CODE "DNK05473" /* NPU: blood pressure, diastolic */
+#define CHECKUP_CODE   "ANNUAL-CHECKUP"
+
+void ob_stats_outcome_release(ob_stats_outcome *o)
+{
+    if (!o)
+        return;
+    free(o->body);
+    memset(o, 0, sizeof *o);
+}
+
+void ob_stats_cluster_key(const ob_keys *k, const char *cluster, unsigned char out[32])
+{
+    static const char ctx[] = "overblik cluster pseudonym key v1:";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, k->cluster, sizeof k->cluster, 32);
+    crypto_generichash_update(&st, (const unsigned char *)ctx, sizeof ctx - 1);
+    crypto_generichash_update(&st, (const unsigned char *)cluster, strlen(cluster));
+    crypto_generichash_final(&st, out, 32);
+}
+
+bool ob_stats_may_order(const ob_index *ix, uint32_t cluster, uint32_t pro)
+{
+    if (cluster >= ix->nclusters || pro >= ix->npros)
+        return false;
+    const ob_cluster *c = &ix->clusters[cluster];
+    bool coord = false;
+    for (uint32_t i = 0; i < c->ncoordinators && !coord; i++)
+        coord = c->coordinators[i] == pro;
+    if (!coord)
+        return false;
+    if (c->kind != OB_CLUSTER_PLANNING)
+        return true;
+    const ob_professional *p = &ix->pros[pro];
+    if (p->role != OB_ROLE_PLANNER && p->role != OB_ROLE_ADMIN_STAFF)
+        return false;
+    for (uint32_t s = 0; s < p->nsites; s++)
+        if (ob_index_org_within(ix, p->sites[s], c->municipality))
+            return true;
+    return false;
+}
+
+uint32_t ob_stats_planning_group(const ob_index *ix, const char *municipality)
+{
+    uint32_t m = ob_index_find_org(ix, municipality);
+    if (m == OB_NONE)
+        return OB_NONE;
+    for (size_t i = 0; i < ix->nclusters; i++)
+        if (ix->clusters[i].kind == OB_CLUSTER_PLANNING && ix->clusters[i].municipality == m)
+            return (uint32_t)i;
+    return OB_NONE;
+}
+
+/* ---- the data set ---- */
+
+static ob_time months_before(ob_time t, int months)
+{
+    int64_t days = t / 86400;
+    int y, m, d;
+    ob_civil_from_days(days, &y, &m, &d);
+    int total = y * 12 + (m - 1) - months;
+    y = total / 12;
+    m = total % 12 + 1;
+    while (d > 28 && !ob_date_valid(y, m, d))
+        d--;
+    return ob_time_from_ymd(y, m, d) + (t - days * 86400);
+}
+
+/* The same calendar day five years earlier; 29 February maps to 1 March, so the window never
+ * exceeds five years (as in src/stats/report.c). */
+static ob_time five_years_before(ob_time t)
+{
+    int64_t days = t / 86400;
+    int y, m, d;
+    ob_civil_from_days(days, &y, &m, &d);
+    if (m == 2 && d == 29 && !ob_date_valid(y - 5, 2, 29))
+        return ob_time_from_ymd(y - 5, 3, 1) + (t - days * 86400);
+    return ob_time_from_ymd(y - 5, m, d) + (t - days * 86400);
+}
+
+struct item_ctx {
+    ob_stats_dataset *d;
+    const ob_index *ix;
+    const char *origin; /* clinic-local: only the clinic's own data (R-STAT-5) */
+    ob_time now;
+    ob_time oldest; /* R-STAT-4: nothing older than five years before now, whatever the
+                     * report date asked for */
+};
+
+static ob_status on_item(void *ctx, const ob_item *it, ob_err *e)
+{
+    struct item_ctx *c = ctx;
+    if ((c->origin && strcmp(it->origin, c->origin) != 0) || it->time < c->oldest)
+        return OB_OK;
+    uint32_t p = ob_index_find_patient(c->ix, it->patient);
+    if (p == OB_NONE || p >= c->d->n_patients || c->d->pat_clinic[p] == OB_STATS_NO_CLINIC)
+        return OB_OK;
+    if (strcmp(it->category, "diagnosis") == 0) {
+        if (it->code && strlen(it->code) < OB_STATS_CODE_MAX)
+            return ob_stats_add_diagnosis(c->d, p, it->code, it->time, e);
+    } else if (strcmp(it->category, "measurement") == 0) {
+        /* clinic-measured only: home readings (R-PRD-1) run lower and are not the indicator */
+        if (!it->code || strcmp(it->source, "clinical") != 0 || it->value <= 0 || it->value > 400)
+            return OB_OK;
+        if (strcmp(it->code, SYSTOLIC_CODE) == 0)
+            return ob_stats_add_observation(c->d, p, OB_STATS_OBS_SYSTOLIC, it->time,
+                                            (int32_t)it->value, e);
+        if (strcmp(it->code, DIASTOLIC_CODE) == 0)
+            return ob_stats_add_observation(c->d, p, OB_STATS_OBS_DIASTOLIC, it->time,
+                                            (int32_t)it->value, e);
+    } else if (strcmp(it->category, "appointment") == 0) {
+        if (it->code && strcmp(it->code, CHECKUP_CODE) == 0 && it->time <= c->now &&
+            !strstr(it->json, "\"status\":\"cancelled\"") &&
+            !strstr(it->json, "\"status\":\"noshow\""))
+            return ob_stats_add_checkup(c->d, p, it->time, e);
+    }
+    return OB_OK;
+}
+
+/* Rows: the cluster's member clinics (or the one clinic). Every index patient becomes data
+ * set patient with the same id; their listing is the latest listing with a row clinic that
+ * overlaps the period (a patient who moved within the period counts once, at the newer
+ * clinic), except clinic-locally, where it is the latest listing with that clinic (former
+ * patients included, R-STAT-5). */
+static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, ob_time from,
+                               ob_time to, ob_time now, ob_stats_dataset **out, ob_err *e)
+{
+    const ob_index *ix = h->ix;
+    ob_stats_dataset *d = ob_stats_dataset_new();
+    uint32_t *row = ob_malloc((ix->norgs + 1) * sizeof *row);
+    ob_status rc = OB_OK;
+    if (!d || !row) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory building the statistics data set");
+        goto fail;
+    }
+    for (size_t i = 0; i < ix->norgs; i++)
+        row[i] = OB_STATS_NO_CLINIC;
+    for (uint32_t i = 0; i < cl->nmembers && !rc; i++) {
+        uint32_t org = cl->members[i];
+        if (only != OB_NONE && org != only)
+            continue;
+        const char *prov =
+            ix->orgs[org].provider_no[0] ? ix->orgs[org].provider_no : ix->orgs[org].ext_id;
+        rc = ob_stats_add_clinic(d, prov, 0, &row[org], e);
+    }
+    if (!rc)
+        rc = ob_stats_dataset_reserve(d, 0, ix->npatients, 0, 0, 0, e);
+    for (size_t p = 0; p < ix->npatients && !rc; p++) {
+        const ob_patient *pt = &ix->patients[p];
+        const ob_relationship *best = NULL;
+        for (uint16_t r = 0; r < pt->nrels; r++) {
+            const ob_relationship *x = &pt->rels[r];
+            if (x->kind != OB_REL_LISTED || x->org >= ix->norgs ||
+                row[x->org] == OB_STATS_NO_CLINIC || x->from >= to || x->to <= from)
+                continue;
+            if (!best || x->from > best->from)
+                best = x;
+        }
+        if (best)
+            rc = ob_stats_add_patient(d, row[best->org], best->from,
+                                      best->to > best->from ? best->to : best->from + 1, NULL, e);
+        else
+            rc = ob_stats_add_patient(d, OB_STATS_NO_CLINIC, 0, 1, NULL, e);
+    }
+    struct item_ctx ic = {d, ix, only != OB_NONE ? ix->orgs[only].ext_id : NULL, now,
+                          five_years_before(now)};
+    static const char *const cats[] = {"diagnosis", "measurement", "appointment"};
+    for (size_t i = 0; i < 3 && !rc; i++)
+        rc = ob_store_each_item(h->store, NULL, cats[i], on_item, &ic, e);
+    if (rc)
+        goto fail;
+    ob_free(row);
+    *out = d;
+    return OB_OK;
+fail:
+    ob_free(row);
+    ob_stats_dataset_free(d);
+    return rc;
+}
+
+/* ---- logging and persistence ---- */
+
+struct release_ctx {
+    ob_stats_release_meta meta;
+    const ob_stats_report *r; /* NULL: no sets (noisy release) */
+    uint64_t budget_total;    /* DP: charge meta.epsilon_milli against it */
+    int64_t id;
+};
+
+static ob_status apply_release(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct release_ctx *c = ctx;
+    ob_status rc = ob_stats_db_ensure(db, e);
+    if (!rc && c->budget_total)
+        rc = ob_stats_db_charge(db, c->meta.cluster, c->budget_total, c->meta.epsilon_milli, e);
+    if (!rc)
+        rc = ob_stats_db_record(db, &c->meta, c->r, &c->id, e);
+    return rc;
+}
+
+static void log_entry(const ob_stats_order *o, const ob_cluster *cl, ob_time now, bool permit,
+                      const char *resource, const char *reason, ob_log_entry *le)
+{
+    static const ob_log_entry operator_ = {.actor_id = "operator", .actor_role = "operator"};
+    *le = o->actor ? *o->actor : operator_;
+    le->time = now;
+    le->event = OB_EV_STATS_RELEASE;
+    le->permit = permit;
+    le->patient = NULL; /* aggregates: no patient */
+    le->category = "statistics";
+    le->resource = resource;
+    le->purpose = cl && cl->kind == OB_CLUSTER_PLANNING ? "HOPERAT" : "HQUALIMP";
+    le->rule = cl && cl->kind == OB_CLUSTER_PLANNING ? "R-STAT-6" : "R-STAT-2";
+    le->legal_basis = cl && cl->kind == OB_CLUSTER_PLANNING
+                          ? "Sundhedsloven §42d stk. 2 (statistics that identify no one)"
+                          : "Sundhedsloven §42d stk. 2 nr. 2 (quality work, statistics only)";
+    le->reason = reason;
+}
+
+static void log_refusal(ob_hub *h, const ob_stats_order *o, const ob_cluster *cl, ob_time now,
+                        const char *resource, const char *why)
+{
+    if (!h->log)
+        return;
+    char reason[300];
+    snprintf(reason, sizeof reason, "refused: %s", why);
+    ob_log_entry le;
+    log_entry(o, cl, now, false, resource, reason, &le);
+    uint64_t seq;
+    ob_log_append(h->log, &le, 1, NULL, NULL, &seq, NULL);
+}
+
+void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now)
+{
+    ob_stats_order o;
+    memset(&o, 0, sizeof o);
+    o.actor = actor;
+    log_refusal(h, &o, NULL, now ? now : ob_time_now(), resource,
+                "not a coordinator of the cluster, or no such cluster");
+}
+
+/* ---- retention (R-STAT-7) ---- */
+
+struct expire_ctx {
+    const ob_index *ix;
+    ob_time now;
+    int64_t n;
+};
+
+static ob_time cutoff_of(const ob_cluster *c, ob_time now)
+{
+    if (c->retention_months)
+        return months_before(now, c->retention_months);
+    return now >= c->meeting ? c->meeting : OB_TIME_MIN; /* data sets made for the meeting */
+}
+
+static ob_status apply_expire(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct expire_ctx *c = ctx;
+    c->n = 0;
+    for (size_t i = 0; i < c->ix->nclusters; i++) {
+        const ob_cluster *cl = &c->ix->clusters[i];
+        ob_time cut = cutoff_of(cl, c->now);
+        int64_t n = 0;
+        if (cut == OB_TIME_MIN)
+            continue;
+        ob_status rc = ob_stats_db_expire(db, cl->ext_id, cut, c->now, &n, e);
+        if (rc)
+            return rc;
+        c->n += n;
+    }
+    return OB_OK;
+}
+
+ob_status ob_stats_expire(ob_hub *h, ob_time now, int64_t *deleted, ob_err *e)
+{
+    if (!now)
+        now = ob_time_now();
+    if (deleted)
+        *deleted = 0;
+    sqlite3 *db;
+    ob_status rc = ob_stats_db_open(h->db_path, &db, e);
+    if (rc)
+        return rc;
+    int64_t due = 0;
+    pthread_rwlock_rdlock(&h->lock);
+    for (size_t i = 0; i < h->ix->nclusters && !rc; i++) {
+        ob_time cut = cutoff_of(&h->ix->clusters[i], now);
+        int64_t n = 0;
+        if (cut != OB_TIME_MIN)
+            rc = ob_stats_db_count_expiring(db, h->ix->clusters[i].ext_id, cut, &n, e);
+        due += n;
+    }
+    sqlite3_close(db);
+    if (rc || due == 0) {
+        pthread_rwlock_unlock(&h->lock);
+        return rc;
+    }
+    if (!h->log) {
+        pthread_rwlock_unlock(&h->lock);
+        return ob_err_set(e, OB_EIO, "the access log is not open; no deletion without a log entry");
+    }
+    /* the deletion and its log entry commit together */
+    struct expire_ctx c = {h->ix, now, 0};
+    char reason[128];
+    snprintf(reason, sizeof reason, "retention: data sets of %lld release(s) deleted (R-STAT-7)",
+             (long long)due);
+    ob_log_entry le;
+    ob_stats_order o;
+    memset(&o, 0, sizeof o);
+    log_entry(&o, NULL, now, true, "stats:retention", reason, &le);
+    le.rule = "R-STAT-7";
+    uint64_t seq;
+    rc = ob_log_append(h->log, &le, 1, apply_expire, &c, &seq, e);
+    pthread_rwlock_unlock(&h->lock);
+    if (!rc && deleted)
+        *deleted = c.n;
+    return rc;
+}
+
+/* ---- a release ---- */
+
+static const char *mode_name(enum ob_stats_mode m)
+{
+    return m == OB_STATS_MODE_ROUND ? "round" : m == OB_STATS_MODE_DP ? "dp" : "suppress";
+}
+
+/* The audit summary per attacker: outsider, then each member by its label. */
+static void audit_text(FILE *f, const ob_stats_report *r, const ob_stats_audit *a,
+                       const ob_stats_sdc *s, const char (*labels)[OB_STATS_LABEL_MAX],
+                       const size_t *order, bool dp, bool local)
+{
+    size_t supp = 0;
+    for (size_t i = 0; i < r->table->n_fig; i++)
+        supp += ob_stats_suppressed(r->table, i);
+    if (dp) {
+        fprintf(f, "\nno suppression audit: differential privacy (noise added to every cell)\n");
+        return;
+    }
+    fprintf(f, "\naudit (k=%d; %zu of %zu figures suppressed; exact ranges):\n", s->k, supp,
+            r->table->n_fig);
+    for (size_t i = 0; i <= (local ? 0 : r->n_rows); i++) {
+        size_t att = i == 0 ? 0 : 1 + order[i - 1];
+        size_t n = 0, bad = 0;
+        for (size_t j = 0; j < a->n; j++)
+            if (a->f[j].attacker == att) {
+                n++;
+                bad += !a->f[j].safe;
+            }
+        fprintf(f, "  %-12s %s (%zu range%s checked)\n", i == 0 ? "outsider" : labels[order[i - 1]],
+                bad ? "UNSAFE" : "safe", n, n == 1 ? "" : "s");
+    }
+    if (local)
+        fprintf(f, "  (clinic-local: the clinic owns these data; only the outsider is audited)\n");
+}
+
+static json_t *audit_json(const ob_stats_report *r, const ob_stats_audit *a,
+                          const char (*labels)[OB_STATS_LABEL_MAX], const size_t *order, bool dp,
+                          bool local)
+{
+    json_t *o = json_object(), *m = json_array();
+    size_t unsafe = 0;
+    for (size_t j = 0; j < a->n; j++)
+        unsafe += !a->f[j].safe && (!local || a->f[j].attacker == 0);
+    json_object_set_new(o, "passed", json_boolean(dp || unsafe == 0));
+    if (dp) {
+        json_object_set_new(o, "method", json_string("differential privacy"));
+        json_decref(m);
+        return o;
+    }
+    for (size_t i = 0; i <= (local ? 0 : r->n_rows); i++) {
+        size_t att = i == 0 ? 0 : 1 + order[i - 1];
+        size_t n = 0, bad = 0;
+        for (size_t j = 0; j < a->n; j++)
+            if (a->f[j].attacker == att) {
+                n++;
+                bad += !a->f[j].safe;
+            }
+        json_t *x =
+            json_pack("{s:s, s:s, s:I}", "attacker", i == 0 ? "outsider" : labels[order[i - 1]],
+                      "result", bad ? "unsafe" : "safe", "ranges", (json_int_t)n);
+        if (i == 0)
+            json_object_set_new(o, "outsider", x);
+        else
+            json_array_append_new(m, x);
+    }
+    json_object_set_new(o, "members", m);
+    return o;
+}
+
+/* R-STAT-5: a clinic's own figures leave it as one row. The clinic is the data owner, so
+ * the only attacker is the outsider (the cluster receiving the figures); in a single row
+ * each column total equals its cell, so the two share one state. Primary suppression, then
+ * hide the smallest released cell of the group an unsafe outsider finding lies in, until the
+ * exact auditor finds the outsider view safe. */
+static size_t group_of(const ob_stats_table *t, size_t c)
+{
+    size_t g = 0;
+    while (g + 1 < t->ngroups && c >= t->group_start[g + 1])
+        g++;
+    return g;
+}
+
+static ob_status protect_local(ob_stats_report *r, const ob_stats_sdc *s, ob_stats_audit *a,
+                               ob_err *e)
+{
+    ob_stats_table *t = r->table;
+    size_t row = ob_stats_fig_row(t, 0), grand = ob_stats_fig_grand(t);
+    if (r->listed[0] < s->k || t->value[grand] < s->k)
+        return ob_err_set(e, OB_EDENIED,
+                          "release refused: fewer than %d patients behind the clinic's figures "
+                          "(R-STAT-2)",
+                          s->k);
+    for (size_t f = 0; f < t->n_fig; f++)
+        if (t->state[f] == OB_STATS_RELEASED && t->value[f] < s->k &&
+            (t->value[f] > 0 || !s->zeros_released))
+            t->state[f] = OB_STATS_PRIMARY;
+    int64_t comp = r->listed[0] - t->value[row];
+    if (comp > 0 && comp < s->k)
+        t->state[row] = OB_STATS_PRIMARY;
+    for (size_t round = 0; round <= t->n_fig; round++) {
+        for (size_t c = 0; c < t->cols; c++) { /* cell and column total alike */
+            size_t a1 = ob_stats_fig_cell(t, 0, c), a2 = ob_stats_fig_col(t, c);
+            uint8_t st = t->state[a1] > t->state[a2] ? t->state[a1] : t->state[a2];
+            t->state[a1] = t->state[a2] = st;
+        }
+        uint8_t st = t->state[row] > t->state[grand] ? t->state[row] : t->state[grand];
+        t->state[row] = t->state[grand] = st;
+        ob_stats_audit_free(a);
+        ob_status rc = ob_stats_audit_run(t, s, a, e);
+        if (rc)
+            return rc;
+        const ob_stats_finding *bad = NULL;
+        for (size_t i = 0; i < a->n && !bad; i++)
+            if (a->f[i].attacker == 0 && !a->f[i].safe)
+                bad = &a->f[i];
+        if (!bad)
+            return OB_OK;
+        /* the groups to open up: the finding's own group, or (a total) every group */
+        size_t g0 = 0, g1 = t->ngroups;
+        if (bad->fig < t->rows * t->cols || (bad->fig != row && bad->fig != grand)) {
+            size_t c = bad->fig < t->rows * t->cols ? bad->fig % t->cols
+                                                    : bad->fig - t->rows * t->cols - t->rows;
+            g0 = group_of(t, c);
+            g1 = g0 + 1;
+        }
+        size_t best = SIZE_MAX;
+        for (size_t g = g0; g < g1; g++)
+            for (size_t c = t->group_start[g]; c < t->group_start[g + 1]; c++) {
+                size_t f = ob_stats_fig_cell(t, 0, c);
+                if (t->state[f] == OB_STATS_RELEASED &&
+                    (best == SIZE_MAX || t->value[f] < t->value[best]))
+                    best = f;
+            }
+        if (best == SIZE_MAX) {
+            if (t->state[row] != OB_STATS_RELEASED)
+                break;
+            best = row;
+        }
+        t->state[best] = OB_STATS_SECONDARY;
+    }
+    ob_stats_audit_free(a);
+    return ob_err_set(e, OB_EDENIED,
+                      "release refused: the clinic's figures cannot be protected (R-STAT-2)");
+}
+
+ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_time now = o->now ? o->now : ob_time_now();
+    ob_status rc = ob_stats_expire(h, now, NULL, e);
+    if (rc)
+        return rc;
+    /* a code is letters, digits and dots: it goes into the log and the output as is */
+    if (!o->code || !o->code[0] || strlen(o->code) >= OB_STATS_CODE_MAX ||
+        strspn(o->code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.") !=
+            strlen(o->code) ||
+        strspn(o->code, "0123456789") == strlen(o->code))
+        return ob_err_set(e, OB_EINVAL,
+                          "give a diagnosis code (ICPC-2 or ICD-10, e.g. T90 or E11), at most %d "
+                          "letters, digits and dots",
+                          OB_STATS_CODE_MAX - 1);
+    if (o->to <= o->from)
+        return ob_err_set(e, OB_EINVAL, "the period must end after it starts");
+    /* R-STAT-4 counted from today, whatever report date is asked for: listings and items
+     * older than five years are not used */
+    ob_time oldest = five_years_before(now), from = o->from > oldest ? o->from : oldest;
+    if (o->to <= from)
+        return ob_err_set(e, OB_EINVAL,
+                          "the period lies entirely before the five-year window (R-STAT-4)");
+    if (o->mode == OB_STATS_MODE_DP && (o->epsilon_milli == 0 || o->epsilon_milli > 100000))
+        return ob_err_set(e, OB_EINVAL, "epsilon must be in (0, 100]");
+
+    ob_stats_dataset *d = NULL;
+    ob_stats_report *r = NULL;
+    ob_stats_history hist;
+    ob_stats_audit audit = {0}, full = {0};
+    char(*labels)[OB_STATS_LABEL_MAX] = NULL;
+    size_t *order = NULL;
+    int64_t *noisy = NULL;
+    sqlite3 *db = NULL;
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *mf = NULL;
+    ob_stats_history_init(&hist);
+
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t ci = o->cluster        ? ob_index_find_cluster(h->ix, o->cluster)
+                  : o->municipality ? ob_stats_planning_group(h->ix, o->municipality)
+                                    : OB_NONE;
+    const ob_cluster *cl = ci == OB_NONE ? NULL : &h->ix->clusters[ci];
+    /* an unknown cluster and one the caller may not use answer alike */
+    if (!cl || (o->planning != (cl->kind == OB_CLUSTER_PLANNING)) ||
+        (o->caller != OB_NONE && !ob_stats_may_order(h->ix, ci, o->caller))) {
+        pthread_rwlock_unlock(&h->lock);
+        if (o->caller != OB_NONE)
+            return ob_err_set(e, OB_EDENIED, "no such cluster, or you are not its coordinator");
+        return ob_err_set(e, OB_ENOTFOUND, "no such %s",
+                          o->planning ? "planning group" : "cluster");
+    }
+    uint32_t only = OB_NONE;
+    if (o->clinic) {
+        only = ob_index_find_org(h->ix, o->clinic);
+        bool member = false;
+        for (uint32_t i = 0; only != OB_NONE && i < cl->nmembers; i++)
+            member |= cl->members[i] == only;
+        if (!member) {
+            pthread_rwlock_unlock(&h->lock);
+            return ob_err_set(e, OB_EINVAL, "--clinic: '%.80s' is not a member of the cluster",
+                              o->clinic);
+        }
+    }
+    char scope[96], resource[160], filter[128];
+    snprintf(scope, sizeof scope, "%s%s",
+             only != OB_NONE ? "clinic:"
+                             : (cl->kind == OB_CLUSTER_PLANNING ? "planning" : "cluster"),
+             only != OB_NONE ? o->clinic : "");
+    char f0[16], f1[16];
+    ob_date_format(o->from, f0);
+    ob_date_format(o->to, f1);
+    snprintf(filter, sizeof filter, "code %s, %s to %s, %s", o->code, f0, f1, mode_name(o->mode));
+    snprintf(resource, sizeof resource, "stats:%s/%s", cl->ext_id, scope);
+
+    ob_stats_sdc sdc = {cl->k, 1};
+    ob_stats_query q;
+    memset(&q, 0, sizeof q);
+    q.cluster = 0;
+    q.from = from;
+    q.to = o->to;
+    q.report_date = o->report_date ? o->report_date : now;
+    q.code = o->code;
+    q.n_edges = o->n_edges;
+    memcpy(q.edge, o->edge, sizeof q.edge);
+    ob_stats_agreement ag;
+    memset(&ag, 0, sizeof ag);
+    ag.mode =
+        cl->anonymise_requested ? OB_STATS_LABEL_ANONYMOUS : (enum ob_stats_label_mode)cl->labels;
+    ob_stats_cluster_key(&h->keys, cl->ext_id, ag.key);
+    const char *cluster_id = cl->ext_id; /* index strings are stable while the hub is open */
+    uint64_t budget = cl->epsilon_milli;
+
+    rc = build_dataset(h, cl, only, from, o->to, now, &d, e);
+    /* after the unlock the clusters array may move (a concurrent change): keep a copy of the
+     * scalars; ext_id stays valid (a replaced agreement keeps its id string) */
+    ob_cluster snap = *cl;
+    snap.members = snap.coordinators = NULL;
+    cl = &snap;
+    pthread_rwlock_unlock(&h->lock);
+    if (rc || (rc = ob_stats_report_build(d, &q, &r, e)))
+        goto done;
+    if ((rc = ob_stats_db_open(h->db_path, &db, e)))
+        goto done;
+    out->k = sdc.k;
+    out->rows = r->n_rows;
+    bool dp = o->mode == OB_STATS_MODE_DP;
+    if (dp) {
+        uint64_t spent;
+        if (!budget) {
+            rc = ob_err_set(e, OB_EDENIED,
+                            "release refused: the cluster has agreed no privacy budget for the "
+                            "differential-privacy mode");
+            log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
+            goto done;
+        }
+        if ((rc = ob_stats_db_spent(db, cluster_id, &spent, e)))
+            goto done;
+        ob_stats_budget b = {budget, spent};
+        noisy = ob_malloc(r->table->n_fig * sizeof *noisy);
+        if (!noisy) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = ob_stats_dp_table(r->table, &b, o->epsilon_milli, noisy, e))) {
+            log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
+            goto done;
+        }
+        for (size_t f = 0; f < r->table->n_fig; f++) {
+            r->table->value[f] = noisy[f];
+            r->table->state[f] = OB_STATS_RELEASED;
+        }
+    } else {
+        /* every stored release, of every cluster and scope: the same patients are behind
+         * a clinic's row in its quality cluster, in its municipality's planning group and
+         * in its own clinic-local figures, so any two releases could be subtracted */
+        if ((rc = ob_stats_db_load_history(db, NULL, NULL, &hist, e)))
+            goto done;
+        if (only == OB_NONE) {
+            rc = ob_stats_release(&hist, r, 0, &sdc, &audit, e);
+        } else {
+            size_t marked = 0;
+            for (int round = 0; round < 64; round++) {
+                if ((rc = protect_local(r, &sdc, &audit, e)) ||
+                    (rc = ob_stats_history_check(&hist, r, 0, &sdc, &marked, NULL, 0, e)) ||
+                    marked == 0)
+                    break;
+            }
+            if (!rc && marked)
+                rc = ob_err_set(e, OB_EDENIED, "release refused: differencing (R-STAT-2)");
+        }
+        if (rc) {
+            if (rc == OB_EDENIED)
+                log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
+            goto done;
+        }
+        /* independent checks of what is about to leave: the full exact audit for the
+         * outsider and every member, and no released figure (or listed count) under k */
+        if ((rc = ob_stats_audit_run(r->table, &sdc, &full, e)))
+            goto done;
+        const ob_stats_table *t = r->table;
+        bool small = false;
+        for (size_t f = 0; f < t->n_fig; f++) {
+            if (!ob_stats_suppressed(t, f) && t->value[f] > 0 && t->value[f] < sdc.k)
+                small = true;
+            out->suppressed += ob_stats_suppressed(t, f);
+            out->differencing += t->state[f] == OB_STATS_DIFFERENCING;
+        }
+        for (size_t i = 0; i < r->n_rows; i++)
+            small |= r->listed[i] < sdc.k;
+        size_t unsafe = 0;
+        for (size_t i = 0; i < full.n; i++)
+            unsafe += !full.f[i].safe && (only == OB_NONE || full.f[i].attacker == 0);
+        if (unsafe || small) {
+            rc = ob_err_set(e, OB_EINTERNAL,
+                            "release withheld: the final audit found %zu unsafe range(s)%s", unsafe,
+                            small ? " and a released figure under k" : "");
+            log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
+            goto done;
+        }
+        out->audit_passed = true;
+    }
+    labels = ob_calloc(r->n_rows, sizeof *labels);
+    order = ob_calloc(r->n_rows, sizeof *order);
+    if (!labels || !order) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = ob_stats_labels(d, r, &ag, labels, order, e)))
+        goto done;
+
+    /* persist and log in one transaction, before anything is shown (R-LOG-1) */
+    struct release_ctx rcx;
+    memset(&rcx, 0, sizeof rcx);
+    rcx.meta.cluster = cluster_id;
+    rcx.meta.scope = scope;
+    rcx.meta.created = now;
+    rcx.meta.actor = o->actor && o->actor->actor_id ? o->actor->actor_id : "operator";
+    rcx.meta.filter = filter;
+    rcx.meta.mode = mode_name(o->mode);
+    rcx.meta.epsilon_milli = dp ? o->epsilon_milli : 0;
+    rcx.r = dp ? NULL : r;
+    rcx.budget_total = dp ? budget : 0;
+    char reason[256];
+    snprintf(reason, sizeof reason, "released: %s; %zu clinic(s), %zu figure(s) suppressed", filter,
+             r->n_rows, out->suppressed);
+    ob_log_entry le;
+    log_entry(o, cl, now, true, resource, reason, &le);
+    if (!h->log) {
+        rc = ob_err_set(e, OB_EIO, "the access log is not open; no release without a log entry");
+        goto done;
+    }
+    if ((rc = ob_log_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e)))
+        goto done;
+    out->release_id = rcx.id;
+
+    /* rounding is post-processing of a safe release: it can only reveal less */
+    if (o->mode == OB_STATS_MODE_ROUND)
+        for (size_t f = 0; f < r->table->n_fig; f++)
+            if (!ob_stats_suppressed(r->table, f))
+                r->table->value[f] = ob_stats_round(r->table->value[f], 5);
+
+    mf = open_memstream(&buf, &blen);
+    if (!mf) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory rendering");
+        goto done;
+    }
+    if ((rc = ob_stats_render(mf, o->format, r, &sdc, (const char(*)[OB_STATS_LABEL_MAX])labels,
+                              order, e)))
+        goto done;
+    if (o->format == OB_STATS_TEXT) {
+        fprintf(mf, "\ncluster %s (%s), %s, k=%d, labels: %s\n", cluster_id, scope, filter, sdc.k,
+                ag.mode == OB_STATS_LABEL_OPEN        ? "provider numbers (agreed)"
+                : ag.mode == OB_STATS_LABEL_ANONYMOUS ? "anonymous"
+                                                      : "pseudonyms");
+        fprintf(mf, "release %lld recorded; log entry %llu\n", (long long)out->release_id,
+                (unsigned long long)out->log_seq);
+        audit_text(mf, r, &full, &sdc, (const char(*)[OB_STATS_LABEL_MAX])labels, order, dp,
+                   only != OB_NONE);
+    }
+    fclose(mf);
+    mf = NULL;
+    if (o->format == OB_STATS_JSON) {
+        json_error_t je;
+        json_t *root = json_loadb(buf, blen, 0, &je);
+        if (!root) {
+            rc = ob_err_set(e, OB_EINTERNAL, "rendering the release: %s", je.text);
+            goto done;
+        }
+        json_object_set_new(root, "release",
+                            json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "id",
+                                      (json_int_t)out->release_id, "cluster", cluster_id, "scope",
+                                      scope, "filter", filter, "mode", mode_name(o->mode),
+                                      "log_seq", (json_int_t)out->log_seq));
+        json_object_set_new(root, "audit",
+                            audit_json(r, &full, (const char(*)[OB_STATS_LABEL_MAX])labels, order,
+                                       dp, only != OB_NONE));
+        free(buf);
+        buf = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        if (!buf) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory rendering");
+            goto done;
+        }
+        blen = strlen(buf);
+    }
+    out->body = buf;
+    out->len = blen;
+    buf = NULL;
+done:
+    if (mf)
+        fclose(mf);
+    free(buf);
+    if (db)
+        sqlite3_close(db);
+    ob_free(noisy);
+    ob_free(labels);
+    ob_free(order);
+    ob_stats_audit_free(&audit);
+    ob_stats_audit_free(&full);
+    ob_stats_history_free(&hist);
+    ob_stats_report_free(r);
+    ob_stats_dataset_free(d);
+    return rc;
+}

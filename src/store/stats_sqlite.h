@@ -1,0 +1,56 @@
+/* stats_sqlite.h - persistence of statistics releases (R-STAT-2 differencing control across
+ * runs and processes, the differential-privacy budget, R-STAT-7 retention).
+ *
+ * The functions take a raw sqlite3 handle because a release is recorded inside the access
+ * log's transaction (the log writer's apply callback, log_sqlite.h), so that the release, its
+ * patient-id sets, the budget charge and its log entry commit together or not at all; reads
+ * use a connection of their own (ob_stats_db_open). Tables (created if missing, "stats schema
+ * 1"; documented in stats_sqlite.c) live in the hub's database file. Strings are borrowed. */
+#ifndef OB_STORE_STATS_SQLITE_H
+#define OB_STORE_STATS_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "stats/stats.h"
+
+typedef struct ob_stats_release_meta {
+    const char *cluster; /* cluster external id */
+    const char *scope;   /* history namespace: "cluster", "planning" or "clinic:<org id>" */
+    ob_time created;
+    const char *actor;  /* professional ext id or "operator" */
+    const char *filter; /* human-readable query */
+    const char *mode;   /* "suppress", "round", "dp" */
+    uint64_t epsilon_milli;
+} ob_stats_release_meta;
+
+/* Creates the tables if missing. */
+ob_status ob_stats_db_ensure(sqlite3 *db, ob_err *e);
+/* Opens a connection of its own on the database file (tables ensured); sqlite3_close it. */
+ob_status ob_stats_db_open(const char *path, sqlite3 **out, ob_err *e);
+
+/* Appends every stored release of (cluster, scope) whose data sets still exist to h, as
+ * records of history cluster 0. cluster and scope may be NULL for all. */
+ob_status ob_stats_db_load_history(sqlite3 *db, const char *cluster, const char *scope,
+                                   ob_stats_history *h, ob_err *e);
+/* Records a release; with r (may be NULL for a noisy release) the patient-id set of every
+ * released figure. *id receives the release id. */
+ob_status ob_stats_db_record(sqlite3 *db, const ob_stats_release_meta *m, const ob_stats_report *r,
+                             int64_t *id, ob_err *e);
+
+/* The epsilon spent by the cluster, in 1/1000. */
+ob_status ob_stats_db_spent(sqlite3 *db, const char *cluster, uint64_t *spent, ob_err *e);
+/* Charges eps against total; OB_EDENIED (nothing changed) if it would exceed it. */
+ob_status ob_stats_db_charge(sqlite3 *db, const char *cluster, uint64_t total, uint64_t eps,
+                             ob_err *e);
+
+/* Releases of the cluster created before `before` that still hold data sets. */
+ob_status ob_stats_db_count_expiring(sqlite3 *db, const char *cluster, ob_time before, int64_t *n,
+                                     ob_err *e);
+/* Deletes their data sets and marks them expired at `now` (the release row stays as a
+ * record that the release happened). *n receives the number of releases affected. */
+ob_status ob_stats_db_expire(sqlite3 *db, const char *cluster, ob_time before, ob_time now,
+                             int64_t *n, ob_err *e);
+/* Number of stored per-figure data sets of the cluster (NULL: all clusters). */
+ob_status ob_stats_db_count_sets(sqlite3 *db, const char *cluster, int64_t *n, ob_err *e);
+
+#endif
