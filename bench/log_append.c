@@ -116,13 +116,17 @@ struct thr {
     int id, window;
     atomic_bool *stop;
     atomic_long acked;
-    uint32_t hist[NB];
-    /* asynchronous mode: free slots, guarded by mu; waiting says cv needs a signal */
+    uint32_t hist[NB]; /* asynchronous mode: written by on_done only (the log's writer) */
+    /* Asynchronous mode. The thread owns `free`; on_done pushes finished slots onto
+     * `ret` (a lock-free stack: one consumer takes it whole, so no ABA) and takes mu to
+     * signal cv only when the thread said it is waiting, so a callback costs a
+     * compare-and-swap, not a lock round trip, as in an event loop that resumes
+     * requests. */
+    struct slot *slots, *free;
+    _Atomic(struct slot *) ret;
+    atomic_bool waiting;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct slot *slots, *free;
-    int inflight;
-    bool waiting;
 };
 
 static ob_log_entry make_entry(int id, long i, char pat[32])
@@ -177,59 +181,70 @@ static void on_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *e
         fprintf(stderr, "async append: %s\n", err->msg);
         exit(1);
     }
-    int64_t dt = now_ns() - sl->t0;
-    pthread_mutex_lock(&t->mu);
-    t->hist[hbucket((uint64_t)dt)]++;
-    sl->next = t->free;
-    t->free = sl;
-    t->inflight--;
-    bool wake = t->waiting;
-    t->waiting = false;
-    pthread_mutex_unlock(&t->mu);
+    t->hist[hbucket((uint64_t)(now_ns() - sl->t0))]++;
     atomic_fetch_add_explicit(&t->acked, 1, memory_order_relaxed);
-    if (wake)
+    sl->next = atomic_load_explicit(&t->ret, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(&t->ret, &sl->next, sl))
+        ;
+    if (atomic_load(&t->waiting)) {
+        pthread_mutex_lock(&t->mu);
+        atomic_store(&t->waiting, false);
         pthread_cond_signal(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+/* Takes the slots returned by on_done; sleeps until there are some if wait is set. */
+static void take_returned(struct thr *t, bool wait)
+{
+    struct slot *r = atomic_exchange(&t->ret, NULL);
+    if (!r && wait) {
+        pthread_mutex_lock(&t->mu);
+        atomic_store(&t->waiting, true); /* seq_cst: on_done sees it or we see its push */
+        while (!(r = atomic_exchange(&t->ret, NULL)) && atomic_load(&t->waiting))
+            pthread_cond_wait(&t->cv, &t->mu);
+        atomic_store(&t->waiting, false);
+        pthread_mutex_unlock(&t->mu);
+        if (!r)
+            r = atomic_exchange(&t->ret, NULL);
+    }
+    while (r) {
+        struct slot *nx = r->next;
+        r->next = t->free;
+        t->free = r;
+        r = nx;
+    }
 }
 
 static void *async_writer(void *p)
 {
     struct thr *t = p;
     char pat[32];
-    long i = 0;
-    pthread_mutex_lock(&t->mu);
+    long submitted = 0;
     while (!atomic_load_explicit(t->stop, memory_order_relaxed)) {
-        if (!t->free) {
-            t->waiting = true;
-            pthread_cond_wait(&t->cv, &t->mu);
+        if (!t->free)
+            take_returned(t, true);
+        if (!t->free)
             continue;
-        }
         struct slot *sl = t->free;
         t->free = sl->next;
-        t->inflight++;
-        pthread_mutex_unlock(&t->mu);
-        ob_log_entry e = make_entry(t->id, i++, pat);
+        ob_log_entry e = make_entry(t->id, submitted, pat);
         ob_err err = {0};
         sl->t0 = now_ns();
         ob_status st = ob_log_append_async(t->lg, &e, 1, NULL, NULL, on_done, sl, &err);
-        if (st != OB_OK && st != OB_ELIMIT) {
+        if (st == OB_OK) {
+            submitted++;
+        } else if (st == OB_ELIMIT) { /* back-pressure: keep the slot, let the log drain */
+            sl->next = t->free;
+            t->free = sl;
+            sched_yield();
+        } else {
             fprintf(stderr, "async append: %s\n", err.msg);
             exit(1);
         }
-        pthread_mutex_lock(&t->mu);
-        if (st == OB_ELIMIT) { /* back-pressure: give the slot back and let the log drain */
-            sl->next = t->free;
-            t->free = sl;
-            t->inflight--;
-            pthread_mutex_unlock(&t->mu);
-            sched_yield();
-            pthread_mutex_lock(&t->mu);
-        }
     }
-    while (t->inflight > 0) {
-        t->waiting = true;
-        pthread_cond_wait(&t->cv, &t->mu);
-    }
-    pthread_mutex_unlock(&t->mu);
+    while (atomic_load(&t->acked) < submitted)
+        take_returned(t, true);
     return NULL;
 }
 
@@ -258,6 +273,8 @@ static int run(const char *dir, int threads, int window, double secs, const ob_l
         t[i].stop = &stop;
         atomic_init(&t[i].acked, 0);
         if (window) {
+            atomic_init(&t[i].ret, NULL);
+            atomic_init(&t[i].waiting, false);
             pthread_mutex_init(&t[i].mu, NULL);
             pthread_cond_init(&t[i].cv, NULL);
             t[i].slots = calloc((size_t)window, sizeof *t[i].slots);
