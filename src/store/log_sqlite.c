@@ -538,7 +538,10 @@ static void *writer_main(void *arg)
         ob_status st = run_batch(lg, batch, false, &appended, &cuts);
         last_commit_ns = mono_ns() - t0;
 
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         pthread_mutex_lock(&lg->mu);
+        lg->stats.writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
         if (st == OB_OK) {
             lg->stats.commits++;
             lg->stats.appended += appended;

@@ -96,14 +96,15 @@ ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
 ob_status ob_log_close(ob_log *lg, ob_err *e);
 
 typedef struct ob_log_stats {
-    uint64_t size;        /* seq of the newest entry */
-    uint64_t appended;    /* entries appended since open */
-    uint64_t commits;     /* transactions committed since open */
-    uint64_t failed;      /* append calls that failed since open */
-    uint64_t checkpoints; /* checkpoints cut since open */
-    uint64_t max_batch;   /* most entries in one commit */
-    uint64_t pending;     /* asynchronous entries queued and not yet done */
-    uint64_t refused;     /* asynchronous calls refused with OB_ELIMIT (queue full) */
+    uint64_t size;          /* seq of the newest entry */
+    uint64_t appended;      /* entries appended since open */
+    uint64_t commits;       /* transactions committed since open */
+    uint64_t failed;        /* append calls that failed since open */
+    uint64_t checkpoints;   /* checkpoints cut since open */
+    uint64_t max_batch;     /* most entries in one commit */
+    uint64_t pending;       /* asynchronous entries queued and not yet done */
+    uint64_t refused;       /* asynchronous calls refused with OB_ELIMIT (queue full) */
+    uint64_t writer_cpu_ns; /* CPU time of the writer thread since open (its serial cost) */
 } ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 const char *ob_log_path(const ob_log *lg);
