@@ -36,7 +36,8 @@
  *
  * GROUP COMMIT. Callers put a job (their entries, a SHA-256 state that already holds
  * everything but the seq, optional apply callback) on a queue. A blocking caller
- * (ob_log_append) sleeps on its own semaphore and its job borrows its entries; an
+ * (ob_log_append) sleeps on its own semaphore and its job borrows its entries (the
+ * callers of a batch are woken as a tree, see complete); an
  * asynchronous caller (ob_log_append_async) gets back at once, its job owning a copy of
  * the entries in one allocation, and is told through its done callback. The one writer
  * thread takes every queued job (up to max_batch entries), runs BEGIN IMMEDIATE; per job
@@ -251,6 +252,7 @@ struct job {
      * final; asynchronous jobs (done != NULL) are one heap block owned by the queue and
      * freed by the writer after done was called. */
     sem_t sem;
+    struct job *wake[2]; /* blocking: the callers this one wakes in turn (see complete) */
     ob_log_done_fn done;
     void *done_ctx;
     struct job *next;
@@ -285,6 +287,8 @@ struct ob_log {
     uint8_t chain[OB_LOG_HASH_LEN];
     uint8_t (*leaves)[OB_LOG_HASH_LEN];
     size_t nleaves, cap;
+    struct job **woken; /* complete()'s list of a batch's blocking jobs */
+    size_t woken_cap;
     ob_time seg_max;
 
     sqlite3_stmt *ins_entry, *ins_cp, *put_head, *begin, *commit, *rollback, *sp, *sp_rollback,
@@ -483,18 +487,47 @@ static void gather(ob_log *lg, size_t target, int64_t last_commit_ns)
  * writer can refuse instead of deadlocking when made from a done callback. */
 static _Thread_local const ob_log *writer_of;
 
-/* Tells every job of a committed (or failed) batch, in queue order, outside the lock
- * so that woken callers do not pile up on it. The next pointer is read first because a
- * woken blocking caller's job (on its stack) is gone at once, and an asynchronous job
- * is freed here. */
-static void complete(struct job *batch)
+/* Tells every job of a committed (or failed) batch, outside the lock so that woken
+ * callers do not pile up on it.
+ *
+ * Blocking callers are woken as a binary tree: the writer posts only the first, and
+ * caller k, once awake, posts callers 2k+1 and 2k+2 (submit). A wake-up is a system
+ * call of a few microseconds on this VM, one per caller, and doing all of them here was
+ * most of the writer's serial time per entry with many blocking callers; this way they
+ * run on the woken callers' threads, in parallel, with a depth of log2(callers). A
+ * caller's job is on its stack and gone as soon as it returns, so its wake pointers are
+ * set before the first post and nobody touches a job after posting it.
+ *
+ * Then the done callbacks of the asynchronous jobs, in queue order, each job freed
+ * after its callback. If the array for the tree cannot grow, every caller is posted
+ * here directly. */
+static void complete(ob_log *lg, struct job *batch)
 {
+    size_t nb = 0, njobs = 0;
+    for (struct job *j = batch; j; j = j->next)
+        njobs++;
+    bool tree = ob_grow((void **)&lg->woken, &lg->woken_cap, njobs, sizeof *lg->woken) == 0;
+    struct job *async = NULL, **tail = &async;
     for (struct job *j = batch, *nx; j; j = nx) {
         nx = j->next;
-        if (!j->done) {
+        if (j->done) {
+            *tail = j;
+            tail = &j->next;
+        } else if (tree) {
+            lg->woken[nb++] = j;
+        } else {
             sem_post(&j->sem);
-            continue;
         }
+    }
+    *tail = NULL;
+    for (size_t k = 0; k < nb; k++) {
+        lg->woken[k]->wake[0] = 2 * k + 1 < nb ? lg->woken[2 * k + 1] : NULL;
+        lg->woken[k]->wake[1] = 2 * k + 2 < nb ? lg->woken[2 * k + 2] : NULL;
+    }
+    if (nb)
+        sem_post(&lg->woken[0]->sem);
+    for (struct job *j = async, *nx; j; j = nx) {
+        nx = j->next;
         if (j->st == OB_OK)
             j->done(j->done_ctx, OB_OK, j->first_seq, NULL);
         else
@@ -559,7 +592,7 @@ static void *writer_main(void *arg)
         lg->stats.pending = lg->pending;
         target = njobs + lg->qjobs;
         pthread_mutex_unlock(&lg->mu);
-        complete(batch);
+        complete(lg, batch);
         pthread_mutex_lock(&lg->mu);
     }
     pthread_mutex_unlock(&lg->mu);
@@ -671,6 +704,12 @@ static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
     pthread_mutex_unlock(&lg->mu);
     while (sem_wait(&j->sem) != 0 && errno == EINTR)
         ;
+    /* Pass the wake-up on (complete); read before this frame can go away. */
+    struct job *w0 = j->wake[0], *w1 = j->wake[1];
+    if (w0)
+        sem_post(&w0->sem);
+    if (w1)
+        sem_post(&w1->sem);
     sem_destroy(&j->sem);
     if (j->st != OB_OK) {
         if (e)
@@ -854,6 +893,7 @@ static void free_log(ob_log *lg)
     sqlite3_close(lg->db);
     sodium_memzero(lg->sk, sizeof lg->sk);
     ob_free(lg->leaves);
+    ob_free(lg->woken);
     ob_free(lg->path);
     ob_free(lg);
 }
