@@ -1407,7 +1407,7 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
     r->expired_max_time = OB_TIME_MIN;
     if (sodium_init() < 0)
         return ob_err_set(e, OB_EINTERNAL, "access log: libsodium failed to initialise");
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1427,7 +1427,7 @@ ob_status ob_log_prove(const char *db_path, uint64_t seq, ob_log_proof *out, ob_
 {
     memset(out, 0, sizeof *out);
     ob_log_proof_free(out);
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1525,7 +1525,7 @@ ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, 
 {
     if (removed)
         *removed = 0;
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1593,7 +1593,7 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
              q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "",
              q->newest_first ? "DESC" : "ASC", q->newest_first ? "DESC" : "ASC",
              q->limit ? " LIMIT ?6" : "");
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
