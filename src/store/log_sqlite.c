@@ -52,9 +52,12 @@
  * WAL CHECKPOINTS. SQLite's automatic checkpoint would run inside the writer's COMMIT:
  * it copies the WAL into the database and fsyncs both, so every few large batches one
  * commit took two extra fsyncs while every appender waited. The writer's connection has
- * autocheckpoint off; a WAL hook wakes a checkpointer thread with its own connection,
- * which runs PASSIVE checkpoints (they never block the writer) next to it. If the WAL
- * still grows past WAL_BACKSTOP_PAGES, the writer checkpoints itself.
+ * autocheckpoint off; a WAL hook wakes a checkpointer thread with its own connection
+ * once per WAL_CHECKPOINT_PAGES of WAL growth, which runs a PASSIVE checkpoint (never
+ * blocking the writer) next to it. SQLite restarts the WAL only when a write
+ * transaction begins after a checkpoint that copied every frame, which a checkpoint
+ * running beside a busy writer rarely achieves; so at WAL_BACKSTOP_PAGES the writer
+ * checkpoints itself, copying only what the checkpointer has not, and the WAL restarts.
  */
 #include "store/log_sqlite.h"
 
@@ -80,7 +83,7 @@
  * database, and the size at which the writer does it itself because the checkpointer
  * cannot keep up. */
 #define WAL_CHECKPOINT_PAGES 4000
-#define WAL_BACKSTOP_PAGES   40000
+#define WAL_BACKSTOP_PAGES   16000
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -269,6 +272,7 @@ struct ob_log {
     pthread_t cp_thread;
     pthread_cond_t cp_wake;
     bool cp_want, cp_stop;
+    int wal_next; /* writer thread: WAL size at which to wake the checkpointer next */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     struct job *qhead, *qtail;
@@ -612,9 +616,15 @@ static void *writer_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     ob_log *lg = arg;
-    if (pages >= WAL_BACKSTOP_PAGES) {
+    if (pages < WAL_CHECKPOINT_PAGES) {
+        lg->wal_next = WAL_CHECKPOINT_PAGES; /* the WAL was restarted */
+    } else if (pages >= WAL_BACKSTOP_PAGES) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (pages >= WAL_CHECKPOINT_PAGES) {
+        lg->wal_next = WAL_CHECKPOINT_PAGES;
+    } else if (pages >= lg->wal_next) {
+        /* Once per WAL_CHECKPOINT_PAGES of growth, not after every commit: a checkpoint
+         * that keeps being asked for would fsync the database again and again. */
+        lg->wal_next = pages + WAL_CHECKPOINT_PAGES;
         pthread_mutex_lock(&lg->mu);
         if (!lg->cp_want) {
             lg->cp_want = true;
@@ -1043,6 +1053,7 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     lg->max_batch = cfg->max_batch ? cfg->max_batch : DEFAULT_BATCH;
     lg->seg_max = OB_TIME_MIN;
     lg->gather_us = cfg->gather_us;
+    lg->wal_next = WAL_CHECKPOINT_PAGES;
     lg->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
     ob_status st = open_db(
         db_path, false, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS, &lg->db, e);
