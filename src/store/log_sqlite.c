@@ -823,7 +823,9 @@ ob_status ob_log_append_async(ob_log *lg, const ob_log_entry *entries, size_t n,
     ob_status st = OB_OK;
     if (lg->closing) {
         st = ob_err_set(e, OB_EINVAL, "access log: the log is closing");
-    } else if (lg->pending + n > lg->max_pending) {
+    } else if (lg->pending > 0 && lg->pending + n > lg->max_pending) {
+        /* An empty queue takes any call up to max_batch, so that a call larger than
+         * max_pending (an import) is not refused for ever. */
         lg->stats.refused++;
         st = ob_err_set(e, OB_ELIMIT,
                         "access log: %zu entries already queued (limit %zu); retry when some"

@@ -40,7 +40,8 @@ typedef struct ob_log_config {
     int gather_us;        /* group-commit gathering wait: 0 = auto (a quarter of the last commit,
                            * at most 2 ms), > 0 = that many microseconds at most, -1 = off */
     uint32_t max_pending; /* most entries queued by ob_log_append_async and not yet done;
-                           * 0 = 65536. A full queue refuses with OB_ELIMIT. */
+                           * 0 = 65536. A full queue refuses with OB_ELIMIT; an empty
+                           * one takes any call of up to max_batch entries. */
 } ob_log_config;
 
 /* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before

@@ -418,6 +418,23 @@ static void test_async_refusals_and_backpressure(void **state)
     ob_log_verify_report r;
     verify_ok(path, &cfg, &r);
     assert_int_equal(r.last_seq, 9);
+
+    /* An empty queue takes a call larger than max_pending (up to max_batch). */
+    cfg.max_batch = 0;
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    enum { BIG = 25 };
+    ob_log_entry big[BIG];
+    char bpb[BIG][32];
+    for (int i = 0; i < BIG; i++)
+        big[i] = tl_entry(i, bpb[i], 32);
+    struct call bc = {.n = BIG};
+    assert_int_equal(ob_log_append_async(lg, big, BIG, NULL, NULL, on_done, &bc, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    assert_int_equal(bc.ndone, 1);
+    assert_int_equal(bc.st, OB_OK);
+    assert_int_equal(bc.first_seq, 10);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.last_seq, 9 + BIG);
     tl_rm(path);
 }
 
