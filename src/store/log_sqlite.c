@@ -43,21 +43,13 @@
  * thread takes every queued job (up to max_batch entries), runs BEGIN IMMEDIATE; per job
  * SAVEPOINT/apply/RELEASE; assigns seqs, finishes leaves, extends the chain, inserts
  * rows, cuts checkpoints; re-signs the head; COMMIT. Only after COMMIT returned
- * (synchronous=FULL: the WAL is fsynced) are the callers woken or their done callbacks
- * called, in queue order. If COMMIT fails, the in-memory chain state is restored and
- * every caller in the batch gets the error, so no access is answered without its entry.
- * Asynchronous jobs are bounded (max_pending entries); a full queue refuses at once
- * (OB_ELIMIT) instead of blocking, so an event loop is never stalled by the log.
- *
- * WAL CHECKPOINTS. SQLite's automatic checkpoint would run inside the writer's COMMIT:
- * it copies the WAL into the database and fsyncs both, so every few large batches one
- * commit took two extra fsyncs while every appender waited. The writer's connection has
- * autocheckpoint off; a WAL hook wakes a checkpointer thread with its own connection
- * once per WAL_CHECKPOINT_PAGES of WAL growth, which runs a PASSIVE checkpoint (never
- * blocking the writer) next to it. SQLite restarts the WAL only when a write
- * transaction begins after a checkpoint that copied every frame, which a checkpoint
- * running beside a busy writer rarely achieves; so at WAL_BACKSTOP_PAGES the writer
- * checkpoints itself, copying only what the checkpointer has not, and the WAL restarts.
+ * (synchronous=FULL: the WAL is fsynced) are the blocking callers woken and then the
+ * done callbacks called in queue order. If COMMIT fails, the in-memory chain state is
+ * restored and every caller in the batch gets the error, so no access is answered
+ * without its entry. Asynchronous jobs are bounded (max_pending entries); a full queue
+ * refuses at once (OB_ELIMIT) instead of blocking, so an event loop is never stalled by
+ * the log. WAL checkpoints stay SQLite's automatic ones, on the writer: a checkpointer
+ * thread beside it was tried and made the writer's own fsyncs slower on ext4 (docs/log.md).
  */
 #include "store/log_sqlite.h"
 
@@ -79,11 +71,6 @@
 #define DEFAULT_BATCH   8192
 #define DEFAULT_BUSY_MS 5000
 #define DEFAULT_PENDING 65536
-/* WAL size (pages) at which the checkpointer thread copies the WAL back into the
- * database, and the size at which the writer does it itself because the checkpointer
- * cannot keep up. */
-#define WAL_CHECKPOINT_PAGES 4000
-#define WAL_BACKSTOP_PAGES   16000
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -268,11 +255,6 @@ struct ob_log {
     uint32_t every, max_batch;
 
     pthread_t thread;
-    sqlite3 *cpdb; /* the checkpointer's connection; NULL: SQLite's autocheckpoint */
-    pthread_t cp_thread;
-    pthread_cond_t cp_wake;
-    bool cp_want, cp_stop;
-    int wal_next;      /* writer thread: WAL size at which to wake the checkpointer next */
     int64_t commit_ns; /* writer thread: how long the last COMMIT (the fsync) took */
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -617,49 +599,6 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Runs on the writer thread after each commit with the WAL's size in pages. */
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-    ob_log *lg = arg;
-    if (pages < WAL_CHECKPOINT_PAGES) {
-        lg->wal_next = WAL_CHECKPOINT_PAGES; /* the WAL was restarted */
-    } else if (pages >= WAL_BACKSTOP_PAGES) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        lg->wal_next = WAL_CHECKPOINT_PAGES;
-    } else if (pages >= lg->wal_next) {
-        /* Once per WAL_CHECKPOINT_PAGES of growth, not after every commit: a checkpoint
-         * that keeps being asked for would fsync the database again and again. */
-        lg->wal_next = pages + WAL_CHECKPOINT_PAGES;
-        pthread_mutex_lock(&lg->mu);
-        if (!lg->cp_want) {
-            lg->cp_want = true;
-            pthread_cond_signal(&lg->cp_wake);
-        }
-        pthread_mutex_unlock(&lg->mu);
-    }
-    return SQLITE_OK;
-}
-
-/* Copies the WAL back into the database when the writer asks, on its own connection.
- * A failed or partial checkpoint is harmless: the next one continues. */
-static void *checkpointer_main(void *arg)
-{
-    ob_log *lg = arg;
-    pthread_mutex_lock(&lg->mu);
-    for (;;) {
-        while (!lg->cp_want && !lg->cp_stop)
-            pthread_cond_wait(&lg->cp_wake, &lg->mu);
-        if (lg->cp_stop)
-            break;
-        lg->cp_want = false;
-        pthread_mutex_unlock(&lg->mu);
-        sqlite3_wal_checkpoint_v2(lg->cpdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_lock(&lg->mu);
-    }
-    pthread_mutex_unlock(&lg->mu);
-    return NULL;
-}
-
 /* Puts j on the queue; called with lg->mu held. */
 static void enqueue(ob_log *lg, struct job *j)
 {
@@ -865,48 +804,12 @@ const char *ob_log_path(const ob_log *lg)
     return lg->path;
 }
 
-/* Starts the checkpointer (lg->mu must be initialised). Without it (no second
- * connection or thread) the writer keeps SQLite's automatic checkpoint. */
-static void start_checkpointer(ob_log *lg, int busy_ms)
-{
-    if (open_db(lg->path, false, busy_ms, &lg->cpdb, NULL) != OB_OK)
-        return;
-    if (exec(lg->cpdb, "PRAGMA synchronous=FULL", NULL) != OB_OK ||
-        pthread_cond_init(&lg->cp_wake, NULL) != 0) {
-        sqlite3_close(lg->cpdb);
-        lg->cpdb = NULL;
-        return;
-    }
-    if (pthread_create(&lg->cp_thread, NULL, checkpointer_main, lg) != 0) {
-        pthread_cond_destroy(&lg->cp_wake);
-        sqlite3_close(lg->cpdb);
-        lg->cpdb = NULL;
-        return;
-    }
-    /* The pragma removes SQLite's own WAL hook; then ours replaces it. */
-    exec(lg->db, "PRAGMA wal_autocheckpoint=0", NULL);
-    sqlite3_wal_hook(lg->db, wal_hook, lg);
-}
-
-static void stop_checkpointer(ob_log *lg)
-{
-    if (!lg->cpdb)
-        return;
-    pthread_mutex_lock(&lg->mu);
-    lg->cp_stop = true;
-    pthread_cond_signal(&lg->cp_wake);
-    pthread_mutex_unlock(&lg->mu);
-    pthread_join(lg->cp_thread, NULL);
-    pthread_cond_destroy(&lg->cp_wake);
-}
-
 static void free_log(ob_log *lg)
 {
     sqlite3_stmt *sts[] = {lg->ins_entry, lg->ins_cp, lg->put_head,    lg->begin,     lg->commit,
                            lg->rollback,  lg->sp,     lg->sp_rollback, lg->sp_release};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
         sqlite3_finalize(sts[i]);
-    sqlite3_close(lg->cpdb); /* first, so that the writer's close checkpoints the WAL */
     sqlite3_close(lg->db);
     sodium_memzero(lg->sk, sizeof lg->sk);
     ob_free(lg->leaves);
@@ -926,7 +829,6 @@ ob_status ob_log_close(ob_log *lg, ob_err *e)
     pthread_cond_signal(&lg->wake);
     pthread_mutex_unlock(&lg->mu);
     pthread_join(lg->thread, NULL);
-    stop_checkpointer(lg);
     ob_status st = lg->close_st;
     if (st != OB_OK && e)
         *e = lg->close_err;
@@ -1060,7 +962,6 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     lg->max_batch = cfg->max_batch ? cfg->max_batch : DEFAULT_BATCH;
     lg->seg_max = OB_TIME_MIN;
     lg->gather_us = cfg->gather_us;
-    lg->wal_next = WAL_CHECKPOINT_PAGES;
     lg->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
     ob_status st = open_db(
         db_path, false, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS, &lg->db, e);
@@ -1090,9 +991,7 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
         pthread_mutex_init(&lg->mu, NULL);
         pthread_cond_init(&lg->wake, &ca);
         pthread_condattr_destroy(&ca);
-        start_checkpointer(lg, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS);
         if (pthread_create(&lg->thread, NULL, writer_main, lg) != 0) {
-            stop_checkpointer(lg);
             pthread_mutex_destroy(&lg->mu);
             pthread_cond_destroy(&lg->wake);
             st = ob_err_set(e, OB_EINTERNAL, "access log: cannot start the writer thread");
