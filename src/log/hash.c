@@ -97,7 +97,7 @@ size_t ob_log_entry_encode(const ob_log_entry *e, uint64_t seq, uint8_t *buf, si
     return off + 8;
 }
 
-void ob_log_leaf_begin(crypto_hash_sha256_state *st, const ob_log_entry *e)
+void ob_log_leaf_begin(ob_sha256_ctx *st, const ob_log_entry *e)
 {
     /* Fields are usually short, so they are gathered into one buffer and absorbed with
      * a single update; long fields go straight to the hash state. */
@@ -105,41 +105,41 @@ void ob_log_leaf_begin(crypto_hash_sha256_state *st, const ob_log_entry *e)
     size_t off = 0;
     const char *f[OB_LOG_NFIELDS];
     ob_log_entry_fields(e, f);
-    crypto_hash_sha256_init(st);
+    ob_sha256_init(st);
     buf[off++] = 0x00;
     encode_head(e, buf + off);
     off += HEAD_LEN;
     for (int i = 0; i < OB_LOG_NFIELDS; i++) {
         size_t len = strlen(f[i]);
         if (off + 4 + len > sizeof buf) {
-            crypto_hash_sha256_update(st, buf, off);
+            ob_sha256_update(st, buf, off);
             off = 0;
         }
         put_u32(buf + off, (uint32_t)len);
         off += 4;
         if (len > sizeof buf - off) {
-            crypto_hash_sha256_update(st, buf, off);
-            crypto_hash_sha256_update(st, (const uint8_t *)f[i], len);
+            ob_sha256_update(st, buf, off);
+            ob_sha256_update(st, (const uint8_t *)f[i], len);
             off = 0;
         } else {
             memcpy(buf + off, f[i], len);
             off += len;
         }
     }
-    crypto_hash_sha256_update(st, buf, off);
+    ob_sha256_update(st, buf, off);
 }
 
-void ob_log_leaf_finish(crypto_hash_sha256_state *st, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN])
+void ob_log_leaf_finish(ob_sha256_ctx *st, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN])
 {
     uint8_t s[8];
     ob_log_put_u64(s, seq);
-    crypto_hash_sha256_update(st, s, 8);
-    crypto_hash_sha256_final(st, out);
+    ob_sha256_update(st, s, 8);
+    ob_sha256_final(st, out);
 }
 
 void ob_log_leaf_hash(const ob_log_entry *e, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN])
 {
-    crypto_hash_sha256_state st;
+    ob_sha256_ctx st;
     ob_log_leaf_begin(&st, e);
     ob_log_leaf_finish(&st, seq, out);
 }
@@ -150,7 +150,7 @@ void ob_log_chain_next(const uint8_t prev[OB_LOG_HASH_LEN], const uint8_t leaf[O
     uint8_t in[2 * OB_LOG_HASH_LEN];
     memcpy(in, prev, OB_LOG_HASH_LEN);
     memcpy(in + OB_LOG_HASH_LEN, leaf, OB_LOG_HASH_LEN);
-    crypto_hash_sha256(out, in, sizeof in);
+    ob_sha256(out, in, sizeof in);
 }
 
 void ob_log_hex(const uint8_t *in, size_t n, char *out)

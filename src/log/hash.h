@@ -25,12 +25,12 @@
 #ifndef OB_LOG_HASH_H
 #define OB_LOG_HASH_H
 
-#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
 #include "log/entry.h"
+#include "log/sha256.h"
 
 #define OB_LOG_HASH_LEN         32
 #define OB_LOG_ENCODING_VERSION 1
@@ -54,8 +54,8 @@ size_t ob_log_entry_encode(const ob_log_entry *e, uint64_t seq, uint8_t *buf, si
 /* leaf = SHA-256(0x00 || encoding(e, seq)). */
 void ob_log_leaf_hash(const ob_log_entry *e, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN]);
 /* Split form of ob_log_leaf_hash: begin absorbs everything but the seq. */
-void ob_log_leaf_begin(crypto_hash_sha256_state *st, const ob_log_entry *e);
-void ob_log_leaf_finish(crypto_hash_sha256_state *st, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN]);
+void ob_log_leaf_begin(ob_sha256_ctx *st, const ob_log_entry *e);
+void ob_log_leaf_finish(ob_sha256_ctx *st, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN]);
 /* out = SHA-256(prev || leaf); out may alias prev. */
 void ob_log_chain_next(const uint8_t prev[OB_LOG_HASH_LEN], const uint8_t leaf[OB_LOG_HASH_LEN],
                        uint8_t out[OB_LOG_HASH_LEN]);

@@ -35,13 +35,21 @@
  * suffix is verified from the chain value signed in the checkpoint just before it.
  *
  * GROUP COMMIT. Callers put a job (their entries, a SHA-256 state that already holds
- * everything but the seq, optional apply callback) on a queue and sleep on their own
- * condition variable. The one writer thread takes every queued job (up to max_batch
- * entries), runs BEGIN IMMEDIATE; per job SAVEPOINT/apply/RELEASE; assigns seqs,
- * finishes leaves, extends the chain, inserts rows, cuts checkpoints; re-signs the head;
- * COMMIT. Only after COMMIT returned (synchronous=FULL: the WAL is fsynced) are the
- * callers woken. If COMMIT fails, the in-memory chain state is restored and every
- * caller in the batch gets the error, so no access is answered without its entry.
+ * everything but the seq, optional apply callback) on a queue. A blocking caller
+ * (ob_log_append) sleeps on its own semaphore and its job borrows its entries (the
+ * callers of a batch are woken as a tree, see complete); an
+ * asynchronous caller (ob_log_append_async) gets back at once, its job owning a copy of
+ * the entries in one allocation, and is told through its done callback. The one writer
+ * thread takes every queued job (up to max_batch entries), runs BEGIN IMMEDIATE; per job
+ * SAVEPOINT/apply/RELEASE; assigns seqs, finishes leaves, extends the chain, inserts
+ * rows, cuts checkpoints; re-signs the head; COMMIT. Only after COMMIT returned
+ * (synchronous=FULL: the WAL is fsynced) are the blocking callers woken and then the
+ * done callbacks called in queue order. If COMMIT fails, the in-memory chain state is
+ * restored and every caller in the batch gets the error, so no access is answered
+ * without its entry. Asynchronous jobs are bounded (max_pending entries); a full queue
+ * refuses at once (OB_ELIMIT) instead of blocking, so an event loop is never stalled by
+ * the log. WAL checkpoints stay SQLite's automatic ones, on the writer: a checkpointer
+ * thread beside it was tried and made the writer's own fsyncs slower on ext4 (docs/log.md).
  */
 #include "store/log_sqlite.h"
 
@@ -62,6 +70,7 @@
 #define DEFAULT_EVERY   4096
 #define DEFAULT_BATCH   8192
 #define DEFAULT_BUSY_MS 5000
+#define DEFAULT_PENDING 65536
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -223,13 +232,19 @@ struct job {
     int kind;
     const ob_log_entry *entries;
     size_t n;
-    crypto_hash_sha256_state *states;
+    ob_sha256_ctx *states;
     ob_log_apply_fn apply;
     void *apply_ctx;
     ob_status st;
     ob_err err;
     uint64_t first_seq;
-    sem_t done; /* posted by the writer once st is final */
+    /* Blocking jobs live on the caller's stack and the writer posts sem once st is
+     * final; asynchronous jobs (done != NULL) are one heap block owned by the queue and
+     * freed by the writer after done was called. */
+    sem_t sem;
+    struct job *wake[2]; /* blocking: the callers this one wakes in turn (see complete) */
+    ob_log_done_fn done;
+    void *done_ctx;
     struct job *next;
 };
 
@@ -240,13 +255,15 @@ struct ob_log {
     uint32_t every, max_batch;
 
     pthread_t thread;
+    int64_t commit_ns; /* writer thread: how long the last COMMIT (the fsync) took */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     struct job *qhead, *qtail;
     size_t qjobs;
     size_t want; /* the writer sleeps until qjobs >= want; enqueuers signal only then */
     bool closing;
-    int gather_us; /* -1 off, 0 auto */
+    size_t pending, max_pending; /* asynchronous entries queued and not yet done */
+    int gather_us;               /* -1 off, 0 auto */
     ob_status close_st;
     ob_err close_err;
     ob_log_stats stats;
@@ -257,6 +274,8 @@ struct ob_log {
     uint8_t chain[OB_LOG_HASH_LEN];
     uint8_t (*leaves)[OB_LOG_HASH_LEN];
     size_t nleaves, cap;
+    struct job **woken; /* complete()'s list of a batch's blocking jobs */
+    size_t woken_cap;
     ob_time seg_max;
 
     sqlite3_stmt *ins_entry, *ins_cp, *put_head, *begin, *commit, *rollback, *sp, *sp_rollback,
@@ -288,9 +307,8 @@ static ob_status insert_entry(ob_log *lg, const ob_log_entry *en, uint64_t seq,
     for (int i = 0; i < OB_LOG_NFIELDS; i++)
         sqlite3_bind_text(st, 7 + i, f[i], -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 21, leaf, OB_LOG_HASH_LEN, SQLITE_STATIC);
-    ob_status s = step_done(lg, st, e, "writing an entry");
-    sqlite3_clear_bindings(st);
-    return s;
+    /* Every parameter is bound again for the next row, so no clear_bindings. */
+    return step_done(lg, st, e, "writing an entry");
 }
 
 /* Cuts the checkpoint (seg_prev, size] over leaves[off .. off + size - seg_prev). */
@@ -330,6 +348,13 @@ static ob_status write_head(ob_log *lg, ob_err *e)
     sqlite3_bind_int64(st, 3, h.time);
     sqlite3_bind_blob(st, 4, h.sig, OB_LOG_SIG_LEN, SQLITE_TRANSIENT);
     return step_done(lg, st, e, "writing the signed head");
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Runs one batch in one transaction. Sets each job's st; returns the batch status. */
@@ -392,8 +417,10 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     }
     if (st == OB_OK && lg->size != size0)
         st = write_head(lg, &e);
+    int64_t c0 = mono_ns();
     if (st == OB_OK)
         st = step_done(lg, lg->commit, &e, "committing");
+    lg->commit_ns = mono_ns() - c0;
     if (st != OB_OK) {
         if (in_tx)
             step_done(lg, lg->rollback, NULL, "rolling back");
@@ -423,20 +450,16 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     return OB_OK;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Group-commit gathering. The callers woken by one commit come back with their next
  * append a few microseconds later, by which time the writer has usually started the
  * next (small) batch; the load then splits into two half-size groups that alternate,
  * each paying a full fsync. So after a commit the writer expects as many jobs as it
  * just served plus those already waiting, and waits for them, but never longer than a
- * quarter of the last commit's duration (capped at 2 ms): at most that much latency is
- * traded for fewer fsyncs. A lone caller is never delayed (target 1). */
+ * quarter of the last COMMIT's duration (capped at 2 ms): at most that much latency is
+ * traded for fewer fsyncs. The bound is the COMMIT (the fsync) alone, not the whole
+ * batch: what gathering saves is commits, and with large batches of cheap commits
+ * (async windows, fast disks) a bound on the batch's insert time would idle the writer
+ * for a quarter of its work. A lone caller is never delayed (target 1). */
 static void gather(ob_log *lg, size_t target, int64_t last_commit_ns)
 {
     if (lg->gather_us < 0 || target <= 1 || lg->qjobs >= target)
@@ -452,9 +475,63 @@ static void gather(ob_log *lg, size_t target, int64_t last_commit_ns)
             break;
 }
 
+/* The log whose writer runs on this thread, so that calls that would wait for the
+ * writer can refuse instead of deadlocking when made from a done callback. */
+static _Thread_local const ob_log *writer_of;
+
+/* Tells every job of a committed (or failed) batch, outside the lock so that woken
+ * callers do not pile up on it.
+ *
+ * Blocking callers are woken as a binary tree: the writer posts only the first, and
+ * caller k, once awake, posts callers 2k+1 and 2k+2 (submit). A wake-up is a system
+ * call of a few microseconds on this VM, one per caller, and doing all of them here was
+ * most of the writer's serial time per entry with many blocking callers; this way they
+ * run on the woken callers' threads, in parallel, with a depth of log2(callers). A
+ * caller's job is on its stack and gone as soon as it returns, so its wake pointers are
+ * set before the first post and nobody touches a job after posting it.
+ *
+ * Then the done callbacks of the asynchronous jobs, in queue order, each job freed
+ * after its callback. If the array for the tree cannot grow, every caller is posted
+ * here directly. */
+static void complete(ob_log *lg, struct job *batch)
+{
+    size_t nb = 0, njobs = 0;
+    for (struct job *j = batch; j; j = j->next)
+        njobs++;
+    bool tree = ob_grow((void **)&lg->woken, &lg->woken_cap, njobs, sizeof *lg->woken) == 0;
+    struct job *async = NULL, **tail = &async;
+    for (struct job *j = batch, *nx; j; j = nx) {
+        nx = j->next;
+        if (j->done) {
+            *tail = j;
+            tail = &j->next;
+        } else if (tree) {
+            lg->woken[nb++] = j;
+        } else {
+            sem_post(&j->sem);
+        }
+    }
+    *tail = NULL;
+    for (size_t k = 0; k < nb; k++) {
+        lg->woken[k]->wake[0] = 2 * k + 1 < nb ? lg->woken[2 * k + 1] : NULL;
+        lg->woken[k]->wake[1] = 2 * k + 2 < nb ? lg->woken[2 * k + 2] : NULL;
+    }
+    if (nb)
+        sem_post(&lg->woken[0]->sem);
+    for (struct job *j = async, *nx; j; j = nx) {
+        nx = j->next;
+        if (j->st == OB_OK)
+            j->done(j->done_ctx, OB_OK, j->first_seq, NULL);
+        else
+            j->done(j->done_ctx, j->st, 0, &j->err);
+        ob_free(j);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     ob_log *lg = arg;
+    writer_of = lg;
     size_t target = 0;
     int64_t last_commit_ns = 0;
     pthread_mutex_lock(&lg->mu);
@@ -482,11 +559,13 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&lg->mu);
 
         uint64_t appended = 0, cuts = 0;
-        int64_t t0 = mono_ns();
         ob_status st = run_batch(lg, batch, false, &appended, &cuts);
-        last_commit_ns = mono_ns() - t0;
+        last_commit_ns = lg->commit_ns;
 
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         pthread_mutex_lock(&lg->mu);
+        lg->stats.writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
         if (st == OB_OK) {
             lg->stats.commits++;
             lg->stats.appended += appended;
@@ -498,14 +577,13 @@ static void *writer_main(void *arg)
         for (struct job *j = batch; j; j = j->next)
             if (j->st != OB_OK)
                 lg->stats.failed++;
+        for (struct job *j = batch; j; j = j->next)
+            if (j->done)
+                lg->pending -= j->n;
+        lg->stats.pending = lg->pending;
         target = njobs + lg->qjobs;
         pthread_mutex_unlock(&lg->mu);
-        /* Wake the callers outside the lock so they do not pile up on it; read next
-         * first because a woken caller's job (on its stack) is gone at once. */
-        for (struct job *j = batch, *nx; j; j = nx) {
-            nx = j->next;
-            sem_post(&j->done);
-        }
+        complete(lg, batch);
         pthread_mutex_lock(&lg->mu);
     }
     pthread_mutex_unlock(&lg->mu);
@@ -521,17 +599,9 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Sends a job to the writer and waits for it. */
-static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
+/* Puts j on the queue; called with lg->mu held. */
+static void enqueue(ob_log *lg, struct job *j)
 {
-    if (sem_init(&j->done, 0, 0) != 0)
-        return ob_err_set(e, OB_EINTERNAL, "access log: cannot create a semaphore");
-    pthread_mutex_lock(&lg->mu);
-    if (lg->closing) {
-        pthread_mutex_unlock(&lg->mu);
-        sem_destroy(&j->done);
-        return ob_err_set(e, OB_EINVAL, "access log: the log is closing");
-    }
     if (lg->qtail)
         lg->qtail->next = j;
     else
@@ -541,10 +611,60 @@ static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
      * switch) per append while it gathers or commits. */
     if (++lg->qjobs >= lg->want)
         pthread_cond_signal(&lg->wake);
+}
+
+static ob_status refuse_on_writer(const ob_log *lg, ob_err *e)
+{
+    return writer_of == lg ? ob_err_set(e, OB_EINVAL,
+                                        "access log: a done callback cannot wait for the log"
+                                        " (use ob_log_append_async)")
+                           : OB_OK;
+}
+
+/* Checks an entry the way every append does. */
+static ob_status check_entry(const ob_log_entry *en, ob_err *e)
+{
+    ob_status st = ob_log_entry_check(en, e);
+    if (st == OB_OK && en->event >= OB_EV_COUNT)
+        st = ob_err_set(e, OB_EINVAL, "access log: unknown event %u", en->event);
+    return st;
+}
+
+static void entry_field_ptrs(ob_log_entry *en, const char **f[OB_LOG_NFIELDS])
+{
+    const char **p[OB_LOG_NFIELDS] = {
+        &en->actor_id,       &en->actor_name,    &en->actor_role, &en->actor_org,
+        &en->actor_org_name, &en->on_behalf_of,  &en->patient,    &en->category,
+        &en->resource,       &en->purpose,       &en->rule,       &en->legal_basis,
+        &en->reason,         &en->justification,
+    };
+    memcpy(f, p, sizeof p);
+}
+
+/* Sends a job to the writer and waits for it. */
+static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
+{
+    if (refuse_on_writer(lg, e) != OB_OK)
+        return OB_EINVAL;
+    if (sem_init(&j->sem, 0, 0) != 0)
+        return ob_err_set(e, OB_EINTERNAL, "access log: cannot create a semaphore");
+    pthread_mutex_lock(&lg->mu);
+    if (lg->closing) {
+        pthread_mutex_unlock(&lg->mu);
+        sem_destroy(&j->sem);
+        return ob_err_set(e, OB_EINVAL, "access log: the log is closing");
+    }
+    enqueue(lg, j);
     pthread_mutex_unlock(&lg->mu);
-    while (sem_wait(&j->done) != 0 && errno == EINTR)
+    while (sem_wait(&j->sem) != 0 && errno == EINTR)
         ;
-    sem_destroy(&j->done);
+    /* Pass the wake-up on (complete); read before this frame can go away. */
+    struct job *w0 = j->wake[0], *w1 = j->wake[1];
+    if (w0)
+        sem_post(&w0->sem);
+    if (w1)
+        sem_post(&w1->sem);
+    sem_destroy(&j->sem);
     if (j->st != OB_OK) {
         if (e)
             *e = j->err;
@@ -561,15 +681,13 @@ ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_lo
     if (n > lg->max_batch)
         return ob_err_set(e, OB_ELIMIT, "access log: %zu entries in one call (limit %u)", n,
                           lg->max_batch);
-    crypto_hash_sha256_state one, *states = &one;
+    ob_sha256_ctx one, *states = &one;
     if (n > 1 && !(states = ob_malloc(n * sizeof *states)))
         return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
     ob_status st = OB_OK;
     /* Hash on the caller's thread so the writer only finishes the last block. */
     for (size_t i = 0; i < n && st == OB_OK; i++) {
-        st = ob_log_entry_check(&entries[i], e);
-        if (st == OB_OK && entries[i].event >= OB_EV_COUNT)
-            st = ob_err_set(e, OB_EINVAL, "access log: unknown event %u", entries[i].event);
+        st = check_entry(&entries[i], e);
         if (st == OB_OK)
             ob_log_leaf_begin(&states[i], &entries[i]);
     }
@@ -586,6 +704,85 @@ ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_lo
     }
     if (states != &one)
         ob_free(states);
+    return st;
+}
+
+#define ALIGN_UP(x) (((x) + 15) & ~(size_t)15)
+
+/* An asynchronous job is one allocation, freed by the writer after done:
+ *     struct job | SHA-256 states [n] | entries [n] | the entries' strings
+ * so that queueing costs one malloc and one free however many fields there are. */
+ob_status ob_log_append_async(ob_log *lg, const ob_log_entry *entries, size_t n,
+                              ob_log_apply_fn apply, void *apply_ctx, ob_log_done_fn done,
+                              void *done_ctx, ob_err *e)
+{
+    if (!lg || !entries || n == 0 || !done)
+        return ob_err_set(e, OB_EINVAL, "access log: nothing to append, or no done callback");
+    if (n > lg->max_batch)
+        return ob_err_set(e, OB_ELIMIT, "access log: %zu entries in one call (limit %u)", n,
+                          lg->max_batch);
+    size_t strbytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        ob_status st = check_entry(&entries[i], e);
+        if (st != OB_OK)
+            return st;
+        const char *f[OB_LOG_NFIELDS];
+        ob_log_entry_fields(&entries[i], f);
+        for (int k = 0; k < OB_LOG_NFIELDS; k++)
+            strbytes += strlen(f[k]) + 1;
+    }
+    size_t off_states = ALIGN_UP(sizeof(struct job));
+    size_t off_entries = ALIGN_UP(off_states + n * sizeof(ob_sha256_ctx));
+    size_t off_strings = off_entries + n * sizeof(ob_log_entry);
+    char *mem = ob_malloc(off_strings + strbytes);
+    if (!mem)
+        return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    struct job *j = (struct job *)(void *)mem;
+    ob_sha256_ctx *states = (ob_sha256_ctx *)(void *)(mem + off_states);
+    ob_log_entry *copy = (ob_log_entry *)(void *)(mem + off_entries);
+    char *p = mem + off_strings;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = entries[i];
+        const char *src[OB_LOG_NFIELDS], **dst[OB_LOG_NFIELDS];
+        ob_log_entry_fields(&entries[i], src);
+        entry_field_ptrs(&copy[i], dst);
+        for (int k = 0; k < OB_LOG_NFIELDS; k++) {
+            size_t len = strlen(src[k]) + 1;
+            memcpy(p, src[k], len);
+            *dst[k] = p;
+            p += len;
+        }
+        /* Hash on the caller's thread so the writer only finishes the last block. */
+        ob_log_leaf_begin(&states[i], &copy[i]);
+    }
+    *j = (struct job){.kind = JOB_APPEND,
+                      .entries = copy,
+                      .n = n,
+                      .states = states,
+                      .apply = apply,
+                      .apply_ctx = apply_ctx,
+                      .done = done,
+                      .done_ctx = done_ctx};
+    pthread_mutex_lock(&lg->mu);
+    ob_status st = OB_OK;
+    if (lg->closing) {
+        st = ob_err_set(e, OB_EINVAL, "access log: the log is closing");
+    } else if (lg->pending > 0 && lg->pending + n > lg->max_pending) {
+        /* An empty queue takes any call up to max_batch, so that a call larger than
+         * max_pending (an import) is not refused for ever. */
+        lg->stats.refused++;
+        st = ob_err_set(e, OB_ELIMIT,
+                        "access log: %zu entries already queued (limit %zu); retry when some"
+                        " are done",
+                        lg->pending, lg->max_pending);
+    } else {
+        lg->pending += n;
+        lg->stats.pending = lg->pending;
+        enqueue(lg, j);
+    }
+    pthread_mutex_unlock(&lg->mu);
+    if (st != OB_OK)
+        ob_free(mem);
     return st;
 }
 
@@ -616,6 +813,7 @@ static void free_log(ob_log *lg)
     sqlite3_close(lg->db);
     sodium_memzero(lg->sk, sizeof lg->sk);
     ob_free(lg->leaves);
+    ob_free(lg->woken);
     ob_free(lg->path);
     ob_free(lg);
 }
@@ -624,6 +822,8 @@ ob_status ob_log_close(ob_log *lg, ob_err *e)
 {
     if (!lg)
         return OB_OK;
+    if (refuse_on_writer(lg, e) != OB_OK)
+        return OB_EINVAL;
     pthread_mutex_lock(&lg->mu);
     lg->closing = true;
     pthread_cond_signal(&lg->wake);
@@ -762,12 +962,13 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     lg->max_batch = cfg->max_batch ? cfg->max_batch : DEFAULT_BATCH;
     lg->seg_max = OB_TIME_MIN;
     lg->gather_us = cfg->gather_us;
+    lg->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
     ob_status st = open_db(
         db_path, false, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS, &lg->db, e);
     if (st == OB_OK)
         st = exec(lg->db,
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                  " PRAGMA wal_autocheckpoint=4000;",
+                  " PRAGMA wal_autocheckpoint=4000; PRAGMA cache_size=-32768;",
                   e);
     if (st == OB_OK)
         st = exec(lg->db, "BEGIN IMMEDIATE", e);
@@ -858,7 +1059,7 @@ struct seqleaf {
 static uint64_t home_of(const ob_log_entry *en, const uint8_t own[OB_LOG_HASH_LEN],
                         const struct seqleaf *all, size_t n, uint64_t skip)
 {
-    crypto_hash_sha256_state base, st;
+    ob_sha256_ctx base, st;
     ob_log_leaf_begin(&base, en);
     for (size_t k = 0; k < n; k++) {
         if (all[k].seq == skip)
@@ -1123,7 +1324,7 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
     r->expired_max_time = OB_TIME_MIN;
     if (sodium_init() < 0)
         return ob_err_set(e, OB_EINTERNAL, "access log: libsodium failed to initialise");
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1143,7 +1344,7 @@ ob_status ob_log_prove(const char *db_path, uint64_t seq, ob_log_proof *out, ob_
 {
     memset(out, 0, sizeof *out);
     ob_log_proof_free(out);
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1241,7 +1442,7 @@ ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, 
 {
     if (removed)
         *removed = 0;
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;
@@ -1309,7 +1510,7 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
              q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "",
              q->newest_first ? "DESC" : "ASC", q->newest_first ? "DESC" : "ASC",
              q->limit ? " LIMIT ?6" : "");
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, &db, e);
     if (s != OB_OK)
         return s;

@@ -4,9 +4,11 @@
  *
  * Writing: ob_log_open starts one writer thread with its own SQLite connection (WAL,
  * synchronous=FULL). ob_log_append may be called from any number of threads; it blocks
- * until the entries are durable and returns their sequence numbers. Appends that arrive
- * while the writer is committing are batched into the next transaction (group commit),
- * so many callers share one fsync.
+ * until the entries are durable and returns their sequence numbers. ob_log_append_async
+ * queues the entries and returns at once; a callback on the writer thread reports when
+ * they are durable, so one thread (an event loop) can keep many appends in flight.
+ * Appends that arrive while the writer is committing are batched into the next
+ * transaction (group commit), so many callers share one fsync.
  *
  * Reading: verification, proofs, retention and queries open their own short-lived
  * connection on the database path, so they work on a live log or a copied file.
@@ -35,8 +37,11 @@ typedef struct ob_log_config {
     uint32_t checkpoint_every; /* entries per segment; 0 = 4096 */
     uint32_t max_batch;        /* most entries in one transaction; 0 = 8192 */
     int busy_timeout_ms;       /* waiting for other connections' locks; 0 = 5000 */
-    int gather_us; /* group-commit gathering wait: 0 = auto (a quarter of the last commit,
-                    * at most 2 ms), > 0 = that many microseconds at most, -1 = off */
+    int gather_us;        /* group-commit gathering wait: 0 = auto (a quarter of the last commit,
+                           * at most 2 ms), > 0 = that many microseconds at most, -1 = off */
+    uint32_t max_pending; /* most entries queued by ob_log_append_async and not yet done;
+                           * 0 = 65536. A full queue refuses with OB_ELIMIT; an empty
+                           * one takes any call of up to max_batch entries. */
 } ob_log_config;
 
 /* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before
@@ -57,21 +62,50 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
 ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_log_apply_fn apply,
                         void *apply_ctx, uint64_t *first_seq, ob_err *e);
 
+/* Called exactly once per accepted ob_log_append_async call, on the writer thread, after
+ * the transaction holding the entries has committed (they are durable), or after the
+ * batch failed. st == OB_OK: first_seq is the seq of entries[0], the others follow
+ * consecutively, err is NULL. Otherwise nothing of that call was written, first_seq is
+ * 0 and err (valid during the call only) says why. The callback must be quick (it holds
+ * up the log), may call ob_log_append_async, and must not call ob_log_append,
+ * ob_log_checkpoint_now or ob_log_close (they would wait for the writer it runs on;
+ * they refuse with OB_EINVAL). */
+typedef void (*ob_log_done_fn)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
+
+/* Queues n >= 1 entries to be appended atomically with apply's changes (apply may be
+ * NULL) and returns without waiting. The entries and their strings are copied and
+ * hashed before it returns, so the caller may free them at once; apply_ctx and done_ctx
+ * must stay valid until done is called. done (required) is then called exactly once as
+ * described above; appends from one thread get increasing seqs in call order.
+ * If this call returns an error, nothing was queued and done is never called:
+ * OB_EINVAL (bad entries, no done callback, or the log is closing), OB_ENOMEM, and
+ * OB_ELIMIT (more than max_batch entries, or max_pending entries already queued). The
+ * queue is bounded and never blocks the caller: on OB_ELIMIT, retry after some of the
+ * caller's own appends are done (back-pressure). Thread-safe. */
+ob_status ob_log_append_async(ob_log *lg, const ob_log_entry *entries, size_t n,
+                              ob_log_apply_fn apply, void *apply_ctx, ob_log_done_fn done,
+                              void *done_ctx, ob_err *e);
+
 /* Cuts a signed checkpoint now over the open segment (if not empty) and waits for it to
  * be durable, so that the latest entries can be proved (ob_log_prove). */
 ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
 
-/* Finishes queued appends, cuts a final checkpoint, joins the writer and frees lg.
- * Returns the final checkpoint's status. NULL is a no-op. */
+/* Finishes queued appends (blocking and asynchronous: every pending done callback is
+ * called before it returns), cuts a final checkpoint, joins the writer and frees lg.
+ * Appends that start after close has begun are refused. Returns the final checkpoint's
+ * status. NULL is a no-op. Must not be called from a done callback. */
 ob_status ob_log_close(ob_log *lg, ob_err *e);
 
 typedef struct ob_log_stats {
-    uint64_t size;        /* seq of the newest entry */
-    uint64_t appended;    /* entries appended since open */
-    uint64_t commits;     /* transactions committed since open */
-    uint64_t failed;      /* append calls that failed since open */
-    uint64_t checkpoints; /* checkpoints cut since open */
-    uint64_t max_batch;   /* most entries in one commit */
+    uint64_t size;          /* seq of the newest entry */
+    uint64_t appended;      /* entries appended since open */
+    uint64_t commits;       /* transactions committed since open */
+    uint64_t failed;        /* append calls that failed since open */
+    uint64_t checkpoints;   /* checkpoints cut since open */
+    uint64_t max_batch;     /* most entries in one commit */
+    uint64_t pending;       /* asynchronous entries queued and not yet done */
+    uint64_t refused;       /* asynchronous calls refused with OB_ELIMIT (queue full) */
+    uint64_t writer_cpu_ns; /* CPU time of the writer thread since open (its serial cost) */
 } ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 const char *ob_log_path(const ob_log *lg);

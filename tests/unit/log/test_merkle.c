@@ -162,7 +162,7 @@ static void test_encoding_and_leaf(void **state)
     crypto_hash_sha256(want, pre, n + 1);
     ob_log_leaf_hash(&e, 42, leaf);
     assert_memory_equal(leaf, want, 32);
-    crypto_hash_sha256_state st;
+    ob_sha256_ctx st;
     ob_log_leaf_begin(&st, &e);
     ob_log_leaf_finish(&st, 42, leaf2);
     assert_memory_equal(leaf, leaf2, 32);
@@ -219,6 +219,26 @@ static void test_encoding_and_leaf(void **state)
     memset(in, 0, 32);
     crypto_hash_sha256(want, in, 64);
     assert_memory_equal(c, want, 32);
+}
+
+/* The log's SHA-256 (OpenSSL) is the SHA-256 that existing logs were written with
+ * (libsodium): every length around the block boundaries, one-shot and in pieces. */
+static void test_sha256_matches_libsodium(void **state)
+{
+    (void)state;
+    uint8_t in[700], a[32], b[32], c[32];
+    randombytes_buf(in, sizeof in);
+    for (size_t n = 0; n <= sizeof in; n++) {
+        crypto_hash_sha256(a, in, n);
+        ob_sha256(b, in, n);
+        assert_memory_equal(a, b, 32);
+        ob_sha256_ctx h;
+        ob_sha256_init(&h);
+        ob_sha256_update(&h, in, n / 3);
+        ob_sha256_update(&h, in + n / 3, n - n / 3);
+        ob_sha256_final(&h, c);
+        assert_memory_equal(a, c, 32);
+    }
 }
 
 static void test_checkpoint_signatures(void **state)
@@ -322,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_rfc6962_inclusion),
         cmocka_unit_test(test_root_vs_bottom_up_and_all_proofs),
         cmocka_unit_test(test_encoding_and_leaf),
+        cmocka_unit_test(test_sha256_matches_libsodium),
         cmocka_unit_test(test_checkpoint_signatures),
         cmocka_unit_test(test_proof_json_round_trip),
     };
