@@ -17,6 +17,8 @@ static const struct {
     {"consent", cmd_consent, "create, list or revoke a patient's consents"},
     {"log", cmd_log, "show, verify, prove or expire the access log"},
     {"tour", cmd_tour, "a guided tour of decisions and the log on a loaded database"},
+    {"serve", cmd_serve, "run the HTTP server (FHIR API, /healthz, /metrics)"},
+    {"token", cmd_token, "mint a development bearer token (ES256) for the server"},
 };
 
 static int usage(FILE *f, int code)
