@@ -49,12 +49,21 @@ static struct {
 
 static json_t *next_record(void *ctx, size_t *line, ob_err *e)
 {
-    size_t *i = ctx;
+    size_t *i = ctx, fixed = sizeof records / sizeof records[0];
     (void)e;
-    if (*i >= sizeof records / sizeof records[0])
-        return NULL;
     *line = *i + 1;
-    return json_loads(records[(*i)++], 0, NULL);
+    if (*i < fixed)
+        return json_loads(records[(*i)++], 0, NULL);
+    /* more patients after pt-0, so the index's arrays grow (and move) several times
+     * before the CPR lookups: a regression test for keys borrowed from a moved array */
+    if (*i >= fixed + 100)
+        return NULL;
+    size_t k = (*i)++ - fixed;
+    char id[32], cpr[16];
+    snprintf(id, sizeof id, "pt-x%zu", k);
+    snprintf(cpr, sizeof cpr, "020190-1%03zu", k);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "patient", "id", id, "name",
+                     "Test Person", "cpr", cpr, "gp", "gp-1");
 }
 
 static char *b64(const uint8_t *in, size_t n)
