@@ -45,4 +45,4 @@ LUA
 echo "bench/http: $addr$path, $patients patients, wrk -t$wthreads -c$conns -d${secs}s"
 res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr$path")
 echo "$res" | grep -E 'Requests/sec|Non-2xx|Socket errors' || true
-echo "$res" | awk '/Latency Distribution/{p=1;next} p&&/%/{sub("%","",$1); print "  p" $1 ": " $2} p&&!/%/{p=0}'
+echo "$res" | awk '/Latency Distribution/{p=1;next} p&&/%/{sub("%","",$1); print "  p" $1 ": " $2; next} p&&!/%/{p=0}'
