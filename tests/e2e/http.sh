@@ -172,6 +172,45 @@ out=$("$bin" log verify --db "$db" 2>&1); rc=$?
 eq "log verify after shutdown" "$rc" 0
 curl -s -o /dev/null "$addr/healthz" && bad "server still answers after SIGTERM" || ok
 
+# --- configuration: flag > environment > file > default
+cat >"$work/serve.conf" <<CONF
+# test config
+db = $db
+listen = 127.0.0.1:0
+audience = from-file
+access_log = true
+CONF
+start2() { # start2 [args...]: a second server with the config file; sets $srv and $addr
+  "$bin" serve --config "$work/serve.conf" "$@" >"$work/out2.txt" 2>"$work/err2.txt" &
+  srv=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$work/out2.txt" 2>/dev/null && break; sleep 0.1; done
+  addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out2.txt" | head -1)
+}
+stop2() { kill -TERM "$srv"; wait "$srv"; srv=""; }
+aud_ok() { # aud_ok "what" audience expected-status
+  req GET /fhir/Appointment -H "Authorization: Bearer $(tok --kind system --client-id c --site "$gp" --aud "$2")"
+  if [ "$3" = 401 ]; then eq "$1" "$code" 401; else [ "$code" != 401 ] && ok || bad "$1 ($code)"; fi
+}
+start2
+aud_ok "config file: its audience is used" from-file 200
+aud_ok "config file: the default audience is not" overblik 401
+has "config file: access_log = true" "$(cat "$work/err2.txt")" "GET /fhir/Appointment"
+stop2
+OVERBLIK_AUDIENCE=from-env start2
+aud_ok "environment beats the file" from-env 200
+aud_ok "environment beats the file (file value refused)" from-file 401
+stop2
+OVERBLIK_AUDIENCE=from-env start2 --audience from-flag
+aud_ok "flag beats the environment" from-flag 200
+stop2
+printf 'colour = red\n' >"$work/bad.conf"
+out=$("$bin" serve --config "$work/bad.conf" 2>&1); rc=$?
+eq "unknown config key: exit 2" "$rc" 2
+has "unknown config key: named with its line" "$out" "bad.conf:1: unknown setting 'colour'"
+out=$("$bin" serve --db "$db" --jwks "$work/missing.json" 2>&1); rc=$?
+[ $rc -ne 0 ] && ok || bad "a missing JWKS file stops the server"
+has "a missing JWKS file is named" "$out" "missing.json"
+
 # --- R-CPR-2: the server's stderr (access log included) never shows a CPR
 err=$(cat "$work/err.txt")
 hasnt "no CPR (digits) in stderr" "$err" "$digits"
