@@ -100,6 +100,15 @@ if command -v node >/dev/null; then
   req GET /fhir/Appointment -H "Authorization: Bearer $ntok"
   [ "$code" != 401 ] && ok || bad "a Node-signed ES256 token is accepted ($body)"
   unauth "expired" "$(nsign "{\"ob_kind\":\"system\",\"client_id\":\"n\",\"site\":\"$gp\",\"aud\":\"overblik\",\"exp\":$((now-600))}")" "expired"
+  # alg confusion: HS256 keyed with the public key's PEM (libjwt 1.10's jwt_decode accepts
+  # exactly this, which is why verification is done with OpenSSL directly)
+  openssl pkey -in "${db%.db}.jwt.pem" -pubout -out "$work/pub.pem" 2>/dev/null
+  hs=$(node -e '
+    const c=require("crypto"),fs=require("fs");const [pem,claims]=process.argv.slice(1);
+    const b=x=>Buffer.from(x).toString("base64url");const h=b(JSON.stringify({alg:"HS256",typ:"JWT"})),p=b(claims);
+    console.log(h+"."+p+"."+c.createHmac("sha256",fs.readFileSync(pem)).update(h+"."+p).digest("base64url"));' \
+    "$work/pub.pem" "{\"ob_kind\":\"system\",\"client_id\":\"n\",\"site\":\"$gp\",\"aud\":\"overblik\",\"exp\":$((now+300))}")
+  unauth "HS256 keyed with the public key" "$hs" "algorithm"
 else
   echo "note: node not found, skipping the Node interoperability checks"
 fi
