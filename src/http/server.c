@@ -417,6 +417,17 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
                      NULL, NULL, NULL);
 }
 
+static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    if (!s->hub || !s->hub->ix || !s->hub->log)
+        return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
+    char *ok = malloc(3);
+    if (!ok)
+        return MHD_NO;
+    memcpy(ok, "ok\n", 3);
+    return send_body(s, conn, r, 200, "text/plain; charset=utf-8", ok, 3, NULL, NULL, NULL, NULL);
+}
+
 /* ---- authentication ---- */
 
 static const char *header(struct MHD_Connection *conn, const char *name)
@@ -598,39 +609,20 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
     r->rt = route_of(url);
     switch (r->rt) {
     case R_HEALTHZ:
-        if (r->method != M_GET) {
-            *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET");
-            return false;
-        }
-        if (s->hub && s->hub->ix && s->hub->log) {
-            char *ok = malloc(3);
-            if (!ok) {
-                *mrc = MHD_NO;
-                return false;
-            }
-            memcpy(ok, "ok\n", 3);
-            *mrc = send_body(s, conn, r, 200, "text/plain; charset=utf-8", ok, 3, NULL, NULL, NULL,
-                             NULL);
-        } else {
-            *mrc = send_outcome(s, conn, r, 503, "transient", "the hub is not open");
-        }
-        return false;
     case R_METRICS:
+        /* answered on the last call, so that keep-alive connections stay open */
         if (r->method != M_GET) {
             *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET");
             return false;
         }
-        if (authenticate(s, conn, r, false, mrc))
-            *mrc = metrics(s, conn, r);
-        return false;
+        return r->rt == R_HEALTHZ || authenticate(s, conn, r, false, mrc);
     case R_STATS:
         *mrc =
             send_outcome(s, conn, r, 404, "not-found", "the statistics API is not available yet");
         return false;
     case R_UNKNOWN:
         *mrc = send_outcome(s, conn, r, 404, "not-found",
-                            "no such endpoint (the FHIR API is "
-                            "under /fhir)");
+                            "no such endpoint (the FHIR API is under /fhir)");
         return false;
     case R_FHIR:
     case R_METADATA:
@@ -727,6 +719,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     if (r->too_big)
         return send_outcome(s, conn, r, 413, "too-costly",
                             "the request body is over 1 MiB; nothing was changed");
+    if (r->rt == R_HEALTHZ)
+        return healthz(s, conn, r);
+    if (r->rt == R_METRICS)
+        return metrics(s, conn, r);
     if (r->rt == R_METADATA) {
         /* no token needed: the API answers /metadata without looking at the caller */
         memset(&r->caller, 0, sizeof r->caller);
