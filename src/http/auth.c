@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,34 @@ typedef struct auth_key {
     EVP_PKEY *pkey;
 } auth_key;
 
+/* Verified-signature cache: an ECDSA verification costs far more than the rest of a
+ * request, and clients reuse one token for many requests. The key is a keyed BLAKE2b
+ * digest of the whole token (header, claims and signature), so a hit means these exact
+ * bytes verified before against this JWKS; the time, audience and issuer checks still
+ * run on every request. Slots hold the claims as compact JSON (zeroed when replaced:
+ * a citizen's claims carry a CPR). Direct-mapped, locked in stripes. */
+#define CACHE_SLOTS   4096
+#define CACHE_STRIPES 64
+
+typedef struct cache_slot {
+    uint8_t digest[32];
+    char *claims;
+    size_t len;
+} cache_slot;
+
+typedef struct auth_cache {
+    uint8_t key[crypto_generichash_KEYBYTES];
+    pthread_mutex_t locks[CACHE_STRIPES];
+    cache_slot slots[CACHE_SLOTS];
+} auth_cache;
+
 struct ob_auth {
     auth_key keys[OB_AUTH_MAX_KEYS];
     size_t nkeys;
     char audience[256];
     char issuer[256];
     bool has_issuer;
+    auth_cache *cache;
 };
 
 /* ---- base64url ---- */
@@ -168,6 +191,14 @@ ob_status ob_auth_new(const json_t *jwks, const ob_auth_config *cfg, ob_auth **o
         snprintf(a->issuer, sizeof a->issuer, "%s", cfg->issuer);
         a->has_issuer = true;
     }
+    a->cache = ob_calloc(1, sizeof *a->cache);
+    if (!a->cache) {
+        ob_auth_free(a);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    crypto_generichash_keygen(a->cache->key);
+    for (int i = 0; i < CACHE_STRIPES; i++)
+        pthread_mutex_init(&a->cache->locks[i], NULL);
     for (size_t i = 0; i < json_array_size(keys); i++) {
         ob_status rc = add_jwk(a, json_array_get(keys, i), i, e);
         if (rc) {
@@ -215,6 +246,17 @@ void ob_auth_free(ob_auth *a)
         return;
     for (size_t i = 0; i < a->nkeys; i++)
         EVP_PKEY_free(a->keys[i].pkey);
+    if (a->cache) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+            if (a->cache->slots[i].claims) {
+                sodium_memzero(a->cache->slots[i].claims, a->cache->slots[i].len);
+                ob_free(a->cache->slots[i].claims);
+            }
+        for (int i = 0; i < CACHE_STRIPES; i++)
+            pthread_mutex_destroy(&a->cache->locks[i]);
+        sodium_memzero(a->cache->key, sizeof a->cache->key);
+        ob_free(a->cache);
+    }
     ob_free(a);
 }
 
@@ -292,8 +334,35 @@ static bool aud_matches(const json_t *aud, const char *want)
     return false;
 }
 
-ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_t now,
-                         json_t **claims, ob_err *e)
+/* exp (required), nbf, iat, aud, iss: run on every request, cached or not. */
+static ob_status check_claims(const ob_auth *a, const json_t *cl, int64_t now, ob_err *e)
+{
+    bool has;
+    int64_t v = 0;
+    if (!numeric_claim(cl, "exp", &has, &v) || !has)
+        return ob_err_set(e, OB_EINVAL, "token has no valid expiry (exp)");
+    if (now > v + OB_AUTH_LEEWAY)
+        return ob_err_set(e, OB_EINVAL, "token expired");
+    if (!numeric_claim(cl, "nbf", &has, &v))
+        return ob_err_set(e, OB_EINVAL, "token not-before (nbf) is not a number");
+    if (has && now + OB_AUTH_LEEWAY < v)
+        return ob_err_set(e, OB_EINVAL, "token not yet valid (nbf)");
+    if (!numeric_claim(cl, "iat", &has, &v))
+        return ob_err_set(e, OB_EINVAL, "token issued-at (iat) is not a number");
+    if (has && now + OB_AUTH_LEEWAY < v)
+        return ob_err_set(e, OB_EINVAL, "token issued in the future (iat)");
+    if (!aud_matches(json_object_get(cl, "aud"), a->audience))
+        return ob_err_set(e, OB_EINVAL, "token audience (aud) is not this server");
+    if (a->has_issuer) {
+        const char *iss = json_string_value(json_object_get(cl, "iss"));
+        if (!iss || strcmp(iss, a->issuer) != 0)
+            return ob_err_set(e, OB_EINVAL, "token issuer (iss) is not the configured issuer");
+    }
+    return OB_OK;
+}
+
+static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int64_t now,
+                            json_t **claims, ob_err *e)
 {
     *claims = NULL;
     if (len == 0)
@@ -348,43 +417,8 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
         ob_err_set(e, rc, "token claims are not base64url-encoded JSON");
         goto out;
     }
-    bool has;
-    int64_t v = 0;
-    if (!numeric_claim(cl, "exp", &has, &v) || !has) {
-        ob_err_set(e, rc, "token has no valid expiry (exp)");
+    if (check_claims(a, cl, now, e) != OB_OK)
         goto out;
-    }
-    if (now > v + OB_AUTH_LEEWAY) {
-        ob_err_set(e, rc, "token expired");
-        goto out;
-    }
-    if (!numeric_claim(cl, "nbf", &has, &v)) {
-        ob_err_set(e, rc, "token not-before (nbf) is not a number");
-        goto out;
-    }
-    if (has && now + OB_AUTH_LEEWAY < v) {
-        ob_err_set(e, rc, "token not yet valid (nbf)");
-        goto out;
-    }
-    if (!numeric_claim(cl, "iat", &has, &v)) {
-        ob_err_set(e, rc, "token issued-at (iat) is not a number");
-        goto out;
-    }
-    if (has && now + OB_AUTH_LEEWAY < v) {
-        ob_err_set(e, rc, "token issued in the future (iat)");
-        goto out;
-    }
-    if (!aud_matches(json_object_get(cl, "aud"), a->audience)) {
-        ob_err_set(e, rc, "token audience (aud) is not this server");
-        goto out;
-    }
-    if (a->has_issuer) {
-        const char *iss = json_string_value(json_object_get(cl, "iss"));
-        if (!iss || strcmp(iss, a->issuer) != 0) {
-            ob_err_set(e, rc, "token issuer (iss) is not the configured issuer");
-            goto out;
-        }
-    }
     *claims = cl;
     cl = NULL;
     rc = OB_OK;
@@ -394,6 +428,69 @@ out:
     sodium_memzero(scratch, len + 1);
     ob_free(scratch);
     return rc;
+}
+
+static void token_digest(const ob_auth *a, const char *token, size_t len, uint8_t d[32])
+{
+    crypto_generichash(d, 32, (const uint8_t *)token, len, a->cache->key, sizeof a->cache->key);
+}
+
+ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_t now,
+                         json_t **claims, ob_err *e)
+{
+    *claims = NULL;
+    if (len == 0 || len > OB_AUTH_MAX_TOKEN)
+        return verify_jws(a, token, len, now, claims, e); /* for its message */
+    uint8_t d[32];
+    token_digest(a, token, len, d);
+    size_t slot = ((size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16) % CACHE_SLOTS;
+    pthread_mutex_t *lock = &a->cache->locks[slot % CACHE_STRIPES];
+    cache_slot *cs = &a->cache->slots[slot];
+    char *copy = NULL;
+    size_t clen = 0;
+    pthread_mutex_lock(lock);
+    if (cs->claims && sodium_memcmp(cs->digest, d, 32) == 0 && (copy = ob_malloc(cs->len + 1))) {
+        memcpy(copy, cs->claims, cs->len + 1);
+        clen = cs->len;
+    }
+    pthread_mutex_unlock(lock);
+    if (copy) {
+        json_t *cl = json_loadb(copy, clen, 0, NULL);
+        sodium_memzero(copy, clen);
+        ob_free(copy);
+        if (cl) {
+            if (check_claims(a, cl, now, e) != OB_OK) {
+                json_decref(cl);
+                return OB_EINVAL;
+            }
+            *claims = cl;
+            return OB_OK;
+        }
+    }
+    ob_status rc = verify_jws(a, token, len, now, claims, e);
+    if (rc != OB_OK)
+        return rc;
+    char *text = json_dumps(*claims, JSON_COMPACT);
+    if (!text)
+        return OB_OK; /* not cached; still verified */
+    size_t tlen = strlen(text);
+    char *owned = ob_malloc(tlen + 1);
+    if (owned)
+        memcpy(owned, text, tlen + 1);
+    sodium_memzero(text, tlen);
+    free(text);
+    if (!owned)
+        return OB_OK;
+    pthread_mutex_lock(lock);
+    if (cs->claims) {
+        sodium_memzero(cs->claims, cs->len);
+        ob_free(cs->claims);
+    }
+    memcpy(cs->digest, d, 32);
+    cs->claims = owned;
+    cs->len = tlen;
+    pthread_mutex_unlock(lock);
+    return OB_OK;
 }
 
 /* ---- claims -> caller ---- */

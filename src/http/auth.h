@@ -8,7 +8,9 @@
  * EVP_DigestVerify; libjwt is not used so that the alg/kid rules stay in our hands),
  * then exp (required), nbf and iat (60 s leeway), aud (must contain the configured
  * audience) and iss (when configured). Failure messages say which check failed and
- * never echo a claim (a citizen token carries a CPR number).
+ * never echo a claim (a citizen token carries a CPR number). Tokens whose signature
+ * verified are remembered (a keyed digest of the exact bytes -> their claims) so that a
+ * client's next requests skip the ECDSA work; the claim checks run every time.
  *
  * A verified token's claims are then mapped to an ob_caller (api.h) against the hub's
  * index, under its read lock:
