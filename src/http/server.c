@@ -542,6 +542,14 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
                            "internal error; nothing was revealed or changed");
         goto out;
     }
+    if (out.status < 100 || out.status > 599) {
+        fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
+                r->log_path);
+        ob_api_response_release(&out);
+        mrc = send_outcome(s, conn, r, 500, "exception",
+                           "internal error; nothing was revealed or changed");
+        goto out;
+    }
     if (out.content_type && json_is_string(out.body)) {
         const char *txt = json_string_value(out.body);
         size_t n = json_string_length(out.body);
