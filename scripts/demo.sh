@@ -22,3 +22,29 @@ Try it yourself (the database is $db):
   $bin stats cluster --db $db --cluster klynge-0 --code T90 --from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01
   $bin --help
 MSG
+
+# The HTTP server (issue 3) in the foreground, with development tokens minted from the
+# key pair init wrote beside the database (production brings its own JWKS).
+listen=${DEMO_LISTEN:-127.0.0.1:8080}
+"$bin" gen --out "$dir/pt.ndjson" --patients "$patients" --seed 1 >/dev/null 2>&1
+cpr=$(grep -m1 '"id":"pt-0"' "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | cut -d'"' -f4)
+rm -f "$dir/pt.ndjson"
+pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400)
+cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 86400)
+sys=$("$bin" token --db "$db" --kind system --client-id demo-epj --site "$gp" --ttl 86400)
+cat <<MSG
+
+The HTTP server: http://$listen  (FHIR base http://$listen/fhir; docs/api.md)
+Development tokens, valid for 24 hours (overblik token --help makes more):
+  PRO=$pro
+  CIT=$cit
+  SYS=$sys
+Try, in another terminal after pasting the three lines above:
+  curl -s http://$listen/fhir/metadata | jq .
+  curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" 'http://$listen/fhir/Appointment?patient=Patient/pt-0' | jq .
+  curl -s -H "Authorization: Bearer \$CIT" http://$listen/fhir/AuditEvent | jq .     # pt-0's own log
+  curl -s -H "Authorization: Bearer \$SYS" http://$listen/metrics
+Ctrl-C stops the server (requests in flight finish, the log is flushed).
+
+MSG
+exec "$bin" serve --db "$db" --listen "$listen"

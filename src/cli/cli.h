@@ -49,6 +49,12 @@ int cmd_consent(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_tour(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+/* The development token key pair beside a database: <db without .db>.jwt.pem and
+ * <db without .db>.jwks.json (both buffers cap bytes). */
+void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap);
 
 /* Reads NDJSON objects from f with line numbers and a 1 MiB line cap. */
 typedef struct ndjson_reader {

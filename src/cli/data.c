@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "http/auth.h"
 #include "store/log_sqlite.h"
 
 static const char *const init_flags[] = {"force", "help", NULL};
@@ -21,7 +22,9 @@ int cmd_init(int argc, char **argv)
     if (opt_flag(&o, "help")) {
         printf("usage: overblik init [--db FILE] [--keys FILE] [--force]\n"
                "Creates the database (default %s) and a key file beside it (FILE.key,\n"
-               "mode 0600) with the log signing key and the CPR protection keys.\n"
+               "mode 0600) with the log signing key and the CPR protection keys, and a\n"
+               "development ES256 key pair for `overblik token`: FILE.jwt.pem (private,\n"
+               "0600) and FILE.jwks.json (public). Production servers use their own JWKS.\n"
                "Refuses to overwrite an existing key file unless --force.\n",
                DEFAULT_DB);
         return 0;
@@ -57,7 +60,13 @@ int cmd_init(int argc, char **argv)
     if (ob_hub_open(&ho, &h, &e))
         return fail("init", &e);
     ob_hub_close(h);
-    printf("initialised %s (keys in %s)\n", db, keypath);
+    /* a development ES256 pair for `overblik token`; production passes its own JWKS */
+    char pem[4200], jwks[4200];
+    dev_key_paths(db, pem, jwks, sizeof pem);
+    if (ob_auth_dev_keygen(pem, jwks, &e))
+        return fail("init", &e);
+    printf("initialised %s (keys in %s; development token key %s, its JWKS %s)\n", db, keypath, pem,
+           jwks);
     return 0;
 }
 

@@ -81,6 +81,27 @@ static ob_status nomem(ob_err *e)
     return ob_err_set(e, OB_ENOMEM, "out of memory while indexing");
 }
 
+/* cpr_ids borrows its keys from the patients array: after the array moved, re-key the
+ * map on the new copy (amortised O(1) per patient: the array doubles). */
+static int rekey_cpr(ob_index *ix)
+{
+    static const uint8_t zero[16];
+    if (ob_map_count(ix->cpr_ids) == 0)
+        return 0;
+    ob_map *m = ob_map_new();
+    if (!m)
+        return -1;
+    for (size_t i = 0; i < ix->npatients; i++)
+        if (memcmp(ix->patients[i].cpr_hash, zero, 16) != 0 &&
+            ob_map_put(m, ix->patients[i].cpr_hash, 16, (uint32_t)i) < 0) {
+            ob_map_free(m);
+            return -1;
+        }
+    ob_map_free(ix->cpr_ids);
+    ix->cpr_ids = m;
+    return 0;
+}
+
 ob_status ob_index_reserve(ob_index *ix, size_t orgs, size_t pros, size_t patients, ob_err *e)
 {
     if (ob_grow((void **)&ix->orgs, &ix->caporgs, orgs, sizeof *ix->orgs) < 0)
@@ -89,7 +110,10 @@ ob_status ob_index_reserve(ob_index *ix, size_t orgs, size_t pros, size_t patien
     if (ob_grow((void **)&ix->pros, &ix->cappros, pros, sizeof *ix->pros) < 0 ||
         ob_grow((void **)&ix->pro_perms, &cap, pros, sizeof *ix->pro_perms) < 0)
         return nomem(e);
+    ob_patient *before = ix->patients;
     if (ob_grow((void **)&ix->patients, &ix->cappatients, patients, sizeof *ix->patients) < 0)
+        return nomem(e);
+    if (ix->patients != before && rekey_cpr(ix) < 0)
         return nomem(e);
     return OB_OK;
 }
@@ -203,8 +227,11 @@ ob_status ob_index_add_patient(ob_index *ix, const ob_patient *p, uint32_t *id, 
     if (has_cpr && ob_map_get(ix->cpr_ids, p->cpr_hash, 16) != OB_NONE)
         return ob_err_set(e, OB_EINVAL, "patient '%s' has a CPR number already registered",
                           p->ext_id);
+    ob_patient *before = ix->patients;
     if (ob_grow((void **)&ix->patients, &ix->cappatients, ix->npatients + 1, sizeof *ix->patients) <
         0)
+        return nomem(e);
+    if (ix->patients != before && rekey_cpr(ix) < 0)
         return nomem(e);
     ob_patient *n = &ix->patients[ix->npatients];
     memset(n, 0, sizeof *n);

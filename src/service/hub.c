@@ -179,7 +179,11 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
         return ob_err_set(e, OB_EIO,
                           "the access log is not open; no decision without a log "
                           "entry");
-    return ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+    ob_status rc = ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+    if (rc == OB_OK && d->rule < OB_RULE_COUNT)
+        atomic_fetch_add_explicit(&h->decisions[d->rule][d->permit ? 1 : 0], 1,
+                                  memory_order_relaxed);
+    return rc;
 }
 
 /* ---- single changes ---- */

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/secret.h"
 #include "log/entry.h"
@@ -29,6 +30,9 @@ typedef struct ob_hub {
     ob_keys keys;
     pthread_rwlock_t lock;
     char *db_path;
+    /* Logged decisions since open by rule and outcome ([rule][permit]), for the
+     * server's /metrics; relaxed atomics, incremented by ob_hub_decide. */
+    _Atomic uint64_t decisions[OB_RULE_COUNT][2];
 } ob_hub;
 
 typedef struct ob_hub_options {

@@ -1,0 +1,223 @@
+/* serve.c - `overblik serve`: the HTTP server (src/http/) over an opened hub.
+ *
+ * Settings come from, in order of precedence: flags, environment variables
+ * (OVERBLIK_<KEY>), a config file of `key = value` lines (--config or
+ * OVERBLIK_CONFIG), and defaults. SIGTERM and SIGINT are blocked in every thread and
+ * taken with sigwait in main, so shutdown runs as ordinary code: stop accepting, let
+ * requests in flight finish, stop the workers, close the hub (the log writer finishes
+ * its queue and cuts a final checkpoint), exit 0. See docs/operations.md. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "http/auth.h"
+#include "http/server.h"
+
+void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap)
+{
+    size_t n = strlen(db);
+    if (n > 3 && strcmp(db + n - 3, ".db") == 0)
+        n -= 3;
+    snprintf(pem, cap, "%.*s.jwt.pem", (int)n, db);
+    snprintf(jwks, cap, "%.*s.jwks.json", (int)n, db);
+}
+
+/* The settings, each a key of the config file and (upper-cased) of the environment. */
+enum {
+    S_DB,
+    S_KEYS,
+    S_LISTEN,
+    S_THREADS,
+    S_JWKS,
+    S_AUDIENCE,
+    S_ISSUER,
+    S_BASE_URL,
+    S_ACCESS_LOG,
+    S_SHUTDOWN_TIMEOUT,
+    S_COUNT
+};
+static const struct {
+    const char *key, *env, *flag, *dflt;
+} settings[S_COUNT] = {
+    {"db", "OVERBLIK_DB", "db", DEFAULT_DB},
+    {"keys", "OVERBLIK_KEYS", "keys", NULL},
+    {"listen", "OVERBLIK_LISTEN", "listen", "127.0.0.1:8080"},
+    {"threads", "OVERBLIK_THREADS", "threads", "0"},
+    {"jwks", "OVERBLIK_JWKS", "jwks", NULL},
+    {"audience", "OVERBLIK_AUDIENCE", "audience", "overblik"},
+    {"issuer", "OVERBLIK_ISSUER", "issuer", NULL},
+    {"base_url", "OVERBLIK_BASE_URL", "base-url", NULL},
+    {"access_log", "OVERBLIK_ACCESS_LOG", "access-log", "false"},
+    {"shutdown_timeout", "OVERBLIK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30"},
+};
+
+typedef struct config {
+    char file_values[S_COUNT][1024];
+    bool in_file[S_COUNT];
+    const char *v[S_COUNT];
+} config;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+static int read_config(config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "overblik serve: cannot open config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *l = trim(line);
+        if (!*l || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            fprintf(stderr, "overblik serve: %s:%d: expected key = value\n", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        char *k = trim(l), *v = trim(eq + 1);
+        int i = 0;
+        while (i < S_COUNT && strcmp(settings[i].key, k) != 0)
+            i++;
+        if (i == S_COUNT || strlen(v) >= sizeof c->file_values[i]) {
+            fprintf(stderr, "overblik serve: %s:%d: %s '%s'\n", path, lineno,
+                    i == S_COUNT ? "unknown setting" : "value too long for", k);
+            fclose(f);
+            return -1;
+        }
+        snprintf(c->file_values[i], sizeof c->file_values[i], "%s", v);
+        c->in_file[i] = true;
+    }
+    fclose(f);
+    return 0;
+}
+
+static bool truthy(const char *s)
+{
+    return s && (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
+                 strcmp(s, "on") == 0);
+}
+
+static int parse_uint(const char *name, const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-') {
+        fprintf(stderr, "overblik serve: %s must be a number from 0 to %u\n", name, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static const char *const serve_flags[] = {"help", "access-log", NULL};
+static const char *const serve_valued[] = {
+    "db",       "keys",   "listen",   "threads",          "config", "jwks",
+    "audience", "issuer", "base-url", "shutdown-timeout", NULL};
+
+int cmd_serve(int argc, char **argv)
+{
+    opts o;
+    if (opts_parse(&o, argc, argv, serve_flags, serve_valued) < 0)
+        return EXIT_USAGE;
+    if (opt_flag(&o, "help")) {
+        printf("usage: overblik serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
+               "         [--config FILE] [--jwks FILE] [--audience A] [--issuer I]\n"
+               "         [--base-url URL] [--shutdown-timeout S] [--access-log] [--keys FILE]\n"
+               "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md).\n"
+               "Bearer tokens (ES256) are verified against the JWKS file; without --jwks the\n"
+               "development JWKS that init wrote beside the database (FILE.jwks.json) is used.\n"
+               "Production passes its own JWKS: the server never generates production keys.\n"
+               "Each setting can also come from the environment (OVERBLIK_DB, OVERBLIK_LISTEN,\n"
+               "OVERBLIK_THREADS, OVERBLIK_JWKS, OVERBLIK_AUDIENCE, OVERBLIK_ISSUER,\n"
+               "OVERBLIK_BASE_URL, OVERBLIK_ACCESS_LOG, OVERBLIK_SHUTDOWN_TIMEOUT,\n"
+               "OVERBLIK_KEYS) or a config file of `key = value` lines (db, listen, threads,\n"
+               "jwks, audience, issuer, base_url, access_log, shutdown_timeout, keys; --config\n"
+               "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
+               "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
+               "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
+               "exit 0.\n");
+        return 0;
+    }
+    static config c;
+    memset(&c, 0, sizeof c);
+    const char *cfg_path = opt(&o, "config", getenv("OVERBLIK_CONFIG"));
+    if (cfg_path && read_config(&c, cfg_path) < 0)
+        return EXIT_USAGE;
+    for (int i = 0; i < S_COUNT; i++) {
+        const char *env = getenv(settings[i].env);
+        c.v[i] = opt(&o, settings[i].flag, NULL);
+        if (!c.v[i] && env && env[0])
+            c.v[i] = env;
+        if (!c.v[i] && c.in_file[i])
+            c.v[i] = c.file_values[i];
+        if (!c.v[i])
+            c.v[i] = settings[i].dflt;
+    }
+    bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
+    unsigned threads, timeout;
+    if (parse_uint("threads", c.v[S_THREADS], 256, &threads) < 0 ||
+        parse_uint("shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 3600, &timeout) < 0)
+        return EXIT_USAGE;
+
+    /* Block the stop signals before any thread starts, so all threads inherit the
+     * mask and only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char pem[4200], jwks_default[4200];
+    dev_key_paths(c.v[S_DB], pem, jwks_default, sizeof pem);
+    const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : jwks_default;
+    ob_err e = {0};
+    ob_auth *auth = NULL;
+    ob_auth_config ac = {c.v[S_AUDIENCE], c.v[S_ISSUER]};
+    if (ob_auth_load(jwks, &ac, &auth, &e) != OB_OK)
+        return fail("serve", &e);
+    ob_hub *h = NULL;
+    ob_hub_options ho = {c.v[S_DB], c.v[S_KEYS], false};
+    if (ob_hub_open(&ho, &h, &e) != OB_OK) {
+        ob_auth_free(auth);
+        return fail("serve", &e);
+    }
+    ob_http_config hc = {c.v[S_LISTEN], threads, access_log, c.v[S_BASE_URL], timeout};
+    ob_http_server *srv = NULL;
+    if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
+        ob_hub_close(h);
+        ob_auth_free(auth);
+        return fail("serve", &e);
+    }
+    printf("overblik serve: listening on http://%s (FHIR base http://%s/fhir, JWKS %s)\n",
+           ob_http_address(srv), ob_http_address(srv), jwks);
+    fflush(stdout);
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "overblik serve: %s received, finishing requests in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    ob_http_stop(srv);
+    ob_hub_close(h); /* finishes the log's queue and cuts a final checkpoint */
+    ob_auth_free(auth);
+    fprintf(stderr, "overblik serve: stopped\n");
+    return 0;
+}

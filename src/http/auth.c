@@ -1,0 +1,859 @@
+/* auth.c - JWT (ES256) verification, claims -> ob_caller, development keys and tokens
+ * (auth.h). The cryptography is OpenSSL's (EVP_DigestVerify/Sign, EVP_PKEY_fromdata);
+ * base64url is libsodium's; JSON is jansson's. What is ours is the JOSE framing: the
+ * raw R||S signature <-> DER ECDSA-Sig-Value conversion, and the rules about which
+ * header and claims are acceptable. */
+#include "http/auth.h"
+
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/cpr.h"
+#include "core/secret.h"
+#include "model/index.h"
+
+#define KID_MAX 128
+
+typedef struct auth_key {
+    char kid[KID_MAX];
+    EVP_PKEY *pkey;
+} auth_key;
+
+/* Verified-signature cache: an ECDSA verification costs far more than the rest of a
+ * request, and clients reuse one token for many requests. The key is a keyed BLAKE2b
+ * digest of the whole token (header, claims and signature), so a hit means these exact
+ * bytes verified before against this JWKS; the time, audience and issuer checks still
+ * run on every request. Slots hold the claims as compact JSON (zeroed when replaced:
+ * a citizen's claims carry a CPR). Direct-mapped, locked in stripes. */
+#define CACHE_SLOTS   4096
+#define CACHE_STRIPES 64
+
+typedef struct cache_slot {
+    uint8_t digest[32];
+    char *claims;
+    size_t len;
+} cache_slot;
+
+typedef struct auth_cache {
+    uint8_t key[crypto_generichash_KEYBYTES];
+    pthread_mutex_t locks[CACHE_STRIPES];
+    cache_slot slots[CACHE_SLOTS];
+} auth_cache;
+
+struct ob_auth {
+    auth_key keys[OB_AUTH_MAX_KEYS];
+    size_t nkeys;
+    char audience[256];
+    char issuer[256];
+    bool has_issuer;
+    auth_cache *cache;
+};
+
+/* ---- base64url ---- */
+
+/* Decodes unpadded base64url; returns the length or -1. */
+static long b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    if (len == 0)
+        return 0;
+    if (sodium_base642bin(out, cap, in, len, NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return -1;
+    return (long)n;
+}
+
+static char *b64url_encode(const uint8_t *in, size_t len)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = ob_malloc(cap);
+    if (out)
+        sodium_bin2base64(out, cap, in, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+/* ---- keys ---- */
+
+static EVP_PKEY *pkey_from_xy(const uint8_t x[32], const uint8_t y[32])
+{
+    uint8_t point[65];
+    point[0] = 0x04; /* uncompressed */
+    memcpy(point + 1, x, 32);
+    memcpy(point + 33, y, 32);
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+        OSSL_PARAM_construct_end()};
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    if (pkey) {
+        /* fromdata does not check that the point is on the curve */
+        EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        bool good = chk && EVP_PKEY_public_check(chk) == 1;
+        EVP_PKEY_CTX_free(chk);
+        if (!good) {
+            EVP_PKEY_free(pkey);
+            pkey = NULL;
+        }
+    }
+    return pkey;
+}
+
+/* RFC 7638 thumbprint of an EC JWK: base64url(SHA-256 of the canonical members). */
+static ob_status jwk_thumbprint(const char *x, const char *y, char *kid, size_t cap, ob_err *e)
+{
+    char canon[512];
+    int n = snprintf(canon, sizeof canon,
+                     "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+    if (n < 0 || (size_t)n >= sizeof canon)
+        return ob_err_set(e, OB_EINVAL, "key coordinates too long");
+    uint8_t h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const uint8_t *)canon, (size_t)n);
+    char *s = b64url_encode(h, sizeof h);
+    if (!s)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    snprintf(kid, cap, "%s", s);
+    ob_free(s);
+    return OB_OK;
+}
+
+static ob_status add_jwk(ob_auth *a, const json_t *k, size_t i, ob_err *e)
+{
+    const char *kty = json_string_value(json_object_get(k, "kty"));
+    const char *crv = json_string_value(json_object_get(k, "crv"));
+    const char *kid = json_string_value(json_object_get(k, "kid"));
+    const char *x = json_string_value(json_object_get(k, "x"));
+    const char *y = json_string_value(json_object_get(k, "y"));
+    const json_t *alg = json_object_get(k, "alg"), *use = json_object_get(k, "use");
+    if (!json_is_object(k) || !kty || strcmp(kty, "EC") != 0 || !crv || strcmp(crv, "P-256") != 0)
+        return ob_err_set(e, OB_EINVAL, "JWKS key %zu is not an EC P-256 key (ES256 only)", i);
+    if (!kid || !kid[0] || strlen(kid) >= KID_MAX)
+        return ob_err_set(e, OB_EINVAL, "JWKS key %zu has no kid (or one over %d bytes)", i,
+                          KID_MAX - 1);
+    if ((alg && (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0)) ||
+        (use && (!json_is_string(use) || strcmp(json_string_value(use), "sig") != 0)))
+        return ob_err_set(e, OB_EINVAL, "JWKS key %zu is not an ES256 signing key", i);
+    if (json_object_get(k, "d"))
+        return ob_err_set(e, OB_EINVAL,
+                          "JWKS key %zu contains a private key; give the server public keys only",
+                          i);
+    for (size_t j = 0; j < a->nkeys; j++)
+        if (strcmp(a->keys[j].kid, kid) == 0)
+            return ob_err_set(e, OB_EINVAL, "JWKS key %zu repeats kid '%s'", i, kid);
+    uint8_t bx[33], by[33];
+    if (!x || !y || b64url_decode(x, strlen(x), bx, sizeof bx) != 32 ||
+        b64url_decode(y, strlen(y), by, sizeof by) != 32)
+        return ob_err_set(e, OB_EINVAL, "JWKS key %zu: x and y must be 32-byte base64url", i);
+    EVP_PKEY *pk = pkey_from_xy(bx, by);
+    if (!pk)
+        return ob_err_set(e, OB_EINVAL, "JWKS key %zu is not a valid P-256 public key", i);
+    snprintf(a->keys[a->nkeys].kid, KID_MAX, "%s", kid);
+    a->keys[a->nkeys++].pkey = pk;
+    return OB_OK;
+}
+
+ob_status ob_auth_new(const json_t *jwks, const ob_auth_config *cfg, ob_auth **out, ob_err *e)
+{
+    *out = NULL;
+    const json_t *keys = json_object_get(jwks, "keys");
+    if (!json_is_array(keys) || json_array_size(keys) == 0)
+        return ob_err_set(e, OB_EINVAL, "the JWKS has no \"keys\" array");
+    if (json_array_size(keys) > OB_AUTH_MAX_KEYS)
+        return ob_err_set(e, OB_ELIMIT, "the JWKS has more than %d keys", OB_AUTH_MAX_KEYS);
+    ob_auth *a = ob_calloc(1, sizeof *a);
+    if (!a)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    const char *aud = cfg && cfg->audience ? cfg->audience : "overblik";
+    if (strlen(aud) >= sizeof a->audience ||
+        (cfg && cfg->issuer && strlen(cfg->issuer) >= sizeof a->issuer)) {
+        ob_auth_free(a);
+        return ob_err_set(e, OB_EINVAL, "audience or issuer longer than 255 bytes");
+    }
+    snprintf(a->audience, sizeof a->audience, "%s", aud);
+    if (cfg && cfg->issuer && cfg->issuer[0]) {
+        snprintf(a->issuer, sizeof a->issuer, "%s", cfg->issuer);
+        a->has_issuer = true;
+    }
+    a->cache = ob_calloc(1, sizeof *a->cache);
+    if (!a->cache) {
+        ob_auth_free(a);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    crypto_generichash_keygen(a->cache->key);
+    for (int i = 0; i < CACHE_STRIPES; i++)
+        pthread_mutex_init(&a->cache->locks[i], NULL);
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        ob_status rc = add_jwk(a, json_array_get(keys, i), i, e);
+        if (rc) {
+            ob_auth_free(a);
+            return rc;
+        }
+    }
+    *out = a;
+    return OB_OK;
+}
+
+ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth **out, ob_err *e)
+{
+    *out = NULL;
+    FILE *f = fopen(jwks_path, "rb");
+    if (!f)
+        return ob_err_set(e, OB_EIO, "cannot open JWKS file %s", jwks_path);
+    char *buf = ob_malloc((1u << 20) + 1);
+    if (!buf) {
+        fclose(f);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, (1u << 20) + 1, f);
+    fclose(f);
+    if (n > (1u << 20)) {
+        ob_free(buf);
+        return ob_err_set(e, OB_ELIMIT, "JWKS file %s is over 1 MiB", jwks_path);
+    }
+    json_error_t je;
+    json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
+    ob_free(buf);
+    if (!j)
+        return ob_err_set(e, OB_EINVAL, "JWKS file %s is not valid JSON (line %d)", jwks_path,
+                          je.line);
+    ob_status rc = ob_auth_new(j, cfg, out, e);
+    json_decref(j);
+    if (rc)
+        ob_err_wrap(e, "%s: ", jwks_path);
+    return rc;
+}
+
+void ob_auth_free(ob_auth *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nkeys; i++)
+        EVP_PKEY_free(a->keys[i].pkey);
+    if (a->cache) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+            if (a->cache->slots[i].claims) {
+                sodium_memzero(a->cache->slots[i].claims, a->cache->slots[i].len);
+                ob_free(a->cache->slots[i].claims);
+            }
+        for (int i = 0; i < CACHE_STRIPES; i++)
+            pthread_mutex_destroy(&a->cache->locks[i]);
+        sodium_memzero(a->cache->key, sizeof a->cache->key);
+        ob_free(a->cache);
+    }
+    ob_free(a);
+}
+
+/* ---- verification ---- */
+
+/* Raw R||S (JOSE) -> DER ECDSA-Sig-Value, as EVP_DigestVerify wants it. */
+static bool verify_es256(EVP_PKEY *pk, const char *data, size_t len, const uint8_t sig[64])
+{
+    bool good = false;
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+    unsigned char *der = NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!es || !r || !s || !md || !ECDSA_SIG_set0(es, r, s)) {
+        BN_free(r);
+        BN_free(s);
+        goto out;
+    }
+    int derlen = i2d_ECDSA_SIG(es, &der);
+    if (derlen <= 0)
+        goto out;
+    good = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) == 1 &&
+           EVP_DigestVerify(md, der, (size_t)derlen, (const unsigned char *)data, len) == 1;
+out:
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(md);
+    return good;
+}
+
+static json_t *decode_json_part(const char *p, size_t len, uint8_t *scratch, size_t cap)
+{
+    long n = b64url_decode(p, len, scratch, cap);
+    if (n <= 0)
+        return NULL;
+    json_t *j = json_loadb((const char *)scratch, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* A NumericDate claim: absent (false, *present=false) or an integer/real. */
+static bool numeric_claim(const json_t *claims, const char *name, bool *present, int64_t *v)
+{
+    const json_t *j = json_object_get(claims, name);
+    *present = j != NULL;
+    if (!j)
+        return true;
+    if (json_is_integer(j)) {
+        *v = (int64_t)json_integer_value(j);
+        return true;
+    }
+    if (json_is_real(j)) {
+        double d = json_real_value(j);
+        if (!(d > -1e15 && d < 1e15))
+            return false;
+        *v = (int64_t)d;
+        return true;
+    }
+    return false;
+}
+
+static bool aud_matches(const json_t *aud, const char *want)
+{
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), want) == 0;
+    if (!json_is_array(aud))
+        return false;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(aud, i, v) if (json_is_string(v) &&
+                                      strcmp(json_string_value(v), want) == 0) return true;
+    return false;
+}
+
+/* exp (required), nbf, iat, aud, iss: run on every request, cached or not. */
+static ob_status check_claims(const ob_auth *a, const json_t *cl, int64_t now, ob_err *e)
+{
+    bool has;
+    int64_t v = 0;
+    if (!numeric_claim(cl, "exp", &has, &v) || !has)
+        return ob_err_set(e, OB_EINVAL, "token has no valid expiry (exp)");
+    if (now > v + OB_AUTH_LEEWAY)
+        return ob_err_set(e, OB_EINVAL, "token expired");
+    if (!numeric_claim(cl, "nbf", &has, &v))
+        return ob_err_set(e, OB_EINVAL, "token not-before (nbf) is not a number");
+    if (has && now + OB_AUTH_LEEWAY < v)
+        return ob_err_set(e, OB_EINVAL, "token not yet valid (nbf)");
+    if (!numeric_claim(cl, "iat", &has, &v))
+        return ob_err_set(e, OB_EINVAL, "token issued-at (iat) is not a number");
+    if (has && now + OB_AUTH_LEEWAY < v)
+        return ob_err_set(e, OB_EINVAL, "token issued in the future (iat)");
+    if (!aud_matches(json_object_get(cl, "aud"), a->audience))
+        return ob_err_set(e, OB_EINVAL, "token audience (aud) is not this server");
+    if (a->has_issuer) {
+        const char *iss = json_string_value(json_object_get(cl, "iss"));
+        if (!iss || strcmp(iss, a->issuer) != 0)
+            return ob_err_set(e, OB_EINVAL, "token issuer (iss) is not the configured issuer");
+    }
+    return OB_OK;
+}
+
+static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int64_t now,
+                            json_t **claims, ob_err *e)
+{
+    *claims = NULL;
+    if (len == 0)
+        return ob_err_set(e, OB_EINVAL, "empty bearer token");
+    if (len > OB_AUTH_MAX_TOKEN)
+        return ob_err_set(e, OB_EINVAL, "token longer than %d bytes", OB_AUTH_MAX_TOKEN);
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+        return ob_err_set(e, OB_EINVAL, "token is not a compact JWS (three dot-separated parts)");
+    uint8_t *scratch = ob_malloc(len + 1);
+    if (!scratch)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    ob_status rc = OB_EINVAL;
+    json_t *hdr = decode_json_part(token, (size_t)(d1 - token), scratch, len);
+    json_t *cl = NULL;
+    if (!hdr) {
+        ob_err_set(e, rc, "token header is not base64url-encoded JSON");
+        goto out;
+    }
+    const char *alg = json_string_value(json_object_get(hdr, "alg"));
+    if (!alg || strcmp(alg, "ES256") != 0) {
+        ob_err_set(e, rc, "token algorithm not accepted (ES256 only)");
+        goto out;
+    }
+    if (json_object_get(hdr, "crit")) {
+        ob_err_set(e, rc, "token header has critical extensions we do not support");
+        goto out;
+    }
+    const char *kid = json_string_value(json_object_get(hdr, "kid"));
+    const auth_key *key = NULL;
+    for (size_t i = 0; kid && i < a->nkeys; i++)
+        if (strcmp(a->keys[i].kid, kid) == 0)
+            key = &a->keys[i];
+    if (!key) {
+        ob_err_set(e, rc,
+                   kid ? "token key id (kid) is not a configured key"
+                       : "token header has no key id (kid)");
+        goto out;
+    }
+    uint8_t sig[65];
+    if (b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, sizeof sig) != 64) {
+        ob_err_set(e, rc, "token signature is not a 64-byte ES256 signature");
+        goto out;
+    }
+    if (!verify_es256(key->pkey, token, (size_t)(d2 - token), sig)) {
+        ob_err_set(e, rc, "token signature does not verify");
+        goto out;
+    }
+    cl = decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1), scratch, len);
+    if (!cl) {
+        ob_err_set(e, rc, "token claims are not base64url-encoded JSON");
+        goto out;
+    }
+    if (check_claims(a, cl, now, e) != OB_OK)
+        goto out;
+    *claims = cl;
+    cl = NULL;
+    rc = OB_OK;
+out:
+    json_decref(hdr);
+    json_decref(cl);
+    sodium_memzero(scratch, len + 1);
+    ob_free(scratch);
+    return rc;
+}
+
+static void token_digest(const ob_auth *a, const char *token, size_t len, uint8_t d[32])
+{
+    crypto_generichash(d, 32, (const uint8_t *)token, len, a->cache->key, sizeof a->cache->key);
+}
+
+ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_t now,
+                         json_t **claims, ob_err *e)
+{
+    *claims = NULL;
+    if (len == 0 || len > OB_AUTH_MAX_TOKEN)
+        return verify_jws(a, token, len, now, claims, e); /* for its message */
+    uint8_t d[32];
+    token_digest(a, token, len, d);
+    size_t slot = ((size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16) % CACHE_SLOTS;
+    pthread_mutex_t *lock = &a->cache->locks[slot % CACHE_STRIPES];
+    cache_slot *cs = &a->cache->slots[slot];
+    char *copy = NULL;
+    size_t clen = 0;
+    pthread_mutex_lock(lock);
+    if (cs->claims && sodium_memcmp(cs->digest, d, 32) == 0 && (copy = ob_malloc(cs->len + 1))) {
+        memcpy(copy, cs->claims, cs->len + 1);
+        clen = cs->len;
+    }
+    pthread_mutex_unlock(lock);
+    if (copy) {
+        json_t *cl = json_loadb(copy, clen, 0, NULL);
+        sodium_memzero(copy, clen);
+        ob_free(copy);
+        if (cl) {
+            if (check_claims(a, cl, now, e) != OB_OK) {
+                json_decref(cl);
+                return OB_EINVAL;
+            }
+            *claims = cl;
+            return OB_OK;
+        }
+    }
+    ob_status rc = verify_jws(a, token, len, now, claims, e);
+    if (rc != OB_OK)
+        return rc;
+    char *text = json_dumps(*claims, JSON_COMPACT);
+    if (!text)
+        return OB_OK; /* not cached; still verified */
+    size_t tlen = strlen(text);
+    char *owned = ob_malloc(tlen + 1);
+    if (owned)
+        memcpy(owned, text, tlen + 1);
+    sodium_memzero(text, tlen);
+    free(text);
+    if (!owned)
+        return OB_OK;
+    pthread_mutex_lock(lock);
+    if (cs->claims) {
+        sodium_memzero(cs->claims, cs->len);
+        ob_free(cs->claims);
+    }
+    memcpy(cs->digest, d, 32);
+    cs->claims = owned;
+    cs->len = tlen;
+    pthread_mutex_unlock(lock);
+    return OB_OK;
+}
+
+/* ---- claims -> caller ---- */
+
+static const char *claim_str(const json_t *claims, const char *name, size_t max)
+{
+    const char *s = json_string_value(json_object_get(claims, name));
+    if (!s || !s[0] || strlen(s) > max)
+        return NULL;
+    return s;
+}
+
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e)
+{
+    memset(c, 0, sizeof *c);
+    c->actor = c->acting_org = c->on_behalf_of = OB_NONE;
+    c->override = OB_OVERRIDE_NONE;
+    const char *kind = json_string_value(json_object_get(claims, "ob_kind"));
+    if (!kind)
+        return ob_err_set(e, OB_EINVAL, "token has no ob_kind claim");
+    ob_status rc = OB_OK;
+    if (strcmp(kind, "citizen") == 0) {
+        c->kind = OB_ACTOR_CITIZEN;
+        c->purpose = OB_PURPOSE_PATIENT;
+        const char *cpr = json_string_value(json_object_get(claims, "cpr"));
+        ob_cpr parsed;
+        if (!cpr)
+            return ob_err_set(e, OB_EINVAL, "citizen token has no cpr claim");
+        if (ob_cpr_parse(cpr, strlen(cpr), &parsed, NULL) != OB_OK)
+            return ob_err_set(e, OB_EINVAL, "citizen token's cpr claim is not a valid CPR number");
+        uint8_t hash[16];
+        ob_cpr_hash(&h->keys, parsed.digits, hash);
+        sodium_memzero(&parsed, sizeof parsed);
+        pthread_rwlock_rdlock(&h->lock);
+        uint32_t pt = ob_index_find_patient_by_cpr_hash(h->ix, hash);
+        if (pt != OB_NONE) {
+            c->actor = pt;
+            snprintf(c->subject, sizeof c->subject, "%s", h->ix->patients[pt].ext_id);
+        }
+        pthread_rwlock_unlock(&h->lock);
+        return OB_OK;
+    }
+    if (strcmp(kind, "professional") == 0) {
+        c->kind = OB_ACTOR_PROFESSIONAL;
+        c->purpose = OB_PURPOSE_TREAT;
+        const char *sub = claim_str(claims, "sub", sizeof c->subject - 1);
+        const char *site = claim_str(claims, "site", 255);
+        const json_t *obo = json_object_get(claims, "on_behalf_of");
+        if (!sub || !site)
+            return ob_err_set(e, OB_EINVAL, "professional token needs sub and site claims");
+        if (obo && !json_is_string(obo))
+            return ob_err_set(e, OB_EINVAL, "on_behalf_of must be a string");
+        snprintf(c->subject, sizeof c->subject, "%s", sub);
+        pthread_rwlock_rdlock(&h->lock);
+        c->actor = ob_index_find_professional(h->ix, sub);
+        c->acting_org = ob_index_find_org(h->ix, site);
+        if (obo)
+            c->on_behalf_of = ob_index_find_professional(h->ix, json_string_value(obo));
+        if (c->actor == OB_NONE)
+            rc = ob_err_set(e, OB_ENOTFOUND, "token subject is not a known professional");
+        else if (c->acting_org == OB_NONE)
+            rc = ob_err_set(e, OB_ENOTFOUND, "token site is not a known organisation");
+        else if (!ob_index_pro_works_at(h->ix, c->actor, c->acting_org))
+            rc = ob_err_set(e, OB_EDENIED, "the professional does not work at the token's site");
+        else if (obo && c->on_behalf_of == OB_NONE)
+            rc = ob_err_set(e, OB_ENOTFOUND, "on_behalf_of is not a known professional");
+        else if (obo && !h->ix->pros[c->on_behalf_of].authorised)
+            rc = ob_err_set(e, OB_EDENIED, "on_behalf_of must name an authorised professional");
+        pthread_rwlock_unlock(&h->lock);
+        return rc;
+    }
+    if (strcmp(kind, "system") == 0) {
+        c->kind = OB_ACTOR_SOURCE_SYSTEM;
+        c->purpose = OB_PURPOSE_TREAT;
+        const char *client = claim_str(claims, "client_id", sizeof c->client_id - 1);
+        const char *site = claim_str(claims, "site", 255);
+        if (!client || !site || !printable(client))
+            return ob_err_set(e, OB_EINVAL,
+                              "system token needs client_id (at most %zu bytes) "
+                              "and site claims",
+                              sizeof c->client_id - 1);
+        snprintf(c->client_id, sizeof c->client_id, "%s", client);
+        snprintf(c->subject, sizeof c->subject, "%s", client);
+        pthread_rwlock_rdlock(&h->lock);
+        c->acting_org = ob_index_find_org(h->ix, site);
+        pthread_rwlock_unlock(&h->lock);
+        if (c->acting_org == OB_NONE)
+            return ob_err_set(e, OB_ENOTFOUND, "token site is not a known organisation");
+        return OB_OK;
+    }
+    return ob_err_set(e, OB_EINVAL, "ob_kind must be citizen, professional or system");
+}
+
+long ob_http_pct_decode(const char *src, size_t len, char *dst, size_t cap, bool plus)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = src[i + 1], lo = src[i + 2];
+            int v = 0;
+            for (int k = 0; k < 2; k++) {
+                int d = k ? lo : hi;
+                v <<= 4;
+                if (d >= '0' && d <= '9')
+                    v |= d - '0';
+                else if (d >= 'a' && d <= 'f')
+                    v |= d - 'a' + 10;
+                else if (d >= 'A' && d <= 'F')
+                    v |= d - 'A' + 10;
+                else
+                    return -1;
+            }
+            ch = (char)v;
+            i += 2;
+        } else if (ch == '+' && plus) {
+            ch = ' ';
+        }
+        if (n + 1 >= cap)
+            return -1;
+        dst[n++] = ch;
+    }
+    if (cap == 0)
+        return -1;
+    dst[n] = '\0';
+    return (long)n;
+}
+
+/* Valid UTF-8 without control characters (a reason is shown to the patient). */
+static bool clean_utf8(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        size_t k;
+        if (b >= 0xc2 && b <= 0xdf)
+            k = 1;
+        else if (b >= 0xe0 && b <= 0xef)
+            k = 2;
+        else if (b >= 0xf0 && b <= 0xf4)
+            k = 3;
+        else
+            return false;
+        if (i + k >= n)
+            return false;
+        for (size_t j = 1; j <= k; j++)
+            if (((unsigned char)s[i + j] & 0xc0) != 0x80)
+                return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+ob_status ob_auth_headers(const json_t *claims, const char *purpose, const char *break_glass,
+                          const char *reason, ob_caller *c, ob_err *e)
+{
+    const char *p = purpose;
+    if (!p)
+        p = json_string_value(json_object_get(claims, "purpose_of_use"));
+    if (p) {
+        int code = ob_purpose_parse(p);
+        if (code < 0)
+            return ob_err_set(e, OB_EINVAL,
+                              "unknown purpose of use (HL7 v3 PurposeOfUse such as TREAT, "
+                              "ETREAT, PATRQT, PWATRNY, or OIO-IDWS TREATMENT/EMERGENCY/REQUEST)");
+        c->purpose = (uint8_t)code;
+    }
+    c->override = OB_OVERRIDE_NONE;
+    c->justification[0] = '\0';
+    if (break_glass) {
+        int o = ob_override_parse(break_glass);
+        if (o < 0 || o == OB_OVERRIDE_NONE)
+            return ob_err_set(e, OB_EINVAL, "X-Break-Glass must be consent or vital_interest");
+        if (!reason || !reason[0])
+            return ob_err_set(e, OB_EINVAL,
+                              "X-Break-Glass needs a reason in X-Break-Glass-Reason (R-BLK-4)");
+        size_t rl = strlen(reason);
+        if (rl > 3 * OB_AUTH_MAX_REASON)
+            return ob_err_set(e, OB_EINVAL, "X-Break-Glass-Reason is over %d bytes",
+                              OB_AUTH_MAX_REASON);
+        long n = ob_http_pct_decode(reason, rl, c->justification, OB_AUTH_MAX_REASON + 1, false);
+        if (n < 0) {
+            c->justification[0] = '\0';
+            return ob_err_set(e, OB_EINVAL,
+                              "X-Break-Glass-Reason must be percent-encoded UTF-8 of at most "
+                              "%d bytes",
+                              OB_AUTH_MAX_REASON);
+        }
+        if (!clean_utf8(c->justification, (size_t)n) || n == 0) {
+            c->justification[0] = '\0';
+            return ob_err_set(e, OB_EINVAL,
+                              "X-Break-Glass-Reason must be UTF-8 text without control characters");
+        }
+        c->override = (uint8_t)o;
+    } else if (reason) {
+        return ob_err_set(e, OB_EINVAL, "X-Break-Glass-Reason given without X-Break-Glass");
+    }
+    return OB_OK;
+}
+
+/* ---- development keys and tokens ---- */
+
+static ob_status pub_xy(EVP_PKEY *pk, char **x, char **y, ob_err *e)
+{
+    BIGNUM *bx = NULL, *by = NULL;
+    uint8_t rx[32], ry[32];
+    *x = *y = NULL;
+    if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1 ||
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1 ||
+        BN_bn2binpad(bx, rx, 32) != 32 || BN_bn2binpad(by, ry, 32) != 32) {
+        BN_free(bx);
+        BN_free(by);
+        return ob_err_set(e, OB_EINTERNAL, "cannot read the public key coordinates");
+    }
+    BN_free(bx);
+    BN_free(by);
+    *x = b64url_encode(rx, 32);
+    *y = b64url_encode(ry, 32);
+    if (!*x || !*y) {
+        ob_free(*x);
+        ob_free(*y);
+        *x = *y = NULL;
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    return OB_OK;
+}
+
+ob_status ob_auth_dev_keygen(const char *pem_path, const char *jwks_path, ob_err *e)
+{
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    if (!pk)
+        return ob_err_set(e, OB_EINTERNAL, "cannot generate a P-256 key");
+    ob_status rc = OB_OK;
+    char *x = NULL, *y = NULL;
+    json_t *jwks = NULL;
+    FILE *f = NULL;
+    int fd = open(pem_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "w"))) {
+        if (fd >= 0)
+            close(fd);
+        rc = ob_err_set(e, OB_EIO, "cannot write %s", pem_path);
+        goto out;
+    }
+    if (PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) != 1) {
+        rc = ob_err_set(e, OB_EIO, "cannot write %s", pem_path);
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        rc = ob_err_set(e, OB_EIO, "cannot write %s", pem_path);
+        goto out;
+    }
+    f = NULL;
+    if ((rc = pub_xy(pk, &x, &y, e)))
+        goto out;
+    char kid[64];
+    if ((rc = jwk_thumbprint(x, y, kid, sizeof kid, e)))
+        goto out;
+    jwks = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "EC", "crv",
+                     "P-256", "alg", "ES256", "use", "sig", "kid", kid, "x", x, "y", y);
+    if (!jwks || json_dump_file(jwks, jwks_path, JSON_INDENT(2)) != 0)
+        rc = ob_err_set(e, OB_EIO, "cannot write %s", jwks_path);
+out:
+    if (f)
+        fclose(f);
+    json_decref(jwks);
+    ob_free(x);
+    ob_free(y);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **token, ob_err *e)
+{
+    *token = NULL;
+    FILE *f = fopen(pem_path, "r");
+    if (!f)
+        return ob_err_set(e, OB_EIO, "cannot open the development key %s (made by overblik init)",
+                          pem_path);
+    EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC || EVP_PKEY_get_bits(pk) != 256) {
+        EVP_PKEY_free(pk);
+        return ob_err_set(e, OB_EINVAL, "%s is not a P-256 private key", pem_path);
+    }
+    ob_status rc = OB_OK;
+    char *x = NULL, *y = NULL, *hdr_s = NULL, *cl_s = NULL, *h64 = NULL, *c64 = NULL;
+    char *input = NULL, *s64 = NULL;
+    unsigned char *der = NULL;
+    json_t *hdr = NULL;
+    EVP_MD_CTX *md = NULL;
+    ECDSA_SIG *es = NULL;
+    char kid[64];
+    if ((rc = pub_xy(pk, &x, &y, e)) || (rc = jwk_thumbprint(x, y, kid, sizeof kid, e)))
+        goto out;
+    hdr = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
+    hdr_s = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+    cl_s = json_dumps(claims, JSON_COMPACT);
+    if (!hdr_s || !cl_s || !(h64 = b64url_encode((const uint8_t *)hdr_s, strlen(hdr_s))) ||
+        !(c64 = b64url_encode((const uint8_t *)cl_s, strlen(cl_s)))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t ilen = strlen(h64) + 1 + strlen(c64);
+    input = ob_malloc(ilen + 1);
+    if (!input) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(input, ilen + 1, "%s.%s", h64, c64);
+    size_t derlen = 0;
+    md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk) != 1 ||
+        EVP_DigestSign(md, NULL, &derlen, (const unsigned char *)input, ilen) != 1 ||
+        !(der = OPENSSL_malloc(derlen)) ||
+        EVP_DigestSign(md, der, &derlen, (const unsigned char *)input, ilen) != 1) {
+        rc = ob_err_set(e, OB_EINTERNAL, "signing failed");
+        goto out;
+    }
+    const unsigned char *p = der;
+    es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+    uint8_t raw[64];
+    if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32) != 32 ||
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32) != 32 || !(s64 = b64url_encode(raw, 64))) {
+        rc = ob_err_set(e, OB_EINTERNAL, "signing failed");
+        goto out;
+    }
+    size_t tlen = ilen + 1 + strlen(s64) + 1;
+    *token = ob_malloc(tlen);
+    if (!*token) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(*token, tlen, "%s.%s", input, s64);
+out:
+    ECDSA_SIG_free(es);
+    OPENSSL_free(der);
+    EVP_MD_CTX_free(md);
+    json_decref(hdr);
+    free(hdr_s);
+    free(cl_s);
+    ob_free(h64);
+    ob_free(c64);
+    ob_free(input);
+    ob_free(s64);
+    ob_free(x);
+    ob_free(y);
+    EVP_PKEY_free(pk);
+    return rc;
+}

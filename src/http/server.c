@@ -1,0 +1,887 @@
+/* server.c - the HTTP transport (server.h): libmicrohttpd glue, routing, caps, the
+ * request -> ob_api_request translation, /healthz, /metrics and the access log.
+ *
+ * One request's life in the access handler (libmicrohttpd calls it several times):
+ *  1st call (headers only): route; check path length, method, Content-Length and
+ *    Content-Type; authenticate. Anything refused here is answered at once without
+ *    reading the body, so an unauthenticated client cannot make us buffer a byte.
+ *  middle calls: body bytes are appended to a buffer capped at OB_HTTP_MAX_BODY; past
+ *    the cap they are dropped (and after 4 MiB the connection is closed).
+ *  last call: parse the body, build the ob_api_request, call ob_api_handle, send.
+ * The completion callback records metrics, writes the access log line and releases
+ * the request; an in-flight counter lets ob_http_stop wait for answers to go out. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/stats_api.h"
+#include "core/alloc.h"
+#include "core/time.h"
+#include "store/log_sqlite.h"
+
+#define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */
+
+enum { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER, M_COUNT };
+static const char *const method_names[M_COUNT] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"};
+/* latency histogram bucket bounds, seconds */
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,   0.5,   1,    2.5,   5};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+struct ob_http_server {
+    struct MHD_Daemon *d;
+    int listen_fd;
+    ob_hub *hub;
+    ob_auth *auth;
+    bool access_log;
+    unsigned shutdown_timeout;
+    char address[96];
+    char base_url[256];
+    atomic_int inflight;
+    atomic_bool stopping;
+    /* metrics: relaxed counters */
+    _Atomic uint64_t requests[M_COUNT][6]; /* [method][status / 100], 0 = no answer */
+    _Atomic uint64_t lat_buckets[NBUCKETS + 1];
+    _Atomic uint64_t lat_sum_us;
+    _Atomic uint64_t auth_failures;
+};
+
+typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOWN } route;
+
+typedef struct req {
+    struct timespec t0;
+    int method;
+    const char *method_s;
+    route rt;
+    int status; /* the status sent, 0 until then */
+    bool answered;
+    bool form;    /* body is application/x-www-form-urlencoded */
+    bool too_big; /* body exceeded the cap: answered 413 at the end */
+    size_t discarded;
+    char *body;
+    size_t len, cap;
+    ob_caller caller;
+    char log_path[256];
+} req;
+
+/* ---- small helpers ---- */
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static bool prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* "application/json; charset=utf-8" has media type "application/json". */
+static bool media_is(const char *ctype, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ctype, want, n) != 0)
+        return false;
+    char c = ctype[n];
+    return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+void ob_http_log_path(const char *path, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t n = 0, len = strlen(path);
+    for (size_t i = 0; i < len && n + 1 < cap;) {
+        if (path[i] >= '0' && path[i] <= '9') {
+            size_t j = i;
+            while (j < len && path[j] >= '0' && path[j] <= '9')
+                j++;
+            size_t run = j - i, end = j;
+            bool mask = run >= 10;
+            if (run == 6 && j + 5 <= len && path[j] == '-') {
+                size_t k = j + 1;
+                while (k < len && path[k] >= '0' && path[k] <= '9')
+                    k++;
+                if (k - j - 1 >= 4) {
+                    mask = true;
+                    end = k;
+                }
+            }
+            for (size_t k = i; k < end && n + 1 < cap; k++)
+                out[n++] = mask && path[k] != '-' ? '*' : path[k];
+            i = end;
+        } else {
+            unsigned char c = (unsigned char)path[i++];
+            out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    }
+    out[n] = '\0';
+    if (len >= cap && cap > 4)
+        memcpy(out + cap - 4, "...", 4);
+}
+
+bool ob_http_json_depth_ok(const char *buf, size_t len, int max)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return false;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return true;
+}
+
+ob_status ob_http_json_parse(const char *buf, size_t len, json_t **out, ob_err *e)
+{
+    *out = NULL;
+    if (!ob_http_json_depth_ok(buf, len, OB_HTTP_MAX_DEPTH))
+        return ob_err_set(e, OB_ELIMIT, "the JSON body nests deeper than %d levels",
+                          OB_HTTP_MAX_DEPTH);
+    json_error_t je;
+    /* JSON_REJECT_DUPLICATES: one meaning per key; the error text from jansson can quote
+     * the input (a CPR), so only the position is reported (R-CPR-2) */
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        return ob_err_set(e, OB_EINVAL,
+                          "the body is not valid JSON (line %d, column %d); nothing was changed",
+                          je.line, je.column);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return ob_err_set(e, OB_EINVAL, "the JSON body must be an object (a FHIR resource)");
+    }
+    *out = j;
+    return OB_OK;
+}
+
+ob_status ob_http_form_decode(const char *body, size_t len, bool from_body, ob_http_form *f,
+                              ob_err *e)
+{
+    memset(f, 0, sizeof *f);
+    if (len == 0)
+        return OB_OK;
+    size_t fields = 1;
+    for (size_t i = 0; i < len; i++)
+        fields += body[i] == '&';
+    if (fields > OB_HTTP_MAX_PARAMS)
+        return ob_err_set(e, OB_ELIMIT, "more than %d parameters", OB_HTTP_MAX_PARAMS);
+    /* decoded text never grows: len + a NUL and a "" per field suffice */
+    f->buf = ob_malloc(len + 2 * fields + 1);
+    f->params = ob_calloc(fields, sizeof *f->params);
+    if (!f->buf || !f->params) {
+        ob_http_form_release(f);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    size_t used = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && body[i] != '&')
+            continue;
+        const char *field = body + start;
+        size_t flen = i - start;
+        start = i + 1;
+        if (flen == 0)
+            continue;
+        const char *eq = memchr(field, '=', flen);
+        size_t nlen = eq ? (size_t)(eq - field) : flen;
+        size_t vlen = eq ? flen - nlen - 1 : 0;
+        char *name = f->buf + used;
+        long dn = ob_http_pct_decode(field, nlen, name, nlen + 1, true);
+        if (dn <= 0 || memchr(name, '\0', (size_t)dn)) {
+            ob_http_form_release(f);
+            return ob_err_set(e, OB_EINVAL, "a form field has a bad or empty name");
+        }
+        used += (size_t)dn + 1;
+        char *value = f->buf + used;
+        long dv = ob_http_pct_decode(eq ? eq + 1 : "", vlen, value, vlen + 1, true);
+        if (dv < 0 || memchr(value, '\0', (size_t)dv)) {
+            ob_http_form_release(f);
+            return ob_err_set(e, OB_EINVAL, "a form field has a bad percent-encoding");
+        }
+        used += (size_t)dv + 1;
+        f->params[f->n++] = (ob_api_param){name, value, from_body};
+    }
+    return OB_OK;
+}
+
+void ob_http_form_release(ob_http_form *f)
+{
+    ob_free(f->buf);
+    ob_free(f->params);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- responses ---- */
+
+static void add_common(ob_http_server *s, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (atomic_load(&s->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
+}
+
+/* Sends body (malloc'ed, taken over; NULL for none). */
+static enum MHD_Result send_body(ob_http_server *s, struct MHD_Connection *conn, req *r, int status,
+                                 const char *ctype, char *body, size_t len, const char *hname,
+                                 const char *hvalue, const char *h2name, const char *h2value)
+{
+    struct MHD_Response *resp =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (hname && hvalue && hvalue[0])
+        MHD_add_response_header(resp, hname, hvalue);
+    if (h2name && h2value && h2value[0])
+        MHD_add_response_header(resp, h2name, h2value);
+    add_common(s, resp);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    r->answered = true;
+    return rc;
+}
+
+static enum MHD_Result send_json(ob_http_server *s, struct MHD_Connection *conn, req *r, int status,
+                                 json_t *j, const char *hname, const char *hvalue)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (j && !text)
+        return MHD_NO;
+    return send_body(s, conn, r, status, "application/fhir+json", text, text ? strlen(text) : 0,
+                     hname, hvalue, NULL, NULL);
+}
+
+static enum MHD_Result send_outcome_h(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                      int status, const char *code, const char *text,
+                                      const char *hname, const char *hvalue)
+{
+    ob_api_response out = {0};
+    ob_api_outcome(&out, status, code, text);
+    enum MHD_Result rc = send_json(s, conn, r, status, out.body, hname, hvalue);
+    ob_api_response_release(&out);
+    return rc;
+}
+
+static enum MHD_Result send_outcome(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                    int status, const char *code, const char *text)
+{
+    return send_outcome_h(s, conn, r, status, code, text, NULL, NULL);
+}
+
+/* 401 with the RFC 6750 challenge; error="invalid_token" only when a token was sent. */
+static enum MHD_Result send_401(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                const char *text, bool had_token)
+{
+    atomic_fetch_add_explicit(&s->auth_failures, 1, memory_order_relaxed);
+    return send_outcome_h(s, conn, r, 401, "login", text, "WWW-Authenticate",
+                          had_token ? "Bearer realm=\"overblik\", error=\"invalid_token\""
+                                    : "Bearer realm=\"overblik\"");
+}
+
+/* ---- /metrics ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool bad;
+} sbuf;
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->bad)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            b->bad = true;
+            return;
+        }
+        if ((size_t)k < b->cap - b->n) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t ncap = b->cap * 2 + (size_t)k;
+        char *np = realloc(b->p, ncap);
+        if (!np || ncap > (4u << 20)) {
+            free(np);
+            b->p = NULL;
+            b->bad = true;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    sbuf b = {malloc(16384), 0, 16384, false};
+    if (!b.p)
+        return MHD_NO;
+    sb_printf(&b, "# HELP overblik_http_requests_total HTTP requests answered, by method and "
+                  "status class.\n# TYPE overblik_http_requests_total counter\n");
+    for (int m = 0; m < M_COUNT; m++)
+        for (int c = 1; c <= 5; c++)
+            sb_printf(
+                &b, "overblik_http_requests_total{method=\"%s\",code=\"%dxx\"} %llu\n",
+                method_names[m], c,
+                (unsigned long long)atomic_load_explicit(&s->requests[m][c], memory_order_relaxed));
+    sb_printf(&b, "# HELP overblik_http_request_duration_seconds Time from request headers to "
+                  "the response being sent.\n"
+                  "# TYPE overblik_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= NBUCKETS; i++) {
+        cum += atomic_load_explicit(&s->lat_buckets[i], memory_order_relaxed);
+        if (i < NBUCKETS)
+            sb_printf(&b, "overblik_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                      buckets[i], (unsigned long long)cum);
+        else
+            sb_printf(&b, "overblik_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                      (unsigned long long)cum);
+    }
+    sb_printf(&b, "overblik_http_request_duration_seconds_sum %.6f\n",
+              (double)atomic_load_explicit(&s->lat_sum_us, memory_order_relaxed) / 1e6);
+    sb_printf(&b, "overblik_http_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    sb_printf(&b,
+              "# HELP overblik_http_auth_failures_total Requests refused for a missing or "
+              "invalid token.\n# TYPE overblik_http_auth_failures_total counter\n"
+              "overblik_http_auth_failures_total %llu\n",
+              (unsigned long long)atomic_load_explicit(&s->auth_failures, memory_order_relaxed));
+    sb_printf(&b, "# HELP overblik_decisions_total Logged access decisions since start, by "
+                  "rule and outcome.\n# TYPE overblik_decisions_total counter\n");
+    for (int rule = 0; rule < OB_RULE_COUNT; rule++)
+        for (int p = 0; p < 2; p++) {
+            uint64_t v = atomic_load_explicit(&s->hub->decisions[rule][p], memory_order_relaxed);
+            sb_printf(&b, "overblik_decisions_total{rule=\"%s\",outcome=\"%s\"} %llu\n",
+                      ob_rule_name((ob_rule)rule), p ? "permit" : "deny", (unsigned long long)v);
+        }
+    ob_log_stats ls = {0};
+    if (s->hub->log)
+        ob_log_get_stats(s->hub->log, &ls);
+    sb_printf(&b,
+              "# HELP overblik_log_appends_total Log entries appended since start.\n"
+              "# TYPE overblik_log_appends_total counter\noverblik_log_appends_total %llu\n"
+              "# HELP overblik_log_commits_total Log transactions committed (group commits).\n"
+              "# TYPE overblik_log_commits_total counter\noverblik_log_commits_total %llu\n"
+              "# HELP overblik_log_append_failures_total Log appends that failed.\n"
+              "# TYPE overblik_log_append_failures_total counter\n"
+              "overblik_log_append_failures_total %llu\n"
+              "# HELP overblik_log_checkpoints_total Signed checkpoints cut since start.\n"
+              "# TYPE overblik_log_checkpoints_total counter\n"
+              "overblik_log_checkpoints_total %llu\n"
+              "# HELP overblik_log_size Sequence number of the newest log entry.\n"
+              "# TYPE overblik_log_size gauge\noverblik_log_size %llu\n"
+              "# HELP overblik_http_in_flight Requests being handled.\n"
+              "# TYPE overblik_http_in_flight gauge\noverblik_http_in_flight %d\n",
+              (unsigned long long)ls.appended, (unsigned long long)ls.commits,
+              (unsigned long long)ls.failed, (unsigned long long)ls.checkpoints,
+              (unsigned long long)ls.size, atomic_load(&s->inflight));
+    if (b.bad) {
+        free(b.p);
+        return MHD_NO;
+    }
+    return send_body(s, conn, r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n, NULL,
+                     NULL, NULL, NULL);
+}
+
+static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    if (!s->hub || !s->hub->ix || !s->hub->log)
+        return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
+    char *ok = malloc(3);
+    if (!ok)
+        return MHD_NO;
+    memcpy(ok, "ok\n", 3);
+    return send_body(s, conn, r, 200, "text/plain; charset=utf-8", ok, 3, NULL, NULL, NULL, NULL);
+}
+
+/* ---- authentication ---- */
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Verifies the bearer token; with `map`, also maps it to r->caller and applies the
+ * purpose and break-the-glass headers. Answers the request on failure (returns false). */
+static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r, bool map,
+                         enum MHD_Result *mrc)
+{
+    const char *authz = header(conn, "Authorization");
+    ob_err e = {0};
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0) {
+        *mrc = send_401(s, conn, r, "authentication required: send Authorization: Bearer <token>",
+                        false);
+        return false;
+    }
+    const char *tok = authz + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t tlen = strlen(tok);
+    while (tlen && tok[tlen - 1] == ' ')
+        tlen--;
+    json_t *claims = NULL;
+    if (ob_auth_verify(s->auth, tok, tlen, (int64_t)ob_time_now(), &claims, &e) != OB_OK) {
+        *mrc = send_401(s, conn, r, e.msg, true);
+        return false;
+    }
+    if (!map) {
+        json_decref(claims);
+        return true;
+    }
+    ob_status st = ob_auth_caller(s->hub, claims, &r->caller, &e);
+    if (st == OB_EDENIED) {
+        *mrc = send_outcome(s, conn, r, 403, "forbidden", e.msg);
+    } else if (st != OB_OK) {
+        *mrc = send_401(s, conn, r, e.msg, true);
+    } else if ((st = ob_auth_headers(
+                    claims, header(conn, "X-Purpose-Of-Use"), header(conn, "X-Break-Glass"),
+                    header(conn, "X-Break-Glass-Reason"), &r->caller, &e)) != OB_OK) {
+        *mrc = send_outcome(s, conn, r, 400, "invalid", e.msg);
+    }
+    json_decref(claims);
+    if (st != OB_OK)
+        return false;
+    r->caller.now = ob_time_now();
+    return true;
+}
+
+/* ---- the FHIR API ---- */
+
+typedef struct param_list {
+    ob_api_param v[OB_HTTP_MAX_PARAMS];
+    size_t n;
+    bool overflow;
+} param_list;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    param_list *pl = cls;
+    if (pl->n >= OB_HTTP_MAX_PARAMS) {
+        pl->overflow = true;
+        return MHD_NO;
+    }
+    pl->v[pl->n++] = (ob_api_param){key, value ? value : "", false};
+    return MHD_YES;
+}
+
+static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url)
+{
+    param_list *pl = ob_calloc(1, sizeof *pl);
+    if (!pl)
+        return MHD_NO;
+    ob_http_form form = {0};
+    json_t *body = NULL;
+    ob_err e = {0};
+    enum MHD_Result mrc;
+    ob_api_response out = {0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, pl);
+    if (pl->overflow) {
+        mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");
+        goto out;
+    }
+    if (r->len > 0 && r->form) {
+        ob_status st = ob_http_form_decode(r->body, r->len, true, &form, &e);
+        if (st || pl->n + form.n > OB_HTTP_MAX_PARAMS) {
+            mrc = send_outcome(s, conn, r, 400, st == OB_ELIMIT || !st ? "too-costly" : "invalid",
+                               st ? e.msg : "too many parameters");
+            goto out;
+        }
+        memcpy(pl->v + pl->n, form.params, form.n * sizeof *form.params);
+        pl->n += form.n;
+    } else if (r->len > 0) {
+        if (ob_http_json_parse(r->body, r->len, &body, &e) != OB_OK) {
+            mrc = send_outcome(s, conn, r, 400, e.code == OB_ELIMIT ? "too-costly" : "invalid",
+                               e.msg);
+            goto out;
+        }
+    }
+    bool stats = r->rt == R_STATS;
+    const char *path = url + (stats ? 10 : 5); /* below "/api/stats" or "/fhir" */
+    ob_api_request rq = {r->method_s, path[0] ? path : "/", pl->v, pl->n, body, s->base_url};
+    ob_status st = stats ? ob_api_stats(s->hub, &r->caller, &rq, &out, &e)
+                         : ob_api_handle(s->hub, &r->caller, &rq, &out, &e);
+    if (st != OB_OK) {
+        fprintf(stderr, "overblik serve: %s %s: %s\n", r->method_s, r->log_path,
+                e.msg[0] ? e.msg : ob_status_name(st));
+        ob_api_response_release(&out);
+        mrc = send_outcome(s, conn, r, 500, "exception",
+                           "internal error; nothing was revealed or changed");
+        goto out;
+    }
+    if (out.status < 100 || out.status > 599) {
+        fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
+                r->log_path);
+        ob_api_response_release(&out);
+        mrc = send_outcome(s, conn, r, 500, "exception",
+                           "internal error; nothing was revealed or changed");
+        goto out;
+    }
+    if (out.content_type && json_is_string(out.body)) {
+        const char *txt = json_string_value(out.body);
+        size_t n = json_string_length(out.body);
+        char *copy = malloc(n + 1);
+        if (!copy) {
+            mrc = MHD_NO;
+            goto out;
+        }
+        memcpy(copy, txt, n + 1);
+        mrc = send_body(s, conn, r, out.status, out.content_type, copy, n, "Location", out.location,
+                        "ETag", out.etag);
+    } else {
+        char *text = out.body ? json_dumps(out.body, JSON_COMPACT) : NULL;
+        if (out.body && !text) {
+            mrc = MHD_NO;
+            goto out;
+        }
+        mrc = send_body(s, conn, r, out.status,
+                        text || out.status != 204 ? "application/fhir+json" : NULL, text,
+                        text ? strlen(text) : 0, "Location", out.location, "ETag", out.etag);
+    }
+out:
+    ob_api_response_release(&out);
+    json_decref(body);
+    ob_http_form_release(&form);
+    ob_free(pl);
+    return mrc;
+}
+
+/* ---- the access handler ---- */
+
+static int method_index(const char *m)
+{
+    for (int i = 0; i < M_OTHER; i++)
+        if (strcmp(m, method_names[i]) == 0)
+            return i;
+    return M_OTHER;
+}
+
+static route route_of(const char *url)
+{
+    if (strcmp(url, "/healthz") == 0)
+        return R_HEALTHZ;
+    if (strcmp(url, "/metrics") == 0)
+        return R_METRICS;
+    if (strcmp(url, "/fhir/metadata") == 0)
+        return R_METADATA;
+    if (strcmp(url, "/fhir") == 0 || prefix(url, "/fhir/"))
+        return R_FHIR;
+    /* /api/stats/... is the statistics API for cluster coordinators (issue 4) */
+    if (strcmp(url, "/api/stats") == 0 || prefix(url, "/api/stats/"))
+        return R_STATS;
+    return R_UNKNOWN;
+}
+
+/* First call: everything that can be decided from the headers. Returns true when the
+ * request may go on to read its body. */
+static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url,
+                       enum MHD_Result *mrc)
+{
+    if (strlen(url) > OB_HTTP_MAX_PATH) {
+        *mrc = send_outcome(s, conn, r, 414, "too-costly", "the request path is too long");
+        return false;
+    }
+    r->rt = route_of(url);
+    switch (r->rt) {
+    case R_HEALTHZ:
+    case R_METRICS:
+        /* answered on the last call, so that keep-alive connections stay open */
+        if (r->method != M_GET) {
+            *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET");
+            return false;
+        }
+        return r->rt == R_HEALTHZ || authenticate(s, conn, r, false, mrc);
+    case R_UNKNOWN:
+        *mrc = send_outcome(s, conn, r, 404, "not-found",
+                            "no such endpoint (the FHIR API is under /fhir)");
+        return false;
+    case R_FHIR:
+    case R_METADATA:
+    case R_STATS:
+        break;
+    }
+    if (r->method == M_OTHER) {
+        *mrc = send_outcome(s, conn, r, 405, "not-supported", "method not supported");
+        return false;
+    }
+    const char *cl = header(conn, "Content-Length");
+    const char *te = header(conn, "Transfer-Encoding");
+    bool has_body = te != NULL;
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || end == cl || n > OB_HTTP_MAX_BODY) {
+            *mrc = send_outcome(s, conn, r, 413, "too-costly",
+                                "the request body is over 1 MiB; nothing was changed");
+            return false;
+        }
+        has_body = has_body || n > 0;
+    }
+    if (has_body) {
+        const char *ct = header(conn, "Content-Type");
+        bool json =
+            ct && (media_is(ct, "application/fhir+json") || media_is(ct, "application/json"));
+        size_t ul = strlen(url);
+        bool search = r->method == M_POST && ul >= 8 && strcmp(url + ul - 8, "/_search") == 0;
+        r->form = ct && search && media_is(ct, "application/x-www-form-urlencoded");
+        if (!json && !r->form) {
+            *mrc = send_outcome(s, conn, r, 415, "not-supported",
+                                search ? "send application/fhir+json or "
+                                         "application/x-www-form-urlencoded"
+                                       : "send application/fhir+json");
+            return false;
+        }
+    }
+    if ((r->rt == R_FHIR || r->rt == R_STATS) && !authenticate(s, conn, r, true, mrc))
+        return false;
+    return true;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    ob_http_server *s = cls;
+    req *r = *con_cls;
+    if (!r) {
+        r = ob_calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        r->method = method_index(method);
+        r->method_s = method;
+        ob_http_log_path(url, r->log_path, sizeof r->log_path);
+        *con_cls = r;
+        atomic_fetch_add(&s->inflight, 1);
+        enum MHD_Result mrc = MHD_YES;
+        if (!first_call(s, conn, r, url, &mrc))
+            return mrc;
+        return MHD_YES;
+    }
+    if (r->answered) { /* answered early: drop whatever body still comes */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_big || r->len + n > OB_HTTP_MAX_BODY) {
+            r->too_big = true;
+            r->discarded += n;
+            return r->discarded > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+        }
+        if (r->len + n > r->cap) {
+            size_t ncap = r->cap ? r->cap : 4096;
+            while (ncap < r->len + n)
+                ncap *= 2;
+            if (ncap > OB_HTTP_MAX_BODY)
+                ncap = OB_HTTP_MAX_BODY;
+            char *nb = ob_realloc(r->body, ncap);
+            if (!nb)
+                return MHD_NO;
+            r->body = nb;
+            r->cap = ncap;
+        }
+        memcpy(r->body + r->len, upload_data, n);
+        r->len += n;
+        return MHD_YES;
+    }
+    if (r->too_big)
+        return send_outcome(s, conn, r, 413, "too-costly",
+                            "the request body is over 1 MiB; nothing was changed");
+    if (r->rt == R_HEALTHZ)
+        return healthz(s, conn, r);
+    if (r->rt == R_METRICS)
+        return metrics(s, conn, r);
+    if (r->rt == R_METADATA) {
+        /* no token needed: the API answers /metadata without looking at the caller */
+        memset(&r->caller, 0, sizeof r->caller);
+        r->caller.actor = r->caller.acting_org = r->caller.on_behalf_of = OB_NONE;
+        r->caller.now = ob_time_now();
+    }
+    return fhir(s, conn, r, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    ob_http_server *s = cls;
+    req *r = *con_cls;
+    if (!r)
+        return;
+    double secs = elapsed(&r->t0);
+    int cls_ = r->answered && r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
+    atomic_fetch_add_explicit(&s->requests[r->method][cls_], 1, memory_order_relaxed);
+    size_t b = 0;
+    while (b < NBUCKETS && secs > buckets[b])
+        b++;
+    atomic_fetch_add_explicit(&s->lat_buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->lat_sum_us, (uint64_t)(secs * 1e6), memory_order_relaxed);
+    if (s->access_log)
+        fprintf(stderr, "%s %s %d %.3fms\n", method_names[r->method], r->log_path,
+                r->answered ? r->status : 0, secs * 1e3);
+    ob_free(r->body);
+    ob_free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* ---- start and stop ---- */
+
+static ob_status bind_listen(const char *listen_s, int *fd_out, char *addr, size_t cap, ob_err *e)
+{
+    char host[256];
+    const char *colon = strrchr(listen_s, ':');
+    if (!colon || colon == listen_s || !colon[1] || (size_t)(colon - listen_s) >= sizeof host)
+        return ob_err_set(e, OB_EINVAL, "listen address '%s' must be HOST:PORT", listen_s);
+    memcpy(host, listen_s, (size_t)(colon - listen_s));
+    host[colon - listen_s] = '\0';
+    if (host[0] == '[') {
+        size_t hl = strlen(host);
+        if (hl < 3 || host[hl - 1] != ']')
+            return ob_err_set(e, OB_EINVAL, "listen address '%s': bad IPv6 form", listen_s);
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (gai != 0)
+        return ob_err_set(e, OB_EINVAL, "listen address '%s': %s", listen_s, gai_strerror(gai));
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return ob_err_set(e, OB_EIO, "cannot listen on %s: %s", listen_s, strerror(errno));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+            port = ntohs(in->sin_port);
+            snprintf(addr, cap, "%s:%d", ip, port);
+        } else {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+            port = ntohs(in6->sin6_port);
+            snprintf(addr, cap, "[%s]:%d", ip, port);
+        }
+    }
+    *fd_out = fd;
+    return OB_OK;
+}
+
+ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_http_server **out,
+                        ob_err *e)
+{
+    *out = NULL;
+    ob_http_server *s = ob_calloc(1, sizeof *s);
+    if (!s)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    s->hub = h;
+    s->auth = auth;
+    s->access_log = cfg->access_log;
+    s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
+    s->listen_fd = -1;
+    ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd,
+                               s->address, sizeof s->address, e);
+    if (rc) {
+        ob_free(s);
+        return rc;
+    }
+    if (cfg->base_url && cfg->base_url[0])
+        snprintf(s->base_url, sizeof s->base_url, "%s", cfg->base_url);
+    else
+        snprintf(s->base_url, sizeof s->base_url, "http://%s/fhir", s->address);
+    unsigned threads = cfg->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 2;
+    }
+    s->d = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, answer, s,
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_END);
+    if (!s->d) {
+        close(s->listen_fd);
+        ob_free(s);
+        return ob_err_set(e, OB_EIO, "cannot start the HTTP server on %s", cfg->listen);
+    }
+    *out = s;
+    return OB_OK;
+}
+
+const char *ob_http_address(const ob_http_server *s)
+{
+    return s->address;
+}
+
+void ob_http_stop(ob_http_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&s->inflight) > 0 && elapsed(&t0) < (double)s->shutdown_timeout) {
+        struct timespec ms = {0, 10 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    ob_free(s);
+}

@@ -1,0 +1,84 @@
+/* server.h - overblik's HTTP transport (issue 3) on libmicrohttpd.
+ *
+ * A thin shell around ob_api_handle (api.h): epoll with an internal thread pool,
+ * bearer-token authentication (auth.h), hard caps on everything the network feeds us,
+ * and the transport's own endpoints:
+ *   /healthz        200 "ok" while the hub is open; no token
+ *   /metrics        Prometheus text (requests, latency, decisions by rule, log appends);
+ *                   any valid token
+ *   /fhir/metadata  the CapabilityStatement; no token
+ *   /fhir/...       the FHIR API below ob_api_handle; a token mapped to an ob_caller
+ *   /api/stats/...  reserved (404 until the statistics handler is wired)
+ * Every error is an OperationOutcome with Content-Type application/fhir+json. The
+ * access log (optional, stderr) shows method, path (CPR-like digit runs masked; never
+ * the query string or body), status and latency.
+ *
+ * Limits: body 1 MiB (413; a larger Content-Length is refused before reading, a chunked
+ * body stops being buffered at the cap), JSON nesting depth 64 (400, scanned before
+ * parsing), path 2048 bytes (414), headers within libmicrohttpd's per-connection memory
+ * limit (64 KiB; 431), 256 parameters, 30 s connection timeout.
+ *
+ * The server borrows the hub and the verifier; both must outlive ob_http_stop. */
+#ifndef OB_HTTP_SERVER_H
+#define OB_HTTP_SERVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "core/err.h"
+#include "http/auth.h"
+#include "service/hub.h"
+
+#define OB_HTTP_MAX_BODY   (1u << 20)
+#define OB_HTTP_MAX_DEPTH  64
+#define OB_HTTP_MAX_PATH   2048
+#define OB_HTTP_MAX_PARAMS 256
+
+typedef struct ob_http_config {
+    const char *listen;        /* "HOST:PORT" or "[V6]:PORT"; port 0 picks a free port */
+    unsigned threads;          /* worker threads; 0 = the number of cores */
+    bool access_log;           /* one line per request on stderr */
+    const char *base_url;      /* NULL: "http://<bound address>/fhir" */
+    unsigned shutdown_timeout; /* seconds ob_http_stop waits for requests in flight; 0: 30 */
+} ob_http_config;
+
+typedef struct ob_http_server ob_http_server;
+
+/* Binds, listens and starts the worker threads. *out is owned by the caller and
+ * released by ob_http_stop. */
+ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_http_server **out,
+                        ob_err *e);
+/* The bound address, e.g. "127.0.0.1:8080" (valid until ob_http_stop). */
+const char *ob_http_address(const ob_http_server *s);
+/* Graceful stop: stops accepting connections, waits (up to the shutdown timeout) until
+ * every request in flight has been answered, joins the threads and frees s. Does not
+ * close the hub. NULL is a no-op. */
+void ob_http_stop(ob_http_server *s);
+
+/* --- body handling, exposed for tests and fuzzing --- */
+
+/* true when the JSON text's nesting depth (arrays and objects) stays within max. The
+ * scan understands strings and escapes, and runs before any parser sees the bytes. */
+bool ob_http_json_depth_ok(const char *buf, size_t len, int max);
+/* Depth scan, then parse. On failure OB_EINVAL (or OB_ELIMIT for depth) with a
+ * message that gives a position but never quotes the input. *out is owned by the
+ * caller. */
+ob_status ob_http_json_parse(const char *buf, size_t len, json_t **out, ob_err *e);
+
+/* Decoded application/x-www-form-urlencoded fields. `params` point into `buf`; both
+ * owned by the form; release with ob_http_form_release. */
+typedef struct ob_http_form {
+    char *buf;
+    ob_api_param *params;
+    size_t n;
+} ob_http_form;
+ob_status ob_http_form_decode(const char *body, size_t len, bool from_body, ob_http_form *f,
+                              ob_err *e);
+void ob_http_form_release(ob_http_form *f);
+
+/* Copies path into out (cap bytes) for logging, with CPR-like digit runs (ten digits,
+ * or six, a hyphen and four) masked and the result truncated to fit. */
+void ob_http_log_path(const char *path, char *out, size_t cap);
+
+#endif
