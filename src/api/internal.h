@@ -63,4 +63,22 @@ json_t *ob_api_bundle_new(const char *type);
  * searchset, search.mode "match"; counts it in total. */
 void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
 
+/* ---- helpers for searches over decided items (util.c, wt-fhir block) ---- */
+
+/* Reads _count (1..500, default 50) and _offset (>= 0, default 0); false (400 in *out)
+ * when malformed. */
+bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out);
+/* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
+ * (all res[] references are consumed). Bundle.total counts every permitted one (filter
+ * before counting); entries are the page [offset, offset + count). With block_hint the
+ * generic "withheld by the patient's block" OperationOutcome is added with search.mode
+ * "outcome" (R-BLK-4), never saying what or how much. */
+json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
+                             size_t offset, size_t count, bool block_hint);
+/* The 500 answer when the access could not be logged: nothing is revealed (R-LOG-1). */
+void ob_api_log_failed(ob_api_response *out);
+/* Name and kind of an organisation (by ext_id) for display; fields borrowed from the
+ * index (stable while the hub is open). Takes the read lock. */
+void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind);
+
 #endif

@@ -241,6 +241,15 @@ typedef struct ob_patient {
     ob_disclosure *disclosures;
 } ob_patient;
 
+/* A source system (R-APT-1, R-APT-5): a clinical system that pushes appointments for
+ * one site, known by its OAuth client id; appointments held before its go-live date
+ * are never shown. Strings owned by the index. */
+typedef struct ob_source {
+    char *client_id, *name;
+    uint32_t site; /* the organisation it speaks for */
+    ob_time go_live;
+} ob_source;
+
 const char *ob_category_name(ob_category c);
 int ob_category_parse(const char *s); /* -1 if unknown */
 const char *ob_org_kind_name(ob_org_kind k);
