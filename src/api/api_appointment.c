@@ -320,3 +320,26 @@ ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request
     ob_api_outcome(out, 405, "not-supported", "method not supported here");
     return OB_OK;
 }
+
+/* For the patient overview (api_patient.c): the shown appointments as candidates. */
+ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                           ob_err *e)
+{
+    if (patient == OB_NONE)
+        return OB_OK;
+    pthread_rwlock_rdlock(&h->lock);
+    const char *ext = h->ix->patients[patient].ext_id;
+    pthread_rwlock_unlock(&h->lock);
+    ob_apt_list l;
+    ob_status rc = ob_hub_apt_candidates(h, ext, &l, e);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        ob_request r;
+        request_for(h, c, patient, &l.v[i].a, &r);
+        char id[48];
+        snprintf(id, sizeof id, "Appointment/apt-%lld", (long long)l.v[i].a.id);
+        if (!ob_api_cands_add(cs, &r, id, to_fhir(h, &l.v[i].a)))
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    ob_apt_list_release(&l);
+    return rc;
+}

@@ -81,4 +81,31 @@ void ob_api_log_failed(ob_api_response *out);
  * index (stable while the hub is open). Takes the read lock. */
 void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind);
 
+/* Candidates of a search or overview: one request, id and resource per item, decided
+ * together (search.h) with one log entry. Resources are built before the decision
+ * and dropped unless permitted. */
+typedef struct ob_api_cands {
+    ob_request *rqs;
+    char **ids;   /* owned, e.g. "Observation/pt-0-i3" */
+    json_t **res; /* owned references */
+    size_t n, cap;
+} ob_api_cands;
+
+/* Adds one candidate (res stolen, id copied); false on out-of-memory. */
+bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, json_t *res);
+void ob_api_cands_release(ob_api_cands *cs);
+/* Decides every candidate, logs once (category for the log, e.g. "measurement",
+ * "overview"; about_category describes a search with no candidates), then answers
+ * with a searchset of the permitted ones (paging, block marker). */
+ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                              const char *log_category, uint8_t about_category,
+                              const ob_api_request *rq, size_t offset, size_t count,
+                              ob_api_response *out, ob_err *e);
+/* Adds the patient's items in mask as Observation/Condition candidates (api_clinical.c)
+ * and their shown appointments (api_appointment.c). */
+ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
+                            ob_api_cands *cs, ob_err *e);
+ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                           ob_err *e);
+
 #endif

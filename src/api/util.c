@@ -7,6 +7,8 @@
 #include "api/internal.h"
 #include "core/cpr.h"
 #include "core/secret.h"
+#include "core/alloc.h"
+#include "service/search.h"
 
 const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body)
 {
@@ -245,4 +247,82 @@ void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, co
         *kind = ob_org_kind_name((ob_org_kind)h->ix->orgs[o].kind);
     }
     pthread_rwlock_unlock(&h->lock);
+}
+
+bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, json_t *res)
+{
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 16;
+        ob_request *r = ob_realloc(cs->rqs, cap * sizeof *r);
+        if (r)
+            cs->rqs = r;
+        char **ids = ob_realloc(cs->ids, cap * sizeof *ids);
+        if (ids)
+            cs->ids = ids;
+        json_t **rs = ob_realloc(cs->res, cap * sizeof *rs);
+        if (rs)
+            cs->res = rs;
+        if (!r || !ids || !rs) {
+            json_decref(res);
+            return false;
+        }
+        cs->cap = cap;
+    }
+    char *copy = ob_strdup(id);
+    if (!copy) {
+        json_decref(res);
+        return false;
+    }
+    cs->rqs[cs->n] = *rq;
+    cs->ids[cs->n] = copy;
+    cs->res[cs->n] = res;
+    cs->n++;
+    return true;
+}
+
+void ob_api_cands_release(ob_api_cands *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        ob_free(cs->ids[i]);
+        json_decref(cs->res[i]);
+    }
+    ob_free(cs->rqs);
+    ob_free(cs->ids);
+    ob_free(cs->res);
+    memset(cs, 0, sizeof *cs);
+}
+
+ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                              const char *log_category, uint8_t about_category,
+                              const ob_api_request *rq, size_t offset, size_t count,
+                              ob_api_response *out, ob_err *e)
+{
+    ob_request about;
+    ob_api_request_init(c, patient, &about);
+    about.category = about_category;
+    pthread_rwlock_rdlock(&h->lock);
+    if (patient < h->ix->npatients)
+        about.origin_org = h->ix->patients[patient].gp_clinic;
+    pthread_rwlock_unlock(&h->lock);
+    ob_decision *ds = ob_calloc(cs->n ? cs->n : 1, sizeof *ds);
+    if (!ds) {
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    ob_search s = {&about, cs->rqs,      (const char *const *)cs->ids,
+                   cs->n,  log_category, c->justification};
+    ob_status rc = ob_hub_decide_many(h, &s, ds, NULL, e);
+    if (rc) {
+        ob_free(ds);
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    out->status = 200;
+    out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, offset, count,
+                                     ob_search_block_hint(ds, cs->n));
+    /* the bundle consumed every resource */
+    for (size_t i = 0; i < cs->n; i++)
+        cs->res[i] = NULL;
+    ob_free(ds);
+    return OB_OK;
 }
