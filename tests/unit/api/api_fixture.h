@@ -263,6 +263,15 @@ static inline char *af_text(const ob_api_response *r)
     return json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* true when the response body's text contains s */
+static inline bool af_has(const ob_api_response *r, const char *s)
+{
+    char *t = af_text(r);
+    bool has = t && strstr(t, s) != NULL;
+    free(t);
+    return has;
+}
+
 /* Applies a change record (a block, ...) as the patient would. */
 static inline void af_change(af *f, const char *record)
 {

@@ -257,7 +257,7 @@ static void go_live(void **state)
     ob_api_response r;
     af_call(&f, &anna, "GET", "/Appointment", NULL, NULL, &r);
     assert_int_equal(af_total(&r), 1);
-    assert_non_null(strstr(af_text(&r), "2025-06-01"));
+    assert_true(af_has(&r, "2025-06-01"));
     ob_api_response_release(&r);
     af_close(&f);
 }
@@ -450,7 +450,7 @@ static void log_and_paging(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         af_call(&f, &gp1, "GET", "/Appointment", rows[i].params, NULL, &r);
         assert_int_equal(r.status, rows[i].status);
-        assert_null(strstr(af_text(&r), "0101901234"));
+        assert_false(af_has(&r, "0101901234"));
         ob_api_response_release(&r);
     }
     af_call(&f, &gp1, "GET", "/Appointment/apt-1/_history", NULL, NULL, &r);
