@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/internal.h"
 #include "core/alloc.h"
 #include "fhir/fhir.h"
@@ -179,8 +181,9 @@ static ob_status report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     }
     char id[160], ts[32];
-    snprintf(id, sizeof id, "%.80s-prd-%lld-%u", ext, (long long)c->now,
-             (unsigned)(ob_time_now() % 100000));
+    /* hex, so no run of ten digits that could read as a CPR number (R-CPR-2) */
+    snprintf(id, sizeof id, "%.80s-prd-%llx-%08x", ext, (unsigned long long)c->now,
+             (unsigned)randombytes_random());
     ob_fhir_time(in.effective, ts);
     json_t *rec =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "type", "item", "id", id,
