@@ -85,15 +85,16 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     ob_log_entry actor;
     memset(&actor, 0, sizeof actor);
     const char *refusal = NULL;
+    bool forbidden = false; /* 403: who is writing; 400: what was written */
     pthread_rwlock_rdlock(&h->lock);
     const ob_source *src = ob_index_find_source(h->ix, c->client_id);
     uint32_t pat = ob_index_find_patient_by_cpr_hash(h->ix, hash);
     uint32_t clinic = src ? (in.clinic ? ob_index_find_org(h->ix, in.clinic) : src->site) : OB_NONE;
-    if (!src)
-        refusal = "your client is not a registered source system";
-    else if (c->acting_org != OB_NONE && c->acting_org != src->site)
-        refusal = "your client speaks for another site than the one it acts for";
-    else if (pat == OB_NONE)
+    if (!src || (c->acting_org != OB_NONE && c->acting_org != src->site)) {
+        forbidden = true;
+        refusal = !src ? "your client is not a registered source system"
+                       : "your client speaks for another site than the one it acts for";
+    } else if (pat == OB_NONE)
         refusal = "unknown patient: overblik has no patient with this CPR number";
     else if (clinic == OB_NONE || !ob_index_org_within(h->ix, clinic, src->site))
         refusal = "the responsible clinic must be your site or one of its units";
@@ -111,7 +112,7 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     }
     pthread_rwlock_unlock(&h->lock);
     if (refusal) {
-        ob_api_outcome(out, src ? 400 : 403, src ? "invalid" : "forbidden", refusal);
+        ob_api_outcome(out, forbidden ? 403 : 400, forbidden ? "forbidden" : "invalid", refusal);
         return OB_OK;
     }
     a.system = in.system;

@@ -174,6 +174,8 @@ static void only_source_writes(void **state)
     assert_int_equal(count_rows(&f), 2);
     /* an unregistered client: 403 */
     post(&f, "rogue", "gp-1", apt("x", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 403);
+    /* a registered client acting for another site: 403 */
+    post(&f, "gp1-sys", "gp-2", apt("y", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 403);
     /* each write is a logged change (OB_EV_DATA_CHANGE) about the patient */
     af_log_count lc = af_log(&f, "anna", "source=gp1-sys");
     assert_int_equal(lc.with_resource, 3);
