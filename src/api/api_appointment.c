@@ -1,15 +1,346 @@
-/* api_appointment.c - FHIR handler (internal.h). Skeleton: answers 501 until implemented. */
+/* api_appointment.c - the appointment overview as FHIR Appointment (R-APT-1..7).
+ *
+ *   POST /Appointment                          a source system creates (R-APT-1)
+ *   PUT  /Appointment?identifier=<sys>|<val>   a source system creates or updates its own;
+ *                                              cancel = update with status "cancelled"
+ *   GET  /Appointment?patient=Patient/<id>     search (also POST /Appointment/_search
+ *   POST /Appointment/_search                  with patient.identifier in the body)
+ *   GET  /Appointment/<id>                     read
+ *
+ * Writes: only source systems, only their own appointments (identifiers are scoped per
+ * source, so another source's identical id is another appointment). Reads: candidates
+ * are filtered for sharing and go-live (R-APT-2, R-APT-5), then each is decided by the
+ * engine (category appointment, origin the responsible clinic, time its start:
+ * R-APT-6, R-APT-7), with one log entry per search (search.h) before the answer.
+ * A hidden patient, an unknown one and one without appointments answer alike. */
+#include <stdio.h>
+#include <string.h>
+
 #include "api/internal.h"
+#include "core/alloc.h"
+#include "core/cpr.h"
+#include "fhir/fhir.h"
+#include "service/appointment.h"
+#include "service/search.h"
+
+static void set_etag(ob_api_response *out, const ob_apt *a, const char *base)
+{
+    snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", (long long)a->version);
+    snprintf(out->location, sizeof out->location, "%.160s/Appointment/apt-%lld/_history/%lld",
+             base ? base : "", (long long)a->id, (long long)a->version);
+}
+
+static json_t *to_fhir(ob_hub *h, const ob_apt *a)
+{
+    ob_fhir_clinic cl = {a->clinic, NULL, NULL};
+    ob_api_org_display(h, a->clinic, &cl.name, &cl.kind);
+    return ob_fhir_appointment(a, &cl);
+}
+
+/* ---- writes (R-APT-1..4) ---- */
+static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                           bool create_only, ob_api_response *out, ob_err *e)
+{
+    if (c->kind != OB_ACTOR_SOURCE_SYSTEM) {
+        ob_api_outcome(out, 403, "forbidden",
+                       "appointments are written only by the source system that created "
+                       "them; the overview is read-only (R-APT-1)");
+        return OB_OK;
+    }
+    static const char *const put_params[] = {"identifier", NULL};
+    if (!ob_api_params_only(rq, create_only ? NULL : put_params, out))
+        return OB_OK;
+    ob_fhir_apt_in in;
+    ob_err pe = {0};
+    if (ob_fhir_appointment_parse(rq->body, &in, &pe)) {
+        ob_api_outcome(out, 400, "invalid", pe.msg);
+        return OB_OK;
+    }
+    if (!create_only) { /* the conditional key must be the resource's identifier */
+        const char *key = ob_api_param_get(rq, "identifier", NULL);
+        const char *bar = key ? strchr(key, '|') : NULL;
+        if (!bar) {
+            ob_api_outcome(out, 400, "invalid",
+                           "PUT /Appointment needs ?identifier=<system>|<value>");
+            return OB_OK;
+        }
+        if ((size_t)(bar - key) != strlen(in.system) ||
+            memcmp(key, in.system, (size_t)(bar - key)) != 0 || strcmp(bar + 1, in.value) != 0) {
+            ob_api_outcome(out, 400, "invalid",
+                           "the identifier in the URL differs from Appointment.identifier");
+            return OB_OK;
+        }
+    }
+    ob_cpr cpr;
+    if (ob_cpr_parse(in.cpr, strlen(in.cpr), &cpr, NULL) != OB_OK) {
+        ob_api_outcome(out, 400, "invalid",
+                       "the patient identifier is not a valid CPR number; only appointments "
+                       "with a valid CPR number are shared (R-APT-2)");
+        return OB_OK;
+    }
+    uint8_t hash[16];
+    ob_cpr_hash(&h->keys, cpr.digits, hash);
+    ob_apt a;
+    memset(&a, 0, sizeof a);
+    ob_log_entry actor;
+    memset(&actor, 0, sizeof actor);
+    const char *refusal = NULL;
+    bool forbidden = false; /* 403: who is writing; 400: what was written */
+    pthread_rwlock_rdlock(&h->lock);
+    const ob_source *src = ob_index_find_source(h->ix, c->client_id);
+    uint32_t pat = ob_index_find_patient_by_cpr_hash(h->ix, hash);
+    uint32_t clinic = src ? (in.clinic ? ob_index_find_org(h->ix, in.clinic) : src->site) : OB_NONE;
+    if (!src || (c->acting_org != OB_NONE && c->acting_org != src->site)) {
+        forbidden = true;
+        refusal = !src ? "your client is not a registered source system"
+                       : "your client speaks for another site than the one it acts for";
+    } else if (pat == OB_NONE)
+        refusal = "unknown patient: overblik has no patient with this CPR number";
+    else if (clinic == OB_NONE || !ob_index_org_within(h->ix, clinic, src->site))
+        refusal = "the responsible clinic must be your site or one of its units";
+    if (!refusal) {
+        a.source = src->client_id;
+        a.patient = h->ix->patients[pat].ext_id;
+        a.clinic = h->ix->orgs[clinic].ext_id;
+        actor.time = c->now;
+        actor.capacity = OB_CAP_SOURCE_SYSTEM;
+        actor.actor_id = src->client_id;
+        actor.actor_name = src->name;
+        actor.actor_role = "source_system";
+        actor.actor_org = h->ix->orgs[src->site].ext_id;
+        actor.actor_org_name = h->ix->orgs[src->site].name;
+    }
+    pthread_rwlock_unlock(&h->lock);
+    if (refusal) {
+        ob_api_outcome(out, forbidden ? 403 : 400, forbidden ? "forbidden" : "invalid", refusal);
+        return OB_OK;
+    }
+    a.system = in.system;
+    a.value = in.value;
+    a.start = in.start;
+    a.end = in.has_end ? in.end : in.start + 3600; /* R-APT-4 */
+    a.fictive_end = !in.has_end;
+    a.shared = in.shared;
+    a.address = in.address;
+    a.status = in.status;
+    a.updated = c->now;
+    bool created = false;
+    ob_err we = {0};
+    ob_status rc = ob_hub_apt_write(h, &a, create_only, &actor, &created, &we);
+    if (rc == OB_ECONFLICT) {
+        ob_api_outcome(out, 409, "duplicate", we.msg);
+        return OB_OK;
+    }
+    if (rc) {
+        if (e)
+            *e = we;
+        ob_api_outcome(out, 500, "exception",
+                       "the appointment could not be stored; nothing changed");
+        return OB_OK;
+    }
+    out->status = created ? 201 : 200;
+    out->body = to_fhir(h, &a);
+    set_etag(out, &a, rq->base_url);
+    return OB_OK;
+}
+
+/* ---- reads (R-APT-5..7) ---- */
+static void request_for(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_apt *a, ob_request *r)
+{
+    ob_api_request_init(c, pat, r);
+    r->category = OB_CAT_APPOINTMENT;
+    r->source = OB_SRC_CLINICAL;
+    r->item_time = a->start;
+    pthread_rwlock_rdlock(&h->lock);
+    r->origin_org = ob_index_find_org(h->ix, a->clinic);
+    pthread_rwlock_unlock(&h->lock);
+}
+
+/* The request that describes a search with nothing to decide (logged as such). */
+static void about_for(ob_hub *h, const ob_caller *c, uint32_t pat, ob_request *r)
+{
+    ob_api_request_init(c, pat, r);
+    r->category = OB_CAT_APPOINTMENT;
+    pthread_rwlock_rdlock(&h->lock);
+    if (pat < h->ix->npatients)
+        r->origin_org = h->ix->patients[pat].gp_clinic;
+    pthread_rwlock_unlock(&h->lock);
+}
+
+typedef struct decided {
+    ob_request *rqs;
+    ob_decision *ds;
+    char (*ids)[32];
+    const char **idp;
+    size_t n;
+} decided;
+
+static void decided_free(decided *d)
+{
+    ob_free(d->rqs);
+    ob_free(d->ds);
+    ob_free(d->ids);
+    ob_free(d->idp);
+}
+
+/* Decides every candidate and logs the search once. */
+static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_apt_list *l,
+                            decided *d, ob_err *e)
+{
+    memset(d, 0, sizeof *d);
+    d->n = l->n;
+    size_t k = l->n ? l->n : 1;
+    d->rqs = ob_calloc(k, sizeof *d->rqs);
+    d->ds = ob_calloc(k, sizeof *d->ds);
+    d->ids = ob_calloc(k, sizeof *d->ids);
+    d->idp = ob_calloc(k, sizeof *d->idp);
+    if (!d->rqs || !d->ds || !d->ids || !d->idp)
+        return ob_err_set(e, OB_ENOMEM, "out of memory deciding a search");
+    for (size_t i = 0; i < l->n; i++) {
+        request_for(h, c, pat, &l->v[i].a, &d->rqs[i]);
+        snprintf(d->ids[i], sizeof d->ids[i], "Appointment/apt-%lld", (long long)l->v[i].a.id);
+        d->idp[i] = d->ids[i];
+    }
+    ob_request about;
+    about_for(h, c, pat, &about);
+    ob_search s = {&about, d->rqs, d->idp, d->n, "appointment", c->justification};
+    return ob_hub_decide_many(h, &s, d->ds, NULL, e);
+}
+
+static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                        ob_api_response *out, ob_err *e)
+{
+    static const char *const allowed[] = {"patient", "patient.identifier", "_count", "_offset",
+                                          NULL};
+    size_t count, offset;
+    uint32_t pat;
+    if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_resolve_patient(h, c, rq, &pat, out))
+        return OB_OK;
+    ob_apt_list l = {0};
+    ob_status rc = OB_OK;
+    if (pat != OB_NONE) {
+        pthread_rwlock_rdlock(&h->lock);
+        const char *ext = h->ix->patients[pat].ext_id;
+        pthread_rwlock_unlock(&h->lock);
+        rc = ob_hub_apt_candidates(h, ext, &l, e);
+    }
+    decided d;
+    if (!rc)
+        rc = decide_all(h, c, pat, &l, &d, e);
+    else
+        memset(&d, 0, sizeof d);
+    if (rc) {
+        ob_api_log_failed(out);
+        decided_free(&d);
+        ob_apt_list_release(&l);
+        return OB_OK;
+    }
+    json_t **res = ob_calloc(l.n ? l.n : 1, sizeof *res);
+    for (size_t i = 0; res && i < l.n; i++)
+        res[i] = d.ds[i].permit ? to_fhir(h, &l.v[i].a) : NULL;
+    if (!res) {
+        ob_api_outcome(out, 500, "exception", "out of memory");
+    } else {
+        out->status = 200;
+        out->body = ob_api_search_bundle(rq->base_url, res, d.ds, l.n, offset, count,
+                                         ob_search_block_hint(d.ds, l.n));
+    }
+    ob_free(res);
+    decided_free(&d);
+    ob_apt_list_release(&l);
+    return OB_OK;
+}
+
+static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
+                          ob_api_response *out, ob_err *e)
+{
+    if (!ob_api_params_only(rq, NULL, out))
+        return OB_OK;
+    int64_t row = 0;
+    ob_apt_list l = {0};
+    ob_status rc = OB_OK;
+    if (ob_fhir_apt_id_parse(id, &row))
+        rc = ob_hub_apt_candidate(h, row, &l, e);
+    uint32_t pat = OB_NONE;
+    if (!rc && l.n) {
+        pthread_rwlock_rdlock(&h->lock);
+        pat = ob_index_find_patient(h->ix, l.v[0].a.patient);
+        pthread_rwlock_unlock(&h->lock);
+    }
+    decided d;
+    memset(&d, 0, sizeof d);
+    if (!rc)
+        rc = decide_all(h, c, pat, &l, &d, e);
+    if (rc) {
+        ob_api_log_failed(out);
+    } else if (l.n == 1 && d.ds[0].permit) {
+        out->status = 200;
+        out->body = to_fhir(h, &l.v[0].a);
+        snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", (long long)l.v[0].a.version);
+    } else { /* hidden and non-existent answer alike */
+        ob_api_outcome(out, 404, "not-found", "no such appointment");
+    }
+    decided_free(&d);
+    ob_apt_list_release(&l);
+    return OB_OK;
+}
 
 ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                              const char *type, const char *rest, ob_api_response *out, ob_err *e)
 {
-    (void)h;
-    (void)c;
-    (void)rq;
-    (void)rest;
-    (void)e;
     (void)type;
-    ob_api_outcome(out, 501, "not-supported", "not implemented yet");
+    const char *m = rq->method;
+    if (rest[0] == '\0') {
+        if (strcmp(m, "POST") == 0)
+            return apt_write(h, c, rq, true, out, e);
+        if (strcmp(m, "PUT") == 0)
+            return apt_write(h, c, rq, false, out, e);
+        if (strcmp(m, "GET") == 0)
+            return search(h, c, rq, out, e);
+    } else if (strcmp(rest, "/_search") == 0) {
+        if (strcmp(m, "POST") == 0)
+            return search(h, c, rq, out, e);
+    } else if (rest[0] == '/' && !strchr(rest + 1, '/') && rest[1] != '_' && rest[1] != '$') {
+        if (strcmp(m, "GET") == 0)
+            return apt_read(h, c, rq, rest + 1, out, e);
+        if (c->kind != OB_ACTOR_SOURCE_SYSTEM) {
+            ob_api_outcome(out, 403, "forbidden",
+                           "appointments are written only by the source system that created "
+                           "them; the overview is read-only (R-APT-1)");
+            return OB_OK;
+        }
+        ob_api_outcome(out, 405, "not-supported",
+                       "update an appointment with PUT /Appointment?identifier=<system>|<value>");
+        return OB_OK;
+    } else {
+        ob_api_outcome(out, 400, "not-supported",
+                       "not supported on Appointment (no _history, $operations or compartments)");
+        return OB_OK;
+    }
+    ob_api_outcome(out, 405, "not-supported", "method not supported here");
     return OB_OK;
+}
+
+/* For the patient overview (api_patient.c): the shown appointments as candidates. */
+ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                           ob_err *e)
+{
+    if (patient == OB_NONE)
+        return OB_OK;
+    pthread_rwlock_rdlock(&h->lock);
+    const char *ext = h->ix->patients[patient].ext_id;
+    pthread_rwlock_unlock(&h->lock);
+    ob_apt_list l;
+    ob_status rc = ob_hub_apt_candidates(h, ext, &l, e);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        ob_request r;
+        request_for(h, c, patient, &l.v[i].a, &r);
+        char id[48];
+        snprintf(id, sizeof id, "Appointment/apt-%lld", (long long)l.v[i].a.id);
+        if (!ob_api_cands_add(cs, &r, id, to_fhir(h, &l.v[i].a)))
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    ob_apt_list_release(&l);
+    return rc;
 }

@@ -1,15 +1,250 @@
-/* api_clinical.c - FHIR handler (internal.h). Skeleton: answers 501 until implemented. */
+/* api_clinical.c - data items as FHIR Observation and Condition, and patient-reported
+ * measurements (R-PRD-1).
+ *
+ *   GET  /Observation?patient=Patient/<id>   measurements and lab results
+ *   POST /Observation/_search                (patient.identifier in the body)
+ *   GET  /Observation/<id>
+ *   POST /Observation                        a citizen reports a measurement (R-PRD-1)
+ *   GET  /Condition?patient=..., POST /Condition/_search, GET /Condition/<id>
+ *
+ * Each item is decided by the engine with its category, origin, time and source kind
+ * (so R-ACC-6/-8 and blocks apply per item); one log entry per search (search.h);
+ * totals count only what the caller may see; withheld-by-block gives the marker. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
 #include "api/internal.h"
+#include "core/alloc.h"
+#include "fhir/fhir.h"
+#include "service/clinical.h"
+
+#define OBS_MASK  (OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT))
+#define COND_MASK OB_CAT_BIT(OB_CAT_DIAGNOSIS)
+
+static json_t *item_fhir(ob_hub *h, const ob_item *it)
+{
+    ob_fhir_clinic cl = {it->origin, NULL, NULL};
+    ob_api_org_display(h, it->origin, &cl.name, &cl.kind);
+    return ob_fhir_item(it, &cl);
+}
+
+static void item_request(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_item *it,
+                         ob_request *r)
+{
+    ob_api_request_init(c, pat, r);
+    int cat = ob_category_parse(it->category);
+    int src = ob_source_parse(it->source);
+    r->category = (uint8_t)(cat < 0 ? OB_CAT_COUNT : cat); /* unknown: the engine denies */
+    r->source = (uint8_t)(src < 0 ? OB_SRC_COUNT : src);
+    r->item_time = it->time;
+    pthread_rwlock_rdlock(&h->lock);
+    r->origin_org = ob_index_find_org(h->ix, it->origin);
+    pthread_rwlock_unlock(&h->lock);
+}
+
+static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_item_list *l,
+                           ob_api_cands *cs, ob_err *e)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const ob_item *it = &l->v[i].it;
+        json_t *res = item_fhir(h, it);
+        if (!res)
+            continue;
+        ob_request r;
+        item_request(h, c, pat, it, &r);
+        char id[200];
+        snprintf(id, sizeof id, "%s/%.160s",
+                 json_string_value(json_object_get(res, "resourceType")), it->id);
+        if (!ob_api_cands_add(cs, &r, id, res))
+            return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    return OB_OK;
+}
+
+ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
+                            ob_api_cands *cs, ob_err *e)
+{
+    if (patient == OB_NONE)
+        return OB_OK;
+    pthread_rwlock_rdlock(&h->lock);
+    const char *ext = h->ix->patients[patient].ext_id;
+    pthread_rwlock_unlock(&h->lock);
+    ob_item_list l;
+    ob_status rc = ob_hub_items(h, ext, mask, &l, e);
+    if (!rc)
+        rc = add_items(h, c, patient, &l, cs, e);
+    ob_item_list_release(&l);
+    return rc;
+}
+
+static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq, ob_catmask mask,
+                        ob_api_response *out, ob_err *e)
+{
+    static const char *const allowed[] = {"patient", "patient.identifier", "_count", "_offset",
+                                          NULL};
+    size_t count, offset;
+    uint32_t pat;
+    if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_resolve_patient(h, c, rq, &pat, out))
+        return OB_OK;
+    ob_api_cands cs = {0};
+    ob_status rc = ob_api_item_cands(h, c, pat, mask, &cs, e);
+    if (rc)
+        ob_api_log_failed(out);
+    else
+        ob_api_cands_answer(h, c, pat, &cs, mask == COND_MASK ? "diagnosis" : "measurement",
+                            mask == COND_MASK ? OB_CAT_DIAGNOSIS : OB_CAT_MEASUREMENT, rq, offset,
+                            count, out, e);
+    ob_api_cands_release(&cs);
+    return OB_OK;
+}
+
+static ob_status item_read(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
+                           ob_catmask mask, ob_api_response *out, ob_err *e)
+{
+    if (!ob_api_params_only(rq, NULL, out))
+        return OB_OK;
+    ob_item_list l = {0};
+    ob_status rc = strlen(id) <= 128 ? ob_hub_item_get(h, id, mask, &l, e) : OB_OK;
+    uint32_t pat = OB_NONE;
+    if (!rc && l.n) {
+        pthread_rwlock_rdlock(&h->lock);
+        pat = ob_index_find_patient(h->ix, l.v[0].it.patient);
+        pthread_rwlock_unlock(&h->lock);
+    }
+    ob_api_cands cs = {0};
+    if (!rc && pat != OB_NONE)
+        rc = add_items(h, c, pat, &l, &cs, e);
+    if (rc) {
+        ob_api_log_failed(out);
+    } else {
+        ob_api_cands_answer(h, c, pat, &cs, mask == COND_MASK ? "diagnosis" : "measurement",
+                            mask == COND_MASK ? OB_CAT_DIAGNOSIS : OB_CAT_MEASUREMENT, rq, 0, 1,
+                            out, e);
+        json_t *entry = json_array_get(json_object_get(out->body, "entry"), 0);
+        json_t *res = json_object_get(entry, "resource");
+        const char *rt = json_string_value(json_object_get(res, "resourceType"));
+        if (out->status == 200 && rt && strcmp(rt, "OperationOutcome") != 0) {
+            json_incref(res);
+            json_decref(out->body);
+            out->body = res;
+        } else if (out->status == 200) { /* hidden and non-existent answer alike */
+            ob_api_outcome(out, 404, "not-found", "no such resource");
+        }
+    }
+    ob_api_cands_release(&cs);
+    ob_item_list_release(&l);
+    return OB_OK;
+}
+
+/* R-PRD-1: a citizen adds their own measurement, marked as patient-reported. */
+static ob_status report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                        ob_api_response *out, ob_err *e)
+{
+    if (c->kind != OB_ACTOR_CITIZEN || c->on_behalf_of != OB_NONE) {
+        ob_api_outcome(out, 403, "forbidden",
+                       "only a patient can report their own measurements (R-PRD-1); clinical "
+                       "systems share data through the import");
+        return OB_OK;
+    }
+    if (!ob_api_params_only(rq, NULL, out))
+        return OB_OK;
+    ob_fhir_obs_in in;
+    ob_err pe = {0};
+    if (ob_fhir_observation_parse(rq->body, &in, &pe)) {
+        ob_api_outcome(out, 400, "invalid", pe.msg);
+        return OB_OK;
+    }
+    pthread_rwlock_rdlock(&h->lock);
+    const ob_patient *p = c->actor < h->ix->npatients ? &h->ix->patients[c->actor] : NULL;
+    const char *ext = p ? p->ext_id : NULL;
+    const char *gp = p && p->gp_clinic != OB_NONE ? h->ix->orgs[p->gp_clinic].ext_id : NULL;
+    const char *name = p ? p->name : NULL;
+    pthread_rwlock_unlock(&h->lock);
+    char self[160];
+    snprintf(self, sizeof self, "Patient/%.140s", ext ? ext : "");
+    if (!ext || (in.subject && strcmp(in.subject, self) != 0)) {
+        ob_api_outcome(out, 403, "forbidden", "you can report measurements only about yourself");
+        return OB_OK;
+    }
+    if (!gp) {
+        ob_api_outcome(out, 400, "business-rule",
+                       "patient-reported data is shared through your GP clinic, and you are "
+                       "not listed with one");
+        return OB_OK;
+    }
+    if (in.effective > c->now + 3600) {
+        ob_api_outcome(out, 400, "invalid", "a measurement cannot be in the future");
+        return OB_OK;
+    }
+    char id[160], ts[32];
+    /* hex, so no run of ten digits that could read as a CPR number (R-CPR-2) */
+    snprintf(id, sizeof id, "%.80s-prd-%llx-%08x", ext, (unsigned long long)c->now,
+             (unsigned)randombytes_random());
+    ob_fhir_time(in.effective, ts);
+    json_t *rec =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "type", "item", "id", id,
+                  "patient", ext, "category", "measurement", "origin", gp, "time", ts, "source",
+                  "patient_reported", "code", "DNK05472", "value", (json_int_t)in.value);
+    char *json = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(rec);
+    if (!json)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    ob_item it = {id,         ext,      "measurement", gp, in.effective, "patient_reported",
+                  "DNK05472", in.value, json};
+    ob_log_entry actor;
+    memset(&actor, 0, sizeof actor);
+    actor.time = c->now;
+    actor.capacity = OB_CAP_CITIZEN;
+    actor.actor_id = ext;
+    actor.actor_name = name;
+    actor.actor_role = "citizen";
+    actor.rule = "R-PRD-1";
+    actor.reason = "measurement reported by the patient";
+    ob_err we = {0};
+    ob_status rc = ob_hub_item_add(h, &it, &actor, &we);
+    free(json);
+    if (rc) {
+        if (e)
+            *e = we;
+        ob_api_outcome(out, 500, "exception",
+                       "the measurement could not be stored; nothing changed");
+        return OB_OK;
+    }
+    ob_fhir_clinic cl = {gp, NULL, NULL};
+    ob_api_org_display(h, gp, &cl.name, &cl.kind);
+    out->status = 201;
+    out->body = ob_fhir_item(&it, &cl);
+    snprintf(out->location, sizeof out->location, "%.160s/Observation/%.80s",
+             rq->base_url ? rq->base_url : "", id);
+    return OB_OK;
+}
 
 ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                           const char *rest, ob_api_response *out, ob_err *e)
 {
-    (void)h;
-    (void)c;
-    (void)rq;
-    (void)rest;
-    (void)e;
-    (void)type;
-    ob_api_outcome(out, 501, "not-supported", "not implemented yet");
+    bool obs = strcmp(type, "Observation") == 0;
+    ob_catmask mask = obs ? OBS_MASK : COND_MASK;
+    const char *m = rq->method;
+    if (rest[0] == '\0') {
+        if (strcmp(m, "GET") == 0)
+            return search(h, c, rq, mask, out, e);
+        if (strcmp(m, "POST") == 0 && obs)
+            return report(h, c, rq, out, e);
+    } else if (strcmp(rest, "/_search") == 0) {
+        if (strcmp(m, "POST") == 0)
+            return search(h, c, rq, mask, out, e);
+    } else if (rest[0] == '/' && !strchr(rest + 1, '/') && rest[1] != '_' && rest[1] != '$') {
+        if (strcmp(m, "GET") == 0)
+            return item_read(h, c, rq, rest + 1, mask, out, e);
+    } else {
+        ob_api_outcome(out, 400, "not-supported",
+                       "not supported (no _history, $operations or compartments)");
+        return OB_OK;
+    }
+    ob_api_outcome(out, 405, "not-supported", "method not supported here");
     return OB_OK;
 }

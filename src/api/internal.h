@@ -63,4 +63,49 @@ json_t *ob_api_bundle_new(const char *type);
  * searchset, search.mode "match"; counts it in total. */
 void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
 
+/* ---- helpers for searches over decided items (util.c, wt-fhir block) ---- */
+
+/* Reads _count (1..500, default 50) and _offset (>= 0, default 0); false (400 in *out)
+ * when malformed. */
+bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out);
+/* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
+ * (all res[] references are consumed). Bundle.total counts every permitted one (filter
+ * before counting); entries are the page [offset, offset + count). With block_hint the
+ * generic "withheld by the patient's block" OperationOutcome is added with search.mode
+ * "outcome" (R-BLK-4), never saying what or how much. */
+json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
+                             size_t offset, size_t count, bool block_hint);
+/* The 500 answer when the access could not be logged: nothing is revealed (R-LOG-1). */
+void ob_api_log_failed(ob_api_response *out);
+/* Name and kind of an organisation (by ext_id) for display; fields borrowed from the
+ * index (stable while the hub is open). Takes the read lock. */
+void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind);
+
+/* Candidates of a search or overview: one request, id and resource per item, decided
+ * together (search.h) with one log entry. Resources are built before the decision
+ * and dropped unless permitted. */
+typedef struct ob_api_cands {
+    ob_request *rqs;
+    char **ids;   /* owned, e.g. "Observation/pt-0-i3" */
+    json_t **res; /* owned references */
+    size_t n, cap;
+} ob_api_cands;
+
+/* Adds one candidate (res stolen, id copied); false on out-of-memory. */
+bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, json_t *res);
+void ob_api_cands_release(ob_api_cands *cs);
+/* Decides every candidate, logs once (category for the log, e.g. "measurement",
+ * "overview"; about_category describes a search with no candidates), then answers
+ * with a searchset of the permitted ones (paging, block marker). */
+ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                              const char *log_category, uint8_t about_category,
+                              const ob_api_request *rq, size_t offset, size_t count,
+                              ob_api_response *out, ob_err *e);
+/* Adds the patient's items in mask as Observation/Condition candidates (api_clinical.c)
+ * and their shown appointments (api_appointment.c). */
+ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
+                            ob_api_cands *cs, ob_err *e);
+ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                           ob_err *e);
+
 #endif

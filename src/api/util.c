@@ -7,6 +7,8 @@
 #include "api/internal.h"
 #include "core/cpr.h"
 #include "core/secret.h"
+#include "core/alloc.h"
+#include "service/search.h"
 
 const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body)
 {
@@ -164,4 +166,163 @@ void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource)
     json_array_append_new(json_object_get(bundle, "entry"), entry);
     json_int_t total = json_integer_value(json_object_get(bundle, "total"));
     json_object_set_new(bundle, "total", json_integer(total + 1));
+}
+
+/* ---- helpers for searches over decided items (wt-fhir: Appointment, Observation,
+ * Condition, Patient) ---- */
+
+static bool count_param(const ob_api_request *rq, const char *name, size_t dflt, size_t max,
+                        size_t *out_v, ob_api_response *out)
+{
+    const char *s = ob_api_param_get(rq, name, NULL);
+    *out_v = dflt;
+    if (!s)
+        return true;
+    size_t v = 0, n = strlen(s);
+    if (n == 0 || n > 9 || strspn(s, "0123456789") != n) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "%s must be a non-negative integer", name);
+        ob_api_outcome(out, 400, "invalid", msg);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (size_t)(s[i] - '0');
+    *out_v = v > max ? max : v;
+    return true;
+}
+
+bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out)
+{
+    if (!count_param(rq, "_count", 50, 500, count, out) ||
+        !count_param(rq, "_offset", 0, 100000000, offset, out))
+        return false;
+    return true;
+}
+
+json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
+                             size_t offset, size_t count, bool block_hint)
+{
+    json_t *b = ob_api_bundle_new("searchset");
+    size_t visible = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ds[i].permit || !res[i]) {
+            json_decref(res[i]);
+            continue;
+        }
+        if (visible >= offset && visible - offset < count)
+            ob_api_bundle_add(b, base_url, res[i]);
+        else
+            json_decref(res[i]);
+        visible++;
+    }
+    if (b)
+        json_object_set_new(b, "total", json_integer((json_int_t)visible));
+    if (b && block_hint) /* R-BLK-4: only that something is withheld */
+        json_array_append_new(
+            json_object_get(b, "entry"),
+            json_pack("{s:o, s:{s:s}}", "resource",
+                      json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome",
+                                "issue", "severity", "information", "code", "suppressed",
+                                "diagnostics",
+                                "some information is withheld by the "
+                                "patient's block"),
+                      "search", "mode", "outcome"));
+    return b;
+}
+
+void ob_api_log_failed(ob_api_response *out)
+{
+    ob_api_outcome(out, 500, "exception",
+                   "the access could not be written to the log, so nothing is shown (R-LOG-1)");
+}
+
+void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind)
+{
+    *name = NULL;
+    *kind = NULL;
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t o = ob_index_find_org(h->ix, org_ext_id);
+    if (o != OB_NONE) {
+        *name = h->ix->orgs[o].name;
+        *kind = ob_org_kind_name((ob_org_kind)h->ix->orgs[o].kind);
+    }
+    pthread_rwlock_unlock(&h->lock);
+}
+
+bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, json_t *res)
+{
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 16;
+        ob_request *r = ob_realloc(cs->rqs, cap * sizeof *r);
+        if (r)
+            cs->rqs = r;
+        char **ids = ob_realloc(cs->ids, cap * sizeof *ids);
+        if (ids)
+            cs->ids = ids;
+        json_t **rs = ob_realloc(cs->res, cap * sizeof *rs);
+        if (rs)
+            cs->res = rs;
+        if (!r || !ids || !rs) {
+            json_decref(res);
+            return false;
+        }
+        cs->cap = cap;
+    }
+    char *copy = ob_strdup(id);
+    if (!copy) {
+        json_decref(res);
+        return false;
+    }
+    cs->rqs[cs->n] = *rq;
+    cs->ids[cs->n] = copy;
+    cs->res[cs->n] = res;
+    cs->n++;
+    return true;
+}
+
+void ob_api_cands_release(ob_api_cands *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        ob_free(cs->ids[i]);
+        json_decref(cs->res[i]);
+    }
+    ob_free(cs->rqs);
+    ob_free(cs->ids);
+    ob_free(cs->res);
+    memset(cs, 0, sizeof *cs);
+}
+
+ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
+                              const char *log_category, uint8_t about_category,
+                              const ob_api_request *rq, size_t offset, size_t count,
+                              ob_api_response *out, ob_err *e)
+{
+    ob_request about;
+    ob_api_request_init(c, patient, &about);
+    about.category = about_category;
+    pthread_rwlock_rdlock(&h->lock);
+    if (patient < h->ix->npatients)
+        about.origin_org = h->ix->patients[patient].gp_clinic;
+    pthread_rwlock_unlock(&h->lock);
+    ob_decision *ds = ob_calloc(cs->n ? cs->n : 1, sizeof *ds);
+    if (!ds) {
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    ob_search s = {&about, cs->rqs,      (const char *const *)cs->ids,
+                   cs->n,  log_category, c->justification};
+    ob_status rc = ob_hub_decide_many(h, &s, ds, NULL, e);
+    if (rc) {
+        ob_free(ds);
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    out->status = 200;
+    out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, offset, count,
+                                     ob_search_block_hint(ds, cs->n));
+    /* the bundle consumed every resource */
+    for (size_t i = 0; i < cs->n; i++)
+        cs->res[i] = NULL;
+    ob_free(ds);
+    return OB_OK;
 }

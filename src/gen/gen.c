@@ -322,6 +322,75 @@ static void item(world *w, const char *pid, uint64_t *k, const char *cat, const 
     w->c.items++;
 }
 
+/* Choices that must not disturb the main random stream (so every other generated
+ * record stays as it was): a hash of fixed numbers. */
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A booked appointment pushed by a source system (R-APT-1). Its identifier is the id
+ * the item numbering gives it, so other items keep their ids. About 5% are not shared
+ * (R-APT-2); some have no end time (R-APT-4, shown with a fictive end). */
+static void appointment(world *w, const char *pid, uint64_t *k, const char *source,
+                        const char *clinic, ob_time start, int minutes, const char *address)
+{
+    char ts[32], te[32];
+    uint64_t h = mix(((uint64_t)w->c.patients << 20) ^ *k);
+    stamp(start, ts);
+    fprintf(w->f,
+            "{\"type\":\"appointment\",\"source\":\"%s\",\"system\":\"urn:overblik:gen\","
+            "\"identifier\":\"%s-i%llu\",\"patient\":\"%s\",\"clinic\":\"%s\",\"start\":\"%s\"",
+            source, pid, (unsigned long long)(*k)++, pid, clinic, ts);
+    if (minutes > 0 && h % 3 != 0) {
+        stamp(start + minutes * 60, te);
+        fprintf(w->f, ",\"end\":\"%s\"", te);
+    }
+    if (address)
+        fprintf(w->f, ",\"address\":\"%s\"", address);
+    if ((h >> 8) % 20 == 0)
+        fputs(",\"shared\":false", w->f);
+    fputs("}\n", w->f);
+    w->c.items++;
+}
+
+/* Source systems and their go-live dates (R-APT-5): hospitals' EPJ 2016-2019, GP
+ * systems 2018-2022, municipal EOJ 2019-2021; every third hospital (from the second) and every
+ * fifth clinic goes live a few weeks after `today`, so their first appointments are held before
+ * go-live and are never shown. */
+static void sources(world *w)
+{
+    char d[16];
+    for (uint32_t h = 0; h < w->nhosp; h++) {
+        ob_time t = h % 3 == 1 ? w->today + 30 * 86400LL
+                               : ob_time_from_ymd(2016 + (int)(h % 4), 1 + (int)(h * 5 % 12), 1);
+        date(t, d);
+        fprintf(w->f,
+                "{\"type\":\"source\",\"client_id\":\"epj-hosp-%u\",\"site\":\"hosp-%u\","
+                "\"go_live\":\"%s\",\"name\":\"%s\"}\n",
+                h, h, d, h % 2 ? "Midt EPJ" : "Sundhedsplatformen");
+    }
+    for (uint32_t m = 0; m < w->nmun; m++) {
+        date(ob_time_from_ymd(2019 + (int)(m % 3), 3, 1), d);
+        fprintf(w->f,
+                "{\"type\":\"source\",\"client_id\":\"eoj-mun-%u\",\"site\":\"mun-%u\","
+                "\"go_live\":\"%s\",\"name\":\"Cura\"}\n",
+                m, m, d);
+    }
+    for (uint32_t c = 0; c < w->nclinics; c++) {
+        ob_time t = c % 5 == 4 ? w->today + 14 * 86400LL
+                               : ob_time_from_ymd(2018 + (int)(c % 5), 1 + (int)(c * 7 % 12), 1);
+        date(t, d);
+        fprintf(w->f,
+                "{\"type\":\"source\",\"client_id\":\"gpsys-%u\",\"site\":\"gp-%u\","
+                "\"go_live\":\"%s\",\"name\":\"%s\"}\n",
+                c, c, d, c % 2 ? "XMO" : "EG Clinea");
+    }
+}
+
 static void patient(world *w, uint32_t i)
 {
     char pid[24], nm[64], gp[24], d0[16], d1[16];
@@ -437,13 +506,11 @@ static void patient(world *w, uint32_t i)
             item(w, pid, &k, "discharge_summary", org, start + 2 * 86400, "clinical", NULL, 0,
                  NULL);
         /* a follow-up appointment, some without an end time (R-APT-4) */
-        char extra[160];
-        snprintf(extra, sizeof extra,
-                 "\"title\":\"Ambulant kontrol\",\"address\":\"Sygehusvej 1, %s\","
-                 "\"status\":\"booked\"",
-                 towns[h % N(towns)]);
-        item(w, pid, &k, "appointment", org, w->today + (ob_time)below(&w->r, 90) * 86400 + 36000,
-             "clinical", NULL, 0, extra);
+        char addr[96], src[32];
+        snprintf(addr, sizeof addr, "Sygehusvej 1, %s", towns[h % N(towns)]);
+        snprintf(src, sizeof src, "epj-hosp-%u", h);
+        appointment(w, pid, &k, src, org, w->today + (ob_time)below(&w->r, 90) * 86400 + 36000, 30,
+                    addr);
     }
     if (age > 70 && chance(&w->r, 150)) { /* home nursing */
         char org[40];
@@ -454,12 +521,18 @@ static void patient(world *w, uint32_t i)
                 "\"kind\":\"home_nursing\",\"from\":\"%s\"}\n",
                 pid, org, d0);
         w->c.relationships++;
-        item(w, pid, &k, "appointment", org, w->today + (ob_time)below(&w->r, 14) * 86400 + 30000,
-             "clinical", NULL, 0, "\"title\":\"Besøg af hjemmesygeplejen\",\"status\":\"booked\"");
+        char src[32];
+        snprintf(src, sizeof src, "eoj-%.*s", (int)(strrchr(org, '-') - org), org);
+        /* a home visit: at the patient's home, no end time (R-APT-4) */
+        appointment(w, pid, &k, src, org, w->today + (ob_time)below(&w->r, 14) * 86400 + 30000, 0,
+                    NULL);
     }
-    if (chance(&w->r, 250))
-        item(w, pid, &k, "appointment", gp, w->today + (ob_time)below(&w->r, 60) * 86400 + 32400,
-             "clinical", NULL, 0, "\"title\":\"Konsultation\",\"status\":\"booked\"");
+    if (chance(&w->r, 250)) {
+        char src[32];
+        snprintf(src, sizeof src, "gpsys-%u", clinic);
+        appointment(w, pid, &k, src, gp, w->today + (ob_time)below(&w->r, 60) * 86400 + 32400, 15,
+                    NULL);
+    }
     if (chance(&w->r, 400))
         item(w, pid, &k, "vaccination", gp, w->today - below(&w->r, 900) * 86400LL, "clinical",
              "J07BB", 0, NULL);
@@ -545,6 +618,7 @@ ob_status ob_gen_write(const ob_gen_options *o, FILE *out, ob_gen_counts *counts
         return ob_err_set(e, OB_ENOMEM, "out of memory generating data");
     }
     orgs(&w);
+    sources(&w);
     professionals(&w);
     clusters(&w);
     for (uint32_t i = 0; i < o->patients; i++) {

@@ -62,6 +62,11 @@ void ob_index_free(ob_index *ix)
     }
     ob_free(ix->clusters);
     ob_map_free(ix->cluster_ids);
+    for (size_t i = 0; i < ix->nsources; i++) {
+        ob_free(ix->sources[i].client_id);
+        ob_free(ix->sources[i].name);
+    }
+    ob_free(ix->sources);
     ob_free(ix->orgs);
     ob_free(ix->pros);
     ob_free(ix->pro_perms);
@@ -561,4 +566,37 @@ bool ob_index_pro_in_secondary(const ob_index *ix, uint32_t pro)
             return true;
     }
     return false;
+}
+
+/* ---- source systems (R-APT-1, R-APT-5) ---- */
+ob_status ob_index_add_source(ob_index *ix, const ob_source *s, ob_err *e)
+{
+    if (!s->client_id || !*s->client_id)
+        return ob_err_set(e, OB_EINVAL, "a source needs a client id");
+    if (ob_index_find_source(ix, s->client_id))
+        return ob_err_set(e, OB_EINVAL, "duplicate source client id '%.64s'", s->client_id);
+    if (s->site >= ix->norgs)
+        return ob_err_set(e, OB_EINVAL, "source names an unknown site");
+    if (ob_grow((void **)&ix->sources, &ix->capsources, ix->nsources + 1, sizeof *ix->sources) < 0)
+        return nomem(e);
+    ob_source c = *s;
+    c.client_id = ob_strdup(s->client_id);
+    c.name = ob_strdup(s->name ? s->name : s->client_id);
+    if (!c.client_id || !c.name) {
+        ob_free(c.client_id);
+        ob_free(c.name);
+        return nomem(e);
+    }
+    ix->sources[ix->nsources++] = c;
+    return OB_OK;
+}
+
+const ob_source *ob_index_find_source(const ob_index *ix, const char *client_id)
+{
+    if (!client_id)
+        return NULL;
+    for (size_t i = 0; i < ix->nsources; i++)
+        if (strcmp(ix->sources[i].client_id, client_id) == 0)
+            return &ix->sources[i];
+    return NULL;
 }

@@ -34,6 +34,8 @@ typedef struct ob_index {
     ob_cluster *clusters;
     size_t nclusters, capclusters;
     ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids, *cluster_ids;
+    ob_source *sources; /* source systems (R-APT-5); few, searched linearly */
+    size_t nsources, capsources;
 } ob_index;
 
 ob_index *ob_index_new(void);
@@ -76,5 +78,11 @@ bool ob_index_org_within(const ob_index *ix, uint32_t org, uint32_t ancestor);
 bool ob_index_pro_works_at(const ob_index *ix, uint32_t pro, uint32_t org);
 /* true when any of the professional's sites is in the secondary sector (R-BLK-2). */
 bool ob_index_pro_in_secondary(const ob_index *ix, uint32_t pro);
+
+/* ---- source systems (R-APT-1, R-APT-5) ---- */
+/* Copies s; refuses a duplicate client id or an unknown site. */
+ob_status ob_index_add_source(ob_index *ix, const ob_source *s, ob_err *e);
+/* The source with this OAuth client id, or NULL. Borrowed from the index. */
+const ob_source *ob_index_find_source(const ob_index *ix, const char *client_id);
 
 #endif

@@ -271,6 +271,14 @@ typedef struct ob_cluster {
     uint32_t *members;      /* GP clinics (org ids), owned */
     uint32_t *coordinators; /* professionals who may order releases, owned */
 } ob_cluster;
+/* A source system (R-APT-1, R-APT-5): a clinical system that pushes appointments for
+ * one site, known by its OAuth client id; appointments held before its go-live date
+ * are never shown. Strings owned by the index. */
+typedef struct ob_source {
+    char *client_id, *name;
+    uint32_t site; /* the organisation it speaks for */
+    ob_time go_live;
+} ob_source;
 
 const char *ob_category_name(ob_category c);
 int ob_category_parse(const char *s); /* -1 if unknown */

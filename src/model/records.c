@@ -825,6 +825,78 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
     return ob_index_put_cluster(L->ix, &c, NULL, e);
 }
 
+/* ---- source systems and appointments (R-APT) ---- */
+static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type", "client_id", "site", "go_live", "name", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_source src;
+    memset(&src, 0, sizeof src);
+    TRY(str_field(o, "client_id", true, (const char **)&src.client_id, e));
+    if (strlen(src.client_id) > 63)
+        return ob_err_set(e, OB_EINVAL, "field 'client_id' is longer than 63 characters");
+    TRY(str_field(o, "name", false, (const char **)&src.name, e));
+    TRY(ref_field(L->ix, o, "site", ob_index_find_org, true, &src.site, e));
+    if (!json_object_get(o, "go_live"))
+        return ob_err_set(e, OB_EINVAL, "missing field 'go_live'");
+    TRY(ob_json_time(o, "go_live", 0, &src.go_live, e));
+    return ob_index_add_source(L->ix, &src, e);
+}
+
+static const char *const apt_statuses[] = {"proposed",   "pending",   "booked", "arrived",
+                                           "fulfilled",  "cancelled", "noshow", "entered-in-error",
+                                           "checked-in", "waitlist",  NULL};
+
+/* An appointment as a source system would push it (R-APT-1..4); the import format has
+ * no field for notes, so none can enter (R-APT-3). */
+static ob_status rec_appointment(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type",   "source",  "system", "identifier", "patient",
+                                    "start",  "end",     "clinic", "address",    "status",
+                                    "shared", "updated", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_apt *a = &out->apt;
+    memset(a, 0, sizeof *a);
+    uint32_t pat, clinic;
+    TRY(str_field(o, "source", true, &a->source, e));
+    const ob_source *src = ob_index_find_source(L->ix, a->source);
+    if (!src)
+        return ob_err_set(e, OB_EINVAL, "field 'source': no such source system");
+    TRY(str_field(o, "system", false, &a->system, e));
+    TRY(str_field(o, "identifier", true, &a->value, e));
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(ref_field(L->ix, o, "clinic", ob_index_find_org, false, &clinic, e));
+    if (clinic == OB_NONE)
+        clinic = src->site;
+    if (!ob_index_org_within(L->ix, clinic, src->site))
+        return ob_err_set(e, OB_EINVAL, "field 'clinic': not the source's site or below it");
+    if (!json_object_get(o, "start"))
+        return ob_err_set(e, OB_EINVAL, "missing field 'start'");
+    TRY(ob_json_time(o, "start", 0, &a->start, e));
+    a->fictive_end = json_object_get(o, "end") == NULL;
+    TRY(ob_json_time(o, "end", a->start + 3600, &a->end, e)); /* R-APT-4 */
+    if (a->end < a->start)
+        return ob_err_set(e, OB_EINVAL, "'end' is before 'start'");
+    TRY(str_field(o, "address", false, &a->address, e));
+    TRY(str_field(o, "status", false, &a->status, e));
+    if (!a->status)
+        a->status = "booked";
+    bool known = false;
+    for (const char *const *s = apt_statuses; *s && !known; s++)
+        known = strcmp(*s, a->status) == 0;
+    if (!known)
+        return ob_err_set(e, OB_EINVAL, "field 'status': unknown value '%.40s'", a->status);
+    TRY(bool_field(o, "shared", true, &a->shared, e));
+    TRY(ob_json_time(o, "updated", L->now, &a->updated, e));
+    a->patient = L->ix->patients[pat].ext_id;
+    a->clinic = L->ix->orgs[clinic].ext_id;
+    out->is_appointment = true;
+    out->patient = pat;
+    return OB_OK;
+}
+
 ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -867,6 +939,10 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_item(L, obj, out, e);
     else if (strcmp(type, "cluster") == 0)
         rc = rec_cluster(L, obj, e);
+    else if (strcmp(type, "source") == 0)
+        rc = rec_source(L, obj, e);
+    else if (strcmp(type, "appointment") == 0)
+        rc = rec_appointment(L, obj, out, e);
     else
         return ob_err_set(e, OB_EINVAL, "unknown record type '%.40s'", type);
     if (rc) {

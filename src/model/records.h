@@ -15,6 +15,7 @@
 
 #include "core/secret.h"
 #include "model/index.h"
+#include "store/appointments.h"
 #include "store/store.h"
 
 typedef struct ob_loader {
@@ -28,9 +29,11 @@ typedef struct ob_record_out {
     const char *type;  /* borrowed from the input object */
     json_t *canonical; /* new reference, owned by the caller (json_decref) */
     bool is_item;
-    ob_item item;      /* strings borrowed from the input object */
-    uint64_t assigned; /* block or consent id assigned, else 0 */
-    uint32_t patient;  /* the patient the record concerns, or OB_NONE */
+    ob_item item;        /* strings borrowed from the input object */
+    uint64_t assigned;   /* block or consent id assigned, else 0 */
+    uint32_t patient;    /* the patient the record concerns, or OB_NONE */
+    bool is_appointment; /* an "appointment" record: for the appointments table */
+    ob_apt apt;          /* strings borrowed from the input object or the index */
 } ob_record_out;
 
 void ob_loader_init(ob_loader *L, ob_index *ix, const ob_keys *keys);

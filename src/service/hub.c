@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include <sodium.h>
 #include <stdlib.h>
+#include "store/appointments.h"
 #include "store/log_sqlite.h"
 #include "store/sqlite.h"
 
@@ -267,7 +268,7 @@ ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, ui
         pthread_rwlock_unlock(&h->lock);
         return rc;
     }
-    if (out.is_item) {
+    if (out.is_item || out.is_appointment) {
         json_decref(out.canonical);
         pthread_rwlock_unlock(&h->lock);
         return ob_err_set(e, OB_EINVAL, "data items are imported with 'load'");
@@ -307,6 +308,8 @@ typedef struct staged {
     char *json;       /* arena */
     bool is_item;
     ob_item item; /* strings in the arena or the index */
+    bool is_apt;  /* an appointment for the appointments table (R-APT) */
+    ob_apt apt;   /* strings in the arena or the index */
 } staged;
 
 struct import_ctx {
@@ -322,8 +325,9 @@ static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
     if (rc)
         return rc;
     for (size_t i = 0; i < c->n && !rc; i++)
-        rc = c->v[i].is_item ? ob_store_batch_item(b, &c->v[i].item, e)
-                             : ob_store_batch_record(b, c->v[i].type, c->v[i].json, e);
+        rc = c->v[i].is_apt    ? ob_apt_upsert(db, &c->v[i].apt, NULL, e)
+             : c->v[i].is_item ? ob_store_batch_item(b, &c->v[i].item, e)
+                               : ob_store_batch_record(b, c->v[i].type, c->v[i].json, e);
     ob_store_batch_end(b);
     return rc;
 }
@@ -331,9 +335,9 @@ static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
 static const char *intern_type(const char *t)
 {
     static const char *const types[] = {
-        "org",        "professional",   "patient",    "relative", "relationship",
-        "permission", "cover",          "project",    "block",    "consent",
-        "block_lift", "consent_revoke", "disclosure", "item",     "cluster"};
+        "org",        "professional", "patient",     "relative",   "relationship", "permission",
+        "cover",      "project",      "block",       "consent",    "block_lift",   "consent_revoke",
+        "disclosure", "item",         "cluster",     "source",     "appointment"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i], t) == 0)
             return types[i];
@@ -387,6 +391,17 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
             s->item.id = ob_arena_strdup(&arena, out.item.id);
             s->item.code = out.item.code ? ob_arena_strdup(&arena, out.item.code) : NULL;
             s->item.json = s->json;
+        }
+        if (out.is_appointment) {
+            s->is_apt = true;
+            s->apt = out.apt;
+            s->apt.source = ob_arena_strdup(&arena, out.apt.source);
+            s->apt.system = ob_arena_strdup(&arena, out.apt.system ? out.apt.system : "");
+            s->apt.value = ob_arena_strdup(&arena, out.apt.value);
+            s->apt.address = out.apt.address ? ob_arena_strdup(&arena, out.apt.address) : NULL;
+            s->apt.status = ob_arena_strdup(&arena, out.apt.status);
+            if (!s->apt.source || !s->apt.system || !s->apt.value || !s->apt.status)
+                rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
         }
         ob_log_event ev = event_of(s->type);
         if (!out.is_item && ev != OB_EV_DATA_CHANGE) {

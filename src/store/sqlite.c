@@ -5,6 +5,7 @@
  *       records(seq INTEGER PRIMARY KEY, type TEXT, json TEXT)   -- append-only
  *       items(id TEXT PRIMARY KEY, patient, category, origin, time INTEGER, source,
  *             code, value INTEGER, json)  with an index on (patient, time)
+ *   v2  appointments(...) -- the appointment overview (R-APT), see appointments.c
  * The database runs in WAL mode with synchronous=FULL: a COMMIT that returned is on
  * disk. The access log's tables (log_*) share the file and are created by log_sqlite.c. */
 #include "store/store.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "store/appointments.h"
 
 struct ob_store {
     sqlite3 *db;
@@ -30,6 +32,8 @@ static const char *const migrations[] = {
     " origin TEXT NOT NULL, time INTEGER NOT NULL, source TEXT NOT NULL, code TEXT,"
     " value INTEGER NOT NULL DEFAULT 0, json TEXT NOT NULL);"
     "CREATE INDEX items_patient ON items(patient, time);",
+    /* v2: the appointment overview (R-APT), schema in appointments.c */
+    ob_apt_schema_sql,
 };
 
 static ob_status db_err(ob_store *s, ob_err *e, const char *what)
@@ -363,4 +367,10 @@ void ob_store_batch_end(ob_store_batch *b)
     sqlite3_finalize(b->s.put_record);
     sqlite3_finalize(b->s.put_item);
     ob_free(b);
+}
+
+/* ---- the raw connection for modules with their own tables (appointments.h) ---- */
+sqlite3 *ob_store_db(ob_store *s)
+{
+    return s->db;
 }

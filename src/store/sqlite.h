@@ -16,4 +16,8 @@ ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char 
 ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e);
 void ob_store_batch_end(ob_store_batch *b);
 
+/* The store's own connection, for reads of tables kept by other store modules
+ * (appointments.h). Owned by the store; valid until ob_store_close. */
+sqlite3 *ob_store_db(ob_store *s);
+
 #endif

@@ -1,0 +1,84 @@
+/* fhir.h - pure FHIR R4 JSON mapping for overblik's resources (no I/O, no locking).
+ *
+ * Parsers take a jansson value and fill plain structs; they refuse unknown elements
+ * and wrong types with OB_EINVAL and a message that never quotes a value (a value could
+ * be a CPR number, R-CPR-2). Builders take plain structs and return a new json_t
+ * reference owned by the caller. Strings in parsed structs are borrowed from the JSON.
+ *
+ * Extension and identifier URIs overblik defines are below; docs/api.md lists them. */
+#ifndef OB_FHIR_FHIR_H
+#define OB_FHIR_FHIR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "core/time.h"
+#include "store/appointments.h"
+#include "store/store.h"
+
+#define OB_FHIR_SD                   "http://overblik.dk/fhir/StructureDefinition/"
+#define OB_FHIR_EXT_SHARED           OB_FHIR_SD "shared"
+#define OB_FHIR_EXT_FICTIVE          OB_FHIR_SD "fictive-end"
+#define OB_FHIR_EXT_CLINIC           OB_FHIR_SD "responsible-clinic"
+#define OB_FHIR_EXT_CLINIC_KIND      OB_FHIR_SD "responsible-clinic-kind"
+#define OB_FHIR_EXT_ADDRESS          OB_FHIR_SD "meeting-address"
+#define OB_FHIR_EXT_PATIENT_REPORTED OB_FHIR_SD "patient-reported"
+#define OB_FHIR_CS_SOURCE            "http://overblik.dk/fhir/CodeSystem/data-source"
+#define OB_FHIR_CS_ORG_KIND          "http://overblik.dk/fhir/CodeSystem/organisation-kind"
+#define OB_FHIR_ICPC2                "http://hl7.org/fhir/sid/icpc-2"
+#define OB_FHIR_ICD10                "http://hl7.org/fhir/sid/icd-10"
+#define OB_FHIR_LOINC                "http://loinc.org"
+#define OB_FHIR_NPU                  "http://overblik.dk/fhir/CodeSystem/npu"
+#define OB_FHIR_UCUM                 "http://unitsofmeasure.org"
+
+/* ---- Appointment (R-APT) ---- */
+
+/* What a source system sent, after validation. Notes, comments, descriptions and
+ * instructions are accepted as FHIR elements but not carried over (R-APT-3). */
+typedef struct ob_fhir_apt_in {
+    const char *system, *value; /* the source's identifier (system may be "") */
+    const char *cpr;            /* the patient participant's CPR, unparsed */
+    const char *status;
+    ob_time start, end;
+    bool has_end;
+    const char *address; /* meeting address or NULL */
+    const char *clinic;  /* responsible clinic org ext_id, or NULL for the source's site */
+    bool shared;         /* the sharing switch (R-APT-2), default true */
+} ob_fhir_apt_in;
+
+ob_status ob_fhir_appointment_parse(json_t *res, ob_fhir_apt_in *out, ob_err *e);
+
+/* The shared view of an appointment (R-APT-3, R-APT-4). */
+typedef struct ob_fhir_clinic {
+    const char *id, *name, *kind; /* org ext_id, name, ob_org_kind name */
+} ob_fhir_clinic;
+
+json_t *ob_fhir_appointment(const ob_apt *a, const ob_fhir_clinic *clinic);
+/* "apt-<rowid>" -> rowid; false if malformed. */
+bool ob_fhir_apt_id_parse(const char *s, int64_t *id);
+
+/* ---- Observation, Condition (items) ---- */
+
+/* An item as an Observation (measurements, lab results) or Condition (diagnoses);
+ * NULL for a category that has no mapping. */
+json_t *ob_fhir_item(const ob_item *it, const ob_fhir_clinic *origin);
+
+/* A patient-reported measurement (R-PRD-1) as a citizen's app posts it. */
+typedef struct ob_fhir_obs_in {
+    const char *code_system, *code; /* LOINC 8480-6 for systolic blood pressure */
+    int64_t value;                  /* integer mmHg */
+    ob_time effective;
+    const char *subject; /* "Patient/<id>" or NULL */
+} ob_fhir_obs_in;
+
+ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e);
+
+/* ---- small shared pieces ---- */
+
+/* An OperationOutcome for a search Bundle entry (search.mode "outcome"): severity
+ * information, the fixed text that information is withheld by the patient's block. */
+json_t *ob_fhir_block_marker(void);
+void ob_fhir_time(ob_time t, char buf[static 32]);
+
+#endif

@@ -1,0 +1,44 @@
+/* appointment.h - hub-level operations of the appointment overview (R-APT).
+ *
+ * Writes: a source system creates or updates its own appointment; the row and its log
+ * entry (event OB_EV_DATA_CHANGE) commit in one transaction on the log's writer thread,
+ * so the change is durable and logged before the caller answers (R-LOG-1).
+ * Reads: the candidates of a patient (shared, held on or after their source's go-live,
+ * not entered-in-error: R-APT-2, R-APT-5) as owned copies, for the API to decide on
+ * with ob_hub_decide_many (search.h). */
+#ifndef OB_SERVICE_APPOINTMENT_H
+#define OB_SERVICE_APPOINTMENT_H
+
+#include "service/hub.h"
+#include "store/appointments.h"
+
+/* Writes a (validated) appointment for the source system `c_org`/`a->source`.
+ * create_only: refuse with OB_ECONFLICT when the source already has one with this
+ * identifier (POST); otherwise create or update (PUT ?identifier=). On success a->id,
+ * a->version are set and *created says which happened. `actor` names the writer for
+ * the log (its strings borrowed). */
+ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, const ob_log_entry *actor,
+                           bool *created, ob_err *e);
+
+/* An owned appointment (strings in one allocation). */
+typedef struct ob_apt_copy {
+    ob_apt a;
+    char *buf;
+} ob_apt_copy;
+
+typedef struct ob_apt_list {
+    ob_apt_copy *v;
+    size_t n, cap;
+} ob_apt_list;
+
+/* The appointments of patient (ext_id) that may be shown to anyone at all: shared,
+ * held on or after the go-live of their source, not entered-in-error. */
+ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out, ob_err *e);
+/* One appointment by row id, if it is such a candidate; out->n is 0 otherwise. */
+ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *e);
+/* The appointment of this source and identifier (for the response of a write). */
+ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, const char *value,
+                            ob_apt_list *out, ob_err *e);
+void ob_apt_list_release(ob_apt_list *l);
+
+#endif

@@ -1,0 +1,57 @@
+/* appointments.h - storage of the appointment overview (R-APT-1..5).
+ *
+ * One row per appointment, keyed by (source system's client id, identifier system,
+ * identifier value): identifiers are scoped per source, so one source can never reach
+ * another's appointment (R-APT-1). Only the shared fields are stored (R-APT-3): start,
+ * end (with a flag when it is fictive, R-APT-4), meeting address, responsible clinic,
+ * status, the sharing switch (R-APT-2), a version and the last-updated time. Notes,
+ * comments and remarks never reach this layer.
+ *
+ * The table is created by schema migration v2 in sqlite.c. The functions take a raw
+ * sqlite3 handle so that writes can run inside the access log's transaction (an apply
+ * callback, see log_sqlite.h) and commit together with their log entry (R-LOG-1);
+ * reads use the store's own connection (ob_store_db). Strings passed in are borrowed
+ * for the call; strings handed to callbacks are valid only during the callback. */
+#ifndef OB_STORE_APPOINTMENTS_H
+#define OB_STORE_APPOINTMENTS_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/time.h"
+
+typedef struct ob_apt {
+    int64_t id;          /* row id, assigned by the store; the FHIR id is "apt-<id>" */
+    const char *source;  /* the source system's client id */
+    const char *system;  /* the source's identifier system (may be "") */
+    const char *value;   /* the source's identifier value */
+    const char *patient; /* patient ext_id (internal id, never the CPR) */
+    ob_time start, end;
+    bool fictive_end;    /* end was missing: start + 1 hour (R-APT-4) */
+    bool shared;         /* false: stored but never shown (R-APT-2) */
+    const char *address; /* meeting address, or NULL */
+    const char *clinic;  /* responsible clinic, org ext_id */
+    const char *status;  /* FHIR AppointmentStatus code */
+    int64_t version;     /* 1 on create, +1 per update */
+    ob_time updated;
+} ob_apt;
+
+/* The schema of migration v2 (used by sqlite.c). */
+extern const char ob_apt_schema_sql[];
+
+/* Creates the appointment, or updates it when this source already has one with the
+ * same identifier. Sets a->id and a->version; *created (may be NULL) says which. */
+ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e);
+
+typedef ob_status (*ob_apt_fn)(void *ctx, const ob_apt *a, ob_err *e);
+/* The appointment of source with (system, value); fn is not called when there is none. */
+ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, const char *value,
+                          ob_apt_fn fn, void *ctx, ob_err *e);
+/* All of one patient's appointments (shared or not), by start time then id. */
+ob_status ob_apt_each_patient(sqlite3 *db, const char *patient, ob_apt_fn fn, void *ctx, ob_err *e);
+/* One appointment by row id; fn is not called when there is none. */
+ob_status ob_apt_get(sqlite3 *db, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
+
+#endif

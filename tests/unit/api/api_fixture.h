@@ -1,0 +1,332 @@
+/* api_fixture.h - a hub on a temporary database with a small world, for driving the
+ * FHIR API (ob_api_handle) without a socket. Header-only (static inline), like the
+ * other test fixtures.
+ *
+ * World: region reg > hospital hosp > departments hosp-med, hosp-psyk; GP clinics gp-1
+ * and gp-2. Doctors gp1-dr (gp-1), gp2-dr (gp-2), med-dr (hosp-med), psyk-dr
+ * (hosp-psyk). Patients anna (CPR 010190-1234, listed gp-1, admitted hosp-med),
+ * bent (020285-2345, listed gp-2), carl (030370-3456, listed gp-1; bent holds power of
+ * attorney for his appointments and measurements). Source systems: epj-hosp (site hosp,
+ * go-live 2025-01-01), gp1-sys (gp-1, go-live 2020-01-01), gp2-sys (gp-2).
+ *
+ * When OB_FHIR_DUMP names a directory, af_call writes every successful response body
+ * there (one file per response) for the FHIR validator. */
+#ifndef OB_TEST_API_FIXTURE_H
+#define OB_TEST_API_FIXTURE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "api/api.h"
+#include "core/secret.h"
+#include "store/log_sqlite.h"
+
+#define AF_CPR_ANNA "010190-1234"
+#define AF_CPR_BENT "020285-2345"
+#define AF_CPR_CARL "030370-3456"
+#define AF_CPR_NONE "040475-4567" /* valid, but nobody has it */
+
+static const char *const af_world[] = {
+    "{\"type\":\"org\",\"id\":\"reg\",\"kind\":\"region\",\"name\":\"Region Syddanmark\"}",
+    "{\"type\":\"org\",\"id\":\"hosp\",\"kind\":\"hospital\",\"name\":\"Odense "
+    "Universitetshospital\",\"parent\":\"reg\",\"address\":\"J. B. Winsløws Vej 4, Odense\"}",
+    "{\"type\":\"org\",\"id\":\"hosp-med\",\"kind\":\"department\",\"name\":\"Medicinsk "
+    "afdeling\",\"parent\":\"hosp\"}",
+    "{\"type\":\"org\",\"id\":\"hosp-psyk\",\"kind\":\"department\",\"name\":\"Psykiatrisk "
+    "afdeling\",\"parent\":\"hosp\"}",
+    "{\"type\":\"org\",\"id\":\"gp-1\",\"kind\":\"gp_clinic\",\"name\":\"Lægerne "
+    "Torvet\",\"provider_number\":\"123456\"}",
+    "{\"type\":\"org\",\"id\":\"gp-2\",\"kind\":\"gp_clinic\",\"name\":\"Lægehuset "
+    "Aaen\",\"provider_number\":\"234567\"}",
+    "{\"type\":\"professional\",\"id\":\"gp1-dr\",\"name\":\"Anne "
+    "Holm\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B2\",\"sites\":[\"gp-1\"]}",
+    "{\"type\":\"professional\",\"id\":\"gp2-dr\",\"name\":\"Bo "
+    "Berg\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B3\",\"sites\":[\"gp-2\"]}",
+    "{\"type\":\"professional\",\"id\":\"med-dr\",\"name\":\"Carl "
+    "Dahl\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B4\",\"sites\":[\"hosp-med\"]}",
+    "{\"type\":\"professional\",\"id\":\"psyk-dr\",\"name\":\"Dea "
+    "Eng\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B5\",\"sites\":[\"hosp-psyk\"]}",
+    "{\"type\":\"patient\",\"id\":\"anna\",\"name\":\"Anna "
+    "Andersen\",\"cpr\":\"" AF_CPR_ANNA "\",\"gp\":\"gp-1\"}",
+    "{\"type\":\"patient\",\"id\":\"bent\",\"name\":\"Bent "
+    "Berg\",\"cpr\":\"" AF_CPR_BENT "\",\"gp\":\"gp-2\"}",
+    "{\"type\":\"patient\",\"id\":\"carl\",\"name\":\"Carl "
+    "Clausen\",\"cpr\":\"" AF_CPR_CARL "\",\"gp\":\"gp-1\"}",
+    "{\"type\":\"relationship\",\"patient\":\"anna\",\"org\":\"gp-1\",\"kind\":\"listed\","
+    "\"from\":\"2015-01-01\"}",
+    "{\"type\":\"relationship\",\"patient\":\"anna\",\"org\":\"hosp-med\",\"kind\":"
+    "\"admission\",\"from\":\"2020-01-01\"}",
+    "{\"type\":\"relationship\",\"patient\":\"bent\",\"org\":\"gp-2\",\"kind\":\"listed\","
+    "\"from\":\"2015-01-01\"}",
+    "{\"type\":\"relationship\",\"patient\":\"carl\",\"org\":\"gp-1\",\"kind\":\"listed\","
+    "\"from\":\"2015-01-01\"}",
+    "{\"type\":\"relative\",\"patient\":\"carl\",\"holder\":\"bent\",\"scope\":[\"appointment\","
+    "\"measurement\"],\"from\":\"2020-01-01\"}",
+    "{\"type\":\"source\",\"client_id\":\"epj-hosp\",\"site\":\"hosp\",\"go_live\":\"2025-01-01\","
+    "\"name\":\"Sundhedsplatformen\"}",
+    "{\"type\":\"source\",\"client_id\":\"gp1-sys\",\"site\":\"gp-1\",\"go_live\":\"2020-01-01\","
+    "\"name\":\"XMO\"}",
+    "{\"type\":\"source\",\"client_id\":\"gp2-sys\",\"site\":\"gp-2\",\"go_live\":\"2020-01-01\","
+    "\"name\":\"EG Clinea\"}",
+};
+
+typedef struct af_lines {
+    const char *const *v;
+    size_t n, i;
+} af_lines;
+
+static inline json_t *af_next(void *ctx, size_t *line, ob_err *e)
+{
+    af_lines *l = ctx;
+    if (l->i >= l->n)
+        return NULL;
+    *line = l->i + 1;
+    json_error_t je;
+    json_t *o = json_loads(l->v[l->i++], 0, &je);
+    if (!o)
+        ob_err_set(e, OB_EINVAL, "fixture line %zu: %s", *line, je.text);
+    return o;
+}
+
+typedef struct af {
+    ob_hub *h;
+    char db[256], key[256];
+    int dumped;
+    const char *tag;
+} af;
+
+static inline void af_load(af *f, const char *const *lines, size_t n)
+{
+    af_lines l = {lines, n, 0};
+    ob_err e = {0};
+    size_t count;
+    if (ob_hub_import(f->h, af_next, &l, NULL, NULL, &count, &e) != OB_OK)
+        fail_msg("fixture import failed: %s", e.msg);
+}
+
+static inline void af_open(af *f, const char *tag)
+{
+    memset(f, 0, sizeof *f);
+    f->tag = tag;
+    const char *dir = getenv("TMPDIR");
+    snprintf(f->db, sizeof f->db, "%s/obapi-%s-%ld-%u.db", dir ? dir : "/tmp", tag, (long)getpid(),
+             (unsigned)randombytes_random());
+    ob_hub_key_path(f->db, f->key, sizeof f->key);
+    ob_keys k;
+    ob_err e = {0};
+    if (ob_keys_generate(&k, &e) || ob_keys_save(&k, f->key, &e))
+        fail_msg("keys: %s", e.msg);
+    ob_hub_options o = {.db_path = f->db};
+    if (ob_hub_open(&o, &f->h, &e))
+        fail_msg("hub: %s", e.msg);
+    af_load(f, af_world, sizeof af_world / sizeof af_world[0]);
+}
+
+static inline void af_close(af *f)
+{
+    ob_hub_close(f->h);
+    char b[300];
+    unlink(f->db);
+    unlink(f->key);
+    snprintf(b, sizeof b, "%s-wal", f->db);
+    unlink(b);
+    snprintf(b, sizeof b, "%s-shm", f->db);
+    unlink(b);
+}
+
+/* Callers. */
+static inline ob_caller af_pro(af *f, const char *pro, const char *site, const char *purpose)
+{
+    ob_caller c;
+    memset(&c, 0, sizeof c);
+    c.kind = OB_ACTOR_PROFESSIONAL;
+    c.actor = ob_index_find_professional(f->h->ix, pro);
+    c.acting_org = ob_index_find_org(f->h->ix, site);
+    c.on_behalf_of = OB_NONE;
+    c.purpose = (uint8_t)ob_purpose_parse(purpose ? purpose : "TREAT");
+    c.now = ob_time_now();
+    assert_int_not_equal(c.actor, OB_NONE);
+    return c;
+}
+
+static inline ob_caller af_citizen(af *f, const char *patient, const char *purpose)
+{
+    ob_caller c;
+    memset(&c, 0, sizeof c);
+    c.kind = OB_ACTOR_CITIZEN;
+    c.actor = ob_index_find_patient(f->h->ix, patient);
+    c.acting_org = OB_NONE;
+    c.on_behalf_of = OB_NONE;
+    c.purpose = (uint8_t)ob_purpose_parse(purpose ? purpose : "PATRQT");
+    c.now = ob_time_now();
+    snprintf(c.subject, sizeof c.subject, "%s", patient);
+    return c;
+}
+
+static inline ob_caller af_source(af *f, const char *client, const char *site)
+{
+    ob_caller c;
+    memset(&c, 0, sizeof c);
+    c.kind = OB_ACTOR_SOURCE_SYSTEM;
+    c.actor = OB_NONE;
+    c.acting_org = ob_index_find_org(f->h->ix, site);
+    c.on_behalf_of = OB_NONE;
+    c.purpose = (uint8_t)ob_purpose_parse("TREAT");
+    c.now = ob_time_now();
+    snprintf(c.client_id, sizeof c.client_id, "%s", client);
+    return c;
+}
+
+/* Calls the API. params: "name=value" strings (URL) or "@name=value" (POST body);
+ * NULL-terminated. body: JSON text or NULL. */
+static inline void af_call(af *f, const ob_caller *c, const char *method, const char *path,
+                           const char *const *params, const char *body, ob_api_response *out)
+{
+    ob_api_param ps[16];
+    char names[16][64];
+    size_t n = 0;
+    for (; params && params[n] && n < 16; n++) {
+        const char *p = params[n];
+        bool from_body = p[0] == '@';
+        if (from_body)
+            p++;
+        const char *eq = strchr(p, '=');
+        assert_non_null(eq);
+        snprintf(names[n], sizeof names[n], "%.*s", (int)(eq - p), p);
+        ps[n].name = names[n];
+        ps[n].value = eq + 1;
+        ps[n].from_body = from_body;
+    }
+    json_t *b = NULL;
+    if (body) {
+        json_error_t je;
+        b = json_loads(body, 0, &je);
+        if (!b)
+            fail_msg("test body is not JSON: %s", je.text);
+    }
+    ob_api_request rq = {method, path, ps, n, b, "http://localhost/fhir"};
+    ob_err e = {0};
+    ob_status rc = ob_api_handle(f->h, c, &rq, out, &e);
+    json_decref(b);
+    if (rc)
+        fail_msg("ob_api_handle failed: %s", e.msg);
+    const char *dir = getenv("OB_FHIR_DUMP");
+    if (dir && *dir && out->body && out->status < 300) {
+        char path2[512];
+        snprintf(path2, sizeof path2, "%s/%s-%03d.json", dir, f->tag, f->dumped++);
+        json_dump_file(out->body, path2, JSON_INDENT(2));
+    }
+}
+
+static inline json_int_t af_total(const ob_api_response *r)
+{
+    return json_integer_value(json_object_get(r->body, "total"));
+}
+
+/* Number of match entries in a searchset. */
+static inline size_t af_matches(const ob_api_response *r)
+{
+    size_t n = 0, i;
+    json_t *en;
+    json_array_foreach(json_object_get(r->body, "entry"), i, en)
+    {
+        const char *m = json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+        if (m && strcmp(m, "match") == 0)
+            n++;
+    }
+    return n;
+}
+
+/* true when the Bundle carries the "withheld by the patient's block" outcome. */
+static inline bool af_marker(const ob_api_response *r)
+{
+    size_t i;
+    json_t *en;
+    json_array_foreach(json_object_get(r->body, "entry"), i, en)
+    {
+        const char *m = json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+        if (m && strcmp(m, "outcome") == 0)
+            return true;
+    }
+    return false;
+}
+
+static inline char *af_text(const ob_api_response *r)
+{
+    return json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+/* true when the response body's text contains s */
+static inline bool af_has(const ob_api_response *r, const char *s)
+{
+    char *t = af_text(r);
+    bool has = t && strstr(t, s) != NULL;
+    free(t);
+    return has;
+}
+
+/* Applies a change record (a block, ...) as the patient would. */
+static inline void af_change(af *f, const char *record)
+{
+    json_error_t je;
+    json_t *o = json_loads(record, 0, &je);
+    assert_non_null(o);
+    ob_log_entry actor;
+    memset(&actor, 0, sizeof actor);
+    actor.actor_id = "test";
+    actor.actor_role = "citizen";
+    uint64_t seq, assigned;
+    ob_err e = {0};
+    if (ob_hub_change(f->h, o, &actor, &seq, &assigned, &e))
+        fail_msg("change failed: %s", e.msg);
+    json_decref(o);
+}
+
+typedef struct af_log_count {
+    size_t n;
+    size_t with_resource; /* entries whose resource contains `want` */
+    const char *want;
+    bool last_override;
+    char last_resource[512];
+    char last_justification[256];
+} af_log_count;
+
+static inline ob_status af_log_cb(void *ctx, const ob_log_record *r, ob_err *e)
+{
+    (void)e;
+    af_log_count *c = ctx;
+    c->n++;
+    const char *res = r->entry.resource ? r->entry.resource : "";
+    if (c->want && strstr(res, c->want))
+        c->with_resource++;
+    c->last_override = r->entry.override;
+    snprintf(c->last_resource, sizeof c->last_resource, "%s", res);
+    snprintf(c->last_justification, sizeof c->last_justification, "%s",
+             r->entry.justification ? r->entry.justification : "");
+    return OB_OK;
+}
+
+/* Log entries about a patient (R-LOG-3), read from the file right after a call. */
+static inline af_log_count af_log(af *f, const char *patient, const char *want)
+{
+    af_log_count c;
+    memset(&c, 0, sizeof c);
+    c.want = want;
+    ob_log_query q;
+    memset(&q, 0, sizeof q);
+    q.patient = patient;
+    ob_err e = {0};
+    if (ob_log_each(f->db, &q, af_log_cb, &c, &e))
+        fail_msg("log query: %s", e.msg);
+    return c;
+}
+
+#endif

@@ -1,0 +1,473 @@
+/* test_appointment.c - the appointment overview through the FHIR API (R-APT-1..7),
+ * with the log (R-LOG-1), leak and paging cases. Drives ob_api_handle directly. */
+#include "api_fixture.h"
+
+#include <sqlite3.h>
+
+#define CPR_SYS "urn:oid:1.2.208.176.1.2"
+
+/* An Appointment body: identifier value, patient CPR (NULL: no patient participant),
+ * start, end (NULL: none), extra members (",..." or ""). Carries notes that must be
+ * dropped at the door (R-APT-3). */
+static char *apt(const char *ident, const char *cpr, const char *start, const char *end,
+                 const char *extra)
+{
+    static char buf[4][2048];
+    static int k;
+    char *b = buf[k++ % 4];
+    char endm[64] = "", part[256];
+    if (end)
+        snprintf(endm, sizeof endm, ",\"end\":\"%s\"", end);
+    if (cpr)
+        snprintf(part, sizeof part,
+                 "{\"actor\":{\"identifier\":{\"system\":\"" CPR_SYS "\",\"value\":\"%s\"}},"
+                 "\"status\":\"accepted\"},",
+                 cpr);
+    else
+        part[0] = '\0';
+    snprintf(b, 2048,
+             "{\"resourceType\":\"Appointment\",\"identifier\":[{\"system\":\"urn:src:booking\","
+             "\"value\":\"%s\"}],\"status\":\"booked\",\"start\":\"%s\"%s,"
+             "\"comment\":\"NOTE-SECRET husk fastende\",\"description\":\"NOTE-SECRET psykiatri\","
+             "\"patientInstruction\":\"NOTE-SECRET mød op\",\"participant\":[%s"
+             "{\"actor\":{\"type\":\"Location\",\"display\":\"Indgang 20, Odense\"},"
+             "\"status\":\"accepted\"}]%s}",
+             ident, start, endm, part, extra ? extra : "");
+    return b;
+}
+
+static const char *P_ANNA[] = {"patient=Patient/anna", NULL};
+
+static void post(af *f, const char *client, const char *site, const char *body, int want)
+{
+    ob_caller s = af_source(f, client, site);
+    ob_api_response r;
+    af_call(f, &s, "POST", "/Appointment", NULL, body, &r);
+    if (r.status != want) {
+        char *t = af_text(&r);
+        fail_msg("POST: want %d, got %d: %s", want, r.status, t);
+    }
+    ob_api_response_release(&r);
+}
+
+static int64_t count_rows(af *f)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM appointments", -1, &st, NULL);
+    sqlite3_step(st);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* R-APT-1, R-APT-3, R-APT-4: create, read back, notes dropped, fictive end. */
+static void create_and_show(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-create");
+    ob_caller s = af_source(&f, "gp1-sys", "gp-1");
+    ob_api_response r;
+    af_call(&f, &s, "POST", "/Appointment", NULL,
+            apt("b-1", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 201);
+    char *t = af_text(&r);
+    assert_null(strstr(t, "NOTE-SECRET")); /* R-APT-3 */
+    assert_null(strstr(t, "0101901234"));  /* R-CPR-2 */
+    assert_null(strstr(t, "010190-1234"));
+    assert_non_null(strstr(t, "fictive-end"));          /* R-APT-4 */
+    assert_non_null(strstr(t, "2026-12-01T10:00:00Z")); /* start + 1 hour */
+    assert_non_null(strstr(t, "Lægerne Torvet"));       /* the clinic's name (R-APT-3) */
+    assert_non_null(strstr(t, "Indgang 20, Odense"));   /* the meeting address */
+    assert_true(r.location[0] && r.etag[0]);
+    free(t);
+    ob_api_response_release(&r);
+    /* the stored row holds no note anywhere in the database file's table (R-APT-3) */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f.db, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db,
+                       "SELECT count(*) FROM appointments WHERE address LIKE '%NOTE%' OR "
+                       "status LIKE '%NOTE%' OR ident_value LIKE '%NOTE%'",
+                       -1, &st, NULL);
+    sqlite3_step(st);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* the patient sees it (R-APT-6) */
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    af_call(&f, &anna, "GET", "/Appointment", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(af_total(&r), 1);
+    assert_int_equal(af_matches(&r), 1);
+    ob_api_response_release(&r);
+    /* with an end time: no fictive flag */
+    post(&f, "gp1-sys", "gp-1",
+         apt("b-2", AF_CPR_ANNA, "2026-12-02T09:00:00Z", "2026-12-02T09:20:00Z", ""), 201);
+    af_call(&f, &anna, "GET", "/Appointment/apt-2", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    t = af_text(&r);
+    assert_null(strstr(t, "fictive-end"));
+    free(t);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+/* R-APT-1: only the source changes or cancels; identifiers are scoped per source;
+ * everyone else is read-only. */
+static void only_source_writes(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-owner");
+    post(&f, "gp1-sys", "gp-1", apt("same-id", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
+    /* POST again with the same identifier: conflict, nothing changes */
+    post(&f, "gp1-sys", "gp-1", apt("same-id", AF_CPR_ANNA, "2026-12-05T09:00:00Z", NULL, ""), 409);
+    /* another source with the same identifier creates its own, never touches ours */
+    ob_caller s2 = af_source(&f, "gp2-sys", "gp-2");
+    const char *key[] = {"identifier=urn:src:booking|same-id", NULL};
+    ob_api_response r;
+    af_call(&f, &s2, "PUT", "/Appointment", key,
+            apt("same-id", AF_CPR_ANNA, "2026-12-09T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 201);
+    ob_api_response_release(&r);
+    assert_int_equal(count_rows(&f), 2);
+    /* the owner updates (version 2) and cancels (version 3) */
+    ob_caller s1 = af_source(&f, "gp1-sys", "gp-1");
+    af_call(&f, &s1, "PUT", "/Appointment", key,
+            apt("same-id", AF_CPR_ANNA, "2026-12-03T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.etag, "W/\"2\"");
+    ob_api_response_release(&r);
+    char cancel[2048];
+    snprintf(cancel, sizeof cancel, "%s",
+             apt("same-id", AF_CPR_ANNA, "2026-12-03T09:00:00Z", NULL, ""));
+    char *st = strstr(cancel, "\"booked\"");
+    memmove(st + 11, st + 8, strlen(st + 8) + 1);
+    memcpy(st, "\"cancelled\"", 11);
+    af_call(&f, &s1, "PUT", "/Appointment", key, cancel, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.body, "status")), "cancelled");
+    ob_api_response_release(&r);
+    assert_int_equal(count_rows(&f), 2);
+    /* professionals and citizens: 403, nothing changes */
+    ob_caller dr = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const ob_caller *c;
+        const char *method;
+        const char *path;
+    } rows[] = {
+        {&dr, "POST", "/Appointment"},      {&dr, "PUT", "/Appointment"},
+        {&anna, "POST", "/Appointment"},    {&anna, "PUT", "/Appointment"},
+        {&dr, "PUT", "/Appointment/apt-1"}, {&anna, "DELETE", "/Appointment/apt-1"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        af_call(&f, rows[i].c, rows[i].method, rows[i].path, key,
+                apt("same-id", AF_CPR_ANNA, "2026-12-04T09:00:00Z", NULL, ""), &r);
+        assert_int_equal(r.status, 403);
+        ob_api_response_release(&r);
+    }
+    assert_int_equal(count_rows(&f), 2);
+    /* an unregistered client: 403 */
+    post(&f, "rogue", "gp-1", apt("x", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 403);
+    /* a registered client acting for another site: 403 */
+    post(&f, "gp1-sys", "gp-2", apt("y", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 403);
+    /* each write is a logged change (OB_EV_DATA_CHANGE) about the patient */
+    af_log_count lc = af_log(&f, "anna", "source=gp1-sys");
+    assert_int_equal(lc.with_resource, 3);
+    af_close(&f);
+}
+
+/* R-APT-2: valid CPR, a patient participant, the sharing switch; R-API-5: bad input
+ * changes nothing. */
+static void input_rules(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-input");
+    const struct {
+        const char *why, *body;
+        int status;
+    } rows[] = {
+        {"R-APT-2 invalid CPR", apt("i1", "320190-1234", "2026-12-01T09:00:00Z", NULL, ""), 400},
+        {"R-APT-2 no patient (a meeting)", apt("i2", NULL, "2026-12-01T09:00:00Z", NULL, ""), 400},
+        {"unknown patient", apt("i3", AF_CPR_NONE, "2026-12-01T09:00:00Z", NULL, ""), 400},
+        {"R-API-5 unknown element",
+         apt("i4", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"colour\":\"red\""), 400},
+        {"R-API-5 wrong type",
+         apt("i5", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"minutesDuration\":\"ten\""), 400},
+        {"R-API-5 bad start", apt("i6", AF_CPR_ANNA, "tomorrow", NULL, ""), 400},
+        {"end before start",
+         apt("i7", AF_CPR_ANNA, "2026-12-01T09:00:00Z", "2026-12-01T08:00:00Z", ""), 400},
+        {"modifierExtension",
+         apt("i8", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"modifierExtension\":[]"), 400},
+        {"clinic outside the source's site",
+         apt("i9", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL,
+             ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/"
+             "responsible-clinic\","
+             "\"valueReference\":{\"reference\":\"Organization/gp-2\"}}]"),
+         400},
+        {"CPR-like identifier", apt("0101901234", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""),
+         400},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_caller s = af_source(&f, "gp1-sys", "gp-1");
+        ob_api_response r;
+        af_call(&f, &s, "POST", "/Appointment", NULL, rows[i].body, &r);
+        if (r.status != rows[i].status)
+            fail_msg("%s: want %d got %d", rows[i].why, rows[i].status, r.status);
+        char *t = af_text(&r);
+        assert_string_equal(json_string_value(json_object_get(r.body, "resourceType")),
+                            "OperationOutcome");
+        assert_null(strstr(t, "320190")); /* never echo a CPR-like number */
+        assert_null(strstr(t, "0101901234"));
+        free(t);
+        ob_api_response_release(&r);
+    }
+    assert_int_equal(count_rows(&f), 0);
+    /* R-APT-2: sharing off: stored, never shown, not even to the patient */
+    post(&f, "gp1-sys", "gp-1",
+         apt("hidden", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL,
+             ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/shared\","
+             "\"valueBoolean\":false}]"),
+         201);
+    assert_int_equal(count_rows(&f), 1);
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Appointment", P_ANNA, NULL, &r);
+    assert_int_equal(af_total(&r), 0);
+    ob_api_response_release(&r);
+    af_call(&f, &anna, "GET", "/Appointment/apt-1", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+/* R-APT-5: before the source's go-live: never shown. */
+static void go_live(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-golive");
+    post(&f, "epj-hosp", "hosp", apt("old", AF_CPR_ANNA, "2024-06-01T09:00:00Z", NULL, ""), 201);
+    post(&f, "epj-hosp", "hosp", apt("new", AF_CPR_ANNA, "2025-06-01T09:00:00Z", NULL, ""), 201);
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Appointment", NULL, NULL, &r);
+    assert_int_equal(af_total(&r), 1);
+    assert_true(af_has(&r, "2025-06-01"));
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+/* R-APT-6 and the leak cases: who sees what; hidden, unknown and empty answer alike. */
+static void who_sees(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-who");
+    post(&f, "gp1-sys", "gp-1", apt("a1", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
+    post(&f, "epj-hosp", "hosp", apt("a2", AF_CPR_ANNA, "2026-12-02T09:00:00Z", NULL, ""), 201);
+    post(&f, "gp1-sys", "gp-1", apt("c1", AF_CPR_CARL, "2026-12-03T09:00:00Z", NULL, ""), 201);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), gp2 = af_pro(&f, "gp2-dr", "gp-2", NULL),
+              anna = af_citizen(&f, "anna", NULL), bent = af_citizen(&f, "bent", "PWATRNY");
+    static const char *P_CARL[] = {"patient=Patient/carl", NULL};
+    static const char *P_NOBODY[] = {"patient=Patient/nobody", NULL};
+    static const char *P_BENT[] = {"patient=Patient/bent", NULL};
+    const struct {
+        const char *why;
+        const ob_caller *c;
+        const char *const *params;
+        int total;
+    } rows[] = {
+        {"R-APT-6 the patient", &anna, NULL, 2},
+        {"R-APT-6 treating GP (R-ACC-1)", &gp1, P_ANNA, 2},
+        {"R-APT-6 no relationship", &gp2, P_ANNA, 0},
+        {"R-APT-6 attorney (PWATRNY)", &bent, P_CARL, 1},
+        {"R-APT-6 no attorney", &bent, P_ANNA, 0},
+        {"another citizen", &anna, P_CARL, 0},
+        {"unknown patient", &gp2, P_NOBODY, 0},
+        {"no appointments", &gp2, P_BENT, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_api_response r;
+        af_call(&f, rows[i].c, "GET", "/Appointment", rows[i].params, NULL, &r);
+        if (r.status != 200 || af_total(&r) != rows[i].total)
+            fail_msg("%s: status %d total %d, want %d", rows[i].why, r.status, (int)af_total(&r),
+                     rows[i].total);
+        assert_int_equal(af_matches(&r), (size_t)rows[i].total);
+        ob_api_response_release(&r);
+    }
+    /* hidden, unknown and empty patients: byte-identical bodies */
+    ob_api_response a, b, c;
+    af_call(&f, &gp2, "GET", "/Appointment", P_ANNA, NULL, &a);
+    af_call(&f, &gp2, "GET", "/Appointment", P_NOBODY, NULL, &b);
+    af_call(&f, &gp2, "GET", "/Appointment", P_BENT, NULL, &c);
+    char *ta = af_text(&a), *tb = af_text(&b), *tc = af_text(&c);
+    assert_string_equal(ta, tb);
+    assert_string_equal(ta, tc);
+    free(ta);
+    free(tb);
+    free(tc);
+    ob_api_response_release(&a);
+    ob_api_response_release(&b);
+    ob_api_response_release(&c);
+    /* the deny is still logged, once */
+    af_log_count before = af_log(&f, "anna", NULL);
+    af_call(&f, &gp2, "GET", "/Appointment", P_ANNA, NULL, &a);
+    af_log_count after = af_log(&f, "anna", NULL);
+    assert_int_equal(after.n, before.n + 1);
+    ob_api_response_release(&a);
+    /* read by id: hidden and non-existent answer alike (404) */
+    af_call(&f, &gp2, "GET", "/Appointment/apt-1", NULL, NULL, &a);
+    af_call(&f, &gp2, "GET", "/Appointment/apt-999", NULL, NULL, &b);
+    assert_int_equal(a.status, 404);
+    ta = af_text(&a);
+    tb = af_text(&b);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    ob_api_response_release(&a);
+    ob_api_response_release(&b);
+    /* POST _search with the CPR in the body (R-CPR-2) */
+    const char *body_cpr[] = {"@patient.identifier=" CPR_SYS "|" AF_CPR_ANNA, NULL};
+    af_call(&f, &gp1, "POST", "/Appointment/_search", body_cpr, NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(af_total(&a), 2);
+    ob_api_response_release(&a);
+    af_close(&f);
+}
+
+/* R-APT-7: blocks; the marker says only that something is withheld. The reader is
+ * anna's GP; the appointments come from the hospital (the GP's own clinic's
+ * appointments stay visible to it under R-ACC-2, which blocks never stop, R-BLK-4). */
+static void blocks(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-block");
+    const char *psyk = ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/"
+                       "responsible-clinic\",\"valueReference\":{\"reference\":\"Organization/"
+                       "hosp-psyk\"}}]";
+    post(&f, "epj-hosp", "hosp", apt("h0", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
+    post(&f, "epj-hosp", "hosp", apt("h1", AF_CPR_ANNA, "2026-12-02T09:00:00Z", NULL, psyk), 201);
+    post(&f, "epj-hosp", "hosp", apt("h2", AF_CPR_ANNA, "2027-03-01T09:00:00Z", NULL, ""), 201);
+    post(&f, "gp1-sys", "gp-1", apt("own", AF_CPR_ANNA, "2027-04-01T09:00:00Z", NULL, ""), 201);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *why, *block;
+        int total;
+        bool marker;
+    } rows[] = {
+        {"no block", NULL, 4, false},
+        {"R-APT-7 site block: the site's appointments hidden",
+         "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"site\",\"target\":\"hosp-psyk\"}", 3,
+         true},
+        {"R-APT-7 period block: appointments held in it hidden",
+         "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"period\",\"data_from\":"
+         "\"2027-01-01\",\"data_to\":\"2027-03-31\"}",
+         2, true},
+        {"R-APT-7 professional block: none from other sites",
+         "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"professional\",\"target\":"
+         "\"gp1-dr\"}",
+         1, true},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].block)
+            af_change(&f, rows[i].block);
+        ob_api_response r;
+        af_call(&f, &gp1, "GET", "/Appointment", P_ANNA, NULL, &r);
+        if (af_total(&r) != rows[i].total || af_marker(&r) != rows[i].marker)
+            fail_msg("%s: total %d marker %d", rows[i].why, (int)af_total(&r), af_marker(&r));
+        assert_int_equal(af_matches(&r), (size_t)rows[i].total);
+        char *t = af_text(&r);
+        if (rows[i].marker)
+            assert_null(strstr(t, "psyk")); /* never which */
+        free(t);
+        ob_api_response_release(&r);
+    }
+    /* the patient still sees all (R-BLK-4) */
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Appointment", NULL, NULL, &r);
+    assert_int_equal(af_total(&r), 4);
+    assert_false(af_marker(&r));
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+/* R-LOG-1: one entry per search with the result ids, in the log before the call returns;
+ * filter before counting and paging. */
+static void log_and_paging(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-log");
+    for (int i = 0; i < 5; i++) {
+        char id[16], start[32];
+        snprintf(id, sizeof id, "p%d", i);
+        snprintf(start, sizeof start, "2026-12-%02dT09:00:00Z", i + 1);
+        post(&f, i == 2 ? "epj-hosp" : "gp1-sys", i == 2 ? "hosp" : "gp-1",
+             apt(id, AF_CPR_ANNA, start, NULL, ""), 201);
+    }
+    af_change(&f,
+              "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"site\",\"target\":\"hosp\"}");
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    af_log_count before = af_log(&f, "anna", NULL);
+    const char *page1[] = {"patient=Patient/anna", "_count=2", NULL};
+    ob_api_response r;
+    af_call(&f, &gp1, "GET", "/Appointment", page1, NULL, &r);
+    af_log_count after = af_log(&f, "anna", NULL);
+    assert_int_equal(after.n, before.n + 1); /* one entry per search */
+    assert_non_null(strstr(after.last_resource, "Appointment/apt-1"));
+    assert_null(strstr(after.last_resource, "Appointment/apt-3")); /* withheld: not disclosed */
+    assert_int_equal(af_total(&r), 4);                             /* filter before counting */
+    assert_int_equal(af_matches(&r), 2);
+    ob_api_response_release(&r);
+    const char *page3[] = {"patient=Patient/anna", "_count=2", "_offset=2", NULL};
+    af_call(&f, &gp1, "GET", "/Appointment", page3, NULL, &r);
+    assert_int_equal(af_total(&r), 4);
+    assert_int_equal(af_matches(&r), 2);
+    ob_api_response_release(&r);
+    const char *page_end[] = {"patient=Patient/anna", "_offset=4", NULL};
+    af_call(&f, &gp1, "GET", "/Appointment", page_end, NULL, &r);
+    assert_int_equal(af_total(&r), 4);
+    assert_int_equal(af_matches(&r), 0);
+    ob_api_response_release(&r);
+    /* nothing bypasses the check */
+    const struct {
+        const char *const params[3];
+        int status;
+    } rows[] = {
+        {{"patient=Patient/anna", "_include=Appointment:patient", NULL}, 400},
+        {{"patient=Patient/anna", "_revinclude=Provenance:target", NULL}, 400},
+        {{"patient=Patient/anna", "_elements=start", NULL}, 400},
+        {{"patient=Patient/anna", "_count=-1", NULL}, 400},
+        {{"patient.identifier=" AF_CPR_ANNA, NULL, NULL}, 400}, /* CPR in the URL (R-CPR-2) */
+        {{"patient=" AF_CPR_ANNA, NULL, NULL}, 400},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        af_call(&f, &gp1, "GET", "/Appointment", rows[i].params, NULL, &r);
+        assert_int_equal(r.status, rows[i].status);
+        assert_false(af_has(&r, "0101901234"));
+        ob_api_response_release(&r);
+    }
+    af_call(&f, &gp1, "GET", "/Appointment/apt-1/_history", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(create_and_show), cmocka_unit_test(only_source_writes),
+        cmocka_unit_test(input_rules),     cmocka_unit_test(go_live),
+        cmocka_unit_test(who_sees),        cmocka_unit_test(blocks),
+        cmocka_unit_test(log_and_paging),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
