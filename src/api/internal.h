@@ -63,4 +63,39 @@ json_t *ob_api_bundle_new(const char *type);
  * searchset, search.mode "match"; counts it in total. */
 void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
 
+/* ---- wt-fhir2 additions: Consent and AuditEvent (util.c, end of file) ---- */
+
+/* How the caller may see a patient's blocks, consents and access log (R-ACC-9,
+ * R-BLK-3). Takes no lock: the caller holds the hub's read lock. */
+typedef enum ob_api_access {
+    OB_API_ACCESS_NONE = 0,
+    OB_API_ACCESS_SELF,     /* the patient */
+    OB_API_ACCESS_ATTORNEY, /* a relative whose current power of attorney covers all data */
+    OB_API_ACCESS_GP        /* an authorised professional at the patient's listed clinic */
+} ob_api_access;
+ob_api_access ob_api_patient_access(const ob_index *ix, const ob_caller *c, uint32_t patient);
+
+/* Logs durably a read that the API decided itself (reads of blocks, consents and the
+ * access log, which are not data categories), before the answer leaves (R-LOG-1).
+ * `category` names what was read ("Consent", "AuditEvent"); `resource` the ids. */
+typedef struct ob_api_read_log {
+    uint32_t patient; /* or OB_NONE */
+    bool permit;
+    uint8_t capacity;        /* ob_capacity */
+    const char *rule;        /* "R-ACC-9" */
+    const char *legal_basis; /* static text */
+    const char *reason;      /* static text */
+    const char *category;
+    const char *resource;
+} ob_api_read_log;
+ob_status ob_api_log_read(ob_hub *h, const ob_caller *c, const ob_api_read_log *r, uint64_t *seq,
+                          ob_err *e);
+
+/* A 500 OperationOutcome for a failed log append: nothing is shown (R-LOG-1). */
+void ob_api_log_failed(ob_api_response *out);
+
+/* Parses _count (default dflt, at most max) and _offset; false with a 400 in *out. */
+bool ob_api_paging(const ob_api_request *rq, size_t dflt, size_t max, size_t *count, size_t *offset,
+                   ob_api_response *out);
+
 #endif
