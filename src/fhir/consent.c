@@ -501,7 +501,7 @@ ob_status ob_fhir_consent_parse(json_t *res, bool for_update, ob_fhir_consent *o
     }
     if (out->include_subunits >= 0)
         return ob_err_set(e, OB_EINVAL, "the include-subunits extension applies to site blocks");
-    if (!out->text)
+    if (!out->text && !for_update) /* reads do not echo the text: an update lacks it */
         return ob_err_set(e, OB_EINVAL,
                           "R-CON-1: a consent records the text the patient was "
                           "given in 'Consent.sourceAttachment.title'");
