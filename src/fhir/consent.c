@@ -131,6 +131,14 @@ static bool accept_role(const char *sys, const char *code, void *ctx)
     return strcmp(sys, CS_V3_PART) == 0 && in(code, codes);
 }
 
+static bool accept_action(const char *sys, const char *code, void *ctx)
+{
+    static const char *const codes[] = {"access", "collect", "use", "disclose", "correct", NULL};
+    (void)ctx;
+    return strcmp(sys, "http://terminology.hl7.org/CodeSystem/consentaction") == 0 &&
+           in(code, codes);
+}
+
 static ob_status period(json_t *p, const char *where, const char **from, const char **to, ob_err *e)
 {
     static const char *const f[] = {"start", "end", NULL};
@@ -292,15 +300,29 @@ static ob_status classes(json_t *arr, ob_fhir_consent *out, ob_err *e)
 
 static ob_status provision(json_t *p, ob_fhir_consent *out, ob_err *e)
 {
-    static const char *const f[] = {"type",  "period",     "actor",     "purpose",
-                                    "class", "dataPeriod", "provision", NULL};
+    static const char *const f[] = {"type",       "period",    "actor",  "purpose", "class",
+                                    "dataPeriod", "provision", "action", NULL};
     ob_status rc;
     TRY(only(p, f, "Consent.provision", e));
     if (json_object_get(p, "provision"))
         return ob_err_set(e, OB_EINVAL,
                           "nested provisions are not supported: one Consent is one "
                           "block or one consent");
+    json_t *act = json_object_get(p, "action");
+    if (act) {
+        /* informative: a block or consent governs reading, whatever the action */
+        if (!json_is_array(act))
+            return ob_err_set(e, OB_EINVAL, "'Consent.provision.action' must be an array");
+        size_t i;
+        json_t *a;
+        json_array_foreach(act, i, a)
+            TRY(concept(a, "Consent.provision.action", accept_action, NULL, e));
+    }
     const char *type;
+    if (!json_object_get(p, "type"))
+        return ob_err_set(e, OB_EINVAL,
+                          "missing element 'Consent.provision.type': deny for a "
+                          "block, permit for a consent");
     TRY(str(p, "type", "Consent.provision", true, &type, e));
     if (strcmp(type, "deny") == 0)
         out->is_block = true;
@@ -493,10 +515,11 @@ ob_status ob_fhir_consent_parse(json_t *res, bool for_update, ob_fhir_consent *o
             return ob_err_set(e, OB_EINVAL,
                               "the include-subunits extension applies to site "
                               "blocks only");
-        if (out->oral || out->taken_by || out->identifiable >= 0 || sa)
+        if (out->oral || out->taken_by || out->identifiable >= 0)
             return ob_err_set(e, OB_EINVAL,
-                              "a block (provision.type deny) carries no "
-                              "sourceAttachment, form, taken-by or identifiable");
+                              "a block (provision.type deny) carries no form, "
+                              "taken-by or identifiable extension");
+        out->text = NULL; /* a block needs no text; a sourceAttachment is accepted, unused */
         return OB_OK;
     }
     if (out->include_subunits >= 0)
