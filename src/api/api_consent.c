@@ -59,7 +59,7 @@ static void log_fields(ob_api_access acc, ob_api_read_log *r)
 static void append_id(char *buf, size_t cap, const char *id)
 {
     size_t n = strlen(buf);
-    if (n + strlen(id) + 2 < cap)
+    if (id && n + strlen(id) + 2 < cap)
         snprintf(buf + n, cap - n, "%s%s", n ? "," : "", id);
 }
 
