@@ -107,5 +107,32 @@ ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_
                             ob_api_cands *cs, ob_err *e);
 ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                            ob_err *e);
+/* ---- wt-fhir2 additions: Consent and AuditEvent (util.c, end of file) ---- */
+
+/* How the caller may see a patient's blocks, consents and access log (R-ACC-9,
+ * R-BLK-3). Takes no lock: the caller holds the hub's read lock. */
+typedef enum ob_api_access {
+    OB_API_ACCESS_NONE = 0,
+    OB_API_ACCESS_SELF,     /* the patient */
+    OB_API_ACCESS_ATTORNEY, /* a relative whose current power of attorney covers all data */
+    OB_API_ACCESS_GP        /* an authorised professional at the patient's listed clinic */
+} ob_api_access;
+ob_api_access ob_api_patient_access(const ob_index *ix, const ob_caller *c, uint32_t patient);
+
+/* Logs durably a read that the API decided itself (reads of blocks, consents and the
+ * access log, which are not data categories), before the answer leaves (R-LOG-1).
+ * `category` names what was read ("Consent", "AuditEvent"); `resource` the ids. */
+typedef struct ob_api_read_log {
+    uint32_t patient; /* or OB_NONE */
+    bool permit;
+    uint8_t capacity;        /* ob_capacity */
+    const char *rule;        /* "R-ACC-9" */
+    const char *legal_basis; /* static text */
+    const char *reason;      /* static text */
+    const char *category;
+    const char *resource;
+} ob_api_read_log;
+ob_status ob_api_log_read(ob_hub *h, const ob_caller *c, const ob_api_read_log *r, uint64_t *seq,
+                          ob_err *e);
 
 #endif

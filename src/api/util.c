@@ -230,6 +230,55 @@ json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decisi
     return b;
 }
 
+/* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
+/* (included here, not at the top, to keep this block separate for merging) */
+#include "store/log_sqlite.h"
+
+ob_api_access ob_api_patient_access(const ob_index *ix, const ob_caller *c, uint32_t patient)
+{
+    if (patient >= ix->npatients)
+        return OB_API_ACCESS_NONE;
+    const ob_patient *p = &ix->patients[patient];
+    if (c->kind == OB_ACTOR_CITIZEN) {
+        if (c->actor == patient)
+            return OB_API_ACCESS_SELF;
+        for (uint16_t i = 0; i < p->nattorneys; i++) {
+            const ob_attorney *a = &p->attorneys[i];
+            if (a->holder == c->actor && a->from <= c->now && c->now <= a->to &&
+                a->scope == OB_CAT_ALL)
+                return OB_API_ACCESS_ATTORNEY;
+        }
+        return OB_API_ACCESS_NONE;
+    }
+    if (c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE && c->actor < ix->npros &&
+        ix->pros[c->actor].authorised && p->gp_clinic != OB_NONE &&
+        ob_index_pro_works_at(ix, c->actor, p->gp_clinic))
+        return OB_API_ACCESS_GP;
+    return OB_API_ACCESS_NONE;
+}
+
+ob_status ob_api_log_read(ob_hub *h, const ob_caller *c, const ob_api_read_log *r, uint64_t *seq,
+                          ob_err *e)
+{
+    ob_request rq;
+    ob_log_entry le;
+    ob_api_request_init(c, r->patient, &rq);
+    pthread_rwlock_rdlock(&h->lock);
+    ob_hub_entry_for(h, &rq, &le);
+    pthread_rwlock_unlock(&h->lock);
+    /* index strings stay valid: objects are never removed while the hub is open */
+    le.capacity = r->capacity;
+    le.permit = r->permit;
+    le.rule = r->rule;
+    le.legal_basis = r->legal_basis;
+    le.reason = r->reason;
+    le.category = r->category;
+    le.resource = r->resource;
+    if (!h->log)
+        return ob_err_set(e, OB_EIO, "the access log is not open; no read without a log entry");
+    return ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+}
+
 void ob_api_log_failed(ob_api_response *out)
 {
     ob_api_outcome(out, 500, "exception",

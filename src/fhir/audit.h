@@ -1,0 +1,29 @@
+/* audit.h - access-log entries as FHIR R4 AuditEvent, and inclusion proofs as a FHIR
+ * Parameters resource (R-LOG-2, R-LOG-3, R-LOG-4, R-LOG-6). Pure: the caller reads the
+ * log (store/log_sqlite.h) and hands entries in. The mapping is in docs/api.md,
+ * section "AuditEvent". */
+#ifndef OB_FHIR_AUDIT_H
+#define OB_FHIR_AUDIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "log/entry.h"
+
+#define OB_FHIR_EXT_OVERRIDE "https://overblik.dk/fhir/StructureDefinition/audit-override"
+#define OB_FHIR_EXT_JUSTIFICATION                                                                  \
+    "https://overblik.dk/fhir/StructureDefinition/audit-override-justification"
+#define OB_FHIR_EXT_PATIENT_NOTICE                                                                 \
+    "https://overblik.dk/fhir/StructureDefinition/audit-patient-notice"
+#define OB_FHIR_CS_PURPOSE_OB "https://overblik.dk/fhir/CodeSystem/purpose-of-use"
+
+/* The AuditEvent for log entry `seq` (new reference; NULL on ENOMEM). Its strings are
+ * copied. */
+json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le);
+
+/* The Parameters resource for an inclusion proof: "seq" (valueInteger... as a string,
+ * since seq is 64-bit), "format", and "proof" (valueString: the exact JSON text of
+ * ob_log_proof_to_json, which `overblik log check --proof FILE` verifies offline). */
+json_t *ob_fhir_proof_parameters(uint64_t seq, const char *proof_json);
+
+#endif
