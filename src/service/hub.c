@@ -335,9 +335,9 @@ static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
 static const char *intern_type(const char *t)
 {
     static const char *const types[] = {
-        "org",        "professional", "patient",     "relative",   "relationship", "permission",
-        "cover",      "project",      "block",       "consent",    "block_lift",   "consent_revoke",
-        "disclosure", "item",         "cluster",     "source",     "appointment"};
+        "org",        "professional", "patient", "relative", "relationship", "permission",
+        "cover",      "project",      "block",   "consent",  "block_lift",   "consent_revoke",
+        "disclosure", "item",         "cluster", "source",   "appointment"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i], t) == 0)
             return types[i];
