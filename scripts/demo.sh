@@ -26,8 +26,12 @@ MSG
 # The HTTP server (issue 3) in the foreground, with development tokens minted from the
 # key pair init wrote beside the database (production brings its own JWKS).
 listen=${DEMO_LISTEN:-127.0.0.1:8080}
+# the first patient with a shared, booked appointment, and that patient's own GP
+pt=$(sqlite3 "$db" "select patient from appointments where shared=1 and status='booked' order by id limit 1")
+pt=${pt:-pt-0}
+gp=$(sqlite3 "$db" "select json_extract(json,'\$.gp') from records where type='patient' and json_extract(json,'\$.id')='$pt'")
 "$bin" gen --out "$dir/pt.ndjson" --patients "$patients" --seed 1 >/dev/null 2>&1
-cpr=$(grep -m1 '"id":"pt-0"' "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | cut -d'"' -f4)
+cpr=$(grep -m1 "\"id\":\"$pt\"" "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | cut -d'"' -f4)
 rm -f "$dir/pt.ndjson"
 pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400)
 cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 86400)
@@ -41,8 +45,8 @@ Development tokens, valid for 24 hours (overblik token --help makes more):
   SYS=$sys
 Try, in another terminal after pasting the three lines above:
   curl -s http://$listen/fhir/metadata | jq .
-  curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" 'http://$listen/fhir/Appointment?patient=Patient/pt-0' | jq .
-  curl -s -H "Authorization: Bearer \$CIT" http://$listen/fhir/AuditEvent | jq .     # pt-0's own log
+  curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" 'http://$listen/fhir/Appointment?patient=Patient/$pt' | jq .   # $pt's GP
+  curl -s -H "Authorization: Bearer \$CIT" http://$listen/fhir/AuditEvent | jq .     # $pt's own log
   curl -s -H "Authorization: Bearer \$SYS" http://$listen/metrics
 Ctrl-C stops the server (requests in flight finish, the log is flushed).
 
