@@ -61,6 +61,10 @@ cut -d' ' -f1,2 "$pairs" | sort -u | while read -r pro site; do
 done >"$toks"
 # the pair file wrk reads: "<token> <patient>" per line
 awk 'NR==FNR{t[$1]=$2; next} {print t[$1], $3}' "$toks" "$pairs" >"$dir/pairs.txt"
+# a system token for /metrics (log appends and commits: the group commit's batch)
+read -r cid csite < <(sqlite3 -separator ' ' "$db" \
+  "select json_extract(json,'\$.client_id'), json_extract(json,'\$.site') from records where type='source' limit 1")
+systok=$("$bin" token --db "$db" --kind system --client-id "$cid" --site "$csite" --ttl 7200)
 echo "bench/http: $(wc -l <"$dir/pairs.txt") (token, patient) pairs, $(wc -l <"$toks") professionals," \
   "$(cut -d' ' -f3 "$pairs" | sort -u | wc -l) distinct patients"
 
@@ -85,7 +89,7 @@ end
 LUA
 
 run_one() { # $1 = server threads ("" = default)
-  local targ=() pid addr size0 size1 res reqs
+  local targ=() pid addr size0 size1 res reqs m0 m1 cpu0 cpu1
   [ -n "$1" ] && targ=(--threads "$1")
   "$bin" serve --db "$db" --listen 127.0.0.1:0 "${targ[@]}" >"$out" 2>/dev/null &
   pid=$!
@@ -109,7 +113,11 @@ run_one() { # $1 = server threads ("" = default)
     "log grew by $((b1 - b0))"
   size0=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
   echo "bench/http: threads=${1:-default} $addr, $patients patients, wrk -t$wthreads -c$conns -d${secs}s, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  m0=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt")
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  m1=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
   local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
   kill -TERM "$pid"; wait "$pid" || true
   size1=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
@@ -119,6 +127,9 @@ run_one() { # $1 = server threads ("" = default)
   echo "  log entries appended: $((size1 - size0)) for $reqs answered requests" \
     "($(awk -v a=$((size1 - size0)) -v r="$reqs" 'BEGIN{printf "%.3f", a / r}') per request;" \
     "the difference is requests in flight when wrk stopped)"
+  read -r a0 c0 <<<"$m0"; read -r a1 c1 <<<"$m1"
+  echo "  log commits: $((c1 - c0)), $(awk -v a=$((a1 - a0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.1f", a / c}') appends per commit;" \
+    "server CPU: $(awk -v t=$((cpu1 - cpu0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", t / hz / r * 1e6}') us per request"
   echo "  load average after: $load"
 }
 trap 'rm -f "$pairs" "$toks" "$lua" "$out"' EXIT
