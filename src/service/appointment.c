@@ -129,7 +129,7 @@ ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out
 {
     memset(out, 0, sizeof *out);
     struct cand_ctx c = {h, out, false};
-    return ob_apt_each_patient(ob_store_db(h->store), patient, collect, &c, e);
+    return ob_apt_each_patient_pooled(h->store, patient, collect, &c, e);
 }
 
 ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *e)

@@ -6,8 +6,9 @@
  *                status, shared INTEGER, version INTEGER, updated INTEGER,
  *                UNIQUE(source, ident_system, ident_value))
  *   with an index on (patient, start).
- * Times are ob_time seconds. Statements are prepared per call: appointment writes are
- * rare next to reads and the statement cache of SQLite makes this cheap enough. */
+ * Times are ob_time seconds. Statements are prepared per call (SQLite keeps no statement
+ * cache), except the per-patient search, the hot read of every appointment search, whose
+ * statement comes from the store's pool (ob_apt_each_patient_pooled). */
 #include "store/appointments.h"
 
 #include <string.h>
@@ -48,7 +49,7 @@ static void row(sqlite3_stmt *st, ob_apt *a)
     a->updated = sqlite3_column_int64(st, 13);
 }
 
-static ob_status each(sqlite3 *db, sqlite3_stmt *st, ob_apt_fn fn, void *ctx, ob_err *e)
+static ob_status each_rows(sqlite3 *db, sqlite3_stmt *st, ob_apt_fn fn, void *ctx, ob_err *e)
 {
     ob_status rc = OB_OK;
     int r;
@@ -60,6 +61,12 @@ static ob_status each(sqlite3 *db, sqlite3_stmt *st, ob_apt_fn fn, void *ctx, ob
     }
     if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
         rc = db_err(db, e, "reading appointments");
+    return rc;
+}
+
+static ob_status each(sqlite3 *db, sqlite3_stmt *st, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    ob_status rc = each_rows(db, st, fn, ctx, e);
     sqlite3_finalize(st);
     return rc;
 }
@@ -87,11 +94,25 @@ ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, c
     return each(db, st, fn, ctx, e);
 }
 
+static const char each_patient_sql[] =
+    "SELECT " APT_COLS " FROM appointments WHERE patient=?1 ORDER BY start, id";
+
+ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                     ob_err *e)
+{
+    sqlite3_stmt *st = ob_store_stmt_take(s, each_patient_sql, e);
+    if (!st)
+        return OB_EIO;
+    sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+    ob_status rc = each_rows(ob_store_db(s), st, fn, ctx, e);
+    ob_store_stmt_give(s, each_patient_sql, st);
+    return rc;
+}
+
 ob_status ob_apt_each_patient(sqlite3 *db, const char *patient, ob_apt_fn fn, void *ctx, ob_err *e)
 {
     sqlite3_stmt *st;
-    ob_status rc = prepare(
-        db, "SELECT " APT_COLS " FROM appointments WHERE patient=?1 ORDER BY start, id", &st, e);
+    ob_status rc = prepare(db, each_patient_sql, &st, e);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);

@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "store/sqlite.h"
 
 typedef struct ob_apt {
     int64_t id;          /* row id, assigned by the store; the FHIR id is "apt-<id>" */
@@ -51,6 +52,10 @@ ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, c
                           ob_apt_fn fn, void *ctx, ob_err *e);
 /* All of one patient's appointments (shared or not), by start time then id. */
 ob_status ob_apt_each_patient(sqlite3 *db, const char *patient, ob_apt_fn fn, void *ctx, ob_err *e);
+/* The same on the store's connection with a pooled statement (ob_store_stmt_take): the
+ * search path's version, without a parse and plan per call. */
+ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                     ob_err *e);
 /* One appointment by row id; fn is not called when there is none. */
 ob_status ob_apt_get(sqlite3 *db, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
 

@@ -20,4 +20,12 @@ void ob_store_batch_end(ob_store_batch *b);
  * (appointments.h). Owned by the store; valid until ob_store_close. */
 sqlite3 *ob_store_db(ob_store *s);
 
+/* A prepared statement of the store's connection for `sql`, from a pool (prepared only
+ * when none is free); NULL with e set on failure. `sql` is identified by its address: pass
+ * the same static string to ob_store_stmt_give, which resets and unbinds the statement and
+ * keeps it for the next caller. Thread-safe; every taken statement must be given back
+ * before ob_store_close. */
+sqlite3_stmt *ob_store_stmt_take(ob_store *s, const char *sql, ob_err *e);
+void ob_store_stmt_give(ob_store *s, const char *sql, sqlite3_stmt *st);
+
 #endif

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Issue 3's benchmark: authorised appointment searches over HTTP, with decisions and durable
+# logging on. Builds Release into build-bench, generates 100,000 patients, starts
+# `overblik serve`, mints tokens for many professionals with a treatment relationship to a
+# patient who has appointments, checks a sample with curl (200 and a non-empty Bundle),
+# then runs wrk with a Lua script that rotates through the (token, patient) pairs:
+#   GET /fhir/Appointment?patient=Patient/<id>
+#   Authorization: Bearer <token of a professional with a relationship to <id>>
+#   X-Purpose-Of-Use: TREAT
+# Prints requests/s, p50/p90/p99, the log entries appended per answered request and the
+# load average.
+# Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
+# Env: BENCH_PATIENTS (100000), BENCH_SECONDS (20), BENCH_CONNECTIONS (64),
+#      BENCH_THREADS (wrk threads, 2), BENCH_PAIRS (20000), BENCH_PROS (256, distinct
+#      professionals), BENCH_DIR (bench-data/http), OB_BIN (build-bench/overblik; set it to
+#      skip the build), BENCH_KEEP_DB (1: reuse the database; its log keeps growing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+patients=${BENCH_PATIENTS:-100000}
+secs=${BENCH_SECONDS:-20}
+conns=${BENCH_CONNECTIONS:-64}
+wthreads=${BENCH_THREADS:-2}
+npairs=${BENCH_PAIRS:-20000}
+npros=${BENCH_PROS:-256}
+dir=${BENCH_DIR:-bench-data/http}
+if [ -z "${OB_BIN:-}" ]; then
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-bench -j2 --target overblik >/dev/null
+  bin=build-bench/overblik
+else
+  bin=$OB_BIN
+fi
+for tool in wrk curl sqlite3 jq; do
+  command -v $tool >/dev/null || { echo "bench/http: needs $tool (scripts/install-deps.sh; apt-get install wrk)"; exit 1; }
+done
+mkdir -p "$dir"
+db="$dir/overblik-$patients.db"
+if [ ! -f "$db" ] || [ "${BENCH_KEEP_DB:-1}" != 1 ]; then
+  echo "bench/http: generating $patients patients into $db" >&2
+  "$bin" init --db "$db" --force >/dev/null
+  "$bin" gen --db "$db" --patients "$patients" --seed 1 >/dev/null
+fi
+
+# (professional, site, patient): a doctor working at the org the patient has a relationship
+# with (listed GP, admission, home nursing), the patient having at least one shared, booked
+# appointment; at most $npros distinct professionals, $npairs pairs, in random order.
+pairs=$(mktemp); toks=$(mktemp); lua=$(mktemp --suffix=.lua); out=$(mktemp)
+sqlite3 -separator ' ' "$db" >"$pairs" <<SQL
+with rel as (select json_extract(json,'\$.org') org, json_extract(json,'\$.patient') pat
+               from records where type='relationship'),
+     pro as (select json_extract(r.json,'\$.id') id, s.value org
+               from records r, json_each(json_extract(r.json,'\$.sites')) s
+              where r.type='professional' and json_extract(r.json,'\$.role')='doctor'),
+     chosen as (select id, org from pro order by random() limit $npros),
+     apt as (select distinct patient from appointments where shared=1 and status='booked')
+select chosen.id, chosen.org, rel.pat from rel join apt on apt.patient=rel.pat
+  join chosen on chosen.org=rel.org order by random() limit $npairs;
+SQL
+cut -d' ' -f1,2 "$pairs" | sort -u | while read -r pro site; do
+  echo "$pro $("$bin" token --db "$db" --kind professional --sub "$pro" --site "$site" --ttl 7200)"
+done >"$toks"
+# the pair file wrk reads: "<token> <patient>" per line
+awk 'NR==FNR{t[$1]=$2; next} {print t[$1], $3}' "$toks" "$pairs" >"$dir/pairs.txt"
+# a system token for /metrics (log appends and commits: the group commit's batch)
+read -r cid csite < <(sqlite3 -separator ' ' "$db" \
+  "select json_extract(json,'\$.client_id'), json_extract(json,'\$.site') from records where type='source' limit 1")
+systok=$("$bin" token --db "$db" --kind system --client-id "$cid" --site "$csite" --ttl 7200)
+echo "bench/http: $(wc -l <"$dir/pairs.txt") (token, patient) pairs, $(wc -l <"$toks") professionals," \
+  "$(cut -d' ' -f3 "$pairs" | sort -u | wc -l) distinct patients"
+
+cat >"$lua" <<'LUA'
+-- rotates through (token, patient) pairs; each wrk thread starts at its own offset
+local pairs_, n, i = {}, 0, 0
+local counter = 0
+function setup(thread) thread:set("tid", counter); counter = counter + 1 end
+function init(args)
+  for line in io.lines(args[1]) do
+    local tok, pat = line:match("^(%S+) (%S+)$")
+    n = n + 1
+    pairs_[n] = {"Bearer " .. tok, "/fhir/Appointment?patient=Patient/" .. pat}
+  end
+  i = (tonumber(tid) or 0) * math.floor(n / 7)
+end
+function request()
+  i = i % n + 1
+  local p = pairs_[i]
+  return wrk.format("GET", p[2], {["Authorization"] = p[1], ["X-Purpose-Of-Use"] = "TREAT"})
+end
+LUA
+
+run_one() { # $1 = server threads ("" = default)
+  local targ=() pid addr size0 size1 res reqs m0 m1 cpu0 cpu1
+  [ -n "$1" ] && targ=(--threads "$1")
+  "$bin" serve --db "$db" --listen 127.0.0.1:0 "${targ[@]}" >"$out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q "listening on" "$out" && break; sleep 0.1; done
+  addr=$(grep -o 'http://[0-9.]*:[0-9]*' "$out" | head -1)
+  [ -n "$addr" ] || { echo "bench/http: the server did not start"; kill "$pid"; exit 1; }
+  # the sample: 200 with a non-empty searchset, and one log entry per request
+  local ok=0 empty=0 bad=0 n=0 b0 b1
+  b0=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
+  while read -r tok pat; do
+    n=$((n + 1))
+    body=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $tok" -H "X-Purpose-Of-Use: TREAT" \
+      "$addr/fhir/Appointment?patient=Patient/$pat")
+    code=${body##*$'\n'}; body=${body%$'\n'*}
+    if [ "$code" != 200 ]; then bad=$((bad + 1));
+    elif [ "$(jq '[.entry[] | select(.resource.resourceType=="Appointment")] | length' <<<"$body")" -gt 0 ]; then ok=$((ok + 1));
+    else empty=$((empty + 1)); fi
+  done < <(shuf -n 100 --random-source=<(yes) "$dir/pairs.txt")
+  b1=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
+  echo "bench/http: curl sample of $n: $ok 200 with appointments, $empty 200 empty, $bad other;" \
+    "log grew by $((b1 - b0))"
+  size0=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
+  echo "bench/http: threads=${1:-default} $addr, $patients patients, wrk -t$wthreads -c$conns -d${secs}s, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  m0=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt")
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  m1=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
+  local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
+  kill -TERM "$pid"; wait "$pid" || true
+  size1=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
+  reqs=$(echo "$res" | awk '/requests in/{print $1}')
+  echo "$res" | grep -E 'requests in|Requests/sec|Non-2xx|Socket errors' || true
+  echo "$res" | awk '/Latency Distribution/{p=1;next} p&&/%/{sub("%","",$1); print "  p" $1 ": " $2; next} p&&!/%/{p=0}'
+  echo "  log entries appended: $((size1 - size0)) for $reqs answered requests" \
+    "($(awk -v a=$((size1 - size0)) -v r="$reqs" 'BEGIN{printf "%.3f", a / r}') per request;" \
+    "the difference is requests in flight when wrk stopped)"
+  read -r a0 c0 <<<"$m0"; read -r a1 c1 <<<"$m1"
+  echo "  log commits: $((c1 - c0)), $(awk -v a=$((a1 - a0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.1f", a / c}') appends per commit;" \
+    "server CPU: $(awk -v t=$((cpu1 - cpu0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", t / hz / r * 1e6}') us per request"
+  echo "  load average after: $load"
+}
+trap 'rm -f "$pairs" "$toks" "$lua" "$out"' EXIT
+if [ $# -eq 0 ]; then run_one ""; else for t in "$@"; do run_one "$t"; done; fi
