@@ -40,10 +40,12 @@ P_CPR=010190-1234; P_DIG=0101901234      # R-CPR-1: 1 Jan 1990, 7th digit 1 -> 1
 R_CPR=150575-2468; R_DIG=1505752468
 cat >"$work/world.ndjson" <<'EOF'
 {"type":"org","id":"gp-a","kind":"gp_clinic","name":"Laegerne Torvet","provider_number":"100007"}
+{"type":"org","id":"gp-b","kind":"gp_clinic","name":"Laegevagten","provider_number":"100015"}
 {"type":"org","id":"hosp","kind":"hospital","name":"Odense Universitetshospital"}
 {"type":"org","id":"hosp-med","kind":"department","parent":"hosp","name":"Medicinsk afdeling"}
 {"type":"org","id":"hosp-psyk","kind":"department","parent":"hosp","name":"Psykiatrisk afdeling"}
 {"type":"professional","id":"gp-a-dr","name":"Anne Holm","role":"doctor","authorisation_id":"0A1B2","sites":["gp-a"]}
+{"type":"professional","id":"gp-b-dr","name":"Bo Vagt","role":"doctor","authorisation_id":"0B2C3","sites":["gp-b"]}
 {"type":"professional","id":"med-dr","name":"Hans Berg","role":"doctor","authorisation_id":"0C3D4","sites":["hosp-med"]}
 {"type":"professional","id":"psyk-dr","name":"Ole Dam","role":"doctor","authorisation_id":"0E5F6","sites":["hosp-psyk"]}
 {"type":"patient","id":"pt-p","name":"Camilla Christensen","cpr":"010190-1234","gp":"gp-a"}
@@ -52,6 +54,7 @@ cat >"$work/world.ndjson" <<'EOF'
 {"type":"relationship","patient":"pt-p","org":"gp-a","kind":"listed","from":"2015-01-01"}
 {"type":"relationship","patient":"pt-r","org":"gp-a","kind":"listed","from":"2015-01-01"}
 {"type":"relationship","patient":"pt-p","org":"hosp-med","professional":"med-dr","kind":"treatment","from":"2026-01-01"}
+{"type":"relationship","patient":"pt-p","org":"gp-b","professional":"gp-b-dr","kind":"treatment","from":"2026-01-01"}
 {"type":"source","client_id":"epj-hosp","site":"hosp","go_live":"2020-01-01","name":"Hospital EPJ"}
 {"type":"source","client_id":"gpsys","site":"gp-a","go_live":"2020-01-01","name":"XMO"}
 {"type":"appointment","source":"gpsys","system":"urn:gp:booking","identifier":"G-1","patient":"pt-p","start":"2026-12-10T08:00:00Z","end":"2026-12-10T08:15:00Z"}
@@ -75,6 +78,7 @@ GPSYS=$(tok --kind system --client-id gpsys --site gp-a)
 CIT_P=$(tok --kind citizen --cpr "$P_CPR")
 CIT_R=$(tok --kind citizen --cpr "$R_CPR")
 GP=$(tok --kind professional --sub gp-a-dr --site gp-a)
+VAGT=$(tok --kind professional --sub gp-b-dr --site gp-b)
 MED=$(tok --kind professional --sub med-dr --site hosp-med)
 PSYK=$(tok --kind professional --sub psyk-dr --site hosp-psyk)
 
@@ -98,7 +102,7 @@ ids() { jq -r '[.entry[]? | select(.search.mode=="match") | .resource.id] | sort
 lastlog() {
   curl -s -H "Authorization: Bearer $CIT_P" "$addr/fhir/AuditEvent?_count=1" >"$work/log.json"
   jq -r '.entry[0].resource | [.agent[0].who.reference,
-     ([.entity[1:][]?.what.identifier.value | split(",")[] | sub("^[A-Za-z]+/"; "")] | sort | join(",")),
+     ([.entity[1:][]? | (.what.identifier.value // .what.reference // "") | split(",")[] | sub("^[A-Za-z]+/"; "")] | sort | join(",")),
      ([.entity[0].detail[]? | select(.type=="override") | .valueString][0] // ""),
      ([.extension[]? | select(.url|endswith("audit-override-justification")) | .valueString][0] // "")]
      | join("|")' "$work/log.json"
@@ -188,6 +192,7 @@ logged "P (own, no patient parameter)" "Patient/pt-p" "$ALL"
 see "relative R (PWATRNY)" "$CIT_R" "Patient/pt-r" -H "X-Purpose-Of-Use: PWATRNY"
 see "treating hospital doctor (TREAT)" "$MED" "Practitioner/med-dr" -H "X-Purpose-Of-Use: TREAT"
 see "P's GP (listed)" "$GP" "Practitioner/gp-a-dr"
+see "out-of-hours GP (treatment)" "$VAGT" "Practitioner/gp-b-dr"
 req GET "/fhir/Appointment/$A1" "$MED"
 eq "read by id: 200" "$code" 200
 logged "read by id" "Practitioner/med-dr" "$A1"
@@ -215,6 +220,131 @@ req POST /fhir/Appointment/_search "$MED" -H "Content-Type: application/x-www-fo
 eq "_search by CPR in the body: sees the set" "$(ids)" "$ALL"
 req GET "/fhir/Appointment?patient.identifier=urn:oid:1.2.208.176.1.2|$P_DIG" "$MED"
 eq "CPR in the URL: 400" "$code" 400
+
+# --- blocks (R-BLK-2, R-BLK-4, R-APT-7)
+consent() { # consent ACTOR-REF -> a block by P of that actor
+  printf '{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/pt-p"},"provision":{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"%s"}}]}}' "$1"
+}
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Practitioner/med-dr)"
+eq "block of a named hospital doctor: 422 (R-BLK-2)" "$code" 422
+has "R-BLK-2: suggests a site block" "$body" "block the site instead"
+req POST /fhir/Consent "$MED" "${J[@]}" --data-binary "$(consent Practitioner/gp-b-dr)"
+eq "a doctor cannot block for P: 403" "$code" 403
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Practitioner/gp-b-dr)"
+eq "P blocks the out-of-hours GP doctor: 201" "$code" 201
+has "the block: id" "$(jq -r .id <<<"$body")" "block-"
+logged_change=$(lastlog)
+has "the block is in P's log at once" "$logged_change" "Patient/pt-p"
+MARKER='{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"suppressed","diagnostics":"some information is withheld by the patient'"'"'s block"}]},"search":{"mode":"outcome"}}'
+blocked_bundle='{"resourceType":"Bundle","type":"searchset","total":0,"entry":['"$MARKER"']}'
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT"
+eq "blocked doctor: 200" "$code" 200
+eq "blocked doctor: total 0, no appointment, only the generic marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+logged "blocked doctor (deny logged)" "Practitioner/gp-b-dr" ""
+req GET "/fhir/Appointment?patient=Patient/pt-p&_count=1" "$VAGT"
+eq "blocked doctor, paged: still total 0" "$(jq -r .total <<<"$body")" 0
+req GET "/fhir/Appointment/$A_G1" "$VAGT"
+eq "blocked doctor reads by id: 404, like an absent one" "$code" 404
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "blocked doctor overview: total 0, only the marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+logged "blocked doctor overview" "Practitioner/gp-b-dr" ""
+# the others are not affected
+see "treating hospital doctor after the block" "$MED" "Practitioner/med-dr"
+see "patient P after the block" "$CIT_P" "Patient/pt-p"
+see "relative R after the block" "$CIT_R" "Patient/pt-r" -H "X-Purpose-Of-Use: PWATRNY"
+see "P's own GP after the block" "$GP" "Practitioner/gp-a-dr"
+# vital_interest under TREAT overrides nothing
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Break-Glass: vital_interest" -H "X-Break-Glass-Reason: test" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "vital_interest under TREAT: still only the marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+# break-the-glass under ETREAT (R-BLK-4)
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Purpose-Of-Use: ETREAT" -H "X-Break-Glass: vital_interest" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "break-the-glass without a reason: 400" "$code" 400
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Purpose-Of-Use: ETREAT" -H "X-Break-Glass: vital_interest" \
+  -H "X-Break-Glass-Reason: Bevidstl%C3%B8s%20ved%20indl%C3%A6ggelse" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "break-the-glass: 200" "$code" 200
+eq "break-the-glass: the appointments and the diagnosis" "$(ids)" "$ALL,pt-p-d1"
+l=$(lastlog)
+eq "break-the-glass: in P's log before the answer, by the blocked doctor" "$(cut -d'|' -f1 <<<"$l")" "Practitioner/gp-b-dr"
+eq "break-the-glass: override flag" "$(cut -d'|' -f3 <<<"$l")" true
+eq "break-the-glass: justification" "$(cut -d'|' -f4 <<<"$l")" "Bevidstløs ved indlæggelse"
+eq "break-the-glass: audit-override extension" "$(jq -r '.entry[0].resource.extension[] | select(.url|endswith("/audit-override")) | .valueBoolean' "$work/log.json")" true
+has "break-the-glass: shown prominently" "$(jq -r '.entry[0].resource.outcomeDesc' "$work/log.json")" "BLOCK OVERRIDDEN"
+
+# --- a site block (R-BLK-1b, R-APT-7): hosp-med's appointments are hidden from professionals
+# elsewhere; the hospital's own (clinic hosp) and the GP's stay visible; hosp-med reads its own
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Organization/hosp-med)"
+eq "P blocks the site hosp-med: 201" "$code" 201
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$GP"
+eq "GP after the site block: all but hosp-med's" "$(ids)" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+eq "GP after the site block: total counts only what is shown" "$(jq -r .total <<<"$body")" 3
+eq "GP after the site block: the generic marker, last" "$(jq -c '.entry[-1]' <<<"$body")" "$MARKER"
+eq "GP after the site block: nothing else" "$(jq '.entry | length' <<<"$body")" 4
+logged "GP after the site block" "Practitioner/gp-a-dr" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+see "hosp-med's own doctor after the site block (R-ACC-2)" "$MED" "Practitioner/med-dr"
+
+# --- the Patient resource: the CPR only to the patient themself (R-CPR-2)
+req POST /fhir/Patient/_search "$CIT_P" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "identifier=urn:oid:1.2.208.176.1.2|$P_DIG"
+eq "P finds themself by CPR" "$(ids)" "pt-p"
+has "P sees their own CPR" "$body" "$P_DIG"
+req POST /fhir/Patient/_search "$MED" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "identifier=urn:oid:1.2.208.176.1.2|$P_DIG"
+eq "the treating doctor finds P by CPR" "$(ids)" "pt-p"
+logged "Patient search" "Practitioner/med-dr"
+req GET /fhir/Patient/pt-p "$CIT_R" -H "X-Purpose-Of-Use: PWATRNY"
+eq "R reads P: 200" "$code" 200
+req GET /fhir/AuditEvent?patient=Patient/pt-p "$CIT_R" -H "X-Purpose-Of-Use: PWATRNY"
+eq "R (attorney over all) reads P's log" "$code" 200
+[ "$(jq -r .total <<<"$body")" -gt 10 ] && ok || bad "R sees P's log entries"
+req GET /fhir/AuditEvent?patient=Patient/pt-p "$MED"
+eq "a doctor reads P's log: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+
+# --- statistics over HTTP (R-STAT): a generated world on a second server
+sdb="$work/s.db"
+"$bin" init --db "$sdb" >/dev/null && "$bin" gen --db "$sdb" --patients 2000 --seed 5 >/dev/null 2>&1 && ok || bad "gen for stats"
+coord=$(sqlite3 "$sdb" "select json_extract(json,'\$.coordinators[0]') from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+member=$(sqlite3 "$sdb" "select json_extract(json,'\$.members[1]') from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+csite=$(sqlite3 "$sdb" "select json_extract(json,'\$.sites[0]') from records where type='professional' and json_extract(json,'\$.id')='$coord'")
+kk=$(sqlite3 "$sdb" "select coalesce(json_extract(json,'\$.k'),5) from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+[ -n "$coord" ] && [ -n "$member" ] && [ -n "$csite" ] && ok || bad "found klynge-0's coordinator and a member"
+"$bin" serve --db "$sdb" --listen 127.0.0.1:0 --threads 2 >"$work/out2.txt" 2>"$work/err2.txt" &
+srv2=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$work/out2.txt" 2>/dev/null && break; sleep 0.1; done
+saddr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out2.txt" | head -1)
+sreq='{"cluster":"klynge-0","code":"T90","from":"2025-11-01","to":"2026-11-01","report_date":"2026-11-01","format":"json"}'
+COORD=$("$bin" token --db "$sdb" --kind professional --sub "$coord" --site "$csite")
+scode=$(curl -s -o "$work/st.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $COORD" \
+  -H "Content-Type: application/json" --data-binary "$sreq" "$saddr/api/stats/cluster")
+eq "stats as the coordinator: 200" "$scode" 200
+small=$(jq --argjson k "$kk" '[(.rows[] | .listed, .diagnosed, .cells[]), .total.diagnosed,
+          .total.cells[] | select(type == "number" and . > 0 and . < $k)] | length' "$work/st.json" 2>/dev/null)
+eq "stats: no released figure in 1..k-1" "$small" 0
+eq "stats: audit passed" "$(jq -r .audit.passed "$work/st.json")" true
+OTHER=$("$bin" token --db "$sdb" --kind professional --sub "$member-dr0" --site "$member")
+scode=$(curl -s -o "$work/st2.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OTHER" \
+  -H "Content-Type: application/json" --data-binary "$sreq" "$saddr/api/stats/cluster")
+[ "$member-dr0" != "$coord" ] && ok || bad "the other member's doctor is not the coordinator"
+eq "stats as a non-coordinator: 403" "$scode" 403
+eq "stats refusal: OperationOutcome" "$(jq -r .resourceType "$work/st2.json")" OperationOutcome
+scode=$(curl -s -o "$work/st3.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OTHER" \
+  -H "Content-Type: application/json" --data-binary "${sreq/klynge-0/klynge-nope}" "$saddr/api/stats/cluster")
+eq "stats, unknown cluster: the same 403" "$scode" 403
+eq "stats, unknown cluster: the same body" "$(cat "$work/st3.json")" "$(cat "$work/st2.json")"
+kill -TERM "$srv2"; wait "$srv2"; srv2=""
+
+# --- R-CPR-2: no CPR in any answer to anyone but P, nor in the server's stderr/access log
+for c in "$P_DIG" "$P_CPR" "$R_DIG" "$R_CPR"; do
+  grep -qF -- "$c" "$work/to_others" && bad "a CPR reached a caller other than the patient" || ok
+  grep -qF -- "$c" "$work/err.txt" && bad "a CPR is in the server's stderr" || ok
+done
+has "the access log is on" "$(cat "$work/err.txt")" "GET /fhir/Appointment"
+kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
+eq "SIGTERM: exit 0" "$rc" 0
+out=$("$bin" log verify --db "$db" 2>&1); eq "log verify" "$?" 0
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]
