@@ -276,6 +276,28 @@ eq "break-the-glass: justification" "$(cut -d'|' -f4 <<<"$l")" "Bevidstløs ved 
 eq "break-the-glass: audit-override extension" "$(jq -r '.entry[0].resource.extension[] | select(.url|endswith("/audit-override")) | .valueBoolean' "$work/log.json")" true
 has "break-the-glass: shown prominently" "$(jq -r '.entry[0].resource.outcomeDesc' "$work/log.json")" "BLOCK OVERRIDDEN"
 
+# the blocked doctor: no other resource gives the patient's data away either
+for r in Condition Observation; do
+  req GET "/fhir/$r?patient=Patient/pt-p" "$VAGT"
+  [ "$(jq -r .total <<<"$body")" = 0 ] && [ "$(jq '[.entry[] | select(.search.mode=="match")] | length' <<<"$body")" = 0 ] \
+    && ok || bad "blocked doctor: $r shows nothing (${body:0:200})"
+done
+req GET "/fhir/Condition/pt-p-d1" "$VAGT"; eq "blocked doctor reads the diagnosis by id: 404" "$code" 404
+req POST '/fhir/Patient/$overview' "$PSYK" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+ov1=$body
+req POST '/fhir/Patient/$overview' "$PSYK" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-nobody"}}]}'
+eq "overview, no relationship == non-existent patient, byte for byte" "$ov1" "$body"
+req GET "/fhir/Patient/pt-p" "$PSYK"; r1="$code $body"
+req GET "/fhir/Patient/pt-nobody" "$PSYK"
+eq "Patient read, no relationship == non-existent" "$r1" "$code $body"
+req GET "/fhir/Consent?patient=Patient/pt-p" "$PSYK"; r1=$body
+req GET "/fhir/Consent?patient=Patient/pt-nobody" "$PSYK"
+eq "Consent search, no relationship == non-existent" "$r1" "$body"
+req GET "/fhir/Patient/$P_DIG" "$CIT_P"
+eq "a CPR in the URL path: 400" "$code" 400
+
 # --- a site block (R-BLK-1b, R-APT-7): hosp-med's appointments are hidden from professionals
 # elsewhere; the hospital's own (clinic hosp) and the GP's stay visible; hosp-med reads its own
 req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Organization/hosp-med)"
