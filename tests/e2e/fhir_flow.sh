@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# End-to-end FHIR flow over the wire (issue 3; R-APT-1..7, R-ACC-1, R-ACC-9, R-BLK-2, R-BLK-4,
+# R-LOG-1, R-CPR-2, R-STAT): a hand-made world loaded with `overblik load`, a real
+# `overblik serve` on 127.0.0.1:0, curl + jq.
+# - a source system creates an appointment (comment dropped, fictive end), updates it with a
+#   conditional PUT, cancels another; another source cannot change it, a professional cannot
+#   write, a calendar entry without a patient is refused; unshared and pre-go-live
+#   appointments are never shown;
+# - the patient, their relative with power of attorney and the treating hospital doctor each
+#   see exactly the expected set; a doctor without a relationship gets the byte-identical
+#   empty Bundle a non-existent patient gets;
+# - a named block of the GP doctor (a hospital doctor's is refused, R-BLK-2): total 0, no
+#   appointment, only the generic marker; break-the-glass on $overview shows the data and the
+#   patient's AuditEvent log shows the override flag and the reason;
+# - after every read the patient's AuditEvent log already has its entry;
+# - POST /api/stats/cluster as a coordinator (no released figure in 1..k-1) and as another (403);
+# - no CPR in the server's stderr (access log on) nor in any answer to anyone but the patient.
+# Prints "N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+command -v jq >/dev/null || { echo "jq is required"; exit 1; }
+work=$(mktemp -d)
+srv=""; srv2=""
+cleanup() {
+  [ -n "$srv" ] && kill "$srv" 2>/dev/null
+  [ -n "$srv2" ] && kill "$srv2" 2>/dev/null
+  wait 2>/dev/null; rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0; failn=0
+ok() { pass=$((pass+1)); }
+bad() { failn=$((failn+1)); echo "FAIL: $*"; }
+has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
+hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
+eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
+
+# --- the world: a GP clinic, a hospital with two departments, three doctors, patient P,
+# relative R with power of attorney over P, two source systems (go-live 2020-01-01)
+P_CPR=010190-1234; P_DIG=0101901234      # R-CPR-1: 1 Jan 1990, 7th digit 1 -> 19xx
+R_CPR=150575-2468; R_DIG=1505752468
+cat >"$work/world.ndjson" <<'EOF'
+{"type":"org","id":"gp-a","kind":"gp_clinic","name":"Laegerne Torvet","provider_number":"100007"}
+{"type":"org","id":"gp-b","kind":"gp_clinic","name":"Laegevagten","provider_number":"100015"}
+{"type":"org","id":"hosp","kind":"hospital","name":"Odense Universitetshospital"}
+{"type":"org","id":"hosp-med","kind":"department","parent":"hosp","name":"Medicinsk afdeling"}
+{"type":"org","id":"hosp-psyk","kind":"department","parent":"hosp","name":"Psykiatrisk afdeling"}
+{"type":"professional","id":"gp-a-dr","name":"Anne Holm","role":"doctor","authorisation_id":"0A1B2","sites":["gp-a"]}
+{"type":"professional","id":"gp-b-dr","name":"Bo Vagt","role":"doctor","authorisation_id":"0B2C3","sites":["gp-b"]}
+{"type":"professional","id":"med-dr","name":"Hans Berg","role":"doctor","authorisation_id":"0C3D4","sites":["hosp-med"]}
+{"type":"professional","id":"psyk-dr","name":"Ole Dam","role":"doctor","authorisation_id":"0E5F6","sites":["hosp-psyk"]}
+{"type":"patient","id":"pt-p","name":"Camilla Christensen","cpr":"010190-1234","gp":"gp-a"}
+{"type":"patient","id":"pt-r","name":"Rasmus Christensen","cpr":"150575-2468","gp":"gp-a"}
+{"type":"relative","patient":"pt-p","holder":"pt-r","capacity":"attorney","scope":"all","from":"2020-01-01"}
+{"type":"relationship","patient":"pt-p","org":"gp-a","kind":"listed","from":"2015-01-01"}
+{"type":"relationship","patient":"pt-r","org":"gp-a","kind":"listed","from":"2015-01-01"}
+{"type":"relationship","patient":"pt-p","org":"hosp-med","professional":"med-dr","kind":"treatment","from":"2026-01-01"}
+{"type":"relationship","patient":"pt-p","org":"gp-b","professional":"gp-b-dr","kind":"treatment","from":"2026-01-01"}
+{"type":"source","client_id":"epj-hosp","site":"hosp","go_live":"2020-01-01","name":"Hospital EPJ"}
+{"type":"source","client_id":"gpsys","site":"gp-a","go_live":"2020-01-01","name":"XMO"}
+{"type":"appointment","source":"gpsys","system":"urn:gp:booking","identifier":"G-1","patient":"pt-p","start":"2026-12-10T08:00:00Z","end":"2026-12-10T08:15:00Z"}
+{"type":"appointment","source":"gpsys","system":"urn:gp:booking","identifier":"G-OLD","patient":"pt-p","start":"2019-05-01T08:00:00Z","end":"2019-05-01T08:15:00Z"}
+{"type":"item","id":"pt-p-d1","patient":"pt-p","category":"diagnosis","origin":"gp-a","time":"2024-05-02T10:00:00Z","code":"T90"}
+EOF
+db="$work/w.db"
+"$bin" init --db "$db" >/dev/null && ok || { bad "init"; echo "$pass passed, $failn failed"; exit 1; }
+out=$("$bin" load --db "$db" "$work/world.ndjson" 2>&1) && ok || { bad "load: $out"; echo "$pass passed, $failn failed"; exit 1; }
+
+"$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 --access-log \
+  >"$work/out.txt" 2>"$work/err.txt" &
+srv=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
+addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+[ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
+
+tok() { "$bin" token --db "$db" "$@"; }
+SYS=$(tok --kind system --client-id epj-hosp --site hosp)
+GPSYS=$(tok --kind system --client-id gpsys --site gp-a)
+CIT_P=$(tok --kind citizen --cpr "$P_CPR")
+CIT_R=$(tok --kind citizen --cpr "$R_CPR")
+GP=$(tok --kind professional --sub gp-a-dr --site gp-a)
+VAGT=$(tok --kind professional --sub gp-b-dr --site gp-b)
+MED=$(tok --kind professional --sub med-dr --site hosp-med)
+PSYK=$(tok --kind professional --sub psyk-dr --site hosp-psyk)
+
+# req METHOD PATH TOKEN [curl args...] -> $code, $hdrs, $body; every body is kept in $work/all_<who>
+nreq=0
+req() {
+  local m=$1 p=$2 t=$3; shift 3
+  nreq=$((nreq+1))
+  curl -s -o "$work/body" -D "$work/hdrs" -X "$m" -H "Authorization: Bearer $t" "$@" "$addr$p" >/dev/null 2>&1
+  hdrs=$(tr -d '\r' <"$work/hdrs"); body=$(cat "$work/body")
+  code=$(grep '^HTTP/' <<<"$hdrs" | tail -1 | awk '{print $2}')
+  if [ "$t" = "$CIT_P" ]; then cat "$work/body" >>"$work/to_patient"; else cat "$work/body" >>"$work/to_others"; fi
+}
+J=(-H "Content-Type: application/fhir+json")
+apt() { # apt IDENT START [extra JSON members] -> an Appointment body for P
+  printf '{"resourceType":"Appointment","identifier":[{"system":"urn:sp:booking","value":"%s"}],"status":"booked","start":"%s","participant":[{"actor":{"identifier":{"system":"urn:oid:1.2.208.176.1.2","value":"%s"}},"status":"accepted"},{"actor":{"type":"Location","display":"Indgang 20, Odense"},"status":"accepted"}]%s}' \
+    "$1" "$2" "$P_DIG" "${3:-}"
+}
+ids() { jq -r '[.entry[]? | select(.search.mode=="match") | .resource.id] | sort | join(",")' <<<"$body"; }
+# lastlog: P's newest AuditEvent, read with P's own token; "actor|ids|override|justification"
+lastlog() {
+  curl -s -H "Authorization: Bearer $CIT_P" "$addr/fhir/AuditEvent?_count=1" >"$work/log.json"
+  jq -r '.entry[0].resource | [.agent[0].who.reference,
+     ([.entity[1:][]? | (.what.identifier.value // .what.reference // "") | split(",")[] | sub("^[A-Za-z]+/"; "")] | sort | join(",")),
+     ([.entity[0].detail[]? | select(.type=="override") | .valueString][0] // ""),
+     ([.extension[]? | select(.url|endswith("audit-override-justification")) | .valueString][0] // "")]
+     | join("|")' "$work/log.json"
+}
+logged() { # logged "what" actor-ref [ids]: the read just answered is already P's newest log entry
+  local l; l=$(lastlog)
+  eq "$1: in P's log before the answer" "$(cut -d'|' -f1 <<<"$l")" "$2"
+  [ $# -ge 3 ] && eq "$1: logged ids" "$(cut -d'|' -f2 <<<"$l")" "$3"
+}
+
+# --- writes (R-APT-1..5)
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-1 2026-12-02T09:00:00Z \
+  ',"comment":"Husk fastende blodproeve","description":"secret note","extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
+eq "source creates an appointment: 201" "$code" 201
+A1=$(jq -r .id <<<"$body")
+has "create: Location header" "$hdrs" "Location: $addr/fhir/Appointment/$A1/_history/1"
+hasnt "create: comment dropped" "$body" "fastende"
+hasnt "create: description dropped" "$body" "secret note"
+eq "create: fictive end = start + 1 h" "$(jq -r .end <<<"$body")" "2026-12-02T10:00:00Z"
+eq "create: fictive-end extension" "$(jq -r '.extension[] | select(.url|endswith("fictive-end")) | .valueBoolean' <<<"$body")" true
+eq "create: responsible clinic" "$(jq -r '.extension[] | select(.url|endswith("responsible-clinic")) | .valueReference.display' <<<"$body")" "Medicinsk afdeling"
+eq "create: patient by internal id" "$(jq -r '.participant[0].actor.reference' <<<"$body")" "Patient/pt-p"
+cat "$db" "$db-wal" 2>/dev/null | grep -qaF fastende && bad "the comment reached the database" || ok
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-1 2026-12-02T09:00:00Z)"
+eq "same identifier again: 409" "$code" 409
+req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$SYS" "${J[@]}" \
+  --data-binary "$(apt H-1 2026-12-02T11:00:00Z ',"end":"2026-12-02T11:30:00Z","extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
+eq "conditional PUT updates: 200" "$code" 200
+eq "conditional PUT: same id" "$(jq -r .id <<<"$body")" "$A1"
+eq "conditional PUT: new start" "$(jq -r .start <<<"$body")" "2026-12-02T11:00:00Z"
+has "conditional PUT: version 2" "$hdrs" 'ETag: W/"2"'
+req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$GPSYS" "${J[@]}" \
+  --data-binary "$(apt H-1 2026-12-02T11:00:00Z | jq -c '.status="cancelled"')"
+[ "$code" = 200 ] || [ "$code" = 201 ] && ok || bad "another source's PUT with the same identifier: its own appointment ($code $body)"
+A_GPDUP=$(jq -r .id <<<"$body")
+[ "$A_GPDUP" != "$A1" ] && ok || bad "another source cannot change or cancel the hospital's appointment"
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-2 2026-12-05T09:00:00Z)"
+eq "second appointment: 201" "$code" 201
+A2=$(jq -r .id <<<"$body")
+req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-2" "$SYS" "${J[@]}" \
+  --data-binary "$(apt H-2 2026-12-05T09:00:00Z | jq -c '.status="cancelled"')"
+eq "cancel by status: 200" "$code" 200
+eq "cancel: status" "$(jq -r .status <<<"$body")" cancelled
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-3 2026-12-06T09:00:00Z \
+  ',"extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/shared","valueBoolean":false}]')"
+eq "unshared appointment stored: 201" "$code" 201
+A3=$(jq -r .id <<<"$body")
+req POST /fhir/Appointment "$MED" "${J[@]}" --data-binary "$(apt X-1 2026-12-07T09:00:00Z)"
+eq "a professional cannot write: 403" "$code" 403
+req POST /fhir/Appointment "$CIT_P" "${J[@]}" --data-binary "$(apt X-2 2026-12-07T09:00:00Z)"
+eq "a citizen cannot write: 403" "$code" 403
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary \
+  '{"resourceType":"Appointment","identifier":[{"system":"urn:sp:booking","value":"M-1"}],"status":"booked","start":"2026-12-08T09:00:00Z","participant":[{"actor":{"type":"Location","display":"Moedelokale 3"},"status":"accepted"}]}'
+eq "calendar entry without a patient: 400" "$code" 400
+req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-9 2026-12-08T09:00:00Z | sed "s/$P_DIG/3213901234/")"
+eq "invalid CPR: 400" "$code" 400
+hasnt "invalid CPR: not echoed" "$body" "3213901234"
+A_G1=$(sqlite3 "$db" "select 'apt-'||id from appointments where ident_value='G-1'")
+A_GOLD=$(sqlite3 "$db" "select 'apt-'||id from appointments where ident_value='G-OLD'")
+[ -n "$A_G1" ] && [ -n "$A_GOLD" ] && ok || bad "the imported appointments are in the store"
+req POST /fhir/Appointment "$GPSYS" "${J[@]}" --data-binary "$(apt G-OLD2 2019-06-01T09:00:00Z)"
+if [ "$code" = 201 ]; then A_GOLD2=$(jq -r .id <<<"$body"); echo "note: an appointment before go-live is accepted (never shown)" >&2; ok
+else A_GOLD2=none; eq "an appointment before go-live: refused with 400 or 422" "$([ "$code" = 400 ] || [ "$code" = 422 ] && echo y)" y; fi
+
+# --- reads: who sees what (R-APT-6, R-ACC-9, R-ACC-1). Shown: the hospital's (updated) and
+# cancelled appointments, the GP's imported one and the GP source's own cancelled one; never
+# the unshared one nor those held before go-live.
+sorted() { tr ' ' '\n' <<<"$*" | sort | paste -sd, -; }
+ALL=$(sorted "$A1" "$A2" "$A_GPDUP" "$A_G1")
+for hidden in "$A3" "$A_GOLD" "$A_GOLD2"; do
+  grep -qx "$hidden" <<<"${ALL//,/$'\n'}" && bad "hidden appointment $hidden in the expected set" || ok
+done
+see() { # see "who" token actor-ref [curl args]
+  local who=$1 t=$2 actor=$3; shift 3
+  req GET "/fhir/Appointment?patient=Patient/pt-p" "$t" "$@"
+  eq "$who: 200" "$code" 200
+  eq "$who: sees exactly the shareable appointments" "$(ids)" "$ALL"
+  eq "$who: total" "$(jq -r .total <<<"$body")" 4
+  logged "$who" "$actor" "$ALL"
+}
+see "patient P" "$CIT_P" "Patient/pt-p"
+eq "P: cancelled shown as cancelled" "$(jq -r --arg id "$A2" '.entry[] | select(.resource.id==$id) | .resource.status' <<<"$body")" cancelled
+eq "P: updated start" "$(jq -r --arg id "$A1" '.entry[] | select(.resource.id==$id) | .resource.start' <<<"$body")" "2026-12-02T11:00:00Z"
+req GET "/fhir/Appointment" "$CIT_P"
+eq "P without naming a patient: own appointments" "$(ids)" "$ALL"
+logged "P (own, no patient parameter)" "Patient/pt-p" "$ALL"
+see "relative R (PWATRNY)" "$CIT_R" "Patient/pt-r" -H "X-Purpose-Of-Use: PWATRNY"
+eq "relative R: logged with purpose PWATRNY" "$(jq -r '.entry[0].resource.purposeOfEvent[0].coding[0].code' "$work/log.json")" PWATRNY
+eq "relative R: logged in the capacity attorney" "$(jq -r '.entry[0].resource.entity[0].detail[] | select(.type=="capacity") | .valueString' "$work/log.json")" attorney
+see "treating hospital doctor (TREAT)" "$MED" "Practitioner/med-dr" -H "X-Purpose-Of-Use: TREAT"
+see "P's GP (listed)" "$GP" "Practitioner/gp-a-dr"
+see "out-of-hours GP (treatment)" "$VAGT" "Practitioner/gp-b-dr"
+req GET "/fhir/Appointment/$A1" "$MED"
+eq "read by id: 200" "$code" 200
+logged "read by id" "Practitioner/med-dr" "$A1"
+for h in "$A3" "$A_GOLD" $([ "$A_GOLD2" != none ] && echo "$A_GOLD2"); do
+  req GET "/fhir/Appointment/$h" "$CIT_P"; eq "P reads hidden $h: 404" "$code" 404
+  req GET "/fhir/Appointment/$h" "$MED"; eq "doctor reads hidden $h: 404" "$code" 404
+done
+req GET "/fhir/Appointment?patient=Patient/pt-r" "$CIT_P" -H "X-Purpose-Of-Use: PWATRNY"
+eq "P holds no power of attorney over R: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+# the doctor without a relationship: the same bytes as a patient that does not exist
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$PSYK"
+eq "no relationship: 200" "$code" 200; nobody=$body
+logged "no relationship (deny logged)" "Practitioner/psyk-dr" ""
+req GET "/fhir/Appointment?patient=Patient/pt-nobody" "$PSYK"
+eq "non-existent patient: 200" "$code" 200
+eq "no relationship == non-existent patient, byte for byte" "$nobody" "$body"
+eq "the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+req GET "/fhir/Appointment/$A1" "$PSYK"; r1=$body; c1=$code
+req GET "/fhir/Appointment/apt-999999" "$PSYK"
+eq "read of a hidden appointment: 404" "$c1" 404
+eq "hidden read == absent read, byte for byte" "$r1" "$body"
+# the CPR only in a POST _search body
+req POST /fhir/Appointment/_search "$MED" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "patient.identifier=urn:oid:1.2.208.176.1.2|$P_DIG"
+eq "_search by CPR in the body: sees the set" "$(ids)" "$ALL"
+req GET "/fhir/Appointment?patient.identifier=urn:oid:1.2.208.176.1.2|$P_DIG" "$MED"
+eq "CPR in the URL: 400" "$code" 400
+
+# --- blocks (R-BLK-2, R-BLK-4, R-APT-7)
+consent() { # consent ACTOR-REF -> a block by P of that actor
+  printf '{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/pt-p"},"provision":{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"%s"}}]}}' "$1"
+}
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Practitioner/med-dr)"
+eq "block of a named hospital doctor: 422 (R-BLK-2)" "$code" 422
+has "R-BLK-2: suggests a site block" "$body" "block the site instead"
+req POST /fhir/Consent "$MED" "${J[@]}" --data-binary "$(consent Practitioner/gp-b-dr)"
+eq "a doctor cannot block for P: 403" "$code" 403
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Practitioner/gp-b-dr)"
+eq "P blocks the out-of-hours GP doctor: 201" "$code" 201
+has "the block: id" "$(jq -r .id <<<"$body")" "block-"
+logged_change=$(lastlog)
+has "the block is in P's log at once" "$logged_change" "Patient/pt-p"
+MARKER='{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"information","code":"suppressed","diagnostics":"some information is withheld by the patient'"'"'s block"}]},"search":{"mode":"outcome"}}'
+blocked_bundle='{"resourceType":"Bundle","type":"searchset","total":0,"entry":['"$MARKER"']}'
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT"
+eq "blocked doctor: 200" "$code" 200
+eq "blocked doctor: total 0, no appointment, only the generic marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+logged "blocked doctor (deny logged)" "Practitioner/gp-b-dr" ""
+req GET "/fhir/Appointment?patient=Patient/pt-p&_count=1" "$VAGT"
+eq "blocked doctor, paged: still total 0" "$(jq -r .total <<<"$body")" 0
+req GET "/fhir/Appointment/$A_G1" "$VAGT"
+eq "blocked doctor reads by id: 404, like an absent one" "$code" 404
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "blocked doctor overview: total 0, only the marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+logged "blocked doctor overview" "Practitioner/gp-b-dr" ""
+# the others are not affected
+see "treating hospital doctor after the block" "$MED" "Practitioner/med-dr"
+see "patient P after the block" "$CIT_P" "Patient/pt-p"
+see "relative R after the block" "$CIT_R" "Patient/pt-r" -H "X-Purpose-Of-Use: PWATRNY"
+see "P's own GP after the block" "$GP" "Practitioner/gp-a-dr"
+# vital_interest under TREAT overrides nothing
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Break-Glass: vital_interest" -H "X-Break-Glass-Reason: test" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "vital_interest under TREAT: still only the marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+# break-the-glass under ETREAT (R-BLK-4)
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Purpose-Of-Use: ETREAT" -H "X-Break-Glass: vital_interest" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "break-the-glass without a reason: 400" "$code" 400
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Purpose-Of-Use: ETREAT" -H "X-Break-Glass: vital_interest" \
+  -H "X-Break-Glass-Reason: Bevidstl%C3%B8s%20ved%20indl%C3%A6ggelse" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+eq "break-the-glass: 200" "$code" 200
+eq "break-the-glass: the appointments and the diagnosis" "$(ids)" "$ALL,pt-p-d1"
+l=$(lastlog)
+eq "break-the-glass: in P's log before the answer, by the blocked doctor" "$(cut -d'|' -f1 <<<"$l")" "Practitioner/gp-b-dr"
+eq "break-the-glass: override flag" "$(cut -d'|' -f3 <<<"$l")" true
+eq "break-the-glass: justification" "$(cut -d'|' -f4 <<<"$l")" "Bevidstløs ved indlæggelse"
+eq "break-the-glass: audit-override extension" "$(jq -r '.entry[0].resource.extension[] | select(.url|endswith("/audit-override")) | .valueBoolean' "$work/log.json")" true
+has "break-the-glass: shown prominently" "$(jq -r '.entry[0].resource.outcomeDesc' "$work/log.json")" "BLOCK OVERRIDDEN"
+
+# the blocked doctor: no other resource gives the patient's data away either
+for r in Condition Observation; do
+  req GET "/fhir/$r?patient=Patient/pt-p" "$VAGT"
+  [ "$(jq -r .total <<<"$body")" = 0 ] && [ "$(jq '[.entry[] | select(.search.mode=="match")] | length' <<<"$body")" = 0 ] \
+    && ok || bad "blocked doctor: $r shows nothing (${body:0:200})"
+done
+req GET "/fhir/Condition/pt-p-d1" "$VAGT"; eq "blocked doctor reads the diagnosis by id: 404" "$code" 404
+req POST '/fhir/Patient/$overview' "$PSYK" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
+ov1=$body
+req POST '/fhir/Patient/$overview' "$PSYK" "${J[@]}" \
+  --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-nobody"}}]}'
+eq "overview, no relationship == non-existent patient, byte for byte" "$ov1" "$body"
+req GET "/fhir/Patient/pt-p" "$PSYK"; r1="$code $body"
+req GET "/fhir/Patient/pt-nobody" "$PSYK"
+eq "Patient read, no relationship == non-existent" "$r1" "$code $body"
+req GET "/fhir/Consent?patient=Patient/pt-p" "$PSYK"; r1=$body
+req GET "/fhir/Consent?patient=Patient/pt-nobody" "$PSYK"
+eq "Consent search, no relationship == non-existent" "$r1" "$body"
+req GET "/fhir/Patient/$P_DIG" "$CIT_P"
+eq "a CPR in the URL path: 400" "$code" 400
+
+# --- a site block (R-BLK-1b, R-APT-7): hosp-med's appointments are hidden from professionals
+# elsewhere; the hospital's own (clinic hosp) and the GP's stay visible; hosp-med reads its own
+req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Organization/hosp-med)"
+eq "P blocks the site hosp-med: 201" "$code" 201
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$GP"
+eq "GP after the site block: all but hosp-med's" "$(ids)" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+eq "GP after the site block: total counts only what is shown" "$(jq -r .total <<<"$body")" 3
+eq "GP after the site block: the generic marker, last" "$(jq -c '.entry[-1]' <<<"$body")" "$MARKER"
+eq "GP after the site block: nothing else" "$(jq '.entry | length' <<<"$body")" 4
+logged "GP after the site block" "Practitioner/gp-a-dr" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+see "hosp-med's own doctor after the site block (R-ACC-2)" "$MED" "Practitioner/med-dr"
+
+# --- the Patient resource: the CPR only to the patient themself (R-CPR-2)
+req POST /fhir/Patient/_search "$CIT_P" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "identifier=urn:oid:1.2.208.176.1.2|$P_DIG"
+eq "P finds themself by CPR" "$(ids)" "pt-p"
+has "P sees their own CPR" "$body" "$P_DIG"
+req POST /fhir/Patient/_search "$MED" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "identifier=urn:oid:1.2.208.176.1.2|$P_DIG"
+eq "the treating doctor finds P by CPR" "$(ids)" "pt-p"
+logged "Patient search" "Practitioner/med-dr"
+req GET /fhir/Patient/pt-p "$CIT_R" -H "X-Purpose-Of-Use: PWATRNY"
+eq "R reads P: 200" "$code" 200
+req GET /fhir/AuditEvent?patient=Patient/pt-p "$CIT_R" -H "X-Purpose-Of-Use: PWATRNY"
+eq "R (attorney over all) reads P's log" "$code" 200
+[ "$(jq -r .total <<<"$body")" -gt 10 ] && ok || bad "R sees P's log entries"
+req GET /fhir/AuditEvent?patient=Patient/pt-p "$MED"
+eq "a doctor reads P's log: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+
+# --- statistics over HTTP (R-STAT): a generated world on a second server
+sdb="$work/s.db"
+"$bin" init --db "$sdb" >/dev/null && "$bin" gen --db "$sdb" --patients 2000 --seed 5 >/dev/null 2>&1 && ok || bad "gen for stats"
+coord=$(sqlite3 "$sdb" "select json_extract(json,'\$.coordinators[0]') from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+member=$(sqlite3 "$sdb" "select json_extract(json,'\$.members[1]') from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+csite=$(sqlite3 "$sdb" "select json_extract(json,'\$.sites[0]') from records where type='professional' and json_extract(json,'\$.id')='$coord'")
+kk=$(sqlite3 "$sdb" "select coalesce(json_extract(json,'\$.k'),5) from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
+[ -n "$coord" ] && [ -n "$member" ] && [ -n "$csite" ] && ok || bad "found klynge-0's coordinator and a member"
+"$bin" serve --db "$sdb" --listen 127.0.0.1:0 --threads 2 >"$work/out2.txt" 2>"$work/err2.txt" &
+srv2=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$work/out2.txt" 2>/dev/null && break; sleep 0.1; done
+saddr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out2.txt" | head -1)
+sreq='{"cluster":"klynge-0","code":"T90","from":"2025-11-01","to":"2026-11-01","report_date":"2026-11-01","format":"json"}'
+COORD=$("$bin" token --db "$sdb" --kind professional --sub "$coord" --site "$csite")
+scode=$(curl -s -o "$work/st.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $COORD" \
+  -H "Content-Type: application/json" --data-binary "$sreq" "$saddr/api/stats/cluster")
+eq "stats as the coordinator: 200" "$scode" 200
+small=$(jq --argjson k "$kk" '[(.rows[] | .listed, .diagnosed, .cells[]), .total.diagnosed,
+          .total.cells[] | select(type == "number" and . > 0 and . < $k)] | length' "$work/st.json" 2>/dev/null)
+eq "stats: no released figure in 1..k-1" "$small" 0
+eq "stats: audit passed" "$(jq -r .audit.passed "$work/st.json")" true
+OTHER=$("$bin" token --db "$sdb" --kind professional --sub "$member-dr0" --site "$member")
+scode=$(curl -s -o "$work/st2.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OTHER" \
+  -H "Content-Type: application/json" --data-binary "$sreq" "$saddr/api/stats/cluster")
+[ "$member-dr0" != "$coord" ] && ok || bad "the other member's doctor is not the coordinator"
+eq "stats as a non-coordinator: 403" "$scode" 403
+eq "stats refusal: OperationOutcome" "$(jq -r .resourceType "$work/st2.json")" OperationOutcome
+scode=$(curl -s -o "$work/st3.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OTHER" \
+  -H "Content-Type: application/json" --data-binary "${sreq/klynge-0/klynge-nope}" "$saddr/api/stats/cluster")
+eq "stats, unknown cluster: the same 403" "$scode" 403
+eq "stats, unknown cluster: the same body" "$(cat "$work/st3.json")" "$(cat "$work/st2.json")"
+kill -TERM "$srv2"; wait "$srv2"; srv2=""
+
+# --- R-CPR-2: no CPR in any answer to anyone but P, nor in the server's stderr/access log
+for c in "$P_DIG" "$P_CPR" "$R_DIG" "$R_CPR"; do
+  grep -qF -- "$c" "$work/to_others" && bad "a CPR reached a caller other than the patient" || ok
+  grep -qF -- "$c" "$work/err.txt" && bad "a CPR is in the server's stderr" || ok
+done
+has "the access log is on" "$(cat "$work/err.txt")" "GET /fhir/Appointment"
+kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
+eq "SIGTERM: exit 0" "$rc" 0
+out=$("$bin" log verify --db "$db" 2>&1); eq "log verify" "$?" 0
+
+echo "$pass passed, $failn failed"
+[ "$failn" -eq 0 ]
