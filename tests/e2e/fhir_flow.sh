@@ -11,7 +11,9 @@
 #   empty Bundle a non-existent patient gets;
 # - a named block of the GP doctor (a hospital doctor's is refused, R-BLK-2): total 0, no
 #   appointment, only the generic marker; break-the-glass on $overview shows the data and the
-#   patient's AuditEvent log shows the override flag and the reason;
+#   patient's AuditEvent log shows the override flag and the reason; a consent override on a
+#   search; a site block hides hosp-med's appointments from others (not from hosp-med, R-ACC-2);
+#   lifting a block takes effect at once (the blocked doctor's attempt: 404, as if absent);
 # - after every read the patient's AuditEvent log already has its entry;
 # - POST /api/stats/cluster as a coordinator (no released figure in 1..k-1) and as another (403);
 # - no CPR in the server's stderr (access log on) nor in any answer to anyone but the patient.
