@@ -11,7 +11,9 @@
 #   empty Bundle a non-existent patient gets;
 # - a named block of the GP doctor (a hospital doctor's is refused, R-BLK-2): total 0, no
 #   appointment, only the generic marker; break-the-glass on $overview shows the data and the
-#   patient's AuditEvent log shows the override flag and the reason;
+#   patient's AuditEvent log shows the override flag and the reason; a consent override on a
+#   search; a site block hides hosp-med's appointments from others (not from hosp-med, R-ACC-2);
+#   lifting a block takes effect at once (the blocked doctor's attempt: 404, as if absent);
 # - after every read the patient's AuditEvent log already has its entry;
 # - POST /api/stats/cluster as a coordinator (no released figure in 1..k-1) and as another (403);
 # - no CPR in the server's stderr (access log on) nor in any answer to anyone but the patient.
@@ -234,6 +236,7 @@ req POST /fhir/Consent "$MED" "${J[@]}" --data-binary "$(consent Practitioner/gp
 eq "a doctor cannot block for P: 403" "$code" 403
 req POST /fhir/Consent "$CIT_P" "${J[@]}" --data-binary "$(consent Practitioner/gp-b-dr)"
 eq "P blocks the out-of-hours GP doctor: 201" "$code" 201
+BLOCK=$body
 has "the block: id" "$(jq -r .id <<<"$body")" "block-"
 logged_change=$(lastlog)
 has "the block is in P's log at once" "$logged_change" "Patient/pt-p"
@@ -309,6 +312,28 @@ eq "GP after the site block: the generic marker, last" "$(jq -c '.entry[-1]' <<<
 eq "GP after the site block: nothing else" "$(jq '.entry | length' <<<"$body")" 4
 logged "GP after the site block" "Practitioner/gp-a-dr" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
 see "hosp-med's own doctor after the site block (R-ACC-2)" "$MED" "Practitioner/med-dr"
+
+# paging counts only what may be shown
+req GET "/fhir/Appointment?patient=Patient/pt-p&_count=1&_offset=1" "$GP"
+eq "paged: total unchanged" "$(jq -r .total <<<"$body")" 3
+eq "paged: one match" "$(jq '[.entry[] | select(.search.mode=="match")] | length' <<<"$body")" 1
+# an override with the patient's consent given in the situation, on a search (R-BLK-4)
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT" -H "X-Break-Glass: consent" -H "X-Break-Glass-Reason: patienten%20accepterer"
+eq "consent override on a search: the appointments" "$(ids)" "$ALL"
+l=$(lastlog)
+eq "consent override: logged with the flag" "$(cut -d'|' -f3 <<<"$l")" true
+eq "consent override: and the reason" "$(cut -d'|' -f4 <<<"$l")" "patienten accepterer"
+# P lifts the named block: it takes effect at once (R-BLK-5)
+lift=$(jq -c '.status="inactive"' <<<"$BLOCK")
+req PUT "/fhir/Consent/$(jq -r .id <<<"$BLOCK")" "$VAGT" "${J[@]}" --data-binary "$lift"
+eq "the blocked doctor cannot lift the block: 404, hidden equals absent" "$code" 404
+r1=$body
+req PUT "/fhir/Consent/block-999" "$VAGT" "${J[@]}" --data-binary "$(jq -c '.id="block-999"' <<<"$lift")"
+eq "the blocked doctor's lift == lifting a block that does not exist" "$r1" "$body"
+req PUT "/fhir/Consent/$(jq -r .id <<<"$BLOCK")" "$CIT_P" "${J[@]}" --data-binary "$lift"
+eq "P lifts the block: 200" "$code" 200
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT"
+eq "after the lift: the doctor sees all but the site-blocked hosp-med's" "$(ids)" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
 
 # --- the Patient resource: the CPR only to the patient themself (R-CPR-2)
 req POST /fhir/Patient/_search "$CIT_P" -H "Content-Type: application/x-www-form-urlencoded" \
