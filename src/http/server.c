@@ -75,6 +75,15 @@ typedef struct req {
     size_t len, cap;
     ob_caller caller;
     char log_path[256];
+    /* Deferred answer (ob_hub_defer): the connection is suspended while the request's
+     * log entries are appended asynchronously; the answer is kept in `out` and sent when
+     * the last hold is released, or replaced by a 500 if any append failed (R-LOG-1). */
+    struct MHD_Connection *conn;
+    atomic_int holds;
+    atomic_bool log_failed;
+    bool ready;      /* `out` holds the answer to send once resumed */
+    bool api_failed; /* the API returned an internal error: answer 500 */
+    ob_api_response out;
 } req;
 
 /* ---- small helpers ---- */
@@ -501,6 +510,68 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+static void defer_release(req *r)
+{
+    if (atomic_fetch_sub(&r->holds, 1) == 1)
+        MHD_resume_connection(r->conn);
+}
+
+static void defer_hold(void *ctx)
+{
+    req *r = ctx;
+    atomic_fetch_add(&r->holds, 1);
+}
+
+/* On the log's writer thread: the entry is durable, or failed. */
+static void defer_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
+{
+    (void)first_seq;
+    (void)err;
+    req *r = ctx;
+    if (st != OB_OK)
+        atomic_store(&r->log_failed, true);
+    defer_release(r);
+}
+
+/* The resumed call: every log entry of the request is durable (or failed). */
+static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    enum MHD_Result mrc;
+    ob_api_response *out = &r->out;
+    r->ready = false;
+    if (r->api_failed || atomic_load(&r->log_failed) || out->status < 100 || out->status > 599) {
+        if (!r->api_failed && !atomic_load(&r->log_failed))
+            fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
+                    r->log_path);
+        ob_api_response_release(out);
+        return send_outcome(s, conn, r, 500, "exception",
+                            "internal error; nothing was revealed or changed");
+    }
+    if (out->content_type && json_is_string(out->body)) {
+        const char *txt = json_string_value(out->body);
+        size_t n = json_string_length(out->body);
+        char *copy = malloc(n + 1);
+        if (!copy) {
+            ob_api_response_release(out);
+            return MHD_NO;
+        }
+        memcpy(copy, txt, n + 1);
+        mrc = send_body(s, conn, r, out->status, out->content_type, copy, n, "Location",
+                        out->location, "ETag", out->etag);
+    } else {
+        char *text = out->body ? json_dumps(out->body, JSON_COMPACT) : NULL;
+        if (out->body && !text) {
+            ob_api_response_release(out);
+            return MHD_NO;
+        }
+        mrc = send_body(s, conn, r, out->status,
+                        text || out->status != 204 ? "application/fhir+json" : NULL, text,
+                        text ? strlen(text) : 0, "Location", out->location, "ETag", out->etag);
+    }
+    ob_api_response_release(out);
+    return mrc;
+}
+
 static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url)
 {
     param_list *pl = ob_calloc(1, sizeof *pl);
@@ -510,7 +581,6 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     json_t *body = NULL;
     ob_err e = {0};
     enum MHD_Result mrc;
-    ob_api_response out = {0};
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, pl);
     if (pl->overflow) {
         mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");
@@ -535,47 +605,25 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     bool stats = r->rt == R_STATS;
     const char *path = url + (stats ? 10 : 5); /* below "/api/stats" or "/fhir" */
     ob_api_request rq = {r->method_s, path[0] ? path : "/", pl->v, pl->n, body, s->base_url};
-    ob_status st = stats ? ob_api_stats(s->hub, &r->caller, &rq, &out, &e)
-                         : ob_api_handle(s->hub, &r->caller, &rq, &out, &e);
+    /* Suspend first: a deferred log append may complete (and resume) before the API
+     * returns. The answer is sent from the resumed call (send_ready). */
+    r->conn = conn;
+    atomic_store(&r->holds, 1);
+    MHD_suspend_connection(conn);
+    ob_hub_defer d = {defer_hold, defer_done, r};
+    ob_hub_defer_set(&d);
+    ob_status st = stats ? ob_api_stats(s->hub, &r->caller, &rq, &r->out, &e)
+                         : ob_api_handle(s->hub, &r->caller, &rq, &r->out, &e);
+    ob_hub_defer_set(NULL);
     if (st != OB_OK) {
         fprintf(stderr, "overblik serve: %s %s: %s\n", r->method_s, r->log_path,
                 e.msg[0] ? e.msg : ob_status_name(st));
-        ob_api_response_release(&out);
-        mrc = send_outcome(s, conn, r, 500, "exception",
-                           "internal error; nothing was revealed or changed");
-        goto out;
+        r->api_failed = true;
     }
-    if (out.status < 100 || out.status > 599) {
-        fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
-                r->log_path);
-        ob_api_response_release(&out);
-        mrc = send_outcome(s, conn, r, 500, "exception",
-                           "internal error; nothing was revealed or changed");
-        goto out;
-    }
-    if (out.content_type && json_is_string(out.body)) {
-        const char *txt = json_string_value(out.body);
-        size_t n = json_string_length(out.body);
-        char *copy = malloc(n + 1);
-        if (!copy) {
-            mrc = MHD_NO;
-            goto out;
-        }
-        memcpy(copy, txt, n + 1);
-        mrc = send_body(s, conn, r, out.status, out.content_type, copy, n, "Location", out.location,
-                        "ETag", out.etag);
-    } else {
-        char *text = out.body ? json_dumps(out.body, JSON_COMPACT) : NULL;
-        if (out.body && !text) {
-            mrc = MHD_NO;
-            goto out;
-        }
-        mrc = send_body(s, conn, r, out.status,
-                        text || out.status != 204 ? "application/fhir+json" : NULL, text,
-                        text ? strlen(text) : 0, "Location", out.location, "ETag", out.etag);
-    }
+    r->ready = true;
+    defer_release(r);
+    mrc = MHD_YES;
 out:
-    ob_api_response_release(&out);
     json_decref(body);
     ob_http_form_release(&form);
     ob_free(pl);
@@ -696,6 +744,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
             return mrc;
         return MHD_YES;
     }
+    if (r->ready) /* resumed after the request's log entries became durable */
+        return send_ready(s, conn, r);
     if (r->answered) { /* answered early: drop whatever body still comes */
         *upload_data_size = 0;
         return MHD_YES;
@@ -760,6 +810,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s->access_log)
         fprintf(stderr, "%s %s %d %.3fms\n", method_names[r->method], r->log_path,
                 r->answered ? r->status : 0, secs * 1e3);
+    ob_api_response_release(&r->out);
     ob_free(r->body);
     ob_free(r);
     *con_cls = NULL;
@@ -849,7 +900,7 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         threads = n > 0 ? (unsigned)n : 2;
     }
     s->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, answer, s,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, answer, s,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,

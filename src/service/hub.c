@@ -117,6 +117,27 @@ void ob_hub_close(ob_hub *h)
     ob_free(h);
 }
 
+static _Thread_local const ob_hub_defer *tl_defer;
+
+void ob_hub_defer_set(const ob_hub_defer *d)
+{
+    tl_defer = d;
+}
+
+ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e)
+{
+    if (!h->log)
+        return ob_err_set(e, OB_EIO, "the access log is not open; no access without a log entry");
+    const ob_hub_defer *d = tl_defer;
+    if (!d || seq)
+        return ob_log_append(h->log, le, 1, NULL, NULL, seq, e);
+    d->hold(d->ctx);
+    ob_status rc = ob_log_append_async(h->log, le, 1, NULL, NULL, d->done, d->ctx, e);
+    if (rc)
+        d->done(d->ctx, rc, 0, e); /* balance the hold; the answer becomes a 500 */
+    return rc;
+}
+
 void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
 {
     const ob_index *ix = h->ix;

@@ -65,6 +65,24 @@ typedef void (*ob_hub_progress_fn)(void *ctx, size_t done);
 ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progress_fn progress,
                         void *pctx, size_t *count, ob_err *e);
 
+/* Deferred logging of reads, for an event-driven transport. When a transport sets a
+ * defer on its thread around one request, read paths that need no sequence number
+ * (ob_hub_log_read with seq == NULL) append asynchronously: `hold` is called before each
+ * append and `done` exactly once per hold, on the log's writer thread, after the entry is
+ * durable or failed (ob_log_done_fn). The transport must not send the answer before every
+ * hold has had its done, and must send a 500 that reveals nothing if any done failed
+ * (R-LOG-1). Without a defer (CLI, tests) reads block until durable, as always. The
+ * defer is borrowed and must outlive the request's appends. */
+typedef struct ob_hub_defer {
+    void (*hold)(void *ctx);
+    void (*done)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
+    void *ctx;
+} ob_hub_defer;
+void ob_hub_defer_set(const ob_hub_defer *d); /* this thread; NULL clears */
+/* Appends one read's entry (R-LOG-1): blocking, or deferred as above when seq is NULL
+ * and a defer is set. On an error return no done is pending for this call. */
+ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e);
+
 /* Fills the actor part of a log entry for a request (names from the index). */
 void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le);
 

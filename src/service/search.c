@@ -76,11 +76,7 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     le.legal_basis = pick->legal_basis;
     le.reason = pick->reason;
     le.justification = s->about->override != OB_OVERRIDE_NONE ? s->justification : NULL;
-    ob_status rc;
-    if (!h->log)
-        rc = ob_err_set(e, OB_EIO, "the access log is not open; no access without a log entry");
-    else
-        rc = ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+    ob_status rc = ob_hub_log_read(h, &le, seq, e); /* deferred under an event-driven server */
     ob_free(resource);
     return rc;
 }
