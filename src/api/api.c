@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/alloc.h"
 
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text)
 {
@@ -22,7 +23,16 @@ void ob_api_response_release(ob_api_response *r)
     if (!r)
         return;
     json_decref(r->body);
+    ob_free(r->text);
     memset(r, 0, sizeof *r);
+}
+
+bool ob_api_response_parse(ob_api_response *r)
+{
+    if (!r->text || r->body)
+        return true;
+    r->body = json_loadb(r->text, r->text_len, 0, NULL);
+    return r->body != NULL;
 }
 
 static const char *const resource_types[] = {"Appointment",  "Consent",     "AuditEvent",

@@ -67,8 +67,11 @@ typedef struct ob_api_request {
 } ob_api_request;
 
 typedef struct ob_api_response {
-    int status;               /* HTTP status */
-    json_t *body;             /* owned; a FHIR resource, Bundle or OperationOutcome; NULL for 204 */
+    int status;   /* HTTP status */
+    json_t *body; /* owned; a FHIR resource, Bundle or OperationOutcome; NULL for 204 */
+    char *text;   /* owned; instead of body on hot paths: the body already written
+                   * as FHIR JSON text (core/jsonw.h), text_len bytes, NUL-ended */
+    size_t text_len;
     char location[256];       /* Location header for 201, or empty */
     char etag[64];            /* ETag (W/"<versionId>"), or empty */
     const char *content_type; /* static; NULL means application/fhir+json */
@@ -86,5 +89,8 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text);
 
 void ob_api_response_release(ob_api_response *r);
+/* Gives a response written as text its body tree too (tests, and callers that inspect
+ * the answer); false if the text is not JSON. A response without text is left alone. */
+bool ob_api_response_parse(ob_api_response *r);
 
 #endif

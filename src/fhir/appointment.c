@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/alloc.h"
 
 void ob_fhir_time(ob_time t, char buf[static 32])
 {
@@ -24,7 +25,15 @@ json_t *ob_fhir_block_marker(void)
 {
     return json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome", "issue",
                      "severity", "information", "code", "suppressed", "diagnostics",
-                     "some information is withheld by the patient's block");
+                     OB_FHIR_BLOCK_HINT_TEXT);
+}
+
+void ob_fhir_block_marker_entry_write(ob_jw *w)
+{
+    ob_jw_lit(w, "{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
+                 "\"severity\":\"information\",\"code\":\"suppressed\",\"diagnostics\":");
+    ob_jw_str(w, OB_FHIR_BLOCK_HINT_TEXT);
+    ob_jw_lit(w, "}]},\"search\":{\"mode\":\"outcome\"}}");
 }
 
 enum kind { K_STR, K_ARR, K_OBJ, K_INT, K_ANY };
@@ -261,39 +270,51 @@ bool ob_fhir_apt_id_parse(const char *s, int64_t *id)
     return v > 0;
 }
 
+void ob_fhir_appointment_write(ob_jw *w, const ob_apt *a, const ob_fhir_clinic *clinic)
+{
+    ob_jw_lit(w, "{\"resourceType\":\"Appointment\",\"id\":\"apt-");
+    ob_jw_int(w, a->id);
+    ob_jw_lit(w, "\",\"meta\":{\"versionId\":\"");
+    ob_jw_int(w, a->version);
+    ob_jw_lit(w, "\",\"lastUpdated\":");
+    ob_jw_instant(w, a->updated);
+    ob_jw_lit(w, "},\"extension\":[{\"url\":\"" OB_FHIR_EXT_SHARED "\",\"valueBoolean\":true}");
+    if (a->fictive_end) /* R-APT-4 */
+        ob_jw_lit(w, ",{\"url\":\"" OB_FHIR_EXT_FICTIVE "\",\"valueBoolean\":true}");
+    if (clinic && clinic->name) { /* R-APT-3: the responsible clinic's name and kind */
+        ob_jw_lit(w, ",{\"url\":\"" OB_FHIR_EXT_CLINIC "\",\"valueReference\":{\"reference\":");
+        ob_jw_str2(w, "Organization/", clinic->id ? clinic->id : "");
+        ob_jw_lit(w, ",\"display\":");
+        ob_jw_str(w, clinic->name);
+        ob_jw_lit(w, "}},{\"url\":\"" OB_FHIR_EXT_CLINIC_KIND
+                     "\",\"valueCoding\":{\"system\":\"" OB_FHIR_CS_ORG_KIND "\",\"code\":");
+        ob_jw_str(w, clinic->kind ? clinic->kind : "");
+        ob_jw_lit(w, "}}");
+    }
+    ob_jw_lit(w, "],\"status\":");
+    ob_jw_str(w, a->status ? a->status : "");
+    ob_jw_lit(w, ",\"start\":");
+    ob_jw_instant(w, a->start);
+    ob_jw_lit(w, ",\"end\":");
+    ob_jw_instant(w, a->end);
+    ob_jw_lit(w, ",\"participant\":[{\"actor\":{\"reference\":");
+    ob_jw_str2(w, "Patient/", a->patient ? a->patient : "");
+    ob_jw_lit(w, ",\"type\":\"Patient\"},\"status\":\"accepted\"}");
+    if (a->address && *a->address) { /* R-APT-3: the meeting address */
+        ob_jw_lit(w, ",{\"actor\":{\"type\":\"Location\",\"display\":");
+        ob_jw_str(w, a->address);
+        ob_jw_lit(w, "},\"status\":\"accepted\"}");
+    }
+    ob_jw_lit(w, "]}");
+}
+
 json_t *ob_fhir_appointment(const ob_apt *a, const ob_fhir_clinic *clinic)
 {
-    char id[32], ver[24], start[32], end[32], upd[32], pref[160];
-    snprintf(id, sizeof id, "apt-%lld", (long long)a->id);
-    snprintf(ver, sizeof ver, "%lld", (long long)a->version);
-    snprintf(pref, sizeof pref, "Patient/%.140s", a->patient);
-    ob_fhir_time(a->start, start);
-    ob_fhir_time(a->end, end);
-    ob_fhir_time(a->updated, upd);
-    json_t *ext = json_array();
-    json_array_append_new(ext,
-                          json_pack("{s:s, s:b}", "url", OB_FHIR_EXT_SHARED, "valueBoolean", 1));
-    if (a->fictive_end) /* R-APT-4 */
-        json_array_append_new(
-            ext, json_pack("{s:s, s:b}", "url", OB_FHIR_EXT_FICTIVE, "valueBoolean", 1));
-    if (clinic && clinic->name) { /* R-APT-3: the responsible clinic's name and kind */
-        char oref[160];
-        snprintf(oref, sizeof oref, "Organization/%.140s", clinic->id);
-        json_array_append_new(ext, json_pack("{s:s, s:{s:s, s:s}}", "url", OB_FHIR_EXT_CLINIC,
-                                             "valueReference", "reference", oref, "display",
-                                             clinic->name));
-        json_array_append_new(ext, json_pack("{s:s, s:{s:s, s:s}}", "url", OB_FHIR_EXT_CLINIC_KIND,
-                                             "valueCoding", "system", OB_FHIR_CS_ORG_KIND, "code",
-                                             clinic->kind));
-    }
-    json_t *parts = json_array();
-    json_array_append_new(parts, json_pack("{s:{s:s, s:s}, s:s}", "actor", "reference", pref,
-                                           "type", "Patient", "status", "accepted"));
-    if (a->address && *a->address) /* R-APT-3: the meeting address */
-        json_array_append_new(parts, json_pack("{s:{s:s, s:s}, s:s}", "actor", "type", "Location",
-                                               "display", a->address, "status", "accepted"));
-    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:o}", "resourceType",
-                     "Appointment", "id", id, "meta", "versionId", ver, "lastUpdated", upd,
-                     "extension", ext, "status", a->status, "start", start, "end", end,
-                     "participant", parts);
+    ob_jw w = {0};
+    ob_fhir_appointment_write(&w, a, clinic);
+    size_t len;
+    char *text = ob_jw_take(&w, &len);
+    json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
+    ob_free(text);
+    return j;
 }

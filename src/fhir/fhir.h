@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "core/time.h"
 #include "store/appointments.h"
 #include "store/store.h"
@@ -55,6 +56,9 @@ typedef struct ob_fhir_clinic {
 } ob_fhir_clinic;
 
 json_t *ob_fhir_appointment(const ob_apt *a, const ob_fhir_clinic *clinic);
+/* The same resource written as JSON text (the hot search path, core/jsonw.h); the one
+ * definition of the shape: ob_fhir_appointment parses what this writes. */
+void ob_fhir_appointment_write(ob_jw *w, const ob_apt *a, const ob_fhir_clinic *clinic);
 /* "apt-<rowid>" -> rowid; false if malformed. */
 bool ob_fhir_apt_id_parse(const char *s, int64_t *id);
 
@@ -78,7 +82,10 @@ ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e)
 
 /* An OperationOutcome for a search Bundle entry (search.mode "outcome"): severity
  * information, the fixed text that information is withheld by the patient's block. */
+#define OB_FHIR_BLOCK_HINT_TEXT "some information is withheld by the patient's block"
 json_t *ob_fhir_block_marker(void);
+/* The same as a search Bundle entry, written as text (without a leading comma). */
+void ob_fhir_block_marker_entry_write(ob_jw *w);
 void ob_fhir_time(ob_time t, char buf[static 32]);
 
 #endif

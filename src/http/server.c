@@ -547,7 +547,14 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
         return send_outcome(s, conn, r, 500, "exception",
                             "internal error; nothing was revealed or changed");
     }
-    if (out->content_type && json_is_string(out->body)) {
+    if (out->text) { /* written as text on a hot path: handed to libmicrohttpd as is */
+        char *text = out->text;
+        size_t n = out->text_len;
+        out->text = NULL;
+        mrc = send_body(s, conn, r, out->status,
+                        out->content_type ? out->content_type : "application/fhir+json", text, n,
+                        "Location", out->location, "ETag", out->etag);
+    } else if (out->content_type && json_is_string(out->body)) {
         const char *txt = json_string_value(out->body);
         size_t n = json_string_length(out->body);
         char *copy = malloc(n + 1);

@@ -218,6 +218,8 @@ static inline void af_call(af *f, const ob_caller *c, const char *method, const 
     json_decref(b);
     if (rc)
         fail_msg("ob_api_handle failed: %s", e.msg);
+    if (!ob_api_response_parse(out)) /* a body written as text must be JSON */
+        fail_msg("the response text is not JSON: %.200s", out->text);
     const char *dir = getenv("OB_FHIR_DUMP");
     if (dir && *dir && out->body && out->status < 300) {
         char path2[512];

@@ -232,6 +232,8 @@ static inline ob_api_response f2_call(f2 *f, const ob_caller *c, const char *met
     ob_err e = {0};
     if (ob_api_handle(f->h, c, &rq, &out, &e))
         fail_msg("ob_api_handle failed: %s", e.msg);
+    if (!ob_api_response_parse(&out)) /* a body written as text must be JSON */
+        fail_msg("the response text is not JSON: %.200s", out.text);
     json_decref(b);
     const char *dir = getenv("OB_FHIR_DUMP");
     if (dir && *dir && out.status < 300 && out.body) {
