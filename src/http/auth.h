@@ -60,7 +60,8 @@ ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth
 void ob_auth_free(ob_auth *a);
 
 /* Verifies a compact JWT (not NUL-terminated; len bytes) at time `now` (seconds since
- * the epoch). On success *claims is a new reference owned by the caller. Every failure
+ * the epoch). On success *claims is a reference owned by the caller (json_decref) to
+ * claims that may be shared with other threads: read them, never change them. Every failure
  * returns OB_EINVAL with a message naming the failed check (HTTP 401). */
 ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_t now,
                          json_t **claims, ob_err *e);
