@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "core/alloc.h"
 #include "store/log_sqlite.h"
 #include "store/sqlite.h"
@@ -39,6 +41,120 @@ static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
     return ob_apt_upsert(db, w->a, &w->created, e);
 }
 
+/* ---- the appointment cache (see appointment.h) ---- */
+
+/* Past this many cached bytes the cache starts again empty: a bound, not an LRU. */
+#define CACHE_MAX_BYTES ((size_t)256 << 20)
+
+struct ob_apt_cache {
+    pthread_rwlock_t lock;
+    uint64_t gen;       /* incremented by every drop, under the write lock */
+    ob_apt_list **rows; /* by patient index id; NULL: not cached */
+    size_t nrows, bytes;
+};
+
+ob_status ob_apt_cache_new(struct ob_apt_cache **out, ob_err *e)
+{
+    struct ob_apt_cache *c = ob_calloc(1, sizeof *c);
+    if (!c)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    pthread_rwlock_init(&c->lock, NULL);
+    *out = c;
+    return OB_OK;
+}
+
+static void free_rows(ob_apt_list *l)
+{
+    if (l) {
+        ob_apt_list_release(l);
+        ob_free(l);
+    }
+}
+
+static size_t rows_bytes(const ob_apt_list *l)
+{
+    size_t b = sizeof *l + l->cap * sizeof *l->v;
+    for (size_t i = 0; i < l->n; i++)
+        b += 64 + strlen(l->v[i].a.source) + strlen(l->v[i].a.value); /* about */
+    return b;
+}
+
+static void clear_locked(struct ob_apt_cache *c)
+{
+    for (size_t i = 0; i < c->nrows; i++)
+        free_rows(c->rows[i]);
+    ob_free(c->rows);
+    c->rows = NULL;
+    c->nrows = c->bytes = 0;
+    c->gen++;
+}
+
+void ob_apt_cache_clear(struct ob_apt_cache *c)
+{
+    if (!c)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    clear_locked(c);
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void ob_apt_cache_free(struct ob_apt_cache *c)
+{
+    if (!c)
+        return;
+    clear_locked(c);
+    pthread_rwlock_destroy(&c->lock);
+    ob_free(c);
+}
+
+/* Forgets the rows of patient `pat` (OB_NONE: of everyone). */
+static void drop(struct ob_apt_cache *c, uint32_t pat)
+{
+    if (!c)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    if (pat == OB_NONE) {
+        clear_locked(c);
+    } else {
+        c->gen++;
+        if (pat < c->nrows && c->rows[pat]) {
+            c->bytes -= rows_bytes(c->rows[pat]);
+            free_rows(c->rows[pat]);
+            c->rows[pat] = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* Keeps `l` (taken) as the rows of `pat` unless a write ended since generation `gen`. */
+static void publish(struct ob_apt_cache *c, uint32_t pat, uint64_t gen, ob_apt_list *l)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->gen == gen && pat >= c->nrows) {
+        size_t n = c->nrows ? c->nrows : 1024;
+        while (n <= pat)
+            n *= 2;
+        ob_apt_list **nr = ob_realloc(c->rows, n * sizeof *nr);
+        if (nr) {
+            memset(nr + c->nrows, 0, (n - c->nrows) * sizeof *nr);
+            c->rows = nr;
+            c->nrows = n;
+        }
+    }
+    if (c->gen == gen && pat < c->nrows && !c->rows[pat]) {
+        size_t b = rows_bytes(l);
+        if (c->bytes + b > CACHE_MAX_BYTES)
+            clear_locked(c); /* and this reader's rows go unpublished (gen moved) */
+        else {
+            c->rows[pat] = l;
+            c->bytes += b;
+            l = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    free_rows(l);
+}
+
 ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, const ob_log_entry *actor,
                            bool *created, ob_err *e)
 {
@@ -57,6 +173,10 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, const ob_log_
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
     uint64_t seq;
     ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t pat = ob_index_find_patient(h->ix, a->patient);
+    pthread_rwlock_unlock(&h->lock);
+    drop(h->apt_cache, pat); /* after the commit, committed or not (see appointment.h) */
     if (!rc && created)
         *created = w.created;
     return rc;
@@ -125,11 +245,51 @@ static ob_status collect(void *ctx, const ob_apt *a, ob_err *e)
     return push(c->out, a, e);
 }
 
+/* Copies the showable rows of `all` into out. */
+static ob_status copy_showable(ob_hub *h, const ob_apt_list *all, ob_apt_list *out, ob_err *e)
+{
+    struct cand_ctx cc = {h, out, false};
+    for (size_t i = 0; i < all->n; i++) {
+        ob_status rc = collect(&cc, &all->v[i].a, e);
+        if (rc)
+            return rc;
+    }
+    return OB_OK;
+}
+
 ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out, ob_err *e)
 {
     memset(out, 0, sizeof *out);
-    struct cand_ctx c = {h, out, false};
-    return ob_apt_each_patient_pooled(h->store, patient, collect, &c, e);
+    struct ob_apt_cache *c = h->apt_cache;
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t pat = ob_index_find_patient(h->ix, patient);
+    pthread_rwlock_unlock(&h->lock);
+    if (!c || pat == OB_NONE) { /* not cacheable: straight from the store */
+        struct cand_ctx cc = {h, out, false};
+        return ob_apt_each_patient_pooled(h->store, patient, collect, &cc, e);
+    }
+    ob_status rc = OB_OK;
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t gen = c->gen;
+    const ob_apt_list *hit = pat < c->nrows ? c->rows[pat] : NULL;
+    if (hit)
+        rc = copy_showable(h, hit, out, e);
+    pthread_rwlock_unlock(&c->lock);
+    if (hit)
+        return rc;
+    ob_apt_list *all = ob_calloc(1, sizeof *all);
+    if (!all)
+        return ob_err_set(e, OB_ENOMEM, "out of memory reading appointments");
+    struct cand_ctx cc = {h, all, true};
+    rc = ob_apt_each_patient_pooled(h->store, patient, collect, &cc, e);
+    if (!rc)
+        rc = copy_showable(h, all, out, e);
+    if (rc) {
+        free_rows(all);
+        return rc;
+    }
+    publish(c, pat, gen, all);
+    return OB_OK;
 }
 
 ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *e)

@@ -5,7 +5,16 @@
  * so the change is durable and logged before the caller answers (R-LOG-1).
  * Reads: the candidates of a patient (shared, held on or after their source's go-live,
  * not entered-in-error: R-APT-2, R-APT-5) as owned copies, for the API to decide on
- * with ob_hub_decide_many (search.h). */
+ * with ob_hub_decide_many (search.h).
+ *
+ * The rows of each patient read are kept in memory (the hub's appointment cache): the
+ * log writer commits to the same database every few milliseconds, and every commit makes
+ * SQLite drop the reading connection's whole page cache, so each search read its pages
+ * again with pread (17% of the server's time, measured). Every write of an appointment in
+ * this process (ob_hub_apt_write, ob_hub_import) drops the patient's rows, or all rows,
+ * after its commit; a reader that missed publishes what it read only if no write ended in
+ * between (a generation count), so a cached row is never older than the last commit. Like
+ * the rest of the hub's index, it assumes that one process writes the database. */
 #ifndef OB_SERVICE_APPOINTMENT_H
 #define OB_SERVICE_APPOINTMENT_H
 
@@ -40,5 +49,11 @@ ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *
 ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, const char *value,
                             ob_apt_list *out, ob_err *e);
 void ob_apt_list_release(ob_apt_list *l);
+
+/* The appointment cache (owned by the hub): created by ob_hub_open, freed by
+ * ob_hub_close. Clear drops every row (after a bulk import). */
+ob_status ob_apt_cache_new(struct ob_apt_cache **out, ob_err *e);
+void ob_apt_cache_free(struct ob_apt_cache *c);
+void ob_apt_cache_clear(struct ob_apt_cache *c);
 
 #endif

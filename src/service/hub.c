@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "service/appointment.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include "store/appointments.h"
@@ -85,7 +86,8 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         goto fail;
     }
     if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
-        (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)))
+        (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
+        (rc = ob_apt_cache_new(&h->apt_cache, e)))
         goto fail;
     if (!opt->no_log) {
         ob_log_config cfg;
@@ -110,6 +112,7 @@ void ob_hub_close(ob_hub *h)
     if (h->log)
         ob_log_close(h->log, NULL);
     ob_store_close(h->store);
+    ob_apt_cache_free(h->apt_cache);
     ob_index_free(h->ix);
     pthread_rwlock_destroy(&h->lock);
     sodium_memzero(&h->keys, sizeof h->keys);
@@ -483,6 +486,9 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
                             rbe.msg);
     }
     pthread_rwlock_unlock(&h->lock);
+    /* after the commit, and outside the hub lock (readers take the cache's lock first) */
+    if (touched)
+        ob_apt_cache_clear(h->apt_cache);
     if (progress)
         progress(pctx, ic.n);
     if (count)

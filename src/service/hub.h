@@ -33,6 +33,7 @@ typedef struct ob_hub {
     /* Logged decisions since open by rule and outcome ([rule][permit]), for the
      * server's /metrics; relaxed atomics, incremented by ob_hub_decide. */
     _Atomic uint64_t decisions[OB_RULE_COUNT][2];
+    struct ob_apt_cache *apt_cache; /* owned; service/appointment.c */
 } ob_hub;
 
 typedef struct ob_hub_options {

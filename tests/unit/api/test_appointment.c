@@ -247,6 +247,60 @@ static void input_rules(void **state)
     af_close(&f);
 }
 
+/* The hub keeps each patient's rows in memory after a search (service/appointment.h);
+ * every write must show at once in the next search, whoever reads: one row per step,
+ * each after a search that filled the cache. */
+static int64_t search_total(af *f, const ob_caller *c)
+{
+    ob_api_response r;
+    af_call(f, c, "GET", "/Appointment", P_ANNA, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int64_t n = af_total(&r);
+    ob_api_response_release(&r);
+    return n;
+}
+
+static void reads_follow_writes(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-cache");
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    ob_caller s1 = af_source(&f, "gp1-sys", "gp-1");
+    const char *key[] = {"identifier=urn:src:booking|c-1", NULL};
+    ob_api_response r;
+    assert_int_equal(search_total(&f, &anna), 0); /* cached: none */
+    post(&f, "gp1-sys", "gp-1", apt("c-1", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
+    assert_int_equal(search_total(&f, &anna), 1); /* R-APT-1: created, seen at once */
+    af_call(&f, &s1, "PUT", "/Appointment", key,
+            apt("c-1", AF_CPR_ANNA, "2026-12-07T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 200);
+    ob_api_response_release(&r);
+    af_call(&f, &anna, "GET", "/Appointment", P_ANNA, NULL, &r);
+    char *t = af_text(&r);
+    assert_non_null(strstr(t, "2026-12-07T09:00:00Z")); /* the update, not the cached row */
+    assert_null(strstr(t, "2026-12-01T09:00:00Z"));
+    free(t);
+    ob_api_response_release(&r);
+    /* R-APT-2: the sharing switch turned off hides it at once */
+    af_call(&f, &s1, "PUT", "/Appointment", key,
+            apt("c-1", AF_CPR_ANNA, "2026-12-07T09:00:00Z", NULL,
+                ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/shared\","
+                "\"valueBoolean\":false}]"),
+            &r);
+    assert_int_equal(r.status, 200);
+    ob_api_response_release(&r);
+    assert_int_equal(search_total(&f, &anna), 0);
+    /* an import (ob_hub_import) drops the cache too */
+    static const char *const more[] = {
+        "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"system\":\"urn:imp\","
+        "\"identifier\":\"imp-1\",\"patient\":\"anna\",\"start\":\"2026-12-20T09:00:00Z\","
+        "\"end\":\"2026-12-20T09:15:00Z\"}"};
+    af_load(&f, more, 1);
+    assert_int_equal(search_total(&f, &anna), 1);
+    af_close(&f);
+}
+
 /* R-APT-5: before the source's go-live: never shown. */
 static void go_live(void **state)
 {
@@ -467,7 +521,7 @@ int main(void)
         cmocka_unit_test(create_and_show), cmocka_unit_test(only_source_writes),
         cmocka_unit_test(input_rules),     cmocka_unit_test(go_live),
         cmocka_unit_test(who_sees),        cmocka_unit_test(blocks),
-        cmocka_unit_test(log_and_paging),
+        cmocka_unit_test(log_and_paging),  cmocka_unit_test(reads_follow_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
