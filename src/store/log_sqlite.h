@@ -42,6 +42,10 @@ typedef struct ob_log_config {
     uint32_t max_pending; /* most entries queued by ob_log_append_async and not yet done;
                            * 0 = 65536. A full queue refuses with OB_ELIMIT; an empty
                            * one takes any call of up to max_batch entries. */
+    int wal_pages;        /* WAL checkpoints: 0 = on a checkpointer thread of their own once
+                           * the WAL holds 4000 pages (the writer checkpoints itself only past
+                           * 16 times that); > 0 = that many pages; -1 = SQLite's automatic
+                           * checkpoint inside the writer's COMMIT at 4000 pages */
 } ob_log_config;
 
 /* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before

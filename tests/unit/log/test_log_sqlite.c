@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "core/alloc.h"
@@ -675,6 +676,32 @@ static void test_queries(void **state)
     tl_rm(path);
 }
 
+/* WAL checkpoints run on the checkpointer thread (wal_pages): the WAL is checkpointed
+ * and reused while the writer goes on, so the file stays near the threshold. Without
+ * the checkpointer only the writer's own fallback, at 16 times the threshold, would
+ * bound it. */
+static void test_background_wal_checkpoints(void **state)
+{
+    (void)state;
+    char path[256], wal[300];
+    tl_path(path, sizeof path, "ckpt");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    ob_log_config cfg;
+    tl_keys(&cfg, 4096);
+    cfg.wal_pages = 32;
+    ob_log *lg = make_log(path, &cfg, 2000); /* 2000 commits of a few pages each */
+    struct stat sb;
+    assert_int_equal(stat(wal, &sb), 0);
+    long long pages = (long long)sb.st_size / (4096 + 24);
+    if (pages >= 8 * cfg.wal_pages)
+        fail_msg("the WAL grew to %lld pages with a %d-page threshold", pages, cfg.wal_pages);
+    ob_err e = {0};
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.entries, 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_prove),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_queries),
+        cmocka_unit_test(test_background_wal_checkpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
