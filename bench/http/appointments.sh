@@ -10,7 +10,9 @@
 # Prints requests/s, p50/p90/p99, the log entries appended per answered request and the
 # load average.
 # Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
-# Env: BENCH_PATIENTS (100000), BENCH_SECONDS (20), BENCH_CONNECTIONS (64),
+# A warm-up run of BENCH_WARMUP seconds (3) precedes each measured run, as a server that
+# has been up for a while is: its verified-token and appointment caches are filled.
+# Env: BENCH_PATIENTS (100000), BENCH_SECONDS (20), BENCH_CONNECTIONS (64), BENCH_WARMUP (3),
 #      BENCH_THREADS (wrk threads, 2), BENCH_PAIRS (20000), BENCH_PROS (256, distinct
 #      professionals), BENCH_DIR (bench-data/http), OB_BIN (build-bench/overblik; set it to
 #      skip the build), BENCH_KEEP_DB (1: reuse the database; its log keeps growing).
@@ -111,6 +113,9 @@ run_one() { # $1 = server threads ("" = default)
   b1=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
   echo "bench/http: curl sample of $n: $ok 200 with appointments, $empty 200 empty, $bad other;" \
     "log grew by $((b1 - b0))"
+  if [ "${BENCH_WARMUP:-3}" != 0 ]; then
+    wrk -t"$wthreads" -c"$conns" -d"${BENCH_WARMUP:-3}s" -s "$lua" "$addr/" -- "$dir/pairs.txt" >/dev/null
+  fi
   size0=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
   echo "bench/http: threads=${1:-default} $addr, $patients patients, wrk -t$wthreads -c$conns -d${secs}s, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   m0=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
