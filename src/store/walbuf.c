@@ -21,7 +21,14 @@ struct wb_file {
     char *buf;          /* allocated on the first write; NULL: write through */
     int len;            /* bytes in buf, to be written at off */
     sqlite3_int64 off;
+    /* A main database file and the WAL of the same connection know each other (see
+     * wb_shm_barrier); mains of open files are listed in `mains` under reg_mu. */
+    const char *name; /* main database: the name SQLite passed to xOpen */
+    struct wb_file *walf, *mainf, *next_main;
 };
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct wb_file *mains;
 
 static sqlite3_vfs *real_vfs;
 
@@ -47,6 +54,17 @@ static int flush(struct wb_file *p)
 static int wb_close(sqlite3_file *f)
 {
     struct wb_file *p = F(f);
+    pthread_mutex_lock(&reg_mu);
+    for (struct wb_file **m = &mains; *m; m = &(*m)->next_main)
+        if (*m == p) {
+            *m = p->next_main;
+            break;
+        }
+    if (p->walf)
+        p->walf->mainf = NULL;
+    if (p->mainf)
+        p->mainf->walf = NULL;
+    pthread_mutex_unlock(&reg_mu);
     int rc = flush(p);
     int rc2 = p->real->pMethods->xClose(p->real);
     ob_free(p->buf);
@@ -148,12 +166,26 @@ static int wb_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volati
 
 static int wb_shm_lock(sqlite3_file *f, int off, int n, int flags)
 {
-    return F(f)->real->pMethods->xShmLock(F(f)->real, off, n, flags);
+    struct wb_file *p = F(f);
+    if (p->walf) {
+        int rc = flush(p->walf);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return p->real->pMethods->xShmLock(p->real, off, n, flags);
 }
 
+/* SQLite calls this on the database file just before it publishes a new wal-index
+ * header, that is, a commit. With synchronous=FULL the commit's sync has already
+ * written the WAL buffer; this write-out keeps the frames ahead of the header under
+ * any other setting too (a failure here cannot be reported, so FULL is what the log
+ * uses). */
 static void wb_shm_barrier(sqlite3_file *f)
 {
-    F(f)->real->pMethods->xShmBarrier(F(f)->real);
+    struct wb_file *p = F(f);
+    if (p->walf)
+        flush(p->walf);
+    p->real->pMethods->xShmBarrier(p->real);
 }
 
 static int wb_shm_unmap(sqlite3_file *f, int del)
@@ -198,6 +230,24 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
     int v = p->real->pMethods->iVersion;
     p->base.pMethods = &methods[v < 1 ? 1 : v > 3 ? 3 : v];
     p->wal = (flags & SQLITE_OPEN_WAL) != 0;
+    if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL))) {
+        pthread_mutex_lock(&reg_mu);
+        if (flags & SQLITE_OPEN_MAIN_DB) {
+            p->name = name;
+            p->next_main = mains;
+            mains = p;
+        } else {
+            /* The WAL's name lives in the same block as its database's name. */
+            const char *db = sqlite3_filename_database(name);
+            for (struct wb_file *m = mains; m; m = m->next_main)
+                if (m->name == db && !m->walf) {
+                    m->walf = p;
+                    p->mainf = m;
+                    break;
+                }
+        }
+        pthread_mutex_unlock(&reg_mu);
+    }
     return SQLITE_OK;
 }
 

@@ -13,7 +13,10 @@
  * the WAL (synchronous=FULL) before it publishes a commit in the wal-index, so no reader,
  * in this process or another, can see a frame that is still in the buffer. If writing
  * the buffer fails, the call that caused it (at the latest the COMMIT's sync) fails and
- * the transaction is rolled back, as with a failed write today. */
+ * the transaction is rolled back, as with a failed write today. As a second guard, which
+ * also covers commits that are not synced (synchronous=NORMAL), the WAL buffer is
+ * written out when its connection's database file gets xShmBarrier (SQLite's call just
+ * before it publishes a wal-index header) or xShmLock. */
 #ifndef OB_STORE_WALBUF_H
 #define OB_STORE_WALBUF_H
 

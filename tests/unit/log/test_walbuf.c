@@ -1,8 +1,8 @@
 /* test_walbuf.c - the "ob-walbuf" VFS (store/walbuf.h) that gathers the log writer's WAL
  * writes: large commits, transactions that spill pages into the WAL before COMMIT (so
  * SQLite reads back frames that may still be buffered), rolled-back savepoints and
- * transactions, checkpoints, and readers on the default VFS that must see every
- * committed row and nothing else. */
+ * transactions, checkpoints, a commit without a sync, and readers on the default VFS
+ * that must see every committed row and nothing else. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,12 +95,20 @@ static void test_walbuf(void **state)
     insert(w, 30001, 500);
     ok(w, "COMMIT");
     check(r, 9500);
+
+    /* With synchronous=NORMAL a commit is not synced, so nothing writes the buffer out
+     * on the WAL file itself; the database file's barrier before the wal-index header
+     * is published must. */
+    ok(w, "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE");
+    insert(w, 40001, 20);
+    ok(w, "COMMIT");
+    check(r, 9520);
     sqlite3_close(r);
     assert_int_equal(sqlite3_close(w), SQLITE_OK);
 
     /* Reopened on the default VFS: all there, and the file is sound. */
     assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    check(r, 9500);
+    check(r, 9520);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(r, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
