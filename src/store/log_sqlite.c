@@ -57,9 +57,13 @@
  * commit's WAL frames with one pwrite per 124 KiB instead of two per page; the sync that
  * makes a commit durable writes them out first.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "store/log_sqlite.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
@@ -955,6 +959,27 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n)
     return SQLITE_OK;
 }
 
+/* Starts and waits for the writeback of what the checkpoint wrote to the database file,
+ * 1 MiB of the file at a time, so that the device never holds more than that ahead of
+ * the writer's next WAL sync; the fsync after it then has little left to write. One
+ * fsync of a whole checkpoint (16 MB) made the writer's own syncs wait behind it: 1.5%
+ * of commits took 8-16 ms (measured). Best effort: the fsync that follows is what
+ * counts for durability. */
+static void trickle_writeback(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0)
+        for (off_t off = 0; off < sb.st_size; off += 1 << 20)
+            if (sync_file_range(fd, off, 1 << 20,
+                                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+                break;
+    close(fd);
+}
+
 static void *ckpt_main(void *arg)
 {
     ob_log *lg = arg;
@@ -975,6 +1000,8 @@ static void *ckpt_main(void *arg)
         /* SQLite syncs the database file only when a checkpoint reaches the WAL's end,
          * which this one, beside the writer, does not: sync here what it wrote, so that
          * the writer's finishing checkpoint flushes only its own few pages. */
+        if (rc == SQLITE_OK && nckpt > 0)
+            trickle_writeback(lg->path);
         sqlite3_file *f = NULL;
         if (rc == SQLITE_OK && nckpt > 0 &&
             sqlite3_file_control(lg->ckpt_db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK &&
