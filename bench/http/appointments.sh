@@ -118,6 +118,10 @@ run_one() { # $1 = server threads ("" = default)
   fi
   size0=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
   echo "bench/http: threads=${1:-default} $addr, $patients patients, wrk -t$wthreads -c$conns -d${secs}s, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # the disk's sync rate now (it varies on a shared VM, and every answer waits for a sync)
+  echo "bench/http: disk: $(dd if=/dev/zero of="$dir/sync.tmp" bs=4k count=1000 oflag=dsync 2>&1 |
+    awk '/copied/{for(i=1;i<=NF;i++) if($i=="s,") printf "%.0f", 1000/$(i-1)}') 4 KiB O_DSYNC writes/s"
+  rm -f "$dir/sync.tmp"
   m0=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
   cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt")
