@@ -5,8 +5,12 @@
  * rolled back (a single change) or rebuilt from the store (an import). */
 #include "service/hub.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/arena.h"
@@ -67,12 +71,39 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
     return OB_OK;
 }
 
+/* One writing process per database. The hub holds the index, its caches and the log's
+ * chain head in memory and keeps them current with its own writes only: a second process
+ * appending to the log made every later append of the first fail (the chain it held was
+ * stale), and a block it created would not reach the other's index. So a hub that writes
+ * takes an exclusive flock on the database file for as long as it is open, and a second
+ * one is refused at once with a message saying what to do. The lock goes with the
+ * process, however it ends. */
+static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
+{
+    h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC);
+    if (h->lock_fd < 0)
+        return ob_err_set(e, OB_EIO, "cannot open %s: %s", db_path, strerror(errno));
+    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return OB_OK;
+    int err = errno;
+    close(h->lock_fd);
+    h->lock_fd = -1;
+    if (err == EWOULDBLOCK)
+        return ob_err_set(e, OB_EIO,
+                          "another overblik process (a running server?) is writing to %s: "
+                          "send the change to the server over HTTP, or stop it first; "
+                          "log show, log verify and the other reading commands work meanwhile",
+                          db_path);
+    return ob_err_set(e, OB_EIO, "cannot lock %s: %s", db_path, strerror(err));
+}
+
 ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
 {
     *out = NULL;
     ob_hub *h = ob_calloc(1, sizeof *h);
     if (!h)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
+    h->lock_fd = -1;
     pthread_rwlock_init(&h->lock, NULL);
     char keypath[4096];
     if (opt->key_path)
@@ -88,6 +119,8 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
     if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
         (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
         (rc = ob_apt_cache_new(&h->apt_cache, e)))
+        goto fail;
+    if (!opt->no_log && (rc = lock_writer(h, opt->db_path, e)))
         goto fail;
     if (!opt->no_log) {
         ob_log_config cfg;
@@ -112,6 +145,8 @@ void ob_hub_close(ob_hub *h)
     if (h->log)
         ob_log_close(h->log, NULL);
     ob_store_close(h->store);
+    if (h->lock_fd >= 0)
+        close(h->lock_fd); /* releases the flock */
     ob_apt_cache_free(h->apt_cache);
     ob_index_free(h->ix);
     pthread_rwlock_destroy(&h->lock);

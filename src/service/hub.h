@@ -34,6 +34,7 @@ typedef struct ob_hub {
      * server's /metrics; relaxed atomics, incremented by ob_hub_decide. */
     _Atomic uint64_t decisions[OB_RULE_COUNT][2];
     struct ob_apt_cache *apt_cache; /* owned; service/appointment.c */
+    int lock_fd; /* with a log: the database file, flock()ed (one writing process) */
 } ob_hub;
 
 typedef struct ob_hub_options {

@@ -4,7 +4,8 @@
 # expired, bad signature, wrong audience, alg none, unknown kid); a token signed by Node's
 # crypto (interoperability of the ES256 raw R||S form); 403 and 400 from claims and
 # headers; 413, 415, malformed JSON (not echoed), nesting depth; no CPR in the server's
-# stderr; SIGTERM with a request in flight -> answered, exit 0, `log verify` passes.
+# stderr; a writing CLI command refused while the server runs (one writing process);
+# SIGTERM with a request in flight -> answered, exit 0, `log verify` passes.
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -162,6 +163,22 @@ has "metrics: latency histogram" "$body" 'overblik_http_request_duration_seconds
 has "metrics: decisions by rule" "$body" 'overblik_decisions_total{rule="R-ACC-1",outcome="permit"}'
 has "metrics: log appends" "$body" "overblik_log_appends_total"
 has "metrics: auth failures" "$body" "overblik_http_auth_failures_total"
+
+# --- one writing process per database: while the server runs, a writing CLI command is
+# refused at once with a message saying what to do, and changes nothing (its log append
+# would have broken the server's chain and its block would not reach the server's index);
+# reading commands work, and the server still answers afterwards
+n0=$(sqlite3 "$db" "select count(*) from log_entries")
+out=$("$bin" block create --db "$db" --patient pt-0 --kind site --target "$gp" 2>&1); rc=$?
+eq "one writer: a CLI write while serving exits 3" "$rc" 3
+has "one writer: says why" "$out" "another overblik process (a running server?) is writing"
+has "one writer: says what to do" "$out" "send the change to the server over HTTP"
+eq "one writer: nothing appended" "$(sqlite3 "$db" "select count(*) from log_entries")" "$n0"
+out=$("$bin" log verify --db "$db" 2>&1); rc=$?
+eq "one writer: log verify works while serving" "$rc" 0
+req GET /fhir/Appointment -H "Authorization: Bearer $pro" -H "X-Purpose-Of-Use: TREAT" \
+  --get --data-urlencode "patient=Patient/pt-0"
+eq "one writer: the server still answers" "$code" 200
 
 # --- SIGTERM with a request in flight: it is answered, the server exits 0
 printf '{"resourceType":"Parameters","pad":"%s"}' "$(head -c 300000 /dev/zero | tr '\0' 'p')" >"$work/slow.json"
