@@ -88,8 +88,9 @@ typedef struct req {
     struct MHD_Connection *conn;
     atomic_int holds;
     atomic_bool log_failed;
-    bool ready;      /* `out` holds the answer to send once resumed */
-    bool api_failed; /* the API returned an internal error: answer 500 */
+    char log_err[200]; /* the first failed append's message, for the operator's stderr */
+    bool ready;        /* `out` holds the answer to send once resumed */
+    bool api_failed;   /* the API returned an internal error: answer 500 */
     ob_api_response out;
 } req;
 
@@ -533,10 +534,10 @@ static void defer_hold(void *ctx)
 static void defer_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
 {
     (void)first_seq;
-    (void)err;
     req *r = ctx;
-    if (st != OB_OK)
-        atomic_store(&r->log_failed, true);
+    if (st != OB_OK && !atomic_exchange(&r->log_failed, true))
+        snprintf(r->log_err, sizeof r->log_err, "%.190s",
+                 err && err->msg[0] ? err->msg : ob_status_name(st));
     defer_release(r);
 }
 
@@ -547,7 +548,10 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     ob_api_response *out = &r->out;
     r->ready = false;
     if (r->api_failed || atomic_load(&r->log_failed) || out->status < 100 || out->status > 599) {
-        if (!r->api_failed && !atomic_load(&r->log_failed))
+        if (atomic_load(&r->log_failed)) /* R-LOG-1: refused for want of a log entry */
+            fprintf(stderr, "overblik serve: %s %s: answered 500, the access log failed: %s\n",
+                    r->method_s, r->log_path, r->log_err);
+        else if (!r->api_failed)
             fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
                     r->log_path);
         ob_api_response_release(out);
