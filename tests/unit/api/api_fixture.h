@@ -296,6 +296,10 @@ typedef struct af_log_count {
     size_t n;
     size_t with_resource; /* entries whose resource contains `want` */
     const char *want;
+    /* the newest entry by seq: the log lists a patient's entries by time, and a caller's
+     * time is fixed when the test makes it, so an entry of a later call can sort earlier
+     * than one made a second later by another caller */
+    uint64_t last_seq;
     bool last_override;
     char last_resource[512];
     char last_justification[256];
@@ -309,6 +313,9 @@ static inline ob_status af_log_cb(void *ctx, const ob_log_record *r, ob_err *e)
     const char *res = r->entry.resource ? r->entry.resource : "";
     if (c->want && strstr(res, c->want))
         c->with_resource++;
+    if (r->seq < c->last_seq)
+        return OB_OK;
+    c->last_seq = r->seq;
     c->last_override = r->entry.override;
     snprintf(c->last_resource, sizeof c->last_resource, "%s", res);
     snprintf(c->last_justification, sizeof c->last_justification, "%s",
