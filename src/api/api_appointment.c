@@ -30,10 +30,17 @@ static void set_etag(ob_api_response *out, const ob_apt *a, const char *base)
              base ? base : "", (long long)a->id, (long long)a->version);
 }
 
-static json_t *to_fhir(ob_hub *h, const ob_apt *a)
+/* The responsible clinic's id, name and kind, as the Appointment shows them (R-APT-3). */
+static ob_fhir_clinic clinic_of(ob_hub *h, const ob_apt *a)
 {
     ob_fhir_clinic cl = {a->clinic, NULL, NULL};
     ob_api_org_display(h, a->clinic, &cl.name, &cl.kind);
+    return cl;
+}
+
+static json_t *to_fhir(ob_hub *h, const ob_apt *a)
+{
+    ob_fhir_clinic cl = clinic_of(h, a);
     return ob_fhir_appointment(a, &cl);
 }
 
@@ -234,8 +241,7 @@ static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *
             snprintf(id, sizeof id, "/Appointment/apt-%lld", (long long)a->id);
             ob_jw_str2(&w, base_url ? base_url : "", id);
             ob_jw_lit(&w, ",\"resource\":");
-            ob_fhir_clinic cl = {a->clinic, NULL, NULL};
-            ob_api_org_display(h, a->clinic, &cl.name, &cl.kind);
+            ob_fhir_clinic cl = clinic_of(h, a);
             ob_fhir_appointment_write(&w, a, &cl);
             ob_jw_lit(&w, ",\"search\":{\"mode\":\"match\"}}");
         }
@@ -266,12 +272,8 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     ob_apt_list l = {0};
     ob_status rc = OB_OK;
-    if (pat != OB_NONE) {
-        pthread_rwlock_rdlock(&h->lock);
-        const char *ext = h->ix->patients[pat].ext_id;
-        pthread_rwlock_unlock(&h->lock);
-        rc = ob_hub_apt_candidates(h, ext, &l, e);
-    }
+    if (pat != OB_NONE)
+        rc = ob_hub_apt_candidates(h, pat, &l, e);
     decided d;
     if (!rc)
         rc = decide_all(h, c, pat, &l, &d, e);
@@ -365,11 +367,8 @@ ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_a
 {
     if (patient == OB_NONE)
         return OB_OK;
-    pthread_rwlock_rdlock(&h->lock);
-    const char *ext = h->ix->patients[patient].ext_id;
-    pthread_rwlock_unlock(&h->lock);
     ob_apt_list l;
-    ob_status rc = ob_hub_apt_candidates(h, ext, &l, e);
+    ob_status rc = ob_hub_apt_candidates(h, patient, &l, e);
     for (size_t i = 0; !rc && i < l.n; i++) {
         ob_request r;
         request_for(h, c, patient, &l.v[i].a, &r);

@@ -1,10 +1,9 @@
 /* appointment.c - appointment writes and candidate reads (see appointment.h). */
 #include "service/appointment.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <pthread.h>
 
 #include "core/alloc.h"
 #include "store/log_sqlite.h"
@@ -89,15 +88,6 @@ static void clear_locked(struct ob_apt_cache *c)
     c->gen++;
 }
 
-void ob_apt_cache_clear(struct ob_apt_cache *c)
-{
-    if (!c)
-        return;
-    pthread_rwlock_wrlock(&c->lock);
-    clear_locked(c);
-    pthread_rwlock_unlock(&c->lock);
-}
-
 void ob_apt_cache_free(struct ob_apt_cache *c)
 {
     if (!c)
@@ -124,6 +114,11 @@ static void drop(struct ob_apt_cache *c, uint32_t pat)
         }
     }
     pthread_rwlock_unlock(&c->lock);
+}
+
+void ob_apt_cache_clear(struct ob_apt_cache *c)
+{
+    drop(c, OB_NONE);
 }
 
 /* Keeps `l` (taken) as the rows of `pat` unless a write ended since generation `gen`. */
@@ -257,17 +252,10 @@ static ob_status copy_showable(ob_hub *h, const ob_apt_list *all, ob_apt_list *o
     return OB_OK;
 }
 
-ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out, ob_err *e)
+ob_status ob_hub_apt_candidates(ob_hub *h, uint32_t pat, ob_apt_list *out, ob_err *e)
 {
     memset(out, 0, sizeof *out);
     struct ob_apt_cache *c = h->apt_cache;
-    pthread_rwlock_rdlock(&h->lock);
-    uint32_t pat = ob_index_find_patient(h->ix, patient);
-    pthread_rwlock_unlock(&h->lock);
-    if (!c || pat == OB_NONE) { /* not cacheable: straight from the store */
-        struct cand_ctx cc = {h, out, false};
-        return ob_apt_each_patient_pooled(h->store, patient, collect, &cc, e);
-    }
     ob_status rc = OB_OK;
     pthread_rwlock_rdlock(&c->lock);
     uint64_t gen = c->gen;
@@ -280,6 +268,9 @@ ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out
     ob_apt_list *all = ob_calloc(1, sizeof *all);
     if (!all)
         return ob_err_set(e, OB_ENOMEM, "out of memory reading appointments");
+    pthread_rwlock_rdlock(&h->lock); /* index strings stay valid while the hub is open */
+    const char *patient = h->ix->patients[pat].ext_id;
+    pthread_rwlock_unlock(&h->lock);
     struct cand_ctx cc = {h, all, true};
     rc = ob_apt_each_patient_pooled(h->store, patient, collect, &cc, e);
     if (!rc)

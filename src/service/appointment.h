@@ -40,9 +40,9 @@ typedef struct ob_apt_list {
     size_t n, cap;
 } ob_apt_list;
 
-/* The appointments of patient (ext_id) that may be shown to anyone at all: shared,
- * held on or after the go-live of their source, not entered-in-error. */
-ob_status ob_hub_apt_candidates(ob_hub *h, const char *patient, ob_apt_list *out, ob_err *e);
+/* The appointments of patient `pat` (index id) that may be shown to anyone at all:
+ * shared, held on or after the go-live of their source, not entered-in-error. */
+ob_status ob_hub_apt_candidates(ob_hub *h, uint32_t pat, ob_apt_list *out, ob_err *e);
 /* One appointment by row id, if it is such a candidate; out->n is 0 otherwise. */
 ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *e);
 /* The appointment of this source and identifier (for the response of a write). */
