@@ -12,8 +12,11 @@
  * batch, p50 and p99 acknowledgement latency (call to return, or call to done), the
  * process CPU time per append ("cpu us": user + sys of all threads, the cost of the
  * whole path), the log writer thread's own CPU time per append ("writer us": the serial
- * part, so 1e6 / writer us is what one free core could sustain), and a verify of the
- * log written. The CPU columns hold up on a shared machine; appends/s does not.
+ * part, so 1e6 / writer us is what one free core could sustain), how many entries the
+ * search index (store/log_index.h, filled off the commit path) was behind when the
+ * appends stopped and how long it then took to catch up ("ix behind", "ix ms"), and a
+ * verify of the log written (which also checks the index). The CPU columns hold up on a shared
+ * machine; appends/s does not.
  *
  * usage: bench_log_append [dir] [seconds-per-run] [configs...]
  *        defaults: $TMPDIR or /tmp, 3 seconds, 1 16 64 1x64 64x16 */
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/log_index.h"
 #include "store/log_sqlite.h"
 
 static int64_t now_ns(void)
@@ -54,6 +58,7 @@ static void rm_db(const char *path)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", path);
     unlink(b);
+    ob_log_index_remove(path);
 }
 
 /* 4 KiB write + fdatasync in a loop. append: the file grows, so every sync also commits
@@ -301,6 +306,14 @@ static int run(const char *dir, int threads, int window, double secs, const ob_l
         pthread_join(th[i], NULL);
     ob_log_stats s;
     ob_log_get_stats(lg, &s);
+    /* The search index is filled off the commit path; how far behind it was when the
+     * appends stopped, and how long it took to catch up, show whether it keeps up. */
+    int64_t w0 = now_ns();
+    if (ob_log_wait_indexed(lg, &e) != OB_OK) {
+        fprintf(stderr, "index: %s\n", e.msg);
+        return 1;
+    }
+    double catchup_ms = (double)(now_ns() - w0) / 1e6;
     if (ob_log_close(lg, &e) != OB_OK) {
         fprintf(stderr, "close: %s\n", e.msg);
         return 1;
@@ -327,11 +340,12 @@ static int run(const char *dir, int threads, int window, double secs, const ob_l
         snprintf(name, sizeof name, "%dx%d async", threads, window);
     else
         snprintf(name, sizeof name, "%d blocking", threads);
-    printf("%-14s %11.0f %10.0f %7.1f %9.0f %9.0f %9.1f %9.2f %7s\n", name, (double)total / dt,
-           (double)s.commits / dt, s.commits ? (double)s.appended / (double)s.commits : 0.0, lat[0],
-           lat[1], total ? cpu * 1e6 / (double)total : 0.0,
+    printf("%-14s %11.0f %10.0f %7.1f %9.0f %9.0f %9.1f %9.2f %9llu %8.1f %7s\n", name,
+           (double)total / dt, (double)s.commits / dt,
+           s.commits ? (double)s.appended / (double)s.commits : 0.0, lat[0], lat[1],
+           total ? cpu * 1e6 / (double)total : 0.0,
            s.appended ? (double)s.writer_cpu_ns / 1e3 / (double)s.appended : 0.0,
-           vs == OB_OK ? "ok" : "FAILED");
+           (unsigned long long)(s.size - s.indexed), catchup_ms, vs == OB_OK ? "ok" : "FAILED");
     fflush(stdout);
     rm_db(path);
     for (int i = 0; i < threads; i++)
@@ -355,13 +369,18 @@ int main(int argc, char **argv)
         return 1;
     ob_log_config cfg = {0};
     crypto_sign_ed25519_keypair(cfg.pk, cfg.sk);
+    /* Tuning knobs, for experiments; the defaults are what the server uses. */
+    if (getenv("BENCH_MAX_BATCH"))
+        cfg.max_batch = (uint32_t)strtoul(getenv("BENCH_MAX_BATCH"), NULL, 10);
+    if (getenv("BENCH_GATHER_US"))
+        cfg.gather_us = (int)strtol(getenv("BENCH_GATHER_US"), NULL, 10);
     double rs = secs < 2 ? secs : 2;
     double raw_append = fdatasync_rate(dir, rs, 0), raw_inplace = fdatasync_rate(dir, rs, 1);
     printf("dir %s, %.1f s per run, %ld CPUs\n", dir, secs, sysconf(_SC_NPROCESSORS_ONLN));
     printf("raw 4 KiB write+fdatasync: append %.0f /s, in place %.0f /s\n\n", raw_append,
            raw_inplace);
-    printf("%-14s %11s %10s %7s %9s %9s %9s %9s %7s\n", "writers", "appends/s", "commits/s",
-           "batch", "p50 us", "p99 us", "cpu us", "writer us", "verify");
+    printf("%-14s %11s %10s %7s %9s %9s %9s %9s %9s %8s %7s\n", "writers", "appends/s", "commits/s",
+           "batch", "p50 us", "p99 us", "cpu us", "writer us", "ix behind", "ix ms", "verify");
     const char *dflt[] = {"1", "16", "64", "1x64", "64x16"};
     const char **cf = argc > 3 ? (const char **)argv + 3 : dflt;
     int ncf = argc > 3 ? argc - 3 : (int)(sizeof dflt / sizeof dflt[0]);

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "gen/gen.h"
 #include "http/auth.h"
+#include "store/log_index.h"
 #include "store/log_sqlite.h"
 
 static const char *const init_flags[] = {"force", "help", NULL};
@@ -51,6 +52,7 @@ int cmd_init(int argc, char **argv)
         unlink(side);
         snprintf(side, sizeof side, "%s-shm", db);
         unlink(side);
+        ob_log_index_remove(db);
     }
     ob_keys k;
     if (ob_keys_generate(&k, &e) || ob_keys_save(&k, keypath, &e))

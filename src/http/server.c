@@ -422,11 +422,19 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               "overblik_log_checkpoints_total %llu\n"
               "# HELP overblik_log_size Sequence number of the newest log entry.\n"
               "# TYPE overblik_log_size gauge\noverblik_log_size %llu\n"
+              "# HELP overblik_log_indexed The search index covers log entries through this "
+              "sequence number; overblik_log_size minus this is its lag.\n"
+              "# TYPE overblik_log_indexed gauge\noverblik_log_indexed %llu\n"
+              "# HELP overblik_log_index_failures_total Search-index passes that failed "
+              "(retried; queries scan what is not indexed).\n"
+              "# TYPE overblik_log_index_failures_total counter\n"
+              "overblik_log_index_failures_total %llu\n"
               "# HELP overblik_http_in_flight Requests being handled.\n"
               "# TYPE overblik_http_in_flight gauge\noverblik_http_in_flight %d\n",
               (unsigned long long)ls.appended, (unsigned long long)ls.commits,
               (unsigned long long)ls.failed, (unsigned long long)ls.checkpoints,
-              (unsigned long long)ls.size, atomic_load(&s->inflight));
+              (unsigned long long)ls.size, (unsigned long long)ls.indexed,
+              (unsigned long long)ls.index_failures, atomic_load(&s->inflight));
     if (b.bad) {
         free(b.p);
         return MHD_NO;

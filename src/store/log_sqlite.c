@@ -5,7 +5,8 @@
  * ON-DISK FORMAT (tables in the shared database file, WAL mode, synchronous=FULL)
  *
  *   log_meta(key TEXT PRIMARY KEY, value TEXT)
- *       schema_version = "1", public_key = hex of the Ed25519 public key that signs.
+ *       schema_version = "2" (1 had the indexes here), public_key = hex of the Ed25519
+ *       public key that signs.
  *
  *   log_entries(seq INTEGER PRIMARY KEY, time, event, capacity, permit, override,
  *               actor_id, actor_name, actor_role, actor_org, actor_org_name,
@@ -14,9 +15,9 @@
  *       One row per entry; seq is 1, 2, 3, ... without gaps except a prefix removed by
  *       retention. Strings are never NULL (NULL is stored as ''). leaf is a cache of
  *       SHA-256(0x00 || encoding) (log/hash.h); verification recomputes it from the
- *       columns and so names the exact entry that was edited. Indexes:
- *       (patient, time) for the patient's view (R-LOG-3) and (on_behalf_of, time),
- *       partial on on_behalf_of <> '', for R-LOG-6.
+ *       columns and so names the exact entry that was edited. No secondary index: the
+ *       patient's view (R-LOG-3) and R-LOG-6 are served by the search index in its own
+ *       database (store/log_index.h), filled off the commit path.
  *
  *   log_checkpoints(size INTEGER PRIMARY KEY, prev_size, root BLOB, chain BLOB, time,
  *                   max_time, sig BLOB)
@@ -76,6 +77,7 @@
 #include "core/alloc.h"
 #include "log/hash.h"
 #include "log/merkle.h"
+#include "store/log_index.h"
 #include "store/walbuf.h"
 
 #define DEFAULT_EVERY     4096
@@ -94,15 +96,17 @@ static const char *const schema_sql =
     " resource TEXT NOT NULL, purpose TEXT NOT NULL, rule TEXT NOT NULL,"
     " legal_basis TEXT NOT NULL, reason TEXT NOT NULL, justification TEXT NOT NULL,"
     " leaf BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS log_entries_patient ON log_entries(patient, time);"
-    "CREATE INDEX IF NOT EXISTS log_entries_obo ON log_entries(on_behalf_of, time)"
-    " WHERE on_behalf_of <> '';"
+    /* Version 2: the patient and on-behalf-of indexes moved to the companion index
+     * database (store/log_index.h); version 1 had them here. */
+    "DROP INDEX IF EXISTS log_entries_patient;"
+    "DROP INDEX IF EXISTS log_entries_obo;"
     "CREATE TABLE IF NOT EXISTS log_checkpoints(size INTEGER PRIMARY KEY,"
     " prev_size INTEGER NOT NULL, root BLOB NOT NULL, chain BLOB NOT NULL,"
     " time INTEGER NOT NULL, max_time INTEGER NOT NULL, sig BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS log_head(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " size INTEGER NOT NULL, chain BLOB NOT NULL, time INTEGER NOT NULL, sig BLOB NOT NULL);"
-    "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '1');";
+    "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '2');"
+    "UPDATE log_meta SET value = '2' WHERE key = 'schema_version';";
 
 /* Columns 0..20 of every entry SELECT, matching row_to_entry. */
 #define ENTRY_COLS                                                                                 \
@@ -317,6 +321,8 @@ struct ob_log {
     int ckpt_backfilled; /* frames the last background pass put back, 0 after the writer's */
     int ckpt_passes;     /* background passes since the writer's last checkpoint */
     pthread_cond_t ckpt_wake;
+
+    ob_log_index *ix; /* the search index's thread (store/log_index.h) */
 };
 
 static ob_status step_done(ob_log *lg, sqlite3_stmt *st, ob_err *e, const char *what)
@@ -666,6 +672,8 @@ static void *writer_main(void *arg)
         uint64_t appended = 0, cuts = 0;
         ob_status st = run_batch(lg, batch, false, &appended, &cuts);
         last_commit_ns = lg->commit_ns;
+        if (st == OB_OK && appended)
+            ob_log_index_notify(lg->ix, lg->size);
 
         struct timespec cpu;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
@@ -902,6 +910,16 @@ void ob_log_get_stats(ob_log *lg, ob_log_stats *out)
     pthread_mutex_lock(&lg->mu);
     *out = lg->stats;
     pthread_mutex_unlock(&lg->mu);
+    if (lg->ix)
+        ob_log_index_progress(lg->ix, &out->indexed, &out->index_failures);
+}
+
+ob_status ob_log_wait_indexed(ob_log *lg, ob_err *e)
+{
+    pthread_mutex_lock(&lg->mu);
+    uint64_t size = lg->stats.size;
+    pthread_mutex_unlock(&lg->mu);
+    return ob_log_index_wait(lg->ix, size, e);
 }
 
 const char *ob_log_path(const ob_log *lg)
@@ -911,6 +929,7 @@ const char *ob_log_path(const ob_log *lg)
 
 static void free_log(ob_log *lg)
 {
+    ob_log_index_stop(lg->ix);
     sqlite3_stmt *sts[] = {lg->ins_cp,   lg->put_head, lg->begin,       lg->commit,
                            lg->rollback, lg->sp,       lg->sp_rollback, lg->sp_release};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
@@ -1138,6 +1157,17 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
     return s;
 }
 
+/* Starts the search index. It is derived data, so an index database that cannot be
+ * opened (damaged, or not a database) is removed and built again from the log. */
+static ob_status start_index(ob_log *lg, ob_err *e)
+{
+    ob_err first = {0};
+    if (ob_log_index_start(lg->path, &lg->ix, &first) == OB_OK)
+        return OB_OK;
+    ob_log_index_remove(lg->path);
+    return ob_log_index_start(lg->path, &lg->ix, e);
+}
+
 ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **out, ob_err *e)
 {
     *out = NULL;
@@ -1185,6 +1215,8 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     }
     if (st == OB_OK)
         st = prepare(lg, e);
+    if (st == OB_OK)
+        st = start_index(lg, e);
     if (st == OB_OK && lg->wal_pages > 0) { /* the checkpointer's own connection */
         st = open_db(db_path, false, cfg->busy_timeout_ms ? cfg->busy_timeout_ms : DEFAULT_BUSY_MS,
                      NULL, &lg->ckpt_db, e);
@@ -1253,6 +1285,8 @@ const char *ob_log_fault_name(ob_log_fault f)
         return "bad_segment";
     case OB_LOG_FAULT_NO_HEAD:
         return "no_head";
+    case OB_LOG_FAULT_UNINDEXED:
+        return "unindexed";
     }
     return "unknown";
 }
@@ -1553,10 +1587,23 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, NULL, &db, e);
     if (s != OB_OK)
         return s;
-    /* One read transaction: a consistent snapshot even while the writer appends. */
-    s = exec(db, "BEGIN", e);
+    /* One read transaction over the log and its index: a consistent snapshot even
+     * while the writer appends. */
+    bool usable;
+    uint64_t upto;
+    s = ob_log_index_attach(db, db_path, &usable, &upto, e);
     if (s == OB_OK) {
         s = verify_db(db, pk, r, e);
+        uint64_t missing = 0;
+        if (s == OB_OK && usable && (s = ob_log_index_check(db, upto, &missing, e)) == OB_OK) {
+            r->indexed_through = upto;
+            if (missing)
+                s = fault(r, e, OB_LOG_FAULT_UNINDEXED, missing,
+                          "entry %llu is missing from the search index, so queries would not"
+                          " show it; stop the server, delete %s-logindex and start it to"
+                          " rebuild the index",
+                          (unsigned long long)missing, db_path);
+        }
         exec(db, "COMMIT", NULL);
     }
     sqlite3_close(db);
@@ -1704,8 +1751,14 @@ ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, 
         st = NULL;
     }
     s = exec(db, "COMMIT", e);
-    if (s == OB_OK)
+    if (s == OB_OK) {
+        /* The index is derived: if this fails it still holds rows of removed entries
+         * (which match nothing) or a mark readers and the next writer reject, so the
+         * removal stands either way. */
+        if (upto)
+            ob_log_index_expire(db_path, upto, NULL);
         goto done;
+    }
 rollback:
     sqlite3_finalize(st);
     st = NULL;
@@ -1725,26 +1778,50 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
         return ob_err_set(e, OB_EINVAL,
                           "access log: query needs a patient, a professional or"
                           " an actor");
-    /* Only fixed fragments go into the SQL text; all values are bound. */
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT " ENTRY_COLS " FROM log_entries WHERE 1%s%s%s AND time >= ?4%s"
-             " ORDER BY time %s, seq %s%s",
-             q->patient ? " AND patient = ?1" : "",
-             q->on_behalf_of ? " AND on_behalf_of = ?2 AND on_behalf_of <> ''" : "",
-             q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "",
-             q->newest_first ? "DESC" : "ASC", q->newest_first ? "DESC" : "ASC",
-             q->limit ? " LIMIT ?6" : "");
     sqlite3 *db = NULL;
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, NULL, &db, e);
     if (s != OB_OK)
         return s;
+    bool usable;
+    uint64_t upto;
+    if ((s = ob_log_index_attach(db, db_path, &usable, &upto, e)) != OB_OK) {
+        sqlite3_close(db);
+        return s;
+    }
+    /* Only fixed fragments go into the SQL text; all values are bound. The filter on
+     * the log's own columns applies to indexed entries too: an index row only proposes
+     * a seq, so a row whose entry was changed behind the log's back matches nothing. */
+    char where[256], sql[1536];
+    const char *dir = q->newest_first ? "DESC" : "ASC";
+    snprintf(where, sizeof where, "%s%s%s AND time >= ?4%s", q->patient ? " AND patient = ?1" : "",
+             q->on_behalf_of ? " AND on_behalf_of = ?2 AND on_behalf_of <> ''" : "",
+             q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "");
+    if (usable && (q->patient || q->on_behalf_of)) {
+        /* Entries through the index's mark come from it, later ones from a scan of the
+         * log's tail (log_index.h); the two sets do not overlap. When the index's key is
+         * the only filter, the limit also bounds what is read through the index. */
+        bool alone = !!q->patient + !!q->on_behalf_of + !!q->actor_id == 1;
+        snprintf(sql, sizeof sql,
+                 "SELECT " ENTRY_COLS " FROM log_entries WHERE seq IN (SELECT seq FROM ix.%s"
+                 " WHERE %s AND time >= ?4%s AND seq <= ?7 ORDER BY time %s, seq %s%s)%s"
+                 " UNION ALL SELECT " ENTRY_COLS " FROM log_entries WHERE seq > ?7%s"
+                 " ORDER BY time %s, seq %s%s",
+                 q->patient ? "ix_patient" : "ix_obo",
+                 q->patient ? "patient = ?1" : "on_behalf_of = ?2", q->to ? " AND time < ?5" : "",
+                 dir, dir, alone && q->limit ? " LIMIT ?6" : "", where, where, dir, dir,
+                 q->limit ? " LIMIT ?6" : "");
+    } else {
+        snprintf(sql, sizeof sql,
+                 "SELECT " ENTRY_COLS " FROM log_entries WHERE 1%s ORDER BY time %s, seq %s%s",
+                 where, dir, dir, q->limit ? " LIMIT ?6" : "");
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         s = sql_err(db, e, "querying the log");
         sqlite3_close(db);
         return s;
     }
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)upto);
     if (q->patient)
         sqlite3_bind_text(st, 1, q->patient, -1, SQLITE_STATIC);
     if (q->on_behalf_of)
@@ -1766,6 +1843,7 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
     if (s == OB_OK && rc != SQLITE_DONE)
         s = sql_err(db, e, "querying the log");
     sqlite3_finalize(st);
+    exec(db, "COMMIT", NULL);
     sqlite3_close(db);
     return s;
 }

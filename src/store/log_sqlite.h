@@ -101,17 +101,24 @@ ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
 ob_status ob_log_close(ob_log *lg, ob_err *e);
 
 typedef struct ob_log_stats {
-    uint64_t size;          /* seq of the newest entry */
-    uint64_t appended;      /* entries appended since open */
-    uint64_t commits;       /* transactions committed since open */
-    uint64_t failed;        /* append calls that failed since open */
-    uint64_t checkpoints;   /* checkpoints cut since open */
-    uint64_t max_batch;     /* most entries in one commit */
-    uint64_t pending;       /* asynchronous entries queued and not yet done */
-    uint64_t refused;       /* asynchronous calls refused with OB_ELIMIT (queue full) */
-    uint64_t writer_cpu_ns; /* CPU time of the writer thread since open (its serial cost) */
+    uint64_t size;           /* seq of the newest entry */
+    uint64_t appended;       /* entries appended since open */
+    uint64_t commits;        /* transactions committed since open */
+    uint64_t failed;         /* append calls that failed since open */
+    uint64_t checkpoints;    /* checkpoints cut since open */
+    uint64_t max_batch;      /* most entries in one commit */
+    uint64_t pending;        /* asynchronous entries queued and not yet done */
+    uint64_t refused;        /* asynchronous calls refused with OB_ELIMIT (queue full) */
+    uint64_t writer_cpu_ns;  /* CPU time of the writer thread since open (its serial cost) */
+    uint64_t indexed;        /* the search index covers entries through this seq */
+    uint64_t index_failures; /* indexing passes that failed since open (they are retried) */
 } ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
+
+/* Waits until the search index (store/log_index.h) covers every entry committed when
+ * it was called. Queries never need this (they scan what is not indexed yet); tests
+ * and benchmarks of the index do. */
+ob_status ob_log_wait_indexed(ob_log *lg, ob_err *e);
 const char *ob_log_path(const ob_log *lg);
 
 /* --- verification (R-LOG-4) --- */
@@ -125,7 +132,9 @@ typedef enum ob_log_fault {
     OB_LOG_FAULT_TRUNCATED,     /* entries at the end are missing (signed head is longer) */
     OB_LOG_FAULT_BAD_SIGNATURE, /* a checkpoint or head signature is not valid */
     OB_LOG_FAULT_BAD_SEGMENT,   /* a segment does not match its signed root or chain head */
-    OB_LOG_FAULT_NO_HEAD        /* the signed head is missing */
+    OB_LOG_FAULT_NO_HEAD,       /* the signed head is missing */
+    OB_LOG_FAULT_UNINDEXED      /* the search index leaves out an entry it claims to cover, so
+                                 * the patient's view would not show it (log_index.h) */
 } ob_log_fault;
 const char *ob_log_fault_name(ob_log_fault f);
 
@@ -139,6 +148,7 @@ typedef struct ob_log_verify_report {
     uint64_t checkpoints;     /* signed checkpoints checked */
     uint64_t expired_through; /* entries 1..expired_through were removed by retention */
     ob_time expired_max_time; /* newest entry time among them (signed), OB_TIME_MIN if none */
+    uint64_t indexed_through; /* the search index covers entries through this seq (0: none) */
 } ob_log_verify_report;
 
 /* Recomputes everything from the retained entries and checks it against the signed

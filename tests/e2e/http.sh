@@ -162,6 +162,7 @@ has "metrics: requests" "$body" 'overblik_http_requests_total{method="GET",code=
 has "metrics: latency histogram" "$body" 'overblik_http_request_duration_seconds_bucket{le="+Inf"}'
 has "metrics: decisions by rule" "$body" 'overblik_decisions_total{rule="R-ACC-1",outcome="permit"}'
 has "metrics: log appends" "$body" "overblik_log_appends_total"
+has "metrics: search index" "$body" "overblik_log_indexed"
 has "metrics: auth failures" "$body" "overblik_http_auth_failures_total"
 
 # --- one writing process per database: while the server runs, a writing CLI command is

@@ -27,6 +27,7 @@
 
 #include "api/api.h"
 #include "core/secret.h"
+#include "store/log_index.h"
 #include "store/log_sqlite.h"
 
 #define AF_CPR_ANNA "010190-1234"
@@ -140,6 +141,7 @@ static inline void af_close(af *f)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", f->db);
     unlink(b);
+    ob_log_index_remove(f->db);
 }
 
 /* Callers. */

@@ -29,6 +29,7 @@
 #include "api/api.h"
 #include "core/secret.h"
 #include "service/hub.h"
+#include "store/log_index.h"
 #include "store/log_sqlite.h"
 
 static const char *const f2_world[] = {
@@ -111,6 +112,7 @@ static inline void f2_rm(const char *path)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", path);
     unlink(b);
+    ob_log_index_remove(path);
 }
 
 static inline f2 *f2_open(const char *tag)

@@ -21,6 +21,7 @@
 
 #include "core/time.h"
 #include "http/auth.h"
+#include "store/log_index.h"
 
 /* failure rows leave the mapping expectations out */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -133,6 +134,7 @@ static int teardown(void **state)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", F.db);
     unlink(b);
+    ob_log_index_remove(F.db);
     return 0;
 }
 

@@ -676,6 +676,216 @@ static void test_queries(void **state)
     tl_rm(path);
 }
 
+/* ---- the search index (store/log_index.h) ---- */
+
+/* One query row per requirement it serves; every one is answered from the index, from
+ * the scan of the log's tail, or both, and must give the same seqs as a brute-force
+ * filter over the entries tl_entry made. */
+static const struct ix_case {
+    const char *why;
+    ob_log_query q;
+} ix_cases[] = {
+    {"R-LOG-3 a patient's entries", {.patient = "pat-3"}},
+    {"R-LOG-3 newest first, limited", {.patient = "pat-3", .newest_first = true, .limit = 2}},
+    {"R-LOG-3 a time window", {.patient = "pat-5", .from = 1767225600 + 10, .to = 1767225600 + 60}},
+    {"R-LOG-6 done on a professional's behalf", {.on_behalf_of = "prof-1"}},
+    {"R-LOG-6 limited", {.on_behalf_of = "prof-1", .limit = 7}},
+    {"patient and actor, limited", {.patient = "pat-2", .actor_id = "prof-1", .limit = 3}},
+    {"patient and on behalf of", {.patient = "pat-1", .on_behalf_of = "prof-1"}},
+    {"actor only (no index)", {.actor_id = "asst-2", .newest_first = true, .limit = 5}},
+};
+
+static int ix_expect(const ob_log_query *q, int n, uint64_t out[128])
+{
+    int k = 0;
+    for (int j = 0; j < n; j++) {
+        int i = q->newest_first ? n - 1 - j : j;
+        char pb[32];
+        ob_log_entry en = tl_entry(i, pb, sizeof pb);
+        if ((q->patient && strcmp(q->patient, en.patient) != 0) ||
+            (q->on_behalf_of && strcmp(q->on_behalf_of, en.on_behalf_of) != 0) ||
+            (q->actor_id && strcmp(q->actor_id, en.actor_id) != 0) || en.time < q->from ||
+            (q->to && en.time >= q->to))
+            continue;
+        if (q->limit && (size_t)k == q->limit)
+            break;
+        out[k++] = (uint64_t)i + 1;
+    }
+    return k;
+}
+
+struct seqs {
+    int n;
+    uint64_t v[128];
+};
+
+static ob_status seqs_fn(void *ctx, const ob_log_record *rec, ob_err *e)
+{
+    (void)e;
+    struct seqs *c = ctx;
+    if (c->n < 128)
+        c->v[c->n] = rec->seq;
+    c->n++;
+    return OB_OK;
+}
+
+static void ix_check_all(const char *path, int n, const char *stage)
+{
+    for (size_t c = 0; c < sizeof ix_cases / sizeof ix_cases[0]; c++) {
+        uint64_t want[128];
+        int nw = ix_expect(&ix_cases[c].q, n, want);
+        struct seqs got = {0};
+        ob_err e = {0};
+        if (ob_log_each(path, &ix_cases[c].q, seqs_fn, &got, &e) != OB_OK)
+            fail_msg("%s, %s: %s", stage, ix_cases[c].why, e.msg);
+        if (got.n != nw || memcmp(got.v, want, sizeof want[0] * (size_t)nw) != 0)
+            fail_msg("%s, %s: %d entries, want %d", stage, ix_cases[c].why, got.n, nw);
+    }
+}
+
+/* Sets the index's mark back to `upto` and drops the rows after it, as if the indexer
+ * had stopped there: later entries must then come from the scan of the tail. */
+static void ix_rewind(const char *path, const char *ixpath, int upto)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "ATTACH '%s' AS m; UPDATE ix_meta SET upto = %d, leaf = (SELECT leaf FROM"
+             " m.log_entries WHERE seq = %d); DELETE FROM ix_patient WHERE seq > %d;"
+             " DELETE FROM ix_obo WHERE seq > %d",
+             path, upto, upto, upto, upto);
+    assert_int_equal(tl_exec(ixpath, sql), SQLITE_OK);
+}
+
+static void test_search_index(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    char path[256], ixpath[300], other[256], otherix[300];
+    tl_path(path, sizeof path, "index");
+    snprintf(ixpath, sizeof ixpath, "%s-logindex", path);
+    ob_err e = {0};
+    ob_log_stats ls;
+    ob_log_verify_report r;
+
+    /* Live: right after the appends (the indexer may be anywhere), then caught up. */
+    ob_log *lg = make_log(path, &cfg, 90);
+    ix_check_all(path, 90, "live");
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    ob_log_get_stats(lg, &ls);
+    assert_int_equal(ls.indexed, 90);
+    assert_int_equal(ls.index_failures, 0);
+    ix_check_all(path, 90, "indexed");
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 90);
+
+    /* Half indexed: the index answers through seq 45, the tail scan after it. */
+    ix_rewind(path, ixpath, 45);
+    ix_check_all(path, 90, "half indexed");
+    /* ... and the index is really used: an entry dropped from it goes missing (which
+     * verify reports), while a row proposing a wrong seq is filtered out. */
+    assert_int_equal(tl_exec(ixpath, "DELETE FROM ix_patient WHERE seq = 4;"
+                                     " INSERT INTO ix_patient VALUES('pat-3', 1767225604, 5)"),
+                     SQLITE_OK);
+    struct seqs got = {0};
+    ob_log_query q = {.patient = "pat-3"};
+    assert_int_equal(ob_log_each(path, &q, seqs_fn, &got, &e), OB_OK);
+    assert_int_equal(got.n, 12); /* 13 entries of pat-3, seq 4 not indexed, 5 refused */
+    assert_int_equal(got.v[0], 11);
+    assert_int_equal(ob_log_verify(path, cfg.pk, &r, &e), OB_ETAMPER);
+    assert_int_equal(r.fault, OB_LOG_FAULT_UNINDEXED);
+    assert_int_equal(r.bad_seq, 4);
+    assert_non_null(strstr(e.msg, "-logindex"));
+
+    /* No index file at all: the log is scanned. The next writer rebuilds it. */
+    ob_log_index_remove(path);
+    ix_check_all(path, 90, "no index");
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    ob_log_get_stats(lg, &ls);
+    assert_int_equal(ls.indexed, 90);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_check_all(path, 90, "rebuilt");
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 90);
+
+    /* Another log's index: its mark does not match, so readers ignore it and the next
+     * writer empties and rebuilds it. */
+    tl_path(other, sizeof other, "index-other");
+    snprintf(otherix, sizeof otherix, "%s-logindex", other);
+    lg = make_log(other, &cfg, 20);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_index_remove(path);
+    assert_int_equal(rename(otherix, ixpath), 0);
+    ix_check_all(path, 90, "foreign index");
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_check_all(path, 90, "foreign index rebuilt");
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 90);
+    tl_rm(other);
+
+    /* A damaged index file is replaced when the writer opens. */
+    ob_log_index_remove(path);
+    FILE *f = fopen(ixpath, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 8192; i++)
+        fputc(i * 7 & 0xff, f);
+    fclose(f);
+    ix_check_all(path, 90, "damaged index");
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 90);
+
+    /* Retention drops the index rows of removed entries. */
+    uint64_t removed = 0;
+    assert_int_equal(ob_log_expire(path, 1767225600 + 40, &removed, &e), OB_OK);
+    assert_int_equal(removed, 32); /* segments of 16 entirely before the cutoff */
+    assert_int_equal(tl_scalar(ixpath, "SELECT count(*) FROM ix_patient WHERE seq <= 32"), 0);
+    assert_int_equal(tl_scalar(ixpath, "SELECT count(*) FROM ix_patient"), 58);
+    got = (struct seqs){0};
+    assert_int_equal(ob_log_each(path, &q, seqs_fn, &got, &e), OB_OK);
+    assert_int_equal(got.v[0], 39); /* pat-3's first retained entry: i = 38 */
+    verify_ok(path, &cfg, &r);
+    tl_rm(path);
+}
+
+/* A log written before the index moved out (schema version 1) had the indexes in the
+ * database itself: opening it drops them, and the index database is built. */
+static void test_schema_1_migrates(void **state)
+{
+    (void)state;
+    ob_log_config cfg;
+    tl_keys(&cfg, 16);
+    char path[256];
+    tl_path(path, sizeof path, "schema1");
+    ob_err e = {0};
+    ob_log *lg = make_log(path, &cfg, 30);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ob_log_index_remove(path);
+    assert_int_equal(tl_exec(path, "CREATE INDEX log_entries_patient ON log_entries(patient, time);"
+                                   " CREATE INDEX log_entries_obo ON log_entries(on_behalf_of,"
+                                   " time) WHERE on_behalf_of <> '';"
+                                   " UPDATE log_meta SET value = '1' WHERE key = 'schema_version'"),
+                     SQLITE_OK);
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    assert_int_equal(
+        tl_scalar(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'log_entries_%'"), 0);
+    assert_int_equal(tl_scalar(path, "SELECT value FROM log_meta WHERE key = 'schema_version'"), 2);
+    ix_check_all(path, 30, "migrated");
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 30);
+    tl_rm(path);
+}
+
 /* WAL checkpoints run on the checkpointer thread (wal_pages): the WAL is checkpointed
  * and reused while the writer goes on, so the file stays near the threshold. Without
  * the checkpointer only the writer's own fallback, at 16 times the threshold, would
@@ -716,6 +926,8 @@ int main(void)
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_queries),
         cmocka_unit_test(test_background_wal_checkpoints),
+        cmocka_unit_test(test_search_index),
+        cmocka_unit_test(test_schema_1_migrates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

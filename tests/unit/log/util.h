@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/log_index.h"
 #include "store/log_sqlite.h"
 
 static inline void tl_keys(ob_log_config *cfg, uint32_t every)
@@ -38,6 +39,7 @@ static inline void tl_rm(const char *path)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", path);
     unlink(b);
+    ob_log_index_remove(path);
 }
 
 /* Entry i: varied fields so that swapped rows differ. */
@@ -82,6 +84,21 @@ static inline int tl_exec(const char *path, const char *sql)
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
     return rc;
+}
+
+/* The first column of the first row of sql, or -1. */
+static inline long long tl_scalar(const char *path, const char *sql)
+{
+    sqlite3 *db = tl_raw(path);
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
 }
 
 #endif
