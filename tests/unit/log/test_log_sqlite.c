@@ -798,6 +798,23 @@ static void test_search_index(void **state)
     assert_int_equal(r.bad_seq, 4);
     assert_non_null(strstr(e.msg, "-logindex"));
 
+    /* Left unclean in another boot (an OS crash or power loss while a writer had it
+     * open, its passes not synced): readers scan the log instead (the entry dropped
+     * above is found), and the next writer rebuilds it. A clean close keeps it. */
+    assert_int_equal(tl_exec(ixpath, "UPDATE ix_meta SET boot = 'another-boot', clean = 0"),
+                     SQLITE_OK);
+    ix_check_all(path, 90, "unclean in another boot");
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    assert_int_equal(tl_scalar(ixpath, "SELECT clean FROM ix_meta"), 1);
+    verify_ok(path, &cfg, &r); /* the dropped entry is indexed again */
+    assert_int_equal(r.indexed_through, 90);
+    assert_int_equal(tl_exec(ixpath, "UPDATE ix_meta SET boot = 'another-boot'"), SQLITE_OK);
+    assert_int_equal(tl_exec(ixpath, "DELETE FROM ix_patient WHERE seq = 4"), SQLITE_OK);
+    assert_int_equal(ob_log_verify(path, cfg.pk, &r, &e), OB_ETAMPER); /* clean: still used */
+    assert_int_equal(r.fault, OB_LOG_FAULT_UNINDEXED);
+
     /* No index file at all: the log is scanned. The next writer rebuilds it. */
     ob_log_index_remove(path);
     ix_check_all(path, 90, "no index");
