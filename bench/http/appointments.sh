@@ -7,8 +7,8 @@
 #   GET /fhir/Appointment?patient=Patient/<id>
 #   Authorization: Bearer <token of a professional with a relationship to <id>>
 #   X-Purpose-Of-Use: TREAT
-# Prints requests/s, p50/p90/p99, the log entries appended per answered request and the
-# load average.
+# Prints requests/s, p50/p90/p99, the log entries appended per answered request, the
+# server's own latency histogram (share within 2.5, 5 and 10 ms) and the load average.
 # Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
 # A warm-up run of BENCH_WARMUP seconds (3) precedes each measured run, as a server that
 # has been up for a while is: its verified-token and appointment caches are filled.
@@ -122,11 +122,15 @@ run_one() { # $1 = server threads ("" = default)
   echo "bench/http: disk: $(dd if=/dev/zero of="$dir/sync.tmp" bs=4k count=1000 oflag=dsync 2>&1 |
     awk '/copied/{for(i=1;i<=NF;i++) if($i=="s,") printf "%.0f", 1000/$(i-1)}') 4 KiB O_DSYNC writes/s"
   rm -f "$dir/sync.tmp"
-  m0=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
+  metrics() { curl -s -H "Authorization: Bearer $systok" "$addr/metrics"; }
+  local x0 x1
+  x0=$(metrics)
+  m0=$(awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}' <<<"$x0")
   cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt")
   cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  m1=$(curl -s -H "Authorization: Bearer $systok" "$addr/metrics" | awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}')
+  x1=$(metrics)
+  m1=$(awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}' <<<"$x1")
   local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
   kill -TERM "$pid"; wait "$pid" || true
   size1=$(sqlite3 "$db" "select coalesce(max(seq),0) from log_entries")
@@ -139,6 +143,12 @@ run_one() { # $1 = server threads ("" = default)
   read -r a0 c0 <<<"$m0"; read -r a1 c1 <<<"$m1"
   echo "  log commits: $((c1 - c0)), $(awk -v a=$((a1 - a0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.1f", a / c}') appends per commit;" \
     "server CPU: $(awk -v t=$((cpu1 - cpu0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", t / hz / r * 1e6}') us per request"
+  # the server's own view: its latency histogram (first handler call to completion), which
+  # leaves out the client's share (wrk runs on the same two cores)
+  echo "  server-side latency: $(paste <(grep duration_seconds_bucket <<<"$x0") <(grep duration_seconds_bucket <<<"$x1") |
+    awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
+         END {for (i = 1; i <= NR; i++) if (le[i] == "0.0025" || le[i] == "0.005" || le[i] == "0.01")
+                printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
 }
 trap 'rm -f "$pairs" "$toks" "$lua" "$out"' EXIT
