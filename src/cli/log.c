@@ -131,6 +131,8 @@ int cmd_log(int argc, char **argv)
                (unsigned long long)r.last_seq, (unsigned long long)r.checkpoints);
         if (r.expired_through)
             printf(", entries 1..%llu expired by retention", (unsigned long long)r.expired_through);
+        if (r.indexed_through)
+            printf("; search index complete through %llu", (unsigned long long)r.indexed_through);
         printf("\n");
         return 0;
     }

@@ -510,6 +510,14 @@ void ob_log_index_stop(ob_log_index *ix)
     pthread_mutex_destroy(&ix->mu);
     pthread_cond_destroy(&ix->wake);
     pthread_cond_destroy(&ix->done);
+    /* Catch up with what the log committed (the writer has stopped), a few passes at
+     * most, so that a server stopped cleanly leaves a complete index; anything left is
+     * indexed at the next start. */
+    for (int i = 0; i < 4; i++) {
+        uint64_t upto = ix->upto, n = 0;
+        if (pass(ix, upto, &ix->upto, &n, NULL) != OB_OK || n == 0)
+            break;
+    }
     /* A clean close: everything written so far synced to the index file (a complete
      * checkpoint syncs it when synchronous is on), then the flag, synced too. If this
      * fails the flag stays 0 and only another boot makes the index be rebuilt. */

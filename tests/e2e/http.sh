@@ -197,6 +197,8 @@ eq "SIGTERM: exit 0" "$rc" 0
 has "SIGTERM: announced" "$(cat "$work/err.txt")" "SIGTERM received"
 out=$("$bin" log verify --db "$db" 2>&1); rc=$?
 eq "log verify after shutdown" "$rc" 0
+size=$(sqlite3 "$db" "select max(seq) from log_entries")
+has "a clean stop leaves the search index complete" "$out" "search index complete through $size"
 curl -s -o /dev/null "$addr/healthz" && bad "server still answers after SIGTERM" || ok
 
 # --- configuration: flag > environment > file > default

@@ -673,6 +673,10 @@ static void test_queries(void **state)
     q = (ob_log_query){0};
     assert_int_equal(ob_log_each(path, &q, collect_fn, &c, &e), OB_EINVAL);
     assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    /* A clean close leaves the search index complete. */
+    ob_log_verify_report r;
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 70);
     tl_rm(path);
 }
 
