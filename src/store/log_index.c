@@ -2,12 +2,19 @@
  *
  * ON-DISK FORMAT (<db>-logindex, WAL mode, user_version = 2)
  *
- *   ix_meta(id = 1, upto, leaf BLOB, boot TEXT, clean)
+ *   ix_meta(id = 1, upto, leaf BLOB, boot TEXT, clean, era_bits)
  *       upto: every entry with seq <= upto is indexed; leaf: that entry's leaf hash
  *       (NULL when upto = 0), which ties the index to one log. boot: the kernel's boot
  *       id when a writer last opened it; clean: 1 once that writer closed it and synced.
- *   ix_patient(patient, time, seq) WITHOUT ROWID, primary key all three
- *   ix_obo(on_behalf_of, time, seq) WITHOUT ROWID, only entries with on_behalf_of <> ''
+ *       era_bits: entries are indexed by era = seq >> era_bits.
+ *   ix_patient(era, patient, time, seq) WITHOUT ROWID, primary key all four
+ *   ix_obo(era, on_behalf_of, time, seq) WITHOUT ROWID, only entries with on_behalf_of <> ''
+ *
+ * ERAS. The key starts with the era (2^era_bits consecutive seqs, 262,144 by default), so
+ * new entries land in the newest era's part of the B-tree only: a pass rewrites at most
+ * that part, however large the whole index has grown (with patient first, a pass touched
+ * about one page per entry once the index was much larger than the pass). A query seeks
+ * each era (era IN a generated range), a few hundred seeks for a log of 100 million.
  *
  * The indexer thread's connection has the index as main and the log attached read-only
  * as "m". One pass is one transaction: read the log's next entries (at most CHUNK),
@@ -32,7 +39,7 @@
 
 #include "core/alloc.h"
 
-#define INDEX_VERSION 2
+#define INDEX_VERSION 3
 #define CHUNK         65536 /* most entries per pass (and per transaction) */
 #define SMALL_PASS    65536 /* fewer entries than this wait until NAP_MS after the last pass */
 #define NAP_MS        1000
@@ -41,19 +48,23 @@
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS ix_meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " upto INTEGER NOT NULL, leaf BLOB, boot TEXT NOT NULL, clean INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO ix_meta VALUES(1, 0, NULL, '', 1);"
-    "CREATE TABLE IF NOT EXISTS ix_patient(patient TEXT NOT NULL, time INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, PRIMARY KEY(patient, time, seq)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS ix_obo(on_behalf_of TEXT NOT NULL, time INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, PRIMARY KEY(on_behalf_of, time, seq)) WITHOUT ROWID;"
-    "PRAGMA user_version = 2;";
+    " upto INTEGER NOT NULL, leaf BLOB, boot TEXT NOT NULL, clean INTEGER NOT NULL,"
+    " era_bits INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO ix_meta VALUES(1, 0, NULL, '', 1, 18);"
+    "CREATE TABLE IF NOT EXISTS ix_patient(era INTEGER NOT NULL, patient TEXT NOT NULL,"
+    " time INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(era, patient, time, seq))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ix_obo(era INTEGER NOT NULL, on_behalf_of TEXT NOT NULL,"
+    " time INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(era, on_behalf_of, time, seq))"
+    " WITHOUT ROWID;"
+    "PRAGMA user_version = 3;";
 
 static const char *const wipe_sql = "DELETE FROM ix_patient; DELETE FROM ix_obo;"
                                     " UPDATE ix_meta SET upto = 0, leaf = NULL;";
 
 struct ob_log_index {
     char *path;
+    int era_bits;
     char boot[40]; /* the kernel's boot id, "" if unknown (then passes are synced) */
     sqlite3 *db;
     sqlite3_stmt *next, *last, *ins_pat, *ins_obo, *mark;
@@ -166,6 +177,21 @@ static int survived_boot(sqlite3 *db, const char *ix, const char *boot)
     return ok;
 }
 
+/* The index's era_bits, or -1. */
+static int stored_era_bits(sqlite3 *db, const char *ix)
+{
+    char sql[96];
+    sqlite3_stmt *st;
+    int bits = -1;
+    snprintf(sql, sizeof sql, "SELECT era_bits FROM %s.ix_meta WHERE id = 1", ix);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        bits = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return bits >= 0 && bits < 63 ? bits : -1;
+}
+
 /* 1 if the mark's leaf matches the log's entry at the mark (or the mark is 0), 0 if not,
  * -1 on error. Runs inside the caller's read transaction; log is "main" or "m". */
 static int mark_matches(sqlite3 *db, const char *ix, const char *log, uint64_t *upto)
@@ -231,6 +257,8 @@ static ob_status pass(ob_log_index *ix, uint64_t upto, uint64_t *new_upto, uint6
     for (size_t i = 0; s == OB_OK && lo && i < sizeof steps / sizeof steps[0]; i++) {
         sqlite3_bind_int64(steps[i], 1, (sqlite3_int64)lo);
         sqlite3_bind_int64(steps[i], 2, (sqlite3_int64)hi);
+        if (steps[i] != ix->mark)
+            sqlite3_bind_int(steps[i], 3, ix->era_bits);
         if (sqlite3_step(steps[i]) != SQLITE_DONE)
             s = sql_err(ix->db, e, "writing the index");
         sqlite3_reset(steps[i]);
@@ -377,16 +405,19 @@ static ob_status open_index(ob_log_index *ix, const char *log_path, ob_err *e)
         int m = b < 0 ? -1 : mark_matches(ix->db, "main", "m", &ix->upto);
         if (m < 0)
             s = sql_err(ix->db, e, "checking the index");
-        else if (m == 0 || b == 0) {
+        else if (m == 0 || b == 0 || stored_era_bits(ix->db, "main") != ix->era_bits) {
             ix->upto = 0;
             s = exec(ix->db, wipe_sql, e, "emptying an index that does not match the log");
         }
         if (s == OB_OK) {
-            if (sqlite3_prepare_v2(ix->db, "UPDATE ix_meta SET boot = ?1, clean = 0 WHERE id = 1",
+            if (sqlite3_prepare_v2(ix->db,
+                                   "UPDATE ix_meta SET boot = ?1, clean = 0, era_bits = ?2"
+                                   " WHERE id = 1",
                                    -1, &st, NULL) != SQLITE_OK)
                 s = sql_err(ix->db, e, "checking the index");
             else {
                 sqlite3_bind_text(st, 1, ix->boot, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 2, ix->era_bits);
                 if (sqlite3_step(st) != SQLITE_DONE)
                     s = sql_err(ix->db, e, "checking the index");
                 sqlite3_finalize(st);
@@ -405,12 +436,13 @@ static ob_status open_index(ob_log_index *ix, const char *log_path, ob_err *e)
     } p[] = {
         {&ix->next, "SELECT seq FROM m.log_entries WHERE seq > ?1 ORDER BY seq LIMIT 1"},
         {&ix->last, "SELECT MAX(seq) FROM m.log_entries"},
-        {&ix->ins_pat, "INSERT OR IGNORE INTO ix_patient(patient, time, seq)"
-                       " SELECT patient, time, seq FROM m.log_entries"
-                       " WHERE seq BETWEEN ?1 AND ?2 ORDER BY 1, 2, 3"},
-        {&ix->ins_obo, "INSERT OR IGNORE INTO ix_obo(on_behalf_of, time, seq)"
-                       " SELECT on_behalf_of, time, seq FROM m.log_entries"
-                       " WHERE seq BETWEEN ?1 AND ?2 AND on_behalf_of <> '' ORDER BY 1, 2, 3"},
+        {&ix->ins_pat, "INSERT OR IGNORE INTO ix_patient(era, patient, time, seq)"
+                       " SELECT seq >> ?3, patient, time, seq FROM m.log_entries"
+                       " WHERE seq BETWEEN ?1 AND ?2 ORDER BY 1, 2, 3, 4"},
+        {&ix->ins_obo, "INSERT OR IGNORE INTO ix_obo(era, on_behalf_of, time, seq)"
+                       " SELECT seq >> ?3, on_behalf_of, time, seq FROM m.log_entries"
+                       " WHERE seq BETWEEN ?1 AND ?2 AND on_behalf_of <> ''"
+                       " ORDER BY 1, 2, 3, 4"},
         {&ix->mark, "UPDATE ix_meta SET upto = ?2, leaf = (SELECT leaf FROM m.log_entries"
                     " WHERE seq = ?2) WHERE id = 1 AND ?1 <= ?2"},
     };
@@ -421,14 +453,17 @@ static ob_status open_index(ob_log_index *ix, const char *log_path, ob_err *e)
     return s;
 }
 
-ob_status ob_log_index_start(const char *log_path, ob_log_index **out, ob_err *e)
+ob_status ob_log_index_start(const char *log_path, int era_bits, ob_log_index **out, ob_err *e)
 {
     *out = NULL;
+    if (era_bits < 0 || era_bits > 40)
+        return ob_err_set(e, OB_EINVAL, "log index: era_bits %d is out of range 0..40", era_bits);
     ob_log_index *ix = ob_calloc(1, sizeof *ix);
     if (!ix || !(ix->path = ob_log_index_path(log_path))) {
         ob_free(ix);
         return ob_err_set(e, OB_ENOMEM, "log index: out of memory");
     }
+    ix->era_bits = era_bits;
     ob_status s = open_index(ix, log_path, e);
     if (s == OB_OK && sqlite3_step(ix->last) == SQLITE_ROW)
         ix->committed = (uint64_t)sqlite3_column_int64(ix->last, 0);
@@ -529,11 +564,9 @@ void ob_log_index_stop(ob_log_index *ix)
 
 /* ------------------------------------------------------------------ readers */
 
-ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, bool *usable, uint64_t *upto,
-                              ob_err *e)
+ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, ob_log_index_view *v, ob_err *e)
 {
-    *usable = false;
-    *upto = 0;
+    *v = (ob_log_index_view){0};
     char *path = ob_log_index_path(log_path);
     if (!path)
         return ob_err_set(e, OB_ENOMEM, "log index: out of memory");
@@ -562,10 +595,11 @@ ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, bool *usable, u
         char boot[40];
         boot_id(boot);
         if (version == INDEX_VERSION && survived_boot(db, "ix", boot) == 1 &&
-            mark_matches(db, "ix", "main", upto) == 1)
-            *usable = true;
+            (v->era_bits = stored_era_bits(db, "ix")) >= 0 &&
+            mark_matches(db, "ix", "main", &v->upto) == 1)
+            v->usable = true;
         else
-            *upto = 0;
+            *v = (ob_log_index_view){0};
     }
     return OB_OK;
 }
@@ -613,22 +647,23 @@ ob_status ob_log_index_expire(const char *log_path, uint64_t through, ob_err *e)
     return s;
 }
 
-ob_status ob_log_index_check(sqlite3 *db, uint64_t upto, uint64_t *missing, ob_err *e)
+ob_status ob_log_index_check(sqlite3 *db, const ob_log_index_view *v, uint64_t *missing, ob_err *e)
 {
     *missing = 0;
     static const char *const sql[] = {
         "SELECT MIN(seq) FROM main.log_entries l WHERE seq <= ?1 AND NOT EXISTS"
-        " (SELECT 1 FROM ix.ix_patient p WHERE p.patient = l.patient AND p.time = l.time"
-        " AND p.seq = l.seq)",
+        " (SELECT 1 FROM ix.ix_patient p WHERE p.era = l.seq >> ?2 AND p.patient = l.patient"
+        " AND p.time = l.time AND p.seq = l.seq)",
         "SELECT MIN(seq) FROM main.log_entries l WHERE seq <= ?1 AND on_behalf_of <> ''"
-        " AND NOT EXISTS (SELECT 1 FROM ix.ix_obo o WHERE o.on_behalf_of = l.on_behalf_of"
-        " AND o.time = l.time AND o.seq = l.seq)",
+        " AND NOT EXISTS (SELECT 1 FROM ix.ix_obo o WHERE o.era = l.seq >> ?2"
+        " AND o.on_behalf_of = l.on_behalf_of AND o.time = l.time AND o.seq = l.seq)",
     };
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK)
             return sql_err(db, e, "checking the index");
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)v->upto);
+        sqlite3_bind_int(st, 2, v->era_bits);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
             uint64_t m = (uint64_t)sqlite3_column_int64(st, 0);

@@ -42,9 +42,11 @@ char *ob_log_index_path(const char *log_path);
 void ob_log_index_remove(const char *log_path);
 
 /* Opens (creating it if missing) the index of the log at log_path, checks it against
- * the log (an index that does not match is emptied, to be rebuilt) and starts the
- * indexing thread. *out is freed by ob_log_index_stop. */
-ob_status ob_log_index_start(const char *log_path, ob_log_index **out, ob_err *e);
+ * the log (an index that does not match, or was built with other era_bits, is emptied,
+ * to be rebuilt) and starts the indexing thread. era_bits: entries are indexed in eras
+ * of 2^era_bits seqs (log_index.c; 0..40, the log's default is 18). *out is freed by
+ * ob_log_index_stop. */
+ob_status ob_log_index_start(const char *log_path, int era_bits, ob_log_index **out, ob_err *e);
 
 /* The log committed entries through seq `size`: wakes the indexer if it sleeps. Cheap;
  * called by the log's writer after each commit. */
@@ -61,13 +63,18 @@ void ob_log_index_stop(ob_log_index *ix);
 
 /* --- readers, on a connection to the log's database that the caller owns --- */
 
+/* What a reader may use of the index. */
+typedef struct ob_log_index_view {
+    bool usable;   /* false: the index file is missing, unreadable or does not match the
+                    * log; the caller scans the log */
+    uint64_t upto; /* the mark: entries through it are in the index (0 if unusable) */
+    int era_bits;  /* rows are keyed (era = seq >> era_bits, key, time, seq) */
+} ob_log_index_view;
+
 /* Attaches the index (read-only on a read-only connection) as schema "ix" and opens a
- * read transaction on both, so that the mark and the rows agree. *upto receives the mark
- * if the index can be used, and *usable whether it can: false when the index file is
- * missing, unreadable or does not match the log (then the caller scans the log). The
+ * read transaction on both, so that the mark and the rows agree, and fills *v. The
  * caller ends the transaction (COMMIT) when done. */
-ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, bool *usable, uint64_t *upto,
-                              ob_err *e);
+ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, ob_log_index_view *v, ob_err *e);
 
 /* Retention removed the log's entries through seq `through`: drops their index rows.
  * Called with no writer running (the caller holds the log). */
@@ -76,6 +83,6 @@ ob_status ob_log_index_expire(const char *log_path, uint64_t through, ob_err *e)
 /* Checks that the index leaves out no entry it claims to cover: *missing receives the
  * seq of the first entry at or below the mark with no index row (0 if none). On a
  * connection where ob_log_index_attach said the index is usable. */
-ob_status ob_log_index_check(sqlite3 *db, uint64_t upto, uint64_t *missing, ob_err *e);
+ob_status ob_log_index_check(sqlite3 *db, const ob_log_index_view *v, uint64_t *missing, ob_err *e);
 
 #endif

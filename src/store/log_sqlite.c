@@ -85,6 +85,7 @@
 #define DEFAULT_BUSY_MS   5000
 #define DEFAULT_PENDING   65536
 #define DEFAULT_WAL_PAGES 4000
+#define DEFAULT_ERA_BITS  18
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -323,6 +324,7 @@ struct ob_log {
     pthread_cond_t ckpt_wake;
 
     ob_log_index *ix; /* the search index's thread (store/log_index.h) */
+    int index_era_bits;
 };
 
 static ob_status step_done(ob_log *lg, sqlite3_stmt *st, ob_err *e, const char *what)
@@ -1162,10 +1164,10 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
 static ob_status start_index(ob_log *lg, ob_err *e)
 {
     ob_err first = {0};
-    if (ob_log_index_start(lg->path, &lg->ix, &first) == OB_OK)
+    if (ob_log_index_start(lg->path, lg->index_era_bits, &lg->ix, &first) == OB_OK)
         return OB_OK;
     ob_log_index_remove(lg->path);
-    return ob_log_index_start(lg->path, &lg->ix, e);
+    return ob_log_index_start(lg->path, lg->index_era_bits, &lg->ix, e);
 }
 
 ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **out, ob_err *e)
@@ -1189,6 +1191,7 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     lg->gather_us = cfg->gather_us;
     lg->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
     lg->wal_pages = cfg->wal_pages ? cfg->wal_pages : DEFAULT_WAL_PAGES;
+    lg->index_era_bits = cfg->index_era_bits ? cfg->index_era_bits : DEFAULT_ERA_BITS;
     /* The writer's connection gathers its WAL writes (store/walbuf.h); readers and
      * other connections use the default VFS. */
     ob_status st = ob_walbuf_register() == SQLITE_OK
@@ -1589,14 +1592,13 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
         return s;
     /* One read transaction over the log and its index: a consistent snapshot even
      * while the writer appends. */
-    bool usable;
-    uint64_t upto;
-    s = ob_log_index_attach(db, db_path, &usable, &upto, e);
+    ob_log_index_view ixv;
+    s = ob_log_index_attach(db, db_path, &ixv, e);
     if (s == OB_OK) {
         s = verify_db(db, pk, r, e);
         uint64_t missing = 0;
-        if (s == OB_OK && usable && (s = ob_log_index_check(db, upto, &missing, e)) == OB_OK) {
-            r->indexed_through = upto;
+        if (s == OB_OK && ixv.usable && (s = ob_log_index_check(db, &ixv, &missing, e)) == OB_OK) {
+            r->indexed_through = ixv.upto;
             if (missing)
                 s = fault(r, e, OB_LOG_FAULT_UNINDEXED, missing,
                           "entry %llu is missing from the search index, so queries would not"
@@ -1782,9 +1784,8 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
     ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, NULL, &db, e);
     if (s != OB_OK)
         return s;
-    bool usable;
-    uint64_t upto;
-    if ((s = ob_log_index_attach(db, db_path, &usable, &upto, e)) != OB_OK) {
+    ob_log_index_view ixv;
+    if ((s = ob_log_index_attach(db, db_path, &ixv, e)) != OB_OK) {
         sqlite3_close(db);
         return s;
     }
@@ -1796,14 +1797,17 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
     snprintf(where, sizeof where, "%s%s%s AND time >= ?4%s", q->patient ? " AND patient = ?1" : "",
              q->on_behalf_of ? " AND on_behalf_of = ?2 AND on_behalf_of <> ''" : "",
              q->actor_id ? " AND actor_id = ?3" : "", q->to ? " AND time < ?5" : "");
-    if (usable && (q->patient || q->on_behalf_of)) {
+    if (ixv.usable && (q->patient || q->on_behalf_of)) {
         /* Entries through the index's mark come from it, later ones from a scan of the
-         * log's tail (log_index.h); the two sets do not overlap. When the index's key is
-         * the only filter, the limit also bounds what is read through the index. */
+         * log's tail (log_index.h); the two sets do not overlap. The index is sought once
+         * per era (?8 = the mark's era). When the index's key is the only filter, the
+         * limit also bounds what is read through the index. */
         bool alone = !!q->patient + !!q->on_behalf_of + !!q->actor_id == 1;
         snprintf(sql, sizeof sql,
                  "SELECT " ENTRY_COLS " FROM log_entries WHERE seq IN (SELECT seq FROM ix.%s"
-                 " WHERE %s AND time >= ?4%s AND seq <= ?7 ORDER BY time %s, seq %s%s)%s"
+                 " WHERE era IN (WITH RECURSIVE e(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM e"
+                 " WHERE x < ?8) SELECT x FROM e)"
+                 " AND %s AND time >= ?4%s AND seq <= ?7 ORDER BY time %s, seq %s%s)%s"
                  " UNION ALL SELECT " ENTRY_COLS " FROM log_entries WHERE seq > ?7%s"
                  " ORDER BY time %s, seq %s%s",
                  q->patient ? "ix_patient" : "ix_obo",
@@ -1821,7 +1825,8 @@ ob_status ob_log_each(const char *db_path, const ob_log_query *q, ob_log_record_
         sqlite3_close(db);
         return s;
     }
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)upto);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)ixv.upto);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)(ixv.upto >> ixv.era_bits));
     if (q->patient)
         sqlite3_bind_text(st, 1, q->patient, -1, SQLITE_STATIC);
     if (q->on_behalf_of)

@@ -46,6 +46,8 @@ typedef struct ob_log_config {
                            * the WAL holds 4000 pages (the writer checkpoints itself only past
                            * 16 times that); > 0 = that many pages; -1 = SQLite's automatic
                            * checkpoint inside the writer's COMMIT at 4000 pages */
+    int index_era_bits;   /* the search index keys entries by era = seq >> index_era_bits
+                           * (store/log_index.h); 0 = 18. Smaller only for tests. */
 } ob_log_config;
 
 /* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before

@@ -765,6 +765,7 @@ static void test_search_index(void **state)
     (void)state;
     ob_log_config cfg;
     tl_keys(&cfg, 16);
+    cfg.index_era_bits = 3; /* eras of 8 entries: queries cross a dozen of them */
     char path[256], ixpath[300], other[256], otherix[300];
     tl_path(path, sizeof path, "index");
     snprintf(ixpath, sizeof ixpath, "%s-logindex", path);
@@ -790,7 +791,7 @@ static void test_search_index(void **state)
     /* ... and the index is really used: an entry dropped from it goes missing (which
      * verify reports), while a row proposing a wrong seq is filtered out. */
     assert_int_equal(tl_exec(ixpath, "DELETE FROM ix_patient WHERE seq = 4;"
-                                     " INSERT INTO ix_patient VALUES('pat-3', 1767225604, 5)"),
+                                     " INSERT INTO ix_patient VALUES(0, 'pat-3', 1767225604, 5)"),
                      SQLITE_OK);
     struct seqs got = {0};
     ob_log_query q = {.patient = "pat-3"};
@@ -860,6 +861,17 @@ static void test_search_index(void **state)
     assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
     assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
     assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    verify_ok(path, &cfg, &r);
+    assert_int_equal(r.indexed_through, 90);
+
+    /* Another era size: the writer empties the index and builds it with the new one. */
+    cfg.index_era_bits = 5;
+    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    assert_int_equal(tl_scalar(ixpath, "SELECT era_bits FROM ix_meta"), 5);
+    assert_int_equal(tl_scalar(ixpath, "SELECT count(DISTINCT era) FROM ix_patient"), 3);
+    ix_check_all(path, 90, "other era size");
     verify_ok(path, &cfg, &r);
     assert_int_equal(r.indexed_through, 90);
 
