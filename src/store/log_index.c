@@ -1,6 +1,6 @@
 /* log_index.c - the access log's search index in its companion database (log_index.h).
  *
- * ON-DISK FORMAT (<db>-logindex, WAL mode, user_version = 2)
+ * ON-DISK FORMAT (<db>-logindex, WAL mode, user_version = 3)
  *
  *   ix_meta(id = 1, upto, leaf BLOB, boot TEXT, clean, era_bits)
  *       upto: every entry with seq <= upto is indexed; leaf: that entry's leaf hash
