@@ -177,19 +177,32 @@ static int survived_boot(sqlite3 *db, const char *ix, const char *boot)
     return ok;
 }
 
-/* The index's era_bits, or -1. */
-static int stored_era_bits(sqlite3 *db, const char *ix)
+/* The first column of the first row of fmt with its one %s replaced by a schema name
+ * ("main", "ix"), if a non-negative integer; -1 otherwise (no row, error). */
+static int meta_int(sqlite3 *db, const char *fmt, const char *schema)
 {
-    char sql[96];
+    char sql[128];
     sqlite3_stmt *st;
-    int bits = -1;
-    snprintf(sql, sizeof sql, "SELECT era_bits FROM %s.ix_meta WHERE id = 1", ix);
+    int v = -1;
+    snprintf(sql, sizeof sql, fmt, schema);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
-        bits = sqlite3_column_int(st, 0);
+        v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return bits >= 0 && bits < 63 ? bits : -1;
+    return v >= 0 ? v : -1;
+}
+
+static int user_version(sqlite3 *db, const char *schema)
+{
+    return meta_int(db, "PRAGMA %s.user_version", schema);
+}
+
+/* The index's era_bits, or -1. */
+static int stored_era_bits(sqlite3 *db, const char *schema)
+{
+    int bits = meta_int(db, "SELECT era_bits FROM %s.ix_meta WHERE id = 1", schema);
+    return bits < 63 ? bits : -1;
 }
 
 /* 1 if the mark's leaf matches the log's entry at the mark (or the mark is 0), 0 if not,
@@ -370,13 +383,7 @@ static ob_status open_index(ob_log_index *ix, const char *log_path, ob_err *e)
                        " PRAGMA cache_size=-65536;",
                        e, "configuring");
     sqlite3_stmt *st;
-    int version = -1;
-    if (s == OB_OK &&
-        sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
+    int version = s == OB_OK ? user_version(ix->db, "main") : -1;
     if (s == OB_OK && version != 0 && version != INDEX_VERSION)
         s = exec(ix->db,
                  "DROP TABLE IF EXISTS ix_meta; DROP TABLE IF EXISTS ix_patient;"
@@ -585,16 +592,9 @@ ob_status ob_log_index_attach(sqlite3 *db, const char *log_path, ob_log_index_vi
     /* An index that cannot be read, is of another version or belongs to another log is
      * not an error: the caller scans the log instead. */
     if (attached) {
-        sqlite3_stmt *st;
-        int version = -1;
-        if (sqlite3_prepare_v2(db, "PRAGMA ix.user_version", -1, &st, NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                version = sqlite3_column_int(st, 0);
-            sqlite3_finalize(st);
-        }
         char boot[40];
         boot_id(boot);
-        if (version == INDEX_VERSION && survived_boot(db, "ix", boot) == 1 &&
+        if (user_version(db, "ix") == INDEX_VERSION && survived_boot(db, "ix", boot) == 1 &&
             (v->era_bits = stored_era_bits(db, "ix")) >= 0 &&
             mark_matches(db, "ix", "main", &v->upto) == 1)
             v->usable = true;

@@ -1163,8 +1163,7 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
  * opened (damaged, or not a database) is removed and built again from the log. */
 static ob_status start_index(ob_log *lg, ob_err *e)
 {
-    ob_err first = {0};
-    if (ob_log_index_start(lg->path, lg->index_era_bits, &lg->ix, &first) == OB_OK)
+    if (ob_log_index_start(lg->path, lg->index_era_bits, &lg->ix, NULL) == OB_OK)
         return OB_OK;
     ob_log_index_remove(lg->path);
     return ob_log_index_start(lg->path, lg->index_era_bits, &lg->ix, e);

@@ -760,6 +760,16 @@ static void ix_rewind(const char *path, const char *ixpath, int upto)
     assert_int_equal(tl_exec(ixpath, sql), SQLITE_OK);
 }
 
+/* A writer opens the log, lets the index catch up and closes. */
+static void ix_writer_pass(const char *path, const ob_log_config *cfg)
+{
+    ob_log *lg = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_log_open(path, cfg, &lg, &e), OB_OK);
+    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
+    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+}
+
 static void test_search_index(void **state)
 {
     (void)state;
@@ -809,9 +819,7 @@ static void test_search_index(void **state)
     assert_int_equal(tl_exec(ixpath, "UPDATE ix_meta SET boot = 'another-boot', clean = 0"),
                      SQLITE_OK);
     ix_check_all(path, 90, "unclean in another boot");
-    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
-    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
-    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_writer_pass(path, &cfg);
     assert_int_equal(tl_scalar(ixpath, "SELECT clean FROM ix_meta"), 1);
     verify_ok(path, &cfg, &r); /* the dropped entry is indexed again */
     assert_int_equal(r.indexed_through, 90);
@@ -842,9 +850,7 @@ static void test_search_index(void **state)
     ob_log_index_remove(path);
     assert_int_equal(rename(otherix, ixpath), 0);
     ix_check_all(path, 90, "foreign index");
-    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
-    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
-    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_writer_pass(path, &cfg);
     ix_check_all(path, 90, "foreign index rebuilt");
     verify_ok(path, &cfg, &r);
     assert_int_equal(r.indexed_through, 90);
@@ -858,17 +864,13 @@ static void test_search_index(void **state)
         fputc(i * 7 & 0xff, f);
     fclose(f);
     ix_check_all(path, 90, "damaged index");
-    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
-    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
-    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_writer_pass(path, &cfg);
     verify_ok(path, &cfg, &r);
     assert_int_equal(r.indexed_through, 90);
 
     /* Another era size: the writer empties the index and builds it with the new one. */
     cfg.index_era_bits = 5;
-    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
-    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
-    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_writer_pass(path, &cfg);
     assert_int_equal(tl_scalar(ixpath, "SELECT era_bits FROM ix_meta"), 5);
     assert_int_equal(tl_scalar(ixpath, "SELECT count(DISTINCT era) FROM ix_patient"), 3);
     ix_check_all(path, 90, "other era size");
@@ -906,9 +908,7 @@ static void test_schema_1_migrates(void **state)
                                    " time) WHERE on_behalf_of <> '';"
                                    " UPDATE log_meta SET value = '1' WHERE key = 'schema_version'"),
                      SQLITE_OK);
-    assert_int_equal(ob_log_open(path, &cfg, &lg, &e), OB_OK);
-    assert_int_equal(ob_log_wait_indexed(lg, &e), OB_OK);
-    assert_int_equal(ob_log_close(lg, &e), OB_OK);
+    ix_writer_pass(path, &cfg);
     assert_int_equal(
         tl_scalar(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'log_entries_%'"), 0);
     assert_int_equal(tl_scalar(path, "SELECT value FROM log_meta WHERE key = 'schema_version'"), 2);
