@@ -8,7 +8,8 @@
 #   Authorization: Bearer <token of a professional with a relationship to <id>>
 #   X-Purpose-Of-Use: TREAT
 # Prints requests/s, p50/p90/p99, the log entries appended per answered request, the
-# server's own latency histogram (share within 2.5, 5 and 10 ms) and the load average.
+# server's own latency histogram (share within 2.5, 5 and 10 ms), the CPU per request of
+# each kind of server thread and of wrk, and the load average.
 # Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
 # Each server thread count is measured at each client concurrency in BENCH_CONNECTIONS:
 # 40 connections carry about the target load (20,000/s), 64 saturate the two cores. In a
@@ -52,7 +53,7 @@ fi
 # (professional, site, patient): a doctor working at the org the patient has a relationship
 # with (listed GP, admission, home nursing), the patient having at least one shared, booked
 # appointment; at most $npros distinct professionals, $npairs pairs, in random order.
-pairs=$(mktemp); toks=$(mktemp); lua=$(mktemp --suffix=.lua); out=$(mktemp)
+pairs=$(mktemp); toks=$(mktemp); lua=$(mktemp --suffix=.lua); out=$(mktemp); tfile=$(mktemp)
 sqlite3 -separator ' ' "$db" >"$pairs" <<SQL
 with rel as (select json_extract(json,'\$.org') org, json_extract(json,'\$.patient') pat
                from records where type='relationship'),
@@ -97,6 +98,14 @@ function request()
   return reqs[i]
 end
 LUA
+# CPU time (ns) of each thread of process $1, summed per thread name: MHD-single (HTTP),
+# ob-log-writer, ob-log-index, ob-log-ckpt, overblik (the main thread)
+thread_ns() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm")" "$(cut -d' ' -f1 "$t/schedstat")"
+  done 2>/dev/null | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
+}
+
 run_one() { # $1 = server threads ("" = default), $2 = connections
   local conns=$2
   local targ=() pid addr size0 size1 res reqs m0 m1 cpu0 cpu1
@@ -138,7 +147,11 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
   x0=$(metrics)
   m0=$(awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}' <<<"$x0")
   cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  res=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt")
+  local th0 th1 wcpu TIMEFORMAT='%U %S'
+  th0=$(thread_ns "$pid")
+  res=$({ time wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$addr/" -- "$dir/pairs.txt"; } 2>"$tfile")
+  th1=$(thread_ns "$pid")
+  wcpu=$(tail -1 "$tfile")
   cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   x1=$(metrics)
   m1=$(awk '/^overblik_log_(appends|commits)_total/{printf "%s ", $2}' <<<"$x1")
@@ -154,6 +167,9 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
   read -r a0 c0 <<<"$m0"; read -r a1 c1 <<<"$m1"
   echo "  log commits: $((c1 - c0)), $(awk -v a=$((a1 - a0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.1f", a / c}') appends per commit;" \
     "server CPU: $(awk -v t=$((cpu1 - cpu0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", t / hz / r * 1e6}') us per request"
+  # where the CPU goes, per thread kind, and the client's share of the same two cores
+  echo "  CPU per request by thread: $(join <(echo "$th0") <(echo "$th1") |
+    awk -v r="$reqs" '{printf "%s %.1f us, ", $1, ($3 - $2) / 1e3 / r}')wrk $(awk -v r="$reqs" '{printf "%.1f", ($1 + $2) * 1e6 / r}' <<<"$wcpu") us"
   # the server's own view: its latency histogram (first handler call to completion), which
   # leaves out the client's share (wrk runs on the same two cores)
   echo "  server-side latency: $(paste <(grep duration_seconds_bucket <<<"$x0") <(grep duration_seconds_bucket <<<"$x1") |
@@ -162,6 +178,6 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
                 printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
 }
-trap 'rm -f "$pairs" "$toks" "$lua" "$out"' EXIT
+trap 'rm -f "$pairs" "$toks" "$lua" "$out" "$tfile"' EXIT
 [ $# -eq 0 ] && set -- ""
 for t in "$@"; do for c in $connlist; do run_one "$t" "$c"; done; done

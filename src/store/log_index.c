@@ -28,6 +28,7 @@
  * crash or power loss, and either means a reboot. So the writer records the boot id
  * when it opens the index, durably, and marks it clean after a synced close; an index
  * left unclean in another boot is emptied and rebuilt, and readers do not use it. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "store/log_index.h"
 
 #include <errno.h>
@@ -319,6 +320,7 @@ static void *index_main(void *arg)
     ob_log_index *ix = arg;
     int64_t last_pass = 0;
     bool failed = false;
+    pthread_setname_np(pthread_self(), "ob-log-index"); /* for top -H and the benchmarks */
     pthread_mutex_lock(&ix->mu);
     while (!ix->stopping) {
         if (!ix->hurry) {

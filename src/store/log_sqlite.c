@@ -58,7 +58,7 @@
  * commit's WAL frames with one pwrite per 124 KiB instead of two per page; the sync that
  * makes a commit durable writes them out first.
  */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* sync_file_range, pthread_setname_np */
 #include "store/log_sqlite.h"
 
 #include <errno.h>
@@ -645,6 +645,7 @@ static void *writer_main(void *arg)
 {
     ob_log *lg = arg;
     writer_of = lg;
+    pthread_setname_np(pthread_self(), "ob-log-writer"); /* for top -H and the benchmarks */
     size_t target = 0;
     int64_t last_commit_ns = 0;
     pthread_mutex_lock(&lg->mu);
@@ -1005,6 +1006,7 @@ static int sync_database(const char *path)
 static void *ckpt_main(void *arg)
 {
     ob_log *lg = arg;
+    pthread_setname_np(pthread_self(), "ob-log-ckpt");
     pthread_mutex_lock(&lg->mu);
     for (;;) {
         while (!lg->ckpt_want && !lg->closing)
