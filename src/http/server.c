@@ -853,6 +853,23 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- start and stop ---- */
 
+/* A TCP listening socket on sa that other sockets of this user may join (SO_REUSEPORT,
+ * one per server thread). -1 on failure, errno set. */
+static int listen_on(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 || bind(fd, sa, len) != 0 ||
+        listen(fd, 128) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
 static ob_status bind_listen(const char *listen_s, int *fd_out, char *addr, size_t cap, ob_err *e)
 {
     char host[256];
@@ -892,16 +909,10 @@ static ob_status bind_listen(const char *listen_s, int *fd_out, char *addr, size
             return ob_err_set(e, OB_EIO, "cannot listen on %s: %s", listen_s, strerror(err));
         }
     }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return ob_err_set(e, OB_EIO, "cannot listen on %s: %s", listen_s, strerror(errno));
-    }
+    int fd = listen_on(res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
+    if (fd < 0)
+        return ob_err_set(e, OB_EIO, "cannot listen on %s: %s", listen_s, strerror(errno));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char ip[INET6_ADDRSTRLEN] = "?";
@@ -931,17 +942,7 @@ static int listen_again(int fd0)
     socklen_t sl = sizeof ss;
     if (getsockname(fd0, (struct sockaddr *)&ss, &sl) != 0)
         return -1;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 128) != 0) {
-        int err = errno;
-        if (fd >= 0)
-            close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
+    return listen_on((struct sockaddr *)&ss, sl);
 }
 
 /* Stops every daemon started so far and closes every listening socket; frees s. The
