@@ -8,7 +8,8 @@
 #   Authorization: Bearer <token of a professional with a relationship to <id>>
 #   X-Purpose-Of-Use: TREAT
 # Prints requests/s, p50/p90/p99, the log entries appended per answered request, the
-# server's own latency histogram (share within 2.5, 5 and 10 ms), the CPU per request of
+# server's own latency histogram (share within 2.5, 5 and 10 ms), the share of log commits
+# (disk syncs) slower than 1, 3 and 10 ms, the CPU per request of
 # each kind of server thread and of wrk, and the load average.
 # Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
 # Each server thread count is measured at each client concurrency in BENCH_CONNECTIONS:
@@ -176,6 +177,12 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
     awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
          END {for (i = 1; i <= NR; i++) if (le[i] == "0.0025" || le[i] == "0.005" || le[i] == "0.01")
                 printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')"
+  # the disk's part: the share of group commits (each one a sync every waiting answer
+  # waits for) slower than 1, 3 and 10 ms
+  echo "  log commit durations: $(paste <(grep commit_seconds_bucket <<<"$x0") <(grep commit_seconds_bucket <<<"$x1") |
+    awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
+         END {for (i = 1; i <= NR; i++) if (le[i] == "0.001" || le[i] == "0.003" || le[i] == "0.01")
+                printf "%.2f%% over %g ms; ", 100 * (d[NR] - d[i]) / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
 }
 trap 'rm -f "$pairs" "$toks" "$lua" "$out" "$tfile"' EXIT

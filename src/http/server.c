@@ -443,6 +443,21 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               (unsigned long long)ls.failed, (unsigned long long)ls.checkpoints,
               (unsigned long long)ls.size, (unsigned long long)ls.indexed,
               (unsigned long long)ls.index_failures, atomic_load(&s->inflight));
+    /* The disk's sync dominates a commit; its tail is every waiting request's tail. */
+    sb_printf(&b, "# HELP overblik_log_commit_seconds How long each log COMMIT took (mostly "
+                  "the disk's sync).\n# TYPE overblik_log_commit_seconds histogram\n");
+    uint64_t ccum = 0;
+    for (size_t i = 0; i <= OB_LOG_COMMIT_BUCKETS; i++) {
+        ccum += ls.commit_hist[i];
+        if (i < OB_LOG_COMMIT_BUCKETS)
+            sb_printf(&b, "overblik_log_commit_seconds_bucket{le=\"%g\"} %llu\n",
+                      ob_log_commit_bucket_le[i], (unsigned long long)ccum);
+        else
+            sb_printf(&b, "overblik_log_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+                      (unsigned long long)ccum);
+    }
+    sb_printf(&b, "overblik_log_commit_seconds_sum %.6f\noverblik_log_commit_seconds_count %llu\n",
+              (double)ls.commit_ns_sum / 1e9, (unsigned long long)ccum);
     if (b.bad) {
         free(b.p);
         return MHD_NO;

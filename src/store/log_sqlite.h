@@ -102,6 +102,11 @@ ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
  * status. NULL is a no-op. Must not be called from a done callback. */
 ob_status ob_log_close(ob_log *lg, ob_err *e);
 
+/* Upper bounds (seconds) of the commit-duration histogram's buckets; one more bucket
+ * counts the commits slower than the last. A COMMIT's time is mostly the disk's sync. */
+#define OB_LOG_COMMIT_BUCKETS 8
+extern const double ob_log_commit_bucket_le[OB_LOG_COMMIT_BUCKETS];
+
 typedef struct ob_log_stats {
     uint64_t size;           /* seq of the newest entry */
     uint64_t appended;       /* entries appended since open */
@@ -114,6 +119,10 @@ typedef struct ob_log_stats {
     uint64_t writer_cpu_ns;  /* CPU time of the writer thread since open (its serial cost) */
     uint64_t indexed;        /* the search index covers entries through this seq */
     uint64_t index_failures; /* indexing passes that failed since open (they are retried) */
+    /* committed transactions by how long their COMMIT took (not cumulative; the last
+     * counts those over every bound), and the sum of those durations */
+    uint64_t commit_hist[OB_LOG_COMMIT_BUCKETS + 1];
+    uint64_t commit_ns_sum;
 } ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 

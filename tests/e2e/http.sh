@@ -163,6 +163,7 @@ has "metrics: latency histogram" "$body" 'overblik_http_request_duration_seconds
 has "metrics: decisions by rule" "$body" 'overblik_decisions_total{rule="R-ACC-1",outcome="permit"}'
 has "metrics: log appends" "$body" "overblik_log_appends_total"
 has "metrics: search index" "$body" "overblik_log_indexed"
+has "metrics: commit durations" "$body" 'overblik_log_commit_seconds_bucket{le="+Inf"}'
 has "metrics: auth failures" "$body" "overblik_http_auth_failures_total"
 
 # --- one writing process per database: while the server runs, a writing CLI command is

@@ -214,6 +214,12 @@ static void test_concurrent_group_commit(void **state)
     assert_int_equal(s.size, ok);
     assert_int_equal(s.failed, (uint64_t)failed);
     assert_true(s.commits <= ok);
+    /* every commit lands in exactly one bucket of the duration histogram (/metrics) */
+    uint64_t in_hist = 0;
+    for (int b = 0; b <= OB_LOG_COMMIT_BUCKETS; b++)
+        in_hist += s.commit_hist[b];
+    assert_int_equal(in_hist, s.commits);
+    assert_true(s.commit_ns_sum > 0);
     assert_int_equal(ob_log_close(lg, &e), OB_OK);
     /* Every acknowledged seq is distinct and in 1..ok. */
     uint8_t *seen = calloc(ok + 1, 1);
