@@ -409,6 +409,70 @@ static void test_cache(void **state)
     free(tok);
 }
 
+/* R-API-2: a cached token's window (exp, nbf, iat, each with the leeway) is checked on
+ * every hit exactly as on the first verification, one row per request time. */
+static void test_cache_window(void **state)
+{
+    (void)state;
+    /* two tokens: one bounded below by nbf, one by iat (both 10 s ago) */
+    char claims[320];
+    char *tok[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(claims, sizeof claims,
+                 "{\"ob_kind\":\"system\",\"client_id\":\"w%d\",\"site\":\"gp-1\","
+                 "\"aud\":\"overblik\",\"iss\":\"https://idp.test\",\"exp\":%lld,\"%s\":%lld}",
+                 k, (long long)F.now + 300, k ? "iat" : "nbf", (long long)F.now - 10);
+        tok[k] = make_token(HDR_OK, claims, SIG_ES256);
+    }
+    static const struct {
+        const char *name;
+        int64_t at;         /* request time, relative to F.now */
+        const char *err[2]; /* for the nbf token, the iat token; NULL: accepted */
+    } win[] = {
+        {"first use (verified, cached)", 0, {NULL, NULL}},
+        {"hit", 1, {NULL, NULL}},
+        {"hit at exp + leeway", 300 + OB_AUTH_LEEWAY, {NULL, NULL}},
+        {"hit past exp + leeway", 301 + OB_AUTH_LEEWAY, {"expired", "expired"}},
+        {"hit at nbf/iat - leeway", -10 - OB_AUTH_LEEWAY, {NULL, NULL}},
+        {"hit before nbf/iat - leeway",
+         -11 - OB_AUTH_LEEWAY,
+         {"not yet valid", "issued in the future"}},
+        {"hit again after refusals", 0, {NULL, NULL}},
+    };
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++)
+        for (int k = 0; k < 2; k++) {
+            json_t *cl = NULL;
+            ob_err e = {0};
+            ob_status st =
+                ob_auth_verify(F.auth, tok[k], strlen(tok[k]), F.now + win[i].at, &cl, &e);
+            if (win[i].err[k]) {
+                if (st != OB_EINVAL || !strstr(e.msg, win[i].err[k]))
+                    fail_msg("%s (token %d): got %d '%s', wanted '%s'", win[i].name, k, st, e.msg,
+                             win[i].err[k]);
+                assert_null(cl);
+            } else {
+                if (st != OB_OK)
+                    fail_msg("%s (token %d): refused: %s", win[i].name, k, e.msg);
+                json_decref(cl);
+            }
+        }
+    free(tok[0]);
+    free(tok[1]);
+    char *big;
+    /* the largest integer expiry neither overflows (UBSan runs this) nor expires */
+    snprintf(claims, sizeof claims,
+             "{\"ob_kind\":\"system\",\"client_id\":\"w2\",\"site\":\"gp-1\","
+             "\"aud\":\"overblik\",\"iss\":\"https://idp.test\",\"exp\":9223372036854775807}");
+    big = make_token(HDR_OK, claims, SIG_ES256);
+    for (int i = 0; i < 2; i++) {
+        json_t *cl = NULL;
+        ob_err e = {0};
+        assert_int_equal(ob_auth_verify(F.auth, big, strlen(big), F.now, &cl, &e), OB_OK);
+        json_decref(cl);
+    }
+    free(big);
+}
+
 /* An oversized token is refused before any decoding. */
 static void test_too_long(void **state)
 {
@@ -523,9 +587,9 @@ static void test_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),    cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_too_long), cmocka_unit_test(test_bad_jwks),
-        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_table),        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_window), cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_bad_jwks),     cmocka_unit_test(test_headers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
