@@ -9,8 +9,8 @@
 #   X-Purpose-Of-Use: TREAT
 # Prints requests/s, p50/p90/p99, the log entries appended per answered request, the
 # server's own latency histogram (share within 2.5, 5 and 10 ms), the share of log commits
-# (disk syncs) slower than 1, 3 and 10 ms, the CPU per request of
-# each kind of server thread and of wrk, and the load average.
+# (disk syncs) slower than 1, 3 and 10 ms, the CPU per request of each kind of server
+# thread and of wrk, the load average, and whether the run met the issue's target.
 # Usage: bench/http/appointments.sh [SERVER_THREADS...]   (default: the server's default)
 # Each server thread count is measured at each client concurrency in BENCH_CONNECTIONS:
 # 40 connections carry about the target load (20,000/s), 64 saturate the two cores. In a
@@ -184,6 +184,13 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
          END {for (i = 1; i <= NR; i++) if (le[i] == "0.001" || le[i] == "0.003" || le[i] == "0.01")
                 printf "%.2f%% over %g ms; ", 100 * (d[NR] - d[i]) / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
+  # the issue's target: at least 20,000 requests/s with p99 under 5 ms
+  echo "$res" | awk '/Requests\/sec/{r = $2}
+    /Latency Distribution/{p = 1; next}
+    p && $1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); v += 0;
+                      ms = u == "us" ? v / 1000 : u == "s" ? v * 1000 : v}
+    END {printf "  target (>= 20,000/s, p99 < 5 ms): %s\n",
+         (r >= 20000 && ms < 5) ? "met" : "not met"}'
 }
 trap 'rm -f "$pairs" "$toks" "$lua" "$out" "$tfile"' EXIT
 [ $# -eq 0 ] && set -- ""
