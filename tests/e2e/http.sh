@@ -164,6 +164,12 @@ has "metrics: decisions by rule" "$body" 'overblik_decisions_total{rule="R-ACC-1
 has "metrics: log appends" "$body" "overblik_log_appends_total"
 has "metrics: search index" "$body" "overblik_log_indexed"
 has "metrics: commit durations" "$body" 'overblik_log_commit_seconds_bucket{le="+Inf"}'
+# every commit in the histogram, once: its count is the commit counter, and it is not zero
+# (the requests above were logged)
+ncommits=$(awk '$1 == "overblik_log_commits_total" {print $2}' <<<"$body")
+nhist=$(awk '$1 == "overblik_log_commit_seconds_count" {print $2}' <<<"$body")
+eq "metrics: commit histogram counts every commit" "$nhist" "$ncommits"
+[ "${ncommits:-0}" -gt 0 ] && ok || bad "metrics: no commits counted"
 has "metrics: auth failures" "$body" "overblik_http_auth_failures_total"
 
 # --- one writing process per database: while the server runs, a writing CLI command is
