@@ -372,6 +372,22 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char 
     }
 }
 
+/* A Prometheus histogram: counts[i] (not cumulative) of the observations up to le[i],
+ * counts[n] of those above every bound; sum in seconds. */
+static void sb_histogram(sbuf *b, const char *name, const char *help, const double *le, size_t n,
+                         const uint64_t *counts, double sum)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        cum += counts[i];
+        sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], (unsigned long long)cum);
+    }
+    cum += counts[n];
+    sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+              (unsigned long long)cum, name, sum, name, (unsigned long long)cum);
+}
+
 static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     sbuf b = {malloc(16384), 0, 16384, false};
@@ -385,22 +401,12 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
                 &b, "overblik_http_requests_total{method=\"%s\",code=\"%dxx\"} %llu\n",
                 method_names[m], c,
                 (unsigned long long)atomic_load_explicit(&s->requests[m][c], memory_order_relaxed));
-    sb_printf(&b, "# HELP overblik_http_request_duration_seconds Time from request headers to "
-                  "the response being sent.\n"
-                  "# TYPE overblik_http_request_duration_seconds histogram\n");
-    uint64_t cum = 0;
-    for (size_t i = 0; i <= NBUCKETS; i++) {
-        cum += atomic_load_explicit(&s->lat_buckets[i], memory_order_relaxed);
-        if (i < NBUCKETS)
-            sb_printf(&b, "overblik_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                      buckets[i], (unsigned long long)cum);
-        else
-            sb_printf(&b, "overblik_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                      (unsigned long long)cum);
-    }
-    sb_printf(&b, "overblik_http_request_duration_seconds_sum %.6f\n",
-              (double)atomic_load_explicit(&s->lat_sum_us, memory_order_relaxed) / 1e6);
-    sb_printf(&b, "overblik_http_request_duration_seconds_count %llu\n", (unsigned long long)cum);
+    uint64_t lat[NBUCKETS + 1];
+    for (size_t i = 0; i <= NBUCKETS; i++)
+        lat[i] = atomic_load_explicit(&s->lat_buckets[i], memory_order_relaxed);
+    sb_histogram(&b, "overblik_http_request_duration_seconds",
+                 "Time from request headers to the response being sent.", buckets, NBUCKETS, lat,
+                 (double)atomic_load_explicit(&s->lat_sum_us, memory_order_relaxed) / 1e6);
     sb_printf(&b,
               "# HELP overblik_http_auth_failures_total Requests refused for a missing or "
               "invalid token.\n# TYPE overblik_http_auth_failures_total counter\n"
@@ -444,20 +450,9 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               (unsigned long long)ls.size, (unsigned long long)ls.indexed,
               (unsigned long long)ls.index_failures, atomic_load(&s->inflight));
     /* The disk's sync dominates a commit; its tail is every waiting request's tail. */
-    sb_printf(&b, "# HELP overblik_log_commit_seconds How long each log COMMIT took (mostly "
-                  "the disk's sync).\n# TYPE overblik_log_commit_seconds histogram\n");
-    uint64_t ccum = 0;
-    for (size_t i = 0; i <= OB_LOG_COMMIT_BUCKETS; i++) {
-        ccum += ls.commit_hist[i];
-        if (i < OB_LOG_COMMIT_BUCKETS)
-            sb_printf(&b, "overblik_log_commit_seconds_bucket{le=\"%g\"} %llu\n",
-                      ob_log_commit_bucket_le[i], (unsigned long long)ccum);
-        else
-            sb_printf(&b, "overblik_log_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
-                      (unsigned long long)ccum);
-    }
-    sb_printf(&b, "overblik_log_commit_seconds_sum %.6f\noverblik_log_commit_seconds_count %llu\n",
-              (double)ls.commit_ns_sum / 1e9, (unsigned long long)ccum);
+    sb_histogram(&b, "overblik_log_commit_seconds",
+                 "How long each log COMMIT took (mostly the disk's sync).", ob_log_commit_bucket_le,
+                 OB_LOG_COMMIT_BUCKETS, ls.commit_hist, (double)ls.commit_ns_sum / 1e9);
     if (b.bad) {
         free(b.p);
         return MHD_NO;
