@@ -178,10 +178,12 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
     awk -v r="$reqs" '{printf "%s %.1f us, ", $1, ($3 - $2) / 1e3 / r}')wrk $(awk -v r="$reqs" '{printf "%.1f", ($1 + $2) * 1e6 / r}' <<<"$wcpu") us"
   # the server's own view: its latency histogram (first handler call to completion), which
   # leaves out the client's share (wrk runs on the same two cores)
-  echo "  server-side latency: $(paste <(grep duration_seconds_bucket <<<"$x0") <(grep duration_seconds_bucket <<<"$x1") |
+  local srv
+  srv=$(paste <(grep duration_seconds_bucket <<<"$x0") <(grep duration_seconds_bucket <<<"$x1") |
     awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
          END {for (i = 1; i <= NR; i++) if (le[i] == "0.0025" || le[i] == "0.005" || le[i] == "0.01")
-                printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')"
+                printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')
+  echo "  server-side latency: $srv"
   # the disk's part: the share of group commits (each one a sync every waiting answer
   # waits for) slower than 1, 3 and 10 ms
   echo "  log commit durations: $(paste <(grep commit_seconds_bucket <<<"$x0") <(grep commit_seconds_bucket <<<"$x1") |
@@ -190,13 +192,15 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
                 printf "%.2f%% over %g ms; ", 100 * (d[NR] - d[i]) / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
   # the issue's target: at least 20,000 requests/s with p99 under 5 ms
-  echo "$res" | awk -v c="$conns" -v sum="$summary" '/Requests\/sec/{r = $2}
+  local srv5
+  srv5=$(grep -o '[0-9.]*% within 5 ms' <<<"$srv" || echo "no histogram")
+  echo "$res" | awk -v c="$conns" -v sum="$summary" -v srv5="$srv5" '/Requests\/sec/{r = $2}
     /Latency Distribution/{p = 1; next}
     p && $1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); v += 0;
                       ms = u == "us" ? v / 1000 : u == "s" ? v * 1000 : v}
     END {met = r >= 20000 && ms < 5 ? "met" : "not met"
          printf "  target (>= 20,000/s, p99 < 5 ms): %s\n", met
-         printf "  %s connections: %.0f/s, p99 %.2f ms, %s\n", c, r, ms, met >> sum}'
+         printf "  %s connections: %.0f/s, p99 %.2f ms, %s (server-side %s)\n", c, r, ms, met, srv5 >> sum}'
 }
 
 # The database as it was before any run, for BENCH_ROUNDS > 1 (each run appends to its log).
@@ -217,7 +221,7 @@ for r in $(seq 1 "$rounds"); do
   for t in "$@"; do for c in $connlist; do restore; run_one "$t" "$c"; done; done
 done
 if [ "$rounds" -gt 1 ]; then
-  echo "bench/http: target (>= 20,000/s, p99 < 5 ms) met in $(grep -c ', met$' "$summary" || true)" \
+  echo "bench/http: target (>= 20,000/s, p99 < 5 ms) met in $(grep -c ', met (' "$summary" || true)" \
     "of $(wc -l <"$summary") runs:"
   cat "$summary"
 fi
