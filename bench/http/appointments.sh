@@ -112,6 +112,13 @@ thread_ns() {
   done 2>/dev/null | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
 }
 
+# How much each bucket of Prometheus histogram $1 grew between the /metrics texts $2 and
+# $3: one "le increase" line per bucket (cumulative, as exported), +Inf last.
+bucket_increase() {
+  paste <(grep "^$1_bucket" <<<"$2") <(grep "^$1_bucket" <<<"$3") |
+    awk '{split($1, a, "\""); print a[2], $4 - $2}'
+}
+
 run_one() { # $1 = server threads ("" = default), $2 = connections
   local conns=$2
   local targ=() pid addr size0 size1 res reqs m0 m1 cpu0 cpu1
@@ -179,15 +186,15 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
   # the server's own view: its latency histogram (first handler call to completion), which
   # leaves out the client's share (wrk runs on the same two cores)
   local srv
-  srv=$(paste <(grep duration_seconds_bucket <<<"$x0") <(grep duration_seconds_bucket <<<"$x1") |
-    awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
+  srv=$(bucket_increase overblik_http_request_duration_seconds "$x0" "$x1" |
+    awk '{le[NR] = $1; d[NR] = $2}
          END {for (i = 1; i <= NR; i++) if (le[i] == "0.0025" || le[i] == "0.005" || le[i] == "0.01")
                 printf "%.2f%% within %g ms; ", 100 * d[i] / d[NR], le[i] * 1000}')
   echo "  server-side latency: $srv"
   # the disk's part: the share of group commits (each one a sync every waiting answer
   # waits for) slower than 1, 3 and 10 ms
-  echo "  log commit durations: $(paste <(grep commit_seconds_bucket <<<"$x0") <(grep commit_seconds_bucket <<<"$x1") |
-    awk '{split($1, a, "\""); d[NR] = $4 - $2; le[NR] = a[2]}
+  echo "  log commit durations: $(bucket_increase overblik_log_commit_seconds "$x0" "$x1" |
+    awk '{le[NR] = $1; d[NR] = $2}
          END {for (i = 1; i <= NR; i++) if (le[i] == "0.001" || le[i] == "0.003" || le[i] == "0.01")
                 printf "%.2f%% over %g ms; ", 100 * (d[NR] - d[i]) / d[NR], le[i] * 1000}')"
   echo "  load average after: $load"
