@@ -1,11 +1,13 @@
 /* fuzz_fhir_consent.c - libFuzzer target for the FHIR Consent parser (src/fhir/consent.c,
  * R-API-5): any bytes in, no crash; an accepted Consent always yields an import record
- * with a type and a patient, and a refusal always carries a message. */
+ * with a type and a patient, and a refusal always carries a message, never a CPR number
+ * (R-CPR-2). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpr.h"
 #include "fhir/consent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 !json_is_string(json_object_get(rec, "patient")))
                 abort();
             json_decref(rec);
-        } else if (e.msg[0] == '\0') {
+        } else if (e.msg[0] == '\0' || ob_cpr_in_text(e.msg)) {
             abort();
         }
     }

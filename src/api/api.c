@@ -7,10 +7,16 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/cpr.h"
 #include "core/alloc.h"
 
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text)
 {
+    /* The last guard of R-CPR-2: every error a caller sees passes here, so a CPR number
+     * that a layer below quoted (an id, a value) does not leave, whatever the layer. */
+    if (ob_cpr_in_text(text))
+        text = "the request was refused; the reason is not shown because it would quote a CPR "
+               "number";
     json_decref(out->body);
     out->body = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome", "issue",
                           "severity", "error", "code", code, "diagnostics", text);
@@ -66,15 +72,15 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
 {
     memset(out, 0, sizeof *out);
     /* R-CPR-2: a CPR number never travels in a URL. Refuse without echoing it. */
-    if (ob_api_looks_like_cpr(rq->path)) {
+    if (ob_cpr_in_text(rq->path)) {
         ob_api_outcome(out, 400, "invalid",
                        "CPR numbers are accepted only in the body of a POST _search, never "
                        "in a URL (R-CPR-2)");
         return OB_OK;
     }
     for (size_t i = 0; i < rq->nparams; i++) {
-        if (!rq->params[i].from_body && (ob_api_looks_like_cpr(rq->params[i].value) ||
-                                         ob_api_looks_like_cpr(rq->params[i].name))) {
+        if (!rq->params[i].from_body &&
+            (ob_cpr_in_text(rq->params[i].value) || ob_cpr_in_text(rq->params[i].name))) {
             ob_api_outcome(out, 400, "invalid",
                            "CPR numbers are accepted only in the body of a POST _search, "
                            "never in a URL (R-CPR-2)");

@@ -9,6 +9,7 @@
 #define OB_API_INTERNAL_H
 
 #include "api/api.h"
+#include "fhir/fhir.h"
 #include "policy/policy.h"
 
 /* `type` is the resource type ("Observation"); `rest` is the path after "/<type>":
@@ -38,11 +39,6 @@ const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *f
 /* Refuses (400, returns false) any parameter not in the NULL-terminated allowed list,
  * naming it; FHIR's _format and _pretty are always allowed. */
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out);
-/* True when s contains something that parses as a CPR number (R-CPR-1). */
-bool ob_api_looks_like_cpr(const char *s);
-
-/* The CPR identifier system (the Danish CPR OID). */
-#define OB_FHIR_CPR_SYSTEM "urn:oid:1.2.208.176.1.2"
 
 /* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",
  * internal ids only), `patient.identifier` / `identifier` ("<system>|<cpr>" or the

@@ -33,36 +33,12 @@ bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob
             char msg[200];
             /* parameter names are not patient data, but cap what we echo */
             snprintf(msg, sizeof msg, "unsupported search parameter '%.64s'",
-                     ob_api_looks_like_cpr(n) ? "?" : n);
+                     ob_cpr_in_text(n) ? "?" : n);
             ob_api_outcome(out, 400, "not-supported", msg);
             return false;
         }
     }
     return true;
-}
-
-bool ob_api_looks_like_cpr(const char *s)
-{
-    if (!s)
-        return false;
-    size_t n = strlen(s);
-    for (size_t i = 0; i + 10 <= n; i++) {
-        if (!isdigit((unsigned char)s[i]) || (i > 0 && isdigit((unsigned char)s[i - 1])))
-            continue;
-        size_t len = 0, digits = 0;
-        while (i + len < n && digits < 10 &&
-               (isdigit((unsigned char)s[i + len]) || (s[i + len] == '-' && digits == 6))) {
-            if (s[i + len] != '-')
-                digits++;
-            len++;
-        }
-        if (digits != 10 || (i + len < n && isdigit((unsigned char)s[i + len])))
-            continue;
-        ob_cpr cpr;
-        if (ob_cpr_parse(s + i, len, &cpr, NULL) == OB_OK)
-            return true;
-    }
-    return false;
 }
 
 static bool bad(ob_api_response *out, const char *msg)

@@ -1,6 +1,7 @@
 /* cpr.c - CPR validation with the CPR office's century table (see cpr.h). */
 #include "core/cpr.h"
 
+#include <ctype.h>
 #include <string.h>
 
 int ob_cpr_century_year(int yy, int seventh)
@@ -91,4 +92,28 @@ ob_status ob_cpr_make(int y, int m, int d, int serial3, int female, ob_cpr *out)
         return ob_cpr_parse(buf, 10, out, NULL);
     }
     return OB_EINVAL;
+}
+
+bool ob_cpr_in_text(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    for (size_t i = 0; i + 10 <= n; i++) {
+        if (!isdigit((unsigned char)s[i]) || (i > 0 && isdigit((unsigned char)s[i - 1])))
+            continue;
+        size_t len = 0, digits = 0;
+        while (i + len < n && digits < 10 &&
+               (isdigit((unsigned char)s[i + len]) || (s[i + len] == '-' && digits == 6))) {
+            if (s[i + len] != '-')
+                digits++;
+            len++;
+        }
+        if (digits != 10 || (i + len < n && isdigit((unsigned char)s[i + len])))
+            continue;
+        ob_cpr cpr;
+        if (ob_cpr_parse(s + i, len, &cpr, NULL) == OB_OK)
+            return true;
+    }
+    return false;
 }

@@ -8,6 +8,8 @@
 #ifndef OB_CORE_CPR_H
 #define OB_CORE_CPR_H
 
+#include <stdbool.h>
+
 #include "core/err.h"
 #include "core/time.h"
 
@@ -24,5 +26,8 @@ ob_time ob_cpr_birth(const ob_cpr *c);
 /* Builds a valid CPR (no modulus 11) for a birth date and serial (0..9999 with the 7th
  * digit chosen to match the century). Returns OB_EINVAL if no serial digit fits. */
 ob_status ob_cpr_make(int y, int m, int d, int serial3, int female, ob_cpr *out);
+/* True if s holds a valid CPR number (DDMMYYSSSS or DDMMYY-SSSS, not part of a longer
+ * digit run). Used to refuse CPRs in URLs and to keep them out of messages (R-CPR-2). */
+bool ob_cpr_in_text(const char *s);
 
 #endif

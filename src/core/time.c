@@ -72,19 +72,19 @@ ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e)
     size_t n = strlen(s);
     if (n < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
         !digits(s + 8, 2, &d))
-        return ob_err_set(e, OB_EINVAL, "time '%.40s' is not YYYY-MM-DD[THH:MM[:SS]Z]", s);
+        return ob_err_set(e, OB_EINVAL, "time is not YYYY-MM-DD[THH:MM[:SS]Z]");
     if (!ob_date_valid(y, mo, d))
-        return ob_err_set(e, OB_EINVAL, "date '%.10s' does not exist", s);
+        return ob_err_set(e, OB_EINVAL, "the date does not exist");
     const char *p = s + 10;
     int64_t offset = 0;
     if (*p == 'T' || *p == ' ') {
         p++;
         if (!digits(p, 2, &h) || p[2] != ':' || !digits(p + 3, 2, &mi))
-            return ob_err_set(e, OB_EINVAL, "time '%.40s' has a bad clock time", s);
+            return ob_err_set(e, OB_EINVAL, "time has a bad clock time");
         p += 5;
         if (*p == ':') {
             if (!digits(p + 1, 2, &se))
-                return ob_err_set(e, OB_EINVAL, "time '%.40s' has bad seconds", s);
+                return ob_err_set(e, OB_EINVAL, "time has bad seconds");
             p += 3;
             if (*p == '.') {
                 p++;
@@ -93,20 +93,20 @@ ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e)
             }
         }
         if (h > 23 || mi > 59 || se > 60)
-            return ob_err_set(e, OB_EINVAL, "time '%.40s' is out of range", s);
+            return ob_err_set(e, OB_EINVAL, "time is out of range");
         if (*p == 'Z') {
             p++;
         } else if (*p == '+' || *p == '-') {
             int oh, om;
             if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 ||
                 om > 59)
-                return ob_err_set(e, OB_EINVAL, "time '%.40s' has a bad offset", s);
+                return ob_err_set(e, OB_EINVAL, "time has a bad offset");
             offset = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
             p += 6;
         }
     }
     if (*p != '\0')
-        return ob_err_set(e, OB_EINVAL, "time '%.40s' has trailing characters", s);
+        return ob_err_set(e, OB_EINVAL, "time has trailing characters");
     *out = ob_time_from_ymd(y, mo, d) + h * 3600 + mi * 60 + se - offset;
     return OB_OK;
 }

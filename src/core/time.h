@@ -16,7 +16,8 @@ int ob_date_valid(int y, int m, int d);
 int64_t ob_days_from_civil(int y, int m, int d);
 void ob_civil_from_days(int64_t z, int *y, int *m, int *d);
 ob_time ob_time_from_ymd(int y, int m, int d);
-/* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][.fff](Z|+hh:mm|-hh:mm). */
+/* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][.fff](Z|+hh:mm|-hh:mm). Its error messages
+ * never quote the input: a CPR number sent where a date goes must not come back (R-CPR-2). */
 ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e);
 /* Writes YYYY-MM-DDTHH:MM:SSZ (21 bytes with NUL) into buf. */
 void ob_time_format(ob_time t, char buf[static 32]);

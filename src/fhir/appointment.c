@@ -9,16 +9,26 @@
  * course and is refused. */
 #include "fhir/fhir.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/internal.h"
+#include "core/cpr.h"
 #include "core/alloc.h"
 
 void ob_fhir_time(ob_time t, char buf[static 32])
 {
     ob_time_format(t, buf);
+}
+
+const char *ob_fhir_shown_name(const char *key)
+{
+    size_t n = 0;
+    for (; key[n]; n++)
+        if (n >= 40 || !(isalpha((unsigned char)key[n]) || key[n] == '_'))
+            return "(a name not shown)";
+    return n ? key : "(a name not shown)";
 }
 
 json_t *ob_fhir_block_marker(void)
@@ -202,7 +212,8 @@ ob_status ob_fhir_appointment_parse(json_t *res, ob_fhir_apt_in *out, ob_err *e)
         if (strcmp(key, "modifierExtension") == 0)
             return ob_err_set(e, OB_EINVAL, "Appointment.modifierExtension is not supported");
         if (!el)
-            return ob_err_set(e, OB_EINVAL, "unknown element Appointment.%.40s", key);
+            return ob_err_set(e, OB_EINVAL, "unknown element Appointment.%s",
+                              ob_fhir_shown_name(key));
         if (!kind_ok(v, el->kind))
             return ob_err_set(e, OB_EINVAL, "Appointment.%s has the wrong type", el->name);
     }
@@ -223,7 +234,7 @@ ob_status ob_fhir_appointment_parse(json_t *res, ob_fhir_apt_in *out, ob_err *e)
         return ob_err_set(e, OB_EINVAL,
                           "Appointment.identifier needs your system's id (a value of at most "
                           "100 characters) (R-APT-1)");
-    if (ob_api_looks_like_cpr(out->value) || ob_api_looks_like_cpr(out->system))
+    if (ob_cpr_in_text(out->value) || ob_cpr_in_text(out->system))
         return ob_err_set(e, OB_EINVAL,
                           "an appointment identifier must not contain a CPR number (R-CPR-2)");
     out->status = str(res, "status");

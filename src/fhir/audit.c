@@ -23,7 +23,7 @@
 #define CS_ENTTYPE   "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 #define CS_OBJROLE   "http://terminology.hl7.org/CodeSystem/object-role"
 #define CS_SRCTYPE   "http://terminology.hl7.org/CodeSystem/security-source-type"
-#define CS_CAPACITY  "https://overblik.dk/fhir/CodeSystem/capacity"
+#define CS_CAPACITY  OB_FHIR_BASE "/CodeSystem/capacity"
 
 static bool has(const char *s)
 {

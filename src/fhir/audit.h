@@ -8,14 +8,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "fhir/fhir.h"
 #include "log/entry.h"
 
-#define OB_FHIR_EXT_OVERRIDE "https://overblik.dk/fhir/StructureDefinition/audit-override"
-#define OB_FHIR_EXT_JUSTIFICATION                                                                  \
-    "https://overblik.dk/fhir/StructureDefinition/audit-override-justification"
-#define OB_FHIR_EXT_PATIENT_NOTICE                                                                 \
-    "https://overblik.dk/fhir/StructureDefinition/audit-patient-notice"
-#define OB_FHIR_CS_PURPOSE_OB "https://overblik.dk/fhir/CodeSystem/purpose-of-use"
+#define OB_FHIR_EXT_OVERRIDE       OB_FHIR_BASE "/StructureDefinition/audit-override"
+#define OB_FHIR_EXT_JUSTIFICATION  OB_FHIR_BASE "/StructureDefinition/audit-override-justification"
+#define OB_FHIR_EXT_PATIENT_NOTICE OB_FHIR_BASE "/StructureDefinition/audit-patient-notice"
+#define OB_FHIR_CS_PURPOSE_OB      OB_FHIR_BASE "/CodeSystem/purpose-of-use"
 
 /* The AuditEvent for log entry `seq` (new reference; NULL on ENOMEM). Its strings are
  * copied. */

@@ -141,8 +141,8 @@ ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e)
         for (const char *const *k = obs_known; *k && !ok; k++)
             ok = strcmp(*k, key) == 0;
         if (!ok)
-            return ob_err_set(e, OB_EINVAL, "unknown or unsupported element Observation.%.40s",
-                              key);
+            return ob_err_set(e, OB_EINVAL, "unknown or unsupported element Observation.%s",
+                              ob_fhir_shown_name(key));
     }
     const char *status = json_string_value(json_object_get(res, "status"));
     if (!status || (strcmp(status, "final") != 0 && strcmp(status, "preliminary") != 0 &&

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/time.h"
+#include "fhir/fhir.h"
 
 #define CS_SCOPE      "http://terminology.hl7.org/CodeSystem/consentscope"
 #define CS_LOINC      "http://loinc.org"
@@ -31,7 +32,8 @@ static ob_status only(json_t *o, const char *const *allowed, const char *where, 
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = strcmp(*a, key) == 0;
         if (!ok)
-            return ob_err_set(e, OB_EINVAL, "unknown element '%s.%.40s'", where, key);
+            return ob_err_set(e, OB_EINVAL, "unknown element '%s.%s'", where,
+                              ob_fhir_shown_name(key));
     }
     return OB_OK;
 }

@@ -21,13 +21,13 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "fhir/fhir.h"
 #include "model/index.h"
 
-/* Our code systems and extensions (documented in docs/api.md). */
-#define OB_FHIR_BASE           "https://overblik.dk/fhir"
+/* Our code systems and extensions (documented in docs/api.md); OB_FHIR_BASE and the
+ * organisation-kind code system (shared with Appointment) are in fhir.h. */
 #define OB_FHIR_CS_CATEGORY    OB_FHIR_BASE "/CodeSystem/data-category"
 #define OB_FHIR_CS_PURPOSE     OB_FHIR_BASE "/CodeSystem/consent-purpose"
-#define OB_FHIR_CS_ORG_KIND    OB_FHIR_BASE "/CodeSystem/organisation-kind"
 #define OB_FHIR_EXT_SUBUNITS   OB_FHIR_BASE "/StructureDefinition/consent-include-subunits"
 #define OB_FHIR_EXT_FORM       OB_FHIR_BASE "/StructureDefinition/consent-form"
 #define OB_FHIR_EXT_TAKEN_BY   OB_FHIR_BASE "/StructureDefinition/consent-taken-by"

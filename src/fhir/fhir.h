@@ -18,20 +18,25 @@
 #include "store/appointments.h"
 #include "store/store.h"
 
-#define OB_FHIR_SD                   "http://overblik.dk/fhir/StructureDefinition/"
+/* Our own code systems and extensions share one base (docs/api.md); consent.h and
+ * audit.h name theirs under it too. */
+#define OB_FHIR_BASE                 "https://overblik.dk/fhir"
+#define OB_FHIR_SD                   OB_FHIR_BASE "/StructureDefinition/"
 #define OB_FHIR_EXT_SHARED           OB_FHIR_SD "shared"
 #define OB_FHIR_EXT_FICTIVE          OB_FHIR_SD "fictive-end"
 #define OB_FHIR_EXT_CLINIC           OB_FHIR_SD "responsible-clinic"
 #define OB_FHIR_EXT_CLINIC_KIND      OB_FHIR_SD "responsible-clinic-kind"
 #define OB_FHIR_EXT_ADDRESS          OB_FHIR_SD "meeting-address"
 #define OB_FHIR_EXT_PATIENT_REPORTED OB_FHIR_SD "patient-reported"
-#define OB_FHIR_CS_SOURCE            "http://overblik.dk/fhir/CodeSystem/data-source"
-#define OB_FHIR_CS_ORG_KIND          "http://overblik.dk/fhir/CodeSystem/organisation-kind"
+#define OB_FHIR_CS_SOURCE            OB_FHIR_BASE "/CodeSystem/data-source"
+#define OB_FHIR_CS_ORG_KIND          OB_FHIR_BASE "/CodeSystem/organisation-kind"
 #define OB_FHIR_ICPC2                "http://hl7.org/fhir/sid/icpc-2"
 #define OB_FHIR_ICD10                "http://hl7.org/fhir/sid/icd-10"
 #define OB_FHIR_LOINC                "http://loinc.org"
-#define OB_FHIR_NPU                  "http://overblik.dk/fhir/CodeSystem/npu"
-#define OB_FHIR_UCUM                 "http://unitsofmeasure.org"
+#define OB_FHIR_NPU                  OB_FHIR_BASE "/CodeSystem/npu"
+/* The CPR identifier system (the Danish CPR OID). */
+#define OB_FHIR_CPR_SYSTEM "urn:oid:1.2.208.176.1.2"
+#define OB_FHIR_UCUM       "http://unitsofmeasure.org"
 
 /* ---- Appointment (R-APT) ---- */
 
@@ -87,5 +92,9 @@ json_t *ob_fhir_block_marker(void);
 /* The same as a search Bundle entry, written as text (without a leading comma). */
 void ob_fhir_block_marker_entry_write(ob_jw *w);
 void ob_fhir_time(ob_time t, char buf[static 32]);
+/* An element name as an error message may show it: FHIR's names are letters (with a
+ * leading '_' for a primitive's extensions), so a key with anything else, which could be a
+ * CPR number put where a name goes, is shown as "(a name not shown)" (R-CPR-2). */
+const char *ob_fhir_shown_name(const char *key);
 
 #endif

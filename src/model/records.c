@@ -10,6 +10,13 @@
 #include "core/cpr.h"
 #include "policy/policy.h"
 
+/* A value as an error message may quote it: not when it holds a CPR number (R-CPR-2;
+ * these messages reach API callers and operators' terminals). */
+static const char *shown(const char *s)
+{
+    return ob_cpr_in_text(s) ? "(not shown: it holds a CPR number)" : s;
+}
+
 void ob_loader_init(ob_loader *L, ob_index *ix, const ob_keys *keys)
 {
     memset(L, 0, sizeof *L);
@@ -106,7 +113,7 @@ ob_status ob_json_catmask(json_t *obj, const char *key, ob_catmask dflt, ob_catm
         int cat = ob_category_parse(json_string_value(c));
         if (cat < 0)
             return ob_err_set(e, OB_EINVAL, "field '%s': unknown category '%.40s'", key,
-                              json_is_string(c) ? json_string_value(c) : "(not a string)");
+                              json_is_string(c) ? shown(json_string_value(c)) : "(not a string)");
         m |= OB_CAT_BIT(cat);
     }
     *out = m;
@@ -126,7 +133,7 @@ static ob_status enum_field(json_t *obj, const char *key, int (*parse)(const cha
     }
     int v = parse(s);
     if (v < 0)
-        return ob_err_set(e, OB_EINVAL, "field '%s': unknown value '%.40s'", key, s);
+        return ob_err_set(e, OB_EINVAL, "field '%s': unknown value '%.40s'", key, shown(s));
     *out = v;
     return OB_OK;
 }
@@ -145,7 +152,7 @@ static ob_status ref_field(const ob_index *ix, json_t *obj, const char *key, fin
         return OB_OK;
     *out = find(ix, s);
     if (*out == OB_NONE)
-        return ob_err_set(e, OB_EINVAL, "field '%s': no such id '%.80s'", key, s);
+        return ob_err_set(e, OB_EINVAL, "field '%s': no such id '%.80s'", key, shown(s));
     return OB_OK;
 }
 
@@ -692,11 +699,11 @@ static ob_status id_list(const ob_index *ix, json_t *o, const char *key, finder 
         out[i] = find(ix, json_string_value(x));
         if (out[i] == OB_NONE)
             return ob_err_set(e, OB_EINVAL, "field '%s': no such id '%.80s'", key,
-                              json_string_value(x));
+                              shown(json_string_value(x)));
         for (size_t j = 0; j < i; j++)
             if (out[j] == out[i])
                 return ob_err_set(e, OB_EINVAL, "field '%s': '%.80s' is listed twice", key,
-                                  json_string_value(x));
+                                  shown(json_string_value(x)));
     }
     *n = (uint32_t)json_array_size(a);
     return OB_OK;

@@ -117,7 +117,7 @@ logged() { # logged "what" actor-ref [ids]: the read just answered is already P'
 
 # --- writes (R-APT-1..5)
 req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-1 2026-12-02T09:00:00Z \
-  ',"comment":"Husk fastende blodproeve","description":"secret note","extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
+  ',"comment":"Husk fastende blodproeve","description":"secret note","extension":[{"url":"https://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
 eq "source creates an appointment: 201" "$code" 201
 A1=$(jq -r .id <<<"$body")
 has "create: Location header" "$hdrs" "Location: $addr/fhir/Appointment/$A1/_history/1"
@@ -131,7 +131,7 @@ cat "$db" "$db-wal" 2>/dev/null | grep -qaF fastende && bad "the comment reached
 req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-1 2026-12-02T09:00:00Z)"
 eq "same identifier again: 409" "$code" 409
 req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$SYS" "${J[@]}" \
-  --data-binary "$(apt H-1 2026-12-02T11:00:00Z ',"end":"2026-12-02T11:30:00Z","extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
+  --data-binary "$(apt H-1 2026-12-02T11:00:00Z ',"end":"2026-12-02T11:30:00Z","extension":[{"url":"https://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
 eq "conditional PUT updates: 200" "$code" 200
 eq "conditional PUT: same id" "$(jq -r .id <<<"$body")" "$A1"
 eq "conditional PUT: new start" "$(jq -r .start <<<"$body")" "2026-12-02T11:00:00Z"
@@ -149,7 +149,7 @@ req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-2" "$SYS" "${J[@]}" \
 eq "cancel by status: 200" "$code" 200
 eq "cancel: status" "$(jq -r .status <<<"$body")" cancelled
 req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-3 2026-12-06T09:00:00Z \
-  ',"extension":[{"url":"http://overblik.dk/fhir/StructureDefinition/shared","valueBoolean":false}]')"
+  ',"extension":[{"url":"https://overblik.dk/fhir/StructureDefinition/shared","valueBoolean":false}]')"
 eq "unshared appointment stored: 201" "$code" 201
 A3=$(jq -r .id <<<"$body")
 req POST /fhir/Appointment "$MED" "${J[@]}" --data-binary "$(apt X-1 2026-12-07T09:00:00Z)"

@@ -182,6 +182,36 @@ static void only_source_writes(void **state)
     af_close(&f);
 }
 
+/* R-CPR-2: every error passes ob_api_outcome, which lets no CPR number out, whatever a
+ * layer below quoted; other messages pass unchanged. */
+static void outcome_never_quotes_cpr(void **state)
+{
+    (void)state;
+    const struct {
+        const char *text;
+        bool kept;
+    } rows[] = {
+        {"field 'actor': no such id '0101901234'", false},
+        {"no such id '010190-1234' here", false},
+        {"no such id '01019012345' (eleven digits)", true},
+        {"no such id '3201901234' (no such date)", true},
+        {"Appointment.start must be a FHIR instant", true},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_api_response r = {0};
+        ob_api_outcome(&r, 400, "invalid", rows[i].text);
+        const char *d = json_string_value(
+            json_object_get(json_array_get(json_object_get(r.body, "issue"), 0), "diagnostics"));
+        assert_non_null(d);
+        if (rows[i].kept)
+            assert_string_equal(d, rows[i].text);
+        else
+            assert_null(strstr(d, "0101"));
+        assert_int_equal(r.status, 400);
+        ob_api_response_release(&r);
+    }
+}
+
 /* R-APT-2: valid CPR, a patient participant, the sharing switch; R-API-5: bad input
  * changes nothing. */
 static void input_rules(void **state)
@@ -207,12 +237,16 @@ static void input_rules(void **state)
          apt("i8", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"modifierExtension\":[]"), 400},
         {"clinic outside the source's site",
          apt("i9", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL,
-             ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/"
+             ",\"extension\":[{\"url\":\"https://overblik.dk/fhir/StructureDefinition/"
              "responsible-clinic\","
              "\"valueReference\":{\"reference\":\"Organization/gp-2\"}}]"),
          400},
         {"CPR-like identifier", apt("0101901234", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""),
          400},
+        {"R-CPR-2 an element named with a CPR number is not echoed",
+         apt("i10", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"0101901234\":1"), 400},
+        {"R-CPR-2 a CPR number as the start is not echoed",
+         apt("i11", AF_CPR_ANNA, "0101901234", NULL, ""), 400},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         ob_caller s = af_source(&f, "gp1-sys", "gp-1");
@@ -232,7 +266,7 @@ static void input_rules(void **state)
     /* R-APT-2: sharing off: stored, never shown, not even to the patient */
     post(&f, "gp1-sys", "gp-1",
          apt("hidden", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL,
-             ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/shared\","
+             ",\"extension\":[{\"url\":\"https://overblik.dk/fhir/StructureDefinition/shared\","
              "\"valueBoolean\":false}]"),
          201);
     assert_int_equal(count_rows(&f), 1);
@@ -285,7 +319,7 @@ static void reads_follow_writes(void **state)
     /* R-APT-2: the sharing switch turned off hides it at once */
     af_call(&f, &s1, "PUT", "/Appointment", key,
             apt("c-1", AF_CPR_ANNA, "2026-12-07T09:00:00Z", NULL,
-                ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/shared\","
+                ",\"extension\":[{\"url\":\"https://overblik.dk/fhir/StructureDefinition/shared\","
                 "\"valueBoolean\":false}]"),
             &r);
     assert_int_equal(r.status, 200);
@@ -404,7 +438,7 @@ static void blocks(void **state)
     (void)state;
     af f;
     af_open(&f, "apt-block");
-    const char *psyk = ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/"
+    const char *psyk = ",\"extension\":[{\"url\":\"https://overblik.dk/fhir/StructureDefinition/"
                        "responsible-clinic\",\"valueReference\":{\"reference\":\"Organization/"
                        "hosp-psyk\"}}]";
     post(&f, "epj-hosp", "hosp", apt("h0", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
@@ -518,10 +552,15 @@ static void log_and_paging(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(create_and_show), cmocka_unit_test(only_source_writes),
-        cmocka_unit_test(input_rules),     cmocka_unit_test(go_live),
-        cmocka_unit_test(who_sees),        cmocka_unit_test(blocks),
-        cmocka_unit_test(log_and_paging),  cmocka_unit_test(reads_follow_writes),
+        cmocka_unit_test(create_and_show),
+        cmocka_unit_test(only_source_writes),
+        cmocka_unit_test(input_rules),
+        cmocka_unit_test(outcome_never_quotes_cpr),
+        cmocka_unit_test(go_live),
+        cmocka_unit_test(who_sees),
+        cmocka_unit_test(blocks),
+        cmocka_unit_test(log_and_paging),
+        cmocka_unit_test(reads_follow_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

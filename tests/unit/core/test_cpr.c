@@ -2,6 +2,7 @@
  * One row per case: input, expected validity, expected birth year. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -83,6 +84,32 @@ static void test_errors_do_not_echo(void **state)
     }
 }
 
+/* R-CPR-2: finding a CPR number inside text (a URL, a message); one row per case. */
+static void test_in_text(void **state)
+{
+    (void)state;
+    const struct {
+        const char *why, *text;
+        bool found;
+    } cases[] = {
+        {"bare", "0101901234", true},
+        {"with the hyphen", "010190-1234", true},
+        {"inside a path", "/Patient/0101901234/$overview", true},
+        {"inside a message", "no such id '0101901234'", true},
+        {"part of a longer digit run", "00101901234", false},
+        {"eleven digits", "01019012345", false},
+        {"a date that does not exist", "3201901234", false},
+        {"nine digits", "010190123", false},
+        {"a hyphen in the wrong place", "01019-01234", false},
+        {"none", "Appointment/apt-42", false},
+        {"empty", "", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (ob_cpr_in_text(cases[i].text) != cases[i].found)
+            fail_msg("%s: want %d", cases[i].why, cases[i].found);
+    assert_false(ob_cpr_in_text(NULL));
+}
+
 /* ob_cpr_make produces parseable numbers across all centuries */
 static void test_make_roundtrip(void **state)
 {
@@ -111,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_errors_do_not_echo),
         cmocka_unit_test(test_make_roundtrip),
+        cmocka_unit_test(test_in_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
