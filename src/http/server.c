@@ -29,6 +29,7 @@
 
 #include "api/stats_api.h"
 #include "core/alloc.h"
+#include "core/cpr.h"
 #include "core/time.h"
 #include "store/log_sqlite.h"
 
@@ -124,6 +125,13 @@ static bool media_is(const char *ctype, const char *want)
         return false;
     char c = ctype[n];
     return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* An error message as the server log may carry it (R-CPR-2: never a CPR number, whatever
+ * a layer below put in it). */
+static const char *loggable(const char *msg)
+{
+    return ob_cpr_in_text(msg) ? "(message not shown: it holds a CPR number)" : msg;
 }
 
 void ob_http_log_path(const char *path, char *out, size_t cap)
@@ -576,7 +584,7 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     if (r->api_failed || atomic_load(&r->log_failed) || out->status < 100 || out->status > 599) {
         if (atomic_load(&r->log_failed)) /* R-LOG-1: refused for want of a log entry */
             fprintf(stderr, "overblik serve: %s %s: answered 500, the access log failed: %s\n",
-                    r->method_s, r->log_path, r->log_err);
+                    r->method_s, r->log_path, loggable(r->log_err));
         else if (!r->api_failed)
             fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
                     r->log_path);
@@ -664,7 +672,7 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     ob_hub_defer_set(NULL);
     if (st != OB_OK) {
         fprintf(stderr, "overblik serve: %s %s: %s\n", r->method_s, r->log_path,
-                e.msg[0] ? e.msg : ob_status_name(st));
+                e.msg[0] ? loggable(e.msg) : ob_status_name(st));
         r->api_failed = true;
     }
     r->ready = true;
