@@ -1,11 +1,12 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   install dependencies, build, generate a synthetic data set and run the tour
-#   make test   install dependencies, build (normal + ASan/UBSan), run every test, short fuzz runs
+#   make test   install dependencies, build (normal + ASan/UBSan), run every test, the unit
+#               tests under valgrind, short fuzz runs
 JOBS ?= 2
 DEMO_DIR ?= demo-data
 DEMO_PATIENTS ?= 20000
 
-.PHONY: all deps build build-asan test test-release test-asan fuzz format format-check lint demo bench clean
+.PHONY: all deps build build-asan test test-release test-asan valgrind fuzz format format-check lint demo bench clean
 
 all: build
 
@@ -26,13 +27,16 @@ test-release: build
 test-asan: build-asan
 	cd build-asan && ctest --output-on-failure -j$(JOBS)
 
+valgrind: build
+	@bash scripts/valgrind.sh build
+
 fuzz: deps
 	@bash scripts/fuzz.sh
 
 format-check:
 	@bash scripts/check-source.sh
 
-test: format-check test-release test-asan fuzz
+test: format-check test-release test-asan valgrind fuzz
 	@echo "make test: all suites passed"
 
 format:

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -15,12 +16,19 @@
 static const ob_stats_sdc K5 = {.k = 5, .zeros_released = 1};
 
 /* Sanitizer builds (-O0, instrumented) run a quarter of the random tables so the test stays
- * within the CTest timeout; the normal build runs them all. */
+ * within the CTest timeout, and OB_TEST_SCALE=N runs 1/N of them (scripts/valgrind.sh: 20);
+ * the normal build runs them all. */
+static int test_scale(void)
+{
+    const char *v = getenv("OB_TEST_SCALE");
+    int n = v ? atoi(v) : 0;
 #ifdef __SANITIZE_ADDRESS__
-#define SCALE 4
-#else
-#define SCALE 1
+    if (n < 4)
+        n = 4;
 #endif
+    return n >= 1 && n <= 100 ? n : 1;
+}
+#define SCALE test_scale()
 
 /* The naive fixture: primary suppression only, as a careless implementation would do. */
 static void naive_suppress(ob_stats_table *t, const ob_stats_sdc *s)
