@@ -1,11 +1,13 @@
 /* fuzz_body.c - libFuzzer target for request bodies (R-API-5): the nesting-depth scan,
  * the JSON parse behind it, and form decoding. Invariants: a body the scan refuses is
  * never parsed; an accepted body is an object; an error message never quotes the input
- * (jansson's "near '...'" text is not passed on); decoded form fields fit their caps. */
+ * (jansson's "near '...'" text is not passed on); decoded form fields fit their caps; the
+ * path as the server log writes it never holds a CPR number (R-CPR-2). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpr.h"
 #include "http/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,15 +26,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (j || strstr(e.msg, "near") || e.msg[0] == '\0') {
         abort();
     }
-    ob_http_form f;
-    if (ob_http_form_decode(buf, size, true, &f, &e) == OB_OK) {
-        if (f.n > OB_HTTP_MAX_PARAMS)
-            abort();
-        for (size_t i = 0; i < f.n; i++)
-            if (!f.params[i].name[0] || strlen(f.params[i].name) > size ||
-                strlen(f.params[i].value) > size || !f.params[i].from_body)
+    for (int body = 0; body < 2; body++) { /* a query string, then a POST _search body */
+        ob_http_form f;
+        if (ob_http_form_decode(buf, size, body, &f, &e) == OB_OK) {
+            if (f.n > OB_HTTP_MAX_PARAMS)
                 abort();
-        ob_http_form_release(&f);
+            for (size_t i = 0; i < f.n; i++)
+                if (!f.params[i].name[0] || strlen(f.params[i].name) > size ||
+                    strlen(f.params[i].value) > size || f.params[i].from_body != body)
+                    abort();
+            ob_http_form_release(&f);
+        } else if (e.msg[0] == '\0' || ob_cpr_in_text(e.msg)) {
+            abort();
+        }
     }
     char logged[64];
     char *s = malloc(size + 1);
@@ -40,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(s, data, size);
         s[size] = '\0';
         ob_http_log_path(s, logged, sizeof logged);
-        if (strlen(logged) >= sizeof logged)
+        if (strlen(logged) >= sizeof logged || ob_cpr_in_text(logged)) /* R-CPR-2 */
             abort();
         free(s);
     }
