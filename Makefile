@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   install dependencies, build, generate a synthetic data set and run the tour
 #   make test   install dependencies, build (normal + ASan/UBSan), run every test, the unit
-#               tests under valgrind, short fuzz runs
+#               and end-to-end tests again under valgrind, short fuzz runs
 JOBS ?= 2
 DEMO_DIR ?= demo-data
 DEMO_PATIENTS ?= 20000

@@ -2,7 +2,10 @@
 # Runs every unit-test binary of a build directory under valgrind memcheck, two at a time;
 # any error or definite leak fails. The crash test forks and SIGKILLs children by design,
 # so it runs with --child-silent-after-fork. The statistics property test runs 1/20 of its
-# random tables (OB_TEST_SCALE). Usage: scripts/valgrind.sh [BUILD_DIR]
+# random tables (OB_TEST_SCALE). Then the end-to-end suites that drive the overblik binary
+# (server and CLI) run with every overblik process under valgrind; the kill test (SIGKILL
+# timing) and the FHIR validator (node) are left to the normal runs.
+# Usage: scripts/valgrind.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
@@ -25,3 +28,25 @@ export dir
 find "$dir" -maxdepth 1 -type f -executable -name '*_test_*' -printf '%s %p\n' | sort -rn |
   cut -d' ' -f2 | xargs -P 2 -I{} bash -c 'one "$1"' _ {}
 echo "valgrind: every unit test clean"
+
+logs=$(mktemp -d)
+wrap=$logs/overblik
+printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --log-file=%s/vg.%%p.log %s "$@"\n' \
+  "$logs" "$PWD/$dir/overblik" >"$wrap"
+chmod +x "$wrap"
+e2e() {
+  if OB_SOURCE_DIR="$PWD" OB_BIN="$wrap" bash "tests/e2e/$1.sh" >"$dir/e2e-$1.valgrind.log" 2>&1; then
+    echo "valgrind: e2e/$1 passed"
+  else
+    echo "valgrind: e2e/$1 FAILED"; tail -30 "$dir/e2e-$1.valgrind.log"; return 1
+  fi
+}
+export -f e2e
+export wrap
+# shellcheck disable=SC2016 # $1 is for the inner shell
+printf '%s\n' fhir_flow http stats cli | xargs -P 2 -I{} bash -c 'e2e "$1"' _ {}
+if cat "$logs"/vg.*.log | grep -q .; then
+  echo "valgrind: errors or leaks in overblik processes:"; cat "$logs"/vg.*.log | head -60; exit 1
+fi
+echo "valgrind: $(find "$logs" -name 'vg.*.log' | wc -l) overblik processes clean"
+rm -rf "$logs"
