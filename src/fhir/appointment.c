@@ -141,8 +141,20 @@ static ob_status extensions(json_t *arr, ob_fhir_apt_in *out, ob_err *e)
                                   "the responsible-clinic extension needs valueReference "
                                   "Organization/<id>");
             out->clinic = ref + 13;
+        } else if (strcmp(url, OB_FHIR_EXT_FICTIVE) != 0 &&
+                   strcmp(url, OB_FHIR_EXT_CLINIC_KIND) != 0 &&
+                   (strncmp(url, "https://overblik.dk/", 20) == 0 ||
+                    strncmp(url, "http://overblik.dk/", 19) == 0)) {
+            /* Fail closed: one of ours that we do not read (a typo, or the http:// form these
+             * URIs had before 2026-12-01) would otherwise be dropped, and a sharing switch set
+             * to false with it (R-APT-2). */
+            return ob_err_set(e, OB_EINVAL,
+                              "Appointment.extension[%zu] is not an overblik extension; ours are "
+                              "under " OB_FHIR_SD " (docs/api.md)",
+                              i);
         }
-        /* anything else (fictive-end, which we compute, or a notes extension) is dropped */
+        /* anything else (fictive-end and the clinic's kind, which we compute, or a notes
+         * extension) is dropped */
     }
     return OB_OK;
 }

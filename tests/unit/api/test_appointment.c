@@ -243,6 +243,11 @@ static void input_rules(void **state)
          400},
         {"CPR-like identifier", apt("0101901234", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""),
          400},
+        {"R-APT-2 the sharing switch under an old or misspelt URI is refused, not dropped",
+         apt("i12", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL,
+             ",\"extension\":[{\"url\":\"http://overblik.dk/fhir/StructureDefinition/shared\","
+             "\"valueBoolean\":false}]"),
+         400},
         {"R-CPR-2 an element named with a CPR number is not echoed",
          apt("i10", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ",\"0101901234\":1"), 400},
         {"R-CPR-2 a CPR number as the start is not echoed",
