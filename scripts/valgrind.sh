@@ -10,36 +10,37 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 command -v valgrind >/dev/null || { echo "valgrind: not installed, skipping"; exit 0; }
-one() {
-  local t=$1 name
-  name=$(basename "$t")
-  if OB_TEST_SCALE=20 OB_SOURCE_DIR="$PWD" valgrind -q --error-exitcode=99 --leak-check=full \
-       --errors-for-leak-kinds=definite --child-silent-after-fork=yes \
-       "$t" >"$dir/$name.valgrind.log" 2>&1; then
-    echo "valgrind: $name clean"
+# run LABEL LOG COMMAND...: one line for the outcome, the log's tail on failure
+run() {
+  local label=$1 log=$2
+  shift 2
+  if "$@" >"$log" 2>&1; then
+    echo "valgrind: $label passed"
   else
-    echo "valgrind: $name FAILED"; tail -30 "$dir/$name.valgrind.log"; return 1
+    echo "valgrind: $label FAILED"; tail -30 "$log"; return 1
   fi
 }
-export -f one
+one() {
+  run "$(basename "$1")" "$dir/$(basename "$1").valgrind.log" \
+    env OB_TEST_SCALE=20 OB_SOURCE_DIR="$PWD" valgrind -q --error-exitcode=99 --leak-check=full \
+    --errors-for-leak-kinds=definite --child-silent-after-fork=yes "$1"
+}
+export -f run one
 export dir
 # largest (slowest) first, so the two lanes finish together
 # shellcheck disable=SC2016 # $1 is for the inner shell
 find "$dir" -maxdepth 1 -type f -executable -name '*_test_*' -printf '%s %p\n' | sort -rn |
   cut -d' ' -f2 | xargs -P 2 -I{} bash -c 'one "$1"' _ {}
-echo "valgrind: every unit test clean"
+echo "valgrind: every unit test passed"
 
 logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 wrap=$logs/overblik
 printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --log-file=%s/vg.%%p.log %s "$@"\n' \
   "$logs" "$PWD/$dir/overblik" >"$wrap"
 chmod +x "$wrap"
 e2e() {
-  if OB_SOURCE_DIR="$PWD" OB_BIN="$wrap" bash "tests/e2e/$1.sh" >"$dir/e2e-$1.valgrind.log" 2>&1; then
-    echo "valgrind: e2e/$1 passed"
-  else
-    echo "valgrind: e2e/$1 FAILED"; tail -30 "$dir/e2e-$1.valgrind.log"; return 1
-  fi
+  run "e2e/$1" "$dir/e2e-$1.valgrind.log" env OB_SOURCE_DIR="$PWD" OB_BIN="$wrap" bash "tests/e2e/$1.sh"
 }
 export -f e2e
 export wrap
@@ -49,4 +50,3 @@ if cat "$logs"/vg.*.log | grep -q .; then
   echo "valgrind: errors or leaks in overblik processes:"; cat "$logs"/vg.*.log | head -60; exit 1
 fi
 echo "valgrind: $(find "$logs" -name 'vg.*.log' | wc -l) overblik processes clean"
-rm -rf "$logs"

@@ -1,7 +1,6 @@
 /* util.c - helpers shared by the FHIR resource handlers (internal.h): parameters,
  * patient resolution (with the R-CPR-2 rule that a CPR arrives only in a POST body),
  * request building and Bundles. */
-#include <ctype.h>
 #include <string.h>
 
 #include "api/internal.h"
