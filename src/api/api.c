@@ -41,15 +41,42 @@ bool ob_api_response_parse(ob_api_response *r)
     return r->body != NULL;
 }
 
-static const char *const resource_types[] = {"Appointment",  "Consent",     "AuditEvent",
-                                             "Observation",  "Condition",   "Patient",
-                                             "Organization", "Practitioner"};
+/* The resource types served, with the _include and _revinclude values each search
+ * takes (the handlers check against the same lists, util.c). */
+static const struct capability {
+    const char *type;
+    const char *const *include, *const *revinclude;
+} capabilities[] = {
+    {"Appointment", ob_api_include_appointment, NULL},
+    {"Consent", NULL, NULL},
+    {"AuditEvent", NULL, NULL},
+    {"Observation", ob_api_include_observation, NULL},
+    {"Condition", ob_api_include_condition, NULL},
+    {"Patient", NULL, ob_api_revinclude_patient},
+    {"Organization", NULL, NULL},
+    {"Practitioner", NULL, NULL},
+};
+
+static json_t *names(const char *const *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
 
 static void metadata(ob_api_response *out)
 {
     json_t *res = json_array();
-    for (size_t i = 0; i < sizeof resource_types / sizeof resource_types[0]; i++)
-        json_array_append_new(res, json_pack("{s:s}", "type", resource_types[i]));
+    for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
+        const struct capability *k = &capabilities[i];
+        json_t *r = json_pack("{s:s}", "type", k->type);
+        if (k->include)
+            json_object_set_new(r, "searchInclude", names(k->include));
+        if (k->revinclude)
+            json_object_set_new(r, "searchRevInclude", names(k->revinclude));
+        json_array_append_new(res, r);
+    }
     out->status = 200;
     out->body =
         json_pack("{s:s, s:s, s:s, s:s, s:{s:s}, s:s, s:[s], s:[{s:s, s:o}]}", "resourceType",

@@ -4,7 +4,9 @@
  *   PUT  /Appointment?identifier=<sys>|<val>   a source system creates or updates its own;
  *                                              cancel = update with status "cancelled"
  *   GET  /Appointment?patient=Patient/<id>     search (also POST /Appointment/_search
- *   POST /Appointment/_search                  with patient.identifier in the body)
+ *   POST /Appointment/_search                  with patient.identifier in the body);
+ *                                              _include=Appointment:patient adds the
+ *                                              Patient beside a match (search.h)
  *   GET  /Appointment/<id>                     read
  *
  * Writes: only source systems, only their own appointments (identifiers are scoped per
@@ -179,24 +181,28 @@ typedef struct decided {
     ob_decision *ds;
     char (*ids)[32];
     const char **idp;
-    size_t n;
+    char *pid; /* the included Patient's id, or NULL */
+    size_t n;  /* the appointments, then the Patient when included */
 } decided;
 
 static void decided_free(decided *d)
 {
+    ob_free(d->pid);
     ob_free(d->rqs);
     ob_free(d->ds);
     ob_free(d->ids);
     ob_free(d->idp);
 }
 
-/* Decides every candidate and logs the search once. */
+/* Decides every candidate and logs the search once; with include_patient the Patient
+ * is decided last, as an include (search.h). */
 static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_apt_list *l,
-                            decided *d, ob_err *e)
+                            bool include_patient, decided *d, ob_err *e)
 {
     memset(d, 0, sizeof *d);
-    d->n = l->n;
-    size_t k = l->n ? l->n : 1;
+    size_t ninc = include_patient && pat != OB_NONE ? 1 : 0;
+    d->n = l->n + ninc;
+    size_t k = d->n ? d->n : 1;
     d->rqs = ob_calloc(k, sizeof *d->rqs);
     d->ds = ob_calloc(k, sizeof *d->ds);
     d->ids = ob_calloc(k, sizeof *d->ids);
@@ -208,19 +214,28 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
         snprintf(d->ids[i], sizeof d->ids[i], "Appointment/apt-%lld", (long long)l->v[i].a.id);
         d->idp[i] = d->ids[i];
     }
+    if (ninc) {
+        d->pid = ob_calloc(1, 160);
+        if (!d->pid)
+            return ob_err_set(e, OB_ENOMEM, "out of memory deciding a search");
+        ob_api_patient_request(h, c, pat, &d->rqs[l->n], d->pid, 160);
+        d->idp[l->n] = d->pid;
+    }
     ob_request about;
     about_for(h, c, pat, &about);
-    ob_search s = {&about, d->rqs, d->idp, d->n, "appointment", c->justification};
+    ob_search s = {&about, d->rqs, d->idp, d->n, "appointment", c->justification, ninc};
     return ob_hub_decide_many(h, &s, d->ds, NULL, e);
 }
 
 /* The searchset written straight to text: the same Bundle ob_api_search_bundle builds
  * (total and paging over what the caller may see only, the block hint last), at a
  * fraction of jansson's cost on the hottest read (docs/performance.md). */
-static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *l,
-                            const ob_decision *ds, size_t offset, size_t count,
-                            ob_api_response *out)
+static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *l, const decided *d,
+                            uint32_t pat, size_t offset, size_t count, ob_api_response *out)
 {
+    const ob_decision *ds = d->ds;
+    const char *pid = d->pid;
+    size_t include = pid ? 1 : 0;
     size_t visible = 0;
     for (size_t i = 0; i < l->n; i++)
         visible += ds[i].permit;
@@ -247,7 +262,23 @@ static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *
         }
         seen++;
     }
-    if (ob_search_block_hint(ds, l->n)) { /* R-BLK-4: only that something is withheld */
+    if (include && written && ds[l->n].permit) { /* the Patient, only beside a match */
+        json_t *p = ob_api_patient_resource(h, pat, NULL);
+        char *txt = p ? json_dumps(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        char path[168];
+        snprintf(path, sizeof path, "/%s", pid);
+        ob_jw_lit(&w, ",{\"fullUrl\":");
+        ob_jw_str2(&w, base_url ? base_url : "", path);
+        ob_jw_lit(&w, ",\"resource\":");
+        if (txt)
+            ob_jw_raw(&w, txt, strlen(txt));
+        else
+            w.failed = true;
+        free(txt);
+        ob_jw_lit(&w, ",\"search\":{\"mode\":\"include\"}}");
+    }
+    if (ob_search_block_hint(ds, l->n + include)) { /* R-BLK-4: only what is withheld */
         if (written)
             ob_jw_lit(&w, ",");
         ob_fhir_block_marker_entry_write(&w);
@@ -263,11 +294,13 @@ static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "_count", "_offset",
-                                          NULL};
+    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
+                                          "_offset", "_include",           NULL};
     size_t count, offset;
     uint32_t pat;
+    unsigned inc = 0;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_includes(rq, "_include", ob_api_include_appointment, &inc, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_apt_list l = {0};
@@ -276,7 +309,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         rc = ob_hub_apt_candidates(h, pat, &l, e);
     decided d;
     if (!rc)
-        rc = decide_all(h, c, pat, &l, &d, e);
+        rc = decide_all(h, c, pat, &l, inc != 0, &d, e);
     else
         memset(&d, 0, sizeof d);
     if (rc) {
@@ -285,7 +318,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_apt_list_release(&l);
         return OB_OK;
     }
-    write_searchset(h, rq->base_url, &l, d.ds, offset, count, out);
+    write_searchset(h, rq->base_url, &l, &d, pat, offset, count, out);
     decided_free(&d);
     ob_apt_list_release(&l);
     return OB_OK;
@@ -310,7 +343,7 @@ static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *r
     decided d;
     memset(&d, 0, sizeof d);
     if (!rc)
-        rc = decide_all(h, c, pat, &l, &d, e);
+        rc = decide_all(h, c, pat, &l, false, &d, e);
     if (rc) {
         ob_api_log_failed(out);
     } else if (l.n == 1 && d.ds[0].permit) {

@@ -6,6 +6,8 @@
  *   GET  /Observation/<id>
  *   POST /Observation                        a citizen reports a measurement (R-PRD-1)
  *   GET  /Condition?patient=..., POST /Condition/_search, GET /Condition/<id>
+ *   _include=Observation:patient (or :subject; Condition likewise) adds the Patient,
+ *   decided as an include beside a match (search.h)
  *
  * Each item is decided by the engine with its category, origin, time and source kind
  * (so R-ACC-6/-8 and blocks apply per item); one log entry per search (search.h);
@@ -83,15 +85,24 @@ ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq, ob_catmask mask,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "_count", "_offset",
-                                          NULL};
+    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
+                                          "_offset", "_include",           NULL};
     size_t count, offset;
     uint32_t pat;
+    unsigned inc = 0;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_includes(rq, "_include",
+                         mask == COND_MASK ? ob_api_include_condition : ob_api_include_observation,
+                         &inc, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_api_cands cs = {0};
     ob_status rc = ob_api_item_cands(h, c, pat, mask, &cs, e);
+    if (!rc && inc) { /* the Patient, decided last as an include (search.h) */
+        size_t before = cs.n;
+        rc = ob_api_patient_cand(h, c, pat, NULL, &cs, e);
+        cs.ninclude = cs.n - before;
+    }
     if (rc)
         ob_api_log_failed(out);
     else

@@ -10,6 +10,8 @@
  *   POST /Patient/_search     identifier=<CPR> in the body (or _id): the Patient for a
  *   GET  /Patient?_id=<id>    caller the engine permits, else an empty Bundle
  *   GET  /Patient/<id>        the same as a read (404 when hidden or unknown)
+ *   _revinclude=Appointment:patient, Observation:patient, Condition:patient (or :actor,
+ *   :subject) add the patient's items, each decided, as includes beside a shown Patient
  *
  * The Patient resource shows the name, birth date and GP; its id is the internal id,
  * and the CPR appears (as identifier) only for the patient themself, who sent it. */
@@ -118,7 +120,7 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
     return OB_OK;
 }
 
-static json_t *patient_resource(ob_hub *h, uint32_t pat, const char *cpr_for_self)
+json_t *ob_api_patient_resource(ob_hub *h, uint32_t pat, const char *cpr_for_self)
 {
     pthread_rwlock_rdlock(&h->lock);
     const ob_patient *p = &h->ix->patients[pat];
@@ -150,16 +152,48 @@ static json_t *patient_resource(ob_hub *h, uint32_t pat, const char *cpr_for_sel
     return r;
 }
 
-/* Patient search and read: one decision (category appointment, the least sensitive,
- * from the patient's GP clinic), one log entry. */
+void ob_api_patient_request(ob_hub *h, const ob_caller *c, uint32_t pat, ob_request *r, char *id,
+                            size_t idcap)
+{
+    ob_api_request_init(c, pat, r);
+    r->category = OB_CAT_APPOINTMENT;
+    pthread_rwlock_rdlock(&h->lock);
+    r->origin_org = h->ix->patients[pat].gp_clinic;
+    snprintf(id, idcap, "Patient/%.140s", h->ix->patients[pat].ext_id);
+    pthread_rwlock_unlock(&h->lock);
+}
+
+ob_status ob_api_patient_cand(ob_hub *h, const ob_caller *c, uint32_t pat, const char *cpr_for_self,
+                              ob_api_cands *cs, ob_err *e)
+{
+    if (pat == OB_NONE)
+        return OB_OK;
+    ob_request r;
+    char id[160];
+    ob_api_patient_request(h, c, pat, &r, id, sizeof id);
+    if (!ob_api_cands_add(cs, &r, id, ob_api_patient_resource(h, pat, cpr_for_self)))
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    return OB_OK;
+}
+
+/* bits of ob_api_revinclude_patient (internal.h) */
+#define REV_APPOINTMENT 0x3u
+#define REV_OBSERVATION 0xcu
+#define REV_CONDITION   0x30u
+
+/* Patient search and read: one decision (ob_api_patient_request), one log entry. With
+ * _revinclude the patient's appointments, observations or conditions follow as includes,
+ * each decided on its own, in the same log entry, and only when the Patient is shown. */
 static ob_status patient_search(ob_hub *h, const ob_caller *c, const ob_api_request *rq0,
                                 const char *read_id, ob_api_response *out, ob_err *e)
 {
     params p;
     if (!decode(rq0, &p, out))
         return OB_OK;
-    static const char *const allowed[] = {"identifier", "_id", NULL};
-    if (!ob_api_params_only(&p.rq, read_id ? NULL : allowed, out))
+    static const char *const allowed[] = {"identifier", "_id", "_revinclude", NULL};
+    unsigned rev = 0;
+    if (!ob_api_params_only(&p.rq, read_id ? NULL : allowed, out) ||
+        !ob_api_includes(&p.rq, "_revinclude", ob_api_revinclude_patient, &rev, out))
         return OB_OK;
     const char *idv = read_id ? read_id : ob_api_param_get(&p.rq, "_id", NULL);
     bool by_cpr = false;
@@ -168,39 +202,39 @@ static ob_status patient_search(ob_hub *h, const ob_caller *c, const ob_api_requ
         ob_api_outcome(out, 400, "invalid", "give either _id or identifier");
         return OB_OK;
     }
+    ob_api_request one = p.rq;
+    ob_api_param byid = {"patient", idv, false};
     if (idv) { /* _id is an internal id: resolve it as a patient reference */
-        p.v[0].name = "patient";
-        p.v[0].value = idv;
-        p.v[0].from_body = false;
-        p.rq.params = p.v;
-        p.rq.nparams = 1;
+        one.params = &byid;
+        one.nparams = 1;
     }
     uint32_t pat;
-    if (!ob_api_resolve_patient(h, c, &p.rq, &pat, out))
+    if (!ob_api_resolve_patient(h, c, &one, &pat, out))
         return OB_OK;
+    /* the CPR goes back only to the patient who sent it */
+    char cpr[16] = "";
+    if (pat != OB_NONE && ident && by_cpr && c->kind == OB_ACTOR_CITIZEN && c->actor == pat) {
+        const char *bar = strchr(ident, '|');
+        ob_cpr parsed;
+        const char *num = bar ? bar + 1 : ident;
+        if (ob_cpr_parse(num, strlen(num), &parsed, NULL) == OB_OK)
+            snprintf(cpr, sizeof cpr, "%.10s", parsed.digits);
+    }
     ob_api_cands cs = {0};
-    if (pat != OB_NONE) {
-        ob_request r;
-        ob_api_request_init(c, pat, &r);
-        r.category = OB_CAT_APPOINTMENT;
-        pthread_rwlock_rdlock(&h->lock);
-        r.origin_org = h->ix->patients[pat].gp_clinic;
-        char id[160];
-        snprintf(id, sizeof id, "Patient/%.140s", h->ix->patients[pat].ext_id);
-        pthread_rwlock_unlock(&h->lock);
-        /* the CPR goes back only to the patient who sent it */
-        char cpr[16] = "";
-        if (ident && by_cpr && c->kind == OB_ACTOR_CITIZEN && c->actor == pat) {
-            const char *bar = strchr(ident, '|');
-            ob_cpr parsed;
-            const char *num = bar ? bar + 1 : ident;
-            if (ob_cpr_parse(num, strlen(num), &parsed, NULL) == OB_OK)
-                snprintf(cpr, sizeof cpr, "%.10s", parsed.digits);
-        }
-        if (!ob_api_cands_add(&cs, &r, id, patient_resource(h, pat, cpr[0] ? cpr : NULL))) {
-            ob_api_outcome(out, 500, "exception", "out of memory");
-            return OB_OK;
-        }
+    ob_status rc = ob_api_patient_cand(h, c, pat, cpr[0] ? cpr : NULL, &cs, e);
+    if (!rc && (rev & REV_APPOINTMENT))
+        rc = ob_api_apt_cands(h, c, pat, &cs, e);
+    ob_catmask items =
+        ((rev & REV_OBSERVATION) ? OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT)
+                                 : 0) |
+        ((rev & REV_CONDITION) ? OB_CAT_BIT(OB_CAT_DIAGNOSIS) : 0);
+    if (!rc && items)
+        rc = ob_api_item_cands(h, c, pat, items, &cs, e);
+    cs.ninclude = cs.n ? cs.n - 1 : 0;
+    if (rc) {
+        ob_api_log_failed(out);
+        ob_api_cands_release(&cs);
+        return OB_OK;
     }
     ob_api_cands_answer(h, c, pat, &cs, "patient", OB_CAT_APPOINTMENT, &p.rq, 0, 1, out, e);
     ob_api_cands_release(&cs);

@@ -65,12 +65,26 @@ void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
  * when malformed. */
 bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out);
 /* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
- * (all res[] references are consumed). Bundle.total counts every permitted one (filter
- * before counting); entries are the page [offset, offset + count). With block_hint the
+ * (every res[] reference is consumed and set to NULL). The last ninclude are includes
+ * (_include/_revinclude): added with search.mode "include", not counted, and only when
+ * the page shows a match. Bundle.total counts every permitted match (filter before
+ * counting); entries are the page [offset, offset + count). With block_hint the
  * generic "withheld by the patient's block" OperationOutcome is added with search.mode
  * "outcome" (R-BLK-4), never saying what or how much. */
 json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
-                             size_t offset, size_t count, bool block_hint);
+                             size_t ninclude, size_t offset, size_t count, bool block_hint);
+/* What each search takes as _include / _revinclude (NULL-terminated; the
+ * CapabilityStatement lists the same). The order matters to the handlers' bit masks:
+ * revinclude_patient is Appointment (bits 0-1), Observation (2-3), Condition (4-5). */
+extern const char *const ob_api_include_appointment[];
+extern const char *const ob_api_include_observation[];
+extern const char *const ob_api_include_condition[];
+extern const char *const ob_api_revinclude_patient[];
+/* Reads every `param` (_include or _revinclude): each value must be one of the
+ * NULL-terminated allowed list (else 400 naming the supported ones, returns false);
+ * bit j of *asked is set when allowed[j] was asked for. */
+bool ob_api_includes(const ob_api_request *rq, const char *param, const char *const *allowed,
+                     unsigned *asked, ob_api_response *out);
 /* The 500 answer when the access could not be logged: nothing is revealed (R-LOG-1). */
 void ob_api_log_failed(ob_api_response *out);
 /* Name and kind of an organisation (by ext_id) for display; fields borrowed from the
@@ -85,6 +99,7 @@ typedef struct ob_api_cands {
     char **ids;   /* owned, e.g. "Observation/pt-0-i3" */
     json_t **res; /* owned references */
     size_t n, cap;
+    size_t ninclude; /* the last ninclude are includes (search.h, ob_api_search_bundle) */
 } ob_api_cands;
 
 /* Adds one candidate (res stolen, id copied); false on out-of-memory. */
@@ -98,11 +113,20 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
                               const ob_api_request *rq, size_t offset, size_t count,
                               ob_api_response *out, ob_err *e);
 /* Adds the patient's items in mask as Observation/Condition candidates (api_clinical.c)
- * and their shown appointments (api_appointment.c). */
+ * and their shown appointments (api_appointment.c), and the Patient resource itself
+ * (api_patient.c; the CPR as identifier only when cpr_for_self is given). */
 ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
                             ob_api_cands *cs, ob_err *e);
 ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                            ob_err *e);
+ob_status ob_api_patient_cand(ob_hub *h, const ob_caller *c, uint32_t patient,
+                              const char *cpr_for_self, ob_api_cands *cs, ob_err *e);
+/* The Patient's request (one decision: category appointment, the least sensitive, from
+ * the patient's GP clinic) and id ("Patient/<id>"), for searches that include it. */
+void ob_api_patient_request(ob_hub *h, const ob_caller *c, uint32_t patient, ob_request *r,
+                            char *id, size_t idcap);
+/* The Patient resource (name, birth date, GP); new reference. */
+json_t *ob_api_patient_resource(ob_hub *h, uint32_t patient, const char *cpr_for_self);
 /* ---- wt-fhir2 additions: Consent and AuditEvent (util.c, end of file) ---- */
 
 /* How the caller may see a patient's blocks, consents and access log (R-ACC-9,

@@ -174,21 +174,42 @@ bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_a
     return true;
 }
 
+/* One include entry: the resource with search.mode "include" (not counted in total). */
+static void bundle_add_include(json_t *b, const char *base_url, json_t *resource)
+{
+    ob_api_bundle_add(b, base_url, resource);
+    json_t *entries = json_object_get(b, "entry");
+    json_t *last = json_array_get(entries, json_array_size(entries) - 1);
+    json_object_set_new(json_object_get(last, "search"), "mode", json_string("include"));
+}
+
 json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
-                             size_t offset, size_t count, bool block_hint)
+                             size_t ninclude, size_t offset, size_t count, bool block_hint)
 {
     json_t *b = ob_api_bundle_new("searchset");
-    size_t visible = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t nmatch = ninclude < n ? n - ninclude : 0, visible = 0, shown = 0;
+    for (size_t i = 0; i < nmatch; i++) {
         if (!ds[i].permit || !res[i]) {
             json_decref(res[i]);
+            res[i] = NULL;
             continue;
         }
-        if (visible >= offset && visible - offset < count)
+        if (visible >= offset && visible - offset < count) {
             ob_api_bundle_add(b, base_url, res[i]);
+            shown++;
+        } else {
+            json_decref(res[i]);
+        }
+        res[i] = NULL;
+        visible++;
+    }
+    /* includes belong to the matches on this page: none without one */
+    for (size_t i = nmatch; i < n; i++) {
+        if (shown && ds[i].permit && res[i])
+            bundle_add_include(b, base_url, res[i]);
         else
             json_decref(res[i]);
-        visible++;
+        res[i] = NULL;
     }
     if (b)
         json_object_set_new(b, "total", json_integer((json_int_t)visible));
@@ -203,6 +224,42 @@ json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decisi
                                 "patient's block"),
                       "search", "mode", "outcome"));
     return b;
+}
+
+const char *const ob_api_include_appointment[] = {"Appointment:patient", "Appointment:actor", NULL};
+const char *const ob_api_include_observation[] = {"Observation:patient", "Observation:subject",
+                                                  NULL};
+const char *const ob_api_include_condition[] = {"Condition:patient", "Condition:subject", NULL};
+const char *const ob_api_revinclude_patient[] = {"Appointment:patient",
+                                                 "Appointment:actor",
+                                                 "Observation:patient",
+                                                 "Observation:subject",
+                                                 "Condition:patient",
+                                                 "Condition:subject",
+                                                 NULL};
+
+bool ob_api_includes(const ob_api_request *rq, const char *param, const char *const *allowed,
+                     unsigned *asked, ob_api_response *out)
+{
+    *asked = 0;
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, param) != 0)
+            continue;
+        size_t j = 0;
+        while (allowed[j] && strcmp(rq->params[i].value, allowed[j]) != 0)
+            j++;
+        if (!allowed[j]) {
+            char msg[300];
+            size_t at = (size_t)snprintf(msg, sizeof msg, "%s supports only", param);
+            for (j = 0; allowed[j] && at < sizeof msg; j++)
+                at +=
+                    (size_t)snprintf(msg + at, sizeof msg - at, "%s %s", j ? "," : "", allowed[j]);
+            ob_api_outcome(out, 400, "not-supported", msg);
+            return false;
+        }
+        *asked |= 1u << j;
+    }
+    return true;
 }
 
 /* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
@@ -333,8 +390,8 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
         ob_api_log_failed(out);
         return OB_OK;
     }
-    ob_search s = {&about, cs->rqs,      (const char *const *)cs->ids,
-                   cs->n,  log_category, c->justification};
+    ob_search s = {&about,           cs->rqs,     (const char *const *)cs->ids, cs->n, log_category,
+                   c->justification, cs->ninclude};
     ob_status rc = ob_hub_decide_many(h, &s, ds, NULL, e);
     if (rc) {
         ob_free(ds);
@@ -342,11 +399,8 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
         return OB_OK;
     }
     out->status = 200;
-    out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, offset, count,
+    out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
-    /* the bundle consumed every resource */
-    for (size_t i = 0; i < cs->n; i++)
-        cs->res[i] = NULL;
     ob_free(ds);
     return OB_OK;
 }

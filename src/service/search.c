@@ -47,13 +47,21 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     pthread_rwlock_rdlock(&h->lock);
     for (size_t i = 0; i < s->n; i++)
         ob_policy_decide(h->ix, &s->rqs[i], &out[i]);
-    /* the entry describes the search: the first permit, else the first refusal, else
-     * (nothing to decide) the search itself */
+    size_t nmatch = s->ninclude < s->n ? s->n - s->ninclude : 0;
+    bool found = false;
+    for (size_t i = 0; i < nmatch; i++)
+        found |= out[i].permit;
+    for (size_t i = nmatch; !found && i < s->n; i++) {
+        out[i].permit = false;
+        out[i].obligations = 0;
+    }
+    /* the entry describes the search: the first permit (a match, as includes come last),
+     * else the first refused match, else (nothing to decide) the search itself */
     const ob_decision *pick = NULL;
     for (size_t i = 0; i < s->n && !pick; i++)
         if (out[i].permit)
             pick = &out[i];
-    if (!pick && s->n)
+    if (!pick && nmatch)
         pick = &out[0];
     if (!pick) {
         ob_policy_decide(h->ix, s->about, &summary);

@@ -21,11 +21,18 @@ typedef struct ob_search {
     size_t n;
     const char *category;      /* what was searched, for the log ("appointment", "overview") */
     const char *justification; /* the override reason, or NULL */
+    size_t ninclude;           /* the last ninclude of the n requests are resources asked
+                                * for by _include/_revinclude: each counts as permitted only
+                                * when some match (one of the first n - ninclude) is */
 } ob_search;
 
 /* Fills out[0..n) with the decisions and logs one entry: permit when anything was
  * permitted, the permitted ids as its resource, the override flag when any permit
- * used an override. *seq (may be NULL) receives the entry's sequence number. */
+ * used an override. When no match is permitted, every include is turned into a plain
+ * deny (no block hint) before the entry is written: an include never shows, and the log
+ * never lists, a resource beside a search that found nothing the caller may see, so
+ * such a search answers as one about a patient who does not exist. *seq (may be NULL)
+ * receives the entry's sequence number. */
 ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, uint64_t *seq,
                              ob_err *e);
 

@@ -352,6 +352,31 @@ eq "R (attorney over all) reads P's log" "$code" 200
 req GET /fhir/AuditEvent?patient=Patient/pt-p "$MED"
 eq "a doctor reads P's log: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
 
+# --- _include and _revinclude go through the same check (issue 3, "No leaks")
+incl() { jq -r '[.entry[]? | select(.search.mode=="include") | .resource.id] | sort | join(",")' <<<"$body"; }
+req GET "/fhir/Appointment?patient=Patient/pt-p&_include=Appointment:patient" "$MED"
+eq "_include: the matches as before" "$(ids)" "$ALL"
+eq "_include: the Patient as an include" "$(incl)" "pt-p"
+eq "_include: not counted in total" "$(jq -r .total <<<"$body")" 4
+logged "_include: one entry, the Patient in it" "Practitioner/med-dr" "$(sorted ${ALL//,/ } pt-p)"
+req GET "/fhir/Appointment?patient=Patient/pt-p&_include=Appointment:patient" "$PSYK"
+r1=$body
+logged "_include without a relationship: no Patient logged" "Practitioner/psyk-dr" ""
+req GET "/fhir/Appointment?patient=Patient/pt-nobody&_include=Appointment:patient" "$PSYK"
+eq "_include without a relationship == a patient that does not exist, byte for byte" "$r1" "$body"
+req GET "/fhir/Patient?_id=pt-p&_revinclude=Appointment:patient" "$MED"
+eq "_revinclude: the Patient matches" "$(ids)" "pt-p"
+eq "_revinclude: the appointments as includes" "$(incl)" "$ALL"
+logged "_revinclude: one entry" "Practitioner/med-dr" "$(sorted ${ALL//,/ } pt-p)"
+req GET "/fhir/Patient?_id=pt-p&_revinclude=Appointment:patient" "$PSYK"; r1=$body
+req GET "/fhir/Patient?_id=pt-nobody&_revinclude=Appointment:patient" "$PSYK"
+eq "_revinclude without a relationship == a patient that does not exist" "$r1" "$body"
+req GET "/fhir/Appointment?patient=Patient/pt-p&_include=Appointment:location" "$MED"
+eq "_include of something unsupported: 400" "$code" 400
+eq "_include refused: an OperationOutcome" "$(jq -r .resourceType <<<"$body")" OperationOutcome
+req GET /fhir/metadata "$MED"
+eq "CapabilityStatement: Appointment's searchInclude" "$(jq -r '.rest[0].resource[] | select(.type=="Appointment") | .searchInclude | join(",")' <<<"$body")" "Appointment:patient,Appointment:actor"
+
 # --- statistics over HTTP (R-STAT): a generated world on a second server
 sdb="$work/s.db"
 "$bin" init --db "$sdb" >/dev/null && "$bin" gen --db "$sdb" --patients 2000 --seed 5 >/dev/null 2>&1 && ok || bad "gen for stats"

@@ -235,18 +235,23 @@ static inline json_int_t af_total(const ob_api_response *r)
     return json_integer_value(json_object_get(r->body, "total"));
 }
 
-/* Number of match entries in a searchset. */
-static inline size_t af_matches(const ob_api_response *r)
+/* Number of entries in a searchset whose search.mode is mode ("match", "include"). */
+static inline size_t af_mode_count(const ob_api_response *r, const char *mode)
 {
     size_t n = 0, i;
     json_t *en;
     json_array_foreach(json_object_get(r->body, "entry"), i, en)
     {
         const char *m = json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
-        if (m && strcmp(m, "match") == 0)
+        if (m && strcmp(m, mode) == 0)
             n++;
     }
     return n;
+}
+
+static inline size_t af_matches(const ob_api_response *r)
+{
+    return af_mode_count(r, "match");
 }
 
 /* true when the Bundle carries the "withheld by the patient's block" outcome. */
@@ -275,6 +280,26 @@ static inline bool af_has(const ob_api_response *r, const char *s)
     bool has = t && strstr(t, s) != NULL;
     free(t);
     return has;
+}
+
+/* anna's data for the overview and include tests: diagnoses from gp-1 and hosp-psyk, a
+ * measurement from gp-1, appointments at hosp-psyk (epj-hosp) and gp-1 (gp1-sys). */
+static inline void af_load_anna_items(af *f)
+{
+    static const char *const items[] = {
+        "{\"type\":\"item\",\"id\":\"anna-d1\",\"patient\":\"anna\",\"category\":\"diagnosis\","
+        "\"origin\":\"gp-1\",\"time\":\"2024-05-02T10:00:00Z\",\"code\":\"T90\"}",
+        "{\"type\":\"item\",\"id\":\"anna-d2\",\"patient\":\"anna\",\"category\":\"diagnosis\","
+        "\"origin\":\"hosp-psyk\",\"time\":\"2024-06-02T10:00:00Z\",\"code\":\"F32.1\"}",
+        "{\"type\":\"item\",\"id\":\"anna-m1\",\"patient\":\"anna\",\"category\":\"measurement\","
+        "\"origin\":\"gp-1\",\"time\":\"2025-01-02T10:00:00Z\",\"code\":\"DNK05472\",\"value\":"
+        "142}",
+        "{\"type\":\"appointment\",\"source\":\"epj-hosp\",\"system\":\"urn:sp\",\"identifier\":"
+        "\"x1\",\"patient\":\"anna\",\"clinic\":\"hosp-psyk\",\"start\":\"2026-12-01T09:00:00Z\"}",
+        "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"x2\",\"patient\":"
+        "\"anna\",\"start\":\"2026-12-02T09:00:00Z\",\"end\":\"2026-12-02T09:15:00Z\"}",
+    };
+    af_load(f, items, sizeof items / sizeof items[0]);
 }
 
 /* Applies a change record (a block, ...) as the patient would. */

@@ -535,7 +535,7 @@ static void log_and_paging(void **state)
         const char *const params[3];
         int status;
     } rows[] = {
-        {{"patient=Patient/anna", "_include=Appointment:patient", NULL}, 400},
+        {{"patient=Patient/anna", "_include=Appointment:location", NULL}, 400},
         {{"patient=Patient/anna", "_revinclude=Provenance:target", NULL}, 400},
         {{"patient=Patient/anna", "_elements=start", NULL}, 400},
         {{"patient=Patient/anna", "_count=-1", NULL}, 400},

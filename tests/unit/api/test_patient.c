@@ -2,23 +2,10 @@
  * break-the-glass (R-BLK-4), and Patient search/read (no CPR except to the patient). */
 #include "api_fixture.h"
 
-static const char *const items[] = {
-    "{\"type\":\"item\",\"id\":\"anna-d1\",\"patient\":\"anna\",\"category\":\"diagnosis\","
-    "\"origin\":\"gp-1\",\"time\":\"2024-05-02T10:00:00Z\",\"code\":\"T90\"}",
-    "{\"type\":\"item\",\"id\":\"anna-d2\",\"patient\":\"anna\",\"category\":\"diagnosis\","
-    "\"origin\":\"hosp-psyk\",\"time\":\"2024-06-02T10:00:00Z\",\"code\":\"F32.1\"}",
-    "{\"type\":\"item\",\"id\":\"anna-m1\",\"patient\":\"anna\",\"category\":\"measurement\","
-    "\"origin\":\"gp-1\",\"time\":\"2025-01-02T10:00:00Z\",\"code\":\"DNK05472\",\"value\":142}",
-    "{\"type\":\"appointment\",\"source\":\"epj-hosp\",\"system\":\"urn:sp\",\"identifier\":\"x1\","
-    "\"patient\":\"anna\",\"clinic\":\"hosp-psyk\",\"start\":\"2026-12-01T09:00:00Z\"}",
-    "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"x2\",\"patient\":\"anna\","
-    "\"start\":\"2026-12-02T09:00:00Z\",\"end\":\"2026-12-02T09:15:00Z\"}",
-};
-
 static void open_world(af *f, const char *tag)
 {
     af_open(f, tag);
-    af_load(f, items, sizeof items / sizeof items[0]);
+    af_load_anna_items(f);
 }
 
 #define BODY_ANNA                                                                                  \

@@ -1,0 +1,388 @@
+/* test_include.c - _include and _revinclude go through the same check as the matches
+ * (issue 3, "No leaks"; R-LOG-1, R-BLK-4, R-CPR-2).
+ *
+ * One row per scenario: the included Patient (Appointment/Observation/Condition
+ * searches) or the revincluded items (Patient search) are each decided by the engine,
+ * logged in the search's one entry, shown with search.mode "include", never counted in
+ * total, and never shown beside a search that found nothing the caller may see, so such
+ * a search answers exactly as one about a patient who does not exist. */
+#include "api_fixture.h"
+
+enum who { GP1, GP2, MED, ANNA };
+enum world { PLAIN, PSYK_BLOCKED, GP1_BLOCKED };
+
+typedef struct row {
+    const char *why;
+    enum world world;
+    enum who who;
+    const char *path;
+    const char *params[5];
+    int status;
+    int total, matches, includes;
+    bool marker;
+    const char *logged; /* in the new log entry's resource, or NULL */
+    const char *not_logged;
+    const char *twin[4]; /* parameters of a search about nobody that must answer the same */
+    const char *about;   /* whose log gets the entry; NULL: anna */
+} row;
+
+static const row rows[] = {
+    {"R-APT-6 include the Patient beside the GP's matches",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:patient"},
+     200,
+     2,
+     2,
+     1,
+     false,
+     "Patient/anna",
+     NULL,
+     {NULL},
+     NULL},
+    {"Appointment:actor names the same Patient",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:actor"},
+     200,
+     2,
+     2,
+     1,
+     false,
+     "Patient/anna",
+     NULL,
+     {NULL},
+     NULL},
+    {"no _include, no Patient in the answer or the log",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna"},
+     200,
+     2,
+     2,
+     0,
+     false,
+     "Appointment/apt-",
+     "Patient/",
+     {NULL},
+     NULL},
+    {"Observation:subject",
+     PLAIN,
+     GP1,
+     "/Observation",
+     {"patient=Patient/anna", "_include=Observation:subject"},
+     200,
+     1,
+     1,
+     1,
+     false,
+     "Patient/anna",
+     NULL,
+     {NULL},
+     NULL},
+    {"Condition:patient",
+     PLAIN,
+     GP1,
+     "/Condition",
+     {"patient=Patient/anna", "_include=Condition:patient"},
+     200,
+     2,
+     2,
+     1,
+     false,
+     "Patient/anna",
+     NULL,
+     {NULL},
+     NULL},
+    {"a citizen's own search includes their Patient, without the CPR",
+     PLAIN,
+     ANNA,
+     "/Appointment",
+     {"_include=Appointment:patient"},
+     200,
+     2,
+     2,
+     1,
+     false,
+     "Patient/anna",
+     NULL,
+     {NULL},
+     NULL},
+    {"leak: no relationship, the include answers like an unknown patient",
+     PLAIN,
+     GP2,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:patient"},
+     200,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     "Patient/",
+     {"patient=Patient/nobody", "_include=Appointment:patient"},
+     NULL},
+    {"leak: the Patient is permitted but nothing matches, so it is not shown or logged",
+     PLAIN,
+     GP1,
+     "/Observation",
+     {"patient=Patient/carl", "_include=Observation:patient"},
+     200,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     "Patient/",
+     {"patient=Patient/nobody", "_include=Observation:patient"},
+     "carl"},
+    {"paging past the matches drops the include",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:patient", "_offset=5"},
+     200,
+     2,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+    {"paging past the matches drops the include (Condition)",
+     PLAIN,
+     GP1,
+     "/Condition",
+     {"patient=Patient/anna", "_include=Condition:subject", "_offset=2"},
+     200,
+     2,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+    {"R-BLK-4 block on the GP clinic: the Patient withheld, the marker shown",
+     GP1_BLOCKED,
+     MED,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:patient"},
+     200,
+     1,
+     1,
+     0,
+     true,
+     "Appointment/apt-",
+     "Patient/",
+     {NULL},
+     NULL},
+    {"unsupported _include value",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:practitioner"},
+     400,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+    {"another resource's _include",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Observation:patient"},
+     400,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+    {"_revinclude on Appointment stays unsupported",
+     PLAIN,
+     GP1,
+     "/Appointment",
+     {"patient=Patient/anna", "_revinclude=Observation:patient"},
+     400,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+    {"Patient _revinclude: the appointments, decided, in the same entry",
+     PLAIN,
+     GP1,
+     "/Patient",
+     {"_id=anna", "_revinclude=Appointment:patient"},
+     200,
+     1,
+     1,
+     2,
+     false,
+     "Appointment/apt-",
+     NULL,
+     {NULL},
+     NULL},
+    {"Patient _revinclude of two kinds",
+     PLAIN,
+     GP1,
+     "/Patient",
+     {"_id=anna", "_revinclude=Observation:subject", "_revinclude=Condition:patient"},
+     200,
+     1,
+     1,
+     3,
+     false,
+     "Condition/anna-d2",
+     NULL,
+     {NULL},
+     NULL},
+    {"R-BLK-4 Patient _revinclude under a block: psychiatry withheld, the marker shown",
+     PSYK_BLOCKED,
+     GP1,
+     "/Patient",
+     {"_id=anna", "_revinclude=Condition:patient"},
+     200,
+     1,
+     1,
+     1,
+     true,
+     "Condition/anna-d1",
+     "anna-d2",
+     {NULL},
+     NULL},
+    {"leak: Patient _revinclude without a relationship answers like an unknown patient",
+     PLAIN,
+     GP2,
+     "/Patient",
+     {"_id=anna", "_revinclude=Appointment:patient"},
+     200,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     "Appointment/",
+     {"_id=nobody", "_revinclude=Appointment:patient"},
+     NULL},
+    {"a read takes no _revinclude",
+     PLAIN,
+     GP1,
+     "/Patient/anna",
+     {"_revinclude=Appointment:patient"},
+     400,
+     0,
+     0,
+     0,
+     false,
+     NULL,
+     NULL,
+     {NULL},
+     NULL},
+};
+
+static void rows_hold(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const row *w = &rows[i];
+        af f;
+        af_open(&f, "include");
+        af_load_anna_items(&f);
+        if (w->world == PSYK_BLOCKED)
+            af_change(&f, "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"site\","
+                          "\"target\":\"hosp-psyk\"}");
+        if (w->world == GP1_BLOCKED)
+            af_change(&f, "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"site\","
+                          "\"target\":\"gp-1\"}");
+        ob_caller c = w->who == GP1   ? af_pro(&f, "gp1-dr", "gp-1", NULL)
+                      : w->who == GP2 ? af_pro(&f, "gp2-dr", "gp-2", NULL)
+                      : w->who == MED ? af_pro(&f, "med-dr", "hosp-med", NULL)
+                                      : af_citizen(&f, "anna", NULL);
+        const char *about = w->about ? w->about : "anna";
+        af_log_count before = af_log(&f, about, NULL);
+        ob_api_response r;
+        af_call(&f, &c, "GET", w->path, w->params, NULL, &r);
+        af_log_count after = af_log(&f, about, NULL);
+        if (r.status != w->status)
+            fail_msg("%s: status %d", w->why, r.status);
+        if (r.status == 200) {
+            if (af_total(&r) != w->total || af_matches(&r) != (size_t)w->matches ||
+                af_mode_count(&r, "include") != (size_t)w->includes || af_marker(&r) != w->marker)
+                fail_msg("%s: total %d, %zu matches, %zu includes, marker %d", w->why,
+                         (int)af_total(&r), af_matches(&r), af_mode_count(&r, "include"),
+                         af_marker(&r));
+            if (w->includes && strcmp(w->path, "/Patient") != 0) {
+                const char *rt = json_string_value(
+                    json_object_get(json_object_get(json_array_get(json_object_get(r.body, "entry"),
+                                                                   (size_t)w->matches),
+                                                    "resource"),
+                                    "resourceType"));
+                if (!rt || strcmp(rt, "Patient") != 0)
+                    fail_msg("%s: the include is not the Patient", w->why);
+            }
+            if (af_has(&r, "0101901234") || af_has(&r, AF_CPR_ANNA))
+                fail_msg("%s: a CPR number in the answer (R-CPR-2)", w->why);
+            /* R-LOG-1: one entry per search, the includes in it */
+            if (after.n != before.n + 1)
+                fail_msg("%s: %zu log entries for one search", w->why, after.n - before.n);
+            if (w->logged && !strstr(after.last_resource, w->logged))
+                fail_msg("%s: log lists '%s'", w->why, after.last_resource);
+            if (w->not_logged && strstr(after.last_resource, w->not_logged))
+                fail_msg("%s: log lists '%s'", w->why, after.last_resource);
+        } else if (after.n != before.n) {
+            fail_msg("%s: a refused search was logged", w->why);
+        }
+        if (w->twin[0]) { /* hidden equals absent, byte for byte */
+            ob_api_response t;
+            af_call(&f, &c, "GET", w->path, w->twin, NULL, &t);
+            char *a = af_text(&r), *b = af_text(&t);
+            if (strcmp(a, b) != 0)
+                fail_msg("%s: %s differs from %s", w->why, a, b);
+            free(a);
+            free(b);
+            ob_api_response_release(&t);
+        }
+        ob_api_response_release(&r);
+        af_close(&f);
+    }
+}
+
+/* The CapabilityStatement lists what the searches take. */
+static void capability_lists_includes(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "include-cap");
+    ob_caller c = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    ob_api_response r;
+    af_call(&f, &c, "GET", "/metadata", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(af_has(&r, "\"searchInclude\":[\"Appointment:patient\",\"Appointment:actor\"]"));
+    assert_true(af_has(&r, "\"searchRevInclude\":[\"Appointment:patient\""));
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rows_hold),
+        cmocka_unit_test(capability_lists_includes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
