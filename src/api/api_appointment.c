@@ -8,6 +8,8 @@
  *                                              _include=Appointment:patient adds the
  *                                              Patient beside a match (search.h)
  *   GET  /Appointment/<id>                     read
+ *   GET  /Appointment/<id>/_history/<vid>      version read: the current version only
+ *                                              (where a write's Location points)
  *
  * Writes: only source systems, only their own appointments (identifiers are scoped per
  * source, so another source's identical id is another appointment). Reads: candidates
@@ -16,6 +18,7 @@
  * R-APT-6, R-APT-7), with one log entry per search (search.h) before the answer.
  * A hidden patient, an unknown one and one without appointments answer alike. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -324,8 +327,33 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     return OB_OK;
 }
 
+/* "/<id>/_history/<vid>" (a version read): id copied into idbuf, *vid points into rest. */
+static bool vread_path(const char *rest, char *idbuf, size_t cap, const char **vid)
+{
+    static const char hist[] = "/_history/";
+    const char *slash = rest[0] == '/' ? strchr(rest + 1, '/') : NULL;
+    if (!slash || (size_t)(slash - rest - 1) >= cap || strncmp(slash, hist, sizeof hist - 1) != 0)
+        return false;
+    *vid = slash + sizeof hist - 1;
+    if (!**vid || strchr(*vid, '/'))
+        return false;
+    memcpy(idbuf, rest + 1, (size_t)(slash - rest - 1));
+    idbuf[slash - rest - 1] = '\0';
+    return true;
+}
+
+static bool is_version(const char *vid, int64_t version)
+{
+    size_t n = strlen(vid);
+    if (n == 0 || n > 18 || strspn(vid, "0123456789") != n)
+        return false;
+    return strtoll(vid, NULL, 10) == version;
+}
+
+/* A read, or with vid a version read. Only the current version is kept, so an older (or
+ * malformed) vid reads exactly as an appointment that does not exist. */
 static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
-                          ob_api_response *out, ob_err *e)
+                          const char *vid, ob_api_response *out, ob_err *e)
 {
     if (!ob_api_params_only(rq, NULL, out))
         return OB_OK;
@@ -334,6 +362,9 @@ static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *r
     ob_status rc = OB_OK;
     if (ob_fhir_apt_id_parse(id, &row))
         rc = ob_hub_apt_candidate(h, row, &l, e);
+    if (!rc && l.n && vid && !is_version(vid, l.v[0].a.version)) {
+        ob_apt_list_release(&l);
+    }
     uint32_t pat = OB_NONE;
     if (!rc && l.n) {
         pthread_rwlock_rdlock(&h->lock);
@@ -375,7 +406,7 @@ ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request
             return search(h, c, rq, out, e);
     } else if (rest[0] == '/' && !strchr(rest + 1, '/') && rest[1] != '_' && rest[1] != '$') {
         if (strcmp(m, "GET") == 0)
-            return apt_read(h, c, rq, rest + 1, out, e);
+            return apt_read(h, c, rq, rest + 1, NULL, out, e);
         if (c->kind != OB_ACTOR_SOURCE_SYSTEM) {
             ob_api_outcome(out, 403, "forbidden",
                            "appointments are written only by the source system that created "
@@ -386,8 +417,13 @@ ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request
                        "update an appointment with PUT /Appointment?identifier=<system>|<value>");
         return OB_OK;
     } else {
+        char id[64];
+        const char *vid;
+        if (strcmp(m, "GET") == 0 && vread_path(rest, id, sizeof id, &vid))
+            return apt_read(h, c, rq, id, vid, out, e);
         ob_api_outcome(out, 400, "not-supported",
-                       "not supported on Appointment (no _history, $operations or compartments)");
+                       "not supported on Appointment (no history listing, $operations or "
+                       "compartments; a version is read at /Appointment/<id>/_history/<vid>)");
         return OB_OK;
     }
     ob_api_outcome(out, 405, "not-supported", "method not supported here");

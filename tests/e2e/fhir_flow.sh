@@ -120,6 +120,7 @@ req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-1 2026-12-02T
   ',"comment":"Husk fastende blodproeve","description":"secret note","extension":[{"url":"https://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/hosp-med"}}]')"
 eq "source creates an appointment: 201" "$code" 201
 A1=$(jq -r .id <<<"$body")
+created_hdrs=$hdrs
 has "create: Location header" "$hdrs" "Location: $addr/fhir/Appointment/$A1/_history/1"
 hasnt "create: comment dropped" "$body" "fastende"
 hasnt "create: description dropped" "$body" "secret note"
@@ -200,6 +201,17 @@ see "out-of-hours GP (treatment)" "$VAGT" "Practitioner/gp-b-dr"
 req GET "/fhir/Appointment/$A1" "$MED"
 eq "read by id: 200" "$code" 200
 logged "read by id" "Practitioner/med-dr" "$A1"
+ver=$(grep -i '^ETag:' <<<"$hdrs" | sed 's/^[^:]*: W\/"//; s/"$//')
+[ "$ver" -gt 1 ] && ok || bad "A1 was updated since its create (ETag $ver)"
+req GET "/fhir/Appointment/$A1/_history/$ver" "$MED"
+eq "version read of the current version: 200" "$code" 200
+eq "version read: the same appointment" "$(jq -r .id <<<"$body")" "$A1"
+loc=$(grep -i '^Location:' <<<"$created_hdrs" | sed 's/^[^:]*: //; s|^'"$addr"'||')
+eq "the create's Location names version 1" "$loc" "/fhir/Appointment/$A1/_history/1"
+req GET "$loc" "$MED"; r1=$body
+eq "an older version is not kept: 404" "$code" 404
+req GET "/fhir/Appointment/apt-999999/_history/1" "$MED"
+eq "an older version == an absent appointment, byte for byte" "$r1" "$body"
 for h in "$A3" "$A_GOLD" $([ "$A_GOLD2" != none ] && echo "$A_GOLD2"); do
   req GET "/fhir/Appointment/$h" "$CIT_P"; eq "P reads hidden $h: 404" "$code" 404
   req GET "/fhir/Appointment/$h" "$MED"; eq "doctor reads hidden $h: 404" "$code" 404

@@ -340,6 +340,76 @@ static void reads_follow_writes(void **state)
     af_close(&f);
 }
 
+/* A write's Location (/Appointment/<id>/_history/<vid>) can be read: the current version
+ * only. An older version, a malformed one and a hidden appointment read exactly as an
+ * appointment that does not exist; every read is logged once. */
+static void version_read(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-vread");
+    ob_caller s1 = af_source(&f, "gp1-sys", "gp-1");
+    const char *key[] = {"identifier=urn:src:booking|v-1", NULL};
+    ob_api_response r;
+    af_call(&f, &s1, "POST", "/Appointment", NULL,
+            apt("v-1", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 201);
+    char loc[sizeof r.location];
+    memcpy(loc, r.location, sizeof loc);
+    assert_non_null(strstr(loc, "/_history/1"));
+    ob_api_response_release(&r);
+    af_call(&f, &s1, "PUT", "/Appointment", key,
+            apt("v-1", AF_CPR_ANNA, "2026-12-07T09:00:00Z", NULL, ""), &r);
+    assert_int_equal(r.status, 200);
+    ob_api_response_release(&r);
+    const char *id = strstr(loc, "apt-");
+    char cur[128], old[128], nobody[128], bad[128], listing[128];
+    snprintf(cur, sizeof cur, "/Appointment/%.*s/_history/2", (int)strcspn(id, "/"), id);
+    snprintf(old, sizeof old, "/Appointment/%.*s/_history/1", (int)strcspn(id, "/"), id);
+    snprintf(bad, sizeof bad, "/Appointment/%.*s/_history/x2", (int)strcspn(id, "/"), id);
+    snprintf(listing, sizeof listing, "/Appointment/%.*s/_history", (int)strcspn(id, "/"), id);
+    snprintf(nobody, sizeof nobody, "/Appointment/apt-999999/_history/1");
+    const struct {
+        const char *why, *who, *path;
+        int status;
+        bool like_absent;
+    } rows[] = {
+        {"the current version, by the patient's GP", "gp1-dr", cur, 200, false},
+        {"an older version is not kept", "gp1-dr", old, 404, true},
+        {"a malformed version", "gp1-dr", bad, 404, true},
+        {"a doctor without a relationship: hidden equals absent", "gp2-dr", cur, 404, true},
+        {"an appointment that does not exist", "gp1-dr", nobody, 404, true},
+        {"no history listing", "gp1-dr", listing, 400, false},
+    };
+    ob_api_response absent;
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    af_call(&f, &gp1, "GET", "/Appointment/apt-999999", NULL, NULL, &absent);
+    char *absent_text = af_text(&absent);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_caller c = strcmp(rows[i].who, "gp1-dr") == 0 ? gp1 : af_pro(&f, "gp2-dr", "gp-2", NULL);
+        af_log_count before = af_log(&f, "anna", NULL);
+        af_call(&f, &c, "GET", rows[i].path, NULL, NULL, &r);
+        af_log_count after = af_log(&f, "anna", NULL);
+        if (r.status != rows[i].status)
+            fail_msg("%s: status %d", rows[i].why, r.status);
+        if (rows[i].status == 200) {
+            assert_true(af_has(&r, "2026-12-07T09:00:00Z"));
+            assert_string_equal(r.etag, "W/\"2\"");
+            assert_int_equal(after.n, before.n + 1); /* R-LOG-1 */
+        }
+        if (rows[i].like_absent) {
+            char *t = af_text(&r);
+            if (strcmp(t, absent_text) != 0)
+                fail_msg("%s: %s differs from an absent read", rows[i].why, t);
+            free(t);
+        }
+        ob_api_response_release(&r);
+    }
+    free(absent_text);
+    ob_api_response_release(&absent);
+    af_close(&f);
+}
+
 /* R-APT-5: before the source's go-live: never shown. */
 static void go_live(void **state)
 {
@@ -566,6 +636,7 @@ int main(void)
         cmocka_unit_test(blocks),
         cmocka_unit_test(log_and_paging),
         cmocka_unit_test(reads_follow_writes),
+        cmocka_unit_test(version_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
