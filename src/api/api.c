@@ -92,6 +92,7 @@ static const struct route {
     {"Appointment", ob_api_appointment}, {"Consent", ob_api_consent},
     {"AuditEvent", ob_api_audit},        {"Observation", ob_api_clinical},
     {"Condition", ob_api_clinical},      {"Patient", ob_api_patient},
+    {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
 };
 
 ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,

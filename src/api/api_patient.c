@@ -124,17 +124,10 @@ json_t *ob_api_patient_resource(ob_hub *h, uint32_t pat, const char *cpr_for_sel
 {
     pthread_rwlock_rdlock(&h->lock);
     const ob_patient *p = &h->ix->patients[pat];
-    const char *name = p->name ? p->name : "";
-    const char *sp = strrchr(name, ' ');
-    char given[128];
-    snprintf(given, sizeof given, "%.*s", sp ? (int)(sp - name) : 0, name);
     char bd[16];
     ob_date_format(p->birth, bd);
-    json_t *r = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "resourceType", "Patient", "id", p->ext_id,
-                          "name", "text", name, "family", sp ? sp + 1 : name);
-    if (sp)
-        json_object_set_new(json_array_get(json_object_get(r, "name"), 0), "given",
-                            json_pack("[s]", given));
+    json_t *r = json_pack("{s:s, s:s, s:[o]}", "resourceType", "Patient", "id", p->ext_id, "name",
+                          ob_fhir_human_name(p->name));
     if (p->birth)
         json_object_set_new(r, "birthDate", json_string(bd));
     if (p->gp_clinic != OB_NONE) {

@@ -27,6 +27,9 @@ ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
 /* Observation and Condition */
 ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                           const char *rest, ob_api_response *out, ob_err *e);
+/* Organization and Practitioner: the directory */
+ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                           const char *type, const char *rest, ob_api_response *out, ob_err *e);
 /* Patient: $overview, _search */
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);

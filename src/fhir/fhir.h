@@ -37,6 +37,12 @@
 /* The CPR identifier system (the Danish CPR OID). */
 #define OB_FHIR_CPR_SYSTEM "urn:oid:1.2.208.176.1.2"
 #define OB_FHIR_UCUM       "http://unitsofmeasure.org"
+/* Danish directory identifiers: SOR (the health-care organisation register), the
+ * provider number (ydernummer) and the authorisation id of the Danish Patient Safety
+ * Authority (as in HL7 Denmark's DK Core). */
+#define OB_FHIR_SOR_SYSTEM           "urn:oid:1.2.208.176.1.1"
+#define OB_FHIR_PROVIDER_SYSTEM      "urn:oid:1.2.208.176.1.4"
+#define OB_FHIR_AUTHORISATION_SYSTEM "https://autregweb.sst.dk"
 
 /* ---- Appointment (R-APT) ---- */
 
@@ -82,6 +88,21 @@ typedef struct ob_fhir_obs_in {
 } ob_fhir_obs_in;
 
 ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e);
+
+/* ---- Organization, Practitioner (the directory; directory.c) ---- */
+
+/* Fields borrowed; NULL or "" where absent. kind is an ob_org_kind name, parent the
+ * parent organisation's id. */
+typedef struct ob_fhir_org {
+    const char *id, *name, *kind, *parent, *address, *sor, *provider_no;
+} ob_fhir_org;
+json_t *ob_fhir_organization(const ob_fhir_org *o);
+typedef struct ob_fhir_pro {
+    const char *id, *name, *authorisation_id;
+} ob_fhir_pro;
+json_t *ob_fhir_practitioner(const ob_fhir_pro *p);
+/* "Anna Marie Andersen" -> {"text", "family": "Andersen", "given": ["Anna Marie"]}. */
+json_t *ob_fhir_human_name(const char *full);
 
 /* ---- small shared pieces ---- */
 

@@ -389,6 +389,23 @@ eq "_include refused: an OperationOutcome" "$(jq -r .resourceType <<<"$body")" O
 req GET /fhir/metadata "$MED"
 eq "CapabilityStatement: Appointment's searchInclude" "$(jq -r '.rest[0].resource[] | select(.type=="Appointment") | .searchInclude | join(",")' <<<"$body")" "Appointment:patient,Appointment:actor"
 
+# --- the directory: the references in appointments and log entries resolve (R-API-1)
+logsize() { curl -s -H "Authorization: Bearer $SYS" "$addr/metrics" | awk '$1=="overblik_log_size"{print $2}'; }
+before=$(logsize)
+req GET "/fhir/Organization/hosp-med" "$CIT_P"
+eq "the responsible clinic resolves for the patient" "$code" 200
+eq "Organization: its name" "$(jq -r .name <<<"$body")" "Medicinsk afdeling"
+eq "Organization: part of the hospital" "$(jq -r .partOf.reference <<<"$body")" "Organization/hosp"
+req GET "/fhir/Practitioner/med-dr" "$CIT_P"
+eq "a log entry's agent resolves for the patient" "$code" 200
+eq "Practitioner: the resource type" "$(jq -r .resourceType <<<"$body")" Practitioner
+req GET "/fhir/Organization/no-such-org" "$MED"
+eq "an unknown organisation: 404" "$code" 404
+req GET "/fhir/Organization" "$MED"
+eq "the directory is not listed wholesale: 400" "$code" 400
+eq "directory reads write no log entry (no patient data)" "$(logsize)" "$before"
+[ -n "$before" ] && ok || bad "the log size is in /metrics"
+
 # --- statistics over HTTP (R-STAT): a generated world on a second server
 sdb="$work/s.db"
 "$bin" init --db "$sdb" >/dev/null && "$bin" gen --db "$sdb" --patients 2000 --seed 5 >/dev/null 2>&1 && ok || bad "gen for stats"

@@ -350,8 +350,10 @@ static inline ob_status af_log_cb(void *ctx, const ob_log_record *r, ob_err *e)
     return OB_OK;
 }
 
-/* Log entries about a patient (R-LOG-3), read from the file right after a call. */
-static inline af_log_count af_log(af *f, const char *patient, const char *want)
+/* Log entries about a patient (R-LOG-3), or (patient NULL) by an actor, read from the
+ * file right after a call. */
+static inline af_log_count af_log_query(af *f, const char *patient, const char *actor,
+                                        const char *want)
 {
     af_log_count c;
     memset(&c, 0, sizeof c);
@@ -359,10 +361,16 @@ static inline af_log_count af_log(af *f, const char *patient, const char *want)
     ob_log_query q;
     memset(&q, 0, sizeof q);
     q.patient = patient;
+    q.actor_id = actor;
     ob_err e = {0};
     if (ob_log_each(f->db, &q, af_log_cb, &c, &e))
         fail_msg("log query: %s", e.msg);
     return c;
+}
+
+static inline af_log_count af_log(af *f, const char *patient, const char *want)
+{
+    return af_log_query(f, patient, NULL, want);
 }
 
 #endif

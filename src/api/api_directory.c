@@ -1,0 +1,120 @@
+/* api_directory.c - the directory: Organization and Practitioner.
+ *
+ *   GET  /Organization/<id>, /Practitioner/<id>               read (404 when unknown)
+ *   GET  /Organization?_id=<id> | identifier=<system>|<value>  search (also POST _search):
+ *   GET  /Practitioner?_id=<id> | identifier=<system>|<value>  SOR or provider number,
+ *                                                             authorisation id
+ *
+ * These make the references in appointments, patients and log entries resolvable. They
+ * hold no patient data, so they are served to every authenticated caller without a
+ * decision or a log entry (docs/decisions.md); a search names what it looks for, so
+ * the directory is not listed wholesale. Mapping: src/fhir/directory.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "fhir/fhir.h"
+
+/* The resource for index entry i (the caller holds the read lock). */
+static json_t *resource(const ob_index *ix, bool org, uint32_t i)
+{
+    if (org) {
+        const ob_org *o = &ix->orgs[i];
+        ob_fhir_org f = {o->ext_id,
+                         o->name,
+                         ob_org_kind_name((ob_org_kind)o->kind),
+                         o->parent != OB_NONE ? ix->orgs[o->parent].ext_id : NULL,
+                         o->address,
+                         o->sor,
+                         o->provider_no};
+        return ob_fhir_organization(&f);
+    }
+    const ob_professional *p = &ix->pros[i];
+    ob_fhir_pro f = {p->ext_id, p->name, p->authorisation_id};
+    return ob_fhir_practitioner(&f);
+}
+
+/* Does entry i carry the identifier "<system>|<value>" (or a bare value in any system)? */
+static bool has_identifier(const ob_index *ix, bool org, uint32_t i, const char *ident)
+{
+    const char *bar = strchr(ident, '|');
+    const char *value = bar ? bar + 1 : ident;
+    size_t sl = bar ? (size_t)(bar - ident) : 0;
+#define SYSTEM_IS(s) (!bar || (sl == strlen(s) && memcmp(ident, s, sl) == 0))
+    if (!*value)
+        return false;
+    if (org)
+        return (SYSTEM_IS(OB_FHIR_SOR_SYSTEM) && strcmp(ix->orgs[i].sor, value) == 0) ||
+               (SYSTEM_IS(OB_FHIR_PROVIDER_SYSTEM) && strcmp(ix->orgs[i].provider_no, value) == 0);
+    return SYSTEM_IS(OB_FHIR_AUTHORISATION_SYSTEM) &&
+           strcmp(ix->pros[i].authorisation_id, value) == 0;
+#undef SYSTEM_IS
+}
+
+static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_response *out)
+{
+    static const char *const allowed[] = {"_id", "identifier", NULL};
+    if (!ob_api_params_only(rq, allowed, out))
+        return;
+    const char *id = ob_api_param_get(rq, "_id", NULL);
+    const char *ident = ob_api_param_get(rq, "identifier", NULL);
+    if (!id == !ident) {
+        ob_api_outcome(out, 400, "invalid", "search the directory by _id or by identifier");
+        return;
+    }
+    json_t *b = ob_api_bundle_new("searchset");
+    pthread_rwlock_rdlock(&h->lock);
+    const ob_index *ix = h->ix;
+    if (id) {
+        uint32_t i = org ? ob_index_find_org(ix, id) : ob_index_find_professional(ix, id);
+        if (i != OB_NONE)
+            ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
+    } else {
+        uint32_t n = org ? ix->norgs : ix->npros;
+        for (uint32_t i = 0; i < n; i++)
+            if (has_identifier(ix, org, i, ident))
+                ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
+    }
+    pthread_rwlock_unlock(&h->lock);
+    out->status = b ? 200 : 500;
+    out->body = b;
+    if (!b)
+        ob_api_outcome(out, 500, "exception", "out of memory");
+}
+
+static void read_one(ob_hub *h, const ob_api_request *rq, bool org, const char *id,
+                     ob_api_response *out)
+{
+    if (!ob_api_params_only(rq, NULL, out))
+        return;
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t i = org ? ob_index_find_org(h->ix, id) : ob_index_find_professional(h->ix, id);
+    json_t *r = i != OB_NONE ? resource(h->ix, org, i) : NULL;
+    pthread_rwlock_unlock(&h->lock);
+    if (!r) {
+        ob_api_outcome(out, 404, "not-found",
+                       org ? "no such Organization" : "no such Practitioner");
+        return;
+    }
+    out->status = 200;
+    out->body = r;
+}
+
+ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                           const char *type, const char *rest, ob_api_response *out, ob_err *e)
+{
+    (void)c;
+    (void)e;
+    bool org = strcmp(type, "Organization") == 0;
+    const char *m = rq->method;
+    if ((rest[0] == '\0' && strcmp(m, "GET") == 0) ||
+        (strcmp(rest, "/_search") == 0 && strcmp(m, "POST") == 0))
+        search(h, rq, org, out);
+    else if (rest[0] == '/' && rest[1] && !strchr(rest + 1, '/') && rest[1] != '_' &&
+             rest[1] != '$' && strlen(rest + 1) <= 128 && strcmp(m, "GET") == 0)
+        read_one(h, rq, org, rest + 1, out);
+    else
+        ob_api_outcome(out, 405, "not-supported",
+                       "the directory is read-only: read by id or search by _id or identifier");
+    return OB_OK;
+}
