@@ -233,9 +233,11 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
 /* The searchset written straight to text: the same Bundle ob_api_search_bundle builds
  * (total and paging over what the caller may see only, the block hint last), at a
  * fraction of jansson's cost on the hottest read (docs/performance.md). */
-static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *l, const decided *d,
-                            uint32_t pat, size_t offset, size_t count, ob_api_response *out)
+static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_list *l,
+                            const decided *d, uint32_t pat, size_t offset, size_t count,
+                            ob_api_response *out)
 {
+    const char *base_url = rq->base_url;
     const ob_decision *ds = d->ds;
     const char *pid = d->pid;
     size_t include = pid ? 1 : 0;
@@ -245,6 +247,21 @@ static void write_searchset(ob_hub *h, const char *base_url, const ob_apt_list *
     ob_jw w = {0};
     ob_jw_lit(&w, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":");
     ob_jw_int(&w, (int64_t)visible);
+    if (offset > 0 || count < visible) { /* links: only a search longer than a page */
+        const char *pext = NULL;         /* index strings stay while the hub is open */
+        pthread_rwlock_rdlock(&h->lock);
+        if (pat < h->ix->npatients)
+            pext = h->ix->patients[pat].ext_id;
+        pthread_rwlock_unlock(&h->lock);
+        json_t *links = ob_api_page_links(rq, pext, visible, offset, count);
+        char *lt = links ? json_dumps(links, JSON_COMPACT) : NULL;
+        json_decref(links);
+        if (lt) {
+            ob_jw_lit(&w, ",\"link\":");
+            ob_jw_raw(&w, lt, strlen(lt));
+            free(lt);
+        }
+    }
     ob_jw_lit(&w, ",\"entry\":[");
     size_t seen = 0, written = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -321,7 +338,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_apt_list_release(&l);
         return OB_OK;
     }
-    write_searchset(h, rq->base_url, &l, &d, pat, offset, count, out);
+    write_searchset(h, rq, &l, &d, pat, offset, count, out);
     decided_free(&d);
     ob_apt_list_release(&l);
     return OB_OK;

@@ -91,11 +91,14 @@ static bool date_params(const ob_api_request *rq, ob_time *from, ob_time *to, ob
     return true;
 }
 
-static void answer(ob_hub *h, const ob_caller *c, ob_api_read_log *lr, struct collect *col,
-                   ob_api_response *out, ob_err *e)
+static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *pext,
+                   ob_api_read_log *lr, struct collect *col, ob_api_response *out, ob_err *e)
 {
     uint64_t seq;
     json_object_set_new(col->bundle, "total", json_integer((json_int_t)col->seen));
+    json_t *links = ob_api_page_links(rq, pext, col->seen, col->offset, col->count);
+    if (links)
+        json_object_set_new(col->bundle, "link", links);
     lr->resource = col->ids;
     if (ob_api_log_read(h, c, lr, &seq, e)) {
         json_decref(col->bundle);
@@ -189,7 +192,7 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
         out->body = ev;
         return OB_OK;
     }
-    answer(h, c, &lr, &col, out, e);
+    answer(h, c, rq, pext, &lr, &col, out, e);
     return OB_OK;
 }
 
@@ -238,7 +241,7 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
             return OB_OK;
         }
     }
-    answer(h, c, &lr, &col, out, e);
+    answer(h, c, rq, NULL, &lr, &col, out, e);
     return OB_OK;
 }
 

@@ -83,6 +83,15 @@ extern const char *const ob_api_include_appointment[];
 extern const char *const ob_api_include_observation[];
 extern const char *const ob_api_include_condition[];
 extern const char *const ob_api_revinclude_patient[];
+/* Bundle.link for a searchset page: "previous" when offset > 0 and "next" when more
+ * matches follow, as GET URLs of the same search (the type from rq->path) with _count and
+ * _offset; NULL
+ * when there are none. Only when the caller may see something (total > 0), so a hidden
+ * patient answers like an absent one. The patient is named by internal id (patient_ext;
+ * NULL keeps the request's own parameters), never by CPR (R-CPR-2): a request that
+ * still holds a CPR-like value gets no links. New reference. */
+json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
+                          size_t offset, size_t count);
 /* Reads every `param` (_include or _revinclude): each value must be one of the
  * NULL-terminated allowed list (else 400 naming the supported ones, returns false);
  * bit j of *asked is set when allowed[j] was asked for. */

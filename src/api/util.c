@@ -262,6 +262,84 @@ bool ob_api_includes(const ob_api_request *rq, const char *param, const char *co
     return true;
 }
 
+/* Appends s percent-encoded (RFC 3986 unreserved characters and ':' '/' as they are). */
+static void url_put(char *buf, size_t cap, size_t *at, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s && *at + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~:/", ch)) {
+            buf[(*at)++] = (char)ch;
+        } else {
+            buf[(*at)++] = '%';
+            buf[(*at)++] = hex[ch >> 4];
+            buf[(*at)++] = hex[ch & 15];
+        }
+    }
+    buf[*at] = '\0';
+}
+
+/* Appends s as it is (URL syntax: '?', '=', '&'). */
+static void raw_put(char *buf, size_t cap, size_t *at, const char *s)
+{
+    for (; *s && *at + 2 < cap; s++)
+        buf[(*at)++] = *s;
+    buf[*at] = '\0';
+}
+
+static json_t *page_link(const char *relation, const char *query, size_t count, size_t offset)
+{
+    char url[2400];
+    snprintf(url, sizeof url, "%s_count=%zu&_offset=%zu", query, count, offset);
+    return json_pack("{s:s, s:s}", "relation", relation, "url", url);
+}
+
+json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
+                          size_t offset, size_t count)
+{
+    bool next = count > 0 && count < total - (offset < total ? offset : total);
+    bool prev = offset > 0;
+    if (total == 0 || (!next && !prev))
+        return NULL;
+    char q[2048];
+    size_t at = 0;
+    raw_put(q, sizeof q, &at, rq->base_url ? rq->base_url : "");
+    const char *path = rq->path[0] == '/' ? rq->path + 1 : rq->path;
+    char type[32];
+    snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
+    raw_put(q, sizeof q, &at, "/");
+    url_put(q, sizeof q, &at, type);
+    raw_put(q, sizeof q, &at, "?");
+    if (patient_ext) { /* the patient by internal id, whichever way it was named */
+        raw_put(q, sizeof q, &at, "patient=Patient/");
+        url_put(q, sizeof q, &at, patient_ext);
+        raw_put(q, sizeof q, &at, "&");
+    }
+    for (size_t i = 0; i < rq->nparams; i++) {
+        const char *n = rq->params[i].name, *v = rq->params[i].value;
+        if (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
+            (patient_ext && (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
+                             strcmp(n, "identifier") == 0)))
+            continue;
+        if (ob_cpr_in_text(n) || ob_cpr_in_text(v)) /* R-CPR-2: never into a URL */
+            return NULL;
+        url_put(q, sizeof q, &at, n);
+        raw_put(q, sizeof q, &at, "=");
+        url_put(q, sizeof q, &at, v);
+        raw_put(q, sizeof q, &at, "&");
+        if (at + 8 >= sizeof q)
+            return NULL; /* too long to link to: the client pages with _offset itself */
+    }
+    json_t *links = json_array();
+    if (prev)
+        json_array_append_new(links,
+                              page_link("previous", q, count, offset > count ? offset - count : 0));
+    if (next)
+        json_array_append_new(links, page_link("next", q, count, offset + count));
+    return links;
+}
+
 /* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
 /* (included here, not at the top, to keep this block separate for merging) */
 #include "store/log_sqlite.h"
@@ -401,6 +479,13 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     out->status = 200;
     out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
+    size_t total = (size_t)json_integer_value(json_object_get(out->body, "total"));
+    pthread_rwlock_rdlock(&h->lock);
+    const char *ext = patient < h->ix->npatients ? h->ix->patients[patient].ext_id : NULL;
+    pthread_rwlock_unlock(&h->lock);
+    json_t *links = out->body ? ob_api_page_links(rq, ext, total, offset, count) : NULL;
+    if (links)
+        json_object_set_new(out->body, "link", links);
     ob_free(ds);
     return OB_OK;
 }

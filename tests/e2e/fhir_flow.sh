@@ -329,6 +329,19 @@ see "hosp-med's own doctor after the site block (R-ACC-2)" "$MED" "Practitioner/
 req GET "/fhir/Appointment?patient=Patient/pt-p&_count=1&_offset=1" "$GP"
 eq "paged: total unchanged" "$(jq -r .total <<<"$body")" 3
 eq "paged: one match" "$(jq '[.entry[] | select(.search.mode=="match")] | length' <<<"$body")" 1
+# a FHIR client pages by following Bundle.link "next": every shown appointment once
+url="$addr/fhir/Appointment?patient=Patient/pt-p&_count=1"; got=""; pages=0
+while [ -n "$url" ] && [ "$pages" -lt 10 ]; do
+  req GET "${url#"$addr"}" "$GP"; pages=$((pages+1)); got="$got $(ids)"
+  url=$(jq -r '[.link[]? | select(.relation=="next") | .url][0] // empty' <<<"$body")
+done
+eq "following next: every shown appointment once" "$(sorted $got)" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+eq "following next: one page each" "$pages" 3
+req POST /fhir/Appointment/_search "$GP" -H "Content-Type: application/x-www-form-urlencoded" \
+  --data-binary "patient.identifier=urn:oid:1.2.208.176.1.2|$P_DIG&_count=1"
+next=$(jq -r '[.link[]? | select(.relation=="next") | .url][0] // empty' <<<"$body")
+has "a search by CPR links on by internal id" "$next" "patient=Patient/pt-p&_count=1&_offset=1"
+hasnt "a search by CPR: no CPR in its links (R-CPR-2)" "$next" "$P_DIG"
 # an override with the patient's consent given in the situation, on a search (R-BLK-4)
 req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT" -H "X-Break-Glass: consent" -H "X-Break-Glass-Reason: patienten%20accepterer"
 eq "consent override on a search: the appointments" "$(ids)" "$ALL"

@@ -302,6 +302,21 @@ static inline void af_load_anna_items(af *f)
     af_load(f, items, sizeof items / sizeof items[0]);
 }
 
+/* Fails (naming why) unless calling method path with params answers byte for byte as r
+ * did: hidden equals absent. */
+static inline void af_same_as(af *f, const ob_caller *c, const char *method, const char *path,
+                              const char *const *params, const ob_api_response *r, const char *why)
+{
+    ob_api_response t;
+    af_call(f, c, method, path, params, NULL, &t);
+    char *a = af_text(r), *b = af_text(&t);
+    if (t.status != r->status || strcmp(a, b) != 0)
+        fail_msg("%s: %s differs from %s", why, a, b);
+    free(a);
+    free(b);
+    ob_api_response_release(&t);
+}
+
 /* Applies a change record (a block, ...) as the patient would. */
 static inline void af_change(af *f, const char *record)
 {

@@ -1,0 +1,204 @@
+/* test_paging.c - Bundle.link "next" and "previous" on searchsets: a FHIR client pages by
+ * following them. They name the patient by internal id, never by CPR (R-CPR-2), keep the
+ * search's other parameters, and appear only when the caller may see something, so a
+ * hidden patient still answers like an absent one. */
+#include "api_fixture.h"
+
+enum who { GP1, GP2, ANNA };
+
+typedef struct row {
+    const char *why;
+    enum who who;
+    const char *method, *path;
+    const char *params[5];
+    const char *next, *previous; /* substrings of the link URLs; NULL: no such link */
+    const char *twin[4];         /* a search about nobody that must answer the same */
+} row;
+
+#define BASE "http://localhost/fhir"
+
+static const row rows[] = {
+    {"a first page links to the next",
+     GP1,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "_count=1"},
+     BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1",
+     NULL,
+     {NULL}},
+    {"a last page links back",
+     GP1,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "_count=1", "_offset=1"},
+     NULL,
+     BASE "/Appointment?patient=Patient/anna&_count=1&_offset=0",
+     {NULL}},
+    {"one page: no links",
+     GP1,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna"},
+     NULL,
+     NULL,
+     {NULL}},
+    {"R-CPR-2 a search by CPR in the body links by internal id",
+     GP1,
+     "POST",
+     "/Appointment/_search",
+     {"@patient.identifier=urn:oid:1.2.208.176.1.2|" AF_CPR_ANNA, "@_count=1"},
+     BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1",
+     NULL,
+     {NULL}},
+    {"the search's other parameters are kept, encoded",
+     GP1,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "_include=Appointment:patient", "_count=1"},
+     "?patient=Patient/anna&_include=Appointment:patient&_count=1&_offset=1",
+     NULL,
+     {NULL}},
+    {"a citizen's own search, no patient named",
+     ANNA,
+     "GET",
+     "/Condition",
+     {"_count=1"},
+     BASE "/Condition?patient=Patient/anna&_count=1&_offset=1",
+     NULL,
+     {NULL}},
+    {"leak: a hidden patient's page has no links, like an absent one",
+     GP2,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "_count=1", "_offset=1"},
+     NULL,
+     NULL,
+     {"patient=Patient/nobody", "_count=1", "_offset=1"}},
+    {"R-LOG-3 the patient pages through their log",
+     ANNA,
+     "GET",
+     "/AuditEvent",
+     {"_count=1", "date=ge2020-01-01"},
+     BASE "/AuditEvent?patient=Patient/anna&date=ge2020-01-01&_count=1&_offset=1",
+     NULL,
+     {NULL}},
+    {"_count=0 asks for the total only: no next",
+     GP1,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "_count=0"},
+     NULL,
+     NULL,
+     {NULL}},
+};
+
+static const char *link_url(const ob_api_response *r, const char *relation)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(r->body, "link"), i, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "relation")), relation) == 0)
+            return json_string_value(json_object_get(l, "url"));
+    }
+    return NULL;
+}
+
+static void check_link(const row *w, const ob_api_response *r, const char *relation,
+                       const char *want)
+{
+    const char *got = link_url(r, relation);
+    if (!want && got)
+        fail_msg("%s: unexpected %s link %s", w->why, relation, got);
+    if (want && (!got || !strstr(got, want)))
+        fail_msg("%s: %s link %s, wanted %s", w->why, relation, got ? got : "(none)", want);
+    if (got && (strstr(got, "0101901234") || strstr(got, AF_CPR_ANNA) || strstr(got, "1.2.208")))
+        fail_msg("%s: a CPR in a link (R-CPR-2)", w->why);
+}
+
+static void rows_hold(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "paging");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    ob_api_response r;
+    for (int i = 0; i < 3; i++) { /* entries for the log rows */
+        const char *p[] = {"patient=Patient/anna", NULL};
+        af_call(&f, &gp1, "GET", "/Appointment", p, NULL, &r);
+        ob_api_response_release(&r);
+    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const row *w = &rows[i];
+        ob_caller c = w->who == GP1   ? gp1
+                      : w->who == GP2 ? af_pro(&f, "gp2-dr", "gp-2", NULL)
+                                      : af_citizen(&f, "anna", NULL);
+        af_call(&f, &c, w->method, w->path, w->params, NULL, &r);
+        if (r.status != 200)
+            fail_msg("%s: status %d", w->why, r.status);
+        check_link(w, &r, "next", w->next);
+        check_link(w, &r, "previous", w->previous);
+        if (w->twin[0]) /* hidden equals absent, byte for byte */
+            af_same_as(&f, &c, w->method, w->path, w->twin, &r, w->why);
+        ob_api_response_release(&r);
+    }
+    af_close(&f);
+}
+
+/* Following "next" from the first page visits every match once. */
+static void following_next_visits_all(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "paging-follow");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    char seen[512] = "";
+    char query[512] = "patient=Patient/anna&_count=1";
+    int pages = 0;
+    for (;;) {
+        /* the link's query split into parameters (nothing in it needs decoding here) */
+        const char *params[8];
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", query);
+        size_t n = 0;
+        for (char *sv = NULL, *p = strtok_r(buf, "&", &sv); p && n < 7;
+             p = strtok_r(NULL, "&", &sv))
+            params[n++] = p;
+        params[n] = NULL;
+        ob_api_response r;
+        af_call(&f, &gp1, "GET", "/Appointment", params, NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(af_total(&r), 2);
+        const char *id = json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(r.body, "entry"), 0), "resource"),
+            "id"));
+        assert_non_null(id);
+        assert_null(strstr(seen, id)); /* no match twice */
+        strncat(seen, id, sizeof seen - strlen(seen) - 2);
+        strcat(seen, ",");
+        pages++;
+        const char *next = link_url(&r, "next");
+        if (!next) {
+            ob_api_response_release(&r);
+            break;
+        }
+        const char *q = strchr(next, '?');
+        assert_non_null(q);
+        snprintf(query, sizeof query, "%s", q + 1);
+        ob_api_response_release(&r);
+        assert_true(pages < 10);
+    }
+    assert_int_equal(pages, 2);
+    af_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rows_hold),
+        cmocka_unit_test(following_next_visits_all),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
