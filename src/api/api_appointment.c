@@ -4,7 +4,8 @@
  *   PUT  /Appointment?identifier=<sys>|<val>   a source system creates or updates its own;
  *                                              cancel = update with status "cancelled"
  *   GET  /Appointment?patient=Patient/<id>     search (also POST /Appointment/_search
- *   POST /Appointment/_search                  with patient.identifier in the body);
+ *   POST /Appointment/_search                  with patient.identifier in the body;
+ *                                              date=ge2026-12-01 etc. on the start);
  *                                              _include=Appointment:patient adds the
  *                                              Patient beside a match (search.h)
  *   GET  /Appointment/<id>                     read
@@ -311,22 +312,39 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
         out->status = 200;
 }
 
+/* date=...: only the candidates whose start lies in [from, to) go on to be decided. */
+static void keep_starting_in(ob_apt_list *l, ob_time from, ob_time to)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (ob_api_in_range(l->v[i].a.start, from, to))
+            l->v[k++] = l->v[i];
+        else
+            ob_free(l->v[i].buf);
+    }
+    l->n = k;
+}
+
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
-                                          "_offset", "_include",           NULL};
+    static const char *const allowed[] = {
+        "patient", "patient.identifier", "_count", "_offset", "_include", "date", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
+    ob_time from, to;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_includes(rq, "_include", ob_api_include_appointment, &inc, out) ||
+        !ob_api_date_range(rq, "date", &from, &to, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_apt_list l = {0};
     ob_status rc = OB_OK;
     if (pat != OB_NONE)
         rc = ob_hub_apt_candidates(h, pat, &l, e);
+    if (!rc)
+        keep_starting_in(&l, from, to);
     decided d;
     if (!rc)
         rc = decide_all(h, c, pat, &l, inc != 0, &d, e);

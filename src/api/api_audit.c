@@ -21,7 +21,6 @@
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
 #define LB_ATTORNEY "power of attorney (Sundhedsloven §37)"
-#define DAY         86400
 
 struct collect {
     json_t *bundle;
@@ -48,47 +47,6 @@ static ob_status collect_one(void *ctx, const ob_log_record *r, ob_err *e)
                  (unsigned long long)r->seq);
     ob_api_bundle_add(c->bundle, c->base_url, ev);
     return OB_OK;
-}
-
-/* date=geX / gtX / leX / ltX / eqX / X into [from, to). */
-static bool date_params(const ob_api_request *rq, ob_time *from, ob_time *to, ob_api_response *out)
-{
-    *from = OB_TIME_MIN;
-    *to = 0;
-    for (size_t i = 0; i < rq->nparams; i++) {
-        if (strcmp(rq->params[i].name, "date") != 0)
-            continue;
-        const char *v = rq->params[i].value;
-        char op[3] = "eq";
-        if (strlen(v) > 2 && v[0] >= 'a' && v[0] <= 'z') {
-            memcpy(op, v, 2);
-            v += 2;
-        }
-        ob_time t;
-        if (ob_time_parse(v, &t, NULL)) {
-            ob_api_outcome(out, 400, "invalid",
-                           "date must be a FHIR date or dateTime with an optional prefix ge, gt, "
-                           "le, lt or eq, e.g. date=ge2026-01-01");
-            return false;
-        }
-        ob_time step = strlen(v) == 10 ? DAY : 1; /* a date covers its whole day */
-        if (strcmp(op, "ge") == 0)
-            *from = t;
-        else if (strcmp(op, "gt") == 0)
-            *from = t + step;
-        else if (strcmp(op, "le") == 0)
-            *to = t + step;
-        else if (strcmp(op, "lt") == 0)
-            *to = t;
-        else if (strcmp(op, "eq") == 0) {
-            *from = t;
-            *to = t + step;
-        } else {
-            ob_api_outcome(out, 400, "invalid", "date prefixes are ge, gt, le, lt and eq");
-            return false;
-        }
-    }
-    return true;
 }
 
 static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *pext,
@@ -144,7 +102,7 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
         return OB_OK;
     ob_time from, to;
     size_t count, offset;
-    if (!date_params(rq, &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
+    if (!ob_api_date_range(rq, "date", &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
@@ -209,7 +167,7 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
     }
     ob_time from, to;
     size_t count, offset;
-    if (!date_params(rq, &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
+    if (!ob_api_date_range(rq, "date", &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     const char *own = NULL;

@@ -6,6 +6,8 @@
  *   GET  /Observation/<id>
  *   POST /Observation                        a citizen reports a measurement (R-PRD-1)
  *   GET  /Condition?patient=..., POST /Condition/_search, GET /Condition/<id>
+ *   code=[system|]code[,...] on both; date=ge... (Observation), recorded-date=ge...
+ *   (Condition): only the matching items go on to be decided
  *   _include=Observation:patient (or :subject; Condition likewise) adds the Patient,
  *   decided as an include beside a match (search.h)
  *
@@ -47,14 +49,45 @@ static void item_request(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_i
     pthread_rwlock_unlock(&h->lock);
 }
 
+/* Does one of a token search's comma-separated values ("system|code", "|code" or
+ * "code") name a coding of the resource's code (as shown: a LOINC code beside NPU)? */
+static bool code_matches(json_t *res, const char *want)
+{
+    json_t *codings = json_object_get(json_object_get(res, "code"), "coding");
+    for (const char *tok = want; *tok;) {
+        size_t len = strcspn(tok, ",");
+        const char *bar = memchr(tok, '|', len);
+        const char *code = bar ? bar + 1 : tok;
+        size_t clen = len - (size_t)(code - tok), slen = bar ? (size_t)(bar - tok) : 0;
+        size_t i;
+        json_t *cd;
+        json_array_foreach(codings, i, cd)
+        {
+            const char *sys = json_string_value(json_object_get(cd, "system"));
+            const char *cv = json_string_value(json_object_get(cd, "code"));
+            if (cv && strlen(cv) == clen && memcmp(cv, code, clen) == 0 &&
+                (!slen || (sys && strlen(sys) == slen && memcmp(sys, tok, slen) == 0)))
+                return true;
+        }
+        tok += len + (tok[len] == ',');
+    }
+    return false;
+}
+
 static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_item_list *l,
-                           ob_api_cands *cs, ob_err *e)
+                           const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e)
 {
     for (size_t i = 0; i < l->n; i++) {
         const ob_item *it = &l->v[i].it;
+        if (f && !ob_api_in_range(it->time, f->from, f->to))
+            continue;
         json_t *res = item_fhir(h, it);
         if (!res)
             continue;
+        if (f && f->code && !code_matches(res, f->code)) {
+            json_decref(res);
+            continue;
+        }
         ob_request r;
         item_request(h, c, pat, it, &r);
         char id[200];
@@ -67,7 +100,7 @@ static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob
 }
 
 ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
-                            ob_api_cands *cs, ob_err *e)
+                            const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e)
 {
     if (patient == OB_NONE)
         return OB_OK;
@@ -77,7 +110,7 @@ ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_
     ob_item_list l;
     ob_status rc = ob_hub_items(h, ext, mask, &l, e);
     if (!rc)
-        rc = add_items(h, c, patient, &l, cs, e);
+        rc = add_items(h, c, patient, &l, f, cs, e);
     ob_item_list_release(&l);
     return rc;
 }
@@ -85,19 +118,24 @@ ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq, ob_catmask mask,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
-                                          "_offset", "_include",           NULL};
+    /* FHIR's names: an Observation's time is `date`, a Condition's `recorded-date` */
+    const char *date = mask == COND_MASK ? "recorded-date" : "date";
+    const char *const allowed[] = {
+        "patient", "patient.identifier", "_count", "_offset", "_include", date, "code", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
+    ob_api_item_filter f = {0};
+    f.code = ob_api_param_get(rq, "code", NULL);
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_date_range(rq, date, &f.from, &f.to, out) ||
         !ob_api_includes(rq, "_include",
                          mask == COND_MASK ? ob_api_include_condition : ob_api_include_observation,
                          &inc, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_api_cands cs = {0};
-    ob_status rc = ob_api_item_cands(h, c, pat, mask, &cs, e);
+    ob_status rc = ob_api_item_cands(h, c, pat, mask, &f, &cs, e);
     if (!rc && inc) { /* the Patient, decided last as an include (search.h) */
         size_t before = cs.n;
         rc = ob_api_patient_cand(h, c, pat, NULL, &cs, e);
@@ -128,7 +166,7 @@ static ob_status item_read(ob_hub *h, const ob_caller *c, const ob_api_request *
     }
     ob_api_cands cs = {0};
     if (!rc && pat != OB_NONE)
-        rc = add_items(h, c, pat, &l, &cs, e);
+        rc = add_items(h, c, pat, &l, NULL, &cs, e);
     if (rc) {
         ob_api_log_failed(out);
     } else {

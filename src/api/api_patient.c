@@ -110,7 +110,7 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
     ob_api_cands cs = {0};
     ob_status rc = ob_api_apt_cands(h, c, pat, &cs, e);
     if (!rc)
-        rc = ob_api_item_cands(h, c, pat, ITEM_MASK, &cs, e);
+        rc = ob_api_item_cands(h, c, pat, ITEM_MASK, NULL, &cs, e);
     if (rc)
         ob_api_log_failed(out);
     else
@@ -222,7 +222,7 @@ static ob_status patient_search(ob_hub *h, const ob_caller *c, const ob_api_requ
                                  : 0) |
         ((rev & REV_CONDITION) ? OB_CAT_BIT(OB_CAT_DIAGNOSIS) : 0);
     if (!rc && items)
-        rc = ob_api_item_cands(h, c, pat, items, &cs, e);
+        rc = ob_api_item_cands(h, c, pat, items, NULL, &cs, e);
     cs.ninclude = cs.n ? cs.n - 1 : 0;
     if (rc) {
         ob_api_log_failed(out);

@@ -83,6 +83,16 @@ extern const char *const ob_api_include_appointment[];
 extern const char *const ob_api_include_observation[];
 extern const char *const ob_api_include_condition[];
 extern const char *const ob_api_revinclude_patient[];
+/* Every `name` parameter (date=ge2026-01-01, lt..., le..., gt..., eq... or a bare date
+ * or dateTime; a date covers its whole day) narrowed into [from, to); to == 0 means no
+ * upper bound, as in ob_log_query. False (400 in *out) when malformed. */
+bool ob_api_date_range(const ob_api_request *rq, const char *name, ob_time *from, ob_time *to,
+                       ob_api_response *out);
+static inline bool ob_api_in_range(ob_time t, ob_time from, ob_time to)
+{
+    return t >= from && (to == 0 || t < to);
+}
+
 /* Bundle.link for a searchset page: "previous" when offset > 0 and "next" when more
  * matches follow, as GET URLs of the same search (the type from rq->path) with _count and
  * _offset; NULL
@@ -127,8 +137,13 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
 /* Adds the patient's items in mask as Observation/Condition candidates (api_clinical.c)
  * and their shown appointments (api_appointment.c), and the Patient resource itself
  * (api_patient.c; the CPR as identifier only when cpr_for_self is given). */
+/* What a search keeps before deciding (NULL: every item). */
+typedef struct ob_api_item_filter {
+    ob_time from, to; /* the item's time in [from, to); to == 0: no upper bound */
+    const char *code; /* a code= token list ("system|code,..."), or NULL */
+} ob_api_item_filter;
 ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
-                            ob_api_cands *cs, ob_err *e);
+                            const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e);
 ob_status ob_api_apt_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                            ob_err *e);
 ob_status ob_api_patient_cand(ob_hub *h, const ob_caller *c, uint32_t patient,

@@ -340,6 +340,58 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
     return links;
 }
 
+/* to == 0 means "no upper bound" (ob_log_query), so a bound that falls at 0 is moved
+ * just below it: the range stays empty instead of becoming unbounded. */
+static void bound_below(ob_time *to, ob_time t)
+{
+    if (t == 0)
+        t = -1;
+    if (*to == 0 || t < *to)
+        *to = t;
+}
+
+bool ob_api_date_range(const ob_api_request *rq, const char *name, ob_time *from, ob_time *to,
+                       ob_api_response *out)
+{
+    *from = OB_TIME_MIN;
+    *to = 0;
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, name) != 0)
+            continue;
+        const char *v = rq->params[i].value;
+        char op[3] = "eq";
+        if (strlen(v) > 2 && v[0] >= 'a' && v[0] <= 'z') {
+            memcpy(op, v, 2);
+            v += 2;
+        }
+        ob_time t;
+        char msg[200];
+        if (ob_time_parse(v, &t, NULL)) {
+            snprintf(msg, sizeof msg,
+                     "%s must be a FHIR date or dateTime with an optional prefix ge, gt, le, lt "
+                     "or eq, e.g. %s=ge2026-01-01",
+                     name, name);
+            ob_api_outcome(out, 400, "invalid", msg);
+            return false;
+        }
+        ob_time step = strlen(v) == 10 ? 86400 : 1; /* a date covers its whole day */
+        bool lower = strcmp(op, "ge") == 0 || strcmp(op, "gt") == 0 || strcmp(op, "eq") == 0;
+        bool upper = strcmp(op, "le") == 0 || strcmp(op, "lt") == 0 || strcmp(op, "eq") == 0;
+        if (!lower && !upper) {
+            snprintf(msg, sizeof msg, "%s prefixes are ge, gt, le, lt and eq", name);
+            ob_api_outcome(out, 400, "invalid", msg);
+            return false;
+        }
+        /* repeated parameters narrow the range (FHIR: AND) */
+        ob_time lo = strcmp(op, "gt") == 0 ? t + step : t;
+        if (lower && lo > *from)
+            *from = lo;
+        if (upper)
+            bound_below(to, strcmp(op, "lt") == 0 ? t : t + step);
+    }
+    return true;
+}
+
 /* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
 /* (included here, not at the top, to keep this block separate for merging) */
 #include "store/log_sqlite.h"

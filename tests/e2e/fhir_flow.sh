@@ -402,6 +402,14 @@ eq "_include refused: an OperationOutcome" "$(jq -r .resourceType <<<"$body")" O
 req GET /fhir/metadata "$MED"
 eq "CapabilityStatement: Appointment's searchInclude" "$(jq -r '.rest[0].resource[] | select(.type=="Appointment") | .searchInclude | join(",")' <<<"$body")" "Appointment:patient,Appointment:actor"
 
+# --- narrowing by date before deciding (the patient's upcoming appointments)
+req GET "/fhir/Appointment?patient=Patient/pt-p&date=2026-12-02" "$MED"
+has "date=2026-12-02: A1, which starts at 11:00 that day" "$(ids)" "$A1"
+eq "date=2026-12-02: every match starts that day" "$(jq '[.entry[] | select(.search.mode=="match") | .resource.start | startswith("2026-12-02")] | all' <<<"$body")" true
+logged "a date search" "Practitioner/med-dr" "$(ids | tr , '\n' | sort | paste -sd, -)"
+req GET "/fhir/Appointment?patient=Patient/pt-p&date=ge2026-13-01" "$MED"
+eq "a malformed date: 400" "$code" 400
+
 # --- the directory: the references in appointments and log entries resolve (R-API-1)
 logsize() { curl -s -H "Authorization: Bearer $SYS" "$addr/metrics" | awk '$1=="overblik_log_size"{print $2}'; }
 before=$(logsize)

@@ -388,4 +388,23 @@ static inline af_log_count af_log(af *f, const char *patient, const char *want)
     return af_log_query(f, patient, NULL, want);
 }
 
+/* R-LOG-1 for one call: a 200 added exactly one entry, whose resource lists `logged` and
+ * not `not_logged` (either may be NULL); any other status added none. */
+static inline void af_logged_once(const char *why, int status, const af_log_count *before,
+                                  const af_log_count *after, const char *logged,
+                                  const char *not_logged)
+{
+    if (status != 200) {
+        if (after->n != before->n)
+            fail_msg("%s: a refused call was logged", why);
+        return;
+    }
+    if (after->n != before->n + 1)
+        fail_msg("%s: %zu log entries for one call", why, after->n - before->n);
+    if (logged && !strstr(after->last_resource, logged))
+        fail_msg("%s: log lists '%s'", why, after->last_resource);
+    if (not_logged && strstr(after->last_resource, not_logged))
+        fail_msg("%s: log lists '%s'", why, after->last_resource);
+}
+
 #endif
