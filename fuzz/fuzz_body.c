@@ -1,14 +1,57 @@
 /* fuzz_body.c - libFuzzer target for request bodies (R-API-5): the nesting-depth scan,
- * the JSON parse behind it, and form decoding. Invariants: a body the scan refuses is
- * never parsed; an accepted body is an object; an error message never quotes the input
- * (jansson's "near '...'" text is not passed on); decoded form fields fit their caps; the
- * path as the server log writes it never holds a CPR number (R-CPR-2). */
+ * the JSON parse behind it, and form decoding, then the API's parameter readers on the
+ * decoded fields (date ranges, paging, _include) and the paging links built from them.
+ * Invariants: a body the scan refuses is never parsed; an accepted body is an object; an
+ * error message never quotes the input (jansson's "near '...'" text is not passed on) nor
+ * holds a CPR number; decoded form fields fit their caps; a paging link is plain URL text
+ * on the server's base without a CPR number; the path as the server log writes it never
+ * holds a CPR number (R-CPR-2). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/internal.h"
 #include "core/cpr.h"
 #include "http/server.h"
+
+/* The API's readers on decoded parameters, as a search handler calls them. */
+static void api_params(const ob_http_form *f)
+{
+    ob_api_request rq = {"GET", "/Appointment", f->params,
+                         f->n,  NULL,           "http://127.0.0.1:8080/fhir"};
+    ob_api_response out = {0};
+    ob_time from, to;
+    size_t count, offset;
+    unsigned inc;
+    bool ok = ob_api_date_range(&rq, "date", &from, &to, &out) &&
+              ob_api_paging(&rq, &count, &offset, &out) &&
+              ob_api_includes(&rq, "_include", ob_api_include_appointment, &inc, &out);
+    if (!ok) {
+        const char *msg = json_string_value(
+            json_object_get(json_array_get(json_object_get(out.body, "issue"), 0), "diagnostics"));
+        if (out.status != 400 || !msg || ob_cpr_in_text(msg))
+            abort();
+        ob_api_response_release(&out);
+        return;
+    }
+    if (count > 500 || inc >= 4u)
+        abort();
+    for (int named = 0; named < 2; named++) {
+        json_t *links = ob_api_page_links(&rq, named ? "pt-1" : NULL, 1000, offset, count);
+        size_t i;
+        json_t *l;
+        json_array_foreach(links, i, l)
+        {
+            const char *url = json_string_value(json_object_get(l, "url"));
+            if (!url || ob_cpr_in_text(url) || strncmp(url, rq.base_url, strlen(rq.base_url)))
+                abort();
+            for (const char *c = url; *c; c++) /* only URL text: nothing to escape or split */
+                if (*c <= ' ' || *c >= 127 || strchr("\"'<>\\^`{|}#", *c))
+                    abort();
+        }
+        json_decref(links);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!f.params[i].name[0] || strlen(f.params[i].name) > size ||
                     strlen(f.params[i].value) > size || f.params[i].from_body != body)
                     abort();
+            api_params(&f);
             ob_http_form_release(&f);
         } else if (e.msg[0] == '\0' || ob_cpr_in_text(e.msg)) {
             abort();

@@ -331,6 +331,8 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
         if (at + 8 >= sizeof q)
             return NULL; /* too long to link to: the client pages with _offset itself */
     }
+    if (ob_cpr_in_text(q)) /* digits next to an escape ("%20" "01901234") can read as one */
+        return NULL;
     json_t *links = json_array();
     if (prev)
         json_array_append_new(links,
