@@ -68,7 +68,7 @@ static int apply(ob_hub *h, json_t *rec, const opts *o, const char *what, const 
     uint64_t seq = 0, id = 0;
     ob_status st = ob_hub_change(h, rec, &le, &seq, &id, &e);
     if (st) {
-        fprintf(stderr, "overblik %s: %s\nnothing was changed\n", what, e.msg);
+        fprintf(stderr, "overblik %s: %s\nnothing was changed\n", what, shown(e.msg));
         return exit_code_for(st);
     }
     printf("%s %s %llu (log entry %llu)\n", what, verb, (unsigned long long)id,

@@ -38,6 +38,9 @@ bool opt_flag(const opts *o, const char *name);
 
 int exit_code_for(ob_status st);
 int fail(const char *cmd, const ob_err *e);
+/* text as an error message may show it: a text holding a CPR-like number (a file name,
+ * a typo, a message quoting input) is replaced by a fixed note (R-CPR-2). */
+const char *shown(const char *text);
 int open_hub(const opts *o, bool with_log, ob_hub **h);
 
 int cmd_init(int argc, char **argv);

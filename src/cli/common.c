@@ -1,6 +1,8 @@
 /* common.c - option parsing, exit codes and NDJSON reading for the CLI (see cli.h). */
 #include "cli/cli.h"
 
+#include "core/cpr.h"
+
 #include <string.h>
 
 #include "core/alloc.h"
@@ -29,13 +31,13 @@ int opts_parse(opts *o, int argc, char **argv, const char *const *flags, const c
                 o->values[o->n++] = "1";
             } else if (in(valued, name)) {
                 if (i + 1 >= argc) {
-                    fprintf(stderr, "overblik: option --%s needs a value\n", name);
+                    fprintf(stderr, "overblik: option --%s needs a value\n", shown(name));
                     return -1;
                 }
                 o->names[o->n] = name;
                 o->values[o->n++] = argv[++i];
             } else {
-                fprintf(stderr, "overblik: unknown option --%s (see --help)\n", name);
+                fprintf(stderr, "overblik: unknown option --%s (see --help)\n", shown(name));
                 return -1;
             }
         } else {
@@ -81,9 +83,14 @@ int exit_code_for(ob_status st)
     }
 }
 
+const char *shown(const char *text)
+{
+    return ob_cpr_in_text(text) ? "(not shown: it holds what reads as a CPR number)" : text;
+}
+
 int fail(const char *cmd, const ob_err *e)
 {
-    fprintf(stderr, "overblik %s: %s\n", cmd, e->msg[0] ? e->msg : ob_status_name(e->code));
+    fprintf(stderr, "overblik %s: %s\n", cmd, e->msg[0] ? shown(e->msg) : ob_status_name(e->code));
     return exit_code_for(e->code);
 }
 

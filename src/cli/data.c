@@ -107,7 +107,7 @@ static int import_file(ob_hub *h, FILE *f, const char *name, size_t *count)
         fputc('\n', stderr);
     free(r.buf);
     if (st) {
-        fprintf(stderr, "overblik load: %s: %s\nnothing was loaded\n", name, e.msg);
+        fprintf(stderr, "overblik load: %s: %s\nnothing was loaded\n", shown(name), shown(e.msg));
         return exit_code_for(st);
     }
     return 0;
@@ -149,7 +149,7 @@ int cmd_gen(int argc, char **argv)
     if (out) {
         FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
         if (!f) {
-            fprintf(stderr, "overblik gen: cannot write %s: %s\n", out, strerror(errno));
+            fprintf(stderr, "overblik gen: cannot write %s: %s\n", shown(out), strerror(errno));
             return EXIT_STORAGE;
         }
         ob_status st = ob_gen_write(&g, f, &c, &e);
@@ -201,7 +201,7 @@ int cmd_load(int argc, char **argv)
     }
     FILE *f = strcmp(o.pos[0], "-") == 0 ? stdin : fopen(o.pos[0], "r");
     if (!f) {
-        fprintf(stderr, "overblik load: cannot open %s: %s\n", o.pos[0], strerror(errno));
+        fprintf(stderr, "overblik load: cannot open %s: %s\n", shown(o.pos[0]), strerror(errno));
         return EXIT_STORAGE;
     }
     ob_hub *h;

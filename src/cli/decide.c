@@ -186,7 +186,7 @@ int cmd_decide(int argc, char **argv)
     }
     FILE *in = stdin;
     if (o.npos == 1 && strcmp(o.pos[0], "-") != 0 && !(in = fopen(o.pos[0], "r"))) {
-        fprintf(stderr, "overblik decide: cannot open %s\n", o.pos[0]);
+        fprintf(stderr, "overblik decide: cannot open %s\n", shown(o.pos[0]));
         return EXIT_STORAGE;
     }
     ob_hub *h;
@@ -236,7 +236,7 @@ int cmd_decide(int argc, char **argv)
             worst = worst > EXIT_INPUT ? worst : EXIT_INPUT;
             if (e.code != OB_EINVAL) {
                 json_decref(out);
-                fprintf(stderr, "overblik decide: %s\n", e.msg);
+                fprintf(stderr, "overblik decide: %s\n", shown(e.msg));
                 worst = exit_code_for(e.code);
                 break;
             }

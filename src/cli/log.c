@@ -176,7 +176,7 @@ int cmd_log(int argc, char **argv)
         char *text = j ? json_dumps(j, 0) : NULL;
         json_decref(j);
         if (!text) {
-            fprintf(stderr, "overblik log check: %s is not a JSON proof\n", path);
+            fprintf(stderr, "overblik log check: %s is not a JSON proof\n", shown(path));
             return EXIT_INPUT;
         }
         ob_log_proof p;
@@ -196,7 +196,7 @@ int cmd_log(int argc, char **argv)
         /* R-LOG-5: default retention two years, as the national log */
         ob_time before = ob_time_now() - (ob_time)730 * 86400;
         if (opt(&o, "before", NULL) && ob_time_parse(opt(&o, "before", ""), &before, &e)) {
-            fprintf(stderr, "overblik log expire: --before: %s\n", e.msg);
+            fprintf(stderr, "overblik log expire: --before: %s\n", shown(e.msg));
             return EXIT_USAGE;
         }
         uint64_t removed = 0;

@@ -41,6 +41,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 2, argv + 2);
-    fprintf(stderr, "overblik: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "overblik: unknown command '%s'\n", shown(argv[1]));
     return usage(stderr, EXIT_USAGE);
 }

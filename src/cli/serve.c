@@ -74,7 +74,7 @@ static int read_config(config *c, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "overblik serve: cannot open config file %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "overblik serve: cannot open config file %s: %s\n", shown(path), strerror(errno));
         return -1;
     }
     char line[2048];
@@ -86,7 +86,7 @@ static int read_config(config *c, const char *path)
             continue;
         char *eq = strchr(l, '=');
         if (!eq) {
-            fprintf(stderr, "overblik serve: %s:%d: expected key = value\n", path, lineno);
+            fprintf(stderr, "overblik serve: %s:%d: expected key = value\n", shown(path), lineno);
             fclose(f);
             return -1;
         }
@@ -96,8 +96,8 @@ static int read_config(config *c, const char *path)
         while (i < S_COUNT && strcmp(settings[i].key, k) != 0)
             i++;
         if (i == S_COUNT || strlen(v) >= sizeof c->file_values[i]) {
-            fprintf(stderr, "overblik serve: %s:%d: %s '%s'\n", path, lineno,
-                    i == S_COUNT ? "unknown setting" : "value too long for", k);
+            fprintf(stderr, "overblik serve: %s:%d: %s '%s'\n", shown(path), lineno,
+                    i == S_COUNT ? "unknown setting" : "value too long for", shown(k));
             fclose(f);
             return -1;
         }

@@ -46,7 +46,7 @@ static int parse_date(const char *name, const char *s, ob_time *out)
 {
     ob_err e = {0};
     if (ob_time_parse(s, out, &e)) {
-        fprintf(stderr, "overblik stats: --%s: %s\n", name, e.msg);
+        fprintf(stderr, "overblik stats: --%s: %s\n", name, shown(e.msg));
         return -1;
     }
     return 0;
@@ -168,7 +168,7 @@ static int run(const char *sub, const opts *o)
     const char *path = opt(o, "out", NULL);
     FILE *f = path ? fopen(path, "w") : stdout;
     if (!f) {
-        fprintf(stderr, "overblik stats: cannot write %s\n", path);
+        fprintf(stderr, "overblik stats: cannot write %s\n", shown(path));
         ob_stats_outcome_release(&out);
         return EXIT_STORAGE;
     }
@@ -214,6 +214,6 @@ int cmd_stats(int argc, char **argv)
         printf("deleted the data sets of %lld release(s) (R-STAT-7)\n", (long long)n);
         return 0;
     }
-    fprintf(stderr, "overblik stats: unknown subcommand '%s'\n", sub);
+    fprintf(stderr, "overblik stats: unknown subcommand '%s'\n", shown(sub));
     return usage(EXIT_USAGE);
 }

@@ -20,7 +20,7 @@ static const char *const token_valued[] = {"db",   "key",       "kind",         
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "overblik token: %s (see --help)\n", msg);
+    fprintf(stderr, "overblik token: %s (see --help)\n", shown(msg));
     return EXIT_USAGE;
 }
 

@@ -59,6 +59,16 @@ printf '{"type":"org", "id": 0101901234 \n' > "$work/bad3.ndjson"
 out=$("$bin" load --db "$db" "$work/bad3.ndjson" 2>&1)
 has "malformed JSON is refused" "$out" "not valid JSON"
 hasnt "R-CPR-2 JSON errors do not quote the input" "$out" "0101901234"
+# R-CPR-2: an error message does not repeat a CPR-like number from the operator's input
+# (a typo for a command, a file named after a patient, an option)
+for args in "0101901234" "load --db $db $work/0101901234.ndjson" "decide --db $db $work/010190-1234.json" \
+            "log show --db $db --patient pt-0 --0101901234"; do
+  out=$("$bin" $args 2>&1); rc=$?
+  [ $rc -ne 0 ] && ok || bad "refused: overblik $args"
+  hasnt "R-CPR-2 no CPR in: overblik $args" "$out" "0101901234"
+  hasnt "R-CPR-2 no CPR in: overblik $args" "$out" "010190-1234"
+  has "R-CPR-2 says why it is not shown: overblik $args" "$out" "not shown"
+done
 
 # decisions (R-ACC), each logged (R-LOG-1)
 decide() { "$bin" decide --db "$db" <<<"$1"; }
