@@ -74,7 +74,8 @@ static int read_config(config *c, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "overblik serve: cannot open config file %s: %s\n", shown(path), strerror(errno));
+        fprintf(stderr, "overblik serve: cannot open config file %s: %s\n", shown(path),
+                strerror(errno));
         return -1;
     }
     char line[2048];
