@@ -5,7 +5,8 @@
  *                                              cancel = update with status "cancelled"
  *   GET  /Appointment?patient=Patient/<id>     search (also POST /Appointment/_search
  *   POST /Appointment/_search                  with patient.identifier in the body;
- *                                              date=ge2026-12-01 etc. on the start);
+ *                                              date=ge2026-12-01 etc. on the start,
+ *                                              status=booked[,...]);
  *                                              _include=Appointment:patient adds the
  *                                              Patient beside a match (search.h)
  *   GET  /Appointment/<id>                     read
@@ -312,12 +313,28 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
         out->status = 200;
 }
 
-/* date=...: only the candidates whose start lies in [from, to) go on to be decided. */
-static void keep_starting_in(ob_apt_list *l, ob_time from, ob_time to)
+/* Is code one of a token list ("booked,cancelled"; NULL: any)? */
+static bool in_list(const char *code, const char *list)
+{
+    if (!list)
+        return true;
+    size_t n = strlen(code ? code : "");
+    for (const char *t = list; *t;) {
+        size_t len = strcspn(t, ",");
+        if (len == n && memcmp(t, code, n) == 0)
+            return true;
+        t += len + (t[len] == ',');
+    }
+    return false;
+}
+
+/* date=... and status=...: only the candidates whose start lies in [from, to) and whose
+ * status is listed go on to be decided. */
+static void keep_matching(ob_apt_list *l, ob_time from, ob_time to, const char *status)
 {
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (ob_api_in_range(l->v[i].a.start, from, to))
+        if (ob_api_in_range(l->v[i].a.start, from, to) && in_list(l->v[i].a.status, status))
             l->v[k++] = l->v[i];
         else
             ob_free(l->v[i].buf);
@@ -329,7 +346,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
     static const char *const allowed[] = {
-        "patient", "patient.identifier", "_count", "_offset", "_include", "date", NULL};
+        "patient", "patient.identifier", "_count", "_offset", "_include", "date", "status", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
@@ -344,7 +361,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     if (pat != OB_NONE)
         rc = ob_hub_apt_candidates(h, pat, &l, e);
     if (!rc)
-        keep_starting_in(&l, from, to);
+        keep_matching(&l, from, to, ob_api_param_get(rq, "status", NULL));
     decided d;
     if (!rc)
         rc = decide_all(h, c, pat, &l, inc != 0, &d, e);

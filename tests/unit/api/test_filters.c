@@ -1,6 +1,6 @@
 /* test_filters.c - search parameters that narrow a search before anything is decided:
- * date on Appointment (its start) and Observation, recorded-date on Condition, code on
- * Observation and Condition (R-APT-6, R-ACC, R-LOG-1, R-BLK-4, R-API-5).
+ * date (its start) and status on Appointment, date on Observation, recorded-date on
+ * Condition, code on Observation and Condition (R-APT-6, R-ACC, R-LOG-1, R-BLK-4, R-API-5).
  *
  * Only the items that match go on to the engine, so the total, the block marker and the
  * log entry describe the search that was asked; a hidden patient still answers like an
@@ -277,10 +277,52 @@ static void rows_hold(void **state)
     }
 }
 
+/* status on Appointment: a patient's app leaves out cancelled ones (R-APT-1: a cancelled
+ * appointment stays visible as cancelled unless asked otherwise). */
+static void status_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-status");
+    af_load_anna_items(&f);
+    static const char *const cancel[] = {
+        "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"x2\",\"patient\":"
+        "\"anna\",\"start\":\"2026-12-02T09:00:00Z\",\"end\":\"2026-12-02T09:15:00Z\","
+        "\"status\":\"cancelled\"}"};
+    af_load(&f, cancel, 1);
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *why, *status;
+        int total;
+        const char *has;
+    } srows[] = {
+        {"no status: both, the cancelled one as cancelled", NULL, 2, "\"status\":\"cancelled\""},
+        {"booked only", "status=booked", 1, "\"status\":\"booked\""},
+        {"cancelled only", "status=cancelled", 1, "\"id\":\"apt-2\""},
+        {"either", "status=booked,cancelled", 2, NULL},
+        {"a status nothing has", "status=proposed", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
+        const char *p[] = {srows[i].status, NULL};
+        ob_api_response r;
+        af_call(&f, &anna, "GET", "/Appointment", srows[i].status ? p : NULL, NULL, &r);
+        if (r.status != 200 || af_total(&r) != srows[i].total)
+            fail_msg("%s: status %d, total %d", srows[i].why, r.status, (int)af_total(&r));
+        if (srows[i].has && !af_has(&r, srows[i].has))
+            fail_msg("%s: no %s", srows[i].why, srows[i].has);
+        if (srows[i].status && strcmp(srows[i].status, "status=booked") == 0 &&
+            af_has(&r, "cancelled"))
+            fail_msg("%s: a cancelled one shown", srows[i].why);
+        ob_api_response_release(&r);
+    }
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),
+        cmocka_unit_test(status_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
