@@ -1,6 +1,7 @@
 /* fuzz_fhir_resource.c - libFuzzer target for the FHIR parsers a source system's or a
  * citizen's app feeds (R-API-5): Appointment (R-APT-1..4), patient-reported Observation
- * (R-PRD-1), and the FHIR dateTime and resource-id parsers under them. The bytes go
+ * (R-PRD-1), the FHIR dateTime and resource-id parsers under them, and the token lists of
+ * searches (code=, category=) against a resource's codings. The bytes go
  * through the server's own body parser first, as a POST would. Invariants: no crash, no
  * leak; an accepted Appointment or Observation has what its struct promises; a refusal
  * always has a message, and no message ever carries a CPR number (R-CPR-2). */
@@ -77,9 +78,31 @@ static void strings(const uint8_t *data, size_t size)
     (void)ob_fhir_consent_id_parse(s, &is_block, &n);
 }
 
+/* A search's token list (code=, category=, status=) against the codings a resource shows:
+ * no crash and no read past the text; each value found alone is found in the list too. */
+static void tokens(const uint8_t *data, size_t size)
+{
+    char *t = malloc(size + 1);
+    if (!t)
+        return;
+    memcpy(t, data, size);
+    t[size] = '\0';
+    json_t *concepts = json_pack("[{s:[{s:s, s:s}, {s:s}]}, {s:[{s:s, s:s}]}]", "coding", "system",
+                                 "http://loinc.org", "code", "8480-6", "code", "DNK05472", "coding",
+                                 "system", OB_FHIR_NPU, "code", "");
+    bool any = ob_fhir_token_matches(concepts, t);
+    if (ob_fhir_token_matches(json_array_get(concepts, 0), t) && !any)
+        abort(); /* one concept matching means the array matches */
+    if (ob_fhir_token_matches(NULL, t))
+        abort();
+    json_decref(concepts);
+    free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     strings(data, size);
+    tokens(data, size);
     json_t *res = NULL;
     ob_err e = {0};
     if (ob_http_json_parse((const char *)data, size, &res, &e) != OB_OK) {

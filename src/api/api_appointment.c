@@ -345,8 +345,9 @@ static void keep_matching(ob_apt_list *l, ob_time from, ob_time to, const char *
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {
-        "patient", "patient.identifier", "_count", "_offset", "_include", "date", "status", NULL};
+    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
+                                          "_offset", "_include",           "date",
+                                          "status",  "_summary",           NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;

@@ -290,8 +290,8 @@ ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
             return OB_OK;
         }
         static const char *const allowed[] = {
-            "patient", "patient.identifier", "identifier", "agent", "date", "_count", "_offset",
-            NULL};
+            "patient", "patient.identifier", "identifier", "agent", "date", "_count",
+            "_offset", "_summary",           NULL};
         if (!ob_api_params_only(rq, allowed, out))
             return OB_OK;
         if (ob_api_param_get(rq, "agent", NULL)) {

@@ -6,7 +6,7 @@
  *   GET  /Observation/<id>
  *   POST /Observation                        a citizen reports a measurement (R-PRD-1)
  *   GET  /Condition?patient=..., POST /Condition/_search, GET /Condition/<id>
- *   code=[system|]code[,...] on both; date=ge... (Observation), recorded-date=ge...
+ *   code=[system|]code[,...] and category on both; date=ge... (Observation), recorded-date=ge...
  *   (Condition): only the matching items go on to be decided
  *   _include=Observation:patient (or :subject; Condition likewise) adds the Patient,
  *   decided as an include beside a match (search.h)
@@ -49,31 +49,6 @@ static void item_request(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_i
     pthread_rwlock_unlock(&h->lock);
 }
 
-/* Does one of a token search's comma-separated values ("system|code", "|code" or
- * "code") name a coding of the resource's code (as shown: a LOINC code beside NPU)? */
-static bool code_matches(json_t *res, const char *want)
-{
-    json_t *codings = json_object_get(json_object_get(res, "code"), "coding");
-    for (const char *tok = want; *tok;) {
-        size_t len = strcspn(tok, ",");
-        const char *bar = memchr(tok, '|', len);
-        const char *code = bar ? bar + 1 : tok;
-        size_t clen = len - (size_t)(code - tok), slen = bar ? (size_t)(bar - tok) : 0;
-        size_t i;
-        json_t *cd;
-        json_array_foreach(codings, i, cd)
-        {
-            const char *sys = json_string_value(json_object_get(cd, "system"));
-            const char *cv = json_string_value(json_object_get(cd, "code"));
-            if (cv && strlen(cv) == clen && memcmp(cv, code, clen) == 0 &&
-                (!slen || (sys && strlen(sys) == slen && memcmp(sys, tok, slen) == 0)))
-                return true;
-        }
-        tok += len + (tok[len] == ',');
-    }
-    return false;
-}
-
 static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_item_list *l,
                            const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e)
 {
@@ -84,7 +59,9 @@ static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob
         json_t *res = item_fhir(h, it);
         if (!res)
             continue;
-        if (f && f->code && !code_matches(res, f->code)) {
+        if (f && ((f->code && !ob_fhir_token_matches(json_object_get(res, "code"), f->code)) ||
+                  (f->category &&
+                   !ob_fhir_token_matches(json_object_get(res, "category"), f->category)))) {
             json_decref(res);
             continue;
         }
@@ -121,12 +98,14 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     /* FHIR's names: an Observation's time is `date`, a Condition's `recorded-date` */
     const char *date = mask == COND_MASK ? "recorded-date" : "date";
     const char *const allowed[] = {
-        "patient", "patient.identifier", "_count", "_offset", "_include", date, "code", NULL};
+        "patient", "patient.identifier", "_count",   "_offset", "_include", date,
+        "code",    "category",           "_summary", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
     ob_api_item_filter f = {0};
     f.code = ob_api_param_get(rq, "code", NULL);
+    f.category = ob_api_param_get(rq, "category", NULL);
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_date_range(rq, date, &f.from, &f.to, out) ||
         !ob_api_includes(rq, "_include",

@@ -64,8 +64,8 @@ void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
 
 /* ---- helpers for searches over decided items (util.c, wt-fhir block) ---- */
 
-/* Reads _count (1..500, default 50) and _offset (>= 0, default 0); false (400 in *out)
- * when malformed. */
+/* Reads _count (0..500, default 50), _offset (>= 0, default 0) and _summary=count (the
+ * total only: count 0); false (400 in *out) when malformed. */
 bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out);
 /* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
  * (every res[] reference is consumed and set to NULL). The last ninclude are includes
@@ -139,8 +139,9 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
  * (api_patient.c; the CPR as identifier only when cpr_for_self is given). */
 /* What a search keeps before deciding (NULL: every item). */
 typedef struct ob_api_item_filter {
-    ob_time from, to; /* the item's time in [from, to); to == 0: no upper bound */
-    const char *code; /* a code= token list ("system|code,..."), or NULL */
+    ob_time from, to;     /* the item's time in [from, to); to == 0: no upper bound */
+    const char *code;     /* a code= token list ("system|code,..."), or NULL */
+    const char *category; /* a category= token list, or NULL */
 } ob_api_item_filter;
 ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
                             const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e);

@@ -171,6 +171,13 @@ bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_a
     if (!count_param(rq, "_count", 50, 500, count, out) ||
         !count_param(rq, "_offset", 0, 100000000, offset, out))
         return false;
+    const char *summary = ob_api_param_get(rq, "_summary", NULL);
+    if (summary && strcmp(summary, "count") != 0) {
+        ob_api_outcome(out, 400, "not-supported", "_summary supports only count");
+        return false;
+    }
+    if (summary) /* the total only */
+        *count = 0;
     return true;
 }
 

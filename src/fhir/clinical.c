@@ -187,3 +187,42 @@ ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e)
     }
     return OB_OK;
 }
+
+static bool concept_has(const json_t *concept, const char *sys, size_t slen, const char *code,
+                        size_t clen)
+{
+    size_t i;
+    json_t *cd;
+    json_array_foreach(json_object_get(concept, "coding"), i, cd)
+    {
+        const char *s = json_string_value(json_object_get(cd, "system"));
+        const char *c = json_string_value(json_object_get(cd, "code"));
+        if (c && strlen(c) == clen && memcmp(c, code, clen) == 0 &&
+            (!slen || (s && strlen(s) == slen && memcmp(s, sys, slen) == 0)))
+            return true;
+    }
+    return false;
+}
+
+bool ob_fhir_token_matches(const json_t *concepts, const char *tokens)
+{
+    for (const char *tok = tokens; concepts && *tok;) {
+        size_t len = strcspn(tok, ",");
+        const char *bar = memchr(tok, '|', len);
+        const char *code = bar ? bar + 1 : tok;
+        size_t clen = len - (size_t)(code - tok), slen = bar ? (size_t)(bar - tok) : 0;
+        if (json_is_array(concepts)) {
+            size_t i;
+            json_t *c;
+            json_array_foreach(concepts, i, c)
+            {
+                if (concept_has(c, tok, slen, code, clen))
+                    return true;
+            }
+        } else if (concept_has(concepts, tok, slen, code, clen)) {
+            return true;
+        }
+        tok += len + (tok[len] == ',');
+    }
+    return false;
+}

@@ -106,6 +106,11 @@ json_t *ob_fhir_human_name(const char *full);
 
 /* ---- small shared pieces ---- */
 
+/* A token search (FHIR: "system|code", "|code" or "code", comma for either) against a
+ * CodeableConcept or an array of them (NULL matches nothing): true when one of the
+ * values names one of their codings. */
+bool ob_fhir_token_matches(const json_t *concepts, const char *tokens);
+
 /* An OperationOutcome for a search Bundle entry (search.mode "outcome"): severity
  * information, the fixed text that information is withheld by the patient's block. */
 #define OB_FHIR_BLOCK_HINT_TEXT "some information is withheld by the patient's block"

@@ -1,6 +1,7 @@
 /* test_filters.c - search parameters that narrow a search before anything is decided:
  * date (its start) and status on Appointment, date on Observation, recorded-date on
- * Condition, code on Observation and Condition (R-APT-6, R-ACC, R-LOG-1, R-BLK-4, R-API-5).
+ * Condition, code and category on Observation and Condition, and _summary=count (R-APT-6, R-ACC,
+ * R-LOG-1, R-BLK-4, R-API-5).
  *
  * Only the items that match go on to the engine, so the total, the block marker and the
  * log entry describe the search that was asked; a hidden patient still answers like an
@@ -211,6 +212,50 @@ static const row rows[] = {
      "anna-d2",
      "anna-d1",
      {NULL}},
+    {"Observation category",
+     false,
+     GP1,
+     "/Observation",
+     {ANNA, "category=vital-signs"},
+     200,
+     1,
+     false,
+     "anna-m1",
+     NULL,
+     {NULL}},
+    {"Observation category with its system",
+     false,
+     GP1,
+     "/Observation",
+     {ANNA, "category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"},
+     200,
+     1,
+     false,
+     "anna-m1",
+     NULL,
+     {NULL}},
+    {"a category nothing has",
+     false,
+     GP1,
+     "/Observation",
+     {ANNA, "category=laboratory"},
+     200,
+     0,
+     false,
+     NULL,
+     "anna-m1",
+     {NULL}},
+    {"Condition category",
+     false,
+     GP1,
+     "/Condition",
+     {ANNA, "category=encounter-diagnosis"},
+     200,
+     2,
+     false,
+     "anna-d1",
+     NULL,
+     {NULL}},
     {"R-API-5 Condition has no date parameter",
      false,
      GP1,
@@ -318,11 +363,46 @@ static void status_rows(void **state)
     af_close(&f);
 }
 
+/* _summary=count: the total only, over what the caller may see; nothing else is taken. */
+static void summary_count(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-summary");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *path;
+        const ob_caller *who;
+        const char *summary;
+        int status, total;
+    } srows[] = {
+        {"/Appointment", &gp1, "_summary=count", 200, 2},
+        {"/Condition", &gp1, "_summary=count", 200, 2},
+        {"/Observation", &gp1, "_summary=count", 200, 1},
+        {"/AuditEvent", &anna, "_summary=count", 200, -1},
+        {"/Appointment", &gp1, "_summary=true", 400, 0},
+    };
+    for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
+        const char *p[] = {srows[i].summary, srows[i].who == &gp1 ? ANNA : NULL, NULL};
+        ob_api_response r;
+        af_call(&f, srows[i].who, "GET", srows[i].path, p, NULL, &r);
+        if (r.status != srows[i].status)
+            fail_msg("%s %s: status %d", srows[i].path, srows[i].summary, r.status);
+        if (r.status == 200 && ((srows[i].total >= 0 && af_total(&r) != srows[i].total) ||
+                                af_total(&r) == 0 || af_matches(&r) != 0))
+            fail_msg("%s: total %d, %zu matches", srows[i].path, (int)af_total(&r), af_matches(&r));
+        ob_api_response_release(&r);
+    }
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),
         cmocka_unit_test(status_rows),
+        cmocka_unit_test(summary_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
