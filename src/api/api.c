@@ -41,21 +41,48 @@ bool ob_api_response_parse(ob_api_response *r)
     return r->body != NULL;
 }
 
-/* The resource types served, with the _include and _revinclude values each search
- * takes (the handlers check against the same lists, util.c). */
+/* The resource types served: the search parameters each search takes ("name:type", as
+ * the handlers accept them; tests/unit/api/test_include.c checks every one is taken)
+ * and the _include and _revinclude values (the same lists the handlers check, util.c). */
 static const struct capability {
     const char *type;
+    const char *params;
     const char *const *include, *const *revinclude;
 } capabilities[] = {
-    {"Appointment", ob_api_include_appointment, NULL},
-    {"Consent", NULL, NULL},
-    {"AuditEvent", NULL, NULL},
-    {"Observation", ob_api_include_observation, NULL},
-    {"Condition", ob_api_include_condition, NULL},
-    {"Patient", NULL, ob_api_revinclude_patient},
-    {"Organization", NULL, NULL},
-    {"Practitioner", NULL, NULL},
+    {"Appointment",
+     "patient:reference patient.identifier:token date:date status:token _count:number "
+     "_offset:number _summary:token",
+     ob_api_include_appointment, NULL},
+    {"Consent", "patient:reference patient.identifier:token", NULL, NULL},
+    {"AuditEvent",
+     "patient:reference patient.identifier:token agent:reference date:date _count:number "
+     "_offset:number _summary:token",
+     NULL, NULL},
+    {"Observation",
+     "patient:reference patient.identifier:token code:token category:token date:date "
+     "_count:number _offset:number _summary:token",
+     ob_api_include_observation, NULL},
+    {"Condition",
+     "patient:reference patient.identifier:token code:token category:token "
+     "recorded-date:date _count:number _offset:number _summary:token",
+     ob_api_include_condition, NULL},
+    {"Patient", "_id:token identifier:token", NULL, ob_api_revinclude_patient},
+    {"Organization", "_id:token identifier:token", NULL, NULL},
+    {"Practitioner", "_id:token identifier:token", NULL, NULL},
 };
+
+/* "a:t b:u" as [{"name": "a", "type": "t"}, ...] */
+static json_t *search_params(const char *spec)
+{
+    json_t *a = json_array();
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, " "), colon = strcspn(p, ":");
+        json_array_append_new(
+            a, json_pack("{s:s%, s:s%}", "name", p, colon, "type", p + colon + 1, len - colon - 1));
+        p += len + (p[len] == ' ');
+    }
+    return a;
+}
 
 static json_t *names(const char *const *v)
 {
@@ -70,7 +97,8 @@ static void metadata(ob_api_response *out)
     json_t *res = json_array();
     for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
         const struct capability *k = &capabilities[i];
-        json_t *r = json_pack("{s:s}", "type", k->type);
+        json_t *r =
+            json_pack("{s:s, s:o}", "type", k->type, "searchParam", search_params(k->params));
         if (k->include)
             json_object_set_new(r, "searchInclude", names(k->include));
         if (k->revinclude)
