@@ -47,7 +47,8 @@ Development tokens, valid for 24 hours (overblik token --help makes more):
 Try, in another terminal after pasting the three lines above:
   curl -s http://$listen/fhir/metadata | jq .
   curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" "http://$listen/fhir/Appointment?patient=Patient/\$PT" | jq .   # as \$PT's own GP
-  curl -s -H "Authorization: Bearer \$CIT" http://$listen/fhir/AuditEvent | jq .     # $pt's own log
+  curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/AuditEvent?_count=5" | jq .   # $pt's own log; .link pages on
+  curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/Appointment?date=ge$(date -u +%Y-%m-%d)&status=booked&_include=Appointment:patient" | jq .   # upcoming
   curl -s -H "Authorization: Bearer \$SYS" http://$listen/metrics
 Ctrl-C stops the server (requests in flight finish, the log is flushed).
 
