@@ -176,8 +176,8 @@ static void following_next_visits_all(void **state)
             "id"));
         assert_non_null(id);
         assert_null(strstr(seen, id)); /* no match twice */
-        strncat(seen, id, sizeof seen - strlen(seen) - 2);
-        strcat(seen, ",");
+        size_t at = strlen(seen);
+        snprintf(seen + at, sizeof seen - at, "%s,", id);
         pages++;
         const char *next = link_url(&r, "next");
         if (!next) {
