@@ -4,7 +4,7 @@
  * own file (api_appointment.c, api_consent.c, api_audit.c, api_clinical.c,
  * api_patient.c). A handler always fills *out (an OperationOutcome on refusal) and
  * returns OB_OK, or a status for an internal failure (the transport answers 500).
- * util.c holds the small helpers below. */
+ * params.c reads request parameters; util.c holds the other small helpers below. */
 #ifndef OB_API_INTERNAL_H
 #define OB_API_INTERNAL_H
 
@@ -34,7 +34,7 @@ ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);
 
-/* ---- helpers (util.c) ---- */
+/* ---- request parameters (params.c) ---- */
 
 /* The value of the first parameter called name, or NULL; *from_body (may be NULL) tells
  * where it came from. */
@@ -43,39 +43,9 @@ const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *f
  * naming it; FHIR's _format and _pretty are always allowed. */
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out);
 
-/* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",
- * internal ids only), `patient.identifier` / `identifier` ("<system>|<cpr>" or the
- * bare CPR; only from a POST body), or, for a citizen reading their own data, the
- * caller. *patient is OB_NONE when the patient does not exist: callers answer that
- * exactly as they answer a patient the caller may not see. Returns false (400 in *out)
- * for a malformed or misplaced parameter. Takes the hub's read lock itself. */
-bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
-                            uint32_t *patient, ob_api_response *out);
-
-/* An ob_request for the caller about patient (category, origin, time, source set by the
- * caller of this function). */
-void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq);
-
-/* A Bundle of the given type ("searchset", "collection") with total 0 and no entries. */
-json_t *ob_api_bundle_new(const char *type);
-/* Appends resource (reference stolen) with fullUrl base/<resourceType>/<id> and, for a
- * searchset, search.mode "match"; counts it in total. */
-void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
-
-/* ---- helpers for searches over decided items (util.c, wt-fhir block) ---- */
-
 /* Reads _count (0..500, default 50), _offset (>= 0, default 0) and _summary=count (the
  * total only: count 0); false (400 in *out) when malformed. */
 bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out);
-/* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
- * (every res[] reference is consumed and set to NULL). The last ninclude are includes
- * (_include/_revinclude): added with search.mode "include", not counted, and only when
- * the page shows a match. Bundle.total counts every permitted match (filter before
- * counting); entries are the page [offset, offset + count). With block_hint the
- * generic "withheld by the patient's block" OperationOutcome is added with search.mode
- * "outcome" (R-BLK-4), never saying what or how much. */
-json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
-                             size_t ninclude, size_t offset, size_t count, bool block_hint);
 /* What each search takes as _include / _revinclude (NULL-terminated; the
  * CapabilityStatement lists the same). The order matters to the handlers' bit masks:
  * revinclude_patient is Appointment (bits 0-1), Observation (2-3), Condition (4-5). */
@@ -107,6 +77,38 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
  * bit j of *asked is set when allowed[j] was asked for. */
 bool ob_api_includes(const ob_api_request *rq, const char *param, const char *const *allowed,
                      unsigned *asked, ob_api_response *out);
+/* ---- helpers (util.c) ---- */
+
+/* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",
+ * internal ids only), `patient.identifier` / `identifier` ("<system>|<cpr>" or the
+ * bare CPR; only from a POST body), or, for a citizen reading their own data, the
+ * caller. *patient is OB_NONE when the patient does not exist: callers answer that
+ * exactly as they answer a patient the caller may not see. Returns false (400 in *out)
+ * for a malformed or misplaced parameter. Takes the hub's read lock itself. */
+bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            uint32_t *patient, ob_api_response *out);
+
+/* An ob_request for the caller about patient (category, origin, time, source set by the
+ * caller of this function). */
+void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq);
+
+/* A Bundle of the given type ("searchset", "collection") with total 0 and no entries. */
+json_t *ob_api_bundle_new(const char *type);
+/* Appends resource (reference stolen) with fullUrl base/<resourceType>/<id> and, for a
+ * searchset, search.mode "match"; counts it in total. */
+void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
+
+/* ---- helpers for searches over decided items (util.c, wt-fhir block) ---- */
+
+/* A searchset Bundle of the permitted resources: res[i] is kept when ds[i].permit
+ * (every res[] reference is consumed and set to NULL). The last ninclude are includes
+ * (_include/_revinclude): added with search.mode "include", not counted, and only when
+ * the page shows a match. Bundle.total counts every permitted match (filter before
+ * counting); entries are the page [offset, offset + count). With block_hint the
+ * generic "withheld by the patient's block" OperationOutcome is added with search.mode
+ * "outcome" (R-BLK-4), never saying what or how much. */
+json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
+                             size_t ninclude, size_t offset, size_t count, bool block_hint);
 /* The 500 answer when the access could not be logged: nothing is revealed (R-LOG-1). */
 void ob_api_log_failed(ob_api_response *out);
 /* Name and kind of an organisation (by ext_id) for display; fields borrowed from the

@@ -1,0 +1,244 @@
+/* params.c - reading a FHIR request's parameters (internal.h): which ones a handler takes,
+ * paging (_count, _offset, _summary), _include/_revinclude values, date ranges, and the
+ * Bundle.link URLs that page on. Pure over the request: no hub, no I/O. The rules that
+ * keep them safe: a refusal never quotes a CPR number, and a link never carries one
+ * (R-CPR-2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/cpr.h"
+
+const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body)
+{
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, name) == 0) {
+            if (from_body)
+                *from_body = rq->params[i].from_body;
+            return rq->params[i].value;
+        }
+    }
+    return NULL;
+}
+
+bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out)
+{
+    for (size_t i = 0; i < rq->nparams; i++) {
+        const char *n = rq->params[i].name;
+        bool ok = strcmp(n, "_format") == 0 || strcmp(n, "_pretty") == 0;
+        for (size_t j = 0; !ok && allowed && allowed[j]; j++)
+            ok = strcmp(n, allowed[j]) == 0;
+        if (!ok) {
+            char msg[200];
+            /* parameter names are not patient data, but cap what we echo */
+            snprintf(msg, sizeof msg, "unsupported search parameter '%.64s'",
+                     ob_cpr_in_text(n) ? "?" : n);
+            ob_api_outcome(out, 400, "not-supported", msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool count_param(const ob_api_request *rq, const char *name, size_t dflt, size_t max,
+                        size_t *out_v, ob_api_response *out)
+{
+    const char *s = ob_api_param_get(rq, name, NULL);
+    *out_v = dflt;
+    if (!s)
+        return true;
+    size_t v = 0, n = strlen(s);
+    if (n == 0 || n > 9 || strspn(s, "0123456789") != n) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "%s must be a non-negative integer", name);
+        ob_api_outcome(out, 400, "invalid", msg);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (size_t)(s[i] - '0');
+    *out_v = v > max ? max : v;
+    return true;
+}
+
+bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_api_response *out)
+{
+    if (!count_param(rq, "_count", 50, 500, count, out) ||
+        !count_param(rq, "_offset", 0, 100000000, offset, out))
+        return false;
+    const char *summary = ob_api_param_get(rq, "_summary", NULL);
+    if (summary && strcmp(summary, "count") != 0) {
+        ob_api_outcome(out, 400, "not-supported", "_summary supports only count");
+        return false;
+    }
+    if (summary) /* the total only */
+        *count = 0;
+    return true;
+}
+
+const char *const ob_api_include_appointment[] = {"Appointment:patient", "Appointment:actor", NULL};
+const char *const ob_api_include_observation[] = {"Observation:patient", "Observation:subject",
+                                                  NULL};
+const char *const ob_api_include_condition[] = {"Condition:patient", "Condition:subject", NULL};
+const char *const ob_api_revinclude_patient[] = {"Appointment:patient",
+                                                 "Appointment:actor",
+                                                 "Observation:patient",
+                                                 "Observation:subject",
+                                                 "Condition:patient",
+                                                 "Condition:subject",
+                                                 NULL};
+
+bool ob_api_includes(const ob_api_request *rq, const char *param, const char *const *allowed,
+                     unsigned *asked, ob_api_response *out)
+{
+    *asked = 0;
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, param) != 0)
+            continue;
+        size_t j = 0;
+        while (allowed[j] && strcmp(rq->params[i].value, allowed[j]) != 0)
+            j++;
+        if (!allowed[j]) {
+            char msg[300];
+            size_t at = (size_t)snprintf(msg, sizeof msg, "%s supports only", param);
+            for (j = 0; allowed[j] && at < sizeof msg; j++)
+                at +=
+                    (size_t)snprintf(msg + at, sizeof msg - at, "%s %s", j ? "," : "", allowed[j]);
+            ob_api_outcome(out, 400, "not-supported", msg);
+            return false;
+        }
+        *asked |= 1u << j;
+    }
+    return true;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters and ':' '/' as they are). */
+static void url_put(char *buf, size_t cap, size_t *at, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s && *at + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~:/", ch)) {
+            buf[(*at)++] = (char)ch;
+        } else {
+            buf[(*at)++] = '%';
+            buf[(*at)++] = hex[ch >> 4];
+            buf[(*at)++] = hex[ch & 15];
+        }
+    }
+    buf[*at] = '\0';
+}
+
+/* Appends s as it is (URL syntax: '?', '=', '&'). */
+static void raw_put(char *buf, size_t cap, size_t *at, const char *s)
+{
+    for (; *s && *at + 2 < cap; s++)
+        buf[(*at)++] = *s;
+    buf[*at] = '\0';
+}
+
+static json_t *page_link(const char *relation, const char *query, size_t count, size_t offset)
+{
+    char url[2400];
+    snprintf(url, sizeof url, "%s_count=%zu&_offset=%zu", query, count, offset);
+    return json_pack("{s:s, s:s}", "relation", relation, "url", url);
+}
+
+json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
+                          size_t offset, size_t count)
+{
+    bool next = count > 0 && count < total - (offset < total ? offset : total);
+    bool prev = offset > 0;
+    if (total == 0 || (!next && !prev))
+        return NULL;
+    char q[2048];
+    size_t at = 0;
+    raw_put(q, sizeof q, &at, rq->base_url ? rq->base_url : "");
+    const char *path = rq->path[0] == '/' ? rq->path + 1 : rq->path;
+    char type[32];
+    snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
+    raw_put(q, sizeof q, &at, "/");
+    url_put(q, sizeof q, &at, type);
+    raw_put(q, sizeof q, &at, "?");
+    if (patient_ext) { /* the patient by internal id, whichever way it was named */
+        raw_put(q, sizeof q, &at, "patient=Patient/");
+        url_put(q, sizeof q, &at, patient_ext);
+        raw_put(q, sizeof q, &at, "&");
+    }
+    for (size_t i = 0; i < rq->nparams; i++) {
+        const char *n = rq->params[i].name, *v = rq->params[i].value;
+        if (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
+            (patient_ext && (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
+                             strcmp(n, "identifier") == 0)))
+            continue;
+        if (ob_cpr_in_text(n) || ob_cpr_in_text(v)) /* R-CPR-2: never into a URL */
+            return NULL;
+        url_put(q, sizeof q, &at, n);
+        raw_put(q, sizeof q, &at, "=");
+        url_put(q, sizeof q, &at, v);
+        raw_put(q, sizeof q, &at, "&");
+        if (at + 8 >= sizeof q)
+            return NULL; /* too long to link to: the client pages with _offset itself */
+    }
+    if (ob_cpr_in_text(q)) /* digits next to an escape ("%20" "01901234") can read as one */
+        return NULL;
+    json_t *links = json_array();
+    if (prev)
+        json_array_append_new(links,
+                              page_link("previous", q, count, offset > count ? offset - count : 0));
+    if (next)
+        json_array_append_new(links, page_link("next", q, count, offset + count));
+    return links;
+}
+
+/* to == 0 means "no upper bound" (ob_log_query), so a bound that falls at 0 is moved
+ * just below it: the range stays empty instead of becoming unbounded. */
+static void bound_below(ob_time *to, ob_time t)
+{
+    if (t == 0)
+        t = -1;
+    if (*to == 0 || t < *to)
+        *to = t;
+}
+
+bool ob_api_date_range(const ob_api_request *rq, const char *name, ob_time *from, ob_time *to,
+                       ob_api_response *out)
+{
+    *from = OB_TIME_MIN;
+    *to = 0;
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, name) != 0)
+            continue;
+        const char *v = rq->params[i].value;
+        char op[3] = "eq";
+        if (strlen(v) > 2 && v[0] >= 'a' && v[0] <= 'z') {
+            memcpy(op, v, 2);
+            v += 2;
+        }
+        ob_time t;
+        char msg[200];
+        if (ob_time_parse(v, &t, NULL)) {
+            snprintf(msg, sizeof msg,
+                     "%s must be a FHIR date or dateTime with an optional prefix ge, gt, le, lt "
+                     "or eq, e.g. %s=ge2026-01-01",
+                     name, name);
+            ob_api_outcome(out, 400, "invalid", msg);
+            return false;
+        }
+        ob_time step = strlen(v) == 10 ? 86400 : 1; /* a date covers its whole day */
+        bool lower = strcmp(op, "ge") == 0 || strcmp(op, "gt") == 0 || strcmp(op, "eq") == 0;
+        bool upper = strcmp(op, "le") == 0 || strcmp(op, "lt") == 0 || strcmp(op, "eq") == 0;
+        if (!lower && !upper) {
+            snprintf(msg, sizeof msg, "%s prefixes are ge, gt, le, lt and eq", name);
+            ob_api_outcome(out, 400, "invalid", msg);
+            return false;
+        }
+        /* repeated parameters narrow the range (FHIR: AND) */
+        ob_time lo = strcmp(op, "gt") == 0 ? t + step : t;
+        if (lower && lo > *from)
+            *from = lo;
+        if (upper)
+            bound_below(to, strcmp(op, "lt") == 0 ? t : t + step);
+    }
+    return true;
+}
