@@ -43,7 +43,7 @@ bool ob_api_response_parse(ob_api_response *r)
 
 /* The resource types served: the search parameters each search takes ("name:type", as
  * the handlers accept them; tests/unit/api/test_include.c checks every one is taken)
- * and the _include and _revinclude values (the same lists the handlers check, util.c). */
+ * and the _include and _revinclude values (the same lists the handlers check, params.c). */
 static const struct capability {
     const char *type;
     const char *params;
