@@ -186,13 +186,12 @@ typedef struct decided {
     ob_decision *ds;
     char (*ids)[32];
     const char **idp;
-    char *pid; /* the included Patient's id, or NULL */
-    size_t n;  /* the appointments, then the Patient when included */
+    char pid[160]; /* the included Patient's id; "" when not included */
+    size_t n;      /* the appointments, then the Patient when included */
 } decided;
 
 static void decided_free(decided *d)
 {
-    ob_free(d->pid);
     ob_free(d->rqs);
     ob_free(d->ds);
     ob_free(d->ids);
@@ -220,10 +219,7 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
         d->idp[i] = d->ids[i];
     }
     if (ninc) {
-        d->pid = ob_calloc(1, 160);
-        if (!d->pid)
-            return ob_err_set(e, OB_ENOMEM, "out of memory deciding a search");
-        ob_api_patient_request(h, c, pat, &d->rqs[l->n], d->pid, 160);
+        ob_api_patient_request(h, c, pat, &d->rqs[l->n], d->pid, sizeof d->pid);
         d->idp[l->n] = d->pid;
     }
     ob_request about;
@@ -242,7 +238,7 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
     const char *base_url = rq->base_url;
     const ob_decision *ds = d->ds;
     const char *pid = d->pid;
-    size_t include = pid ? 1 : 0;
+    size_t include = pid[0] ? 1 : 0;
     size_t visible = 0;
     for (size_t i = 0; i < l->n; i++)
         visible += ds[i].permit;

@@ -286,9 +286,12 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     ob_request about;
     ob_api_request_init(c, patient, &about);
     about.category = about_category;
+    const char *ext = NULL; /* for paging links; index strings stay while the hub is open */
     pthread_rwlock_rdlock(&h->lock);
-    if (patient < h->ix->npatients)
+    if (patient < h->ix->npatients) {
         about.origin_org = h->ix->patients[patient].gp_clinic;
+        ext = h->ix->patients[patient].ext_id;
+    }
     pthread_rwlock_unlock(&h->lock);
     ob_decision *ds = ob_calloc(cs->n ? cs->n : 1, sizeof *ds);
     if (!ds) {
@@ -307,9 +310,6 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
     size_t total = (size_t)json_integer_value(json_object_get(out->body, "total"));
-    pthread_rwlock_rdlock(&h->lock);
-    const char *ext = patient < h->ix->npatients ? h->ix->patients[patient].ext_id : NULL;
-    pthread_rwlock_unlock(&h->lock);
     json_t *links = out->body ? ob_api_page_links(rq, ext, total, offset, count) : NULL;
     if (links)
         json_object_set_new(out->body, "link", links);
