@@ -88,6 +88,11 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
  * given HTTP status. The text must not contain a CPR number. */
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text);
 
+/* The answer when a request's log entry could not be written (R-LOG-1): 503 "transient",
+ * the same for every request, so it reveals nothing, not even whether a record exists;
+ * nothing was shown or changed. The transport adds Retry-After. */
+void ob_api_log_failed(ob_api_response *out);
+
 void ob_api_response_release(ob_api_response *r);
 /* Gives a response written as text its body tree too (tests, and callers that inspect
  * the answer); false if the text is not JSON. A response without text is left alone. */

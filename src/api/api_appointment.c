@@ -148,8 +148,7 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     if (rc) {
         if (e)
             *e = we;
-        ob_api_outcome(out, 500, "exception",
-                       "the appointment could not be stored; nothing changed");
+        ob_api_store_failed(out, "the appointment");
         return OB_OK;
     }
     out->status = created ? 201 : 200;

@@ -238,8 +238,7 @@ static ob_status report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     if (rc) {
         if (e)
             *e = we;
-        ob_api_outcome(out, 500, "exception",
-                       "the measurement could not be stored; nothing changed");
+        ob_api_store_failed(out, "the measurement");
         return OB_OK;
     }
     ob_fhir_clinic cl = {gp, NULL, NULL};

@@ -231,8 +231,7 @@ static void change_failed(ob_status rc, const ob_err *ce, bool creating, ob_api_
         not_found(out);
         break;
     default:
-        ob_api_outcome(out, 500, "exception",
-                       "the change could not be stored; nothing was changed, try again");
+        ob_api_store_failed(out, "the change");
         break;
     }
 }

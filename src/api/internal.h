@@ -109,8 +109,10 @@ void ob_api_bundle_add(json_t *bundle, const char *base_url, json_t *resource);
  * "outcome" (R-BLK-4), never saying what or how much. */
 json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decision *ds, size_t n,
                              size_t ninclude, size_t offset, size_t count, bool block_hint);
-/* The 500 answer when the access could not be logged: nothing is revealed (R-LOG-1). */
-void ob_api_log_failed(ob_api_response *out);
+/* The answer when a write could not be stored (the disk is full, the database is locked
+ * or failing): 503 "transient", saying what ("the appointment") was not stored. The data
+ * and its log entry are written in one transaction, so nothing changed. */
+void ob_api_store_failed(ob_api_response *out, const char *what);
 /* Name and kind of an organisation (by ext_id) for display; fields borrowed from the
  * index (stable while the hub is open). Takes the read lock. */
 void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind);

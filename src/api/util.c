@@ -218,8 +218,17 @@ ob_status ob_api_log_read(ob_hub *h, const ob_caller *c, const ob_api_read_log *
 
 void ob_api_log_failed(ob_api_response *out)
 {
-    ob_api_outcome(out, 500, "exception",
-                   "the access could not be written to the log, so nothing is shown (R-LOG-1)");
+    ob_api_outcome(out, 503, "transient",
+                   "the access log cannot be written just now, so nothing was shown or changed "
+                   "(R-LOG-1); try again later");
+}
+
+void ob_api_store_failed(ob_api_response *out, const char *what)
+{
+    char text[160];
+    snprintf(text, sizeof text, "%s could not be stored just now; nothing changed; try again later",
+             what);
+    ob_api_outcome(out, 503, "transient", text);
 }
 
 void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind)

@@ -297,6 +297,8 @@ static enum MHD_Result send_body(ob_http_server *s, struct MHD_Connection *conn,
         MHD_add_response_header(resp, hname, hvalue);
     if (h2name && h2value && h2value[0])
         MHD_add_response_header(resp, h2name, h2value);
+    if (status == 503) /* the log or the hub cannot serve just now: a client may try again */
+        MHD_add_response_header(resp, "Retry-After", "5");
     add_common(s, resp);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -581,11 +583,17 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     enum MHD_Result mrc;
     ob_api_response *out = &r->out;
     r->ready = false;
-    if (r->api_failed || atomic_load(&r->log_failed) || out->status < 100 || out->status > 599) {
-        if (atomic_load(&r->log_failed)) /* R-LOG-1: refused for want of a log entry */
-            fprintf(stderr, "overblik serve: %s %s: answered 500, the access log failed: %s\n",
-                    r->method_s, r->log_path, loggable(r->log_err));
-        else if (!r->api_failed)
+    if (atomic_load(&r->log_failed)) { /* R-LOG-1: refused for want of a log entry */
+        fprintf(stderr, "overblik serve: %s %s: answered 503, the access log failed: %s\n",
+                r->method_s, r->log_path, loggable(r->log_err));
+        ob_api_response_release(out);
+        ob_api_log_failed(out);
+        mrc = send_json(s, conn, r, out->status, out->body, NULL, NULL);
+        ob_api_response_release(out);
+        return mrc;
+    }
+    if (r->api_failed || out->status < 100 || out->status > 599) {
+        if (!r->api_failed)
             fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
                     r->log_path);
         ob_api_response_release(out);
