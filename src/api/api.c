@@ -41,35 +41,60 @@ bool ob_api_response_parse(ob_api_response *r)
     return r->body != NULL;
 }
 
-/* The resource types served: the search parameters each search takes ("name:type", as
- * the handlers accept them; tests/unit/api/test_include.c checks every one is taken)
- * and the _include and _revinclude values (the same lists the handlers check, params.c). */
+/* The resource types served: the interactions each handler answers, the search parameters
+ * each search takes ("name:type", as the handlers accept them), the _include and
+ * _revinclude values (the same lists the handlers check, params.c) and the operations.
+ * tests/unit/api/test_include.c sends every interaction, parameter and operation listed
+ * and fails if one answers "not supported". Only Appointment keeps versions (its current
+ * one), and it is updated only by identifier (a conditional update), never by id. */
 static const struct capability {
     const char *type;
+    const char *interactions;
     const char *params;
     const char *const *include, *const *revinclude;
+    const char *operation;  /* "name", or NULL */
+    const char *update_doc; /* how an update is made, when not by id; NULL: by id */
 } capabilities[] = {
-    {"Appointment",
+    {"Appointment", "read vread history-instance search-type create update",
      "patient:reference patient.identifier:token date:date status:token _count:number "
      "_offset:number _summary:token",
-     ob_api_include_appointment, NULL},
-    {"Consent", "patient:reference patient.identifier:token", NULL, NULL},
-    {"AuditEvent",
+     ob_api_include_appointment, NULL, NULL,
+     "only as a conditional update by the source's own identifier: PUT "
+     "/Appointment?identifier=<system>|<value> (cancel: status cancelled)"},
+    {"Consent", "read search-type create update", "patient:reference patient.identifier:token",
+     NULL, NULL, NULL, NULL},
+    {"AuditEvent", "read search-type",
      "patient:reference patient.identifier:token agent:reference date:date _count:number "
      "_offset:number _summary:token",
-     NULL, NULL},
-    {"Observation",
+     NULL, NULL, "prove", NULL},
+    {"Observation", "read search-type create",
      "patient:reference patient.identifier:token code:token category:token date:date "
      "_count:number _offset:number _summary:token",
-     ob_api_include_observation, NULL},
-    {"Condition",
+     ob_api_include_observation, NULL, NULL, NULL},
+    {"Condition", "read search-type",
      "patient:reference patient.identifier:token code:token category:token "
      "recorded-date:date _count:number _offset:number _summary:token",
-     ob_api_include_condition, NULL},
-    {"Patient", "_id:token identifier:token", NULL, ob_api_revinclude_patient},
-    {"Organization", "_id:token identifier:token", NULL, NULL},
-    {"Practitioner", "_id:token identifier:token", NULL, NULL},
+     ob_api_include_condition, NULL, NULL, NULL},
+    {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
+     "overview", NULL},
+    {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
+    {"Practitioner", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
 };
+
+/* "read update" as [{"code": "read"}, {"code": "update", "documentation": update_doc}] */
+static json_t *interactions(const char *spec, const char *update_doc)
+{
+    json_t *a = json_array();
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, " ");
+        json_t *i = json_pack("{s:s%}", "code", p, len);
+        if (update_doc && len == 6 && strncmp(p, "update", 6) == 0)
+            json_object_set_new(i, "documentation", json_string(update_doc));
+        json_array_append_new(a, i);
+        p += len + (p[len] == ' ');
+    }
+    return a;
+}
 
 /* "a:t b:u" as [{"name": "a", "type": "t"}, ...] */
 static json_t *search_params(const char *spec)
@@ -97,8 +122,19 @@ static void metadata(ob_api_response *out)
     json_t *res = json_array();
     for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
         const struct capability *k = &capabilities[i];
+        bool versioned = strstr(k->interactions, "vread") != NULL;
         json_t *r =
-            json_pack("{s:s, s:o}", "type", k->type, "searchParam", search_params(k->params));
+            json_pack("{s:s, s:o, s:s, s:b, s:b, s:o}", "type", k->type, "interaction",
+                      interactions(k->interactions, k->update_doc), "versioning",
+                      versioned ? "versioned" : "no-version", "readHistory", 0, "conditionalUpdate",
+                      k->update_doc != NULL, "searchParam", search_params(k->params));
+        if (k->operation) {
+            char def[128];
+            snprintf(def, sizeof def, "https://overblik.dk/fhir/OperationDefinition/%s-%s", k->type,
+                     k->operation);
+            json_object_set_new(r, "operation",
+                                json_pack("[{s:s, s:s}]", "name", k->operation, "definition", def));
+        }
         if (k->include)
             json_object_set_new(r, "searchInclude", names(k->include));
         if (k->revinclude)

@@ -12,6 +12,7 @@
  *   GET  /Appointment/<id>                     read
  *   GET  /Appointment/<id>/_history/<vid>      version read: the current version only
  *                                              (where a write's Location points)
+ *   GET  /Appointment/<id>/_history            its history: a Bundle of the current version
  *
  * Writes: only source systems, only their own appointments (identifiers are scoped per
  * source, so another source's identical id is another appointment). Reads: candidates
@@ -390,6 +391,41 @@ static bool vread_path(const char *rest, char *idbuf, size_t cap, const char **v
     return true;
 }
 
+/* "/<id>/_history" (the instance's history): id copied into idbuf. */
+static bool history_path(const char *rest, char *idbuf, size_t cap)
+{
+    static const char hist[] = "/_history";
+    const char *slash = rest[0] == '/' ? strchr(rest + 1, '/') : NULL;
+    if (!slash || slash == rest + 1 || (size_t)(slash - rest - 1) >= cap ||
+        strcmp(slash, hist) != 0)
+        return false;
+    memcpy(idbuf, rest + 1, (size_t)(slash - rest - 1));
+    idbuf[slash - rest - 1] = '\0';
+    return true;
+}
+
+/* The history Bundle of one appointment: only the current version is kept, so it lists
+ * that one, as the write that made it (version 1 a create, later ones an update). */
+static json_t *history_bundle(ob_hub *h, const ob_api_request *rq, const ob_apt *a)
+{
+    char full[256], url[64], etag[32], id[40];
+    snprintf(id, sizeof id, "apt-%lld", (long long)a->id);
+    snprintf(full, sizeof full, "%.200s/Appointment/%s", rq->base_url ? rq->base_url : "", id);
+    snprintf(url, sizeof url, "Appointment/%s", id);
+    snprintf(etag, sizeof etag, "W/\"%lld\"", (long long)a->version);
+    json_t *res = to_fhir(h, a);
+    json_t *updated = json_object_get(json_object_get(res, "meta"), "lastUpdated");
+    bool created = a->version <= 1;
+    json_t *response =
+        json_pack("{s:s, s:s}", "status", created ? "201 Created" : "200 OK", "etag", etag);
+    if (json_is_string(updated))
+        json_object_set(response, "lastModified", updated);
+    return json_pack("{s:s, s:s, s:i, s:[{s:s, s:o, s:{s:s, s:s}, s:o}]}", "resourceType", "Bundle",
+                     "type", "history", "total", 1, "entry", "fullUrl", full, "resource", res,
+                     "request", "method", created ? "POST" : "PUT", "url",
+                     created ? "Appointment" : url, "response", response);
+}
+
 static bool is_version(const char *vid, int64_t version)
 {
     size_t n = strlen(vid);
@@ -398,10 +434,12 @@ static bool is_version(const char *vid, int64_t version)
     return strtoll(vid, NULL, 10) == version;
 }
 
-/* A read, or with vid a version read. Only the current version is kept, so an older (or
- * malformed) vid reads exactly as an appointment that does not exist. */
+/* A read; with vid a version read; with history the instance's history. Only the current
+ * version is kept, so an older (or malformed) vid reads exactly as an appointment that does
+ * not exist, and the history lists the current version. Each is decided and logged as a
+ * read: a hidden appointment's history answers the same 404 as an absent one's. */
 static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
-                          const char *vid, ob_api_response *out, ob_err *e)
+                          const char *vid, bool history, ob_api_response *out, ob_err *e)
 {
     if (!ob_api_params_only(rq, NULL, out))
         return OB_OK;
@@ -425,6 +463,9 @@ static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *r
         rc = decide_all(h, c, pat, &l, false, &d, e);
     if (rc) {
         ob_api_log_failed(out);
+    } else if (l.n == 1 && d.ds[0].permit && history) {
+        out->status = 200;
+        out->body = history_bundle(h, rq, &l.v[0].a);
     } else if (l.n == 1 && d.ds[0].permit) {
         out->status = 200;
         out->body = to_fhir(h, &l.v[0].a);
@@ -454,7 +495,7 @@ ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request
             return search(h, c, rq, out, e);
     } else if (rest[0] == '/' && !strchr(rest + 1, '/') && rest[1] != '_' && rest[1] != '$') {
         if (strcmp(m, "GET") == 0)
-            return apt_read(h, c, rq, rest + 1, NULL, out, e);
+            return apt_read(h, c, rq, rest + 1, NULL, false, out, e);
         if (c->kind != OB_ACTOR_SOURCE_SYSTEM) {
             ob_api_outcome(out, 403, "forbidden",
                            "appointments are written only by the source system that created "
@@ -468,10 +509,12 @@ ob_status ob_api_appointment(ob_hub *h, const ob_caller *c, const ob_api_request
         char id[64];
         const char *vid;
         if (strcmp(m, "GET") == 0 && vread_path(rest, id, sizeof id, &vid))
-            return apt_read(h, c, rq, id, vid, out, e);
+            return apt_read(h, c, rq, id, vid, false, out, e);
+        if (strcmp(m, "GET") == 0 && history_path(rest, id, sizeof id))
+            return apt_read(h, c, rq, id, NULL, true, out, e);
         ob_api_outcome(out, 400, "not-supported",
-                       "not supported on Appointment (no history listing, $operations or "
-                       "compartments; a version is read at /Appointment/<id>/_history/<vid>)");
+                       "not supported on Appointment (no type-level history, $operations or "
+                       "compartments; one appointment's history is at /Appointment/<id>/_history)");
         return OB_OK;
     }
     ob_api_outcome(out, 405, "not-supported", "method not supported here");

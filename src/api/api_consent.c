@@ -399,7 +399,12 @@ ob_status ob_api_consent(ob_hub *h, const ob_caller *c, const ob_api_request *rq
         return OB_OK;
     }
     const char *id = rest + 1;
-    if (rest[0] != '/' || !*id || strchr(id, '/') || strlen(id) > 64) {
+    if (rest[0] == '/' && *id && strchr(id, '/')) { /* as on the other types (api.h) */
+        ob_api_outcome(out, 400, "not-supported",
+                       "not supported on Consent (no _history, $operations or compartments)");
+        return OB_OK;
+    }
+    if (rest[0] != '/' || !*id || strlen(id) > 64) {
         ob_api_outcome(out, 404, "not-found", "no such Consent operation");
         return OB_OK;
     }

@@ -212,9 +212,18 @@ req GET "$loc" "$MED"; r1=$body
 eq "an older version is not kept: 404" "$code" 404
 req GET "/fhir/Appointment/apt-999999/_history/1" "$MED"
 eq "an older version == an absent appointment, byte for byte" "$r1" "$body"
+req GET "/fhir/Appointment/$A1/_history" "$MED"
+eq "history: 200" "$code" 200
+eq "history: the current version, as an update" \
+   "$(jq -c '[.type, .total, .entry[0].resource.id, .entry[0].request.method, .entry[0].response.etag]' <<<"$body")" \
+   "[\"history\",1,\"$A1\",\"PUT\",\"W/\\\"$ver\\\"\"]"
+logged "history" "Practitioner/med-dr" "$A1"
+req GET "/fhir/Appointment/apt-999999" "$MED"; absent=$body
 for h in "$A3" "$A_GOLD" $([ "$A_GOLD2" != none ] && echo "$A_GOLD2"); do
   req GET "/fhir/Appointment/$h" "$CIT_P"; eq "P reads hidden $h: 404" "$code" 404
   req GET "/fhir/Appointment/$h" "$MED"; eq "doctor reads hidden $h: 404" "$code" 404
+  req GET "/fhir/Appointment/$h/_history" "$MED"
+  eq "doctor lists hidden $h's history: the same bytes as an absent read" "$body" "$absent"
 done
 req GET "/fhir/Appointment?patient=Patient/pt-r" "$CIT_P" -H "X-Purpose-Of-Use: PWATRNY"
 eq "P holds no power of attorney over R: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'

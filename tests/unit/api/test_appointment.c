@@ -342,7 +342,9 @@ static void reads_follow_writes(void **state)
 
 /* A write's Location (/Appointment/<id>/_history/<vid>) can be read: the current version
  * only. An older version, a malformed one and a hidden appointment read exactly as an
- * appointment that does not exist; every read is logged once. */
+ * appointment that does not exist; every read is logged once. The instance's history
+ * (/Appointment/<id>/_history) lists the current version, decided and logged like a read
+ * (issue 3: history goes through the same check); type-level history is refused. */
 static void version_read(void **state)
 {
     (void)state;
@@ -364,6 +366,7 @@ static void version_read(void **state)
     ob_api_response_release(&r);
     const char *id = strstr(loc, "apt-");
     char cur[128], old[128], nobody[128], bad[128], listing[128];
+    const char *nobody_listing = "/Appointment/apt-999999/_history";
     snprintf(cur, sizeof cur, "/Appointment/%.*s/_history/2", (int)strcspn(id, "/"), id);
     snprintf(old, sizeof old, "/Appointment/%.*s/_history/1", (int)strcspn(id, "/"), id);
     snprintf(bad, sizeof bad, "/Appointment/%.*s/_history/x2", (int)strcspn(id, "/"), id);
@@ -379,7 +382,12 @@ static void version_read(void **state)
         {"a malformed version", "gp1-dr", bad, 404, true},
         {"a doctor without a relationship: hidden equals absent", "gp2-dr", cur, 404, true},
         {"an appointment that does not exist", "gp1-dr", nobody, 404, true},
-        {"no history listing", "gp1-dr", listing, 400, false},
+        {"the history lists the current version", "gp1-dr", listing, 200, false},
+        {"a hidden appointment's history equals an absent one's read", "gp2-dr", listing, 404,
+         true},
+        {"an absent appointment's history", "gp1-dr", nobody_listing, 404, true},
+        {"no type-level history (a listing across patients)", "gp1-dr", "/Appointment/_history",
+         400, false},
     };
     ob_api_response absent;
     ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
@@ -394,9 +402,23 @@ static void version_read(void **state)
             fail_msg("%s: status %d", rows[i].why, r.status);
         if (rows[i].status == 200) {
             assert_true(af_has(&r, "2026-12-07T09:00:00Z"));
-            assert_string_equal(r.etag, "W/\"2\"");
             assert_int_equal(after.n, before.n + 1); /* R-LOG-1 */
         }
+        if (rows[i].status == 200 && rows[i].path == cur)
+            assert_string_equal(r.etag, "W/\"2\"");
+        if (rows[i].status == 200 && rows[i].path == listing) {
+            assert_true(ob_api_response_parse(&r));
+            assert_string_equal(json_string_value(json_object_get(r.body, "type")), "history");
+            assert_int_equal(json_integer_value(json_object_get(r.body, "total")), 1);
+            json_t *en = json_array_get(json_object_get(r.body, "entry"), 0);
+            json_t *rq = json_object_get(en, "request"), *rs = json_object_get(en, "response");
+            assert_string_equal(json_string_value(json_object_get(rq, "method")), "PUT");
+            assert_string_equal(json_string_value(json_object_get(rs, "etag")), "W/\"2\"");
+            assert_non_null(json_object_get(rs, "lastModified"));
+            assert_int_equal(json_array_size(json_object_get(r.body, "entry")), 1);
+        }
+        if (rows[i].status == 400)
+            assert_int_equal(after.n, before.n); /* refused before anything was read */
         if (rows[i].like_absent) {
             char *t = af_text(&r);
             if (strcmp(t, absent_text) != 0)
@@ -618,7 +640,7 @@ static void log_and_paging(void **state)
         assert_false(af_has(&r, "0101901234"));
         ob_api_response_release(&r);
     }
-    af_call(&f, &gp1, "GET", "/Appointment/apt-1/_history", NULL, NULL, &r);
+    af_call(&f, &gp1, "GET", "/Appointment/apt-1/_history/1/more", NULL, NULL, &r);
     assert_int_equal(r.status, 400);
     ob_api_response_release(&r);
     af_close(&f);

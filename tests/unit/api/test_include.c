@@ -399,11 +399,107 @@ static void capability_params_are_taken(void **state)
     af_close(&f);
 }
 
+/* True when r says the server does not do what was asked: 405, or 400 "not-supported". */
+static bool refused_as_unsupported(ob_api_response *r)
+{
+    if (r->status == 405)
+        return true;
+    if (r->status != 400 || !ob_api_response_parse(r))
+        return false;
+    json_t *code = json_object_get(json_array_get(json_object_get(r->body, "issue"), 0), "code");
+    return json_is_string(code) && strcmp(json_string_value(code), "not-supported") == 0;
+}
+
+/* Every interaction and operation the CapabilityStatement lists is answered by its handler
+ * (an error about the input is fine, "not supported" is not), sent by the kind of caller
+ * that may use it; and two it does not list are refused as not supported, so the check can
+ * fail (R-API-1: the statement tells a client the truth). */
+static void capability_interactions_are_answered(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "include-interactions");
+    ob_caller pro = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    ob_caller src = af_source(&f, "gp1-sys", "gp-1");
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    ob_api_response meta, r;
+    af_call(&f, &pro, "GET", "/metadata", NULL, NULL, &meta);
+    assert_int_equal(meta.status, 200);
+    size_t i, j, checked = 0;
+    json_t *res, *it;
+    json_array_foreach(
+        json_object_get(json_array_get(json_object_get(meta.body, "rest"), 0), "resource"), i, res)
+    {
+        const char *type = json_string_value(json_object_get(res, "type"));
+        bool apt = strcmp(type, "Appointment") == 0;
+        const ob_caller *writer = apt ? &src : &anna;
+        json_array_foreach(json_object_get(res, "interaction"), j, it)
+        {
+            const char *code = json_string_value(json_object_get(it, "code"));
+            char path[96];
+            const char *method = "GET", *body = NULL;
+            const char *const *params = NULL;
+            static const char *const by_ident[] = {"identifier=urn:x|1", NULL};
+            const ob_caller *c = &pro;
+            if (strcmp(code, "read") == 0) {
+                snprintf(path, sizeof path, "/%s/nope-1", type);
+            } else if (strcmp(code, "vread") == 0) {
+                snprintf(path, sizeof path, "/%s/nope-1/_history/1", type);
+            } else if (strcmp(code, "history-instance") == 0) {
+                snprintf(path, sizeof path, "/%s/nope-1/_history", type);
+            } else if (strcmp(code, "search-type") == 0) {
+                snprintf(path, sizeof path, "/%s/_search", type);
+                method = "POST";
+            } else if (strcmp(code, "create") == 0) {
+                snprintf(path, sizeof path, "/%s", type);
+                method = "POST", body = "{}", c = writer;
+            } else if (strcmp(code, "update") == 0) {
+                snprintf(path, sizeof path, apt ? "/%s" : "/%s/nope-1", type);
+                method = "PUT", body = "{}", c = writer, params = apt ? by_ident : NULL;
+            } else {
+                fail_msg("%s: interaction %s has no request here", type, code);
+            }
+            af_call(&f, c, method, path, params, body, &r);
+            if (refused_as_unsupported(&r))
+                fail_msg("%s %s (%s %s): %d, not supported", type, code, method, path, r.status);
+            ob_api_response_release(&r);
+            checked++;
+        }
+        json_array_foreach(json_object_get(res, "operation"), j, it)
+        {
+            const char *name = json_string_value(json_object_get(it, "name"));
+            char path[96];
+            bool on_patient = strcmp(type, "Patient") == 0;
+            if (on_patient)
+                snprintf(path, sizeof path, "/%s/$%s", type, name);
+            else
+                snprintf(path, sizeof path, "/%s/1/$%s", type, name);
+            af_call(&f, on_patient ? &pro : &anna, on_patient ? "POST" : "GET", path, NULL,
+                    on_patient ? "{}" : NULL, &r);
+            if (refused_as_unsupported(&r))
+                fail_msg("%s $%s: %d, not supported", type, name, r.status);
+            ob_api_response_release(&r);
+            checked++;
+        }
+    }
+    assert_true(checked >= 20);
+    /* not listed, so refused */
+    af_call(&f, &pro, "GET", "/Consent/block-1/_history", NULL, NULL, &r);
+    assert_true(refused_as_unsupported(&r));
+    ob_api_response_release(&r);
+    af_call(&f, &src, "DELETE", "/Appointment/apt-1", NULL, NULL, &r);
+    assert_true(refused_as_unsupported(&r));
+    ob_api_response_release(&r);
+    ob_api_response_release(&meta);
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),
         cmocka_unit_test(capability_params_are_taken),
+        cmocka_unit_test(capability_interactions_are_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
