@@ -3,7 +3,8 @@
  * decoded fields (date ranges, paging, _include) and the paging links built from them.
  * Invariants: a body the scan refuses is never parsed; an accepted body is an object; an
  * error message never quotes the input (jansson's "near '...'" text is not passed on) nor
- * holds a CPR number; decoded form fields fit their caps; a paging link is plain URL text
+ * holds a CPR number; decoded form fields fit their caps; the If-Match reader accepts only
+ * a positive version or "*"; a paging link is plain URL text
  * on the server's base without a CPR number; the path as the server log writes it never
  * holds a CPR number (R-CPR-2). */
 #include <stdint.h>
@@ -17,8 +18,8 @@
 /* The API's readers on decoded parameters, as a search handler calls them. */
 static void api_params(const ob_http_form *f)
 {
-    ob_api_request rq = {"GET", "/Appointment", f->params,
-                         f->n,  NULL,           "http://127.0.0.1:8080/fhir"};
+    ob_api_request rq = {"GET", "/Appointment", f->params, f->n, NULL, "http://127.0.0.1:8080/fhir",
+                         NULL};
     ob_api_response out = {0};
     ob_time from, to;
     size_t count, offset;
@@ -53,9 +54,25 @@ static void api_params(const ob_http_form *f)
     }
 }
 
+/* The If-Match header reader on the input as a header value. */
+static void if_match(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (!s)
+        return;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    int64_t v = 7;
+    bool ok = ob_api_if_match(s, &v);
+    if ((ok && (v == 0 || v < -1)) || (!ok && v != 0)) /* a refusal leaves no version */
+        abort();
+    free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
+    if_match(data, size);
     json_t *j = NULL;
     ob_err e = {0};
     bool shallow = ob_http_json_depth_ok(buf, size, OB_HTTP_MAX_DEPTH);

@@ -60,7 +60,8 @@ static const struct capability {
      "_offset:number _summary:token",
      ob_api_include_appointment, NULL, NULL,
      "only as a conditional update by the source's own identifier: PUT "
-     "/Appointment?identifier=<system>|<value> (cancel: status cancelled)"},
+     "/Appointment?identifier=<system>|<value> (cancel: status cancelled); with If-Match: "
+     "W/\"<versionId>\" only while still at that version (412 otherwise)"},
     {"Consent", "read search-type create update", "patient:reference patient.identifier:token",
      NULL, NULL, NULL, NULL},
     {"AuditEvent", "read search-type",
@@ -123,11 +124,11 @@ static void metadata(ob_api_response *out)
     for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
         const struct capability *k = &capabilities[i];
         bool versioned = strstr(k->interactions, "vread") != NULL;
-        json_t *r =
-            json_pack("{s:s, s:o, s:s, s:b, s:b, s:o}", "type", k->type, "interaction",
-                      interactions(k->interactions, k->update_doc), "versioning",
-                      versioned ? "versioned" : "no-version", "readHistory", 0, "conditionalUpdate",
-                      k->update_doc != NULL, "searchParam", search_params(k->params));
+        json_t *r = json_pack("{s:s, s:o, s:s, s:b, s:b, s:o}", "type", k->type, "interaction",
+                              interactions(k->interactions, k->update_doc), "versioning",
+                              versioned ? "versioned-update" : "no-version", "readHistory", 0,
+                              "conditionalUpdate", k->update_doc != NULL, "searchParam",
+                              search_params(k->params));
         if (k->operation) {
             char def[128];
             snprintf(def, sizeof def, "https://overblik.dk/fhir/OperationDefinition/%s-%s", k->type,

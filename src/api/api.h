@@ -64,6 +64,8 @@ typedef struct ob_api_request {
     json_t *body;         /* parsed JSON body (caps and nesting depth already checked by
                            * the transport), or NULL */
     const char *base_url; /* e.g. "http://127.0.0.1:8080/fhir", for fullUrl and Location */
+    const char *if_match; /* the If-Match header (W/"<versionId>"), or NULL: an update
+                           * only if the resource is still at that version */
 } ob_api_request;
 
 typedef struct ob_api_response {

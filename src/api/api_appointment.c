@@ -2,7 +2,8 @@
  *
  *   POST /Appointment                          a source system creates (R-APT-1)
  *   PUT  /Appointment?identifier=<sys>|<val>   a source system creates or updates its own;
- *                                              cancel = update with status "cancelled"
+ *                                              cancel = update with status "cancelled";
+ *                                              with If-Match: W/"<n>" only if still at n
  *   GET  /Appointment?patient=Patient/<id>     search (also POST /Appointment/_search
  *   POST /Appointment/_search                  with patient.identifier in the body;
  *                                              date=ge2026-12-01 etc. on the start,
@@ -53,6 +54,7 @@ static json_t *to_fhir(ob_hub *h, const ob_apt *a)
 }
 
 /* ---- writes (R-APT-1..4) ---- */
+
 static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            bool create_only, ob_api_response *out, ob_err *e)
 {
@@ -65,6 +67,12 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     static const char *const put_params[] = {"identifier", NULL};
     if (!ob_api_params_only(rq, create_only ? NULL : put_params, out))
         return OB_OK;
+    int64_t if_match = 0;
+    if (!create_only && !ob_api_if_match(rq->if_match, &if_match)) {
+        ob_api_outcome(out, 400, "invalid",
+                       "If-Match must name a version as the ETag gives it: W/\"<versionId>\"");
+        return OB_OK;
+    }
     ob_fhir_apt_in in;
     ob_err pe = {0};
     if (ob_fhir_appointment_parse(rq->body, &in, &pe)) {
@@ -141,7 +149,11 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     a.updated = c->now;
     bool created = false;
     ob_err we = {0};
-    ob_status rc = ob_hub_apt_write(h, &a, create_only, &actor, &created, &we);
+    ob_status rc = ob_hub_apt_write(h, &a, create_only, if_match, &actor, &created, &we);
+    if (rc == OB_ECONFLICT && !create_only && if_match) { /* nothing was written */
+        ob_api_outcome(out, 412, "conflict", we.msg);
+        return OB_OK;
+    }
     if (rc == OB_ECONFLICT) {
         ob_api_outcome(out, 409, "duplicate", we.msg);
         return OB_OK;

@@ -77,6 +77,11 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
  * bit j of *asked is set when allowed[j] was asked for. */
 bool ob_api_includes(const ob_api_request *rq, const char *param, const char *const *allowed,
                      unsigned *asked, ob_api_response *out);
+/* If-Match of an update: W/"<n>" or "<n>" (a versionId n > 0), or "*" (any existing
+ * version). *v = n, or -1 for "*" (OB_APT_ANY_VERSION); 0 when s is NULL (no header).
+ * false when malformed. (params.c) */
+bool ob_api_if_match(const char *s, int64_t *v);
+
 /* ---- helpers (util.c) ---- */
 
 /* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",

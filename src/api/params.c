@@ -242,3 +242,29 @@ bool ob_api_date_range(const ob_api_request *rq, const char *name, ob_time *from
     }
     return true;
 }
+
+bool ob_api_if_match(const char *s, int64_t *v)
+{
+    *v = 0;
+    if (!s)
+        return true;
+    s += strspn(s, " \t");
+    if (strcmp(s, "*") == 0) {
+        *v = -1;
+        return true;
+    }
+    if (strncmp(s, "W/", 2) == 0)
+        s += 2;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
+        s++, n -= 2;
+    if (n == 0 || n > 18 || strspn(s, "0123456789") < n)
+        return false;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x = x * 10 + (s[i] - '0');
+    *v = x;
+    return x > 0;
+}

@@ -667,7 +667,8 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     }
     bool stats = r->rt == R_STATS;
     const char *path = url + (stats ? 10 : 5); /* below "/api/stats" or "/fhir" */
-    ob_api_request rq = {r->method_s, path[0] ? path : "/", pl->v, pl->n, body, s->base_url};
+    ob_api_request rq = {r->method_s, path[0] ? path : "/",    pl->v, pl->n, body,
+                         s->base_url, header(conn, "If-Match")};
     /* Suspend first: a deferred log append may complete (and resume) before the API
      * returns. The answer is sent from the resumed call (send_ready). */
     r->conn = conn;

@@ -12,13 +12,14 @@
 struct write_ctx {
     ob_apt *a;
     bool create_only, created;
+    int64_t if_match;
 };
 
+/* ob_apt_find_key's callback: the version found (0 when none). */
 static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 {
-    (void)a;
     (void)e;
-    *(bool *)ctx = true;
+    *(int64_t *)ctx = a->version > 0 ? a->version : 1;
     return OB_OK;
 }
 
@@ -26,16 +27,24 @@ static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
 {
     struct write_ctx *w = ctx;
-    if (w->create_only) {
-        bool exists = false;
+    if (w->create_only || w->if_match) {
+        int64_t version = 0;
         ob_status rc =
-            ob_apt_find_key(db, w->a->source, w->a->system, w->a->value, found, &exists, e);
+            ob_apt_find_key(db, w->a->source, w->a->system, w->a->value, found, &version, e);
         if (rc)
             return rc;
-        if (exists)
+        if (w->create_only && version)
             return ob_err_set(e, OB_ECONFLICT,
                               "your system already has an appointment with this identifier; "
                               "update it with PUT /Appointment?identifier=<system>|<value>");
+        if (w->if_match && !version)
+            return ob_err_set(e, OB_ECONFLICT,
+                              "If-Match: your system has no appointment with this identifier");
+        if (w->if_match > 0 && version != w->if_match)
+            return ob_err_set(e, OB_ECONFLICT,
+                              "If-Match: the appointment is at version %lld, not %lld; read it "
+                              "again and send the change against that version",
+                              (long long)version, (long long)w->if_match);
     }
     return ob_apt_upsert(db, w->a, &w->created, e);
 }
@@ -150,10 +159,10 @@ static void publish(struct ob_apt_cache *c, uint32_t pat, uint64_t gen, ob_apt_l
     free_rows(l);
 }
 
-ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, const ob_log_entry *actor,
-                           bool *created, ob_err *e)
+ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
+                           const ob_log_entry *actor, bool *created, ob_err *e)
 {
-    struct write_ctx w = {a, create_only, false};
+    struct write_ctx w = {a, create_only, false, if_match};
     ob_log_entry le = *actor;
     le.event = OB_EV_DATA_CHANGE;
     le.permit = true;

@@ -23,11 +23,14 @@
 
 /* Writes a (validated) appointment for the source system `c_org`/`a->source`.
  * create_only: refuse with OB_ECONFLICT when the source already has one with this
- * identifier (POST); otherwise create or update (PUT ?identifier=). On success a->id,
- * a->version are set and *created says which happened. `actor` names the writer for
- * the log (its strings borrowed). */
-ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, const ob_log_entry *actor,
-                           bool *created, ob_err *e);
+ * identifier (POST); otherwise create or update (PUT ?identifier=). if_match (updates):
+ * 0 for none; OB_APT_ANY_VERSION: only if the source has this appointment; n > 0: only if
+ * it is at version n; else OB_ECONFLICT, checked inside the write's transaction, so two
+ * writers cannot both pass it. On success a->id, a->version are set and *created says
+ * which happened. `actor` names the writer for the log (its strings borrowed). */
+#define OB_APT_ANY_VERSION (-1)
+ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
+                           const ob_log_entry *actor, bool *created, ob_err *e);
 
 /* An owned appointment (strings in one allocation). */
 typedef struct ob_apt_copy {

@@ -137,6 +137,11 @@ eq "conditional PUT updates: 200" "$code" 200
 eq "conditional PUT: same id" "$(jq -r .id <<<"$body")" "$A1"
 eq "conditional PUT: new start" "$(jq -r .start <<<"$body")" "2026-12-02T11:00:00Z"
 has "conditional PUT: version 2" "$hdrs" 'ETag: W/"2"'
+req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$SYS" "${J[@]}" -H 'If-Match: W/"1"' \
+  --data-binary "$(apt H-1 2026-12-02T13:00:00Z)"
+eq "PUT with a stale If-Match: 412" "$code" 412
+req GET "/fhir/Appointment/$A1" "$CIT_P"
+eq "the stale PUT changed nothing" "$(jq -r .start <<<"$body")" "2026-12-02T11:00:00Z"
 req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$GPSYS" "${J[@]}" \
   --data-binary "$(apt H-1 2026-12-02T11:00:00Z | jq -c '.status="cancelled"')"
 [ "$code" = 200 ] || [ "$code" = 201 ] && ok || bad "another source's PUT with the same identifier: its own appointment ($code $body)"

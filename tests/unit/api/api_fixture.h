@@ -102,6 +102,7 @@ typedef struct af {
     char db[256], key[256];
     int dumped;
     const char *tag;
+    const char *if_match; /* sent as If-Match with every call while set */
 } af;
 
 static inline void af_load(af *f, const char *const *lines, size_t n)
@@ -214,7 +215,7 @@ static inline void af_call(af *f, const ob_caller *c, const char *method, const 
         if (!b)
             fail_msg("test body is not JSON: %s", je.text);
     }
-    ob_api_request rq = {method, path, ps, n, b, "http://localhost/fhir"};
+    ob_api_request rq = {method, path, ps, n, b, "http://localhost/fhir", f->if_match};
     ob_err e = {0};
     ob_status rc = ob_api_handle(f->h, c, &rq, out, &e);
     json_decref(b);
