@@ -117,8 +117,13 @@ ob_status ob_keys_load(ob_keys *k, const char *path, ob_err *e)
 {
     json_error_t je;
     json_t *o = json_load_file(path, 0, &je);
-    if (!o)
-        return ob_err_set(e, OB_EIO, "cannot read key file %s (%s); run 'overblik init' first",
+    if (!o && access(path, F_OK) != 0) /* only then: init would not replace a key file */
+        return ob_err_set(e, OB_EIO, "no key file %s; run 'overblik init' first", path);
+    if (!o) /* it exists: unreadable or damaged; never suggest making new keys over it */
+        return ob_err_set(e, OB_EIO,
+                          "cannot read key file %s (%s); check its owner and mode (0600, the "
+                          "user the server runs as) and restore it from the secrets store if "
+                          "it is damaged",
                           path, je.text);
     ob_status rc = OB_OK;
     if (field(o, "cpr_hash_key", k->cpr_hash, 32) || field(o, "cpr_enc_key", k->cpr_enc, 32) ||

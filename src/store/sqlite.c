@@ -115,11 +115,20 @@ ob_status ob_store_open(const char *path, ob_store **out, ob_err *e)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, 10000);
-    if ((rc = exec(s,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                   "PRAGMA foreign_keys=ON;",
-                   e)) ||
-        (rc = migrate(s, e)))
+    /* SQLite opens a file it may not write read-only, and fails only at the first write
+     * (or here, when it cannot make the WAL): say which file and what it needs */
+    bool ro = sqlite3_db_readonly(s->db, "main") == 1;
+    if (ro ||
+        exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) {
+        rc = ob_err_set(e, OB_EIO,
+                        "cannot open database %s for writing: %s (the database, its -wal and "
+                        "-shm files and %s-logindex live in that directory, which must be "
+                        "writable)",
+                        path, ro ? "it or its file system is read-only" : sqlite3_errmsg(s->db),
+                        path);
+        goto fail;
+    }
+    if ((rc = migrate(s, e)))
         goto fail;
     if (sqlite3_prepare_v2(s->db, "INSERT INTO records(type, json) VALUES(?1, ?2)", -1,
                            &s->put_record, NULL) != SQLITE_OK ||

@@ -25,6 +25,19 @@ hasnt() {
 check "init creates a database" "$bin" init --db "$db"
 out=$("$bin" init --db "$db" 2>&1); rc=$?
 [ $rc -eq 1 ] && ok || bad "second init must refuse (rc=$rc)"
+# a missing key file: make one with init; one that exists but cannot be read: never that
+# advice (init would make new keys, and the log and CPR index would be lost to them)
+cp "$work/t.key" "$work/t.key.bak"; rm "$work/t.key"
+out=$("$bin" log verify --db "$db" 2>&1); rc=$?
+[ $rc -ne 0 ] && ok || bad "no key file: refused"
+has "no key file: says to run init" "$out" "no key file $work/t.key; run 'overblik init' first"
+printf 'not json' >"$work/t.key"
+out=$("$bin" log verify --db "$db" 2>&1); rc=$?
+[ $rc -ne 0 ] && ok || bad "a damaged key file: refused"
+has "a damaged key file: says to restore it" "$out" "restore it from the secrets store"
+hasnt "a damaged key file: no advice to run init" "$out" "overblik init"
+cp "$work/t.key.bak" "$work/t.key"
+
 out=$("$bin" gen --db "$db" --patients 1500 --seed 7 2>&1); rc=$?
 [ $rc -eq 0 ] && ok || bad "gen --db ($out)"
 has "gen reports counts" "$out" "1500 patients"

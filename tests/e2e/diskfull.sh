@@ -12,6 +12,7 @@
 # - the same requests answer 200/201, the refused create and block go through when sent
 #   again, the log holds exactly one entry per answered read and none for refused ones;
 # - SIGTERM stops the server cleanly and `overblik log verify` passes, index included.
+# Last, the filesystem remounted read-only: serve refuses to start, naming the file.
 # Needs root (it mounts a tmpfs); prints "skipped" and exits 0 without it.
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -154,6 +155,13 @@ out=$("$bin" log verify --db "$db" 2>&1); rc=$?
 eq "log verify after the full disk" "$rc" 0
 [ $rc -eq 0 ] || echo "$out" | tail -3
 echo "$out" | grep -q "search index complete" && ok || bad "the search index caught up ($out)"
+
+# A read-only filesystem at start: refused with the file and what it needs, nothing started.
+mount -o remount,ro "$mnt"
+out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || bad "read-only: serve refuses to start (rc=$rc)"
+grep -qF "cannot open database $db for writing" <<<"$out" && ok || bad "read-only: names the file ($out)"
+grep -q "must be writable" <<<"$out" && ok || bad "read-only: says what it needs ($out)"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]
