@@ -5,12 +5,10 @@
 # Cites requirement ids; every check can fail. Prints "N passed, M failed".
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/t.db"
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
 check() { # check "description" command...   (expects exit 0)
   local d=$1; shift
   if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi
@@ -164,5 +162,4 @@ out=$("$bin" log verify --db "$work/x.db" 2>&1); rc=$?
 [ $rc -eq 4 ] && ok || bad "R-LOG-4 verify detects an edited entry (rc=$rc, $out)"
 has "R-LOG-4 names the first bad entry" "$out" "entry 10"
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

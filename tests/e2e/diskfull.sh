@@ -17,6 +17,7 @@
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || { echo "jq is required"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 work=$(mktemp -d)
@@ -34,10 +35,6 @@ if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=16m tmpfs "$mnt" 2>/dev/null;
   echo "diskfull.sh: skipped (needs root to mount a tmpfs)"
   exit 0
 fi
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
-eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
 
 db="$mnt/f.db"
 "$bin" init --db "$db" >/dev/null || { echo "init failed"; exit 1; }
@@ -45,11 +42,7 @@ db="$mnt/f.db"
 "$bin" gen --out "$work/f.ndjson" --patients 300 --seed 3 >/dev/null 2>&1
 field() { grep -m1 "\"id\":\"$1\"" "$work/f.ndjson" | grep -o "\"$2\":\"[^\"]*\"" | cut -d'"' -f4; }
 
-"$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 >"$work/out.txt" 2>"$work/err.txt" &
-srv=$!
-addr=""
-for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 [ -n "$addr" ] || { echo "server did not start"; cat "$work/err.txt"; exit 1; }
 
 gp=$(field pt-0 gp)
@@ -163,5 +156,4 @@ out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
 grep -qF "cannot open database $db for writing" <<<"$out" && ok || bad "read-only: names the file ($out)"
 grep -q "must be writable" <<<"$out" && ok || bad "read-only: says what it needs ($out)"
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

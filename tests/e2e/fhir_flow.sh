@@ -20,6 +20,7 @@
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || { echo "jq is required"; exit 1; }
 work=$(mktemp -d)
 srv=""; srv2=""
@@ -29,12 +30,8 @@ cleanup() {
   wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
 has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
 hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
-eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
 
 # --- the world: a GP clinic, a hospital with two departments, three doctors, patient P,
 # relative R with power of attorney over P, two source systems (go-live 2020-01-01)
@@ -64,14 +61,11 @@ cat >"$work/world.ndjson" <<'EOF'
 {"type":"item","id":"pt-p-d1","patient":"pt-p","category":"diagnosis","origin":"gp-a","time":"2024-05-02T10:00:00Z","code":"T90"}
 EOF
 db="$work/w.db"
-"$bin" init --db "$db" >/dev/null && ok || { bad "init"; echo "$pass passed, $failn failed"; exit 1; }
-out=$("$bin" load --db "$db" "$work/world.ndjson" 2>&1) && ok || { bad "load: $out"; echo "$pass passed, $failn failed"; exit 1; }
+"$bin" init --db "$db" >/dev/null && ok || { bad "init"; the_end; exit 1; }
+out=$("$bin" load --db "$db" "$work/world.ndjson" 2>&1) && ok || { bad "load: $out"; the_end; exit 1; }
 
-"$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 --access-log \
-  >"$work/out.txt" 2>"$work/err.txt" &
-srv=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
+  --access-log
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { "$bin" token --db "$db" "$@"; }
@@ -449,10 +443,7 @@ member=$(sqlite3 "$sdb" "select json_extract(json,'\$.members[1]') from records 
 csite=$(sqlite3 "$sdb" "select json_extract(json,'\$.sites[0]') from records where type='professional' and json_extract(json,'\$.id')='$coord'")
 kk=$(sqlite3 "$sdb" "select coalesce(json_extract(json,'\$.k'),5) from records where type='cluster' and json_extract(json,'\$.id')='klynge-0'")
 [ -n "$coord" ] && [ -n "$member" ] && [ -n "$csite" ] && ok || bad "found klynge-0's coordinator and a member"
-"$bin" serve --db "$sdb" --listen 127.0.0.1:0 --threads 2 >"$work/out2.txt" 2>"$work/err2.txt" &
-srv2=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/out2.txt" 2>/dev/null && break; sleep 0.1; done
-saddr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out2.txt" | head -1)
+serve_bg srv2 saddr "$work/out2.txt" "$work/err2.txt" --db "$sdb" --listen 127.0.0.1:0 --threads 2
 sreq='{"cluster":"klynge-0","code":"T90","from":"2025-11-01","to":"2026-11-01","report_date":"2026-11-01","format":"json"}'
 COORD=$("$bin" token --db "$sdb" --kind professional --sub "$coord" --site "$csite")
 scode=$(curl -s -o "$work/st.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $COORD" \
@@ -484,5 +475,4 @@ kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
 eq "SIGTERM: exit 0" "$rc" 0
 out=$("$bin" log verify --db "$db" 2>&1); eq "log verify" "$?" 0
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

@@ -9,16 +9,13 @@
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 work=$(mktemp -d)
 srv=""
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
 has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
 hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
-eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
 
 db="$work/t.db"
 "$bin" init --db "$db" >/dev/null || { echo "init failed"; exit 1; }
@@ -29,11 +26,8 @@ digits=${cpr/-/}
 gp=$(grep -m1 '"id":"pt-0"' "$work/d.ndjson" | grep -o '"gp":"[^"]*"' | cut -d'"' -f4)
 [ -n "$digits" ] && [ -n "$gp" ] && ok || bad "found pt-0's CPR and GP in the generated data"
 
-"$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 --access-log \
-  >"$work/out.txt" 2>"$work/err.txt" &
-srv=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
+  --access-log
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { "$bin" token --db "$db" "$@"; }
@@ -217,10 +211,7 @@ audience = from-file
 access_log = true
 CONF
 start2() { # start2 [args...]: a second server with the config file; sets $srv and $addr
-  "$bin" serve --config "$work/serve.conf" "$@" >"$work/out2.txt" 2>"$work/err2.txt" &
-  srv=$!
-  for _ in $(seq 1 100); do grep -q "listening on" "$work/out2.txt" 2>/dev/null && break; sleep 0.1; done
-  addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out2.txt" | head -1)
+  serve_bg srv addr "$work/out2.txt" "$work/err2.txt" --config "$work/serve.conf" "$@"
 }
 stop2() { kill -TERM "$srv"; wait "$srv"; srv=""; }
 aud_ok() { # aud_ok "what" audience expected-status
@@ -259,5 +250,4 @@ hasnt "no CPR (hyphenated) in stderr" "$err" "$cpr"
 has "access log has lines" "$err" "GET /fhir/metadata 200"
 hasnt "access log has no query strings" "$err" "patient=Patient"
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

@@ -13,6 +13,7 @@
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || { echo "jq is required"; exit 1; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 work=$(mktemp -d)
@@ -24,10 +25,6 @@ cleanup() {
   wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
-eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
 READERS=8
 LOAD_SECONDS=${OB_KILL_SECONDS:-4}
 
@@ -38,14 +35,10 @@ db="$work/k.db"
 field() { grep -m1 "\"id\":\"$1\"" "$work/k.ndjson" | grep -o "\"$2\":\"[^\"]*\"" | cut -d'"' -f4; }
 
 start() { # start: the server on $db; sets $srv and $addr
-  "$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 >"$work/out.txt" 2>>"$work/err.txt" &
-  srv=$!
-  addr=""
-  for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-  addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+  serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 }
 start
-[ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; echo "$pass passed, $failn failed"; exit 1; }
+[ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; the_end; exit 1; }
 
 # entries <actor> <patient>: decision entries by that actor about that patient
 entries() { sqlite3 "$db" "select count(*) from log_entries where actor_id='$1' and patient='$2'"; }
@@ -147,5 +140,4 @@ if [ -n "$addr" ]; then
   eq "log verify after the restart" "$rc" 0
 fi
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

@@ -6,13 +6,11 @@
 # and --help. Every check can fail. Prints "N passed, M failed".
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || { echo "jq is required"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/s.db"
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
 has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
 hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
 P=(--from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01)
@@ -126,5 +124,4 @@ out=$("$bin" stats expire --db "$db" --now "$later"); rc=$?
 [ "$(sqlite3 "$db" 'select count(*) from stats_release')" -ge "$n" ] && ok || bad "release records kept"
 "$bin" log verify --db "$db" >/dev/null && ok || bad "log verifies after expiry"
 
-echo "$pass passed, $failn failed"
-[ $failn -eq 0 ]
+the_end

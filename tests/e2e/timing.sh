@@ -11,25 +11,19 @@
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
 command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
 work=$(mktemp -d)
 srv=""
 cleanup() { [ -n "$srv" ] && kill -9 "$srv" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-pass=0; failn=0
-ok() { pass=$((pass+1)); }
-bad() { failn=$((failn+1)); echo "FAIL: $*"; }
 N=200
 
 db="$work/t.db"
 "$bin" init --db "$db" >/dev/null || { echo "init failed"; exit 1; }
 "$bin" gen --db "$db" --patients 3000 --seed 5 >/dev/null 2>&1 || { echo "gen failed"; exit 1; }
-"$bin" serve --db "$db" --listen 127.0.0.1:0 --threads 2 >"$work/out.txt" 2>"$work/err.txt" &
-srv=$!
-addr=""
-for _ in $(seq 1 100); do grep -q "listening on" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 [ -n "$addr" ] || { echo "server did not start"; cat "$work/err.txt"; exit 1; }
 
 # the GP of pt-0's practice, and N patients with shared appointments and no relationship
@@ -85,5 +79,4 @@ echo "timing.sh: hidden median ${hm} us, p90 ${h9} us; absent median ${am} us, p
 awk -v h="$hm" -v a="$am" 'BEGIN {exit !(h > 0 && a > 0 && h <= 1.5 * a && a <= 1.5 * h)}' \
   && ok || bad "hidden and absent take about as long (medians ${hm} and ${am} us)"
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+the_end

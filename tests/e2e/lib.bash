@@ -1,0 +1,30 @@
+# lib.bash - what the end-to-end scripts (tests/e2e/*.sh) share: the pass/fail counters
+# with their checks, and starting a real `overblik serve` in the background. Sourced, not
+# run (CMake runs only the *.sh files). Needs $bin, the overblik binary.
+
+pass=0
+failn=0
+ok() { pass=$((pass + 1)); }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
+
+# serve_bg PIDVAR ADDRVAR OUT ERR ARGS...: runs `$bin serve ARGS` in the background, its
+# stdout into OUT and its stderr appended to ERR; waits up to 10 s for it to listen; sets
+# PIDVAR to its pid and ADDRVAR to its http://127.0.0.1:PORT ("" if it did not start).
+serve_bg() {
+  local -n serve_pid_=$1 serve_addr_=$2
+  local out=$3 err=$4
+  shift 4
+  : >"$out"
+  "$bin" serve "$@" >"$out" 2>>"$err" &
+  serve_pid_=$!
+  serve_addr_=""
+  for _ in $(seq 1 100); do grep -q "listening on" "$out" 2>/dev/null && break; sleep 0.1; done
+  serve_addr_=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -1)
+}
+
+# the_end: prints the counts; the script's exit status says whether anything failed
+the_end() {
+  echo "$pass passed, $failn failed"
+  [ "$failn" -eq 0 ]
+}
