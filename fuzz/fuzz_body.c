@@ -4,7 +4,7 @@
  * Invariants: a body the scan refuses is never parsed; an accepted body is an object; an
  * error message never quotes the input (jansson's "near '...'" text is not passed on) nor
  * holds a CPR number; decoded form fields fit their caps; the If-Match reader accepts only
- * a positive version or "*"; a paging link is plain URL text
+ * a positive version or "*" (Accept and _format readers run too); a paging link is plain URL text
  * on the server's base without a CPR number; the path as the server log writes it never
  * holds a CPR number (R-CPR-2). */
 #include <stdint.h>
@@ -54,8 +54,9 @@ static void api_params(const ob_http_form *f)
     }
 }
 
-/* The If-Match header reader on the input as a header value. */
-static void if_match(const uint8_t *data, size_t size)
+/* The header and parameter readers on the input as a header value: If-Match, Accept and
+ * _format (these only must not crash or read past the string). */
+static void header_values(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
     if (!s)
@@ -66,13 +67,16 @@ static void if_match(const uint8_t *data, size_t size)
     bool ok = ob_api_if_match(s, &v);
     if ((ok && (v == 0 || v < -1)) || (!ok && v != 0)) /* a refusal leaves no version */
         abort();
+    if (ob_http_accepts_json(s) && !ob_http_accepts_json(s)) /* deterministic */
+        abort();
+    (void)ob_http_format_json(s);
     free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
-    if_match(data, size);
+    header_values(data, size);
     json_t *j = NULL;
     ob_err e = {0};
     bool shallow = ob_http_json_depth_ok(buf, size, OB_HTTP_MAX_DEPTH);

@@ -168,6 +168,88 @@ void ob_http_log_path(const char *path, char *out, size_t cap)
         memcpy(out + cap - 4, "...", 4);
 }
 
+/* The media type of one Accept or _format element, [s, s + n): whether it names JSON. */
+static bool names_json(const char *s, size_t n, bool wildcards)
+{
+    static const char *const json[] = {"application/fhir+json", "application/json",
+                                       "application/json+fhir", "json"};
+    static const char *const wild[] = {"*/*", "application/*"};
+    for (size_t i = 0; i < sizeof json / sizeof json[0]; i++)
+        if (strlen(json[i]) == n && strncasecmp(s, json[i], n) == 0)
+            return true;
+    for (size_t i = 0; wildcards && i < sizeof wild / sizeof wild[0]; i++)
+        if (strlen(wild[i]) == n && strncasecmp(s, wild[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* [s, s + n) without the spaces and tabs around it */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+/* A media range's parameters, [s, s + n) after its first ';': q=0 (0, 0.0, ... 0.000). */
+static bool q_zero(const char *s, size_t n)
+{
+    while (n) {
+        size_t len = 0;
+        while (len < n && s[len] != ';')
+            len++;
+        const char *p = s;
+        size_t m = len;
+        trim(&p, &m);
+        if (m >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            p += 2, m -= 2;
+            bool zero = m >= 1 && p[0] == '0';
+            for (size_t i = 1; zero && i < m; i++)
+                zero = (i == 1 && p[i] == '.') || (i > 1 && p[i] == '0');
+            return zero;
+        }
+        s += len + (len < n), n -= len + (len < n);
+    }
+    return false;
+}
+
+bool ob_http_accepts_json(const char *accept)
+{
+    if (!accept)
+        return true;
+    const char *s = accept;
+    size_t left = strlen(accept);
+    bool any = false;
+    while (left) {
+        size_t len = 0;
+        while (len < left && s[len] != ',')
+            len++;
+        const char *t = s;
+        size_t tn = 0;
+        while (tn < len && t[tn] != ';')
+            tn++;
+        const char *params = t + tn;
+        size_t pn = len - tn;
+        trim(&t, &tn);
+        if (tn)
+            any = true;
+        if (tn && names_json(t, tn, true) && !q_zero(pn ? params + 1 : params, pn ? pn - 1 : 0))
+            return true;
+        s += len + (len < left), left -= len + (len < left);
+    }
+    return !any; /* an empty Accept says nothing */
+}
+
+bool ob_http_format_json(const char *format)
+{
+    if (!format)
+        return true;
+    size_t n = strcspn(format, ";");
+    trim(&format, &n);
+    return names_json(format, n, false);
+}
+
 bool ob_http_json_depth_ok(const char *buf, size_t len, int max)
 {
     int depth = 0;
@@ -749,6 +831,14 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
     }
     if (r->method == M_OTHER) {
         *mrc = send_outcome(s, conn, r, 405, "not-supported", "method not supported");
+        return false;
+    }
+    if (r->rt != R_STATS && (!ob_http_accepts_json(header(conn, "Accept")) ||
+                             !ob_http_format_json(MHD_lookup_connection_value(
+                                 conn, MHD_GET_ARGUMENT_KIND, "_format")))) {
+        *mrc = send_outcome(s, conn, r, 406, "not-supported",
+                            "this server answers FHIR JSON only (application/fhir+json); "
+                            "ask for it with Accept or _format=json");
         return false;
     }
     const char *cl = header(conn, "Content-Length");

@@ -77,6 +77,14 @@ ob_status ob_http_form_decode(const char *body, size_t len, bool from_body, ob_h
                               ob_err *e);
 void ob_http_form_release(ob_http_form *f);
 
+/* Content negotiation (FHIR http.html#mime-type): overblik answers FHIR JSON only.
+ * ob_http_accepts_json: whether an Accept header (NULL: none) admits it, i.e. names
+ * application/fhir+json, application/json, application/json+fhir, or the wildcards (all types, all
+ * application types) without q=0. ob_http_format_json: whether a _format value (NULL: none) asks
+ * for it (json, or one of those JSON types, with parameters such as fhirVersion). */
+bool ob_http_accepts_json(const char *accept);
+bool ob_http_format_json(const char *format);
+
 /* Copies path into out (cap bytes) for logging, with CPR-like digit runs (ten digits,
  * or six, a hyphen and four) masked and the result truncated to fit. */
 void ob_http_log_path(const char *path, char *out, size_t cap);

@@ -58,6 +58,16 @@ req GET /nowhere; outcome "unknown path" 404 not-found
 req GET /api/stats/x -H "Authorization: Bearer $pro"; outcome "unknown stats operation" 404 not-found
 req POST /healthz; eq "healthz POST" "$code" 405
 
+# --- content negotiation: FHIR JSON, or 406 to a client that excludes it
+req GET /fhir/metadata -H "Accept: application/fhir+xml"; outcome "Accept: FHIR XML" 406 not-supported
+req GET "/fhir/metadata?_format=xml"; outcome "_format=xml" 406 not-supported
+req GET "/fhir/Appointment?patient=Patient/pt-0&_format=application/fhir%2Bxml" \
+  -H "Authorization: Bearer $pro"; outcome "_format FHIR XML on a search" 406 not-supported
+req GET /fhir/metadata -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+eq "a browser's Accept: 200" "$code" 200
+req GET "/fhir/metadata?_format=json" -H "Accept: application/fhir+json; fhirVersion=4.0"
+eq "_format=json and Accept FHIR JSON: 200" "$code" 200
+
 # --- 401 over the wire (R-API-2)
 req GET /fhir/Appointment; outcome "no token" 401 login
 has "no token: challenge" "$hdrs" 'WWW-Authenticate: Bearer realm="overblik"'

@@ -1,7 +1,8 @@
 /* test_body.c - the transport's input handling without a socket (R-API-5, R-CPR-2):
  * the nesting-depth scan (strings and escapes do not count), JSON parse errors that
  * give a position but never the input, form decoding (percent escapes, '+', empty
- * fields, caps), and the access log's path masking of CPR-like digit runs. */
+ * fields, caps), the access log's path masking of CPR-like digit runs, and content
+ * negotiation (Accept, _format). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,13 +156,67 @@ static void test_log_path(void **state)
     assert_null(strstr(small, "0101"));
 }
 
+/* Content negotiation (R-API-1: ordinary FHIR clients): one row per Accept header or
+ * _format value; overblik answers FHIR JSON and says 406 to anything that excludes it. */
+static void test_negotiation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *accept;
+        bool ok;
+    } accept[] = {
+        {NULL, true},
+        {"", true},
+        {"application/fhir+json", true},
+        {"application/fhir+json; fhirVersion=4.0", true},
+        {"Application/FHIR+JSON", true},
+        {"application/json", true},
+        {"application/json+fhir", true},
+        {"*/*", true},
+        {"application/*", true},
+        {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true}, /* a browser */
+        {"application/fhir+xml", false},
+        {"application/fhir+xml, application/xml;q=0.9", false},
+        {"text/turtle", false},
+        {"text/*", false},
+        {"application/fhir+json;q=0", false},
+        {"application/fhir+json; q=0.000, application/xml", false},
+        {"application/fhir+json;q=0.1", true},
+        {"application/xml, application/fhir+json;q=0.5", true},
+        {"*/*;q=0", false},
+        {" , ", true},
+    };
+    for (size_t i = 0; i < sizeof accept / sizeof accept[0]; i++)
+        if (ob_http_accepts_json(accept[i].accept) != accept[i].ok)
+            fail_msg("Accept: %s: wanted %d", accept[i].accept ? accept[i].accept : "(none)",
+                     accept[i].ok);
+    static const struct {
+        const char *format;
+        bool ok;
+    } format[] = {
+        {NULL, true},
+        {"json", true},
+        {"application/fhir+json", true},
+        {"application/fhir+json;fhirVersion=4.0", true},
+        {"application/json", true},
+        {"xml", false},
+        {"application/fhir+xml", false},
+        {"ttl", false},
+        {"", false},
+        {"*/*", false},
+    };
+    for (size_t i = 0; i < sizeof format / sizeof format[0]; i++)
+        if (ob_http_format_json(format[i].format) != format[i].ok)
+            fail_msg("_format=%s: wanted %d", format[i].format ? format[i].format : "(none)",
+                     format[i].ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_form),
-        cmocka_unit_test(test_log_path),
+        cmocka_unit_test(test_depth),       cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_form),        cmocka_unit_test(test_log_path),
+        cmocka_unit_test(test_negotiation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
