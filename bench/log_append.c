@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/log_index.h"
 #include "store/log_sqlite.h"
+#include "store/store.h"
 
 static int64_t now_ns(void)
 {
@@ -52,13 +52,7 @@ static double cpu_s(void)
 
 static void rm_db(const char *path)
 {
-    char b[700];
-    unlink(path);
-    snprintf(b, sizeof b, "%s-wal", path);
-    unlink(b);
-    snprintf(b, sizeof b, "%s-shm", path);
-    unlink(b);
-    ob_log_index_remove(path);
+    ob_store_remove(path);
 }
 
 /* 4 KiB write + fdatasync in a loop. append: the file grows, so every sync also commits

@@ -9,6 +9,25 @@
 #include "api/internal.h"
 #include "core/cpr.h"
 #include "core/alloc.h"
+#include "core/jsonw.h"
+
+/* text, with every byte that is not part of valid UTF-8 replaced by '?', in buf (cut
+ * short at a character when it does not fit). */
+static const char *utf8_only(const char *text, char *buf, size_t cap)
+{
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        size_t n = ob_utf8_len(p);
+        if (k + (n ? n : 1) >= cap)
+            break;
+        if (n)
+            memcpy(buf + k, p, n), k += n, p += n;
+        else
+            buf[k++] = '?', p++;
+    }
+    buf[k] = '\0';
+    return buf;
+}
 
 void ob_api_outcome(ob_api_response *out, int status, const char *code, const char *text)
 {
@@ -17,6 +36,10 @@ void ob_api_outcome(ob_api_response *out, int status, const char *code, const ch
     if (ob_cpr_in_text(text))
         text = "the request was refused; the reason is not shown because it would quote a CPR "
                "number";
+    /* JSON text is UTF-8: a message quoting a caller's bytes (a parameter name) that are
+     * not would make no OperationOutcome at all (found by fuzz_api) */
+    char clean[1024];
+    text = utf8_only(text, clean, sizeof clean);
     json_decref(out->body);
     out->body = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome", "issue",
                           "severity", "error", "code", code, "diagnostics", text);

@@ -9,8 +9,8 @@
 #include "cli/cli.h"
 #include "gen/gen.h"
 #include "http/auth.h"
-#include "store/log_index.h"
 #include "store/log_sqlite.h"
+#include "store/store.h"
 
 static const char *const init_flags[] = {"force", "help", NULL};
 static const char *const db_valued[] = {"db", "keys", NULL};
@@ -45,15 +45,8 @@ int cmd_init(int argc, char **argv)
                 keypath);
         return EXIT_INPUT;
     }
-    if (opt_flag(&o, "force")) {
-        char side[4200];
-        unlink(db);
-        snprintf(side, sizeof side, "%s-wal", db);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", db);
-        unlink(side);
-        ob_log_index_remove(db);
-    }
+    if (opt_flag(&o, "force"))
+        ob_store_remove(db);
     ob_keys k;
     if (ob_keys_generate(&k, &e) || ob_keys_save(&k, keypath, &e))
         return fail("init", &e);

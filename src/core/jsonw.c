@@ -38,9 +38,7 @@ void ob_jw_raw(ob_jw *w, const char *s, size_t n)
     w->len += n;
 }
 
-/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid UTF-8 (overlong
- * forms, surrogates and code points past U+10FFFF included, as jansson refuses them). */
-static size_t utf8_len(const unsigned char *s)
+size_t ob_utf8_len(const unsigned char *s)
 {
     unsigned c = s[0];
     if (c < 0x80)
@@ -77,7 +75,7 @@ static void escaped(ob_jw *w, const char *s)
         if (!*p)
             break;
         if (*p >= 0x80) {
-            size_t n = utf8_len(p);
+            size_t n = ob_utf8_len(p);
             if (!n) { /* never send text that is not UTF-8 (RFC 8259 §8.1) */
                 w->failed = true;
                 return;

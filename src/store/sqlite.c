@@ -14,9 +14,11 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "store/appointments.h"
+#include "store/log_index.h"
 
 /* Pooled statements of hot reads (ob_store_stmt_take): prepared once per concurrent
  * user, not per call. Parsing and planning a SELECT costs more than running it on an
@@ -92,6 +94,19 @@ static ob_status migrate(ob_store *s, ob_err *e)
     }
     s->version = v;
     return OB_OK;
+}
+
+void ob_store_remove(const char *path)
+{
+    size_t n = strlen(path) + 5;
+    char *side = ob_malloc(n);
+    unlink(path);
+    for (int i = 0; side && i < 2; i++) {
+        snprintf(side, n, "%s%s", path, i ? "-shm" : "-wal");
+        unlink(side);
+    }
+    ob_free(side);
+    ob_log_index_remove(path);
 }
 
 ob_status ob_store_open(const char *path, ob_store **out, ob_err *e)

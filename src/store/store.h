@@ -35,6 +35,11 @@ typedef struct ob_item {
     const char *json; /* the full record, canonical JSON */
 } ob_item;
 
+/* Deletes the database at path with its -wal and -shm files and the log's search index
+ * beside it (store/log_index.h): for init --force, tests, benchmarks and fuzzers. Files
+ * that are not there are no error. Nothing may have the database open. */
+void ob_store_remove(const char *path);
+
 /* Opens (creating if missing) and migrates the database at path. *out is owned by the
  * caller and freed with ob_store_close. */
 ob_status ob_store_open(const char *path, ob_store **out, ob_err *e);

@@ -27,8 +27,8 @@
 
 #include "api/api.h"
 #include "core/secret.h"
-#include "store/log_index.h"
 #include "store/log_sqlite.h"
+#include "store/store.h"
 
 #define AF_CPR_ANNA "010190-1234"
 #define AF_CPR_BENT "020285-2345"
@@ -135,14 +135,8 @@ static inline void af_open(af *f, const char *tag)
 static inline void af_close(af *f)
 {
     ob_hub_close(f->h);
-    char b[300];
-    unlink(f->db);
     unlink(f->key);
-    snprintf(b, sizeof b, "%s-wal", f->db);
-    unlink(b);
-    snprintf(b, sizeof b, "%s-shm", f->db);
-    unlink(b);
-    ob_log_index_remove(f->db);
+    ob_store_remove(f->db);
 }
 
 /* Callers. */

@@ -29,8 +29,8 @@
 #include "api/api.h"
 #include "core/secret.h"
 #include "service/hub.h"
-#include "store/log_index.h"
 #include "store/log_sqlite.h"
+#include "store/store.h"
 
 static const char *const f2_world[] = {
     "{\"type\":\"org\",\"id\":\"region\",\"kind\":\"region\",\"name\":\"Region Syddanmark\"}",
@@ -106,13 +106,7 @@ static inline json_t *f2_next_line(void *ctx, size_t *line, ob_err *e)
 
 static inline void f2_rm(const char *path)
 {
-    char b[700];
-    unlink(path);
-    snprintf(b, sizeof b, "%s-wal", path);
-    unlink(b);
-    snprintf(b, sizeof b, "%s-shm", path);
-    unlink(b);
-    ob_log_index_remove(path);
+    ob_store_remove(path);
 }
 
 static inline f2 *f2_open(const char *tag)

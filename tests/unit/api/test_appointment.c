@@ -502,6 +502,27 @@ static void if_match(void **state)
     af_close(&f);
 }
 
+/* R-API-5: an error that quotes the caller's bytes is still an OperationOutcome when those
+ * bytes are not UTF-8 (a parameter name from a raw query string): they show as '?'. Before,
+ * jansson refused the text and the 400 had no body (found by fuzz_api). */
+static void outcome_is_utf8(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-utf8");
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    const char *params[] = {"patient=Patient/anna", "\xd1#\xff=1", NULL};
+    ob_api_response r;
+    af_call(&f, &gp1, "GET", "/Appointment", params, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(r.body);
+    json_t *issue = json_array_get(json_object_get(r.body, "issue"), 0);
+    assert_string_equal(json_string_value(json_object_get(issue, "diagnostics")),
+                        "unsupported search parameter '?#?'");
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 /* R-APT-5: before the source's go-live: never shown. */
 static void go_live(void **state)
 {
@@ -730,6 +751,7 @@ int main(void)
         cmocka_unit_test(reads_follow_writes),
         cmocka_unit_test(version_read),
         cmocka_unit_test(if_match),
+        cmocka_unit_test(outcome_is_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

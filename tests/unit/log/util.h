@@ -13,6 +13,7 @@
 
 #include "store/log_index.h"
 #include "store/log_sqlite.h"
+#include "store/store.h"
 
 static inline void tl_keys(ob_log_config *cfg, uint32_t every)
 {
@@ -33,13 +34,7 @@ static inline void tl_path(char *buf, size_t cap, const char *tag)
 
 static inline void tl_rm(const char *path)
 {
-    char b[600];
-    unlink(path);
-    snprintf(b, sizeof b, "%s-wal", path);
-    unlink(b);
-    snprintf(b, sizeof b, "%s-shm", path);
-    unlink(b);
-    ob_log_index_remove(path);
+    ob_store_remove(path);
 }
 
 /* Entry i: varied fields so that swapped rows differ. */
