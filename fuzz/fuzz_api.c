@@ -21,7 +21,7 @@
 #include "gen/gen.h"
 #include "http/server.h"
 #include "service/hub.h"
-#include "store/log_index.h"
+#include "store/store.h"
 
 static ob_hub *hub;
 static ob_caller callers[3];
@@ -30,15 +30,9 @@ static char db[256], key[256];
 /* At exit (libFuzzer exits when its time is up): the hub closed, its files gone. */
 static void cleanup(void)
 {
-    char b[300];
     ob_hub_close(hub);
-    unlink(db);
     unlink(key);
-    snprintf(b, sizeof b, "%s-wal", db);
-    unlink(b);
-    snprintf(b, sizeof b, "%s-shm", db);
-    unlink(b);
-    ob_log_index_remove(db);
+    ob_store_remove(db);
 }
 
 static json_t *next_line(void *ctx, size_t *line, ob_err *e)
