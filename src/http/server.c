@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -428,6 +429,21 @@ static enum MHD_Result send_401(ob_http_server *s, struct MHD_Connection *conn, 
 
 /* ---- /metrics ---- */
 
+/* statvfs of the directory that holds path (the file may be gone or not yet there). */
+static int statvfs_dir(const char *path, struct statvfs *fs)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    return statvfs(dir, fs);
+}
+
 typedef struct sbuf {
     char *p;
     size_t n, cap;
@@ -541,6 +557,15 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               (unsigned long long)ls.failed, (unsigned long long)ls.checkpoints,
               (unsigned long long)ls.size, (unsigned long long)ls.indexed,
               (unsigned long long)ls.index_failures, atomic_load(&s->inflight));
+    /* Room left where the database, its WAL and the log's index grow: a full disk refuses
+     * every read (R-LOG-1), so this is the one to alert on before it happens. */
+    struct statvfs fs;
+    if (s->hub->db_path && statvfs_dir(s->hub->db_path, &fs) == 0)
+        sb_printf(&b,
+                  "# HELP overblik_disk_free_bytes Space left on the file system that holds the "
+                  "database (for an unprivileged process).\n"
+                  "# TYPE overblik_disk_free_bytes gauge\noverblik_disk_free_bytes %llu\n",
+                  (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_frsize);
     /* The disk's sync dominates a commit; its tail is every waiting request's tail. */
     sb_histogram(&b, "overblik_log_commit_seconds",
                  "How long each log COMMIT took (mostly the disk's sync).", ob_log_commit_bucket_le,

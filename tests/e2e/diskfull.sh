@@ -78,6 +78,10 @@ req before "$pro" "$addr/fhir/Appointment?patient=Patient/pt-0"
 eq "before: the GP's search answers 200" "$(code before)" 200
 [ "$(jq '.total' "$work/before.body")" -ge 1 ] && ok || bad "before: the GP sees pt-0's appointments"
 gp_before=$(entries "$gp-dr0" pt-0)
+req m0 "$sys" "$addr/metrics"
+free0=$(awk '$1 == "overblik_disk_free_bytes" {print $2}' "$work/m0.body")
+[ "${free0:-0}" -gt 1000000 ] && [ "$free0" -le 16777216 ] && ok \
+  || bad "before: /metrics shows the tmpfs's free space (got '$free0')"
 
 # Fill the filesystem to the last byte while the server runs.
 dd if=/dev/zero of="$mnt/filler" bs=64k >/dev/null 2>&1
@@ -118,6 +122,8 @@ req metrics "$sys" "$addr/metrics"
 eq "full: /metrics answers" "$(code metrics)" 200
 fails=$(grep '^overblik_log_append_failures_total' "$work/metrics.body" | awk '{s+=$2} END {print s+0}')
 [ "$fails" -ge 9 ] && ok || bad "full: /metrics counts the failed appends (got $fails)"
+eq "full: /metrics shows no disk space left" \
+   "$(awk '$1 == "overblik_disk_free_bytes" {print $2}' "$work/metrics.body")" 0
 grep -q "answered 503, the access log failed" "$work/err.txt" && ok || bad "full: stderr names the failure"
 grep -q "$cpr" "$work/err.txt" && bad "full: stderr holds the CPR number" || ok
 
