@@ -70,6 +70,8 @@ static void header_values(const uint8_t *data, size_t size)
     if (ob_http_accepts_json(s) && !ob_http_accepts_json(s)) /* deterministic */
         abort();
     (void)ob_http_format_json(s);
+    if ((unsigned)ob_http_prefer_return(s) > OB_PREFER_OUTCOME)
+        abort();
     free(s);
 }
 

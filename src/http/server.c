@@ -215,29 +215,41 @@ static bool q_zero(const char *s, size_t n)
     return false;
 }
 
+/* The next comma-separated element of a header's list, taken from [*s, *s + *left): its
+ * value before any ';', trimmed, in [*t, *t + *tn), and its parameters after the ';' in
+ * [*params, *params + *pn). false when the list is used up. */
+static bool next_element(const char **s, size_t *left, const char **t, size_t *tn,
+                         const char **params, size_t *pn)
+{
+    if (!*left)
+        return false;
+    size_t len = 0;
+    while (len < *left && (*s)[len] != ',')
+        len++;
+    size_t v = 0;
+    while (v < len && (*s)[v] != ';')
+        v++;
+    *params = *s + v + (v < len);
+    *pn = len - v - (v < len);
+    *t = *s;
+    *tn = v;
+    trim(t, tn);
+    *s += len + (len < *left);
+    *left -= len + (len < *left);
+    return true;
+}
+
 bool ob_http_accepts_json(const char *accept)
 {
     if (!accept)
         return true;
-    const char *s = accept;
-    size_t left = strlen(accept);
+    const char *s = accept, *t, *params;
+    size_t left = strlen(accept), tn, pn;
     bool any = false;
-    while (left) {
-        size_t len = 0;
-        while (len < left && s[len] != ',')
-            len++;
-        const char *t = s;
-        size_t tn = 0;
-        while (tn < len && t[tn] != ';')
-            tn++;
-        const char *params = t + tn;
-        size_t pn = len - tn;
-        trim(&t, &tn);
-        if (tn)
-            any = true;
-        if (tn && names_json(t, tn, true) && !q_zero(pn ? params + 1 : params, pn ? pn - 1 : 0))
+    while (next_element(&s, &left, &t, &tn, &params, &pn)) {
+        any = any || tn;
+        if (tn && names_json(t, tn, true) && !q_zero(params, pn))
             return true;
-        s += len + (len < left), left -= len + (len < left);
     }
     return !any; /* an empty Accept says nothing */
 }
@@ -249,6 +261,26 @@ bool ob_http_format_json(const char *format)
     size_t n = strcspn(format, ";");
     trim(&format, &n);
     return names_json(format, n, false);
+}
+
+ob_http_prefer ob_http_prefer_return(const char *prefer)
+{
+    const char *s = prefer ? prefer : "", *t, *params;
+    size_t left = strlen(s), tn, pn;
+    while (next_element(&s, &left, &t, &tn, &params, &pn)) {
+        if (tn > 7 && strncasecmp(t, "return=", 7) == 0) {
+            const char *v = t + 7;
+            size_t vn = tn - 7;
+            if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"')
+                v++, vn -= 2;
+            if (vn == 7 && strncasecmp(v, "minimal", 7) == 0)
+                return OB_PREFER_MINIMAL;
+            if (vn == 16 && strncasecmp(v, "OperationOutcome", 16) == 0)
+                return OB_PREFER_OUTCOME;
+            return OB_PREFER_RESOURCE; /* the first return= counts (RFC 7240 §2) */
+        }
+    }
+    return OB_PREFER_RESOURCE;
 }
 
 bool ob_http_json_depth_ok(const char *buf, size_t len, int max)
@@ -706,6 +738,29 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
         ob_api_response_release(out);
         return send_outcome(s, conn, r, 500, "exception",
                             "internal error; nothing was revealed or changed");
+    }
+    /* A write (it has a Location) may ask for less than the resource back (Prefer) */
+    ob_http_prefer pref = out->location[0] && (out->status == 200 || out->status == 201)
+                              ? ob_http_prefer_return(header(conn, "Prefer"))
+                              : OB_PREFER_RESOURCE;
+    if (pref != OB_PREFER_RESOURCE) {
+        char loc[sizeof out->location], etag[sizeof out->etag];
+        int status = out->status;
+        memcpy(loc, out->location, sizeof loc);
+        memcpy(etag, out->etag, sizeof etag);
+        ob_api_response_release(out);
+        json_t *oo =
+            pref == OB_PREFER_OUTCOME
+                ? json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome",
+                            "issue", "severity", "information", "code", "informational",
+                            "diagnostics", status == 201 ? "created" : "updated")
+                : NULL;
+        char *text = oo ? json_dumps(oo, JSON_COMPACT) : NULL;
+        json_decref(oo);
+        if (pref == OB_PREFER_OUTCOME && !text)
+            return MHD_NO;
+        return send_body(s, conn, r, status, text ? "application/fhir+json" : NULL, text,
+                         text ? strlen(text) : 0, "Location", loc, "ETag", etag);
     }
     if (out->text) { /* written as text on a hot path: handed to libmicrohttpd as is */
         char *text = out->text;

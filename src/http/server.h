@@ -85,6 +85,12 @@ void ob_http_form_release(ob_http_form *f);
 bool ob_http_accepts_json(const char *accept);
 bool ob_http_format_json(const char *format);
 
+/* The return preference of a Prefer header (RFC 7240; FHIR http.html#ops) for a write's
+ * answer: the resource (also when there is no header or no return=), nothing but the
+ * headers, or an OperationOutcome. */
+typedef enum { OB_PREFER_RESOURCE, OB_PREFER_MINIMAL, OB_PREFER_OUTCOME } ob_http_prefer;
+ob_http_prefer ob_http_prefer_return(const char *prefer);
+
 /* Copies path into out (cap bytes) for logging, with CPR-like digit runs (ten digits,
  * or six, a hyphen and four) masked and the result truncated to fit. */
 void ob_http_log_path(const char *path, char *out, size_t cap);

@@ -136,6 +136,19 @@ req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$SYS" "${J[@]}" -H 'I
 eq "PUT with a stale If-Match: 412" "$code" 412
 req GET "/fhir/Appointment/$A1" "$CIT_P"
 eq "the stale PUT changed nothing" "$(jq -r .start <<<"$body")" "2026-12-02T11:00:00Z"
+# (for R, so that P's appointments stay as the checks below count them)
+req POST /fhir/Appointment "$SYS" "${J[@]}" -H "Prefer: return=minimal" \
+  --data-binary "$(apt H-MIN 2026-12-20T09:00:00Z | sed "s/$P_DIG/$R_DIG/")"
+eq "Prefer return=minimal: 201" "$code" 201
+eq "Prefer return=minimal: no body" "$body" ""
+has "Prefer return=minimal: the Location still" "$hdrs" "Location: $addr/fhir/Appointment/apt-"
+req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-MIN" "$SYS" "${J[@]}" \
+  -H "Prefer: return=OperationOutcome" \
+  --data-binary "$(apt H-MIN 2026-12-21T09:00:00Z | sed "s/$P_DIG/$R_DIG/")"
+eq "Prefer return=OperationOutcome: 200 and an informational outcome" \
+   "$code $(jq -c '[.resourceType, .issue[0].severity, .issue[0].diagnostics]' <<<"$body")" \
+   '200 ["OperationOutcome","information","updated"]'
+has "Prefer return=OperationOutcome: version 2" "$hdrs" 'ETag: W/"2"'
 req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$GPSYS" "${J[@]}" \
   --data-binary "$(apt H-1 2026-12-02T11:00:00Z | jq -c '.status="cancelled"')"
 [ "$code" = 200 ] || [ "$code" = 201 ] && ok || bad "another source's PUT with the same identifier: its own appointment ($code $body)"

@@ -211,12 +211,40 @@ static void test_negotiation(void **state)
                      format[i].ok);
 }
 
+/* Prefer: return=... on a write (FHIR http.html#ops, RFC 7240): one row per header. */
+static void test_prefer(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *prefer;
+        ob_http_prefer want;
+    } rows[] = {
+        {NULL, OB_PREFER_RESOURCE},
+        {"", OB_PREFER_RESOURCE},
+        {"return=representation", OB_PREFER_RESOURCE},
+        {"return=minimal", OB_PREFER_MINIMAL},
+        {"Return=Minimal", OB_PREFER_MINIMAL},
+        {"return=\"minimal\"", OB_PREFER_MINIMAL},
+        {" handling=strict , return=minimal", OB_PREFER_MINIMAL},
+        {"return=minimal; foo=bar", OB_PREFER_MINIMAL},
+        {"return=OperationOutcome", OB_PREFER_OUTCOME},
+        {"return=representation, return=minimal", OB_PREFER_RESOURCE}, /* the first counts */
+        {"return=minimalist", OB_PREFER_RESOURCE},
+        {"return=", OB_PREFER_RESOURCE},
+        {"respond-async", OB_PREFER_RESOURCE},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (ob_http_prefer_return(rows[i].prefer) != rows[i].want)
+            fail_msg("Prefer: %s: wanted %d", rows[i].prefer ? rows[i].prefer : "(none)",
+                     (int)rows[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth),       cmocka_unit_test(test_parse),
         cmocka_unit_test(test_form),        cmocka_unit_test(test_log_path),
-        cmocka_unit_test(test_negotiation),
+        cmocka_unit_test(test_negotiation), cmocka_unit_test(test_prefer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
