@@ -140,6 +140,36 @@ static ob_status exec(sqlite3 *db, const char *sql, ob_err *e)
     return OB_OK;
 }
 
+/* A read-only connection to a database that nothing can change: a copy on read-only
+ * media (a backup on WORM storage, a read-only mount). In WAL mode SQLite must create the
+ * -shm file even to read, which such media refuse; as an immutable URI it reads the file
+ * alone. Only when there is no -wal file beside it, whose frames it would then miss. */
+static sqlite3 *open_immutable(const char *path, const char *vfs)
+{
+    size_t n = strlen(path);
+    char *wal = ob_malloc(n + 5), *uri = ob_malloc(3 * n + 32);
+    sqlite3 *db = NULL;
+    if (wal && uri) {
+        snprintf(wal, n + 5, "%s-wal", path);
+        if (access(wal, F_OK) != 0) {
+            size_t k = (size_t)snprintf(uri, 3 * n + 32, "file:");
+            for (const char *p = path; *p; p++) /* the URI's own characters escaped */
+                k += (size_t)(strchr("%?#", *p) ? snprintf(uri + k, 4, "%%%02X", (unsigned char)*p)
+                                                : snprintf(uri + k, 2, "%c", *p));
+            snprintf(uri + k, 3 * n + 32 - k, "?immutable=1");
+            if (sqlite3_open_v2(uri, &db,
+                                SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                                vfs) != SQLITE_OK) {
+                sqlite3_close(db);
+                db = NULL;
+            }
+        }
+    }
+    ob_free(wal);
+    ob_free(uri);
+    return db;
+}
+
 /* vfs: NULL for the default one. */
 static ob_status open_db(const char *path, bool readonly, int busy_ms, const char *vfs,
                          sqlite3 **out, ob_err *e)
@@ -150,6 +180,15 @@ static ob_status open_db(const char *path, bool readonly, int busy_ms, const cha
         ob_status st = sql_err(db, e, "opening the database");
         sqlite3_close(db);
         return st;
+    }
+    /* Read-only media: the first read fails for want of the -shm file (open_immutable) */
+    if (readonly && sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) ==
+                        SQLITE_CANTOPEN) {
+        sqlite3 *imm = open_immutable(path, vfs);
+        if (imm) {
+            sqlite3_close(db);
+            db = imm;
+        }
     }
     sqlite3_busy_timeout(db, busy_ms);
     *out = db;

@@ -12,7 +12,8 @@
 # - the same requests answer 200/201, the refused create and block go through when sent
 #   again, the log holds exactly one entry per answered read and none for refused ones;
 # - SIGTERM stops the server cleanly and `overblik log verify` passes, index included.
-# Last, the filesystem remounted read-only: serve refuses to start, naming the file.
+# Last, the filesystem remounted read-only: serve refuses to start, naming the file, and
+# `log verify` and `log show` still work on a backup there (read-only backup media).
 # Needs root (it mounts a tmpfs); prints "skipped" and exits 0 without it.
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
@@ -156,10 +157,22 @@ eq "log verify after the full disk" "$rc" 0
 echo "$out" | grep -q "search index complete" && ok || bad "the search index caught up ($out)"
 
 # A read-only filesystem at start: refused with the file and what it needs, nothing started.
+# Beside it, a backup made as docs/operations.md says (SQLite's online backup, the key file
+# copied), then the file system made read-only, as on read-only backup media.
+sqlite3 "$db" ".backup '$mnt/backup.db'"
+cp "$mnt/f.key" "$mnt/backup.key"
+rm -f "$mnt/backup.db-wal" "$mnt/backup.db-shm"
 mount -o remount,ro "$mnt"
 out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || bad "read-only: serve refuses to start (rc=$rc)"
 grep -qF "cannot open database $db for writing" <<<"$out" && ok || bad "read-only: names the file ($out)"
 grep -q "must be writable" <<<"$out" && ok || bad "read-only: says what it needs ($out)"
+out=$("$bin" log verify --db "$mnt/backup.db" 2>&1); rc=$?
+eq "read-only backup: log verify passes" "$rc" 0
+grep -q "^log verified" <<<"$out" && ok || bad "read-only backup: log verify says so ($out)"
+out=$("$bin" log show --db "$mnt/backup.db" --patient pt-0 2>&1); rc=$?
+eq "read-only backup: log show works" "$rc" 0
+[ "$(grep -c " decision .* appointment " <<<"$out")" -ge 2 ] && ok \
+  || bad "read-only backup: log show lists the GP's searches ($out)"
 
 the_end
