@@ -80,7 +80,7 @@ static const struct capability {
 } capabilities[] = {
     {"Appointment", "read vread history-instance search-type create update",
      "patient:reference patient.identifier:token date:date status:token _count:number "
-     "_offset:number _summary:token",
+     "_offset:number _summary:token _sort:special",
      ob_api_include_appointment, NULL, NULL,
      "only as a conditional update by the source's own identifier: PUT "
      "/Appointment?identifier=<system>|<value> (cancel: status cancelled); with If-Match: "
@@ -89,15 +89,15 @@ static const struct capability {
      NULL, NULL, NULL, NULL},
     {"AuditEvent", "read search-type",
      "patient:reference patient.identifier:token agent:reference date:date _count:number "
-     "_offset:number _summary:token",
+     "_offset:number _summary:token _sort:special",
      NULL, NULL, "prove", NULL},
     {"Observation", "read search-type create",
      "patient:reference patient.identifier:token code:token category:token date:date "
-     "_count:number _offset:number _summary:token",
+     "_count:number _offset:number _summary:token _sort:special",
      ob_api_include_observation, NULL, NULL, NULL},
     {"Condition", "read search-type",
      "patient:reference patient.identifier:token code:token category:token "
-     "recorded-date:date _count:number _offset:number _summary:token",
+     "recorded-date:date _count:number _offset:number _summary:token _sort:special",
      ob_api_include_condition, NULL, NULL, NULL},
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
      "overview", NULL},

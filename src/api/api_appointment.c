@@ -353,16 +353,18 @@ static void keep_matching(ob_apt_list *l, ob_time from, ob_time to, const char *
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "_count",
-                                          "_offset", "_include",           "date",
-                                          "status",  "_summary",           NULL};
+    static const char *const allowed[] = {
+        "patient", "patient.identifier", "_count", "_offset", "_include", "date",
+        "status",  "_summary",           "_sort",  NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
     ob_time from, to;
+    bool newest_first = false;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_includes(rq, "_include", ob_api_include_appointment, &inc, out) ||
         !ob_api_date_range(rq, "date", &from, &to, out) ||
+        !ob_api_sort(rq, "date", &newest_first, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_apt_list l = {0};
@@ -371,6 +373,11 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         rc = ob_hub_apt_candidates(h, pat, &l, e);
     if (!rc)
         keep_matching(&l, from, to, ob_api_param_get(rq, "status", NULL));
+    for (size_t i = 0; newest_first && i < l.n / 2; i++) { /* the rows come by start */
+        ob_apt_copy t = l.v[i];
+        l.v[i] = l.v[l.n - 1 - i];
+        l.v[l.n - 1 - i] = t;
+    }
     decided d;
     if (!rc)
         rc = decide_all(h, c, pat, &l, inc != 0, &d, e);

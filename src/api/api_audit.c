@@ -102,7 +102,9 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
         return OB_OK;
     ob_time from, to;
     size_t count, offset;
-    if (!ob_api_date_range(rq, "date", &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
+    bool newest_first = true; /* a log is read from its end */
+    if (!ob_api_date_range(rq, "date", &from, &to, out) ||
+        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
@@ -120,7 +122,7 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
     ob_api_read_log lr = {.patient = pat};
     log_access(acc, &lr);
     if (pext) {
-        ob_log_query q = {.patient = pext, .from = from, .to = to, .newest_first = true};
+        ob_log_query q = {.patient = pext, .from = from, .to = to, .newest_first = newest_first};
         ob_err qe = {0};
         if (ob_log_each(h->db_path, &q, collect_one, &col, &qe)) {
             json_decref(col.bundle);
@@ -167,7 +169,9 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
     }
     ob_time from, to;
     size_t count, offset;
-    if (!ob_api_date_range(rq, "date", &from, &to, out) || !ob_api_paging(rq, &count, &offset, out))
+    bool newest_first = true; /* a log is read from its end */
+    if (!ob_api_date_range(rq, "date", &from, &to, out) ||
+        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     const char *own = NULL;
@@ -191,7 +195,8 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
                                           "behalf",
                           .category = "AuditEvent"};
     if (own) {
-        ob_log_query q = {.on_behalf_of = own, .from = from, .to = to, .newest_first = true};
+        ob_log_query q = {
+            .on_behalf_of = own, .from = from, .to = to, .newest_first = newest_first};
         ob_err qe = {0};
         if (ob_log_each(h->db_path, &q, collect_one, &col, &qe)) {
             json_decref(col.bundle);
@@ -291,7 +296,7 @@ ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
         }
         static const char *const allowed[] = {
             "patient", "patient.identifier", "identifier", "agent", "date", "_count",
-            "_offset", "_summary",           NULL};
+            "_offset", "_summary",           "_sort",      NULL};
         if (!ob_api_params_only(rq, allowed, out))
             return OB_OK;
         if (ob_api_param_get(rq, "agent", NULL)) {

@@ -99,15 +99,17 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     const char *date = mask == COND_MASK ? "recorded-date" : "date";
     const char *const allowed[] = {
         "patient", "patient.identifier", "_count",   "_offset", "_include", date,
-        "code",    "category",           "_summary", NULL};
+        "code",    "category",           "_summary", "_sort",   NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
     ob_api_item_filter f = {0};
+    bool newest_first = false;
     f.code = ob_api_param_get(rq, "code", NULL);
     f.category = ob_api_param_get(rq, "category", NULL);
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_date_range(rq, date, &f.from, &f.to, out) ||
+        !ob_api_sort(rq, date, &newest_first, out) ||
         !ob_api_includes(rq, "_include",
                          mask == COND_MASK ? ob_api_include_condition : ob_api_include_observation,
                          &inc, out) ||
@@ -115,6 +117,14 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     ob_api_cands cs = {0};
     ob_status rc = ob_api_item_cands(h, c, pat, mask, &f, &cs, e);
+    for (size_t i = 0; !rc && newest_first && i < cs.n / 2; i++) { /* they come by time */
+        size_t j = cs.n - 1 - i;
+        ob_request r = cs.rqs[i];
+        char *id = cs.ids[i];
+        json_t *res = cs.res[i];
+        cs.rqs[i] = cs.rqs[j], cs.ids[i] = cs.ids[j], cs.res[i] = cs.res[j];
+        cs.rqs[j] = r, cs.ids[j] = id, cs.res[j] = res;
+    }
     if (!rc && inc) { /* the Patient, decided last as an include (search.h) */
         size_t before = cs.n;
         rc = ob_api_patient_cand(h, c, pat, NULL, &cs, e);

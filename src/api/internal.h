@@ -82,6 +82,11 @@ bool ob_api_includes(const ob_api_request *rq, const char *param, const char *co
  * false when malformed. (params.c) */
 bool ob_api_if_match(const char *s, int64_t *v);
 
+/* _sort: param (ascending) or -param (descending), the one date a search sorts by; absent,
+ * *descending is left as the search's default. Anything else: false with a 400. (params.c) */
+bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending,
+                 ob_api_response *out);
+
 /* ---- helpers (util.c) ---- */
 
 /* Resolves the patient a request is about, from `patient` ("Patient/<id>" or "<id>",

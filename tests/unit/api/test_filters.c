@@ -1,7 +1,7 @@
 /* test_filters.c - search parameters that narrow a search before anything is decided:
  * date (its start) and status on Appointment, date on Observation, recorded-date on
- * Condition, code and category on Observation and Condition, and _summary=count (R-APT-6, R-ACC,
- * R-LOG-1, R-BLK-4, R-API-5).
+ * Condition, code and category on Observation and Condition, _summary=count, and _sort on the
+ * date (R-APT-6, R-ACC, R-LOG-1, R-BLK-4, R-API-5).
  *
  * Only the items that match go on to the engine, so the total, the block marker and the
  * log entry describe the search that was asked; a hidden patient still answers like an
@@ -397,12 +397,103 @@ static void summary_count(void **state)
     af_close(&f);
 }
 
+/* The matches' ids in answer order, joined with ',' into buf. */
+static const char *order(ob_api_response *r, char *buf, size_t cap)
+{
+    size_t i, k = 0;
+    json_t *en;
+    buf[0] = '\0';
+    assert_true(ob_api_response_parse(r));
+    json_array_foreach(json_object_get(r->body, "entry"), i, en)
+    {
+        const char *mode =
+            json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+        const char *id = json_string_value(json_object_get(json_object_get(en, "resource"), "id"));
+        if (mode && strcmp(mode, "match") == 0 && id)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", k ? "," : "", id);
+    }
+    return buf;
+}
+
+/* _sort on each search's date: ascending or descending (-), paging over that order; any
+ * other key is a 400 that logs nothing. A patient's app lists the newest first. */
+static void sort_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-sort");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    char dflt[256], asc[256], desc[256], buf[256];
+    const struct {
+        const char *path, *key;
+        const ob_caller *who;
+        bool newest_by_default;
+    } srows[] = {
+        {"/Appointment", "date", &gp1, false},
+        {"/Condition", "recorded-date", &gp1, false},
+        {"/AuditEvent", "date", &anna, true},
+    };
+    for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
+        const char *anna_p = srows[i].who == &gp1 ? ANNA : NULL;
+        char up[64], down[64], wrong[64];
+        snprintf(up, sizeof up, "_sort=%s", srows[i].key);
+        snprintf(down, sizeof down, "_sort=-%s", srows[i].key);
+        snprintf(wrong, sizeof wrong, "_sort=%s", strcmp(srows[i].key, "date") ? "date" : "start");
+        const char *p0[] = {anna_p, NULL}, *p1[] = {up, anna_p, NULL}, *p2[] = {down, anna_p, NULL},
+                   *p3[] = {wrong, anna_p, NULL};
+        ob_api_response r;
+        af_call(&f, srows[i].who, "GET", srows[i].path, anna_p ? p0 : NULL, NULL, &r);
+        order(&r, dflt, sizeof dflt);
+        ob_api_response_release(&r);
+        af_call(&f, srows[i].who, "GET", srows[i].path, p1, NULL, &r);
+        order(&r, asc, sizeof asc);
+        ob_api_response_release(&r);
+        af_call(&f, srows[i].who, "GET", srows[i].path, p2, NULL, &r);
+        order(&r, desc, sizeof desc);
+        ob_api_response_release(&r);
+        if (!strchr(asc, ',') || strcmp(asc, desc) == 0)
+            fail_msg("%s: two or more matches in two orders (%s / %s)", srows[i].path, asc, desc);
+        if (strcmp(srows[i].path, "/AuditEvent") == 0) {
+            /* every read of the log is logged, so each answer holds more: compare seqs */
+            if (atol(asc) >= atol(strrchr(asc, ',') + 1) ||
+                atol(desc) <= atol(strrchr(desc, ',') + 1) ||
+                atol(dflt) <= atol(strrchr(dflt, ',') + 1))
+                fail_msg("AuditEvent: %s / %s / default %s", asc, desc, dflt);
+        } else {
+            if (strcmp(dflt, srows[i].newest_by_default ? desc : asc) != 0)
+                fail_msg("%s: the default order %s", srows[i].path, dflt);
+            const char *last = strrchr(asc, ',') + 1; /* descending starts where asc ends */
+            if (strncmp(desc, last, strlen(last)) != 0)
+                fail_msg("%s: %s is not %s reversed", srows[i].path, desc, asc);
+        }
+        /* a page of one follows the order, and its next link keeps it */
+        const char *p4[] = {down, "_count=1", anna_p, NULL};
+        af_call(&f, srows[i].who, "GET", srows[i].path, p4, NULL, &r);
+        order(&r, buf, sizeof buf);
+        bool audit = strcmp(srows[i].path, "/AuditEvent") == 0; /* the newest is this read */
+        if ((!audit && strncmp(desc, buf, strlen(buf)) != 0) ||
+            (audit && atol(buf) <= atol(desc)) || !af_has(&r, down))
+            fail_msg("%s: the first page of -date is %s", srows[i].path, buf);
+        ob_api_response_release(&r);
+        af_log_count before = af_log(&f, "anna", NULL);
+        af_call(&f, srows[i].who, "GET", srows[i].path, p3, NULL, &r);
+        af_log_count after = af_log(&f, "anna", NULL);
+        if (r.status != 400 || after.n != before.n)
+            fail_msg("%s %s: status %d, %zu entries logged", srows[i].path, wrong, r.status,
+                     (size_t)(after.n - before.n));
+        ob_api_response_release(&r);
+    }
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),
         cmocka_unit_test(status_rows),
         cmocka_unit_test(summary_count),
+        cmocka_unit_test(sort_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -375,8 +375,10 @@ static void capability_params_are_taken(void **state)
                                 : strcmp(kind, "number") == 0    ? "1"
                                 : strcmp(kind, "reference") == 0 ? "Patient/anna"
                                 : strcmp(name, "_summary") == 0  ? "count"
-                                : strcmp(name, "status") == 0    ? "booked"
-                                : strcmp(name, "_id") == 0       ? "anna"
+                                : strcmp(name, "_sort") == 0
+                                    ? (strcmp(type, "Condition") == 0 ? "-recorded-date" : "-date")
+                                : strcmp(name, "status") == 0 ? "booked"
+                                : strcmp(name, "_id") == 0    ? "anna"
                                 : strstr(name, "identifier")
                                     ? "urn:oid:1.2.208.176.1.2|" AF_CPR_ANNA
                                     : "x";
