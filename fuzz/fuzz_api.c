@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "core/cpr.h"
+#include "core/ndjson.h"
 #include "core/secret.h"
 #include "gen/gen.h"
 #include "http/server.h"
@@ -33,20 +34,6 @@ static void cleanup(void)
     ob_hub_close(hub);
     unlink(key);
     ob_store_remove(db);
-}
-
-static json_t *next_line(void *ctx, size_t *line, ob_err *e)
-{
-    FILE *f = ctx;
-    char buf[16384];
-    if (!fgets(buf, sizeof buf, f))
-        return NULL;
-    (*line)++;
-    json_error_t je;
-    json_t *j = json_loads(buf, 0, &je);
-    if (!j)
-        ob_err_set(e, OB_EINVAL, "generated line %zu is not JSON", *line);
-    return j;
 }
 
 static void die(const char *what, const ob_err *e)
@@ -80,8 +67,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!tmp || ob_gen_write(&g, tmp, &c, &e))
         die("gen", &e);
     rewind(tmp);
-    if (ob_hub_import(hub, next_line, tmp, NULL, NULL, &n, &e))
+    ob_ndjson_reader r = {tmp, 0, NULL, 0};
+    if (ob_hub_import(hub, ob_ndjson_next, &r, NULL, NULL, &n, &e))
         die("import", &e);
+    free(r.buf);
     fclose(tmp);
     const ob_index *ix = hub->ix;
     ob_caller *pro = &callers[0], *cit = &callers[1], *src = &callers[2];

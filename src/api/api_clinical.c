@@ -117,14 +117,8 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     ob_api_cands cs = {0};
     ob_status rc = ob_api_item_cands(h, c, pat, mask, &f, &cs, e);
-    for (size_t i = 0; !rc && newest_first && i < cs.n / 2; i++) { /* they come by time */
-        size_t j = cs.n - 1 - i;
-        ob_request r = cs.rqs[i];
-        char *id = cs.ids[i];
-        json_t *res = cs.res[i];
-        cs.rqs[i] = cs.rqs[j], cs.ids[i] = cs.ids[j], cs.res[i] = cs.res[j];
-        cs.rqs[j] = r, cs.ids[j] = id, cs.res[j] = res;
-    }
+    if (!rc && newest_first) /* they come by time */
+        ob_api_cands_reverse(&cs);
     if (!rc && inc) { /* the Patient, decided last as an include (search.h) */
         size_t before = cs.n;
         rc = ob_api_patient_cand(h, c, pat, NULL, &cs, e);

@@ -141,6 +141,8 @@ typedef struct ob_api_cands {
 /* Adds one candidate (res stolen, id copied); false on out-of-memory. */
 bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, json_t *res);
 void ob_api_cands_release(ob_api_cands *cs);
+/* Reverses the candidates' order (_sort=-date); call before any include is added. */
+void ob_api_cands_reverse(ob_api_cands *cs);
 /* Decides every candidate, logs once (category for the log, e.g. "measurement",
  * "overview"; about_category describes a search with no candidates), then answers
  * with a searchset of the permitted ones (paging, block marker). */

@@ -275,6 +275,17 @@ bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, js
     return true;
 }
 
+void ob_api_cands_reverse(ob_api_cands *cs)
+{
+    for (size_t i = 0, j = cs->n ? cs->n - 1 : 0; i < j; i++, j--) {
+        ob_request r = cs->rqs[i];
+        char *id = cs->ids[i];
+        json_t *res = cs->res[i];
+        cs->rqs[i] = cs->rqs[j], cs->ids[i] = cs->ids[j], cs->res[i] = cs->res[j];
+        cs->rqs[j] = r, cs->ids[j] = id, cs->res[j] = res;
+    }
+}
+
 void ob_api_cands_release(ob_api_cands *cs)
 {
     for (size_t i = 0; i < cs->n; i++) {

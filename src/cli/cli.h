@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/ndjson.h"
 #include "service/hub.h"
 
 enum {
@@ -58,14 +59,5 @@ int cmd_token(int argc, char **argv);
 /* The development token key pair beside a database: <db without .db>.jwt.pem and
  * <db without .db>.jwks.json (both buffers cap bytes). */
 void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap);
-
-/* Reads NDJSON objects from f with line numbers and a 1 MiB line cap. */
-typedef struct ndjson_reader {
-    FILE *f;
-    size_t line;
-    char *buf;
-    size_t cap;
-} ndjson_reader;
-json_t *ndjson_next(void *ctx, size_t *line, ob_err *e);
 
 #endif

@@ -92,10 +92,10 @@ static void import_progress(void *ctx, size_t done)
 
 static int import_file(ob_hub *h, FILE *f, const char *name, size_t *count)
 {
-    ndjson_reader r = {f, 0, NULL, 0};
+    ob_ndjson_reader r = {f, 0, NULL, 0};
     struct progress p = {isatty(2) != 0, "loading"};
     ob_err e = {0};
-    ob_status st = ob_hub_import(h, ndjson_next, &r, import_progress, &p, count, &e);
+    ob_status st = ob_hub_import(h, ob_ndjson_next, &r, import_progress, &p, count, &e);
     if (p.tty)
         fputc('\n', stderr);
     free(r.buf);

@@ -196,12 +196,12 @@ int cmd_decide(int argc, char **argv)
             fclose(in);
         return rc;
     }
-    ndjson_reader r = {in, 0, NULL, 0};
+    ob_ndjson_reader r = {in, 0, NULL, 0};
     int worst = 0;
     for (;;) {
         ob_err e = {0};
         size_t line = 0;
-        json_t *req = ndjson_next(&r, &line, &e);
+        json_t *req = ob_ndjson_next(&r, &line, &e);
         if (!req && !e.code)
             break;
         json_t *out;

@@ -57,7 +57,7 @@ int cmd_token(int argc, char **argv)
         }
         ob_err ce = {0};
         if (ob_cpr_parse(cpr, strlen(cpr), &parsed, &ce) != OB_OK) {
-            fprintf(stderr, "overblik token: --cpr: %s\n", ce.msg);
+            fprintf(stderr, "overblik token: --cpr: %s\n", shown(ce.msg));
             rc = EXIT_INPUT;
             goto out;
         }

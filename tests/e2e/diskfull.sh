@@ -19,8 +19,7 @@
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
-command -v jq >/dev/null || { echo "jq is required"; exit 1; }
-command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
+need jq sqlite3
 work=$(mktemp -d)
 mnt="$work/disk"
 mkdir -p "$mnt"

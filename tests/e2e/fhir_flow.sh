@@ -21,7 +21,7 @@
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
-command -v jq >/dev/null || { echo "jq is required"; exit 1; }
+need jq
 work=$(mktemp -d)
 srv=""; srv2=""
 cleanup() {

@@ -2,6 +2,12 @@
 # with their checks, and starting a real `overblik serve` in the background. Sourced, not
 # run (CMake runs only the *.sh files). Needs $bin, the overblik binary.
 
+# need TOOL...: stops the script (exit 1) when a tool it uses is not installed
+need() {
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null || { echo "$t is required"; exit 1; }; done
+}
+
 pass=0
 failn=0
 ok() { pass=$((pass + 1)); }

@@ -7,7 +7,7 @@
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
-command -v jq >/dev/null || { echo "jq is required"; exit 1; }
+need jq
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/s.db"

@@ -12,8 +12,7 @@
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
-command -v sqlite3 >/dev/null || { echo "sqlite3 is required"; exit 1; }
-command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+need sqlite3 python3
 work=$(mktemp -d)
 srv=""
 cleanup() { [ -n "$srv" ] && kill -9 "$srv" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
