@@ -111,6 +111,19 @@ ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e)
     return OB_OK;
 }
 
+ob_status ob_time_parse_end(const char *s, ob_time *out, ob_err *e)
+{
+    ob_status rc = ob_time_parse(s, out, e);
+    if (rc == OB_OK && strlen(s) == 10)
+        *out += 86399;
+    return rc;
+}
+
+int ob_time_is_day_end(ob_time t)
+{
+    return t != OB_TIME_MAX && (t % 86400 + 86400) % 86400 == 86399;
+}
+
 void ob_time_format(ob_time t, char buf[static 32])
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);

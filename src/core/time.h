@@ -19,6 +19,12 @@ ob_time ob_time_from_ymd(int y, int m, int d);
 /* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][.fff](Z|+hh:mm|-hh:mm). Its error messages
  * never quote the input: a CPR number sent where a date goes must not come back (R-CPR-2). */
 ob_status ob_time_parse(const char *s, ob_time *out, ob_err *e);
+/* The same for the end of a period. A date alone covers its whole day, so it ends at that
+ * day's last second (periods include both ends; FHIR R4 Period.end: "The high value includes
+ * any matching date/time"). A "to" of 2027-12-31 therefore covers 31 December. */
+ob_status ob_time_parse_end(const char *s, ob_time *out, ob_err *e);
+/* Whether t is a day's last second, i.e. an end that was (or can be written as) a date. */
+int ob_time_is_day_end(ob_time t);
 /* Writes YYYY-MM-DDTHH:MM:SSZ (21 bytes with NUL) into buf. */
 void ob_time_format(ob_time t, char buf[static 32]);
 void ob_date_format(ob_time t, char buf[static 16]);

@@ -154,7 +154,7 @@ static ob_status period(json_t *p, const char *where, const char **from, const c
     ob_time a = OB_TIME_MIN, b = OB_TIME_MAX;
     if (*from && ob_time_parse(*from, &a, NULL))
         return ob_err_set(e, OB_EINVAL, "element '%s.start' is not a FHIR dateTime", where);
-    if (*to && ob_time_parse(*to, &b, NULL))
+    if (*to && ob_time_parse_end(*to, &b, NULL))
         return ob_err_set(e, OB_EINVAL, "element '%s.end' is not a FHIR dateTime", where);
     if (b < a)
         return ob_err_set(e, OB_EINVAL, "element '%s' ends before it starts", where);
@@ -638,7 +638,12 @@ static json_t *fhir_period(ob_time a, ob_time b)
         json_object_set_new(p, "start", json_string(buf));
     }
     if (b != OB_TIME_MAX) {
-        ob_fhir_datetime(b, buf);
+        /* A date as an end covers that day (time.h), so only a day's last second is written
+         * as a date; an end at midnight keeps its time, or it would read back a day longer. */
+        if (ob_time_is_day_end(b))
+            ob_date_format(b, buf);
+        else
+            ob_time_format(b, buf);
         json_object_set_new(p, "end", json_string(buf));
     }
     return p;

@@ -77,7 +77,10 @@ static ob_status bool_field(json_t *obj, const char *key, bool dflt, bool *out, 
     return OB_OK;
 }
 
-ob_status ob_json_time(json_t *obj, const char *key, ob_time dflt, ob_time *out, ob_err *e)
+typedef ob_status (*time_parser)(const char *, ob_time *, ob_err *);
+
+static ob_status json_time_with(json_t *obj, const char *key, ob_time dflt, time_parser parse,
+                                ob_time *out, ob_err *e)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v)) {
@@ -86,9 +89,14 @@ ob_status ob_json_time(json_t *obj, const char *key, ob_time dflt, ob_time *out,
     }
     if (!json_is_string(v))
         return ob_err_set(e, OB_EINVAL, "field '%s' must be an ISO 8601 date or time", key);
-    if (ob_time_parse(json_string_value(v), out, e))
+    if (parse(json_string_value(v), out, e))
         return ob_err_wrap(e, "field '%s'", key);
     return OB_OK;
+}
+
+ob_status ob_json_time(json_t *obj, const char *key, ob_time dflt, ob_time *out, ob_err *e)
+{
+    return json_time_with(obj, key, dflt, ob_time_parse, out, e);
 }
 
 ob_status ob_json_catmask(json_t *obj, const char *key, ob_catmask dflt, ob_catmask *out, ob_err *e)
@@ -326,7 +334,7 @@ static ob_status period(json_t *o, const char *from_key, const char *to_key, boo
     if (from_required && !json_object_get(o, from_key))
         return ob_err_set(e, OB_EINVAL, "missing field '%s'", from_key);
     TRY(ob_json_time(o, from_key, OB_TIME_MIN, from, e));
-    TRY(ob_json_time(o, to_key, OB_TIME_MAX, to, e));
+    TRY(json_time_with(o, to_key, OB_TIME_MAX, ob_time_parse_end, to, e)); /* a date: all day */
     if (*to < *from)
         return ob_err_set(e, OB_EINVAL, "'%s' is before '%s'", to_key, from_key);
     return OB_OK;

@@ -132,6 +132,11 @@ out=$("$bin" consent create --db "$db" --patient pt-0 --kind prevention --recipi
 cid=$(grep -o 'consent created [0-9]*' <<<"$out" | awk '{print $3}')
 r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')
 has "R-ACC-5 permit with consent" "$r" '"rule":"R-ACC-5"'; has "R-ACC-5 permit with consent" "$r" '"decision":"permit"'
+# a date as the end covers that whole day (docs/formats.md; FHIR R4 Period.end)
+r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION","at":"2027-12-31T15:00:00Z"}')
+has "R-CON-1 a consent to 2027-12-31 holds that afternoon" "$r" '"decision":"permit"'
+r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION","at":"2028-01-01T00:00:00Z"}')
+has "R-CON-1 and has ended when the next day begins" "$r" '"decision":"deny"'
 check "R-CON-2 revoke" "$bin" consent revoke --db "$db" --patient pt-0 --id "$cid"
 r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')
 has "R-CON-2 revocation effective at once" "$r" '"decision":"deny"'

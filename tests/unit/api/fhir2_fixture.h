@@ -261,8 +261,9 @@ static inline uint64_t f2_log_size(f2 *f)
 }
 
 /* Decides (and logs) a read of patient's category from origin by caller. */
-static inline ob_decision f2_decide(f2 *f, const ob_caller *c, const char *patient, int category,
-                                    const char *origin)
+/* A decision on an item of that category from origin, dated item_time. */
+static inline ob_decision f2_decide_at(f2 *f, const ob_caller *c, const char *patient, int category,
+                                       const char *origin, ob_time item_time)
 {
     ob_request rq;
     memset(&rq, 0, sizeof rq);
@@ -273,7 +274,7 @@ static inline ob_decision f2_decide(f2 *f, const ob_caller *c, const char *patie
     rq.patient = f2_patient(f, patient);
     rq.category = (uint8_t)category;
     rq.origin_org = f2_org(f, origin);
-    rq.item_time = ob_time_from_ymd(2024, 5, 1);
+    rq.item_time = item_time;
     rq.purpose = c->purpose;
     rq.now = ob_time_now();
     rq.override = c->override;
@@ -286,6 +287,12 @@ static inline ob_decision f2_decide(f2 *f, const ob_caller *c, const char *patie
     if (ob_hub_decide(f->h, &rq, "item-1", c->justification, &d, &seq, &e))
         fail_msg("decide: %s", e.msg);
     return d;
+}
+
+static inline ob_decision f2_decide(f2 *f, const ob_caller *c, const char *patient, int category,
+                                    const char *origin)
+{
+    return f2_decide_at(f, c, patient, category, origin, ob_time_from_ymd(2024, 5, 1));
 }
 
 #endif

@@ -459,12 +459,73 @@ static void test_round_trip(void **state)
     f2_close(f);
 }
 
+/* A period's end given as a date covers that whole day (FHIR R4 Period.end: "The high value
+ * includes any matching date/time"); an end with a time ends at that second. The block is a
+ * period block (R-BLK-1c) over the specialist's view of gp_a's diagnoses; each row opens its
+ * own hub so the blocks do not add up. The rendered end must read back as the same end. */
+static const struct {
+    const char *req, *start, *end, *item; /* item: when the data item is dated */
+    bool hidden;
+    const char *shown_end; /* dataPeriod.end as the server renders it */
+} end_rows[] = {
+    {"R-BLK-1c date end covers its morning", "2024-04-01", "2024-05-01", "2024-05-01T00:00:00Z",
+     true, "2024-05-01"},
+    {"R-BLK-1c date end covers its evening", "2024-04-01", "2024-05-01", "2024-05-01T23:59:59Z",
+     true, "2024-05-01"},
+    {"R-BLK-1c date end stops at the next day", "2024-04-01", "2024-05-01", "2024-05-02T00:00:00Z",
+     false, "2024-05-01"},
+    {"R-BLK-1c time end covers that second", "2024-04-01", "2024-05-01T12:00:00Z",
+     "2024-05-01T12:00:00Z", true, "2024-05-01T12:00:00Z"},
+    {"R-BLK-1c time end stops after it", "2024-04-01", "2024-05-01T12:00:00Z",
+     "2024-05-01T12:00:01Z", false, "2024-05-01T12:00:00Z"},
+    {"R-BLK-1c midnight end keeps its time", "2024-04-01", "2024-05-01T00:00:00Z",
+     "2024-05-01T00:00:01Z", false, "2024-05-01T00:00:00Z"},
+    {"R-BLK-1c offset end is that instant", "2024-04-01", "2024-05-01T23:59:59+02:00",
+     "2024-05-01T21:59:59Z", true, "2024-05-01T21:59:59Z"},
+    {"R-BLK-1c date start covers its morning", "2024-05-01", "2024-05-01", "2024-05-01T00:00:00Z",
+     true, "2024-05-01"},
+    {"R-BLK-1c date start excludes the day before", "2024-05-01", "2024-05-01",
+     "2024-04-30T23:59:59Z", false, "2024-05-01"},
+    {"R-BLK-1c one-day period after a time start", "2024-05-01T10:00:00Z", "2024-05-01",
+     "2024-05-01T18:00:00Z", true, "2024-05-01"},
+};
+
+static void test_period_ends(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof end_rows / sizeof end_rows[0]; i++) {
+        f2 *f = f2_open("consent-ends");
+        ob_caller anna = f2_citizen(f, "anna");
+        ob_caller spec = f2_prof(f, "spec_doc", "spec");
+        char prov[300];
+        snprintf(prov, sizeof prov,
+                 "\"type\":\"deny\",\"dataPeriod\":{\"start\":\"%s\",\"end\":\"%s\"}",
+                 end_rows[i].start, end_rows[i].end);
+        ob_api_response r = f2_call(f, &anna, "POST", "/Consent",
+                                    body("anna", SCOPE("patient-privacy"), "", prov), NULL);
+        if (r.status != 201)
+            fail_msg("%s: status %d", end_rows[i].req, r.status);
+        json_t *dp = json_object_get(json_object_get(r.body, "provision"), "dataPeriod");
+        const char *shown = json_string_value(json_object_get(dp, "end"));
+        if (!shown || strcmp(shown, end_rows[i].shown_end) != 0)
+            fail_msg("%s: rendered end %s", end_rows[i].req, shown ? shown : "(none)");
+        ob_time t;
+        assert_int_equal(ob_time_parse(end_rows[i].item, &t, NULL), OB_OK);
+        bool permit = f2_decide_at(f, &spec, "anna", OB_CAT_DIAGNOSIS, "gp_a", t).permit;
+        if (permit == end_rows[i].hidden)
+            fail_msg("%s: item %s %s", end_rows[i].req, end_rows[i].item,
+                     permit ? "shown" : "hidden");
+        ob_api_response_release(&r);
+        f2_close(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_rows),     cmocka_unit_test(test_block_effect_and_lift),
         cmocka_unit_test(test_search_and_read), cmocka_unit_test(test_consent_revoke),
-        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_period_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
