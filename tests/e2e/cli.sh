@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the overblik CLI on a real SQLite file: init, gen, load errors,
+# End-to-end test of the overblik CLI (R-API-3) on a real SQLite file: init, gen, load errors,
 # decide (one row per rule family), blocks and consents through the rules, the
 # patient's log, verify, tampering behind the log's back, proofs, and CPR privacy.
 # Cites requirement ids; every check can fail. Prints "N passed, M failed".
@@ -12,12 +12,6 @@ db="$work/t.db"
 check() { # check "description" command...   (expects exit 0)
   local d=$1; shift
   if "$@" >/dev/null 2>&1; then ok; else bad "$d"; fi
-}
-has() { # has "description" haystack needle
-  if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:400})"; fi
-}
-hasnt() {
-  if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi
 }
 
 check "init creates a database" "$bin" init --db "$db"

@@ -30,8 +30,6 @@ cleanup() {
   wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
-has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
-hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
 
 # --- the world: a GP clinic, a hospital with two departments, three doctors, patient P,
 # relative R with power of attorney over P, two source systems (go-live 2020-01-01)

@@ -13,6 +13,9 @@ failn=0
 ok() { pass=$((pass + 1)); }
 bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
 eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
+# has DESCRIPTION HAYSTACK NEEDLE / hasnt ...: whether the text holds the string (fixed, not a pattern)
+has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:400})"; fi; }
+hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
 
 # serve_bg PIDVAR ADDRVAR OUT ERR ARGS...: runs `$bin serve ARGS` in the background, its
 # stdout into OUT and its stderr appended to ERR; waits up to 10 s for it to listen; sets

@@ -11,8 +11,6 @@ need jq
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/s.db"
-has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:300})"; fi; }
-hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
 P=(--from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01)
 S=("$bin" stats cluster --db "$db" --cluster klynge-0 --code T90)
 sets() { sqlite3 "$db" "select count(*) from stats_release_set s join stats_release r on r.id=s.release where r.cluster='$1'"; }
