@@ -128,6 +128,28 @@ static int parse_uint(const char *name, const char *s, unsigned max, unsigned *o
     return 0;
 }
 
+/* SIGHUP: re-reads the JWKS file, so that an identity provider's new signing key can be
+ * added (and an old one retired) without a restart. A file that does not load leaves the
+ * keys in use in place: a typo in the file must not lock every user out. The operator
+ * sees which happened on stderr and in overblik_jwks_reloads_total. */
+static void reload_jwks(ob_http_server *srv, const char *path, const ob_auth_config *ac,
+                        ob_auth **in_use)
+{
+    ob_err e = {0};
+    ob_auth *next = NULL;
+    if (ob_auth_load(path, ac, &next, &e) != OB_OK) {
+        ob_http_reload_failed(srv);
+        fprintf(stderr,
+                "overblik serve: SIGHUP: JWKS not reloaded, the %zu key(s) in use stay: %s\n",
+                ob_auth_key_count(*in_use), e.msg);
+        return;
+    }
+    ob_auth_free(ob_http_swap_auth(srv, next));
+    *in_use = next;
+    fprintf(stderr, "overblik serve: SIGHUP: JWKS %s reloaded, %zu key(s)\n", path,
+            ob_auth_key_count(next));
+}
+
 static const char *const serve_flags[] = {"help", "access-log", NULL};
 static const char *const serve_valued[] = {
     "db",       "keys",   "listen",   "threads",          "config", "jwks",
@@ -154,7 +176,8 @@ int cmd_serve(int argc, char **argv)
                "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
                "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
-               "exit 0.\n");
+               "exit 0. SIGHUP: re-read the JWKS file (a new signing key without a restart);\n"
+               "if it does not load, the keys in use stay and stderr says why.\n");
         return 0;
     }
     static config c;
@@ -178,12 +201,13 @@ int cmd_serve(int argc, char **argv)
         parse_uint("shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 3600, &timeout) < 0)
         return EXIT_USAGE;
 
-    /* Block the stop signals before any thread starts, so all threads inherit the
-     * mask and only sigwait below sees them. */
+    /* Block the stop and reload signals before any thread starts, so all threads inherit
+     * the mask and only sigwait below sees them. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -212,8 +236,13 @@ int cmd_serve(int argc, char **argv)
            ob_http_address(srv), ob_http_address(srv), jwks);
     fflush(stdout);
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload_jwks(srv, jwks, &ac, &auth);
+    }
     fprintf(stderr, "overblik serve: %s received, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     ob_http_stop(srv);

@@ -256,6 +256,11 @@ ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth
     return rc;
 }
 
+size_t ob_auth_key_count(const ob_auth *a)
+{
+    return a->nkeys;
+}
+
 void ob_auth_free(ob_auth *a)
 {
     if (!a)

@@ -58,6 +58,8 @@ ob_status ob_auth_new(const json_t *jwks, const ob_auth_config *cfg, ob_auth **o
 /* Same, reading the JWKS from a file (at most 1 MiB). */
 ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth **out, ob_err *e);
 void ob_auth_free(ob_auth *a);
+/* How many keys the verifier holds (for the operator's messages). */
+size_t ob_auth_key_count(const ob_auth *a);
 
 /* Verifies a compact JWT (not NUL-terminated; len bytes) at time `now` (seconds since
  * the epoch). On success *claims is a reference owned by the caller (json_decref) to

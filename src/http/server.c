@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,7 +56,8 @@ struct ob_http_server {
     int listen_fd[MAX_DAEMONS];
     unsigned nd;
     ob_hub *hub;
-    ob_auth *auth;
+    ob_auth *auth; /* swapped by ob_http_swap_auth under auth_lock's write side */
+    pthread_rwlock_t auth_lock;
     bool access_log;
     unsigned shutdown_timeout;
     char address[96];
@@ -67,6 +69,7 @@ struct ob_http_server {
     _Atomic uint64_t lat_buckets[NBUCKETS + 1];
     _Atomic uint64_t lat_sum_us;
     _Atomic uint64_t auth_failures;
+    _Atomic uint64_t reloads[2]; /* JWKS reloads: [0] failed, [1] taken */
 };
 
 typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOWN } route;
@@ -552,6 +555,13 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               "invalid token.\n# TYPE overblik_http_auth_failures_total counter\n"
               "overblik_http_auth_failures_total %llu\n",
               (unsigned long long)atomic_load_explicit(&s->auth_failures, memory_order_relaxed));
+    sb_printf(&b,
+              "# HELP overblik_jwks_reloads_total JWKS reloads on SIGHUP, by result (a failed one "
+              "keeps the keys in use).\n# TYPE overblik_jwks_reloads_total counter\n"
+              "overblik_jwks_reloads_total{result=\"ok\"} %llu\n"
+              "overblik_jwks_reloads_total{result=\"failed\"} %llu\n",
+              (unsigned long long)atomic_load_explicit(&s->reloads[1], memory_order_relaxed),
+              (unsigned long long)atomic_load_explicit(&s->reloads[0], memory_order_relaxed));
     sb_printf(&b, "# HELP overblik_decisions_total Logged access decisions since start, by "
                   "rule and outcome.\n# TYPE overblik_decisions_total counter\n");
     for (int rule = 0; rule < OB_RULE_COUNT; rule++)
@@ -647,7 +657,10 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
     while (tlen && tok[tlen - 1] == ' ')
         tlen--;
     json_t *claims = NULL;
-    if (ob_auth_verify(s->auth, tok, tlen, (int64_t)ob_time_now(), &claims, &e) != OB_OK) {
+    pthread_rwlock_rdlock(&s->auth_lock);
+    ob_status vrc = ob_auth_verify(s->auth, tok, tlen, (int64_t)ob_time_now(), &claims, &e);
+    pthread_rwlock_unlock(&s->auth_lock); /* the claims are ours: they outlive the verifier */
+    if (vrc != OB_OK) {
         *mrc = send_401(s, conn, r, e.msg, true);
         return false;
     }
@@ -1155,6 +1168,7 @@ static void stop_all(ob_http_server *s)
     for (unsigned i = 0; i < s->nd; i++)
         if (s->listen_fd[i] >= 0)
             close(s->listen_fd[i]);
+    pthread_rwlock_destroy(&s->auth_lock);
     ob_free(s);
 }
 
@@ -1167,12 +1181,14 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     s->hub = h;
     s->auth = auth;
+    pthread_rwlock_init(&s->auth_lock, NULL);
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;
     ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0],
                                s->address, sizeof s->address, e);
     if (rc) {
+        pthread_rwlock_destroy(&s->auth_lock);
         ob_free(s);
         return rc;
     }
@@ -1216,6 +1232,21 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
 const char *ob_http_address(const ob_http_server *s)
 {
     return s->address;
+}
+
+ob_auth *ob_http_swap_auth(ob_http_server *s, ob_auth *next)
+{
+    pthread_rwlock_wrlock(&s->auth_lock); /* waits for verifications in progress */
+    ob_auth *prev = s->auth;
+    s->auth = next;
+    pthread_rwlock_unlock(&s->auth_lock);
+    atomic_fetch_add_explicit(&s->reloads[1], 1, memory_order_relaxed);
+    return prev;
+}
+
+void ob_http_reload_failed(ob_http_server *s)
+{
+    atomic_fetch_add_explicit(&s->reloads[0], 1, memory_order_relaxed);
 }
 
 void ob_http_stop(ob_http_server *s)

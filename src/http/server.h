@@ -18,7 +18,8 @@
  * parsing), path 2048 bytes (414), headers within libmicrohttpd's per-connection memory
  * limit (64 KiB; 431), 256 parameters, 30 s connection timeout.
  *
- * The server borrows the hub and the verifier; both must outlive ob_http_stop. */
+ * The server borrows the hub and the verifier (and each verifier swapped in later); both
+ * must outlive ob_http_stop. */
 #ifndef OB_HTTP_SERVER_H
 #define OB_HTTP_SERVER_H
 
@@ -51,6 +52,12 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
                         ob_err *e);
 /* The bound address, e.g. "127.0.0.1:8080" (valid until ob_http_stop). */
 const char *ob_http_address(const ob_http_server *s);
+/* Puts another verifier (the JWKS re-read on SIGHUP) in place for every token verified
+ * from now on; a verification in progress finishes with the old one first. Returns the
+ * previous verifier, which is the caller's again (to free). Counted in /metrics. */
+ob_auth *ob_http_swap_auth(ob_http_server *s, ob_auth *next);
+/* Counts a reload that failed, for /metrics (the verifier in use stays). */
+void ob_http_reload_failed(ob_http_server *s);
 /* Graceful stop: stops accepting connections, waits (up to the shutdown timeout) until
  * every request in flight has been answered, joins the threads and frees s. Does not
  * close the hub. NULL is a no-op. */

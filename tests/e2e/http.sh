@@ -5,7 +5,8 @@
 # crypto (interoperability of the ES256 raw R||S form); 403 and 400 from claims and
 # headers; 413, 415, malformed JSON (not echoed), nesting depth; no CPR in the server's
 # stderr; a writing CLI command refused while the server runs (one writing process);
-# SIGTERM with a request in flight -> answered, exit 0, `log verify` passes.
+# SIGTERM with a request in flight -> answered, exit 0, `log verify` passes; SIGHUP
+# re-reads the JWKS (a key added, a key retired, a broken file keeps the keys in use).
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -250,6 +251,42 @@ has "unknown config key: named with its line" "$out" "bad.conf:1: unknown settin
 out=$("$bin" serve --db "$db" --jwks "$work/missing.json" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok || bad "a missing JWKS file stops the server"
 has "a missing JWKS file is named" "$out" "missing.json"
+
+# --- SIGHUP re-reads the JWKS: an identity provider's new key without a restart, the old one
+# retired the same way, and a file that does not load keeps the keys in use
+cp "${db%.db}.jwks.json" "$work/live.jwks.json"
+serve_bg srv addr "$work/out3.txt" "$work/err3.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
+  --jwks "$work/live.jwks.json"
+[ -n "$addr" ] && ok || bad "server with a JWKS of its own started"
+old=$(tok --kind system --client-id c --site "$gp")
+new=$(tok --kind system --client-id c --site "$gp" --key "$work/other.jwt.pem")
+hup() { # hup N: sends SIGHUP and waits for the server's Nth answer to one on stderr
+  kill -HUP "$srv"
+  for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$work/err3.txt")" -ge "$1" ] && break; sleep 0.1; done
+}
+with() { req GET /metrics -H "Authorization: Bearer $1"; } # any valid token reads /metrics
+with "$old"; eq "JWKS: the configured key is accepted" "$code" 200
+with "$new"; eq "JWKS: a key not yet configured is refused" "$code" 401
+jq -s '{keys: (.[0].keys + .[1].keys)}' "${db%.db}.jwks.json" "$work/other.jwks.json" >"$work/next.json"
+mv "$work/next.json" "$work/live.jwks.json"
+hup 1
+has "SIGHUP: the reload is announced" "$(cat "$work/err3.txt")" "JWKS $work/live.jwks.json reloaded, 2 key(s)"
+with "$new"; eq "SIGHUP: the added key is accepted at once" "$code" 200
+with "$old"; eq "SIGHUP: the old key still, while both are listed" "$code" 200
+cp "$work/other.jwks.json" "$work/live.jwks.json"
+hup 2
+with "$old"; eq "SIGHUP: a retired key is refused, though its token was verified before" "$code" 401
+with "$new"; eq "SIGHUP: the remaining key is accepted" "$code" 200
+printf '{"keys":[' >"$work/live.jwks.json"
+hup 3
+has "SIGHUP: a broken file is named, the keys kept" "$(cat "$work/err3.txt")" \
+  "JWKS not reloaded, the 1 key(s) in use stay"
+with "$old"; eq "SIGHUP: and does not bring back a retired one" "$code" 401
+with "$new"; eq "SIGHUP: a broken file keeps the key in use" "$code" 200
+has "metrics: reloads taken" "$body" 'overblik_jwks_reloads_total{result="ok"} 2'
+has "metrics: reloads failed" "$body" 'overblik_jwks_reloads_total{result="failed"} 1'
+kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
+eq "SIGHUP: the server still stops cleanly" "$rc" 0
 
 # --- R-CPR-2: the server's stderr (access log included) never shows a CPR
 err=$(cat "$work/err.txt")
