@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "store/log_index.h"
 
 void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap)
 {
@@ -232,6 +233,11 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
+    if (!ob_log_index_boot_known())
+        fprintf(stderr, "overblik serve: warning: the kernel's boot id "
+                        "(/proc/sys/kernel/random/boot_id) cannot be read, so patients' "
+                        "access-log views scan the whole log while the server runs; make "
+                        "/proc/sys readable (systemd: no ProcSubset=pid)\n");
     printf("overblik serve: listening on http://%s (FHIR base http://%s/fhir, JWKS %s)\n",
            ob_http_address(srv), ob_http_address(srv), jwks);
     fflush(stdout);

@@ -159,6 +159,13 @@ static void boot_id(char out[40])
     out[strcspn(out, "\n")] = '\0';
 }
 
+bool ob_log_index_boot_known(void)
+{
+    char b[40];
+    boot_id(b);
+    return b[0] != '\0';
+}
+
 /* 1 if the index may be trusted after the last boot: it was closed cleanly, or its
  * writer opened it in this boot (so the kernel holds every write). 0 if not, -1 on
  * error. boot is "" when unknown. */

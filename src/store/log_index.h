@@ -37,6 +37,11 @@ typedef struct ob_log_index ob_log_index;
  * a heap string the caller frees with ob_free, or NULL (out of memory). */
 char *ob_log_index_path(const char *log_path);
 
+/* Whether the kernel's boot id can be read. Without it, readers in other transactions
+ * (the patients' log views) cannot tell that the index's unsynced writes are still in the
+ * kernel, so they trust it only after a clean close and scan the log meanwhile. */
+bool ob_log_index_boot_known(void);
+
 /* Removes the index database of the log at log_path and its -wal and -shm files (with
  * no writer running): it is rebuilt from the log by the next writer. */
 void ob_log_index_remove(const char *log_path);

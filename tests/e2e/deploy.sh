@@ -92,6 +92,18 @@ has "SIGHUP under strace: reloaded" "$(cat "$work/err.txt")" "reloaded, 1 key(s)
 kill -TERM "$pid"; wait "$srv"; rc=$?; srv=""
 eq "SIGTERM under strace: exit 0" "$rc" 0
 
+hasnt "no boot-id warning where /proc/sys is readable" "$(cat "$work/err.txt")" "boot id"
+# where the boot id cannot be read (a sandbox with ProcSubset=pid), the server says so at start
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+  mkdir "$work/empty"
+  out=$(unshare -m bash -c 'mount --bind "$1" /proc/sys/kernel/random && exec timeout 3 "$2" serve \
+    --db "$3" --listen 127.0.0.1:0' _ "$work/empty" "$bin" "$db" 2>&1)
+  has "no boot id: the server warns at start" "$out" "boot id (/proc/sys/kernel/random/boot_id) cannot be read"
+  has "no boot id: and serves" "$out" "listening on"
+else
+  echo "deploy.sh: no mount namespace here; the boot-id warning is not checked"
+fi
+
 # the system calls made, by name
 grep -oE '^[0-9]+ +[a-z0-9_]+\(' "$work/trace" | awk '{print $2}' | tr -d '(' | sort -u \
   >"$work/used"
