@@ -36,6 +36,10 @@ typedef struct opts {
 int opts_parse(opts *o, int argc, char **argv, const char *const *flags, const char *const *valued);
 const char *opt(const opts *o, const char *name, const char *dflt);
 bool opt_flag(const opts *o, const char *name);
+/* Reads s as a whole number from min to max into *out; else says so on stderr as
+ * "overblik CMD: NAME must be ..." and returns -1. */
+int opt_uint(const char *cmd, const char *name, const char *s, unsigned min, unsigned max,
+             unsigned *out);
 
 int exit_code_for(ob_status st);
 int fail(const char *cmd, const ob_err *e);

@@ -3,6 +3,9 @@
 
 #include "core/cpr.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -100,5 +103,19 @@ int open_hub(const opts *o, bool with_log, ob_hub **h)
     ob_err e = {0};
     if (ob_hub_open(&ho, h, &e) != OB_OK)
         return fail("open", &e);
+    return 0;
+}
+
+int opt_uint(const char *cmd, const char *name, const char *s, unsigned min, unsigned max,
+             unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max || s[0] == '-') {
+        fprintf(stderr, "overblik %s: %s must be a number from %u to %u\n", cmd, name, min, max);
+        return -1;
+    }
+    *out = (unsigned)v;
     return 0;
 }

@@ -57,19 +57,20 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
 }
 
 static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
-static const char *const valued[] = {"db",     "keys",  "patient", "professional", "seq", "limit",
-                                     "before", "proof", NULL};
+static const char *const valued[] = {"db",    "keys",   "patient",   "professional", "seq",
+                                     "limit", "before", "keep-days", "proof",        NULL};
 
 static int usage(int code)
 {
-    printf(
-        "usage: overblik log show --patient ID [--json] [--limit N]\n"
-        "       overblik log assistants --professional ID [--json]\n"
-        "       overblik log verify\n"
-        "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
-        "       overblik log check --proof FILE                 (offline, public key only)\n"
-        "       overblik log expire [--before DATE]  (retention, R-LOG-5; default: 2 years ago)\n"
-        "Exit 4 when verify or check finds tampering.\n");
+    printf("usage: overblik log show --patient ID [--json] [--limit N]\n"
+           "       overblik log assistants --professional ID [--json]\n"
+           "       overblik log verify\n"
+           "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
+           "       overblik log check --proof FILE                 (offline, public key only)\n"
+           "       overblik log expire [--keep-days N | --before DATE]\n"
+           "                 (retention, R-LOG-5: removes entries older than N days or DATE,\n"
+           "                 in whole signed segments; default --keep-days 730, two years)\n"
+           "Exit 4 when verify or check finds tampering.\n");
     return code;
 }
 
@@ -194,7 +195,15 @@ int cmd_log(int argc, char **argv)
     }
     if (strcmp(sub, "expire") == 0) {
         /* R-LOG-5: default retention two years, as the national log */
-        ob_time before = ob_time_now() - (ob_time)730 * 86400;
+        unsigned keep = 730;
+        if (opt(&o, "keep-days", NULL) && opt(&o, "before", NULL)) {
+            fprintf(stderr, "overblik log expire: give --keep-days or --before, not both\n");
+            return EXIT_USAGE;
+        }
+        if (opt(&o, "keep-days", NULL) &&
+            opt_uint("log expire", "--keep-days", opt(&o, "keep-days", ""), 1, 36500, &keep) < 0)
+            return EXIT_USAGE;
+        ob_time before = ob_time_now() - (ob_time)keep * 86400;
         if (opt(&o, "before", NULL) && ob_time_parse(opt(&o, "before", ""), &before, &e)) {
             fprintf(stderr, "overblik log expire: --before: %s\n", shown(e.msg));
             return EXIT_USAGE;

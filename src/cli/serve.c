@@ -116,19 +116,6 @@ static bool truthy(const char *s)
                  strcmp(s, "on") == 0);
 }
 
-static int parse_uint(const char *name, const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-') {
-        fprintf(stderr, "overblik serve: %s must be a number from 0 to %u\n", name, max);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* SIGHUP: re-reads the JWKS file, so that an identity provider's new signing key can be
  * added (and an old one retired) without a restart. A file that does not load leaves the
  * keys in use in place: a typo in the file must not lock every user out. The operator
@@ -198,8 +185,8 @@ int cmd_serve(int argc, char **argv)
     }
     bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
     unsigned threads, timeout;
-    if (parse_uint("threads", c.v[S_THREADS], 256, &threads) < 0 ||
-        parse_uint("shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 3600, &timeout) < 0)
+    if (opt_uint("serve", "threads", c.v[S_THREADS], 0, 256, &threads) < 0 ||
+        opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0)
         return EXIT_USAGE;
 
     /* Block the stop and reload signals before any thread starts, so all threads inherit

@@ -161,4 +161,19 @@ out=$("$bin" log verify --db "$work/x.db" 2>&1); rc=$?
 [ $rc -eq 4 ] && ok || bad "R-LOG-4 verify detects an edited entry (rc=$rc, $out)"
 has "R-LOG-4 names the first bad entry" "$out" "entry 10"
 
+# retention (R-LOG-5): a period in days, or a date; whole signed segments go, the rest verifies
+out=$("$bin" log expire --db "$db" --keep-days 0 2>&1); rc=$?
+eq "R-LOG-5 --keep-days 0 refused: exit 2" "$rc" 2
+has "R-LOG-5 --keep-days 0 refused: says the range" "$out" "--keep-days must be a number from 1 to 36500"
+out=$("$bin" log expire --db "$db" --keep-days 30 --before 2020-01-01 2>&1); rc=$?
+eq "R-LOG-5 --keep-days with --before refused: exit 2" "$rc" 2
+out=$("$bin" log expire --db "$db" --keep-days 1 2>&1); rc=$?
+eq "R-LOG-5 entries from today are kept" "$out" "expired 0 entries"
+out=$("$bin" log expire --db "$db" --before "$(date -u -d tomorrow +%F)" 2>&1); rc=$?
+n=$(grep -o 'expired [0-9]*' <<<"$out" | awk '{print $2}')
+[ $rc -eq 0 ] && [ "${n:-0}" -gt 0 ] && ok || bad "R-LOG-5 --before tomorrow expires the sealed segments ($out)"
+out=$("$bin" log verify --db "$db" 2>&1); rc=$?
+eq "R-LOG-5 the rest still verifies" "$rc" 0
+has "R-LOG-5 verify reports the expiry" "$out" "expired by retention"
+
 the_end
