@@ -1181,7 +1181,13 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     s->hub = h;
     s->auth = auth;
-    pthread_rwlock_init(&s->auth_lock, NULL);
+    /* A reload must not wait behind a steady stream of verifications (glibc's default
+     * favours readers), so a waiting writer goes first. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->auth_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;

@@ -277,13 +277,34 @@ cp "$work/other.jwks.json" "$work/live.jwks.json"
 hup 2
 with "$old"; eq "SIGHUP: a retired key is refused, though its token was verified before" "$code" 401
 with "$new"; eq "SIGHUP: the remaining key is accepted" "$code" 200
+# five reloads while a client keeps the server busy: each is taken at once, and no
+# request of the client fails meanwhile
+python3 - "${addr#http://}" "$new" >"$work/load.txt" <<'PY' &
+import http.client, sys, time
+c = http.client.HTTPConnection(sys.argv[1])
+n, failed, t0 = 0, 0, time.time()
+while time.time() - t0 < 3:
+    c.request("GET", "/metrics", headers={"Authorization": "Bearer " + sys.argv[2]})
+    r = c.getresponse()
+    r.read()
+    n, failed = n + 1, failed + (r.status != 200)
+print(n, failed)
+PY
+loadpid=$!
+sleep 0.5
+for i in 3 4 5 6 7; do hup "$i"; done
+eq "SIGHUP under load: five reloads taken" "$(grep -c 'reloaded, 1 key' "$work/err3.txt")" 6
+wait "$loadpid"
+read -r nreq nfailed <"$work/load.txt"
+[ "${nreq:-0}" -gt 100 ] && ok || bad "SIGHUP under load: the client made requests (${nreq:-0})"
+eq "SIGHUP under load: none of them failed" "${nfailed:-x}" 0
 printf '{"keys":[' >"$work/live.jwks.json"
-hup 3
+hup 8
 has "SIGHUP: a broken file is named, the keys kept" "$(cat "$work/err3.txt")" \
   "JWKS not reloaded, the 1 key(s) in use stay"
 with "$old"; eq "SIGHUP: and does not bring back a retired one" "$code" 401
 with "$new"; eq "SIGHUP: a broken file keeps the key in use" "$code" 200
-has "metrics: reloads taken" "$body" 'overblik_jwks_reloads_total{result="ok"} 2'
+has "metrics: reloads taken" "$body" 'overblik_jwks_reloads_total{result="ok"} 7'
 has "metrics: reloads failed" "$body" 'overblik_jwks_reloads_total{result="failed"} 1'
 kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
 eq "SIGHUP: the server still stops cleanly" "$rc" 0
