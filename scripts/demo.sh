@@ -35,22 +35,22 @@ cpr=$(grep -m1 "\"id\":\"$pt\"" "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | c
 rm -f "$dir/pt.ndjson"
 pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400)
 cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 86400)
-sys=$("$bin" token --db "$db" --kind system --client-id demo-epj --site "$gp" --ttl 86400)
+mon=$("$bin" token --db "$db" --kind system --client-id demo-monitor --ttl 86400) # /metrics
 cat <<MSG
 
 The HTTP server: http://$listen  (FHIR base http://$listen/fhir; docs/api.md)
 Development tokens, valid for 24 hours (overblik token --help makes more):
   PRO=$pro
   CIT=$cit
-  SYS=$sys
+  MON=$mon
   PT=$pt
-Try, in another terminal after pasting the three lines above:
+Try, in another terminal after pasting the four lines above:
   curl -s http://$listen/fhir/metadata | jq .
   curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" "http://$listen/fhir/Appointment?patient=Patient/\$PT" | jq .   # as \$PT's own GP
   curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/AuditEvent?_count=5" | jq .   # $pt's own log; .link pages on
   curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/Appointment?date=ge$(date -u +%Y-%m-%d)&status=booked&_include=Appointment:patient" | jq .   # upcoming
-  curl -s -H "Authorization: Bearer \$SYS" http://$listen/metrics
+  curl -s -H "Authorization: Bearer \$MON" http://$listen/metrics   # only for the monitor's token
 Ctrl-C stops the server (requests in flight finish, the log is flushed).
 
 MSG
-exec "$bin" serve --db "$db" --listen "$listen"
+exec "$bin" serve --db "$db" --listen "$listen" --metrics-clients demo-monitor

@@ -76,10 +76,8 @@ cut -d' ' -f1,2 "$pairs" | sort -u | while read -r pro site; do
 done >"$toks"
 # the pair file wrk reads: "<token> <patient>" per line
 awk 'NR==FNR{t[$1]=$2; next} {print t[$1], $3}' "$toks" "$pairs" >"$dir/pairs.txt"
-# a system token for /metrics (log appends and commits: the group commit's batch)
-read -r cid csite < <(sqlite3 -separator ' ' "$db" \
-  "select json_extract(json,'\$.client_id'), json_extract(json,'\$.site') from records where type='source' limit 1")
-systok=$("$bin" token --db "$db" --kind system --client-id "$cid" --site "$csite" --ttl 7200)
+# the monitor's token for /metrics (log appends and commits: the group commit's batch)
+systok=$("$bin" token --db "$db" --kind system --client-id bench-monitor --ttl 7200)
 echo "bench/http: $(wc -l <"$dir/pairs.txt") (token, patient) pairs, $(wc -l <"$toks") professionals," \
   "$(cut -d' ' -f3 "$pairs" | sort -u | wc -l) distinct patients"
 
@@ -123,7 +121,8 @@ run_one() { # $1 = server threads ("" = default), $2 = connections
   local conns=$2
   local targ=() pid addr size0 size1 res reqs m0 m1 cpu0 cpu1
   [ -n "$1" ] && targ=(--threads "$1")
-  "$bin" serve --db "$db" --listen 127.0.0.1:0 "${targ[@]}" >"$out" 2>/dev/null &
+  "$bin" serve --db "$db" --listen 127.0.0.1:0 --metrics-clients bench-monitor "${targ[@]}" \
+    >"$out" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 600); do grep -q "listening on" "$out" && break; sleep 0.1; done
   addr=$(grep -o 'http://[0-9.]*:[0-9]*' "$out" | head -1)

@@ -38,6 +38,7 @@ enum {
     S_BASE_URL,
     S_ACCESS_LOG,
     S_SHUTDOWN_TIMEOUT,
+    S_METRICS_CLIENTS,
     S_COUNT
 };
 static const struct {
@@ -53,6 +54,7 @@ static const struct {
     {"base_url", "OVERBLIK_BASE_URL", "base-url", NULL},
     {"access_log", "OVERBLIK_ACCESS_LOG", "access-log", "false"},
     {"shutdown_timeout", "OVERBLIK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30"},
+    {"metrics_clients", "OVERBLIK_METRICS_CLIENTS", "metrics-clients", NULL},
 };
 
 typedef struct config {
@@ -140,8 +142,8 @@ static void reload_jwks(ob_http_server *srv, const char *path, const ob_auth_con
 
 static const char *const serve_flags[] = {"help", "access-log", NULL};
 static const char *const serve_valued[] = {
-    "db",       "keys",   "listen",   "threads",          "config", "jwks",
-    "audience", "issuer", "base-url", "shutdown-timeout", NULL};
+    "db",       "keys",   "listen",   "threads",          "config",          "jwks",
+    "audience", "issuer", "base-url", "shutdown-timeout", "metrics-clients", NULL};
 
 int cmd_serve(int argc, char **argv)
 {
@@ -152,15 +154,19 @@ int cmd_serve(int argc, char **argv)
         printf("usage: overblik serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
                "         [--config FILE] [--jwks FILE] [--audience A] [--issuer I]\n"
                "         [--base-url URL] [--shutdown-timeout S] [--access-log] [--keys FILE]\n"
-               "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md).\n"
+               "         [--metrics-clients ID,...]\n"
+               "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
+               "answers only system tokens whose client_id is in --metrics-clients (none by\n"
+               "default): its counters follow what is decided about whom.\n"
                "Bearer tokens (ES256) are verified against the JWKS file; without --jwks the\n"
                "development JWKS that init wrote beside the database (FILE.jwks.json) is used.\n"
                "Production passes its own JWKS: the server never generates production keys.\n"
                "Each setting can also come from the environment (OVERBLIK_DB, OVERBLIK_LISTEN,\n"
                "OVERBLIK_THREADS, OVERBLIK_JWKS, OVERBLIK_AUDIENCE, OVERBLIK_ISSUER,\n"
                "OVERBLIK_BASE_URL, OVERBLIK_ACCESS_LOG, OVERBLIK_SHUTDOWN_TIMEOUT,\n"
-               "OVERBLIK_KEYS) or a config file of `key = value` lines (db, listen, threads,\n"
-               "jwks, audience, issuer, base_url, access_log, shutdown_timeout, keys; --config\n"
+               "OVERBLIK_KEYS, OVERBLIK_METRICS_CLIENTS) or a config file of `key = value`\n"
+               "lines (db, listen, threads, jwks, audience, issuer, base_url, access_log,\n"
+               "shutdown_timeout, keys, metrics_clients; --config\n"
                "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
                "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
@@ -213,7 +219,8 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
-    ob_http_config hc = {c.v[S_LISTEN], threads, access_log, c.v[S_BASE_URL], timeout};
+    ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
+                         c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
     ob_http_server *srv = NULL;
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
         ob_hub_close(h);

@@ -32,7 +32,7 @@ int cmd_token(int argc, char **argv)
     if (opt_flag(&o, "help")) {
         printf("usage: overblik token [--db FILE] --kind citizen|professional|system\n"
                "         [--cpr CPR | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
-               "          --client-id ID --site ORG] [--purpose P] [--ttl SECONDS]\n"
+               "          --client-id ID [--site ORG]] [--purpose P] [--ttl SECONDS]\n"
                "         [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
                "Prints a development bearer token signed with the key init wrote beside the\n"
                "database (FILE.jwt.pem). Defaults: --ttl 3600, --aud overblik. The purpose\n"
@@ -74,13 +74,14 @@ int cmd_token(int argc, char **argv)
             json_object_set_new(cl, "on_behalf_of", json_string(opt(&o, "on-behalf-of", NULL)));
     } else if (strcmp(kind, "system") == 0) {
         const char *client = opt(&o, "client-id", NULL), *site = opt(&o, "site", NULL);
-        if (!client || !site) {
-            rc = usage_error("a system token needs --client-id and --site");
+        if (!client) {
+            rc = usage_error("a system token needs --client-id (and --site for the FHIR API)");
             goto out;
         }
         json_object_set_new(cl, "client_id", json_string(client));
         json_object_set_new(cl, "sub", json_string(client));
-        json_object_set_new(cl, "site", json_string(site));
+        if (site) /* a metrics scraper speaks for no site */
+            json_object_set_new(cl, "site", json_string(site));
     } else {
         rc = usage_error("--kind must be citizen, professional or system");
         goto out;

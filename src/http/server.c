@@ -62,6 +62,7 @@ struct ob_http_server {
     unsigned shutdown_timeout;
     char address[96];
     char base_url[256];
+    char metrics_clients[512]; /* ",id1,id2," (config), or "" */
     atomic_int inflight;
     atomic_bool stopping;
     /* metrics: relaxed counters */
@@ -638,8 +639,22 @@ static const char *header(struct MHD_Connection *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+/* Whether verified claims are those of a system token the operator listed for /metrics. */
+static bool may_read_metrics(const ob_http_server *s, const json_t *claims)
+{
+    const char *kind = json_string_value(json_object_get(claims, "ob_kind"));
+    const char *id = json_string_value(json_object_get(claims, "client_id"));
+    if (!kind || strcmp(kind, "system") != 0 || !id || !id[0] || strchr(id, ',') ||
+        strlen(id) > 200 || !s->metrics_clients[0])
+        return false;
+    char needle[204];
+    snprintf(needle, sizeof needle, ",%s,", id);
+    return strstr(s->metrics_clients, needle) != NULL;
+}
+
 /* Verifies the bearer token; with `map`, also maps it to r->caller and applies the
- * purpose and break-the-glass headers. Answers the request on failure (returns false). */
+ * purpose and break-the-glass headers; without, it must be a listed metrics client.
+ * Answers the request on failure (returns false). */
 static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r, bool map,
                          enum MHD_Result *mrc)
 {
@@ -665,8 +680,13 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
         return false;
     }
     if (!map) {
+        bool allowed = may_read_metrics(s, claims);
         json_decref(claims);
-        return true;
+        if (!allowed)
+            *mrc = send_outcome(s, conn, r, 403, "forbidden",
+                                "this token may not read /metrics: it is for a system token "
+                                "whose client_id the operator lists in metrics_clients");
+        return allowed;
     }
     ob_status st = ob_auth_caller(s->hub, claims, &r->caller, &e);
     if (st == OB_EDENIED) {
@@ -1172,6 +1192,31 @@ static void stop_all(ob_http_server *s)
     ob_free(s);
 }
 
+/* "a, b" -> ",a,b," (no spaces, empty items dropped) into out; false if it does not fit. */
+static bool metrics_list(const char *in, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (const char *p = in ? in : ""; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t k = n;
+        while (k && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+            k--;
+        if (k) {
+            if (at + k + 3 > cap)
+                return false;
+            out[at++] = ',';
+            memcpy(out + at, p, k);
+            at += k;
+            out[at] = ',';
+            out[at + 1] = '\0';
+        }
+        p += n;
+    }
+    return true;
+}
+
 ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_http_server **out,
                         ob_err *e)
 {
@@ -1191,6 +1236,12 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;
+    if (!metrics_list(cfg->metrics_clients, s->metrics_clients, sizeof s->metrics_clients)) {
+        pthread_rwlock_destroy(&s->auth_lock);
+        ob_free(s);
+        return ob_err_set(e, OB_EINVAL, "metrics_clients is longer than %zu bytes",
+                          sizeof s->metrics_clients - 2);
+    }
     ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0],
                                s->address, sizeof s->address, e);
     if (rc) {

@@ -5,7 +5,10 @@
  * and the transport's own endpoints:
  *   /healthz        200 "ok" while the hub is open; no token
  *   /metrics        Prometheus text (requests, latency, decisions by rule, log appends);
- *                   any valid token
+ *                   a system token whose client_id the operator listed (metrics_clients):
+ *                   its counters move with what is decided about whom, so a caller who
+ *                   could watch them while probing a patient would learn more than the
+ *                   answers tell (hidden and absent must look the same)
  *   /fhir/metadata  the CapabilityStatement; no token
  *   /fhir/...       the FHIR API below ob_api_handle; a token mapped to an ob_caller
  *   /api/stats/...  reserved (404 until the statistics handler is wired)
@@ -37,11 +40,13 @@
 #define OB_HTTP_MAX_PARAMS 256
 
 typedef struct ob_http_config {
-    const char *listen;        /* "HOST:PORT" or "[V6]:PORT"; port 0 picks a free port */
-    unsigned threads;          /* worker threads; 0 = the number of cores */
-    bool access_log;           /* one line per request on stderr */
-    const char *base_url;      /* NULL: "http://<bound address>/fhir" */
-    unsigned shutdown_timeout; /* seconds ob_http_stop waits for requests in flight; 0: 30 */
+    const char *listen;          /* "HOST:PORT" or "[V6]:PORT"; port 0 picks a free port */
+    unsigned threads;            /* worker threads; 0 = the number of cores */
+    bool access_log;             /* one line per request on stderr */
+    const char *base_url;        /* NULL: "http://<bound address>/fhir" */
+    unsigned shutdown_timeout;   /* seconds ob_http_stop waits for requests in flight; 0: 30 */
+    const char *metrics_clients; /* client ids (comma-separated) of the system tokens that may
+                                  * read /metrics; NULL or "": no one */
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;

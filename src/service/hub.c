@@ -240,10 +240,15 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
                           "the access log is not open; no decision without a log "
                           "entry");
     ob_status rc = ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
-    if (rc == OB_OK && d->rule < OB_RULE_COUNT)
-        atomic_fetch_add_explicit(&h->decisions[d->rule][d->permit ? 1 : 0], 1,
-                                  memory_order_relaxed);
+    if (rc == OB_OK)
+        ob_hub_count_decision(h, d->rule, d->permit);
     return rc;
+}
+
+void ob_hub_count_decision(ob_hub *h, int rule, bool permit)
+{
+    if (rule >= 0 && rule < OB_RULE_COUNT)
+        atomic_fetch_add_explicit(&h->decisions[rule][permit ? 1 : 0], 1, memory_order_relaxed);
 }
 
 /* ---- single changes ---- */

@@ -31,7 +31,8 @@ typedef struct ob_hub {
     pthread_rwlock_t lock;
     char *db_path;
     /* Logged decisions since open by rule and outcome ([rule][permit]), for the
-     * server's /metrics; relaxed atomics, incremented by ob_hub_decide. */
+     * server's /metrics; relaxed atomics, incremented by ob_hub_count_decision: one per
+     * log entry (a search counts once, by the rule its entry names). */
     _Atomic uint64_t decisions[OB_RULE_COUNT][2];
     struct ob_apt_cache *apt_cache; /* owned; service/appointment.c */
     int lock_fd; /* with a log: the database file, flock()ed (one writing process) */
@@ -51,6 +52,9 @@ void ob_hub_key_path(const char *db_path, char *buf, size_t cap);
 /* Decides and logs. `resource` (borrowed, may be NULL) names what was read (item ids);
  * `justification` is the override reason. On success *d holds the decision and *seq the
  * log entry's sequence number. */
+/* Counts one logged decision in h->decisions. */
+void ob_hub_count_decision(ob_hub *h, int rule, bool permit);
+
 ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
                         const char *justification, ob_decision *d, uint64_t *seq, ob_err *e);
 

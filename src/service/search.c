@@ -86,5 +86,7 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     le.justification = s->about->override != OB_OVERRIDE_NONE ? s->justification : NULL;
     ob_status rc = ob_hub_log_read(h, &le, seq, e); /* deferred under an event-driven server */
     ob_free(resource);
+    if (rc == OB_OK) /* the entry is queued; a failed append is counted by the log */
+        ob_hub_count_decision(h, pick->rule, pick->permit);
     return rc;
 }

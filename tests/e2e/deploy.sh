@@ -124,6 +124,7 @@ db = $db
 listen = 127.0.0.1:0
 jwks = ${db%.db}.jwks.json
 access_log = true
+metrics_clients = monitor
 CONF
 # The units run as their own user (User=overblik), never as root: as root SQLite would
 # fchown its side files, which the filter refuses (@privileged).
@@ -155,7 +156,8 @@ eq "the patient's own log" "$(code -H "Authorization: Bearer $cit" "$addr/fhir/A
 block='{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/pt-0"},"provision":{"type":"deny","dataPeriod":{"start":"2020-01-01","end":"2020-12-31"}}}'
 eq "a write (a block)" "$(code -X POST -H "Authorization: Bearer $cit" \
   -H "Content-Type: application/fhir+json" --data "$block" "$addr/fhir/Consent")" 201
-eq "metrics" "$(code -H "Authorization: Bearer $pro" "$addr/metrics")" 200
+mon=$("$bin" token --db "$db" --kind system --client-id monitor)
+eq "metrics" "$(code -H "Authorization: Bearer $mon" "$addr/metrics")" 200
 kill -HUP "$pid"
 for _ in $(seq 1 100); do grep -q "SIGHUP" "$work/err.txt" && break; sleep 0.1; done
 has "SIGHUP under strace: reloaded" "$(cat "$work/err.txt")" "reloaded, 1 key(s)"

@@ -42,7 +42,8 @@ db="$mnt/f.db"
 "$bin" gen --out "$work/f.ndjson" --patients 300 --seed 3 >/dev/null 2>&1
 field() { grep -m1 "\"id\":\"$1\"" "$work/f.ndjson" | grep -o "\"$2\":\"[^\"]*\"" | cut -d'"' -f4; }
 
-serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
+  --metrics-clients epj-hosp-0
 [ -n "$addr" ] || { echo "server did not start"; cat "$work/err.txt"; exit 1; }
 
 gp=$(field pt-0 gp)

@@ -63,7 +63,7 @@ db="$work/w.db"
 out=$("$bin" load --db "$db" "$work/world.ndjson" 2>&1) && ok || { bad "load: $out"; the_end; exit 1; }
 
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
-  --access-log
+  --access-log --metrics-clients epj-hosp
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { "$bin" token --db "$db" "$@"; }

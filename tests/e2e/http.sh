@@ -26,7 +26,7 @@ gp=$(grep -m1 '"id":"pt-0"' "$work/d.ndjson" | grep -o '"gp":"[^"]*"' | cut -d'"
 [ -n "$digits" ] && [ -n "$gp" ] && ok || bad "found pt-0's CPR and GP in the generated data"
 
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
-  --access-log
+  --access-log --metrics-clients "monitor, epj-test"
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { "$bin" token --db "$db" "$@"; }
@@ -158,7 +158,23 @@ req GET "/fhir/Patient/$cpr" -H "Authorization: Bearer $pro"
 long=$(head -c 3000 /dev/zero | tr '\0' 'x')
 req GET "/fhir/$long" -H "Authorization: Bearer $pro"; outcome "path too long" 414
 
-# --- metrics
+# --- metrics: only for the system tokens the operator listed (--metrics-clients). Its
+# counters follow what is decided about whom: a professional who could watch them while
+# searching for a patient would tell a hidden patient from an absent one.
+req GET /metrics -H "Authorization: Bearer $pro"; outcome "metrics: a professional's token" 403 forbidden
+req GET /metrics -H "Authorization: Bearer $cit"; outcome "metrics: a citizen's token" 403 forbidden
+req GET /metrics -H "Authorization: Bearer $(tok --kind system --client-id epj-other --site "$gp")"
+outcome "metrics: a system token not listed" 403 forbidden
+mon=$(tok --kind system --client-id monitor) # a scraper speaks for no site
+dsum() { awk '$1 ~ /^overblik_decisions_total/ {s += $2} END {print s + 0}' <<<"$body"; }
+req GET /metrics -H "Authorization: Bearer $mon"; eq "metrics: the monitor's token" "$code" 200
+d0=$(dsum)
+req GET /fhir/Appointment -H "Authorization: Bearer $pro" -H "X-Purpose-Of-Use: TREAT" \
+  --get --data-urlencode "patient=Patient/pt-0"
+req GET /metrics -H "Authorization: Bearer $mon"
+eq "metrics: a search counts one logged decision" "$(($(dsum) - d0))" 1
+req GET /fhir/Appointment -H "Authorization: Bearer $mon"
+outcome "the monitor's token is not for the FHIR API" 401
 req GET /metrics -H "Authorization: Bearer $sys"
 eq "metrics 200" "$code" 200
 has "metrics: requests" "$body" 'overblik_http_requests_total{method="GET",code="4xx"}'
@@ -256,7 +272,7 @@ has "a missing JWKS file is named" "$out" "missing.json"
 # retired the same way, and a file that does not load keeps the keys in use
 cp "${db%.db}.jwks.json" "$work/live.jwks.json"
 serve_bg srv addr "$work/out3.txt" "$work/err3.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
-  --jwks "$work/live.jwks.json"
+  --jwks "$work/live.jwks.json" --metrics-clients c
 [ -n "$addr" ] && ok || bad "server with a JWKS of its own started"
 old=$(tok --kind system --client-id c --site "$gp")
 new=$(tok --kind system --client-id c --site "$gp" --key "$work/other.jwt.pem")
@@ -264,7 +280,7 @@ hup() { # hup N: sends SIGHUP and waits for the server's Nth answer to one on st
   kill -HUP "$srv"
   for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$work/err3.txt")" -ge "$1" ] && break; sleep 0.1; done
 }
-with() { req GET /metrics -H "Authorization: Bearer $1"; } # any valid token reads /metrics
+with() { req GET /metrics -H "Authorization: Bearer $1"; } # both tokens are client "c", a listed metrics client
 with "$old"; eq "JWKS: the configured key is accepted" "$code" 200
 with "$new"; eq "JWKS: a key not yet configured is refused" "$code" 401
 jq -s '{keys: (.[0].keys + .[1].keys)}' "${db%.db}.jwks.json" "$work/other.jwks.json" >"$work/next.json"
