@@ -227,6 +227,9 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
+    if (!c.v[S_METRICS_CLIENTS] || !c.v[S_METRICS_CLIENTS][0])
+        fprintf(stderr, "overblik serve: /metrics answers 403 to every token: no scraper is "
+                        "listed (metrics_clients, --metrics-clients)\n");
     if (!ob_log_index_boot_known())
         fprintf(stderr, "overblik serve: warning: the kernel's boot id "
                         "(/proc/sys/kernel/random/boot_id) cannot be read, so patients' "

@@ -252,6 +252,9 @@ out=$(timeout 10 "$bin" serve --db "$work/other.db" --listen "127.0.0.1:${addr##
 has "a port in use is named" "$out" "Address already in use"
 aud_ok "config file: the default audience is not" overblik 401
 has "config file: access_log = true" "$(cat "$work/err2.txt")" "GET /fhir/Appointment"
+has "no metrics client listed: said at start" "$(cat "$work/err2.txt")" \
+  "/metrics answers 403 to every token: no scraper is listed"
+hasnt "metrics clients listed: no such notice" "$(cat "$work/err.txt")" "no scraper is listed"
 stop2
 OVERBLIK_AUDIENCE=from-env start2
 aud_ok "environment beats the file" from-env 200
