@@ -24,8 +24,16 @@ const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *f
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out)
 {
     for (size_t i = 0; i < rq->nparams; i++) {
-        const char *n = rq->params[i].name;
-        bool ok = strcmp(n, "_format") == 0 || strcmp(n, "_pretty") == 0;
+        const char *n = rq->params[i].name, *v = rq->params[i].value;
+        /* FHIR's _total asks how exact Bundle.total must be: ours is always exact (and
+         * counts only what the caller may see), which every value allows */
+        if (strcmp(n, "_total") == 0 && allowed && strcmp(v, "none") != 0 &&
+            strcmp(v, "estimate") != 0 && strcmp(v, "accurate") != 0) {
+            ob_api_outcome(out, 400, "invalid", "_total must be none, estimate or accurate");
+            return false;
+        }
+        bool ok = strcmp(n, "_format") == 0 || strcmp(n, "_pretty") == 0 ||
+                  (strcmp(n, "_total") == 0 && allowed);
         for (size_t j = 0; !ok && allowed && allowed[j]; j++)
             ok = strcmp(n, allowed[j]) == 0;
         if (!ok) {

@@ -397,6 +397,55 @@ static void summary_count(void **state)
     af_close(&f);
 }
 
+/* FHIR's _total (none, estimate, accurate) on every search: Bundle.total is always exact
+ * and counts only what the caller may see, which each value allows, so all three answer
+ * the same total; another value is a 400, and a read by id takes no _total. */
+static void total_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-total");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *path;
+        const ob_caller *who;
+        const char *total;
+        int status;
+    } trows[] = {
+        {"/Appointment", &gp1, "_total=accurate", 200},
+        {"/Appointment", &gp1, "_total=estimate", 200},
+        {"/Appointment", &gp1, "_total=none", 200},
+        {"/Condition", &gp1, "_total=accurate", 200},
+        {"/Observation", &gp1, "_total=none", 200},
+        {"/AuditEvent", &anna, "_total=accurate", 200},
+        {"/Consent", &anna, "_total=estimate", 200},
+        {"/Appointment", &gp1, "_total=exact", 400},
+        {"/Appointment", &gp1, "_total=", 400},
+    };
+    for (size_t i = 0; i < sizeof trows / sizeof trows[0]; i++) {
+        const char *anna_p = trows[i].who == &gp1 ? ANNA : NULL;
+        const char *p0[] = {anna_p, NULL}, *p1[] = {trows[i].total, anna_p, NULL};
+        ob_api_response r0, r;
+        af_call(&f, trows[i].who, "GET", trows[i].path, anna_p ? p0 : NULL, NULL, &r0);
+        af_call(&f, trows[i].who, "GET", trows[i].path, p1, NULL, &r);
+        if (r.status != trows[i].status)
+            fail_msg("%s %s: status %d", trows[i].path, trows[i].total, r.status);
+        if (r.status == 200 && strcmp(trows[i].path, "/AuditEvent") != 0 &&
+            af_total(&r) != af_total(&r0)) /* (reading the log adds to it) */
+            fail_msg("%s %s: total %d, without it %d", trows[i].path, trows[i].total,
+                     (int)af_total(&r), (int)af_total(&r0));
+        ob_api_response_release(&r0);
+        ob_api_response_release(&r);
+    }
+    const char *by_id[] = {"_total=accurate", NULL};
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Patient/anna", by_id, NULL, &r);
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 /* The matches' ids in answer order, joined with ',' into buf. */
 static const char *order(ob_api_response *r, char *buf, size_t cap)
 {
@@ -490,10 +539,8 @@ static void sort_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_hold),
-        cmocka_unit_test(status_rows),
-        cmocka_unit_test(summary_count),
-        cmocka_unit_test(sort_rows),
+        cmocka_unit_test(rows_hold), cmocka_unit_test(status_rows), cmocka_unit_test(summary_count),
+        cmocka_unit_test(sort_rows), cmocka_unit_test(total_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
