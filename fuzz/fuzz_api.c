@@ -142,13 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         params[np++] = form.params[i];
     ob_caller c = *who;
     c.now = ob_time_now();
+    bool ignored[2 * OB_HTTP_MAX_PARAMS] = {0}; /* bit 4 of the first byte: handling=lenient */
     ob_api_request rq = {method,
                          path[0] ? path : "/",
                          params,
                          np,
                          body,
                          "http://127.0.0.1:8080/fhir",
-                         if_match[0] ? if_match : NULL};
+                         if_match[0] ? if_match : NULL,
+                         (data[0] & 16) ? ignored : NULL};
     ob_api_response out;
     ob_status st = ob_api_handle(hub, &c, &rq, &out, &e);
     if (st == OB_OK) {

@@ -66,6 +66,10 @@ typedef struct ob_api_request {
     const char *base_url; /* e.g. "http://127.0.0.1:8080/fhir", for fullUrl and Location */
     const char *if_match; /* the If-Match header (W/"<versionId>"), or NULL: an update
                            * only if the resource is still at that version */
+    bool *ignored;        /* Prefer: handling=lenient: nparams flags, false on entry and
+                           * owned by the caller, that the API sets for the parameters it
+                           * ignored instead of refusing (and leaves out of Bundle links);
+                           * NULL: strict, an unknown parameter is a 400 */
 } ob_api_request;
 
 typedef struct ob_api_response {

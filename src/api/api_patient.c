@@ -30,6 +30,7 @@
 typedef struct params {
     ob_api_param v[16];
     char buf[16][300];
+    bool ignored[16]; /* lenient: as rq->ignored, over v */
     size_t n;
     ob_api_request rq;
 } params;
@@ -84,7 +85,22 @@ static bool decode(const ob_api_request *rq, params *p, ob_api_response *out)
     p->rq = *rq;
     p->rq.params = p->v;
     p->rq.nparams = p->n;
+    if (rq->ignored) { /* the body's parameters come after the request's own */
+        memcpy(p->ignored, rq->ignored, rq->nparams < 16 ? rq->nparams : 16);
+        p->rq.ignored = p->ignored;
+    }
     return true;
+}
+
+/* ob_api_params_only over the decoded parameters, reporting those it ignored (lenient)
+ * back to the request's own flags. */
+static bool params_only(const ob_api_request *rq0, params *p, const char *const *allowed,
+                        ob_api_response *out)
+{
+    bool ok = ob_api_params_only(&p->rq, allowed, out);
+    for (size_t i = 0; rq0->ignored && i < rq0->nparams && i < 16; i++)
+        rq0->ignored[i] = p->ignored[i];
+    return ok;
 }
 
 static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *rq0,
@@ -105,7 +121,7 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
         return OB_OK;
     static const char *const allowed[] = {"patient", "patient.identifier", "identifier", NULL};
     uint32_t pat;
-    if (!ob_api_params_only(&p.rq, allowed, out) || !ob_api_resolve_patient(h, c, &p.rq, &pat, out))
+    if (!params_only(rq0, &p, allowed, out) || !ob_api_resolve_patient(h, c, &p.rq, &pat, out))
         return OB_OK;
     ob_api_cands cs = {0};
     ob_status rc = ob_api_apt_cands(h, c, pat, &cs, e);
@@ -185,7 +201,7 @@ static ob_status patient_search(ob_hub *h, const ob_caller *c, const ob_api_requ
         return OB_OK;
     static const char *const allowed[] = {"identifier", "_id", "_revinclude", NULL};
     unsigned rev = 0;
-    if (!ob_api_params_only(&p.rq, read_id ? NULL : allowed, out) ||
+    if (!params_only(rq0, &p, read_id ? NULL : allowed, out) ||
         !ob_api_includes(&p.rq, "_revinclude", ob_api_revinclude_patient, &rev, out))
         return OB_OK;
     const char *idv = read_id ? read_id : ob_api_param_get(&p.rq, "_id", NULL);

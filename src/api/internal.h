@@ -40,8 +40,9 @@ ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq
  * where it came from. */
 const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *from_body);
 /* Refuses (400, returns false) any parameter not in the NULL-terminated allowed list,
- * naming it; FHIR's _format and _pretty are always allowed, and on a search (allowed not
- * NULL) _total=none|estimate|accurate (Bundle.total is always exact). */
+ * naming it (or, when rq->ignored is set, marks it ignored: Prefer: handling=lenient); FHIR's
+ * _format and _pretty are always allowed, and on a search (allowed not NULL)
+ * _total=none|estimate|accurate (Bundle.total is always exact). */
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out);
 
 /* Reads _count (0..500, default 50), _offset (>= 0, default 0) and _summary=count (the

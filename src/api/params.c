@@ -36,6 +36,10 @@ bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob
                   (strcmp(n, "_total") == 0 && allowed);
         for (size_t j = 0; !ok && allowed && allowed[j]; j++)
             ok = strcmp(n, allowed[j]) == 0;
+        if (!ok && rq->ignored) { /* lenient: FHIR says ignore it */
+            rq->ignored[i] = true;
+            continue;
+        }
         if (!ok) {
             char msg[200];
             /* parameter names are not patient data, but cap what we echo */
@@ -176,6 +180,7 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
     for (size_t i = 0; i < rq->nparams; i++) {
         const char *n = rq->params[i].name, *v = rq->params[i].value;
         if (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
+            (rq->ignored && rq->ignored[i]) ||
             (patient_ext && (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
                              strcmp(n, "identifier") == 0)))
             continue;

@@ -267,24 +267,43 @@ bool ob_http_format_json(const char *format)
     return names_json(format, n, false);
 }
 
-ob_http_prefer ob_http_prefer_return(const char *prefer)
+/* The value of the first `name=value` preference in a Prefer header (RFC 7240 §2: the
+ * first one counts), unquoted, into *v; false when there is none. */
+static bool prefer_value(const char *prefer, const char *name, const char **v, size_t *vn)
 {
     const char *s = prefer ? prefer : "", *t, *params;
-    size_t left = strlen(s), tn, pn;
+    size_t left = strlen(s), tn, pn, n = strlen(name);
     while (next_element(&s, &left, &t, &tn, &params, &pn)) {
-        if (tn > 7 && strncasecmp(t, "return=", 7) == 0) {
-            const char *v = t + 7;
-            size_t vn = tn - 7;
-            if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"')
-                v++, vn -= 2;
-            if (vn == 7 && strncasecmp(v, "minimal", 7) == 0)
-                return OB_PREFER_MINIMAL;
-            if (vn == 16 && strncasecmp(v, "OperationOutcome", 16) == 0)
-                return OB_PREFER_OUTCOME;
-            return OB_PREFER_RESOURCE; /* the first return= counts (RFC 7240 §2) */
+        if (tn > n && strncasecmp(t, name, n) == 0 && t[n] == '=') {
+            *v = t + n + 1;
+            *vn = tn - n - 1;
+            if (*vn >= 2 && (*v)[0] == '"' && (*v)[*vn - 1] == '"')
+                (*v)++, *vn -= 2;
+            return true;
         }
     }
+    return false;
+}
+
+ob_http_prefer ob_http_prefer_return(const char *prefer)
+{
+    const char *v;
+    size_t vn;
+    if (!prefer_value(prefer, "return", &v, &vn))
+        return OB_PREFER_RESOURCE;
+    if (vn == 7 && strncasecmp(v, "minimal", 7) == 0)
+        return OB_PREFER_MINIMAL;
+    if (vn == 16 && strncasecmp(v, "OperationOutcome", 16) == 0)
+        return OB_PREFER_OUTCOME;
     return OB_PREFER_RESOURCE;
+}
+
+bool ob_http_prefer_lenient(const char *prefer)
+{
+    const char *v;
+    size_t vn;
+    return prefer_value(prefer, "handling", &v, &vn) && vn == 7 &&
+           strncasecmp(v, "lenient", 7) == 0;
 }
 
 bool ob_http_json_depth_ok(const char *buf, size_t len, int max)
@@ -862,8 +881,18 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     }
     bool stats = r->rt == R_STATS;
     const char *path = url + (stats ? 10 : 5); /* below "/api/stats" or "/fhir" */
-    ob_api_request rq = {r->method_s, path[0] ? path : "/",    pl->v, pl->n, body,
-                         s->base_url, header(conn, "If-Match")};
+    bool ignored[OB_HTTP_MAX_PARAMS];
+    bool lenient = ob_http_prefer_lenient(header(conn, "Prefer"));
+    if (lenient)
+        memset(ignored, 0, pl->n * sizeof *ignored);
+    ob_api_request rq = {r->method_s,
+                         path[0] ? path : "/",
+                         pl->v,
+                         pl->n,
+                         body,
+                         s->base_url,
+                         header(conn, "If-Match"),
+                         lenient ? ignored : NULL};
     /* Suspend first: a deferred log append may complete (and resume) before the API
      * returns. The answer is sent from the resumed call (send_ready). */
     r->conn = conn;

@@ -102,6 +102,9 @@ bool ob_http_format_json(const char *format);
  * headers, or an OperationOutcome. */
 typedef enum { OB_PREFER_RESOURCE, OB_PREFER_MINIMAL, OB_PREFER_OUTCOME } ob_http_prefer;
 ob_http_prefer ob_http_prefer_return(const char *prefer);
+/* Whether a Prefer header asks for handling=lenient (FHIR: ignore unknown search
+ * parameters instead of refusing them); the first handling= counts. */
+bool ob_http_prefer_lenient(const char *prefer);
 
 /* Copies path into out (cap bytes) for logging, with CPR-like digit runs (ten digits,
  * or six, a hyphen and four) masked and the result truncated to fit. */

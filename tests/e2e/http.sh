@@ -67,6 +67,15 @@ eq "a browser's Accept: 200" "$code" 200
 req GET "/fhir/metadata?_format=json" -H "Accept: application/fhir+json; fhirVersion=4.0"
 eq "_format=json and Accept FHIR JSON: 200" "$code" 200
 
+# --- Prefer: handling=lenient: a search parameter the server does not know is ignored
+req GET "/fhir/Appointment?patient=Patient/pt-0&colour=red" -H "Authorization: Bearer $pro" \
+  -H "X-Purpose-Of-Use: TREAT"
+outcome "an unknown parameter, strict by default" 400 not-supported
+req GET "/fhir/Appointment?patient=Patient/pt-0&colour=red" -H "Authorization: Bearer $pro" \
+  -H "X-Purpose-Of-Use: TREAT" -H "Prefer: handling=lenient"
+eq "an unknown parameter with handling=lenient: 200" "$code" 200
+eq "handling=lenient: a searchset" "$(jq -r .type <<<"$body")" "searchset"
+
 # --- 401 over the wire (R-API-2)
 req GET /fhir/Appointment; outcome "no token" 401 login
 has "no token: challenge" "$hdrs" 'WWW-Authenticate: Bearer realm="overblik"'

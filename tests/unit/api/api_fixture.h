@@ -103,6 +103,8 @@ typedef struct af {
     int dumped;
     const char *tag;
     const char *if_match; /* sent as If-Match with every call while set */
+    bool lenient;         /* Prefer: handling=lenient with every call while set */
+    bool ignored[32];     /* the last call's ignored parameters (lenient) */
 } af;
 
 static inline void af_load(af *f, const char *const *lines, size_t n)
@@ -209,7 +211,11 @@ static inline void af_call(af *f, const ob_caller *c, const char *method, const 
         if (!b)
             fail_msg("test body is not JSON: %s", je.text);
     }
-    ob_api_request rq = {method, path, ps, n, b, "http://localhost/fhir", f->if_match};
+    memset(f->ignored, 0, sizeof f->ignored);
+    ob_api_request rq = {method,      path,
+                         ps,          n,
+                         b,           "http://localhost/fhir",
+                         f->if_match, f->lenient ? f->ignored : NULL};
     ob_err e = {0};
     ob_status rc = ob_api_handle(f->h, c, &rq, out, &e);
     json_decref(b);

@@ -194,11 +194,102 @@ static void following_next_visits_all(void **state)
     af_close(&f);
 }
 
+/* Prefer: handling=lenient (FHIR search.html#errors): a parameter the search does not
+ * know is ignored, not refused, and left out of the links a client pages with; a known
+ * parameter with a bad value is still a 400. One row per request. */
+static void lenient_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "paging-lenient");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *why;
+        bool lenient;
+        const ob_caller *who;
+        const char *path;
+        const char *params[4];
+        int status;
+        int ignored;      /* index of the parameter reported ignored, or -1 */
+        const char *next; /* substring of the next link, or NULL */
+    } lrows[] = {
+        {"strict: an unknown parameter is refused",
+         false,
+         &gp1,
+         "/Appointment",
+         {"patient=Patient/anna", "colour=red", "_count=1"},
+         400,
+         -1,
+         NULL},
+        {"lenient: it is ignored, and not in the next link",
+         true,
+         &gp1,
+         "/Appointment",
+         {"patient=Patient/anna", "colour=red", "_count=1"},
+         200,
+         1,
+         "/Appointment?patient=Patient/anna&_count=1&_offset=1"},
+        {"lenient: the known parameters still narrow",
+         true,
+         &gp1,
+         "/Appointment",
+         {"patient=Patient/anna", "status=cancelled", "colour=red"},
+         200,
+         2,
+         NULL},
+        {"lenient: a bad value of a known parameter is still a 400",
+         true,
+         &gp1,
+         "/Appointment",
+         {"patient=Patient/anna", "_count=many", "colour=red"},
+         400,
+         2,
+         NULL},
+        {"lenient: _total with a bad value is still a 400",
+         true,
+         &gp1,
+         "/Appointment",
+         {"patient=Patient/anna", "_total=exact"},
+         400,
+         -1,
+         NULL},
+        {"lenient: the patient's own log",
+         true,
+         &anna,
+         "/AuditEvent",
+         {"colour=red", "_count=1"},
+         200,
+         0,
+         "/AuditEvent?patient=Patient/anna&_count=1&_offset=1"},
+        {"lenient: a read by id", true, &anna, "/Patient/anna", {"colour=red"}, 200, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof lrows / sizeof lrows[0]; i++) {
+        f.lenient = lrows[i].lenient;
+        ob_api_response r;
+        af_call(&f, lrows[i].who, "GET", lrows[i].path, lrows[i].params, NULL, &r);
+        if (r.status != lrows[i].status)
+            fail_msg("%s: status %d", lrows[i].why, r.status);
+        for (int k = 0; k < 4 && lrows[i].params[k]; k++)
+            if (f.ignored[k] != (k == lrows[i].ignored))
+                fail_msg("%s: parameter %d ignored: %d", lrows[i].why, k, (int)f.ignored[k]);
+        const char *next = r.status == 200 ? link_url(&r, "next") : NULL;
+        if (lrows[i].next && (!next || !strstr(next, lrows[i].next) || strstr(next, "colour")))
+            fail_msg("%s: next link %s", lrows[i].why, next ? next : "(none)");
+        if (strcmp(lrows[i].why, "lenient: the known parameters still narrow") == 0 &&
+            af_total(&r) != 0)
+            fail_msg("%s: status=cancelled was not applied", lrows[i].why);
+        ob_api_response_release(&r);
+    }
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),
         cmocka_unit_test(following_next_visits_all),
+        cmocka_unit_test(lenient_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,6 +211,35 @@ static void test_negotiation(void **state)
                      format[i].ok);
 }
 
+/* Prefer: handling=lenient on a search (FHIR search.html#errors): unknown parameters are
+ * ignored, not refused. One row per header; the first handling= counts. */
+static void test_prefer_handling(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *prefer;
+        bool lenient;
+    } rows[] = {
+        {NULL, false},
+        {"", false},
+        {"handling=strict", false},
+        {"handling=lenient", true},
+        {"Handling=Lenient", true},
+        {"handling=\"lenient\"", true},
+        {"return=minimal, handling=lenient", true},
+        {"handling=lenient; x=1", true},
+        {"handling=strict, handling=lenient", false}, /* the first counts */
+        {"handling=lenientx", false},
+        {"handling=", false},
+        {"handlinglenient", false},
+        {"xhandling=lenient", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (ob_http_prefer_lenient(rows[i].prefer) != rows[i].lenient)
+            fail_msg("Prefer: %s: wanted %d", rows[i].prefer ? rows[i].prefer : "(none)",
+                     (int)rows[i].lenient);
+}
+
 /* Prefer: return=... on a write (FHIR http.html#ops, RFC 7240): one row per header. */
 static void test_prefer(void **state)
 {
@@ -242,9 +271,13 @@ static void test_prefer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth),       cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_form),        cmocka_unit_test(test_log_path),
-        cmocka_unit_test(test_negotiation), cmocka_unit_test(test_prefer),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_form),
+        cmocka_unit_test(test_log_path),
+        cmocka_unit_test(test_negotiation),
+        cmocka_unit_test(test_prefer),
+        cmocka_unit_test(test_prefer_handling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
