@@ -183,6 +183,86 @@ static const struct route {
     {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
 };
 
+/* Whether key is one of the comma-separated names in list. */
+static bool listed(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *s = list; *s;) {
+        size_t k = strcspn(s, ",");
+        if (k == n && memcmp(s, key, n) == 0)
+            return true;
+        s += k + (s[k] == ',');
+    }
+    return false;
+}
+
+/* FHIR _elements on a search (search.html#elements): each match keeps resourceType, id,
+ * meta, its type's mandatory elements (min cardinality 1 in R4, "SHOULD always return")
+ * and the elements named, and is tagged SUBSETTED; includes stay whole. The search
+ * accepted the parameter (params.c) unless it ignored it (lenient), and it is applied to
+ * what was already decided and logged, so it can only leave things out. */
+static void subset(const ob_api_request *rq, ob_api_response *out)
+{
+    static const struct {
+        const char *type, *mandatory;
+    } mandatory[] = {
+        {"Appointment", "status,participant"},
+        {"Observation", "status,code"},
+        {"Condition", "subject"},
+        {"AuditEvent", "type,recorded,agent,source"},
+        {"Consent", "status,scope,category"},
+    };
+    const char *names = NULL;
+    for (size_t i = 0; i < rq->nparams && !names; i++)
+        if (strcmp(rq->params[i].name, "_elements") == 0 && !(rq->ignored && rq->ignored[i]))
+            names = rq->params[i].value;
+    if (!names || !ob_api_response_parse(out) || !out->body)
+        return;
+    const char *rt = json_string_value(json_object_get(out->body, "resourceType"));
+    const char *type = json_string_value(json_object_get(out->body, "type"));
+    if (!rt || strcmp(rt, "Bundle") != 0 || !type || strcmp(type, "searchset") != 0)
+        return;
+    size_t i;
+    json_t *en;
+    json_array_foreach(json_object_get(out->body, "entry"), i, en)
+    {
+        const char *mode =
+            json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+        json_t *res = json_object_get(en, "resource");
+        if (!mode || strcmp(mode, "match") != 0 || !json_is_object(res))
+            continue;
+        const char *rtype = json_string_value(json_object_get(res, "resourceType")), *must = "";
+        for (size_t m = 0; rtype && m < sizeof mandatory / sizeof mandatory[0]; m++)
+            if (strcmp(rtype, mandatory[m].type) == 0)
+                must = mandatory[m].mandatory;
+        const char *key;
+        json_t *v, *tmp;
+        json_object_foreach_safe(res, tmp, key, v)
+        {
+            if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 &&
+                strcmp(key, "meta") != 0 && !listed(must, key) && !listed(names, key))
+                json_object_del(res, key);
+        }
+        json_t *meta = json_object_get(res, "meta");
+        if (!json_is_object(meta)) {
+            meta = json_object();
+            json_object_set_new(res, "meta", meta);
+        }
+        json_t *tags = json_object_get(meta, "tag");
+        if (!json_is_array(tags)) {
+            tags = json_array();
+            json_object_set_new(meta, "tag", tags);
+        }
+        json_array_append_new(tags,
+                              json_pack("{s:s, s:s, s:s}", "system",
+                                        "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                                        "code", "SUBSETTED", "display", "subsetted"));
+    }
+    ob_free(out->text); /* the transport sends the tree now */
+    out->text = NULL;
+    out->text_len = 0;
+}
+
 ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
@@ -214,8 +294,12 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
     size_t tl = strcspn(p, "/");
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strlen(routes[i].type) == tl && memcmp(routes[i].type, p, tl) == 0)
-            return routes[i].fn(h, c, rq, routes[i].type, p + tl, out, e);
+        if (strlen(routes[i].type) == tl && memcmp(routes[i].type, p, tl) == 0) {
+            ob_status rc = routes[i].fn(h, c, rq, routes[i].type, p + tl, out, e);
+            if (rc == OB_OK && out->status == 200)
+                subset(rq, out);
+            return rc;
+        }
     }
     ob_api_outcome(out, 404, "not-found", "no such resource type or operation");
     return OB_OK;

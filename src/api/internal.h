@@ -42,7 +42,8 @@ const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *f
 /* Refuses (400, returns false) any parameter not in the NULL-terminated allowed list,
  * naming it (or, when rq->ignored is set, marks it ignored: Prefer: handling=lenient); FHIR's
  * _format and _pretty are always allowed, and on a search (allowed not NULL)
- * _total=none|estimate|accurate (Bundle.total is always exact). */
+ * _total=none|estimate|accurate (Bundle.total is always exact) and _elements=a,b (applied
+ * to the matches by ob_api_handle). */
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out);
 
 /* Reads _count (0..500, default 50), _offset (>= 0, default 0) and _summary=count (the

@@ -21,6 +21,26 @@ const char *ob_api_param_get(const ob_api_request *rq, const char *name, bool *f
     return NULL;
 }
 
+/* "a,b,c": 1..32 element names, each a letter and then letters or digits (at most 64). */
+static bool elements_ok(const char *v)
+{
+    int names = 0;
+    for (;;) {
+        size_t n = strcspn(v, ",");
+        if (n == 0 || n > 64 || !((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z')))
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+                  (v[i] >= '0' && v[i] <= '9')))
+                return false;
+        if (++names > 32)
+            return false;
+        if (!v[n])
+            return true;
+        v += n + 1;
+    }
+}
+
 bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob_api_response *out)
 {
     for (size_t i = 0; i < rq->nparams; i++) {
@@ -32,8 +52,13 @@ bool ob_api_params_only(const ob_api_request *rq, const char *const *allowed, ob
             ob_api_outcome(out, 400, "invalid", "_total must be none, estimate or accurate");
             return false;
         }
+        if (strcmp(n, "_elements") == 0 && allowed && !elements_ok(v)) {
+            ob_api_outcome(out, 400, "invalid",
+                           "_elements must be a comma-separated list of element names");
+            return false;
+        }
         bool ok = strcmp(n, "_format") == 0 || strcmp(n, "_pretty") == 0 ||
-                  (strcmp(n, "_total") == 0 && allowed);
+                  ((strcmp(n, "_total") == 0 || strcmp(n, "_elements") == 0) && allowed);
         for (size_t j = 0; !ok && allowed && allowed[j]; j++)
             ok = strcmp(n, allowed[j]) == 0;
         if (!ok && rq->ignored) { /* lenient: FHIR says ignore it */

@@ -76,6 +76,21 @@ req GET "/fhir/Appointment?patient=Patient/pt-0&colour=red" -H "Authorization: B
 eq "an unknown parameter with handling=lenient: 200" "$code" 200
 eq "handling=lenient: a searchset" "$(jq -r .type <<<"$body")" "searchset"
 
+# --- _elements: the matches keep what was named and what R4 makes mandatory (participant),
+# tagged SUBSETTED (as the GP of a patient with appointments)
+ap=$(grep '"type":"appointment"' "$work/d.ndjson" | grep -v '"shared":false' | head -1 |
+  grep -o '"patient":"[^"]*"' | cut -d'"' -f4)
+apgp=$(grep -m1 "\"id\":\"$ap\"" "$work/d.ndjson" | grep -o '"gp":"[^"]*"' | cut -d'"' -f4)
+req GET "/fhir/Appointment?patient=Patient/$ap&_elements=status" \
+  -H "Authorization: Bearer $(tok --kind professional --sub "$apgp-dr0" --site "$apgp")" \
+  -H "X-Purpose-Of-Use: TREAT"
+eq "_elements: 200" "$code" 200
+eq "_elements: the matches' elements" \
+  "$(jq -c '[.entry[]? | select(.search.mode == "match") | .resource | keys] | unique' <<<"$body")" \
+  '[["id","meta","participant","resourceType","status"]]'
+eq "_elements: tagged" "$(jq -r '[.entry[]? | .resource.meta.tag[]?.code] | unique | join(",")' <<<"$body")" \
+  "SUBSETTED"
+
 # --- 401 over the wire (R-API-2)
 req GET /fhir/Appointment; outcome "no token" 401 login
 has "no token: challenge" "$hdrs" 'WWW-Authenticate: Bearer realm="overblik"'

@@ -446,6 +446,103 @@ static void total_rows(void **state)
     af_close(&f);
 }
 
+/* FHIR _elements on every search: each match keeps resourceType, id, meta and the elements
+ * named, tagged SUBSETTED; includes stay whole; the total is the same. A bad list is a 400,
+ * and a read by id takes none. */
+static void elements_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-elements");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *path;
+        const ob_caller *who;
+        const char *elements, *extra;
+        int status;
+        const char *kept; /* the element named, besides resourceType, id and meta */
+        const char *must; /* the type's mandatory elements, always kept */
+    } erows[] = {
+        {"/Appointment", &gp1, "_elements=status", NULL, 200, "status", ",status,participant,"},
+        {"/Appointment", &gp1, "_elements=start", "_include=Appointment:patient", 200, "start",
+         ",status,participant,"},
+        {"/Condition", &gp1, "_elements=code", NULL, 200, "code", ",subject,"},
+        {"/Observation", &gp1, "_elements=valueQuantity", NULL, 200, "valueQuantity",
+         ",status,code,"},
+        {"/AuditEvent", &anna, "_elements=outcome", NULL, 200, "outcome",
+         ",type,recorded,agent,source,"},
+        {"/Appointment", &gp1, "_elements=", NULL, 400, NULL, NULL},
+        {"/Appointment", &gp1, "_elements=status,,start", NULL, 400, NULL, NULL},
+        {"/Appointment", &gp1, "_elements=1status", NULL, 400, NULL, NULL},
+        {"/Appointment", &gp1, "_elements=sta-tus", NULL, 400, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof erows / sizeof erows[0]; i++) {
+        const char *anna_p = erows[i].who == &gp1 ? ANNA : NULL;
+        const char *p0[] = {anna_p, erows[i].extra, NULL};
+        const char *p1[] = {erows[i].elements, anna_p, erows[i].extra, NULL};
+        if (!anna_p) /* no patient parameter: shift the rest down */
+            p0[0] = erows[i].extra, p0[1] = NULL, p1[1] = erows[i].extra, p1[2] = NULL;
+        ob_api_response r0, r;
+        af_call(&f, erows[i].who, "GET", erows[i].path, p0, NULL, &r0);
+        af_call(&f, erows[i].who, "GET", erows[i].path, p1, NULL, &r);
+        if (r.status != erows[i].status)
+            fail_msg("%s %s: status %d", erows[i].path, erows[i].elements, r.status);
+        if (r.status != 200) {
+            ob_api_response_release(&r0);
+            ob_api_response_release(&r);
+            continue;
+        }
+        assert_true(ob_api_response_parse(&r));
+        if (strcmp(erows[i].path, "/AuditEvent") != 0 && af_total(&r) != af_total(&r0))
+            fail_msg("%s: total %d, without _elements %d", erows[i].path, (int)af_total(&r),
+                     (int)af_total(&r0));
+        size_t k, matches = 0, includes = 0;
+        json_t *en;
+        json_array_foreach(json_object_get(r.body, "entry"), k, en)
+        {
+            const char *mode =
+                json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+            json_t *res = json_object_get(en, "resource");
+            if (mode && strcmp(mode, "include") == 0) {
+                includes++;
+                char *all = json_dumps(res, 0);
+                if (!all || strstr(all, "SUBSETTED") || !json_object_get(res, "name"))
+                    fail_msg("%s: an include was subsetted", erows[i].path);
+                free(all);
+                continue;
+            }
+            matches++;
+            const char *key;
+            json_t *v;
+            json_object_foreach(res, key, v)
+            {
+                char kk[80];
+                snprintf(kk, sizeof kk, ",%s,", key);
+                if (strcmp(key, "resourceType") && strcmp(key, "id") && strcmp(key, "meta") &&
+                    strcmp(key, erows[i].kept) && !strstr(erows[i].must, kk))
+                    fail_msg("%s %s: element %s kept", erows[i].path, erows[i].elements, key);
+            }
+            if (!json_object_get(res, erows[i].kept) || !json_object_get(res, "id"))
+                fail_msg("%s: %s or id missing", erows[i].path, erows[i].kept);
+            char *tags = json_dumps(json_object_get(json_object_get(res, "meta"), "tag"), 0);
+            if (!tags || !strstr(tags, "\"SUBSETTED\""))
+                fail_msg("%s: no SUBSETTED tag (%s)", erows[i].path, tags ? tags : "none");
+            free(tags);
+        }
+        if (matches == 0 || (erows[i].extra && includes == 0))
+            fail_msg("%s: %zu matches, %zu includes", erows[i].path, matches, includes);
+        ob_api_response_release(&r0);
+        ob_api_response_release(&r);
+    }
+    const char *by_id[] = {"_elements=name", NULL};
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Patient/anna", by_id, NULL, &r);
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 /* The matches' ids in answer order, joined with ',' into buf. */
 static const char *order(ob_api_response *r, char *buf, size_t cap)
 {
@@ -540,7 +637,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold), cmocka_unit_test(status_rows), cmocka_unit_test(summary_count),
-        cmocka_unit_test(sort_rows), cmocka_unit_test(total_rows),
+        cmocka_unit_test(sort_rows), cmocka_unit_test(total_rows),  cmocka_unit_test(elements_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
