@@ -183,19 +183,6 @@ static const struct route {
     {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
 };
 
-/* Whether key is one of the comma-separated names in list. */
-static bool listed(const char *list, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *s = list; *s;) {
-        size_t k = strcspn(s, ",");
-        if (k == n && memcmp(s, key, n) == 0)
-            return true;
-        s += k + (s[k] == ',');
-    }
-    return false;
-}
-
 /* FHIR _elements on a search (search.html#elements): each match keeps resourceType, id,
  * meta, its type's mandatory elements (min cardinality 1 in R4, "SHOULD always return")
  * and the elements named, and is tagged SUBSETTED; includes stay whole. The search
@@ -240,7 +227,8 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
         json_object_foreach_safe(res, tmp, key, v)
         {
             if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 &&
-                strcmp(key, "meta") != 0 && !listed(must, key) && !listed(names, key))
+                strcmp(key, "meta") != 0 && !ob_api_in_list(key, must) &&
+                !ob_api_in_list(key, names))
                 json_object_del(res, key);
         }
         json_t *meta = json_object_get(res, "meta");

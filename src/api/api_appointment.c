@@ -322,27 +322,13 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
 }
 
 /* Is code one of a token list ("booked,cancelled"; NULL: any)? */
-static bool in_list(const char *code, const char *list)
-{
-    if (!list)
-        return true;
-    size_t n = strlen(code ? code : "");
-    for (const char *t = list; *t;) {
-        size_t len = strcspn(t, ",");
-        if (len == n && memcmp(t, code, n) == 0)
-            return true;
-        t += len + (t[len] == ',');
-    }
-    return false;
-}
-
 /* date=... and status=...: only the candidates whose start lies in [from, to) and whose
  * status is listed go on to be decided. */
 static void keep_matching(ob_apt_list *l, ob_time from, ob_time to, const char *status)
 {
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (ob_api_in_range(l->v[i].a.start, from, to) && in_list(l->v[i].a.status, status))
+        if (ob_api_in_range(l->v[i].a.start, from, to) && ob_api_in_list(l->v[i].a.status, status))
             l->v[k++] = l->v[i];
         else
             ob_free(l->v[i].buf);

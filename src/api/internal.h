@@ -8,6 +8,8 @@
 #ifndef OB_API_INTERNAL_H
 #define OB_API_INTERNAL_H
 
+#include <string.h>
+
 #include "api/api.h"
 #include "fhir/fhir.h"
 #include "policy/policy.h"
@@ -61,6 +63,22 @@ extern const char *const ob_api_revinclude_patient[];
  * upper bound, as in ob_log_query. False (400 in *out) when malformed. */
 bool ob_api_date_range(const ob_api_request *rq, const char *name, ob_time *from, ob_time *to,
                        ob_api_response *out);
+/* Whether s is one of the comma-separated items of list ("booked,pending"); a NULL
+ * list holds everything (no filter), a NULL s is "". */
+static inline bool ob_api_in_list(const char *s, const char *list)
+{
+    if (!list)
+        return true;
+    size_t n = strlen(s ? s : "");
+    for (const char *t = list; *t;) {
+        size_t len = strcspn(t, ",");
+        if (len == n && memcmp(t, s ? s : "", n) == 0)
+            return true;
+        t += len + (t[len] == ',');
+    }
+    return false;
+}
+
 static inline bool ob_api_in_range(ob_time t, ob_time from, ob_time to)
 {
     return t >= from && (to == 0 || t < to);
