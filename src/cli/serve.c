@@ -95,6 +95,12 @@ static int read_config(config *c, const char *path)
             return -1;
         }
         *eq = '\0';
+        /* a comment may follow a value after white space ("listen = :8080  # public") */
+        for (char *h = eq + 1; (h = strchr(h, '#')) != NULL; h++)
+            if (h[-1] == ' ' || h[-1] == '\t') {
+                *h = '\0';
+                break;
+            }
         char *k = trim(l), *v = trim(eq + 1);
         int i = 0;
         while (i < S_COUNT && strcmp(settings[i].key, k) != 0)

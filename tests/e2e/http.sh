@@ -256,7 +256,7 @@ cat >"$work/serve.conf" <<CONF
 # test config
 db = $db
 listen = 127.0.0.1:0
-audience = from-file
+audience = from-file   # a comment after the value is not part of it
 access_log = true
 CONF
 start2() { # start2 [args...]: a second server with the config file; sets $srv and $addr
