@@ -233,7 +233,7 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
-    if (!c.v[S_METRICS_CLIENTS] || !c.v[S_METRICS_CLIENTS][0])
+    if (!ob_http_metrics_listed(srv))
         fprintf(stderr, "overblik serve: /metrics answers 403 to every token: no scraper is "
                         "listed (metrics_clients, --metrics-clients)\n");
     if (!ob_log_index_boot_known())

@@ -34,11 +34,12 @@ void ob_jw_bool(ob_jw *w, bool v);
 void ob_jw_instant(ob_jw *w, int64_t t);
 /* The text (NUL-terminated) and its length; NULL if the writer failed. The writer is
  * empty afterwards. */
+char *ob_jw_take(ob_jw *w, size_t *len);
+void ob_jw_release(ob_jw *w);
+
 /* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid UTF-8 (overlong
  * forms, surrogates and code points past U+10FFFF included, as jansson refuses them).
  * s is NUL-terminated: a sequence cut short by the NUL is invalid, nothing past it is read. */
 size_t ob_utf8_len(const unsigned char *s);
-char *ob_jw_take(ob_jw *w, size_t *len);
-void ob_jw_release(ob_jw *w);
 
 #endif

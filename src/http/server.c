@@ -1335,6 +1335,11 @@ void ob_http_reload_failed(ob_http_server *s)
     atomic_fetch_add_explicit(&s->reloads[0], 1, memory_order_relaxed);
 }
 
+bool ob_http_metrics_listed(const ob_http_server *s)
+{
+    return s->metrics_clients[0] != '\0';
+}
+
 void ob_http_stop(ob_http_server *s)
 {
     if (!s)

@@ -63,6 +63,8 @@ const char *ob_http_address(const ob_http_server *s);
 ob_auth *ob_http_swap_auth(ob_http_server *s, ob_auth *next);
 /* Counts a reload that failed, for /metrics (the verifier in use stays). */
 void ob_http_reload_failed(ob_http_server *s);
+/* Whether any client may read /metrics (metrics_clients, as parsed, lists one). */
+bool ob_http_metrics_listed(const ob_http_server *s);
 /* Graceful stop: stops accepting connections, waits (up to the shutdown timeout) until
  * every request in flight has been answered, joins the threads and frees s. Does not
  * close the hub. NULL is a no-op. */
