@@ -10,7 +10,7 @@
  * and p99.9 17-18 ms. Two spinners in SCHED_IDLE, which the guest preempts at once for
  * the syncing thread, still gave 0.9% and 17 ms: the delay is outside the guest (the host
  * serves the virtual disk later while the vCPUs are busy), so no priority or thread
- * layout in the server removes it (docs/performance.md, HTTP).
+ * layout in the server removes it (docs/bench-http.md).
  *
  * --idle runs the spinners in SCHED_IDLE (that check). --pair runs two syncing threads
  * on two files at once and counts, for each slow sync (over 3 ms) of the first, whether

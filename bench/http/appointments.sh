@@ -26,7 +26,7 @@
 #      skip the build), BENCH_KEEP_DB (1: reuse the database; its log keeps growing),
 #      BENCH_ROUNDS (1; more: every run starts from a copy of the database as it was before
 #      the first run, and a summary says in how many runs the target was met: on a shared VM
-#      one run says little, docs/performance.md).
+#      one run says little, docs/performance.md; the first host's history: docs/bench-http.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 patients=${BENCH_PATIENTS:-100000}
@@ -78,6 +78,9 @@ done >"$toks"
 awk 'NR==FNR{t[$1]=$2; next} {print t[$1], $3}' "$toks" "$pairs" >"$dir/pairs.txt"
 # the monitor's token for /metrics (log appends and commits: the group commit's batch)
 systok=$("$bin" token --db "$db" --kind system --client-id bench-monitor --ttl 7200)
+# the host: the machine kind has run on different CPUs, and the figures moved with them
+echo "bench/http: host: $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)," \
+  "$(nproc) CPUs, kernel $(uname -r)"
 echo "bench/http: $(wc -l <"$dir/pairs.txt") (token, patient) pairs, $(wc -l <"$toks") professionals," \
   "$(cut -d' ' -f3 "$pairs" | sort -u | wc -l) distinct patients"
 

@@ -242,7 +242,7 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
 
 /* The searchset written straight to text: the same Bundle ob_api_search_bundle builds
  * (total and paging over what the caller may see only, the block hint last), at a
- * fraction of jansson's cost on the hottest read (docs/performance.md). */
+ * fraction of jansson's cost on the hottest read (docs/bench-http.md). */
 static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_list *l,
                             const decided *d, uint32_t pat, size_t offset, size_t count,
                             ob_api_response *out)

@@ -2,7 +2,7 @@
  *
  * jansson builds a tree of allocated nodes, hashes every key and walks the tree again to
  * dump it; for an appointment search that was more than a third of the server's
- * instructions per request (callgrind, docs/performance.md). The few hot answers write
+ * instructions per request (callgrind, docs/bench-http.md). The few hot answers write
  * their fixed shapes straight to text with this writer; every other answer, and every
  * parse, stays with jansson. The output is what jansson's JSON_COMPACT dump gives:
  * UTF-8 unescaped, '"', '\\' and control characters escaped.
