@@ -257,21 +257,14 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
     ob_jw w = {0};
     ob_jw_lit(&w, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":");
     ob_jw_int(&w, (int64_t)visible);
-    if (offset > 0 || count < visible) { /* links: only a search longer than a page */
-        const char *pext = NULL;         /* index strings stay while the hub is open */
+    const char *pext = NULL; /* index strings stay while the hub is open */
+    if (visible > 0) {
         pthread_rwlock_rdlock(&h->lock);
         if (pat < h->ix->npatients)
             pext = h->ix->patients[pat].ext_id;
         pthread_rwlock_unlock(&h->lock);
-        json_t *links = ob_api_page_links(rq, pext, visible, offset, count);
-        char *lt = links ? json_dumps(links, JSON_COMPACT) : NULL;
-        json_decref(links);
-        if (lt) {
-            ob_jw_lit(&w, ",\"link\":");
-            ob_jw_raw(&w, lt, strlen(lt));
-            free(lt);
-        }
     }
+    ob_api_page_links_write(&w, rq, pext, visible, offset, count);
     ob_jw_lit(&w, ",\"entry\":[");
     size_t seen = 0, written = 0;
     for (size_t i = 0; i < l->n; i++) {

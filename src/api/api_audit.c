@@ -54,9 +54,7 @@ static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, cons
 {
     uint64_t seq;
     json_object_set_new(col->bundle, "total", json_integer((json_int_t)col->seen));
-    json_t *links = ob_api_page_links(rq, pext, col->seen, col->offset, col->count);
-    if (links)
-        json_object_set_new(col->bundle, "link", links);
+    ob_api_bundle_link(col->bundle, rq, pext, col->offset, col->count);
     lr->resource = col->ids;
     if (ob_api_log_read(h, c, lr, &seq, e)) {
         json_decref(col->bundle);

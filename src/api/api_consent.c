@@ -74,12 +74,14 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     json_t *bundle = ob_api_bundle_new("searchset");
     char ids[1024] = "";
+    const char *pext = NULL; /* index strings stay while the hub is open */
     ob_api_read_log lr = {.patient = pat, .category = "Consent", .resource = ids};
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
     log_fields(acc, &lr);
     if (acc != OB_API_ACCESS_NONE) {
         const ob_patient *p = &h->ix->patients[pat];
+        pext = p->ext_id;
         for (uint16_t i = 0; i < p->nblocks; i++) {
             json_t *r = ob_fhir_block_render(h->ix, pat, &p->blocks[i]);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
@@ -98,6 +100,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_api_log_failed(out);
         return OB_OK;
     }
+    ob_api_bundle_link(bundle, rq, pext, 0, (size_t)-1); /* self: no paging here */
     out->status = 200;
     out->body = bundle;
     return OB_OK;

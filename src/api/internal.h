@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/jsonw.h"
 #include "fhir/fhir.h"
 #include "policy/policy.h"
 
@@ -84,15 +85,24 @@ static inline bool ob_api_in_range(ob_time t, ob_time from, ob_time to)
     return t >= from && (to == 0 || t < to);
 }
 
-/* Bundle.link for a searchset page: "previous" when offset > 0 and "next" when more
- * matches follow, as GET URLs of the same search (the type from rq->path) with _count and
- * _offset; NULL
- * when there are none. Only when the caller may see something (total > 0), so a hidden
- * patient answers like an absent one. The patient is named by internal id (patient_ext;
- * NULL keeps the request's own parameters), never by CPR (R-CPR-2): a request that
- * still holds a CPR-like value gets no links. New reference. */
+/* Bundle.link for a searchset page. "self" always: the search as performed (FHIR R4
+ * search.html: a server SHALL return the parameters it used), so a parameter ignored
+ * under handling=lenient is not in it. "previous" when offset > 0 and "next" when more
+ * matches follow, as GET URLs of the same search (the type from rq->path) with _count
+ * and _offset, only when the caller may see something (total > 0). The patient is named
+ * by internal id (patient_ext; NULL keeps the request's own parameters) only when
+ * total > 0, so a hidden patient's page is the one an absent patient gets, with the
+ * search as asked. Never a CPR (R-CPR-2): a request that still holds a CPR-like value
+ * gets no links. NULL when there are none; new reference. */
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
                           size_t offset, size_t count);
+/* Sets bundle's "link" to those links, with total read from the bundle (none: unchanged). */
+void ob_api_bundle_link(json_t *bundle, const ob_api_request *rq, const char *patient_ext,
+                        size_t offset, size_t count);
+/* The same links written as the member ,"link":[...] of a Bundle being written as text
+ * (nothing when there are none). */
+void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *patient_ext,
+                             size_t total, size_t offset, size_t count);
 /* Reads every `param` (_include or _revinclude): each value must be one of the
  * NULL-terminated allowed list (else 400 naming the supported ones, returns false);
  * bit j of *asked is set when allowed[j] was asked for. */

@@ -174,59 +174,153 @@ static void raw_put(char *buf, size_t cap, size_t *at, const char *s)
     buf[*at] = '\0';
 }
 
-static json_t *page_link(const char *relation, const char *query, size_t count, size_t offset)
+/* The search's URL up to its paging: base, type, '?' and each parameter as "n=v&". The
+ * patient by patient_ext when given (the parameters that name one are then left out);
+ * _count and _offset only when keep_paging; never one ignored under handling=lenient.
+ * False when a CPR-like text would go in (R-CPR-2) or it does not fit. */
+static bool search_query(const ob_api_request *rq, const char *patient_ext, bool keep_paging,
+                         char *q, size_t cap)
 {
-    char url[2400];
-    snprintf(url, sizeof url, "%s_count=%zu&_offset=%zu", query, count, offset);
-    return json_pack("{s:s, s:s}", "relation", relation, "url", url);
+    size_t at = 0;
+    q[0] = '\0';
+    raw_put(q, cap, &at, rq->base_url ? rq->base_url : "");
+    const char *path = rq->path[0] == '/' ? rq->path + 1 : rq->path;
+    char type[32];
+    snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
+    raw_put(q, cap, &at, "/");
+    url_put(q, cap, &at, type);
+    raw_put(q, cap, &at, "?");
+    /* a Patient search names its patient by _id, every other search by patient= */
+    bool patient_type = strcmp(type, "Patient") == 0;
+    if (patient_ext) { /* the patient by internal id, whichever way it was named */
+        raw_put(q, cap, &at, patient_type ? "_id=" : "patient=Patient/");
+        url_put(q, cap, &at, patient_ext);
+        raw_put(q, cap, &at, "&");
+    }
+    for (size_t i = 0; i < rq->nparams; i++) {
+        const char *n = rq->params[i].name, *v = rq->params[i].value;
+        if ((!keep_paging && (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0)) ||
+            (rq->ignored && rq->ignored[i]) ||
+            (patient_ext &&
+             (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
+              strcmp(n, "identifier") == 0 || (patient_type && strcmp(n, "_id") == 0))))
+            continue;
+        if (ob_cpr_in_text(n) || ob_cpr_in_text(v)) /* R-CPR-2: never into a URL */
+            return false;
+        url_put(q, cap, &at, n);
+        raw_put(q, cap, &at, "=");
+        url_put(q, cap, &at, v);
+        raw_put(q, cap, &at, "&");
+        if (at + 40 >= cap)
+            return false; /* too long to link to: the client pages with _offset itself */
+    }
+    /* digits next to an escape ("%20" "01901234") can read as one */
+    return !ob_cpr_in_text(q);
+}
+
+/* A page's links as text: self (the search as performed) and its neighbours, each URL as
+ * a prefix and a tail, so both writers below share one set of rules. */
+typedef struct page_links {
+    char self[2048], page[2048];
+    bool has_self, prev, next;
+    size_t count, prev_offset, next_offset;
+} page_links;
+
+static size_t page_links_make(const ob_api_request *rq, const char *patient_ext, size_t total,
+                              size_t offset, size_t count, page_links *pl)
+{
+    /* the patient by internal id only when the caller may see something: a hidden patient
+     * answers like an absent one, with the search as it was asked */
+    const char *pext = total > 0 ? patient_ext : NULL;
+    /* an operation's answer ($overview, called with POST) has no search URL to name */
+    pl->has_self =
+        !strchr(rq->path, '$') && search_query(rq, pext, true, pl->self, sizeof pl->self);
+    if (pl->has_self) { /* no dangling '&', nor '?' when nothing follows it */
+        size_t n = strlen(pl->self);
+        if (n && (pl->self[n - 1] == '&' || pl->self[n - 1] == '?'))
+            pl->self[n - 1] = '\0';
+    }
+    pl->next = total > 0 && count > 0 && count < total - (offset < total ? offset : total);
+    pl->prev = total > 0 && offset > 0;
+    if ((pl->next || pl->prev) && !search_query(rq, pext, false, pl->page, sizeof pl->page))
+        pl->next = pl->prev = false;
+    pl->count = count;
+    pl->prev_offset = offset > count ? offset - count : 0;
+    pl->next_offset = offset + count;
+    return (size_t)pl->has_self + pl->prev + pl->next;
+}
+
+static void paging_tail(char *buf, size_t cap, size_t count, size_t offset)
+{
+    snprintf(buf, cap, "_count=%zu&_offset=%zu", count, offset);
 }
 
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
                           size_t offset, size_t count)
 {
-    bool next = count > 0 && count < total - (offset < total ? offset : total);
-    bool prev = offset > 0;
-    if (total == 0 || (!next && !prev))
-        return NULL;
-    char q[2048];
-    size_t at = 0;
-    raw_put(q, sizeof q, &at, rq->base_url ? rq->base_url : "");
-    const char *path = rq->path[0] == '/' ? rq->path + 1 : rq->path;
-    char type[32];
-    snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
-    raw_put(q, sizeof q, &at, "/");
-    url_put(q, sizeof q, &at, type);
-    raw_put(q, sizeof q, &at, "?");
-    if (patient_ext) { /* the patient by internal id, whichever way it was named */
-        raw_put(q, sizeof q, &at, "patient=Patient/");
-        url_put(q, sizeof q, &at, patient_ext);
-        raw_put(q, sizeof q, &at, "&");
-    }
-    for (size_t i = 0; i < rq->nparams; i++) {
-        const char *n = rq->params[i].name, *v = rq->params[i].value;
-        if (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
-            (rq->ignored && rq->ignored[i]) ||
-            (patient_ext && (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
-                             strcmp(n, "identifier") == 0)))
-            continue;
-        if (ob_cpr_in_text(n) || ob_cpr_in_text(v)) /* R-CPR-2: never into a URL */
-            return NULL;
-        url_put(q, sizeof q, &at, n);
-        raw_put(q, sizeof q, &at, "=");
-        url_put(q, sizeof q, &at, v);
-        raw_put(q, sizeof q, &at, "&");
-        if (at + 8 >= sizeof q)
-            return NULL; /* too long to link to: the client pages with _offset itself */
-    }
-    if (ob_cpr_in_text(q)) /* digits next to an escape ("%20" "01901234") can read as one */
+    page_links pl;
+    if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
         return NULL;
     json_t *links = json_array();
-    if (prev)
-        json_array_append_new(links,
-                              page_link("previous", q, count, offset > count ? offset - count : 0));
-    if (next)
-        json_array_append_new(links, page_link("next", q, count, offset + count));
+    char tail[64], url[sizeof pl.page + sizeof tail];
+    if (pl.has_self)
+        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "self", "url", pl.self));
+    if (pl.prev) {
+        paging_tail(tail, sizeof tail, pl.count, pl.prev_offset);
+        snprintf(url, sizeof url, "%s%s", pl.page, tail);
+        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "previous", "url", url));
+    }
+    if (pl.next) {
+        paging_tail(tail, sizeof tail, pl.count, pl.next_offset);
+        snprintf(url, sizeof url, "%s%s", pl.page, tail);
+        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "next", "url", url));
+    }
     return links;
+}
+
+void ob_api_bundle_link(json_t *bundle, const ob_api_request *rq, const char *patient_ext,
+                        size_t offset, size_t count)
+{
+    size_t total = (size_t)json_integer_value(json_object_get(bundle, "total"));
+    json_t *links = bundle ? ob_api_page_links(rq, patient_ext, total, offset, count) : NULL;
+    if (links)
+        json_object_set_new(bundle, "link", links);
+}
+
+static void link_write(ob_jw *w, bool first, const char *relation, const char *a, const char *b)
+{
+    if (!first)
+        ob_jw_lit(w, ",");
+    ob_jw_lit(w, "{\"relation\":");
+    ob_jw_str(w, relation);
+    ob_jw_lit(w, ",\"url\":");
+    ob_jw_str2(w, a, b);
+    ob_jw_lit(w, "}");
+}
+
+void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *patient_ext,
+                             size_t total, size_t offset, size_t count)
+{
+    page_links pl;
+    if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
+        return;
+    char tail[64];
+    bool first = true;
+    ob_jw_lit(w, ",\"link\":[");
+    if (pl.has_self) {
+        link_write(w, first, "self", pl.self, "");
+        first = false;
+    }
+    if (pl.prev) {
+        paging_tail(tail, sizeof tail, pl.count, pl.prev_offset);
+        link_write(w, first, "previous", pl.page, tail);
+        first = false;
+    }
+    if (pl.next) {
+        paging_tail(tail, sizeof tail, pl.count, pl.next_offset);
+        link_write(w, first, "next", pl.page, tail);
+    }
+    ob_jw_lit(w, "]");
 }
 
 /* to == 0 means "no upper bound" (ob_log_query), so a bound that falls at 0 is moved

@@ -329,10 +329,7 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     out->status = 200;
     out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
-    size_t total = (size_t)json_integer_value(json_object_get(out->body, "total"));
-    json_t *links = out->body ? ob_api_page_links(rq, ext, total, offset, count) : NULL;
-    if (links)
-        json_object_set_new(out->body, "link", links);
+    ob_api_bundle_link(out->body, rq, ext, offset, count);
     ob_free(ds);
     return OB_OK;
 }

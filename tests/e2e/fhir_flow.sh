@@ -7,8 +7,8 @@
 #   write, a calendar entry without a patient is refused; unshared and pre-go-live
 #   appointments are never shown;
 # - the patient, their relative with power of attorney and the treating hospital doctor each
-#   see exactly the expected set; a doctor without a relationship gets the byte-identical
-#   empty Bundle a non-existent patient gets;
+#   see exactly the expected set; a doctor without a relationship gets the empty Bundle a
+#   non-existent patient gets, byte for byte but the self link (which repeats the search);
 # - a named block of the GP doctor (a hospital doctor's is refused, R-BLK-2): total 0, no
 #   appointment, only the generic marker; break-the-glass on $overview shows the data and the
 #   patient's AuditEvent log shows the override flag and the reason; a consent override on a
@@ -236,15 +236,17 @@ for h in "$A3" "$A_GOLD" $([ "$A_GOLD2" != none ] && echo "$A_GOLD2"); do
   eq "doctor lists hidden $h's history: the same bytes as an absent read" "$body" "$absent"
 done
 req GET "/fhir/Appointment?patient=Patient/pt-r" "$CIT_P" -H "X-Purpose-Of-Use: PWATRNY"
-eq "P holds no power of attorney over R: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+eq "P holds no power of attorney over R: the empty Bundle" "$(noself "$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
 # the doctor without a relationship: the same bytes as a patient that does not exist
 req GET "/fhir/Appointment?patient=Patient/pt-p" "$PSYK"
 eq "no relationship: 200" "$code" 200; nobody=$body
 logged "no relationship (deny logged)" "Practitioner/psyk-dr" ""
 req GET "/fhir/Appointment?patient=Patient/pt-nobody" "$PSYK"
 eq "non-existent patient: 200" "$code" 200
-eq "no relationship == non-existent patient, byte for byte" "$nobody" "$body"
-eq "the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+eq "no relationship == non-existent patient, byte for byte but the self link" "$(noself "$nobody")" "$(noself "$body")"
+eq "the self link: the search as asked, nothing more" "$(jq -c .link <<<"$nobody")" \
+   "[{\"relation\":\"self\",\"url\":\"$addr/fhir/Appointment?patient=Patient/pt-p\"}]"
+eq "the empty Bundle" "$(noself "$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
 req GET "/fhir/Appointment/$A1" "$PSYK"; r1=$body; c1=$code
 req GET "/fhir/Appointment/apt-999999" "$PSYK"
 eq "read of a hidden appointment: 404" "$c1" 404
@@ -275,7 +277,7 @@ MARKER='{"resource":{"resourceType":"OperationOutcome","issue":[{"severity":"inf
 blocked_bundle='{"resourceType":"Bundle","type":"searchset","total":0,"entry":['"$MARKER"']}'
 req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT"
 eq "blocked doctor: 200" "$code" 200
-eq "blocked doctor: total 0, no appointment, only the generic marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
+eq "blocked doctor: total 0, no appointment, only the generic marker" "$(noself "$body")" "$blocked_bundle"
 logged "blocked doctor (deny logged)" "Practitioner/gp-b-dr" ""
 req GET "/fhir/Appointment?patient=Patient/pt-p&_count=1" "$VAGT"
 eq "blocked doctor, paged: still total 0" "$(jq -r .total <<<"$body")" 0
@@ -328,7 +330,7 @@ req GET "/fhir/Patient/pt-nobody" "$PSYK"
 eq "Patient read, no relationship == non-existent" "$r1" "$code $body"
 req GET "/fhir/Consent?patient=Patient/pt-p" "$PSYK"; r1=$body
 req GET "/fhir/Consent?patient=Patient/pt-nobody" "$PSYK"
-eq "Consent search, no relationship == non-existent" "$r1" "$body"
+eq "Consent search, no relationship == non-existent" "$(noself "$r1")" "$(noself "$body")"
 req GET "/fhir/Patient/$P_DIG" "$CIT_P"
 eq "a CPR in the URL path: 400" "$code" 400
 
@@ -394,7 +396,7 @@ req GET /fhir/AuditEvent?patient=Patient/pt-p "$CIT_R" -H "X-Purpose-Of-Use: PWA
 eq "R (attorney over all) reads P's log" "$code" 200
 [ "$(jq -r .total <<<"$body")" -gt 10 ] && ok || bad "R sees P's log entries"
 req GET /fhir/AuditEvent?patient=Patient/pt-p "$MED"
-eq "a doctor reads P's log: the empty Bundle" "$(jq -c . <<<"$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
+eq "a doctor reads P's log: the empty Bundle" "$(noself "$body")" '{"resourceType":"Bundle","type":"searchset","total":0,"entry":[]}'
 
 # --- _include and _revinclude go through the same check (issue 3, "No leaks")
 incl() { jq -r '[.entry[]? | select(.search.mode=="include") | .resource.id] | sort | join(",")' <<<"$body"; }
@@ -407,14 +409,14 @@ req GET "/fhir/Appointment?patient=Patient/pt-p&_include=Appointment:patient" "$
 r1=$body
 logged "_include without a relationship: no Patient logged" "Practitioner/psyk-dr" ""
 req GET "/fhir/Appointment?patient=Patient/pt-nobody&_include=Appointment:patient" "$PSYK"
-eq "_include without a relationship == a patient that does not exist, byte for byte" "$r1" "$body"
+eq "_include without a relationship == a patient that does not exist, byte for byte" "$(noself "$r1")" "$(noself "$body")"
 req GET "/fhir/Patient?_id=pt-p&_revinclude=Appointment:patient" "$MED"
 eq "_revinclude: the Patient matches" "$(ids)" "pt-p"
 eq "_revinclude: the appointments as includes" "$(incl)" "$ALL"
 logged "_revinclude: one entry" "Practitioner/med-dr" "$(sorted ${ALL//,/ } pt-p)"
 req GET "/fhir/Patient?_id=pt-p&_revinclude=Appointment:patient" "$PSYK"; r1=$body
 req GET "/fhir/Patient?_id=pt-nobody&_revinclude=Appointment:patient" "$PSYK"
-eq "_revinclude without a relationship == a patient that does not exist" "$r1" "$body"
+eq "_revinclude without a relationship == a patient that does not exist" "$(noself "$r1")" "$(noself "$body")"
 req GET "/fhir/Appointment?patient=Patient/pt-p&_include=Appointment:location" "$MED"
 eq "_include of something unsupported: 400" "$code" 400
 eq "_include refused: an OperationOutcome" "$(jq -r .resourceType <<<"$body")" OperationOutcome

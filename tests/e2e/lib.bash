@@ -17,6 +17,14 @@ eq() { if [ "$2" = "$3" ]; then ok; else bad "$1 (got '$2', wanted '$3')"; fi; }
 has() { if grep -qF -- "$3" <<<"$2"; then ok; else bad "$1 (wanted '$3' in: ${2:0:400})"; fi; }
 hasnt() { if grep -qF -- "$3" <<<"$2"; then bad "$1 (did not want '$3')"; else ok; fi; }
 
+# noself JSON: the body, compact, without its Bundle's self link. The self link echoes the
+# search as asked (FHIR: the parameters the server used), so a hidden patient's answer and
+# an absent one's differ there and only there.
+noself() {
+  jq -c 'if (.link | type) == "array" then .link |= map(select(.relation != "self"))
+         | if .link == [] then del(.link) else . end else . end' <<<"$1"
+}
+
 # serve_bg PIDVAR ADDRVAR OUT ERR ARGS...: runs `$bin serve ARGS` in the background, its
 # stdout into OUT and its stderr appended to ERR; waits up to 10 s for it to listen; sets
 # PIDVAR to its pid and ADDRVAR to its http://127.0.0.1:PORT ("" if it did not start).

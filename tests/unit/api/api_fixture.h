@@ -26,6 +26,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "core/cpr.h"
+#include "unit/api/twin.h"
 #include "core/secret.h"
 #include "store/log_sqlite.h"
 #include "store/store.h"
@@ -186,6 +188,49 @@ static inline ob_caller af_source(af *f, const char *client, const char *site)
 
 /* Calls the API. params: "name=value" strings (URL) or "@name=value" (POST body);
  * NULL-terminated. body: JSON text or NULL. */
+/* Every searchset's self link (FHIR: the parameters the server used) is checked on every
+ * call: a GET URL of the searched type, no CPR (R-CPR-2), each parameter used named in it
+ * (those naming the patient may be replaced by the internal id) and none ignored. */
+static inline void af_check_self(const ob_api_request *rq, const ob_api_response *out)
+{
+    const char *type = json_string_value(json_object_get(out->body, "type"));
+    if (out->status != 200 || !type || strcmp(type, "searchset") != 0 || strchr(rq->path, '$'))
+        return;
+    const char *self = NULL;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(out->body, "link"), i, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "relation")), "self") == 0)
+            self = json_string_value(json_object_get(l, "url"));
+    }
+    if (!self)
+        return; /* none only when the request holds a CPR: checked in test_paging */
+    char want[96];
+    snprintf(want, sizeof want, "http://localhost/fhir%.*s", (int)strcspn(rq->path + 1, "/") + 1,
+             rq->path);
+    if (strncmp(self, want, strlen(want)) != 0 || ob_cpr_in_text(self))
+        fail_msg("self link %s: not a search of %s, or a CPR in it", self, want);
+    for (size_t k = 0; k < rq->nparams; k++) {
+        const char *n = rq->params[k].name;
+        if (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
+            strcmp(n, "identifier") == 0)
+            continue;
+        char key[80];
+        snprintf(key, sizeof key, "%s=", n);
+        bool in = strstr(self, key) != NULL, ignored = rq->ignored && rq->ignored[k];
+        if (in == ignored)
+            fail_msg("self link %s: parameter %s %s", self, n,
+                     ignored ? "ignored but named" : "used but not named");
+    }
+}
+
+/* The body as text without its self link (twin.h). */
+static inline char *af_twin_text(const ob_api_response *r)
+{
+    return twin_text(r->body);
+}
+
 static inline void af_call(af *f, const ob_caller *c, const char *method, const char *path,
                            const char *const *params, const char *body, ob_api_response *out)
 {
@@ -223,6 +268,7 @@ static inline void af_call(af *f, const ob_caller *c, const char *method, const 
         fail_msg("ob_api_handle failed: %s", e.msg);
     if (!ob_api_response_parse(out)) /* a body written as text must be JSON */
         fail_msg("the response text is not JSON: %.200s", out->text);
+    af_check_self(&rq, out);
     const char *dir = getenv("OB_FHIR_DUMP");
     if (dir && *dir && out->body && out->status < 300) {
         char path2[512];
@@ -310,7 +356,7 @@ static inline void af_same_as(af *f, const ob_caller *c, const char *method, con
 {
     ob_api_response t;
     af_call(f, c, method, path, params, NULL, &t);
-    char *a = af_text(r), *b = af_text(&t);
+    char *a = af_twin_text(r), *b = af_twin_text(&t);
     if (t.status != r->status || strcmp(a, b) != 0)
         fail_msg("%s: %s differs from %s", why, a, b);
     free(a);

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "unit/api/twin.h"
 #include "api/api.h"
 #include "core/secret.h"
 #include "service/hub.h"

@@ -583,7 +583,7 @@ static void who_sees(void **state)
     af_call(&f, &gp2, "GET", "/Appointment", P_ANNA, NULL, &a);
     af_call(&f, &gp2, "GET", "/Appointment", P_NOBODY, NULL, &b);
     af_call(&f, &gp2, "GET", "/Appointment", P_BENT, NULL, &c);
-    char *ta = af_text(&a), *tb = af_text(&b), *tc = af_text(&c);
+    char *ta = af_twin_text(&a), *tb = af_twin_text(&b), *tc = af_twin_text(&c);
     assert_string_equal(ta, tb);
     assert_string_equal(ta, tc);
     free(ta);

@@ -141,12 +141,12 @@ static void test_who_reads(void **state)
     static const char *const pb[] = {"patient=Patient/bent", NULL};
     static const char *const pn[] = {"patient=Patient/nobody", NULL};
     ob_api_response none = f2_call(f, &spec, "GET", "/AuditEvent", NULL, pn);
-    char *n = dump(none.body);
+    char *n = twin_text(none.body);
     const ob_caller *pros[] = {&spec, &gp};
     for (size_t i = 0; i < 2; i++) {
         ob_api_response r = f2_call(f, pros[i], "GET", "/AuditEvent", NULL, pa);
         assert_int_equal(r.status, 200);
-        char *t = dump(r.body);
+        char *t = twin_text(r.body);
         assert_string_equal(t, n);
         free(t);
         ob_api_response_release(&r);
@@ -155,7 +155,7 @@ static void test_who_reads(void **state)
     assert_true(f2_total(&r) > 0);
     ob_api_response_release(&r);
     r = f2_call(f, &dorte, "GET", "/AuditEvent", NULL, pb); /* scope: appointments only */
-    char *t = dump(r.body);
+    char *t = twin_text(r.body);
     assert_string_equal(t, n);
     free(t);
     ob_api_response_release(&r);

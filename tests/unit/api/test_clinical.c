@@ -110,7 +110,7 @@ static void rules(void **state)
     /* hidden vs unknown: identical; by id: identical 404 */
     ob_api_response a = get(&f, &gp2, "/Observation", P_ANNA),
                     b = get(&f, &gp2, "/Observation", P_NOBODY);
-    char *ta = af_text(&a), *tb = af_text(&b);
+    char *ta = af_twin_text(&a), *tb = af_twin_text(&b);
     assert_string_equal(ta, tb);
     free(ta);
     free(tb);

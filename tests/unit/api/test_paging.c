@@ -1,7 +1,8 @@
-/* test_paging.c - Bundle.link "next" and "previous" on searchsets: a FHIR client pages by
- * following them. They name the patient by internal id, never by CPR (R-CPR-2), keep the
- * search's other parameters, and appear only when the caller may see something, so a
- * hidden patient still answers like an absent one. */
+/* test_paging.c - Bundle.link on searchsets: "self", the search as the server did it (FHIR
+ * R4 search.html: a server SHALL return the parameters it used), and "next" and "previous",
+ * which a FHIR client pages by following. They name the patient by internal id, never by CPR
+ * (R-CPR-2), keep the search's other parameters, and appear only when the caller may see something,
+ * so a hidden patient still answers like an absent one. */
 #include "api_fixture.h"
 
 enum who { GP1, GP2, ANNA };
@@ -13,6 +14,7 @@ typedef struct row {
     const char *params[5];
     const char *next, *previous; /* substrings of the link URLs; NULL: no such link */
     const char *twin[4];         /* a search about nobody that must answer the same */
+    const char *self;            /* the whole self link; NULL: none */
 } row;
 
 #define BASE "http://localhost/fhir"
@@ -25,7 +27,8 @@ static const row rows[] = {
      {"patient=Patient/anna", "_count=1"},
      BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1",
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna&_count=1"},
     {"a last page links back",
      GP1,
      "GET",
@@ -33,7 +36,8 @@ static const row rows[] = {
      {"patient=Patient/anna", "_count=1", "_offset=1"},
      NULL,
      BASE "/Appointment?patient=Patient/anna&_count=1&_offset=0",
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1"},
     {"one page: no links",
      GP1,
      "GET",
@@ -41,7 +45,8 @@ static const row rows[] = {
      {"patient=Patient/anna"},
      NULL,
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna"},
     {"R-CPR-2 a search by CPR in the body links by internal id",
      GP1,
      "POST",
@@ -49,7 +54,8 @@ static const row rows[] = {
      {"@patient.identifier=urn:oid:1.2.208.176.1.2|" AF_CPR_ANNA, "@_count=1"},
      BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1",
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna&_count=1"},
     {"the search's other parameters are kept, encoded",
      GP1,
      "GET",
@@ -57,7 +63,8 @@ static const row rows[] = {
      {"patient=Patient/anna", "_include=Appointment:patient", "_count=1"},
      "?patient=Patient/anna&_include=Appointment:patient&_count=1&_offset=1",
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna&_include=Appointment:patient&_count=1"},
     {"a citizen's own search, no patient named",
      ANNA,
      "GET",
@@ -65,7 +72,8 @@ static const row rows[] = {
      {"_count=1"},
      BASE "/Condition?patient=Patient/anna&_count=1&_offset=1",
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Condition?patient=Patient/anna&_count=1"},
     {"leak: a hidden patient's page has no links, like an absent one",
      GP2,
      "GET",
@@ -73,7 +81,8 @@ static const row rows[] = {
      {"patient=Patient/anna", "_count=1", "_offset=1"},
      NULL,
      NULL,
-     {"patient=Patient/nobody", "_count=1", "_offset=1"}},
+     {"patient=Patient/nobody", "_count=1", "_offset=1"},
+     BASE "/Appointment?patient=Patient/anna&_count=1&_offset=1"},
     {"R-LOG-3 the patient pages through their log",
      ANNA,
      "GET",
@@ -81,7 +90,8 @@ static const row rows[] = {
      {"_count=1", "date=ge2020-01-01"},
      BASE "/AuditEvent?patient=Patient/anna&date=ge2020-01-01&_count=1&_offset=1",
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/AuditEvent?patient=Patient/anna&_count=1&date=ge2020-01-01"},
     {"_count=0 asks for the total only: no next",
      GP1,
      "GET",
@@ -89,7 +99,53 @@ static const row rows[] = {
      {"patient=Patient/anna", "_count=0"},
      NULL,
      NULL,
-     {NULL}},
+     {NULL},
+     BASE "/Appointment?patient=Patient/anna&_count=0"},
+    {"a self link says which search was done, the hidden patient's as asked",
+     GP2,
+     "GET",
+     "/Appointment",
+     {"patient=Patient/anna", "status=booked"},
+     NULL,
+     NULL,
+     {"patient=Patient/nobody", "status=booked"},
+     BASE "/Appointment?patient=Patient/anna&status=booked"},
+    {"R-CPR-2 a search by CPR that finds nothing visible has no self link (nor a CPR)",
+     GP2,
+     "POST",
+     "/Appointment/_search",
+     {"@patient.identifier=urn:oid:1.2.208.176.1.2|" AF_CPR_ANNA},
+     NULL,
+     NULL,
+     {"@patient.identifier=urn:oid:1.2.208.176.1.2|" AF_CPR_NONE},
+     NULL},
+    {"R-CPR-2 a Patient search by CPR: self names the patient by _id",
+     GP1,
+     "POST",
+     "/Patient/_search",
+     {"@identifier=urn:oid:1.2.208.176.1.2|" AF_CPR_ANNA, "_revinclude=Appointment:patient"},
+     NULL,
+     NULL,
+     {NULL},
+     BASE "/Patient?_id=anna&_revinclude=Appointment:patient"},
+    {"the directory: self only",
+     GP1,
+     "GET",
+     "/Organization",
+     {"_id=gp-1"},
+     NULL,
+     NULL,
+     {NULL},
+     BASE "/Organization?_id=gp-1"},
+    {"a patient's blocks and consents: self by internal id",
+     ANNA,
+     "GET",
+     "/Consent",
+     {NULL},
+     NULL,
+     NULL,
+     {NULL},
+     BASE "/Consent"},
 };
 
 static const char *link_url(const ob_api_response *r, const char *relation)
@@ -139,6 +195,10 @@ static void rows_hold(void **state)
             fail_msg("%s: status %d", w->why, r.status);
         check_link(w, &r, "next", w->next);
         check_link(w, &r, "previous", w->previous);
+        const char *self = link_url(&r, "self");
+        if (!w->self != !self || (self && strcmp(self, w->self) != 0))
+            fail_msg("%s: self link %s, wanted %s", w->why, self ? self : "(none)",
+                     w->self ? w->self : "(none)");
         if (w->twin[0]) /* hidden equals absent, byte for byte */
             af_same_as(&f, &c, w->method, w->path, w->twin, &r, w->why);
         ob_api_response_release(&r);
