@@ -6,7 +6,8 @@
  * newline, the query string up to a newline, the If-Match value up to a newline, and the
  * body (JSON, or a form for a POST _search). Invariants: ob_api_handle fills an answer
  * with a status from 200 to 599 (or returns an error with none); every answer of 400 or
- * more is an OperationOutcome; no diagnostics text holds a CPR-like number. The database
+ * more is an OperationOutcome; no diagnostics text and no Bundle link holds a CPR-like
+ * number. The database
  * lives in /dev/shm when there is one, so that the log's syncs stay cheap. */
 #include <jansson.h>
 #include <stdint.h>
@@ -167,6 +168,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fprintf(stderr, "fuzz_api: %s %s: %d %.500s\n", method, path, out.status,
                         t ? t : "?");
                 abort();
+            }
+        } else if (ob_api_response_parse(&out)) { /* R-CPR-2: no CPR in a Bundle's links */
+            size_t i;
+            json_t *l;
+            json_array_foreach(json_object_get(out.body, "link"), i, l)
+            {
+                const char *url = json_string_value(json_object_get(l, "url"));
+                if (!url || ob_cpr_in_text(url)) {
+                    fprintf(stderr, "fuzz_api: %s %s: a link %s\n", method, path,
+                            url ? url : "without url");
+                    abort();
+                }
             }
         }
         ob_api_response_release(&out);
