@@ -178,9 +178,11 @@ int cmd_block(int argc, char **argv)
                 char v[48], d[48];
                 fmt_period(b->valid_from, b->valid_to, v, sizeof v);
                 fmt_period(b->data_from, b->data_to, d, sizeof d);
-                printf("%-4llu %-13s %-34.34s %-24s %-24s %s%s\n", (unsigned long long)b->id,
-                       ob_block_kind_name((ob_block_kind)b->kind), target, v, d,
-                       b->active ? "active" : "lifted", b->by_gp ? " (set by your GP)" : "");
+                printf("%-4llu %-13s ", (unsigned long long)b->id,
+                       ob_block_kind_name((ob_block_kind)b->kind));
+                cli_col(stdout, target, 34); /* a name: characters, not bytes */
+                printf(" %-24s %-24s %s%s\n", v, d, b->active ? "active" : "lifted",
+                       b->by_gp ? " (set by your GP)" : "");
             }
         }
     } else {

@@ -40,6 +40,10 @@ bool opt_flag(const opts *o, const char *name);
  * "overblik CMD: NAME must be ..." and returns -1. */
 int opt_uint(const char *cmd, const char *name, const char *s, unsigned min, unsigned max,
              unsigned *out);
+/* Writes s (NULL: empty) to f in a column `width` characters wide: cut after `width`
+ * characters, never inside one (names carry æ, ø, å: two bytes each in UTF-8), padded
+ * with spaces to the width. A byte that is not UTF-8 is written as '?'. */
+void cli_col(FILE *f, const char *s, int width);
 
 int exit_code_for(ob_status st);
 int fail(const char *cmd, const ob_err *e);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/jsonw.h"
 
 static bool in(const char *const *list, const char *s)
 {
@@ -118,4 +119,22 @@ int opt_uint(const char *cmd, const char *name, const char *s, unsigned min, uns
     }
     *out = (unsigned)v;
     return 0;
+}
+
+void cli_col(FILE *f, const char *s, int width)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    int n = 0;
+    for (; *p && n < width; n++) {
+        size_t len = ob_utf8_len(p);
+        if (len == 0) {
+            fputc('?', f);
+            p++;
+        } else {
+            fwrite(p, 1, len, f);
+            p += len;
+        }
+    }
+    for (; n < width; n++)
+        fputc(' ', f);
 }

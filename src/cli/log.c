@@ -41,13 +41,20 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
         json_decref(o);
         return OB_OK;
     }
-    printf("%s  #%-6llu %s%-9s %-22.22s %-16.16s %-28.28s %-17s %-8s %-6s %s\n", ts,
-           (unsigned long long)r->seq, le->override ? "!! " : "",
-           ob_log_event_name((ob_log_event)le->event),
-           le->actor_name && *le->actor_name ? le->actor_name : (le->actor_id ? le->actor_id : ""),
-           le->actor_role ? le->actor_role : "", le->actor_org_name ? le->actor_org_name : "",
-           le->category ? le->category : "", le->purpose ? le->purpose : "",
-           le->permit ? "permit" : "deny", le->rule ? le->rule : "");
+    /* names and places in columns of characters, not bytes: a cut inside "ø" would be
+     * text that is not UTF-8, and every row after it out of line */
+    printf("%s  #%-6llu %s%-17s ", ts, (unsigned long long)r->seq, le->override ? "!! " : "",
+           ob_log_event_name((ob_log_event)le->event));
+    cli_col(stdout,
+            le->actor_name && *le->actor_name ? le->actor_name : (le->actor_id ? le->actor_id : ""),
+            22);
+    putchar(' ');
+    cli_col(stdout, le->actor_role, 16);
+    putchar(' ');
+    cli_col(stdout, le->actor_org_name, 28);
+    printf(" %-17s %-8s %-6s %s\n", le->category ? le->category : "",
+           le->purpose ? le->purpose : "", le->permit ? "permit" : "deny",
+           le->rule ? le->rule : "");
     if (le->override)
         printf("    !! block overridden; reason given: %s\n",
                le->justification ? le->justification : "");
@@ -107,7 +114,7 @@ int cmd_log(int argc, char **argv)
         q.limit = (size_t)strtoull(opt(&o, "limit", "0"), NULL, 10);
         struct show_ctx c = {opt_flag(&o, "json"), 0};
         if (!c.json)
-            printf("%-20s  %-7s %-9s %-22s %-16s %-28s %-17s %-8s %-6s %s\n", "time", "entry",
+            printf("%-20s  %-7s %-17s %-22s %-16s %-28s %-17s %-8s %-6s %s\n", "time", "entry",
                    "event", "who", "role", "from", "what", "purpose", "result", "rule");
         if (ob_log_each(db, &q, show_one, &c, &e))
             return fail("log", &e);

@@ -144,6 +144,15 @@ has "R-LOG-3 override shown prominently" "$log" "block overridden"
 has "R-LOG-3 block creation logged" "$log" "block_create"
 has "R-LOG-6 assistants" "$("$bin" log assistants --db "$db" --professional "$gp-dr0")" "R-ACC-3"
 hasnt "R-CPR-2 no CPR in the log view" "$log" "$digits"
+# names in the log view are cut by characters, never inside one: "æ" is two bytes, and a
+# cut after byte 22 of this name would fall inside it (and leave text that is not UTF-8)
+printf '{"type":"professional","id":"dk-long","name":"Søren Østergård-Bjærgaard","role":"doctor","authorisation_id":"9Z9Z9","sites":["%s"]}\n' \
+  "$gp" >"$work/long.ndjson"
+"$bin" load --db "$db" "$work/long.ndjson" >/dev/null && ok || bad "load a professional with a long Danish name"
+decide '{"actor":{"professional":"dk-long"},"patient":"pt-0","category":"diagnosis","origin":"hosp-0-med","purpose":"TREAT"}' >/dev/null
+log=$("$bin" log show --db "$db" --patient pt-0)
+iconv -f UTF-8 -t UTF-8 <<<"$log" >/dev/null 2>&1 && ok || bad "R-LOG-3 the log view is UTF-8"
+has "R-LOG-3 a long name cut at 22 characters, the role after it" "$log" "Søren Østergård-Bjærga doctor"
 
 # verify, prove, tamper (R-LOG-4)
 check "R-LOG-4 verify passes" "$bin" log verify --db "$db"
