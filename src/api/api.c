@@ -183,27 +183,77 @@ static const struct route {
     {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
 };
 
-/* FHIR _elements on a search (search.html#elements): each match keeps resourceType, id,
- * meta, its type's mandatory elements (min cardinality 1 in R4, "SHOULD always return")
- * and the elements named, and is tagged SUBSETTED; includes stay whole. The search
- * accepted the parameter (params.c) unless it ignored it (lenient), and it is applied to
- * what was already decided and logged, so it can only leave things out. */
+/* Whether key is one of the comma-separated element names; "value[x]" stands for each
+ * typed form ("valueQuantity", "valueString", ...). */
+static bool element_in(const char *key, const char *list)
+{
+    for (const char *t = list; *t;) {
+        size_t len = strcspn(t, ",");
+        if (len > 3 && memcmp(t + len - 3, "[x]", 3) == 0) {
+            size_t stem = len - 3;
+            if (strncmp(key, t, stem) == 0 && key[stem] >= 'A' && key[stem] <= 'Z')
+                return true;
+        } else if (strlen(key) == len && memcmp(key, t, len) == 0) {
+            return true;
+        }
+        t += len + (t[len] == ',');
+    }
+    return false;
+}
+
+/* FHIR _elements and _summary on a search (search.html#elements, #summary): each match
+ * keeps resourceType, id, meta, its type's mandatory elements (min cardinality 1 in R4,
+ * "SHOULD always return") and
+ *   _elements=a,b   the elements named;
+ *   _summary=true   the elements R4 marks isSummary, and `extension` (ours carry meaning:
+ *                   an end time that was made up, who set a block);
+ *   _summary=text   text (the narrative);
+ *   _summary=data   everything but text;
+ * and is tagged SUBSETTED; includes stay whole. The search accepted the parameter
+ * (params.c) unless it ignored it (lenient), and it is applied to what was already decided
+ * and logged, so it can only leave things out. */
 static void subset(const ob_api_request *rq, ob_api_response *out)
 {
+    /* from the R4 StructureDefinitions (hl7.fhir.r4 4.0.1, snapshot: min >= 1, and
+     * isSummary), top-level elements only */
     static const struct {
-        const char *type, *mandatory;
-    } mandatory[] = {
-        {"Appointment", "status,participant"},
-        {"Observation", "status,code"},
-        {"Condition", "subject"},
-        {"AuditEvent", "type,recorded,agent,source"},
-        {"Consent", "status,scope,category"},
+        const char *type, *mandatory, *summary;
+    } defs[] = {
+        {"Appointment", "status,participant",
+         "identifier,status,cancelationReason,serviceCategory,serviceType,specialty,"
+         "appointmentType,reasonCode,start,end"},
+        {"Observation", "status,code",
+         "identifier,basedOn,partOf,status,code,subject,focus,encounter,effective[x],issued,"
+         "performer,value[x],hasMember,derivedFrom,component"},
+        {"Condition", "subject",
+         "identifier,clinicalStatus,verificationStatus,code,bodySite,subject,encounter,"
+         "onset[x],recordedDate,recorder,asserter"},
+        {"AuditEvent", "type,recorded,agent,source",
+         "type,subtype,action,recorded,outcome,outcomeDesc,purposeOfEvent"},
+        {"Consent", "status,scope,category",
+         "identifier,status,scope,category,patient,dateTime,performer,organization,source[x],"
+         "policyRule,verification,provision"},
+        {"Patient", "",
+         "identifier,active,name,telecom,gender,birthDate,deceased[x],address,"
+         "managingOrganization,link"},
     };
+    enum { NONE, ELEMENTS, S_TRUE, S_TEXT, S_DATA } mode = NONE;
     const char *names = NULL;
-    for (size_t i = 0; i < rq->nparams && !names; i++)
-        if (strcmp(rq->params[i].name, "_elements") == 0 && !(rq->ignored && rq->ignored[i]))
-            names = rq->params[i].value;
-    if (!names || !ob_api_response_parse(out) || !out->body)
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (rq->ignored && rq->ignored[i])
+            continue;
+        const char *n = rq->params[i].name, *v = rq->params[i].value;
+        if (strcmp(n, "_elements") == 0 && mode == NONE) {
+            mode = ELEMENTS;
+            names = v;
+        } else if (strcmp(n, "_summary") == 0) { /* values checked by ob_api_paging */
+            mode = strcmp(v, "true") == 0   ? S_TRUE
+                   : strcmp(v, "text") == 0 ? S_TEXT
+                   : strcmp(v, "data") == 0 ? S_DATA
+                                            : mode;
+        }
+    }
+    if (mode == NONE || !ob_api_response_parse(out) || !out->body)
         return;
     const char *rt = json_string_value(json_object_get(out->body, "resourceType"));
     const char *type = json_string_value(json_object_get(out->body, "type"));
@@ -213,22 +263,33 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
     json_t *en;
     json_array_foreach(json_object_get(out->body, "entry"), i, en)
     {
-        const char *mode =
+        const char *mode_s =
             json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
         json_t *res = json_object_get(en, "resource");
-        if (!mode || strcmp(mode, "match") != 0 || !json_is_object(res))
+        if (!mode_s || strcmp(mode_s, "match") != 0 || !json_is_object(res))
             continue;
-        const char *rtype = json_string_value(json_object_get(res, "resourceType")), *must = "";
-        for (size_t m = 0; rtype && m < sizeof mandatory / sizeof mandatory[0]; m++)
-            if (strcmp(rtype, mandatory[m].type) == 0)
-                must = mandatory[m].mandatory;
+        const char *rtype = json_string_value(json_object_get(res, "resourceType"));
+        const char *must = "", *summary = "";
+        for (size_t m = 0; rtype && m < sizeof defs / sizeof defs[0]; m++)
+            if (strcmp(rtype, defs[m].type) == 0) {
+                must = defs[m].mandatory;
+                summary = defs[m].summary;
+            }
         const char *key;
         json_t *v, *tmp;
         json_object_foreach_safe(res, tmp, key, v)
         {
-            if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 &&
-                strcmp(key, "meta") != 0 && !ob_api_in_list(key, must) &&
-                !ob_api_in_list(key, names))
+            bool keep = strcmp(key, "resourceType") == 0 || strcmp(key, "id") == 0 ||
+                        strcmp(key, "meta") == 0 || element_in(key, must);
+            if (mode == ELEMENTS)
+                keep = keep || ob_api_in_list(key, names);
+            else if (mode == S_TRUE) /* our extensions carry meaning (a fictive end time) */
+                keep = keep || element_in(key, summary) || strcmp(key, "extension") == 0;
+            else if (mode == S_TEXT)
+                keep = keep || strcmp(key, "text") == 0;
+            else /* S_DATA */
+                keep = strcmp(key, "text") != 0;
+            if (!keep)
                 json_object_del(res, key);
         }
         json_t *meta = json_object_get(res, "meta");

@@ -102,12 +102,19 @@ bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_a
     if (!count_param(rq, "_count", 50, 500, count, out) ||
         !count_param(rq, "_offset", 0, 100000000, offset, out))
         return false;
+    /* _summary: count is the total only; true, text and data choose elements of each
+     * match (api.c, subset); false is the whole resource */
     const char *summary = ob_api_param_get(rq, "_summary", NULL);
-    if (summary && strcmp(summary, "count") != 0) {
-        ob_api_outcome(out, 400, "not-supported", "_summary supports only count");
+    if (summary && !ob_api_in_list(summary, "count,true,text,data,false")) {
+        ob_api_outcome(out, 400, "invalid", "_summary must be count, true, text, data or false");
         return false;
     }
-    if (summary) /* the total only */
+    if (summary && ob_api_in_list(summary, "true,text,data") &&
+        ob_api_param_get(rq, "_elements", NULL)) {
+        ob_api_outcome(out, 400, "invalid", "use _summary or _elements, not both");
+        return false;
+    }
+    if (summary && strcmp(summary, "count") == 0) /* the total only */
         *count = 0;
     return true;
 }

@@ -720,7 +720,7 @@ static void log_and_paging(void **state)
     } rows[] = {
         {{"patient=Patient/anna", "_include=Appointment:location", NULL}, 400},
         {{"patient=Patient/anna", "_revinclude=Provenance:target", NULL}, 400},
-        {{"patient=Patient/anna", "_summary=true", NULL}, 400},
+        {{"patient=Patient/anna", "_summary=verbose", NULL}, 400},
         {{"patient=Patient/anna", "_count=-1", NULL}, 400},
         {{"patient.identifier=" AF_CPR_ANNA, NULL, NULL}, 400}, /* CPR in the URL (R-CPR-2) */
         {{"patient=" AF_CPR_ANNA, NULL, NULL}, 400},

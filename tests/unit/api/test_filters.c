@@ -381,7 +381,7 @@ static void summary_count(void **state)
         {"/Condition", &gp1, "_summary=count", 200, 2},
         {"/Observation", &gp1, "_summary=count", 200, 1},
         {"/AuditEvent", &anna, "_summary=count", 200, -1},
-        {"/Appointment", &gp1, "_summary=true", 400, 0},
+        {"/Appointment", &gp1, "_summary=full", 400, 0},
     };
     for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
         const char *p[] = {srows[i].summary, srows[i].who == &gp1 ? ANNA : NULL, NULL};
@@ -443,6 +443,119 @@ static void total_rows(void **state)
     af_call(&f, &anna, "GET", "/Patient/anna", by_id, NULL, &r);
     assert_int_equal(r.status, 400);
     ob_api_response_release(&r);
+    af_close(&f);
+}
+
+/* FHIR _summary=true|text|data|false on every search that pages: each match keeps what the
+ * mode names (R4's isSummary elements; the narrative; all but the narrative) with
+ * resourceType, id, meta and the mandatory elements, and is tagged SUBSETTED; false
+ * changes nothing; the total and the includes are as without it. One row per request. */
+static void summary_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-summary-modes");
+    af_load_anna_items(&f);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL), anna = af_citizen(&f, "anna", NULL);
+    const struct {
+        const char *path;
+        const ob_caller *who;
+        const char *summary, *extra;
+        int status;
+        const char *allowed;  /* ",a,b,": the keys a match may keep (NULL: any) */
+        const char *required; /* ",a,b,": keys every match keeps */
+        bool subsetted;
+    } mrows[] = {
+        {"/Appointment", &gp1, "_summary=true", NULL, 200,
+         ",resourceType,id,meta,status,participant,start,end,extension,",
+         ",status,participant,start,extension,", true},
+        {"/Appointment", &gp1, "_summary=true", "_include=Appointment:patient", 200,
+         ",resourceType,id,meta,status,participant,start,end,extension,", ",start,", true},
+        {"/Observation", &gp1, "_summary=true", NULL, 200,
+         ",resourceType,id,meta,status,code,subject,effectiveDateTime,valueQuantity,performer,"
+         "extension,",
+         ",status,code,effectiveDateTime,valueQuantity,", true},
+        {"/Condition", &gp1, "_summary=true", NULL, 200,
+         ",resourceType,id,meta,subject,code,recordedDate,extension,", ",subject,code,", true},
+        {"/AuditEvent", &anna, "_summary=true", NULL, 200,
+         ",resourceType,id,meta,type,subtype,action,recorded,outcome,outcomeDesc,"
+         "purposeOfEvent,agent,source,extension,",
+         ",type,recorded,agent,source,", true},
+        {"/Appointment", &gp1, "_summary=text", NULL, 200,
+         ",resourceType,id,meta,status,participant,text,", ",status,participant,", true},
+        {"/Appointment", &gp1, "_summary=data", NULL, 200, NULL, ",start,end,extension,", true},
+        {"/Observation", &gp1, "_summary=false", NULL, 200, NULL, ",category,performer,", false},
+        {"/Appointment", &gp1, "_summary=true", "_elements=start", 400, NULL, NULL, false},
+        {"/Appointment", &gp1, "_summary=TRUE", NULL, 400, NULL, NULL, false},
+        {"/Appointment", &gp1, "_summary=", NULL, 400, NULL, NULL, false},
+    };
+    for (size_t i = 0; i < sizeof mrows / sizeof mrows[0]; i++) {
+        const char *pat = mrows[i].who == &gp1 ? ANNA : mrows[i].extra;
+        const char *p0[] = {pat, mrows[i].who == &gp1 ? mrows[i].extra : NULL, NULL};
+        const char *p1[] = {mrows[i].summary, p0[0], p0[1], NULL};
+        ob_api_response r0, r;
+        af_log_count before = af_log(&f, "anna", NULL);
+        af_call(&f, mrows[i].who, "GET", mrows[i].path, p1, NULL, &r);
+        af_log_count after = af_log(&f, "anna", NULL);
+        if (r.status != mrows[i].status)
+            fail_msg("%s %s: status %d", mrows[i].path, mrows[i].summary, r.status);
+        if (r.status != 200) {
+            if (after.n != before.n)
+                fail_msg("%s %s: refused but logged", mrows[i].path, mrows[i].summary);
+            ob_api_response_release(&r);
+            continue;
+        }
+        af_call(&f, mrows[i].who, "GET", mrows[i].path, p0, NULL, &r0);
+        if (strcmp(mrows[i].path, "/AuditEvent") != 0 && af_total(&r) != af_total(&r0))
+            fail_msg("%s: total %d, without _summary %d", mrows[i].path, (int)af_total(&r),
+                     (int)af_total(&r0));
+        size_t k, matches = 0;
+        json_t *en;
+        json_array_foreach(json_object_get(r.body, "entry"), k, en)
+        {
+            const char *mode =
+                json_string_value(json_object_get(json_object_get(en, "search"), "mode"));
+            json_t *res = json_object_get(en, "resource");
+            char *all = json_dumps(res, 0);
+            bool tagged = all && strstr(all, "\"SUBSETTED\"");
+            if (mode && strcmp(mode, "include") == 0) {
+                if (tagged || !json_object_get(res, "name"))
+                    fail_msg("%s %s: an include was subsetted", mrows[i].path, mrows[i].summary);
+                free(all);
+                continue;
+            }
+            free(all);
+            if (!mode || strcmp(mode, "match") != 0)
+                continue;
+            matches++;
+            if (tagged != mrows[i].subsetted)
+                fail_msg("%s %s: SUBSETTED tag %s", mrows[i].path, mrows[i].summary,
+                         tagged ? "set" : "missing");
+            const char *key;
+            json_t *v;
+            char kk[80];
+            json_object_foreach(res, key, v)
+            {
+                snprintf(kk, sizeof kk, ",%s,", key);
+                if (mrows[i].allowed && !strstr(mrows[i].allowed, kk))
+                    fail_msg("%s %s: element %s kept", mrows[i].path, mrows[i].summary, key);
+                if (mrows[i].summary && strcmp(mrows[i].summary, "_summary=data") == 0 &&
+                    strcmp(key, "text") == 0)
+                    fail_msg("%s: text kept under _summary=data", mrows[i].path);
+            }
+            for (const char *q = mrows[i].required + 1; *q;) {
+                size_t n = strcspn(q, ",");
+                snprintf(kk, sizeof kk, "%.*s", (int)n, q);
+                if (!json_object_get(res, kk))
+                    fail_msg("%s %s: %s missing", mrows[i].path, mrows[i].summary, kk);
+                q += n + 1;
+            }
+        }
+        if (matches == 0)
+            fail_msg("%s %s: no match to look at", mrows[i].path, mrows[i].summary);
+        ob_api_response_release(&r0);
+        ob_api_response_release(&r);
+    }
     af_close(&f);
 }
 
@@ -636,8 +749,10 @@ static void sort_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_hold), cmocka_unit_test(status_rows), cmocka_unit_test(summary_count),
-        cmocka_unit_test(sort_rows), cmocka_unit_test(total_rows),  cmocka_unit_test(elements_rows),
+        cmocka_unit_test(rows_hold),     cmocka_unit_test(status_rows),
+        cmocka_unit_test(summary_count), cmocka_unit_test(sort_rows),
+        cmocka_unit_test(total_rows),    cmocka_unit_test(elements_rows),
+        cmocka_unit_test(summary_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
