@@ -225,41 +225,56 @@ static bool search_query(const ob_api_request *rq, const char *patient_ext, bool
     return !ob_cpr_in_text(q);
 }
 
-/* A page's links as text: self (the search as performed) and its neighbours, each URL as
- * a prefix and a tail, so both writers below share one set of rules. */
+/* A page's links: self (the search as performed) and its neighbours, each URL as a
+ * prefix (one of the two buffers) and a tail, so both writers below share one set of
+ * rules and only render. */
 typedef struct page_links {
     char self[2048], page[2048];
-    bool has_self, prev, next;
-    size_t count, prev_offset, next_offset;
+    size_t n;
+    struct {
+        const char *relation, *prefix;
+        char tail[64];
+    } l[3];
 } page_links;
+
+static void page_links_add(page_links *pl, const char *relation, const char *prefix,
+                           const char *tail)
+{
+    pl->l[pl->n].relation = relation;
+    pl->l[pl->n].prefix = prefix;
+    snprintf(pl->l[pl->n].tail, sizeof pl->l[pl->n].tail, "%s", tail);
+    pl->n++;
+}
 
 static size_t page_links_make(const ob_api_request *rq, const char *patient_ext, size_t total,
                               size_t offset, size_t count, page_links *pl)
 {
+    pl->n = 0;
     /* the patient by internal id only when the caller may see something: a hidden patient
      * answers like an absent one, with the search as it was asked */
     const char *pext = total > 0 ? patient_ext : NULL;
     /* an operation's answer ($overview, called with POST) has no search URL to name */
-    pl->has_self =
-        !strchr(rq->path, '$') && search_query(rq, pext, true, pl->self, sizeof pl->self);
-    if (pl->has_self) { /* no dangling '&', nor '?' when nothing follows it */
-        size_t n = strlen(pl->self);
+    if (!strchr(rq->path, '$') && search_query(rq, pext, true, pl->self, sizeof pl->self)) {
+        size_t n = strlen(pl->self); /* no dangling '&', nor '?' when nothing follows it */
         if (n && (pl->self[n - 1] == '&' || pl->self[n - 1] == '?'))
             pl->self[n - 1] = '\0';
+        page_links_add(pl, "self", pl->self, "");
     }
-    pl->next = total > 0 && count > 0 && count < total - (offset < total ? offset : total);
-    pl->prev = total > 0 && offset > 0;
-    if ((pl->next || pl->prev) && !search_query(rq, pext, false, pl->page, sizeof pl->page))
-        pl->next = pl->prev = false;
-    pl->count = count;
-    pl->prev_offset = offset > count ? offset - count : 0;
-    pl->next_offset = offset + count;
-    return (size_t)pl->has_self + pl->prev + pl->next;
-}
-
-static void paging_tail(char *buf, size_t cap, size_t count, size_t offset)
-{
-    snprintf(buf, cap, "_count=%zu&_offset=%zu", count, offset);
+    bool next = total > 0 && count > 0 && count < total - (offset < total ? offset : total);
+    bool prev = total > 0 && offset > 0;
+    if ((next || prev) && search_query(rq, pext, false, pl->page, sizeof pl->page)) {
+        char tail[64];
+        if (prev) {
+            snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu", count,
+                     offset > count ? offset - count : 0);
+            page_links_add(pl, "previous", pl->page, tail);
+        }
+        if (next) {
+            snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu", count, offset + count);
+            page_links_add(pl, "next", pl->page, tail);
+        }
+    }
+    return pl->n;
 }
 
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
@@ -269,18 +284,11 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
     if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
         return NULL;
     json_t *links = json_array();
-    char tail[64], url[sizeof pl.page + sizeof tail];
-    if (pl.has_self)
-        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "self", "url", pl.self));
-    if (pl.prev) {
-        paging_tail(tail, sizeof tail, pl.count, pl.prev_offset);
-        snprintf(url, sizeof url, "%s%s", pl.page, tail);
-        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "previous", "url", url));
-    }
-    if (pl.next) {
-        paging_tail(tail, sizeof tail, pl.count, pl.next_offset);
-        snprintf(url, sizeof url, "%s%s", pl.page, tail);
-        json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "next", "url", url));
+    char url[sizeof pl.page + sizeof pl.l[0].tail];
+    for (size_t i = 0; i < pl.n; i++) {
+        snprintf(url, sizeof url, "%s%s", pl.l[i].prefix, pl.l[i].tail);
+        json_array_append_new(links,
+                              json_pack("{s:s, s:s}", "relation", pl.l[i].relation, "url", url));
     }
     return links;
 }
@@ -288,21 +296,12 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
 void ob_api_bundle_link(json_t *bundle, const ob_api_request *rq, const char *patient_ext,
                         size_t offset, size_t count)
 {
+    if (!bundle)
+        return;
     size_t total = (size_t)json_integer_value(json_object_get(bundle, "total"));
-    json_t *links = bundle ? ob_api_page_links(rq, patient_ext, total, offset, count) : NULL;
+    json_t *links = ob_api_page_links(rq, patient_ext, total, offset, count);
     if (links)
         json_object_set_new(bundle, "link", links);
-}
-
-static void link_write(ob_jw *w, bool first, const char *relation, const char *a, const char *b)
-{
-    if (!first)
-        ob_jw_lit(w, ",");
-    ob_jw_lit(w, "{\"relation\":");
-    ob_jw_str(w, relation);
-    ob_jw_lit(w, ",\"url\":");
-    ob_jw_str2(w, a, b);
-    ob_jw_lit(w, "}");
 }
 
 void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *patient_ext,
@@ -311,21 +310,15 @@ void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *pat
     page_links pl;
     if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
         return;
-    char tail[64];
-    bool first = true;
     ob_jw_lit(w, ",\"link\":[");
-    if (pl.has_self) {
-        link_write(w, first, "self", pl.self, "");
-        first = false;
-    }
-    if (pl.prev) {
-        paging_tail(tail, sizeof tail, pl.count, pl.prev_offset);
-        link_write(w, first, "previous", pl.page, tail);
-        first = false;
-    }
-    if (pl.next) {
-        paging_tail(tail, sizeof tail, pl.count, pl.next_offset);
-        link_write(w, first, "next", pl.page, tail);
+    for (size_t i = 0; i < pl.n; i++) {
+        if (i)
+            ob_jw_lit(w, ",");
+        ob_jw_lit(w, "{\"relation\":");
+        ob_jw_str(w, pl.l[i].relation);
+        ob_jw_lit(w, ",\"url\":");
+        ob_jw_str2(w, pl.l[i].prefix, pl.l[i].tail);
+        ob_jw_lit(w, "}");
     }
     ob_jw_lit(w, "]");
 }
