@@ -95,6 +95,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pro->on_behalf_of = cit->on_behalf_of = src->on_behalf_of = OB_NONE;
     pro->purpose = src->purpose = (uint8_t)ob_purpose_parse("TREAT");
     cit->purpose = (uint8_t)ob_purpose_parse("PATRQT");
+    pro->purposes = OB_PURPOSE_BIT(OB_PURPOSE_TREAT) | OB_PURPOSE_BIT(OB_PURPOSE_ETREAT);
+    cit->purposes = OB_PURPOSE_BIT(OB_PURPOSE_PATIENT) | OB_PURPOSE_BIT(OB_PURPOSE_ATTORNEY);
+    src->purposes = OB_PURPOSE_BIT(OB_PURPOSE_TREAT);
     return 0;
 }
 

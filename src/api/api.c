@@ -340,6 +340,29 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         metadata(out);
         return OB_OK;
     }
+    /* R-ACC-15: the purposes a caller may use come from their token; a purpose outside
+     * them is refused before any data is looked at, and logged */
+    if (c->purpose >= OB_PURPOSE_COUNT || !(c->purposes & (1u << c->purpose))) {
+        ob_api_read_log lr = {OB_NONE,
+                              false,
+                              c->kind == OB_ACTOR_CITIZEN         ? OB_CAP_CITIZEN
+                              : c->kind == OB_ACTOR_SOURCE_SYSTEM ? OB_CAP_SOURCE_SYSTEM
+                              : c->on_behalf_of != OB_NONE        ? OB_CAP_ASSISTANT
+                                                                  : OB_CAP_PROFESSIONAL,
+                              "R-ACC-15",
+                              "no legal basis",
+                              "the purpose of use is not one your token allows",
+                              "request",
+                              NULL};
+        if (ob_api_log_read(h, c, &lr, NULL, e) != OB_OK) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
+        ob_hub_count_decision(h, OB_RULE_ACC_15, false);
+        ob_api_outcome(out, 403, "forbidden",
+                       "the purpose of use is not one your token allows (R-ACC-15)");
+        return OB_OK;
+    }
     const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
     size_t tl = strcspn(p, "/");
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {

@@ -40,6 +40,9 @@ typedef struct ob_caller {
                               * for a citizen */
     uint32_t on_behalf_of;   /* an assistant's authorised professional (R-ACC-3), or OB_NONE */
     uint8_t purpose;         /* ob_purpose (policy.h) stated for this request */
+    uint32_t purposes;       /* bit p set: the caller's token allows purpose p (R-ACC-15);
+                              * a request with any other purpose is refused and logged.
+                              * 0 allows none: the transport must set it from the token */
     uint8_t override;        /* ob_override: break-the-glass (R-BLK-4), OB_OVERRIDE_NONE if not */
     char justification[512]; /* the mandatory override reason, UTF-8; empty if none */
     char client_id[64];      /* source systems: the OAuth client id; empty otherwise */

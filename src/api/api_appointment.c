@@ -236,7 +236,8 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
     }
     ob_request about;
     about_for(h, c, pat, &about);
-    ob_search s = {&about, d->rqs, d->idp, d->n, "appointment", c->justification, ninc};
+    ob_search s = {&about,        d->rqs,           d->idp, d->n,
+                   "appointment", c->justification, ninc,   OB_OBL_PERSON_LEVEL};
     return ob_hub_decide_many(h, &s, d->ds, NULL, e);
 }
 

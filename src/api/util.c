@@ -318,8 +318,9 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
         ob_api_log_failed(out);
         return OB_OK;
     }
-    ob_search s = {&about,           cs->rqs,     (const char *const *)cs->ids, cs->n, log_category,
-                   c->justification, cs->ninclude};
+    ob_search s = {
+        &about,           cs->rqs,      (const char *const *)cs->ids, cs->n, log_category,
+        c->justification, cs->ninclude, OB_OBL_PERSON_LEVEL};
     ob_status rc = ob_hub_decide_many(h, &s, ds, NULL, e);
     if (rc) {
         ob_free(ds);

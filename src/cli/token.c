@@ -14,9 +14,9 @@
 #include "http/auth.h"
 
 static const char *const token_flags[] = {"help", NULL};
-static const char *const token_valued[] = {"db",   "key",       "kind",         "cpr",     "sub",
-                                           "site", "client-id", "on-behalf-of", "purpose", "ttl",
-                                           "aud",  "iss",       "nbf",          NULL};
+static const char *const token_valued[] = {"db",   "key",       "kind",         "cpr",      "sub",
+                                           "site", "client-id", "on-behalf-of", "purpose",  "ttl",
+                                           "aud",  "iss",       "nbf",          "purposes", NULL};
 
 static int usage_error(const char *msg)
 {
@@ -33,10 +33,13 @@ int cmd_token(int argc, char **argv)
         printf("usage: overblik token [--db FILE] --kind citizen|professional|system\n"
                "         [--cpr CPR | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
                "          --client-id ID [--site ORG]] [--purpose P] [--ttl SECONDS]\n"
-               "         [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
+               "         [--purposes P,Q,...] [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
                "Prints a development bearer token signed with the key init wrote beside the\n"
                "database (FILE.jwt.pem). Defaults: --ttl 3600, --aud overblik. The purpose\n"
                "goes into the purpose_of_use claim (X-Purpose-Of-Use overrides it per request).\n"
+               "--purposes lists the purposes the holder may use at all (the ob_purposes claim,\n"
+               "which an identity provider sets per role and permission, R-ACC-15); without it\n"
+               "the server allows TREAT and ETREAT (professional), PATRQT and PWATRNY (citizen).\n"
                "Example: curl -H \"Authorization: Bearer $(overblik token --db d.db --kind\n"
                "  professional --sub gp-1-dr0 --site gp-1)\" http://127.0.0.1:8080/fhir/...\n");
         return 0;
@@ -114,6 +117,23 @@ int cmd_token(int argc, char **argv)
         json_object_set_new(cl, "iss", json_string(opt(&o, "iss", NULL)));
     if (opt(&o, "purpose", NULL))
         json_object_set_new(cl, "purpose_of_use", json_string(opt(&o, "purpose", NULL)));
+    if (opt(&o, "purposes", NULL)) {
+        json_t *a = json_array();
+        for (const char *p = opt(&o, "purposes", NULL); *p;) {
+            size_t len = strcspn(p, ",");
+            char code[32];
+            if (len == 0 || len >= sizeof code) {
+                json_decref(a);
+                rc = usage_error("--purposes is a comma-separated list of purpose codes");
+                goto out;
+            }
+            memcpy(code, p, len);
+            code[len] = '\0';
+            json_array_append_new(a, json_string(code));
+            p += len + (p[len] == ',');
+        }
+        json_object_set_new(cl, "ob_purposes", a);
+    }
     char pem[4200], jwks[4200];
     dev_key_paths(opt(&o, "db", DEFAULT_DB), pem, jwks, sizeof pem);
     char *tok = NULL;

@@ -544,6 +544,40 @@ static bool printable(const char *s)
     return true;
 }
 
+/* R-ACC-15: the purposes the identity provider allows this caller, from the ob_purposes
+ * claim (an array of purpose codes), within what a caller of that kind can ever use;
+ * without the claim, the kind's everyday purposes. A code outside the ceiling is a
+ * misconfigured identity provider: refused loudly, not dropped. */
+static ob_status claim_purposes(const json_t *claims, uint32_t dflt, uint32_t ceiling, ob_caller *c,
+                                ob_err *e)
+{
+    const json_t *a = json_object_get(claims, "ob_purposes");
+    if (!a) {
+        c->purposes = dflt;
+        return OB_OK;
+    }
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 32)
+        return ob_err_set(e, OB_EINVAL, "ob_purposes must be a non-empty array of purpose codes");
+    uint32_t m = 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        int p = ob_purpose_parse(json_string_value(v));
+        if (p < 0)
+            return ob_err_set(e, OB_EINVAL, "ob_purposes holds an unknown purpose code");
+        if (!(ceiling & OB_PURPOSE_BIT(p)))
+            return ob_err_set(e, OB_EINVAL,
+                              "ob_purposes holds a purpose this kind of caller never has");
+        m |= OB_PURPOSE_BIT(p);
+    }
+    c->purposes = m;
+    return OB_OK;
+}
+
+#define CITIZEN_PURPOSES  (OB_PURPOSE_BIT(OB_PURPOSE_PATIENT) | OB_PURPOSE_BIT(OB_PURPOSE_ATTORNEY))
+#define EVERYDAY_PURPOSES (OB_PURPOSE_BIT(OB_PURPOSE_TREAT) | OB_PURPOSE_BIT(OB_PURPOSE_ETREAT))
+
 ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e)
 {
     memset(c, 0, sizeof *c);
@@ -556,6 +590,8 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
     if (strcmp(kind, "citizen") == 0) {
         c->kind = OB_ACTOR_CITIZEN;
         c->purpose = OB_PURPOSE_PATIENT;
+        if (claim_purposes(claims, CITIZEN_PURPOSES, CITIZEN_PURPOSES, c, e) != OB_OK)
+            return OB_EINVAL;
         const char *cpr = json_string_value(json_object_get(claims, "cpr"));
         ob_cpr parsed;
         if (!cpr)
@@ -577,6 +613,9 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
     if (strcmp(kind, "professional") == 0) {
         c->kind = OB_ACTOR_PROFESSIONAL;
         c->purpose = OB_PURPOSE_TREAT;
+        if (claim_purposes(claims, EVERYDAY_PURPOSES, OB_PURPOSES_ALL & ~CITIZEN_PURPOSES, c, e) !=
+            OB_OK)
+            return OB_EINVAL;
         const char *sub = claim_str(claims, "sub", sizeof c->subject - 1);
         const char *site = claim_str(claims, "site", 255);
         const json_t *obo = json_object_get(claims, "on_behalf_of");
@@ -606,6 +645,10 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
     if (strcmp(kind, "system") == 0) {
         c->kind = OB_ACTOR_SOURCE_SYSTEM;
         c->purpose = OB_PURPOSE_TREAT;
+        /* a source system reads back what its site produced, for treatment only */
+        if (claim_purposes(claims, OB_PURPOSE_BIT(OB_PURPOSE_TREAT),
+                           OB_PURPOSE_BIT(OB_PURPOSE_TREAT), c, e) != OB_OK)
+            return OB_EINVAL;
         const char *client = claim_str(claims, "client_id", sizeof c->client_id - 1);
         const char *site = claim_str(claims, "site", 255);
         if (!client || !site || !printable(client))

@@ -17,8 +17,9 @@
 #include <string.h>
 
 static const char *const rule_names[OB_RULE_COUNT] = {
-    "R-ACC-1", "R-ACC-2",  "R-ACC-3",  "R-ACC-4",  "R-ACC-5",  "R-ACC-6",  "R-ACC-7", "R-ACC-8",
-    "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12", "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4"};
+    "R-ACC-1",  "R-ACC-2",  "R-ACC-3", "R-ACC-4",  "R-ACC-5",  "R-ACC-6",
+    "R-ACC-7",  "R-ACC-8",  "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12",
+    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16"};
 
 const char *ob_rule_name(ob_rule r)
 {
@@ -72,9 +73,9 @@ int ob_override_parse(const char *s)
 
 void ob_obligations_format(uint32_t obl, char *buf, size_t cap)
 {
-    static const char *const names[] = {"block_hint",    "pseudonymise",  "notify_patient",
-                                        "log_override",  "log_assistant", "omit_silently",
-                                        "log_disclosure"};
+    static const char *const names[] = {"block_hint",     "pseudonymise",  "notify_patient",
+                                        "log_override",   "log_assistant", "omit_silently",
+                                        "log_disclosure", "aggregate"};
     size_t n = 0;
     if (cap)
         buf[0] = '\0';
@@ -507,9 +508,27 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
         decide_research(ix, rq, pro, d);
         return;
     case OB_PURPOSE_DECISION_SUPPORT:
-        d->obligations |= OB_OBL_PSEUDONYMISE;
+        /* R-ACC-11 (SUL §42a stk. 6): figures about other patients like the one under
+         * treatment, aggregated and pseudonymised, for a professional who treats that
+         * patient; never anyone's record, whatever the caller asks for */
+        if (!rq->aggregate) {
+            set(d, false, OB_RULE_ACC_11, LB_NONE,
+                "decision support never returns a person's record; it answers with "
+                "aggregated figures about similar patients");
+            return;
+        }
+        if (!at_site) {
+            set(d, false, OB_RULE_ACC_11, LB_NONE, "you do not work at the site you act from");
+            return;
+        }
+        if (!has_relationship(ix, rq, pro) && !covers(ix, rq)) {
+            set(d, false, OB_RULE_ACC_11, LB_NONE,
+                "decision support is for a professional who treats the patient in question");
+            return;
+        }
+        d->obligations |= OB_OBL_PSEUDONYMISE | OB_OBL_AGGREGATE;
         set(d, true, OB_RULE_ACC_11, LB_DSS,
-            "decision support uses other patients' data pseudonymised, never their identity");
+            "aggregated, pseudonymised figures about patients like the one you treat");
         return;
     default:
         break;
@@ -554,9 +573,33 @@ static void decide_professional(const ob_index *ix, const ob_request *rq, ob_dec
     }
 }
 
+void ob_policy_enforce(ob_decision *d, uint32_t handled)
+{
+    if (!d->permit || !(d->obligations & ~handled))
+        return;
+    d->obligations = 0;
+    set(d, false, OB_RULE_ACC_16, LB_NONE,
+        "this interface cannot carry out a condition of this access, so it is refused");
+}
+
+/* The capacity a caller acts in, known before any rule runs, so that a deny is logged
+ * with it too (R-LOG-2); the rules refine it (a parent, an attorney). */
+static uint8_t capacity_of(const ob_request *rq)
+{
+    switch (rq->actor_kind) {
+    case OB_ACTOR_CITIZEN:
+        return OB_CAP_CITIZEN;
+    case OB_ACTOR_SOURCE_SYSTEM:
+        return OB_CAP_SOURCE_SYSTEM;
+    default:
+        return rq->on_behalf_of != OB_NONE ? OB_CAP_ASSISTANT : OB_CAP_PROFESSIONAL;
+    }
+}
+
 void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *d)
 {
     memset(d, 0, sizeof *d);
+    d->capacity = capacity_of(rq);
     if (rq->patient >= ix->npatients || rq->category >= OB_CAT_COUNT ||
         rq->purpose >= OB_PURPOSE_COUNT || rq->source >= OB_SRC_COUNT ||
         rq->override >= OB_OVERRIDE_COUNT ||

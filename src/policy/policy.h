@@ -29,6 +29,8 @@ typedef enum ob_purpose {
     OB_PURPOSE_DISCLOSE,         /* explicit disclosure of a discharge summary (R-ACC-13) */
     OB_PURPOSE_COUNT
 } ob_purpose;
+#define OB_PURPOSE_BIT(p) (1u << (p))
+#define OB_PURPOSES_ALL   ((1u << OB_PURPOSE_COUNT) - 1)
 
 typedef enum ob_actor_kind {
     OB_ACTOR_PROFESSIONAL = 0,
@@ -60,6 +62,8 @@ typedef struct ob_request {
     bool has_override_reason;
     uint32_t project;       /* research: the project; else OB_NONE */
     uint32_t recipient_org; /* disclosures (R-ACC-13): the receiving site */
+    bool aggregate;         /* decision support (R-ACC-11): the answer is aggregated, pseudonymised
+                             * figures about patients like `patient`, never a record of anyone */
 } ob_request;
 
 typedef enum ob_rule {
@@ -79,6 +83,8 @@ typedef enum ob_rule {
     OB_RULE_ACC_14,
     OB_RULE_BLK_1,
     OB_RULE_BLK_4,
+    OB_RULE_ACC_15, /* a purpose the caller's token does not allow */
+    OB_RULE_ACC_16, /* an obligation the answering layer does not carry out */
     OB_RULE_COUNT
 } ob_rule;
 
@@ -91,7 +97,18 @@ enum {
     OB_OBL_LOG_ASSISTANT = 1u << 4,  /* log both the assistant and the professional */
     OB_OBL_OMIT_SILENTLY = 1u << 5,  /* leave out without revealing that it exists */
     OB_OBL_LOG_DISCLOSURE = 1u << 6, /* an explicit disclosure: log as such */
+    OB_OBL_AGGREGATE = 1u << 7,      /* answer only with aggregated figures (R-ACC-11) */
 };
+/* Every obligation the engine can attach. A layer that shows data names the ones it
+ * carries out (ob_policy_enforce); an obligation added here is refused everywhere until
+ * some layer says it handles it (R-ACC-16). */
+#define OB_OBL_ALL ((1u << 8) - 1)
+/* What every person-level answer (a FHIR read or search) carries out: the block hint,
+ * the override and assistant fields of its log entry (which the patient sees), leaving
+ * out what is denied, and disclosures logged as such. Not pseudonymise, not aggregate. */
+#define OB_OBL_PERSON_LEVEL                                                                        \
+    (OB_OBL_BLOCK_HINT | OB_OBL_NOTIFY_PATIENT | OB_OBL_LOG_OVERRIDE | OB_OBL_LOG_ASSISTANT |      \
+     OB_OBL_OMIT_SILENTLY | OB_OBL_LOG_DISCLOSURE)
 
 typedef struct ob_decision {
     bool permit;
@@ -103,6 +120,11 @@ typedef struct ob_decision {
 } ob_decision;
 
 void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *out);
+/* R-ACC-16: a permit whose obligations are not all in `handled` (what the answering layer
+ * carries out) becomes a deny under R-ACC-16. Every path that shows data passes its
+ * decisions through here (service/search.c), so an obligation nobody handles can only
+ * ever refuse. */
+void ob_policy_enforce(ob_decision *d, uint32_t handled);
 
 const char *ob_rule_name(ob_rule r); /* "R-ACC-1" */
 const char *ob_purpose_code(ob_purpose p);

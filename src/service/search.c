@@ -45,8 +45,10 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     ob_decision summary;
     ob_log_entry le;
     pthread_rwlock_rdlock(&h->lock);
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         ob_policy_decide(h->ix, &s->rqs[i], &out[i]);
+        ob_policy_enforce(&out[i], s->handled);
+    }
     size_t nmatch = s->ninclude < s->n ? s->n - s->ninclude : 0;
     bool found = false;
     for (size_t i = 0; i < nmatch; i++)
@@ -65,6 +67,7 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
         pick = &out[0];
     if (!pick) {
         ob_policy_decide(h->ix, s->about, &summary);
+        ob_policy_enforce(&summary, s->handled);
         pick = &summary;
     }
     ob_hub_entry_for(h, s->about, &le);

@@ -24,9 +24,13 @@ typedef struct ob_search {
     size_t ninclude;           /* the last ninclude of the n requests are resources asked
                                 * for by _include/_revinclude: each counts as permitted only
                                 * when some match (one of the first n - ninclude) is */
+    uint32_t handled;          /* the obligations the answering layer carries out (policy.h,
+                                * OB_OBL_PERSON_LEVEL for a FHIR read); a permit with any
+                                * other becomes a deny (R-ACC-16). 0 handles none. */
 } ob_search;
 
-/* Fills out[0..n) with the decisions and logs one entry: permit when anything was
+/* Fills out[0..n) with the decisions (each passed through ob_policy_enforce with
+ * s->handled) and logs one entry: permit when anything was
  * permitted, the permitted ids as its resource, the override flag when any permit
  * used an override. When no match is permitted, every include is turned into a plain
  * deny (no block hint) before the entry is written: an include never shows, and the log

@@ -148,8 +148,9 @@ req GET /fhir/Appointment -H "Authorization: Bearer $pro" -H "X-Purpose-Of-Use: 
 outcome "unknown purpose" 400 invalid
 req GET /fhir/Appointment -H "Authorization: Bearer $pro" -H "X-Break-Glass: vital_interest"
 outcome "break-the-glass without a reason" 400 invalid
-for t in "$pro" "$cit" "$sys"; do
-  req GET "/fhir/Appointment?patient=Patient/pt-0" -H "Authorization: Bearer $t" -H "X-Purpose-Of-Use: TREATMENT"
+for tp in "$pro TREATMENT" "$cit REQUEST" "$sys TREATMENT"; do
+  t=${tp% *}
+  req GET "/fhir/Appointment?patient=Patient/pt-0" -H "Authorization: Bearer $t" -H "X-Purpose-Of-Use: ${tp#* }"
   [ "$code" != 401 ] && [ "$code" != 403 ] && ok || bad "good token passes authentication ($code $body)"
 done
 

@@ -153,6 +153,7 @@ static inline ob_caller af_pro(af *f, const char *pro, const char *site, const c
     c.acting_org = ob_index_find_org(f->h->ix, site);
     c.on_behalf_of = OB_NONE;
     c.purpose = (uint8_t)ob_purpose_parse(purpose ? purpose : "TREAT");
+    c.purposes = OB_PURPOSES_ALL; /* the engine decides; tests/security checks the token */
     c.now = ob_time_now();
     assert_int_not_equal(c.actor, OB_NONE);
     return c;
@@ -167,6 +168,7 @@ static inline ob_caller af_citizen(af *f, const char *patient, const char *purpo
     c.acting_org = OB_NONE;
     c.on_behalf_of = OB_NONE;
     c.purpose = (uint8_t)ob_purpose_parse(purpose ? purpose : "PATRQT");
+    c.purposes = OB_PURPOSES_ALL; /* the engine decides; tests/security checks the token */
     c.now = ob_time_now();
     snprintf(c.subject, sizeof c.subject, "%s", patient);
     return c;
@@ -181,6 +183,7 @@ static inline ob_caller af_source(af *f, const char *client, const char *site)
     c.acting_org = ob_index_find_org(f->h->ix, site);
     c.on_behalf_of = OB_NONE;
     c.purpose = (uint8_t)ob_purpose_parse("TREAT");
+    c.purposes = OB_PURPOSES_ALL; /* the engine decides; tests/security checks the token */
     c.now = ob_time_now();
     snprintf(c.client_id, sizeof c.client_id, "%s", client);
     return c;

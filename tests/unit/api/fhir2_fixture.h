@@ -177,6 +177,7 @@ static inline ob_caller f2_citizen(f2 *f, const char *patient)
     c.acting_org = OB_NONE;
     c.on_behalf_of = OB_NONE;
     c.purpose = OB_PURPOSE_PATIENT;
+    c.purposes = OB_PURPOSES_ALL; /* the engine decides; tests/security checks the token */
     c.now = ob_time_now();
     snprintf(c.subject, sizeof c.subject, "%s", patient);
     return c;
@@ -192,6 +193,7 @@ static inline ob_caller f2_prof(f2 *f, const char *pro, const char *org)
     c.acting_org = f2_org(f, org);
     c.on_behalf_of = OB_NONE;
     c.purpose = OB_PURPOSE_TREAT;
+    c.purposes = OB_PURPOSES_ALL; /* the engine decides; tests/security checks the token */
     c.now = ob_time_now();
     snprintf(c.subject, sizeof c.subject, "%s", pro);
     return c;

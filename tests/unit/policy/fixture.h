@@ -459,6 +459,7 @@ struct fx_row {
     bool reason;
     const char *project, *recipient;
     int32_t now; /* yyyymmdd; 0 = FX_NOW */
+    bool agg;    /* decision support's aggregated answer (R-ACC-11) */
     /* expected */
     bool permit;
     const char *rule;
@@ -485,6 +486,7 @@ static inline void fx_request(const ob_index *ix, const struct fx_row *r, ob_req
     rq->has_override_reason = r->reason;
     rq->project = fx_proj(ix, r->project);
     rq->recipient_org = fx_org(ix, r->recipient);
+    rq->aggregate = r->agg;
 }
 
 /* true if s holds a run of 10 digits, or DDMMYY-SSSS: something CPR-like (R-CPR-2) */

@@ -143,9 +143,15 @@ static const struct fx_row rows[] = {
     {"seed 001 case 16 (R-ACC-5): ... without consent it is refused", .actor = "hosp_doc",
      .org = "dept_cardio", .pat = "bent", .cat = LAB, .origin = "gp_b", .purpose = PREVENT,
      .permit = 0, .rule = "R-ACC-5"},
-    {"seed 001 case 16 (R-ACC-11): decision support on other patients, pseudonymised",
-     .actor = "hosp_doc", .org = "dept_cardio", .pat = "bent", .cat = DIAG, .origin = "gp_b",
-     .purpose = DSS, .permit = 1, .rule = "R-ACC-11", .obl = OB_OBL_PSEUDONYMISE},
+    {"seed 001 case 16 (R-ACC-11): decision support uses earlier patients' data "
+     "pseudonymised ('i pseudonymiseret form ... om tidligere patienter'), for a patient "
+     "the professional currently treats ('som sundhedspersonen aktuelt har i behandling')",
+     .actor = "hosp_doc", .org = "dept_cardio", .pat = "anna", .cat = DIAG, .origin = "gp_b",
+     .purpose = DSS, .agg = 1, .permit = 1, .rule = "R-ACC-11",
+     .obl = OB_OBL_PSEUDONYMISE | OB_OBL_AGGREGATE},
+    {"seed 001 case 16 (R-ACC-11): never another patient's record as such", .actor = "hosp_doc",
+     .org = "dept_cardio", .pat = "bent", .cat = DIAG, .origin = "gp_b", .purpose = DSS,
+     .permit = 0, .rule = "R-ACC-11"},
     /* case 17: a diabetes research project finds signs of leukaemia and wants to tell the
      * GP. Ministry: DBL §10 stk. 5 allows it for vital interests (by executive order);
      * REQUIREMENTS adopts it as R-ACC-10. */
