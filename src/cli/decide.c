@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/text.h"
 #include "core/cpr.h"
 
 static ob_status ref(const ob_index *ix, json_t *o, const char *key,
@@ -163,6 +164,8 @@ static ob_status parse_request(ob_hub *h, json_t *o, ob_request *rq, char *resou
                           "field 'reason' must be a text of at most 1000 "
                           "characters");
     *reason = rs ? json_string_value(rs) : NULL;
+    if (*reason && ob_text_justification(*reason, strlen(*reason), e) != OB_OK)
+        return OB_EINVAL; /* R-BLK-4, R-CPR-3: the log keeps it for ever */
     rq->has_override_reason = *reason && **reason;
     TRY(ref(ix, o, "project", ob_index_find_project, false, &rq->project, e));
     TRY(ref(ix, o, "recipient", ob_index_find_org, false, &rq->recipient_org, e));

@@ -22,6 +22,7 @@
 
 #include "core/alloc.h"
 #include "core/cpr.h"
+#include "core/text.h"
 #include "core/secret.h"
 #include "model/index.h"
 
@@ -705,37 +706,6 @@ long ob_http_pct_decode(const char *src, size_t len, char *dst, size_t cap, bool
     return (long)n;
 }
 
-/* Valid UTF-8 without control characters (a reason is shown to the patient). */
-static bool clean_utf8(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = (unsigned char)s[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t k;
-        if (b >= 0xc2 && b <= 0xdf)
-            k = 1;
-        else if (b >= 0xe0 && b <= 0xef)
-            k = 2;
-        else if (b >= 0xf0 && b <= 0xf4)
-            k = 3;
-        else
-            return false;
-        if (i + k >= n)
-            return false;
-        for (size_t j = 1; j <= k; j++)
-            if (((unsigned char)s[i + j] & 0xc0) != 0x80)
-                return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 ob_status ob_auth_headers(const json_t *claims, const char *purpose, const char *break_glass,
                           const char *reason, ob_caller *c, ob_err *e)
 {
@@ -771,10 +741,11 @@ ob_status ob_auth_headers(const json_t *claims, const char *purpose, const char 
                               "%d bytes",
                               OB_AUTH_MAX_REASON);
         }
-        if (!clean_utf8(c->justification, (size_t)n) || n == 0) {
+        /* R-BLK-4, R-CPR-3: a real justification, shown to the patient and kept for
+         * ever in the log */
+        if (ob_text_justification(c->justification, (size_t)n, e) != OB_OK) {
             c->justification[0] = '\0';
-            return ob_err_set(e, OB_EINVAL,
-                              "X-Break-Glass-Reason must be UTF-8 text without control characters");
+            return OB_EINVAL;
         }
         c->override = (uint8_t)o;
     } else if (reason) {

@@ -5,6 +5,8 @@
  * (R-BLK-2, R-BLK-3, R-CON-1). */
 #include "model/records.h"
 
+#include "core/text.h"
+
 #include <string.h>
 
 #include "core/cpr.h"
@@ -62,6 +64,19 @@ static ob_status str_field(json_t *obj, const char *key, bool required, const ch
     if (required && !**out)
         return ob_err_set(e, OB_EINVAL, "field '%s' is empty", key);
     return OB_OK;
+}
+
+/* A string that is kept as free text: also no CPR-like number and nothing that displays
+ * as something else (R-CPR-3, core/text.h). */
+static ob_status text_field(json_t *obj, const char *key, bool required, const char **out,
+                            ob_err *e)
+{
+    ob_status rc = str_field(obj, key, required, out, e);
+    if (rc || !*out)
+        return rc;
+    char what[48];
+    snprintf(what, sizeof what, "field '%s'", key);
+    return ob_text_kept(*out, strlen(*out), what, e);
 }
 
 static ob_status bool_field(json_t *obj, const char *key, bool dflt, bool *out, ob_err *e)
@@ -571,7 +586,7 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
     }
     TRY(ob_json_catmask(o, "categories", 0, &c.categories, e));
     TRY(period(o, "from", "to", true, &c.from, &c.to, e));
-    TRY(str_field(o, "text", false, &text, e));
+    TRY(text_field(o, "text", false, &text, e));
     TRY(str_field(o, "form", false, &form, e));
     if (form && strcmp(form, "written") != 0 && strcmp(form, "oral") != 0)
         return ob_err_set(e, OB_EINVAL, "field 'form' is written or oral");
@@ -676,8 +691,8 @@ static ob_status rec_item(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e
         return ob_err_set(e, OB_EINVAL, "'end' is before 'time'");
     TRY(str_field(o, "code", false, &it->code, e));
     const char *s;
-    TRY(str_field(o, "address", false, &s, e));
-    TRY(str_field(o, "title", false, &s, e));
+    TRY(text_field(o, "address", false, &s, e));
+    TRY(text_field(o, "title", false, &s, e));
     TRY(str_field(o, "status", false, &s, e));
     json_t *v = json_object_get(o, "value");
     if (v && !json_is_integer(v))
@@ -894,7 +909,7 @@ static ob_status rec_appointment(ob_loader *L, json_t *o, ob_record_out *out, ob
     TRY(ob_json_time(o, "end", a->start + 3600, &a->end, e)); /* R-APT-4 */
     if (a->end < a->start)
         return ob_err_set(e, OB_EINVAL, "'end' is before 'start'");
-    TRY(str_field(o, "address", false, &a->address, e));
+    TRY(text_field(o, "address", false, &a->address, e));
     TRY(str_field(o, "status", false, &a->status, e));
     if (!a->status)
         a->status = "booked";

@@ -293,7 +293,7 @@ see "patient P after the block" "$CIT_P" "Patient/pt-p"
 see "relative R after the block" "$CIT_R" "Patient/pt-r" -H "X-Purpose-Of-Use: PWATRNY"
 see "P's own GP after the block" "$GP" "Practitioner/gp-a-dr"
 # vital_interest under TREAT overrides nothing
-req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Break-Glass: vital_interest" -H "X-Break-Glass-Reason: test" \
+req POST '/fhir/Patient/$overview' "$VAGT" "${J[@]}" -H "X-Break-Glass: vital_interest" -H "X-Break-Glass-Reason: Bevidstl%C3%B8s%20ved%20ankomst%20til%20vagten" \
   --data-binary '{"resourceType":"Parameters","parameter":[{"name":"patient","valueReference":{"reference":"Patient/pt-p"}}]}'
 eq "vital_interest under TREAT: still only the marker" "$(jq -c . <<<"$body")" "$blocked_bundle"
 # break-the-glass under ETREAT (R-BLK-4)
@@ -364,11 +364,11 @@ next=$(jq -r '[.link[]? | select(.relation=="next") | .url][0] // empty' <<<"$bo
 has "a search by CPR links on by internal id" "$next" "patient=Patient/pt-p&_count=1&_offset=1"
 hasnt "a search by CPR: no CPR in its links (R-CPR-2)" "$next" "$P_DIG"
 # an override with the patient's consent given in the situation, on a search (R-BLK-4)
-req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT" -H "X-Break-Glass: consent" -H "X-Break-Glass-Reason: patienten%20accepterer"
+req GET "/fhir/Appointment?patient=Patient/pt-p" "$VAGT" -H "X-Break-Glass: consent" -H "X-Break-Glass-Reason: patienten%20accepterer%20i%20situationen"
 eq "consent override on a search: the appointments" "$(ids)" "$ALL"
 l=$(lastlog)
 eq "consent override: logged with the flag" "$(cut -d'|' -f3 <<<"$l")" true
-eq "consent override: and the reason" "$(cut -d'|' -f4 <<<"$l")" "patienten accepterer"
+eq "consent override: and the reason" "$(cut -d'|' -f4 <<<"$l")" "patienten accepterer i situationen"
 # P lifts the named block: it takes effect at once (R-BLK-5)
 lift=$(jq -c '.status="inactive"' <<<"$BLOCK")
 req PUT "/fhir/Consent/$(jq -r .id <<<"$BLOCK")" "$VAGT" "${J[@]}" --data-binary "$lift"

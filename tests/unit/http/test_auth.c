@@ -543,10 +543,18 @@ static void test_headers(void **state)
         {"REQUEST", NULL, NULL, OB_OK, OB_PURPOSE_PATIENT, OB_OVERRIDE_NONE, ""},
         {"PWATRNY", NULL, NULL, OB_OK, OB_PURPOSE_ATTORNEY, OB_OVERRIDE_NONE, ""},
         {"MARKETING", NULL, NULL, OB_EINVAL, 0, 0, NULL},
-        {"ETREAT", "vital_interest", "Bevidstl%C3%B8s%20patient", OB_OK, OB_PURPOSE_ETREAT,
-         OB_OVERRIDE_VITAL_INTEREST, "Bevidstløs patient"},
-        {"TREAT", "consent", "patient+says+yes", OB_OK, OB_PURPOSE_TREAT, OB_OVERRIDE_CONSENT,
-         "patient+says+yes"},
+        {"ETREAT", "vital_interest", "Bevidstl%C3%B8s%20patient%20ved%20ankomst", OB_OK,
+         OB_PURPOSE_ETREAT, OB_OVERRIDE_VITAL_INTEREST, "Bevidstløs patient ved ankomst"},
+        {"TREAT", "consent", "patient+says+yes+in+the+room", OB_OK, OB_PURPOSE_TREAT,
+         OB_OVERRIDE_CONSENT, "patient+says+yes+in+the+room"},
+        /* R-BLK-4, R-CPR-3 (issue 19): no real reason, hidden text, another's CPR */
+        {"ETREAT", "vital_interest", "%20", OB_EINVAL, 0, 0, NULL},
+        {"ETREAT", "vital_interest", "Bevidstl%ED%A0%80s%20patient%20ved%20ankomst", OB_EINVAL, 0,
+         0, NULL},
+        {"ETREAT", "vital_interest", "Bevidstl%E2%80%AEs%20patient%20ved%20ankomst", OB_EINVAL, 0,
+         0, NULL},
+        {"ETREAT", "vital_interest", "Broderen%20010203-1234%20er%20bevidstl%C3%B8s", OB_EINVAL, 0,
+         0, NULL},
         {"ETREAT", "vital_interest", NULL, OB_EINVAL, 0, 0, NULL},
         {"ETREAT", "vital_interest", "", OB_EINVAL, 0, 0, NULL},
         {"ETREAT", "please", "x", OB_EINVAL, 0, 0, NULL},
@@ -571,7 +579,8 @@ static void test_headers(void **state)
     }
     /* a reason of exactly 500 bytes is fine, 501 is not */
     char reason[3 * 600];
-    memset(reason, 'a', 500);
+    for (int i = 0; i < 500; i++) /* a sentence (R-BLK-4): "abcdef ghijkl ..." */
+        reason[i] = i % 7 == 6 ? ' ' : (char)('a' + i % 26);
     reason[500] = '\0';
     ob_caller c;
     memset(&c, 0, sizeof c);
