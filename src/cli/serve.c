@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "service/overrides.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "store/log_index.h"
@@ -39,6 +40,8 @@ enum {
     S_ACCESS_LOG,
     S_SHUTDOWN_TIMEOUT,
     S_METRICS_CLIENTS,
+    S_OVR_PRO,
+    S_OVR_SITE,
     S_COUNT
 };
 static const struct {
@@ -55,6 +58,9 @@ static const struct {
     {"access_log", "OVERBLIK_ACCESS_LOG", "access-log", "false"},
     {"shutdown_timeout", "OVERBLIK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30"},
     {"metrics_clients", "OVERBLIK_METRICS_CLIENTS", "metrics-clients", NULL},
+    {"override_alert_professional", "OVERBLIK_OVERRIDE_ALERT_PROFESSIONAL",
+     "override-alert-professional", "5"},
+    {"override_alert_site", "OVERBLIK_OVERRIDE_ALERT_SITE", "override-alert-site", "20"},
 };
 
 typedef struct config {
@@ -146,10 +152,29 @@ static void reload_jwks(ob_http_server *srv, const char *path, const ob_auth_con
             ob_auth_key_count(next));
 }
 
+/* The hub's notices (an override alert) on the server's log. The text names internal ids
+ * only, never a CPR (R-CPR-2). */
+static void notice(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "overblik serve: %s\n", msg);
+}
+
 static const char *const serve_flags[] = {"help", "access-log", NULL};
-static const char *const serve_valued[] = {
-    "db",       "keys",   "listen",   "threads",          "config",          "jwks",
-    "audience", "issuer", "base-url", "shutdown-timeout", "metrics-clients", NULL};
+static const char *const serve_valued[] = {"db",
+                                           "keys",
+                                           "listen",
+                                           "threads",
+                                           "config",
+                                           "jwks",
+                                           "audience",
+                                           "issuer",
+                                           "base-url",
+                                           "shutdown-timeout",
+                                           "metrics-clients",
+                                           "override-alert-professional",
+                                           "override-alert-site",
+                                           NULL};
 
 int cmd_serve(int argc, char **argv)
 {
@@ -160,10 +185,14 @@ int cmd_serve(int argc, char **argv)
         printf("usage: overblik serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
                "         [--config FILE] [--jwks FILE] [--audience A] [--issuer I]\n"
                "         [--base-url URL] [--shutdown-timeout S] [--access-log] [--keys FILE]\n"
-               "         [--metrics-clients ID,...]\n"
+               "         [--metrics-clients ID,...] [--override-alert-professional N]\n"
+               "         [--override-alert-site N]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
+               "Block overrides are counted per professional and per site over 24 hours; at\n"
+               "every multiple of the thresholds (default 5 and 20) an alert entry is logged on\n"
+               "the patient and printed here (R-BLK-4).\n"
                "Bearer tokens (ES256) are verified against the JWKS file; without --jwks the\n"
                "development JWKS that init wrote beside the database (FILE.jwks.json) is used.\n"
                "Production passes its own JWKS: the server never generates production keys.\n"
@@ -172,7 +201,8 @@ int cmd_serve(int argc, char **argv)
                "OVERBLIK_BASE_URL, OVERBLIK_ACCESS_LOG, OVERBLIK_SHUTDOWN_TIMEOUT,\n"
                "OVERBLIK_KEYS, OVERBLIK_METRICS_CLIENTS) or a config file of `key = value`\n"
                "lines (db, listen, threads, jwks, audience, issuer, base_url, access_log,\n"
-               "shutdown_timeout, keys, metrics_clients; --config\n"
+               "shutdown_timeout, keys, metrics_clients, override_alert_professional,\n"
+               "override_alert_site; --config\n"
                "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
                "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
@@ -196,9 +226,11 @@ int cmd_serve(int argc, char **argv)
             c.v[i] = settings[i].dflt;
     }
     bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
-    unsigned threads, timeout;
+    unsigned threads, timeout, ovr_pro, ovr_site;
     if (opt_uint("serve", "threads", c.v[S_THREADS], 0, 256, &threads) < 0 ||
-        opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0)
+        opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0 ||
+        opt_uint("serve", "override_alert_professional", c.v[S_OVR_PRO], 1, 100000, &ovr_pro) < 0 ||
+        opt_uint("serve", "override_alert_site", c.v[S_OVR_SITE], 1, 100000, &ovr_site) < 0)
         return EXIT_USAGE;
 
     /* Block the stop and reload signals before any thread starts, so all threads inherit
@@ -225,6 +257,9 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
+    /* R-BLK-4: overrides piling up raise a logged alert; the operator sees it here too */
+    ob_overrides_set_thresholds(h->overrides, ovr_pro, ovr_site);
+    h->notice = notice;
     ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
                          c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
     ob_http_server *srv = NULL;

@@ -33,6 +33,7 @@
 #include "core/alloc.h"
 #include "core/cpr.h"
 #include "core/time.h"
+#include "service/overrides.h"
 #include "store/log_sqlite.h"
 
 #define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */
@@ -551,6 +552,28 @@ static void sb_histogram(sbuf *b, const char *name, const char *help, const doub
               (unsigned long long)cum, name, sum, name, (unsigned long long)cum);
 }
 
+struct ovr_ctx {
+    sbuf *b;
+    ob_hub *hub;
+};
+
+/* One override counter line (service/overrides.h); the hub's read lock is held. */
+static void ovr_metric(void *ctx, char kind, uint32_t id, uint64_t count)
+{
+    struct ovr_ctx *oc = ctx;
+    const ob_index *ix = oc->hub->ix;
+    const char *what = kind == 'p' ? "professional" : "site";
+    if (id == UINT32_MAX)
+        sb_printf(oc->b, "overblik_override_alerts_total{kind=\"%s\"} %llu\n", what,
+                  (unsigned long long)count);
+    else if (kind == 'p' && id < ix->npros)
+        sb_printf(oc->b, "overblik_overrides_24h{professional=\"%s\"} %llu\n", ix->pros[id].ext_id,
+                  (unsigned long long)count);
+    else if (kind == 's' && id < ix->norgs)
+        sb_printf(oc->b, "overblik_overrides_24h{site=\"%s\"} %llu\n", ix->orgs[id].ext_id,
+                  (unsigned long long)count);
+}
+
 static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     sbuf b = {malloc(16384), 0, 16384, false};
@@ -590,6 +613,14 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
             sb_printf(&b, "overblik_decisions_total{rule=\"%s\",outcome=\"%s\"} %llu\n",
                       ob_rule_name((ob_rule)rule), p ? "permit" : "deny", (unsigned long long)v);
         }
+    struct ovr_ctx oc = {&b, s->hub};
+    sb_printf(&b, "# HELP overblik_overrides_24h Block overrides in the last 24 hours, per "
+                  "professional and per site (R-BLK-4).\n# TYPE overblik_overrides_24h gauge\n"
+                  "# HELP overblik_override_alerts_total Override alerts logged since start.\n"
+                  "# TYPE overblik_override_alerts_total counter\n");
+    pthread_rwlock_rdlock(&s->hub->lock);
+    ob_overrides_each(s->hub->overrides, ob_time_now(), ovr_metric, &oc);
+    pthread_rwlock_unlock(&s->hub->lock);
     ob_log_stats ls = {0};
     if (s->hub->log)
         ob_log_get_stats(s->hub->log, &ls);

@@ -17,6 +17,7 @@ const char *ob_log_event_name(ob_log_event ev)
         [OB_EV_DISCLOSURE] = "disclosure",
         [OB_EV_STATS_RELEASE] = "stats_release",
         [OB_EV_DATA_CHANGE] = "data_change",
+        [OB_EV_ALERT] = "alert",
     };
     if ((unsigned)ev >= OB_EV_COUNT)
         return "unknown";

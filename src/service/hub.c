@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "service/appointment.h"
+#include "service/overrides.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include "store/appointments.h"
@@ -118,7 +119,8 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
     }
     if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
         (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
-        (rc = ob_apt_cache_new(&h->apt_cache, e)))
+        (rc = ob_apt_cache_new(&h->apt_cache, e)) ||
+        (rc = ob_overrides_new(h->ix->npros, h->ix->norgs, 0, 0, &h->overrides, e)))
         goto fail;
     if (!opt->no_log && (rc = lock_writer(h, opt->db_path, e)))
         goto fail;
@@ -148,6 +150,7 @@ void ob_hub_close(ob_hub *h)
     if (h->lock_fd >= 0)
         close(h->lock_fd); /* releases the flock */
     ob_apt_cache_free(h->apt_cache);
+    ob_overrides_free(h->overrides);
     ob_index_free(h->ix);
     pthread_rwlock_destroy(&h->lock);
     sodium_memzero(&h->keys, sizeof h->keys);
@@ -242,6 +245,48 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
     ob_status rc = ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
     if (rc == OB_OK)
         ob_hub_count_decision(h, d->rule, d->permit);
+    if (rc == OB_OK && le.override && d->permit)
+        rc = ob_hub_note_override(h, rq, e);
+    return rc;
+}
+
+ob_status ob_hub_note_override(ob_hub *h, const ob_request *rq, ob_err *e)
+{
+    if (!h->overrides || rq->actor_kind != OB_ACTOR_PROFESSIONAL)
+        return OB_OK;
+    uint32_t pro_n, site_n;
+    ob_overrides_count(h->overrides, rq->actor, rq->acting_org, rq->now, &pro_n, &site_n);
+    if (!pro_n && !site_n)
+        return OB_OK;
+    ob_log_entry le;
+    char reason[256];
+    pthread_rwlock_rdlock(&h->lock);
+    ob_hub_entry_for(h, rq, &le);
+    pthread_rwlock_unlock(&h->lock);
+    const char *tail = "within 24 hours: the privacy officer should look at them";
+    if (pro_n && site_n)
+        snprintf(reason, sizeof reason,
+                 "%u block overrides by this professional and %u from this site %s", pro_n, site_n,
+                 tail);
+    else if (pro_n)
+        snprintf(reason, sizeof reason, "%u block overrides by this professional %s", pro_n, tail);
+    else
+        snprintf(reason, sizeof reason, "%u block overrides from this site %s", site_n, tail);
+    le.event = OB_EV_ALERT;
+    le.permit = true;
+    le.capacity = rq->on_behalf_of != OB_NONE ? OB_CAP_ASSISTANT : OB_CAP_PROFESSIONAL;
+    le.category = "override_alert";
+    le.rule = "R-BLK-4";
+    le.legal_basis = "Sundhedsloven §42a (override of a block, værdispring)";
+    le.reason = reason;
+    ob_status rc = ob_hub_log_read(h, &le, NULL, e);
+    if (rc == OB_OK && h->notice) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "alert: %s (professional %s at %s, patient %s)", reason,
+                 le.actor_id ? le.actor_id : "?", le.actor_org ? le.actor_org : "?",
+                 le.patient ? le.patient : "?");
+        h->notice(h->notice_ctx, msg);
+    }
     return rc;
 }
 

@@ -35,6 +35,10 @@ typedef struct ob_hub {
      * log entry (a search counts once, by the rule its entry names). */
     _Atomic uint64_t decisions[OB_RULE_COUNT][2];
     struct ob_apt_cache *apt_cache; /* owned; service/appointment.c */
+    struct ob_overrides *overrides; /* owned; service/overrides.h (R-BLK-4 alerts) */
+    /* Told of every alert entry logged (the server prints it); NULL: nobody. */
+    void (*notice)(void *ctx, const char *msg);
+    void *notice_ctx;
     int lock_fd; /* with a log: the database file, flock()ed (one writing process) */
 } ob_hub;
 
@@ -88,6 +92,11 @@ void ob_hub_defer_set(const ob_hub_defer *d); /* this thread; NULL clears */
 /* Appends one read's entry (R-LOG-1): blocking, or deferred as above when seq is NULL
  * and a defer is set. On an error return no done is pending for this call. */
 ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e);
+
+/* Counts an override that was just logged for rq (service/overrides.h) and, when a
+ * threshold is reached, logs the alert entry (deferred like the read it follows) and tells
+ * h->notice. Call only after the override's own entry was appended. */
+ob_status ob_hub_note_override(ob_hub *h, const ob_request *rq, ob_err *e);
 
 /* Fills the actor part of a log entry for a request (names from the index). */
 void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le);

@@ -91,5 +91,7 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     ob_free(resource);
     if (rc == OB_OK) /* the entry is queued; a failed append is counted by the log */
         ob_hub_count_decision(h, pick->rule, pick->permit);
+    if (rc == OB_OK && override)
+        rc = ob_hub_note_override(h, s->about, e);
     return rc;
 }
