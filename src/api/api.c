@@ -75,7 +75,7 @@ static const struct capability {
     const char *interactions;
     const char *params;
     const char *const *include, *const *revinclude;
-    const char *operation;  /* "name", or NULL */
+    const char *operation;  /* "name other", or NULL */
     const char *update_doc; /* how an update is made, when not by id; NULL: by id */
 } capabilities[] = {
     {"Appointment", "read vread history-instance search-type create update",
@@ -100,7 +100,7 @@ static const struct capability {
      "recorded-date:date _count:number _offset:number _summary:token _sort:special",
      ob_api_include_condition, NULL, NULL, NULL},
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
-     "overview", NULL},
+     "overview patients-like-me", NULL},
     {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
     {"Practitioner", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
 };
@@ -152,12 +152,18 @@ static void metadata(ob_api_response *out)
                               versioned ? "versioned-update" : "no-version", "readHistory", 0,
                               "conditionalUpdate", k->update_doc != NULL, "searchParam",
                               search_params(k->params));
-        if (k->operation) {
-            char def[128];
-            snprintf(def, sizeof def, "https://overblik.dk/fhir/OperationDefinition/%s-%s", k->type,
-                     k->operation);
-            json_object_set_new(r, "operation",
-                                json_pack("[{s:s, s:s}]", "name", k->operation, "definition", def));
+        if (k->operation) { /* space-separated names */
+            json_t *ops = json_array();
+            for (const char *op = k->operation; *op;) {
+                int len = (int)strcspn(op, " ");
+                char def[128];
+                snprintf(def, sizeof def, "https://overblik.dk/fhir/OperationDefinition/%s-%.*s",
+                         k->type, len, op);
+                json_array_append_new(
+                    ops, json_pack("{s:s%, s:s}", "name", op, (size_t)len, "definition", def));
+                op += len + (op[len] == ' ');
+            }
+            json_object_set_new(r, "operation", ops);
         }
         if (k->include)
             json_object_set_new(r, "searchInclude", names(k->include));

@@ -22,6 +22,7 @@
 #include "core/cpr.h"
 #include "fhir/fhir.h"
 #include "service/search.h"
+#include "service/similar.h"
 
 #define ITEM_MASK                                                                                  \
     (OB_CAT_BIT(OB_CAT_DIAGNOSIS) | OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT))
@@ -133,6 +134,139 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
         ob_api_cands_answer(h, c, pat, &cs, "overview", OB_CAT_APPOINTMENT, &p.rq, 0, (size_t)-1,
                             out, e);
     ob_api_cands_release(&cs);
+    return OB_OK;
+}
+
+/* A code token, "system|code" or "code": the code part, when it is 1-15 characters of
+ * letters, digits, '.' and '-' (ICPC-2, ICD-10); else NULL. */
+static const char *code_of(const char *v)
+{
+    if (!v)
+        return NULL;
+    const char *bar = strrchr(v, '|');
+    const char *c = bar ? bar + 1 : v;
+    size_t n = strlen(c);
+    if (n == 0 || n > 15 ||
+        strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-") != n)
+        return NULL;
+    return c;
+}
+
+static json_t *part_int(const char *name, uint32_t v)
+{
+    return json_pack("{s:s, s:I}", "name", name, "valueInteger", (json_int_t)v);
+}
+
+static void quantile_param(json_t *ps, const char *code, const char *unit,
+                           const ob_similar_quantiles *q)
+{
+    if (!q->shown)
+        return;
+    json_array_append_new(
+        ps, json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, o, o, o, o]}", "name", "measurement",
+                      "part", "name", "code", "valueString", code, "name", "unit", "valueString",
+                      unit, part_int("patients", q->patients), part_int("p25", (uint32_t)q->p25),
+                      part_int("median", (uint32_t)q->p50), part_int("p75", (uint32_t)q->p75)));
+}
+
+/* R-ACC-11 (SUL §42a stk. 6): "patients like me". GET or POST
+ * /Patient/$patients-like-me with patient (or, in a POST body, patient.identifier) = the
+ * patient under treatment and code = the diagnosis treated, purpose DECISIONSUPPORT. One
+ * decision (aggregate: a professional who treats that patient) and one log entry on that
+ * patient; the answer is a Parameters resource of aggregated figures about the OTHER
+ * patients with the code (stats/similar.h): never a record, an id, a name or a date. A
+ * patient one does not treat and one who does not exist answer alike. */
+static ob_status patients_like_me(ob_hub *h, const ob_caller *c, const ob_api_request *rq0,
+                                  ob_api_response *out, ob_err *e)
+{
+    if (strcmp(rq0->method, "POST") != 0 && strcmp(rq0->method, "GET") != 0) {
+        ob_api_outcome(out, 405, "not-supported", "$patients-like-me is called with GET or POST");
+        return OB_OK;
+    }
+    if (c->purpose != OB_PURPOSE_DECISION_SUPPORT) {
+        ob_api_outcome(out, 400, "invalid",
+                       "$patients-like-me is decision support: call it with purpose "
+                       "DECISIONSUPPORT (R-ACC-11)");
+        return OB_OK;
+    }
+    params p;
+    if (!decode(rq0, &p, out))
+        return OB_OK;
+    static const char *const allowed[] = {"patient", "patient.identifier", "identifier", "code",
+                                          NULL};
+    uint32_t pat;
+    if (!params_only(rq0, &p, allowed, out) || !ob_api_resolve_patient(h, c, &p.rq, &pat, out))
+        return OB_OK;
+    const char *code = code_of(ob_api_param_get(&p.rq, "code", NULL));
+    if (!code) {
+        ob_api_outcome(out, 400, "invalid",
+                       "code must name the diagnosis treated (an ICPC-2 or ICD-10 code, "
+                       "optionally as system|code)");
+        return OB_OK;
+    }
+    ob_request r;
+    ob_api_request_init(c, pat, &r);
+    r.category = OB_CAT_DIAGNOSIS;
+    r.origin_org = c->acting_org;
+    r.aggregate = true;
+    const char *id = "Parameters/patients-like-me";
+    ob_decision d;
+    ob_search s = {&r,
+                   &r,
+                   &id,
+                   1,
+                   "decision_support",
+                   NULL,
+                   0,
+                   OB_OBL_PERSON_LEVEL | OB_OBL_PSEUDONYMISE | OB_OBL_AGGREGATE};
+    if (ob_hub_decide_many(h, &s, &d, NULL, e) != OB_OK) {
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    if (!d.permit) {
+        ob_api_outcome(out, 403, "forbidden",
+                       "decision support is for a professional who treats the patient in "
+                       "question (R-ACC-11)");
+        return OB_OK;
+    }
+    ob_similar_out agg;
+    if (ob_hub_similar(h, code, pat, c->now, 5, &agg, e) != OB_OK)
+        return OB_EIO;
+    json_t *ps = json_array();
+    json_array_append_new(ps, json_pack("{s:s, s:s}", "name", "code", "valueString", code));
+    json_array_append_new(ps, json_pack("{s:s, s:b}", "name", "shown", "valueBoolean", agg.shown));
+    if (agg.shown) {
+        json_array_append_new(ps, part_int("population", agg.population));
+        for (int b = 0; b < OB_SIMILAR_BANDS; b++) {
+            if (!agg.band_shown[b])
+                continue;
+            char band[16];
+            if (b == OB_SIMILAR_BANDS - 1)
+                snprintf(band, sizeof band, "%d+", b * 10);
+            else
+                snprintf(band, sizeof band, "%d-%d", b * 10, b * 10 + 9);
+            json_array_append_new(ps, json_pack("{s:s, s:[{s:s, s:s}, o]}", "name", "ageBand",
+                                                "part", "name", "band", "valueString", band,
+                                                part_int("patients", agg.band[b])));
+        }
+        for (size_t i = 0; i < agg.nother; i++)
+            json_array_append_new(ps, json_pack("{s:s, s:[{s:s, s:s}, o]}", "name",
+                                                "otherDiagnosis", "part", "name", "code",
+                                                "valueString", agg.other[i].code,
+                                                part_int("patients", agg.other[i].patients)));
+        quantile_param(ps, OB_SIMILAR_SBP_CODE, "mmHg", &agg.sbp);
+        quantile_param(ps, OB_SIMILAR_HBA1C_CODE, "mmol/mol", &agg.hba1c);
+    }
+    json_array_append_new(
+        ps,
+        json_pack("{s:s, s:s}", "name", "note", "valueString",
+                  agg.shown ? "aggregated, pseudonymised figures about other patients with this "
+                              "diagnosis: counts are rounded to 5 and groups of fewer than 5 are "
+                              "not shown (R-ACC-11)"
+                            : "fewer than 5 other patients have this diagnosis, so nothing can "
+                              "be shown (R-ACC-11)"));
+    out->status = 200;
+    out->body = json_pack("{s:s, s:o}", "resourceType", "Parameters", "parameter", ps);
     return OB_OK;
 }
 
@@ -269,6 +403,8 @@ ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq
     const char *m = rq->method;
     if (strcmp(rest, "/$overview") == 0)
         return overview(h, c, rq, out, e);
+    if (strcmp(rest, "/$patients-like-me") == 0)
+        return patients_like_me(h, c, rq, out, e);
     if (strcmp(rest, "/_search") == 0 && strcmp(m, "POST") == 0)
         return patient_search(h, c, rq, NULL, out, e);
     if (rest[0] == '\0' && strcmp(m, "GET") == 0)

@@ -315,6 +315,20 @@ ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ct
     return each_item(s, st, fn, ctx, e);
 }
 
+ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const char *code,
+                                       ob_item_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT " ITEM_COLS " FROM items WHERE category=?1 AND code=?2 "
+                           "ORDER BY patient, time, id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, e, "reading data items by code");
+    sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    return each_item(s, st, fn, ctx, e);
+}
+
 int64_t ob_store_count(ob_store *s, const char *table)
 {
     char sql[96];

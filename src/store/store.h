@@ -64,6 +64,10 @@ typedef ob_status (*ob_item_fn)(void *ctx, const ob_item *it, ob_err *e);
 ob_status ob_store_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
                              void *ctx, ob_err *e);
 ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e);
+/* Every item of `category` with exactly `code`, in patient order (decision support's
+ * search for similar patients, service/similar.c). */
+ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const char *code,
+                                       ob_item_fn fn, void *ctx, ob_err *e);
 int64_t ob_store_count(ob_store *s, const char *table);
 /* Key-value settings (e.g. the installation id). value is copied into buf. */
 ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e);
