@@ -31,6 +31,7 @@
 #include "fhir/fhir.h"
 #include "service/appointment.h"
 #include "service/search.h"
+#include "service/sources.h"
 
 static void set_etag(ob_api_response *out, const ob_apt *a, const char *base)
 {
@@ -54,6 +55,29 @@ static json_t *to_fhir(ob_hub *h, const ob_apt *a)
 }
 
 /* ---- writes (R-APT-1..4) ---- */
+
+/* Logs a source system's refused write (R-LOG-1, R-LOG-2): the client by its id, the
+ * patient when known. */
+static ob_status log_refusal(ob_hub *h, const ob_caller *c, uint32_t pat, const char *rule,
+                             const char *reason, ob_err *e)
+{
+    ob_request r;
+    ob_log_entry le;
+    ob_api_request_init(c, pat, &r);
+    pthread_rwlock_rdlock(&h->lock);
+    ob_hub_entry_for(h, &r, &le);
+    pthread_rwlock_unlock(&h->lock);
+    le.event = OB_EV_DATA_CHANGE;
+    le.capacity = OB_CAP_SOURCE_SYSTEM;
+    le.permit = false;
+    le.actor_id = c->client_id;
+    le.actor_role = "source_system";
+    le.category = "appointment";
+    le.rule = rule;
+    le.legal_basis = "no legal basis";
+    le.reason = reason;
+    return ob_hub_log_read(h, &le, NULL, e);
+}
 
 static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            bool create_only, ob_api_response *out, ob_err *e)
@@ -134,7 +158,25 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
         actor.actor_org_name = h->ix->orgs[src->site].name;
     }
     pthread_rwlock_unlock(&h->lock);
+    ob_err ce = {0};
+    if (!refusal) { /* R-APT-1: identifier systems belong to the source that uses them */
+        ob_status cr = ob_hub_apt_system_claim(h, in.system, src->client_id, &ce);
+        if (cr == OB_EDENIED)
+            forbidden = true, refusal = ce.msg;
+        else if (cr) {
+            ob_api_store_failed(out, "the appointment");
+            return OB_OK;
+        }
+    }
     if (refusal) {
+        /* R-LOG-1: a refused write is logged too; an unknown patient is counted per
+         * source, since the answer tells the source whether the CPR number is known */
+        if (pat == OB_NONE && !forbidden)
+            ob_hub_source_unknown_patient(h, c->client_id);
+        if (log_refusal(h, c, pat, forbidden ? "R-APT-1" : "R-APT-2", refusal, e) != OB_OK) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
         ob_api_outcome(out, forbidden ? 403 : 400, forbidden ? "forbidden" : "invalid", refusal);
         return OB_OK;
     }

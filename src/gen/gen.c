@@ -342,9 +342,9 @@ static void appointment(world *w, const char *pid, uint64_t *k, const char *sour
     uint64_t h = mix(((uint64_t)w->c.patients << 20) ^ *k);
     stamp(start, ts);
     fprintf(w->f,
-            "{\"type\":\"appointment\",\"source\":\"%s\",\"system\":\"urn:overblik:gen\","
+            "{\"type\":\"appointment\",\"source\":\"%s\",\"system\":\"urn:overblik:gen:%s\","
             "\"identifier\":\"%s-i%llu\",\"patient\":\"%s\",\"clinic\":\"%s\",\"start\":\"%s\"",
-            source, pid, (unsigned long long)(*k)++, pid, clinic, ts);
+            source, source, pid, (unsigned long long)(*k)++, pid, clinic, ts);
     if (minutes > 0 && h % 3 != 0) {
         stamp(start + minutes * 60, te);
         fprintf(w->f, ",\"end\":\"%s\"", te);

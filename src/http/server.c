@@ -34,6 +34,7 @@
 #include "core/cpr.h"
 #include "core/time.h"
 #include "service/overrides.h"
+#include "service/sources.h"
 #include "store/log_sqlite.h"
 
 #define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */
@@ -574,6 +575,14 @@ static void ovr_metric(void *ctx, char kind, uint32_t id, uint64_t count)
                   (unsigned long long)count);
 }
 
+static void unknown_metric(void *ctx, const char *client, uint64_t count)
+{
+    /* client ids are printable and at most 63 bytes (auth.c); quotes would break the line */
+    if (!strchr(client, '"') && !strchr(client, '\\'))
+        sb_printf(ctx, "overblik_source_unknown_patient_total{client=\"%s\"} %llu\n", client,
+                  (unsigned long long)count);
+}
+
 static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     sbuf b = {malloc(16384), 0, 16384, false};
@@ -621,6 +630,10 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
     pthread_rwlock_rdlock(&s->hub->lock);
     ob_overrides_each(s->hub->overrides, ob_time_now(), ovr_metric, &oc);
     pthread_rwlock_unlock(&s->hub->lock);
+    sb_printf(&b, "# HELP overblik_source_unknown_patient_total Writes refused because the "
+                  "patient is unknown, per source system client (a probe for CPR numbers shows "
+                  "here).\n# TYPE overblik_source_unknown_patient_total counter\n");
+    ob_sources_each_unknown(s->hub->sources, unknown_metric, &b);
     ob_log_stats ls = {0};
     if (s->hub->log)
         ob_log_get_stats(s->hub->log, &ls);

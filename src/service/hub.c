@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "service/appointment.h"
 #include "service/overrides.h"
+#include "service/sources.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include "store/appointments.h"
@@ -120,7 +121,8 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
     if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
         (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
         (rc = ob_apt_cache_new(&h->apt_cache, e)) ||
-        (rc = ob_overrides_new(h->ix->npros, h->ix->norgs, 0, 0, &h->overrides, e)))
+        (rc = ob_overrides_new(h->ix->npros, h->ix->norgs, 0, 0, &h->overrides, e)) ||
+        (rc = ob_sources_new(&h->sources, e)))
         goto fail;
     if (!opt->no_log && (rc = lock_writer(h, opt->db_path, e)))
         goto fail;
@@ -151,6 +153,7 @@ void ob_hub_close(ob_hub *h)
         close(h->lock_fd); /* releases the flock */
     ob_apt_cache_free(h->apt_cache);
     ob_overrides_free(h->overrides);
+    ob_sources_free(h->sources);
     ob_index_free(h->ix);
     pthread_rwlock_destroy(&h->lock);
     sodium_memzero(&h->keys, sizeof h->keys);

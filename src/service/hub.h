@@ -36,6 +36,7 @@ typedef struct ob_hub {
     _Atomic uint64_t decisions[OB_RULE_COUNT][2];
     struct ob_apt_cache *apt_cache; /* owned; service/appointment.c */
     struct ob_overrides *overrides; /* owned; service/overrides.h (R-BLK-4 alerts) */
+    struct ob_sources *sources;     /* owned; service/sources.h (identifier systems) */
     /* Told of every alert entry logged (the server prints it); NULL: nobody. */
     void (*notice)(void *ctx, const char *msg);
     void *notice_ctx;

@@ -190,3 +190,21 @@ ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e)
         *created = idver[0] == 0;
     return OB_OK;
 }
+
+ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT ident_system, source FROM appointments", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_err(db, e, "reading the identifier systems in use");
+    ob_status rc = OB_OK;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW &&
+           (rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1), e)) == OB_OK)
+        ;
+    if (!rc && r != SQLITE_DONE)
+        rc = db_err(db, e, "reading the identifier systems in use");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -149,7 +149,15 @@ eq "Prefer return=OperationOutcome: 200 and an informational outcome" \
 has "Prefer return=OperationOutcome: version 2" "$hdrs" 'ETag: W/"2"'
 req PUT "/fhir/Appointment?identifier=urn:sp:booking|H-1" "$GPSYS" "${J[@]}" \
   --data-binary "$(apt H-1 2026-12-02T11:00:00Z | jq -c '.status="cancelled"')"
-[ "$code" = 200 ] || [ "$code" = 201 ] && ok || bad "another source's PUT with the same identifier: its own appointment ($code $body)"
+# R-APT-1 (issue 19): identifier systems belong to the source that uses them, so another
+# source can neither change the hospital's appointment nor make one that looks like it
+eq "another source's PUT with the hospital's identifier system: 403" "$code" 403
+req GET "/fhir/Appointment/$A1" "$SYS"
+eq "... and the hospital's appointment is unchanged" "$(jq -r .status <<<"$body")" booked
+# with its own system it makes its own (cancelled) appointment
+req PUT "/fhir/Appointment?identifier=urn:gp:booking|H-1" "$GPSYS" "${J[@]}" \
+  --data-binary "$(apt H-1 2026-12-02T11:00:00Z | jq -c '.status="cancelled" | .identifier[0].system="urn:gp:booking"')"
+[ "$code" = 200 ] || [ "$code" = 201 ] && ok || bad "another source's PUT with its own system: its own appointment ($code $body)"
 A_GPDUP=$(jq -r .id <<<"$body")
 [ "$A_GPDUP" != "$A1" ] && ok || bad "another source cannot change or cancel the hospital's appointment"
 req POST /fhir/Appointment "$SYS" "${J[@]}" --data-binary "$(apt H-2 2026-12-05T09:00:00Z)"
@@ -176,7 +184,7 @@ hasnt "invalid CPR: not echoed" "$body" "3213901234"
 A_G1=$(sqlite3 "$db" "select 'apt-'||id from appointments where ident_value='G-1'")
 A_GOLD=$(sqlite3 "$db" "select 'apt-'||id from appointments where ident_value='G-OLD'")
 [ -n "$A_G1" ] && [ -n "$A_GOLD" ] && ok || bad "the imported appointments are in the store"
-req POST /fhir/Appointment "$GPSYS" "${J[@]}" --data-binary "$(apt G-OLD2 2019-06-01T09:00:00Z)"
+req POST /fhir/Appointment "$GPSYS" "${J[@]}" --data-binary "$(apt G-OLD2 2019-06-01T09:00:00Z | jq -c '.identifier[0].system="urn:gp:booking"')"
 if [ "$code" = 201 ]; then A_GOLD2=$(jq -r .id <<<"$body"); echo "note: an appointment before go-live is accepted (never shown)" >&2; ok
 else A_GOLD2=none; eq "an appointment before go-live: refused with 400 or 422" "$([ "$code" = 400 ] || [ "$code" = 422 ] && echo y)" y; fi
 

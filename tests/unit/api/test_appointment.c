@@ -38,10 +38,19 @@ static char *apt(const char *ident, const char *cpr, const char *start, const ch
 
 static const char *P_ANNA[] = {"patient=Patient/anna", NULL};
 
+/* POSTs body as client; a client other than gp1-sys writes with its own identifier system
+ * (urn:src:<client>), since urn:src:booking is gp1-sys's (R-APT-1). */
 static void post(af *f, const char *client, const char *site, const char *body, int want)
 {
     ob_caller s = af_source(f, client, site);
     ob_api_response r;
+    char own[2200];
+    const char *at = strstr(body, "urn:src:booking");
+    if (strcmp(client, "gp1-sys") != 0 && at) {
+        snprintf(own, sizeof own, "%.*surn:src:%s%s", (int)(at - body), body, client,
+                 at + strlen("urn:src:booking"));
+        body = own;
+    }
     af_call(f, &s, "POST", "/Appointment", NULL, body, &r);
     if (r.status != want) {
         char *t = af_text(&r);
@@ -126,15 +135,18 @@ static void only_source_writes(void **state)
     post(&f, "gp1-sys", "gp-1", apt("same-id", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 201);
     /* POST again with the same identifier: conflict, nothing changes */
     post(&f, "gp1-sys", "gp-1", apt("same-id", AF_CPR_ANNA, "2026-12-05T09:00:00Z", NULL, ""), 409);
-    /* another source with the same identifier creates its own, never touches ours */
+    /* another source cannot write with our identifier system at all (R-APT-1, issue 19):
+     * 403, logged, nothing written */
     ob_caller s2 = af_source(&f, "gp2-sys", "gp-2");
     const char *key[] = {"identifier=urn:src:booking|same-id", NULL};
     ob_api_response r;
+    af_log_count before = af_log(&f, "anna", NULL);
     af_call(&f, &s2, "PUT", "/Appointment", key,
             apt("same-id", AF_CPR_ANNA, "2026-12-09T09:00:00Z", NULL, ""), &r);
-    assert_int_equal(r.status, 201);
+    assert_int_equal(r.status, 403);
     ob_api_response_release(&r);
-    assert_int_equal(count_rows(&f), 2);
+    assert_int_equal(af_log(&f, "anna", NULL).n, before.n + 1);
+    assert_int_equal(count_rows(&f), 1);
     /* the owner updates (version 2) and cancels (version 3) */
     ob_caller s1 = af_source(&f, "gp1-sys", "gp-1");
     af_call(&f, &s1, "PUT", "/Appointment", key,
@@ -152,7 +164,7 @@ static void only_source_writes(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(r.body, "status")), "cancelled");
     ob_api_response_release(&r);
-    assert_int_equal(count_rows(&f), 2);
+    assert_int_equal(count_rows(&f), 1);
     /* professionals and citizens: 403, nothing changes */
     ob_caller dr = af_pro(&f, "gp1-dr", "gp-1", NULL);
     ob_caller anna = af_citizen(&f, "anna", NULL);
@@ -171,7 +183,7 @@ static void only_source_writes(void **state)
         assert_int_equal(r.status, 403);
         ob_api_response_release(&r);
     }
-    assert_int_equal(count_rows(&f), 2);
+    assert_int_equal(count_rows(&f), 1);
     /* an unregistered client: 403 */
     post(&f, "rogue", "gp-1", apt("x", AF_CPR_ANNA, "2026-12-01T09:00:00Z", NULL, ""), 403);
     /* a registered client acting for another site: 403 */
@@ -459,8 +471,8 @@ static void if_match(void **state)
          "2026-12-06T09:00:00Z", 412, NULL},
         {"a version of an identifier the source does not have", "gp1-sys", "gp-1", "m-3", "W/\"4\"",
          "2026-12-06T09:00:00Z", 412, NULL},
-        {"another source: its own identifiers, none such", "epj-hosp", "hosp", "m-1", "W/\"4\"",
-         "2026-12-07T09:00:00Z", 412, NULL},
+        {"another source: the identifier system is gp1-sys's (R-APT-1)", "epj-hosp", "hosp", "m-1",
+         "W/\"4\"", "2026-12-07T09:00:00Z", 403, NULL},
         {"not a version", "gp1-sys", "gp-1", "m-1", "W/\"abc\"", "2026-12-08T09:00:00Z", 400, NULL},
         {"version 0 does not exist", "gp1-sys", "gp-1", "m-1", "W/\"0\"", "2026-12-08T09:00:00Z",
          400, NULL},
@@ -488,8 +500,10 @@ static void if_match(void **state)
             assert_string_equal(r.etag, rows[i].etag);
             assert_int_equal(after.n, before.n + 1);
             current = rows[i].start;
+        } else if (rows[i].status == 403) { /* refused as forbidden: logged (R-LOG-1) */
+            assert_int_equal(after.n, before.n + 1);
         } else {
-            assert_int_equal(after.n, before.n); /* refused: nothing written, nothing logged */
+            assert_int_equal(after.n, before.n); /* invalid: nothing written, nothing logged */
         }
         ob_api_response_release(&r);
         /* what a reader sees is the last write that went through */

@@ -51,8 +51,7 @@ static void test_rows(void **state)
         ob_similar_out o, back;
         ob_similar_aggregate(r, (size_t)rows[i].n, rows[i].k, &o);
         if (o.shown != rows[i].shown || o.population != rows[i].population)
-            fail_msg("row %zu (%s): shown %d population %u", i, rows[i].why, o.shown,
-                     o.population);
+            fail_msg("row %zu (%s): shown %d population %u", i, rows[i].why, o.shown, o.population);
         if (!o.shown) {
             assert_int_equal(o.nother, 0);
             assert_false(o.sbp.shown);
