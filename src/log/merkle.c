@@ -213,42 +213,77 @@ void ob_merkle_frontier_init(ob_merkle_frontier *f)
     f->size = 0;
 }
 
-void ob_merkle_frontier_push_node(ob_merkle_frontier *f, unsigned level,
-                                  const uint8_t node[OB_LOG_HASH_LEN])
+void ob_merkle_frontier_push_node_emit(ob_merkle_frontier *f, unsigned level,
+                                       const uint8_t node[OB_LOG_HASH_LEN], unsigned min_level,
+                                       ob_merkle_emit_fn emit, void *ctx)
 {
     uint8_t acc[OB_LOG_HASH_LEN];
     memcpy(acc, node, OB_LOG_HASH_LEN);
-    uint64_t add = (uint64_t)1 << level;
+    uint64_t start = f->size;
     unsigned l = level;
-    while (l < 64 && (f->size >> l) & 1) { /* binary carry: merge equal-sized subtrees */
+    while (l < 63 && (f->size >> l) & 1) { /* binary carry: merge equal-sized subtrees */
         ob_merkle_node(f->h[l], acc, acc);
         l++;
+        if (emit && l >= min_level)
+            emit(ctx, l, start >> l, acc);
     }
-    if (l < 64)
-        memcpy(f->h[l], acc, OB_LOG_HASH_LEN);
-    f->size += add;
+    memcpy(f->h[l], acc, OB_LOG_HASH_LEN);
+    f->size += (uint64_t)1 << level;
+}
+
+void ob_merkle_frontier_push_node(ob_merkle_frontier *f, unsigned level,
+                                  const uint8_t node[OB_LOG_HASH_LEN])
+{
+    ob_merkle_frontier_push_node_emit(f, level, node, 64, NULL, NULL);
 }
 
 void ob_merkle_frontier_push(ob_merkle_frontier *f, const uint8_t leaf[OB_LOG_HASH_LEN])
 {
-    ob_merkle_frontier_push_node(f, 0, leaf);
+    ob_merkle_frontier_push_node_emit(f, 0, leaf, 64, NULL, NULL);
+}
+
+void ob_merkle_perfect_root(const uint8_t (*leaves)[OB_LOG_HASH_LEN], unsigned level,
+                            uint64_t first, unsigned min_level, ob_merkle_emit_fn emit, void *ctx,
+                            uint8_t out[OB_LOG_HASH_LEN])
+{
+    if (level == 0) {
+        memcpy(out, leaves[0], OB_LOG_HASH_LEN);
+        return;
+    }
+    if (!emit || level < min_level) {
+        ob_merkle_root(leaves, (size_t)1 << level, out);
+        return;
+    }
+    uint8_t l[OB_LOG_HASH_LEN], r[OB_LOG_HASH_LEN];
+    size_t half = (size_t)1 << (level - 1);
+    ob_merkle_perfect_root(leaves, level - 1, first, min_level, emit, ctx, l);
+    ob_merkle_perfect_root(leaves + half, level - 1, first + half, min_level, emit, ctx, r);
+    ob_merkle_node(l, r, out);
+    emit(ctx, level, first >> level, out);
+}
+
+void ob_merkle_frontier_push_range_emit(ob_merkle_frontier *f,
+                                        const uint8_t (*leaves)[OB_LOG_HASH_LEN], size_t n,
+                                        unsigned min_level, ob_merkle_emit_fn emit, void *ctx)
+{
+    while (n) {
+        /* the largest aligned perfect subtree that starts here and fits */
+        unsigned l = 0;
+        while (l < 62 && !((f->size >> l) & 1) && ((uint64_t)2 << l) <= n)
+            l++;
+        uint8_t node[OB_LOG_HASH_LEN];
+        size_t k = (size_t)1 << l;
+        ob_merkle_perfect_root(leaves, l, f->size, min_level, emit, ctx, node);
+        ob_merkle_frontier_push_node_emit(f, l, node, min_level, emit, ctx);
+        leaves += k;
+        n -= k;
+    }
 }
 
 void ob_merkle_frontier_push_range(ob_merkle_frontier *f, const uint8_t (*leaves)[OB_LOG_HASH_LEN],
                                    size_t n)
 {
-    while (n) {
-        /* the largest aligned perfect subtree that starts here and fits */
-        unsigned l = 0;
-        while (l < 63 && !((f->size >> l) & 1) && ((uint64_t)2 << l) <= n)
-            l++;
-        uint8_t node[OB_LOG_HASH_LEN];
-        size_t k = (size_t)1 << l;
-        ob_merkle_root(leaves, k, node);
-        ob_merkle_frontier_push_node(f, l, node);
-        leaves += k;
-        n -= k;
-    }
+    ob_merkle_frontier_push_range_emit(f, leaves, n, 64, NULL, NULL);
 }
 
 void ob_merkle_frontier_root(const ob_merkle_frontier *f, uint8_t out[OB_LOG_HASH_LEN])

@@ -73,6 +73,23 @@ void ob_merkle_frontier_push_node(ob_merkle_frontier *f, unsigned level,
 /* Appends n leaves (MTH of aligned subtrees computed directly). */
 void ob_merkle_frontier_push_range(ob_merkle_frontier *f, const uint8_t (*leaves)[OB_LOG_HASH_LEN],
                                    size_t n);
+/* Every perfect aligned subtree of 2^level leaves (level >= min_level) that an append
+ * completes: its level, its index (first leaf >> level) and its hash. The store keeps
+ * them so proofs never rehash the whole log. */
+typedef void (*ob_merkle_emit_fn)(void *ctx, unsigned level, uint64_t index,
+                                  const uint8_t node[OB_LOG_HASH_LEN]);
+void ob_merkle_frontier_push_range_emit(ob_merkle_frontier *f,
+                                        const uint8_t (*leaves)[OB_LOG_HASH_LEN], size_t n,
+                                        unsigned min_level, ob_merkle_emit_fn emit, void *ctx);
+/* MTH of a perfect subtree of 2^level leaves whose first leaf is at absolute index
+ * first, emitting its nodes as above; the same hash as ob_merkle_root. */
+void ob_merkle_perfect_root(const uint8_t (*leaves)[OB_LOG_HASH_LEN], unsigned level,
+                            uint64_t first, unsigned min_level, ob_merkle_emit_fn emit, void *ctx,
+                            uint8_t out[OB_LOG_HASH_LEN]);
+/* Appends a perfect subtree already hashed (push_node) and emits the merges. */
+void ob_merkle_frontier_push_node_emit(ob_merkle_frontier *f, unsigned level,
+                                       const uint8_t node[OB_LOG_HASH_LEN], unsigned min_level,
+                                       ob_merkle_emit_fn emit, void *ctx);
 void ob_merkle_frontier_root(const ob_merkle_frontier *f, uint8_t out[OB_LOG_HASH_LEN]);
 /* Serialised form: the subtree hashes, largest (leftmost) first: popcount(size) * 32
  * bytes. decode checks the length against size; 0 on success, -1 otherwise. */

@@ -380,6 +380,54 @@ static void test_all_pairs_to_64(void **s)
     }
 }
 
+struct emitted {
+    const uint8_t (*leaves)[32];
+    int count[8][64];
+};
+
+static void on_emit(void *ctx, unsigned level, uint64_t index, const uint8_t node[32])
+{
+    struct emitted *em = ctx;
+    uint8_t want[32];
+    ob_merkle_root(em->leaves + (index << level), (size_t)1 << level, want);
+    assert_memory_equal(node, want, 32);
+    assert_true(level >= 2 && level < 8 && index < 64);
+    em->count[level][index]++;
+}
+
+/* Every perfect aligned subtree of >= 4 leaves is emitted exactly once, with its MTH,
+ * whatever the pieces the leaves are appended in. */
+static void test_emitted_nodes(void **s)
+{
+    (void)s;
+    enum { N = 100 };
+    uint8_t leaves[N][32];
+    for (int i = 0; i < N; i++) {
+        uint8_t d[2] = {(uint8_t)i, 0x33};
+        leaf_of(d, 2, leaves[i]);
+    }
+    const size_t pieces[][6] = {{100}, {1, 99}, {3, 5, 8, 16, 4, 64}, {64, 36}, {7, 7, 7, 79}};
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+        struct emitted em = {.leaves = (const uint8_t(*)[32])leaves};
+        ob_merkle_frontier f;
+        ob_merkle_frontier_init(&f);
+        size_t at = 0;
+        for (size_t i = 0; i < 6 && pieces[p][i]; i++) {
+            ob_merkle_frontier_push_range_emit(&f, (const uint8_t(*)[32])leaves + at, pieces[p][i],
+                                               2, on_emit, &em);
+            at += pieces[p][i];
+        }
+        assert_int_equal(at, N);
+        for (unsigned l = 2; l < 8; l++)
+            for (uint64_t i = 0; i < 64; i++)
+                assert_int_equal(em.count[l][i], ((i + 1) << l) <= N ? 1 : 0);
+        uint8_t r[32], want[32];
+        ob_merkle_frontier_root(&f, r);
+        ob_merkle_root((const uint8_t(*)[32])leaves, N, want);
+        assert_memory_equal(r, want, 32);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_and_cosignature),
         cmocka_unit_test(test_ct_consistency_vectors),
         cmocka_unit_test(test_all_pairs_to_64),
+        cmocka_unit_test(test_emitted_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
