@@ -117,6 +117,8 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS log_keys(vkey TEXT PRIMARY KEY, since INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_cosigs(size INTEGER NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY(size, line));"
     "CREATE TABLE IF NOT EXISTS log_head(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " size INTEGER NOT NULL, chain BLOB NOT NULL, time INTEGER NOT NULL, sig BLOB NOT NULL);"
     "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '3');"
@@ -2553,6 +2555,28 @@ done:
     return s;
 }
 
+ob_status ob_log_add_cosignature(const char *db_path, uint64_t n, const char *line, ob_err *e)
+{
+    sqlite3 *db;
+    ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, NULL, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    if ((s = exec(db, "PRAGMA synchronous=FULL", e)) == OB_OK &&
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO log_cosigs(size, line) VALUES(?1, ?2)", -1,
+                           &st, NULL) != SQLITE_OK)
+        s = sql_err(db, e, "storing a cosignature");
+    if (s == OB_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+        sqlite3_bind_text(st, 2, line, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            s = sql_err(db, e, "storing a cosignature");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}
+
 ob_status ob_log_parse_keys(const char *text, ob_note_key *keys, size_t cap, size_t *n, ob_err *e)
 {
     *n = 0;
@@ -2651,6 +2675,21 @@ ob_status ob_log_prove_note(const char *db_path, uint64_t seq, ob_log_proof *out
     out->path_len = ob_merkle_inclusion_ranges(out->index, size, rg);
     if ((s = ranges_hashes(db, rg, out->path_len, out->path, e)) != OB_OK)
         goto out;
+    /* the witnesses' cosignatures of that checkpoint (unverified here: a checker
+     * ignores lines by keys it does not know and verifies those it does) */
+    if (sqlite3_prepare_v2(db, "SELECT line FROM log_cosigs WHERE size = ?1 ORDER BY line", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        size_t nl = strlen(note), cap = nl + 1;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *l = col_text(st, 0);
+            size_t ll = strlen(l);
+            if (ll < 8 || l[ll - 1] != '\n' || ob_grow((void **)&note, &cap, nl + ll + 1, 1))
+                continue;
+            memcpy(note + nl, l, ll + 1);
+            nl += ll;
+        }
+    }
     out->note = note;
     note = NULL;
 out:

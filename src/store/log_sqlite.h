@@ -221,6 +221,9 @@ ob_status ob_log_public_keys(const char *db_path, char **text, ob_err *e);
  * key is accepted, and verifiers find it in ob_log_public_keys. The log must not be
  * open for writing. */
 ob_status ob_log_add_key(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e);
+/* Keeps a witness's cosignature line of the checkpoint of size n, so that proofs
+ * against that checkpoint carry it (ob_log_prove_note). */
+ob_status ob_log_add_cosignature(const char *db_path, uint64_t n, const char *line, ob_err *e);
 /* Parses a published key file (verifier keys, one per line; blank lines and lines
  * starting with # ignored) into keys (cap entries). */
 ob_status ob_log_parse_keys(const char *text, ob_note_key *keys, size_t cap, size_t *n, ob_err *e);
