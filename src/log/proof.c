@@ -389,6 +389,7 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
            *path = json_object_get(root, "path");
     const char *fmt = json_string_value(json_object_get(root, "format"));
     uint8_t *input = NULL;
+    bool tamper = false; /* shown and hashed differ: a forged proof, not a malformed one */
     if (!json_is_object(root) || !fmt)
         goto bad;
     if (strcmp(fmt, "overblik-log-proof-v2") == 0) {
@@ -412,11 +413,13 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
         ob_sha256(out->leaf, pre, n + 1);
         ob_free(pre);
         what = "seq (it differs from the one in leaf_input)";
+        tamper = true;
         if (get_u64(root, "seq", &out->seq) || out->seq != seq)
             goto bad;
         what = "entry (its fields must be exactly those in leaf_input)";
         if (!json_is_object(ent) || entry_bound(ent, &out->entry))
             goto bad;
+        tamper = false;
         what = "index or tree_size";
         if (get_u64(root, "index", &out->index) || get_u64(root, "tree_size", &out->tree_size))
             goto bad;
@@ -454,8 +457,10 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
     if (entry_from_json(ent, &en, &what))
         goto bad;
     what = "entry (a field is unknown, or time_utc or event_name does not match)";
+    tamper = true;
     if (entry_bound(ent, &en))
         goto bad;
+    tamper = false;
     if ((st = ob_log_proof_set_entry(out, &en, e)) != OB_OK)
         goto out;
     out->version = 1;
@@ -482,7 +487,7 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
     st = OB_OK;
     goto out;
 bad:
-    st = ob_err_set(e, OB_EINVAL, "proof: missing or malformed %s", what);
+    st = ob_err_set(e, tamper ? OB_ETAMPER : OB_EINVAL, "proof: missing or malformed %s", what);
 out:
     ob_free(input);
     json_decref(root);
