@@ -10,7 +10,7 @@
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
-need sqlite3 jq
+need sqlite3 jq curl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/t.db"
@@ -110,4 +110,20 @@ refuse "a checkpoint with another size" "$work/f.json"
 sed '0,/"reason": /s//"reason": "forged", "reason": /' "$work/p.json" >"$work/f.json"
 [ "$(grep -o '"reason"' "$work/f.json" | wc -l)" -eq 2 ] && ok || bad "duplicate key was written"
 refuse "a duplicate reason key" "$work/f.json"
+
+# the public face over HTTP: the newest checkpoint at a stable URL, consistency, keys
+serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
+if [ -n "$addr" ]; then
+  cp_http=$(curl -s "$addr/log/checkpoint")
+  eq "GET /log/checkpoint is the newest note" "$cp_http" "$("$bin" log checkpoint --db "$db")"
+  c=$(curl -s "$addr/log/consistency?from=$size_old&to=$size_now")
+  eq "GET /log/consistency = the CLI's proof" "$(jq -c .proof <<<"$c")" \
+     "$("$bin" log consistency --db "$db" --from "$size_old" --to "$size_now" | jq -c .proof)"
+  eq "GET /log/key = the published key file" "$(curl -s "$addr/log/key")" "$(cat "$work/t.log-pub")"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$addr/log/consistency?from=9&to=x")
+  eq "a bad consistency request: 400" "$code" 400
+  kill "$srv"; wait "$srv" 2>/dev/null
+else
+  bad "server did not start: $(cat "$work/err.txt")"
+fi
 the_end
