@@ -335,7 +335,7 @@ static int witness_update(const opts *o)
         goto out;
     }
     memcpy(out, latest, ll);
-    strcpy(out + ll, line);
+    memcpy(out + ll, line, strlen(line) + 1);
     if (cli_write_file(state, out, 0644)) {
         fprintf(stderr, "overblik witness: cannot write %s\n", shown(state));
         rc = EXIT_STORAGE;
