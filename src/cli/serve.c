@@ -258,15 +258,12 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
-<<<<<<< HEAD
     /* R-BLK-4: overrides piling up raise a logged alert; the operator sees it here too */
     ob_overrides_set_thresholds(h->overrides, ovr_pro, ovr_site);
     h->notice = notice;
-=======
     /* the log's public keys beside the database, for verifiers and witnesses (R-LOG-8) */
     if (cli_publish_keys(c.v[S_DB], &e))
         fprintf(stderr, "overblik serve: warning: %s\n", shown(e.msg));
->>>>>>> 24a67b7 (CLI: overblik witness (init, update: keeps the newest checkpoint outside the database, accepts a newer one only with a consistency proof, cosigns it, ALARM and exit 4 on wipe/rollback/fork); log verify --key/--witness, log check --key work with the published public keys only; log consistency, checkpoint, keys, rotate-key; v2 proofs carry the stored cosignatures; security/log_witness)
     ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
                          c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
     ob_http_server *srv = NULL;
