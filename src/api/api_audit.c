@@ -236,12 +236,16 @@ static ob_status prove(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
     }
     ob_log_proof p;
     ob_err pe = {0};
-    ob_status rc = ob_log_prove(h->db_path, seq, &p, &pe);
+    /* v2: against the whole log's signed checkpoint note, with the witnesses'
+     * cosignatures stored for it (R-LOG-7); v1 only for a log without notes */
+    ob_status rc = ob_log_prove_note(h->db_path, seq, &p, &pe);
     if (rc == OB_ECONFLICT && h->log) {
         /* not yet under a signed checkpoint: cut one now, then prove */
         if (ob_log_checkpoint_now(h->log, &pe) == OB_OK)
-            rc = ob_log_prove(h->db_path, seq, &p, &pe);
+            rc = ob_log_prove_note(h->db_path, seq, &p, &pe);
     }
+    if (rc == OB_ECONFLICT && ob_log_prove(h->db_path, seq, &p, NULL) == OB_OK)
+        rc = OB_OK;
     if (rc == OB_ECONFLICT) {
         ob_api_outcome(out, 409, "transient",
                        "the entry is not yet covered by a signed checkpoint; retry in a minute");

@@ -53,6 +53,7 @@ const char *shown(const char *text);
 int open_hub(const opts *o, bool with_log, ob_hub **h);
 
 int cmd_init(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_decide(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/logtrust.h"
 #include "gen/gen.h"
 #include "http/auth.h"
 #include "store/log_sqlite.h"
@@ -55,6 +56,8 @@ int cmd_init(int argc, char **argv)
     if (ob_hub_open(&ho, &h, &e))
         return fail("init", &e);
     ob_hub_close(h);
+    if (cli_publish_keys(db, &e)) /* DB.log-pub: what verifiers and witnesses trust */
+        return fail("init", &e);
     /* a development ES256 pair for `overblik token`; production passes its own JWKS */
     char pem[4200], jwks[4200];
     dev_key_paths(db, pem, jwks, sizeof pem);

@@ -1,9 +1,12 @@
 /* log.c - `overblik log show|assistants|verify|prove|check|expire`: the patient's view
  * of who accessed what (R-LOG-3), a professional's view of what assistants did on their
  * behalf (R-LOG-6), and the tamper evidence (R-LOG-4, R-LOG-5). */
+#include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/logtrust.h"
 #include "core/alloc.h"
 #include "model/model.h"
 #include "store/log_sqlite.h"
@@ -64,16 +67,47 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
 }
 
 static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
-static const char *const valued[] = {"db",    "keys",   "patient",   "professional", "seq",
-                                     "limit", "before", "keep-days", "proof",        NULL};
+static const char *const valued[] = {
+    "db",        "keys",  "patient", "professional", "seq",  "limit", "before",
+    "keep-days", "proof", "key",     "witness",      "from", "to",    NULL};
+
+/* The keys a check trusts: --key FILE, else the published <db>.log-pub, else the public
+ * half of the secret key file (an operator's shortcut). Only the public keys are ever
+ * needed (R-LOG-8). */
+static int trusted_keys(const opts *o, const char *db, const char *keypath, ob_note_key *keys,
+                        size_t *n, bool *from_secret, ob_err *e)
+{
+    char pub[4200];
+    const char *kf = opt(o, "key", NULL);
+    cli_pub_path(db, pub, sizeof pub);
+    *from_secret = false;
+    if (kf || access(pub, R_OK) == 0)
+        return cli_load_log_keys(kf ? kf : pub, keys, OB_NOTE_MAX_SIGS, n, e);
+    ob_keys k;
+    if (ob_keys_load(&k, keypath, e))
+        return -1;
+    memset(&keys[0], 0, sizeof keys[0]);
+    memcpy(keys[0].pk, k.sign_pk, 32);
+    sodium_memzero(&k, sizeof k);
+    *n = 1;
+    *from_secret = true;
+    return 0;
+}
 
 static int usage(int code)
 {
     printf("usage: overblik log show --patient ID [--json] [--limit N]\n"
            "       overblik log assistants --professional ID [--json]\n"
-           "       overblik log verify\n"
+           "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
            "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
-           "       overblik log check --proof FILE                 (offline, public key only)\n"
+           "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
+           "       overblik log consistency --from N --to M        (RFC 9162 proof, JSON)\n"
+           "       overblik log checkpoint                         (newest signed note)\n"
+           "       overblik log keys                               (writes DB.log-pub)\n"
+           "       overblik log rotate-key                         (new signing key)\n"
+           "PUBFILE defaults to DB.log-pub (the log's public keys, c2sp.org/signed-note\n"
+           "verifier keys); --witness FILE fails when the log does not extend the\n"
+           "checkpoint a witness kept in FILE (overblik witness).\n"
            "       overblik log expire [--keep-days N | --before DATE]\n"
            "                 (retention, R-LOG-5: removes entries older than N days or DATE,\n"
            "                 in whole signed segments; default --keep-days 730, two years)\n"
@@ -97,7 +131,6 @@ int cmd_log(int argc, char **argv)
     else
         ob_hub_key_path(db, keypath, sizeof keypath);
     ob_err e = {0};
-    ob_keys k;
     const char *sub = argv[0];
     if (strcmp(sub, "show") == 0 || strcmp(sub, "assistants") == 0) {
         ob_log_query q;
@@ -123,10 +156,32 @@ int cmd_log(int argc, char **argv)
         return 0;
     }
     if (strcmp(sub, "verify") == 0) {
-        if (ob_keys_load(&k, keypath, &e))
+        ob_note_key keys[OB_NOTE_MAX_SIGS];
+        size_t nk = 0;
+        bool sec = false;
+        if (trusted_keys(&o, db, keypath, keys, &nk, &sec, &e))
             return fail("log verify", &e);
+        char *wnote = NULL;
+        if (opt(&o, "witness", NULL) &&
+            !(wnote = cli_read_file(opt(&o, "witness", NULL), OB_NOTE_MAX * 2))) {
+            fprintf(stderr, "overblik log verify: cannot read the witness file %s\n",
+                    shown(opt(&o, "witness", NULL)));
+            return EXIT_STORAGE;
+        }
         ob_log_verify_report r;
-        ob_status st = ob_log_verify(db, k.sign_pk, &r, &e);
+        ob_status st;
+        if (sec && !wnote) {
+            st = ob_log_verify(db, keys[0].pk, &r, &e);
+        } else if (sec) {
+            ob_free(wnote);
+            fprintf(stderr, "overblik log verify: --witness needs the log's public key file"
+                            " (--key, or run 'overblik log keys')\n");
+            return EXIT_USAGE;
+        } else {
+            ob_log_trust t = {keys, nk, wnote};
+            st = ob_log_verify_trusted(db, &t, &r, &e);
+        }
+        ob_free(wnote);
         if (st == OB_ETAMPER) {
             printf("log verification FAILED: %s at entry %llu: %s\n", ob_log_fault_name(r.fault),
                    (unsigned long long)r.bad_seq, r.detail);
@@ -134,9 +189,13 @@ int cmd_log(int argc, char **argv)
         }
         if (st)
             return fail("log verify", &e);
-        printf("log verified: %llu entries (%llu..%llu), %llu signed checkpoints",
+        printf("log verified: %llu entries (%llu..%llu), %llu signed checkpoints (%llu notes)",
                (unsigned long long)r.entries, (unsigned long long)r.first_seq,
-               (unsigned long long)r.last_seq, (unsigned long long)r.checkpoints);
+               (unsigned long long)r.last_seq, (unsigned long long)r.checkpoints,
+               (unsigned long long)r.notes);
+        if (r.witness_size)
+            printf(", extends the %llu entries the witness saw",
+                   (unsigned long long)r.witness_size);
         if (r.expired_through)
             printf(", entries 1..%llu expired by retention", (unsigned long long)r.expired_through);
         if (r.indexed_through)
@@ -162,8 +221,13 @@ int cmd_log(int argc, char **argv)
         }
         ob_log_proof p;
         memset(&p, 0, sizeof p);
-        if (ob_log_prove(db, seq, &p, &e))
-            return fail("log prove", &e);
+        /* v2 (against the whole tree's signed note); v1 only for a log without notes */
+        ob_status pst = ob_log_prove_note(db, seq, &p, &e);
+        if (pst) {
+            ob_err e1 = {0};
+            if (ob_log_prove(db, seq, &p, &e1))
+                return fail("log prove", &e);
+        }
         char *t = ob_log_proof_to_json(&p);
         if (t)
             puts(t);
@@ -177,21 +241,23 @@ int cmd_log(int argc, char **argv)
             fprintf(stderr, "overblik log check: --proof FILE is required\n");
             return EXIT_USAGE;
         }
-        if (ob_keys_load(&k, keypath, &e))
+        ob_note_key keys[OB_NOTE_MAX_SIGS];
+        size_t nk = 0;
+        bool sec = false;
+        if (trusted_keys(&o, db, keypath, keys, &nk, &sec, &e))
             return fail("log check", &e);
-        json_error_t je;
-        json_t *j = json_load_file(path, 0, &je);
-        char *text = j ? json_dumps(j, 0) : NULL;
-        json_decref(j);
+        /* the file's own text: re-serialising it would hide a repeated key */
+        char *text = cli_read_file(path, 16u << 20);
         if (!text) {
             fprintf(stderr, "overblik log check: %s is not a JSON proof\n", shown(path));
             return EXIT_INPUT;
         }
         ob_log_proof p;
         ob_status st = ob_log_proof_from_json(text, &p, &e);
-        free(text);
+        ob_free(text);
         if (!st)
-            st = ob_log_proof_check(&p, k.sign_pk, &e);
+            st = sec ? ob_log_proof_check(&p, keys[0].pk, &e)
+                     : ob_log_proof_check_keys(&p, keys, nk, &e);
         ob_log_proof_free(&p);
         if (st) {
             printf("proof does NOT hold: %s\n", e.msg);
@@ -200,6 +266,35 @@ int cmd_log(int argc, char **argv)
         printf("proof holds: the entry is in the signed log\n");
         return 0;
     }
+    if (strcmp(sub, "consistency") == 0) {
+        uint64_t m = strtoull(opt(&o, "from", "0"), NULL, 10);
+        uint64_t n = strtoull(opt(&o, "to", "0"), NULL, 10);
+        if (!m || !n) {
+            fprintf(stderr, "overblik log consistency: --from N --to M are required\n");
+            return EXIT_USAGE;
+        }
+        return cli_log_consistency(db, m, n);
+    }
+    if (strcmp(sub, "checkpoint") == 0) {
+        char *note = NULL;
+        if (ob_log_latest_note(db, &note, &e))
+            return fail("log checkpoint", &e);
+        fputs(note, stdout);
+        ob_free(note);
+        return 0;
+    }
+    if (strcmp(sub, "keys") == 0) {
+        char *text = NULL;
+        if (ob_log_public_keys(db, &text, &e) || cli_publish_keys(db, &e)) {
+            ob_free(text);
+            return fail("log keys", &e);
+        }
+        fputs(text, stdout);
+        ob_free(text);
+        return 0;
+    }
+    if (strcmp(sub, "rotate-key") == 0)
+        return cli_log_rotate_key(db, keypath);
     if (strcmp(sub, "expire") == 0) {
         /* R-LOG-5: default retention two years, as the national log */
         unsigned keep = 730;

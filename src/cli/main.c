@@ -16,6 +16,7 @@ static const struct {
     {"block", cmd_block, "create, list or lift a patient's blocks"},
     {"consent", cmd_consent, "create, list or revoke a patient's consents"},
     {"log", cmd_log, "show, verify, prove or expire the access log"},
+    {"witness", cmd_witness, "cosign a log's checkpoints; alarm on a wipe, rollback or fork"},
     {"stats", cmd_stats, "quality-cluster and planning statistics that identify no one"},
     {"tour", cmd_tour, "a guided tour of decisions and the log on a loaded database"},
     {"serve", cmd_serve, "run the HTTP server (FHIR API, /healthz, /metrics)"},

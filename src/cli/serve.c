@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/logtrust.h"
 #include "service/overrides.h"
 #include "http/auth.h"
 #include "http/server.h"
@@ -260,6 +261,9 @@ int cmd_serve(int argc, char **argv)
     /* R-BLK-4: overrides piling up raise a logged alert; the operator sees it here too */
     ob_overrides_set_thresholds(h->overrides, ovr_pro, ovr_site);
     h->notice = notice;
+    /* the log's public keys beside the database, for verifiers and witnesses (R-LOG-8) */
+    if (cli_publish_keys(c.v[S_DB], &e))
+        fprintf(stderr, "overblik serve: warning: %s\n", shown(e.msg));
     ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
                          c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
     ob_http_server *srv = NULL;

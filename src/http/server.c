@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -75,7 +76,15 @@ struct ob_http_server {
     _Atomic uint64_t reloads[2]; /* JWKS reloads: [0] failed, [1] taken */
 };
 
-typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOWN } route;
+typedef enum route {
+    R_FHIR,
+    R_METADATA,
+    R_HEALTHZ,
+    R_METRICS,
+    R_STATS,
+    R_LOG, /* /log/checkpoint, /log/consistency, /log/key: public, for witnesses (R-LOG-7) */
+    R_UNKNOWN
+} route;
 
 /* libmicrohttpd's per-connection pool: the request line, headers and the response's
  * headers (bodies are copied out by us, so they need none of it). The library zeroes the
@@ -695,6 +704,69 @@ static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, r
     return send_body(s, conn, r, 200, "text/plain; charset=utf-8", ok, 3, NULL, NULL, NULL, NULL);
 }
 
+/* The log's public face (R-LOG-7, R-LOG-8): its newest signed checkpoint note at a
+ * stable URL, consistency proofs between two sizes, and its public keys. No token: they
+ * hold no personal data, and witnesses must be able to poll them. */
+static enum MHD_Result log_public(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                  const char *url)
+{
+    if (!s->hub || !s->hub->db_path)
+        return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
+    ob_err e = {0};
+    char *text = NULL;
+    ob_status st;
+    const char *type = "text/plain; charset=utf-8";
+    if (strcmp(url, "/log/checkpoint") == 0) {
+        st = ob_log_latest_note(s->hub->db_path, &text, &e);
+    } else if (strcmp(url, "/log/key") == 0) {
+        st = ob_log_public_keys(s->hub->db_path, &text, &e);
+    } else {
+        const char *a = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+        const char *b = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+        char *end1 = NULL, *end2 = NULL;
+        unsigned long long m = a ? strtoull(a, &end1, 10) : 0, n = b ? strtoull(b, &end2, 10) : 0;
+        if (!a || !b || *end1 || *end2 || !m || !n)
+            return send_outcome(s, conn, r, 400, "invalid", "give from=M&to=N, 0 < M <= N");
+        uint8_t proof[OB_MERKLE_MAX_CONSISTENCY][OB_LOG_HASH_LEN];
+        size_t len = 0;
+        st = ob_log_consistency(s->hub->db_path, m, n, proof, &len, &e);
+        if (st == OB_OK) {
+            json_t *o = json_object(), *arr = json_array();
+            for (size_t i = 0; i < len; i++) {
+                char b64[64];
+                sodium_bin2base64(b64, sizeof b64, proof[i], OB_LOG_HASH_LEN,
+                                  sodium_base64_VARIANT_ORIGINAL);
+                json_array_append_new(arr, json_string(b64));
+            }
+            json_object_set_new(o, "format", json_string("overblik-log-consistency-v1"));
+            json_object_set_new(o, "from", json_integer((json_int_t)m));
+            json_object_set_new(o, "to", json_integer((json_int_t)n));
+            json_object_set_new(o, "proof", arr);
+            char *j = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(o);
+            text = j ? ob_strdup(j) : NULL;
+            free(j);
+            type = "application/json";
+        }
+    }
+    if (st == OB_EINVAL || st == OB_ENOTFOUND)
+        return send_outcome(s, conn, r, st == OB_EINVAL ? 400 : 404,
+                            st == OB_EINVAL ? "invalid" : "not-found", e.msg);
+    if (st != OB_OK || !text) {
+        ob_free(text);
+        return send_outcome(s, conn, r, 503, "transient", "the log cannot be read now");
+    }
+    size_t n = strlen(text);
+    char *body = malloc(n + 1);
+    if (!body) {
+        ob_free(text);
+        return MHD_NO;
+    }
+    memcpy(body, text, n + 1);
+    ob_free(text);
+    return send_body(s, conn, r, 200, type, body, n, NULL, NULL, NULL, NULL);
+}
+
 /* ---- authentication ---- */
 
 static const char *header(struct MHD_Connection *conn, const char *name)
@@ -975,6 +1047,9 @@ static route route_of(const char *url)
 {
     if (strcmp(url, "/healthz") == 0)
         return R_HEALTHZ;
+    if (strcmp(url, "/log/checkpoint") == 0 || strcmp(url, "/log/consistency") == 0 ||
+        strcmp(url, "/log/key") == 0)
+        return R_LOG;
     if (strcmp(url, "/metrics") == 0)
         return R_METRICS;
     if (strcmp(url, "/fhir/metadata") == 0)
@@ -1000,12 +1075,13 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
     switch (r->rt) {
     case R_HEALTHZ:
     case R_METRICS:
+    case R_LOG:
         /* answered on the last call, so that keep-alive connections stay open */
         if (r->method != M_GET) {
             *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET");
             return false;
         }
-        return r->rt == R_HEALTHZ || authenticate(s, conn, r, false, mrc);
+        return r->rt != R_METRICS || authenticate(s, conn, r, false, mrc);
     case R_UNKNOWN:
         *mrc = send_outcome(s, conn, r, 404, "not-found",
                             "no such endpoint (the FHIR API is under /fhir)");
@@ -1118,6 +1194,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                             "the request body is over 1 MiB; nothing was changed");
     if (r->rt == R_HEALTHZ)
         return healthz(s, conn, r);
+    if (r->rt == R_LOG)
+        return log_public(s, conn, r, url);
     if (r->rt == R_METRICS)
         return metrics(s, conn, r);
     if (r->rt == R_METADATA) {

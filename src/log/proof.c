@@ -1,4 +1,7 @@
-/* proof.c - inclusion proof check and JSON form (proof.h). */
+/* proof.c - inclusion proof check and JSON form (proof.h). The JSON reader is strict:
+ * a proof is shown to a person, so every field it shows must be bound to what is
+ * hashed, and a repeated key (which a viewer might show while the checker read the
+ * other one) is refused. */
 #include "log/proof.h"
 
 #include <jansson.h>
@@ -7,6 +10,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "log/sha256.h"
 
 static const char **entry_slot(ob_log_entry *e, int i)
 {
@@ -20,6 +24,8 @@ static const char **entry_slot(ob_log_entry *e, int i)
 
 void ob_log_proof_free(ob_log_proof *p)
 {
+    ob_free(p->note);
+    p->note = NULL;
     for (int i = 0; i < OB_LOG_NFIELDS; i++) {
         ob_free(p->owned[i]);
         p->owned[i] = NULL;
@@ -53,7 +59,7 @@ ob_status ob_log_proof_set_entry(ob_log_proof *p, const ob_log_entry *src, ob_er
     return OB_OK;
 }
 
-ob_status ob_log_proof_check(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
+static ob_status check_v1(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
 {
     uint8_t leaf[OB_LOG_HASH_LEN];
     ob_log_leaf_hash(&p->entry, p->seq, leaf);
@@ -73,6 +79,69 @@ ob_status ob_log_proof_check(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_L
     return OB_OK;
 }
 
+ob_status ob_log_proof_check_keys(const ob_log_proof *p, const ob_note_key *keys, size_t nkeys,
+                                  ob_err *e)
+{
+    if (p->version != 2) {
+        for (size_t i = 0; i < nkeys; i++)
+            if (check_v1(p, keys[i].pk, NULL) == OB_OK)
+                return OB_OK;
+        return check_v1(p, nkeys ? keys[0].pk : (const uint8_t[32]){0}, e);
+    }
+    uint8_t leaf[OB_LOG_HASH_LEN];
+    ob_log_leaf_hash(&p->entry, p->seq, leaf);
+    if (sodium_memcmp(leaf, p->leaf, OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER, "proof: the entry's fields do not hash to the leaf");
+    if (!p->note)
+        return ob_err_set(e, OB_ETAMPER, "proof: no checkpoint");
+    ob_note_result nr;
+    ob_status s = ob_note_open(p->note, strlen(p->note), keys, nkeys, &nr, e);
+    if (s != OB_OK)
+        return ob_err_set(e, OB_ETAMPER,
+                          "proof: the checkpoint is not signed by the log's key"
+                          " (%s)",
+                          e ? e->msg : "");
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t root[OB_LOG_HASH_LEN];
+    if (ob_checkpoint_parse(p->note, nr.text_len, origin, &size, root, e) != OB_OK)
+        return ob_err_set(e, OB_ETAMPER, "proof: the checkpoint is malformed");
+    bool named = false; /* the origin is the name of a key that signed (checkpoint spec) */
+    for (size_t i = 0; i < nkeys; i++)
+        named |= nr.verified[i] && strcmp(keys[i].name, origin) == 0;
+    if (!named)
+        return ob_err_set(e, OB_ETAMPER, "proof: the checkpoint's origin is not its signer");
+    if (p->seq == 0 || p->index != p->seq - 1 || p->tree_size != size || p->index >= size)
+        return ob_err_set(e, OB_ETAMPER,
+                          "proof: entry %llu is not at index %llu of the tree of"
+                          " %llu",
+                          (unsigned long long)p->seq, (unsigned long long)p->index,
+                          (unsigned long long)size);
+    if (!ob_log_proof_verify(p->leaf, p->index, p->tree_size,
+                             (const uint8_t(*)[OB_LOG_HASH_LEN])p->path, p->path_len, root))
+        return ob_err_set(e, OB_ETAMPER,
+                          "proof: the inclusion path does not lead to the signed"
+                          " root");
+    return OB_OK;
+}
+
+ob_status ob_log_proof_check(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
+{
+    if (p->version != 2)
+        return check_v1(p, pk, e);
+    /* the key's name is the note's origin line; only pk is trusted */
+    char origin[OB_NOTE_NAME_MAX + 1] = "";
+    const char *nl = p->note ? strchr(p->note, '\n') : NULL;
+    if (nl && (size_t)(nl - p->note) <= OB_NOTE_NAME_MAX) {
+        memcpy(origin, p->note, (size_t)(nl - p->note));
+        origin[nl - p->note] = '\0';
+    }
+    ob_note_key k;
+    if (ob_note_key_make(&k, origin, OB_NOTE_ED25519, pk, NULL) != OB_OK)
+        return ob_err_set(e, OB_ETAMPER, "proof: the checkpoint has no valid origin line");
+    return ob_log_proof_check_keys(p, &k, 1, e);
+}
+
 static json_t *hexj(const uint8_t *b, size_t n)
 {
     char buf[2 * OB_LOG_SIG_LEN + 1];
@@ -80,25 +149,87 @@ static json_t *hexj(const uint8_t *b, size_t n)
     return json_string(buf);
 }
 
+/* The displayed entry: every field, plus time_utc and event_name for people. The reader
+ * builds the same object from what it parsed and requires the proof's to be equal. */
+static json_t *entry_json(const ob_log_entry *en)
+{
+    json_t *ent = json_object();
+    if (!ent)
+        return NULL;
+    char tbuf[32];
+    ob_time_format(en->time, tbuf);
+    json_object_set_new(ent, "time", json_integer(en->time));
+    json_object_set_new(ent, "time_utc", json_string(tbuf));
+    json_object_set_new(ent, "event", json_integer(en->event));
+    json_object_set_new(ent, "event_name", json_string(ob_log_event_name(en->event)));
+    json_object_set_new(ent, "capacity", json_integer(en->capacity));
+    json_object_set_new(ent, "permit", json_boolean(en->permit));
+    json_object_set_new(ent, "override", json_boolean(en->override));
+    const char *f[OB_LOG_NFIELDS];
+    ob_log_entry_fields(en, f);
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        json_object_set_new(ent, ob_log_field_names[i], json_string(f[i]));
+    return ent;
+}
+
+static json_t *b64j(const uint8_t *b, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *buf = ob_malloc(cap);
+    if (!buf)
+        return NULL;
+    sodium_bin2base64(buf, cap, b, n, sodium_base64_VARIANT_ORIGINAL);
+    json_t *j = json_string(buf);
+    ob_free(buf);
+    return j;
+}
+
+static char *dump(json_t *root)
+{
+    char *out = NULL;
+    char *s = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2));
+    if (s) {
+        out = ob_strdup(s);
+        free(s); /* jansson allocates with its own (default malloc) allocator */
+    }
+    return out;
+}
+
+static char *to_json_v2(const ob_log_proof *p)
+{
+    size_t n = ob_log_entry_encoded_len(&p->entry);
+    uint8_t *enc = ob_malloc(n);
+    json_t *root = json_object(), *path = json_array();
+    char *out = NULL;
+    if (!enc || !root || !path || ob_log_entry_encode(&p->entry, p->seq, enc, n) != n)
+        goto done;
+    for (size_t i = 0; i < p->path_len; i++)
+        json_array_append_new(path, b64j(p->path[i], OB_LOG_HASH_LEN));
+    json_object_set_new(root, "format", json_string("overblik-log-proof-v2"));
+    json_object_set_new(root, "seq", json_integer((json_int_t)p->seq));
+    json_object_set_new(root, "leaf_input", b64j(enc, n));
+    json_object_set_new(root, "entry", entry_json(&p->entry));
+    json_object_set_new(root, "index", json_integer((json_int_t)p->index));
+    json_object_set_new(root, "tree_size", json_integer((json_int_t)p->tree_size));
+    json_object_set(root, "inclusion", path);
+    json_object_set_new(root, "checkpoint", json_string(p->note ? p->note : ""));
+    out = dump(root);
+done:
+    ob_free(enc);
+    json_decref(root);
+    json_decref(path);
+    return out;
+}
+
 char *ob_log_proof_to_json(const ob_log_proof *p)
 {
-    json_t *ent = json_object(), *root = json_object(), *path = json_array(), *cp = json_object();
+    if (p->version == 2)
+        return to_json_v2(p);
+    json_t *ent = entry_json(&p->entry), *root = json_object(), *path = json_array(),
+           *cp = json_object();
     char *out = NULL;
     if (!ent || !root || !path || !cp)
         goto done;
-    char tbuf[32];
-    ob_time_format(p->entry.time, tbuf);
-    json_object_set_new(ent, "time", json_integer(p->entry.time));
-    json_object_set_new(ent, "time_utc", json_string(tbuf));
-    json_object_set_new(ent, "event", json_integer(p->entry.event));
-    json_object_set_new(ent, "event_name", json_string(ob_log_event_name(p->entry.event)));
-    json_object_set_new(ent, "capacity", json_integer(p->entry.capacity));
-    json_object_set_new(ent, "permit", json_boolean(p->entry.permit));
-    json_object_set_new(ent, "override", json_boolean(p->entry.override));
-    const char *f[OB_LOG_NFIELDS];
-    ob_log_entry_fields(&p->entry, f);
-    for (int i = 0; i < OB_LOG_NFIELDS; i++)
-        json_object_set_new(ent, ob_log_field_names[i], json_string(f[i]));
     for (size_t i = 0; i < p->path_len; i++)
         json_array_append_new(path, hexj(p->path[i], OB_LOG_HASH_LEN));
     json_object_set_new(cp, "prev_size", json_integer((json_int_t)p->cp.prev_size));
@@ -116,11 +247,7 @@ char *ob_log_proof_to_json(const ob_log_proof *p)
     json_object_set_new(root, "tree_size", json_integer((json_int_t)p->tree_size));
     json_object_set(root, "path", path);
     json_object_set(root, "checkpoint", cp);
-    char *s = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2));
-    if (s) {
-        out = ob_strdup(s);
-        free(s); /* jansson allocates with its own (default malloc) allocator */
-    }
+    out = dump(root);
 done:
     json_decref(ent);
     json_decref(root);
@@ -152,46 +279,191 @@ static int get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
     return ob_log_unhex(json_string_value(json_object_get(o, k)), out, n);
 }
 
-ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
+/* Decodes the canonical encoding (hash.h) into p's entry and *seq. -1 when it is not
+ * exactly one well-formed encoding (a NUL inside a field would show text other than
+ * what was hashed, so it is refused). */
+static int decode_input(const uint8_t *b, size_t n, ob_log_proof *p, uint64_t *seq)
 {
-    memset(out, 0, sizeof *out);
-    ob_log_proof_free(out);
-    json_error_t je;
-    json_t *root = json_loads(json, 0, &je);
-    if (!root)
-        return ob_err_set(e, OB_EINVAL, "proof: not JSON (line %d: %s)", je.line, je.text);
-    ob_status st = OB_EINVAL;
-    const char *what = "format";
-    json_t *ent = json_object_get(root, "entry"), *cp = json_object_get(root, "checkpoint"),
-           *path = json_object_get(root, "path");
-    const char *fmt = json_string_value(json_object_get(root, "format"));
-    if (!fmt || strcmp(fmt, "overblik-log-proof-v1") != 0)
-        goto bad;
-    what = "entry";
-    if (!json_is_object(ent))
-        goto bad;
+    if (n < 13 + 4 * OB_LOG_NFIELDS + 8 || b[0] != OB_LOG_ENCODING_VERSION || b[11] > 1 ||
+        b[12] > 1)
+        return -1;
     ob_log_entry en = {0};
+    en.time = (ob_time)ob_log_get_u64(b + 1);
+    en.event = b[9];
+    en.capacity = b[10];
+    en.permit = b[11];
+    en.override = b[12];
+    char *str[OB_LOG_NFIELDS] = {0};
+    size_t off = 13;
+    int rc = -1;
+    for (int i = 0; i < OB_LOG_NFIELDS; i++) {
+        if (n - off < 4)
+            goto out;
+        size_t len =
+            (size_t)b[off] << 24 | (size_t)b[off + 1] << 16 | (size_t)b[off + 2] << 8 | b[off + 3];
+        off += 4;
+        if (len > n - off || memchr(b + off, 0, len) || !(str[i] = ob_malloc(len + 1)))
+            goto out;
+        memcpy(str[i], b + off, len);
+        str[i][len] = '\0';
+        *entry_slot(&en, i) = str[i];
+        off += len;
+    }
+    if (n - off != 8)
+        goto out;
+    *seq = ob_log_get_u64(b + off);
+    rc = ob_log_proof_set_entry(p, &en, NULL) == OB_OK ? 0 : -1;
+out:
+    for (int i = 0; i < OB_LOG_NFIELDS; i++)
+        ob_free(str[i]);
+    return rc;
+}
+
+static int unb64(json_t *j, uint8_t **out, size_t *n)
+{
+    const char *s = json_string_value(j);
+    if (!s)
+        return -1;
+    size_t len = strlen(s), got = 0;
+    const char *end = NULL;
+    *out = ob_malloc(len / 4 * 3 + 3);
+    if (!*out ||
+        sodium_base642bin(*out, len / 4 * 3 + 3, s, len, NULL, &got, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != s + len) {
+        ob_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    *n = got;
+    return 0;
+}
+
+/* The v1 entry object's numbers and strings into en (borrowed from the JSON). */
+static int entry_from_json(json_t *ent, ob_log_entry *en, const char **what)
+{
     int64_t t, ev, cap;
     json_t *permit = json_object_get(ent, "permit"), *ovr = json_object_get(ent, "override");
     if (get_i64(ent, "time", &t) || get_i64(ent, "event", &ev) || get_i64(ent, "capacity", &cap) ||
         ev < 0 || ev > 255 || cap < 0 || cap > 255 || !json_is_boolean(permit) ||
         !json_is_boolean(ovr))
-        goto bad;
-    en.time = t;
-    en.event = (uint8_t)ev;
-    en.capacity = (uint8_t)cap;
-    en.permit = json_is_true(permit);
-    en.override = json_is_true(ovr);
+        return -1;
+    en->time = t;
+    en->event = (uint8_t)ev;
+    en->capacity = (uint8_t)cap;
+    en->permit = json_is_true(permit);
+    en->override = json_is_true(ovr);
     for (int i = 0; i < OB_LOG_NFIELDS; i++) {
         const char *s = json_string_value(json_object_get(ent, ob_log_field_names[i]));
         if (!s) {
-            what = ob_log_field_names[i];
-            goto bad;
+            *what = ob_log_field_names[i];
+            return -1;
         }
-        *entry_slot(&en, i) = s;
+        *entry_slot(en, i) = s;
     }
+    return 0;
+}
+
+/* Every key of the proof's displayed entry must be one the checker derives, with the
+ * value it derives (so time_utc and event_name are bound too). */
+static int entry_bound(json_t *given, const ob_log_entry *en)
+{
+    json_t *want = entry_json(en);
+    int ok = want && json_equal(want, given);
+    json_decref(want);
+    return ok ? 0 : -1;
+}
+
+ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_log_proof_free(out);
+    json_error_t je;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return ob_err_set(e, OB_EINVAL, "proof: not JSON, or a key given twice (line %d: %s)",
+                          je.line, je.text);
+    ob_status st = OB_EINVAL;
+    const char *what = "format";
+    json_t *ent = json_object_get(root, "entry"), *cp = json_object_get(root, "checkpoint"),
+           *path = json_object_get(root, "path");
+    const char *fmt = json_string_value(json_object_get(root, "format"));
+    uint8_t *input = NULL;
+    bool tamper = false; /* shown and hashed differ: a forged proof, not a malformed one */
+    if (!json_is_object(root) || !fmt)
+        goto bad;
+    if (strcmp(fmt, "overblik-log-proof-v2") == 0) {
+        out->version = 2;
+        size_t n = 0;
+        uint64_t seq = 0;
+        what = "keys (a v2 proof has exactly format, seq, leaf_input, entry, index, tree_size,"
+               " inclusion, checkpoint)";
+        path = json_object_get(root, "inclusion");
+        if (json_object_size(root) != 8)
+            goto bad;
+        what = "leaf_input";
+        if (unb64(json_object_get(root, "leaf_input"), &input, &n) ||
+            decode_input(input, n, out, &seq))
+            goto bad;
+        uint8_t *pre = ob_malloc(n + 1);
+        if (!pre)
+            goto bad;
+        pre[0] = 0x00;
+        memcpy(pre + 1, input, n);
+        ob_sha256(out->leaf, pre, n + 1);
+        ob_free(pre);
+        what = "seq (it differs from the one in leaf_input)";
+        tamper = true;
+        if (get_u64(root, "seq", &out->seq) || out->seq != seq)
+            goto bad;
+        what = "entry (its fields must be exactly those in leaf_input)";
+        if (!json_is_object(ent) || entry_bound(ent, &out->entry))
+            goto bad;
+        tamper = false;
+        what = "index or tree_size";
+        if (get_u64(root, "index", &out->index) || get_u64(root, "tree_size", &out->tree_size))
+            goto bad;
+        what = "inclusion";
+        if (!json_is_array(path) || json_array_size(path) > OB_MERKLE_MAX_PATH)
+            goto bad;
+        out->path_len = json_array_size(path);
+        for (size_t i = 0; i < out->path_len; i++) {
+            uint8_t *h = NULL;
+            size_t hl = 0;
+            int bad_node = unb64(json_array_get(path, i), &h, &hl) || hl != OB_LOG_HASH_LEN;
+            if (!bad_node)
+                memcpy(out->path[i], h, OB_LOG_HASH_LEN);
+            ob_free(h);
+            if (bad_node)
+                goto bad;
+        }
+        what = "checkpoint";
+        if (!json_is_string(cp) || !(out->note = ob_strdup(json_string_value(cp))))
+            goto bad;
+        st = OB_OK;
+        goto out;
+    }
+    if (strcmp(fmt, "overblik-log-proof-v1") != 0)
+        goto bad;
+    out->version = 1;
+    what = "keys (a v1 proof has exactly format, seq, entry, leaf, index, tree_size, path,"
+           " checkpoint)";
+    if (json_object_size(root) != 8)
+        goto bad;
+    what = "entry";
+    if (!json_is_object(ent))
+        goto bad;
+    ob_log_entry en = {0};
+    if (entry_from_json(ent, &en, &what))
+        goto bad;
+    what = "entry (a field is unknown, or time_utc or event_name does not match)";
+    tamper = true;
+    if (entry_bound(ent, &en))
+        goto bad;
+    tamper = false;
     if ((st = ob_log_proof_set_entry(out, &en, e)) != OB_OK)
         goto out;
+    out->version = 1;
     st = OB_EINVAL;
     what = "leaf, seq, index or tree_size";
     if (get_u64(root, "seq", &out->seq) || get_hex(root, "leaf", out->leaf, OB_LOG_HASH_LEN) ||
@@ -205,8 +477,9 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
         if (ob_log_unhex(json_string_value(json_array_get(path, i)), out->path[i], OB_LOG_HASH_LEN))
             goto bad;
     what = "checkpoint";
-    if (!json_is_object(cp) || get_u64(cp, "prev_size", &out->cp.prev_size) ||
-        get_u64(cp, "size", &out->cp.size) || get_hex(cp, "root", out->cp.root, OB_LOG_HASH_LEN) ||
+    if (!json_is_object(cp) || json_object_size(cp) != 7 ||
+        get_u64(cp, "prev_size", &out->cp.prev_size) || get_u64(cp, "size", &out->cp.size) ||
+        get_hex(cp, "root", out->cp.root, OB_LOG_HASH_LEN) ||
         get_hex(cp, "chain", out->cp.chain, OB_LOG_HASH_LEN) ||
         get_i64(cp, "time", &out->cp.time) || get_i64(cp, "max_time", &out->cp.max_time) ||
         get_hex(cp, "signature", out->cp.sig, OB_LOG_SIG_LEN))
@@ -214,8 +487,9 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
     st = OB_OK;
     goto out;
 bad:
-    st = ob_err_set(e, OB_EINVAL, "proof: missing or malformed %s", what);
+    st = ob_err_set(e, tamper ? OB_ETAMPER : OB_EINVAL, "proof: missing or malformed %s", what);
 out:
+    ob_free(input);
     json_decref(root);
     if (st != OB_OK)
         ob_log_proof_free(out);

@@ -15,7 +15,20 @@
  *     "checkpoint": { "prev_size": 0, "size": 4096, "root": "<hex>", "chain": "<hex>",
  *                     "time": ..., "max_time": ..., "signature": "<hex>" } }
  *
- * time_utc and event_name are for people; the checker uses the numeric fields. */
+ * time_utc and event_name are for people; the checker recomputes them from the numeric
+ * fields and refuses a proof where they differ, where any key is unknown or repeated.
+ *
+ * Version 2 ("overblik-log-proof-v2", written since the log is one tree) proves the entry
+ * against the whole log's signed checkpoint note, so a witness's cosignature covers it:
+ *
+ *   { "format": "overblik-log-proof-v2", "seq": 17,
+ *     "leaf_input": "<base64 of the canonical encoding, hash.h>",
+ *     "entry": { ...the same displayed fields as v1, all derived from leaf_input... },
+ *     "index": 16, "tree_size": 4096, "inclusion": ["<base64>", ...],
+ *     "checkpoint": "<signed note: origin\nsize\nroot\n\n— name sig\n...>" }
+ *
+ * The leaf is SHA-256(0x00 || leaf_input); the inclusion path (RFC 9162 §2.1.3) leads
+ * from it at index = seq - 1 to the root in the note, whose size is tree_size. */
 #ifndef OB_LOG_PROOF_H
 #define OB_LOG_PROOF_H
 
@@ -26,6 +39,7 @@
 #include "log/checkpoint.h"
 #include "log/entry.h"
 #include "log/merkle.h"
+#include "log/note.h"
 
 typedef struct ob_log_proof {
     uint64_t seq;
@@ -35,7 +49,9 @@ typedef struct ob_log_proof {
     uint64_t tree_size; /* cp.size - cp.prev_size */
     size_t path_len;
     uint8_t path[OB_MERKLE_MAX_PATH][OB_LOG_HASH_LEN];
-    ob_log_checkpoint cp;
+    ob_log_checkpoint cp; /* version 1: the segment's checkpoint */
+    char *note;           /* version 2: the signed checkpoint note, owned */
+    int version;          /* 1 or 2 */
     char *owned[OB_LOG_NFIELDS];
 } ob_log_proof;
 
@@ -45,6 +61,9 @@ void ob_log_proof_free(ob_log_proof *p);
 
 /* OB_OK when the proof holds under pk; OB_ETAMPER with the reason otherwise. */
 ob_status ob_log_proof_check(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e);
+/* The same with the log's published keys (any of them may have signed). */
+ob_status ob_log_proof_check_keys(const ob_log_proof *p, const ob_note_key *keys, size_t nkeys,
+                                  ob_err *e);
 
 /* The JSON text of p (pretty-printed, keys sorted); free with ob_free. NULL on ENOMEM. */
 char *ob_log_proof_to_json(const ob_log_proof *p);

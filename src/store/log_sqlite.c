@@ -77,6 +77,7 @@
 #include "core/alloc.h"
 #include "log/hash.h"
 #include "log/merkle.h"
+#include "log/note.h"
 #include "store/log_index.h"
 #include "store/walbuf.h"
 
@@ -86,6 +87,11 @@
 #define DEFAULT_PENDING   65536
 #define DEFAULT_WAL_PAGES 4000
 #define DEFAULT_ERA_BITS  18
+/* Perfect subtrees of at least 2^NODE_MIN_LEVEL leaves are kept in log_nodes, so a
+ * proof reads at most a few thousand leaves whatever the log's size. */
+#define NODE_MIN_LEVEL 10
+/* A checkpoint note: text (origin, size, root) + blank line + one signature line. */
+#define NOTE_CAP (OB_NOTE_NAME_MAX + 64 + OB_NOTE_LINE_MAX)
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -103,11 +109,20 @@ static const char *const schema_sql =
     "DROP INDEX IF EXISTS log_entries_obo;"
     "CREATE TABLE IF NOT EXISTS log_checkpoints(size INTEGER PRIMARY KEY,"
     " prev_size INTEGER NOT NULL, root BLOB NOT NULL, chain BLOB NOT NULL,"
-    " time INTEGER NOT NULL, max_time INTEGER NOT NULL, sig BLOB NOT NULL);"
+    " time INTEGER NOT NULL, max_time INTEGER NOT NULL, sig BLOB NOT NULL, note TEXT,"
+    " frontier BLOB);"
+    /* Version 3: the whole log is one RFC 6962 tree; each checkpoint also carries a
+     * C2SP signed note of it (note) and its compact range (frontier); log_nodes keeps
+     * its large perfect subtrees; log_keys every public key that ever signed. */
+    "CREATE TABLE IF NOT EXISTS log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS log_keys(vkey TEXT PRIMARY KEY, since INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_cosigs(size INTEGER NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY(size, line));"
     "CREATE TABLE IF NOT EXISTS log_head(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " size INTEGER NOT NULL, chain BLOB NOT NULL, time INTEGER NOT NULL, sig BLOB NOT NULL);"
-    "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '2');"
-    "UPDATE log_meta SET value = '2' WHERE key = 'schema_version';";
+    "INSERT OR IGNORE INTO log_meta VALUES('schema_version', '3');"
+    "UPDATE log_meta SET value = '3' WHERE key = 'schema_version';";
 
 /* Columns 0..20 of every entry SELECT, matching row_to_entry. */
 #define ENTRY_COLS                                                                                 \
@@ -351,6 +366,15 @@ struct ob_log {
     size_t nrows;
     sqlite3_stmt *ins_rows[ROWS_LOG2 + 1]; /* ins_rows[k] inserts 2^k rows, prepared on use */
 
+    /* The whole log as one tree: its compact range at seg_prev (tree_ok: known, so
+     * checkpoints carry notes), the origin line and key name of its notes. */
+    ob_merkle_frontier fr;
+    bool tree_ok;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    sqlite3_stmt *put_node;
+    ob_status emit_st;
+    ob_err emit_err;
+
     sqlite3_stmt *ins_cp, *put_head, *begin, *commit, *rollback, *sp, *sp_rollback, *sp_release;
 
     /* The checkpointer (wal_pages >= 0): woken by the writer's WAL hook under mu. */
@@ -459,12 +483,76 @@ static ob_status insert_entry(ob_log *lg, const ob_log_entry *en, uint64_t seq, 
     return lg->nrows == ROWS_MAX ? flush_rows(lg, e) : OB_OK;
 }
 
+/* Keeps a perfect subtree of the whole-log tree (ob_merkle_emit_fn). */
+static void emit_node(void *ctx, unsigned level, uint64_t index,
+                      const uint8_t node[OB_LOG_HASH_LEN])
+{
+    ob_log *lg = ctx;
+    if (lg->emit_st != OB_OK)
+        return;
+    if (!lg->put_node &&
+        sqlite3_prepare_v3(lg->db,
+                           "INSERT OR REPLACE INTO log_nodes(level, idx, hash)"
+                           " VALUES(?1, ?2, ?3)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &lg->put_node, NULL) != SQLITE_OK) {
+        lg->emit_st = sql_err(lg->db, &lg->emit_err, "preparing statements");
+        return;
+    }
+    sqlite3_bind_int(lg->put_node, 1, (int)level);
+    sqlite3_bind_int64(lg->put_node, 2, (sqlite3_int64)index);
+    sqlite3_bind_blob(lg->put_node, 3, node, OB_LOG_HASH_LEN, SQLITE_TRANSIENT);
+    lg->emit_st = step_done(lg, lg->put_node, &lg->emit_err, "writing a tree node");
+}
+
+/* The signed note (c2sp.org/tlog-checkpoint) of the whole tree at fr into out. */
+static ob_status make_note(const char *origin, const ob_merkle_frontier *fr,
+                           const uint8_t sk[OB_LOG_SK_LEN], char out[NOTE_CAP], ob_err *e)
+{
+    uint8_t root[OB_LOG_HASH_LEN];
+    ob_merkle_frontier_root(fr, root);
+    size_t n = ob_checkpoint_format(origin, fr->size, root, out, NOTE_CAP);
+    char line[OB_NOTE_LINE_MAX];
+    if (!n)
+        return ob_err_set(e, OB_EINTERNAL, "access log: checkpoint text too long");
+    ob_status s = ob_note_sign(out, n, origin, sk, line, e);
+    if (s == OB_OK)
+        snprintf(out + n, NOTE_CAP - n, "\n%s", line);
+    return s;
+}
+
 /* Cuts the checkpoint (seg_prev, size] over leaves[off .. off + size - seg_prev). */
 static ob_status cut(ob_log *lg, size_t off, ob_err *e)
 {
     ob_log_checkpoint cp = {.prev_size = lg->seg_prev, .size = lg->size};
-    ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])lg->leaves + off, lg->size - lg->seg_prev,
-                   cp.root);
+    const uint8_t(*seg)[OB_LOG_HASH_LEN] = (const uint8_t(*)[OB_LOG_HASH_LEN])lg->leaves + off;
+    uint64_t n = lg->size - lg->seg_prev;
+    unsigned lvl = 0;
+    while (((uint64_t)1 << lvl) < n)
+        lvl++;
+    lg->emit_st = OB_OK;
+    if (lg->tree_ok && ((uint64_t)1 << lvl) == n && (lg->seg_prev & (n - 1)) == 0) {
+        /* An aligned segment is a subtree of the whole tree: one hashing serves both. */
+        ob_merkle_perfect_root(seg, lvl, lg->seg_prev, NODE_MIN_LEVEL, emit_node, lg, cp.root);
+        ob_merkle_frontier_push_node_emit(&lg->fr, lvl, cp.root, NODE_MIN_LEVEL, emit_node, lg);
+    } else {
+        ob_merkle_root(seg, (size_t)n, cp.root);
+        if (lg->tree_ok)
+            ob_merkle_frontier_push_range_emit(&lg->fr, seg, (size_t)n, NODE_MIN_LEVEL, emit_node,
+                                               lg);
+    }
+    if (lg->emit_st != OB_OK) {
+        *e = lg->emit_err;
+        return lg->emit_st;
+    }
+    char note[NOTE_CAP];
+    uint8_t fblob[64 * OB_LOG_HASH_LEN];
+    size_t fl = 0;
+    if (lg->tree_ok) {
+        ob_status ns = make_note(lg->origin, &lg->fr, lg->sk, note, e);
+        if (ns != OB_OK)
+            return ns;
+        fl = ob_merkle_frontier_encode(&lg->fr, fblob);
+    }
     memcpy(cp.chain, lg->chain, OB_LOG_HASH_LEN);
     cp.time = ob_time_now();
     cp.max_time = lg->seg_max;
@@ -477,6 +565,13 @@ static ob_status cut(ob_log *lg, size_t off, ob_err *e)
     sqlite3_bind_int64(st, 5, cp.time);
     sqlite3_bind_int64(st, 6, cp.max_time);
     sqlite3_bind_blob(st, 7, cp.sig, OB_LOG_SIG_LEN, SQLITE_TRANSIENT);
+    if (lg->tree_ok) {
+        sqlite3_bind_text(st, 8, note, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 9, fblob, (int)fl, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 8);
+        sqlite3_bind_null(st, 9);
+    }
     ob_status s = step_done(lg, st, e, "writing a checkpoint");
     if (s == OB_OK) {
         lg->seg_prev = lg->size;
@@ -513,6 +608,9 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     uint64_t size0 = lg->size, seg_prev0 = lg->seg_prev;
     size_t nleaves0 = lg->nleaves;
     ob_time seg_max0 = lg->seg_max;
+    uint64_t fr_size0 = lg->fr.size;
+    uint8_t fr0[64][OB_LOG_HASH_LEN]; /* only the levels a cut can change are restored */
+    memcpy(fr0, lg->fr.h, sizeof fr0);
     uint8_t chain0[OB_LOG_HASH_LEN];
     memcpy(chain0, lg->chain, OB_LOG_HASH_LEN);
     ob_status st = step_done(lg, lg->begin, &e, "starting a transaction");
@@ -554,7 +652,10 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
             if (j->entries[i].time > lg->seg_max)
                 lg->seg_max = j->entries[i].time;
             st = insert_entry(lg, &j->entries[i], seq, li, &e);
-            if (st == OB_OK && lg->size - lg->seg_prev >= lg->every) {
+            /* Segments end at multiples of every as well, so that after a forced cut
+             * (ob_log_checkpoint_now, close) they are aligned subtrees again. */
+            if (st == OB_OK &&
+                (lg->size - lg->seg_prev >= lg->every || lg->size % lg->every == 0)) {
                 st = cut(lg, (size_t)(lg->seg_prev - seg_prev0), &e);
                 cuts++;
             }
@@ -580,6 +681,8 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
         lg->seg_prev = seg_prev0;
         lg->nleaves = nleaves0;
         lg->seg_max = seg_max0;
+        lg->fr.size = fr_size0;
+        memcpy(lg->fr.h, fr0, sizeof fr0);
         memcpy(lg->chain, chain0, OB_LOG_HASH_LEN);
         for (struct job *j = batch; j; j = j->next)
             if (j->st == OB_OK) {
@@ -991,6 +1094,7 @@ static void free_log(ob_log *lg)
         sqlite3_finalize(sts[i]);
     for (int k = 0; k <= ROWS_LOG2; k++)
         sqlite3_finalize(lg->ins_rows[k]);
+    sqlite3_finalize(lg->put_node);
     sqlite3_close(lg->ckpt_db);
     sqlite3_close(lg->db);
     sodium_memzero(lg->sk, sizeof lg->sk);
@@ -1117,8 +1221,8 @@ static ob_status prepare(ob_log *lg, ob_err *e)
         sqlite3_stmt **st;
         const char *sql;
     } p[] = {
-        {&lg->ins_cp, "INSERT INTO log_checkpoints(" CP_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
-                      " ?7)"},
+        {&lg->ins_cp, "INSERT INTO log_checkpoints(" CP_COLS ", note, frontier)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
         {&lg->put_head, "INSERT OR REPLACE INTO log_head(id, size, chain, time, sig)"
                         " VALUES(1, ?1, ?2, ?3, ?4)"},
         {&lg->begin, "BEGIN IMMEDIATE"},
@@ -1135,28 +1239,243 @@ static ob_status prepare(ob_log *lg, ob_err *e)
     return OB_OK;
 }
 
-/* Checks the key and loads the open segment so the writer can continue the chain. */
+static bool has_column(sqlite3 *db, const char *table, const char *col)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'", table,
+             col);
+    return scalar(db, sql, 0) == 1;
+}
+
+static ob_status meta_get(sqlite3 *db, const char *key, char *out, size_t cap, ob_err *e)
+{
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT value FROM log_meta WHERE key = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, e, "reading the log's settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, cap, "%s", col_text(st, 0));
+    sqlite3_finalize(st);
+    return OB_OK;
+}
+
+static ob_status meta_put(sqlite3 *db, const char *key, const char *value, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO log_meta VALUES(?1, ?2)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, e, "writing the log's settings");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? OB_OK : sql_err(db, e, "writing the log's settings");
+}
+
+/* The origin line of this log's checkpoints (and its key name): fixed when the log is
+ * created, from its first public key, so that rotating the key keeps it. */
+static void default_origin(const uint8_t pk[OB_LOG_PK_LEN], char out[OB_NOTE_NAME_MAX + 1])
+{
+    uint8_t d[32];
+    ob_sha256(d, pk, OB_LOG_PK_LEN);
+    char hex[17];
+    ob_log_hex(d, 8, hex);
+    snprintf(out, OB_NOTE_NAME_MAX + 1, "overblik.invalid/log/%s", hex);
+}
+
+/* The public keys this log lists (log_keys), as note keys; *n <= cap. */
+static ob_status load_keys(sqlite3 *db, ob_note_key *keys, size_t cap, size_t *n, ob_err *e)
+{
+    sqlite3_stmt *st;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT vkey FROM log_keys ORDER BY since, vkey", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(db, e, "reading the log's public keys");
+    while (sqlite3_step(st) == SQLITE_ROW && *n < cap)
+        if (ob_note_vkey_parse(col_text(st, 0), &keys[*n], NULL) == OB_OK &&
+            keys[*n].type == OB_NOTE_ED25519)
+            (*n)++;
+    sqlite3_finalize(st);
+    return OB_OK;
+}
+
+/* Adds the migration's columns to a version-2 log (a no-op on version 3). */
+static ob_status migrate_columns(sqlite3 *db, ob_err *e)
+{
+    if (!has_column(db, "log_checkpoints", "note")) {
+        ob_status s = exec(db, "ALTER TABLE log_checkpoints ADD COLUMN note TEXT", e);
+        if (s != OB_OK)
+            return s;
+    }
+    if (!has_column(db, "log_checkpoints", "frontier"))
+        return exec(db, "ALTER TABLE log_checkpoints ADD COLUMN frontier BLOB", e);
+    return OB_OK;
+}
+
+/* Loads the whole tree's compact range at the newest checkpoint, or builds the notes of
+ * a log written before version 3 from its leaves (signing them with today's key). A log
+ * whose oldest entries retention removed before the upgrade cannot be rebuilt: it goes
+ * on without notes (tree_ok false), and verification says so. */
+static ob_status load_tree(ob_log *lg, uint64_t last_cp, ob_err *e)
+{
+    ob_merkle_frontier_init(&lg->fr);
+    lg->tree_ok = true;
+    if (!last_cp)
+        return OB_OK;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(lg->db,
+                           "SELECT size, frontier FROM log_checkpoints WHERE frontier IS"
+                           " NOT NULL ORDER BY size DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(lg->db, e, "reading the tree");
+    uint64_t from = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        from = (uint64_t)sqlite3_column_int64(st, 0);
+        if (ob_merkle_frontier_decode(&lg->fr, from, sqlite3_column_blob(st, 1),
+                                      (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+            sqlite3_finalize(st);
+            return ob_err_set(e, OB_ETAMPER,
+                              "access log: the tree at checkpoint %llu is damaged;"
+                              " run verify",
+                              (unsigned long long)from);
+        }
+    }
+    sqlite3_finalize(st);
+    if (from == last_cp)
+        return OB_OK;
+    uint64_t min_seq = (uint64_t)scalar(lg->db, "SELECT MIN(seq) FROM log_entries", 0);
+    if (!min_seq || min_seq > from + 1) {
+        lg->tree_ok = false; /* the leaves to rebuild from are gone */
+        return OB_OK;
+    }
+    sqlite3_stmt *cps = NULL, *upd = NULL;
+    if (sqlite3_prepare_v2(lg->db,
+                           "SELECT seq, leaf FROM log_entries WHERE seq > ?1 AND seq <= ?2"
+                           " ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(lg->db, "SELECT size FROM log_checkpoints WHERE size > ?1 ORDER BY size",
+                           -1, &cps, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(lg->db,
+                           "UPDATE log_checkpoints SET note = ?1, frontier = ?2"
+                           " WHERE size = ?3",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        sqlite3_finalize(cps);
+        return sql_err(lg->db, e, "rebuilding the tree");
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)last_cp);
+    sqlite3_bind_int64(cps, 1, (sqlite3_int64)from);
+    ob_status s = OB_OK;
+    lg->emit_st = OB_OK;
+    while (s == OB_OK && sqlite3_step(cps) == SQLITE_ROW) {
+        uint64_t upto = (uint64_t)sqlite3_column_int64(cps, 0);
+        while (lg->fr.size < upto) {
+            uint8_t leaf[OB_LOG_HASH_LEN];
+            if (sqlite3_step(st) != SQLITE_ROW ||
+                (uint64_t)sqlite3_column_int64(st, 0) != lg->fr.size + 1 || blob32(st, 1, leaf)) {
+                s = ob_err_set(e, OB_ETAMPER,
+                               "access log: entry %llu is missing or damaged;"
+                               " run verify",
+                               (unsigned long long)lg->fr.size + 1);
+                break;
+            }
+            ob_merkle_frontier_push_node_emit(&lg->fr, 0, leaf, NODE_MIN_LEVEL, emit_node, lg);
+        }
+        if (s != OB_OK)
+            break;
+        if (lg->emit_st != OB_OK) {
+            *e = lg->emit_err;
+            s = lg->emit_st;
+            break;
+        }
+        char note[NOTE_CAP];
+        uint8_t fblob[64 * OB_LOG_HASH_LEN];
+        if ((s = make_note(lg->origin, &lg->fr, lg->sk, note, e)) != OB_OK)
+            break;
+        size_t fl = ob_merkle_frontier_encode(&lg->fr, fblob);
+        sqlite3_bind_text(upd, 1, note, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(upd, 2, fblob, (int)fl, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(upd, 3, (sqlite3_int64)upto);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            s = sql_err(lg->db, e, "rebuilding the tree");
+        sqlite3_reset(upd);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(cps);
+    sqlite3_finalize(upd);
+    return s;
+}
+
+/* Checks the key and loads the open segment so the writer can continue the chain. A
+ * key other than the stored one is accepted only when the log lists it (rotation,
+ * ob_log_add_key); the head, signed by whichever key was current, must verify under
+ * one of the listed keys. */
 static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
 {
     char pkhex[2 * OB_LOG_PK_LEN + 1], stored[2 * OB_LOG_PK_LEN + 1] = "";
     ob_log_hex(pk, OB_LOG_PK_LEN, pkhex);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(lg->db, "SELECT value FROM log_meta WHERE key = 'public_key'", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sql_err(lg->db, e, "reading the log's key");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(stored, sizeof stored, "%s", col_text(st, 0));
-    sqlite3_finalize(st);
-    if (!stored[0]) {
-        char sql[160];
-        snprintf(sql, sizeof sql, "INSERT INTO log_meta VALUES('public_key', '%s')", pkhex);
-        ob_status s = exec(lg->db, sql, e);
-        if (s != OB_OK)
-            return s;
-    } else if (strcmp(stored, pkhex) != 0) {
-        return ob_err_set(e, OB_EINVAL,
-                          "access log: the log is signed with another key (public key %.16s...)",
-                          stored);
+    ob_status ms = migrate_columns(lg->db, e);
+    if (ms == OB_OK)
+        ms = meta_get(lg->db, "public_key", stored, sizeof stored, e);
+    if (ms == OB_OK)
+        ms = meta_get(lg->db, "origin", lg->origin, sizeof lg->origin, e);
+    if (ms != OB_OK)
+        return ms;
+    if (!lg->origin[0]) {
+        uint8_t first[OB_LOG_PK_LEN];
+        if (stored[0] && ob_log_unhex(stored, first, OB_LOG_PK_LEN) == 0)
+            default_origin(first, lg->origin);
+        else
+            default_origin(pk, lg->origin);
+        if ((ms = meta_put(lg->db, "origin", lg->origin, e)) != OB_OK)
+            return ms;
+    }
+    ob_note_key cur;
+    if ((ms = ob_note_key_make(&cur, lg->origin, OB_NOTE_ED25519, pk, e)) != OB_OK)
+        return ms;
+    char vkey[OB_NOTE_VKEY_MAX];
+    ob_note_vkey_format(&cur, vkey);
+    ob_note_key keys[OB_NOTE_MAX_SIGS];
+    size_t nkeys = 0;
+    if ((ms = load_keys(lg->db, keys, OB_NOTE_MAX_SIGS, &nkeys, e)) != OB_OK)
+        return ms;
+    if (stored[0] && strcmp(stored, pkhex) != 0) {
+        bool listed = false;
+        for (size_t i = 0; i < nkeys; i++)
+            listed |= sodium_memcmp(keys[i].pk, pk, OB_LOG_PK_LEN) == 0;
+        if (!listed)
+            return ob_err_set(e, OB_EINVAL,
+                              "access log: the log is signed with another key (public key "
+                              "%.16s...); a new key must be added with 'overblik log rotate-key'",
+                              stored);
+    }
+    if (!nkeys && stored[0]) { /* a version-2 log: list the key it was signed with */
+        uint8_t old[OB_LOG_PK_LEN];
+        if (ob_log_unhex(stored, old, OB_LOG_PK_LEN) == 0 &&
+            ob_note_key_make(&keys[0], lg->origin, OB_NOTE_ED25519, old, NULL) == OB_OK) {
+            char ov[OB_NOTE_VKEY_MAX];
+            ob_note_vkey_format(&keys[0], ov);
+            char sql[512];
+            snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO log_keys VALUES('%s', 0)", ov);
+            if ((ms = exec(lg->db, sql, e)) != OB_OK)
+                return ms;
+            nkeys = 1;
+        }
+    }
+    {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "INSERT OR IGNORE INTO log_keys VALUES('%s', (SELECT COALESCE(MAX(size), 0)"
+                 " FROM log_head));"
+                 "INSERT OR REPLACE INTO log_meta VALUES('public_key', '%s')",
+                 vkey, pkhex);
+        if ((ms = exec(lg->db, sql, e)) != OB_OK)
+            return ms;
+        if (nkeys < OB_NOTE_MAX_SIGS)
+            keys[nkeys++] = cur;
     }
 
     ob_log_head h;
@@ -1165,12 +1484,17 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
         return sql_err(lg->db, e, "reading the signed head");
     uint64_t last_cp = (uint64_t)scalar(lg->db, "SELECT MAX(size) FROM log_checkpoints", 0);
     uint64_t max_seq = (uint64_t)scalar(lg->db, "SELECT MAX(seq) FROM log_entries", 0);
+    ob_merkle_frontier_init(&lg->fr);
+    lg->tree_ok = true; /* an empty log; load_tree below otherwise */
     if (!hf) {
         if (max_seq || last_cp)
             return ob_err_set(e, OB_ETAMPER, "access log: the signed head is missing; run verify");
         return OB_OK;
     }
-    if (!ob_log_head_verify(&h, pk))
+    bool head_ok = false;
+    for (size_t i = 0; i < nkeys && !head_ok; i++)
+        head_ok = ob_log_head_verify(&h, keys[i].pk);
+    if (!head_ok)
         return ob_err_set(e, OB_ETAMPER, "access log: the head signature is not valid");
     /* Retention removes whole segments from the front only, so if any entry is left,
      * the newest one is; anything else means the tail was cut or extended. */
@@ -1180,6 +1504,9 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
     lg->size = h.size;
     lg->seg_prev = last_cp;
     memcpy(lg->chain, h.chain, OB_LOG_HASH_LEN);
+    if ((ms = load_tree(lg, last_cp, e)) != OB_OK)
+        return ms;
+    sqlite3_stmt *st;
     if (sqlite3_prepare_v2(lg->db,
                            "SELECT seq, time, leaf FROM log_entries WHERE seq > ?1"
                            " ORDER BY seq",
@@ -1343,6 +1670,10 @@ const char *ob_log_fault_name(ob_log_fault f)
         return "no_head";
     case OB_LOG_FAULT_UNINDEXED:
         return "unindexed";
+    case OB_LOG_FAULT_ROLLED_BACK:
+        return "rolled_back";
+    case OB_LOG_FAULT_FORKED:
+        return "forked";
     }
     return "unknown";
 }
@@ -1460,9 +1791,53 @@ static ob_status classify(sqlite3 *db, uint64_t seq, ob_log_verify_report *r, ob
                  (unsigned long long)seq);
 }
 
-static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_verify_report *r,
-                           ob_err *e)
+/* One checkpoint's whole-tree note as verification reads it. */
+struct cpnote {
+    bool has_note, has_frontier;
+    uint8_t root[OB_LOG_HASH_LEN];
+    ob_merkle_frontier fr; /* valid when has_frontier */
+};
+
+static bool any_key(const ob_log_trust *t, bool (*ok)(const void *, const uint8_t *),
+                    const void *what)
 {
+    for (size_t i = 0; i < t->nkeys; i++)
+        if (ok(what, t->keys[i].pk))
+            return true;
+    return false;
+}
+static bool cp_ok(const void *cp, const uint8_t *pk)
+{
+    return ob_log_checkpoint_verify(cp, pk);
+}
+static bool head_ok(const void *h, const uint8_t *pk)
+{
+    return ob_log_head_verify(h, pk);
+}
+
+/* Opens a checkpoint note with the trusted keys: signed by one of them, its origin that
+ * key's name, and its size n. The root goes to root. */
+static bool note_ok(const ob_log_trust *t, const char *note, uint64_t n,
+                    uint8_t root[OB_LOG_HASH_LEN], uint64_t *size_out)
+{
+    ob_note_result nr;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t size;
+    if (!note || ob_note_open(note, strlen(note), t->keys, t->nkeys, &nr, NULL) != OB_OK ||
+        ob_checkpoint_parse(note, nr.text_len, origin, &size, root, NULL) != OB_OK)
+        return false;
+    bool named = false;
+    for (size_t i = 0; i < t->nkeys; i++)
+        named |= nr.verified[i] && strcmp(t->keys[i].name, origin) == 0;
+    if (size_out)
+        *size_out = size;
+    return named && (n == UINT64_MAX || size == n);
+}
+
+static ob_status verify_db(sqlite3 *db, const ob_log_trust *t, ob_log_verify_report *r, ob_err *e)
+{
+    struct cpnote *notes = NULL;
+    size_t notecap = 0;
     ob_log_checkpoint *cps = NULL;
     size_t ncp = 0, cpcap = 0;
     uint8_t(*seg)[OB_LOG_HASH_LEN] = NULL;
@@ -1470,9 +1845,28 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
     sqlite3_stmt *st = NULL;
     ob_status s = OB_OK;
 
+    /* What a witness saw: the log must extend it (R-LOG-7). */
+    uint64_t wsize = 0;
+    uint8_t wroot[OB_LOG_HASH_LEN];
+    bool wdone = !t->witness_note;
+    if (t->witness_note) {
+        if (!note_ok(t, t->witness_note, UINT64_MAX, wroot, &wsize)) {
+            s = ob_err_set(e, OB_EINVAL,
+                           "access log: the witness's checkpoint is not signed by"
+                           " this log's keys");
+            goto out;
+        }
+        r->witness_size = wsize;
+        wdone = wsize == 0;
+    }
+
     /* 1. Checkpoints: each signed, contiguous from 0. */
-    if (sqlite3_prepare_v2(db, "SELECT " CP_COLS " FROM log_checkpoints ORDER BY size", -1, &st,
-                           NULL) != SQLITE_OK) {
+    bool v3 = has_column(db, "log_checkpoints", "note");
+    if (sqlite3_prepare_v2(db,
+                           v3 ? "SELECT " CP_COLS ", note, frontier FROM log_checkpoints ORDER BY"
+                                " size"
+                              : "SELECT " CP_COLS ", NULL, NULL FROM log_checkpoints ORDER BY size",
+                           -1, &st, NULL) != SQLITE_OK) {
         s = sql_err(db, e, "reading checkpoints");
         goto out;
     }
@@ -1481,9 +1875,15 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
             s = ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
             goto out;
         }
+        if (ob_grow((void **)&notes, &notecap, ncp + 1, sizeof *notes)) {
+            s = ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
+            goto out;
+        }
         ob_log_checkpoint *cp = &cps[ncp];
+        struct cpnote *cn = &notes[ncp];
+        memset(cn, 0, sizeof *cn);
         uint64_t expect_prev = ncp ? cps[ncp - 1].size : 0;
-        if (read_checkpoint(st, cp) || !ob_log_checkpoint_verify(cp, pk)) {
+        if (read_checkpoint(st, cp) || !any_key(t, cp_ok, cp)) {
             s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, cp->prev_size + 1,
                       "the checkpoint of entries (%llu, %llu] is not validly signed",
                       (unsigned long long)cp->prev_size, (unsigned long long)cp->size);
@@ -1494,6 +1894,41 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
                       "the checkpoint of entries (%llu, %llu] is missing",
                       (unsigned long long)expect_prev, (unsigned long long)cp->prev_size);
             goto out;
+        }
+        if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+            const char *note = (const char *)sqlite3_column_text(st, 7);
+            if (!note_ok(t, note, cp->size, cn->root, NULL)) {
+                s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, cp->prev_size + 1,
+                          "the checkpoint note of the log's first %llu entries is not validly"
+                          " signed by the log's keys",
+                          (unsigned long long)cp->size);
+                goto out;
+            }
+            cn->has_note = true;
+            if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+                uint8_t fr_root[OB_LOG_HASH_LEN];
+                if (ob_merkle_frontier_decode(&cn->fr, cp->size, sqlite3_column_blob(st, 8),
+                                              (size_t)sqlite3_column_bytes(st, 8)) != 0 ||
+                    (ob_merkle_frontier_root(&cn->fr, fr_root),
+                     memcmp(fr_root, cn->root, OB_LOG_HASH_LEN) != 0)) {
+                    s = fault(r, e, OB_LOG_FAULT_BAD_SEGMENT, cp->prev_size + 1,
+                              "the stored tree at checkpoint %llu does not match its signed note",
+                              (unsigned long long)cp->size);
+                    goto out;
+                }
+                cn->has_frontier = true;
+            }
+            r->notes++;
+            if (!wdone && cp->size == wsize) { /* even when its entries expired */
+                if (memcmp(cn->root, wroot, OB_LOG_HASH_LEN) != 0) {
+                    s = fault(r, e, OB_LOG_FAULT_FORKED, cp->prev_size + 1,
+                              "the log's tree of %llu entries differs from the one a witness"
+                              " saw (a fork, or a log replaced by another)",
+                              (unsigned long long)wsize);
+                    goto out;
+                }
+                wdone = true;
+            }
         }
         ncp++;
     }
@@ -1514,9 +1949,20 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
     if (!hf) {
         if (min_seq || ncp)
             s = fault(r, e, OB_LOG_FAULT_NO_HEAD, last_cp + 1, "the signed head is missing");
+        else if (wsize)
+            s = fault(r, e, OB_LOG_FAULT_ROLLED_BACK, 1,
+                      "the log is empty, but a witness saw %llu entries (wiped, or replaced)",
+                      (unsigned long long)wsize);
         goto out;
     }
-    if (!ob_log_head_verify(&h, pk)) {
+    if (wsize > h.size) {
+        s = fault(r, e, OB_LOG_FAULT_ROLLED_BACK, h.size + 1,
+                  "the log has %llu entries, but a witness saw %llu (truncated, or rolled back"
+                  " to an older copy)",
+                  (unsigned long long)h.size, (unsigned long long)wsize);
+        goto out;
+    }
+    if (!any_key(t, head_ok, &h)) {
         s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, h.size, "the head signature is not valid");
         goto out;
     }
@@ -1551,6 +1997,14 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
     uint8_t chain[OB_LOG_HASH_LEN] = {0};
     if (k)
         memcpy(chain, cps[k - 1].chain, OB_LOG_HASH_LEN);
+    /* The whole tree from here on: known from the start, or from the frontier stored
+     * with the checkpoint before the first retained entry. */
+    ob_merkle_frontier tf;
+    bool tree = !k || notes[k - 1].has_frontier;
+    if (k && tree)
+        tf = notes[k - 1].fr;
+    else
+        ob_merkle_frontier_init(&tf);
 
     /* 4. Every retained entry, in order: its content must hash to its position, the
      * chain must reach every checkpoint and the head, each segment's root must match. */
@@ -1585,6 +2039,21 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
             goto out;
         }
         ob_log_chain_next(chain, leaf, chain);
+        if (tree) {
+            ob_merkle_frontier_push(&tf, leaf);
+            if (!wdone && tf.size == wsize) {
+                uint8_t wr[OB_LOG_HASH_LEN];
+                ob_merkle_frontier_root(&tf, wr);
+                if (memcmp(wr, wroot, OB_LOG_HASH_LEN) != 0) {
+                    s = fault(r, e, OB_LOG_FAULT_FORKED, seq,
+                              "the log's tree of %llu entries differs from the one a witness"
+                              " saw (a fork, or a log replaced by another)",
+                              (unsigned long long)wsize);
+                    goto out;
+                }
+                wdone = true;
+            }
+        }
         if (ob_grow((void **)&seg, &segcap, nseg + 1, OB_LOG_HASH_LEN)) {
             s = ob_err_set(e, OB_ENOMEM, "access log: out of memory verifying");
             goto out;
@@ -1594,12 +2063,25 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
         if (k < ncp && seq == cps[k].size) {
             uint8_t root[OB_LOG_HASH_LEN];
             ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])seg, nseg, root);
+            uint8_t troot[OB_LOG_HASH_LEN];
+            if (tree)
+                ob_merkle_frontier_root(&tf, troot);
             if (memcmp(root, cps[k].root, OB_LOG_HASH_LEN) != 0 ||
-                memcmp(chain, cps[k].chain, OB_LOG_HASH_LEN) != 0) {
+                memcmp(chain, cps[k].chain, OB_LOG_HASH_LEN) != 0 ||
+                (tree && notes[k].has_note && memcmp(troot, notes[k].root, OB_LOG_HASH_LEN)) ||
+                (!tree && notes[k].has_note)) {
                 s = fault(r, e, OB_LOG_FAULT_BAD_SEGMENT, cps[k].prev_size + 1,
                           "entries (%llu, %llu] do not match their signed checkpoint (an entry"
                           " in it was changed together with its stored hash)",
                           (unsigned long long)cps[k].prev_size, (unsigned long long)cps[k].size);
+                goto out;
+            }
+            /* Once the tree is known every checkpoint carries its note: a note removed
+             * from the database is tampering, not an old log. */
+            if (tree && !notes[k].has_note && r->notes) {
+                s = fault(r, e, OB_LOG_FAULT_BAD_SIGNATURE, cps[k].prev_size + 1,
+                          "the checkpoint note of the log's first %llu entries is missing",
+                          (unsigned long long)cps[k].size);
                 goto out;
             }
             nseg = 0;
@@ -1624,16 +2106,41 @@ static ob_status verify_db(sqlite3 *db, const uint8_t pk[OB_LOG_PK_LEN], ob_log_
                   (unsigned long long)h.size);
         goto out;
     }
+    if (!wdone) {
+        s = fault(r, e, OB_LOG_FAULT_ROLLED_BACK, wsize,
+                  "cannot show that the log extends the %llu entries a witness saw (its entries"
+                  " expired and no checkpoint of that size is kept)",
+                  (unsigned long long)wsize);
+        goto out;
+    }
     (void)max_seq;
 out:
     sqlite3_finalize(st);
+    ob_free(notes);
     ob_free(cps);
     ob_free(seg);
     return s;
 }
 
+static ob_status verify_path(const char *db_path, const ob_log_trust *t, const uint8_t *pk,
+                             ob_log_verify_report *r, ob_err *e);
+
 ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
                         ob_log_verify_report *r, ob_err *e)
+{
+    return verify_path(db_path, NULL, pk, r, e);
+}
+
+ob_status ob_log_verify_trusted(const char *db_path, const ob_log_trust *t, ob_log_verify_report *r,
+                                ob_err *e)
+{
+    return verify_path(db_path, t, NULL, r, e);
+}
+
+/* With a bare public key (pk), the key's name is the origin the database states: the
+ * name only selects the signature line, the key is what is trusted. */
+static ob_status verify_path(const char *db_path, const ob_log_trust *tin, const uint8_t *pk,
+                             ob_log_verify_report *r, ob_err *e)
 {
     memset(r, 0, sizeof *r);
     r->expired_max_time = OB_TIME_MIN;
@@ -1647,8 +2154,22 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
      * while the writer appends. */
     ob_log_index_view ixv;
     s = ob_log_index_attach(db, db_path, &ixv, e);
+    ob_note_key one;
+    ob_log_trust t1 = {0};
+    if (s == OB_OK && !tin) {
+        char origin[OB_NOTE_NAME_MAX + 1] = "";
+        if (has_column(db, "log_meta", "key"))
+            meta_get(db, "origin", origin, sizeof origin, NULL);
+        if (!origin[0])
+            default_origin(pk, origin);
+        if (ob_note_key_make(&one, origin, OB_NOTE_ED25519, pk, NULL) != OB_OK)
+            default_origin(pk, origin), ob_note_key_make(&one, origin, OB_NOTE_ED25519, pk, NULL);
+        t1.keys = &one;
+        t1.nkeys = 1;
+        tin = &t1;
+    }
     if (s == OB_OK) {
-        s = verify_db(db, pk, r, e);
+        s = verify_db(db, tin, r, e);
         uint64_t missing = 0;
         if (s == OB_OK && ixv.usable && (s = ob_log_index_check(db, &ixv, &missing, e)) == OB_OK) {
             r->indexed_through = ixv.upto;
@@ -1758,6 +2279,423 @@ out:
     exec(db, "COMMIT", NULL);
     sqlite3_close(db);
     ob_free(leaves);
+    if (s != OB_OK)
+        ob_log_proof_free(out);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the whole tree */
+
+static ob_status open_read(const char *db_path, sqlite3 **db, ob_err *e)
+{
+    ob_status s = open_db(db_path, true, DEFAULT_BUSY_MS, NULL, db, e);
+    if (s == OB_OK && (s = exec(*db, "BEGIN", e)) != OB_OK) {
+        sqlite3_close(*db);
+        *db = NULL;
+    }
+    return s;
+}
+
+static void close_read(sqlite3 *db)
+{
+    exec(db, "COMMIT", NULL);
+    sqlite3_close(db);
+}
+
+static ob_status note_query(sqlite3 *db, uint64_t n, bool latest, char **note, ob_err *e)
+{
+    sqlite3_stmt *st;
+    *note = NULL;
+    if (!has_column(db, "log_checkpoints", "note"))
+        return ob_err_set(e, OB_ENOTFOUND, "access log: no signed checkpoint note yet");
+    if (sqlite3_prepare_v2(db,
+                           latest ? "SELECT note FROM log_checkpoints WHERE note IS NOT NULL"
+                                    " ORDER BY size DESC LIMIT 1"
+                                  : "SELECT note FROM log_checkpoints WHERE size = ?1 AND note"
+                                    " IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, e, "reading checkpoints");
+    if (!latest)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+    ob_status s = OB_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (!(*note = ob_strdup(col_text(st, 0))))
+            s = ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    } else {
+        s = ob_err_set(e, OB_ENOTFOUND, "access log: no signed checkpoint note %s",
+                       latest ? "yet" : "of that size");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+ob_status ob_log_latest_note(const char *db_path, char **note, ob_err *e)
+{
+    sqlite3 *db;
+    *note = NULL;
+    ob_status s = open_read(db_path, &db, e);
+    if (s != OB_OK)
+        return s;
+    s = note_query(db, 0, true, note, e);
+    close_read(db);
+    return s;
+}
+
+ob_status ob_log_note_at(const char *db_path, uint64_t n, char **note, ob_err *e)
+{
+    sqlite3 *db;
+    *note = NULL;
+    ob_status s = open_read(db_path, &db, e);
+    if (s != OB_OK)
+        return s;
+    s = note_query(db, n, false, note, e);
+    close_read(db);
+    return s;
+}
+
+/* Reads the stored leaves of [lo, hi) (0-based) into f, one by one. */
+static ob_status push_leaves(sqlite3 *db, sqlite3_stmt *st, uint64_t lo, uint64_t hi,
+                             ob_merkle_frontier *f, ob_err *e)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)lo);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)hi);
+    uint64_t want = lo + 1;
+    while (want <= hi && sqlite3_step(st) == SQLITE_ROW) {
+        uint8_t leaf[OB_LOG_HASH_LEN];
+        if ((uint64_t)sqlite3_column_int64(st, 0) != want || blob32(st, 1, leaf))
+            break;
+        ob_merkle_frontier_push(f, leaf);
+        want++;
+    }
+    (void)db;
+    if (want <= hi)
+        return ob_err_set(e, OB_ENOTFOUND,
+                          "access log: the proof needs entry %llu, which is not"
+                          " retained",
+                          (unsigned long long)want);
+    return OB_OK;
+}
+
+/* MTH(D[lo:hi]) from log_nodes where a perfect aligned subtree of at least
+ * 2^NODE_MIN_LEVEL leaves is stored, and from the leaves elsewhere. */
+static ob_status range_root(sqlite3 *db, sqlite3_stmt *node, sqlite3_stmt *leaves, uint64_t lo,
+                            uint64_t hi, uint8_t out[OB_LOG_HASH_LEN], ob_err *e)
+{
+    ob_merkle_frontier f;
+    ob_merkle_frontier_init(&f);
+    uint64_t cur = lo;
+    while (cur < hi) {
+        unsigned l = 0;
+        while (l < 62 && !((cur >> l) & 1) && cur + ((uint64_t)2 << l) <= hi)
+            l++;
+        uint64_t k = (uint64_t)1 << l;
+        bool got = false;
+        if (l >= NODE_MIN_LEVEL && (f.size & (k - 1)) == 0) {
+            sqlite3_reset(node);
+            sqlite3_bind_int(node, 1, (int)l);
+            sqlite3_bind_int64(node, 2, (sqlite3_int64)(cur >> l));
+            uint8_t h[OB_LOG_HASH_LEN];
+            if (sqlite3_step(node) == SQLITE_ROW && !blob32(node, 0, h)) {
+                ob_merkle_frontier_push_node(&f, l, h);
+                got = true;
+            }
+        }
+        if (!got) {
+            ob_status s = push_leaves(db, leaves, cur, cur + k, &f, e);
+            if (s != OB_OK)
+                return s;
+        }
+        cur += k;
+    }
+    ob_merkle_frontier_root(&f, out);
+    return OB_OK;
+}
+
+/* The hashes of ranges[0..n) into out. */
+static ob_status ranges_hashes(sqlite3 *db, const ob_merkle_range *rg, size_t n,
+                               uint8_t (*out)[OB_LOG_HASH_LEN], ob_err *e)
+{
+    sqlite3_stmt *node = NULL, *leaves = NULL;
+    ob_status s = OB_OK;
+    if (sqlite3_prepare_v2(db, "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2", -1,
+                           &node, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT seq, leaf FROM log_entries WHERE seq > ?1 AND seq <= ?2"
+                           " ORDER BY seq",
+                           -1, &leaves, NULL) != SQLITE_OK)
+        s = sql_err(db, e, "reading the tree");
+    for (size_t i = 0; s == OB_OK && i < n; i++)
+        s = range_root(db, node, leaves, rg[i].lo, rg[i].hi, out[i], e);
+    sqlite3_finalize(node);
+    sqlite3_finalize(leaves);
+    return s;
+}
+
+ob_status ob_log_consistency(const char *db_path, uint64_t m, uint64_t n,
+                             uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e)
+{
+    *len = 0;
+    sqlite3 *db;
+    ob_status s = open_read(db_path, &db, e);
+    if (s != OB_OK)
+        return s;
+    ob_log_head h;
+    int hf = read_head(db, &h);
+    if (m == 0 || m > n || hf != 1 || n > h.size) {
+        s = ob_err_set(e, OB_EINVAL,
+                       "access log: a consistency proof needs 0 < from <= to <="
+                       " the log's size (%llu)",
+                       hf == 1 ? (unsigned long long)h.size : 0ULL);
+    } else if (m < n) {
+        ob_merkle_range rg[OB_MERKLE_MAX_CONSISTENCY];
+        size_t k = ob_merkle_consistency_ranges(m, n, rg);
+        /* The ranges inside [0, m) are the compact range at m: if m is a checkpoint, its
+         * stored frontier has them even when the entries expired. */
+        ob_merkle_frontier fm;
+        bool have_fm = false;
+        sqlite3_stmt *st;
+        if (has_column(db, "log_checkpoints", "frontier") &&
+            sqlite3_prepare_v2(db,
+                               "SELECT frontier FROM log_checkpoints WHERE size = ?1 AND"
+                               " frontier IS NOT NULL",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)m);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                have_fm = ob_merkle_frontier_decode(&fm, m, sqlite3_column_blob(st, 0),
+                                                    (size_t)sqlite3_column_bytes(st, 0)) == 0;
+            sqlite3_finalize(st);
+        }
+        for (size_t i = 0; s == OB_OK && i < k; i++) {
+            uint64_t sz = rg[i].hi - rg[i].lo;
+            unsigned l = (unsigned)__builtin_ctzll(sz);
+            if (have_fm && rg[i].hi <= m && (sz & (sz - 1)) == 0 && ((m >> l) & 1) &&
+                rg[i].lo == ((m >> (l + 1)) << (l + 1)) + 0 && rg[i].hi == (m >> l) << l)
+                memcpy(proof[i], fm.h[l], OB_LOG_HASH_LEN);
+            else
+                s = ranges_hashes(db, &rg[i], 1, proof + i, e);
+        }
+        if (s == OB_OK)
+            *len = k;
+    }
+    close_read(db);
+    return s;
+}
+
+ob_status ob_log_public_keys(const char *db_path, char **text, ob_err *e)
+{
+    *text = NULL;
+    sqlite3 *db;
+    ob_status s = open_read(db_path, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 1, len = 0;
+    char *out = ob_malloc(1);
+    if (!out)
+        s = ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    else if (sqlite3_prepare_v2(db, "SELECT vkey FROM log_keys ORDER BY since, vkey", -1, &st,
+                                NULL) != SQLITE_OK)
+        s = ob_err_set(e, OB_ENOTFOUND,
+                       "access log: the log lists no public keys yet (open it"
+                       " once with this version)");
+    while (s == OB_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = col_text(st, 0);
+        size_t vl = strlen(v);
+        if (ob_grow((void **)&out, &cap, len + vl + 2, 1)) {
+            s = ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+            break;
+        }
+        memcpy(out + len, v, vl);
+        out[len + vl] = '\n';
+        len += vl + 1;
+    }
+    sqlite3_finalize(st);
+    close_read(db);
+    if (s == OB_OK && len == 0)
+        s = ob_err_set(e, OB_ENOTFOUND, "access log: the log lists no public keys yet");
+    if (s != OB_OK) {
+        ob_free(out);
+        return s;
+    }
+    out[len] = '\0';
+    *text = out;
+    return OB_OK;
+}
+
+ob_status ob_log_add_key(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
+{
+    sqlite3 *db;
+    ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, NULL, &db, e);
+    if (s != OB_OK)
+        return s;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    if ((s = exec(db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE", e)) != OB_OK)
+        goto done;
+    if ((s = meta_get(db, "origin", origin, sizeof origin, e)) == OB_OK && !origin[0])
+        s = ob_err_set(e, OB_EINVAL, "access log: open the log once with this version first");
+    ob_note_key k;
+    if (s == OB_OK)
+        s = ob_note_key_make(&k, origin, OB_NOTE_ED25519, pk, e);
+    if (s == OB_OK) {
+        char v[OB_NOTE_VKEY_MAX], sql[512];
+        ob_note_vkey_format(&k, v);
+        snprintf(sql, sizeof sql,
+                 "INSERT OR IGNORE INTO log_keys VALUES('%s', (SELECT COALESCE(MAX(size), 0)"
+                 " FROM log_head))",
+                 v);
+        s = exec(db, sql, e);
+    }
+    if (s == OB_OK)
+        s = exec(db, "COMMIT", e);
+    else
+        exec(db, "ROLLBACK", NULL);
+done:
+    sqlite3_close(db);
+    return s;
+}
+
+ob_status ob_log_add_cosignature(const char *db_path, uint64_t n, const char *line, ob_err *e)
+{
+    sqlite3 *db;
+    ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, NULL, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    if ((s = exec(db, "PRAGMA synchronous=FULL", e)) == OB_OK &&
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO log_cosigs(size, line) VALUES(?1, ?2)", -1,
+                           &st, NULL) != SQLITE_OK)
+        s = sql_err(db, e, "storing a cosignature");
+    if (s == OB_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+        sqlite3_bind_text(st, 2, line, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            s = sql_err(db, e, "storing a cosignature");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}
+
+ob_status ob_log_parse_keys(const char *text, ob_note_key *keys, size_t cap, size_t *n, ob_err *e)
+{
+    *n = 0;
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t ll = nl ? (size_t)(nl - p) : strlen(p);
+        char line[OB_NOTE_VKEY_MAX + 8];
+        while (ll && (p[ll - 1] == '\r' || p[ll - 1] == ' '))
+            ll--;
+        if (ll && p[0] != '#') {
+            if (ll >= sizeof line || *n == cap)
+                return ob_err_set(e, OB_EINVAL,
+                                  "access log: the key file has too many or too"
+                                  " long lines");
+            memcpy(line, p, ll);
+            line[ll] = '\0';
+            ob_status s = ob_note_vkey_parse(line, &keys[*n], e);
+            if (s != OB_OK)
+                return s;
+            if (keys[*n].type != OB_NOTE_ED25519)
+                return ob_err_set(e, OB_EINVAL, "access log: %s is not a log signing key", line);
+            (*n)++;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    if (!*n)
+        return ob_err_set(e, OB_EINVAL, "access log: the key file holds no keys");
+    return OB_OK;
+}
+
+ob_status ob_log_prove_note(const char *db_path, uint64_t seq, ob_log_proof *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_log_proof_free(out);
+    sqlite3 *db;
+    ob_status s = open_read(db_path, &db, e);
+    if (s != OB_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    char *note = NULL;
+    uint64_t size = 0;
+    if (!has_column(db, "log_checkpoints", "note") ||
+        sqlite3_prepare_v2(db,
+                           "SELECT size, note FROM log_checkpoints WHERE size >= ?1 AND note"
+                           " IS NOT NULL ORDER BY size DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        s = ob_err_set(e, OB_ECONFLICT, "access log: the log has no checkpoint notes yet");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        size = (uint64_t)sqlite3_column_int64(st, 0);
+        note = ob_strdup(col_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!size) {
+        ob_log_head h;
+        if (seq >= 1 && read_head(db, &h) == 1 && seq <= h.size)
+            s = ob_err_set(e, OB_ECONFLICT,
+                           "access log: entry %llu is not yet covered by a checkpoint; it will"
+                           " be at the next checkpoint (or force one)",
+                           (unsigned long long)seq);
+        else
+            s = ob_err_set(e, OB_ENOTFOUND, "access log: no entry %llu", (unsigned long long)seq);
+        goto out;
+    }
+    if (!note) {
+        s = ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT " ENTRY_COLS " FROM log_entries WHERE seq = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        s = sql_err(db, e, "reading entries");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        s = ob_err_set(e, OB_ENOTFOUND, "access log: entry %llu is not retained",
+                       (unsigned long long)seq);
+        goto out;
+    }
+    ob_log_entry en;
+    row_to_entry(st, &en);
+    if ((s = ob_log_proof_set_entry(out, &en, e)) != OB_OK)
+        goto out;
+    blob32(st, COL_LEAF, out->leaf);
+    sqlite3_finalize(st);
+    st = NULL;
+    out->version = 2;
+    out->seq = seq;
+    out->index = seq - 1;
+    out->tree_size = size;
+    ob_merkle_range rg[OB_MERKLE_MAX_PATH];
+    out->path_len = ob_merkle_inclusion_ranges(out->index, size, rg);
+    if ((s = ranges_hashes(db, rg, out->path_len, out->path, e)) != OB_OK)
+        goto out;
+    /* the witnesses' cosignatures of that checkpoint (unverified here: a checker
+     * ignores lines by keys it does not know and verifies those it does) */
+    if (sqlite3_prepare_v2(db, "SELECT line FROM log_cosigs WHERE size = ?1 ORDER BY line", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        size_t nl = strlen(note), cap = nl + 1;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *l = col_text(st, 0);
+            size_t ll = strlen(l);
+            if (ll < 8 || l[ll - 1] != '\n' || ob_grow((void **)&note, &cap, nl + ll + 1, 1))
+                continue;
+            memcpy(note + nl, l, ll + 1);
+            nl += ll;
+        }
+    }
+    out->note = note;
+    note = NULL;
+out:
+    sqlite3_finalize(st);
+    close_read(db);
+    ob_free(note);
     if (s != OB_OK)
         ob_log_proof_free(out);
     return s;

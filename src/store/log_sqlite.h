@@ -27,6 +27,8 @@
 #include "core/time.h"
 #include "log/checkpoint.h"
 #include "log/entry.h"
+#include "log/merkle.h"
+#include "log/note.h"
 #include "log/proof.h"
 
 typedef struct ob_log ob_log;
@@ -144,8 +146,11 @@ typedef enum ob_log_fault {
     OB_LOG_FAULT_BAD_SIGNATURE, /* a checkpoint or head signature is not valid */
     OB_LOG_FAULT_BAD_SEGMENT,   /* a segment does not match its signed root or chain head */
     OB_LOG_FAULT_NO_HEAD,       /* the signed head is missing */
-    OB_LOG_FAULT_UNINDEXED      /* the search index leaves out an entry it claims to cover, so
+    OB_LOG_FAULT_UNINDEXED,     /* the search index leaves out an entry it claims to cover, so
                                  * the patient's view would not show it (log_index.h) */
+    OB_LOG_FAULT_ROLLED_BACK,   /* the log is shorter than a checkpoint a witness saw: wiped,
+                                 * truncated, or replaced by an older copy (R-LOG-7) */
+    OB_LOG_FAULT_FORKED         /* the log's tree at the size a witness saw has another root */
 } ob_log_fault;
 const char *ob_log_fault_name(ob_log_fault f);
 
@@ -160,7 +165,25 @@ typedef struct ob_log_verify_report {
     uint64_t expired_through; /* entries 1..expired_through were removed by retention */
     ob_time expired_max_time; /* newest entry time among them (signed), OB_TIME_MIN if none */
     uint64_t indexed_through; /* the search index covers entries through this seq (0: none) */
+    uint64_t notes;           /* checkpoints whose signed note (whole-log tree) was checked */
+    uint64_t witness_size;    /* the witnessed size the log was checked to extend (0: none) */
 } ob_log_verify_report;
+
+/* What a verifier trusts: the log's public keys as published (a signed-note verifier
+ * key per line, c2sp.org/signed-note; every key the log was ever signed with), and
+ * optionally the latest checkpoint a witness accepted (a signed note). Nothing is taken
+ * from the database on trust. */
+typedef struct ob_log_trust {
+    const ob_note_key *keys;
+    size_t nkeys;
+    const char *witness_note; /* NULL: no witness check */
+} ob_log_trust;
+
+/* ob_log_verify with published keys and an optional witness: also fails with
+ * OB_LOG_FAULT_ROLLED_BACK / OB_LOG_FAULT_FORKED when the log does not extend what the
+ * witness saw (a wipe, truncation, rollback to a backup, or a fork). */
+ob_status ob_log_verify_trusted(const char *db_path, const ob_log_trust *t, ob_log_verify_report *r,
+                                ob_err *e);
 
 /* Recomputes everything from the retained entries and checks it against the signed
  * checkpoints and head. OB_OK when the log verified; OB_ETAMPER (r->fault, r->bad_seq,
@@ -174,6 +197,36 @@ ob_status ob_log_verify(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN],
  * OB_ENOTFOUND when there is no such entry (never logged or expired); OB_ECONFLICT when
  * it is not yet covered by a checkpoint (ob_log_checkpoint_now, or retry later). */
 ob_status ob_log_prove(const char *db_path, uint64_t seq, ob_log_proof *out, ob_err *e);
+
+/* The whole-log inclusion proof (overblik-log-proof-v2) of entry seq against the newest
+ * checkpoint note that covers it. Same errors as ob_log_prove. */
+ob_status ob_log_prove_note(const char *db_path, uint64_t seq, ob_log_proof *out, ob_err *e);
+
+/* --- the whole log as one tree: checkpoints, consistency, keys (R-LOG-4, R-LOG-7) --- */
+
+/* The newest signed checkpoint note (c2sp.org/tlog-checkpoint) into *note (ob_free);
+ * OB_ENOTFOUND when the log has none yet. */
+ob_status ob_log_latest_note(const char *db_path, char **note, ob_err *e);
+/* The checkpoint note of exactly size n (ob_free); OB_ENOTFOUND if there is none. */
+ob_status ob_log_note_at(const char *db_path, uint64_t n, char **note, ob_err *e);
+/* RFC 9162 §2.1.4.1 PROOF(m, D[n]) for 0 < m <= n <= the log's size into proof
+ * (OB_MERKLE_MAX_CONSISTENCY hashes), *len its length. OB_ENOTFOUND when it needs leaves
+ * that retention removed and no stored subtree covers them. */
+ob_status ob_log_consistency(const char *db_path, uint64_t m, uint64_t n,
+                             uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e);
+/* The log's public keys as verifier key lines ("vkey\n" each, oldest first) into *text
+ * (ob_free); the file a verifier needs (`<db>.log-pub`). */
+ob_status ob_log_public_keys(const char *db_path, char **text, ob_err *e);
+/* Lists pk as a signing key of the log (rotation): the next ob_log_open with its secret
+ * key is accepted, and verifiers find it in ob_log_public_keys. The log must not be
+ * open for writing. */
+ob_status ob_log_add_key(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e);
+/* Keeps a witness's cosignature line of the checkpoint of size n, so that proofs
+ * against that checkpoint carry it (ob_log_prove_note). */
+ob_status ob_log_add_cosignature(const char *db_path, uint64_t n, const char *line, ob_err *e);
+/* Parses a published key file (verifier keys, one per line; blank lines and lines
+ * starting with # ignored) into keys (cap entries). */
+ob_status ob_log_parse_keys(const char *text, ob_note_key *keys, size_t cap, size_t *n, ob_err *e);
 
 /* --- retention (R-LOG-5) --- */
 

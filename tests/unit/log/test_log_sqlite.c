@@ -917,7 +917,7 @@ static void test_schema_1_migrates(void **state)
     ix_writer_pass(path, &cfg);
     assert_int_equal(
         tl_scalar(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'log_entries_%'"), 0);
-    assert_int_equal(tl_scalar(path, "SELECT value FROM log_meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(tl_scalar(path, "SELECT value FROM log_meta WHERE key = 'schema_version'"), 3);
     ix_check_all(path, 30, "migrated");
     ob_log_verify_report r;
     verify_ok(path, &cfg, &r);
