@@ -39,6 +39,11 @@ enum {
     S_ACCESS_LOG,
     S_SHUTDOWN_TIMEOUT,
     S_METRICS_CLIENTS,
+    S_MAX_CONNS,
+    S_MAX_CONNS_IP,
+    S_IDLE_TIMEOUT,
+    S_HEADER_TIMEOUT,
+    S_BODY_TIMEOUT,
     S_COUNT
 };
 static const struct {
@@ -55,6 +60,11 @@ static const struct {
     {"access_log", "OVERBLIK_ACCESS_LOG", "access-log", "false"},
     {"shutdown_timeout", "OVERBLIK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30"},
     {"metrics_clients", "OVERBLIK_METRICS_CLIENTS", "metrics-clients", NULL},
+    {"max_connections", "OVERBLIK_MAX_CONNECTIONS", "max-connections", "1024"},
+    {"max_connections_per_ip", "OVERBLIK_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", "128"},
+    {"idle_timeout", "OVERBLIK_IDLE_TIMEOUT", "idle-timeout", "30"},
+    {"header_timeout", "OVERBLIK_HEADER_TIMEOUT", "header-timeout", "10"},
+    {"body_timeout", "OVERBLIK_BODY_TIMEOUT", "body-timeout", "60"},
 };
 
 typedef struct config {
@@ -147,9 +157,23 @@ static void reload_jwks(ob_http_server *srv, const char *path, const ob_auth_con
 }
 
 static const char *const serve_flags[] = {"help", "access-log", NULL};
-static const char *const serve_valued[] = {
-    "db",       "keys",   "listen",   "threads",          "config",          "jwks",
-    "audience", "issuer", "base-url", "shutdown-timeout", "metrics-clients", NULL};
+static const char *const serve_valued[] = {"db",
+                                           "keys",
+                                           "listen",
+                                           "threads",
+                                           "config",
+                                           "jwks",
+                                           "audience",
+                                           "issuer",
+                                           "base-url",
+                                           "shutdown-timeout",
+                                           "metrics-clients",
+                                           "max-connections",
+                                           "max-connections-per-ip",
+                                           "idle-timeout",
+                                           "header-timeout",
+                                           "body-timeout",
+                                           NULL};
 
 int cmd_serve(int argc, char **argv)
 {
@@ -160,7 +184,9 @@ int cmd_serve(int argc, char **argv)
         printf("usage: overblik serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
                "         [--config FILE] [--jwks FILE] [--audience A] [--issuer I]\n"
                "         [--base-url URL] [--shutdown-timeout S] [--access-log] [--keys FILE]\n"
-               "         [--metrics-clients ID,...]\n"
+               "         [--metrics-clients ID,...] [--max-connections N]\n"
+               "         [--max-connections-per-ip N] [--idle-timeout S] [--header-timeout S]\n"
+               "         [--body-timeout S]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -175,6 +201,12 @@ int cmd_serve(int argc, char **argv)
                "shutdown_timeout, keys, metrics_clients; --config\n"
                "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
                "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
+               "The door (docs/operations.md): --max-connections 1024 in all,\n"
+               "--max-connections-per-ip 128 from one address (IPv6: one /64); a request's\n"
+               "headers must arrive within --header-timeout 10 s, its body within\n"
+               "--body-timeout 60 s, however steadily the bytes trickle; --idle-timeout 30 s\n"
+               "without a byte either way. (Config keys max_connections, ...; environment\n"
+               "OVERBLIK_MAX_CONNECTIONS, ...)\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
                "exit 0. SIGHUP: re-read the JWKS file (a new signing key without a restart);\n"
                "if it does not load, the keys in use stay and stderr says why.\n");
@@ -196,9 +228,14 @@ int cmd_serve(int argc, char **argv)
             c.v[i] = settings[i].dflt;
     }
     bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
-    unsigned threads, timeout;
+    unsigned threads, timeout, max_conns, per_ip, idle, hdr_to, body_to;
     if (opt_uint("serve", "threads", c.v[S_THREADS], 0, 256, &threads) < 0 ||
-        opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0)
+        opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0 ||
+        opt_uint("serve", "max_connections", c.v[S_MAX_CONNS], 1, 100000, &max_conns) < 0 ||
+        opt_uint("serve", "max_connections_per_ip", c.v[S_MAX_CONNS_IP], 1, 100000, &per_ip) < 0 ||
+        opt_uint("serve", "idle_timeout", c.v[S_IDLE_TIMEOUT], 1, 3600, &idle) < 0 ||
+        opt_uint("serve", "header_timeout", c.v[S_HEADER_TIMEOUT], 1, 3600, &hdr_to) < 0 ||
+        opt_uint("serve", "body_timeout", c.v[S_BODY_TIMEOUT], 1, 3600, &body_to) < 0)
         return EXIT_USAGE;
 
     /* Block the stop and reload signals before any thread starts, so all threads inherit
@@ -225,8 +262,9 @@ int cmd_serve(int argc, char **argv)
         ob_auth_free(auth);
         return fail("serve", &e);
     }
-    ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
-                         c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
+    ob_http_config hc = {
+        c.v[S_LISTEN], threads, access_log, c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS],
+        max_conns,     per_ip,  idle,       hdr_to,          body_to};
     ob_http_server *srv = NULL;
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
         ob_hub_close(h);

@@ -51,6 +51,19 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
  * of the connections (measured by thread CPU), and its queue made the latency tail. */
 #define MAX_DAEMONS 64
 
+/* One accepted connection, known from libmicrohttpd's connection notifications (its
+ * socket_context) until it closes: the door's per-client count and deadlines. */
+typedef struct conn_slot {
+    struct conn_slot *prev, *next; /* on the server's list, under conns_lock */
+    int fd;
+    uint8_t client[16];          /* the client's address; IPv4 as ::ffff:a.b.c.d, IPv6's /64 */
+    _Atomic int64_t deadline_ms; /* CLOCK_MONOTONIC ms by which the phase must end; 0: none */
+    int phase;                   /* what the deadline is for (enum cut_phase), set with it */
+    bool cut;
+} conn_slot;
+
+enum cut_phase { CUT_HEADERS, CUT_BODY, CUT_PHASES };
+
 struct ob_http_server {
     struct MHD_Daemon *d[MAX_DAEMONS];
     int listen_fd[MAX_DAEMONS];
@@ -71,6 +84,14 @@ struct ob_http_server {
     _Atomic uint64_t lat_sum_us;
     _Atomic uint64_t auth_failures;
     _Atomic uint64_t reloads[2]; /* JWKS reloads: [0] failed, [1] taken */
+    /* the door: every open connection, the reaper that cuts the overdue ones */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t reaper_wake;
+    conn_slot *conns;
+    bool reaper_started, reaper_stop; /* reaper_stop under conns_lock */
+    pthread_t reaper;
+    unsigned per_ip, idle_timeout, header_timeout, body_timeout;
+    _Atomic uint64_t refused_per_ip, cut[CUT_PHASES], framing_refused;
 };
 
 typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOWN } route;
@@ -84,6 +105,9 @@ typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOW
 
 typedef struct req {
     struct timespec t0;
+    bool started;         /* the access handler has seen this request */
+    bool too_many_params; /* the query had more than OB_HTTP_MAX_PARAMS (not parsed) */
+    conn_slot *slot;      /* the connection's, or NULL */
     int method;
     const char *method_s;
     route rt;
@@ -582,6 +606,24 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               "overblik_jwks_reloads_total{result=\"failed\"} %llu\n",
               (unsigned long long)atomic_load_explicit(&s->reloads[1], memory_order_relaxed),
               (unsigned long long)atomic_load_explicit(&s->reloads[0], memory_order_relaxed));
+    sb_printf(&b,
+              "# HELP overblik_http_connections_refused_total Connections refused at accept: "
+              "the client holds max_connections_per_ip already.\n"
+              "# TYPE overblik_http_connections_refused_total counter\n"
+              "overblik_http_connections_refused_total{reason=\"per_ip\"} %llu\n"
+              "# HELP overblik_http_connections_cut_total Connections cut for not delivering "
+              "a request's headers or body in time (slow senders).\n"
+              "# TYPE overblik_http_connections_cut_total counter\n"
+              "overblik_http_connections_cut_total{phase=\"headers\"} %llu\n"
+              "overblik_http_connections_cut_total{phase=\"body\"} %llu\n"
+              "# HELP overblik_http_framing_refused_total Requests refused for ambiguous "
+              "framing (Content-Length with Transfer-Encoding, repeats, no Host).\n"
+              "# TYPE overblik_http_framing_refused_total counter\n"
+              "overblik_http_framing_refused_total %llu\n",
+              (unsigned long long)atomic_load(&s->refused_per_ip),
+              (unsigned long long)atomic_load(&s->cut[CUT_HEADERS]),
+              (unsigned long long)atomic_load(&s->cut[CUT_BODY]),
+              (unsigned long long)atomic_load(&s->framing_refused));
     sb_printf(&b, "# HELP overblik_decisions_total Logged access decisions since start, by "
                   "rule and outcome.\n# TYPE overblik_decisions_total counter\n");
     for (int rule = 0; rule < OB_RULE_COUNT; rule++)
@@ -917,6 +959,217 @@ out:
     return mrc;
 }
 
+/* ---- the door: per-client limits, deadlines, framing ---- */
+
+static int64_t ms_of(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return ms_of(&t);
+}
+
+/* The key a client is counted under: its IPv4 address, or its IPv6 address's /64 (one
+ * subscriber is commonly given a whole /64, so single addresses would count nothing). */
+static void client_key(const struct sockaddr *sa, uint8_t key[16])
+{
+    memset(key, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        memcpy(key, a->s6_addr, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
+    }
+}
+
+/* libmicrohttpd's accept policy: refuses a client that holds its share already. Counted
+ * over the server's list (a thousand entries at most), so every listening socket's
+ * daemon sees the same count; two daemons accepting at once may let one more in each. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)len;
+    ob_http_server *s = cls;
+    uint8_t key[16];
+    client_key(addr, key);
+    unsigned n = 0;
+    pthread_mutex_lock(&s->conns_lock);
+    for (const conn_slot *c = s->conns; c && n < s->per_ip; c = c->next)
+        n += memcmp(c->client, key, sizeof key) == 0;
+    pthread_mutex_unlock(&s->conns_lock);
+    if (n < s->per_ip)
+        return MHD_YES;
+    atomic_fetch_add_explicit(&s->refused_per_ip, 1, memory_order_relaxed);
+    return MHD_NO;
+}
+
+/* A connection starts (its headers' deadline runs from now) or closes. libmicrohttpd
+ * announces the close before it closes the socket, and the reaper holds conns_lock
+ * while it uses one, so the reaper never touches a socket number that was reused. */
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    ob_http_server *s = cls;
+    conn_slot *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = ob_calloc(1, sizeof *c);
+        *socket_context = c;
+        if (!c)
+            return; /* not counted, no deadline: the idle timeout still applies */
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        c->fd = fi ? fi->connect_fd : -1;
+        client_key(ai ? ai->client_addr : NULL, c->client);
+        c->phase = CUT_HEADERS;
+        atomic_store(&c->deadline_ms, now_ms() + (int64_t)s->header_timeout * 1000);
+        pthread_mutex_lock(&s->conns_lock);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        pthread_mutex_unlock(&s->conns_lock);
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    ob_free(c);
+    *socket_context = NULL;
+}
+
+/* Sets the connection's deadline: `secs` from `from_ms` for `phase`, or none (secs 0). */
+static void set_deadline(conn_slot *c, int phase, int64_t from_ms, unsigned secs)
+{
+    if (!c)
+        return;
+    c->phase = phase;
+    atomic_store_explicit(&c->deadline_ms, secs ? from_ms + (int64_t)secs * 1000 : 0,
+                          memory_order_relaxed);
+}
+
+/* The reaper: four times a second, cuts every connection past its deadline. Its socket
+ * is shut down, not closed: libmicrohttpd sees the end of the stream, answers nothing
+ * and closes the connection itself, so its bookkeeping stays its own. */
+static void *reaper_main(void *arg)
+{
+    ob_http_server *s = arg;
+    pthread_mutex_lock(&s->conns_lock);
+    while (!s->reaper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 250 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
+        int64_t now = now_ms();
+        for (conn_slot *c = s->conns; c; c = c->next) {
+            int64_t d = atomic_load_explicit(&c->deadline_ms, memory_order_relaxed);
+            if (d == 0 || now <= d || c->cut || c->fd < 0)
+                continue;
+            c->cut = true;
+            shutdown(c->fd, SHUT_RDWR);
+            atomic_fetch_add_explicit(&s->cut[c->phase == CUT_BODY ? CUT_BODY : CUT_HEADERS], 1,
+                                      memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    return NULL;
+}
+
+/* libmicrohttpd's URI callback: the request line has arrived, before the query is parsed
+ * into the connection's memory pool. The request's state starts here. A query of more
+ * than OB_HTTP_MAX_PARAMS parameters is cut off before libmicrohttpd stores it: stored,
+ * a few hundred of them filled the pool, and the 400 then found no room to be written
+ * (the client waited for the 30 s timeout). The URI is libmicrohttpd's own writable
+ * request buffer, which it changes itself right after this call. */
+static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    ob_http_server *s = cls;
+    req *r = ob_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->method = M_OTHER;
+    r->method_s = "?";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    r->slot = ci ? ci->socket_context : NULL;
+    char *q = strchr(uri, '?');
+    if (q) {
+        size_t fields = 1;
+        for (const char *p = q + 1; *p; p++)
+            fields += *p == '&';
+        if (fields > OB_HTTP_MAX_PARAMS) {
+            r->too_many_params = true;
+            q[1] = '\0';
+        }
+    }
+    atomic_fetch_add(&s->inflight, 1);
+    return r;
+}
+
+typedef struct framing {
+    unsigned cl, te;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->cl++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0)
+        f->te++;
+    return MHD_YES;
+}
+
+/* RFC 9112 section 6.3: a message whose length is ambiguous is an unrecoverable error.
+ * libmicrohttpd lets Transfer-Encoding win over Content-Length and reads only the first of
+ * two Content-Lengths, so a proxy that reads the other would see a different second request
+ * in the same bytes (request smuggling). Refused with the connection closed, so that no
+ * byte after these headers is read as a request. Returns false when it answered. */
+static bool framing_ok(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *version,
+                       enum MHD_Result *mrc)
+{
+    framing f = {0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    const char *te = f.te ? header(conn, "Transfer-Encoding") : NULL;
+    const char *why = NULL;
+    int status = 400;
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && !header(conn, "Host"))
+        why = "an HTTP/1.1 request must carry a Host header";
+    else if (f.cl > 1 || f.te > 1)
+        why = "Content-Length or Transfer-Encoding is repeated; send each at most once";
+    else if (f.cl && f.te)
+        why = "send Content-Length or Transfer-Encoding, not both (RFC 9112 section 6.3)";
+    else if (te && strcasecmp(te, "chunked") != 0) {
+        why = "the only transfer coding accepted is chunked";
+        status = 501;
+    }
+    if (!why)
+        return true;
+    atomic_fetch_add_explicit(&s->framing_refused, 1, memory_order_relaxed);
+    *mrc = send_outcome_h(s, conn, r, status, status == 501 ? "not-supported" : "structure", why,
+                          "Connection", "close");
+    return false;
+}
+
 /* ---- the access handler ---- */
 
 static int method_index(const char *m)
@@ -946,8 +1199,14 @@ static route route_of(const char *url)
 /* First call: everything that can be decided from the headers. Returns true when the
  * request may go on to read its body. */
 static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url,
-                       enum MHD_Result *mrc)
+                       const char *version, enum MHD_Result *mrc)
 {
+    if (!framing_ok(s, conn, r, version, mrc))
+        return false;
+    if (r->too_many_params) {
+        *mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");
+        return false;
+    }
     if (strlen(url) > OB_HTTP_MAX_PATH) {
         *mrc = send_outcome(s, conn, r, 414, "too-costly", "the request path is too long");
         return false;
@@ -1021,21 +1280,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     ob_http_server *s = cls;
     req *r = *con_cls;
-    if (!r) {
-        r = ob_calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+    if (!r) /* uri_logged had no memory */
+        return MHD_NO;
+    if (!r->started) { /* the headers are in: the body has body_timeout from now */
+        r->started = true;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        set_deadline(r->slot, CUT_BODY, ms_of(&r->t0), s->body_timeout);
         r->method = method_index(method);
         r->method_s = method;
         ob_http_log_path(url, r->log_path, sizeof r->log_path);
-        *con_cls = r;
-        atomic_fetch_add(&s->inflight, 1);
         enum MHD_Result mrc = MHD_YES;
-        if (!first_call(s, conn, r, url, &mrc))
+        if (!first_call(s, conn, r, url, version, &mrc))
             return mrc;
         return MHD_YES;
     }
@@ -1069,6 +1326,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         r->len += n;
         return MHD_YES;
     }
+    set_deadline(r->slot, CUT_BODY, 0, 0); /* the whole request is in */
     if (r->too_big)
         return send_outcome(s, conn, r, 413, "too-costly",
                             "the request body is over 1 MiB; nothing was changed");
@@ -1094,7 +1352,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
-    double secs = elapsed(&r->t0);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    /* a kept-alive connection's next request: idle_timeout to start, header_timeout more
+     * to finish its headers */
+    set_deadline(r->slot, CUT_HEADERS, ms_of(&t), s->idle_timeout + s->header_timeout);
+    double secs =
+        r->started ? (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9
+                   : 0;
     int cls_ = r->answered && r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
     atomic_fetch_add_explicit(&s->requests[r->method][cls_], 1, memory_order_relaxed);
     size_t b = 0;
@@ -1217,6 +1482,15 @@ static void stop_all(ob_http_server *s)
     for (unsigned i = 0; i < s->nd; i++)
         if (s->listen_fd[i] >= 0)
             close(s->listen_fd[i]);
+    if (s->reaper_started) {
+        pthread_mutex_lock(&s->conns_lock);
+        s->reaper_stop = true;
+        pthread_cond_signal(&s->reaper_wake);
+        pthread_mutex_unlock(&s->conns_lock);
+        pthread_join(s->reaper, NULL);
+    }
+    pthread_cond_destroy(&s->reaper_wake);
+    pthread_mutex_destroy(&s->conns_lock);
     pthread_rwlock_destroy(&s->auth_lock);
     ob_free(s);
 }
@@ -1262,20 +1536,29 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->auth_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reaper_wake, &ca);
+    pthread_condattr_destroy(&ca);
+    s->per_ip = cfg->max_conns_per_ip ? cfg->max_conns_per_ip : 128;
+    s->idle_timeout = cfg->idle_timeout ? cfg->idle_timeout : 30;
+    s->header_timeout = cfg->header_timeout ? cfg->header_timeout : 10;
+    s->body_timeout = cfg->body_timeout ? cfg->body_timeout : 60;
+    unsigned max_conns = cfg->max_connections ? cfg->max_connections : 1024;
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;
     if (!metrics_list(cfg->metrics_clients, s->metrics_clients, sizeof s->metrics_clients)) {
-        pthread_rwlock_destroy(&s->auth_lock);
-        ob_free(s);
+        stop_all(s);
         return ob_err_set(e, OB_EINVAL, "metrics_clients is longer than %zu bytes",
                           sizeof s->metrics_clients - 2);
     }
     ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0],
                                s->address, sizeof s->address, e);
     if (rc) {
-        pthread_rwlock_destroy(&s->auth_lock);
-        ob_free(s);
+        stop_all(s);
         return rc;
     }
     if (cfg->base_url && cfg->base_url[0])
@@ -1297,12 +1580,18 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
             stop_all(s);
             return rc;
         }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        stop_all(s);
+        return ob_err_set(e, OB_EIO, "cannot start the connection reaper thread");
+    }
+    s->reaper_started = true;
     for (unsigned i = 0; i < s->nd; i++) {
         s->d[i] = MHD_start_daemon(
-            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, answer, s,
-            MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i], MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)(1024 / s->nd + 1), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, accept_policy, s, answer,
+            s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i], MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s, MHD_OPTION_URI_LOG_CALLBACK, uri_logged,
+            s, MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)(max_conns / s->nd + 1), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_END);
         if (!s->d[i]) {
             for (unsigned j = 0; j < i; j++)

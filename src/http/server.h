@@ -19,7 +19,15 @@
  * Limits: body 1 MiB (413; a larger Content-Length is refused before reading, a chunked
  * body stops being buffered at the cap), JSON nesting depth 64 (400, scanned before
  * parsing), path 2048 bytes (414), headers within libmicrohttpd's per-connection memory
- * limit (64 KiB; 431), 256 parameters, 30 s connection timeout.
+ * limit (20 KiB; 431), 256 parameters (400, counted before libmicrohttpd stores them).
+ * The door (docs/security.md, "The door"): at most max_connections connections in all and
+ * max_connections_per_ip from one client address (an IPv6 client's /64); a connection
+ * that does not deliver a request's headers within header_timeout seconds of its start
+ * (or of its previous answer plus idle_timeout), or its body within body_timeout seconds
+ * of the headers, is cut however steadily it trickles bytes; idle_timeout is
+ * libmicrohttpd's inactivity timeout. Framing (RFC 9112 section 6.3): Content-Length
+ * together with Transfer-Encoding, Content-Length or Transfer-Encoding twice, a transfer
+ * coding other than chunked, HTTP/1.1 without Host: 400 and the connection closed.
  *
  * The server borrows the hub and the verifier (and each verifier swapped in later); both
  * must outlive ob_http_stop. */
@@ -47,6 +55,11 @@ typedef struct ob_http_config {
     unsigned shutdown_timeout;   /* seconds ob_http_stop waits for requests in flight; 0: 30 */
     const char *metrics_clients; /* client ids (comma-separated) of the system tokens that may
                                   * read /metrics; NULL or "": no one */
+    unsigned max_connections;    /* in all; 0: 1024 */
+    unsigned max_conns_per_ip;   /* from one address (IPv6: one /64); 0: 128 */
+    unsigned idle_timeout;       /* seconds without a byte either way; 0: 30 */
+    unsigned header_timeout;     /* seconds to deliver a request's headers; 0: 10 */
+    unsigned body_timeout;       /* seconds to deliver a request's body; 0: 60 */
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;
