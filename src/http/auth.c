@@ -281,6 +281,21 @@ void ob_auth_free(ob_auth *a)
 
 /* ---- verification ---- */
 
+/* Half the order of P-256, n / 2 rounded down (big-endian). ECDSA signatures are
+ * malleable: (r, s) and (r, n - s) both verify, so anyone holding one token can make a
+ * second, different token string with the same claims (a fresh cache entry, a fresh
+ * digest in any log that keys on the token's bytes). Only the low form, s <= n / 2, is
+ * accepted, as Bitcoin's BIP 62 and libsecp256k1 do; our minting normalises to it, and
+ * an identity provider whose signer does not must be asked to (docs/api.md). */
+static const uint8_t p256_half_n[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+static bool low_s(const uint8_t s[32])
+{
+    return memcmp(s, p256_half_n, 32) <= 0;
+}
+
 /* Raw R||S (JOSE) -> DER ECDSA-Sig-Value, as EVP_DigestVerify wants it. */
 static bool verify_es256(EVP_PKEY *pk, const char *data, size_t len, const uint8_t sig[64])
 {
@@ -449,6 +464,10 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
     uint8_t sig[65];
     if (b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, sizeof sig) != 64) {
         ob_err_set(e, rc, "token signature is not a 64-byte ES256 signature");
+        goto out;
+    }
+    if (!low_s(sig + 32)) {
+        ob_err_set(e, rc, "token signature is not in low-s form (s <= n/2)");
         goto out;
     }
     if (!verify_es256(key->pkey, token, (size_t)(d2 - token), sig)) {
@@ -812,6 +831,19 @@ out:
     return rc;
 }
 
+/* s -> n - s (32 bytes big-endian, in place): the low-s twin of a signature. */
+static ob_status to_low_s(uint8_t s[32], ob_err *e)
+{
+    BIGNUM *n = BN_new(), *v = BN_bin2bn(s, 32, NULL);
+    bool good = n && v &&
+                BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
+                              "BCE6FAADA7179E84F3B9CAC2FC632551") &&
+                BN_sub(v, n, v) && BN_bn2binpad(v, s, 32) == 32;
+    BN_free(n);
+    BN_free(v);
+    return good ? OB_OK : ob_err_set(e, OB_EINTERNAL, "signing failed");
+}
+
 ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **token, ob_err *e)
 {
     *token = NULL;
@@ -863,8 +895,14 @@ ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **to
     es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
     uint8_t raw[64];
     if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32) != 32 ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32) != 32 || !(s64 = b64url_encode(raw, 64))) {
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32) != 32) {
         rc = ob_err_set(e, OB_EINTERNAL, "signing failed");
+        goto out;
+    }
+    if (!low_s(raw + 32) && (rc = to_low_s(raw + 32, e)) != OB_OK) /* the verifier's form */
+        goto out;
+    if (!(s64 = b64url_encode(raw, 64))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto out;
     }
     size_t tlen = ilen + 1 + strlen(s64) + 1;

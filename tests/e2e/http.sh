@@ -121,6 +121,9 @@ if command -v node >/dev/null; then
       const b=x=>Buffer.from(x).toString("base64url");
       const h=b(JSON.stringify({alg:"ES256",typ:"JWT",kid})),p=b(claims);
       const s=c.sign("sha256",Buffer.from(h+"."+p),{key:fs.readFileSync(pem),dsaEncoding:"ieee-p1363"});
+      const n=0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551n;  // low-s only
+      let v=BigInt("0x"+s.subarray(32).toString("hex"));if(v>n/2n)v=n-v;
+      s.set(Buffer.from(v.toString(16).padStart(64,"0"),"hex"),32);
       console.log(h+"."+p+"."+s.toString("base64url"));' "${db%.db}.jwt.pem" "$kid" "$1"
   }
   now=$(date +%s)
