@@ -14,10 +14,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,7 +64,25 @@ typedef struct conn_slot {
     _Atomic int64_t deadline_ms; /* CLOCK_MONOTONIC ms by which the phase must end; 0: none */
     int phase;                   /* what the deadline is for (enum cut_phase), set with it */
     bool cut;
+    /* the verified client certificate's RFC 8705 thumbprint (base64url SHA-256 of its DER),
+     * worked out on the first request that needs it: 0 not yet, 1 known, 2 none or invalid */
+    int cert_state;
+    char x5t[48];
 } conn_slot;
+
+/* A certificate chain and its key as GnuTLS hands them to a handshake. Swapped whole on
+ * SIGHUP; a retired pair is kept until the server stops, since a handshake that began
+ * with it may still be using it. */
+typedef struct tls_creds {
+    gnutls_pcert_st pcert[8];
+    unsigned n;
+    gnutls_privkey_t key;
+    struct tls_creds *retired;
+} tls_creds;
+
+/* The pair the next handshake presents. GnuTLS's certificate callback gets no context
+ * pointer of ours, so this is the process's: one TLS server per process (overblik serve). */
+static _Atomic(tls_creds *) tls_current;
 
 enum cut_phase { CUT_HEADERS, CUT_BODY, CUT_PHASES };
 
@@ -92,6 +114,12 @@ struct ob_http_server {
     pthread_t reaper;
     unsigned per_ip, idle_timeout, header_timeout, body_timeout;
     _Atomic uint64_t refused_per_ip, cut[CUT_PHASES], framing_refused;
+    /* TLS: the files to re-read, the pairs retired (under conns_lock), the client CAs */
+    bool tls;
+    char tls_cert[1024], tls_key[1024];
+    tls_creds *retired;
+    char *client_ca; /* PEM text, NULL: no client certificates asked for */
+    _Atomic uint64_t tls_reloads[2], cert_refused;
 };
 
 typedef enum route { R_FHIR, R_METADATA, R_HEALTHZ, R_METRICS, R_STATS, R_UNKNOWN } route;
@@ -619,11 +647,22 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               "# HELP overblik_http_framing_refused_total Requests refused for ambiguous "
               "framing (Content-Length with Transfer-Encoding, repeats, no Host).\n"
               "# TYPE overblik_http_framing_refused_total counter\n"
-              "overblik_http_framing_refused_total %llu\n",
+              "overblik_http_framing_refused_total %llu\n"
+              "# HELP overblik_http_cert_binding_refused_total Tokens refused over TLS for want "
+              "of the client certificate they are bound to (RFC 8705).\n"
+              "# TYPE overblik_http_cert_binding_refused_total counter\n"
+              "overblik_http_cert_binding_refused_total %llu\n"
+              "# HELP overblik_tls_reloads_total TLS certificate reloads on SIGHUP, by result.\n"
+              "# TYPE overblik_tls_reloads_total counter\n"
+              "overblik_tls_reloads_total{result=\"ok\"} %llu\n"
+              "overblik_tls_reloads_total{result=\"failed\"} %llu\n",
               (unsigned long long)atomic_load(&s->refused_per_ip),
               (unsigned long long)atomic_load(&s->cut[CUT_HEADERS]),
               (unsigned long long)atomic_load(&s->cut[CUT_BODY]),
-              (unsigned long long)atomic_load(&s->framing_refused));
+              (unsigned long long)atomic_load(&s->framing_refused),
+              (unsigned long long)atomic_load(&s->cert_refused),
+              (unsigned long long)atomic_load(&s->tls_reloads[1]),
+              (unsigned long long)atomic_load(&s->tls_reloads[0]));
     sb_printf(&b, "# HELP overblik_decisions_total Logged access decisions since start, by "
                   "rule and outcome.\n# TYPE overblik_decisions_total counter\n");
     for (int rule = 0; rule < OB_RULE_COUNT; rule++)
@@ -713,6 +752,9 @@ static bool may_read_metrics(const ob_http_server *s, const json_t *claims)
     return strstr(s->metrics_clients, needle) != NULL;
 }
 
+static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                const json_t *claims);
+
 /* Verifies the bearer token; with `map`, also maps it to r->caller and applies the
  * purpose and break-the-glass headers; without, it must be a listed metrics client.
  * Answers the request on failure (returns false). */
@@ -738,6 +780,13 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
     pthread_rwlock_unlock(&s->auth_lock); /* the claims are ours: they outlive the verifier */
     if (vrc != OB_OK) {
         *mrc = send_401(s, conn, r, e.msg, true);
+        return false;
+    }
+    const char *unbound = cert_binding(s, conn, r, claims);
+    if (unbound) {
+        atomic_fetch_add_explicit(&s->cert_refused, 1, memory_order_relaxed);
+        json_decref(claims);
+        *mrc = send_401(s, conn, r, unbound, true);
         return false;
     }
     if (!map) {
@@ -1170,6 +1219,190 @@ static bool framing_ok(ob_http_server *s, struct MHD_Connection *conn, req *r, c
     return false;
 }
 
+/* ---- TLS (R-SRC-5) ---- */
+
+/* TLS 1.2 and 1.3 only; AEAD ciphers only (AES-GCM, ChaCha20-Poly1305); ephemeral ECDH only,
+ * so every session has forward secrecy; no SHA-1 signatures. (GnuTLS priority syntax.) */
+#define OB_TLS_PRIORITIES                                                                          \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-SIGN-RSA-SHA1:"            \
+    "-SIGN-ECDSA-SHA1:%SERVER_PRECEDENCE"
+
+static void tls_creds_free(tls_creds *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->n; i++)
+        gnutls_pcert_deinit(&c->pcert[i]);
+    if (c->key)
+        gnutls_privkey_deinit(c->key);
+    ob_free(c);
+}
+
+/* Reads a chain (leaf first) and its key, and checks that they belong together. */
+static ob_status tls_creds_load(const char *cert_path, const char *key_path, tls_creds **out,
+                                ob_err *e)
+{
+    *out = NULL;
+    gnutls_datum_t cd = {NULL, 0}, kd = {NULL, 0};
+    gnutls_certificate_credentials_t check = NULL;
+    ob_status rc = OB_OK;
+    tls_creds *c = ob_calloc(1, sizeof *c);
+    if (!c)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    int g;
+    if ((g = gnutls_load_file(cert_path, &cd)) < 0) {
+        rc = ob_err_set(e, OB_EIO, "cannot read the TLS certificate %s: %s", cert_path,
+                        gnutls_strerror(g));
+        goto out;
+    }
+    if ((g = gnutls_load_file(key_path, &kd)) < 0) {
+        rc = ob_err_set(e, OB_EIO, "cannot read the TLS key %s: %s", key_path, gnutls_strerror(g));
+        goto out;
+    }
+    /* GnuTLS checks there that the key is the leaf certificate's */
+    if ((g = gnutls_certificate_allocate_credentials(&check)) < 0 ||
+        (g = gnutls_certificate_set_x509_key_mem(check, &cd, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
+        rc = ob_err_set(e, OB_EINVAL, "TLS certificate %s and key %s do not load as a pair: %s",
+                        cert_path, key_path, gnutls_strerror(g));
+        goto out;
+    }
+    c->n = sizeof c->pcert / sizeof c->pcert[0];
+    if ((g = gnutls_pcert_list_import_x509_raw(c->pcert, &c->n, &cd, GNUTLS_X509_FMT_PEM, 0)) < 0 ||
+        (g = gnutls_privkey_init(&c->key)) < 0 ||
+        (g = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        if (g < 0 && !c->key)
+            c->n = 0;
+        rc = ob_err_set(e, OB_EINVAL, "TLS certificate %s or key %s: %s", cert_path, key_path,
+                        gnutls_strerror(g));
+        goto out;
+    }
+out:
+    if (check)
+        gnutls_certificate_free_credentials(check);
+    if (kd.data) {
+        sodium_memzero(kd.data, kd.size);
+        gnutls_free(kd.data);
+    }
+    gnutls_free(cd.data);
+    if (rc) {
+        if (c->n && !c->key)
+            c->n = 0; /* the import failed: nothing to deinit */
+        tls_creds_free(c);
+    } else {
+        *out = c;
+    }
+    return rc;
+}
+
+/* GnuTLS asks which chain and key to present: the current pair, read at each handshake. */
+static int tls_retrieve(gnutls_session_t sess, const gnutls_datum_t *req_ca_rdn, int nreqs,
+                        const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                        gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                        gnutls_privkey_t *privkey)
+{
+    (void)sess, (void)req_ca_rdn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    tls_creds *c = atomic_load_explicit(&tls_current, memory_order_acquire);
+    if (!c)
+        return -1;
+    *pcert = c->pcert;
+    *pcert_length = c->n;
+    *privkey = c->key;
+    return 0;
+}
+
+ob_status ob_http_reload_tls(ob_http_server *s, ob_err *e)
+{
+    if (!s->tls)
+        return ob_err_set(e, OB_EINVAL, "the server does not speak TLS");
+    tls_creds *next = NULL;
+    ob_status rc = tls_creds_load(s->tls_cert, s->tls_key, &next, e);
+    atomic_fetch_add_explicit(&s->tls_reloads[rc == OB_OK], 1, memory_order_relaxed);
+    if (rc)
+        return rc;
+    tls_creds *prev = atomic_exchange_explicit(&tls_current, next, memory_order_acq_rel);
+    pthread_mutex_lock(&s->conns_lock);
+    prev->retired = s->retired;
+    s->retired = prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    return OB_OK;
+}
+
+bool ob_http_tls(const ob_http_server *s)
+{
+    return s->tls;
+}
+
+/* The connection's client certificate, verified against the configured client CAs, as
+ * an RFC 8705 thumbprint; NULL when there is none or it does not verify. Worked out once
+ * a connection (the handshake fixed it). */
+static const char *client_x5t(struct MHD_Connection *conn, conn_slot *slot)
+{
+    if (slot && slot->cert_state)
+        return slot->cert_state == 1 ? slot->x5t : NULL;
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t sess = ti ? (gnutls_session_t)ti->tls_session : NULL;
+    unsigned status = 1, n = 0;
+    const gnutls_datum_t *peers = sess ? gnutls_certificate_get_peers(sess, &n) : NULL;
+    char buf[48];
+    const char *res = NULL;
+    if (peers && n > 0 && gnutls_certificate_verify_peers2(sess, &status) == 0 && status == 0) {
+        uint8_t h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, peers[0].data, peers[0].size);
+        sodium_bin2base64(buf, sizeof buf, h, sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        res = buf;
+    }
+    if (!slot) /* nowhere to keep it (out of memory at accept): refused */
+        return NULL;
+    if (res)
+        memcpy(slot->x5t, buf, sizeof slot->x5t);
+    slot->cert_state = res ? 1 : 2;
+    return res ? slot->x5t : NULL;
+}
+
+/* RFC 8705 certificate-bound tokens, over TLS: a token that names a certificate (cnf with
+ * x5t#S256) is good only over a connection whose verified client certificate has that
+ * thumbprint, and a system token must name one (source systems authenticate with mutual
+ * TLS, R-SRC-5). A stolen system token is then of no use without the system's private
+ * key. Returns NULL, or why the token is refused (HTTP 401). */
+static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                const json_t *claims)
+{
+    if (!s->tls)
+        return NULL;
+    const json_t *cnf = json_object_get(claims, "cnf");
+    const char *kind = json_string_value(json_object_get(claims, "ob_kind"));
+    if (!cnf && !(kind && strcmp(kind, "system") == 0))
+        return NULL;
+    const char *want = json_string_value(json_object_get(cnf, "x5t#S256"));
+    if (!want)
+        return "a system token must be bound to the system's client certificate "
+               "(cnf with x5t#S256, RFC 8705)";
+    const char *have = s->client_ca ? client_x5t(conn, r->slot) : NULL;
+    if (!have)
+        return "this token is bound to a client certificate: present it (mutual TLS, RFC 8705)";
+    if (strcmp(have, want) != 0)
+        return "the client certificate is not the one this token is bound to (RFC 8705)";
+    return NULL;
+}
+
+/* Whether the socket's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
+static bool loopback_fd(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 /* ---- the access handler ---- */
 
 static int method_index(const char *m)
@@ -1489,6 +1722,14 @@ static void stop_all(ob_http_server *s)
         pthread_mutex_unlock(&s->conns_lock);
         pthread_join(s->reaper, NULL);
     }
+    if (s->tls) {
+        tls_creds_free(atomic_exchange(&tls_current, NULL));
+        for (tls_creds *c = s->retired, *next; c; c = next) {
+            next = c->retired;
+            tls_creds_free(c);
+        }
+    }
+    ob_free(s->client_ca);
     pthread_cond_destroy(&s->reaper_wake);
     pthread_mutex_destroy(&s->conns_lock);
     pthread_rwlock_destroy(&s->auth_lock);
@@ -1537,11 +1778,11 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     pthread_rwlock_init(&s->auth_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&s->conns_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->reaper_wake, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reaper_wake, &cattr);
+    pthread_condattr_destroy(&cattr);
     s->per_ip = cfg->max_conns_per_ip ? cfg->max_conns_per_ip : 128;
     s->idle_timeout = cfg->idle_timeout ? cfg->idle_timeout : 30;
     s->header_timeout = cfg->header_timeout ? cfg->header_timeout : 10;
@@ -1561,10 +1802,63 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         stop_all(s);
         return rc;
     }
+    if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0])) {
+        stop_all(s);
+        return ob_err_set(e, OB_EINVAL,
+                          "TLS needs both a certificate and its key (tls_cert, "
+                          "tls_key)");
+    }
+    if (cfg->tls_cert && cfg->tls_cert[0]) {
+        tls_creds *c = NULL;
+        if (strlen(cfg->tls_cert) >= sizeof s->tls_cert ||
+            strlen(cfg->tls_key) >= sizeof s->tls_key) {
+            stop_all(s);
+            return ob_err_set(e, OB_EINVAL, "TLS file name too long");
+        }
+        if (atomic_load(&tls_current)) {
+            stop_all(s);
+            return ob_err_set(e, OB_EINVAL, "one TLS server per process");
+        }
+        if ((rc = tls_creds_load(cfg->tls_cert, cfg->tls_key, &c, e)) != OB_OK) {
+            stop_all(s);
+            return rc;
+        }
+        snprintf(s->tls_cert, sizeof s->tls_cert, "%s", cfg->tls_cert);
+        snprintf(s->tls_key, sizeof s->tls_key, "%s", cfg->tls_key);
+        atomic_store(&tls_current, c);
+        s->tls = true;
+        if (cfg->tls_client_ca && cfg->tls_client_ca[0]) {
+            gnutls_datum_t ca = {NULL, 0};
+            int g = gnutls_load_file(cfg->tls_client_ca, &ca);
+            if (g < 0 || !(s->client_ca = ob_malloc(ca.size + 1))) {
+                gnutls_free(ca.data);
+                stop_all(s);
+                return ob_err_set(e, OB_EIO, "cannot read the client CA file %s: %s",
+                                  cfg->tls_client_ca, g < 0 ? gnutls_strerror(g) : "no memory");
+            }
+            memcpy(s->client_ca, ca.data, ca.size);
+            s->client_ca[ca.size] = '\0';
+            gnutls_free(ca.data);
+        }
+    } else if (cfg->tls_client_ca && cfg->tls_client_ca[0]) {
+        stop_all(s);
+        return ob_err_set(e, OB_EINVAL,
+                          "a client CA (tls_client_ca) needs TLS (tls_cert, "
+                          "tls_key)");
+    } else if (!cfg->allow_plain_http && !loopback_fd(s->listen_fd[0])) {
+        rc = ob_err_set(e, OB_EINVAL,
+                        "refusing to serve plain HTTP on %s, which is not a loopback address: "
+                        "give tls_cert and tls_key (R-SRC-5), or allow it explicitly with "
+                        "insecure_plain_http (behind a TLS-terminating proxy on this host)",
+                        s->address);
+        stop_all(s);
+        return rc;
+    }
     if (cfg->base_url && cfg->base_url[0])
         snprintf(s->base_url, sizeof s->base_url, "%s", cfg->base_url);
     else
-        snprintf(s->base_url, sizeof s->base_url, "http://%s/fhir", s->address);
+        snprintf(s->base_url, sizeof s->base_url, "%s://%s/fhir", s->tls ? "https" : "http",
+                 s->address);
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1585,14 +1879,21 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         return ob_err_set(e, OB_EIO, "cannot start the connection reaper thread");
     }
     s->reaper_started = true;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)OB_TLS_PRIORITIES},
+        {s->client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, s->client_ca},
+        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     for (unsigned i = 0; i < s->nd; i++) {
         s->d[i] = MHD_start_daemon(
-            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, accept_policy, s, answer,
-            s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i], MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s, MHD_OPTION_URI_LOG_CALLBACK, uri_logged,
-            s, MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)(max_conns / s->nd + 1), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_END);
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | (s->tls ? MHD_USE_TLS : 0),
+            0, accept_policy, s, answer, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i],
+            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_logged, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(max_conns / s->nd + 1),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_ARRAY,
+            s->tls ? tls_opts : no_opts, MHD_OPTION_END);
         if (!s->d[i]) {
             for (unsigned j = 0; j < i; j++)
                 MHD_quiesce_daemon(s->d[j]); /* so that their sockets stay ours to close */

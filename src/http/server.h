@@ -60,6 +60,15 @@ typedef struct ob_http_config {
     unsigned idle_timeout;       /* seconds without a byte either way; 0: 30 */
     unsigned header_timeout;     /* seconds to deliver a request's headers; 0: 10 */
     unsigned body_timeout;       /* seconds to deliver a request's body; 0: 60 */
+    /* TLS (R-SRC-5): with tls_cert and tls_key (PEM files: the chain, leaf first, and its
+     * key) every connection is TLS 1.2 or 1.3 with AEAD suites and forward secrecy. With
+     * tls_client_ca (PEM, the CAs that issue source systems' certificates) clients are asked
+     * for a certificate; a token with a cnf claim, and every system token, must then come
+     * over a connection whose verified client certificate it is bound to (RFC 8705,
+     * x5t#S256). Without TLS, a listener on an address other than loopback is refused
+     * unless allow_plain_http. */
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    bool allow_plain_http;
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;
@@ -74,6 +83,12 @@ const char *ob_http_address(const ob_http_server *s);
  * from now on; a verification in progress finishes with the old one first. Returns the
  * previous verifier, which is the caller's again (to free). Counted in /metrics. */
 ob_auth *ob_http_swap_auth(ob_http_server *s, ob_auth *next);
+/* Re-reads the TLS certificate and key files (SIGHUP): handshakes from now on present the
+ * new pair; connections already open keep theirs. On failure (OB_EINVAL, OB_EIO) the pair in
+ * use stays. OB_EINVAL when the server does not speak TLS. Counted in /metrics. */
+ob_status ob_http_reload_tls(ob_http_server *s, ob_err *e);
+/* Whether the server speaks TLS. */
+bool ob_http_tls(const ob_http_server *s);
 /* Counts a reload that failed, for /metrics (the verifier in use stays). */
 void ob_http_reload_failed(ob_http_server *s);
 /* Whether any client may read /metrics (metrics_clients, as parsed, lists one). */
