@@ -545,6 +545,123 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
     return OB_OK;
 }
 
+/* ---- the jti replay cache (auth.h) ---- */
+
+typedef struct replay_slot {
+    uint8_t key[16]; /* keyed digest of iss, NUL, jti */
+    int64_t until;   /* exp + leeway; 0: empty */
+} replay_slot;
+
+struct ob_auth_replay {
+    pthread_mutex_t lock;
+    uint8_t hkey[crypto_generichash_KEYBYTES];
+    size_t live; /* slots in use, expired or not */
+    replay_slot *slots;
+    int64_t swept; /* when the last sweep ran: at most one a second, however full */
+};
+
+ob_status ob_auth_replay_new(ob_auth_replay **out, ob_err *e)
+{
+    *out = NULL;
+    ob_auth_replay *r = ob_calloc(1, sizeof *r);
+    replay_slot *slots = ob_calloc(OB_AUTH_REPLAY_SLOTS, sizeof *slots);
+    if (!r || !slots) {
+        ob_free(r);
+        ob_free(slots);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    r->slots = slots;
+    randombytes_buf(r->hkey, sizeof r->hkey);
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return OB_OK;
+}
+
+void ob_auth_replay_free(ob_auth_replay *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    ob_free(r->slots);
+    ob_free(r);
+}
+
+/* Open addressing with linear probing; a lookup stops at the first empty slot. */
+static replay_slot *replay_find(ob_auth_replay *r, const uint8_t key[16], bool *found)
+{
+    size_t mask = OB_AUTH_REPLAY_SLOTS - 1;
+    size_t i = ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) & mask;
+    for (; r->slots[i].until; i = (i + 1) & mask)
+        if (memcmp(r->slots[i].key, key, 16) == 0) {
+            *found = true;
+            return &r->slots[i];
+        }
+    *found = false;
+    return &r->slots[i];
+}
+
+/* Drops the entries whose tokens can no longer verify, re-inserting the others (removing
+ * in place would cut other entries' probe chains). */
+static void replay_sweep(ob_auth_replay *r, int64_t now)
+{
+    replay_slot *old = r->slots;
+    replay_slot *fresh = ob_calloc(OB_AUTH_REPLAY_SLOTS, sizeof *fresh);
+    if (!fresh)
+        return; /* the full table stays: writes are refused until memory returns */
+    r->slots = fresh;
+    r->live = 0;
+    for (size_t i = 0; i < OB_AUTH_REPLAY_SLOTS; i++)
+        if (old[i].until && old[i].until >= now) {
+            bool found;
+            *replay_find(r, old[i].key, &found) = old[i];
+            r->live++;
+        }
+    ob_free(old);
+}
+
+ob_status ob_auth_replay_check(ob_auth_replay *r, const json_t *claims, int64_t now, ob_err *e)
+{
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    bool has;
+    int64_t exp = 0;
+    if (!jti || !jti[0] || strlen(jti) > 255)
+        return ob_err_set(e, OB_EINVAL,
+                          "a write needs a token with a unique jti claim (one write per token)");
+    if (!numeric_claim(claims, "exp", &has, &exp) || !has)
+        return ob_err_set(e, OB_EINVAL, "token has no valid expiry (exp)");
+    uint8_t key[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, r->hkey, sizeof r->hkey, sizeof key);
+    crypto_generichash_update(&st, (const uint8_t *)(iss ? iss : ""), strlen(iss ? iss : "") + 1);
+    crypto_generichash_update(&st, (const uint8_t *)jti, strlen(jti));
+    crypto_generichash_final(&st, key, sizeof key);
+    int64_t until = exp > INT64_MAX - OB_AUTH_LEEWAY ? INT64_MAX : exp + OB_AUTH_LEEWAY;
+    ob_status rc = OB_OK;
+    pthread_mutex_lock(&r->lock);
+    if (r->live >= OB_AUTH_REPLAY_SLOTS / 4 * 3 && now != r->swept) {
+        replay_sweep(r, now);
+        r->swept = now;
+    }
+    bool found;
+    replay_slot *slot = replay_find(r, key, &found);
+    if (found) {
+        rc = ob_err_set(e, OB_EINVAL,
+                        "this token was used for a write already (jti replayed); "
+                        "get a new token for each write");
+    } else if (r->live >= OB_AUTH_REPLAY_SLOTS / 4 * 3) {
+        rc = ob_err_set(e, OB_ELIMIT,
+                        "too many writes within the tokens' lifetime just now; "
+                        "nothing was changed; try again later");
+    } else {
+        memcpy(slot->key, key, sizeof key);
+        slot->until = until < 1 ? 1 : until;
+        r->live++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
 /* ---- claims -> caller ---- */
 
 static const char *claim_str(const json_t *claims, const char *name, size_t max)

@@ -118,7 +118,8 @@ struct ob_http_server {
     bool tls;
     char tls_cert[1024], tls_key[1024];
     tls_creds *retired;
-    char *client_ca; /* PEM text, NULL: no client certificates asked for */
+    char *client_ca;        /* PEM text, NULL: no client certificates asked for */
+    ob_auth_replay *replay; /* jti of tokens used for writes; outlives JWKS reloads */
     _Atomic uint64_t tls_reloads[2], cert_refused;
 };
 
@@ -135,6 +136,7 @@ typedef struct req {
     struct timespec t0;
     bool started;         /* the access handler has seen this request */
     bool too_many_params; /* the query had more than OB_HTTP_MAX_PARAMS (not parsed) */
+    bool write;           /* changes state: its token's jti may be used once */
     conn_slot *slot;      /* the connection's, or NULL */
     int method;
     const char *method_s;
@@ -787,6 +789,15 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
         atomic_fetch_add_explicit(&s->cert_refused, 1, memory_order_relaxed);
         json_decref(claims);
         *mrc = send_401(s, conn, r, unbound, true);
+        return false;
+    }
+    ob_status wr = map && r->write
+                       ? ob_auth_replay_check(s->replay, claims, (int64_t)ob_time_now(), &e)
+                       : OB_OK;
+    if (wr != OB_OK) { /* one write per token (docs/api.md) */
+        json_decref(claims);
+        *mrc = wr == OB_ELIMIT ? send_outcome(s, conn, r, 503, "transient", e.msg)
+                               : send_401(s, conn, r, e.msg, true);
         return false;
     }
     if (!map) {
@@ -1504,6 +1515,11 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
             return false;
         }
     }
+    /* PUT, PATCH, DELETE and a POST that creates; a POST _search or a POST operation
+     * ($overview, ...) reads, and statistics requests are logged releases */
+    r->write = r->rt == R_FHIR &&
+               (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE ||
+                (r->method == M_POST && !strstr(url, "/_search") && !strstr(url, "/$")));
     if ((r->rt == R_FHIR || r->rt == R_STATS) && !authenticate(s, conn, r, true, mrc))
         return false;
     return true;
@@ -1730,6 +1746,7 @@ static void stop_all(ob_http_server *s)
         }
     }
     ob_free(s->client_ca);
+    ob_auth_replay_free(s->replay);
     pthread_cond_destroy(&s->reaper_wake);
     pthread_mutex_destroy(&s->conns_lock);
     pthread_rwlock_destroy(&s->auth_lock);
@@ -1796,8 +1813,13 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         return ob_err_set(e, OB_EINVAL, "metrics_clients is longer than %zu bytes",
                           sizeof s->metrics_clients - 2);
     }
-    ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0],
-                               s->address, sizeof s->address, e);
+    ob_status rc = ob_auth_replay_new(&s->replay, e);
+    if (rc) {
+        stop_all(s);
+        return rc;
+    }
+    rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0], s->address,
+                     sizeof s->address, e);
     if (rc) {
         stop_all(s);
         return rc;

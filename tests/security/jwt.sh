@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Attack: forged and misused bearer tokens against `overblik serve` on loopback (issue 19,
-# R-API-2; docs/security.md T-DOOR-7 .. T-DOOR-9). Node's crypto forges each class of token
+# R-API-2; docs/security.md T-DOOR-7 .. T-DOOR-9, T-DOOR-14). Node's crypto forges each class of token
 # an attacker could try; each must be refused over the wire with 401: alg "none"; HS256
 # keyed with the server's public key; the high-s twin (r, n - s) of a valid signature
 # (ECDSA malleability); kid confusion (a configured kid over an attacker's signature, an
 # embedded jwk, a path-like kid); expired; another audience; a token signed by an
 # unknown key. A valid token and its low-s form are accepted (the control is not "refuse
-# everything"). Prints "N passed, M failed"; exits non-zero on any failure.
+# everything"). A token's jti is good for one write: the second write with it is 401, as is a
+# write with a token that has no jti. Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
@@ -92,6 +93,21 @@ refused "signed by an unknown key" "$(forge unknown-key "$(claims)")"
 # T-DOOR-9: valid signatures over unacceptable claims
 refused "expired (beyond the 60 s leeway)" "$(forge low "$(claims -600)")"
 refused "another audience" "$(forge low "$(claims 300 someone-else)")"
+# T-DOOR-14: one write per token: a captured token cannot be sent again to repeat a write
+write_code() { # write_code TOKEN -> the status of a write (an appointment a professional may not create)
+  curl -s -o "$work/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $1" \
+    -H "Content-Type: application/fhir+json" --data-binary '{"resourceType":"Appointment"}' \
+    "$addr/fhir/Appointment"
+}
+wt=$(forge low "$(claims)")
+first=$(write_code "$wt")
+[ "$first" != 401 ] && ok || bad "T-DOOR-14: the first write with a token is not refused as a replay ($first)"
+eq "T-DOOR-14: the same token's jti on a second write" "$(write_code "$wt")" 401
+has "T-DOOR-14: the refusal names the replay" "$(cat "$work/body")" "jti"
+eq "T-DOOR-14: the token still reads" "$(code_of "$wt")" 200
+nojti=$(forge low "$(claims | jq -c 'del(.jti)')")
+eq "T-DOOR-14: a write with a token without jti" "$(write_code "$nojti")" 401
+eq "T-DOOR-14: a read with a token without jti" "$(code_of "$nojti")" 200
 # our own minting gives low s every time (a signer that does not would be refused at random)
 high=0
 for _ in $(seq 1 40); do
