@@ -62,7 +62,7 @@ typedef struct conn_slot {
     int fd;
     uint8_t client[16];          /* the client's address; IPv4 as ::ffff:a.b.c.d, IPv6's /64 */
     _Atomic int64_t deadline_ms; /* CLOCK_MONOTONIC ms by which the phase must end; 0: none */
-    int phase;                   /* what the deadline is for (enum cut_phase), set with it */
+    _Atomic int phase;           /* what the deadline is for (enum cut_phase), set with it */
     bool cut;
     /* the verified client certificate's RFC 8705 thumbprint (base64url SHA-256 of its DER),
      * worked out on the first request that needs it: 0 not yet, 1 known, 2 none or invalid */
@@ -1115,7 +1115,7 @@ static void set_deadline(conn_slot *c, int phase, int64_t from_ms, unsigned secs
 {
     if (!c)
         return;
-    c->phase = phase;
+    atomic_store_explicit(&c->phase, phase, memory_order_relaxed);
     atomic_store_explicit(&c->deadline_ms, secs ? from_ms + (int64_t)secs * 1000 : 0,
                           memory_order_relaxed);
 }
@@ -1143,7 +1143,8 @@ static void *reaper_main(void *arg)
                 continue;
             c->cut = true;
             shutdown(c->fd, SHUT_RDWR);
-            atomic_fetch_add_explicit(&s->cut[c->phase == CUT_BODY ? CUT_BODY : CUT_HEADERS], 1,
+            int ph = atomic_load_explicit(&c->phase, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->cut[ph == CUT_BODY ? CUT_BODY : CUT_HEADERS], 1,
                                       memory_order_relaxed);
         }
     }
@@ -1208,8 +1209,9 @@ static bool framing_ok(ob_http_server *s, struct MHD_Connection *conn, req *r, c
                        enum MHD_Result *mrc)
 {
     framing f = {0, 0};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-    const char *te = f.te ? header(conn, "Transfer-Encoding") : NULL;
+    const char *te = header(conn, "Transfer-Encoding");
+    if (te || header(conn, "Content-Length")) /* most requests have neither: no count */
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
     const char *why = NULL;
     int status = 400;
     if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && !header(conn, "Host"))
