@@ -43,6 +43,15 @@ enum {
     S_METRICS_CLIENTS,
     S_OVR_PRO,
     S_OVR_SITE,
+    S_MAX_CONNS,
+    S_MAX_CONNS_IP,
+    S_IDLE_TIMEOUT,
+    S_HEADER_TIMEOUT,
+    S_BODY_TIMEOUT,
+    S_TLS_CERT,
+    S_TLS_KEY,
+    S_TLS_CLIENT_CA,
+    S_INSECURE_PLAIN,
     S_COUNT
 };
 static const struct {
@@ -62,6 +71,15 @@ static const struct {
     {"override_alert_professional", "OVERBLIK_OVERRIDE_ALERT_PROFESSIONAL",
      "override-alert-professional", "5"},
     {"override_alert_site", "OVERBLIK_OVERRIDE_ALERT_SITE", "override-alert-site", "20"},
+    {"max_connections", "OVERBLIK_MAX_CONNECTIONS", "max-connections", "1024"},
+    {"max_connections_per_ip", "OVERBLIK_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", "128"},
+    {"idle_timeout", "OVERBLIK_IDLE_TIMEOUT", "idle-timeout", "30"},
+    {"header_timeout", "OVERBLIK_HEADER_TIMEOUT", "header-timeout", "10"},
+    {"body_timeout", "OVERBLIK_BODY_TIMEOUT", "body-timeout", "60"},
+    {"tls_cert", "OVERBLIK_TLS_CERT", "tls-cert", NULL},
+    {"tls_key", "OVERBLIK_TLS_KEY", "tls-key", NULL},
+    {"tls_client_ca", "OVERBLIK_TLS_CLIENT_CA", "tls-client-ca", NULL},
+    {"insecure_plain_http", "OVERBLIK_INSECURE_PLAIN_HTTP", "insecure-plain-http", "false"},
 };
 
 typedef struct config {
@@ -161,7 +179,7 @@ static void notice(void *ctx, const char *msg)
     fprintf(stderr, "overblik serve: %s\n", msg);
 }
 
-static const char *const serve_flags[] = {"help", "access-log", NULL};
+static const char *const serve_flags[] = {"help", "access-log", "insecure-plain-http", NULL};
 static const char *const serve_valued[] = {"db",
                                            "keys",
                                            "listen",
@@ -175,6 +193,14 @@ static const char *const serve_valued[] = {"db",
                                            "metrics-clients",
                                            "override-alert-professional",
                                            "override-alert-site",
+                                           "max-connections",
+                                           "max-connections-per-ip",
+                                           "idle-timeout",
+                                           "header-timeout",
+                                           "body-timeout",
+                                           "tls-cert",
+                                           "tls-key",
+                                           "tls-client-ca",
                                            NULL};
 
 int cmd_serve(int argc, char **argv)
@@ -187,7 +213,10 @@ int cmd_serve(int argc, char **argv)
                "         [--config FILE] [--jwks FILE] [--audience A] [--issuer I]\n"
                "         [--base-url URL] [--shutdown-timeout S] [--access-log] [--keys FILE]\n"
                "         [--metrics-clients ID,...] [--override-alert-professional N]\n"
-               "         [--override-alert-site N]\n"
+               "         [--override-alert-site N] [--max-connections N]\n"
+               "         [--max-connections-per-ip N] [--idle-timeout S] [--header-timeout S]\n"
+               "         [--body-timeout S] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
+               "         [--insecure-plain-http]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -206,6 +235,17 @@ int cmd_serve(int argc, char **argv)
                "override_alert_site; --config\n"
                "or OVERBLIK_CONFIG). Precedence: flag > environment > file > default.\n"
                "Defaults: --listen 127.0.0.1:8080, --threads = cores, --audience overblik.\n"
+               "The door (docs/operations.md): --max-connections 1024 in all,\n"
+               "--max-connections-per-ip 128 from one address (IPv6: one /64); a request's\n"
+               "headers must arrive within --header-timeout 10 s, its body within\n"
+               "--body-timeout 60 s, however steadily the bytes trickle; --idle-timeout 30 s\n"
+               "without a byte either way. (Config keys max_connections, ...; environment\n"
+               "OVERBLIK_MAX_CONNECTIONS, ...)\n"
+               "TLS (R-SRC-5): --tls-cert (the chain, leaf first) and --tls-key make every\n"
+               "connection TLS 1.2/1.3; SIGHUP re-reads both. --tls-client-ca asks clients for\n"
+               "a certificate: system tokens must then be bound to theirs (RFC 8705, cnf\n"
+               "x5t#S256; overblik token --cert). Plain HTTP is served on loopback only,\n"
+               "unless --insecure-plain-http (a TLS-terminating proxy on the same host).\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
                "exit 0. SIGHUP: re-read the JWKS file (a new signing key without a restart);\n"
                "if it does not load, the keys in use stay and stderr says why.\n");
@@ -227,11 +267,17 @@ int cmd_serve(int argc, char **argv)
             c.v[i] = settings[i].dflt;
     }
     bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
-    unsigned threads, timeout, ovr_pro, ovr_site;
+    bool plain_ok = opt_flag(&o, "insecure-plain-http") || truthy(c.v[S_INSECURE_PLAIN]);
+    unsigned threads, timeout, ovr_pro, ovr_site, max_conns, per_ip, idle, hdr_to, body_to;
     if (opt_uint("serve", "threads", c.v[S_THREADS], 0, 256, &threads) < 0 ||
         opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0 ||
         opt_uint("serve", "override_alert_professional", c.v[S_OVR_PRO], 1, 100000, &ovr_pro) < 0 ||
-        opt_uint("serve", "override_alert_site", c.v[S_OVR_SITE], 1, 100000, &ovr_site) < 0)
+        opt_uint("serve", "override_alert_site", c.v[S_OVR_SITE], 1, 100000, &ovr_site) < 0 ||
+        opt_uint("serve", "max_connections", c.v[S_MAX_CONNS], 1, 100000, &max_conns) < 0 ||
+        opt_uint("serve", "max_connections_per_ip", c.v[S_MAX_CONNS_IP], 1, 100000, &per_ip) < 0 ||
+        opt_uint("serve", "idle_timeout", c.v[S_IDLE_TIMEOUT], 1, 3600, &idle) < 0 ||
+        opt_uint("serve", "header_timeout", c.v[S_HEADER_TIMEOUT], 1, 3600, &hdr_to) < 0 ||
+        opt_uint("serve", "body_timeout", c.v[S_BODY_TIMEOUT], 1, 3600, &body_to) < 0)
         return EXIT_USAGE;
 
     /* Block the stop and reload signals before any thread starts, so all threads inherit
@@ -264,8 +310,14 @@ int cmd_serve(int argc, char **argv)
     /* the log's public keys beside the database, for verifiers and witnesses (R-LOG-8) */
     if (cli_publish_keys(c.v[S_DB], &e))
         fprintf(stderr, "overblik serve: warning: %s\n", shown(e.msg));
-    ob_http_config hc = {c.v[S_LISTEN],   threads, access_log,
-                         c.v[S_BASE_URL], timeout, c.v[S_METRICS_CLIENTS]};
+    ob_http_config hc = {c.v[S_LISTEN],  threads,
+                         access_log,     c.v[S_BASE_URL],
+                         timeout,        c.v[S_METRICS_CLIENTS],
+                         max_conns,      per_ip,
+                         idle,           hdr_to,
+                         body_to,        c.v[S_TLS_CERT],
+                         c.v[S_TLS_KEY], c.v[S_TLS_CLIENT_CA],
+                         plain_ok};
     ob_http_server *srv = NULL;
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
         ob_hub_close(h);
@@ -280,8 +332,9 @@ int cmd_serve(int argc, char **argv)
                         "(/proc/sys/kernel/random/boot_id) cannot be read, so patients' "
                         "access-log views scan the whole log while the server runs; make "
                         "/proc/sys readable (systemd: no ProcSubset=pid)\n");
-    printf("overblik serve: listening on http://%s (FHIR base http://%s/fhir, JWKS %s)\n",
-           ob_http_address(srv), ob_http_address(srv), jwks);
+    const char *scheme = ob_http_tls(srv) ? "https" : "http";
+    printf("overblik serve: listening on %s://%s (FHIR base %s://%s/fhir, JWKS %s)\n", scheme,
+           ob_http_address(srv), scheme, ob_http_address(srv), jwks);
     fflush(stdout);
     int sig = 0;
     for (;;) {
@@ -290,6 +343,17 @@ int cmd_serve(int argc, char **argv)
         if (sig != SIGHUP)
             break;
         reload_jwks(srv, jwks, &ac, &auth);
+        if (ob_http_tls(srv)) { /* a renewed certificate, without a restart */
+            ob_err te = {0};
+            if (ob_http_reload_tls(srv, &te) != OB_OK)
+                fprintf(stderr,
+                        "overblik serve: SIGHUP: TLS certificate not reloaded, the one in "
+                        "use stays: %s\n",
+                        te.msg);
+            else
+                fprintf(stderr, "overblik serve: SIGHUP: TLS certificate %s reloaded\n",
+                        c.v[S_TLS_CERT]);
+        }
     }
     fprintf(stderr, "overblik serve: %s received, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "cli/cli.h"
@@ -14,14 +16,34 @@
 #include "http/auth.h"
 
 static const char *const token_flags[] = {"help", NULL};
-static const char *const token_valued[] = {"db",   "key",       "kind",         "cpr",      "sub",
-                                           "site", "client-id", "on-behalf-of", "purpose",  "ttl",
-                                           "aud",  "iss",       "nbf",          "purposes", NULL};
+static const char *const token_valued[] = {
+    "db",      "key", "kind", "cpr", "sub", "site",     "client-id", "on-behalf-of",
+    "purpose", "ttl", "aud",  "iss", "nbf", "purposes", "cert",      NULL};
 
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "overblik token: %s (see --help)\n", shown(msg));
     return EXIT_USAGE;
+}
+
+/* The RFC 8705 confirmation of a client certificate (PEM file): base64url of the SHA-256 of
+ * its DER encoding, into out (at least 44 bytes). */
+static bool cert_x5t(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    unsigned char *der = NULL;
+    int n = x ? i2d_X509(x, &der) : -1;
+    X509_free(x);
+    if (n <= 0)
+        return false;
+    uint8_t h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, der, (size_t)n);
+    OPENSSL_free(der);
+    sodium_bin2base64(out, cap, h, sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return true;
 }
 
 int cmd_token(int argc, char **argv)
@@ -34,12 +56,15 @@ int cmd_token(int argc, char **argv)
                "         [--cpr CPR | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
                "          --client-id ID [--site ORG]] [--purpose P] [--ttl SECONDS]\n"
                "         [--purposes P,Q,...] [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
+               "         [--cert CLIENT.pem]\n"
                "Prints a development bearer token signed with the key init wrote beside the\n"
                "database (FILE.jwt.pem). Defaults: --ttl 3600, --aud overblik. The purpose\n"
                "goes into the purpose_of_use claim (X-Purpose-Of-Use overrides it per request).\n"
                "--purposes lists the purposes the holder may use at all (the ob_purposes claim,\n"
                "which an identity provider sets per role and permission, R-ACC-15); without it\n"
                "the server allows TREAT and ETREAT (professional), PATRQT and PWATRNY (citizen).\n"
+               "--cert binds the token to a client certificate (RFC 8705: cnf x5t#S256, the\n"
+               "base64url SHA-256 of its DER); over TLS a system token must be bound.\n"
                "Example: curl -H \"Authorization: Bearer $(overblik token --db d.db --kind\n"
                "  professional --sub gp-1-dr0 --site gp-1)\" http://127.0.0.1:8080/fhir/...\n");
         return 0;
@@ -133,6 +158,14 @@ int cmd_token(int argc, char **argv)
             p += len + (p[len] == ',');
         }
         json_object_set_new(cl, "ob_purposes", a);
+    }
+    if (opt(&o, "cert", NULL)) {
+        char x5t[48];
+        if (!cert_x5t(opt(&o, "cert", NULL), x5t, sizeof x5t)) {
+            rc = usage_error("--cert must name a PEM certificate file");
+            goto out;
+        }
+        json_object_set_new(cl, "cnf", json_pack("{s:s}", "x5t#S256", x5t));
     }
     char pem[4200], jwks[4200];
     dev_key_paths(opt(&o, "db", DEFAULT_DB), pem, jwks, sizeof pem);

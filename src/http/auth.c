@@ -282,6 +282,21 @@ void ob_auth_free(ob_auth *a)
 
 /* ---- verification ---- */
 
+/* Half the order of P-256, n / 2 rounded down (big-endian). ECDSA signatures are
+ * malleable: (r, s) and (r, n - s) both verify, so anyone holding one token can make a
+ * second, different token string with the same claims (a fresh cache entry, a fresh
+ * digest in any log that keys on the token's bytes). Only the low form, s <= n / 2, is
+ * accepted, as Bitcoin's BIP 62 and libsecp256k1 do; our minting normalises to it, and
+ * an identity provider whose signer does not must be asked to (docs/api.md). */
+static const uint8_t p256_half_n[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+static bool low_s(const uint8_t s[32])
+{
+    return memcmp(s, p256_half_n, 32) <= 0;
+}
+
 /* Raw R||S (JOSE) -> DER ECDSA-Sig-Value, as EVP_DigestVerify wants it. */
 static bool verify_es256(EVP_PKEY *pk, const char *data, size_t len, const uint8_t sig[64])
 {
@@ -452,6 +467,10 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
         ob_err_set(e, rc, "token signature is not a 64-byte ES256 signature");
         goto out;
     }
+    if (!low_s(sig + 32)) {
+        ob_err_set(e, rc, "token signature is not in low-s form (s <= n/2)");
+        goto out;
+    }
     if (!verify_es256(key->pkey, token, (size_t)(d2 - token), sig)) {
         ob_err_set(e, rc, "token signature does not verify");
         goto out;
@@ -525,6 +544,123 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
     pthread_mutex_unlock(lock);
     json_decref(old);
     return OB_OK;
+}
+
+/* ---- the jti replay cache (auth.h) ---- */
+
+typedef struct replay_slot {
+    uint8_t key[16]; /* keyed digest of iss, NUL, jti */
+    int64_t until;   /* exp + leeway; 0: empty */
+} replay_slot;
+
+struct ob_auth_replay {
+    pthread_mutex_t lock;
+    uint8_t hkey[crypto_generichash_KEYBYTES];
+    size_t live; /* slots in use, expired or not */
+    replay_slot *slots;
+    int64_t swept; /* when the last sweep ran: at most one a second, however full */
+};
+
+ob_status ob_auth_replay_new(ob_auth_replay **out, ob_err *e)
+{
+    *out = NULL;
+    ob_auth_replay *r = ob_calloc(1, sizeof *r);
+    replay_slot *slots = ob_calloc(OB_AUTH_REPLAY_SLOTS, sizeof *slots);
+    if (!r || !slots) {
+        ob_free(r);
+        ob_free(slots);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    r->slots = slots;
+    randombytes_buf(r->hkey, sizeof r->hkey);
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return OB_OK;
+}
+
+void ob_auth_replay_free(ob_auth_replay *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    ob_free(r->slots);
+    ob_free(r);
+}
+
+/* Open addressing with linear probing; a lookup stops at the first empty slot. */
+static replay_slot *replay_find(ob_auth_replay *r, const uint8_t key[16], bool *found)
+{
+    size_t mask = OB_AUTH_REPLAY_SLOTS - 1;
+    size_t i = ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) & mask;
+    for (; r->slots[i].until; i = (i + 1) & mask)
+        if (memcmp(r->slots[i].key, key, 16) == 0) {
+            *found = true;
+            return &r->slots[i];
+        }
+    *found = false;
+    return &r->slots[i];
+}
+
+/* Drops the entries whose tokens can no longer verify, re-inserting the others (removing
+ * in place would cut other entries' probe chains). */
+static void replay_sweep(ob_auth_replay *r, int64_t now)
+{
+    replay_slot *old = r->slots;
+    replay_slot *fresh = ob_calloc(OB_AUTH_REPLAY_SLOTS, sizeof *fresh);
+    if (!fresh)
+        return; /* the full table stays: writes are refused until memory returns */
+    r->slots = fresh;
+    r->live = 0;
+    for (size_t i = 0; i < OB_AUTH_REPLAY_SLOTS; i++)
+        if (old[i].until && old[i].until >= now) {
+            bool found;
+            *replay_find(r, old[i].key, &found) = old[i];
+            r->live++;
+        }
+    ob_free(old);
+}
+
+ob_status ob_auth_replay_check(ob_auth_replay *r, const json_t *claims, int64_t now, ob_err *e)
+{
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    bool has;
+    int64_t exp = 0;
+    if (!jti || !jti[0] || strlen(jti) > 255)
+        return ob_err_set(e, OB_EINVAL,
+                          "a write needs a token with a unique jti claim (one write per token)");
+    if (!numeric_claim(claims, "exp", &has, &exp) || !has)
+        return ob_err_set(e, OB_EINVAL, "token has no valid expiry (exp)");
+    uint8_t key[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, r->hkey, sizeof r->hkey, sizeof key);
+    crypto_generichash_update(&st, (const uint8_t *)(iss ? iss : ""), strlen(iss ? iss : "") + 1);
+    crypto_generichash_update(&st, (const uint8_t *)jti, strlen(jti));
+    crypto_generichash_final(&st, key, sizeof key);
+    int64_t until = exp > INT64_MAX - OB_AUTH_LEEWAY ? INT64_MAX : exp + OB_AUTH_LEEWAY;
+    ob_status rc = OB_OK;
+    pthread_mutex_lock(&r->lock);
+    if (r->live >= OB_AUTH_REPLAY_SLOTS / 4 * 3 && now != r->swept) {
+        replay_sweep(r, now);
+        r->swept = now;
+    }
+    bool found;
+    replay_slot *slot = replay_find(r, key, &found);
+    if (found) {
+        rc = ob_err_set(e, OB_EINVAL,
+                        "this token was used for a write already (jti replayed); "
+                        "get a new token for each write");
+    } else if (r->live >= OB_AUTH_REPLAY_SLOTS / 4 * 3) {
+        rc = ob_err_set(e, OB_ELIMIT,
+                        "too many writes within the tokens' lifetime just now; "
+                        "nothing was changed; try again later");
+    } else {
+        memcpy(slot->key, key, sizeof key);
+        slot->until = until < 1 ? 1 : until;
+        r->live++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 /* ---- claims -> caller ---- */
@@ -826,6 +962,19 @@ out:
     return rc;
 }
 
+/* s -> n - s (32 bytes big-endian, in place): the low-s twin of a signature. */
+static ob_status to_low_s(uint8_t s[32], ob_err *e)
+{
+    BIGNUM *n = BN_new(), *v = BN_bin2bn(s, 32, NULL);
+    bool good = n && v &&
+                BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
+                              "BCE6FAADA7179E84F3B9CAC2FC632551") &&
+                BN_sub(v, n, v) && BN_bn2binpad(v, s, 32) == 32;
+    BN_free(n);
+    BN_free(v);
+    return good ? OB_OK : ob_err_set(e, OB_EINTERNAL, "signing failed");
+}
+
 ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **token, ob_err *e)
 {
     *token = NULL;
@@ -877,8 +1026,14 @@ ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **to
     es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
     uint8_t raw[64];
     if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32) != 32 ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32) != 32 || !(s64 = b64url_encode(raw, 64))) {
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32) != 32) {
         rc = ob_err_set(e, OB_EINTERNAL, "signing failed");
+        goto out;
+    }
+    if (!low_s(raw + 32) && (rc = to_low_s(raw + 32, e)) != OB_OK) /* the verifier's form */
+        goto out;
+    if (!(s64 = b64url_encode(raw, 64))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto out;
     }
     size_t tlen = ilen + 1 + strlen(s64) + 1;

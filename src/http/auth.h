@@ -79,6 +79,23 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
 ob_status ob_auth_headers(const json_t *claims, const char *purpose, const char *break_glass,
                           const char *reason, ob_caller *c, ob_err *e);
 
+/* --- one write per token: the jti replay cache --- */
+
+/* Remembers the (iss, jti) of every token used for a write until the token expires (exp
+ * plus the leeway), so that a captured token cannot be sent again to repeat or add a write.
+ * Bounded: OB_AUTH_REPLAY_SLOTS entries; when live entries fill three quarters of it, the
+ * expired ones are dropped, and if that is not enough the write is refused (fail closed)
+ * rather than an old entry forgotten. In memory, per process: a restart forgets, so tokens
+ * for writes should live minutes, not hours. Thread-safe. */
+#define OB_AUTH_REPLAY_SLOTS (1u << 17)
+typedef struct ob_auth_replay ob_auth_replay;
+ob_status ob_auth_replay_new(ob_auth_replay **out, ob_err *e);
+void ob_auth_replay_free(ob_auth_replay *r);
+/* Records the verified claims' (iss, jti) for a write at time `now`. OB_OK the first time;
+ * OB_EINVAL when the claims have no jti (a string of 1 to 255 bytes) or it was used for a
+ * write already (HTTP 401); OB_ELIMIT when the cache is full of live entries (HTTP 503). */
+ob_status ob_auth_replay_check(ob_auth_replay *r, const json_t *claims, int64_t now, ob_err *e);
+
 /* --- development keys and tokens (overblik init / overblik token, tests) --- */
 
 /* Generates an ES256 key pair: the private key as PKCS#8 PEM at pem_path (mode 0600)

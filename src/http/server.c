@@ -14,11 +14,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -54,6 +58,37 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
  * of the connections (measured by thread CPU), and its queue made the latency tail. */
 #define MAX_DAEMONS 64
 
+/* One accepted connection, known from libmicrohttpd's connection notifications (its
+ * socket_context) until it closes: the door's per-client count and deadlines. */
+typedef struct conn_slot {
+    struct conn_slot *prev, *next; /* on the server's list, under conns_lock */
+    int fd;
+    uint8_t client[16];          /* the client's address; IPv4 as ::ffff:a.b.c.d, IPv6's /64 */
+    _Atomic int64_t deadline_ms; /* CLOCK_MONOTONIC ms by which the phase must end; 0: none */
+    _Atomic int phase;           /* what the deadline is for (enum cut_phase), set with it */
+    bool cut;
+    /* the verified client certificate's RFC 8705 thumbprint (base64url SHA-256 of its DER),
+     * worked out on the first request that needs it: 0 not yet, 1 known, 2 none or invalid */
+    int cert_state;
+    char x5t[48];
+} conn_slot;
+
+/* A certificate chain and its key as GnuTLS hands them to a handshake. Swapped whole on
+ * SIGHUP; a retired pair is kept until the server stops, since a handshake that began
+ * with it may still be using it. */
+typedef struct tls_creds {
+    gnutls_pcert_st pcert[8];
+    unsigned n;
+    gnutls_privkey_t key;
+    struct tls_creds *retired;
+} tls_creds;
+
+/* The pair the next handshake presents. GnuTLS's certificate callback gets no context
+ * pointer of ours, so this is the process's: one TLS server per process (overblik serve). */
+static _Atomic(tls_creds *) tls_current;
+
+enum cut_phase { CUT_HEADERS, CUT_BODY, CUT_PHASES };
+
 struct ob_http_server {
     struct MHD_Daemon *d[MAX_DAEMONS];
     int listen_fd[MAX_DAEMONS];
@@ -74,6 +109,21 @@ struct ob_http_server {
     _Atomic uint64_t lat_sum_us;
     _Atomic uint64_t auth_failures;
     _Atomic uint64_t reloads[2]; /* JWKS reloads: [0] failed, [1] taken */
+    /* the door: every open connection, the reaper that cuts the overdue ones */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t reaper_wake;
+    conn_slot *conns;
+    bool reaper_started, reaper_stop; /* reaper_stop under conns_lock */
+    pthread_t reaper;
+    unsigned per_ip, idle_timeout, header_timeout, body_timeout;
+    _Atomic uint64_t refused_per_ip, cut[CUT_PHASES], framing_refused;
+    /* TLS: the files to re-read, the pairs retired (under conns_lock), the client CAs */
+    bool tls;
+    char tls_cert[1024], tls_key[1024];
+    tls_creds *retired;
+    char *client_ca;        /* PEM text, NULL: no client certificates asked for */
+    ob_auth_replay *replay; /* jti of tokens used for writes; outlives JWKS reloads */
+    _Atomic uint64_t tls_reloads[2], cert_refused;
 };
 
 typedef enum route {
@@ -95,6 +145,10 @@ typedef enum route {
 
 typedef struct req {
     struct timespec t0;
+    bool started;         /* the access handler has seen this request */
+    bool too_many_params; /* the query had more than OB_HTTP_MAX_PARAMS (not parsed) */
+    bool write;           /* changes state: its token's jti may be used once */
+    conn_slot *slot;      /* the connection's, or NULL */
     int method;
     const char *method_s;
     route rt;
@@ -623,6 +677,35 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
               "overblik_jwks_reloads_total{result=\"failed\"} %llu\n",
               (unsigned long long)atomic_load_explicit(&s->reloads[1], memory_order_relaxed),
               (unsigned long long)atomic_load_explicit(&s->reloads[0], memory_order_relaxed));
+    sb_printf(&b,
+              "# HELP overblik_http_connections_refused_total Connections refused at accept: "
+              "the client holds max_connections_per_ip already.\n"
+              "# TYPE overblik_http_connections_refused_total counter\n"
+              "overblik_http_connections_refused_total{reason=\"per_ip\"} %llu\n"
+              "# HELP overblik_http_connections_cut_total Connections cut for not delivering "
+              "a request's headers or body in time (slow senders).\n"
+              "# TYPE overblik_http_connections_cut_total counter\n"
+              "overblik_http_connections_cut_total{phase=\"headers\"} %llu\n"
+              "overblik_http_connections_cut_total{phase=\"body\"} %llu\n"
+              "# HELP overblik_http_framing_refused_total Requests refused for ambiguous "
+              "framing (Content-Length with Transfer-Encoding, repeats, no Host).\n"
+              "# TYPE overblik_http_framing_refused_total counter\n"
+              "overblik_http_framing_refused_total %llu\n"
+              "# HELP overblik_http_cert_binding_refused_total Tokens refused over TLS for want "
+              "of the client certificate they are bound to (RFC 8705).\n"
+              "# TYPE overblik_http_cert_binding_refused_total counter\n"
+              "overblik_http_cert_binding_refused_total %llu\n"
+              "# HELP overblik_tls_reloads_total TLS certificate reloads on SIGHUP, by result.\n"
+              "# TYPE overblik_tls_reloads_total counter\n"
+              "overblik_tls_reloads_total{result=\"ok\"} %llu\n"
+              "overblik_tls_reloads_total{result=\"failed\"} %llu\n",
+              (unsigned long long)atomic_load(&s->refused_per_ip),
+              (unsigned long long)atomic_load(&s->cut[CUT_HEADERS]),
+              (unsigned long long)atomic_load(&s->cut[CUT_BODY]),
+              (unsigned long long)atomic_load(&s->framing_refused),
+              (unsigned long long)atomic_load(&s->cert_refused),
+              (unsigned long long)atomic_load(&s->tls_reloads[1]),
+              (unsigned long long)atomic_load(&s->tls_reloads[0]));
     sb_printf(&b, "# HELP overblik_decisions_total Logged access decisions since start, by "
                   "rule and outcome.\n# TYPE overblik_decisions_total counter\n");
     for (int rule = 0; rule < OB_RULE_COUNT; rule++)
@@ -787,6 +870,9 @@ static bool may_read_metrics(const ob_http_server *s, const json_t *claims)
     return strstr(s->metrics_clients, needle) != NULL;
 }
 
+static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                const json_t *claims);
+
 /* Verifies the bearer token; with `map`, also maps it to r->caller and applies the
  * purpose and break-the-glass headers; without, it must be a listed metrics client.
  * Answers the request on failure (returns false). */
@@ -812,6 +898,22 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
     pthread_rwlock_unlock(&s->auth_lock); /* the claims are ours: they outlive the verifier */
     if (vrc != OB_OK) {
         *mrc = send_401(s, conn, r, e.msg, true);
+        return false;
+    }
+    const char *unbound = cert_binding(s, conn, r, claims);
+    if (unbound) {
+        atomic_fetch_add_explicit(&s->cert_refused, 1, memory_order_relaxed);
+        json_decref(claims);
+        *mrc = send_401(s, conn, r, unbound, true);
+        return false;
+    }
+    ob_status wr = map && r->write
+                       ? ob_auth_replay_check(s->replay, claims, (int64_t)ob_time_now(), &e)
+                       : OB_OK;
+    if (wr != OB_OK) { /* one write per token (docs/api.md) */
+        json_decref(claims);
+        *mrc = wr == OB_ELIMIT ? send_outcome(s, conn, r, 503, "transient", e.msg)
+                               : send_401(s, conn, r, e.msg, true);
         return false;
     }
     if (!map) {
@@ -1033,6 +1135,403 @@ out:
     return mrc;
 }
 
+/* ---- the door: per-client limits, deadlines, framing ---- */
+
+static int64_t ms_of(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return ms_of(&t);
+}
+
+/* The key a client is counted under: its IPv4 address, or its IPv6 address's /64 (one
+ * subscriber is commonly given a whole /64, so single addresses would count nothing). */
+static void client_key(const struct sockaddr *sa, uint8_t key[16])
+{
+    memset(key, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        memcpy(key, a->s6_addr, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
+    }
+}
+
+/* libmicrohttpd's accept policy: refuses a client that holds its share already. Counted
+ * over the server's list (a thousand entries at most), so every listening socket's
+ * daemon sees the same count; two daemons accepting at once may let one more in each. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)len;
+    ob_http_server *s = cls;
+    uint8_t key[16];
+    client_key(addr, key);
+    unsigned n = 0;
+    pthread_mutex_lock(&s->conns_lock);
+    for (const conn_slot *c = s->conns; c && n < s->per_ip; c = c->next)
+        n += memcmp(c->client, key, sizeof key) == 0;
+    pthread_mutex_unlock(&s->conns_lock);
+    if (n < s->per_ip)
+        return MHD_YES;
+    atomic_fetch_add_explicit(&s->refused_per_ip, 1, memory_order_relaxed);
+    return MHD_NO;
+}
+
+/* A connection starts (its headers' deadline runs from now) or closes. libmicrohttpd
+ * announces the close before it closes the socket, and the reaper holds conns_lock
+ * while it uses one, so the reaper never touches a socket number that was reused. */
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    ob_http_server *s = cls;
+    conn_slot *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = ob_calloc(1, sizeof *c);
+        *socket_context = c;
+        if (!c)
+            return; /* not counted, no deadline: the idle timeout still applies */
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        c->fd = fi ? fi->connect_fd : -1;
+        client_key(ai ? ai->client_addr : NULL, c->client);
+        c->phase = CUT_HEADERS;
+        atomic_store(&c->deadline_ms, now_ms() + (int64_t)s->header_timeout * 1000);
+        pthread_mutex_lock(&s->conns_lock);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        pthread_mutex_unlock(&s->conns_lock);
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    ob_free(c);
+    *socket_context = NULL;
+}
+
+/* Sets the connection's deadline: `secs` from `from_ms` for `phase`, or none (secs 0). */
+static void set_deadline(conn_slot *c, int phase, int64_t from_ms, unsigned secs)
+{
+    if (!c)
+        return;
+    atomic_store_explicit(&c->phase, phase, memory_order_relaxed);
+    atomic_store_explicit(&c->deadline_ms, secs ? from_ms + (int64_t)secs * 1000 : 0,
+                          memory_order_relaxed);
+}
+
+/* The reaper: four times a second, cuts every connection past its deadline. Its socket
+ * is shut down, not closed: libmicrohttpd sees the end of the stream, answers nothing
+ * and closes the connection itself, so its bookkeeping stays its own. */
+static void *reaper_main(void *arg)
+{
+    ob_http_server *s = arg;
+    pthread_mutex_lock(&s->conns_lock);
+    while (!s->reaper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 250 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
+        int64_t now = now_ms();
+        for (conn_slot *c = s->conns; c; c = c->next) {
+            int64_t d = atomic_load_explicit(&c->deadline_ms, memory_order_relaxed);
+            if (d == 0 || now <= d || c->cut || c->fd < 0)
+                continue;
+            c->cut = true;
+            shutdown(c->fd, SHUT_RDWR);
+            int ph = atomic_load_explicit(&c->phase, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->cut[ph == CUT_BODY ? CUT_BODY : CUT_HEADERS], 1,
+                                      memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    return NULL;
+}
+
+/* libmicrohttpd's URI callback: the request line has arrived, before the query is parsed
+ * into the connection's memory pool. The request's state starts here. A query of more
+ * than OB_HTTP_MAX_PARAMS parameters is cut off before libmicrohttpd stores it: stored,
+ * a few hundred of them filled the pool, and the 400 then found no room to be written
+ * (the client waited for the 30 s timeout). The URI is libmicrohttpd's own writable
+ * request buffer, which it changes itself right after this call. */
+static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    ob_http_server *s = cls;
+    req *r = ob_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->method = M_OTHER;
+    r->method_s = "?";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    r->slot = ci ? ci->socket_context : NULL;
+    char *q = strchr(uri, '?');
+    if (q) {
+        size_t fields = 1;
+        for (const char *p = q + 1; *p; p++)
+            fields += *p == '&';
+        if (fields > OB_HTTP_MAX_PARAMS) {
+            r->too_many_params = true;
+            q[1] = '\0';
+        }
+    }
+    atomic_fetch_add(&s->inflight, 1);
+    return r;
+}
+
+typedef struct framing {
+    unsigned cl, te;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->cl++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0)
+        f->te++;
+    return MHD_YES;
+}
+
+/* RFC 9112 section 6.3: a message whose length is ambiguous is an unrecoverable error.
+ * libmicrohttpd lets Transfer-Encoding win over Content-Length and reads only the first of
+ * two Content-Lengths, so a proxy that reads the other would see a different second request
+ * in the same bytes (request smuggling). Refused with the connection closed, so that no
+ * byte after these headers is read as a request. Returns false when it answered. */
+static bool framing_ok(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *version,
+                       enum MHD_Result *mrc)
+{
+    framing f = {0, 0};
+    const char *te = header(conn, "Transfer-Encoding");
+    if (te || header(conn, "Content-Length")) /* most requests have neither: no count */
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    const char *why = NULL;
+    int status = 400;
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && !header(conn, "Host"))
+        why = "an HTTP/1.1 request must carry a Host header";
+    else if (f.cl > 1 || f.te > 1)
+        why = "Content-Length or Transfer-Encoding is repeated; send each at most once";
+    else if (f.cl && f.te)
+        why = "send Content-Length or Transfer-Encoding, not both (RFC 9112 section 6.3)";
+    else if (te && strcasecmp(te, "chunked") != 0) {
+        why = "the only transfer coding accepted is chunked";
+        status = 501;
+    }
+    if (!why)
+        return true;
+    atomic_fetch_add_explicit(&s->framing_refused, 1, memory_order_relaxed);
+    *mrc = send_outcome_h(s, conn, r, status, status == 501 ? "not-supported" : "structure", why,
+                          "Connection", "close");
+    return false;
+}
+
+/* ---- TLS (R-SRC-5) ---- */
+
+/* TLS 1.2 and 1.3 only; AEAD ciphers only (AES-GCM, ChaCha20-Poly1305); ephemeral ECDH only,
+ * so every session has forward secrecy; no SHA-1 signatures. (GnuTLS priority syntax.) */
+#define OB_TLS_PRIORITIES                                                                          \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-SIGN-RSA-SHA1:"            \
+    "-SIGN-ECDSA-SHA1:%SERVER_PRECEDENCE"
+
+static void tls_creds_free(tls_creds *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->n; i++)
+        gnutls_pcert_deinit(&c->pcert[i]);
+    if (c->key)
+        gnutls_privkey_deinit(c->key);
+    ob_free(c);
+}
+
+/* Reads a chain (leaf first) and its key, and checks that they belong together. */
+static ob_status tls_creds_load(const char *cert_path, const char *key_path, tls_creds **out,
+                                ob_err *e)
+{
+    *out = NULL;
+    gnutls_datum_t cd = {NULL, 0}, kd = {NULL, 0};
+    gnutls_certificate_credentials_t check = NULL;
+    ob_status rc = OB_OK;
+    tls_creds *c = ob_calloc(1, sizeof *c);
+    if (!c)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    int g;
+    if ((g = gnutls_load_file(cert_path, &cd)) < 0) {
+        rc = ob_err_set(e, OB_EIO, "cannot read the TLS certificate %s: %s", cert_path,
+                        gnutls_strerror(g));
+        goto out;
+    }
+    if ((g = gnutls_load_file(key_path, &kd)) < 0) {
+        rc = ob_err_set(e, OB_EIO, "cannot read the TLS key %s: %s", key_path, gnutls_strerror(g));
+        goto out;
+    }
+    /* GnuTLS checks there that the key is the leaf certificate's */
+    if ((g = gnutls_certificate_allocate_credentials(&check)) < 0 ||
+        (g = gnutls_certificate_set_x509_key_mem(check, &cd, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
+        rc = ob_err_set(e, OB_EINVAL, "TLS certificate %s and key %s do not load as a pair: %s",
+                        cert_path, key_path, gnutls_strerror(g));
+        goto out;
+    }
+    c->n = sizeof c->pcert / sizeof c->pcert[0];
+    if ((g = gnutls_pcert_list_import_x509_raw(c->pcert, &c->n, &cd, GNUTLS_X509_FMT_PEM, 0)) < 0 ||
+        (g = gnutls_privkey_init(&c->key)) < 0 ||
+        (g = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        if (g < 0 && !c->key)
+            c->n = 0;
+        rc = ob_err_set(e, OB_EINVAL, "TLS certificate %s or key %s: %s", cert_path, key_path,
+                        gnutls_strerror(g));
+        goto out;
+    }
+out:
+    if (check)
+        gnutls_certificate_free_credentials(check);
+    if (kd.data) {
+        sodium_memzero(kd.data, kd.size);
+        gnutls_free(kd.data);
+    }
+    gnutls_free(cd.data);
+    if (rc) {
+        if (c->n && !c->key)
+            c->n = 0; /* the import failed: nothing to deinit */
+        tls_creds_free(c);
+    } else {
+        *out = c;
+    }
+    return rc;
+}
+
+/* GnuTLS asks which chain and key to present: the current pair, read at each handshake. */
+static int tls_retrieve(gnutls_session_t sess, const gnutls_datum_t *req_ca_rdn, int nreqs,
+                        const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                        gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                        gnutls_privkey_t *privkey)
+{
+    (void)sess, (void)req_ca_rdn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    tls_creds *c = atomic_load_explicit(&tls_current, memory_order_acquire);
+    if (!c)
+        return -1;
+    *pcert = c->pcert;
+    *pcert_length = c->n;
+    *privkey = c->key;
+    return 0;
+}
+
+ob_status ob_http_reload_tls(ob_http_server *s, ob_err *e)
+{
+    if (!s->tls)
+        return ob_err_set(e, OB_EINVAL, "the server does not speak TLS");
+    tls_creds *next = NULL;
+    ob_status rc = tls_creds_load(s->tls_cert, s->tls_key, &next, e);
+    atomic_fetch_add_explicit(&s->tls_reloads[rc == OB_OK], 1, memory_order_relaxed);
+    if (rc)
+        return rc;
+    tls_creds *prev = atomic_exchange_explicit(&tls_current, next, memory_order_acq_rel);
+    pthread_mutex_lock(&s->conns_lock);
+    prev->retired = s->retired;
+    s->retired = prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    return OB_OK;
+}
+
+bool ob_http_tls(const ob_http_server *s)
+{
+    return s->tls;
+}
+
+/* The connection's client certificate, verified against the configured client CAs, as
+ * an RFC 8705 thumbprint; NULL when there is none or it does not verify. Worked out once
+ * a connection (the handshake fixed it). */
+static const char *client_x5t(struct MHD_Connection *conn, conn_slot *slot)
+{
+    if (slot && slot->cert_state)
+        return slot->cert_state == 1 ? slot->x5t : NULL;
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t sess = ti ? (gnutls_session_t)ti->tls_session : NULL;
+    unsigned status = 1, n = 0;
+    const gnutls_datum_t *peers = sess ? gnutls_certificate_get_peers(sess, &n) : NULL;
+    char buf[48];
+    const char *res = NULL;
+    if (peers && n > 0 && gnutls_certificate_verify_peers2(sess, &status) == 0 && status == 0) {
+        uint8_t h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, peers[0].data, peers[0].size);
+        sodium_bin2base64(buf, sizeof buf, h, sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        res = buf;
+    }
+    if (!slot) /* nowhere to keep it (out of memory at accept): refused */
+        return NULL;
+    if (res)
+        memcpy(slot->x5t, buf, sizeof slot->x5t);
+    slot->cert_state = res ? 1 : 2;
+    return res ? slot->x5t : NULL;
+}
+
+/* RFC 8705 certificate-bound tokens, over TLS: a token that names a certificate (cnf with
+ * x5t#S256) is good only over a connection whose verified client certificate has that
+ * thumbprint, and a system token must name one (source systems authenticate with mutual
+ * TLS, R-SRC-5). A stolen system token is then of no use without the system's private
+ * key. Returns NULL, or why the token is refused (HTTP 401). */
+static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                const json_t *claims)
+{
+    if (!s->tls)
+        return NULL;
+    const json_t *cnf = json_object_get(claims, "cnf");
+    const char *kind = json_string_value(json_object_get(claims, "ob_kind"));
+    if (!cnf && !(kind && strcmp(kind, "system") == 0))
+        return NULL;
+    const char *want = json_string_value(json_object_get(cnf, "x5t#S256"));
+    if (!want)
+        return "a system token must be bound to the system's client certificate "
+               "(cnf with x5t#S256, RFC 8705)";
+    const char *have = s->client_ca ? client_x5t(conn, r->slot) : NULL;
+    if (!have)
+        return "this token is bound to a client certificate: present it (mutual TLS, RFC 8705)";
+    if (strcmp(have, want) != 0)
+        return "the client certificate is not the one this token is bound to (RFC 8705)";
+    return NULL;
+}
+
+/* Whether the socket's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
+static bool loopback_fd(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 /* ---- the access handler ---- */
 
 static int method_index(const char *m)
@@ -1065,8 +1564,14 @@ static route route_of(const char *url)
 /* First call: everything that can be decided from the headers. Returns true when the
  * request may go on to read its body. */
 static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url,
-                       enum MHD_Result *mrc)
+                       const char *version, enum MHD_Result *mrc)
 {
+    if (!framing_ok(s, conn, r, version, mrc))
+        return false;
+    if (r->too_many_params) {
+        *mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");
+        return false;
+    }
     if (strlen(url) > OB_HTTP_MAX_PATH) {
         *mrc = send_outcome(s, conn, r, 414, "too-costly", "the request path is too long");
         return false;
@@ -1132,6 +1637,11 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
             return false;
         }
     }
+    /* PUT, PATCH, DELETE and a POST that creates; a POST _search or a POST operation
+     * ($overview, ...) reads, and statistics requests are logged releases */
+    r->write = r->rt == R_FHIR &&
+               (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE ||
+                (r->method == M_POST && !strstr(url, "/_search") && !strstr(url, "/$")));
     if ((r->rt == R_FHIR || r->rt == R_STATS) && !authenticate(s, conn, r, true, mrc))
         return false;
     return true;
@@ -1141,21 +1651,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     ob_http_server *s = cls;
     req *r = *con_cls;
-    if (!r) {
-        r = ob_calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+    if (!r) /* uri_logged had no memory */
+        return MHD_NO;
+    if (!r->started) { /* the headers are in: the body has body_timeout from now */
+        r->started = true;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        set_deadline(r->slot, CUT_BODY, ms_of(&r->t0), s->body_timeout);
         r->method = method_index(method);
         r->method_s = method;
         ob_http_log_path(url, r->log_path, sizeof r->log_path);
-        *con_cls = r;
-        atomic_fetch_add(&s->inflight, 1);
         enum MHD_Result mrc = MHD_YES;
-        if (!first_call(s, conn, r, url, &mrc))
+        if (!first_call(s, conn, r, url, version, &mrc))
             return mrc;
         return MHD_YES;
     }
@@ -1189,6 +1697,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         r->len += n;
         return MHD_YES;
     }
+    set_deadline(r->slot, CUT_BODY, 0, 0); /* the whole request is in */
     if (r->too_big)
         return send_outcome(s, conn, r, 413, "too-costly",
                             "the request body is over 1 MiB; nothing was changed");
@@ -1216,7 +1725,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
-    double secs = elapsed(&r->t0);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    /* a kept-alive connection's next request: idle_timeout to start, header_timeout more
+     * to finish its headers */
+    set_deadline(r->slot, CUT_HEADERS, ms_of(&t), s->idle_timeout + s->header_timeout);
+    double secs =
+        r->started ? (double)(t.tv_sec - r->t0.tv_sec) + (double)(t.tv_nsec - r->t0.tv_nsec) / 1e9
+                   : 0;
     int cls_ = r->answered && r->status >= 100 && r->status < 600 ? r->status / 100 : 0;
     atomic_fetch_add_explicit(&s->requests[r->method][cls_], 1, memory_order_relaxed);
     size_t b = 0;
@@ -1339,6 +1855,24 @@ static void stop_all(ob_http_server *s)
     for (unsigned i = 0; i < s->nd; i++)
         if (s->listen_fd[i] >= 0)
             close(s->listen_fd[i]);
+    if (s->reaper_started) {
+        pthread_mutex_lock(&s->conns_lock);
+        s->reaper_stop = true;
+        pthread_cond_signal(&s->reaper_wake);
+        pthread_mutex_unlock(&s->conns_lock);
+        pthread_join(s->reaper, NULL);
+    }
+    if (s->tls) {
+        tls_creds_free(atomic_exchange(&tls_current, NULL));
+        for (tls_creds *c = s->retired, *next; c; c = next) {
+            next = c->retired;
+            tls_creds_free(c);
+        }
+    }
+    ob_free(s->client_ca);
+    ob_auth_replay_free(s->replay);
+    pthread_cond_destroy(&s->reaper_wake);
+    pthread_mutex_destroy(&s->conns_lock);
     pthread_rwlock_destroy(&s->auth_lock);
     ob_free(s);
 }
@@ -1384,26 +1918,93 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->auth_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reaper_wake, &cattr);
+    pthread_condattr_destroy(&cattr);
+    s->per_ip = cfg->max_conns_per_ip ? cfg->max_conns_per_ip : 128;
+    s->idle_timeout = cfg->idle_timeout ? cfg->idle_timeout : 30;
+    s->header_timeout = cfg->header_timeout ? cfg->header_timeout : 10;
+    s->body_timeout = cfg->body_timeout ? cfg->body_timeout : 60;
+    unsigned max_conns = cfg->max_connections ? cfg->max_connections : 1024;
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;
     if (!metrics_list(cfg->metrics_clients, s->metrics_clients, sizeof s->metrics_clients)) {
-        pthread_rwlock_destroy(&s->auth_lock);
-        ob_free(s);
+        stop_all(s);
         return ob_err_set(e, OB_EINVAL, "metrics_clients is longer than %zu bytes",
                           sizeof s->metrics_clients - 2);
     }
-    ob_status rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0],
-                               s->address, sizeof s->address, e);
+    ob_status rc = ob_auth_replay_new(&s->replay, e);
     if (rc) {
-        pthread_rwlock_destroy(&s->auth_lock);
-        ob_free(s);
+        stop_all(s);
+        return rc;
+    }
+    rc = bind_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &s->listen_fd[0], s->address,
+                     sizeof s->address, e);
+    if (rc) {
+        stop_all(s);
+        return rc;
+    }
+    if ((cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0])) {
+        stop_all(s);
+        return ob_err_set(e, OB_EINVAL,
+                          "TLS needs both a certificate and its key (tls_cert, "
+                          "tls_key)");
+    }
+    if (cfg->tls_cert && cfg->tls_cert[0]) {
+        tls_creds *c = NULL;
+        if (strlen(cfg->tls_cert) >= sizeof s->tls_cert ||
+            strlen(cfg->tls_key) >= sizeof s->tls_key) {
+            stop_all(s);
+            return ob_err_set(e, OB_EINVAL, "TLS file name too long");
+        }
+        if (atomic_load(&tls_current)) {
+            stop_all(s);
+            return ob_err_set(e, OB_EINVAL, "one TLS server per process");
+        }
+        if ((rc = tls_creds_load(cfg->tls_cert, cfg->tls_key, &c, e)) != OB_OK) {
+            stop_all(s);
+            return rc;
+        }
+        snprintf(s->tls_cert, sizeof s->tls_cert, "%s", cfg->tls_cert);
+        snprintf(s->tls_key, sizeof s->tls_key, "%s", cfg->tls_key);
+        atomic_store(&tls_current, c);
+        s->tls = true;
+        if (cfg->tls_client_ca && cfg->tls_client_ca[0]) {
+            gnutls_datum_t ca = {NULL, 0};
+            int g = gnutls_load_file(cfg->tls_client_ca, &ca);
+            if (g < 0 || !(s->client_ca = ob_malloc(ca.size + 1))) {
+                gnutls_free(ca.data);
+                stop_all(s);
+                return ob_err_set(e, OB_EIO, "cannot read the client CA file %s: %s",
+                                  cfg->tls_client_ca, g < 0 ? gnutls_strerror(g) : "no memory");
+            }
+            memcpy(s->client_ca, ca.data, ca.size);
+            s->client_ca[ca.size] = '\0';
+            gnutls_free(ca.data);
+        }
+    } else if (cfg->tls_client_ca && cfg->tls_client_ca[0]) {
+        stop_all(s);
+        return ob_err_set(e, OB_EINVAL,
+                          "a client CA (tls_client_ca) needs TLS (tls_cert, "
+                          "tls_key)");
+    } else if (!cfg->allow_plain_http && !loopback_fd(s->listen_fd[0])) {
+        rc = ob_err_set(e, OB_EINVAL,
+                        "refusing to serve plain HTTP on %s, which is not a loopback address: "
+                        "give tls_cert and tls_key (R-SRC-5), or allow it explicitly with "
+                        "insecure_plain_http (behind a TLS-terminating proxy on this host)",
+                        s->address);
+        stop_all(s);
         return rc;
     }
     if (cfg->base_url && cfg->base_url[0])
         snprintf(s->base_url, sizeof s->base_url, "%s", cfg->base_url);
     else
-        snprintf(s->base_url, sizeof s->base_url, "http://%s/fhir", s->address);
+        snprintf(s->base_url, sizeof s->base_url, "%s://%s/fhir", s->tls ? "https" : "http",
+                 s->address);
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1419,13 +2020,26 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
             stop_all(s);
             return rc;
         }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        stop_all(s);
+        return ob_err_set(e, OB_EIO, "cannot start the connection reaper thread");
+    }
+    s->reaper_started = true;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)OB_TLS_PRIORITIES},
+        {s->client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, s->client_ca},
+        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     for (unsigned i = 0; i < s->nd; i++) {
         s->d[i] = MHD_start_daemon(
-            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, answer, s,
-            MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i], MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)(1024 / s->nd + 1), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_END);
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | (s->tls ? MHD_USE_TLS : 0),
+            0, accept_policy, s, answer, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i],
+            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_logged, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(max_conns / s->nd + 1),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_ARRAY,
+            s->tls ? tls_opts : no_opts, MHD_OPTION_END);
         if (!s->d[i]) {
             for (unsigned j = 0; j < i; j++)
                 MHD_quiesce_daemon(s->d[j]); /* so that their sockets stay ours to close */

@@ -19,7 +19,15 @@
  * Limits: body 1 MiB (413; a larger Content-Length is refused before reading, a chunked
  * body stops being buffered at the cap), JSON nesting depth 64 (400, scanned before
  * parsing), path 2048 bytes (414), headers within libmicrohttpd's per-connection memory
- * limit (64 KiB; 431), 256 parameters, 30 s connection timeout.
+ * limit (20 KiB; 431), 256 parameters (400, counted before libmicrohttpd stores them).
+ * The door (docs/security.md, "The door"): at most max_connections connections in all and
+ * max_connections_per_ip from one client address (an IPv6 client's /64); a connection
+ * that does not deliver a request's headers within header_timeout seconds of its start
+ * (or of its previous answer plus idle_timeout), or its body within body_timeout seconds
+ * of the headers, is cut however steadily it trickles bytes; idle_timeout is
+ * libmicrohttpd's inactivity timeout. Framing (RFC 9112 section 6.3): Content-Length
+ * together with Transfer-Encoding, Content-Length or Transfer-Encoding twice, a transfer
+ * coding other than chunked, HTTP/1.1 without Host: 400 and the connection closed.
  *
  * The server borrows the hub and the verifier (and each verifier swapped in later); both
  * must outlive ob_http_stop. */
@@ -47,6 +55,20 @@ typedef struct ob_http_config {
     unsigned shutdown_timeout;   /* seconds ob_http_stop waits for requests in flight; 0: 30 */
     const char *metrics_clients; /* client ids (comma-separated) of the system tokens that may
                                   * read /metrics; NULL or "": no one */
+    unsigned max_connections;    /* in all; 0: 1024 */
+    unsigned max_conns_per_ip;   /* from one address (IPv6: one /64); 0: 128 */
+    unsigned idle_timeout;       /* seconds without a byte either way; 0: 30 */
+    unsigned header_timeout;     /* seconds to deliver a request's headers; 0: 10 */
+    unsigned body_timeout;       /* seconds to deliver a request's body; 0: 60 */
+    /* TLS (R-SRC-5): with tls_cert and tls_key (PEM files: the chain, leaf first, and its
+     * key) every connection is TLS 1.2 or 1.3 with AEAD suites and forward secrecy. With
+     * tls_client_ca (PEM, the CAs that issue source systems' certificates) clients are asked
+     * for a certificate; a token with a cnf claim, and every system token, must then come
+     * over a connection whose verified client certificate it is bound to (RFC 8705,
+     * x5t#S256). Without TLS, a listener on an address other than loopback is refused
+     * unless allow_plain_http. */
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    bool allow_plain_http;
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;
@@ -61,6 +83,12 @@ const char *ob_http_address(const ob_http_server *s);
  * from now on; a verification in progress finishes with the old one first. Returns the
  * previous verifier, which is the caller's again (to free). Counted in /metrics. */
 ob_auth *ob_http_swap_auth(ob_http_server *s, ob_auth *next);
+/* Re-reads the TLS certificate and key files (SIGHUP): handshakes from now on present the
+ * new pair; connections already open keep theirs. On failure (OB_EINVAL, OB_EIO) the pair in
+ * use stays. OB_EINVAL when the server does not speak TLS. Counted in /metrics. */
+ob_status ob_http_reload_tls(ob_http_server *s, ob_err *e);
+/* Whether the server speaks TLS. */
+bool ob_http_tls(const ob_http_server *s);
 /* Counts a reload that failed, for /metrics (the verifier in use stays). */
 void ob_http_reload_failed(ob_http_server *s);
 /* Whether any client may read /metrics (metrics_clients, as parsed, lists one). */

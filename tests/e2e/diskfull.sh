@@ -48,9 +48,9 @@ serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:
 
 gp=$(field pt-0 gp)
 cpr=$(field pt-0 cpr); cpr=${cpr/-/}
-pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 600)
-cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 600)
-sys=$("$bin" token --db "$db" --kind system --client-id epj-hosp-0 --site hosp-0 --ttl 600)
+pro=$(mint "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 600)
+cit=$(mint "$db" --kind citizen --cpr "$cpr" --ttl 600)
+sys=$(mint "$db" --kind system --client-id epj-hosp-0 --site hosp-0 --ttl 600)
 # a patient of another practice, whose appointments this GP may not see
 other=$(sqlite3 "$db" "select patient from appointments where shared=1 and patient<>'pt-0'
   and patient not in (select json_extract(json,'\$.patient') from records where type='relationship'
@@ -62,6 +62,7 @@ hid_apt=$(sqlite3 "$db" "select id from appointments where patient='$other' limi
 # req NAME TOKEN [curl args...]: status into $work/NAME.code, headers and body beside it
 req() {
   local name=$1 tok=$2; shift 2
+  [[ " $* " == *" -X POST "* ]] && tok=$(fresh "$tok") # one write per token
   curl -s -D "$work/$name.hdr" -o "$work/$name.body" -w '%{http_code}' \
        -H "Authorization: Bearer $tok" "$@" >"$work/$name.code"
 }

@@ -66,7 +66,7 @@ serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:
   --access-log --metrics-clients epj-hosp
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
-tok() { "$bin" token --db "$db" "$@"; }
+tok() { mint "$db" "$@"; }
 SYS=$(tok --kind system --client-id epj-hosp --site hosp)
 GPSYS=$(tok --kind system --client-id gpsys --site gp-a)
 CIT_P=$(tok --kind citizen --cpr "$P_CPR")
@@ -79,9 +79,10 @@ PSYK=$(tok --kind professional --sub psyk-dr --site hosp-psyk)
 # req METHOD PATH TOKEN [curl args...] -> $code, $hdrs, $body; every body is kept in $work/all_<who>
 nreq=0
 req() {
-  local m=$1 p=$2 t=$3; shift 3
+  local m=$1 p=$2 t=$3 send=$3; shift 3
   nreq=$((nreq+1))
-  curl -s -o "$work/body" -D "$work/hdrs" -X "$m" -H "Authorization: Bearer $t" "$@" "$addr$p" >/dev/null 2>&1
+  is_write "$m" "$p" && send=$(fresh "$t") # one write per token
+  curl -s -o "$work/body" -D "$work/hdrs" -X "$m" -H "Authorization: Bearer $send" "$@" "$addr$p" >/dev/null 2>&1
   hdrs=$(tr -d '\r' <"$work/hdrs"); body=$(cat "$work/body")
   code=$(grep '^HTTP/' <<<"$hdrs" | tail -1 | awk '{print $2}')
   if [ "$t" = "$CIT_P" ]; then cat "$work/body" >>"$work/to_patient"; else cat "$work/body" >>"$work/to_others"; fi

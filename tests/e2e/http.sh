@@ -29,14 +29,18 @@ serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:
   --access-log --metrics-clients "monitor, epj-test"
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
-tok() { "$bin" token --db "$db" "$@"; }
+tok() { mint "$db" "$@"; }
 pro=$(tok --kind professional --sub "$gp-dr0" --site "$gp")
 cit=$(tok --kind citizen --cpr "$cpr")
 sys=$(tok --kind system --client-id epj-test --site "$gp")
 # req METHOD PATH [curl args...] -> sets $code, $ctype, $hdrs, $body
 req() {
-  local m=$1 p=$2; shift 2
-  curl -s -o "$work/body" -D "$work/hdrs" -X "$m" "$@" "$addr$p" >/dev/null 2>&1
+  local m=$1 p=$2 a args=(); shift 2
+  for a in "$@"; do # one write per token: a write goes with a twin of the token
+    is_write "$m" "$p" && [[ $a == "Authorization: Bearer "* ]] && a="Authorization: Bearer $(fresh "${a#Authorization: Bearer }")"
+    args+=("$a")
+  done
+  curl -s -o "$work/body" -D "$work/hdrs" -X "$m" "${args[@]}" "$addr$p" >/dev/null 2>&1
   hdrs=$(tr -d '\r' <"$work/hdrs"); body=$(cat "$work/body")
   code=$(grep '^HTTP/' <<<"$hdrs" | tail -1 | awk '{print $2}')
   ctype=$(grep -i '^content-type:' <<<"$hdrs" | head -1 | cut -d' ' -f2-)
@@ -121,6 +125,9 @@ if command -v node >/dev/null; then
       const b=x=>Buffer.from(x).toString("base64url");
       const h=b(JSON.stringify({alg:"ES256",typ:"JWT",kid})),p=b(claims);
       const s=c.sign("sha256",Buffer.from(h+"."+p),{key:fs.readFileSync(pem),dsaEncoding:"ieee-p1363"});
+      const n=0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551n;  // low-s only
+      let v=BigInt("0x"+s.subarray(32).toString("hex"));if(v>n/2n)v=n-v;
+      s.set(Buffer.from(v.toString(16).padStart(64,"0"),"hex"),32);
       console.log(h+"."+p+"."+s.toString("base64url"));' "${db%.db}.jwt.pem" "$kid" "$1"
   }
   now=$(date +%s)

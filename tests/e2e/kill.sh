@@ -60,7 +60,7 @@ writer() {
   local t=$1 cpr=$2 n=0 k=0 c rc
   while :; do
     k=$((k+1))
-    c=$(curl -s -o "$work/w.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $t" \
+    c=$(curl -s -o "$work/w.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $(fresh "$t")" \
           -H "Content-Type: application/fhir+json" --data-binary \
           "{\"resourceType\":\"Appointment\",\"identifier\":[{\"system\":\"urn:kill\",\"value\":\"W-$k\"}],\"status\":\"booked\",\"start\":\"2026-12-02T09:00:00Z\",\"participant\":[{\"actor\":{\"identifier\":{\"system\":\"urn:oid:1.2.208.176.1.2\",\"value\":\"$cpr\"}},\"status\":\"accepted\"}]}" \
           "$addr/fhir/Appointment")
@@ -82,7 +82,7 @@ for i in $(seq 0 $((READERS-1))); do
   loops+=($!)
 done
 cpr0=$(field pt-0 cpr); cpr0=${cpr0/-/}
-sys=$("$bin" token --db "$db" --kind system --client-id epj-hosp-0 --site hosp-0 --ttl 600)
+sys=$(mint "$db" --kind system --client-id epj-hosp-0 --site hosp-0 --ttl 600)
 : >"$work/w.acks"
 writer "$sys" "$cpr0" &
 loops+=($!)

@@ -40,6 +40,32 @@ serve_bg() {
   serve_addr_=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -1)
 }
 
+# One write per token: the server refuses a token's jti the second time it is used for a
+# write (docs/api.md). `mint DB ARGS...` mints with `overblik token --db DB ARGS...` and
+# remembers the arguments (in $work/.tokens); `fresh TOKEN` mints a twin of a token made
+# by mint (same claims, a new jti), or echoes TOKEN as it is; `is_write METHOD PATH` says
+# whether the request is a write (PUT, PATCH, DELETE; a POST under /fhir that is not a
+# _search or an operation).
+mint() {
+  local db_=$1 t_
+  shift
+  t_=$("$bin" token --db "$db_" "$@") || return 1
+  printf '%s\t%s\t%s\n' "$t_" "$db_" "$(printf '%q ' "$@")" >>"$work/.tokens"
+  printf '%s\n' "$t_"
+}
+fresh() {
+  local line_
+  line_=$(grep -m1 -F "$1	" "$work/.tokens" 2>/dev/null) || { printf '%s\n' "$1"; return 0; }
+  eval "\"\$bin\" token --db $(printf '%q' "$(cut -f2 <<<"$line_")") $(cut -f3 <<<"$line_")"
+}
+is_write() {
+  case $1 in
+    PUT | PATCH | DELETE) return 0 ;;
+    POST) [[ $2 == /fhir/* && $2 != *_search* && $2 != *'$'* ]] ;;
+    *) return 1 ;;
+  esac
+}
+
 # the_end: prints the counts; the script's exit status says whether anything failed
 the_end() {
   echo "$pass passed, $failn failed"

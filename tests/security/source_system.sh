@@ -30,7 +30,7 @@ done
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
   --metrics-clients monitor
 [ -n "$addr" ] || { bad "server started"; cat "$work/err.txt"; exit 1; }
-tok() { "$bin" token --db "$db" --ttl 600 "$@"; }
+tok() { mint "$db" --ttl 600 "$@"; } # fresh TOKEN: a twin for each write (one write per token)
 t_hosp=$(tok --kind system --client-id epj-hosp-0 --site hosp-0)
 t_gp=$(tok --kind system --client-id gpsys-0 --site gp-0)
 t_mon=$(tok --kind system --client-id monitor)
@@ -38,7 +38,7 @@ apt() { # SYSTEM VALUE CPR
   printf '{"resourceType":"Appointment","identifier":[{"system":"%s","value":"%s"}],"status":"booked","start":"2027-01-10T09:00:00Z","participant":[{"actor":{"identifier":{"system":"urn:oid:1.2.208.176.1.2","value":"%s"}},"status":"accepted"}]}' "$1" "$2" "$3"
 }
 post() { # TOKEN BODY
-  curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $1" \
+  curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $(fresh "$1")" \
     -H "Content-Type: application/fhir+json" --data-binary "$2" "$addr/fhir/Appointment"
 }
 before=$(sqlite3 "$db" "select max(seq) from log_entries")
@@ -48,7 +48,7 @@ eq "the hospital creates an appointment with its system" "$(post "$t_hosp" "$(ap
 eq "T-SRC-1: the GP system cannot use the hospital's identifier system" \
   "$(post "$t_gp" "$(apt urn:hosp0:booking H-1 "$cpr")")" 403
 eq "T-SRC-1: ... nor update through it" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-  -H "Authorization: Bearer $t_gp" -H "Content-Type: application/fhir+json" \
+  -H "Authorization: Bearer $(fresh "$t_gp")" -H "Content-Type: application/fhir+json" \
   --data-binary "$(apt urn:hosp0:booking H-1 "$cpr")" "$addr/fhir/Appointment?identifier=urn:hosp0:booking|H-1")" 403
 eq "T-SRC-1: ... nor a system the generator gave the hospital" \
   "$(post "$t_gp" "$(apt urn:overblik:gen:epj-hosp-0 X-1 "$cpr")")" 403

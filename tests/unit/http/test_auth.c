@@ -144,7 +144,8 @@ typedef enum sig_mode {
     SIG_NONE,
     SIG_HS256_PUB,
     SIG_DER,
-    SIG_FLIP
+    SIG_FLIP,
+    SIG_HIGH_S /* the valid signature's malleable twin (r, n - s) */
 } sig_mode;
 
 /* Builds a compact JWS with OpenSSL. */
@@ -179,7 +180,16 @@ static char *make_token(const char *header, const char *claims, sig_mode mode)
             ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
             assert_non_null(es);
             BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32);
-            BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32);
+            /* OpenSSL signs with either s; the verifier takes only s <= n/2 */
+            BIGNUM *n = NULL, *hs = BN_new(), *sv = BN_dup(ECDSA_SIG_get0_s(es));
+            BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+            BN_rshift1(hs, n);
+            if ((BN_cmp(sv, hs) > 0) != (mode == SIG_HIGH_S))
+                BN_sub(sv, n, sv);
+            BN_bn2binpad(sv, sig + 32, 32);
+            BN_free(n);
+            BN_free(hs);
+            BN_free(sv);
             ECDSA_SIG_free(es);
             slen = 64;
             if (mode == SIG_FLIP)
@@ -268,6 +278,9 @@ static const row rows[] = {
     {"HS256 with the public key as secret", "{\"alg\":\"HS256\",\"kid\":\"k1\"}",
      "\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":\"gp-1\"", 300, NOEXP, 0,
      "overblik", "https://idp.test", SIG_HS256_PUB, NULL, "algorithm"},
+    {"high-s twin of a valid signature", HDR_OK,
+     "\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":\"gp-1\"", 300, NOEXP, 0,
+     "overblik", "https://idp.test", SIG_HIGH_S, NULL, "low-s"},
     {"unknown kid", "{\"alg\":\"ES256\",\"kid\":\"k9\"}",
      "\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":\"gp-1\"", 300, NOEXP, 0,
      "overblik", "https://idp.test", SIG_ES256, NULL, "kid"},
