@@ -48,11 +48,13 @@ static bool relationship(const ob_index *ix, const ob_request *rq, uint32_t pro)
         const ob_relationship *r = &p->rels[i];
         if (!on(r->from, r->to, rq->now))
             continue;
-        if (r->professional == pro || (r->professional == OB_NONE && related(ix, rq->acting_org, r->org)))
+        if (r->professional == pro ||
+            (r->professional == OB_NONE && related(ix, rq->acting_org, r->org)))
             return true;
     }
     for (size_t i = 0; i < ix->ncovers; i++) /* R-ACC-12 */
-        if (ix->covers[i].covered == p->gp_clinic && on(ix->covers[i].from, ix->covers[i].to, rq->now))
+        if (ix->covers[i].covered == p->gp_clinic &&
+            on(ix->covers[i].from, ix->covers[i].to, rq->now))
             return true;
     return false;
 }
@@ -82,7 +84,8 @@ static bool attorney(const ob_index *ix, const ob_request *rq)
 {
     const ob_patient *p = &ix->patients[rq->patient];
     for (uint16_t i = 0; i < p->nattorneys; i++)
-        if (p->attorneys[i].holder == rq->actor && on(p->attorneys[i].from, p->attorneys[i].to, rq->now) &&
+        if (p->attorneys[i].holder == rq->actor &&
+            on(p->attorneys[i].from, p->attorneys[i].to, rq->now) &&
             (p->attorneys[i].scope & OB_CAT_BIT(rq->category)))
             return true;
     return false;
@@ -97,7 +100,8 @@ static bool approved_member(const ob_index *ix, const ob_request *rq, uint32_t p
     for (uint32_t i = 0; i < pr->nmembers; i++)
         member |= pr->members[i] == pro;
     return member && on(pr->from, pr->to, rq->now) &&
-           ((pr->approval_ref[0] && pr->controller_permission) || consent(ix, rq, OB_CONSENT_RESEARCH));
+           ((pr->approval_ref[0] && pr->controller_permission) ||
+            consent(ix, rq, OB_CONSENT_RESEARCH));
 }
 
 /* The basis a person can point to for this permit, or NULL when there is none. */
@@ -115,7 +119,8 @@ static const char *basis(const ob_index *ix, const ob_request *rq, const ob_deci
             return NULL; /* R-ACC-3 needs the site management's permission */
         pro = rq->on_behalf_of;
     }
-    if (works_at(ix, pro, rq->acting_org) && ob_index_org_within(ix, rq->origin_org, rq->acting_org))
+    if (works_at(ix, pro, rq->acting_org) &&
+        ob_index_org_within(ix, rq->origin_org, rq->acting_org))
         return "own site's data";
     if (relationship(ix, rq, pro))
         return "relationship";
@@ -139,9 +144,9 @@ static void test_invariant(void **state)
         memset(&rq, 0, sizeof rq);
         rq.actor_kind = (uint8_t)next(OB_ACTOR_KIND_COUNT);
         rq.patient = next(ix->npatients);
-        rq.actor = rq.actor_kind == OB_ACTOR_CITIZEN ? next(ix->npatients)
+        rq.actor = rq.actor_kind == OB_ACTOR_CITIZEN        ? next(ix->npatients)
                    : rq.actor_kind == OB_ACTOR_PROFESSIONAL ? next(ix->npros)
-                                                           : OB_NONE;
+                                                            : OB_NONE;
         rq.acting_org = next(4) ? next(ix->norgs) : OB_NONE;
         rq.on_behalf_of = next(3) ? OB_NONE : next(ix->npros);
         rq.category = (uint8_t)next(OB_CAT_COUNT);
@@ -206,14 +211,17 @@ static void test_enforce(void **state)
         {"R-ACC-16: nor aggregate", OB_OBL_AGGREGATE, OB_OBL_PERSON_LEVEL, false},
         {"R-ACC-16: decision support's answer does both", OB_OBL_PSEUDONYMISE | OB_OBL_AGGREGATE,
          OB_OBL_PERSON_LEVEL | OB_OBL_PSEUDONYMISE | OB_OBL_AGGREGATE, true},
-        {"R-ACC-16: an obligation added tomorrow is refused until some layer handles it",
-         1u << 20, OB_OBL_ALL, false},
+        {"R-ACC-16: an obligation added tomorrow is refused until some layer handles it", 1u << 20,
+         OB_OBL_ALL, false},
         {"R-ACC-16: ... and then permitted", 1u << 20, OB_OBL_ALL | (1u << 20), true},
         {"R-ACC-16: a layer that names nothing handles nothing", OB_OBL_LOG_OVERRIDE, 0, false},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        ob_decision d = {.permit = true, .rule = OB_RULE_ACC_1, .obligations = rows[i].obligations,
-                         .legal_basis = "x", .reason = "y"};
+        ob_decision d = {.permit = true,
+                         .rule = OB_RULE_ACC_1,
+                         .obligations = rows[i].obligations,
+                         .legal_basis = "x",
+                         .reason = "y"};
         ob_policy_enforce(&d, rows[i].handled);
         if (d.permit != rows[i].permit)
             fail_msg("row %zu (%s): permit %d", i, rows[i].why, d.permit);
