@@ -254,8 +254,12 @@ static void decided_free(decided *d)
 
 /* Decides every candidate and logs the search once; with include_patient the Patient
  * is decided last, as an include (search.h). */
+/* Decides every candidate of patient pat and logs the search once (search.h). With
+ * `shadow` it only decides, logs nothing and shows nothing: the work a search does for a
+ * patient the caller may not see, done for a stand-in when the patient does not exist, so
+ * that the two take the same time (issue 19, timing oracle; shadow_search). */
 static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const ob_apt_list *l,
-                            bool include_patient, decided *d, ob_err *e)
+                            bool include_patient, bool shadow, decided *d, ob_err *e)
 {
     memset(d, 0, sizeof *d);
     size_t ninc = include_patient && pat != OB_NONE ? 1 : 0;
@@ -278,6 +282,15 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
     }
     ob_request about;
     about_for(h, c, pat, &about);
+    if (shadow) {
+        pthread_rwlock_rdlock(&h->lock);
+        for (size_t i = 0; i < d->n; i++) {
+            ob_policy_decide(h->ix, &d->rqs[i], &d->ds[i]);
+            ob_policy_enforce(&d->ds[i], OB_OBL_PERSON_LEVEL);
+        }
+        pthread_rwlock_unlock(&h->lock);
+        return OB_OK;
+    }
     ob_search s = {&about,        d->rqs,           d->idp, d->n,
                    "appointment", c->justification, ninc,   OB_OBL_PERSON_LEVEL};
     return ob_hub_decide_many(h, &s, d->ds, NULL, e);
@@ -372,6 +385,27 @@ static void keep_matching(ob_apt_list *l, ob_time from, ob_time to, const char *
     l->n = k;
 }
 
+/* A search that named a patient who does not exist does, for a stand-in (ob_api_decoy: the
+ * same one for the same name), what a search for a patient the caller may not see does:
+ * read the candidates and decide them. Nothing of it is kept, logged or shown. */
+static void shadow_search(ob_hub *h, const ob_caller *c, const ob_api_request *rq, ob_time from,
+                          ob_time to, bool include_patient)
+{
+    uint32_t decoy = ob_api_decoy(h, rq);
+    if (decoy == OB_NONE)
+        return;
+    ob_apt_list l = {0};
+    ob_err ignored = {0};
+    decided d;
+    memset(&d, 0, sizeof d);
+    if (ob_hub_apt_candidates(h, decoy, &l, &ignored) == OB_OK) {
+        keep_matching(&l, from, to, ob_api_param_get(rq, "status", NULL));
+        decide_all(h, c, decoy, &l, include_patient, true, &d, &ignored);
+    }
+    decided_free(&d);
+    ob_apt_list_release(&l);
+}
+
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
@@ -401,8 +435,10 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         l.v[l.n - 1 - i] = t;
     }
     decided d;
+    if (!rc && pat == OB_NONE)
+        shadow_search(h, c, rq, from, to, inc != 0);
     if (!rc)
-        rc = decide_all(h, c, pat, &l, inc != 0, &d, e);
+        rc = decide_all(h, c, pat, &l, inc != 0, false, &d, e);
     else
         memset(&d, 0, sizeof d);
     if (rc) {
@@ -501,7 +537,7 @@ static ob_status apt_read(ob_hub *h, const ob_caller *c, const ob_api_request *r
     decided d;
     memset(&d, 0, sizeof d);
     if (!rc)
-        rc = decide_all(h, c, pat, &l, false, &d, e);
+        rc = decide_all(h, c, pat, &l, false, false, &d, e);
     if (rc) {
         ob_api_log_failed(out);
     } else if (l.n == 1 && d.ds[0].permit && history) {

@@ -129,6 +129,13 @@ bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending,
 bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                             uint32_t *patient, ob_api_response *out);
 
+/* For a request that named a patient (by internal id, or by a valid CPR number in a POST
+ * body) that does not exist: a stand-in patient, chosen by a keyed hash of what was named
+ * (the same one every time), for work that must take as long as it would for a real
+ * patient the caller may not see (a timing oracle, issue 19). OB_NONE otherwise. Never to
+ * be shown, logged or decided on for real. */
+uint32_t ob_api_decoy(ob_hub *h, const ob_api_request *rq);
+
 /* An ob_request for the caller about patient (category, origin, time, source set by the
  * caller of this function). */
 void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq);

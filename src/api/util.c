@@ -3,6 +3,8 @@
  * Bundles, and the candidates of a search decided together. Parameters: params.c. */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/internal.h"
 #include "core/cpr.h"
 #include "core/secret.h"
@@ -64,6 +66,47 @@ bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
     }
     return bad(out, "name the patient: patient=Patient/<id>, or patient.identifier in the "
                     "body of a POST _search");
+}
+
+uint32_t ob_api_decoy(ob_hub *h, const ob_api_request *rq)
+{
+    bool body = false;
+    const char *ref = ob_api_param_get(rq, "patient", NULL);
+    const char *ident = ob_api_param_get(rq, "patient.identifier", &body);
+    if (!ident)
+        ident = ob_api_param_get(rq, "identifier", &body);
+    uint8_t hash[16];
+    uint32_t known = OB_NONE;
+    if (ident && body) {
+        const char *bar = strchr(ident, '|');
+        const char *num = bar ? bar + 1 : ident;
+        ob_cpr cpr;
+        if (ob_cpr_parse(num, strlen(num), &cpr, NULL) != OB_OK)
+            return OB_NONE;
+        ob_cpr_hash(&h->keys, cpr.digits, hash);
+        sodium_memzero(&cpr, sizeof cpr);
+        pthread_rwlock_rdlock(&h->lock);
+        known = ob_index_find_patient_by_cpr_hash(h->ix, hash);
+        pthread_rwlock_unlock(&h->lock);
+    } else if (ref && !ident) {
+        if (strncmp(ref, "Patient/", 8) == 0)
+            ref += 8;
+        if (!*ref || strlen(ref) > 128)
+            return OB_NONE;
+        crypto_generichash(hash, sizeof hash, (const unsigned char *)ref, strlen(ref),
+                           h->keys.cpr_hash, sizeof h->keys.cpr_hash);
+        pthread_rwlock_rdlock(&h->lock);
+        known = ob_index_find_patient(h->ix, ref);
+        pthread_rwlock_unlock(&h->lock);
+    } else {
+        return OB_NONE;
+    }
+    uint32_t v;
+    memcpy(&v, hash, sizeof v);
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t n = (uint32_t)h->ix->npatients;
+    pthread_rwlock_unlock(&h->lock);
+    return known == OB_NONE && n ? v % n : OB_NONE;
 }
 
 void ob_api_request_init(const ob_caller *c, uint32_t patient, ob_request *rq)

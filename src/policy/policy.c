@@ -130,6 +130,13 @@ static bool treatment_purpose(uint8_t p)
 /* ---- R-ACC-9: the patient and their representatives ---- */
 static void decide_citizen(const ob_index *ix, const ob_request *rq, ob_decision *d)
 {
+    /* a citizen reads as the patient or as their representative, for nothing else (R-ACC-15:
+     * a request that names another purpose did not come from a citizen's token) */
+    if (rq->purpose != OB_PURPOSE_PATIENT && rq->purpose != OB_PURPOSE_ATTORNEY) {
+        set(d, false, OB_RULE_ACC_9, LB_NONE,
+            "a citizen reads their own data or a represented person's, for that purpose only");
+        return;
+    }
     if (rq->actor == rq->patient) {
         d->capacity = OB_CAP_CITIZEN;
         set(d, true, OB_RULE_ACC_9, LB_OWN_DATA, "patients read all of their own data");
@@ -620,8 +627,10 @@ void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *d)
         return;
     case OB_ACTOR_SOURCE_SYSTEM:
         d->capacity = OB_CAP_SOURCE_SYSTEM;
-        /* a source system reads back only what its own site produced (R-ACC-2) */
-        if (rq->acting_org != OB_NONE && rq->origin_org != OB_NONE && rq->acting_org < ix->norgs &&
+        /* a source system reads back only what its own site produced (R-ACC-2), for
+         * treatment: the only purpose its token can carry (R-ACC-15) */
+        if (rq->purpose == OB_PURPOSE_TREAT && rq->acting_org != OB_NONE &&
+            rq->origin_org != OB_NONE && rq->acting_org < ix->norgs &&
             ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
             set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
             return;
