@@ -117,6 +117,14 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     ob_api_cands cs = {0};
     ob_status rc = ob_api_item_cands(h, c, pat, mask, &f, &cs, e);
+    uint32_t decoy = pat == OB_NONE ? ob_api_decoy(h, rq) : OB_NONE;
+    if (!rc && decoy != OB_NONE) { /* as long as a hidden patient (T-ORC-1) */
+        ob_api_cands sh = {0};
+        ob_err ignored = {0};
+        if (ob_api_item_cands(h, c, decoy, mask, &f, &sh, &ignored) == OB_OK)
+            ob_api_cands_shadow(h, &sh);
+        ob_api_cands_release(&sh);
+    }
     if (!rc && newest_first) /* they come by time */
         ob_api_cands_reverse(&cs);
     if (!rc && inc) { /* the Patient, decided last as an include (search.h) */

@@ -128,6 +128,15 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
     ob_status rc = ob_api_apt_cands(h, c, pat, &cs, e);
     if (!rc)
         rc = ob_api_item_cands(h, c, pat, ITEM_MASK, NULL, &cs, e);
+    uint32_t decoy = pat == OB_NONE ? ob_api_decoy(h, &p.rq) : OB_NONE;
+    if (!rc && decoy != OB_NONE) { /* as long as a hidden patient (T-ORC-1) */
+        ob_api_cands sh = {0};
+        ob_err ignored = {0};
+        if (ob_api_apt_cands(h, c, decoy, &sh, &ignored) == OB_OK &&
+            ob_api_item_cands(h, c, decoy, ITEM_MASK, NULL, &sh, &ignored) == OB_OK)
+            ob_api_cands_shadow(h, &sh);
+        ob_api_cands_release(&sh);
+    }
     if (rc)
         ob_api_log_failed(out);
     else

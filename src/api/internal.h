@@ -184,6 +184,10 @@ void ob_api_cands_reverse(ob_api_cands *cs);
 /* Decides every candidate, logs once (category for the log, e.g. "measurement",
  * "overview"; about_category describes a search with no candidates), then answers
  * with a searchset of the permitted ones (paging, block marker). */
+/* Decides every candidate and throws the decisions away: nothing is logged or shown. Only
+ * for a stand-in's candidates (ob_api_decoy), so that a patient who does not exist costs
+ * what a hidden one does. */
+void ob_api_cands_shadow(ob_hub *h, const ob_api_cands *cs);
 ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                               const char *log_category, uint8_t about_category,
                               const ob_api_request *rq, size_t offset, size_t count,

@@ -341,6 +341,17 @@ void ob_api_cands_release(ob_api_cands *cs)
     memset(cs, 0, sizeof *cs);
 }
 
+void ob_api_cands_shadow(ob_hub *h, const ob_api_cands *cs)
+{
+    ob_decision d;
+    pthread_rwlock_rdlock(&h->lock);
+    for (size_t i = 0; i < cs->n; i++) {
+        ob_policy_decide(h->ix, &cs->rqs[i], &d);
+        ob_policy_enforce(&d, OB_OBL_PERSON_LEVEL);
+    }
+    pthread_rwlock_unlock(&h->lock);
+}
+
 ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                               const char *log_category, uint8_t about_category,
                               const ob_api_request *rq, size_t offset, size_t count,
