@@ -79,7 +79,13 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
  * stale), and a block it created would not reach the other's index. So a hub that writes
  * takes an exclusive flock on the database file for as long as it is open, and a second
  * one is refused at once with a message saying what to do. The lock goes with the
- * process, however it ends. */
+ * process, however it ends.
+ * The descriptor is the one of the database's files this process holds outside SQLite,
+ * and it is closed only in ob_hub_close, after every SQLite connection to the file:
+ * closing any descriptor of a file drops all the process's POSIX locks on it, SQLite's
+ * shared lock included, and a database whose users hold no lock is deleted from under
+ * them by the next process that opens and closes it (its -wal and -shm; docs/log.md,
+ * tests/security/log_detach.sh). A flock is not a POSIX lock and leaves SQLite's alone. */
 static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
 {
     h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC);
@@ -87,9 +93,7 @@ static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
         return ob_err_set(e, OB_EIO, "cannot open %s: %s", db_path, strerror(errno));
     if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0)
         return OB_OK;
-    int err = errno;
-    close(h->lock_fd);
-    h->lock_fd = -1;
+    int err = errno; /* the descriptor stays open: ob_hub_close closes it, last */
     if (err == EWOULDBLOCK)
         return ob_err_set(e, OB_EIO,
                           "another overblik process (a running server?) is writing to %s: "

@@ -58,7 +58,7 @@
  * commit's WAL frames with one pwrite per 124 KiB instead of two per page; the sync that
  * makes a commit durable writes them out first.
  */
-#define _GNU_SOURCE /* sync_file_range, pthread_setname_np */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "store/log_sqlite.h"
 
 #include <errno.h>
@@ -1137,26 +1137,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n)
     return SQLITE_OK;
 }
 
-/* Makes what a checkpoint wrote to the database file durable: written back 1 MiB of
- * the file at a time first, so that the device never holds more than that ahead of the
- * writer's next WAL sync, then fdatasync (any descriptor of the file syncs it). One
- * fsync of a whole checkpoint (16 MB) made the writer's own syncs wait behind it: 1.5%
- * of commits took 8-16 ms (measured). 0 or -1. */
-static int sync_database(const char *path)
+/* Makes what a checkpoint wrote to the database file durable, through SQLite's own
+ * handle of the file (SQLITE_FCNTL_FILE_POINTER of the checkpointer's connection, which
+ * only this thread uses) and its xSync: an fdatasync of SQLite's descriptor. Never a
+ * descriptor of our own: closing any descriptor of a file drops every POSIX lock the
+ * process holds on it, SQLite's shared lock on the database included (SQLite's "How To
+ * Corrupt An SQLite Database File", 2.2). Without that lock, the next process to open
+ * and close the database (sqlite3's .backup, `log expire`, a bare sqlite3 reader) took
+ * itself for the last connection and deleted the live -wal and -shm, and the server went
+ * on committing into a deleted file (issue 23; tests/security/log_detach.sh). So nothing
+ * outside SQLite opens, closes or locks the database's files in a process that has it
+ * open (docs/log.md). 0 or -1. */
+static int sync_database(sqlite3 *db)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+        !f->pMethods)
         return -1;
-    struct stat sb;
-    if (fstat(fd, &sb) == 0)
-        for (off_t off = 0; off < sb.st_size; off += 1 << 20)
-            if (sync_file_range(fd, off, 1 << 20,
-                                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-                break; /* best effort: the fdatasync below is what counts */
-    int rc = fdatasync(fd);
-    close(fd);
-    return rc;
+    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? 0 : -1;
 }
 
 static void *ckpt_main(void *arg)
@@ -1180,7 +1178,7 @@ static void *ckpt_main(void *arg)
         /* SQLite syncs the database file only when a checkpoint reaches the WAL's end,
          * which this one, beside the writer, does not: sync here what it wrote, so that
          * the writer's finishing checkpoint flushes only its own few pages. */
-        if (rc == SQLITE_OK && nckpt > 0 && sync_database(lg->path) != 0)
+        if (rc == SQLITE_OK && nckpt > 0 && sync_database(lg->ckpt_db) != 0)
             nckpt = 0; /* not synced: leave the whole checkpoint to the writer */
         pthread_mutex_lock(&lg->mu);
         lg->ckpt_running = false;
