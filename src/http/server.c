@@ -68,6 +68,7 @@ struct ob_http_server {
     char metrics_clients[512]; /* ",id1,id2," (config), or "" */
     atomic_int inflight;
     atomic_bool stopping;
+    atomic_bool ground_told; /* stderr has said that the database's files moved */
     /* metrics: relaxed counters */
     _Atomic uint64_t requests[M_COUNT][6]; /* [method][status / 100], 0 = no answer */
     _Atomic uint64_t lat_buckets[NBUCKETS + 1];
@@ -693,10 +694,32 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
                      NULL, NULL, NULL);
 }
 
+/* Whether the database's files are still the ones the server opened (ob_log_ground);
+ * the first time they are not, stderr says why, once. */
+static ob_status watch_ground(ob_http_server *s, ob_err *e)
+{
+    if (!s->hub || !s->hub->log)
+        return OB_OK;
+    ob_status st = ob_log_ground(s->hub->log, e);
+    if (st != OB_OK && !atomic_exchange(&s->ground_told, true))
+        fprintf(stderr, "overblik serve: %s: %s\n", s->hub->db_path ? s->hub->db_path : "",
+                loggable(e->msg));
+    return st;
+}
+
+void ob_http_watch(ob_http_server *s)
+{
+    ob_err e = {0};
+    watch_ground(s, &e);
+}
+
 static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     if (!s->hub || !s->hub->ix || !s->hub->log)
         return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
+    ob_err e = {0};
+    if (watch_ground(s, &e) != OB_OK) /* not transient: it needs the operator */
+        return send_outcome(s, conn, r, 503, "exception", e.msg);
     char *ok = malloc(3);
     if (!ok)
         return MHD_NO;

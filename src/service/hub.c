@@ -88,10 +88,10 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
  * tests/security/log_detach.sh). A flock is not a POSIX lock and leaves SQLite's alone. */
 static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
 {
-    h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC);
+    h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC); /* fd-ok: closed last, see above */
     if (h->lock_fd < 0)
         return ob_err_set(e, OB_EIO, "cannot open %s: %s", db_path, strerror(errno));
-    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0) /* fd-ok: a flock, not a POSIX lock */
         return OB_OK;
     int err = errno; /* the descriptor stays open: ob_hub_close closes it, last */
     if (err == EWOULDBLOCK)
@@ -154,7 +154,7 @@ void ob_hub_close(ob_hub *h)
         ob_log_close(h->log, NULL);
     ob_store_close(h->store);
     if (h->lock_fd >= 0)
-        close(h->lock_fd); /* releases the flock */
+        close(h->lock_fd); /* fd-ok: after every connection; releases the flock */
     ob_apt_cache_free(h->apt_cache);
     ob_overrides_free(h->overrides);
     ob_sources_free(h->sources);

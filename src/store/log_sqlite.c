@@ -68,6 +68,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -388,6 +389,17 @@ struct ob_log {
 
     ob_log_index *ix; /* the search index's thread (store/log_index.h) */
     int index_era_bits;
+
+    /* The files under the log (the database, its -wal and -shm) as they were at open, by
+     * name, device and inode (ground_moved). Once they moved, `moved` stays set with
+     * why in moved_why (written once under mu, before moved), and every append fails. */
+    struct ground {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+    } ground[3];
+    atomic_bool moved;
+    char moved_why[320];
 };
 
 static ob_status step_done(ob_log *lg, sqlite3_stmt *st, ob_err *e, const char *what)
@@ -600,6 +612,95 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------ the ground */
+
+/* Whether the database, its -wal or -shm at their paths are no longer the files the log
+ * opened: removed (by rm, or by another process that took itself for the last user) or
+ * replaced (mv, a restore over the live file). The server's commits would then go to
+ * files that no restart finds. stat() by name, which opens nothing (docs/log.md, "When
+ * the ground moves"); safe from any thread. */
+static bool ground_moved(const ob_log *lg, char *why, size_t cap)
+{
+    static const char *const what[3] = {"the database", "its WAL", "its shared-memory file"};
+    for (int k = 0; k < 3; k++) {
+        const struct ground *g = &lg->ground[k];
+        struct stat sb;
+        if (!g->path)
+            continue;
+        if (stat(g->path, &sb) != 0) {
+            snprintf(why, cap, "%s is gone (%s)", what[k], strerror(errno));
+            return true;
+        }
+        if (sb.st_dev != g->dev || sb.st_ino != g->ino) {
+            snprintf(why, cap, "%s was replaced by another file", what[k]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The error every append gets once the ground moved. */
+static ob_status ground_err(ob_log *lg, ob_err *e)
+{
+    if (!atomic_load(&lg->moved))
+        return OB_OK;
+    return ob_err_set(e, OB_EIO,
+                      "access log: %s under the running server; it refuses every append until "
+                      "it is restarted on the right database (docs/operations.md)",
+                      lg->moved_why);
+}
+
+/* Looks at the ground now; the first to see it moved records why. */
+static ob_status check_ground(ob_log *lg, ob_err *e)
+{
+    char why[sizeof lg->moved_why];
+    if (!atomic_load(&lg->moved) && ground_moved(lg, why, sizeof why)) {
+        pthread_mutex_lock(&lg->mu);
+        if (!atomic_load(&lg->moved)) {
+            memcpy(lg->moved_why, why, sizeof why);
+            atomic_store(&lg->moved, true);
+        }
+        pthread_mutex_unlock(&lg->mu);
+    }
+    return ground_err(lg, e);
+}
+
+/* Records the files under the log, once it has written (so the -wal and -shm exist).
+ * SQLite's own answer first (SQLITE_FCNTL_HAS_MOVED compares its open file with the
+ * path), so that what is recorded is the file SQLite has open. */
+static ob_status record_ground(ob_log *lg, ob_err *e)
+{
+    const char *main_name = sqlite3_db_filename(lg->db, "main");
+    int moved = 0;
+    if (!main_name || !main_name[0])
+        return OB_OK; /* a temporary or in-memory database: no files to watch */
+    if (sqlite3_file_control(lg->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved)
+        return ob_err_set(e, OB_EIO, "access log: %s was moved while it was being opened",
+                          main_name);
+    const char *wal = sqlite3_filename_wal(main_name);
+    size_t n = strlen(main_name);
+    lg->ground[0].path = ob_strdup(main_name);
+    lg->ground[1].path = ob_strdup(wal ? wal : "");
+    lg->ground[2].path = ob_malloc(n + 5);
+    if (!lg->ground[0].path || !lg->ground[1].path || !lg->ground[2].path)
+        return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    snprintf(lg->ground[2].path, n + 5, "%s-shm", main_name);
+    for (int k = 0; k < 3; k++) {
+        struct stat sb;
+        if (stat(lg->ground[k].path, &sb) != 0)
+            return ob_err_set(e, OB_EIO, "access log: cannot stat %s: %s", lg->ground[k].path,
+                              strerror(errno));
+        lg->ground[k].dev = sb.st_dev;
+        lg->ground[k].ino = sb.st_ino;
+    }
+    return OB_OK;
+}
+
+ob_status ob_log_ground(ob_log *lg, ob_err *e)
+{
+    return check_ground(lg, e);
+}
+
 /* Runs one batch in one transaction. Sets each job's st; returns the batch status. */
 static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64_t *nappended,
                            uint64_t *ncuts)
@@ -613,7 +714,9 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     memcpy(fr0, lg->fr.h, sizeof fr0);
     uint8_t chain0[OB_LOG_HASH_LEN];
     memcpy(chain0, lg->chain, OB_LOG_HASH_LEN);
-    ob_status st = step_done(lg, lg->begin, &e, "starting a transaction");
+    ob_status st = ground_err(lg, &e);
+    if (st == OB_OK)
+        st = step_done(lg, lg->begin, &e, "starting a transaction");
     bool in_tx = st == OB_OK;
     uint64_t cuts = 0;
 
@@ -674,6 +777,17 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     if (st == OB_OK)
         st = step_done(lg, lg->commit, &e, "committing");
     lg->commit_ns = mono_ns() - c0;
+    /* Committed, but into the files the log opened: if they are no longer the ones at
+     * its path, the batch went where no restart will find it, and nobody may be told
+     * otherwise (R-LOG-1). Nothing to roll back: every later append fails the same way. */
+    if (st == OB_OK && (st = check_ground(lg, &e)) != OB_OK) {
+        for (struct job *j = batch; j; j = j->next)
+            if (j->st == OB_OK) {
+                j->st = st;
+                j->err = e;
+            }
+        return st;
+    }
     if (st != OB_OK) {
         if (in_tx)
             step_done(lg, lg->rollback, NULL, "rolling back");
@@ -1100,6 +1214,8 @@ static void free_log(ob_log *lg)
     sodium_memzero(lg->sk, sizeof lg->sk);
     ob_free(lg->leaves);
     ob_free(lg->woken);
+    for (int k = 0; k < 3; k++)
+        ob_free(lg->ground[k].path);
     ob_free(lg->path);
     ob_free(lg);
 }
@@ -1596,6 +1712,8 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     }
     if (st == OB_OK)
         st = prepare(lg, e);
+    if (st == OB_OK)
+        st = record_ground(lg, e);
     if (st == OB_OK)
         st = start_index(lg, e);
     if (st == OB_OK && lg->wal_pages > 0) { /* the checkpointer's own connection */
