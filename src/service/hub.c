@@ -86,14 +86,14 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
  * shared lock included, and a database whose users hold no lock is deleted from under
  * them by the next process that opens and closes it (its -wal and -shm; docs/log.md,
  * tests/security/log_detach.sh). A flock is not a POSIX lock and leaves SQLite's alone. */
-static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
+ob_status ob_hub_lock_writer(const char *db_path, int *fd, ob_err *e)
 {
-    h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC); /* fd-ok: closed last, see above */
-    if (h->lock_fd < 0)
+    *fd = open(db_path, O_RDONLY | O_CLOEXEC); /* fd-ok: closed last, see above */
+    if (*fd < 0)
         return ob_err_set(e, OB_EIO, "cannot open %s: %s", db_path, strerror(errno));
-    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0) /* fd-ok: a flock, not a POSIX lock */
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) /* fd-ok: a flock, not a POSIX lock */
         return OB_OK;
-    int err = errno; /* the descriptor stays open: ob_hub_close closes it, last */
+    int err = errno; /* the descriptor stays open: the caller closes it, last */
     if (err == EWOULDBLOCK)
         return ob_err_set(e, OB_EIO,
                           "another overblik process (a running server?) is writing to %s: "
@@ -101,6 +101,11 @@ static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
                           "log show, log verify and the other reading commands work meanwhile",
                           db_path);
     return ob_err_set(e, OB_EIO, "cannot lock %s: %s", db_path, strerror(err));
+}
+
+static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
+{
+    return ob_hub_lock_writer(db_path, &h->lock_fd, e);
 }
 
 ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Attack: an operator's ordinary day detaches the live access log (T-LOG-OPS-1; R-LOG-1,
 # R-LOG-4; issue 23). A serving database under load gets, one after another, what an
-# operator runs beside it: SQLite's online backup (`sqlite3 db ".backup F"`), the retention
-# job (`overblik log expire`), `overblik log verify`, `overblik log show` and a bare
-# `sqlite3 db "select ..."`. Each opens and closes the database from another process. If the
-# server has lost SQLite's shared lock on the file (it did: closing a descriptor of its own
-# dropped every POSIX lock of the process), the first of them to close deletes the live
-# -wal and -shm, the server goes on committing into a deleted file, and a crash then erases
-# reads it had answered. Then SIGKILL, and:
+# operator runs beside it: SQLite's online backup (`sqlite3 db ".backup F"`), `overblik
+# backup`, the retention job (`overblik log expire`), `overblik log verify`, `overblik log
+# show` and a bare `sqlite3 db "select ..."`. Each opens and closes the database from
+# another process. If the server has lost SQLite's shared lock on the file (it did:
+# closing a descriptor of its own dropped every POSIX lock of the process), the first of
+# them to close deletes the live -wal and -shm, the server goes on committing into a
+# deleted file, and a crash then erases reads it had answered. Then SIGKILL, and:
 # - the server still held its POSIX (SQLite) lock on the database after its WAL checkpoints;
 # - every acknowledged search (each HTTP 200: the answer is sent only once its log entry is
 #   durable) has its log entry after the crash, per reader (actor and patient);
@@ -72,6 +72,8 @@ posix_lock "$srv" "$db" && ok || bad "after its WAL checkpoints the server holds
 
 # What an operator runs beside the server, each against the live database.
 sqlite3 "$db" ".backup '$work/backup.db'" && ok || bad "sqlite3 .backup failed"
+sleep 0.5
+"$bin" backup --db "$db" --out "$work/backup2.db" >/dev/null 2>&1 && ok || bad "overblik backup failed"
 sleep 0.5
 "$bin" log expire --db "$db" --keep-days 3650 >/dev/null 2>&1 && ok || bad "log expire failed"
 sleep 0.5
