@@ -31,9 +31,8 @@ tok=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" -
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 [ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; the_end; exit 1; }
 
-for _ in $(seq 1 100000); do
-  echo "url = \"$addr/fhir/Appointment?patient=Patient/pt-0&_count=1\""; echo "output = /dev/null"
-done >"$work/load.cfg"
+awk -v u="$addr/fhir/Appointment?patient=Patient/pt-0&_count=1" \
+  'BEGIN { for (k = 0; k < 100000; k++) printf "url = \"%s\"\noutput = /dev/null\n", u }' >"$work/load.cfg"
 curl -s --parallel --parallel-max 4 -H "Authorization: Bearer $tok" -w '%{http_code}\n' \
      -K "$work/load.cfg" >"$work/codes" 2>/dev/null &
 loads+=($!)
