@@ -126,7 +126,10 @@ static void test_ground_moves(void **state)
             snprintf(side, sizeof side, "%s%s", path, moves[t].what == 2 ? "-wal" : "-shm");
             assert_int_equal(unlink(side), 0);
         }
-        /* the next append fails, and says why; so does every later one */
+        /* the next append fails, and says why; so does every later one (the writer
+         * looks at the files when its last look is a millisecond old) */
+        struct timespec ms = {0, 2 * 1000 * 1000};
+        nanosleep(&ms, NULL);
         for (int k = 0; k < 2; k++) {
             char buf[32];
             ob_log_entry en = tl_entry(100 + k, buf, sizeof buf);
