@@ -127,8 +127,8 @@ static void test_ground_moves(void **state)
             assert_int_equal(unlink(side), 0);
         }
         /* the next append fails, and says why; so does every later one (the writer
-         * looks at the files when its last look is a millisecond old) */
-        struct timespec ms = {0, 2 * 1000 * 1000};
+         * looks at the files when its last look is 2 ms old) */
+        struct timespec ms = {0, 5 * 1000 * 1000};
         nanosleep(&ms, NULL);
         for (int k = 0; k < 2; k++) {
             char buf[32];
