@@ -5,7 +5,8 @@
 # so it would go on answering reads whose log entries land where no restart finds them.
 # For each of the three: a search answers 200 before; afterwards every search answers 503
 # and changes nothing visible, /healthz answers 503 saying which file moved, and stderr
-# says so too, once, without any request (the server looks every 5 s).
+# says so too, once, without any request (the server looks every 5 s). And `init --force`,
+# which would remove the files, is refused while the server runs.
 # Bounded: about 15 s. Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -33,6 +34,11 @@ scenario() {
                "$addr/fhir/Appointment?patient=Patient/pt-0"; }
   eq "$name: a search before answers 200" "$(search)" 200
   eq "$name: /healthz before answers 200" "$(curl -s -o /dev/null -w '%{http_code}' "$addr/healthz")" 200
+  if [ "$name" = moved ]; then # init --force would remove the files: refused while serving
+    "$bin" init --db "$db" --force >/dev/null 2>&1
+    eq "$name: init --force under the server is refused" "$?" 3
+    eq "$name: and the server still answers" "$(search)" 200
+  fi
   eval "$how"
   if [ "$watch" = 1 ]; then # told without a request
     for i in $(seq 1 70); do grep -q "$want" "$dir/err.txt" && break; sleep 0.1; done
