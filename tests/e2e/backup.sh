@@ -7,7 +7,9 @@
 # - a backup whose log was edited is refused by restore (exit 4), nothing created;
 # - restored elsewhere: `log verify` passes, its log is a prefix of the live one (every
 #   restored entry's leaf hash equals the live entry's at the same seq, and the live log
-#   is longer: it went on), and a server started on it serves, logs, and verifies again.
+#   is longer: it went on; and a witness accepts the live checkpoint after the restored
+#   one only through a consistency proof, while one that saw the live log calls the
+#   restored copy a rollback), and a server started on it serves, logs, and verifies.
 # Bounded: about 15 s. Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -91,6 +93,21 @@ eq "the restored head is its last entry" "$head" "$(sqlite3 "$r" "select max(seq
 eq "the restored checkpoints are the live ones" \
    "$(sqlite3 "$r" "attach '$db' as live; select count(*) from main.log_checkpoints m join live.log_checkpoints l using(size) where m.sig = l.sig and m.chain = l.chain")" \
    "$(sqlite3 "$r" "select count(*) from log_checkpoints")"
+
+# The same with the log's own tools (consistency proofs, issue 23): a witness that saw the
+# restored log accepts the live one only as its extension (RFC 9162 consistency proof from
+# the restored checkpoint to the live one), and one that saw the live log raises a
+# rollback alarm on the restored copy.
+"$bin" witness init --key "$work/w.key" --name test.invalid/backup >/dev/null
+w() { "$bin" witness update --state "$work/$1" --log-key "$work/live.log-pub" --key "$work/w.key" --from "$2" 2>&1; }
+out=$(w seen-restored "$r"); eq "witness: takes the restored checkpoint" "$?" 0
+out=$(w seen-restored "$db"); rc=$?
+eq "witness: the live log extends the restored one (consistency proof)" "$rc" 0
+has "witness: says so" "$out" "witnessed"
+out=$(w seen-live "$db"); eq "witness: takes the live checkpoint" "$?" 0
+out=$(w seen-live "$r"); rc=$?
+eq "witness: the restored copy is a rollback of the live log" "$rc" 4
+has "witness: raises the alarm" "$out" "ALARM"
 
 # a server on the restored copy serves, logs and verifies
 serve_bg srv addr "$work/out2.txt" "$work/err2.txt" --db "$r" --listen 127.0.0.1:0 --threads 2 \
