@@ -11,4 +11,14 @@ if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|gets)\s*\(' $(git ls-fi
   echo "check-source: banned call above (use snprintf, memcpy with a length, strtol)" >&2
   exit 1
 fi
+# The database's files are SQLite's alone (docs/log.md, "Crash guarantee"): closing any
+# descriptor of a file drops the process's POSIX locks on it, SQLite's included, and the
+# next process to close the database then deletes the live WAL (issue 23). So the layers
+# that hold the database open make no file-descriptor calls of their own, except on lines
+# that say why it is safe ("fd-ok:").
+if grep -nE '\b(open|close|fsync|fdatasync|sync_file_range|flock|fcntl|lockf)\s*\(' \
+     $(git ls-files 'src/store/*.c' 'src/service/*.c') | grep -v 'fd-ok:' | grep -vE '^[^:]+:[0-9]+:\s*(/?\*|//)'; then
+  echo "check-source: a file-descriptor call above in a layer that holds the database open; go through SQLite, or say why it is safe with fd-ok:" >&2
+  exit 1
+fi
 echo "check-source: format and banned-call checks passed"

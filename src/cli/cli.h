@@ -64,6 +64,8 @@ int cmd_tour(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* The development token key pair beside a database: <db without .db>.jwt.pem and
  * <db without .db>.jwks.json (both buffers cap bytes). */

@@ -46,8 +46,17 @@ int cmd_init(int argc, char **argv)
                 keypath);
         return EXIT_INPUT;
     }
-    if (opt_flag(&o, "force"))
+    if (opt_flag(&o, "force")) {
+        /* Not from under a running server: it would go on writing a deleted file (its
+         * writer lock is taken and dropped here; no SQLite connection is open yet). */
+        int lock_fd = -1;
+        ob_status ls = stat(db, &st) == 0 ? ob_hub_lock_writer(db, &lock_fd, &e) : OB_OK;
+        if (lock_fd >= 0)
+            close(lock_fd);
+        if (ls)
+            return fail("init", &e);
         ob_store_remove(db);
+    }
     ob_keys k;
     if (ob_keys_generate(&k, &e) || ob_keys_save(&k, keypath, &e))
         return fail("init", &e);

@@ -18,6 +18,8 @@ static const struct {
     {"log", cmd_log, "show, verify, prove or expire the access log"},
     {"witness", cmd_witness, "cosign a log's checkpoints; alarm on a wipe, rollback or fork"},
     {"stats", cmd_stats, "quality-cluster and planning statistics that identify no one"},
+    {"backup", cmd_backup, "an online, verified copy of the database while it serves"},
+    {"restore", cmd_restore, "put a verified backup in place as the database"},
     {"tour", cmd_tour, "a guided tour of decisions and the log on a loaded database"},
     {"serve", cmd_serve, "run the HTTP server (FHIR API, /healthz, /metrics)"},
     {"token", cmd_token, "mint a development bearer token (ES256) for the server"},

@@ -338,8 +338,13 @@ int cmd_serve(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     for (;;) {
-        if (sigwait(&stop, &sig) != 0)
+        /* every 5 s without a signal: whether the database's files are still there */
+        struct timespec every = {5, 0};
+        sig = sigtimedwait(&stop, NULL, &every);
+        if (sig < 0) {
+            ob_http_watch(srv);
             continue;
+        }
         if (sig != SIGHUP)
             break;
         reload_jwks(srv, jwks, &ac, &auth);

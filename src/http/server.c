@@ -103,6 +103,18 @@ struct ob_http_server {
     char metrics_clients[512]; /* ",id1,id2," (config), or "" */
     atomic_int inflight;
     atomic_bool stopping;
+    atomic_bool ground_told; /* stderr has said that the database's files moved */
+    /* Requests parked waiting for their log entries, a list per daemon (its thread adds
+     * and removes its own; ob_http_stop walks them to answer what is left, see cut). */
+    struct parked {
+        pthread_mutex_t mu;
+        struct req *head;
+    } parked[MAX_DAEMONS];
+    struct daemon_ctx {
+        struct ob_http_server *s;
+        unsigned i;
+    } dctx[MAX_DAEMONS];
+    atomic_bool cutting; /* the stop answers parked requests itself (read under parked[].mu) */
     /* metrics: relaxed counters */
     _Atomic uint64_t requests[M_COUNT][6]; /* [method][status / 100], 0 = no answer */
     _Atomic uint64_t lat_buckets[NBUCKETS + 1];
@@ -169,7 +181,16 @@ typedef struct req {
     atomic_bool log_failed;
     char log_err[200]; /* the first failed append's message, for the operator's stderr */
     bool ready;        /* `out` holds the answer to send once resumed */
-    bool api_failed;   /* the API returned an internal error: answer 500 */
+    /* The request is freed when its connection is done with it (completed) and no log
+     * append holds it any more (defer_done): after a stop has answered it, its appends
+     * may still finish, in ob_log_close. refs counts those two kinds of owner. */
+    atomic_int refs;
+    atomic_bool resumed; /* MHD_resume_connection was called (once, by whoever was first) */
+    atomic_bool cut;     /* answered 503 by the stop before its entries were durable */
+    unsigned daemon;     /* which daemon's parked list, when parked */
+    bool parked;
+    struct req *pprev, *pnext;
+    bool api_failed; /* the API returned an internal error: answer 500 */
     ob_api_response out;
 } req;
 
@@ -776,10 +797,32 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
                      NULL, NULL, NULL);
 }
 
+/* Whether the database's files are still the ones the server opened (ob_log_ground);
+ * the first time they are not, stderr says why, once. */
+static ob_status watch_ground(ob_http_server *s, ob_err *e)
+{
+    if (!s->hub || !s->hub->log)
+        return OB_OK;
+    ob_status st = ob_log_ground(s->hub->log, e);
+    if (st != OB_OK && !atomic_exchange(&s->ground_told, true))
+        fprintf(stderr, "overblik serve: %s: %s\n", s->hub->db_path ? s->hub->db_path : "",
+                loggable(e->msg));
+    return st;
+}
+
+void ob_http_watch(ob_http_server *s)
+{
+    ob_err e = {0};
+    watch_ground(s, &e);
+}
+
 static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     if (!s->hub || !s->hub->ix || !s->hub->log)
         return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
+    ob_err e = {0};
+    if (watch_ground(s, &e) != OB_OK) /* not transient: it needs the operator */
+        return send_outcome(s, conn, r, 503, "exception", e.msg);
     char *ok = malloc(3);
     if (!ok)
         return MHD_NO;
@@ -963,16 +1006,72 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+static void req_unref(req *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1)
+        ob_free(r);
+}
+
+static void resume_once(req *r)
+{
+    if (!atomic_exchange(&r->resumed, true))
+        MHD_resume_connection(r->conn);
+}
+
 static void defer_release(req *r)
 {
     if (atomic_fetch_sub(&r->holds, 1) == 1)
-        MHD_resume_connection(r->conn);
+        resume_once(r);
 }
 
 static void defer_hold(void *ctx)
 {
     req *r = ctx;
+    atomic_fetch_add(&r->refs, 1);
     atomic_fetch_add(&r->holds, 1);
+}
+
+/* A stop whose shutdown timeout ran out answers the requests still waiting for their
+ * log entries itself: 503, as for a failed append (R-LOG-1: never an answer without its
+ * entry). libmicrohttpd aborts the process when it is stopped with a connection still
+ * suspended (exit 134: no final checkpoint, the index left unclean). Their appends go on
+ * and finish in ob_log_close; the request stays allocated until then (refs). */
+static void cut(req *r)
+{
+    atomic_store(&r->cut, true);
+    resume_once(r);
+}
+
+/* After the API call: the request waits for its appends, if any, on its daemon's list. */
+static void park(ob_http_server *s, req *r)
+{
+    struct parked *p = &s->parked[r->daemon];
+    pthread_mutex_lock(&p->mu);
+    r->pprev = NULL;
+    r->pnext = p->head;
+    if (p->head)
+        p->head->pprev = r;
+    p->head = r;
+    r->parked = true;
+    if (atomic_load(&s->cutting))
+        cut(r);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void unpark(ob_http_server *s, req *r)
+{
+    if (!r->parked)
+        return;
+    struct parked *p = &s->parked[r->daemon];
+    pthread_mutex_lock(&p->mu);
+    if (r->pprev)
+        r->pprev->pnext = r->pnext;
+    else
+        p->head = r->pnext;
+    if (r->pnext)
+        r->pnext->pprev = r->pprev;
+    r->parked = false;
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* On the log's writer thread: the entry is durable, or failed. */
@@ -984,6 +1083,7 @@ static void defer_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err
         snprintf(r->log_err, sizeof r->log_err, "%.190s",
                  err && err->msg[0] ? err->msg : ob_status_name(st));
     defer_release(r);
+    req_unref(r);
 }
 
 /* The resumed call: every log entry of the request is durable (or failed). */
@@ -992,9 +1092,18 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     enum MHD_Result mrc;
     ob_api_response *out = &r->out;
     r->ready = false;
-    if (atomic_load(&r->log_failed)) { /* R-LOG-1: refused for want of a log entry */
-        fprintf(stderr, "overblik serve: %s %s: answered 503, the access log failed: %s\n",
-                r->method_s, r->log_path, loggable(r->log_err));
+    /* log_err is only read when the last hold made the answer ready (cut may resume the
+     * request while an append is still writing it) */
+    bool cut_short = atomic_load(&r->cut);
+    if (cut_short || atomic_load(&r->log_failed)) { /* R-LOG-1: no answer without its entry */
+        if (cut_short)
+            fprintf(stderr,
+                    "overblik serve: %s %s: answered 503, the server stopped before its log "
+                    "entry was durable\n",
+                    r->method_s, r->log_path);
+        else
+            fprintf(stderr, "overblik serve: %s %s: answered 503, the access log failed: %s\n",
+                    r->method_s, r->log_path, loggable(r->log_err));
         ob_api_response_release(out);
         ob_api_log_failed(out);
         mrc = send_json(s, conn, r, out->status, out->body, NULL, NULL);
@@ -1127,6 +1236,7 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
         r->api_failed = true;
     }
     r->ready = true;
+    park(s, r);
     defer_release(r);
     mrc = MHD_YES;
 out:
@@ -1276,10 +1386,13 @@ static void *reaper_main(void *arg)
  * request buffer, which it changes itself right after this call. */
 static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    ob_http_server *s = cls;
+    const struct daemon_ctx *dc = cls;
+    ob_http_server *s = dc->s;
     req *r = ob_calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    atomic_init(&r->refs, 1);
+    r->daemon = dc->i;
     r->method = M_OTHER;
     r->method_s = "?";
     const union MHD_ConnectionInfo *ci =
@@ -1651,7 +1764,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
 {
-    ob_http_server *s = cls;
+    ob_http_server *s = ((const struct daemon_ctx *)cls)->s;
     req *r = *con_cls;
     if (!r) /* uri_logged had no memory */
         return MHD_NO;
@@ -1721,7 +1834,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)conn;
     (void)toe;
-    ob_http_server *s = cls;
+    ob_http_server *s = ((const struct daemon_ctx *)cls)->s;
     req *r = *con_cls;
     if (!r)
         return;
@@ -1743,10 +1856,12 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s->access_log)
         fprintf(stderr, "%s %s %d %.3fms\n", method_names[r->method], r->log_path,
                 r->answered ? r->status : 0, secs * 1e3);
+    unpark(s, r);
     ob_api_response_release(&r->out);
     ob_free(r->body);
-    ob_free(r);
+    r->body = NULL;
     *con_cls = NULL;
+    req_unref(r);
     atomic_fetch_sub(&s->inflight, 1);
 }
 
@@ -1855,6 +1970,8 @@ static void stop_all(ob_http_server *s)
     for (unsigned i = 0; i < s->nd; i++)
         if (s->listen_fd[i] >= 0)
             close(s->listen_fd[i]);
+    for (unsigned i = 0; i < MAX_DAEMONS; i++)
+        pthread_mutex_destroy(&s->parked[i].mu);
     if (s->reaper_started) {
         pthread_mutex_lock(&s->conns_lock);
         s->reaper_stop = true;
@@ -1918,6 +2035,10 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->auth_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
+    for (unsigned i = 0; i < MAX_DAEMONS; i++) {
+        pthread_mutex_init(&s->parked[i].mu, NULL);
+        s->dctx[i] = (struct daemon_ctx){s, i};
+    }
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_condattr_t cattr;
     pthread_condattr_init(&cattr);
@@ -2034,9 +2155,10 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     for (unsigned i = 0; i < s->nd; i++) {
         s->d[i] = MHD_start_daemon(
             MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | (s->tls ? MHD_USE_TLS : 0),
-            0, accept_policy, s, answer, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i],
-            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_logged, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            0, accept_policy, s, answer, &s->dctx[i], MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i],
+            MHD_OPTION_NOTIFY_COMPLETED, completed, &s->dctx[i], MHD_OPTION_NOTIFY_CONNECTION,
+            notify_conn, s, MHD_OPTION_URI_LOG_CALLBACK, uri_logged, &s->dctx[i],
+            MHD_OPTION_CONNECTION_TIMEOUT,
             s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(max_conns / s->nd + 1),
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_ARRAY,
             s->tls ? tls_opts : no_opts, MHD_OPTION_END);
@@ -2089,6 +2211,23 @@ void ob_http_stop(ob_http_server *s)
     while (atomic_load(&s->inflight) > 0 && elapsed(&t0) < (double)s->shutdown_timeout) {
         struct timespec ms = {0, 10 * 1000 * 1000};
         nanosleep(&ms, NULL);
+    }
+    /* Time is up: whatever still waits for its log entry is answered 503 now (cut), and
+     * gets a moment to be sent; a request whose API call is still running is cut when it
+     * parks. No connection is left suspended for MHD_stop_daemon. */
+    if (atomic_load(&s->inflight) > 0) {
+        for (unsigned i = 0; i < s->nd; i++) {
+            pthread_mutex_lock(&s->parked[i].mu);
+            atomic_store(&s->cutting, true);
+            for (req *r = s->parked[i].head; r; r = r->pnext)
+                cut(r);
+            pthread_mutex_unlock(&s->parked[i].mu);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (atomic_load(&s->inflight) > 0 && elapsed(&t0) < 1.0) {
+            struct timespec ms = {0, 10 * 1000 * 1000};
+            nanosleep(&ms, NULL);
+        }
     }
     stop_all(s);
 }

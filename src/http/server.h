@@ -91,6 +91,10 @@ ob_status ob_http_reload_tls(ob_http_server *s, ob_err *e);
 bool ob_http_tls(const ob_http_server *s);
 /* Counts a reload that failed, for /metrics (the verifier in use stays). */
 void ob_http_reload_failed(ob_http_server *s);
+/* Looks whether the database's files were removed or replaced under the server
+ * (ob_log_ground) and says so on stderr, once. /healthz does the same on every call;
+ * `serve` calls this every few seconds, so the operator is told without a request. */
+void ob_http_watch(ob_http_server *s);
 /* Whether any client may read /metrics (metrics_clients, as parsed, lists one). */
 bool ob_http_metrics_listed(const ob_http_server *s);
 /* Graceful stop: stops accepting connections, waits (up to the shutdown timeout) until

@@ -79,17 +79,21 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
  * stale), and a block it created would not reach the other's index. So a hub that writes
  * takes an exclusive flock on the database file for as long as it is open, and a second
  * one is refused at once with a message saying what to do. The lock goes with the
- * process, however it ends. */
-static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
+ * process, however it ends.
+ * The descriptor is the one of the database's files this process holds outside SQLite,
+ * and it is closed only in ob_hub_close, after every SQLite connection to the file:
+ * closing any descriptor of a file drops all the process's POSIX locks on it, SQLite's
+ * shared lock included, and a database whose users hold no lock is deleted from under
+ * them by the next process that opens and closes it (its -wal and -shm; docs/log.md,
+ * tests/security/log_detach.sh). A flock is not a POSIX lock and leaves SQLite's alone. */
+ob_status ob_hub_lock_writer(const char *db_path, int *fd, ob_err *e)
 {
-    h->lock_fd = open(db_path, O_RDONLY | O_CLOEXEC);
-    if (h->lock_fd < 0)
+    *fd = open(db_path, O_RDONLY | O_CLOEXEC); /* fd-ok: closed last, see above */
+    if (*fd < 0)
         return ob_err_set(e, OB_EIO, "cannot open %s: %s", db_path, strerror(errno));
-    if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) /* fd-ok: a flock, not a POSIX lock */
         return OB_OK;
-    int err = errno;
-    close(h->lock_fd);
-    h->lock_fd = -1;
+    int err = errno; /* the descriptor stays open: the caller closes it, last */
     if (err == EWOULDBLOCK)
         return ob_err_set(e, OB_EIO,
                           "another overblik process (a running server?) is writing to %s: "
@@ -97,6 +101,11 @@ static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
                           "log show, log verify and the other reading commands work meanwhile",
                           db_path);
     return ob_err_set(e, OB_EIO, "cannot lock %s: %s", db_path, strerror(err));
+}
+
+static ob_status lock_writer(ob_hub *h, const char *db_path, ob_err *e)
+{
+    return ob_hub_lock_writer(db_path, &h->lock_fd, e);
 }
 
 ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
@@ -150,7 +159,7 @@ void ob_hub_close(ob_hub *h)
         ob_log_close(h->log, NULL);
     ob_store_close(h->store);
     if (h->lock_fd >= 0)
-        close(h->lock_fd); /* releases the flock */
+        close(h->lock_fd); /* fd-ok: after every connection; releases the flock */
     ob_apt_cache_free(h->apt_cache);
     ob_overrides_free(h->overrides);
     ob_sources_free(h->sources);

@@ -51,6 +51,12 @@ typedef struct ob_hub_options {
 
 ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e);
 void ob_hub_close(ob_hub *h);
+
+/* The one-writing-process lock (an exclusive flock of the database file, which must
+ * exist), as ob_hub_open takes it, for a command that writes a database without a hub
+ * (restore). *fd is set even on refusal (or -1); close it only after every SQLite
+ * connection of the process to that database is closed (hub.c says why). */
+ob_status ob_hub_lock_writer(const char *db_path, int *fd, ob_err *e);
 /* Derives the key file path from the database path into buf. */
 void ob_hub_key_path(const char *db_path, char *buf, size_t cap);
 

@@ -58,7 +58,7 @@
  * commit's WAL frames with one pwrite per 124 KiB instead of two per page; the sync that
  * makes a commit durable writes them out first.
  */
-#define _GNU_SOURCE /* sync_file_range, pthread_setname_np */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "store/log_sqlite.h"
 
 #include <errno.h>
@@ -68,6 +68,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -87,6 +88,7 @@
 #define DEFAULT_PENDING   65536
 #define DEFAULT_WAL_PAGES 4000
 #define DEFAULT_ERA_BITS  18
+#define GROUND_EVERY_NS   2000000 /* run_batch: how old the last look at the files may be */
 /* Perfect subtrees of at least 2^NODE_MIN_LEVEL leaves are kept in log_nodes, so a
  * proof reads at most a few thousand leaves whatever the log's size. */
 #define NODE_MIN_LEVEL 10
@@ -388,6 +390,18 @@ struct ob_log {
 
     ob_log_index *ix; /* the search index's thread (store/log_index.h) */
     int index_era_bits;
+
+    /* The files under the log (the database, its -wal and -shm) as they were at open, by
+     * name, device and inode (ground_moved). Once they moved, `moved` stays set with
+     * why in moved_why (written once under mu, before moved), and every append fails. */
+    struct ground {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+    } ground[3];
+    atomic_bool moved;
+    char moved_why[320];
+    int64_t ground_at; /* writer thread: when it last looked (mono_ns) */
 };
 
 static ob_status step_done(ob_log *lg, sqlite3_stmt *st, ob_err *e, const char *what)
@@ -600,6 +614,95 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------ the ground */
+
+/* Whether the database, its -wal or -shm at their paths are no longer the files the log
+ * opened: removed (by rm, or by another process that took itself for the last user) or
+ * replaced (mv, a restore over the live file). The server's commits would then go to
+ * files that no restart finds. stat() by name, which opens nothing (docs/log.md, "When
+ * the ground moves"); safe from any thread. */
+static bool ground_moved(const ob_log *lg, char *why, size_t cap)
+{
+    static const char *const what[3] = {"the database", "its WAL", "its shared-memory file"};
+    for (int k = 0; k < 3; k++) {
+        const struct ground *g = &lg->ground[k];
+        struct stat sb;
+        if (!g->path)
+            continue;
+        if (stat(g->path, &sb) != 0) {
+            snprintf(why, cap, "%s is gone (%s)", what[k], strerror(errno));
+            return true;
+        }
+        if (sb.st_dev != g->dev || sb.st_ino != g->ino) {
+            snprintf(why, cap, "%s was replaced by another file", what[k]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The error every append gets once the ground moved. */
+static ob_status ground_err(ob_log *lg, ob_err *e)
+{
+    if (!atomic_load(&lg->moved))
+        return OB_OK;
+    return ob_err_set(e, OB_EIO,
+                      "access log: %s under the running server; it refuses every append until "
+                      "it is restarted on the right database (docs/operations.md)",
+                      lg->moved_why);
+}
+
+/* Looks at the ground now; the first to see it moved records why. */
+static ob_status check_ground(ob_log *lg, ob_err *e)
+{
+    char why[sizeof lg->moved_why];
+    if (!atomic_load(&lg->moved) && ground_moved(lg, why, sizeof why)) {
+        pthread_mutex_lock(&lg->mu);
+        if (!atomic_load(&lg->moved)) {
+            memcpy(lg->moved_why, why, sizeof why);
+            atomic_store(&lg->moved, true);
+        }
+        pthread_mutex_unlock(&lg->mu);
+    }
+    return ground_err(lg, e);
+}
+
+/* Records the files under the log, once it has written (so the -wal and -shm exist).
+ * SQLite's own answer first (SQLITE_FCNTL_HAS_MOVED compares its open file with the
+ * path), so that what is recorded is the file SQLite has open. */
+static ob_status record_ground(ob_log *lg, ob_err *e)
+{
+    const char *main_name = sqlite3_db_filename(lg->db, "main");
+    int moved = 0;
+    if (!main_name || !main_name[0])
+        return OB_OK; /* a temporary or in-memory database: no files to watch */
+    if (sqlite3_file_control(lg->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved)
+        return ob_err_set(e, OB_EIO, "access log: %s was moved while it was being opened",
+                          main_name);
+    const char *wal = sqlite3_filename_wal(main_name);
+    size_t n = strlen(main_name);
+    lg->ground[0].path = ob_strdup(main_name);
+    lg->ground[1].path = ob_strdup(wal ? wal : "");
+    lg->ground[2].path = ob_malloc(n + 5);
+    if (!lg->ground[0].path || !lg->ground[1].path || !lg->ground[2].path)
+        return ob_err_set(e, OB_ENOMEM, "access log: out of memory");
+    snprintf(lg->ground[2].path, n + 5, "%s-shm", main_name);
+    for (int k = 0; k < 3; k++) {
+        struct stat sb;
+        if (stat(lg->ground[k].path, &sb) != 0)
+            return ob_err_set(e, OB_EIO, "access log: cannot stat %s: %s", lg->ground[k].path,
+                              strerror(errno));
+        lg->ground[k].dev = sb.st_dev;
+        lg->ground[k].ino = sb.st_ino;
+    }
+    return OB_OK;
+}
+
+ob_status ob_log_ground(ob_log *lg, ob_err *e)
+{
+    return check_ground(lg, e);
+}
+
 /* Runs one batch in one transaction. Sets each job's st; returns the batch status. */
 static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64_t *nappended,
                            uint64_t *ncuts)
@@ -613,7 +716,9 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     memcpy(fr0, lg->fr.h, sizeof fr0);
     uint8_t chain0[OB_LOG_HASH_LEN];
     memcpy(chain0, lg->chain, OB_LOG_HASH_LEN);
-    ob_status st = step_done(lg, lg->begin, &e, "starting a transaction");
+    ob_status st = ground_err(lg, &e);
+    if (st == OB_OK)
+        st = step_done(lg, lg->begin, &e, "starting a transaction");
     bool in_tx = st == OB_OK;
     uint64_t cuts = 0;
 
@@ -673,7 +778,30 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
     int64_t c0 = mono_ns();
     if (st == OB_OK)
         st = step_done(lg, lg->commit, &e, "committing");
-    lg->commit_ns = mono_ns() - c0;
+    int64_t c1 = mono_ns();
+    lg->commit_ns = c1 - c0;
+    /* Committed, but into the files the log opened: if they are no longer the ones at
+     * its path, the batch went where no restart will find it, and nobody may be told
+     * otherwise (R-LOG-1). Nothing to roll back: every later append fails the same way.
+     * Looked at again when the last look is GROUND_EVERY_NS old: three stat() calls
+     * cost 10-17 us on this VM, a sixth to a third of a single-entry commit's writer time
+     * on tmpfs, so at most 500 a second (about 1% of the writer's time); an answer goes
+     * out at most 2 ms after its files were last seen in place. */
+    bool committed = st == OB_OK;
+    if (committed && c1 - lg->ground_at >= GROUND_EVERY_NS) {
+        lg->ground_at = c1;
+        st = check_ground(lg, &e);
+    } else if (committed) {
+        st = ground_err(lg, &e); /* /healthz or the watch saw it first */
+    }
+    if (committed && st != OB_OK) {
+        for (struct job *j = batch; j; j = j->next)
+            if (j->st == OB_OK) {
+                j->st = st;
+                j->err = e;
+            }
+        return st;
+    }
     if (st != OB_OK) {
         if (in_tx)
             step_done(lg, lg->rollback, NULL, "rolling back");
@@ -1100,6 +1228,8 @@ static void free_log(ob_log *lg)
     sodium_memzero(lg->sk, sizeof lg->sk);
     ob_free(lg->leaves);
     ob_free(lg->woken);
+    for (int k = 0; k < 3; k++)
+        ob_free(lg->ground[k].path);
     ob_free(lg->path);
     ob_free(lg);
 }
@@ -1137,26 +1267,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int n)
     return SQLITE_OK;
 }
 
-/* Makes what a checkpoint wrote to the database file durable: written back 1 MiB of
- * the file at a time first, so that the device never holds more than that ahead of the
- * writer's next WAL sync, then fdatasync (any descriptor of the file syncs it). One
- * fsync of a whole checkpoint (16 MB) made the writer's own syncs wait behind it: 1.5%
- * of commits took 8-16 ms (measured). 0 or -1. */
-static int sync_database(const char *path)
+/* Makes what a checkpoint wrote to the database file durable, through SQLite's own
+ * handle of the file (SQLITE_FCNTL_FILE_POINTER of the checkpointer's connection, which
+ * only this thread uses) and its xSync: an fdatasync of SQLite's descriptor. Never a
+ * descriptor of our own: closing any descriptor of a file drops every POSIX lock the
+ * process holds on it, SQLite's shared lock on the database included (SQLite's "How To
+ * Corrupt An SQLite Database File", 2.2). Without that lock, the next process to open
+ * and close the database (sqlite3's .backup, `log expire`, a bare sqlite3 reader) took
+ * itself for the last connection and deleted the live -wal and -shm, and the server went
+ * on committing into a deleted file (issue 23; tests/security/log_detach.sh). So nothing
+ * outside SQLite opens, closes or locks the database's files in a process that has it
+ * open (docs/log.md). 0 or -1. */
+static int sync_database(sqlite3 *db)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+        !f->pMethods)
         return -1;
-    struct stat sb;
-    if (fstat(fd, &sb) == 0)
-        for (off_t off = 0; off < sb.st_size; off += 1 << 20)
-            if (sync_file_range(fd, off, 1 << 20,
-                                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-                break; /* best effort: the fdatasync below is what counts */
-    int rc = fdatasync(fd);
-    close(fd);
-    return rc;
+    return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? 0 : -1;
 }
 
 static void *ckpt_main(void *arg)
@@ -1180,7 +1308,7 @@ static void *ckpt_main(void *arg)
         /* SQLite syncs the database file only when a checkpoint reaches the WAL's end,
          * which this one, beside the writer, does not: sync here what it wrote, so that
          * the writer's finishing checkpoint flushes only its own few pages. */
-        if (rc == SQLITE_OK && nckpt > 0 && sync_database(lg->path) != 0)
+        if (rc == SQLITE_OK && nckpt > 0 && sync_database(lg->ckpt_db) != 0)
             nckpt = 0; /* not synced: leave the whole checkpoint to the writer */
         pthread_mutex_lock(&lg->mu);
         lg->ckpt_running = false;
@@ -1598,6 +1726,8 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     }
     if (st == OB_OK)
         st = prepare(lg, e);
+    if (st == OB_OK)
+        st = record_ground(lg, e);
     if (st == OB_OK)
         st = start_index(lg, e);
     if (st == OB_OK && lg->wal_pages > 0) { /* the checkpointer's own connection */

@@ -134,6 +134,12 @@ void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 ob_status ob_log_wait_indexed(ob_log *lg, ob_err *e);
 const char *ob_log_path(const ob_log *lg);
 
+/* Whether the database's files at its path (it, its -wal and -shm) are still the ones
+ * the log opened: OB_OK, or OB_EIO saying which was removed or replaced. The writer
+ * checks after every COMMIT, before telling anyone; once they moved, every append fails
+ * with this error until the log is reopened (issue 23). Thread-safe; opens nothing. */
+ob_status ob_log_ground(ob_log *lg, ob_err *e);
+
 /* --- verification (R-LOG-4) --- */
 
 typedef enum ob_log_fault {

@@ -158,11 +158,10 @@ eq "log verify after the full disk" "$rc" 0
 echo "$out" | grep -q "search index complete" && ok || bad "the search index caught up ($out)"
 
 # A read-only filesystem at start: refused with the file and what it needs, nothing started.
-# Beside it, a backup made as docs/operations.md says (SQLite's online backup, the key file
+# Beside it, a backup made as docs/operations.md says (`overblik backup`, the key file
 # copied), then the file system made read-only, as on read-only backup media.
-sqlite3 "$db" ".backup '$mnt/backup.db'"
+"$bin" backup --db "$db" --out "$mnt/backup.db" >/dev/null; eq "overblik backup beside it" "$?" 0
 cp "$mnt/f.key" "$mnt/backup.key"
-rm -f "$mnt/backup.db-wal" "$mnt/backup.db-shm"
 mount -o remount,ro "$mnt"
 out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || bad "read-only: serve refuses to start (rc=$rc)"
