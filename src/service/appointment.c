@@ -185,6 +185,8 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_ma
     le.resource = res;
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
+    if (ob_hub_stopped(h, NULL, 0))
+        return ob_hub_stopped_err(h, e);
     uint64_t seq;
     ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
     /* after the commit, committed or not (see appointment.h): every patient whose rows the
