@@ -1,12 +1,13 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   install dependencies, build, generate a synthetic data set and run the tour
-#   make test   install dependencies, build (normal + ASan/UBSan), run every test, the unit
-#               and end-to-end tests again under valgrind, short fuzz runs
+#   make test   install dependencies, build (normal + ASan/UBSan + TSan), run every test, the
+#               unit and end-to-end tests again under valgrind, the ThreadSanitizer job
+#               (scripts/tsan.sh), short fuzz runs
 JOBS ?= 2
 DEMO_DIR ?= demo-data
 DEMO_PATIENTS ?= 20000
 
-.PHONY: all deps build build-asan test test-release test-asan valgrind fuzz format format-check lint demo bench clean
+.PHONY: all deps build build-asan build-tsan test test-release test-asan test-tsan valgrind fuzz format format-check lint demo bench clean
 
 all: build
 
@@ -20,6 +21,15 @@ build: deps
 build-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOB_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
+
+# ThreadSanitizer (gcc's -fsanitize=thread): the unit tests, the log benchmark briefly and
+# a short mixed load on the server with SIGHUP and SIGTERM (scripts/tsan.sh, ~3 minutes)
+build-tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOB_TSAN=ON >/dev/null
+	@cmake --build build-tsan -j$(JOBS)
+
+test-tsan: build-tsan
+	@bash scripts/tsan.sh build-tsan
 
 test-release: build
 	cd build && ctest --output-on-failure -j$(JOBS)
@@ -36,7 +46,7 @@ fuzz: deps
 format-check:
 	@bash scripts/check-source.sh
 
-test: format-check test-release test-asan valgrind fuzz
+test: format-check test-release test-asan test-tsan valgrind fuzz
 	@echo "make test: all suites passed"
 
 format:
@@ -49,4 +59,4 @@ bench: build
 	@bash bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

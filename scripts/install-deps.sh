@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
-      libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcmocka-dev
+      libtsan2 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcmocka-dev
       libmicrohttpd-dev libgnutls28-dev libjwt-dev libssl-dev openssl curl jq python3 strace
       systemd)
 missing=()

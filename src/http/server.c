@@ -818,11 +818,14 @@ void ob_http_watch(ob_http_server *s)
 
 static enum MHD_Result healthz(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
-    if (!s->hub || !s->hub->ix || !s->hub->log)
+    if (!s->hub || !s->hub->log)
         return send_outcome(s, conn, r, 503, "transient", "the hub is not open");
     ob_err e = {0};
     if (watch_ground(s, &e) != OB_OK) /* not transient: it needs the operator */
         return send_outcome(s, conn, r, 503, "exception", e.msg);
+    char why[sizeof s->hub->stop_reason + 32];
+    if (ob_hub_stopped(s->hub, why, sizeof why))
+        return send_outcome(s, conn, r, 503, "exception", why);
     char *ok = malloc(3);
     if (!ok)
         return MHD_NO;
@@ -1185,6 +1188,9 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     json_t *body = NULL;
     ob_err e = {0};
     enum MHD_Result mrc;
+    char why[sizeof s->hub->stop_reason];
+    if (ob_hub_stopped(s->hub, why, sizeof why)) /* fail closed, and say why (issue 24) */
+        return send_outcome(s, conn, r, 503, "exception", why);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, pl);
     if (pl->overflow) {
         mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");

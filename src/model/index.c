@@ -6,6 +6,14 @@
 
 #include "core/alloc.h"
 
+/* Block and consent ids (index.h): the map borrows its keys, so each id is kept in a
+ * chunk that never moves. */
+struct ob_id_chunk {
+    struct ob_id_chunk *next;
+    size_t n;
+    uint64_t v[1024];
+};
+
 ob_index *ob_index_new(void)
 {
     ob_index *ix = ob_calloc(1, sizeof *ix);
@@ -17,8 +25,10 @@ ob_index *ob_index_new(void)
     ix->project_ids = ob_map_new();
     ix->cpr_ids = ob_map_new();
     ix->cluster_ids = ob_map_new();
+    ix->block_ids = ob_map_new();
+    ix->consent_ids = ob_map_new();
     if (!ix->org_ids || !ix->pro_ids || !ix->patient_ids || !ix->project_ids || !ix->cpr_ids ||
-        !ix->cluster_ids) {
+        !ix->cluster_ids || !ix->block_ids || !ix->consent_ids) {
         ob_index_free(ix);
         return NULL;
     }
@@ -78,6 +88,13 @@ void ob_index_free(ob_index *ix)
     ob_map_free(ix->patient_ids);
     ob_map_free(ix->project_ids);
     ob_map_free(ix->cpr_ids);
+    ob_map_free(ix->block_ids);
+    ob_map_free(ix->consent_ids);
+    while (ix->id_keys) {
+        struct ob_id_chunk *c = ix->id_keys;
+        ix->id_keys = c->next;
+        ob_free(c);
+    }
     ob_free(ix);
 }
 
@@ -293,6 +310,38 @@ ob_status ob_index_add_project(ob_index *ix, const ob_project *p, uint32_t *id, 
     return OB_OK;
 }
 
+static ob_status claim_id(ob_index *ix, ob_map *m, const char *what, uint64_t id, uint32_t patient,
+                          ob_err *e)
+{
+    if (ob_map_get(m, &id, sizeof id) != OB_NONE)
+        return ob_err_set(e, OB_EINVAL,
+                          "%s id %llu is already used (ids are unique across all patients)", what,
+                          (unsigned long long)id);
+    struct ob_id_chunk *c = ix->id_keys;
+    if (!c || c->n == sizeof c->v / sizeof c->v[0]) {
+        c = ob_calloc(1, sizeof *c);
+        if (!c)
+            return nomem(e);
+        c->next = ix->id_keys;
+        ix->id_keys = c;
+    }
+    c->v[c->n] = id;
+    if (ob_map_put(m, &c->v[c->n], sizeof id, patient) < 0)
+        return nomem(e);
+    c->n++;
+    return OB_OK;
+}
+
+uint32_t ob_index_block_owner(const ob_index *ix, uint64_t id)
+{
+    return ob_map_get(ix->block_ids, &id, sizeof id);
+}
+
+uint32_t ob_index_consent_owner(const ob_index *ix, uint64_t id)
+{
+    return ob_map_get(ix->consent_ids, &id, sizeof id);
+}
+
 /* Appends one element to a per-patient vector with 16-bit count and capacity. */
 static int push16(void **v, uint16_t *n, uint16_t *cap, const void *elem, size_t size)
 {
@@ -352,6 +401,8 @@ ob_status ob_index_add_block(ob_index *ix, uint32_t patient, const ob_block *b, 
         (b->kind == OB_BLOCK_PROFESSIONAL && b->target >= ix->npros) ||
         (b->kind == OB_BLOCK_SITE && b->target >= ix->norgs))
         return ob_err_set(e, OB_EINVAL, "block names an unknown professional or site");
+    if ((st = claim_id(ix, ix->block_ids, "block", b->id, patient, e)))
+        return st;
     ob_patient *p = &ix->patients[patient];
     if (push16((void **)&p->blocks, &p->nblocks, &p->capblocks, b, sizeof *b) < 0)
         return nomem(e);
@@ -365,6 +416,8 @@ ob_status ob_index_add_consent(ob_index *ix, uint32_t patient, const ob_consent 
         return st;
     if (c->kind >= OB_CONSENT_KIND_COUNT)
         return ob_err_set(e, OB_EINVAL, "consent has an unknown kind");
+    if ((st = claim_id(ix, ix->consent_ids, "consent", c->id, patient, e)))
+        return st;
     ob_patient *p = &ix->patients[patient];
     if (push16((void **)&p->consents, &p->nconsents, &p->capconsents, c, sizeof *c) < 0)
         return nomem(e);

@@ -36,6 +36,11 @@ typedef struct ob_index {
     ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids, *cluster_ids;
     ob_source *sources; /* source systems (R-APT-5); few, searched linearly */
     size_t nsources, capsources;
+    /* Block and consent ids -> their patient, over every id ever added (lifted and
+     * revoked ones too): ids are unique across patients and never reused. Keys live in
+     * id_keys (chunks that never move, owned). */
+    ob_map *block_ids, *consent_ids;
+    struct ob_id_chunk *id_keys;
 } ob_index;
 
 ob_index *ob_index_new(void);
@@ -71,6 +76,9 @@ uint32_t ob_index_find_project(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_cluster(const ob_index *ix, const char *ext_id);
 uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t hash[16]);
 ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
+/* The patient a block (consent) id was added for, or OB_NONE if it never was. */
+uint32_t ob_index_block_owner(const ob_index *ix, uint64_t id);
+uint32_t ob_index_consent_owner(const ob_index *ix, uint64_t id);
 ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);
 
 /* true when org == ancestor or org lies below ancestor in the organisation tree. */

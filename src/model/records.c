@@ -534,8 +534,10 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
     TRY(period(o, "valid_from", "valid_to", false, &b.valid_from, &b.valid_to, e));
     TRY(period(o, "data_from", "data_to", false, &b.data_from, &b.data_to, e));
     TRY(id_field(o, L->next_block_id, &b.id, e));
-    if (ob_index_find_block(L->ix, pat, b.id))
-        return ob_err_set(e, OB_EINVAL, "block id %llu is already used", (unsigned long long)b.id);
+    if (ob_index_block_owner(L->ix, b.id) != OB_NONE) /* unique across patients */
+        return ob_err_set(e, OB_EINVAL,
+                          "block id %llu is already used (ids are unique across all patients)",
+                          (unsigned long long)b.id);
     ob_change_actor who;
     TRY(change_actor(L, o, "by_gp", pat, &who, e));
     TRY(ob_policy_check_block(L->ix, pat, &b, &who, e));
@@ -595,8 +597,9 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
     TRY(bool_field(o, "identifiable", false, &c.identifiable, e));
     TRY(ob_json_time(o, "created", L->now, &c.created, e));
     TRY(id_field(o, L->next_consent_id, &c.id, e));
-    if (ob_index_find_consent(L->ix, pat, c.id))
-        return ob_err_set(e, OB_EINVAL, "consent id %llu is already used",
+    if (ob_index_consent_owner(L->ix, c.id) != OB_NONE) /* unique across patients */
+        return ob_err_set(e, OB_EINVAL,
+                          "consent id %llu is already used (ids are unique across all patients)",
                           (unsigned long long)c.id);
     ob_change_actor who = {OB_ACTOR_CITIZEN, pat};
     if (c.form == 1 && c.taken_by != OB_NONE && !json_object_get(o, "by_patient")) {

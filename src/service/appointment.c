@@ -13,13 +13,20 @@ struct write_ctx {
     ob_apt *a;
     bool create_only, created;
     int64_t if_match;
+    int64_t version; /* of the row before the write; 0: none */
+    char prev[160];  /* the patient it belonged to before the write; "": none */
+    bool prev_long;  /* that patient's id did not fit prev: drop every patient's rows */
 };
 
-/* ob_apt_find_key's callback: the version found (0 when none). */
+/* ob_apt_find_key's callback: the row as it was before the write. */
 static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 {
     (void)e;
-    *(int64_t *)ctx = a->version > 0 ? a->version : 1;
+    struct write_ctx *w = ctx;
+    w->version = a->version > 0 ? a->version : 1;
+    const char *p = a->patient ? a->patient : "";
+    w->prev_long = strlen(p) >= sizeof w->prev;
+    snprintf(w->prev, sizeof w->prev, "%s", p);
     return OB_OK;
 }
 
@@ -27,25 +34,28 @@ static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
 {
     struct write_ctx *w = ctx;
-    if (w->create_only || w->if_match) {
-        int64_t version = 0;
-        ob_status rc =
-            ob_apt_find_key(db, w->a->source, w->a->system, w->a->value, found, &version, e);
-        if (rc)
-            return rc;
-        if (w->create_only && version)
-            return ob_err_set(e, OB_ECONFLICT,
-                              "your system already has an appointment with this identifier; "
-                              "update it with PUT /Appointment?identifier=<system>|<value>");
-        if (w->if_match && !version)
-            return ob_err_set(e, OB_ECONFLICT,
-                              "If-Match: your system has no appointment with this identifier");
-        if (w->if_match > 0 && version != w->if_match)
-            return ob_err_set(e, OB_ECONFLICT,
-                              "If-Match: the appointment is at version %lld, not %lld; read it "
-                              "again and send the change against that version",
-                              (long long)version, (long long)w->if_match);
-    }
+    /* the row as it was: for the checks below, and for the cache of the patient it
+     * belonged to (a source that corrects a misfiled appointment moves it to another
+     * patient, and the old patient's rows must go too: T-CONC-2) */
+    w->version = 0;
+    w->prev[0] = '\0';
+    w->prev_long = false;
+    ob_status rc = ob_apt_find_key(db, w->a->source, w->a->system, w->a->value, found, w, e);
+    if (rc)
+        return rc;
+    int64_t version = w->version;
+    if (w->create_only && version)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "your system already has an appointment with this identifier; "
+                          "update it with PUT /Appointment?identifier=<system>|<value>");
+    if (w->if_match && !version)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: your system has no appointment with this identifier");
+    if (w->if_match > 0 && version != w->if_match)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: the appointment is at version %lld, not %lld; read it "
+                          "again and send the change against that version",
+                          (long long)version, (long long)w->if_match);
     return ob_apt_upsert(db, w->a, &w->created, e);
 }
 
@@ -162,7 +172,7 @@ static void publish(struct ob_apt_cache *c, uint32_t pat, uint64_t gen, ob_apt_l
 ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
                            const ob_log_entry *actor, bool *created, ob_err *e)
 {
-    struct write_ctx w = {a, create_only, false, if_match};
+    struct write_ctx w = {.a = a, .create_only = create_only, .if_match = if_match};
     ob_log_entry le = *actor;
     le.event = OB_EV_DATA_CHANGE;
     le.permit = true;
@@ -175,12 +185,23 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_ma
     le.resource = res;
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
+    if (ob_hub_stopped(h, NULL, 0))
+        return ob_hub_stopped_err(h, e);
     uint64_t seq;
     ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
+    /* after the commit, committed or not (see appointment.h): every patient whose rows the
+     * write touched, the one it names and the one it was filed on before */
     pthread_rwlock_rdlock(&h->lock);
     uint32_t pat = ob_index_find_patient(h->ix, a->patient);
+    uint32_t prev = w.prev[0] ? ob_index_find_patient(h->ix, w.prev) : OB_NONE;
     pthread_rwlock_unlock(&h->lock);
-    drop(h->apt_cache, pat); /* after the commit, committed or not (see appointment.h) */
+    if (w.prev_long) {
+        drop(h->apt_cache, OB_NONE);
+    } else {
+        drop(h->apt_cache, pat);
+        if (prev != pat && prev != OB_NONE)
+            drop(h->apt_cache, prev);
+    }
     if (!rc && created)
         *created = w.created;
     return rc;
@@ -296,7 +317,13 @@ ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *
 {
     memset(out, 0, sizeof *out);
     struct cand_ctx c = {h, out, false};
-    return ob_apt_get(ob_store_db(h->store), id, collect, &c, e);
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(h->store, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_apt_get(ob_store_reader_db(r), id, collect, &c, e);
+    ob_store_reader_give(h->store, r);
+    return rc;
 }
 
 ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, const char *value,
@@ -304,7 +331,13 @@ ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, c
 {
     memset(out, 0, sizeof *out);
     struct cand_ctx c = {h, out, true};
-    return ob_apt_find_key(ob_store_db(h->store), source, system, value, collect, &c, e);
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(h->store, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_apt_find_key(ob_store_reader_db(r), source, system, value, collect, &c, e);
+    ob_store_reader_give(h->store, r);
+    return rc;
 }
 
 void ob_apt_list_release(ob_apt_list *l)

@@ -11,10 +11,14 @@
  * log writer commits to the same database every few milliseconds, and every commit makes
  * SQLite drop the reading connection's whole page cache, so each search read its pages
  * again with pread (17% of the server's time, measured). Every write of an appointment in
- * this process (ob_hub_apt_write, ob_hub_import) drops the patient's rows, or all rows,
- * after its commit; a reader that missed publishes what it read only if no write ended in
- * between (a generation count), so a cached row is never older than the last commit. Like
- * the rest of the hub's index, it assumes that one process writes the database. */
+ * this process (ob_hub_apt_write, ob_hub_import) drops the rows of every patient it
+ * touched (the one the row names now and the one it named before: a source can move a
+ * misfiled appointment to another patient), or all rows, after its commit; a reader that
+ * missed reads on a connection no other thread uses meanwhile (a store reader, so its
+ * snapshot starts after every commit before it: no statement elsewhere can hold it on an
+ * older one) and publishes what it read only if no write ended in between (a generation
+ * count), so a cached row is never older than the last commit. Like the rest of the hub's
+ * index, it assumes that one process writes the database. */
 #ifndef OB_SERVICE_APPOINTMENT_H
 #define OB_SERVICE_APPOINTMENT_H
 

@@ -52,7 +52,9 @@ static ob_status replay_one(void *ctx, int64_t seq, const char *type, const char
     return OB_OK;
 }
 
-/* Builds a fresh index from the store's records. */
+/* Builds a fresh index from the store's records aside, then swaps it in (the caller
+ * holds the write lock, or is alone at open). The index it replaces is retired, not freed
+ * (see ob_hub.retired): a reader may still use its strings. On failure nothing changes. */
 static ob_status rebuild(ob_hub *h, ob_err *e)
 {
     ob_index *ix = ob_index_new();
@@ -62,15 +64,51 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
     ob_loader_init(&L, ix, &h->keys);
     struct replay_ctx c = {&L};
     ob_status rc = ob_store_each_record(h->store, replay_one, &c, e);
+    ob_index **retired = NULL;
+    if (!rc && h->ix) { /* rare (a failed change): one more slot each time */
+        retired = ob_realloc(h->retired, (h->nretired + 1) * sizeof *retired);
+        if (!retired)
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory building the index");
+        else
+            h->retired = retired;
+    }
     if (rc) {
         ob_index_free(ix);
         return rc;
     }
-    ob_index_free(h->ix);
+    if (h->ix)
+        h->retired[h->nretired++] = h->ix;
     h->ix = ix;
     h->loader = L;
     h->loader.now = ob_time_now();
     return OB_OK;
+}
+
+/* Stops the hub (fail closed): the index may no longer match the store. Write lock held. */
+static void stop(ob_hub *h, const char *what, const ob_err *why)
+{
+    if (atomic_load(&h->stopped))
+        return; /* the reason is written once, before the flag: readers need no lock */
+    snprintf(h->stop_reason, sizeof h->stop_reason,
+             "%s, and the index could not be rebuilt from the store (%.200s); restart the server",
+             what, why && why->msg[0] ? why->msg : "unknown error");
+    atomic_store(&h->stopped, true);
+}
+
+bool ob_hub_stopped(ob_hub *h, char *why, size_t cap)
+{
+    if (!atomic_load(&h->stopped))
+        return false;
+    if (why && cap)
+        snprintf(why, cap, "%s", h->stop_reason);
+    return true;
+}
+
+ob_status ob_hub_stopped_err(ob_hub *h, ob_err *e)
+{
+    char why[sizeof h->stop_reason];
+    ob_hub_stopped(h, why, sizeof why);
+    return ob_err_set(e, OB_EIO, "the service stopped: %.400s", why);
 }
 
 /* One writing process per database. The hub holds the index, its caches and the log's
@@ -164,6 +202,9 @@ void ob_hub_close(ob_hub *h)
     ob_overrides_free(h->overrides);
     ob_sources_free(h->sources);
     ob_index_free(h->ix);
+    for (size_t i = 0; i < h->nretired; i++)
+        ob_index_free(h->retired[i]);
+    ob_free(h->retired);
     pthread_rwlock_destroy(&h->lock);
     sodium_memzero(&h->keys, sizeof h->keys);
     ob_free(h->db_path);
@@ -181,6 +222,8 @@ ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_e
 {
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no access without a log entry");
+    if (atomic_load(&h->stopped))
+        return ob_hub_stopped_err(h, e);
     const ob_hub_defer *d = tl_defer;
     if (!d || seq)
         return ob_log_append(h->log, le, 1, NULL, NULL, seq, e);
@@ -238,6 +281,10 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
 {
     ob_log_entry le;
     pthread_rwlock_rdlock(&h->lock);
+    if (atomic_load(&h->stopped)) {
+        pthread_rwlock_unlock(&h->lock);
+        return ob_hub_stopped_err(h, e);
+    }
     ob_policy_decide(h->ix, rq, d);
     ob_hub_entry_for(h, rq, &le);
     pthread_rwlock_unlock(&h->lock);
@@ -383,6 +430,10 @@ ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, ui
 {
     ob_record_out out;
     pthread_rwlock_wrlock(&h->lock);
+    if (atomic_load(&h->stopped)) {
+        pthread_rwlock_unlock(&h->lock);
+        return ob_hub_stopped_err(h, e);
+    }
     h->loader.now = ob_time_now();
     ob_status rc = ob_record_apply(&h->loader, record, &out, e);
     if (rc) {
@@ -411,9 +462,9 @@ ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, ui
     else
         rc = ob_log_append(h->log, &le, 1, store_change, &c, seq, e);
     if (rc && !undo(h, &out, out.type)) {
-        ob_err keep = *e;
-        rebuild(h, NULL);
-        *e = keep;
+        ob_err rbe = {0};
+        if (rebuild(h, &rbe))
+            stop(h, "a change could not be stored nor undone", &rbe);
     }
     if (assigned)
         *assigned = out.assigned;
@@ -477,6 +528,11 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
     size_t line = 0;
     bool touched = false;
     pthread_rwlock_wrlock(&h->lock);
+    if (atomic_load(&h->stopped)) {
+        pthread_rwlock_unlock(&h->lock);
+        ob_arena_release(&arena);
+        return ob_hub_stopped_err(h, e);
+    }
     h->loader.now = ob_time_now();
     for (;;) {
         ob_err_clear(e);
@@ -578,9 +634,11 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
         ob_status rb = rebuild(h, &rbe);
         if (e)
             *e = keep;
-        if (rb)
+        if (rb) {
+            stop(h, "an import failed", &rbe);
             rc = ob_err_set(e, OB_EINTERNAL, "import failed and the index could not be rebuilt: %s",
                             rbe.msg);
+        }
     }
     pthread_rwlock_unlock(&h->lock);
     /* after the commit, and outside the hub lock (readers take the cache's lock first) */

@@ -41,6 +41,18 @@ typedef struct ob_hub {
     void (*notice)(void *ctx, const char *msg);
     void *notice_ctx;
     int lock_fd; /* with a log: the database file, flock()ed (one writing process) */
+    /* Indexes replaced by a rebuild, kept until close: readers use an index's strings
+     * after they let go of the lock (borrowed for as long as the hub is open), so an
+     * index that was ever visible is never freed while the hub is open. A rebuild happens
+     * only after a change whose storage failed and could not be undone. Under the lock. */
+    ob_index **retired;
+    size_t nretired;
+    /* Set (under the write lock) when the index could not be brought back in line with
+     * the store: every later decision, read and change is refused (fail closed) with
+     * stop_reason (written once, before the flag), and the server answers 503 until it
+     * is restarted. */
+    _Atomic bool stopped;
+    char stop_reason[384];
 } ob_hub;
 
 typedef struct ob_hub_options {
@@ -104,6 +116,10 @@ ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_e
  * threshold is reached, logs the alert entry (deferred like the read it follows) and tells
  * h->notice. Call only after the override's own entry was appended. */
 ob_status ob_hub_note_override(ob_hub *h, const ob_request *rq, ob_err *e);
+/* Whether the hub stopped (see ob_hub.stopped); with why (may be NULL) the reason. */
+bool ob_hub_stopped(ob_hub *h, char *why, size_t cap);
+/* OB_EIO with a message saying that and why the hub stopped. */
+ob_status ob_hub_stopped_err(ob_hub *h, ob_err *e);
 
 /* Fills the actor part of a log entry for a request (names from the index). */
 void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le);

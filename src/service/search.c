@@ -45,6 +45,10 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     ob_decision summary;
     ob_log_entry le;
     pthread_rwlock_rdlock(&h->lock);
+    if (atomic_load(&h->stopped)) {
+        pthread_rwlock_unlock(&h->lock);
+        return ob_hub_stopped_err(h, e);
+    }
     for (size_t i = 0; i < s->n; i++) {
         ob_policy_decide(h->ix, &s->rqs[i], &out[i]);
         ob_policy_enforce(&out[i], s->handled);

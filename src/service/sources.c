@@ -90,7 +90,12 @@ ob_status ob_hub_apt_system_claim(ob_hub *h, const char *system, const char *sou
     ob_status rc = OB_OK;
     pthread_mutex_lock(&g->mu);
     if (!g->loaded) {
-        rc = ob_apt_each_system(ob_store_db(h->store), load_owner, &g->owners, e);
+        ob_store_reader *r; /* reads run on a reader of their own (store/sqlite.h) */
+        rc = ob_store_reader_take(h->store, &r, e);
+        if (rc == OB_OK) {
+            rc = ob_apt_each_system(ob_store_reader_db(r), load_owner, &g->owners, e);
+            ob_store_reader_give(h->store, r);
+        }
         g->loaded = rc == OB_OK;
     }
     bool known = false, mine = false;

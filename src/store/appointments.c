@@ -8,7 +8,7 @@
  *   with an index on (patient, start).
  * Times are ob_time seconds. Statements are prepared per call (SQLite keeps no statement
  * cache), except the per-patient search, the hot read of every appointment search, whose
- * statement comes from the store's pool (ob_apt_each_patient_pooled). */
+ * statement is kept with the store's reader (ob_apt_each_patient_pooled, sqlite.h). */
 #include "store/appointments.h"
 
 #include <string.h>
@@ -100,12 +100,18 @@ static const char each_patient_sql[] =
 ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
                                      ob_err *e)
 {
-    sqlite3_stmt *st = ob_store_stmt_take(s, each_patient_sql, e);
-    if (!st)
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(s, &r, e);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = ob_store_reader_stmt(r, each_patient_sql, e);
+    if (!st) {
+        ob_store_reader_give(s, r);
         return OB_EIO;
+    }
     sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-    ob_status rc = each_rows(ob_store_db(s), st, fn, ctx, e);
-    ob_store_stmt_give(s, each_patient_sql, st);
+    rc = each_rows(ob_store_reader_db(r), st, fn, ctx, e);
+    ob_store_reader_give(s, r);
     return rc;
 }
 

@@ -10,7 +10,7 @@
  * The table is created by schema migration v2 in sqlite.c. The functions take a raw
  * sqlite3 handle so that writes can run inside the access log's transaction (an apply
  * callback, see log_sqlite.h) and commit together with their log entry (R-LOG-1);
- * reads use the store's own connection (ob_store_db). Strings passed in are borrowed
+ * reads run on one of the store's readers (sqlite.h). Strings passed in are borrowed
  * for the call; strings handed to callbacks are valid only during the callback. */
 #ifndef OB_STORE_APPOINTMENTS_H
 #define OB_STORE_APPOINTMENTS_H
@@ -52,8 +52,8 @@ ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, c
                           ob_apt_fn fn, void *ctx, ob_err *e);
 /* All of one patient's appointments (shared or not), by start time then id. */
 ob_status ob_apt_each_patient(sqlite3 *db, const char *patient, ob_apt_fn fn, void *ctx, ob_err *e);
-/* The same on the store's connection with a pooled statement (ob_store_stmt_take): the
- * search path's version, without a parse and plan per call. */
+/* The same on a reader of the store's with a statement kept by the reader (sqlite.h):
+ * the search path's version, without a parse and plan per call. */
 ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
                                      ob_err *e);
 /* One appointment by row id; fn is not called when there is none. */

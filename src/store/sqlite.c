@@ -19,24 +19,66 @@
 #include "core/alloc.h"
 #include "store/appointments.h"
 #include "store/log_index.h"
+#include "store/sqlite.h"
 
-/* Pooled statements of hot reads (ob_store_stmt_take): prepared once per concurrent
- * user, not per call. Parsing and planning a SELECT costs more than running it on an
- * indexed table (about 60% of an appointment search's SQLite time, measured). */
-#define STMT_POOL 128
+/* Read connections (ob_store_reader_take): every read runs on a connection that no other
+ * thread uses meanwhile. SQLite keeps one read transaction per connection, open until
+ * the connection's last active statement is reset: with one connection shared by every
+ * thread, a long statement on one thread (a statistics scan) pinned the snapshot that
+ * every other thread's reads saw, so a search started after a write had answered could
+ * still read the row from before it (and the appointment cache kept it: issue 24,
+ * T-CONC-1). A reader taken from the pool has no active statement, so its first step
+ * starts a read transaction that sees every commit made before. Each reader keeps its
+ * hot statements prepared: parsing and planning a SELECT costs more than running it on
+ * an indexed table (about 60% of an appointment search's SQLite time, measured). */
+#define READER_STMTS 4
+#define READERS_IDLE 64 /* idle readers kept; more are closed when given back */
+
+struct ob_store_reader {
+    sqlite3 *db;
+    size_t nst;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } st[READER_STMTS];
+    struct ob_store_reader *next; /* in the idle list */
+};
 
 struct ob_store {
-    sqlite3 *db;
+    sqlite3 *db; /* migrations and writes outside the log's transactions */
     sqlite3_stmt *put_record, *put_item;
     char *path;
     int version;
     pthread_mutex_t pool_lock;
-    size_t npool;
-    struct {
-        const char *sql;
-        sqlite3_stmt *st;
-    } pool[STMT_POOL];
+    ob_store_reader *idle; /* under pool_lock */
+    size_t nidle;
 };
+
+static void reader_close(ob_store_reader *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nst; i++)
+        sqlite3_finalize(r->st[i].st);
+    sqlite3_close(r->db);
+    ob_free(r);
+}
+
+/* A reader goes back to the pool only with no transaction and no statement but its own
+ * (reset) ones: a statement left stepping would pin its snapshot for the next user. */
+static bool reader_clean(ob_store_reader *r)
+{
+    if (!sqlite3_get_autocommit(r->db))
+        return false;
+    for (sqlite3_stmt *st = sqlite3_next_stmt(r->db, NULL); st; st = sqlite3_next_stmt(r->db, st)) {
+        bool own = false;
+        for (size_t i = 0; i < r->nst && !own; i++)
+            own = r->st[i].st == st;
+        if (!own || sqlite3_stmt_busy(st))
+            return false;
+    }
+    return true;
+}
 
 static const char *const migrations[] = {
     /* v1 */
@@ -167,8 +209,11 @@ void ob_store_close(ob_store *s)
         return;
     sqlite3_finalize(s->put_record);
     sqlite3_finalize(s->put_item);
-    for (size_t i = 0; i < s->npool; i++)
-        sqlite3_finalize(s->pool[i].st);
+    while (s->idle) {
+        ob_store_reader *r = s->idle;
+        s->idle = r->next;
+        reader_close(r);
+    }
     pthread_mutex_destroy(&s->pool_lock);
     sqlite3_close(s->db);
     ob_free(s->path);
@@ -237,13 +282,38 @@ ob_status ob_store_put_item(ob_store *s, const ob_item *it, ob_err *e)
     return step_done(s, st, e, "storing a data item");
 }
 
+/* Prepares sql on a reader taken for this one call (see the top of this file); read_end
+ * finalizes it and gives the reader back. */
+static ob_status read_begin(ob_store *s, const char *sql, const char *what, ob_store_reader **r,
+                            sqlite3_stmt **st, ob_err *e)
+{
+    *st = NULL;
+    ob_status rc = ob_store_reader_take(s, r, e);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2((*r)->db, sql, -1, st, NULL) != SQLITE_OK) {
+        rc = ob_err_set(e, OB_EIO, "%s: %s", what, sqlite3_errmsg((*r)->db));
+        sqlite3_finalize(*st);
+        ob_store_reader_give(s, *r);
+        return rc;
+    }
+    return OB_OK;
+}
+
+static void read_end(ob_store *s, ob_store_reader *r, sqlite3_stmt *st)
+{
+    sqlite3_finalize(st);
+    ob_store_reader_give(s, r);
+}
+
 ob_status ob_store_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e)
 {
+    ob_store_reader *rd;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT seq, type, json FROM records ORDER BY seq", -1, &st,
-                           NULL) != SQLITE_OK)
-        return db_err(s, e, "reading records");
-    ob_status rc = OB_OK;
+    ob_status rc = read_begin(s, "SELECT seq, type, json FROM records ORDER BY seq",
+                              "reading records", &rd, &st, e);
+    if (rc)
+        return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         rc = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -252,8 +322,8 @@ ob_status ob_store_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *
             break;
     }
     if (!rc && r != SQLITE_DONE)
-        rc = db_err(s, e, "reading records");
-    sqlite3_finalize(st);
+        rc = ob_err_set(e, OB_EIO, "reading records: %s", sqlite3_errmsg(rd->db));
+    read_end(s, rd, st);
     return rc;
 }
 
@@ -272,7 +342,8 @@ static void row_to_item(sqlite3_stmt *st, ob_item *it)
 
 #define ITEM_COLS "id, patient, category, origin, time, source, code, value, json"
 
-static ob_status each_item(ob_store *s, sqlite3_stmt *st, ob_item_fn fn, void *ctx, ob_err *e)
+static ob_status each_item(ob_store *s, ob_store_reader *rd, sqlite3_stmt *st, ob_item_fn fn,
+                           void *ctx, ob_err *e)
 {
     ob_status rc = OB_OK;
     int r;
@@ -283,50 +354,56 @@ static ob_status each_item(ob_store *s, sqlite3_stmt *st, ob_item_fn fn, void *c
             break;
     }
     if (!rc && r != SQLITE_DONE)
-        rc = db_err(s, e, "reading data items");
-    sqlite3_finalize(st);
+        rc = ob_err_set(e, OB_EIO, "reading data items: %s", sqlite3_errmsg(rd->db));
+    read_end(s, rd, st);
     return rc;
 }
 
 ob_status ob_store_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
                              void *ctx, ob_err *e)
 {
+    ob_store_reader *rd;
     sqlite3_stmt *st;
     const char *sql = patient ? "SELECT " ITEM_COLS " FROM items WHERE patient=?1 AND "
                                 "(?2 IS NULL OR category=?2) ORDER BY time, id"
                               : "SELECT " ITEM_COLS " FROM items WHERE "
                                 "(?2 IS NULL OR category=?2) ORDER BY patient, time, id";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, e, "reading data items");
+    ob_status rc = read_begin(s, sql, "reading data items", &rd, &st, e);
+    if (rc)
+        return rc;
     if (patient)
         sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
     if (category)
         sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
-    return each_item(s, st, fn, ctx, e);
+    return each_item(s, rd, st, fn, ctx, e);
 }
 
 ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e)
 {
+    ob_store_reader *rd;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT " ITEM_COLS " FROM items WHERE id=?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return db_err(s, e, "reading a data item");
+    ob_status rc = read_begin(s, "SELECT " ITEM_COLS " FROM items WHERE id=?1",
+                              "reading a data item", &rd, &st, e);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    return each_item(s, st, fn, ctx, e);
+    return each_item(s, rd, st, fn, ctx, e);
 }
 
 ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const char *code,
                                        ob_item_fn fn, void *ctx, ob_err *e)
 {
+    ob_store_reader *rd;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " ITEM_COLS " FROM items WHERE category=?1 AND code=?2 "
-                           "ORDER BY patient, time, id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_err(s, e, "reading data items by code");
+    ob_status rc = read_begin(s,
+                              "SELECT " ITEM_COLS " FROM items WHERE category=?1 AND code=?2 "
+                              "ORDER BY patient, time, id",
+                              "reading data items by code", &rd, &st, e);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
-    return each_item(s, st, fn, ctx, e);
+    return each_item(s, rd, st, fn, ctx, e);
 }
 
 int64_t ob_store_count(ob_store *s, const char *table)
@@ -335,22 +412,24 @@ int64_t ob_store_count(ob_store *s, const char *table)
     if (strcmp(table, "records") != 0 && strcmp(table, "items") != 0)
         return -1;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    ob_store_reader *rd;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (read_begin(s, sql, "counting", &rd, &st, NULL))
         return -1;
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    read_end(s, rd, st);
     return n;
 }
 
 ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e)
 {
+    ob_store_reader *rd;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return db_err(s, e, "reading settings");
+    ob_status rc =
+        read_begin(s, "SELECT value FROM meta WHERE key=?1", "reading settings", &rd, &st, e);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    ob_status rc = OB_OK;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
         size_t n = strlen(v);
@@ -361,7 +440,7 @@ ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap,
     } else {
         rc = ob_err_set(e, OB_ENOTFOUND, "setting %s is not set", key);
     }
-    sqlite3_finalize(st);
+    read_end(s, rd, st);
     return rc;
 }
 
@@ -424,45 +503,85 @@ void ob_store_batch_end(ob_store_batch *b)
     ob_free(b);
 }
 
-/* ---- the raw connection for modules with their own tables (appointments.h) ---- */
+/* ---- read connections (sqlite.h) ---- */
 sqlite3 *ob_store_db(ob_store *s)
 {
     return s->db;
 }
 
-sqlite3_stmt *ob_store_stmt_take(ob_store *s, const char *sql, ob_err *e)
+ob_status ob_store_reader_take(ob_store *s, ob_store_reader **out, ob_err *e)
 {
     pthread_mutex_lock(&s->pool_lock);
-    for (size_t i = s->npool; i-- > 0;)
-        if (s->pool[i].sql == sql) {
-            sqlite3_stmt *st = s->pool[i].st;
-            s->pool[i] = s->pool[--s->npool];
-            pthread_mutex_unlock(&s->pool_lock);
-            return st;
-        }
-    pthread_mutex_unlock(&s->pool_lock);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        db_err(s, e, "preparing a statement");
-        return NULL;
+    ob_store_reader *r = s->idle;
+    if (r) {
+        s->idle = r->next;
+        s->nidle--;
     }
-    return st;
+    pthread_mutex_unlock(&s->pool_lock);
+    *out = r;
+    if (r)
+        return OB_OK;
+    r = ob_calloc(1, sizeof *r);
+    if (!r)
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening a read connection");
+    /* read-only: a reader never writes, checkpoints or removes the WAL; used by one
+     * thread at a time (the pool hands it out), so it needs no mutex of its own */
+    if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        ob_status rc = ob_err_set(e, OB_EIO, "cannot open a read connection to %s: %s", s->path,
+                                  r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        reader_close(r);
+        return rc;
+    }
+    sqlite3_busy_timeout(r->db, 10000);
+    *out = r;
+    return OB_OK;
 }
 
-void ob_store_stmt_give(ob_store *s, const char *sql, sqlite3_stmt *st)
+void ob_store_reader_give(ob_store *s, ob_store_reader *r)
 {
-    if (!st)
+    if (!r)
         return;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    /* no statement may stay active: the next user's first step must start a fresh read
+     * transaction (see the top of this file) */
+    for (size_t i = 0; i < r->nst; i++) {
+        sqlite3_reset(r->st[i].st);
+        sqlite3_clear_bindings(r->st[i].st);
+    }
     pthread_mutex_lock(&s->pool_lock);
-    if (s->npool < STMT_POOL) {
-        s->pool[s->npool].sql = sql;
-        s->pool[s->npool].st = st;
-        s->npool++;
-        st = NULL;
+    if (s->nidle < READERS_IDLE && reader_clean(r)) {
+        r->next = s->idle;
+        s->idle = r;
+        s->nidle++;
+        r = NULL;
     }
     pthread_mutex_unlock(&s->pool_lock);
-    sqlite3_finalize(st);
+    reader_close(r);
+}
+
+sqlite3 *ob_store_reader_db(ob_store_reader *r)
+{
+    return r->db;
+}
+
+sqlite3_stmt *ob_store_reader_stmt(ob_store_reader *r, const char *sql, ob_err *e)
+{
+    for (size_t i = 0; i < r->nst; i++)
+        if (r->st[i].sql == sql)
+            return r->st[i].st;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        ob_err_set(e, OB_EIO, "preparing a statement: %s", sqlite3_errmsg(r->db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (r->nst == READER_STMTS) { /* more hot statements than expected: forget the oldest */
+        sqlite3_finalize(r->st[0].st);
+        memmove(&r->st[0], &r->st[1], (READER_STMTS - 1) * sizeof r->st[0]);
+        r->nst--;
+    }
+    r->st[r->nst].sql = sql;
+    r->st[r->nst].st = st;
+    r->nst++;
+    return st;
 }

@@ -16,16 +16,23 @@ ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char 
 ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e);
 void ob_store_batch_end(ob_store_batch *b);
 
-/* The store's own connection, for reads of tables kept by other store modules
- * (appointments.h). Owned by the store; valid until ob_store_close. */
+/* The store's own connection: migrations and writes outside the log's transactions.
+ * Reads do not use it (a read runs on a reader, below). Owned by the store. */
 sqlite3 *ob_store_db(ob_store *s);
 
-/* A prepared statement of the store's connection for `sql`, from a pool (prepared only
- * when none is free); NULL with e set on failure. `sql` is identified by its address: pass
- * the same static string to ob_store_stmt_give, which resets and unbinds the statement and
- * keeps it for the next caller. Thread-safe; every taken statement must be given back
- * before ob_store_close. */
-sqlite3_stmt *ob_store_stmt_take(ob_store *s, const char *sql, ob_err *e);
-void ob_store_stmt_give(ob_store *s, const char *sql, sqlite3_stmt *st);
+/* A read connection for one user at a time, from the store's pool (opened when none is
+ * idle). Between take and give no other thread uses it, and a taken reader has no active
+ * statement, so its first read sees every commit made before the take: a long read
+ * elsewhere cannot hold it on an older snapshot (T-CONC-1 in docs/security.md).
+ * Give resets its statements (a read must not outlive the give) and keeps it for the
+ * next user. Thread-safe; every reader must be given back before ob_store_close. */
+typedef struct ob_store_reader ob_store_reader;
+ob_status ob_store_reader_take(ob_store *s, ob_store_reader **out, ob_err *e);
+void ob_store_reader_give(ob_store *s, ob_store_reader *r);
+sqlite3 *ob_store_reader_db(ob_store_reader *r);
+/* A statement for `sql` prepared once per reader and kept with it (hot reads: parsing
+ * and planning cost more than running them). `sql` is identified by its address (pass
+ * the same static string). Borrowed from the reader; reset by ob_store_reader_give. */
+sqlite3_stmt *ob_store_reader_stmt(ob_store_reader *r, const char *sql, ob_err *e);
 
 #endif

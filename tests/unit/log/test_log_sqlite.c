@@ -942,7 +942,8 @@ static void test_background_wal_checkpoints(void **state)
     struct stat sb;
     assert_int_equal(stat(wal, &sb), 0);
     long long pages = (long long)sb.st_size / (4096 + 24);
-    if (pages >= 8 * cfg.wal_pages)
+    /* a bound on timing: not under ThreadSanitizer (scripts/tsan.sh), ten times slower */
+    if (pages >= 8 * cfg.wal_pages && !getenv("OB_TEST_NO_TIMING"))
         fail_msg("the WAL grew to %lld pages with a %d-page threshold", pages, cfg.wal_pages);
     ob_err e = {0};
     assert_int_equal(ob_log_close(lg, &e), OB_OK);
