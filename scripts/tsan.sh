@@ -72,7 +72,6 @@ addr=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/out.txt" | head -1)
 tok() { "$bin" token --db "$db" "$@"; }
 GP=$(tok --kind professional --sub "$gp0-dr0" --site "$gp0")
 CIT=$(tok --kind citizen --cpr "$cpr0")
-SYS=$(tok --kind system --client-id epj-hosp-0 --site hosp-0)
 COORD=$(tok --kind professional --sub "$coord" --site "$csite")
 H=(-s -o /dev/null --max-time 30)
 # searches: each curl runs 4 at a time over keep-alive connections
@@ -97,7 +96,8 @@ writes() {
     local c=$cpr0 st=booked sh=true
     [ $((i % 3)) -eq 1 ] && c=$cpr1
     [ $((i % 2)) -eq 1 ] && st=cancelled sh=false
-    curl "${H[@]}" -X PUT -H "Authorization: Bearer $SYS" -H "Content-Type: application/fhir+json" \
+    # one write per token (docs/api.md): a fresh one each time
+    curl "${H[@]}" -X PUT -H "Authorization: Bearer $(tok --kind system --client-id epj-hosp-0 --site hosp-0)" -H "Content-Type: application/fhir+json" \
       --data-binary "$(apt $((i % 4)) "$st" "$c" "$sh")" "$addr/fhir/Appointment?identifier=urn:t%7Cw-$((i % 4))" || true
     i=$((i + 1))
   done
@@ -106,11 +106,11 @@ blocks() {
   local b='{"resourceType":"Consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"patient":{"reference":"Patient/pt-0"},"provision":{"type":"deny","actor":[{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"reference":{"reference":"Organization/hosp-0"}}]}}'
   while :; do
     local made
-    made=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $CIT" -H "Content-Type: application/fhir+json" \
+    made=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $(tok --kind citizen --cpr "$cpr0")" -H "Content-Type: application/fhir+json" \
       --data-binary "$b" "$addr/fhir/Consent" || true)
     local id
     id=$(jq -r '.id // empty' <<<"$made" 2>/dev/null || true)
-    [ -n "$id" ] && curl "${H[@]}" -X PUT -H "Authorization: Bearer $CIT" -H "Content-Type: application/fhir+json" \
+    [ -n "$id" ] && curl "${H[@]}" -X PUT -H "Authorization: Bearer $(tok --kind citizen --cpr "$cpr0")" -H "Content-Type: application/fhir+json" \
       --data-binary "$(jq -c '.status="inactive"' <<<"$made")" "$addr/fhir/Consent/$id" || true
   done
 }

@@ -41,7 +41,7 @@ csite=$(sqlite3 "$db" "select json_extract(json,'\$.sites[0]') from records wher
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 4
 [ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; exit 1; }
 tok() { "$bin" token --db "$db" "$@"; }
-SYS=$(tok --kind system --client-id epj-hosp-0 --site hosp-0)
+SYS=$(mint "$db" --kind system --client-id epj-hosp-0 --site hosp-0) # one per write: fresh
 CIT0=$(tok --kind citizen --cpr "$cpr0")
 CIT1=$(tok --kind citizen --cpr "$cpr1")
 GP0=$(tok --kind professional --sub "$gp0-dr0" --site "$gp0")
@@ -53,7 +53,7 @@ apt() {
 }
 # put IDENT CPR STATUS SHARED -> prints the HTTP status; the answer in $work/put.json
 put() {
-  curl -s -o "$work/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $SYS" \
+  curl -s -o "$work/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $(fresh "$SYS")" \
     -H "Content-Type: application/fhir+json" --data-binary "$(apt "$@")" \
     "$addr/fhir/Appointment?identifier=urn:t%7C$1"
 }
