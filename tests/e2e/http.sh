@@ -279,7 +279,7 @@ start2
 aud_ok "config file: its audience is used" from-file 200
 # a port in use is refused, even though the server's own threads share it (SO_REUSEPORT)
 "$bin" init --db "$work/other.db" >/dev/null 2>&1
-out=$(timeout 10 "$bin" serve --db "$work/other.db" --listen "127.0.0.1:${addr##*:}" 2>&1); rc=$?
+out=$(timeout 60 "$bin" serve --db "$work/other.db" --listen "127.0.0.1:${addr##*:}" 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || bad "a second server on a port in use started ($rc)"
 has "a port in use is named" "$out" "Address already in use"
 aud_ok "config file: the default audience is not" overblik 401
