@@ -211,8 +211,9 @@ static void change_actor(const ob_index *ix, const ob_caller *c, bool by_gp, boo
     }
     le->capacity = OB_CAP_PROFESSIONAL;
     le->rule = by_gp ? "R-BLK-3" : "R-CON-1";
-    le->reason = by_gp ? "set by the patient's own GP on the patient's behalf"
-                       : "recorded by the professional who took the consent orally";
+    le->reason = by_gp ? "ON YOUR BEHALF: a block set by your own GP"
+                       : "ON YOUR BEHALF: an oral consent recorded by the professional who took "
+                         "it; check it in your consents";
 }
 
 /* Turns an ob_hub_change failure into the answer. */
@@ -263,8 +264,12 @@ static ob_status create(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     } else if (c->kind == OB_ACTOR_PROFESSIONAL && pat != OB_NONE && !fc.is_block && fc.oral &&
                c->on_behalf_of == OB_NONE && c->actor < h->ix->npros &&
                h->ix->pros[c->actor].authorised &&
-               strcmp(fc.taken_by, h->ix->pros[c->actor].ext_id) == 0) {
-        ok = true; /* R-CON-1: the professional who took an oral consent records it */
+               strcmp(fc.taken_by, h->ix->pros[c->actor].ext_id) == 0 &&
+               ob_policy_treats(h->ix, pat, c->actor, c->now)) {
+        /* R-CON-1: the treating professional who took an oral consent records it (the
+         * change rules refuse one that benefits them). One who does not treat the
+         * patient gets the answer a patient who does not exist gets. */
+        ok = true;
     }
     ob_log_entry le;
     if (ok)

@@ -196,6 +196,7 @@ typedef struct ob_consent {
     ob_time created, revoked_at;
     uint32_t taken_by; /* oral consent: professional who took it; else OB_NONE */
     uint64_t id;       /* store id */
+    bool by_operator;  /* entered at the console by an operator (named in the log) */
 } ob_consent;
 
 typedef enum ob_block_kind {

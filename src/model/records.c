@@ -491,6 +491,19 @@ static ob_status id_field(json_t *o, uint64_t next, uint64_t *out, ob_err *e)
     return OB_OK;
 }
 
+/* "operator": the name of the operator who entered a change at the console (the CLI
+ * writes it; the log names them too). Kept as a flag in the index; a name, so no CPR. */
+static ob_status operator_field(json_t *o, bool *by_operator, ob_err *e)
+{
+    const char *name;
+    ob_status rc;
+    TRY(str_field(o, "operator", false, &name, e));
+    if (name && (strlen(name) > 64 || ob_cpr_in_text(name)))
+        return ob_err_set(e, OB_EINVAL, "field 'operator' must be a name of at most 64 bytes");
+    *by_operator = name != NULL;
+    return OB_OK;
+}
+
 static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
     static const char *const f[] = {
@@ -534,9 +547,9 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
 
 static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
-    static const char *const f[] = {"type",       "id",           "patient", "kind", "recipient",
-                                    "categories", "from",         "to",      "text", "form",
-                                    "taken_by",   "identifiable", "created", NULL};
+    static const char *const f[] = {
+        "type", "id",   "patient",  "kind",         "recipient", "categories", "from", "to",
+        "text", "form", "taken_by", "identifiable", "created",   "operator",   NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_consent c;
@@ -579,12 +592,13 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
     TRY(ref_field(L->ix, o, "taken_by", ob_index_find_professional, false, &c.taken_by, e));
     TRY(bool_field(o, "identifiable", false, &c.identifiable, e));
     TRY(ob_json_time(o, "created", L->now, &c.created, e));
+    TRY(operator_field(o, &c.by_operator, e));
     TRY(id_field(o, L->next_consent_id, &c.id, e));
     if (ob_index_find_consent(L->ix, pat, c.id))
         return ob_err_set(e, OB_EINVAL, "consent id %llu is already used",
                           (unsigned long long)c.id);
     ob_change_actor who = {OB_ACTOR_CITIZEN, pat};
-    if (c.form == 1 && c.taken_by != OB_NONE && !json_object_get(o, "by_patient")) {
+    if (c.form == 1 && c.taken_by != OB_NONE && !L->replay) {
         who.actor_kind = OB_ACTOR_PROFESSIONAL;
         who.actor = c.taken_by;
     }
@@ -966,13 +980,20 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
     }
     if (!canon) {
         canon = json_incref(obj);
-        /* blocks and consents store the id they were given, so replay is exact */
-        if ((strcmp(type, "block") == 0 || strcmp(type, "consent") == 0) &&
-            !json_object_get(obj, "id")) {
+        /* blocks and consents store the id they were given, so replay is exact, and a
+         * consent its creation time, at which its recorder's relationship is checked */
+        bool consent = strcmp(type, "consent") == 0;
+        if ((strcmp(type, "block") == 0 || consent) &&
+            (!json_object_get(obj, "id") || (consent && !json_object_get(obj, "created")))) {
             canon = json_deep_copy(obj);
             json_decref(obj);
+            char when[32];
+            ob_time_format(L->now, when);
             if (!canon ||
-                json_object_set_new(canon, "id", json_integer((json_int_t)out->assigned))) {
+                (!json_object_get(canon, "id") &&
+                 json_object_set_new(canon, "id", json_integer((json_int_t)out->assigned))) ||
+                (consent && !json_object_get(canon, "created") &&
+                 json_object_set_new(canon, "created", json_string(when)))) {
                 json_decref(canon);
                 return ob_err_set(e, OB_ENOMEM, "out of memory");
             }

@@ -23,6 +23,10 @@ typedef struct ob_loader {
     const ob_keys *keys; /* borrowed */
     uint64_t next_block_id, next_consent_id;
     ob_time now; /* the time changes are checked at */
+    /* Replaying the store: who made a change was checked when it was made, against the
+     * state of that day (a relationship since ended, a GP since moved); only the
+     * record's own validity is checked again. */
+    bool replay;
 } ob_loader;
 
 typedef struct ob_record_out {

@@ -122,12 +122,77 @@ ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob
         return ob_err_set(e, OB_EINVAL, "an oral consent records who took it");
     if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient)
         return OB_OK;
-    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor < ix->npros &&
-        ix->pros[who->actor].authorised && c->form == 1 && c->taken_by == who->actor)
-        return OB_OK; /* an authorised professional records the oral consent they took */
-    return ob_err_set(e, OB_EDENIED,
-                      "a consent is given by the patient, or recorded by the authorised "
-                      "professional who took it orally");
+    if (!(who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor < ix->npros &&
+          ix->pros[who->actor].authorised && c->form == 1 && c->taken_by == who->actor))
+        return ob_err_set(e, OB_EDENIED,
+                          "a consent is given by the patient, or recorded by the authorised "
+                          "professional who took it orally");
+    /* An oral consent has no signature: the recorder is its only witness. So the
+     * recorder must treat the patient when it is given (R-ACC-1), and can never be its
+     * beneficiary: a consent naming the recorder, a site they work at, a kind of site
+     * they work at, or a project they belong to would let anyone grant themselves
+     * access (issue 24). Such a consent is given by the patient themself. */
+    if (!ob_policy_treats(ix, patient, who->actor, c->created))
+        return ob_err_set(e, OB_EDENIED,
+                          "an oral consent is recorded only by a professional who currently "
+                          "treats the patient");
+    if (ob_policy_consent_benefits(ix, c, who->actor))
+        return ob_err_set(e, OB_EDENIED,
+                          "you cannot record an oral consent that gives yourself or your own "
+                          "site access; the patient gives it themself, or another treating "
+                          "professional records it");
+    return OB_OK;
+}
+
+bool ob_policy_treats(const ob_index *ix, uint32_t patient, uint32_t pro, ob_time at)
+{
+    if (patient >= ix->npatients || pro >= ix->npros || !ix->pros[pro].authorised)
+        return false;
+    const ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        const ob_relationship *r = &p->rels[i];
+        if (at < r->from || at > r->to)
+            continue;
+        if (r->professional != OB_NONE) {
+            if (r->professional == pro)
+                return true;
+            continue;
+        }
+        const ob_professional *P = &ix->pros[pro];
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], r->org))
+                return true;
+    }
+    return false;
+}
+
+bool ob_policy_consent_benefits(const ob_index *ix, const ob_consent *c, uint32_t pro)
+{
+    if (pro >= ix->npros)
+        return false;
+    const ob_professional *P = &ix->pros[pro];
+    switch (c->recipient_kind) {
+    case OB_RCPT_PERSON:
+        return c->recipient == pro;
+    case OB_RCPT_ORG:
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], c->recipient))
+                return true;
+        return false;
+    case OB_RCPT_ORG_KIND:
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ix->orgs[P->sites[s]].kind == c->recipient)
+                return true;
+        return false;
+    case OB_RCPT_PROJECT:
+        if (c->recipient >= ix->nprojects)
+            return false;
+        for (uint32_t i = 0; i < ix->projects[c->recipient].nmembers; i++)
+            if (ix->projects[c->recipient].members[i] == pro)
+                return true;
+        return false;
+    }
+    return true; /* an unknown kind benefits someone unknown: refuse */
 }
 
 ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,

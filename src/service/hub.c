@@ -58,6 +58,7 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
         return ob_err_set(e, OB_ENOMEM, "out of memory building the index");
     ob_loader L;
     ob_loader_init(&L, ix, &h->keys);
+    L.replay = true;
     struct replay_ctx c = {&L};
     ob_status rc = ob_store_each_record(h->store, replay_one, &c, e);
     if (rc) {
@@ -67,6 +68,7 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
     ob_index_free(h->ix);
     h->ix = ix;
     h->loader = L;
+    h->loader.replay = false;
     h->loader.now = ob_time_now();
     return OB_OK;
 }

@@ -106,8 +106,33 @@ static const row create_rows[] = {
           "\",\"valueCode\":\"oral\"},{\"url\":\"" OB_FHIR_EXT_TAKEN_BY
           "\",\"valueReference\":{\"reference\":\"Practitioner/spec_doc\"}}],",
      "\"type\":\"permit\"," PERIOD
-     "," ACTOR("Organization/spec") "," PURPOSE("override") "," CLASS("diagnosis"),
+     "," ACTOR("Organization/cardio") "," PURPOSE("override") "," CLASS("diagnosis"),
      201, NULL},
+    {"R-CON-1 (issue 24) an oral consent naming the recorder's own site is refused", "spec_doc",
+     "spec", NULL, "anna", SCOPE("treatment"),
+     TEXT "\"extension\":[{\"url\":\"" OB_FHIR_EXT_FORM
+          "\",\"valueCode\":\"oral\"},{\"url\":\"" OB_FHIR_EXT_TAKEN_BY
+          "\",\"valueReference\":{\"reference\":\"Practitioner/spec_doc\"}}],",
+     "\"type\":\"permit\"," PERIOD
+     "," ACTOR("Organization/spec") "," PURPOSE("override") "," CLASS("diagnosis"),
+     422, "yourself"},
+    {"R-CON-1 (issue 24) an oral consent naming the recorder is refused", "spec_doc", "spec", NULL,
+     "anna", SCOPE("treatment"),
+     TEXT "\"extension\":[{\"url\":\"" OB_FHIR_EXT_FORM
+          "\",\"valueCode\":\"oral\"},{\"url\":\"" OB_FHIR_EXT_TAKEN_BY
+          "\",\"valueReference\":{\"reference\":\"Practitioner/spec_doc\"}}],",
+     "\"type\":\"permit\"," PERIOD
+     "," ACTOR("Practitioner/spec_doc") "," PURPOSE("sharing") "," CLASS("diagnosis"),
+     422, "yourself"},
+    {"R-CON-1 (issue 24) an oral consent by a professional who does not treat the patient: the "
+     "answer of a patient who does not exist",
+     "spec_doc", "spec", NULL, "bent", SCOPE("treatment"),
+     TEXT "\"extension\":[{\"url\":\"" OB_FHIR_EXT_FORM
+          "\",\"valueCode\":\"oral\"},{\"url\":\"" OB_FHIR_EXT_TAKEN_BY
+          "\",\"valueReference\":{\"reference\":\"Practitioner/spec_doc\"}}],",
+     "\"type\":\"permit\"," PERIOD
+     "," ACTOR("Organization/cardio") "," PURPOSE("sharing") "," CLASS("diagnosis"),
+     403, "only the patient"},
     {"R-CON-1 missing purpose", NULL, NULL, "anna", "anna", SCOPE("treatment"), TEXT,
      "\"type\":\"permit\"," PERIOD "," ACTOR("Practitioner/spec_doc") "," CLASS("lab_result"), 400,
      "purpose"},
