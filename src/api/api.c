@@ -181,6 +181,8 @@ static const struct route {
     {"AuditEvent", ob_api_audit},        {"Observation", ob_api_clinical},
     {"Condition", ob_api_clinical},      {"Patient", ob_api_patient},
     {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
+    {"RelatedPerson", ob_api_grants},    {"PractitionerRole", ob_api_grants},
+    {"EpisodeOfCare", ob_api_grants},
 };
 
 /* Whether key is one of the comma-separated element names; "value[x]" stands for each

@@ -33,6 +33,9 @@ ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *r
 /* Organization and Practitioner: the directory */
 ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            const char *type, const char *rest, ob_api_response *out, ob_err *e);
+/* RelatedPerson, PractitionerRole, EpisodeOfCare: $end of a grant (api_grants.c) */
+ob_status ob_api_grants(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                        const char *rest, ob_api_response *out, ob_err *e);
 /* Patient: $overview, _search */
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);

@@ -73,6 +73,17 @@ uint32_t ob_index_find_patient_by_cpr_hash(const ob_index *ix, const uint8_t has
 ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
 ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);
 
+/* Grants that end (issue 24): the one grant current at `at` (from <= at <= to, and for a
+ * permission not revoked) that matches, or NULL. A relationship matches on org and
+ * professional (OB_NONE: through the site) and, unless kind < 0, its kind; a permission on
+ * professional, site and kind. Ending one sets its end to `at`: it replaces, never adds.
+ * Pointers are borrowed from the index, valid until the next change. */
+ob_attorney *ob_index_current_attorney(ob_index *ix, uint32_t patient, uint32_t holder, ob_time at);
+ob_relationship *ob_index_current_relationship(ob_index *ix, uint32_t patient, uint32_t org,
+                                               uint32_t pro, int kind, ob_time at);
+ob_permission *ob_index_current_permission(ob_index *ix, uint32_t pro, uint32_t site, uint8_t kind,
+                                           ob_time at);
+
 /* true when org == ancestor or org lies below ancestor in the organisation tree. */
 bool ob_index_org_within(const ob_index *ix, uint32_t org, uint32_t ancestor);
 bool ob_index_pro_works_at(const ob_index *ix, uint32_t pro, uint32_t org);

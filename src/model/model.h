@@ -124,6 +124,7 @@ typedef enum ob_capacity {
     OB_CAP_ATTORNEY,
     OB_CAP_GUARDIAN,
     OB_CAP_SOURCE_SYSTEM,
+    OB_CAP_OPERATOR, /* the operator at the console, entering a change for someone */
     OB_CAP_COUNT
 } ob_capacity;
 
@@ -138,6 +139,7 @@ typedef struct ob_attorney {
 typedef enum ob_perm_kind {
     OB_PERM_ASSIST = 0, /* technical assistance, SUL §42d stk. 3 */
     OB_PERM_QUALITY,    /* quality work, SUL §42d stk. 2 nr. 2 */
+    OB_PERM_MANAGE,     /* the site's management itself: ends the site's permissions */
     OB_PERM_KIND_COUNT
 } ob_perm_kind;
 

@@ -38,6 +38,12 @@ typedef struct ob_record_out {
     uint32_t patient;    /* the patient the record concerns, or OB_NONE */
     bool is_appointment; /* an "appointment" record: for the appointments table */
     ob_apt apt;          /* strings borrowed from the input object or the index */
+    /* an end of a grant (relative_end, relationship_end, permission_end): the end it
+     * changed (in the index) and what it was, so that a change that cannot be stored is
+     * undone; ended_revoked is set for a permission (its flag was false) */
+    ob_time *ended_to;
+    ob_time prev_to;
+    bool *ended_revoked;
 } ob_record_out;
 
 void ob_loader_init(ob_loader *L, ob_index *ix, const ob_keys *keys);

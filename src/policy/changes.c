@@ -208,3 +208,66 @@ ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, c
         return OB_OK;
     return ob_err_set(e, OB_EDENIED, "only the patient can revoke their consent");
 }
+
+/* ---- ending grants (issue 24): who may end a power of attorney, a permission, a
+ * treatment relationship. The grant itself is found by the caller (index.h). ---- */
+
+ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, const ob_attorney *a,
+                                       const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (a->capacity != OB_CAP_ATTORNEY)
+        return ob_err_set(e, OB_EDENIED,
+                          "custody and guardianship end by the registry's record, not by a "
+                          "revocation");
+    /* the patient revokes what they gave; the holder renounces what they hold */
+    if (who->actor_kind == OB_ACTOR_CITIZEN && (who->actor == patient || who->actor == a->holder))
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "only the patient, or the holder renouncing it, can end a power of "
+                      "attorney");
+}
+
+bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at)
+{
+    if (pro >= ix->npros || site >= ix->norgs)
+        return false;
+    const ob_perm_list *l = &ix->pro_perms[pro];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind == OB_PERM_MANAGE && !p->revoked && p->from <= at && at <= p->to &&
+            ob_index_org_within(ix, site, p->site))
+            return true;
+    }
+    return false;
+}
+
+ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission *p, ob_time at,
+                                         const ob_change_actor *who, ob_err *e)
+{
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && ob_policy_manages(ix, who->actor, p->site, at))
+        return OB_OK;
+    /* the holder may give up their own permission (a secretary who leaves) */
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor == p->professional)
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "only the management of the site that granted a permission (or its "
+                      "holder, giving it up) can end it");
+}
+
+ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
+                                           const ob_relationship *r, const ob_change_actor *who,
+                                           ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    /* R-ACC-1: relationships end with the matching event from the source system of the
+     * site (a discharge, a delisting) */
+    if (who->actor_kind == OB_ACTOR_SOURCE_SYSTEM && who->actor < ix->nsources &&
+        ob_index_org_within(ix, r->org, ix->sources[who->actor].site))
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "a treatment relationship ends with an event from the source system of "
+                      "its site");
+}

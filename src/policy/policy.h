@@ -146,4 +146,19 @@ ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob
 ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,
                                          const ob_change_actor *who, ob_err *e);
 
+/* Ending grants (issue 24). A power of attorney: the patient, or the holder renouncing
+ * it (custody and guardianship end by the registry's record). A permission: the site's
+ * management (a professional with a current `manage` permission for a site containing
+ * the permission's site, at time `at`), or its holder giving it up. A treatment
+ * relationship: the source system registered for a site containing its site. */
+ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, const ob_attorney *a,
+                                       const ob_change_actor *who, ob_err *e);
+ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission *p, ob_time at,
+                                         const ob_change_actor *who, ob_err *e);
+ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
+                                           const ob_relationship *r, const ob_change_actor *who,
+                                           ob_err *e);
+/* Whether pro holds a current `manage` permission covering site (site management). */
+bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at);
+
 #endif

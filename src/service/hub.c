@@ -283,6 +283,10 @@ static ob_log_event event_of(const char *type)
         return OB_EV_CONSENT_REVOKE;
     if (strcmp(type, "permission") == 0)
         return OB_EV_PERMISSION_GRANT;
+    if (strcmp(type, "permission_end") == 0)
+        return OB_EV_PERMISSION_REVOKE;
+    if (strcmp(type, "relationship_end") == 0 || strcmp(type, "relative_end") == 0)
+        return OB_EV_RELATIONSHIP;
     if (strcmp(type, "relationship") == 0 || strcmp(type, "cover") == 0 ||
         strcmp(type, "relative") == 0)
         return OB_EV_RELATIONSHIP;
@@ -295,6 +299,12 @@ static ob_log_event event_of(const char *type)
  * change can make are undone; others make the caller rebuild. */
 static bool undo(ob_hub *h, const ob_record_out *out, const char *type)
 {
+    if (out->ended_to) { /* an end of a grant (issue 24) */
+        *out->ended_to = out->prev_to;
+        if (out->ended_revoked)
+            *out->ended_revoked = false;
+        return true;
+    }
     if (out->patient >= h->ix->npatients)
         return false;
     ob_patient *p = &h->ix->patients[out->patient];
@@ -400,10 +410,26 @@ static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
 
 static const char *intern_type(const char *t)
 {
-    static const char *const types[] = {
-        "org",        "professional", "patient", "relative", "relationship", "permission",
-        "cover",      "project",      "block",   "consent",  "block_lift",   "consent_revoke",
-        "disclosure", "item",         "cluster", "source",   "appointment"};
+    static const char *const types[] = {"org",
+                                        "professional",
+                                        "patient",
+                                        "relative",
+                                        "relationship",
+                                        "permission",
+                                        "cover",
+                                        "project",
+                                        "block",
+                                        "consent",
+                                        "block_lift",
+                                        "consent_revoke",
+                                        "disclosure",
+                                        "item",
+                                        "cluster",
+                                        "source",
+                                        "appointment",
+                                        "relative_end",
+                                        "relationship_end",
+                                        "permission_end"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i], t) == 0)
             return types[i];
