@@ -27,6 +27,28 @@ static const char *const forbidden_create =
     "block on their behalf (R-BLK-3), and an authorised professional can record an oral "
     "consent they took";
 
+/* Who reads which of a patient's blocks and consents (issue 24): the patient and a
+ * relative whose power of attorney covers all data read all of them; a professional reads
+ * only what they recorded for the patient themself (a block a GP set on the patient's
+ * behalf, which they may lift; an oral consent they took, which they may revoke). A
+ * block tells the blocked who blocked them, so no one else reads it, the patient's other
+ * professionals included (R-BLK-4: a professional learns only that something is withheld). */
+static bool sees_block(const ob_caller *c, ob_api_access acc, const ob_block *b)
+{
+    if (acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+        return true;
+    return c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE && b->by_gp &&
+           b->created_by == c->actor;
+}
+
+static bool sees_consent(const ob_caller *c, ob_api_access acc, const ob_consent *cs)
+{
+    if (acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+        return true;
+    return c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE && cs->form == 1 &&
+           cs->taken_by == c->actor;
+}
+
 static void log_fields(ob_api_access acc, ob_api_read_log *r)
 {
     r->permit = acc != OB_API_ACCESS_NONE;
@@ -42,16 +64,17 @@ static void log_fields(ob_api_access acc, ob_api_read_log *r)
         r->legal_basis = LB_ATTORNEY;
         r->reason = "the power of attorney covers all of the patient's data";
         break;
-    case OB_API_ACCESS_GP:
+    case OB_API_ACCESS_GP: /* here: a professional reading what they recorded */
         r->capacity = OB_CAP_PROFESSIONAL;
         r->legal_basis = LB_GP;
-        r->reason = "the patient's own GP reads the blocks and consents";
+        r->reason = "a professional reads the blocks and consents they recorded for the "
+                    "patient";
         break;
     default:
         r->capacity = OB_CAP_PROFESSIONAL;
         r->legal_basis = "none";
-        r->reason = "only the patient, a relative with full power of attorney and the "
-                    "patient's own GP read blocks and consents";
+        r->reason = "only the patient, a relative with full power of attorney, and the "
+                    "professional who recorded one for the patient read blocks and consents";
         break;
     }
 }
@@ -78,21 +101,31 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_api_read_log lr = {.patient = pat, .category = "Consent", .resource = ids};
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
-    log_fields(acc, &lr);
-    if (acc != OB_API_ACCESS_NONE) {
+    size_t shown = 0;
+    if (pat < h->ix->npatients) {
         const ob_patient *p = &h->ix->patients[pat];
-        pext = p->ext_id;
         for (uint16_t i = 0; i < p->nblocks; i++) {
+            if (!sees_block(c, acc, &p->blocks[i]))
+                continue;
             json_t *r = ob_fhir_block_render(h->ix, pat, &p->blocks[i]);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
+            shown++;
         }
         for (uint16_t i = 0; i < p->nconsents; i++) {
+            if (!sees_consent(c, acc, &p->consents[i]))
+                continue;
             json_t *r = ob_fhir_consent_render(h->ix, pat, &p->consents[i]);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
+            shown++;
         }
+        if (shown || acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+            pext = p->ext_id;
     }
+    if (acc != OB_API_ACCESS_SELF && acc != OB_API_ACCESS_ATTORNEY)
+        acc = shown ? OB_API_ACCESS_GP : OB_API_ACCESS_NONE;
+    log_fields(acc, &lr);
     pthread_rwlock_unlock(&h->lock);
     uint64_t seq;
     if (ob_api_log_read(h, c, &lr, &seq, e)) {
@@ -115,18 +148,20 @@ static void locate(const ob_index *ix, const ob_caller *c, bool is_block, uint64
     *acc = OB_API_ACCESS_NONE;
     for (uint32_t i = 0; i < ix->npatients; i++) {
         const ob_patient *p = &ix->patients[i];
+        ob_api_access a = ob_api_patient_access(ix, c, i);
         bool found = false;
         if (is_block) {
             for (uint16_t j = 0; j < p->nblocks && !found; j++)
-                found = p->blocks[j].id == n;
+                found = p->blocks[j].id == n && sees_block(c, a, &p->blocks[j]);
         } else {
             for (uint16_t j = 0; j < p->nconsents && !found; j++)
-                found = p->consents[j].id == n;
+                found = p->consents[j].id == n && sees_consent(c, a, &p->consents[j]);
         }
         if (!found)
             continue;
-        ob_api_access a = ob_api_patient_access(ix, c, i);
-        if (a != OB_API_ACCESS_NONE) {
+        if (a != OB_API_ACCESS_SELF && a != OB_API_ACCESS_ATTORNEY)
+            a = OB_API_ACCESS_GP; /* a professional, for what they recorded */
+        {
             *patient = i;
             *acc = a;
             return;
