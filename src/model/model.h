@@ -281,7 +281,14 @@ typedef struct ob_source {
     char *client_id, *name;
     uint32_t site; /* the organisation it speaks for */
     ob_time go_live;
+    uint8_t ops; /* what its registration allows: OB_SRC_OP_* bits (issue 24) */
 } ob_source;
+enum {
+    OB_SRC_OP_APPOINTMENTS = 1u << 0,  /* create, update and cancel its appointments */
+    OB_SRC_OP_READ = 1u << 1,          /* read back its own site's data (R-ACC-2) */
+    OB_SRC_OP_RELATIONSHIPS = 1u << 2, /* end relationships at its site (R-ACC-1) */
+    OB_SRC_OP_ALL = 7
+};
 
 const char *ob_category_name(ob_category c);
 int ob_category_parse(const char *s); /* -1 if unknown */

@@ -977,7 +977,8 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
 /* ---- source systems and appointments (R-APT) ---- */
 static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
 {
-    static const char *const f[] = {"type", "client_id", "site", "go_live", "name", NULL};
+    static const char *const f[] = {"type", "client_id",  "site", "go_live",
+                                    "name", "operations", NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_source src;
@@ -990,6 +991,27 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
     if (!json_object_get(o, "go_live"))
         return ob_err_set(e, OB_EINVAL, "missing field 'go_live'");
     TRY(ob_json_time(o, "go_live", 0, &src.go_live, e));
+    json_t *ops = json_object_get(o, "operations"), *op;
+    size_t i;
+    src.ops = ops ? 0 : OB_SRC_OP_ALL;
+    if (ops && !json_is_array(ops))
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'operations' lists appointments, read, "
+                          "relationships");
+    json_array_foreach(ops, i, op)
+    {
+        const char *s = json_string_value(op);
+        if (s && strcmp(s, "appointments") == 0)
+            src.ops |= OB_SRC_OP_APPOINTMENTS;
+        else if (s && strcmp(s, "read") == 0)
+            src.ops |= OB_SRC_OP_READ;
+        else if (s && strcmp(s, "relationships") == 0)
+            src.ops |= OB_SRC_OP_RELATIONSHIPS;
+        else
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'operations' lists appointments, read, "
+                              "relationships");
+    }
     return ob_index_add_source(L->ix, &src, e);
 }
 

@@ -229,6 +229,25 @@ ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, con
                       "attorney");
 }
 
+bool ob_policy_may_assist(const ob_index *ix, uint32_t assistant, uint32_t site, uint32_t pro,
+                          ob_time at)
+{
+    if (assistant >= ix->npros || pro >= ix->npros || site >= ix->norgs)
+        return false;
+    const ob_perm_list *l = &ix->pro_perms[assistant];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind != OB_PERM_ASSIST || p->revoked || at < p->from || at > p->to ||
+            !ob_index_org_within(ix, site, p->site))
+            continue;
+        const ob_professional *P = &ix->pros[pro];
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], p->site))
+                return true;
+    }
+    return false;
+}
+
 bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at)
 {
     if (pro >= ix->npros || site >= ix->norgs)

@@ -635,8 +635,10 @@ void ob_policy_decide(const ob_index *ix, const ob_request *rq, ob_decision *d)
         return;
     case OB_ACTOR_SOURCE_SYSTEM:
         d->capacity = OB_CAP_SOURCE_SYSTEM;
-        /* a source system reads back only what its own site produced (R-ACC-2) */
-        if (rq->acting_org != OB_NONE && rq->origin_org != OB_NONE && rq->acting_org < ix->norgs &&
+        /* a source system reads back only what its own site produced (R-ACC-2), for the
+         * treatment it serves (issue 24: the stated purpose counts) */
+        if (treatment_purpose(rq->purpose) && rq->acting_org != OB_NONE &&
+            rq->origin_org != OB_NONE && rq->acting_org < ix->norgs &&
             ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
             set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
             return;

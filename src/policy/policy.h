@@ -158,6 +158,11 @@ ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission
 ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
                                            const ob_relationship *r, const ob_change_actor *who,
                                            ob_err *e);
+/* R-ACC-3: whether `assistant` holds a current technical-assistance permission covering
+ * `site` from a site where `pro` works (the management grants assistance for its own
+ * professionals' work only). */
+bool ob_policy_may_assist(const ob_index *ix, uint32_t assistant, uint32_t site, uint32_t pro,
+                          ob_time at);
 /* Whether pro holds a current `manage` permission covering site (site management). */
 bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at);
 

@@ -200,8 +200,11 @@ void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
             le->actor_role = "citizen";
         }
         break;
-    case OB_ACTOR_SOURCE_SYSTEM:
+    case OB_ACTOR_SOURCE_SYSTEM: /* named by its registration (issue 24) */
         le->actor_role = "source_system";
+        if (rq->actor < ix->nsources) {
+            le->actor_name = ix->sources[rq->actor].name;
+        }
         break;
     default:
         break;
@@ -210,7 +213,8 @@ void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
         le->actor_org = ix->orgs[rq->acting_org].ext_id;
         le->actor_org_name = ix->orgs[rq->acting_org].name;
         if (rq->actor_kind == OB_ACTOR_SOURCE_SYSTEM)
-            le->actor_id = le->actor_org;
+            le->actor_id =
+                rq->actor < ix->nsources ? ix->sources[rq->actor].client_id : le->actor_org;
     }
     if (rq->on_behalf_of < ix->npros)
         le->on_behalf_of = ix->pros[rq->on_behalf_of].ext_id;
