@@ -185,6 +185,38 @@ static void not_found(ob_api_response *out)
     ob_api_outcome(out, 404, "not-found", "no such Consent");
 }
 
+/* What the patient reads in their log about a refused attempt (R-LOG-1, issue 24). */
+static const char *refused_create(bool is_block)
+{
+    return is_block ? "REFUSED: someone who may not tried to create a block for you"
+                    : "REFUSED: someone who may not tried to record a consent for you";
+}
+
+static const char *refused_change(bool is_block)
+{
+    return is_block ? "REFUSED: someone who may not tried to lift your block"
+                    : "REFUSED: someone who may not tried to revoke your consent";
+}
+
+/* The patient who owns block/consent n, whoever asks (for logging a refused attempt on
+ * it; never shown to the caller). Read lock held. */
+static uint32_t owner(const ob_index *ix, bool is_block, uint64_t n)
+{
+    for (uint32_t i = 0; i < ix->npatients; i++) {
+        const ob_patient *p = &ix->patients[i];
+        if (is_block) {
+            for (uint16_t j = 0; j < p->nblocks; j++)
+                if (p->blocks[j].id == n)
+                    return i;
+        } else {
+            for (uint16_t j = 0; j < p->nconsents; j++)
+                if (p->consents[j].id == n)
+                    return i;
+        }
+    }
+    return OB_NONE;
+}
+
 static ob_status read_one(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
                           ob_api_response *out, ob_err *e)
 {
@@ -311,7 +343,12 @@ static ob_status create(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         change_actor(h->ix, c, by_gp != NULL, fc.is_block, &le);
     pthread_rwlock_unlock(&h->lock);
     if (!ok) {
-        ob_api_outcome(out, 403, "forbidden", forbidden_create);
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, fc.is_block ? OB_EV_BLOCK_CREATE : OB_EV_CONSENT_CREATE,
+                               "Consent", refused_create(fc.is_block), &le_e))
+            ob_api_log_failed(out);
+        else
+            ob_api_outcome(out, 403, "forbidden", forbidden_create);
         return OB_OK;
     }
     json_t *rec = ob_fhir_consent_record(&fc, by_gp);
@@ -321,6 +358,14 @@ static ob_status create(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_err ce = {0};
     ob_status rc = ob_hub_change(h, rec, &le, &seq, &assigned, &ce);
     json_decref(rec);
+    if (rc == OB_EDENIED) { /* the rules refused it (R-BLK-2, a self-serving consent) */
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, fc.is_block ? OB_EV_BLOCK_CREATE : OB_EV_CONSENT_CREATE,
+                               "Consent", refused_create(fc.is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
+    }
     if (rc) {
         change_failed(rc, &ce, true, out);
         return OB_OK;
@@ -347,12 +392,24 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     uint64_t n;
     uint32_t pat = OB_NONE;
     ob_api_access acc = OB_API_ACCESS_NONE;
+    uint32_t own = OB_NONE;
     if (ob_fhir_consent_id_parse(id, &is_block, &n)) {
         pthread_rwlock_rdlock(&h->lock);
         locate(h->ix, c, is_block, n, &pat, &acc);
+        if (pat == OB_NONE)
+            own = owner(h->ix, is_block, n);
         pthread_rwlock_unlock(&h->lock);
     }
     if (pat == OB_NONE) {
+        /* an attempt on someone's block or consent the caller may not see: logged for
+         * its patient (R-LOG-1); the answer is the one a non-existent id gets */
+        ob_err le_e = {0};
+        if (own != OB_NONE &&
+            ob_api_log_refused(h, c, own, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
         not_found(out);
         return OB_OK;
     }
@@ -379,6 +436,12 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     }
     if (acc == OB_API_ACCESS_ATTORNEY) {
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
         ob_api_outcome(out, 403, "forbidden",
                        "a relative with power of attorney reads blocks and consents but does "
                        "not lift or revoke them; the patient (or the GP who set a block on "
@@ -409,6 +472,14 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_err ce = {0};
     ob_status rc = ob_hub_change(h, rec, &le, &seq, NULL, &ce);
     json_decref(rec);
+    if (rc == OB_EDENIED) { /* R-BLK-5, R-CON-2 refused it */
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
+    }
     if (rc) {
         change_failed(rc, &ce, false, out);
         return OB_OK;

@@ -57,6 +57,18 @@ static const char *param(const ob_api_request *rq, const char *name, const char 
     return v && *v && strlen(v) <= 128 ? v : NULL;
 }
 
+/* A refusal, logged first (R-LOG-1): the patient it concerns sees the attempt. */
+static void refused(ob_hub *h, const ob_caller *c, uint32_t patient, uint8_t event, int status,
+                    const char *code, const char *text, ob_api_response *out)
+{
+    ob_err e = {0};
+    if (ob_api_log_refused(h, c, patient, event, "grant",
+                           "REFUSED: someone who may not tried to end a grant", &e))
+        ob_api_log_failed(out);
+    else
+        ob_api_outcome(out, status, code, text);
+}
+
 static void ended(ob_api_response *out, const char *what)
 {
     char text[160];
@@ -132,7 +144,7 @@ static void end_attorney(ob_hub *h, const ob_caller *c, const ob_api_request *rq
     static const char *const forbidden =
         "only the patient, or the holder renouncing it, can end a power of attorney";
     if (c->kind != OB_ACTOR_CITIZEN || c->actor == OB_NONE) {
-        ob_api_outcome(out, 403, "forbidden", forbidden);
+        refused(h, c, OB_NONE, OB_EV_RELATIONSHIP, 403, "forbidden", forbidden, out);
         return;
     }
     const char *pat_s = param(rq, "patient", "Patient"), *holder_s = param(rq, "holder", "Patient");
@@ -150,7 +162,7 @@ static void end_attorney(ob_hub *h, const ob_caller *c, const ob_api_request *rq
           &le);
     pthread_rwlock_unlock(&h->lock);
     if (!mine) { /* the same answer for a patient or holder that does not exist */
-        ob_api_outcome(out, 404, "not-found", "no such current grant");
+        refused(h, c, pat, OB_EV_RELATIONSHIP, 404, "not-found", "no such current grant", out);
         return;
     }
     le.rule = "R-ACC-9";
@@ -189,8 +201,8 @@ static void end_permission(ob_hub *h, const ob_caller *c, const ob_api_request *
     const char *me = ix->pros[c->actor].ext_id;
     pthread_rwlock_unlock(&h->lock);
     if (!may) {
-        ob_api_outcome(out, 403, "forbidden",
-                       "only the site's management, or the holder, can end a permission");
+        refused(h, c, OB_NONE, OB_EV_PERMISSION_REVOKE, 403, "forbidden",
+                "only the site's management, or the holder, can end a permission", out);
         return;
     }
     le.rule = "R-ACC-3";
@@ -220,13 +232,15 @@ static void end_relationship(ob_hub *h, const ob_caller *c, const ob_api_request
     uint32_t org = ob_index_find_org(ix, org_s);
     bool may = src && org != OB_NONE && ob_index_org_within(ix, org, src->site);
     const char *client = src ? src->client_id : NULL;
+    uint32_t pat = ob_index_find_patient(ix, pat_s);
     ob_log_entry le;
     actor(ix, c, OB_CAP_SOURCE_SYSTEM, "a treatment relationship ended by its source's event", &le);
     pthread_rwlock_unlock(&h->lock);
     if (!may) {
-        ob_api_outcome(out, 403, "forbidden",
-                       "a treatment relationship ends with an event from the source system "
-                       "registered for its site");
+        refused(h, c, pat, OB_EV_RELATIONSHIP, 403, "forbidden",
+                "a treatment relationship ends with an event from the source system registered "
+                "for its site",
+                out);
         return;
     }
     le.rule = "R-ACC-1";
