@@ -215,8 +215,8 @@ static void test_create_rows(void **state)
              * (403, 422) is logged, once; malformed input (400) is not an attempt */
             uint64_t want = log_before + (r->status == 403 || r->status == 422);
             if (count_changes(f) != before || f2_log_size(f) != want)
-                fail_msg("%s: a refused request changed something (log %llu, want %llu)",
-                         r->req, (unsigned long long)f2_log_size(f), (unsigned long long)want);
+                fail_msg("%s: a refused request changed something (log %llu, want %llu)", r->req,
+                         (unsigned long long)f2_log_size(f), (unsigned long long)want);
             if (!strstr(f2_diag(&res), r->diag))
                 fail_msg("%s: diagnostics '%s' lack '%s'", r->req, f2_diag(&res), r->diag);
             assert_null(strstr(f2_diag(&res), "010190")); /* R-CPR-2 */
