@@ -36,6 +36,7 @@ typedef struct ob_index {
     ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids, *cluster_ids;
     ob_source *sources; /* source systems (R-APT-5); few, searched linearly */
     size_t nsources, capsources;
+    bool demo; /* a synthetic database made by `gen --db` (a "demo" record) */
 } ob_index;
 
 ob_index *ob_index_new(void);

@@ -1106,7 +1106,14 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_lift(L, obj, false, out, e);
     else if (strcmp(type, "disclosure") == 0)
         rc = rec_disclosure(L, obj, &out->patient, e);
-    else if (strcmp(type, "relative_end") == 0)
+    else if (strcmp(type, "demo") == 0) {
+        static const char *const f[] = {"type", NULL};
+        rc = ob_json_only(obj, f, e);
+        if (!rc && !L->replay && L->ix->npatients)
+            rc = ob_err_set(e, OB_EINVAL, "a database that holds patients cannot become a demo");
+        if (!rc)
+            L->ix->demo = true;
+    } else if (strcmp(type, "relative_end") == 0)
         rc = rec_relative_end(L, obj, out, e);
     else if (strcmp(type, "relationship_end") == 0)
         rc = rec_relationship_end(L, obj, out, e);

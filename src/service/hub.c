@@ -433,7 +433,8 @@ static const char *intern_type(const char *t)
                                         "appointment",
                                         "relative_end",
                                         "relationship_end",
-                                        "permission_end"};
+                                        "permission_end",
+                                        "demo"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i], t) == 0)
             return types[i];
@@ -511,6 +512,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
                 le->permit = true;
                 le->actor_id = "import";
                 le->actor_role = "operator";
+                le->capacity = OB_CAP_OPERATOR;
                 le->patient =
                     out.patient < h->ix->npatients ? h->ix->patients[out.patient].ext_id : NULL;
                 le->category = s->type;
@@ -539,6 +541,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
             le->permit = true;
             le->actor_id = "import";
             le->actor_role = "operator";
+            le->capacity = OB_CAP_OPERATOR;
             le->reason = summary;
             uint64_t seq;
             if (!h->log)
