@@ -21,7 +21,17 @@ rules_serve() {
   [ -n "$addr" ] || { echo "server did not start"; cat "$work/err.txt"; exit 1; }
 }
 rules_stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""; }
-tok() { "$bin" token --db "$db" "$@"; }
+# tok ARGS: a development token. Where the server takes the purposes a holder may use from
+# the token (ob_purposes, R-ACC-15), a professional's token lists the ones these attacks
+# state, as an identity provider would for a role that has them.
+if "$bin" token --help 2>&1 | grep -q -- '--purposes'; then rules_purposes=1; fi
+tok() {
+  if [ -n "${rules_purposes:-}" ] && [[ " $* " == *" professional "* ]]; then
+    "$bin" token --db "$db" "$@" --purposes TREAT,ETREAT,HQUALIMP,PREVENTION,SHARING
+  else
+    "$bin" token --db "$db" "$@"
+  fi
+}
 # req TOKEN METHOD PATH [BODY] [extra curl args] -> $code, $body
 req() {
   local t=$1 m=$2 p=$3 b=${4:-}
