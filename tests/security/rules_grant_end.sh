@@ -28,7 +28,7 @@ echo "{\"type\":\"relative\",\"patient\":\"$pid\",\"holder\":\"$h2\",\"capacity\
   >"$work/end.ndjson"
 "$bin" load --db "$db" "$work/end.ndjson" >/dev/null 2>&1 && ok || bad "load the end"
 rules_serve
-cpr1=$("$bin" gen --out - --patients "${RULES_PATIENTS:-300}" --seed 7 2>/dev/null \
+cpr1=$("$bin" gen --out - --patients "${RULES_PATIENTS:-120}" --seed 7 2>/dev/null \
   | grep "\"type\":\"patient\",\"id\":\"$h1\"" | jq -r .cpr)
 cpr2=$(field "$h2" cpr)
 cit=$(tok --kind citizen --cpr "$cpr")

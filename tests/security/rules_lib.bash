@@ -12,7 +12,7 @@ trap cleanup EXIT
 db="$work/t.db"
 nd="$work/d.ndjson"
 "$bin" init --db "$db" >/dev/null || { echo "init failed"; exit 1; }
-"$bin" gen --out "$nd" --patients "${RULES_PATIENTS:-300}" --seed 7 >/dev/null 2>&1
+"$bin" gen --out "$nd" --patients "${RULES_PATIENTS:-120}" --seed 7 >/dev/null 2>&1
 "$bin" load --db "$db" "$nd" >/dev/null 2>&1 || { echo "load failed"; exit 1; }
 
 # rules_serve: starts the server (again) on the database

@@ -24,7 +24,7 @@ USER=eve SUDO_USER= "$bin" consent create --db "$db" --patient pt-0 --kind preve
   --text "Skriftligt samtykke modtaget pr. brev." >/dev/null
 has "a CLI consent is logged as the operator's entry" "$(show pt-0 | tail -1)" '"actor":"operator:eve"'
 # a demo database made with gen --db: the tour runs there
-"$bin" init --db "$work/demo.db" >/dev/null && "$bin" gen --db "$work/demo.db" --patients 200 --seed 3 >/dev/null 2>&1
+"$bin" init --db "$work/demo.db" >/dev/null && "$bin" gen --db "$work/demo.db" --patients 60 --seed 3 >/dev/null 2>&1
 "$bin" tour --db "$work/demo.db" >/dev/null 2>&1
 eq "the tour runs on a demo database" "$?" 0
 the_end

@@ -235,7 +235,7 @@ static void test_no_change_widens_own_access(void **state)
     assert_non_null(before);
     assert_non_null(after);
     int applied = 0;
-    for (uint64_t seed = 1; seed <= 40; seed++) {
+    for (uint64_t seed = 1; seed <= 25; seed++) {
         rng_state = seed * 0x9E3779B97F4A7C15ull;
         ob_index *ix = fx_build();
         /* gp_doc is gp_a's management (it may end gp_a's permissions) */
