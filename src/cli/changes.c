@@ -296,9 +296,10 @@ int cmd_consent(int argc, char **argv)
                 fmt_period(c->from, c->to, per, sizeof per);
                 if (!c->active)
                     ob_date_format(c->revoked_at, rv);
-                printf("%-4llu %-16s %-24s %-8s %s%s\n", (unsigned long long)c->id,
+                printf("%-4llu %-16s %-24s %-8s %s%s%s\n", (unsigned long long)c->id,
                        ob_consent_kind_name((ob_consent_kind)c->kind), per,
-                       c->form ? "oral" : "written", c->active ? "active" : "revoked ", rv);
+                       c->form ? "oral" : "written", c->active ? "active" : "revoked ", rv,
+                       c->form || c->by_operator ? " (recorded on your behalf)" : "");
             }
         }
     } else {
