@@ -187,6 +187,8 @@ static const struct route {
     {"AuditEvent", ob_api_audit},        {"Observation", ob_api_clinical},
     {"Condition", ob_api_clinical},      {"Patient", ob_api_patient},
     {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
+    {"RelatedPerson", ob_api_grants},    {"PractitionerRole", ob_api_grants},
+    {"EpisodeOfCare", ob_api_grants},
 };
 
 /* Whether key is one of the comma-separated element names; "value[x]" stands for each
@@ -318,6 +320,23 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
     out->text_len = 0;
 }
 
+/* Issue 24: a system caller does only what its registration allows (ob_source.ops):
+ * writing appointments, reading back its own site's data, ending relationships. */
+static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *p,
+                       size_t tl)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    const ob_source *s = ob_index_find_source(h->ix, c->client_id);
+    uint8_t ops = s ? s->ops : 0;
+    pthread_rwlock_unlock(&h->lock);
+    bool read = strcmp(rq->method, "GET") == 0 || strstr(p, "/_search") != NULL;
+    uint8_t need = tl == 13 && strncmp(p, "EpisodeOfCare", 13) == 0 ? OB_SRC_OP_RELATIONSHIPS
+                   : read                                           ? OB_SRC_OP_READ
+                   : tl == 11 && strncmp(p, "Appointment", 11) == 0 ? OB_SRC_OP_APPOINTMENTS
+                                                                    : 0;
+    return need && (ops & need) == need;
+}
+
 ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
@@ -371,6 +390,11 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     }
     const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
     size_t tl = strcspn(p, "/");
+    if (c->kind == OB_ACTOR_SOURCE_SYSTEM && !system_may(h, c, rq, p, tl)) {
+        ob_api_outcome(out, 403, "forbidden",
+                       "your source system's registration does not allow this operation");
+        return OB_OK;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strlen(routes[i].type) == tl && memcmp(routes[i].type, p, tl) == 0) {
             ob_status rc = routes[i].fn(h, c, rq, routes[i].type, p + tl, out, e);

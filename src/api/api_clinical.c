@@ -207,7 +207,21 @@ static ob_status report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     char self[160];
     snprintf(self, sizeof self, "Patient/%.140s", ext ? ext : "");
     if (!ext || (in.subject && strcmp(in.subject, self) != 0)) {
-        ob_api_outcome(out, 403, "forbidden", "you can report measurements only about yourself");
+        /* R-LOG-1 (issue 24): the patient it was about sees the attempt */
+        uint32_t about = OB_NONE;
+        if (in.subject && strncmp(in.subject, "Patient/", 8) == 0) {
+            pthread_rwlock_rdlock(&h->lock);
+            about = ob_index_find_patient(h->ix, in.subject + 8);
+            pthread_rwlock_unlock(&h->lock);
+        }
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, about, OB_EV_DATA_CHANGE, "Observation",
+                               "REFUSED: someone else tried to report a measurement about you",
+                               &le_e))
+            ob_api_log_failed(out);
+        else
+            ob_api_outcome(out, 403, "forbidden",
+                           "you can report measurements only about yourself");
         return OB_OK;
     }
     if (!gp) {

@@ -27,6 +27,28 @@ static const char *const forbidden_create =
     "block on their behalf (R-BLK-3), and an authorised professional can record an oral "
     "consent they took";
 
+/* Who reads which of a patient's blocks and consents (issue 24): the patient and a
+ * relative whose power of attorney covers all data read all of them; a professional reads
+ * only what they recorded for the patient themself (a block a GP set on the patient's
+ * behalf, which they may lift; an oral consent they took, which they may revoke). A
+ * block tells the blocked who blocked them, so no one else reads it, the patient's other
+ * professionals included (R-BLK-4: a professional learns only that something is withheld). */
+static bool sees_block(const ob_caller *c, ob_api_access acc, const ob_block *b)
+{
+    if (acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+        return true;
+    return c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE && b->by_gp &&
+           b->created_by == c->actor;
+}
+
+static bool sees_consent(const ob_caller *c, ob_api_access acc, const ob_consent *cs)
+{
+    if (acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+        return true;
+    return c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE && cs->form == 1 &&
+           cs->taken_by == c->actor;
+}
+
 static void log_fields(ob_api_access acc, ob_api_read_log *r)
 {
     r->permit = acc != OB_API_ACCESS_NONE;
@@ -42,16 +64,17 @@ static void log_fields(ob_api_access acc, ob_api_read_log *r)
         r->legal_basis = LB_ATTORNEY;
         r->reason = "the power of attorney covers all of the patient's data";
         break;
-    case OB_API_ACCESS_GP:
+    case OB_API_ACCESS_GP: /* here: a professional reading what they recorded */
         r->capacity = OB_CAP_PROFESSIONAL;
         r->legal_basis = LB_GP;
-        r->reason = "the patient's own GP reads the blocks and consents";
+        r->reason = "a professional reads the blocks and consents they recorded for the "
+                    "patient";
         break;
     default:
         r->capacity = OB_CAP_PROFESSIONAL;
         r->legal_basis = "none";
-        r->reason = "only the patient, a relative with full power of attorney and the "
-                    "patient's own GP read blocks and consents";
+        r->reason = "only the patient, a relative with full power of attorney, and the "
+                    "professional who recorded one for the patient read blocks and consents";
         break;
     }
 }
@@ -78,21 +101,31 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_api_read_log lr = {.patient = pat, .category = "Consent", .resource = ids};
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
-    log_fields(acc, &lr);
-    if (acc != OB_API_ACCESS_NONE) {
+    size_t shown = 0;
+    if (pat < h->ix->npatients) {
         const ob_patient *p = &h->ix->patients[pat];
-        pext = p->ext_id;
         for (uint16_t i = 0; i < p->nblocks; i++) {
+            if (!sees_block(c, acc, &p->blocks[i]))
+                continue;
             json_t *r = ob_fhir_block_render(h->ix, pat, &p->blocks[i]);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
+            shown++;
         }
         for (uint16_t i = 0; i < p->nconsents; i++) {
+            if (!sees_consent(c, acc, &p->consents[i]))
+                continue;
             json_t *r = ob_fhir_consent_render(h->ix, pat, &p->consents[i]);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
+            shown++;
         }
+        if (shown || acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
+            pext = p->ext_id;
     }
+    if (acc != OB_API_ACCESS_SELF && acc != OB_API_ACCESS_ATTORNEY)
+        acc = shown ? OB_API_ACCESS_GP : OB_API_ACCESS_NONE;
+    log_fields(acc, &lr);
     pthread_rwlock_unlock(&h->lock);
     uint64_t seq;
     if (ob_api_log_read(h, c, &lr, &seq, e)) {
@@ -115,18 +148,20 @@ static void locate(const ob_index *ix, const ob_caller *c, bool is_block, uint64
     *acc = OB_API_ACCESS_NONE;
     for (uint32_t i = 0; i < ix->npatients; i++) {
         const ob_patient *p = &ix->patients[i];
+        ob_api_access a = ob_api_patient_access(ix, c, i);
         bool found = false;
         if (is_block) {
             for (uint16_t j = 0; j < p->nblocks && !found; j++)
-                found = p->blocks[j].id == n;
+                found = p->blocks[j].id == n && sees_block(c, a, &p->blocks[j]);
         } else {
             for (uint16_t j = 0; j < p->nconsents && !found; j++)
-                found = p->consents[j].id == n;
+                found = p->consents[j].id == n && sees_consent(c, a, &p->consents[j]);
         }
         if (!found)
             continue;
-        ob_api_access a = ob_api_patient_access(ix, c, i);
-        if (a != OB_API_ACCESS_NONE) {
+        if (a != OB_API_ACCESS_SELF && a != OB_API_ACCESS_ATTORNEY)
+            a = OB_API_ACCESS_GP; /* a professional, for what they recorded */
+        {
             *patient = i;
             *acc = a;
             return;
@@ -148,6 +183,38 @@ static json_t *render(ob_hub *h, uint32_t patient, bool is_block, uint64_t n)
 static void not_found(ob_api_response *out)
 {
     ob_api_outcome(out, 404, "not-found", "no such Consent");
+}
+
+/* What the patient reads in their log about a refused attempt (R-LOG-1, issue 24). */
+static const char *refused_create(bool is_block)
+{
+    return is_block ? "REFUSED: someone who may not tried to create a block for you"
+                    : "REFUSED: someone who may not tried to record a consent for you";
+}
+
+static const char *refused_change(bool is_block)
+{
+    return is_block ? "REFUSED: someone who may not tried to lift your block"
+                    : "REFUSED: someone who may not tried to revoke your consent";
+}
+
+/* The patient who owns block/consent n, whoever asks (for logging a refused attempt on
+ * it; never shown to the caller). Read lock held. */
+static uint32_t owner(const ob_index *ix, bool is_block, uint64_t n)
+{
+    for (uint32_t i = 0; i < ix->npatients; i++) {
+        const ob_patient *p = &ix->patients[i];
+        if (is_block) {
+            for (uint16_t j = 0; j < p->nblocks; j++)
+                if (p->blocks[j].id == n)
+                    return i;
+        } else {
+            for (uint16_t j = 0; j < p->nconsents; j++)
+                if (p->consents[j].id == n)
+                    return i;
+        }
+    }
+    return OB_NONE;
 }
 
 static ob_status read_one(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
@@ -211,8 +278,9 @@ static void change_actor(const ob_index *ix, const ob_caller *c, bool by_gp, boo
     }
     le->capacity = OB_CAP_PROFESSIONAL;
     le->rule = by_gp ? "R-BLK-3" : "R-CON-1";
-    le->reason = by_gp ? "set by the patient's own GP on the patient's behalf"
-                       : "recorded by the professional who took the consent orally";
+    le->reason = by_gp ? "ON YOUR BEHALF: a block set by your own GP"
+                       : "ON YOUR BEHALF: an oral consent recorded by the professional who took "
+                         "it; check it in your consents";
 }
 
 /* Turns an ob_hub_change failure into the answer. */
@@ -263,15 +331,24 @@ static ob_status create(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     } else if (c->kind == OB_ACTOR_PROFESSIONAL && pat != OB_NONE && !fc.is_block && fc.oral &&
                c->on_behalf_of == OB_NONE && c->actor < h->ix->npros &&
                h->ix->pros[c->actor].authorised &&
-               strcmp(fc.taken_by, h->ix->pros[c->actor].ext_id) == 0) {
-        ok = true; /* R-CON-1: the professional who took an oral consent records it */
+               strcmp(fc.taken_by, h->ix->pros[c->actor].ext_id) == 0 &&
+               ob_policy_treats(h->ix, pat, c->actor, c->now)) {
+        /* R-CON-1: the treating professional who took an oral consent records it (the
+         * change rules refuse one that benefits them). One who does not treat the
+         * patient gets the answer a patient who does not exist gets. */
+        ok = true;
     }
     ob_log_entry le;
     if (ok)
         change_actor(h->ix, c, by_gp != NULL, fc.is_block, &le);
     pthread_rwlock_unlock(&h->lock);
     if (!ok) {
-        ob_api_outcome(out, 403, "forbidden", forbidden_create);
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, fc.is_block ? OB_EV_BLOCK_CREATE : OB_EV_CONSENT_CREATE,
+                               "Consent", refused_create(fc.is_block), &le_e))
+            ob_api_log_failed(out);
+        else
+            ob_api_outcome(out, 403, "forbidden", forbidden_create);
         return OB_OK;
     }
     json_t *rec = ob_fhir_consent_record(&fc, by_gp);
@@ -281,6 +358,14 @@ static ob_status create(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_err ce = {0};
     ob_status rc = ob_hub_change(h, rec, &le, &seq, &assigned, &ce);
     json_decref(rec);
+    if (rc == OB_EDENIED) { /* the rules refused it (R-BLK-2, a self-serving consent) */
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, fc.is_block ? OB_EV_BLOCK_CREATE : OB_EV_CONSENT_CREATE,
+                               "Consent", refused_create(fc.is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
+    }
     if (rc) {
         change_failed(rc, &ce, true, out);
         return OB_OK;
@@ -307,12 +392,24 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     uint64_t n;
     uint32_t pat = OB_NONE;
     ob_api_access acc = OB_API_ACCESS_NONE;
+    uint32_t own = OB_NONE;
     if (ob_fhir_consent_id_parse(id, &is_block, &n)) {
         pthread_rwlock_rdlock(&h->lock);
         locate(h->ix, c, is_block, n, &pat, &acc);
+        if (pat == OB_NONE)
+            own = owner(h->ix, is_block, n);
         pthread_rwlock_unlock(&h->lock);
     }
     if (pat == OB_NONE) {
+        /* an attempt on someone's block or consent the caller may not see: logged for
+         * its patient (R-LOG-1); the answer is the one a non-existent id gets */
+        ob_err le_e = {0};
+        if (own != OB_NONE &&
+            ob_api_log_refused(h, c, own, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
         not_found(out);
         return OB_OK;
     }
@@ -339,6 +436,12 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     }
     if (acc == OB_API_ACCESS_ATTORNEY) {
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
         ob_api_outcome(out, 403, "forbidden",
                        "a relative with power of attorney reads blocks and consents but does "
                        "not lift or revoke them; the patient (or the GP who set a block on "
@@ -369,6 +472,14 @@ static ob_status update(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     ob_err ce = {0};
     ob_status rc = ob_hub_change(h, rec, &le, &seq, NULL, &ce);
     json_decref(rec);
+    if (rc == OB_EDENIED) { /* R-BLK-5, R-CON-2 refused it */
+        ob_err le_e = {0};
+        if (ob_api_log_refused(h, c, pat, is_block ? OB_EV_BLOCK_LIFT : OB_EV_CONSENT_REVOKE,
+                               "Consent", refused_change(is_block), &le_e)) {
+            ob_api_log_failed(out);
+            return OB_OK;
+        }
+    }
     if (rc) {
         change_failed(rc, &ce, false, out);
         return OB_OK;

@@ -33,6 +33,15 @@ ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *r
 /* Organization and Practitioner: the directory */
 ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            const char *type, const char *rest, ob_api_response *out, ob_err *e);
+/* Logs a refused attempt to change (R-LOG-1, issue 24; refused.c): event is the
+ * ob_log_event of the change tried, patient the one it was about (OB_NONE if none or
+ * unknown), `what` the resource tried and `reason` a static text the patient reads. The
+ * caller's answer stays what it was; if this fails, answer ob_api_log_failed. */
+ob_status ob_api_log_refused(ob_hub *h, const ob_caller *c, uint32_t patient, uint8_t event,
+                             const char *what, const char *reason, ob_err *e);
+/* RelatedPerson, PractitionerRole, EpisodeOfCare: $end of a grant (api_grants.c) */
+ob_status ob_api_grants(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                        const char *rest, ob_api_response *out, ob_err *e);
 /* Patient: $overview, _search */
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);

@@ -1,8 +1,17 @@
-/* changes.c - `overblik block` and `overblik consent`: create, list, lift/revoke.
+/* changes.c - `overblik block` and `overblik consent`: create, list, lift/revoke; and
+ * `overblik grant`: end a power of attorney, a permission or a treatment relationship.
  * Flags are turned into an import-format record and applied through ob_hub_change,
- * which checks R-BLK-2/3/5 and R-CON-1/2, stores the record and logs it in one
- * transaction. Lists read the index (current state with history flags). */
+ * which checks R-BLK-2/3/5, R-CON-1/2 and who may end a grant, stores the record and
+ * logs it in one transaction. The operator at the console enters a change for someone
+ * (the patient, a GP, a site's management, a source system): the rules judge that
+ * person, and the log names the operator, who made the entry (capacity "operator";
+ * --operator, default $SUDO_USER or $USER). Lists read the index. */
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/cpr.h"
 
 #include "cli/cli.h"
 
@@ -25,45 +34,55 @@ static void set_opt(json_t *rec, const opts *o, const char *flag, const char *fi
         json_object_set_new(rec, field, json_string(v));
 }
 
-/* The log entry's actor for a change: the patient, or the professional given by --by. */
-static int change_actor(ob_hub *h, const char *patient, const char *by, ob_log_entry *le)
+/* The operator who enters a change (issue 24: never logged as someone else): --operator,
+ * else the login that ran sudo, else the login, else the account. NULL (with a message) when there
+ * is none or it is not a plain name. */
+static const char *operator_name(const opts *o)
 {
+    const char *n = opt(o, "operator", NULL);
+    if (!n || !*n)
+        n = getenv("SUDO_USER");
+    if (!n || !*n)
+        n = getenv("USER");
+    if (!n || !*n) { /* no login variables (a service, a container): the account itself */
+        const struct passwd *pw = getpwuid(geteuid());
+        n = pw ? pw->pw_name : NULL;
+    }
+    if (!n || !*n || strlen(n) > 64 || ob_cpr_in_text(n)) {
+        fprintf(stderr, "overblik: name the operator making the change with --operator NAME "
+                        "(at most 64 bytes, no CPR number)\n");
+        return NULL;
+    }
+    return n;
+}
+
+/* The log entry's actor for a change: the operator, entering it for `for_whom`. */
+static void operator_actor(const char *name, const char *reason, ob_log_entry *le)
+{
+    static _Thread_local char id[80];
     memset(le, 0, sizeof *le);
+    snprintf(id, sizeof id, "operator:%s", name);
     le->purpose = "PATRQT";
-    if (by) {
-        uint32_t p = ob_index_find_professional(h->ix, by);
-        if (p == OB_NONE) {
-            fprintf(stderr, "overblik: --by: no such professional\n");
-            return EXIT_INPUT;
-        }
-        le->actor_id = h->ix->pros[p].ext_id;
-        le->actor_name = h->ix->pros[p].name;
-        le->actor_role = ob_role_name((ob_role)h->ix->pros[p].role);
-        le->capacity = OB_CAP_PROFESSIONAL;
-        if (h->ix->pros[p].nsites) {
-            le->actor_org = h->ix->orgs[h->ix->pros[p].sites[0]].ext_id;
-            le->actor_org_name = h->ix->orgs[h->ix->pros[p].sites[0]].name;
-        }
-        return 0;
-    }
-    uint32_t pt = ob_index_find_patient(h->ix, patient);
-    if (pt == OB_NONE) {
-        fprintf(stderr, "overblik: --patient: no such patient\n");
-        return EXIT_INPUT;
-    }
-    le->actor_id = h->ix->patients[pt].ext_id;
-    le->actor_name = h->ix->patients[pt].name;
-    le->actor_role = "citizen";
-    le->capacity = OB_CAP_CITIZEN;
-    return 0;
+    le->actor_id = id;
+    le->actor_name = name;
+    le->actor_role = "operator";
+    le->capacity = OB_CAP_OPERATOR;
+    le->reason = reason;
 }
 
 static int apply(ob_hub *h, json_t *rec, const opts *o, const char *what, const char *verb)
 {
     ob_log_entry le;
-    int rc = change_actor(h, opt(o, "patient", NULL), opt(o, "by", NULL), &le);
-    if (rc)
-        return rc;
+    const char *name = operator_name(o);
+    if (!name)
+        return EXIT_USAGE;
+    json_object_set_new(rec, "operator", json_string(name));
+    operator_actor(
+        name,
+        opt(o, "by", NULL)
+            ? "entered at the console by an operator, for the professional named in the record"
+            : "ON YOUR BEHALF: entered at the console by an operator, at your request",
+        &le);
     ob_err e = {0};
     uint64_t seq = 0, id = 0;
     ob_status st = ob_hub_change(h, rec, &le, &seq, &id, &e);
@@ -108,6 +127,13 @@ static const char *const valued[] = {"db",
                                      "text",
                                      "form",
                                      "taken-by",
+                                     "operator",
+                                     "holder",
+                                     "professional",
+                                     "site",
+                                     "org",
+                                     "source",
+                                     "at",
                                      NULL};
 
 static int usage_block(int code)
@@ -118,6 +144,8 @@ static int usage_block(int code)
            "                 [--by GP-ID]   (the patient's own GP, on their behalf)\n"
            "       overblik block list --patient ID\n"
            "       overblik block lift --patient ID --id N [--by GP-ID]\n"
+           "Changes are entered by the operator (--operator NAME, default $SUDO_USER or\n"
+           "$USER) for the patient, or for the GP named by --by; the log names both.\n"
            "Blocks (R-BLK): a named professional (not in a hospital: block the site), a site\n"
            "with or without sub-units, or all data from a period. Takes effect at once.\n");
     return code;
@@ -203,6 +231,8 @@ static int usage_consent(int code)
            "                 [--form written|oral --taken-by PRO-ID]\n"
            "       overblik consent list --patient ID\n"
            "       overblik consent revoke --patient ID --id N\n"
+           "Entered by the operator (--operator NAME, default $SUDO_USER or $USER) for the\n"
+           "patient (a written consent they signed); shown to them as entered on their behalf.\n"
            "Consents (R-CON) are specific: purpose, recipient, categories and period.\n");
     return code;
 }
@@ -266,13 +296,97 @@ int cmd_consent(int argc, char **argv)
                 fmt_period(c->from, c->to, per, sizeof per);
                 if (!c->active)
                     ob_date_format(c->revoked_at, rv);
-                printf("%-4llu %-16s %-24s %-8s %s%s\n", (unsigned long long)c->id,
+                printf("%-4llu %-16s %-24s %-8s %s%s%s\n", (unsigned long long)c->id,
                        ob_consent_kind_name((ob_consent_kind)c->kind), per,
-                       c->form ? "oral" : "written", c->active ? "active" : "revoked ", rv);
+                       c->form ? "oral" : "written", c->active ? "active" : "revoked ", rv,
+                       c->form || c->by_operator ? " (recorded on your behalf)" : "");
             }
         }
     } else {
         rc = usage_consent(EXIT_USAGE);
+    }
+    json_decref(rec);
+    ob_hub_close(h);
+    return rc;
+}
+
+static int usage_grant(int code)
+{
+    printf("usage: overblik grant end-attorney --patient ID --holder ID [--by patient|holder]\n"
+           "       overblik grant end-permission --professional ID --site ID\n"
+           "                 --kind assist|quality|manage --by MANAGER-ID\n"
+           "       overblik grant end-relationship --patient ID --org ID [--professional ID]\n"
+           "                 [--kind listed|admission|treatment|home_nursing] --source CLIENT-ID\n"
+           "       all: [--at TIME] [--operator NAME]\n"
+           "Ends a grant at once (issue 24): a power of attorney for the patient (or the holder\n"
+           "renouncing it), a permission for the site's management (a professional with a\n"
+           "'manage' permission there), a relationship for the source system of its site.\n"
+           "The operator enters it for them; the log names both.\n");
+    return code;
+}
+
+int cmd_grant(int argc, char **argv)
+{
+    opts o;
+    if (argc < 1 || strcmp(argv[0], "--help") == 0)
+        return usage_grant(argc < 1 ? EXIT_USAGE : 0);
+    if (opts_parse(&o, argc - 1, argv + 1, flags, valued) < 0)
+        return EXIT_USAGE;
+    if (opt_flag(&o, "help"))
+        return usage_grant(0);
+    static const struct {
+        const char *cmd, *type;
+        const char *const keys[6][2]; /* flag, field */
+        const char *reason;
+    } kinds[] = {
+        {"end-attorney",
+         "relative_end",
+         {{"patient", "patient"}, {"holder", "holder"}, {"by", "by"}, {"at", "at"}},
+         "ON YOUR BEHALF: a power of attorney ended, entered at the console by an operator"},
+        {"end-permission",
+         "permission_end",
+         {{"professional", "professional"},
+          {"site", "site"},
+          {"kind", "kind"},
+          {"by", "by"},
+          {"at", "at"}},
+         "a permission ended by the site's management, entered at the console by an operator"},
+        {"end-relationship",
+         "relationship_end",
+         {{"patient", "patient"},
+          {"org", "org"},
+          {"professional", "professional"},
+          {"kind", "kind"},
+          {"source", "source"},
+          {"at", "at"}},
+         "a treatment relationship ended by its source's event, entered at the console by an "
+         "operator"},
+    };
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof kinds[0] && strcmp(argv[0], kinds[k].cmd) != 0)
+        k++;
+    if (k == sizeof kinds / sizeof kinds[0])
+        return usage_grant(EXIT_USAGE);
+    const char *name = operator_name(&o);
+    if (!name)
+        return EXIT_USAGE;
+    ob_hub *h;
+    int rc = open_hub(&o, true, &h);
+    if (rc)
+        return rc;
+    json_t *rec = json_pack("{s:s, s:s}", "type", kinds[k].type, "operator", name);
+    for (size_t i = 0; i < 6 && kinds[k].keys[i][0]; i++)
+        set_opt(rec, &o, kinds[k].keys[i][0], kinds[k].keys[i][1]);
+    ob_log_entry le;
+    operator_actor(name, kinds[k].reason, &le);
+    ob_err e = {0};
+    uint64_t seq = 0;
+    ob_status st = ob_hub_change(h, rec, &le, &seq, NULL, &e);
+    if (st) {
+        fprintf(stderr, "overblik grant: %s\nnothing was changed\n", shown(e.msg));
+        rc = exit_code_for(st);
+    } else {
+        printf("grant ended (log entry %llu)\n", (unsigned long long)seq);
     }
     json_decref(rec);
     ob_hub_close(h);

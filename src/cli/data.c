@@ -172,6 +172,9 @@ int cmd_gen(int argc, char **argv)
         fprintf(stderr, "overblik gen: cannot create a temporary file\n");
         return EXIT_STORAGE;
     }
+    /* a generated database is marked as a demo one: only there may `tour` act in the
+     * names of (synthetic) people (issue 24) */
+    fputs("{\"type\":\"demo\"}\n", tmp);
     if (ob_gen_write(&g, tmp, &c, &e)) {
         fclose(tmp);
         ob_hub_close(h);

@@ -15,6 +15,7 @@ static const struct {
     {"decide", cmd_decide, "decide JSON access requests, one a line, and log each"},
     {"block", cmd_block, "create, list or lift a patient's blocks"},
     {"consent", cmd_consent, "create, list or revoke a patient's consents"},
+    {"grant", cmd_grant, "end a power of attorney, a permission or a relationship"},
     {"log", cmd_log, "show, verify, prove or expire the access log"},
     {"witness", cmd_witness, "cosign a log's checkpoints; alarm on a wipe, rollback or fork"},
     {"stats", cmd_stats, "quality-cluster and planning statistics that identify no one"},

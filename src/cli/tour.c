@@ -61,6 +61,12 @@ int cmd_tour(int argc, char **argv)
     if (rc)
         return rc;
     const ob_index *ix = h->ix;
+    if (!ix->demo) { /* issue 24: it logs decisions in the names of real people */
+        printf("the tour acts, and is logged, in the names of the database's professionals: "
+               "it runs only on a demo database made with 'overblik gen --db'\n");
+        ob_hub_close(h);
+        return EXIT_INPUT;
+    }
     /* a listed patient, and one with a block of a named doctor at their own clinic */
     uint32_t a = OB_NONE, b = OB_NONE;
     for (uint32_t i = 0; i < ix->npatients && (a == OB_NONE || b == OB_NONE); i++) {

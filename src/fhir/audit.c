@@ -54,8 +54,10 @@ static const char *actor_type(const ob_log_entry *le)
         return NULL;
     if (strcmp(role, "citizen") == 0)
         return "Patient";
-    if (strcmp(role, "source_system") == 0)
-        return "Organization";
+    if (strcmp(role, "source_system") == 0) /* a registered client: by its client id */
+        return has(le->actor_org) && has(le->actor_id) && strcmp(le->actor_id, le->actor_org) == 0
+                   ? "Organization"
+                   : NULL;
     if (strcmp(role, "operator") == 0)
         return NULL;
     return "Practitioner";
@@ -162,7 +164,7 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le)
     if (has(le->actor_name))
         json_object_set_new(a0, "name", json_string(le->actor_name));
     json_array_append_new(agents, a0);
-    if (has(le->actor_org) && actor_type(le) && strcmp(actor_type(le), "Organization") != 0)
+    if (has(le->actor_org) && (!actor_type(le) || strcmp(actor_type(le), "Organization") != 0))
         json_array_append_new(
             agents, json_pack("{s:{s:s}, s:o, s:b}", "type", "text", "organisation", "who",
                               reference("Organization", le->actor_org, le->actor_org_name),

@@ -425,6 +425,8 @@ static ob_status extensions(json_t *arr, ob_fhir_consent *out, ob_err *e)
             TRY(only(x, fr, "Consent.extension", e)); /* set by the server; ignored */
         } else if (strcmp(url, OB_FHIR_EXT_REVOKED_AT) == 0) {
             TRY(only(x, fd, "Consent.extension", e)); /* set by the server; ignored */
+        } else if (strcmp(url, OB_FHIR_EXT_ON_BEHALF) == 0) {
+            TRY(only(x, fb, "Consent.extension", e)); /* set by the server; ignored */
         } else {
             return ob_err_set(e, OB_EINVAL,
                               "unknown extension in 'Consent.extension' (see "
@@ -807,6 +809,10 @@ json_t *ob_fhir_consent_render(const ob_index *ix, uint32_t patient, const ob_co
     if (c->kind == OB_CONSENT_RESEARCH)
         json_array_append_new(ext, json_pack("{s:s, s:b}", "url", OB_FHIR_EXT_IDENTIFY,
                                              "valueBoolean", c->identifiable));
+    /* someone else recorded it for the patient: shown as such (issue 24) */
+    if (c->form || c->by_operator)
+        json_array_append_new(
+            ext, json_pack("{s:s, s:b}", "url", OB_FHIR_EXT_ON_BEHALF, "valueBoolean", 1));
     if (!c->active && c->revoked_at != OB_TIME_MAX) {
         ob_time_format(c->revoked_at, buf);
         json_array_append_new(

@@ -34,7 +34,10 @@
 #define OB_FHIR_EXT_IDENTIFY   OB_FHIR_BASE "/StructureDefinition/consent-identifiable"
 #define OB_FHIR_EXT_SET_BY_GP  OB_FHIR_BASE "/StructureDefinition/consent-set-by-gp"
 #define OB_FHIR_EXT_REVOKED_AT OB_FHIR_BASE "/StructureDefinition/consent-revoked-at"
-#define OB_FHIR_V3_ACTREASON   "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+/* true on a consent recorded for the patient by someone else (an oral consent, or one
+ * an operator entered), so the patient's list shows it as such */
+#define OB_FHIR_EXT_ON_BEHALF OB_FHIR_BASE "/StructureDefinition/consent-recorded-on-behalf"
+#define OB_FHIR_V3_ACTREASON  "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 
 typedef struct ob_fhir_consent {
     bool is_block;       /* provision.type deny */

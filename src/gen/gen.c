@@ -192,6 +192,11 @@ static void professionals(world *w)
                 "{\"type\":\"permission\",\"professional\":\"gp-%u-dr0\",\"site\":\"gp-%u\","
                 "\"kind\":\"quality\",\"from\":\"%s\"}\n",
                 c, c, from);
+        /* the clinic's management (issue 24): its first doctor ends its permissions */
+        fprintf(w->f,
+                "{\"type\":\"permission\",\"professional\":\"gp-%u-dr0\",\"site\":\"gp-%u\","
+                "\"kind\":\"manage\",\"from\":\"%s\"}\n",
+                c, c, from);
     }
     for (uint32_t h = 0; h < w->nhosp; h++)
         for (unsigned d = 0; d < N(depts); d++) {

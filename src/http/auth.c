@@ -776,6 +776,17 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
             rc = ob_err_set(e, OB_ENOTFOUND, "on_behalf_of is not a known professional");
         else if (obo && !h->ix->pros[c->on_behalf_of].authorised)
             rc = ob_err_set(e, OB_EDENIED, "on_behalf_of must name an authorised professional");
+        /* R-ACC-3, R-LOG-6 (issue 24): on_behalf_of is technical assistance only, for a
+         * professional of the site whose management granted it */
+        else if (obo && h->ix->pros[c->actor].authorised)
+            rc = ob_err_set(e, OB_EDENIED,
+                            "an authorised professional acts in their own name; on_behalf_of "
+                            "is for technical assistance by non-authorised staff");
+        else if (obo && !ob_policy_may_assist(h->ix, c->actor, c->acting_org, c->on_behalf_of,
+                                              ob_time_now()))
+            rc = ob_err_set(e, OB_EDENIED,
+                            "you may act only for professionals of a site whose management "
+                            "granted you technical assistance");
         pthread_rwlock_unlock(&h->lock);
         return rc;
     }
@@ -795,12 +806,22 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
                               sizeof c->client_id - 1);
         snprintf(c->client_id, sizeof c->client_id, "%s", client);
         snprintf(c->subject, sizeof c->subject, "%s", client);
+        /* issue 24: a registered source only, bound to the site it is registered for; the
+         * log names it by c->actor (its index among the sources) */
         pthread_rwlock_rdlock(&h->lock);
         c->acting_org = ob_index_find_org(h->ix, site);
-        pthread_rwlock_unlock(&h->lock);
+        const ob_source *src = ob_index_find_source(h->ix, client);
+        if (src)
+            c->actor = (uint32_t)(src - h->ix->sources);
         if (c->acting_org == OB_NONE)
-            return ob_err_set(e, OB_ENOTFOUND, "token site is not a known organisation");
-        return OB_OK;
+            rc = ob_err_set(e, OB_ENOTFOUND, "token site is not a known organisation");
+        else if (!src)
+            rc = ob_err_set(e, OB_ENOTFOUND, "token client_id is not a registered source system");
+        else if (src->site != c->acting_org)
+            rc = ob_err_set(e, OB_EDENIED,
+                            "the token's site is not the site the client is registered for");
+        pthread_rwlock_unlock(&h->lock);
+        return rc;
     }
     return ob_err_set(e, OB_EINVAL, "ob_kind must be citizen, professional or system");
 }

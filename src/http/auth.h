@@ -70,8 +70,11 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
 
 /* Maps verified claims to *c (kind, actor, acting_org, on_behalf_of, subject,
  * client_id, default purpose). Returns OB_OK; OB_EINVAL when a claim is missing or
- * malformed and OB_ENOTFOUND when the subject or site is unknown (both HTTP 401);
- * OB_EDENIED when the professional does not work at the site (HTTP 403). */
+ * malformed and OB_ENOTFOUND when the subject, site or system client is unknown (both
+ * HTTP 401); OB_EDENIED (HTTP 403) when the professional does not work at the site, an
+ * authorised professional names on_behalf_of, an assistant names someone outside the
+ * site that granted them assistance, or a system's site is not its registration's. A
+ * system caller's actor is its index in the index's sources. */
 ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e);
 
 /* Applies the request headers (each NULL when absent) to *c: purpose (header over the

@@ -386,6 +386,14 @@ ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_rel
         r->kind >= OB_REL_KIND_COUNT)
         return ob_err_set(e, OB_EINVAL, "relationship names an unknown site or professional");
     ob_patient *p = &ix->patients[patient];
+    /* the same relationship again (a source's update, an end event as a record with an
+     * end): its end replaces the old one, so there is never a second grant */
+    for (uint16_t i = 0; i < p->nrels; i++)
+        if (p->rels[i].org == r->org && p->rels[i].professional == r->professional &&
+            p->rels[i].kind == r->kind && p->rels[i].from == r->from) {
+            p->rels[i].to = r->to;
+            return OB_OK;
+        }
     if (push16((void **)&p->rels, &p->nrels, &p->caprels, r, sizeof *r) < 0)
         return nomem(e);
     return OB_OK;
@@ -432,6 +440,12 @@ ob_status ob_index_add_attorney(ob_index *ix, uint32_t patient, const ob_attorne
     if (a->holder >= ix->npatients || a->holder == patient)
         return ob_err_set(e, OB_EINVAL, "power of attorney names an unknown holder");
     ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nattorneys; i++) /* the same one again: replaced */
+        if (p->attorneys[i].holder == a->holder && p->attorneys[i].capacity == a->capacity &&
+            p->attorneys[i].from == a->from) {
+            p->attorneys[i] = *a;
+            return OB_OK;
+        }
     if (push16((void **)&p->attorneys, &p->nattorneys, &p->capattorneys, a, sizeof *a) < 0)
         return nomem(e);
     return OB_OK;
@@ -458,6 +472,11 @@ ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *
     if (p->professional >= ix->npros || p->site >= ix->norgs || p->kind >= OB_PERM_KIND_COUNT)
         return ob_err_set(e, OB_EINVAL, "permission names an unknown professional or site");
     ob_perm_list *l = &ix->pro_perms[p->professional];
+    for (uint32_t i = 0; i < l->n; i++) /* the same one again: replaced */
+        if (l->v[i].site == p->site && l->v[i].kind == p->kind && l->v[i].from == p->from) {
+            l->v[i] = *p;
+            return OB_OK;
+        }
     size_t cap = l->cap;
     if (ob_grow((void **)&l->v, &cap, l->n + 1, sizeof *l->v) < 0)
         return nomem(e);
@@ -583,6 +602,47 @@ ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id)
     for (uint16_t i = 0; i < p->nconsents; i++)
         if (p->consents[i].id == id)
             return &p->consents[i];
+    return NULL;
+}
+
+ob_attorney *ob_index_current_attorney(ob_index *ix, uint32_t patient, uint32_t holder, ob_time at)
+{
+    if (patient >= ix->npatients)
+        return NULL;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nattorneys; i++)
+        if (p->attorneys[i].holder == holder && p->attorneys[i].from <= at &&
+            at <= p->attorneys[i].to)
+            return &p->attorneys[i];
+    return NULL;
+}
+
+ob_relationship *ob_index_current_relationship(ob_index *ix, uint32_t patient, uint32_t org,
+                                               uint32_t pro, int kind, ob_time at)
+{
+    if (patient >= ix->npatients)
+        return NULL;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        ob_relationship *r = &p->rels[i];
+        if (r->org == org && r->professional == pro && (kind < 0 || r->kind == kind) &&
+            r->from <= at && at <= r->to)
+            return r;
+    }
+    return NULL;
+}
+
+ob_permission *ob_index_current_permission(ob_index *ix, uint32_t pro, uint32_t site, uint8_t kind,
+                                           ob_time at)
+{
+    if (pro >= ix->npros)
+        return NULL;
+    ob_perm_list *l = &ix->pro_perms[pro];
+    for (uint32_t i = 0; i < l->n; i++) {
+        ob_permission *p = &l->v[i];
+        if (p->site == site && p->kind == kind && !p->revoked && p->from <= at && at <= p->to)
+            return p;
+    }
     return NULL;
 }
 

@@ -41,6 +41,7 @@ typedef struct ob_index {
      * id_keys (chunks that never move, owned). */
     ob_map *block_ids, *consent_ids;
     struct ob_id_chunk *id_keys;
+    bool demo; /* a synthetic database made by `gen --db` (a "demo" record) */
 } ob_index;
 
 ob_index *ob_index_new(void);
@@ -80,6 +81,17 @@ ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
 uint32_t ob_index_block_owner(const ob_index *ix, uint64_t id);
 uint32_t ob_index_consent_owner(const ob_index *ix, uint64_t id);
 ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);
+
+/* Grants that end (issue 24): the one grant current at `at` (from <= at <= to, and for a
+ * permission not revoked) that matches, or NULL. A relationship matches on org and
+ * professional (OB_NONE: through the site) and, unless kind < 0, its kind; a permission on
+ * professional, site and kind. Ending one sets its end to `at`: it replaces, never adds.
+ * Pointers are borrowed from the index, valid until the next change. */
+ob_attorney *ob_index_current_attorney(ob_index *ix, uint32_t patient, uint32_t holder, ob_time at);
+ob_relationship *ob_index_current_relationship(ob_index *ix, uint32_t patient, uint32_t org,
+                                               uint32_t pro, int kind, ob_time at);
+ob_permission *ob_index_current_permission(ob_index *ix, uint32_t pro, uint32_t site, uint8_t kind,
+                                           ob_time at);
 
 /* true when org == ancestor or org lies below ancestor in the organisation tree. */
 bool ob_index_org_within(const ob_index *ix, uint32_t org, uint32_t ancestor);

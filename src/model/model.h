@@ -124,6 +124,7 @@ typedef enum ob_capacity {
     OB_CAP_ATTORNEY,
     OB_CAP_GUARDIAN,
     OB_CAP_SOURCE_SYSTEM,
+    OB_CAP_OPERATOR, /* the operator at the console, entering a change for someone */
     OB_CAP_COUNT
 } ob_capacity;
 
@@ -138,6 +139,7 @@ typedef struct ob_attorney {
 typedef enum ob_perm_kind {
     OB_PERM_ASSIST = 0, /* technical assistance, SUL §42d stk. 3 */
     OB_PERM_QUALITY,    /* quality work, SUL §42d stk. 2 nr. 2 */
+    OB_PERM_MANAGE,     /* the site's management itself: ends the site's permissions */
     OB_PERM_KIND_COUNT
 } ob_perm_kind;
 
@@ -196,6 +198,7 @@ typedef struct ob_consent {
     ob_time created, revoked_at;
     uint32_t taken_by; /* oral consent: professional who took it; else OB_NONE */
     uint64_t id;       /* store id */
+    bool by_operator;  /* entered at the console by an operator (named in the log) */
 } ob_consent;
 
 typedef enum ob_block_kind {
@@ -278,7 +281,14 @@ typedef struct ob_source {
     char *client_id, *name;
     uint32_t site; /* the organisation it speaks for */
     ob_time go_live;
+    uint8_t ops; /* what its registration allows: OB_SRC_OP_* bits (issue 24) */
 } ob_source;
+enum {
+    OB_SRC_OP_APPOINTMENTS = 1u << 0,  /* create, update and cancel its appointments */
+    OB_SRC_OP_READ = 1u << 1,          /* read back its own site's data (R-ACC-2) */
+    OB_SRC_OP_RELATIONSHIPS = 1u << 2, /* end relationships at its site (R-ACC-1) */
+    OB_SRC_OP_ALL = 7
+};
 
 const char *ob_category_name(ob_category c);
 int ob_category_parse(const char *s); /* -1 if unknown */

@@ -18,9 +18,9 @@ static const char *const role_names[] = {
 static const char *const source_names[] = {"clinical", "patient_reported", "quality_db",
                                            "research"};
 static const char *const rel_names[] = {"treatment", "admission", "home_nursing", "listed"};
-static const char *const cap_names[] = {"professional", "assistant", "citizen",      "parent",
-                                        "attorney",     "guardian",  "source_system"};
-static const char *const perm_names[] = {"assist", "quality"};
+static const char *const cap_names[] = {"professional", "assistant", "citizen",       "parent",
+                                        "attorney",     "guardian",  "source_system", "operator"};
+static const char *const perm_names[] = {"assist", "quality", "manage"};
 static const char *const consent_names[] = {"prevention", "sharing", "research", "quality_extended",
                                             "override"};
 static const char *const block_names[] = {"professional", "site", "period"};

@@ -506,12 +506,25 @@ static ob_status id_field(json_t *o, uint64_t next, uint64_t *out, ob_err *e)
     return OB_OK;
 }
 
+/* "operator": the name of the operator who entered a change at the console (the CLI
+ * writes it; the log names them too). Kept as a flag in the index; a name, so no CPR. */
+static ob_status operator_field(json_t *o, bool *by_operator, ob_err *e)
+{
+    const char *name;
+    ob_status rc;
+    TRY(str_field(o, "operator", false, &name, e));
+    if (name && (strlen(name) > 64 || ob_cpr_in_text(name)))
+        return ob_err_set(e, OB_EINVAL, "field 'operator' must be a name of at most 64 bytes");
+    *by_operator = name != NULL;
+    return OB_OK;
+}
+
 static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
     static const char *const f[] = {
         "type",       "id",         "patient",  "kind",      "target",  "include_subunits",
         "categories", "valid_from", "valid_to", "data_from", "data_to", "by_gp",
-        "created",    NULL};
+        "created",    "operator",   NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_block b;
@@ -533,6 +546,8 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
     TRY(ob_json_catmask(o, "categories", OB_CAT_ALL, &b.categories, e));
     TRY(period(o, "valid_from", "valid_to", false, &b.valid_from, &b.valid_to, e));
     TRY(period(o, "data_from", "data_to", false, &b.data_from, &b.data_to, e));
+    bool op;
+    TRY(operator_field(o, &op, e));
     TRY(id_field(o, L->next_block_id, &b.id, e));
     if (ob_index_block_owner(L->ix, b.id) != OB_NONE) /* unique across patients */
         return ob_err_set(e, OB_EINVAL,
@@ -551,9 +566,9 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
 
 static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
-    static const char *const f[] = {"type",       "id",           "patient", "kind", "recipient",
-                                    "categories", "from",         "to",      "text", "form",
-                                    "taken_by",   "identifiable", "created", NULL};
+    static const char *const f[] = {
+        "type", "id",   "patient",  "kind",         "recipient", "categories", "from", "to",
+        "text", "form", "taken_by", "identifiable", "created",   "operator",   NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_consent c;
@@ -596,13 +611,14 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
     TRY(ref_field(L->ix, o, "taken_by", ob_index_find_professional, false, &c.taken_by, e));
     TRY(bool_field(o, "identifiable", false, &c.identifiable, e));
     TRY(ob_json_time(o, "created", L->now, &c.created, e));
+    TRY(operator_field(o, &c.by_operator, e));
     TRY(id_field(o, L->next_consent_id, &c.id, e));
     if (ob_index_consent_owner(L->ix, c.id) != OB_NONE) /* unique across patients */
         return ob_err_set(e, OB_EINVAL,
                           "consent id %llu is already used (ids are unique across all patients)",
                           (unsigned long long)c.id);
     ob_change_actor who = {OB_ACTOR_CITIZEN, pat};
-    if (c.form == 1 && c.taken_by != OB_NONE && !json_object_get(o, "by_patient")) {
+    if (c.form == 1 && c.taken_by != OB_NONE && !L->replay) {
         who.actor_kind = OB_ACTOR_PROFESSIONAL;
         who.actor = c.taken_by;
     }
@@ -619,10 +635,12 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
 
 static ob_status rec_lift(ob_loader *L, json_t *o, bool is_block, ob_record_out *out, ob_err *e)
 {
-    static const char *const fb[] = {"type", "patient", "block", "by", "at", NULL};
-    static const char *const fc[] = {"type", "patient", "consent", "by", "at", NULL};
+    static const char *const fb[] = {"type", "patient", "block", "by", "at", "operator", NULL};
+    static const char *const fc[] = {"type", "patient", "consent", "by", "at", "operator", NULL};
     ob_status rc;
+    bool op;
     TRY(ob_json_only(o, is_block ? fb : fc, e));
+    TRY(operator_field(o, &op, e));
     uint32_t pat;
     TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
     json_t *idv = json_object_get(o, is_block ? "block" : "consent");
@@ -652,6 +670,122 @@ static ob_status rec_lift(ob_loader *L, json_t *o, bool is_block, ob_record_out 
     TRY(ob_policy_check_consent_revoke(L->ix, pat, c, &who, e));
     c->active = false; /* R-CON-2: effective at once; the record keeps the history */
     c->revoked_at = at;
+    return OB_OK;
+}
+
+/* ---- ending grants (issue 24): an end replaces the grant's end, at once ---- */
+
+static ob_status end_time(ob_loader *L, json_t *o, ob_time *at, ob_err *e)
+{
+    ob_status rc;
+    TRY(ob_json_time(o, "at", L->now, at, e));
+    if (*at > L->now && !L->replay)
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'at': an end is recorded when it happens, "
+                          "not in advance");
+    return OB_OK;
+}
+
+/* A period holds its end (from <= t <= to): a grant ended at `at` holds until the second
+ * before, so it gives nothing from `at` on, the request in the same second included. */
+static void ended(ob_record_out *out, ob_time *to, ob_time at)
+{
+    out->ended_to = to;
+    out->prev_to = *to;
+    *to = at - 1;
+}
+
+/* relative_end: the patient revokes a power of attorney, or its holder renounces it */
+static ob_status rec_relative_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type", "patient", "holder", "by", "at", "operator", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    uint32_t pat, holder;
+    const char *by;
+    bool op;
+    ob_time at;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(ref_field(L->ix, o, "holder", ob_index_find_patient, true, &holder, e));
+    TRY(str_field(o, "by", false, &by, e));
+    if (by && strcmp(by, "patient") != 0 && strcmp(by, "holder") != 0)
+        return ob_err_set(e, OB_EINVAL, "field 'by' is patient or holder");
+    TRY(operator_field(o, &op, e));
+    TRY(end_time(L, o, &at, e));
+    out->patient = pat;
+    ob_attorney *a = ob_index_current_attorney(L->ix, pat, holder, at);
+    if (!a)
+        return ob_err_set(e, OB_ENOTFOUND, "no current power of attorney for this holder");
+    ob_change_actor who = {OB_ACTOR_CITIZEN, by && strcmp(by, "holder") == 0 ? holder : pat};
+    if (!L->replay)
+        TRY(ob_policy_check_attorney_end(L->ix, pat, a, &who, e));
+    ended(out, &a->to, at);
+    return OB_OK;
+}
+
+/* relationship_end: the event from the site's source system (a discharge, a delisting) */
+static ob_status rec_relationship_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type",   "patient",  "org", "professional", "kind", "at",
+                                    "source", "operator", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    uint32_t pat, org, pro;
+    int kind;
+    const char *client;
+    bool op;
+    ob_time at;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    TRY(ref_field(L->ix, o, "org", ob_index_find_org, true, &org, e));
+    TRY(ref_field(L->ix, o, "professional", ob_index_find_professional, false, &pro, e));
+    const char *ks;
+    TRY(str_field(o, "kind", false, &ks, e));
+    kind = ks ? ob_rel_kind_parse(ks) : -1;
+    if (ks && kind < 0)
+        return ob_err_set(e, OB_EINVAL, "field 'kind': unknown value '%.40s'", shown(ks));
+    TRY(str_field(o, "source", true, &client, e));
+    TRY(operator_field(o, &op, e));
+    TRY(end_time(L, o, &at, e));
+    const ob_source *src = ob_index_find_source(L->ix, client);
+    if (!src)
+        return ob_err_set(e, OB_EINVAL, "field 'source': no such source system");
+    out->patient = pat;
+    ob_relationship *r = ob_index_current_relationship(L->ix, pat, org, pro, kind, at);
+    if (!r)
+        return ob_err_set(e, OB_ENOTFOUND, "no current relationship matches");
+    ob_change_actor who = {OB_ACTOR_SOURCE_SYSTEM, (uint32_t)(src - L->ix->sources)};
+    if (!L->replay)
+        TRY(ob_policy_check_relationship_end(L->ix, pat, r, &who, e));
+    ended(out, &r->to, at);
+    return OB_OK;
+}
+
+/* permission_end: the site's management ends a permission, or its holder gives it up */
+static ob_status rec_permission_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type", "professional", "site",     "kind",
+                                    "by",   "at",           "operator", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    uint32_t pro, site, by;
+    int kind;
+    bool op;
+    ob_time at;
+    TRY(ref_field(L->ix, o, "professional", ob_index_find_professional, true, &pro, e));
+    TRY(ref_field(L->ix, o, "site", ob_index_find_org, true, &site, e));
+    TRY(enum_field(o, "kind", ob_perm_kind_parse, -1, &kind, e));
+    TRY(ref_field(L->ix, o, "by", ob_index_find_professional, true, &by, e));
+    TRY(operator_field(o, &op, e));
+    TRY(end_time(L, o, &at, e));
+    ob_permission *p = ob_index_current_permission(L->ix, pro, site, (uint8_t)kind, at);
+    if (!p)
+        return ob_err_set(e, OB_ENOTFOUND, "no current permission matches");
+    ob_change_actor who = {OB_ACTOR_PROFESSIONAL, by};
+    if (!L->replay)
+        TRY(ob_policy_check_permission_end(L->ix, p, at, &who, e));
+    ended(out, &p->to, at);
+    p->revoked = true;
+    out->ended_revoked = &p->revoked;
     return OB_OK;
 }
 
@@ -861,7 +995,8 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
 /* ---- source systems and appointments (R-APT) ---- */
 static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
 {
-    static const char *const f[] = {"type", "client_id", "site", "go_live", "name", NULL};
+    static const char *const f[] = {"type", "client_id",  "site", "go_live",
+                                    "name", "operations", NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_source src;
@@ -874,6 +1009,27 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
     if (!json_object_get(o, "go_live"))
         return ob_err_set(e, OB_EINVAL, "missing field 'go_live'");
     TRY(ob_json_time(o, "go_live", 0, &src.go_live, e));
+    json_t *ops = json_object_get(o, "operations"), *op;
+    size_t i;
+    src.ops = ops ? 0 : OB_SRC_OP_ALL;
+    if (ops && !json_is_array(ops))
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'operations' lists appointments, read, "
+                          "relationships");
+    json_array_foreach(ops, i, op)
+    {
+        const char *s = json_string_value(op);
+        if (s && strcmp(s, "appointments") == 0)
+            src.ops |= OB_SRC_OP_APPOINTMENTS;
+        else if (s && strcmp(s, "read") == 0)
+            src.ops |= OB_SRC_OP_READ;
+        else if (s && strcmp(s, "relationships") == 0)
+            src.ops |= OB_SRC_OP_RELATIONSHIPS;
+        else
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'operations' lists appointments, read, "
+                              "relationships");
+    }
     return ob_index_add_source(L->ix, &src, e);
 }
 
@@ -968,6 +1124,19 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_lift(L, obj, false, out, e);
     else if (strcmp(type, "disclosure") == 0)
         rc = rec_disclosure(L, obj, &out->patient, e);
+    else if (strcmp(type, "demo") == 0) {
+        static const char *const f[] = {"type", NULL};
+        rc = ob_json_only(obj, f, e);
+        if (!rc && !L->replay && L->ix->npatients)
+            rc = ob_err_set(e, OB_EINVAL, "a database that holds patients cannot become a demo");
+        if (!rc)
+            L->ix->demo = true;
+    } else if (strcmp(type, "relative_end") == 0)
+        rc = rec_relative_end(L, obj, out, e);
+    else if (strcmp(type, "relationship_end") == 0)
+        rc = rec_relationship_end(L, obj, out, e);
+    else if (strcmp(type, "permission_end") == 0)
+        rc = rec_permission_end(L, obj, out, e);
     else if (strcmp(type, "item") == 0)
         rc = rec_item(L, obj, out, e);
     else if (strcmp(type, "cluster") == 0)
@@ -982,15 +1151,33 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         json_decref(canon);
         return rc;
     }
+    if (!canon && strlen(type) > 4 && strcmp(type + strlen(type) - 4, "_end") == 0 &&
+        !json_object_get(obj, "at")) {
+        /* an end is stored with its time, so a replay ends the grant when it ended */
+        char when[32];
+        ob_time_format(L->now, when);
+        canon = json_deep_copy(obj);
+        if (!canon || json_object_set_new(canon, "at", json_string(when))) {
+            json_decref(canon);
+            return ob_err_set(e, OB_ENOMEM, "out of memory");
+        }
+    }
     if (!canon) {
         canon = json_incref(obj);
-        /* blocks and consents store the id they were given, so replay is exact */
-        if ((strcmp(type, "block") == 0 || strcmp(type, "consent") == 0) &&
-            !json_object_get(obj, "id")) {
+        /* blocks and consents store the id they were given, so replay is exact, and a
+         * consent its creation time, at which its recorder's relationship is checked */
+        bool consent = strcmp(type, "consent") == 0;
+        if ((strcmp(type, "block") == 0 || consent) &&
+            (!json_object_get(obj, "id") || (consent && !json_object_get(obj, "created")))) {
             canon = json_deep_copy(obj);
             json_decref(obj);
+            char when[32];
+            ob_time_format(L->now, when);
             if (!canon ||
-                json_object_set_new(canon, "id", json_integer((json_int_t)out->assigned))) {
+                (!json_object_get(canon, "id") &&
+                 json_object_set_new(canon, "id", json_integer((json_int_t)out->assigned))) ||
+                (consent && !json_object_get(canon, "created") &&
+                 json_object_set_new(canon, "created", json_string(when)))) {
                 json_decref(canon);
                 return ob_err_set(e, OB_ENOMEM, "out of memory");
             }

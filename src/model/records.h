@@ -23,6 +23,10 @@ typedef struct ob_loader {
     const ob_keys *keys; /* borrowed */
     uint64_t next_block_id, next_consent_id;
     ob_time now; /* the time changes are checked at */
+    /* Replaying the store: who made a change was checked when it was made, against the
+     * state of that day (a relationship since ended, a GP since moved); only the
+     * record's own validity is checked again. */
+    bool replay;
 } ob_loader;
 
 typedef struct ob_record_out {
@@ -34,6 +38,12 @@ typedef struct ob_record_out {
     uint32_t patient;    /* the patient the record concerns, or OB_NONE */
     bool is_appointment; /* an "appointment" record: for the appointments table */
     ob_apt apt;          /* strings borrowed from the input object or the index */
+    /* an end of a grant (relative_end, relationship_end, permission_end): the end it
+     * changed (in the index) and what it was, so that a change that cannot be stored is
+     * undone; ended_revoked is set for a permission (its flag was false) */
+    ob_time *ended_to;
+    ob_time prev_to;
+    bool *ended_revoked;
 } ob_record_out;
 
 void ob_loader_init(ob_loader *L, ob_index *ix, const ob_keys *keys);

@@ -122,12 +122,77 @@ ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob
         return ob_err_set(e, OB_EINVAL, "an oral consent records who took it");
     if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient)
         return OB_OK;
-    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor < ix->npros &&
-        ix->pros[who->actor].authorised && c->form == 1 && c->taken_by == who->actor)
-        return OB_OK; /* an authorised professional records the oral consent they took */
-    return ob_err_set(e, OB_EDENIED,
-                      "a consent is given by the patient, or recorded by the authorised "
-                      "professional who took it orally");
+    if (!(who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor < ix->npros &&
+          ix->pros[who->actor].authorised && c->form == 1 && c->taken_by == who->actor))
+        return ob_err_set(e, OB_EDENIED,
+                          "a consent is given by the patient, or recorded by the authorised "
+                          "professional who took it orally");
+    /* An oral consent has no signature: the recorder is its only witness. So the
+     * recorder must treat the patient when it is given (R-ACC-1), and can never be its
+     * beneficiary: a consent naming the recorder, a site they work at, a kind of site
+     * they work at, or a project they belong to would let anyone grant themselves
+     * access (issue 24). Such a consent is given by the patient themself. */
+    if (!ob_policy_treats(ix, patient, who->actor, c->created))
+        return ob_err_set(e, OB_EDENIED,
+                          "an oral consent is recorded only by a professional who currently "
+                          "treats the patient");
+    if (ob_policy_consent_benefits(ix, c, who->actor))
+        return ob_err_set(e, OB_EDENIED,
+                          "you cannot record an oral consent that gives yourself or your own "
+                          "site access; the patient gives it themself, or another treating "
+                          "professional records it");
+    return OB_OK;
+}
+
+bool ob_policy_treats(const ob_index *ix, uint32_t patient, uint32_t pro, ob_time at)
+{
+    if (patient >= ix->npatients || pro >= ix->npros || !ix->pros[pro].authorised)
+        return false;
+    const ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        const ob_relationship *r = &p->rels[i];
+        if (at < r->from || at > r->to)
+            continue;
+        if (r->professional != OB_NONE) {
+            if (r->professional == pro)
+                return true;
+            continue;
+        }
+        const ob_professional *P = &ix->pros[pro];
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], r->org))
+                return true;
+    }
+    return false;
+}
+
+bool ob_policy_consent_benefits(const ob_index *ix, const ob_consent *c, uint32_t pro)
+{
+    if (pro >= ix->npros)
+        return false;
+    const ob_professional *P = &ix->pros[pro];
+    switch (c->recipient_kind) {
+    case OB_RCPT_PERSON:
+        return c->recipient == pro;
+    case OB_RCPT_ORG:
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], c->recipient))
+                return true;
+        return false;
+    case OB_RCPT_ORG_KIND:
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ix->orgs[P->sites[s]].kind == c->recipient)
+                return true;
+        return false;
+    case OB_RCPT_PROJECT:
+        if (c->recipient >= ix->nprojects)
+            return false;
+        for (uint32_t i = 0; i < ix->projects[c->recipient].nmembers; i++)
+            if (ix->projects[c->recipient].members[i] == pro)
+                return true;
+        return false;
+    }
+    return true; /* an unknown kind benefits someone unknown: refuse */
 }
 
 ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,
@@ -142,4 +207,86 @@ ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, c
     if (who->actor_kind == OB_ACTOR_PROFESSIONAL && c->taken_by == who->actor)
         return OB_OK;
     return ob_err_set(e, OB_EDENIED, "only the patient can revoke their consent");
+}
+
+/* ---- ending grants (issue 24): who may end a power of attorney, a permission, a
+ * treatment relationship. The grant itself is found by the caller (index.h). ---- */
+
+ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, const ob_attorney *a,
+                                       const ob_change_actor *who, ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    if (a->capacity != OB_CAP_ATTORNEY)
+        return ob_err_set(e, OB_EDENIED,
+                          "custody and guardianship end by the registry's record, not by a "
+                          "revocation");
+    /* the patient revokes what they gave; the holder renounces what they hold */
+    if (who->actor_kind == OB_ACTOR_CITIZEN && (who->actor == patient || who->actor == a->holder))
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "only the patient, or the holder renouncing it, can end a power of "
+                      "attorney");
+}
+
+bool ob_policy_may_assist(const ob_index *ix, uint32_t assistant, uint32_t site, uint32_t pro,
+                          ob_time at)
+{
+    if (assistant >= ix->npros || pro >= ix->npros || site >= ix->norgs)
+        return false;
+    const ob_perm_list *l = &ix->pro_perms[assistant];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind != OB_PERM_ASSIST || p->revoked || at < p->from || at > p->to ||
+            !ob_index_org_within(ix, site, p->site))
+            continue;
+        const ob_professional *P = &ix->pros[pro];
+        for (unsigned s = 0; s < P->nsites; s++)
+            if (ob_index_org_within(ix, P->sites[s], p->site))
+                return true;
+    }
+    return false;
+}
+
+bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at)
+{
+    if (pro >= ix->npros || site >= ix->norgs)
+        return false;
+    const ob_perm_list *l = &ix->pro_perms[pro];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind == OB_PERM_MANAGE && !p->revoked && p->from <= at && at <= p->to &&
+            ob_index_org_within(ix, site, p->site))
+            return true;
+    }
+    return false;
+}
+
+ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission *p, ob_time at,
+                                         const ob_change_actor *who, ob_err *e)
+{
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && ob_policy_manages(ix, who->actor, p->site, at))
+        return OB_OK;
+    /* the holder may give up their own permission (a secretary who leaves) */
+    if (who->actor_kind == OB_ACTOR_PROFESSIONAL && who->actor == p->professional)
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "only the management of the site that granted a permission (or its "
+                      "holder, giving it up) can end it");
+}
+
+ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
+                                           const ob_relationship *r, const ob_change_actor *who,
+                                           ob_err *e)
+{
+    if (patient >= ix->npatients)
+        return ob_err_set(e, OB_EINVAL, "unknown patient");
+    /* R-ACC-1: relationships end with the matching event from the source system of the
+     * site (a discharge, a delisting) */
+    if (who->actor_kind == OB_ACTOR_SOURCE_SYSTEM && who->actor < ix->nsources &&
+        ob_index_org_within(ix, r->org, ix->sources[who->actor].site))
+        return OB_OK;
+    return ob_err_set(e, OB_EDENIED,
+                      "a treatment relationship ends with an event from the source system of "
+                      "its site");
 }

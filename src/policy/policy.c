@@ -317,6 +317,30 @@ static bool perm_covers(const ob_index *ix, uint32_t pro, uint8_t kind, uint32_t
     return false;
 }
 
+/* The granting site of a current permission of `kind` covering org, or OB_NONE. */
+static uint32_t perm_site(const ob_index *ix, uint32_t pro, uint8_t kind, uint32_t org, ob_time now)
+{
+    const ob_perm_list *l = &ix->pro_perms[pro];
+    for (uint32_t i = 0; i < l->n; i++) {
+        const ob_permission *p = &l->v[i];
+        if (p->kind == kind && !p->revoked && active(p->from, p->to, now) &&
+            ob_index_org_within(ix, org, p->site))
+            return p->site;
+    }
+    return OB_NONE;
+}
+
+static bool works_within(const ob_index *ix, uint32_t pro, uint32_t site)
+{
+    if (pro >= ix->npros)
+        return false;
+    const ob_professional *P = &ix->pros[pro];
+    for (unsigned i = 0; i < P->nsites; i++)
+        if (ob_index_org_within(ix, P->sites[i], site))
+            return true;
+    return false;
+}
+
 static void decide_quality(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
 {
     if (!perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now)) {
@@ -373,6 +397,19 @@ static void decide_consent_only(const ob_index *ix, const ob_request *rq, uint32
     if (find_consent(ix, rq, pro, kind)) {
         set(d, true, OB_RULE_ACC_5, kind == OB_CONSENT_PREVENTION ? LB_CONSENT_PREV : LB_CONSENT,
             "the patient's active consent covers this purpose, recipient and data");
+        /* R-BLK-1: a consent does not lift the patient's blocks; only the consent that
+         * explicitly overrides one (R-CON-3, R-BLK-4) does, flagged like any override */
+        if (!blocked(ix, rq, pro))
+            return;
+        if (find_consent(ix, rq, pro, OB_CONSENT_OVERRIDE)) {
+            d->obligations |= OB_OBL_NOTIFY_PATIENT | OB_OBL_LOG_OVERRIDE;
+            set(d, true, OB_RULE_BLK_4, LB_OVERRIDE,
+                "block overridden with the patient's consent to override it");
+            return;
+        }
+        d->obligations |= OB_OBL_BLOCK_HINT;
+        set(d, false, OB_RULE_BLK_4, LB_BLOCK,
+            "some information is withheld by the patient's block");
         return;
     }
     set(d, false, OB_RULE_ACC_5, LB_NONE,
@@ -444,14 +481,19 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
         return;
     }
     bool treats = treatment_purpose(rq->purpose) || rq->purpose == OB_PURPOSE_DECISION_SUPPORT;
-    if (treats && rq->source == OB_SRC_QUALITY_DB) {
+    /* R-ACC-8, R-ACC-6 (DBL §10 stk. 2): such data serves only the purposes the rules
+     * name, whatever else a caller states (a consent purpose must not be a way round) */
+    if (rq->source == OB_SRC_QUALITY_DB && rq->purpose != OB_PURPOSE_QUALITY &&
+        rq->purpose != OB_PURPOSE_RESEARCH) {
         set(d, false, OB_RULE_ACC_8, LB_QDB,
-            "data from a clinical quality database is never used to treat an individual");
+            "data from a clinical quality database is used only for quality work and "
+            "research, never to treat an individual");
         return;
     }
-    if (treats && rq->source == OB_SRC_RESEARCH) {
+    if (rq->source == OB_SRC_RESEARCH && rq->purpose != OB_PURPOSE_RESEARCH &&
+        rq->purpose != OB_PURPOSE_RESEARCH_NOTICE) {
         set(d, false, OB_RULE_ACC_6, LB_RESEARCH_ONLY,
-            "data collected for research is not used for treatment");
+            "data collected for research is used only for that research, not for treatment");
         return;
     }
     /* treatment, quality work, decision support and disclosure are for authorised health
@@ -471,7 +513,10 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
     uint8_t acting_kind = at_site ? ix->orgs[rq->acting_org].kind : OB_ORG_ADMIN;
     bool producing_site = acting_kind != OB_ORG_REGION && acting_kind != OB_ORG_MUNICIPALITY &&
                           acting_kind != OB_ORG_ADMIN;
+    /* patient-reported data (R-PRD-1) has the patient as its source, not the clinic it
+     * is shared through: it is not the site's own record, and blocks apply to it */
     if (at_site && producing_site && treatment_purpose(rq->purpose) &&
+        rq->source != OB_SRC_PATIENT_REPORTED &&
         ob_index_org_within(ix, rq->origin_org, rq->acting_org)) {
         set(d, true, OB_RULE_ACC_2, LB_OWN, "data produced by your own organisation");
         return;
@@ -547,6 +592,12 @@ static void decide_professional(const ob_index *ix, const ob_request *rq, ob_dec
 {
     const ob_professional *A = &ix->pros[rq->actor];
     d->capacity = OB_CAP_PROFESSIONAL;
+    if (A->authorised && rq->on_behalf_of != OB_NONE) {
+        /* R-LOG-6: someone else would be logged as responsible for what they did */
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "an authorised professional acts in their own name, never on behalf of another");
+        return;
+    }
     if (A->authorised || rq->on_behalf_of == OB_NONE) {
         decide_as(ix, rq, rq->actor, d);
         return;
@@ -560,11 +611,18 @@ static void decide_professional(const ob_index *ix, const ob_request *rq, ob_dec
             "technical assistance must be on behalf of a named authorised professional");
         return;
     }
+    uint32_t granting = OB_NONE;
     if (rq->acting_org == OB_NONE || rq->acting_org >= ix->norgs ||
         !ob_index_pro_works_at(ix, rq->actor, rq->acting_org) ||
-        !perm_covers(ix, rq->actor, OB_PERM_ASSIST, rq->acting_org, rq->now)) {
+        (granting = perm_site(ix, rq->actor, OB_PERM_ASSIST, rq->acting_org, rq->now)) == OB_NONE) {
         set(d, false, OB_RULE_ACC_3, LB_NONE,
             "the site's management has not granted you technical-assistance permission");
+        return;
+    }
+    /* the management of a site grants assistance to its own professionals' work only */
+    if (!works_within(ix, rq->on_behalf_of, granting)) {
+        set(d, false, OB_RULE_ACC_3, LB_NONE,
+            "technical assistance is only for professionals of the site that granted it");
         return;
     }
     if (!treatment_purpose(rq->purpose) && rq->purpose != OB_PURPOSE_QUALITY) {

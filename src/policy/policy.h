@@ -135,11 +135,22 @@ int ob_override_parse(const char *s);
 /* Writes "pseudonymise,notify_patient" style names of set obligations into buf. */
 void ob_obligations_format(uint32_t obl, char *buf, size_t cap);
 
-/* Who asks for a change to blocks or consents. */
+/* Who asks for a change to a grant (block, consent, power of attorney, permission,
+ * relationship): OB_ACTOR_CITIZEN (actor: a patient id), OB_ACTOR_PROFESSIONAL (a
+ * professional id) or OB_ACTOR_SOURCE_SYSTEM (actor: the source's index in
+ * ix->sources). The operator at the console acts for one of them and is named in the
+ * log entry (capacity operator), never as the one who decides. */
 typedef struct ob_change_actor {
-    uint8_t actor_kind; /* OB_ACTOR_CITIZEN (the patient) or OB_ACTOR_PROFESSIONAL */
+    uint8_t actor_kind;
     uint32_t actor;
 } ob_change_actor;
+
+/* Whether authorised professional `pro` has a treatment relationship with the patient
+ * at time `at` (R-ACC-1): personal, or through a site they work at or below. */
+bool ob_policy_treats(const ob_index *ix, uint32_t patient, uint32_t pro, ob_time at);
+/* Whether consent c would let `pro` read: it names them, a site they work at (or one
+ * above it), a kind of site they work at, or a project they belong to. */
+bool ob_policy_consent_benefits(const ob_index *ix, const ob_consent *c, uint32_t pro);
 
 /* R-BLK-2, R-BLK-3: may `who` create block `b` for `patient`? On success sets b->by_gp
  * and b->created_by. OB_EDENIED with an explaining message otherwise; OB_EINVAL for a
@@ -156,5 +167,25 @@ ob_status ob_policy_check_consent(const ob_index *ix, uint32_t patient, const ob
 /* R-CON-2: the patient (or the professional who recorded it, at their request). */
 ob_status ob_policy_check_consent_revoke(const ob_index *ix, uint32_t patient, const ob_consent *c,
                                          const ob_change_actor *who, ob_err *e);
+
+/* Ending grants (issue 24). A power of attorney: the patient, or the holder renouncing
+ * it (custody and guardianship end by the registry's record). A permission: the site's
+ * management (a professional with a current `manage` permission for a site containing
+ * the permission's site, at time `at`), or its holder giving it up. A treatment
+ * relationship: the source system registered for a site containing its site. */
+ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, const ob_attorney *a,
+                                       const ob_change_actor *who, ob_err *e);
+ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission *p, ob_time at,
+                                         const ob_change_actor *who, ob_err *e);
+ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
+                                           const ob_relationship *r, const ob_change_actor *who,
+                                           ob_err *e);
+/* R-ACC-3: whether `assistant` holds a current technical-assistance permission covering
+ * `site` from a site where `pro` works (the management grants assistance for its own
+ * professionals' work only). */
+bool ob_policy_may_assist(const ob_index *ix, uint32_t assistant, uint32_t site, uint32_t pro,
+                          ob_time at);
+/* Whether pro holds a current `manage` permission covering site (site management). */
+bool ob_policy_manages(const ob_index *ix, uint32_t pro, uint32_t site, ob_time at);
 
 #endif

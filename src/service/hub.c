@@ -62,6 +62,7 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
         return ob_err_set(e, OB_ENOMEM, "out of memory building the index");
     ob_loader L;
     ob_loader_init(&L, ix, &h->keys);
+    L.replay = true;
     struct replay_ctx c = {&L};
     ob_status rc = ob_store_each_record(h->store, replay_one, &c, e);
     ob_index **retired = NULL;
@@ -80,6 +81,7 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
         h->retired[h->nretired++] = h->ix;
     h->ix = ix;
     h->loader = L;
+    h->loader.replay = false;
     h->loader.now = ob_time_now();
     return OB_OK;
 }
@@ -256,8 +258,11 @@ void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
             le->actor_role = "citizen";
         }
         break;
-    case OB_ACTOR_SOURCE_SYSTEM:
+    case OB_ACTOR_SOURCE_SYSTEM: /* named by its registration (issue 24) */
         le->actor_role = "source_system";
+        if (rq->actor < ix->nsources) {
+            le->actor_name = ix->sources[rq->actor].name;
+        }
         break;
     default:
         break;
@@ -266,7 +271,8 @@ void ob_hub_entry_for(const ob_hub *h, const ob_request *rq, ob_log_entry *le)
         le->actor_org = ix->orgs[rq->acting_org].ext_id;
         le->actor_org_name = ix->orgs[rq->acting_org].name;
         if (rq->actor_kind == OB_ACTOR_SOURCE_SYSTEM)
-            le->actor_id = le->actor_org;
+            le->actor_id =
+                rq->actor < ix->nsources ? ix->sources[rq->actor].client_id : le->actor_org;
     }
     if (rq->on_behalf_of < ix->npros)
         le->on_behalf_of = ix->pros[rq->on_behalf_of].ext_id;
@@ -385,6 +391,10 @@ static ob_log_event event_of(const char *type)
         return OB_EV_CONSENT_REVOKE;
     if (strcmp(type, "permission") == 0)
         return OB_EV_PERMISSION_GRANT;
+    if (strcmp(type, "permission_end") == 0)
+        return OB_EV_PERMISSION_REVOKE;
+    if (strcmp(type, "relationship_end") == 0 || strcmp(type, "relative_end") == 0)
+        return OB_EV_RELATIONSHIP;
     if (strcmp(type, "relationship") == 0 || strcmp(type, "cover") == 0 ||
         strcmp(type, "relative") == 0)
         return OB_EV_RELATIONSHIP;
@@ -397,6 +407,12 @@ static ob_log_event event_of(const char *type)
  * change can make are undone; others make the caller rebuild. */
 static bool undo(ob_hub *h, const ob_record_out *out, const char *type)
 {
+    if (out->ended_to) { /* an end of a grant (issue 24) */
+        *out->ended_to = out->prev_to;
+        if (out->ended_revoked)
+            *out->ended_revoked = false;
+        return true;
+    }
     if (out->patient >= h->ix->npatients)
         return false;
     ob_patient *p = &h->ix->patients[out->patient];
@@ -506,10 +522,27 @@ static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
 
 static const char *intern_type(const char *t)
 {
-    static const char *const types[] = {
-        "org",        "professional", "patient", "relative", "relationship", "permission",
-        "cover",      "project",      "block",   "consent",  "block_lift",   "consent_revoke",
-        "disclosure", "item",         "cluster", "source",   "appointment"};
+    static const char *const types[] = {"org",
+                                        "professional",
+                                        "patient",
+                                        "relative",
+                                        "relationship",
+                                        "permission",
+                                        "cover",
+                                        "project",
+                                        "block",
+                                        "consent",
+                                        "block_lift",
+                                        "consent_revoke",
+                                        "disclosure",
+                                        "item",
+                                        "cluster",
+                                        "source",
+                                        "appointment",
+                                        "relative_end",
+                                        "relationship_end",
+                                        "permission_end",
+                                        "demo"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(types[i], t) == 0)
             return types[i];
@@ -592,6 +625,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
                 le->permit = true;
                 le->actor_id = "import";
                 le->actor_role = "operator";
+                le->capacity = OB_CAP_OPERATOR;
                 le->patient =
                     out.patient < h->ix->npatients ? h->ix->patients[out.patient].ext_id : NULL;
                 le->category = s->type;
@@ -620,6 +654,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
             le->permit = true;
             le->actor_id = "import";
             le->actor_role = "operator";
+            le->capacity = OB_CAP_OPERATOR;
             le->reason = summary;
             uint64_t seq;
             if (!h->log)

@@ -26,13 +26,14 @@ gp=$(grep -m1 '"id":"pt-0"' "$work/d.ndjson" | grep -o '"gp":"[^"]*"' | cut -d'"
 [ -n "$digits" ] && [ -n "$gp" ] && ok || bad "found pt-0's CPR and GP in the generated data"
 
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
-  --access-log --metrics-clients "monitor, epj-test"
+  --access-log --metrics-clients "monitor, gpsys-${gp#gp-}"
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { mint "$db" "$@"; }
 pro=$(tok --kind professional --sub "$gp-dr0" --site "$gp")
 cit=$(tok --kind citizen --cpr "$cpr")
-sys=$(tok --kind system --client-id epj-test --site "$gp")
+# a system token is a registered source's, for its own site (issue 24)
+sys=$(tok --kind system --client-id "gpsys-${gp#gp-}" --site "$gp")
 # req METHOD PATH [curl args...] -> sets $code, $ctype, $hdrs, $body
 req() {
   local m=$1 p=$2 a args=(); shift 2
@@ -131,7 +132,7 @@ if command -v node >/dev/null; then
       console.log(h+"."+p+"."+s.toString("base64url"));' "${db%.db}.jwt.pem" "$kid" "$1"
   }
   now=$(date +%s)
-  ntok=$(nsign "{\"ob_kind\":\"system\",\"client_id\":\"node\",\"site\":\"$gp\",\"aud\":\"overblik\",\"exp\":$((now+300))}")
+  ntok=$(nsign "{\"ob_kind\":\"system\",\"client_id\":\"gpsys-${gp#gp-}\",\"site\":\"$gp\",\"aud\":\"overblik\",\"exp\":$((now+300))}")
   req GET /fhir/Appointment -H "Authorization: Bearer $ntok"
   [ "$code" != 401 ] && ok || bad "a Node-signed ES256 token is accepted ($body)"
   unauth "expired" "$(nsign "{\"ob_kind\":\"system\",\"client_id\":\"n\",\"site\":\"$gp\",\"aud\":\"overblik\",\"exp\":$((now-600))}")" "expired"
@@ -272,7 +273,7 @@ start2() { # start2 [args...]: a second server with the config file; sets $srv a
 }
 stop2() { kill -TERM "$srv"; wait "$srv"; srv=""; }
 aud_ok() { # aud_ok "what" audience expected-status
-  req GET /fhir/Appointment -H "Authorization: Bearer $(tok --kind system --client-id c --site "$gp" --aud "$2")"
+  req GET /fhir/Appointment -H "Authorization: Bearer $(tok --kind system --client-id "gpsys-${gp#gp-}" --site "$gp" --aud "$2")"
   if [ "$3" = 401 ]; then eq "$1" "$code" 401; else [ "$code" != 401 ] && ok || bad "$1 ($code)"; fi
 }
 start2

@@ -161,7 +161,7 @@ static const row rows[] = {
      -1,
      "unsupported search parameter",
      NULL},
-    {"read-only: no create", SOURCE, "POST", "/Organization", {NULL}, 405, -1, "read-only", NULL},
+    {"read-only: no create", GP1, "POST", "/Organization", {NULL}, 405, -1, "read-only", NULL},
     {"read-only: no update", GP1, "PUT", "/Practitioner/med-dr", {NULL}, 405, -1, NULL, NULL},
     {"a read takes no parameters",
      GP1,

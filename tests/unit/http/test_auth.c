@@ -37,6 +37,13 @@ static const char *const records[] = {
     "Dal\",\"role\":\"secretary\",\"sites\":[\"gp-1\"]}",
     "{\"type\":\"patient\",\"id\":\"pt-0\",\"name\":\"Camilla "
     "Christensen\",\"cpr\":\"010190-1234\",\"gp\":\"gp-1\"}",
+    /* issue 24: the secretary assists gp-1's doctors; epj-7 is gp-1's registered source */
+    "{\"type\":\"permission\",\"professional\":\"gp-1-sec0\",\"site\":\"gp-1\",\"kind\":"
+    "\"assist\",\"from\":\"2020-01-01\"}",
+    "{\"type\":\"professional\",\"id\":\"gp-2-dr0\",\"name\":\"Ida "
+    "Vang\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B9\",\"sites\":[\"gp-2\"]}",
+    "{\"type\":\"source\",\"client_id\":\"epj-7\",\"site\":\"gp-1\",\"go_live\":"
+    "\"2020-01-01\"}",
 };
 
 static struct {
@@ -245,10 +252,11 @@ static const row rows[] = {
      false, ""},
     {"system", HDR_OK, "\"ob_kind\":\"system\",\"client_id\":\"epj-7\",\"site\":\"gp-1\"", 300,
      NOEXP, 0, "overblik", "https://idp.test", SIG_ES256, NULL, NULL, OB_OK, OB_ACTOR_SOURCE_SYSTEM,
-     false, "epj-7"},
+     true /* its registration (issue 24) */, "epj-7"},
     {"leeway: expired 30 s ago", HDR_OK,
      "\"ob_kind\":\"system\",\"client_id\":\"epj-7\",\"site\":\"gp-1\"", -30, NOEXP, 0, "overblik",
-     "https://idp.test", SIG_ES256, NULL, NULL, OB_OK, OB_ACTOR_SOURCE_SYSTEM, false, "epj-7"},
+     "https://idp.test", SIG_ES256, NULL, NULL, OB_OK, OB_ACTOR_SOURCE_SYSTEM,
+     true /* its registration (issue 24) */, "epj-7"},
     {"expired", HDR_OK, "\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":\"gp-1\"", -120,
      NOEXP, 0, "overblik", "https://idp.test", SIG_ES256, NULL, "expired"},
     {"no exp", HDR_OK, "\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":\"gp-1\"", NOEXP,
@@ -313,6 +321,20 @@ static const row rows[] = {
      300, NOEXP, 0, "overblik", "https://idp.test", SIG_ES256, NULL, NULL, OB_EINVAL},
     {"citizen without cpr", HDR_OK, "\"ob_kind\":\"citizen\"", 300, NOEXP, 0, "overblik",
      "https://idp.test", SIG_ES256, NULL, NULL, OB_EINVAL},
+    {"issue 24: an assistant on behalf of another site's doctor", HDR_OK,
+     "\"ob_kind\":\"professional\",\"sub\":\"gp-1-sec0\",\"site\":\"gp-1\","
+     "\"on_behalf_of\":\"gp-2-dr0\"",
+     300, NOEXP, 0, "overblik", "https://idp.test", SIG_ES256, NULL, NULL, OB_EDENIED},
+    {"issue 24: an authorised professional on behalf of another", HDR_OK,
+     "\"ob_kind\":\"professional\",\"sub\":\"gp-2-dr0\",\"site\":\"gp-2\","
+     "\"on_behalf_of\":\"gp-1-dr0\"",
+     300, NOEXP, 0, "overblik", "https://idp.test", SIG_ES256, NULL, NULL, OB_EDENIED},
+    {"issue 24: a system client that is not registered", HDR_OK,
+     "\"ob_kind\":\"system\",\"client_id\":\"rogue\",\"site\":\"gp-1\"", 300, NOEXP, 0, "overblik",
+     "https://idp.test", SIG_ES256, NULL, NULL, OB_ENOTFOUND},
+    {"issue 24: a registered system client naming another site", HDR_OK,
+     "\"ob_kind\":\"system\",\"client_id\":\"epj-7\",\"site\":\"gp-2\"", 300, NOEXP, 0, "overblik",
+     "https://idp.test", SIG_ES256, NULL, NULL, OB_EDENIED},
     {"system with unknown site", HDR_OK,
      "\"ob_kind\":\"system\",\"client_id\":\"epj-7\",\"site\":\"nowhere\"", 300, NOEXP, 0,
      "overblik", "https://idp.test", SIG_ES256, NULL, NULL, OB_ENOTFOUND},
