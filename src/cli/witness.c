@@ -373,3 +373,64 @@ int cmd_witness(int argc, char **argv)
         return witness_update(&o);
     return witness_usage(EXIT_USAGE);
 }
+
+/* ------------------------------------------- checks from the published keys alone */
+
+int cli_check_public(const char *cons, const char *cpf, const char *from_note, const char *to_note,
+                     const char *wvkey, const ob_note_key *keys, size_t nk)
+{
+    ob_err e = {0};
+    ob_note_key all[OB_NOTE_MAX_SIGS];
+    if (nk >= OB_NOTE_MAX_SIGS) {
+        fprintf(stderr, "overblik log check: too many keys\n");
+        return EXIT_INPUT;
+    }
+    memcpy(all, keys, nk * sizeof *keys);
+    size_t na = nk;
+    if (wvkey && ob_note_vkey_parse(wvkey, &all[na++], &e))
+        return fail("log check --witness-key", &e);
+    const char *path = cons ? cons : cpf;
+    char *text = cli_read_file(path, 1u << 20);
+    char *notes[2] = {NULL, NULL};
+    const char *given[2] = {from_note, to_note};
+    for (int i = 0; cons && i < 2; i++)
+        if (given[i] && !(notes[i] = cli_read_file(given[i], OB_NOTE_MAX * 2))) {
+            fprintf(stderr, "overblik log check: cannot read %s\n", shown(given[i]));
+            ob_free(notes[0]);
+            ob_free(text);
+            return EXIT_INPUT;
+        }
+    if (!text) {
+        fprintf(stderr, "overblik log check: cannot read %s\n", shown(path));
+        return EXIT_INPUT;
+    }
+    ob_status st;
+    if (cons) {
+        ob_log_consistency_proof p;
+        st = ob_log_consistency_from_json(text, &p, &e);
+        if (!st)
+            st = ob_log_consistency_check(&p, notes[0], notes[1], all, na, &e);
+        if (!st)
+            printf("consistency holds: the log of %llu extends the log of %llu\n",
+                   (unsigned long long)p.to, (unsigned long long)p.from);
+        ob_log_consistency_free(&p);
+    } else {
+        char origin[OB_NOTE_NAME_MAX + 1];
+        uint64_t size = 0;
+        uint8_t root[OB_LOG_HASH_LEN];
+        ob_note_result r;
+        st = ob_log_checkpoint_open(text, all, na, origin, &size, root, &r, &e);
+        if (!st && wvkey && !r.verified[nk])
+            st = ob_err_set(&e, OB_ETAMPER, "checkpoint: no cosignature by %s", all[nk].name);
+        if (!st)
+            printf("checkpoint holds: %s, %llu entries\n", origin, (unsigned long long)size);
+    }
+    ob_free(text);
+    ob_free(notes[0]);
+    ob_free(notes[1]);
+    if (st) {
+        printf("does NOT hold: %s\n", e.msg);
+        return st == OB_ETAMPER ? EXIT_TAMPER : exit_code_for(st);
+    }
+    return 0;
+}
