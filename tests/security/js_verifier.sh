@@ -129,6 +129,8 @@ if [ -n "$addr" ]; then
     code=$(curl -s -o "$work/fhir$s.json" -w '%{http_code}' -H "Authorization: Bearer $cit" \
       "$addr/fhir/AuditEvent/$s/\$prove")
     eq "the citizen's \$prove of $s" "$code" 200
+    eq "\$prove says its format" "$(jq -r '.parameter[] | select(.name == "format") | .valueString' "$work/fhir$s.json")" \
+      overblik-log-proof-v2
     jq -r '.parameter[] | select(.name == "proof") | .valueString' "$work/fhir$s.json" >"$work/hp$s.json"
     agree inclusion "$work/hp$s.json"
     out=$(node "$js" inclusion --keys "$work/http.pub" "$work/fhir$s.json" 2>&1)
