@@ -85,7 +85,7 @@ static int trusted_keys(const opts *o, const char *db, const char *keypath, ob_n
     if (kf || access(pub, R_OK) == 0)
         return cli_load_log_keys(kf ? kf : pub, keys, OB_NOTE_MAX_SIGS, n, e);
     ob_keys k;
-    if (ob_keys_load(&k, keypath, e))
+    if (ob_keys_load_for(&k, keypath, OB_KEYS_LOG, e)) /* never the CPR keys */
         return -1;
     memset(&keys[0], 0, sizeof keys[0]);
     memcpy(keys[0].pk, k.sign_pk, 32);

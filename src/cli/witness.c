@@ -125,7 +125,7 @@ int cli_log_rotate_key(const char *db, const char *keypath)
 {
     ob_err e = {0};
     ob_keys k;
-    if (ob_keys_load(&k, keypath, &e))
+    if (ob_keys_load_for(&k, keypath, OB_KEYS_LOG, &e)) /* never the CPR keys */
         return fail("log rotate-key", &e);
     uint8_t pk[32], sk[64];
     crypto_sign_ed25519_keypair(pk, sk);
@@ -136,7 +136,7 @@ int cli_log_rotate_key(const char *db, const char *keypath)
     memcpy(k.sign_pk, pk, 32);
     memcpy(k.sign_sk, sk, 64);
     sodium_memzero(sk, sizeof sk);
-    ob_status st = ob_keys_save(&k, keypath, &e);
+    ob_status st = ob_keys_save_for(&k, keypath, OB_KEYS_LOG, &e);
     sodium_memzero(&k, sizeof k);
     if (st)
         return fail("log rotate-key", &e);
@@ -144,9 +144,11 @@ int cli_log_rotate_key(const char *db, const char *keypath)
         return fail("log rotate-key", &e);
     char path[4200];
     cli_pub_path(db, path, sizeof path);
+    char cprp[4200], logp[4200];
+    ob_keys_paths(keypath, cprp, logp, sizeof cprp);
     printf("new log signing key in %s; public keys (old and new) in %s; restart the server to"
            " sign with it\n",
-           keypath, path);
+           logp, path);
     return 0;
 }
 

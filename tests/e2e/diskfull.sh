@@ -160,7 +160,7 @@ echo "$out" | grep -q "search index complete" && ok || bad "the search index cau
 # Beside it, a backup made as docs/operations.md says (SQLite's online backup, the key file
 # copied), then the file system made read-only, as on read-only backup media.
 sqlite3 "$db" ".backup '$mnt/backup.db'"
-cp "$mnt/f.key" "$mnt/backup.key"
+cp "$mnt/f.cpr-key" "$mnt/backup.cpr-key"; cp "$mnt/f.log-key" "$mnt/backup.log-key"
 rm -f "$mnt/backup.db-wal" "$mnt/backup.db-shm"
 mount -o remount,ro "$mnt"
 out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
