@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
       libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcmocka-dev
-      libmicrohttpd-dev libjwt-dev libssl-dev curl jq python3 strace systemd)
+      libmicrohttpd-dev libjwt-dev libssl-dev libcurl4-openssl-dev curl jq python3 strace systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
