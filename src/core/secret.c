@@ -223,3 +223,12 @@ ob_status ob_keys_load(ob_keys *k, const char *base, ob_err *e)
 {
     return ob_keys_load_for(k, base, OB_KEYS_ALL, e);
 }
+
+void ob_keys_remove(const char *base)
+{
+    char cpr[4200], log[4200];
+    ob_keys_paths(base, cpr, log, sizeof cpr);
+    unlink(cpr);
+    unlink(log);
+    unlink(base);
+}

@@ -44,6 +44,8 @@ ob_status ob_keys_save_for(const ob_keys *k, const char *base, int which, ob_err
 /* Loads the purposes in `which` into k (other fields untouched), migrating a single key
  * file at base first when the purpose's file is missing. */
 ob_status ob_keys_load_for(ob_keys *k, const char *base, int which, ob_err *e);
+/* Removes the key files of base (and a single file of before the split): tests. */
+void ob_keys_remove(const char *base);
 /* Both purposes. */
 ob_status ob_keys_save(const ob_keys *k, const char *base, ob_err *e);
 ob_status ob_keys_load(ob_keys *k, const char *base, ob_err *e);
