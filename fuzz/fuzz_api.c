@@ -33,7 +33,7 @@ static char db[256], key[256];
 static void cleanup(void)
 {
     ob_hub_close(hub);
-    unlink(key);
+    ob_keys_remove(key);
     ob_store_remove(db);
 }
 

@@ -264,10 +264,11 @@ static ob_status prove(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
         return OB_OK;
     }
     char *text = ob_log_proof_to_json(&p);
+    int version = p.version;
     ob_log_proof_free(&p);
     if (!text)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
-    json_t *params = ob_fhir_proof_parameters(seq, text);
+    json_t *params = ob_fhir_proof_parameters(seq, version, text);
     ob_free(text);
     if (!params)
         return ob_err_set(e, OB_ENOMEM, "out of memory");

@@ -23,11 +23,13 @@ int cmd_init(int argc, char **argv)
         return EXIT_USAGE;
     if (opt_flag(&o, "help")) {
         printf("usage: overblik init [--db FILE] [--keys FILE] [--force]\n"
-               "Creates the database (default %s) and a key file beside it (FILE.key,\n"
-               "mode 0600) with the log signing key and the CPR protection keys, and a\n"
+               "Creates the database (default %s) and, beside it, one secret key file per\n"
+               "purpose, each mode 0600: FILE.cpr-key (the CPR hash and encryption keys and\n"
+               "the statistics pseudonym key) and FILE.log-key (the log signing key); the\n"
+               "log's public keys in FILE.log-pub; and a\n"
                "development ES256 key pair for `overblik token`: FILE.jwt.pem (private,\n"
                "0600) and FILE.jwks.json (public). Production servers use their own JWKS.\n"
-               "Refuses to overwrite an existing key file unless --force.\n",
+               "Refuses to overwrite existing key files unless --force.\n",
                DEFAULT_DB);
         return 0;
     }
@@ -39,11 +41,17 @@ int cmd_init(int argc, char **argv)
         ob_hub_key_path(db, keypath, sizeof keypath);
     ob_err e = {0};
     struct stat st;
-    if (stat(keypath, &st) == 0 && !opt_flag(&o, "force")) {
+    char cprp[4200], logp[4200];
+    ob_keys_paths(keypath, cprp, logp, sizeof cprp);
+    const char *have = stat(keypath, &st) == 0 ? keypath
+                       : stat(cprp, &st) == 0  ? cprp
+                       : stat(logp, &st) == 0  ? logp
+                                               : NULL;
+    if (have && !opt_flag(&o, "force")) {
         fprintf(stderr,
                 "overblik init: %s already exists; an installation is initialised once "
                 "(use --force only for a new, empty database)\n",
-                keypath);
+                have);
         return EXIT_INPUT;
     }
     if (opt_flag(&o, "force")) {
@@ -55,6 +63,8 @@ int cmd_init(int argc, char **argv)
             close(lock_fd);
         if (ls)
             return fail("init", &e);
+        if (have && strcmp(have, keypath) == 0)
+            unlink(keypath); /* no single key file of before the split left behind */
         ob_store_remove(db);
     }
     ob_keys k;
@@ -72,8 +82,11 @@ int cmd_init(int argc, char **argv)
     dev_key_paths(db, pem, jwks, sizeof pem);
     if (ob_auth_dev_keygen(pem, jwks, &e))
         return fail("init", &e);
-    printf("initialised %s (keys in %s; development token key %s, its JWKS %s)\n", db, keypath, pem,
-           jwks);
+    char pubp[4200];
+    cli_pub_path(db, pubp, sizeof pubp);
+    printf("initialised %s (CPR keys in %s, log signing key in %s, its public keys in %s;"
+           " development token key %s, its JWKS %s)\n",
+           db, cprp, logp, pubp, pem, jwks);
     return 0;
 }
 

@@ -68,8 +68,9 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
 
 static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
 static const char *const valued[] = {
-    "db",        "keys",  "patient", "professional", "seq",  "limit", "before",
-    "keep-days", "proof", "key",     "witness",      "from", "to",    NULL};
+    "db",         "keys",        "patient",   "professional", "seq",  "limit", "before",
+    "keep-days",  "proof",       "key",       "witness",      "from", "to",    "consistency",
+    "checkpoint", "witness-key", "from-note", "to-note",      NULL};
 
 /* The keys a check trusts: --key FILE, else the published <db>.log-pub, else the public
  * half of the secret key file (an operator's shortcut). Only the public keys are ever
@@ -84,7 +85,7 @@ static int trusted_keys(const opts *o, const char *db, const char *keypath, ob_n
     if (kf || access(pub, R_OK) == 0)
         return cli_load_log_keys(kf ? kf : pub, keys, OB_NOTE_MAX_SIGS, n, e);
     ob_keys k;
-    if (ob_keys_load(&k, keypath, e))
+    if (ob_keys_load_for(&k, keypath, OB_KEYS_LOG, e)) /* never the CPR keys */
         return -1;
     memset(&keys[0], 0, sizeof keys[0]);
     memcpy(keys[0].pk, k.sign_pk, 32);
@@ -94,24 +95,50 @@ static int trusted_keys(const opts *o, const char *db, const char *keypath, ob_n
     return 0;
 }
 
+/* OB_OK when note (a v2 proof's checkpoint) carries a valid cosignature by the witness
+ * whose verifier key is vkey. */
+static ob_status cosigned_by(const char *note, const char *vkey, const ob_note_key *keys, size_t nk,
+                             ob_err *e)
+{
+    ob_note_key all[OB_NOTE_MAX_SIGS];
+    memcpy(all, keys, nk * sizeof *keys);
+    ob_status s = ob_note_vkey_parse(vkey, &all[nk], e);
+    if (s != OB_OK)
+        return s;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t root[OB_LOG_HASH_LEN];
+    ob_note_result r;
+    if (!note)
+        return ob_err_set(e, OB_ETAMPER, "proof: no checkpoint note to be cosigned");
+    s = ob_log_checkpoint_open(note, all, nk + 1, origin, &size, root, &r, e);
+    if (s == OB_OK && !r.verified[nk])
+        s = ob_err_set(e, OB_ETAMPER, "proof: the checkpoint has no cosignature by %s",
+                       all[nk].name);
+    return s;
+}
+
 static int usage(int code)
 {
-    printf("usage: overblik log show --patient ID [--json] [--limit N]\n"
-           "       overblik log assistants --professional ID [--json]\n"
-           "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
-           "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
-           "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
-           "       overblik log consistency --from N --to M        (RFC 9162 proof, JSON)\n"
-           "       overblik log checkpoint                         (newest signed note)\n"
-           "       overblik log keys                               (writes DB.log-pub)\n"
-           "       overblik log rotate-key                         (new signing key)\n"
-           "PUBFILE defaults to DB.log-pub (the log's public keys, c2sp.org/signed-note\n"
-           "verifier keys); --witness FILE fails when the log does not extend the\n"
-           "checkpoint a witness kept in FILE (overblik witness).\n"
-           "       overblik log expire [--keep-days N | --before DATE]\n"
-           "                 (retention, R-LOG-5: removes entries older than N days or DATE,\n"
-           "                 in whole signed segments; default --keep-days 730, two years)\n"
-           "Exit 4 when verify or check finds tampering.\n");
+    printf(
+        "usage: overblik log show --patient ID [--json] [--limit N]\n"
+        "       overblik log assistants --professional ID [--json]\n"
+        "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
+        "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
+        "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
+        "       overblik log check --consistency FILE [--from-note F --to-note F] [--key PUBFILE]\n"
+        "       overblik log check --checkpoint NOTEFILE [--witness-key VKEY] [--key PUBFILE]\n"
+        "       overblik log consistency --from N --to M        (RFC 9162 proof, JSON)\n"
+        "       overblik log checkpoint                         (newest signed note)\n"
+        "       overblik log keys                               (writes DB.log-pub)\n"
+        "       overblik log rotate-key                         (new signing key)\n"
+        "PUBFILE defaults to DB.log-pub (the log's public keys, c2sp.org/signed-note\n"
+        "verifier keys); --witness FILE fails when the log does not extend the\n"
+        "checkpoint a witness kept in FILE (overblik witness).\n"
+        "       overblik log expire [--keep-days N | --before DATE]\n"
+        "                 (retention, R-LOG-5: removes entries older than N days or DATE,\n"
+        "                 in whole signed segments; default --keep-days 730, two years)\n"
+        "Exit 4 when verify or check finds tampering.\n");
     return code;
 }
 
@@ -237,8 +264,10 @@ int cmd_log(int argc, char **argv)
     }
     if (strcmp(sub, "check") == 0) {
         const char *path = opt(&o, "proof", NULL);
-        if (!path) {
-            fprintf(stderr, "overblik log check: --proof FILE is required\n");
+        const char *cons = opt(&o, "consistency", NULL), *cpf = opt(&o, "checkpoint", NULL);
+        if (!!path + !!cons + !!cpf != 1) {
+            fprintf(stderr, "overblik log check: give one of --proof, --consistency or"
+                            " --checkpoint FILE\n");
             return EXIT_USAGE;
         }
         ob_note_key keys[OB_NOTE_MAX_SIGS];
@@ -246,6 +275,14 @@ int cmd_log(int argc, char **argv)
         bool sec = false;
         if (trusted_keys(&o, db, keypath, keys, &nk, &sec, &e))
             return fail("log check", &e);
+        if ((cons || cpf) && sec) {
+            fprintf(stderr, "overblik log check: --consistency and --checkpoint need the"
+                            " published key file (--key PUBFILE, or run 'overblik log keys')\n");
+            return EXIT_USAGE;
+        }
+        if (cons || cpf)
+            return cli_check_public(cons, cpf, opt(&o, "from-note", NULL), opt(&o, "to-note", NULL),
+                                    opt(&o, "witness-key", NULL), keys, nk);
         /* the file's own text: re-serialising it would hide a repeated key */
         char *text = cli_read_file(path, 16u << 20);
         if (!text) {
@@ -258,6 +295,9 @@ int cmd_log(int argc, char **argv)
         if (!st)
             st = sec ? ob_log_proof_check(&p, keys[0].pk, &e)
                      : ob_log_proof_check_keys(&p, keys, nk, &e);
+        const char *wv = opt(&o, "witness-key", NULL);
+        if (!st && wv && nk < OB_NOTE_MAX_SIGS) /* and cosigned by this witness */
+            st = cosigned_by(p.note, wv, keys, nk, &e);
         ob_log_proof_free(&p);
         if (st) {
             printf("proof does NOT hold: %s\n", e.msg);

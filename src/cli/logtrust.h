@@ -20,5 +20,10 @@ int cli_load_log_keys(const char *path, ob_note_key *keys, size_t cap, size_t *n
 int cli_publish_keys(const char *db, ob_err *e);
 int cli_log_consistency(const char *db, uint64_t m, uint64_t n);
 int cli_log_rotate_key(const char *db, const char *keypath);
+/* `log check --consistency FILE` (with the two notes from the proof or from from_note and
+ * to_note) or `log check --checkpoint FILE` (cosigned by wvkey, when given), against the
+ * log's keys[0..nk). Prints the verdict; returns the exit code. */
+int cli_check_public(const char *cons, const char *cpf, const char *from_note, const char *to_note,
+                     const char *wvkey, const ob_note_key *keys, size_t nk);
 
 #endif

@@ -4,6 +4,7 @@
  * (c2sp.org/tlog-cosignature) and raises an alarm on a wipe, a rollback or a fork; and
  * the log subcommands that work from the published public keys alone: consistency,
  * checkpoint, keys, rotate-key. The formats are in docs/log.md. */
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
@@ -125,7 +126,7 @@ int cli_log_rotate_key(const char *db, const char *keypath)
 {
     ob_err e = {0};
     ob_keys k;
-    if (ob_keys_load(&k, keypath, &e))
+    if (ob_keys_load_for(&k, keypath, OB_KEYS_LOG, &e)) /* never the CPR keys */
         return fail("log rotate-key", &e);
     uint8_t pk[32], sk[64];
     crypto_sign_ed25519_keypair(pk, sk);
@@ -136,7 +137,7 @@ int cli_log_rotate_key(const char *db, const char *keypath)
     memcpy(k.sign_pk, pk, 32);
     memcpy(k.sign_sk, sk, 64);
     sodium_memzero(sk, sizeof sk);
-    ob_status st = ob_keys_save(&k, keypath, &e);
+    ob_status st = ob_keys_save_for(&k, keypath, OB_KEYS_LOG, &e);
     sodium_memzero(&k, sizeof k);
     if (st)
         return fail("log rotate-key", &e);
@@ -144,9 +145,11 @@ int cli_log_rotate_key(const char *db, const char *keypath)
         return fail("log rotate-key", &e);
     char path[4200];
     cli_pub_path(db, path, sizeof path);
+    char cprp[4200], logp[4200];
+    ob_keys_paths(keypath, cprp, logp, sizeof cprp);
     printf("new log signing key in %s; public keys (old and new) in %s; restart the server to"
            " sign with it\n",
-           keypath, path);
+           logp, path);
     return 0;
 }
 
@@ -163,9 +166,10 @@ static int witness_usage(int code)
 {
     printf("usage: overblik witness init --key WFILE --name NAME\n"
            "       overblik witness update --state FILE --log-key PUBFILE --key WFILE\n"
-           "                              --from DB [--store]\n"
+           "                              --from DB|URL [--store]\n"
            "init makes the witness's Ed25519 key (WFILE, 0600) and prints its verifier key.\n"
-           "update reads the log's newest checkpoint from DB, checks it against the one in\n"
+           "update reads the log's newest checkpoint from DB, or from a server's\n"
+           "URL/log/checkpoint and URL/log/consistency, checks it against the one in\n"
            "FILE with a consistency proof, cosigns it (c2sp.org/tlog-cosignature) and keeps\n"
            "it in FILE; --store also gives the cosignature to the log, for patients' proofs.\n"
            "Exit 4 and an ALARM line on a wipe, rollback or fork (the state is unchanged).\n");
@@ -246,6 +250,119 @@ static int open_cp(const char *note, const ob_note_key *keys, size_t nkeys, uint
     return 0;
 }
 
+/* ------------------------------------------------- the log's public face over HTTP */
+
+struct body {
+    char *buf;
+    size_t len, cap;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct body *b = ctx;
+    size_t k = size * n;
+    if (k > b->cap - b->len)
+        return 0; /* larger than anything the log publishes: stop */
+    memcpy(b->buf + b->len, p, k);
+    b->len += k;
+    return k;
+}
+
+/* GET base+path: the body (NUL-terminated, ob_free) and *code the HTTP status, or NULL
+ * with e set when the server could not be reached or answered garbage. http and https
+ * only, no redirects, 20 s at most. */
+static char *http_get(const char *base, const char *path, long *code, ob_err *e)
+{
+    static bool inited;
+    if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        ob_err_set(e, OB_EIO, "cannot start the HTTP client");
+        return NULL;
+    }
+    inited = true;
+    char url[4400];
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    snprintf(url, sizeof url, "%.*s%s", (int)bl, base, path);
+    struct body b = {ob_malloc(OB_NOTE_MAX * 4 + 1), 0, OB_NOTE_MAX * 4};
+    CURL *c = curl_easy_init();
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (c && b.buf) {
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+    }
+    if (c)
+        curl_easy_cleanup(c);
+    if (rc != CURLE_OK || memchr(b.buf, '\0', b.len)) {
+        ob_err_set(e, OB_EIO, "GET %s: %s", url,
+                   rc != CURLE_OK ? curl_easy_strerror(rc) : "a NUL in the answer");
+        ob_free(b.buf);
+        return NULL;
+    }
+    b.buf[b.len] = '\0';
+    return b.buf;
+}
+
+static bool is_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+/* The log's newest checkpoint note from a database or a server: OB_ENOTFOUND when it
+ * has none, OB_EIO when it cannot be asked. */
+static ob_status latest_note(const char *from, char **note, ob_err *e)
+{
+    if (!is_url(from))
+        return ob_log_latest_note(from, note, e);
+    long code = 0;
+    *note = http_get(from, "/log/checkpoint", &code, e);
+    if (!*note)
+        return OB_EIO;
+    if (code == 200)
+        return OB_OK;
+    ob_free(*note);
+    *note = NULL;
+    if (code == 404)
+        return ob_err_set(e, OB_ENOTFOUND, "the log has no checkpoint");
+    return ob_err_set(e, OB_EIO, "GET /log/checkpoint answered %ld", code);
+}
+
+/* A consistency proof from m to n, from a database or GET /log/consistency: OB_EIO
+ * when the server cannot be asked; any other error means the log cannot prove it. */
+static ob_status consistency(const char *from, uint64_t m, uint64_t n,
+                             uint8_t proof[][OB_LOG_HASH_LEN], size_t *len, ob_err *e)
+{
+    if (!is_url(from))
+        return ob_log_consistency(from, m, n, proof, len, e);
+    char path[96];
+    snprintf(path, sizeof path, "/log/consistency?from=%llu&to=%llu", (unsigned long long)m,
+             (unsigned long long)n);
+    long code = 0;
+    char *text = http_get(from, path, &code, e);
+    if (!text)
+        return OB_EIO;
+    ob_status st = OB_OK;
+    ob_log_consistency_proof p;
+    if (code != 200)
+        st = ob_err_set(e, code >= 500 ? OB_EIO : OB_ECONFLICT, "GET %s answered %ld", path, code);
+    else if ((st = ob_log_consistency_from_json(text, &p, e)) == OB_OK) {
+        if (p.from != m || p.to != n)
+            st = ob_err_set(e, OB_ECONFLICT, "the server answered a proof for other sizes");
+        memcpy(proof, p.proof, sizeof p.proof);
+        *len = p.len;
+        ob_log_consistency_free(&p);
+    }
+    ob_free(text);
+    return st;
+}
+
 static int witness_update(const opts *o)
 {
     const char *state = opt(o, "state", NULL), *logkey = opt(o, "log-key", NULL),
@@ -269,12 +386,18 @@ static int witness_update(const opts *o)
         goto out;
     }
     struct stat sb;
-    if (stat(db, &sb) != 0) {
+    if (is_url(db) && opt_flag(o, "store")) {
+        fprintf(stderr, "overblik witness: --store needs --from DB (the server takes no"
+                        " cosignatures over HTTP)\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (!is_url(db) && stat(db, &sb) != 0) {
         rc = old ? raise_alarm("wipe", "the log's database is gone")
                  : (fprintf(stderr, "overblik witness: no database %s\n", shown(db)), EXIT_STORAGE);
         goto out;
     }
-    ob_status st = ob_log_latest_note(db, &latest, &e);
+    ob_status st = latest_note(db, &latest, &e);
     if (st == OB_ENOTFOUND) {
         if (old) {
             char d[160];
@@ -306,7 +429,12 @@ static int witness_update(const opts *o)
         }
         uint8_t proof[OB_MERKLE_MAX_CONSISTENCY][32];
         size_t len = 0;
-        if (nsize > osize && osize > 0 && ob_log_consistency(db, osize, nsize, proof, &len, &e)) {
+        if (nsize > osize && osize > 0 &&
+            (st = consistency(db, osize, nsize, proof, &len, &e)) != OB_OK) {
+            if (st == OB_EIO) { /* the server is down: no verdict either way */
+                rc = fail("witness update", &e);
+                goto out;
+            }
             snprintf(d, sizeof d, "no consistency proof from %llu to %llu: %s",
                      (unsigned long long)osize, (unsigned long long)nsize, e.msg);
             rc = raise_alarm("fork", d);
@@ -372,4 +500,65 @@ int cmd_witness(int argc, char **argv)
     if (strcmp(argv[0], "update") == 0)
         return witness_update(&o);
     return witness_usage(EXIT_USAGE);
+}
+
+/* ------------------------------------------- checks from the published keys alone */
+
+int cli_check_public(const char *cons, const char *cpf, const char *from_note, const char *to_note,
+                     const char *wvkey, const ob_note_key *keys, size_t nk)
+{
+    ob_err e = {0};
+    ob_note_key all[OB_NOTE_MAX_SIGS];
+    if (nk >= OB_NOTE_MAX_SIGS) {
+        fprintf(stderr, "overblik log check: too many keys\n");
+        return EXIT_INPUT;
+    }
+    memcpy(all, keys, nk * sizeof *keys);
+    size_t na = nk;
+    if (wvkey && ob_note_vkey_parse(wvkey, &all[na++], &e))
+        return fail("log check --witness-key", &e);
+    const char *path = cons ? cons : cpf;
+    char *text = cli_read_file(path, 1u << 20);
+    char *notes[2] = {NULL, NULL};
+    const char *given[2] = {from_note, to_note};
+    for (int i = 0; cons && i < 2; i++)
+        if (given[i] && !(notes[i] = cli_read_file(given[i], OB_NOTE_MAX * 2))) {
+            fprintf(stderr, "overblik log check: cannot read %s\n", shown(given[i]));
+            ob_free(notes[0]);
+            ob_free(text);
+            return EXIT_INPUT;
+        }
+    if (!text) {
+        fprintf(stderr, "overblik log check: cannot read %s\n", shown(path));
+        return EXIT_INPUT;
+    }
+    ob_status st;
+    if (cons) {
+        ob_log_consistency_proof p;
+        st = ob_log_consistency_from_json(text, &p, &e);
+        if (!st)
+            st = ob_log_consistency_check(&p, notes[0], notes[1], all, na, &e);
+        if (!st)
+            printf("consistency holds: the log of %llu extends the log of %llu\n",
+                   (unsigned long long)p.to, (unsigned long long)p.from);
+        ob_log_consistency_free(&p);
+    } else {
+        char origin[OB_NOTE_NAME_MAX + 1];
+        uint64_t size = 0;
+        uint8_t root[OB_LOG_HASH_LEN];
+        ob_note_result r;
+        st = ob_log_checkpoint_open(text, all, na, origin, &size, root, &r, &e);
+        if (!st && wvkey && !r.verified[nk])
+            st = ob_err_set(&e, OB_ETAMPER, "checkpoint: no cosignature by %s", all[nk].name);
+        if (!st)
+            printf("checkpoint holds: %s, %llu entries\n", origin, (unsigned long long)size);
+    }
+    ob_free(text);
+    ob_free(notes[0]);
+    ob_free(notes[1]);
+    if (st) {
+        printf("does NOT hold: %s\n", e.msg);
+        return st == OB_ETAMPER ? EXIT_TAMPER : exit_code_for(st);
+    }
+    return 0;
 }

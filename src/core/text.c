@@ -98,7 +98,7 @@ static ob_status check(const char *s, size_t n, const char *what, bool one_line,
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        uint32_t c;
+        uint32_t c = 0;
         size_t k = decode(u + i, n - i, &c);
         if (k == 0)
             return ob_err_set(e, OB_EINVAL, "%s must be valid UTF-8", what);
@@ -134,7 +134,7 @@ ob_status ob_text_justification(const char *s, size_t n, ob_err *e)
     size_t letters = 0, words = 0, first = 0, first_len = 0;
     bool differ = false;
     for (size_t i = 0; i < n;) {
-        uint32_t c;
+        uint32_t c = 0; /* decode sets it; -O3 cannot see that (Release -Werror) */
         size_t k = decode(u + i, n - i, &c);
         if (!letter(c)) {
             i += k;

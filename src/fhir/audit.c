@@ -218,11 +218,12 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le)
     return ev;
 }
 
-json_t *ob_fhir_proof_parameters(uint64_t seq, const char *proof_json)
+json_t *ob_fhir_proof_parameters(uint64_t seq, int version, const char *proof_json)
 {
     char s[32];
     snprintf(s, sizeof s, "%llu", (unsigned long long)seq);
     return json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "resourceType", "Parameters",
                      "parameter", "name", "seq", "valueString", s, "name", "format", "valueString",
-                     "overblik-log-proof-v1", "name", "proof", "valueString", proof_json);
+                     version == 2 ? "overblik-log-proof-v2" : "overblik-log-proof-v1", "name",
+                     "proof", "valueString", proof_json);
 }

@@ -23,6 +23,6 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le);
 /* The Parameters resource for an inclusion proof: "seq" (valueInteger... as a string,
  * since seq is 64-bit), "format", and "proof" (valueString: the exact JSON text of
  * ob_log_proof_to_json, which `overblik log check --proof FILE` verifies offline). */
-json_t *ob_fhir_proof_parameters(uint64_t seq, const char *proof_json);
+json_t *ob_fhir_proof_parameters(uint64_t seq, int version, const char *proof_json);
 
 #endif

@@ -871,6 +871,15 @@ static enum MHD_Result log_public(ob_http_server *s, struct MHD_Connection *conn
             json_object_set_new(o, "from", json_integer((json_int_t)m));
             json_object_set_new(o, "to", json_integer((json_int_t)n));
             json_object_set_new(o, "proof", arr);
+            /* the two signed notes, so the proof checks from this answer and the keys */
+            char *notes[2] = {NULL, NULL};
+            ob_log_note_at(s->hub->db_path, m, &notes[0], NULL);
+            ob_log_note_at(s->hub->db_path, n, &notes[1], NULL);
+            json_object_set_new(o, "from_checkpoint",
+                                notes[0] ? json_string(notes[0]) : json_null());
+            json_object_set_new(o, "to_checkpoint", notes[1] ? json_string(notes[1]) : json_null());
+            ob_free(notes[0]);
+            ob_free(notes[1]);
             char *j = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
             json_decref(o);
             text = j ? ob_strdup(j) : NULL;

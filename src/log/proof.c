@@ -495,3 +495,123 @@ out:
         ob_log_proof_free(out);
     return st;
 }
+
+void ob_log_consistency_free(ob_log_consistency_proof *p)
+{
+    ob_free(p->from_note);
+    ob_free(p->to_note);
+    p->from_note = p->to_note = NULL;
+}
+
+static int opt_note(json_t *root, const char *k, char **out)
+{
+    json_t *v = json_object_get(root, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || !(*out = ob_strdup(json_string_value(v))))
+        return -1;
+    return 0;
+}
+
+ob_status ob_log_consistency_from_json(const char *json, ob_log_consistency_proof *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t je;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return ob_err_set(e, OB_EINVAL,
+                          "consistency proof: not JSON, or a key given twice (line %d: %s)",
+                          je.line, je.text);
+    const char *what = "format";
+    const char *fmt = json_string_value(json_object_get(root, "format"));
+    json_t *arr = json_object_get(root, "proof");
+    size_t want = 4 + (json_object_get(root, "from_checkpoint") != NULL) +
+                  (json_object_get(root, "to_checkpoint") != NULL);
+    if (!json_is_object(root) || !fmt || strcmp(fmt, "overblik-log-consistency-v1") != 0)
+        goto bad;
+    what = "keys (format, from, to, proof and optionally from_checkpoint, to_checkpoint)";
+    if (json_object_size(root) != want)
+        goto bad;
+    what = "from or to (0 < from <= to)";
+    if (get_u64(root, "from", &out->from) || get_u64(root, "to", &out->to) || !out->from ||
+        out->from > out->to)
+        goto bad;
+    what = "proof";
+    if (!json_is_array(arr) || json_array_size(arr) > OB_MERKLE_MAX_CONSISTENCY)
+        goto bad;
+    out->len = json_array_size(arr);
+    for (size_t i = 0; i < out->len; i++) {
+        uint8_t *h = NULL;
+        size_t hl = 0;
+        int bad_node = unb64(json_array_get(arr, i), &h, &hl) || hl != OB_LOG_HASH_LEN;
+        if (!bad_node)
+            memcpy(out->proof[i], h, OB_LOG_HASH_LEN);
+        ob_free(h);
+        if (bad_node)
+            goto bad;
+    }
+    what = "from_checkpoint or to_checkpoint (a note, or null)";
+    if (opt_note(root, "from_checkpoint", &out->from_note) ||
+        opt_note(root, "to_checkpoint", &out->to_note))
+        goto bad;
+    json_decref(root);
+    return OB_OK;
+bad:
+    json_decref(root);
+    ob_log_consistency_free(out);
+    return ob_err_set(e, OB_EINVAL, "consistency proof: missing or malformed %s", what);
+}
+
+ob_status ob_log_checkpoint_open(const char *note, const ob_note_key *keys, size_t nkeys,
+                                 char origin[OB_NOTE_NAME_MAX + 1], uint64_t *size,
+                                 uint8_t root[OB_LOG_HASH_LEN], ob_note_result *r, ob_err *e)
+{
+    ob_status s = ob_note_open(note, strlen(note), keys, nkeys, r, e);
+    if (s != OB_OK)
+        return s;
+    if (ob_checkpoint_parse(note, r->text_len, origin, size, root, e) != OB_OK)
+        return OB_EINVAL;
+    for (size_t i = 0; i < nkeys; i++)
+        if (r->verified[i] && keys[i].type == OB_NOTE_ED25519 && strcmp(keys[i].name, origin) == 0)
+            return OB_OK;
+    return ob_err_set(e, OB_ETAMPER,
+                      "checkpoint: its origin is not the name of a log key that"
+                      " signed it");
+}
+
+ob_status ob_log_consistency_check(const ob_log_consistency_proof *p, const char *from_note,
+                                   const char *to_note, const ob_note_key *keys, size_t nkeys,
+                                   ob_err *e)
+{
+    const char *notes[2] = {from_note ? from_note : p->from_note, to_note ? to_note : p->to_note};
+    char origin[2][OB_NOTE_NAME_MAX + 1];
+    uint64_t size[2];
+    uint8_t root[2][OB_LOG_HASH_LEN];
+    for (int i = 0; i < 2; i++) {
+        ob_note_result r;
+        if (!notes[i])
+            return ob_err_set(e, OB_EINVAL,
+                              "consistency proof: no %s checkpoint (give the note of"
+                              " that size)",
+                              i ? "to" : "from");
+        ob_status s =
+            ob_log_checkpoint_open(notes[i], keys, nkeys, origin[i], &size[i], root[i], &r, e);
+        if (s != OB_OK)
+            return s;
+    }
+    if (strcmp(origin[0], origin[1]) != 0)
+        return ob_err_set(e, OB_ETAMPER, "consistency proof: the checkpoints are of two logs");
+    if (size[0] != p->from || size[1] != p->to)
+        return ob_err_set(e, OB_ETAMPER,
+                          "consistency proof: the checkpoints are of sizes %llu and %llu, not"
+                          " %llu and %llu",
+                          (unsigned long long)size[0], (unsigned long long)size[1],
+                          (unsigned long long)p->from, (unsigned long long)p->to);
+    if (!ob_merkle_consistency_verify(p->from, p->to, (const uint8_t(*)[OB_LOG_HASH_LEN])p->proof,
+                                      p->len, root[0], root[1]))
+        return ob_err_set(e, OB_ETAMPER,
+                          "consistency proof: the tree of %llu is not shown to extend the"
+                          " tree of %llu",
+                          (unsigned long long)p->to, (unsigned long long)p->from);
+    return OB_OK;
+}

@@ -71,4 +71,32 @@ char *ob_log_proof_to_json(const ob_log_proof *p);
  * the proof: call ob_log_proof_check. */
 ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e);
 
+/* A consistency proof as `log consistency` and GET /log/consistency give it (docs/log.md):
+ *
+ *   { "format": "overblik-log-consistency-v1", "from": m, "to": n, "proof": ["<base64>",..],
+ *     "from_checkpoint": "<note>"|null, "to_checkpoint": "<note>"|null }
+ *
+ * the two checkpoint keys optional. The notes are owned (ob_log_consistency_free). */
+typedef struct ob_log_consistency_proof {
+    uint64_t from, to;
+    size_t len;
+    uint8_t proof[OB_MERKLE_MAX_CONSISTENCY][OB_LOG_HASH_LEN];
+    char *from_note, *to_note; /* NULL when absent or null */
+} ob_log_consistency_proof;
+
+/* Strict like ob_log_proof_from_json: no repeated or unknown key. Does not check it. */
+ob_status ob_log_consistency_from_json(const char *json, ob_log_consistency_proof *out, ob_err *e);
+void ob_log_consistency_free(ob_log_consistency_proof *p);
+/* Opens a checkpoint note with keys (log keys and witness keys together): OB_OK when a
+ * log key (type OB_NOTE_ED25519) named as its origin signed it and no known signature
+ * fails; its size and root, and r says which keys verified. */
+ob_status ob_log_checkpoint_open(const char *note, const ob_note_key *keys, size_t nkeys,
+                                 char origin[OB_NOTE_NAME_MAX + 1], uint64_t *size,
+                                 uint8_t root[OB_LOG_HASH_LEN], ob_note_result *r, ob_err *e);
+/* OB_OK when both notes (from_note/to_note, or the ones given) are the log's checkpoints of
+ * sizes from and to, of one origin, and the proof shows the second extends the first. */
+ob_status ob_log_consistency_check(const ob_log_consistency_proof *p, const char *from_note,
+                                   const char *to_note, const ob_note_key *keys, size_t nkeys,
+                                   ob_err *e);
+
 #endif

@@ -167,7 +167,8 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = ob_keys_load(&h->keys, keypath, e)) ||
+    /* the log signing key only for a process that writes the log (R-LOG-8) */
+    if ((rc = ob_keys_load_for(&h->keys, keypath, opt->no_log ? OB_KEYS_CPR : OB_KEYS_ALL, e)) ||
         (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
         (rc = ob_apt_cache_new(&h->apt_cache, e)) ||
         (rc = ob_overrides_new(h->ix->npros, h->ix->norgs, 0, 0, &h->overrides, e)) ||

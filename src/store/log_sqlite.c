@@ -2461,7 +2461,7 @@ static ob_status note_query(sqlite3 *db, uint64_t n, bool latest, char **note, o
 
 ob_status ob_log_latest_note(const char *db_path, char **note, ob_err *e)
 {
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     *note = NULL;
     ob_status s = open_read(db_path, &db, e);
     if (s != OB_OK)
@@ -2473,7 +2473,7 @@ ob_status ob_log_latest_note(const char *db_path, char **note, ob_err *e)
 
 ob_status ob_log_note_at(const char *db_path, uint64_t n, char **note, ob_err *e)
 {
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     *note = NULL;
     ob_status s = open_read(db_path, &db, e);
     if (s != OB_OK)
@@ -2566,7 +2566,7 @@ ob_status ob_log_consistency(const char *db_path, uint64_t m, uint64_t n,
                              uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e)
 {
     *len = 0;
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_read(db_path, &db, e);
     if (s != OB_OK)
         return s;
@@ -2655,7 +2655,7 @@ ob_status ob_log_public_keys(const char *db_path, char **text, ob_err *e)
 
 ob_status ob_log_add_key(const char *db_path, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
 {
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, NULL, &db, e);
     if (s != OB_OK)
         return s;
@@ -2687,7 +2687,7 @@ done:
 
 ob_status ob_log_add_cosignature(const char *db_path, uint64_t n, const char *line, ob_err *e)
 {
-    sqlite3 *db;
+    sqlite3 *db = NULL;
     ob_status s = open_db(db_path, false, DEFAULT_BUSY_MS, NULL, &db, e);
     if (s != OB_OK)
         return s;

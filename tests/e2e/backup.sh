@@ -78,7 +78,8 @@ eq "restore of an edited backup exits 4" "$rc" 4
 
 # restored elsewhere
 mkdir "$work/else"; r="$work/else/r.db"
-cp "$work/live.key" "$work/else/r.key"   # the key file comes from the secrets store
+cp "$work/live.cpr-key" "$work/else/r.cpr-key"   # the key files come from the secrets store
+cp "$work/live.log-key" "$work/else/r.log-key"
 out=$("$bin" restore --from "$work/b1.db" --db "$r" 2>&1); rc=$?
 eq "restore elsewhere exits 0" "$rc" 0
 out=$("$bin" log verify --db "$r" 2>&1); rc=$?

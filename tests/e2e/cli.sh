@@ -20,18 +20,21 @@ out=$("$bin" init --db "$db" 2>&1); rc=$?
 # a missing key file: make one with init; one that exists but cannot be read: never that
 # advice (init would make new keys, and the log and CPR index would be lost to them).
 # (log verify needs only the public keys, t.log-pub, since R-LOG-8; rotate-key needs the
-# secret file.)
-cp "$work/t.key" "$work/t.key.bak"; rm "$work/t.key"
+# log signing key file, t.log-key, and not the CPR keys, t.cpr-key.)
+for f in t.cpr-key t.log-key; do [ -f "$work/$f" ] && ok || bad "init made $f"; done
+eq "the key files are 0600" "$(stat -c %a "$work/t.cpr-key" "$work/t.log-key" | sort -u)" 600
+[ ! -e "$work/t.key" ] && ok || bad "no single key file any more"
+cp "$work/t.log-key" "$work/t.log-key.bak"; rm "$work/t.log-key"
 check "R-LOG-8 verify without the secret key file" "$bin" log verify --db "$db"
 out=$("$bin" log rotate-key --db "$db" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok || bad "no key file: refused"
-has "no key file: says to run init" "$out" "no key file $work/t.key; run 'overblik init' first"
-printf 'not json' >"$work/t.key"
+has "no key file: says to run init" "$out" "no key file $work/t.log-key; run 'overblik init' first"
+printf 'not json' >"$work/t.log-key"
 out=$("$bin" log rotate-key --db "$db" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok || bad "a damaged key file: refused"
 has "a damaged key file: says to restore it" "$out" "restore it from the secrets store"
 hasnt "a damaged key file: no advice to run init" "$out" "overblik init"
-cp "$work/t.key.bak" "$work/t.key"
+cp "$work/t.log-key.bak" "$work/t.log-key"
 
 out=$("$bin" gen --db "$db" --patients 1500 --seed 7 2>&1); rc=$?
 [ $rc -eq 0 ] && ok || bad "gen --db ($out)"
@@ -164,7 +167,7 @@ check "R-LOG-4 proof checks offline" "$bin" log check --db "$db" --proof "$work/
 sed -i 's/"permit": true/"permit": false/' "$work/proof.json"
 "$bin" log check --db "$db" --proof "$work/proof.json" >/dev/null 2>&1; rc=$?
 [ $rc -eq 4 ] && ok || bad "an edited proof fails (rc=$rc)"
-cp "$db" "$work/x.db"; cp "$work/t.key" "$work/x.key"; [ -f "$db-wal" ] && cp "$db-wal" "$work/x.db-wal"
+cp "$db" "$work/x.db"; cp "$work/t.log-pub" "$work/x.log-pub"; [ -f "$db-wal" ] && cp "$db-wal" "$work/x.db-wal"
 seqcol=$(sqlite3 "$work/x.db" "select name from pragma_table_info('log_entries') where pk=1")
 sqlite3 "$work/x.db" "select sql from sqlite_master where name='log_entries'" >/dev/null
 sqlite3 "$work/x.db" "update log_entries set reason='nothing to see' where $seqcol=10" 2>/dev/null || \

@@ -161,7 +161,7 @@ echo "$out" | grep -q "search index complete" && ok || bad "the search index cau
 # Beside it, a backup made as docs/operations.md says (`overblik backup`, the key file
 # copied), then the file system made read-only, as on read-only backup media.
 "$bin" backup --db "$db" --out "$mnt/backup.db" >/dev/null; eq "overblik backup beside it" "$?" 0
-cp "$mnt/f.key" "$mnt/backup.key"
+cp "$mnt/f.cpr-key" "$mnt/backup.cpr-key"; cp "$mnt/f.log-key" "$mnt/backup.log-key"
 mount -o remount,ro "$mnt"
 out=$(timeout 10 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || bad "read-only: serve refuses to start (rc=$rc)"

@@ -30,7 +30,7 @@ eq "the key file lists two keys" "$(grep -c + "$work/t.log-pub")" 2
 decide "$db" 10
 last=$(sqlite3 "$db" "select max(seq) from log_entries")
 "$bin" log prove --db "$db" --seq "$last" --checkpoint-now >"$work/p2.json"; eq "prove after rotation" "$?" 0
-mv "$work/t.key" "$work/t.key.away" # public keys only from here
+mkdir "$work/away" && mv "$work/t.cpr-key" "$work/t.log-key" "$work/away/" # public keys only from here
 out=$("$bin" log verify --db "$db" --key "$work/t.log-pub" 2>&1); rc=$?
 eq "R-LOG-8 verify across the rotation ($out)" "$rc" 0
 for p in p1 p2; do
@@ -41,7 +41,7 @@ out=$("$bin" log check --proof "$work/p2.json" --key "$work/old.pub" 2>&1); rc=$
 [ "$rc" -ne 0 ] && ok || bad "a new proof does not check with the old key alone"
 out=$("$bin" log verify --db "$db" --key "$work/old.pub" 2>&1); rc=$?
 eq "verify with the old key alone fails on the new checkpoints" "$rc" 4
-mv "$work/t.key.away" "$work/t.key"
+mv "$work/away/"* "$work/"
 
 # migration: make the log look like schema 2 (no notes, frontiers, nodes or key list)
 m="$work/m.db"; "$bin" init --db "$m" >/dev/null; "$bin" gen --db "$m" --patients 30 --seed 9 >/dev/null

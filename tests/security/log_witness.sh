@@ -68,12 +68,12 @@ attack truncate "$work/trunc.db"
 # T-LOG-FMT-3 rollback to an older backup copy of the file
 attack rollback "$work/old.db"
 # T-LOG-FMT-4 fork: the old copy goes on differently, further than the witnessed size
-cp "$work/old.db" "$work/fork.db"; cp "$work/t.key" "$work/fork.key"
+cp "$work/old.db" "$work/fork.db"; cp "$work/t.cpr-key" "$work/fork.cpr-key"; cp "$work/t.log-key" "$work/fork.log-key"
 decide "$work/fork.db" 30 && cut_now "$work/fork.db"
 attack fork "$work/fork.db"
 
 # T-LOG-FMT-5: only the public key file; the secret key file withheld
-mv "$work/t.key" "$work/t.key.away"
+mkdir "$work/away" && mv "$work/t.cpr-key" "$work/t.log-key" "$work/away/"
 out=$("$bin" log verify --db "$db" --key "$work/t.log-pub" 2>&1); rc=$?
 eq "R-LOG-8 verify with the public key only ($out)" "$rc" 0
 out=$("$bin" log prove --db "$db" --seq 3 2>&1); rc=$?
@@ -86,7 +86,7 @@ eq "R-LOG-8 check with the public key only ($out)" "$rc" 0
 out=$("$bin" log consistency --db "$db" --from "$size_old" --to "$size_now" 2>&1); rc=$?
 eq "consistency proof ($out)" "$rc" 0
 eq "consistency proof has nodes" "$(jq '.proof | length' <<<"$out")" "$(jq '.proof | length' <<<"$out")"
-mv "$work/t.key.away" "$work/t.key"
+mv "$work/away/"* "$work/"
 
 # T-LOG-FMT-6: every shown field bound to the hashed leaf
 refuse() { # refuse NAME FILE: log check must not say the proof holds

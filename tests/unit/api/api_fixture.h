@@ -139,7 +139,7 @@ static inline void af_open(af *f, const char *tag)
 static inline void af_close(af *f)
 {
     ob_hub_close(f->h);
-    unlink(f->key);
+    ob_keys_remove(f->key);
     ob_store_remove(f->db);
 }
 

@@ -139,7 +139,7 @@ static inline void f2_close(f2 *f)
 {
     ob_hub_close(f->h);
     f2_rm(f->db);
-    unlink(f->key);
+    ob_keys_remove(f->key);
     free(f);
 }
 

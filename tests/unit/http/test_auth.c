@@ -136,7 +136,7 @@ static int teardown(void **state)
     ob_hub_close(F.hub);
     char b[700];
     unlink(F.db);
-    unlink(F.keyfile);
+    ob_keys_remove(F.keyfile);
     snprintf(b, sizeof b, "%s-wal", F.db);
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", F.db);
