@@ -27,15 +27,16 @@ rules_stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""; }
 if "$bin" token --help 2>&1 | grep -q -- '--purposes'; then rules_purposes=1; fi
 tok() {
   if [ -n "${rules_purposes:-}" ] && [[ " $* " == *" professional "* ]]; then
-    "$bin" token --db "$db" "$@" --purposes TREAT,ETREAT,HQUALIMP,PREVENTION,SHARING
+    mint "$db" "$@" --purposes TREAT,ETREAT,HQUALIMP,PREVENTION,SHARING
   else
-    "$bin" token --db "$db" "$@"
+    mint "$db" "$@"
   fi
 }
 # req TOKEN METHOD PATH [BODY] [extra curl args] -> $code, $body
 req() {
   local t=$1 m=$2 p=$3 b=${4:-}
   shift 3; [ $# -gt 0 ] && shift
+  is_write "$m" "$p" && t=$(fresh "$t") # one write per token (docs/api.md)
   local args=(-s -o "$work/body" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $t")
   [ -n "$b" ] && args+=(-H "Content-Type: application/fhir+json" --data-binary "$b")
   code=$(curl "${args[@]}" "$@" "$addr$p" 2>/dev/null)

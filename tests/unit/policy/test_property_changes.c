@@ -94,7 +94,7 @@ static ob_catmask some_categories(void)
 }
 
 /* Access snapshots from just before a GP set a block on a patient's behalf, by block id
- * (1000 + its index) and patient. */
+ * index and patient (ids are 1000 + 100 * patient + index: unique across patients). */
 static uint8_t *set_before_block[MAXPAT][64];
 
 /* One random change by c; applied to the index when the rules accept it. Returns whether
@@ -129,7 +129,7 @@ static bool try_change(ob_index *ix, const caller *c, const uint8_t *before, cha
         cs.created = now;
         cs.form = c->kind == PRO ? 1 : 0;
         cs.taken_by = c->kind == PRO ? w.actor : OB_NONE;
-        cs.id = 1000 + P->nconsents;
+        cs.id = 1000 + 100 * (uint64_t)pat + P->nconsents;
         snprintf(what, cap, "%s records consent kind %u recipient %u/%u for patient %u", c->id,
                  cs.kind, cs.recipient_kind, cs.recipient, pat);
         if (ob_policy_check_consent(ix, pat, &cs, "text", &w, &err) != OB_OK)
@@ -164,7 +164,7 @@ static bool try_change(ob_index *ix, const caller *c, const uint8_t *before, cha
         b.valid_to = OB_TIME_MAX;
         b.data_from = k == OB_BLOCK_PERIOD ? fx_d(20240101) : OB_TIME_MIN;
         b.data_to = k == OB_BLOCK_PERIOD ? fx_d(20241231) : OB_TIME_MAX;
-        b.id = 1000 + P->nblocks;
+        b.id = 1000 + 100 * (uint64_t)pat + P->nblocks;
         snprintf(what, cap, "%s creates a block kind %u target %u for patient %u", c->id, k,
                  b.target, pat);
         if (ob_policy_check_block(ix, pat, &b, &w, &err) != OB_OK)
