@@ -2173,10 +2173,10 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
             0, accept_policy, s, answer, &s->dctx[i], MHD_OPTION_LISTEN_SOCKET, s->listen_fd[i],
             MHD_OPTION_NOTIFY_COMPLETED, completed, &s->dctx[i], MHD_OPTION_NOTIFY_CONNECTION,
             notify_conn, s, MHD_OPTION_URI_LOG_CALLBACK, uri_logged, &s->dctx[i],
-            MHD_OPTION_CONNECTION_TIMEOUT,
-            s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(max_conns / s->nd + 1),
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_ARRAY,
-            s->tls ? tls_opts : no_opts, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)(max_conns / s->nd + 1), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(OB_HTTP_CONN_MEMORY), MHD_OPTION_ARRAY, s->tls ? tls_opts : no_opts,
+            MHD_OPTION_END);
         if (!s->d[i]) {
             for (unsigned j = 0; j < i; j++)
                 MHD_quiesce_daemon(s->d[j]); /* so that their sockets stay ours to close */
