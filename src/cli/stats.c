@@ -71,6 +71,28 @@ static int parse_bands(const char *s, ob_stats_order *q)
     return 0;
 }
 
+/* --now moves the clock for tests only: honoured when OB_TEST_CLOCK=1 is set (never in a
+ * deployment: deploy/ sets no such variable) and only backwards, so it can never expire or
+ * delete anything the real clock would not (R-STAT-7). */
+static int test_clock(const opts *o, ob_time *now)
+{
+    const char *v = opt(o, "now", NULL);
+    if (!v)
+        return 0;
+    const char *env = getenv("OB_TEST_CLOCK");
+    if (!env || strcmp(env, "1") != 0) {
+        fprintf(stderr, "overblik stats: --now is for tests only (OB_TEST_CLOCK=1)\n");
+        return -1;
+    }
+    if (parse_date("now", v, now) < 0)
+        return -1;
+    if (*now > ob_time_now()) {
+        fprintf(stderr, "overblik stats: --now may only move the clock back\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int run(const char *sub, const opts *o)
 {
     ob_stats_order q;
@@ -127,7 +149,7 @@ static int run(const char *sub, const opts *o)
     q.from = q.to - 365 * 86400LL;
     if ((opt(o, "from", NULL) && parse_date("from", opt(o, "from", NULL), &q.from) < 0) ||
         (opt(o, "to", NULL) && parse_date("to", opt(o, "to", NULL), &q.to) < 0) ||
-        (opt(o, "now", NULL) && parse_date("now", opt(o, "now", NULL), &q.now) < 0))
+        test_clock(o, &q.now) < 0)
         return EXIT_USAGE;
     if (opt(o, "bands", NULL) && parse_bands(opt(o, "bands", NULL), &q) < 0)
         return EXIT_USAGE;
@@ -199,7 +221,7 @@ int cmd_stats(int argc, char **argv)
         return run(sub, &o);
     if (strcmp(sub, "expire") == 0) {
         ob_time now = 0;
-        if (opt(&o, "now", NULL) && parse_date("now", opt(&o, "now", NULL), &now) < 0)
+        if (test_clock(&o, &now) < 0)
             return EXIT_USAGE;
         ob_hub *h;
         int rc = open_hub(&o, true, &h);

@@ -265,7 +265,8 @@ typedef struct ob_cluster {
     uint8_t kind;              /* ob_cluster_kind */
     uint8_t labels;            /* ob_cluster_labels as agreed */
     bool anonymise_requested;  /* a member asked for full anonymity: overrides labels */
-    uint8_t k;                 /* disclosure threshold */
+    uint8_t k;                 /* disclosure threshold: >= 5 (quality), >= 10 (planning) */
+    bool zeros_suppressed;     /* agreement "zeros": "suppressed": a true 0 is hidden like 1..k-1 */
     uint32_t municipality;     /* planning: the municipality org; else OB_NONE */
     uint16_t retention_months; /* 0: release data sets are kept until the meeting */
     ob_time meeting;           /* retention "after_meeting": the meeting date */

@@ -893,6 +893,7 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
                                     "retention",
                                     "meeting",
                                     "epsilon",
+                                    "zeros",
                                     NULL};
     enum { MAXM = 500, MAXC = 64 };
     ob_status rc;
@@ -959,7 +960,8 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
                                   L->ix->orgs[asked[i]].ext_id);
         c.anonymise_requested = true;
     }
-    int kmin = c.kind == OB_CLUSTER_PLANNING ? 10 : 3;
+    /* R-STAT-2: "mindst fem" (seed 003): k may be agreed upwards, never below 5 */
+    int kmin = c.kind == OB_CLUSTER_PLANNING ? 10 : 5;
     json_t *k = json_object_get(o, "k");
     if (k && (!json_is_integer(k) || json_integer_value(k) < kmin || json_integer_value(k) > 100))
         return ob_err_set(e, OB_EINVAL, "field 'k' must be an integer from %d to 100 (R-STAT-%s)",
@@ -980,6 +982,13 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
         return ob_err_set(e, OB_EINVAL,
                           "field 'retention' must be \"after_meeting\" or a number of months "
                           "(1 to 120) (R-STAT-7)");
+    }
+    json_t *zeros = json_object_get(o, "zeros");
+    if (zeros) {
+        if (!json_is_string(zeros) || (strcmp(json_string_value(zeros), "released") != 0 &&
+                                       strcmp(json_string_value(zeros), "suppressed") != 0))
+            return ob_err_set(e, OB_EINVAL, "field 'zeros' is \"released\" or \"suppressed\"");
+        c.zeros_suppressed = strcmp(json_string_value(zeros), "suppressed") == 0;
     }
     json_t *eps = json_object_get(o, "epsilon");
     if (eps) {

@@ -151,10 +151,18 @@ static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, o
     }
     for (size_t i = 0; i < ix->norgs; i++)
         row[i] = OB_STATS_NO_CLINIC;
+    /* R-STAT-6: planning figures are for the municipality as a whole, never per clinic */
+    uint32_t one = OB_STATS_NO_CLINIC;
+    if (cl->kind == OB_CLUSTER_PLANNING && cl->municipality != OB_NONE)
+        rc = ob_stats_add_clinic(d, ix->orgs[cl->municipality].ext_id, 0, &one, e);
     for (uint32_t i = 0; i < cl->nmembers && !rc; i++) {
         uint32_t org = cl->members[i];
         if (only != OB_NONE && org != only)
             continue;
+        if (one != OB_STATS_NO_CLINIC) {
+            row[org] = one;
+            continue;
+        }
         const char *prov =
             ix->orgs[org].provider_no[0] ? ix->orgs[org].provider_no : ix->orgs[org].ext_id;
         rc = ob_stats_add_clinic(d, prov, 0, &row[org], e);
@@ -198,8 +206,10 @@ fail:
 
 struct release_ctx {
     ob_stats_release_meta meta;
-    const ob_stats_report *r; /* NULL: no sets (noisy release) */
-    uint64_t budget_total;    /* DP: charge meta.epsilon_milli against it */
+    const ob_stats_report *r;   /* NULL: no sets (noisy release) */
+    uint64_t budget_total;      /* DP: charge meta.epsilon_milli against it */
+    const char *const *clinics; /* DP: the member clinics whose patients pay */
+    size_t nclinics;
     int64_t id;
 };
 
@@ -208,7 +218,8 @@ static ob_status apply_release(void *ctx, sqlite3 *db, ob_err *e)
     struct release_ctx *c = ctx;
     ob_status rc = ob_stats_db_ensure(db, e);
     if (!rc && c->budget_total)
-        rc = ob_stats_db_charge(db, c->meta.cluster, c->budget_total, c->meta.epsilon_milli, e);
+        rc = ob_stats_db_charge_clinics(db, c->clinics, c->nclinics, c->budget_total,
+                                        c->meta.epsilon_milli, e);
     if (!rc)
         rc = ob_stats_db_record(db, &c->meta, c->r, &c->id, e);
     return rc;
@@ -353,19 +364,30 @@ static void audit_text(FILE *f, const ob_stats_report *r, const ob_stats_audit *
         fprintf(f, "\nno suppression audit: differential privacy (noise added to every cell)\n");
         return;
     }
-    fprintf(f, "\naudit (k=%d; %zu of %zu figures suppressed; exact ranges):\n", s->k, supp,
-            r->table->n_fig);
+    fprintf(f,
+            "\naudit (k=%d; %zu of %zu figures suppressed; every label read as what it says, "
+            "jointly with earlier releases; exact integer ranges):\n",
+            s->k, supp, r->table->n_fig);
     for (size_t i = 0; i <= (local ? 0 : r->n_rows); i++) {
         size_t att = i == 0 ? 0 : 1 + order[i - 1];
         size_t n = 0, bad = 0;
         for (size_t j = 0; j < a->n; j++)
-            if (a->f[j].attacker == att) {
+            if (a->f[j].attacker == att && a->f[j].attacker2 == 0) {
                 n++;
                 bad += !a->f[j].safe;
             }
         fprintf(f, "  %-12s %s (%zu range%s checked)\n", i == 0 ? "outsider" : labels[order[i - 1]],
                 bad ? "UNSAFE" : "safe", n, n == 1 ? "" : "s");
     }
+    size_t np = 0, pbad = 0;
+    for (size_t j = 0; j < a->n; j++)
+        if (a->f[j].attacker2) {
+            np++;
+            pbad += !a->f[j].safe;
+        }
+    if (!local)
+        fprintf(f, "  %-12s %s (%zu range%s checked)\n", "any 2 clinics", pbad ? "UNSAFE" : "safe",
+                np, np == 1 ? "" : "s");
     if (local)
         fprintf(f, "  (clinic-local: the clinic owns these data; only the outsider is audited)\n");
 }
@@ -388,7 +410,7 @@ static json_t *audit_json(const ob_stats_report *r, const ob_stats_audit *a,
         size_t att = i == 0 ? 0 : 1 + order[i - 1];
         size_t n = 0, bad = 0;
         for (size_t j = 0; j < a->n; j++)
-            if (a->f[j].attacker == att) {
+            if (a->f[j].attacker == att && a->f[j].attacker2 == 0) {
                 n++;
                 bad += !a->f[j].safe;
             }
@@ -401,85 +423,237 @@ static json_t *audit_json(const ob_stats_report *r, const ob_stats_audit *a,
             json_array_append_new(m, x);
     }
     json_object_set_new(o, "members", m);
+    size_t np = 0, pbad = 0;
+    for (size_t j = 0; j < a->n; j++)
+        if (a->f[j].attacker2) {
+            np++;
+            pbad += !a->f[j].safe;
+        }
+    json_object_set_new(
+        o, "pairs",
+        json_pack("{s:s, s:I}", "result", pbad ? "unsafe" : "safe", "ranges", (json_int_t)np));
     return o;
 }
 
-/* R-STAT-5: a clinic's own figures leave it as one row. The clinic is the data owner, so
- * the only attacker is the outsider (the cluster receiving the figures); in a single row
- * each column total equals its cell, so the two share one state. Primary suppression, then
- * hide the smallest released cell of the group an unsafe outsider finding lies in, until the
- * exact auditor finds the outsider view safe. */
-static size_t group_of(const ob_stats_table *t, size_t c)
+/* ---- what earlier releases published (R-STAT-8) ----
+ *
+ * Every release keeps its query and what it published (labels, values as shown, listed
+ * counts as shown) in stats_published, for good: that table holds no person-level data, and
+ * differencing protection needs all of it. Before a release, every earlier non-noisy release
+ * of the cluster (its clinic-local ones included) is computed again on today's data from its
+ * query, which gives the patient sets behind its figures; the linked auditor then sees all
+ * of them as one system (src/stats/linked.c). Retention deletes the stored patient-id sets,
+ * never this memory, and no clock move can empty it. */
+
+#define LISTED_BASE 5 /* listed counts are shown rounded to 5 (render.c) */
+
+struct prev {
+    char *def, *pub; /* JSON as stored (owned) */
+    ob_stats_dataset *d;
+    ob_stats_report *r;
+    uint32_t *owner;
+    uint8_t *kind;
+    int64_t *val, *llo, *lhi;
+    ob_time from, to;
+    int local;
+};
+
+struct prevs {
+    struct prev *p;
+    size_t n, cap;
+};
+
+static void prev_free(struct prev *p)
 {
-    size_t g = 0;
-    while (g + 1 < t->ngroups && c >= t->group_start[g + 1])
-        g++;
-    return g;
+    free(p->def);
+    free(p->pub);
+    ob_stats_report_free(p->r);
+    ob_stats_dataset_free(p->d);
+    ob_free(p->owner);
+    ob_free(p->kind);
+    ob_free(p->val);
+    ob_free(p->llo);
+    ob_free(p->lhi);
+    memset(p, 0, sizeof *p);
 }
 
-static ob_status protect_local(ob_stats_report *r, const ob_stats_sdc *s, ob_stats_audit *a,
-                               ob_err *e)
+/* Frees entries [0, n) and, when the list was compacted, [n, total) too. */
+static void prevs_free(struct prevs *v, size_t total)
 {
-    ob_stats_table *t = r->table;
-    size_t row = ob_stats_fig_row(t, 0), grand = ob_stats_fig_grand(t);
-    if (r->listed[0] < s->k || t->value[grand] < s->k)
-        return ob_err_set(e, OB_EDENIED,
-                          "release refused: fewer than %d patients behind the clinic's figures "
-                          "(R-STAT-2)",
-                          s->k);
-    for (size_t f = 0; f < t->n_fig; f++)
-        if (t->state[f] == OB_STATS_RELEASED && t->value[f] < s->k &&
-            (t->value[f] > 0 || !s->zeros_released))
-            t->state[f] = OB_STATS_PRIMARY;
-    int64_t comp = r->listed[0] - t->value[row];
-    if (comp > 0 && comp < s->k)
-        t->state[row] = OB_STATS_PRIMARY;
-    for (size_t round = 0; round <= t->n_fig; round++) {
-        for (size_t c = 0; c < t->cols; c++) { /* cell and column total alike */
-            size_t a1 = ob_stats_fig_cell(t, 0, c), a2 = ob_stats_fig_col(t, c);
-            uint8_t st = t->state[a1] > t->state[a2] ? t->state[a1] : t->state[a2];
-            t->state[a1] = t->state[a2] = st;
-        }
-        uint8_t st = t->state[row] > t->state[grand] ? t->state[row] : t->state[grand];
-        t->state[row] = t->state[grand] = st;
-        ob_stats_audit_free(a);
-        ob_status rc = ob_stats_audit_run(t, s, a, e);
-        if (rc)
-            return rc;
-        const ob_stats_finding *bad = NULL;
-        for (size_t i = 0; i < a->n && !bad; i++)
-            if (a->f[i].attacker == 0 && !a->f[i].safe)
-                bad = &a->f[i];
-        if (!bad)
-            return OB_OK;
-        /* the groups to open up: the finding's own group, or (a total) every group */
-        size_t g0 = 0, g1 = t->ngroups;
-        if (bad->fig < t->rows * t->cols || (bad->fig != row && bad->fig != grand)) {
-            size_t c = bad->fig < t->rows * t->cols ? bad->fig % t->cols
-                                                    : bad->fig - t->rows * t->cols - t->rows;
-            g0 = group_of(t, c);
-            g1 = g0 + 1;
-        }
-        size_t best = SIZE_MAX;
-        for (size_t g = g0; g < g1; g++)
-            for (size_t c = t->group_start[g]; c < t->group_start[g + 1]; c++) {
-                size_t f = ob_stats_fig_cell(t, 0, c);
-                if (t->state[f] == OB_STATS_RELEASED &&
-                    (best == SIZE_MAX || t->value[f] < t->value[best]))
-                    best = f;
-            }
-        if (best == SIZE_MAX) {
-            if (t->state[row] != OB_STATS_RELEASED)
-                break;
-            best = row;
-        }
-        t->state[best] = OB_STATS_SECONDARY;
+    for (size_t i = 0; i < total; i++)
+        prev_free(&v->p[i]);
+    ob_free(v->p);
+    memset(v, 0, sizeof *v);
+}
+
+static ob_status collect_pub(void *ctx, int64_t id, const char *def, const char *pub, ob_err *e)
+{
+    (void)id;
+    struct prevs *v = ctx;
+    if (!def || !pub)
+        return OB_OK;
+    if (ob_grow((void **)&v->p, &v->cap, v->n + 1, sizeof *v->p))
+        return ob_err_set(e, OB_ENOMEM, "out of memory reading earlier releases");
+    struct prev *p = &v->p[v->n];
+    memset(p, 0, sizeof *p);
+    p->def = strdup(def);
+    p->pub = strdup(pub);
+    if (!p->def || !p->pub) {
+        free(p->def);
+        free(p->pub);
+        return ob_err_set(e, OB_ENOMEM, "out of memory reading earlier releases");
     }
-    ob_stats_audit_free(a);
-    return ob_err_set(e, OB_EDENIED,
-                      "release refused: the clinic's figures cannot be protected (R-STAT-2)");
+    v->n++;
+    return OB_OK;
 }
 
+/* The clinic (org) behind each row of a report built by build_dataset. */
+static ob_status row_owners(const ob_cluster *cl, uint32_t only, const ob_stats_report *r,
+                            uint32_t **out, ob_err *e)
+{
+    *out = ob_malloc((r->n_rows + 1) * sizeof **out);
+    if (!*out)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->n_rows; i++) {
+        uint32_t c = r->clinic[i];
+        (*out)[i] = only != OB_NONE                   ? only
+                    : cl->kind == OB_CLUSTER_PLANNING ? cl->municipality
+                    : c < cl->nmembers                ? cl->members[c]
+                                                      : OB_NONE;
+    }
+    return OB_OK;
+}
+
+static char *definition_json(const ob_index *ix, const ob_cluster *cl, uint32_t only,
+                             const ob_stats_query *q, const ob_stats_report *r, const char *mode)
+{
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:s}", "code", q->code, "from", (json_int_t)q->from, "to",
+                  (json_int_t)q->to, "report_date", (json_int_t)q->report_date, "mode", mode);
+    if (!o)
+        return NULL;
+    json_t *ed = json_array(), *m = json_array();
+    for (int i = 0; i + 1 < r->n_bands; i++)
+        json_array_append_new(ed, json_integer(r->edge[i]));
+    for (uint32_t i = 0; i < cl->nmembers; i++)
+        json_array_append_new(m, json_string(ix->orgs[cl->members[i]].ext_id));
+    json_object_set_new(o, "edges", ed);
+    json_object_set_new(o, "members", m);
+    json_object_set_new(o, "clinic",
+                        only != OB_NONE ? json_string(ix->orgs[only].ext_id) : json_null());
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return txt;
+}
+
+/* As render.c: "<k" only on a small cell, "x" (any value) on every other hidden figure. */
+static int small_label(const ob_stats_table *t, const ob_stats_sdc *s, size_t f)
+{
+    return f < t->rows * t->cols && t->state[f] == OB_STATS_PRIMARY && t->value[f] < s->k &&
+           (t->value[f] > 0 || !s->zeros_released);
+}
+
+/* What this release shows, in the auditor's terms (what render.c prints). */
+static char *published_json(const ob_stats_report *r, const ob_stats_sdc *s, bool rounded)
+{
+    const ob_stats_table *t = r->table;
+    json_t *o = json_object(), *figs = json_array(), *listed = json_array();
+    for (size_t f = 0; f < t->n_fig; f++) {
+        int kind = !ob_stats_suppressed(t, f)
+                       ? (rounded ? OB_STATS_PUB_ROUND : OB_STATS_PUB_EXACT)
+                       : (small_label(t, s, f) ? OB_STATS_PUB_SMALL : OB_STATS_PUB_HIDDEN);
+        int64_t v = ob_stats_suppressed(t, f) ? 0
+                    : rounded                 ? ob_stats_round(t->value[f], 5)
+                                              : t->value[f];
+        json_array_append_new(figs, json_pack("[i, I]", kind, (json_int_t)v));
+    }
+    for (size_t i = 0; i < r->n_rows; i++)
+        json_array_append_new(listed, json_integer(ob_stats_round(r->listed[i], LISTED_BASE)));
+    json_object_set_new(o, "figs", figs);
+    json_object_set_new(o, "listed", listed);
+    json_object_set_new(o, "listed_rounding", json_integer(LISTED_BASE));
+    char *txt = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return txt;
+}
+
+/* Rounded listed p says listed is in p-2..p+2 (halves round up). */
+static void listed_range(int64_t p, int64_t *lo, int64_t *hi)
+{
+    *lo = p - LISTED_BASE / 2 > 0 ? p - LISTED_BASE / 2 : 0;
+    *hi = p + LISTED_BASE / 2;
+}
+
+/* Recomputes an earlier release from its query on today's data. Not comparable (other
+ * members, noisy, malformed): left out, *used = false. Index read-locked by the caller. */
+static ob_status rebuild_prev(ob_hub *h, const ob_cluster *cl, ob_time now, struct prev *p,
+                              bool *used, ob_err *e)
+{
+    *used = false;
+    json_error_t je;
+    json_t *d = json_loads(p->def, 0, &je), *pb = json_loads(p->pub, 0, &je);
+    ob_status rc = OB_OK;
+    const char *code = NULL, *mode = NULL, *clinic = NULL;
+    json_int_t from = 0, to = 0, rd = 0;
+    json_t *edges = NULL, *members = NULL, *figs = NULL, *listed = NULL;
+    if (!d || !pb ||
+        json_unpack(d, "{s:s, s:I, s:I, s:I, s:s, s:o, s:o, s?s}", "code", &code, "from", &from,
+                    "to", &to, "report_date", &rd, "mode", &mode, "edges", &edges, "members",
+                    &members, "clinic", &clinic) != 0 ||
+        json_unpack(pb, "{s:o, s:o}", "figs", &figs, "listed", &listed) != 0 ||
+        strcmp(mode, "dp") == 0 || !json_is_array(members) ||
+        json_array_size(members) != cl->nmembers || json_array_size(edges) > OB_STATS_MAX_BANDS - 1)
+        goto done;
+    for (uint32_t i = 0; i < cl->nmembers; i++) {
+        const char *m = json_string_value(json_array_get(members, i));
+        if (!m || strcmp(m, h->ix->orgs[cl->members[i]].ext_id) != 0)
+            goto done;
+    }
+    uint32_t only = clinic ? ob_index_find_org(h->ix, clinic) : OB_NONE;
+    if (clinic && only == OB_NONE)
+        goto done;
+    ob_stats_query q;
+    memset(&q, 0, sizeof q);
+    q.from = from;
+    q.to = to;
+    q.report_date = rd;
+    q.code = code;
+    q.n_edges = (int)json_array_size(edges);
+    for (int i = 0; i < q.n_edges; i++)
+        q.edge[i] = (int32_t)json_integer_value(json_array_get(edges, (size_t)i));
+    if ((rc = build_dataset(h, cl, only, from, to, now, &p->d, e)) ||
+        (rc = ob_stats_report_build(p->d, &q, &p->r, e)))
+        goto done;
+    const ob_stats_table *t = p->r->table;
+    if (json_array_size(figs) != t->n_fig || json_array_size(listed) != p->r->n_rows)
+        goto done;
+    if ((rc = row_owners(cl, only, p->r, &p->owner, e)))
+        goto done;
+    p->kind = ob_malloc(t->n_fig + 1);
+    p->val = ob_malloc((t->n_fig + 1) * sizeof *p->val);
+    p->llo = ob_malloc((p->r->n_rows + 1) * sizeof *p->llo);
+    p->lhi = ob_malloc((p->r->n_rows + 1) * sizeof *p->lhi);
+    if (!p->kind || !p->val || !p->llo || !p->lhi) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t f = 0; f < t->n_fig; f++) {
+        json_t *x = json_array_get(figs, f);
+        json_int_t k = json_integer_value(json_array_get(x, 0));
+        p->kind[f] = (uint8_t)(k >= 0 && k <= OB_STATS_PUB_FREE ? k : OB_STATS_PUB_FREE);
+        p->val[f] = json_integer_value(json_array_get(x, 1));
+    }
+    for (size_t i = 0; i < p->r->n_rows; i++)
+        listed_range(json_integer_value(json_array_get(listed, i)), &p->llo[i], &p->lhi[i]);
+    p->from = from;
+    p->to = to;
+    p->local = only != OB_NONE;
+    *used = true;
+done:
+    json_decref(d);
+    json_decref(pb);
+    return rc;
+}
 ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out, ob_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -518,7 +692,14 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     char *buf = NULL;
     size_t blen = 0;
     FILE *mf = NULL;
+    struct prevs pv = {0};
+    size_t pv_total = 0;
+    char *def_txt = NULL, *pub_txt = NULL;
+    uint32_t *owner = NULL;
+    const char **member_ids = NULL;
     ob_stats_history_init(&hist);
+    if ((rc = ob_stats_db_open(h->db_path, &db, e)))
+        return rc;
 
     pthread_rwlock_rdlock(&h->lock);
     uint32_t ci = o->cluster        ? ob_index_find_cluster(h->ix, o->cluster)
@@ -529,6 +710,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     if (!cl || (o->planning != (cl->kind == OB_CLUSTER_PLANNING)) ||
         (o->caller != OB_NONE && !ob_stats_may_order(h->ix, ci, o->caller))) {
         pthread_rwlock_unlock(&h->lock);
+        sqlite3_close(db);
         if (o->caller != OB_NONE)
             return ob_err_set(e, OB_EDENIED, "no such cluster, or you are not its coordinator");
         return ob_err_set(e, OB_ENOTFOUND, "no such %s",
@@ -542,8 +724,16 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             member |= cl->members[i] == only;
         if (!member) {
             pthread_rwlock_unlock(&h->lock);
+            sqlite3_close(db);
             return ob_err_set(e, OB_EINVAL, "--clinic: '%.80s' is not a member of the cluster",
                               o->clinic);
+        }
+        /* R-STAT-5: a clinic's own figures go to that clinic only */
+        if (o->caller != OB_NONE && !ob_index_pro_works_at(h->ix, o->caller, only)) {
+            pthread_rwlock_unlock(&h->lock);
+            sqlite3_close(db);
+            return ob_err_set(e, OB_EDENIED,
+                              "a clinic's own figures are released only to that clinic (R-STAT-5)");
         }
     }
     char scope[96], resource[160], filter[128];
@@ -557,7 +747,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     snprintf(filter, sizeof filter, "code %s, %s to %s, %s", o->code, f0, f1, mode_name(o->mode));
     snprintf(resource, sizeof resource, "stats:%s/%s", cl->ext_id, scope);
 
-    ob_stats_sdc sdc = {cl->k, 1};
+    ob_stats_sdc sdc = {cl->k < 5 ? 5 : cl->k, !cl->zeros_suppressed};
     ob_stats_query q;
     memset(&q, 0, sizeof q);
     q.cluster = 0;
@@ -575,22 +765,50 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     const char *cluster_id = cl->ext_id; /* index strings are stable while the hub is open */
     uint64_t budget = cl->epsilon_milli;
 
+    bool dp = o->mode == OB_STATS_MODE_DP;
     rc = build_dataset(h, cl, only, from, o->to, now, &d, e);
+    if (!rc)
+        rc = ob_stats_report_build(d, &q, &r, e);
+    if (!rc)
+        rc = row_owners(cl, only, r, &owner, e);
+    member_ids = ob_calloc(cl->nmembers + 1, sizeof *member_ids);
+    if (!rc && !member_ids)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    for (uint32_t i = 0; !rc && i < cl->nmembers; i++)
+        member_ids[i] = h->ix->orgs[cl->members[i]].ext_id; /* stable while the hub is open */
+    /* every earlier release of the cluster, computed again on today's data */
+    if (!rc && !dp)
+        rc = ob_stats_db_each_published(db, cluster_id, collect_pub, &pv, e);
+    size_t nused = 0;
+    pv_total = pv.n;
+    for (size_t i = 0; !rc && i < pv.n; i++) {
+        bool used;
+        rc = rebuild_prev(h, cl, now, &pv.p[i], &used, e);
+        if (rc || !used) {
+            prev_free(&pv.p[i]);
+            continue;
+        }
+        struct prev keep = pv.p[i];
+        memset(&pv.p[i], 0, sizeof pv.p[i]);
+        pv.p[nused++] = keep;
+    }
+    pv_total = pv.n;
+    pv.n = nused;
+    if (!rc)
+        def_txt = definition_json(h->ix, cl, only, &q, r, mode_name(o->mode));
+    if (!rc && !def_txt)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
     /* after the unlock the clusters array may move (a concurrent change): keep a copy of the
      * scalars; ext_id stays valid (a replaced agreement keeps its id string) */
     ob_cluster snap = *cl;
     snap.members = snap.coordinators = NULL;
     cl = &snap;
     pthread_rwlock_unlock(&h->lock);
-    if (rc || (rc = ob_stats_report_build(d, &q, &r, e)))
-        goto done;
-    if ((rc = ob_stats_db_open(h->db_path, &db, e)))
+    if (rc)
         goto done;
     out->k = sdc.k;
     out->rows = r->n_rows;
-    bool dp = o->mode == OB_STATS_MODE_DP;
     if (dp) {
-        uint64_t spent;
         if (!budget) {
             rc = ob_err_set(e, OB_EDENIED,
                             "release refused: the cluster has agreed no privacy budget for the "
@@ -598,9 +816,16 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
             goto done;
         }
-        if ((rc = ob_stats_db_spent(db, cluster_id, &spent, e)))
+        /* the budget belongs to the member clinics' patients: try the charge and roll back */
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        rc = ob_stats_db_charge_clinics(db, member_ids, snap.nmembers, budget, o->epsilon_milli, e);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc) {
+            if (rc == OB_EDENIED)
+                log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
             goto done;
-        ob_stats_budget b = {budget, spent};
+        }
+        ob_stats_budget b = {budget, 0};
         noisy = ob_malloc(r->table->n_fig * sizeof *noisy);
         if (!noisy) {
             rc = ob_err_set(e, OB_ENOMEM, "out of memory");
@@ -615,34 +840,69 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             r->table->state[f] = OB_STATS_RELEASED;
         }
     } else {
-        /* every stored release, of every cluster and scope: the same patients are behind
-         * a clinic's row in its quality cluster, in its municipality's planning group and
-         * in its own clinic-local figures, so any two releases could be subtracted */
-        if ((rc = ob_stats_db_load_history(db, NULL, NULL, &hist, e)))
-            goto done;
-        if (only == OB_NONE) {
-            rc = ob_stats_release(&hist, r, 0, &sdc, &audit, e);
-        } else {
-            size_t marked = 0;
-            for (int round = 0; round < 64; round++) {
-                if ((rc = protect_local(r, &sdc, &audit, e)) ||
-                    (rc = ob_stats_history_check(&hist, r, 0, &sdc, &marked, NULL, 0, e)) ||
-                    marked == 0)
-                    break;
-            }
-            if (!rc && marked)
-                rc = ob_err_set(e, OB_EDENIED, "release refused: differencing (R-STAT-2)");
+        const ob_stats_table *t = r->table;
+        for (size_t i = 0; i < r->n_rows && !rc; i++)
+            if (r->listed[i] < sdc.k)
+                rc = ob_err_set(e, OB_EDENIED,
+                                "release refused: a clinic of the cluster lists fewer than %d "
+                                "patients in the period (R-STAT-2)",
+                                sdc.k);
+        /* the same query on the same data: the same table (the earlier pattern first) */
+        for (size_t i = pv.n; !rc && i-- > 0;) {
+            const struct prev *p = &pv.p[i];
+            if (strcmp(p->def, def_txt) != 0 || p->r->table->n_fig != t->n_fig ||
+                memcmp(p->r->table->value, t->value, t->n_fig * sizeof *t->value) != 0)
+                continue;
+            for (size_t f = 0; f < t->n_fig; f++)
+                if ((p->kind[f] == OB_STATS_PUB_HIDDEN || p->kind[f] == OB_STATS_PUB_SMALL) &&
+                    !(t->value[f] < sdc.k && (t->value[f] > 0 || !sdc.zeros_released)))
+                    t->state[f] = OB_STATS_DIFFERENCING;
+            break;
         }
+        ob_stats_link_rel *rels = rc ? NULL : ob_calloc(pv.n + 1, sizeof *rels);
+        int64_t *llo = rc ? NULL : ob_calloc(r->n_rows + 1, sizeof *llo);
+        int64_t *lhi = rc ? NULL : ob_calloc(r->n_rows + 1, sizeof *lhi);
+        if (!rc && (!rels || !llo || !lhi))
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        if (!rc) {
+            for (size_t i = 0; i < r->n_rows; i++)
+                listed_range(ob_stats_round(r->listed[i], LISTED_BASE), &llo[i], &lhi[i]);
+            rels[0] =
+                (ob_stats_link_rel){r, owner, NULL, NULL, llo, lhi, q.from, q.to, only != OB_NONE};
+            for (size_t i = 0; i < pv.n; i++) {
+                const struct prev *p = &pv.p[i];
+                rels[i + 1] = (ob_stats_link_rel){p->r,   p->owner, p->kind, p->val,  p->llo,
+                                                  p->lhi, p->from,  p->to,   p->local};
+            }
+            ob_stats_link L = {pv.n + 1, rels, o->mode == OB_STATS_MODE_ROUND, 2, 1};
+            /* other clusters' and planning groups' releases: their stored patient sets (kept
+             * for the retention period) are compared pairwise; each finding hides a figure
+             * and the linked protection runs again */
+            if (!(rc = ob_stats_db_load_history(db, NULL, NULL, &hist, e))) {
+                for (int round = 0; round < 16; round++) {
+                    for (size_t f = 0; f < r->table->n_fig; f++)
+                        if (r->table->state[f] == OB_STATS_SECONDARY)
+                            r->table->state[f] = OB_STATS_RELEASED;
+                    ob_stats_audit_free(&full);
+                    size_t marked = 0;
+                    if ((rc = ob_stats_link_protect(&L, &sdc, &full, e)) ||
+                        (rc = ob_stats_history_check(&hist, r, 0, &sdc, &marked, NULL, 0, e)) ||
+                        marked == 0)
+                        break;
+                    if (round == 15)
+                        rc = ob_err_set(e, OB_EDENIED, "release refused: differencing (R-STAT-2)");
+                }
+            }
+        }
+        ob_free(rels);
+        ob_free(llo);
+        ob_free(lhi);
         if (rc) {
             if (rc == OB_EDENIED)
                 log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
             goto done;
         }
-        /* independent checks of what is about to leave: the full exact audit for the
-         * outsider and every member, and no released figure (or listed count) under k */
-        if ((rc = ob_stats_audit_run(r->table, &sdc, &full, e)))
-            goto done;
-        const ob_stats_table *t = r->table;
+        /* independent check of what is about to leave: no released figure under k */
         bool small = false;
         for (size_t f = 0; f < t->n_fig; f++) {
             if (!ob_stats_suppressed(t, f) && t->value[f] > 0 && t->value[f] < sdc.k)
@@ -650,19 +910,19 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             out->suppressed += ob_stats_suppressed(t, f);
             out->differencing += t->state[f] == OB_STATS_DIFFERENCING;
         }
-        for (size_t i = 0; i < r->n_rows; i++)
-            small |= r->listed[i] < sdc.k;
-        size_t unsafe = 0;
-        for (size_t i = 0; i < full.n; i++)
-            unsafe += !full.f[i].safe && (only == OB_NONE || full.f[i].attacker == 0);
-        if (unsafe || small) {
+        if (full.n_unsafe || small) {
             rc = ob_err_set(e, OB_EINTERNAL,
-                            "release withheld: the final audit found %zu unsafe range(s)%s", unsafe,
-                            small ? " and a released figure under k" : "");
+                            "release withheld: the final audit found %zu unsafe range(s)%s",
+                            full.n_unsafe, small ? " and a released figure under k" : "");
             log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
             goto done;
         }
         out->audit_passed = true;
+        pub_txt = published_json(r, &sdc, o->mode == OB_STATS_MODE_ROUND);
+        if (!pub_txt) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     labels = ob_calloc(r->n_rows, sizeof *labels);
     order = ob_calloc(r->n_rows, sizeof *order);
@@ -672,6 +932,11 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     }
     if ((rc = ob_stats_labels(d, r, &ag, labels, order, e)))
         goto done;
+    /* a clinic's own figures go to the clinic itself: its row never carries the cluster
+     * pseudonym, which would tie that pseudonym to the clinic (R-STAT-3) */
+    if (only != OB_NONE)
+        for (size_t i = 0; i < r->n_rows; i++)
+            snprintf(labels[i], OB_STATS_LABEL_MAX, "own clinic");
 
     /* persist and log in one transaction, before anything is shown (R-LOG-1) */
     struct release_ctx rcx;
@@ -683,8 +948,12 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     rcx.meta.filter = filter;
     rcx.meta.mode = mode_name(o->mode);
     rcx.meta.epsilon_milli = dp ? o->epsilon_milli : 0;
+    rcx.meta.definition = dp ? NULL : def_txt;
+    rcx.meta.published = dp ? NULL : pub_txt;
     rcx.r = dp ? NULL : r;
     rcx.budget_total = dp ? budget : 0;
+    rcx.clinics = member_ids;
+    rcx.nclinics = snap.nmembers;
     char reason[256];
     snprintf(reason, sizeof reason, "released: %s; %zu clinic(s), %zu figure(s) suppressed", filter,
              r->n_rows, out->suppressed);
@@ -713,7 +982,8 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
                               order, e)))
         goto done;
     if (o->format == OB_STATS_TEXT) {
-        fprintf(mf, "\ncluster %s (%s), %s, k=%d, labels: %s\n", cluster_id, scope, filter, sdc.k,
+        fprintf(mf, "\ncluster %s (%s), %s, k=%d, labels: %s\n", cluster_id,
+                only != OB_NONE ? "clinic-local" : scope, filter, sdc.k,
                 ag.mode == OB_STATS_LABEL_OPEN        ? "provider numbers (agreed)"
                 : ag.mode == OB_STATS_LABEL_ANONYMOUS ? "anonymous"
                                                       : "pseudonyms");
@@ -734,8 +1004,9 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
         json_object_set_new(root, "release",
                             json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "id",
                                       (json_int_t)out->release_id, "cluster", cluster_id, "scope",
-                                      scope, "filter", filter, "mode", mode_name(o->mode),
-                                      "log_seq", (json_int_t)out->log_seq));
+                                      only != OB_NONE ? "clinic-local" : scope, "filter", filter,
+                                      "mode", mode_name(o->mode), "log_seq",
+                                      (json_int_t)out->log_seq));
         json_object_set_new(root, "audit",
                             audit_json(r, &full, (const char(*)[OB_STATS_LABEL_MAX])labels, order,
                                        dp, only != OB_NONE));
@@ -765,5 +1036,10 @@ done:
     ob_stats_history_free(&hist);
     ob_stats_report_free(r);
     ob_stats_dataset_free(d);
+    prevs_free(&pv, pv_total > pv.n ? pv_total : pv.n);
+    free(def_txt);
+    free(pub_txt);
+    ob_free(owner);
+    ob_free(member_ids);
     return rc;
 }

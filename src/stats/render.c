@@ -24,15 +24,46 @@ static void col_name(const ob_stats_report *r, size_t c, char *buf, size_t len)
         snprintf(buf, len, "no-checkup");
 }
 
+/* Labels are read as what they say (the linked auditor models them so): "<k" says 1..k-1
+ * (0..k-1 when zeros are not released) and is shown only on a small cell; every other hidden
+ * figure - a small total, a secondary, a row total hidden for its complement - shows "x",
+ * which says nothing about the value (0 included). A small total labelled "<k" would hand a
+ * member clinic the rest of its column within a few patients. */
+static int small_label(const ob_stats_table *t, const ob_stats_sdc *s, size_t f)
+{
+    return f < t->rows * t->cols && t->state[f] == OB_STATS_PRIMARY && t->value[f] < s->k &&
+           (t->value[f] > 0 || !s->zeros_released);
+}
+
+/* Listed counts are shown rounded to 5 (public upper bounds that must not link rows across
+ * releases or to known list sizes; docs/statistics.md). */
+#define LISTED_BASE 5
+
 static void fig_text(const ob_stats_table *t, const ob_stats_sdc *s, size_t f, char *buf,
                      size_t len)
 {
     if (t->state[f] == OB_STATS_RELEASED)
         snprintf(buf, len, "%lld", (long long)t->value[f]);
-    else if (t->state[f] == OB_STATS_PRIMARY)
+    else if (small_label(t, s, f))
         snprintf(buf, len, "<%d", s->k);
     else
         snprintf(buf, len, "x");
+}
+
+/* CSV field: quoted when it holds a separator, quote or line break (RFC 4180). */
+static void csv_field(FILE *out, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++) {
+        if (*v == '"')
+            fputc('"', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
 }
 
 static int render_text(FILE *out, int csv, const ob_stats_report *r, const ob_stats_sdc *s,
@@ -51,8 +82,13 @@ static int render_text(FILE *out, int csv, const ob_stats_report *r, const ob_st
     for (size_t i = 0; i <= r->n_rows; i++) {
         int total = i == r->n_rows;
         size_t row = total ? 0 : order[i];
-        fprintf(out, "%-*s%s%*lld", csv ? 0 : 12, total ? "total" : labels[row], sep, w,
-                (long long)(total ? r->listed_all : r->listed[row]));
+        const char *lab = total ? "total" : labels[row];
+        if (csv)
+            csv_field(out, lab);
+        else
+            fprintf(out, "%-12s", lab);
+        fprintf(out, "%s%*lld", sep, w,
+                (long long)ob_stats_round(total ? r->listed_all : r->listed[row], LISTED_BASE));
         fig_text(t, s, total ? ob_stats_fig_grand(t) : ob_stats_fig_row(t, row), buf, sizeof buf);
         fprintf(out, "%s%*s", sep, w, buf);
         for (size_t c = 0; c < t->cols; c++) {
@@ -63,16 +99,18 @@ static int render_text(FILE *out, int csv, const ob_stats_report *r, const ob_st
         fputc('\n', out);
     }
     if (!csv)
-        fprintf(out, "<%d: fewer than %d patients; x: hidden to protect another figure\n", s->k,
-                s->k);
+        fprintf(out,
+                "<%d: %d to %d patients; x: hidden (any number, 0 included); listed: rounded to "
+                "%d\n",
+                s->k, s->zeros_released ? 1 : 0, s->k - 1, LISTED_BASE);
     return ferror(out) ? -1 : 0;
 }
 
-static json_t *fig_json(const ob_stats_table *t, size_t f)
+static json_t *fig_json(const ob_stats_table *t, const ob_stats_sdc *s, size_t f)
 {
     if (t->state[f] == OB_STATS_RELEASED)
         return json_integer(t->value[f]);
-    return json_string(t->state[f] == OB_STATS_PRIMARY ? "suppressed-small" : "suppressed");
+    return json_string(small_label(t, s, f) ? "suppressed-small" : "suppressed");
 }
 
 static int render_json(FILE *out, const ob_stats_report *r, const ob_stats_sdc *s,
@@ -82,6 +120,11 @@ static int render_json(FILE *out, const ob_stats_report *r, const ob_stats_sdc *
     char buf[32];
     json_t *root = json_object(), *cols = json_array(), *rows = json_array(), *tot = json_object();
     json_object_set_new(root, "k", json_integer(s->k));
+    json_object_set_new(root, "zeros_released", json_boolean(s->zeros_released));
+    json_object_set_new(root, "listed_rounding", json_integer(LISTED_BASE));
+    json_object_set_new(root, "label_meaning",
+                        json_pack("{s:[i,i], s:s}", "suppressed-small", s->zeros_released ? 1 : 0,
+                                  s->k - 1, "suppressed", "any value"));
     for (size_t c = 0; c < t->cols; c++) {
         col_name(r, c, buf, sizeof buf);
         json_array_append_new(cols, json_string(buf));
@@ -91,19 +134,19 @@ static int render_json(FILE *out, const ob_stats_report *r, const ob_stats_sdc *
         size_t row = order[i];
         json_t *o = json_object(), *cells = json_array();
         json_object_set_new(o, "clinic", json_string(labels[row]));
-        json_object_set_new(o, "listed", json_integer(r->listed[row]));
-        json_object_set_new(o, "diagnosed", fig_json(t, ob_stats_fig_row(t, row)));
+        json_object_set_new(o, "listed", json_integer(ob_stats_round(r->listed[row], LISTED_BASE)));
+        json_object_set_new(o, "diagnosed", fig_json(t, s, ob_stats_fig_row(t, row)));
         for (size_t c = 0; c < t->cols; c++)
-            json_array_append_new(cells, fig_json(t, ob_stats_fig_cell(t, row, c)));
+            json_array_append_new(cells, fig_json(t, s, ob_stats_fig_cell(t, row, c)));
         json_object_set_new(o, "cells", cells);
         json_array_append_new(rows, o);
     }
     json_object_set_new(root, "rows", rows);
     json_t *tc = json_array();
     for (size_t c = 0; c < t->cols; c++)
-        json_array_append_new(tc, fig_json(t, ob_stats_fig_col(t, c)));
-    json_object_set_new(tot, "listed", json_integer(r->listed_all));
-    json_object_set_new(tot, "diagnosed", fig_json(t, ob_stats_fig_grand(t)));
+        json_array_append_new(tc, fig_json(t, s, ob_stats_fig_col(t, c)));
+    json_object_set_new(tot, "listed", json_integer(ob_stats_round(r->listed_all, LISTED_BASE)));
+    json_object_set_new(tot, "diagnosed", fig_json(t, s, ob_stats_fig_grand(t)));
     json_object_set_new(tot, "cells", tc);
     json_object_set_new(root, "total", tot);
     int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -167,21 +210,24 @@ static int render_svg(FILE *out, const ob_stats_report *r, const ob_stats_sdc *s
                 /* full height: the bar must not hint at the hidden value */
                 fprintf(out,
                         "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"url(#hatch)\" "
-                        "stroke=\"#555\"><title>%s: %s</title></rect>\n",
-                        x, top, bw - 2, h, name,
-                        t->state[f] == OB_STATS_PRIMARY ? "suppressed (small)" : "suppressed");
-                if (t->state[f] == OB_STATS_PRIMARY)
-                    fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"8\">&lt;%d</text>\n", x,
-                            top - 2, s->k);
-                else
-                    fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"8\">x</text>\n", x, top - 2);
+                        "stroke=\"#555\"><title>",
+                        x, top, bw - 2, h);
+                xml_text(out, name);
+                fprintf(out, ": %s</title></rect>\n",
+                        small_label(t, s, f) ? "suppressed (small)" : "suppressed");
+                char lab[16] = "x";
+                if (small_label(t, s, f))
+                    snprintf(lab, sizeof lab, "<%d", s->k);
+                fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"8\">", x, top - 2);
+                xml_text(out, lab);
+                fputs("</text>\n", out);
             } else {
                 int bh = (int)(t->value[f] * h / maxv);
                 fprintf(out,
-                        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
-                        "<title>%s: %lld</title></rect>\n",
-                        x, top + h - bh, bw - 2, bh, colour[c < 9 ? c : 8], name,
-                        (long long)t->value[f]);
+                        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>", x,
+                        top + h - bh, bw - 2, bh, colour[c < 9 ? c : 8]);
+                xml_text(out, name);
+                fprintf(out, ": %lld</title></rect>\n", (long long)t->value[f]);
             }
         }
         fprintf(out, "<text x=\"%d\" y=\"%d\">", x0, top + h + 14);

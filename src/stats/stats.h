@@ -144,10 +144,12 @@ typedef struct ob_stats_sdc {
 /* One auditor finding: the exact range an attacker can derive for a suppressed figure.
  * attacker 0 is the outsider, attacker 1+r is the clinic of row r knowing its own row. */
 typedef struct ob_stats_finding {
-    size_t fig;
-    size_t attacker;
-    int64_t lo, hi; /* hi == OB_STATS_UNBOUNDED when nothing bounds it */
-    int complement; /* 1: the range is of row_cap - row total (the undiagnosed) */
+    size_t fig;       /* SIZE_MAX: not a figure of this release (linked audit) */
+    size_t attacker;  /* 0 outsider, 1 + row */
+    size_t attacker2; /* linked audit: 0, or 1 + row of the second clinic of a pair */
+    int kind;         /* linked audit: 0 figure, 1 complement, 2 intersection, 3 difference */
+    int64_t lo, hi;   /* hi == OB_STATS_UNBOUNDED when nothing bounds it */
+    int complement;   /* 1: the range is of row_cap - row total (the undiagnosed) */
     int safe;
 } ob_stats_finding;
 
@@ -178,6 +180,49 @@ ob_status ob_stats_audit_run(const ob_stats_table *t, const ob_stats_sdc *s, ob_
  * suppression pattern passes. On OB_OK *audit (may be NULL) holds the passing audit. */
 ob_status ob_stats_protect(ob_stats_table *t, const ob_stats_sdc *s, ob_stats_audit *audit,
                            ob_err *e);
+
+/* ---------------------------------------------------------------------------------------
+ * The linked auditor (linked.c, GLPK): a release audited jointly with every earlier release
+ * of overlapping data, labels read as what they say, for the outsider, each member clinic
+ * and each pair of clinics (R-STAT-8); secondary suppression chosen by LP.
+ * ------------------------------------------------------------------------------------- */
+
+/* What an earlier release published about a figure. */
+enum ob_stats_pub_kind {
+    OB_STATS_PUB_EXACT = 0,  /* the value */
+    OB_STATS_PUB_ROUND = 1,  /* rounded to 5: value -2..+2 */
+    OB_STATS_PUB_SMALL = 2,  /* `<k`: 1..k-1 (0..k-1 when zeros are not released) */
+    OB_STATS_PUB_HIDDEN = 3, /* `x`: 0 or >= k (>= k when zeros are not released) */
+    OB_STATS_PUB_FREE = 4    /* nothing usable (noise) */
+};
+
+struct ob_stats_report;
+
+typedef struct ob_stats_link_rel {
+    const struct ob_stats_report *r; /* borrowed: true values and every figure's patient set */
+    const uint32_t *owner;           /* n_rows clinic ids, one id space for all releases */
+    const uint8_t *pub;              /* n_fig ob_stats_pub_kind; NULL: from the table's states */
+    const int64_t *pub_val;          /* n_fig published values; NULL: the true values */
+    const int64_t *listed_lo, *listed_hi; /* n_rows published listed range; NULL: exact */
+    ob_time from, to; /* rows of one clinic, period and scope share their listed count */
+    int local;        /* clinic-local release */
+} ob_stats_link_rel;
+
+typedef struct ob_stats_link {
+    size_t n;
+    const ob_stats_link_rel *rel; /* rel[0]: the release being decided (its table is changed) */
+    int round_current;            /* release 0 publishes its released figures rounded to 5 */
+    int protection;               /* a protected quantity's range must be at least this wide */
+    int pairs;                    /* audit pairs of clinics too */
+} ob_stats_link;
+
+/* Audit only (integer programs). *out owned by the caller. */
+ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
+                              ob_err *e);
+/* Primary suppression of release 0, then secondary suppression until the integer audit of
+ * the whole linked system passes. OB_EDENIED when no pattern does. */
+ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
+                                ob_stats_audit *audit, ob_err *e);
 
 /* ---------------------------------------------------------------------------------------
  * Cluster report (R-STAT-1, R-STAT-4).

@@ -8,7 +8,15 @@
  *       -- the patient-id set behind one released figure: internal patient ids (dense index
  *       -- ids, stable because records are append-only) as 4-byte little-endian integers,
  *       -- ascending. Never released; deleted when the cluster's retention expires (R-STAT-7).
- *   stats_budget(cluster TEXT PRIMARY KEY, spent_milli INTEGER)  -- epsilon spent (DP mode)
+ *   stats_budget(cluster TEXT PRIMARY KEY, spent_milli INTEGER)  -- unused since stats schema 2
+ * Stats schema 2 adds:
+ *   stats_published(release, cluster, definition TEXT, published TEXT) -- what a release
+ *       published (JSON: the query, and per figure its label and value, per row its clinic
+ *       and listed count as shown): safe to keep, kept for good, because differencing
+ *       protection needs every earlier release (R-STAT-8); retention does not touch it.
+ *   stats_budget_clinic(clinic TEXT PRIMARY KEY, spent_milli, cap_milli) -- the DP budget of
+ *       a member clinic's patients: every noisy release over the clinic charges it, whatever
+ *       the cluster is called; the cap never rises (the lowest agreed epsilon binds).
  * A release whose sets were deleted has expired = the deletion time and no longer takes part
  * in differencing control. */
 #include "store/stats_sqlite.h"
@@ -26,7 +34,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS stats_release_set(release INTEGER NOT NULL, fig INTEGER NOT NULL,"
     " ids BLOB NOT NULL, PRIMARY KEY(release, fig));"
     "CREATE TABLE IF NOT EXISTS stats_budget(cluster TEXT PRIMARY KEY,"
-    " spent_milli INTEGER NOT NULL);";
+    " spent_milli INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS stats_published(release INTEGER PRIMARY KEY,"
+    " cluster TEXT NOT NULL, definition TEXT NOT NULL, published TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS stats_published_cluster ON stats_published(cluster);"
+    "CREATE TABLE IF NOT EXISTS stats_budget_clinic(clinic TEXT PRIMARY KEY,"
+    " spent_milli INTEGER NOT NULL, cap_milli INTEGER NOT NULL);";
 
 static ob_status dberr(sqlite3 *db, ob_err *e, const char *what)
 {
@@ -156,6 +169,25 @@ ob_status ob_stats_db_record(sqlite3 *db, const ob_stats_release_meta *m, const 
         goto done;
     }
     int64_t rid = sqlite3_last_insert_rowid(db);
+    if (m->definition && m->published) {
+        sqlite3_stmt *sp = NULL;
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO stats_published(release, cluster, definition, "
+                               "published) VALUES(?1,?2,?3,?4)",
+                               -1, &sp, NULL) != SQLITE_OK) {
+            rc = dberr(db, e, "recording the published table");
+            goto done;
+        }
+        sqlite3_bind_int64(sp, 1, rid);
+        sqlite3_bind_text(sp, 2, m->cluster, -1, SQLITE_STATIC);
+        sqlite3_bind_text(sp, 3, m->definition, -1, SQLITE_STATIC);
+        sqlite3_bind_text(sp, 4, m->published, -1, SQLITE_STATIC);
+        if (sqlite3_step(sp) != SQLITE_DONE)
+            rc = dberr(db, e, "recording the published table");
+        sqlite3_finalize(sp);
+        if (rc)
+            goto done;
+    }
     for (size_t f = 0; r && f < r->table->n_fig && !rc; f++) {
         if (ob_stats_suppressed(r->table, f))
             continue;
@@ -289,6 +321,84 @@ ob_status ob_stats_db_expire(sqlite3 *db, const char *cluster, ob_time before, o
         rc = dberr(db, e, "expiring release data sets");
 done:
     sqlite3_finalize(d);
+    sqlite3_finalize(u);
+    return rc;
+}
+
+ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
+                                     ob_status (*fn)(void *ctx, int64_t id, const char *definition,
+                                                     const char *published, ob_err *e),
+                                     void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT release, definition, published FROM stats_published WHERE "
+                           "cluster=?1 ORDER BY release",
+                           -1, &st, NULL) != SQLITE_OK)
+        return dberr(db, e, "reading the published releases");
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    ob_status rc = OB_OK;
+    int r;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2), e);
+    if (!rc && r != SQLITE_DONE)
+        rc = dberr(db, e, "reading the published releases");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, size_t n,
+                                     uint64_t cap, uint64_t eps, ob_err *e)
+{
+    ob_status rc = ob_stats_db_ensure(db, e);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = NULL, *u = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT spent_milli, cap_milli FROM stats_budget_clinic WHERE clinic=?1",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO stats_budget_clinic(clinic, spent_milli, "
+                           "cap_milli) VALUES(?1,?2,?3)",
+                           -1, &u, NULL) != SQLITE_OK) {
+        rc = dberr(db, e, "charging the privacy budget");
+        goto done;
+    }
+    /* check every clinic first, then charge all: all or nothing */
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (size_t i = 0; i < n && !rc; i++) {
+            uint64_t spent = 0, c = cap;
+            sqlite3_bind_text(q, 1, clinics[i], -1, SQLITE_STATIC);
+            int r = sqlite3_step(q);
+            if (r == SQLITE_ROW) {
+                spent = (uint64_t)sqlite3_column_int64(q, 0);
+                uint64_t had = (uint64_t)sqlite3_column_int64(q, 1);
+                c = had < cap ? had : cap;
+            } else if (r != SQLITE_DONE) {
+                rc = dberr(db, e, "reading the privacy budget");
+            }
+            sqlite3_reset(q);
+            if (rc)
+                break;
+            if (pass == 0 && spent + eps > c) {
+                rc = ob_err_set(e, OB_EDENIED,
+                                "release refused: the privacy budget of a member clinic's "
+                                "patients is spent (%.3f of %.3f used, %.3f asked)",
+                                (double)spent / 1000, (double)c / 1000, (double)eps / 1000);
+                break;
+            }
+            if (pass == 1) {
+                sqlite3_bind_text(u, 1, clinics[i], -1, SQLITE_STATIC);
+                sqlite3_bind_int64(u, 2, (sqlite3_int64)(spent + eps));
+                sqlite3_bind_int64(u, 3, (sqlite3_int64)c);
+                if (sqlite3_step(u) != SQLITE_DONE)
+                    rc = dberr(db, e, "charging the privacy budget");
+                sqlite3_reset(u);
+            }
+        }
+done:
+    sqlite3_finalize(q);
     sqlite3_finalize(u);
     return rc;
 }

@@ -21,6 +21,8 @@ typedef struct ob_stats_release_meta {
     const char *filter; /* human-readable query */
     const char *mode;   /* "suppress", "round", "dp" */
     uint64_t epsilon_milli;
+    const char *definition; /* JSON: the query (may be NULL: nothing published to keep) */
+    const char *published;  /* JSON: labels and values as published */
 } ob_stats_release_meta;
 
 /* Creates the tables if missing. */
@@ -53,4 +55,14 @@ ob_status ob_stats_db_expire(sqlite3 *db, const char *cluster, ob_time before, o
 /* Number of stored per-figure data sets of the cluster (NULL: all clusters). */
 ob_status ob_stats_db_count_sets(sqlite3 *db, const char *cluster, int64_t *n, ob_err *e);
 
+/* Calls fn for every kept published table of the cluster, oldest first. */
+ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
+                                     ob_status (*fn)(void *ctx, int64_t id, const char *definition,
+                                                     const char *published, ob_err *e),
+                                     void *ctx, ob_err *e);
+/* Charges eps to the DP budget of each clinic's patients (R-STAT-8, DP per population): the
+ * cap of a clinic is the lowest cap any release over it was made under. OB_EDENIED, nothing
+ * charged, when any clinic would exceed its cap. */
+ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, size_t n,
+                                     uint64_t cap, uint64_t eps, ob_err *e);
 #endif

@@ -39,7 +39,7 @@ members=$(sed -n '/^audit/,$p' <<<"$out" | grep -c '^  K-[0-9A-F]* *safe')
 [ "$members" -eq 4 ] && ok || bad "audit names each of the 4 member clinics as safe (got $members)"
 has "pseudonyms, not provider numbers (R-STAT-3)" "$out" "labels: pseudonyms"
 has "the release and its log entry" "$out" "recorded; log entry"
-tail -1 <<<"$out" | grep -q "^  K-[0-9A-F]* *safe" && ok || bad "the text ends with the audit summary"
+tail -1 <<<"$out" | grep -q "^  any 2 clinics *safe" && ok || bad "the text ends with the audit summary (pairs of clinics)"
 
 # json: no released figure rests on 1..k-1 patients; audit passed for everyone
 "${S[@]}" "${P[@]}" --format json > "$work/a.json" && ok || bad "json release"
@@ -110,15 +110,28 @@ n=$(sqlite3 "$db" "select count(*) from stats_release")
 [ "$n" -ge 12 ] && ok || bad "releases recorded ($n)"
 "$bin" log verify --db "$db" >/dev/null && ok || bad "log still verifies"
 
-# retention (R-STAT-7): klynge-0 keeps data sets for 12 months
+# retention (R-STAT-7): klynge-0 keeps data sets for 12 months. A release made 14 months
+# ago (the test clock may only move back, and only with OB_TEST_CLOCK=1) has its data sets
+# deleted by today's expiry; what it published stays (differencing needs it, R-STAT-8)
 before=$(sets klynge-0)
 [ "$before" -gt 0 ] && ok || bad "data sets stored"
 out=$("$bin" stats expire --db "$db"); has "nothing expires today" "$out" "0 release(s)"
 [ "$(sets klynge-0)" = "$before" ] && ok || bad "data sets kept within retention"
 later=$(date -u -d '+14 months' +%Y-%m-%d)
-out=$("$bin" stats expire --db "$db" --now "$later"); rc=$?
+out=$("$bin" stats expire --db "$db" --now "$later" 2>&1); rc=$?
+[ $rc -eq 2 ] && ok || bad "--now refused without the test clock (rc=$rc)"
+out=$(OB_TEST_CLOCK=1 "$bin" stats expire --db "$db" --now "$later" 2>&1); rc=$?
+[ $rc -eq 2 ] && ok || bad "--now may not move the clock forward (rc=$rc)"
+[ "$(sets klynge-0)" = "$before" ] && ok || bad "a refused clock move deleted nothing"
+earlier=$(date -u -d '-14 months' +%Y-%m-%d)
+OB_TEST_CLOCK=1 "${S[@]}" --from 2024-06-01 --to 2025-06-01 --report-date 2025-06-01 --now "$earlier" >/dev/null && ok || bad "a release made 14 months ago"
+pub=$(sqlite3 "$db" "select count(*) from stats_published")
+out=$("$bin" stats expire --db "$db"); rc=$?
 [ $rc -eq 0 ] && ok || bad "expire (rc=$rc)"
-[ "$(sets klynge-0)" = 0 ] && ok || bad "klynge-0 data sets deleted after retention"
+has "the old release's data sets deleted" "$out" "1 release(s)"
+[ "$(sqlite3 "$db" "select count(*) from stats_release where expired is not null")" = 1 ] && ok || bad "one release expired"
+[ "$(sets klynge-0)" = "$before" ] && ok || bad "the recent releases' data sets kept"
+[ "$(sqlite3 "$db" 'select count(*) from stats_published')" = "$pub" ] && ok || bad "published tables kept"
 [ "$(sqlite3 "$db" 'select count(*) from stats_release')" -ge "$n" ] && ok || bad "release records kept"
 "$bin" log verify --db "$db" >/dev/null && ok || bad "log verifies after expiry"
 

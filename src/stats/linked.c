@@ -1,0 +1,1036 @@
+/* linked.c - the linked-release auditor and solver-chosen secondary suppression
+ * (R-STAT-2, R-STAT-8; docs/statistics.md "The linked auditor").
+ *
+ * A reader who keeps every release sees linear facts about one population: each figure of
+ * each release is the number of patients in its set, and its label says what is known about
+ * that number (a figure: exact; rounded: +-2; `<k`: 1..k-1; `x`: 0 or >= k; listed counts
+ * bound the diagnosed). Patients that lie in exactly the same figures of every release form
+ * an atom; every figure is a sum of atom counts, so all releases become one system of
+ * linear constraints over nonnegative integer atom counts. (Knowing which atoms exist is more
+ * than a reader knows, so the ranges computed here are never wider than a real reader's.)
+ *
+ * For the outsider, each member clinic (knowing its own rows exactly) and each pair of
+ * clinics, GLPK (an LP/MILP library, called as pure computation: no files, no terminal
+ * output, time-limited) gives the min and max of every protected quantity: each hidden
+ * small figure, each small listed-minus-diagnosed complement, and each small group that two
+ * figures of different releases carve out of one another (intersections and differences:
+ * overlapping bands, periods, sub-codes). A quantity is safe when its integer range is at
+ * least `protection` wide. Secondary suppression: for an unsafe quantity an LP finds the
+ * cheapest change of released figures that moves it by the protection level while keeping
+ * every other published fact; those figures are hidden, and the search resumes (hiding only
+ * widens ranges, so checked quantities stay safe). Every step is a deterministic function of
+ * the input: the same query on the same data and history gives the same table. The last
+ * audit is an integer program (labels as disjunctions); it alone decides "safe". */
+#include "stats/stats.h"
+
+#include <glpk.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#define NOROW  UINT32_MAX
+#define BIGV   1000000.0
+#define LP_EPS 1e-6
+
+enum pub { PUB_EXACT, PUB_ROUND, PUB_SMALL, PUB_HIDDEN, PUB_FREE };
+enum tkind { T_FIG, T_COMP, T_INTER, T_DIFF };
+
+struct target {
+    enum tkind kind;
+    size_t f, g;    /* global figures (g: the other figure of an INTER/DIFF) */
+    uint32_t owner; /* clinic whose patients it counts, NOROW for margins */
+    int64_t truev;
+};
+
+struct sys {
+    const ob_stats_link *L;
+    const ob_stats_sdc *s;
+    size_t nf, *rel_off;
+    size_t *f_rel, *f_fig, *f_listed; /* f_listed: listed variable of a row total, or SIZE_MAX */
+    uint32_t *f_owner;
+    int64_t *f_true;
+    uint8_t *f_pub;
+    int64_t *f_val;
+    size_t *fa_off;
+    uint32_t *fa;
+    size_t na;
+    int64_t *a_cnt;
+    size_t nl;
+    uint32_t *l_owner;
+    int64_t *l_true, *l_lo, *l_hi;
+    size_t nt, capt;
+    struct target *t;
+    uint32_t *att; /* attackers' clinics (those with a suppressed figure), sorted */
+    size_t natt;
+};
+
+static void sys_free(struct sys *y)
+{
+    ob_free(y->rel_off);
+    ob_free(y->f_rel);
+    ob_free(y->f_fig);
+    ob_free(y->f_listed);
+    ob_free(y->f_owner);
+    ob_free(y->f_true);
+    ob_free(y->f_pub);
+    ob_free(y->f_val);
+    ob_free(y->fa_off);
+    ob_free(y->fa);
+    ob_free(y->a_cnt);
+    ob_free(y->l_owner);
+    ob_free(y->l_true);
+    ob_free(y->l_lo);
+    ob_free(y->l_hi);
+    ob_free(y->t);
+    ob_free(y->att);
+    memset(y, 0, sizeof *y);
+}
+
+static int sensitive(const ob_stats_sdc *s, int64_t v)
+{
+    return v < s->k && (v > 0 || !s->zeros_released);
+}
+
+/* The row of a figure, or -1 for a margin. */
+static long fig_row(const ob_stats_table *t, size_t f)
+{
+    size_t nc = t->rows * t->cols;
+    if (f < nc)
+        return (long)(f / t->cols);
+    if (f < nc + t->rows)
+        return (long)(f - nc);
+    return -1;
+}
+
+/* What the release being decided publishes about its figure f (its states). */
+static uint8_t current_pub(const struct sys *y, const ob_stats_table *t, size_t f)
+{
+    if (t->state[f] == OB_STATS_RELEASED)
+        return y->L->round_current ? PUB_ROUND : PUB_EXACT;
+    if (f < t->rows * t->cols && t->state[f] == OB_STATS_PRIMARY && sensitive(y->s, t->value[f]))
+        return PUB_SMALL;
+    return PUB_HIDDEN;
+}
+
+/* Bounds a label puts on a figure (the LP relaxation of `x`: [0, inf) with zeros released). */
+static void pub_bounds(const struct sys *y, uint8_t pub, int64_t v, double *lo, double *hi)
+{
+    int k = y->s->k;
+    switch (pub) {
+    case PUB_EXACT:
+        *lo = *hi = (double)v;
+        return;
+    case PUB_ROUND:
+        *lo = v - 2 > 0 ? (double)(v - 2) : 0;
+        *hi = (double)(v + 2);
+        return;
+    case PUB_SMALL:
+        *lo = y->s->zeros_released ? 1 : 0;
+        *hi = k - 1;
+        return;
+    case PUB_HIDDEN: /* `x` says nothing */
+        *lo = 0;
+        *hi = BIGV;
+        return;
+    default:
+        *lo = 0;
+        *hi = BIGV;
+    }
+}
+
+/* Does the true value satisfy the label? (Data changed since an earlier release: its
+ * figure is then left free rather than contradict the system.) */
+static int pub_holds(const struct sys *y, uint8_t pub, int64_t pubv, int64_t v)
+{
+    double lo, hi;
+    pub_bounds(y, pub, pubv, &lo, &hi);
+    return v >= lo && v <= hi;
+}
+
+struct sig {
+    uint64_t h;
+    const uint64_t *p;
+    size_t n;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, z = *(const uint64_t *)b;
+    return x < z ? -1 : x > z;
+}
+
+static int cmp_sig(const void *a, const void *b)
+{
+    const struct sig *x = a, *z = b;
+    if (x->h != z->h)
+        return x->h < z->h ? -1 : 1;
+    if (x->n != z->n)
+        return x->n < z->n ? -1 : 1;
+    for (size_t i = 0; i < x->n; i++)
+        if ((uint32_t)x->p[i] != (uint32_t)z->p[i])
+            return (uint32_t)x->p[i] < (uint32_t)z->p[i] ? -1 : 1;
+    return 0;
+}
+
+static int push_target(struct sys *y, const struct target *t)
+{
+    if (ob_grow((void **)&y->t, &y->capt, y->nt + 1, sizeof *t))
+        return -1;
+    y->t[y->nt++] = *t;
+    return 0;
+}
+
+/* |f n g| over atom lists (both ascending). */
+static int64_t inter_count(const struct sys *y, size_t f, size_t g)
+{
+    size_t i = y->fa_off[f], j = y->fa_off[g];
+    int64_t n = 0;
+    while (i < y->fa_off[f + 1] && j < y->fa_off[g + 1]) {
+        if (y->fa[i] == y->fa[j]) {
+            n += y->a_cnt[y->fa[i]];
+            i++;
+            j++;
+        } else if (y->fa[i] < y->fa[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return n;
+}
+
+static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats_sdc *s, ob_err *e)
+{
+    memset(y, 0, sizeof *y);
+    y->L = L;
+    y->s = s;
+    y->rel_off = ob_malloc((L->n + 1) * sizeof(size_t));
+    if (!y->rel_off)
+        goto oom;
+    size_t npairs = 0, nrows = 0;
+    for (size_t r = 0; r < L->n; r++) {
+        y->rel_off[r] = y->nf;
+        y->nf += L->rel[r].r->table->n_fig;
+        nrows += L->rel[r].r->n_rows;
+        npairs += L->rel[r].r->set_off[L->rel[r].r->table->n_fig];
+    }
+    y->rel_off[L->n] = y->nf;
+    size_t nf = y->nf;
+    y->f_rel = ob_malloc(nf * sizeof(size_t));
+    y->f_fig = ob_malloc(nf * sizeof(size_t));
+    y->f_listed = ob_malloc(nf * sizeof(size_t));
+    y->f_owner = ob_malloc(nf * sizeof(uint32_t));
+    y->f_true = ob_malloc(nf * sizeof(int64_t));
+    y->f_pub = ob_malloc(nf);
+    y->f_val = ob_malloc(nf * sizeof(int64_t));
+    y->l_owner = ob_malloc((nrows + 1) * sizeof(uint32_t));
+    y->l_true = ob_malloc((nrows + 1) * sizeof(int64_t));
+    y->l_lo = ob_malloc((nrows + 1) * sizeof(int64_t));
+    y->l_hi = ob_malloc((nrows + 1) * sizeof(int64_t));
+    size_t *l_key = ob_malloc((nrows + 1) * 3 * sizeof(size_t)); /* rel, row: for the key */
+    uint64_t *pairs = ob_malloc((npairs + 1) * sizeof(uint64_t));
+    if (!y->f_rel || !y->f_fig || !y->f_listed || !y->f_owner || !y->f_true || !y->f_pub ||
+        !y->f_val || !y->l_owner || !y->l_true || !y->l_lo || !y->l_hi || !l_key || !pairs) {
+        ob_free(l_key);
+        ob_free(pairs);
+        goto oom;
+    }
+    size_t np = 0;
+    for (size_t r = 0; r < L->n; r++) {
+        const ob_stats_link_rel *R = &L->rel[r];
+        const ob_stats_table *t = R->r->table;
+        for (size_t f = 0; f < t->n_fig; f++) {
+            size_t gi = y->rel_off[r] + f;
+            long row = fig_row(t, f);
+            y->f_rel[gi] = r;
+            y->f_fig[gi] = f;
+            y->f_listed[gi] = SIZE_MAX;
+            /* a clinic-local release is the clinic's own, margins included */
+            y->f_owner[gi] = R->local ? R->owner[0] : row >= 0 ? R->owner[row] : NOROW;
+            y->f_true[gi] = t->value[f];
+            y->f_val[gi] = R->pub_val ? R->pub_val[f] : t->value[f];
+            y->f_pub[gi] = R->pub ? R->pub[f] : current_pub(y, t, f);
+            if (R->pub && !pub_holds(y, y->f_pub[gi], y->f_val[gi], t->value[f]))
+                y->f_pub[gi] = PUB_FREE;
+            for (size_t i = R->r->set_off[f]; i < R->r->set_off[f + 1]; i++)
+                pairs[np++] = (uint64_t)R->r->set_ids[i] << 32 | (uint64_t)gi;
+        }
+        /* listed counts: one variable per (clinic, period, scope), shared across releases */
+        for (size_t row = 0; row < R->r->n_rows; row++) {
+            size_t li = SIZE_MAX;
+            for (size_t j = 0; j < y->nl && li == SIZE_MAX; j++) {
+                const ob_stats_link_rel *Q = &L->rel[l_key[3 * j]];
+                if (y->l_owner[j] == R->owner[row] && Q->from == R->from && Q->to == R->to &&
+                    Q->local == R->local)
+                    li = j;
+            }
+            int64_t lo = R->listed_lo ? R->listed_lo[row] : R->r->listed[row];
+            int64_t hi = R->listed_hi ? R->listed_hi[row] : R->r->listed[row];
+            if (li == SIZE_MAX) {
+                li = y->nl++;
+                l_key[3 * li] = r;
+                y->l_owner[li] = R->owner[row];
+                y->l_true[li] = R->r->listed[row];
+                y->l_lo[li] = lo;
+                y->l_hi[li] = hi;
+            } else if (R->r->listed[row] == y->l_true[li]) { /* both facts hold: intersect */
+                y->l_lo[li] = lo > y->l_lo[li] ? lo : y->l_lo[li];
+                y->l_hi[li] = hi < y->l_hi[li] ? hi : y->l_hi[li];
+            }
+            if (y->l_lo[li] > y->l_true[li] || y->l_hi[li] < y->l_true[li]) {
+                y->l_lo[li] = 0; /* drifted data: leave free */
+                y->l_hi[li] = (int64_t)BIGV;
+            }
+            y->f_listed[y->rel_off[r] + ob_stats_fig_row(t, row)] = li;
+        }
+    }
+    ob_free(l_key);
+    /* atoms: patients with the same signature (set of figures) */
+    qsort(pairs, np, sizeof *pairs, cmp_u64);
+    size_t npat = 0;
+    for (size_t i = 0; i < np; i++)
+        npat += i == 0 || pairs[i] >> 32 != pairs[i - 1] >> 32;
+    struct sig *sg = ob_malloc((npat + 1) * sizeof *sg);
+    if (!sg) {
+        ob_free(pairs);
+        goto oom;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < np;) {
+        size_t j = i;
+        uint64_t h = 1469598103934665603ULL;
+        while (j < np && pairs[j] >> 32 == pairs[i] >> 32) {
+            h = (h ^ (uint32_t)pairs[j]) * 1099511628211ULL;
+            j++;
+        }
+        sg[k].h = h;
+        sg[k].p = pairs + i;
+        sg[k].n = j - i;
+        k++;
+        i = j;
+    }
+    qsort(sg, npat, sizeof *sg, cmp_sig);
+    y->na = 0;
+    for (size_t i = 0; i < npat; i++)
+        y->na += i == 0 || cmp_sig(&sg[i], &sg[i - 1]) != 0;
+    y->a_cnt = ob_calloc(y->na + 1, sizeof(int64_t));
+    y->fa_off = ob_calloc(nf + 1, sizeof(size_t));
+    y->fa = ob_malloc((np + 1) * sizeof(uint32_t));
+    if (!y->a_cnt || !y->fa_off || !y->fa) {
+        ob_free(sg);
+        ob_free(pairs);
+        goto oom;
+    }
+    size_t a = 0;
+    for (size_t i = 0; i < npat; i++) {
+        if (i > 0 && cmp_sig(&sg[i], &sg[i - 1]) != 0)
+            a++;
+        y->a_cnt[a]++;
+        if (i == 0 || cmp_sig(&sg[i], &sg[i - 1]) != 0)
+            for (size_t j = 0; j < sg[i].n; j++)
+                y->fa_off[(uint32_t)sg[i].p[j] + 1]++;
+    }
+    for (size_t f = 0; f < nf; f++)
+        y->fa_off[f + 1] += y->fa_off[f];
+    size_t *fill = ob_malloc((nf + 1) * sizeof(size_t));
+    if (!fill) {
+        ob_free(sg);
+        ob_free(pairs);
+        goto oom;
+    }
+    memcpy(fill, y->fa_off, nf * sizeof(size_t));
+    a = 0;
+    for (size_t i = 0; i < npat; i++) {
+        if (i > 0 && cmp_sig(&sg[i], &sg[i - 1]) == 0)
+            continue;
+        if (i > 0)
+            a++;
+        for (size_t j = 0; j < sg[i].n; j++)
+            y->fa[fill[(uint32_t)sg[i].p[j]]++] = (uint32_t)a;
+    }
+    ob_free(fill);
+    ob_free(sg);
+    ob_free(pairs);
+    return OB_OK;
+oom:
+    sys_free(y);
+    return ob_err_set(e, OB_ENOMEM, "out of memory building the linked audit");
+}
+
+/* The protected quantities (fixed once primary suppression is done; secondary suppression
+ * never adds one) and the attackers worth auditing. */
+static ob_status sys_targets(struct sys *y, ob_err *e)
+{
+    const ob_stats_sdc *s = y->s;
+    y->nt = 0;
+    ob_free(y->att);
+    y->att = NULL;
+    y->natt = 0;
+    for (size_t f = 0; f < y->nf; f++) {
+        struct target t = {T_FIG, f, f, y->f_owner[f], y->f_true[f]};
+        if (y->f_pub[f] != PUB_EXACT && y->f_pub[f] != PUB_FREE && sensitive(s, y->f_true[f]) &&
+            push_target(y, &t))
+            goto oom;
+        if (y->f_listed[f] != SIZE_MAX) {
+            struct target c = {T_COMP, f, f, y->f_owner[f], y->l_true[y->f_listed[f]] - y->f_true[f]};
+            if (c.truev > 0 && c.truev < s->k && push_target(y, &c))
+                goto oom;
+        }
+    }
+    /* groups two figures of different releases carve out of each other */
+    for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
+        for (size_t g = y->rel_off[1]; g < y->nf; g++) {
+            if (y->f_owner[f] != y->f_owner[g] || y->f_pub[g] == PUB_FREE)
+                continue;
+            int64_t nf_ = y->f_true[f], ng = y->f_true[g];
+            if (nf_ == 0 || ng == 0)
+                continue;
+            int64_t in = inter_count(y, f, g);
+            if (in == 0)
+                continue;
+            struct target t = {T_INTER, f, g, y->f_owner[f], in};
+            if (in < s->k && in < nf_ && in < ng && push_target(y, &t))
+                goto oom;
+            t.kind = T_DIFF;
+            t.truev = nf_ - in;
+            if (t.truev > 0 && t.truev < s->k && in > 0 && push_target(y, &t))
+                goto oom;
+            t.f = g;
+            t.g = f;
+            t.truev = ng - in;
+            if (t.truev > 0 && t.truev < s->k && in > 0 && push_target(y, &t))
+                goto oom;
+        }
+    /* attackers: clinics of the release being decided with a hidden figure anywhere */
+    const ob_stats_link_rel *R0 = &y->L->rel[0];
+    y->att = ob_malloc((R0->r->n_rows + 1) * sizeof(uint32_t));
+    if (!y->att)
+        goto oom;
+    for (size_t row = 0; row < R0->r->n_rows; row++) {
+        uint32_t c = R0->owner[row];
+        int hid = 0;
+        for (size_t f = 0; f < y->nf && !hid; f++)
+            hid = y->f_owner[f] == c && y->f_pub[f] != PUB_EXACT;
+        for (size_t i = 0; i < y->natt && hid; i++)
+            hid = y->att[i] != c;
+        if (hid)
+            y->att[y->natt++] = c;
+    }
+    return OB_OK;
+oom:
+    return ob_err_set(e, OB_ENOMEM, "out of memory listing protected quantities");
+}
+
+/* ---- GLPK problems ---- */
+
+struct lp {
+    glp_prob *p;
+    size_t ncol; /* atoms, listed, then binaries / deviations */
+    int mip;
+};
+
+static void lp_free(struct lp *lp)
+{
+    if (lp->p)
+        glp_delete_prob(lp->p);
+    lp->p = NULL;
+}
+
+static void set_row(glp_prob *p, int i, double lo, double hi)
+{
+    if (hi >= BIGV)
+        glp_set_row_bnds(p, i, GLP_LO, lo, 0);
+    else if (lo == hi)
+        glp_set_row_bnds(p, i, GLP_FX, lo, lo);
+    else
+        glp_set_row_bnds(p, i, GLP_DB, lo, hi);
+}
+
+static int knows(const uint32_t *A, size_t nA, uint32_t owner)
+{
+    for (size_t i = 0; i < nA; i++)
+        if (A[i] == owner)
+            return 1;
+    return 0;
+}
+
+/* Row bounds of figure f for attacker A (its own figures fixed). */
+static void fig_bounds(const struct sys *y, size_t f, const uint32_t *A, size_t nA, double *lo,
+                       double *hi)
+{
+    if (y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f])) {
+        *lo = *hi = (double)y->f_true[f];
+        return;
+    }
+    pub_bounds(y, y->f_pub[f], y->f_val[f], lo, hi);
+}
+
+/* The attacker's system. mip: integer atoms and listed counts. dev:
+ * the deviation problem instead (continuous; released figures of release 0 may move at a
+ * cost, through columns p/n per figure, returned in *devcol). */
+static ob_status lp_build(struct lp *lp, const struct sys *y, const uint32_t *A, size_t nA, int mip,
+                          int dev, size_t *devcol, ob_err *e)
+{
+    memset(lp, 0, sizeof *lp);
+    glp_prob *p = glp_create_prob();
+    lp->p = p;
+    lp->mip = mip;
+    size_t na = y->na, nl = y->nl;
+    size_t ndev = 0;
+    for (size_t f = 0; f < y->nf; f++) {
+        int own = y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f]);
+
+        if (dev && !own && y->f_rel[f] == 0 && (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND))
+            ndev++;
+    }
+    size_t ncol = na + nl + 2 * ndev;
+    size_t nrow = y->nf;
+    size_t ncomp = 0;
+    for (size_t f = 0; f < y->nf; f++)
+        ncomp += y->f_listed[f] != SIZE_MAX;
+    nrow += ncomp;
+    glp_add_cols(p, (int)(ncol ? ncol : 1));
+    glp_add_rows(p, (int)(nrow ? nrow : 1));
+    size_t nz = y->fa_off[y->nf] + ncomp + 2 * ndev;
+    for (size_t f = 0; f < y->nf; f++)
+        if (y->f_listed[f] != SIZE_MAX)
+            nz += y->fa_off[f + 1] - y->fa_off[f];
+    int *ia = ob_malloc((nz + 1) * sizeof(int)), *ja = ob_malloc((nz + 1) * sizeof(int));
+    double *ar = ob_malloc((nz + 1) * sizeof(double));
+    if (!ia || !ja || !ar) {
+        ob_free(ia);
+        ob_free(ja);
+        ob_free(ar);
+        lp_free(lp);
+        return ob_err_set(e, OB_ENOMEM, "out of memory building the audit problem");
+    }
+    for (size_t a = 0; a < na; a++) {
+        glp_set_col_bnds(p, (int)a + 1, GLP_DB, 0, BIGV);
+        if (mip)
+            glp_set_col_kind(p, (int)a + 1, GLP_IV);
+    }
+    for (size_t l = 0; l < nl; l++) {
+        int own = knows(A, nA, y->l_owner[l]);
+        double lo = own ? (double)y->l_true[l] : (double)y->l_lo[l];
+        double hi = own ? (double)y->l_true[l] : (double)y->l_hi[l];
+        glp_set_col_bnds(p, (int)(na + l) + 1, lo == hi ? GLP_FX : GLP_DB, lo, hi);
+        if (mip)
+            glp_set_col_kind(p, (int)(na + l) + 1, GLP_IV);
+    }
+    size_t z = 0, row = 0, dcol = na + nl;
+    for (size_t f = 0; f < y->nf; f++) {
+        row++;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++) {
+            z++;
+            ia[z] = (int)row;
+            ja[z] = (int)y->fa[i] + 1;
+            ar[z] = 1;
+        }
+        double lo, hi;
+        fig_bounds(y, f, A, nA, &lo, &hi);
+        int own = y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f]);
+        if (devcol)
+            devcol[f] = SIZE_MAX;
+        if (dev && !own && y->f_rel[f] == 0 &&
+            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND)) {
+            /* figure + n - p = published: moving it costs (the figure gets hidden) */
+            glp_set_col_bnds(p, (int)dcol + 1, GLP_LO, 0, 0);
+            glp_set_col_bnds(p, (int)dcol + 2, GLP_LO, 0, 0);
+            z++;
+            ia[z] = (int)row;
+            ja[z] = (int)dcol + 1;
+            ar[z] = 1;
+            z++;
+            ia[z] = (int)row;
+            ja[z] = (int)dcol + 2;
+            ar[z] = -1;
+            if (devcol)
+                devcol[f] = dcol;
+            dcol += 2;
+        }
+        if (dev && y->f_pub[f] == PUB_HIDDEN && !own)
+            hi = BIGV;
+        set_row(p, (int)row, lo, hi);
+    }
+    for (size_t f = 0; f < y->nf; f++) {
+        if (y->f_listed[f] == SIZE_MAX)
+            continue;
+        row++; /* listed - diagnosed >= 0 */
+        z++;
+        ia[z] = (int)row;
+        ja[z] = (int)(na + y->f_listed[f]) + 1;
+        ar[z] = 1;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++) {
+            z++;
+            ia[z] = (int)row;
+            ja[z] = (int)y->fa[i] + 1;
+            ar[z] = -1;
+        }
+        glp_set_row_bnds(p, (int)row, GLP_LO, 0, 0);
+    }
+    glp_load_matrix(p, (int)z, ia, ja, ar);
+    ob_free(ia);
+    ob_free(ja);
+    ob_free(ar);
+    lp->ncol = ncol;
+    return OB_OK;
+}
+
+/* Objective coefficients of a target (sign: +1 set, 0 clear). */
+static void target_obj(const struct sys *y, glp_prob *p, const struct target *t, double sign)
+{
+    size_t f = t->f, g = t->g;
+    if (t->kind == T_FIG || t->kind == T_COMP) {
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            glp_set_obj_coef(p, (int)y->fa[i] + 1, t->kind == T_COMP ? -sign : sign);
+        if (t->kind == T_COMP)
+            glp_set_obj_coef(p, (int)(y->na + y->f_listed[f]) + 1, sign);
+        return;
+    }
+    size_t i = y->fa_off[f], j = y->fa_off[g];
+    while (i < y->fa_off[f + 1]) {
+        while (j < y->fa_off[g + 1] && y->fa[j] < y->fa[i])
+            j++;
+        int both = j < y->fa_off[g + 1] && y->fa[j] == y->fa[i];
+        if (both == (t->kind == T_INTER))
+            glp_set_obj_coef(p, (int)y->fa[i] + 1, sign);
+        i++;
+    }
+}
+
+static int solve(struct lp *lp, int dir, int tm_ms, double *val)
+{
+    glp_prob *p = lp->p;
+    glp_set_obj_dir(p, dir);
+    if (!lp->mip) {
+        glp_smcp sm;
+        glp_init_smcp(&sm);
+        sm.msg_lev = GLP_MSG_OFF;
+        sm.tm_lim = tm_ms;
+        sm.presolve = GLP_OFF;
+        int rc = glp_simplex(p, &sm);
+        if (rc == GLP_EFAIL || rc == GLP_ESING || rc == GLP_ECOND || rc == GLP_EBOUND) {
+            glp_adv_basis(p, 0); /* a fresh basis, then once more */
+            rc = glp_simplex(p, &sm);
+        }
+        if (rc != 0)
+            return -1;
+        int st = glp_get_status(p);
+        if (st == GLP_UNBND) {
+            *val = dir == GLP_MAX ? INFINITY : -INFINITY;
+            return 0;
+        }
+        if (st == GLP_NOFEAS)
+            return 1;
+        if (st != GLP_OPT)
+            return -1;
+        *val = glp_get_obj_val(p);
+        return 0;
+    }
+    glp_iocp io;
+    glp_init_iocp(&io);
+    io.msg_lev = GLP_MSG_OFF;
+    io.presolve = GLP_ON;
+    io.tm_lim = tm_ms;
+    int rc = glp_intopt(p, &io);
+    if (rc == GLP_ENOPFS)
+        return 1;
+    if (rc != 0)
+        return -1;
+    int st = glp_mip_status(p);
+    if (st == GLP_NOFEAS)
+        return 1;
+    if (st != GLP_OPT)
+        return -1;
+    *val = glp_mip_obj_val(p);
+    return 0;
+}
+
+/* Integer range of a target for the attacker's problem. -1: solver gave up (treated as
+ * unsafe: fail closed). */
+static int target_range(const struct sys *y, struct lp *lp, const struct target *t, int tm_ms,
+                        int64_t *lo, int64_t *hi)
+{
+    target_obj(y, lp->p, t, 1);
+    double a = 0, b = 0;
+    int r1 = solve(lp, GLP_MIN, tm_ms, &a), r2 = r1 ? r1 : solve(lp, GLP_MAX, tm_ms, &b);
+    target_obj(y, lp->p, t, 0);
+    if (r1 || r2)
+        return -1;
+    *lo = (int64_t)ceil(a - LP_EPS);
+    *hi = isinf(b) || b >= BIGV / 2 ? OB_STATS_UNBOUNDED : (int64_t)floor(b + LP_EPS);
+    return 0;
+}
+
+static int range_safe(const struct sys *y, int64_t lo, int64_t hi)
+{
+    return hi == OB_STATS_UNBOUNDED || hi - lo >= y->L->protection;
+}
+
+/* The cheapest change of released figures of release 0 that moves target t by `shift`
+ * (LP, L1 cost per figure moved). *cost INFINITY when impossible; pick[f] set for the
+ * figures that move. */
+static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA,
+                          const struct target *t, int64_t shift, size_t *devcol, uint8_t *pick,
+                          double *cost, ob_err *e)
+{
+    *cost = INFINITY;
+    memset(pick, 0, y->nf);
+    int64_t goal_v = t->truev + shift;
+    if (goal_v < 0)
+        return OB_OK;
+    struct lp lp;
+    ob_status st = lp_build(&lp, y, A, nA, 0, 1, devcol, e);
+    if (st)
+        return st;
+    int r = glp_add_rows(lp.p, 1);
+    int ncols = glp_get_num_cols(lp.p);
+    int *ind = ob_malloc(((size_t)ncols + 1) * sizeof(int));
+    double *val = ob_malloc(((size_t)ncols + 1) * sizeof(double));
+    if (!ind || !val) {
+        ob_free(ind);
+        ob_free(val);
+        lp_free(&lp);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    target_obj(y, lp.p, t, 1);
+    int n = 0;
+    for (int j = 1; j <= ncols; j++) {
+        double c = glp_get_obj_coef(lp.p, j);
+        if (c != 0) {
+            n++;
+            ind[n] = j;
+            val[n] = c;
+        }
+        glp_set_obj_coef(lp.p, j, 0);
+    }
+    glp_set_mat_row(lp.p, r, n, ind, val);
+    glp_set_row_bnds(lp.p, r, GLP_FX, (double)goal_v, (double)goal_v);
+    ob_free(ind);
+    ob_free(val);
+    /* weights: one per hidden figure; ties go to the smaller value, then the lower number
+     * (deterministic) */
+    int64_t maxv = 1;
+    for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
+        maxv = y->f_true[f] > maxv ? y->f_true[f] : maxv;
+    for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
+        if (devcol[f] != SIZE_MAX) {
+            double w = 1.0 + 0.01 * (double)y->f_true[f] / (double)(maxv + 1) +
+                       1e-6 * (double)(f - y->rel_off[0]) / (double)(y->rel_off[1] + 1);
+            glp_set_obj_coef(lp.p, (int)devcol[f] + 1, w);
+            glp_set_obj_coef(lp.p, (int)devcol[f] + 2, w);
+        }
+    double v = 0;
+    if (solve(&lp, GLP_MIN, 10000, &v) == 0) {
+        *cost = v;
+        for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
+            if (devcol[f] != SIZE_MAX &&
+                glp_get_col_prim(lp.p, (int)devcol[f] + 1) +
+                        glp_get_col_prim(lp.p, (int)devcol[f] + 2) >
+                    LP_EPS)
+                pick[f] = 1;
+    }
+    lp_free(&lp);
+    return OB_OK;
+}
+
+/* The cheapest released figures of release 0 to hide so that target t's range becomes at
+ * least `protection` wide for attacker A: some d in 0..P with a table at true + d and one at
+ * true - (P - d). Marks them SECONDARY in the table; *n_hidden. */
+static ob_status deviate(struct sys *y, ob_stats_table *t0, const uint32_t *A, size_t nA,
+                         const struct target *t, size_t *n_hidden, ob_err *e)
+{
+    *n_hidden = 0;
+    int P = y->L->protection;
+    size_t *devcol = ob_malloc((y->nf + 1) * sizeof(size_t));
+    uint8_t *pick = ob_calloc((size_t)(2 * P + 1) * (y->nf + 1), 1);
+    double *cost = ob_malloc((size_t)(2 * P + 1) * sizeof(double));
+    ob_status st = OB_OK;
+    if (!devcol || !pick || !cost) {
+        st = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* cost[P + s]: moving by s */
+    for (int sh = -P; sh <= P && !st; sh++) {
+        uint8_t *pk = pick + (size_t)(P + sh) * (y->nf + 1);
+        if (sh == 0) {
+            cost[P] = 0;
+            continue;
+        }
+        st = shift_lp(y, A, nA, t, sh, devcol, pk, &cost[P + sh], e);
+    }
+    if (st)
+        goto out;
+    double best = INFINITY;
+    int bd = -1;
+    for (int d = P; d >= 0; d--) {
+        double c = cost[P + d] + cost[P - (P - d)];
+        if (c < best - 1e-9) {
+            best = c;
+            bd = d;
+        }
+    }
+    if (bd < 0)
+        goto out;
+    const uint8_t *up = pick + (size_t)(P + bd) * (y->nf + 1);
+    const uint8_t *down = pick + (size_t)(P - (P - bd)) * (y->nf + 1);
+    for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
+        if (up[f] || down[f]) {
+            t0->state[y->f_fig[f]] = OB_STATS_SECONDARY;
+            y->f_pub[f] = PUB_HIDDEN;
+            (*n_hidden)++;
+        }
+out:
+    ob_free(cost);
+    ob_free(pick);
+    ob_free(devcol);
+    return st;
+}
+
+/* Attacker number a: 0 outsider, 1..natt single clinics, then pairs. */
+static size_t attacker_set(const struct sys *y, size_t a, uint32_t A[2])
+{
+    if (a == 0)
+        return 0;
+    if (a <= y->natt) {
+        A[0] = y->att[a - 1];
+        return 1;
+    }
+    size_t k = a - 1 - y->natt;
+    for (size_t i = 0; i < y->natt; i++)
+        for (size_t j = i + 1; j < y->natt; j++)
+            if (k-- == 0) {
+                A[0] = y->att[i];
+                A[1] = y->att[j];
+                return 2;
+            }
+    return 0;
+}
+
+static size_t n_attackers(const struct sys *y)
+{
+    return 1 + y->natt + (y->L->pairs ? y->natt * (y->natt - 1) / 2 : 0);
+}
+
+/* Row of release 0 owned by clinic c (the finding's attacker numbering), or SIZE_MAX. */
+static size_t row_of(const struct sys *y, uint32_t c)
+{
+    const ob_stats_link_rel *R0 = &y->L->rel[0];
+    for (size_t r = 0; r < R0->r->n_rows; r++)
+        if (R0->owner[r] == c)
+            return r;
+    return SIZE_MAX;
+}
+
+/* The part of a margin (column or grand total) that attacker A's own rows make up. */
+static int64_t own_part(const struct sys *y, size_t gf, const uint32_t *A, size_t nA)
+{
+    const ob_stats_link_rel *R = &y->L->rel[y->f_rel[gf]];
+    const ob_stats_table *t = R->r->table;
+    size_t f = y->f_fig[gf], nc = t->rows * t->cols;
+    int64_t sum = 0;
+    for (size_t r = 0; r < t->rows; r++) {
+        if (!knows(A, nA, R->owner[r]))
+            continue;
+        if (f == ob_stats_fig_grand(t))
+            sum += t->value[ob_stats_fig_row(t, r)];
+        else if (f >= nc + t->rows)
+            sum += t->value[ob_stats_fig_cell(t, r, f - nc - t->rows)];
+    }
+    return sum;
+}
+
+/* One pass over attackers and targets. protect: hide figures until each is safe (LP);
+ * otherwise record every finding (MILP when mip). */
+static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob_stats_audit *out,
+                     ob_err *e)
+{
+    size_t natt = n_attackers(y);
+    for (size_t a = 0; a < natt; a++) {
+        uint32_t A[2];
+        size_t nA = attacker_set(y, a, A);
+        struct lp lp;
+        int built = 0;
+        for (size_t i = 0; i < y->nt; i++) {
+            const struct target *t = &y->t[i];
+            if (t->owner != NOROW && knows(A, nA, t->owner))
+                continue;
+            /* a member knows its own part of a total: what is left must be protected */
+            if (t->kind == T_FIG && t->owner == NOROW && nA &&
+                !sensitive(y->s, t->truev - own_part(y, t->f, A, nA)))
+                continue;
+            for (int round = 0;; round++) {
+                if (!built) {
+                    ob_status st = lp_build(&lp, y, A, nA, mip, 0, NULL, e);
+                    if (st)
+                        return st;
+                    built = 1;
+                }
+                int64_t lo = 0, hi = 0;
+                int rc = target_range(y, &lp, t, mip ? 5000 : 10000, &lo, &hi);
+                int safe = rc == 0 && range_safe(y, lo, hi);
+                if (!protect) {
+                    ob_stats_finding fd = {0};
+                    fd.fig = t->kind == T_FIG && y->f_rel[t->f] == 0 ? y->f_fig[t->f] : SIZE_MAX;
+                    fd.attacker = nA ? 1 + row_of(y, A[0]) : 0;
+                    fd.attacker2 = nA == 2 ? 1 + row_of(y, A[1]) : 0;
+                    fd.complement = t->kind == T_COMP;
+                    fd.kind = (int)t->kind;
+                    fd.lo = rc ? 0 : lo;
+                    fd.hi = rc ? 0 : hi;
+                    fd.safe = safe;
+                    if (ob_grow((void **)&out->f, &out->cap, out->n + 1, sizeof fd)) {
+                        lp_free(&lp);
+                        return ob_err_set(e, OB_ENOMEM, "out of memory auditing");
+                    }
+                    out->f[out->n++] = fd;
+                    out->n_unsafe += !safe;
+                    break;
+                }
+                if (safe)
+                    break;
+                size_t nh = 0;
+                ob_status st = deviate(y, t0, A, nA, t, &nh, e);
+                if (st) {
+                    lp_free(&lp);
+                    return st;
+                }
+                if (nh == 0 || round > 64) {
+                    lp_free(&lp);
+                    return ob_err_set(e, OB_EDENIED,
+                                      "release refused: a small group (%lld patient(s)) cannot be "
+                                      "protected against %s (range %lld..%lld) (R-STAT-2)",
+                                      (long long)t->truev,
+                                      nA == 0   ? "the outsider"
+                                      : nA == 1 ? "a member clinic"
+                                                : "two member clinics together",
+                                      (long long)lo, (long long)hi);
+                }
+                lp_free(&lp);
+                built = 0;
+            }
+        }
+        if (built)
+            lp_free(&lp);
+    }
+    return OB_OK;
+}
+
+static ob_status check_link(const ob_stats_link *L, const ob_stats_sdc *s, ob_err *e)
+{
+    if (s->k < 3)
+        return ob_err_set(e, OB_EINVAL, "threshold too low: k=%d (R-STAT-2)", s->k);
+    if (!L->n || !L->rel || L->protection < 1)
+        return ob_err_set(e, OB_EINVAL, "linked audit: no release or protection level < 1");
+    for (size_t r = 0; r < L->n; r++)
+        if (!L->rel[r].r || !L->rel[r].r->table || !L->rel[r].owner)
+            return ob_err_set(e, OB_EINVAL, "linked audit: release %zu incomplete", r);
+    return OB_OK;
+}
+
+ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
+                              ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_status st = check_link(L, s, e);
+    if (st)
+        return st;
+    glp_term_out(GLP_OFF);
+    struct sys y;
+    if ((st = sys_build(&y, L, s, e)) || (st = sys_targets(&y, e))) {
+        sys_free(&y);
+        return st;
+    }
+    st = run(&y, L->rel[0].r->table, 0, 1, out, e);
+    sys_free(&y);
+    if (st)
+        ob_stats_audit_free(out);
+    return st;
+}
+
+ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
+                                ob_stats_audit *audit, ob_err *e)
+{
+    if (audit)
+        memset(audit, 0, sizeof *audit);
+    ob_status st = check_link(L, s, e);
+    if (st)
+        return st;
+    ob_stats_table *t = L->rel[0].r->table;
+    if ((st = ob_stats_table_check(t, e)))
+        return st;
+    int64_t grand = t->value[ob_stats_fig_grand(t)];
+    if (grand < s->k)
+        return ob_err_set(e, OB_EDENIED,
+                          "release refused: the table rests on fewer than %d persons (R-STAT-2)",
+                          s->k);
+    /* primary suppression: small figures, and row totals whose complement is small */
+    for (size_t f = 0; f < t->n_fig; f++)
+        if (t->state[f] != OB_STATS_PRIMARY && sensitive(s, t->value[f]))
+            t->state[f] = OB_STATS_PRIMARY;
+    if (t->row_cap)
+        for (size_t r = 0; r < t->rows; r++) {
+            size_t f = ob_stats_fig_row(t, r);
+            int64_t c = t->row_cap[r] - t->value[f];
+            if (t->state[f] == OB_STATS_RELEASED && c > 0 && c < s->k)
+                t->state[f] = OB_STATS_PRIMARY;
+        }
+    glp_term_out(GLP_OFF);
+    struct sys y;
+    if ((st = sys_build(&y, L, s, e)) || (st = sys_targets(&y, e))) {
+        sys_free(&y);
+        return st;
+    }
+    /* LP search, then the integer audit; a failing integer finding goes back to the search
+     * (as an integer deviation would), at most a few times, else the release is refused */
+    for (int round = 0; round < 4; round++) {
+        /* hiding adds clinics that know more than the outsider: until none is added */
+        for (;;) {
+            size_t before = y.natt;
+            if ((st = sys_targets(&y, e)) || (st = run(&y, t, 1, 0, NULL, e)) ||
+                (st = sys_targets(&y, e)) || y.natt == before)
+                break;
+        }
+        if (st)
+            break;
+        ob_stats_audit a = {0};
+        if ((st = run(&y, t, 0, 1, &a, e))) {
+            ob_stats_audit_free(&a);
+            break;
+        }
+        if (a.n_unsafe == 0) {
+            if (audit)
+                *audit = a;
+            else
+                ob_stats_audit_free(&a);
+            sys_free(&y);
+            return OB_OK;
+        }
+        /* hide the cheapest released figure of a row or margin touching an unsafe
+         * quantity (the LP relaxation thought it safe) */
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < a.n && best == SIZE_MAX; i++) {
+            if (a.f[i].safe)
+                continue;
+            for (size_t f = 0; f < t->n_fig; f++)
+                if (t->state[f] == OB_STATS_RELEASED &&
+                    (best == SIZE_MAX || t->value[f] < t->value[best]))
+                    best = f;
+        }
+        ob_stats_audit_free(&a);
+        if (best == SIZE_MAX) {
+            st = ob_err_set(e, OB_EDENIED,
+                            "release refused: no suppression pattern passes the audit (R-STAT-2)");
+            break;
+        }
+        t->state[best] = OB_STATS_SECONDARY;
+        y.f_pub[y.rel_off[0] + best] = PUB_HIDDEN;
+    }
+    if (!st)
+        st = ob_err_set(e, OB_EDENIED,
+                        "release refused: no suppression pattern passes the audit (R-STAT-2)");
+    sys_free(&y);
+    return st;
+}
