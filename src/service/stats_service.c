@@ -595,11 +595,11 @@ static ob_status rebuild_prev(ob_hub *h, const ob_cluster *cl, ob_time now, stru
     ob_status rc = OB_OK;
     const char *code = NULL, *mode = NULL, *clinic = NULL;
     json_int_t from = 0, to = 0, rd = 0;
-    json_t *edges = NULL, *members = NULL, *figs = NULL, *listed = NULL;
+    json_t *edges = NULL, *members = NULL, *figs = NULL, *listed = NULL, *cj = NULL;
     if (!d || !pb ||
-        json_unpack(d, "{s:s, s:I, s:I, s:I, s:s, s:o, s:o, s?s}", "code", &code, "from", &from,
+        json_unpack(d, "{s:s, s:I, s:I, s:I, s:s, s:o, s:o, s?o}", "code", &code, "from", &from,
                     "to", &to, "report_date", &rd, "mode", &mode, "edges", &edges, "members",
-                    &members, "clinic", &clinic) != 0 ||
+                    &members, "clinic", &cj) != 0 ||
         json_unpack(pb, "{s:o, s:o}", "figs", &figs, "listed", &listed) != 0 ||
         strcmp(mode, "dp") == 0 || !json_is_array(members) ||
         json_array_size(members) != cl->nmembers || json_array_size(edges) > OB_STATS_MAX_BANDS - 1)
@@ -609,6 +609,7 @@ static ob_status rebuild_prev(ob_hub *h, const ob_cluster *cl, ob_time now, stru
         if (!m || strcmp(m, h->ix->orgs[cl->members[i]].ext_id) != 0)
             goto done;
     }
+    clinic = json_string_value(cj); /* null: the whole cluster */
     uint32_t only = clinic ? ob_index_find_org(h->ix, clinic) : OB_NONE;
     if (clinic && only == OB_NONE)
         goto done;
@@ -937,6 +938,10 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     if (only != OB_NONE)
         for (size_t i = 0; i < r->n_rows; i++)
             snprintf(labels[i], OB_STATS_LABEL_MAX, "own clinic");
+    /* a planning row is the municipality, not a provider (R-STAT-6) */
+    if (snap.kind == OB_CLUSTER_PLANNING && snap.municipality != OB_NONE)
+        for (size_t i = 0; i < r->n_rows; i++)
+            snprintf(labels[i], OB_STATS_LABEL_MAX, "%s", d->clinic_provider[r->clinic[i]]);
 
     /* persist and log in one transaction, before anything is shown (R-LOG-1) */
     struct release_ctx rcx;

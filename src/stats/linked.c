@@ -30,9 +30,10 @@
 
 #include "core/alloc.h"
 
-#define NOROW  UINT32_MAX
-#define BIGV   1000000.0
-#define LP_EPS 1e-6
+#define NOROW   UINT32_MAX
+#define BIGV    1000000.0
+#define LP_EPS  1e-6
+#define PHANTOM 0xF0000000ULL /* patient ids from here on are phantoms (count 0) */
 
 enum pub { PUB_EXACT, PUB_ROUND, PUB_SMALL, PUB_HIDDEN, PUB_FREE };
 enum tkind { T_FIG, T_COMP, T_INTER, T_DIFF };
@@ -215,6 +216,8 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
         y->nf += L->rel[r].r->table->n_fig;
         nrows += L->rel[r].r->n_rows;
         npairs += L->rel[r].r->set_off[L->rel[r].r->table->n_fig];
+        if (r == 0 && !s->zeros_released) /* phantom patients, below */
+            npairs += L->rel[0].r->table->n_fig * 6 * (L->rel[0].r->table->cols + 1);
     }
     y->rel_off[L->n] = y->nf;
     size_t nf = y->nf;
@@ -287,6 +290,39 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
         }
     }
     ob_free(l_key);
+    /* With zeros not released a true 0 is protected too, but an empty cell has no patient
+     * and so no atom that could move: add phantom patients (counted 0) in every empty cell
+     * of the release being decided, one per column of the other group, so that a reader's
+     * freedom to imagine someone there is modelled. */
+    if (!s->zeros_released) {
+        const ob_stats_table *t = L->rel[0].r->table;
+        uint64_t ph = PHANTOM;
+        size_t g1 = t->ngroups > 1 ? t->group_start[1] : t->cols;
+        for (size_t r = 0; r < t->rows; r++)
+            for (size_t c = 0; c < t->cols; c++) {
+                size_t f = ob_stats_fig_cell(t, r, c);
+                if (t->value[f] != 0)
+                    continue;
+                size_t o0 = c < g1 ? g1 : 0, o1 = c < g1 ? t->cols : g1;
+                if (o0 == o1)
+                    o1 = o0 + 1; /* one group: a single phantom */
+                for (size_t c2 = o0; c2 < o1; c2++, ph++) {
+                    size_t figs[6] = {f,
+                                      ob_stats_fig_row(t, r),
+                                      ob_stats_fig_col(t, c),
+                                      ob_stats_fig_grand(t),
+                                      SIZE_MAX,
+                                      SIZE_MAX};
+                    if (c2 < t->cols) {
+                        figs[4] = ob_stats_fig_cell(t, r, c2);
+                        figs[5] = ob_stats_fig_col(t, c2);
+                    }
+                    for (int i = 0; i < 6; i++)
+                        if (figs[i] != SIZE_MAX)
+                            pairs[np++] = ph << 32 | (uint64_t)figs[i];
+                }
+            }
+    }
     /* atoms: patients with the same signature (set of figures) */
     qsort(pairs, np, sizeof *pairs, cmp_u64);
     size_t npat = 0;
@@ -327,7 +363,8 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
     for (size_t i = 0; i < npat; i++) {
         if (i > 0 && cmp_sig(&sg[i], &sg[i - 1]) != 0)
             a++;
-        y->a_cnt[a]++;
+        if (sg[i].p[0] >> 32 < PHANTOM)
+            y->a_cnt[a]++;
         if (i == 0 || cmp_sig(&sg[i], &sg[i - 1]) != 0)
             for (size_t j = 0; j < sg[i].n; j++)
                 y->fa_off[(uint32_t)sg[i].p[j] + 1]++;
@@ -374,7 +411,8 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
             push_target(y, &t))
             goto oom;
         if (y->f_listed[f] != SIZE_MAX) {
-            struct target c = {T_COMP, f, f, y->f_owner[f], y->l_true[y->f_listed[f]] - y->f_true[f]};
+            struct target c = {T_COMP, f, f, y->f_owner[f],
+                               y->l_true[y->f_listed[f]] - y->f_true[f]};
             if (c.truev > 0 && c.truev < s->k && push_target(y, &c))
                 goto oom;
         }
@@ -482,7 +520,8 @@ static ob_status lp_build(struct lp *lp, const struct sys *y, const uint32_t *A,
     for (size_t f = 0; f < y->nf; f++) {
         int own = y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f]);
 
-        if (dev && !own && y->f_rel[f] == 0 && (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND))
+        if (dev && !own && y->f_rel[f] == 0 &&
+            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND))
             ndev++;
     }
     size_t ncol = na + nl + 2 * ndev;
@@ -672,9 +711,8 @@ static int range_safe(const struct sys *y, int64_t lo, int64_t hi)
 /* The cheapest change of released figures of release 0 that moves target t by `shift`
  * (LP, L1 cost per figure moved). *cost INFINITY when impossible; pick[f] set for the
  * figures that move. */
-static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA,
-                          const struct target *t, int64_t shift, size_t *devcol, uint8_t *pick,
-                          double *cost, ob_err *e)
+static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA, const struct target *t,
+                          int64_t shift, size_t *devcol, uint8_t *pick, double *cost, ob_err *e)
 {
     *cost = INFINITY;
     memset(pick, 0, y->nf);
@@ -726,10 +764,9 @@ static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA,
     if (solve(&lp, GLP_MIN, 10000, &v) == 0) {
         *cost = v;
         for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
-            if (devcol[f] != SIZE_MAX &&
-                glp_get_col_prim(lp.p, (int)devcol[f] + 1) +
-                        glp_get_col_prim(lp.p, (int)devcol[f] + 2) >
-                    LP_EPS)
+            if (devcol[f] != SIZE_MAX && glp_get_col_prim(lp.p, (int)devcol[f] + 1) +
+                                                 glp_get_col_prim(lp.p, (int)devcol[f] + 2) >
+                                             LP_EPS)
                 pick[f] = 1;
     }
     lp_free(&lp);
@@ -824,13 +861,19 @@ static size_t row_of(const struct sys *y, uint32_t c)
     return SIZE_MAX;
 }
 
-/* The part of a margin (column or grand total) that attacker A's own rows make up. */
+/* The part of a margin (column or grand total) that attacker A's own rows make up; -1 when
+ * A owns every row (it then knows the margin: nothing to protect from it). */
 static int64_t own_part(const struct sys *y, size_t gf, const uint32_t *A, size_t nA)
 {
     const ob_stats_link_rel *R = &y->L->rel[y->f_rel[gf]];
     const ob_stats_table *t = R->r->table;
     size_t f = y->f_fig[gf], nc = t->rows * t->cols;
     int64_t sum = 0;
+    size_t known = 0;
+    for (size_t r = 0; r < t->rows; r++)
+        known += knows(A, nA, R->owner[r]);
+    if (known == t->rows)
+        return -1;
     for (size_t r = 0; r < t->rows; r++) {
         if (!knows(A, nA, R->owner[r]))
             continue;
@@ -858,9 +901,11 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
             if (t->owner != NOROW && knows(A, nA, t->owner))
                 continue;
             /* a member knows its own part of a total: what is left must be protected */
-            if (t->kind == T_FIG && t->owner == NOROW && nA &&
-                !sensitive(y->s, t->truev - own_part(y, t->f, A, nA)))
-                continue;
+            if (t->kind == T_FIG && t->owner == NOROW && nA) {
+                int64_t own = own_part(y, t->f, A, nA);
+                if (own < 0 || !sensitive(y->s, t->truev - own))
+                    continue;
+            }
             for (int round = 0;; round++) {
                 if (!built) {
                     ob_status st = lp_build(&lp, y, A, nA, mip, 0, NULL, e);

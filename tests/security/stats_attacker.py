@@ -16,6 +16,7 @@ complement the attacker does not know, GLPK's glpsol (a real MILP solver, a sepa
 program) gives the exact min and max; a LEAK is a target pinned to one value in 1..k-1.
 
 usage: stats_attacker.py SPEC.json RELEASE.json... [--k K] [--zeros-sensitive] [--no-pairs]
+                         [--attackers outsider|clinics|pairs]
 SPEC is the stats_gen.py spec the data were made from (the insiders' own knowledge).
 Exit 0: no leak; 1: a leak (printed); 2: usage or solver error."""
 import itertools
@@ -34,6 +35,10 @@ if "--k" in opts:
     args.remove(str(K))
 ZS = "--zeros-sensitive" in opts
 PAIRS = "--no-pairs" not in opts
+ONLY = None  # --attackers outsider|clinics|pairs: only that kind of attacker
+if "--attackers" in opts:
+    ONLY = opts[opts.index("--attackers") + 1]
+    args.remove(ONLY)
 if len(args) < 2:
     sys.exit("usage: stats_attacker.py SPEC.json RELEASE.json...")
 spec = json.load(open(args[0]))
@@ -82,6 +87,8 @@ for fn in args[1:]:
     m = re.match(r"code (\S+), (\S+) to (\S+), (\w+)", r["release"]["filter"])
     r["code"], r["from"], r["to"], r["mode"] = m.group(1), m.group(2), m.group(3), m.group(4)
     r["edges"] = edges_of(r["columns"])
+    if r.get("zeros_released") is False:  # the agreement hides zeros: `<k` is 0..k-1
+        ZS = True
     r["nb"] = len(r["edges"]) + 1
     releases.append(r)
 
@@ -304,6 +311,8 @@ def truth_of(d, att=()):
 attackers = [()] + [(c,) for c in range(len(clinics))]
 if PAIRS:
     attackers += list(itertools.combinations(range(len(clinics)), 2))
+if ONLY:
+    attackers = [a for a in attackers if len(a) == {"outsider": 0, "clinics": 1, "pairs": 2}[ONLY]]
 leaks = 0
 cache = {}
 for att in attackers:
