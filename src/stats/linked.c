@@ -420,7 +420,8 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
     /* groups two figures of different releases carve out of each other */
     for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
         for (size_t g = y->rel_off[1]; g < y->nf; g++) {
-            if (y->f_owner[f] != y->f_owner[g] || y->f_pub[g] == PUB_FREE)
+            /* groups of one clinic's patients (margins are sums of those) */
+            if (y->f_owner[f] == NOROW || y->f_owner[f] != y->f_owner[g] || y->f_pub[g] == PUB_FREE)
                 continue;
             int64_t nf_ = y->f_true[f], ng = y->f_true[g];
             if (nf_ == 0 || ng == 0)
@@ -643,7 +644,37 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
 {
     glp_prob *p = lp->p;
     glp_set_obj_dir(p, dir);
-    if (!lp->mip) {
+    if (lp->mip) {
+        /* an integral optimum of the LP relaxation is an integer optimum: branch only when
+         * the vertex found is fractional */
+        lp->mip = 0;
+        int rc = solve(lp, dir, tm_ms, val);
+        lp->mip = 1;
+        if (rc != 0 || isinf(*val))
+            return rc;
+        int n = glp_get_num_cols(p), integral = 1;
+        for (int j = 1; j <= n && integral; j++) {
+            double x = glp_get_col_prim(p, j);
+            integral = fabs(x - floor(x + 0.5)) < 1e-9;
+        }
+        if (integral)
+            return 0;
+        glp_iocp io;
+        glp_init_iocp(&io);
+        io.msg_lev = GLP_MSG_OFF;
+        io.presolve = GLP_OFF; /* the LP basis is optimal already */
+        io.tm_lim = tm_ms;
+        if (glp_intopt(p, &io) != 0)
+            return -1;
+        int st = glp_mip_status(p);
+        if (st == GLP_NOFEAS)
+            return 1;
+        if (st != GLP_OPT)
+            return -1;
+        *val = glp_mip_obj_val(p);
+        return 0;
+    }
+    {
         glp_smcp sm;
         glp_init_smcp(&sm);
         sm.msg_lev = GLP_MSG_OFF;
@@ -668,23 +699,6 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         *val = glp_get_obj_val(p);
         return 0;
     }
-    glp_iocp io;
-    glp_init_iocp(&io);
-    io.msg_lev = GLP_MSG_OFF;
-    io.presolve = GLP_ON;
-    io.tm_lim = tm_ms;
-    int rc = glp_intopt(p, &io);
-    if (rc == GLP_ENOPFS)
-        return 1;
-    if (rc != 0)
-        return -1;
-    int st = glp_mip_status(p);
-    if (st == GLP_NOFEAS)
-        return 1;
-    if (st != GLP_OPT)
-        return -1;
-    *val = glp_mip_obj_val(p);
-    return 0;
 }
 
 /* Integer range of a target for the attacker's problem. -1: solver gave up (treated as
@@ -692,9 +706,19 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
 static int target_range(const struct sys *y, struct lp *lp, const struct target *t, int tm_ms,
                         int64_t *lo, int64_t *hi)
 {
+    /* the LP relaxation first; branch and bound only when its range is within two of the
+     * protection level (a wider LP range is accepted: docs/statistics.md) */
+    int mip = lp->mip;
+    lp->mip = 0;
     target_obj(y, lp->p, t, 1);
     double a = 0, b = 0;
     int r1 = solve(lp, GLP_MIN, tm_ms, &a), r2 = r1 ? r1 : solve(lp, GLP_MAX, tm_ms, &b);
+    if (!r1 && !r2 && mip && !isinf(b) && b - a < y->L->protection + 2) {
+        lp->mip = 1;
+        r1 = solve(lp, GLP_MIN, tm_ms, &a);
+        r2 = r1 ? r1 : solve(lp, GLP_MAX, tm_ms, &b);
+    }
+    lp->mip = mip;
     target_obj(y, lp->p, t, 0);
     if (r1 || r2)
         return -1;
@@ -861,6 +885,31 @@ static size_t row_of(const struct sys *y, uint32_t c)
     return SIZE_MAX;
 }
 
+/* Is target t already unsafe for A from the earlier releases alone (release 0 published
+ * nothing)? Then hiding in release 0 cannot help and is not asked for: the exposure is
+ * reported (finding.prior), not blamed on this release. */
+static int prior_unsafe(struct sys *y, const uint32_t *A, size_t nA, const struct target *t,
+                        int mip, ob_err *e)
+{
+    size_t n0 = y->rel_off[1];
+    uint8_t *save = ob_malloc(n0 + 1);
+    if (!save)
+        return 0;
+    memcpy(save, y->f_pub, n0);
+    memset(y->f_pub, PUB_FREE, n0);
+    struct lp lp;
+    int64_t lo = 0, hi = 0;
+    int unsafe = 0;
+    if (lp_build(&lp, y, A, nA, mip, 0, NULL, e) == OB_OK) {
+        int rc = target_range(y, &lp, t, mip ? 5000 : 10000, &lo, &hi);
+        unsafe = rc == 0 && !range_safe(y, lo, hi);
+        lp_free(&lp);
+    }
+    memcpy(y->f_pub, save, n0);
+    ob_free(save);
+    return unsafe;
+}
+
 /* The part of a margin (column or grand total) that attacker A's own rows make up; -1 when
  * A owns every row (it then knows the margin: nothing to protect from it). */
 static int64_t own_part(const struct sys *y, size_t gf, const uint32_t *A, size_t nA)
@@ -916,7 +965,10 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                 int64_t lo = 0, hi = 0;
                 int rc = target_range(y, &lp, t, mip ? 5000 : 10000, &lo, &hi);
                 int safe = rc == 0 && range_safe(y, lo, hi);
-                if (!protect) {
+                int prior = 0;
+                if (!safe && prior_unsafe(y, A, nA, t, mip, e))
+                    prior = 1;
+                if (!protect || safe || prior) {
                     ob_stats_finding fd = {0};
                     fd.fig = t->kind == T_FIG && y->f_rel[t->f] == 0 ? y->f_fig[t->f] : SIZE_MAX;
                     fd.attacker = nA ? 1 + row_of(y, A[0]) : 0;
@@ -925,22 +977,38 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                     fd.kind = (int)t->kind;
                     fd.lo = rc ? 0 : lo;
                     fd.hi = rc ? 0 : hi;
-                    fd.safe = safe;
+                    fd.safe = safe || prior;
+                    fd.prior = prior;
+                    if (!out)
+                        break;
                     if (ob_grow((void **)&out->f, &out->cap, out->n + 1, sizeof fd)) {
                         lp_free(&lp);
                         return ob_err_set(e, OB_ENOMEM, "out of memory auditing");
                     }
                     out->f[out->n++] = fd;
-                    out->n_unsafe += !safe;
+                    out->n_unsafe += !fd.safe;
                     break;
                 }
-                if (safe)
-                    break;
                 size_t nh = 0;
                 ob_status st = deviate(y, t0, A, nA, t, &nh, e);
                 if (st) {
                     lp_free(&lp);
                     return st;
+                }
+                if (nh == 0) {
+                    /* the LP relaxation is wide but the integer range is not: hide the
+                     * smallest released figure of the quantity's clinic, else any */
+                    size_t best = SIZE_MAX;
+                    for (int pass = 0; pass < 2 && best == SIZE_MAX; pass++)
+                        for (size_t f = 0; f < y->rel_off[1]; f++)
+                            if (y->f_pub[f] == PUB_EXACT && (pass || y->f_owner[f] == t->owner) &&
+                                (best == SIZE_MAX || y->f_true[f] < y->f_true[best]))
+                                best = f;
+                    if (best != SIZE_MAX) {
+                        t0->state[y->f_fig[best]] = OB_STATS_SECONDARY;
+                        y->f_pub[best] = PUB_HIDDEN;
+                        nh = 1;
+                    }
                 }
                 if (nh == 0 || round > 64) {
                     lp_free(&lp);
@@ -1030,22 +1098,16 @@ ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
     }
     /* LP search, then the integer audit; a failing integer finding goes back to the search
      * (as an integer deviation would), at most a few times, else the release is refused */
-    for (int round = 0; round < 4; round++) {
-        /* hiding adds clinics that know more than the outsider: until none is added */
-        for (;;) {
-            size_t before = y.natt;
-            if ((st = sys_targets(&y, e)) || (st = run(&y, t, 1, 0, NULL, e)) ||
-                (st = sys_targets(&y, e)) || y.natt == before)
-                break;
-        }
-        if (st)
+    /* one pass protects and records (hiding only widens ranges, so a quantity recorded safe
+     * stays safe); hiding adds clinics that know more than the outsider: until none is added */
+    ob_stats_audit a = {0};
+    for (;;) {
+        ob_stats_audit_free(&a);
+        size_t before = y.natt;
+        if ((st = sys_targets(&y, e)) || (st = run(&y, t, 1, 1, &a, e)) ||
+            (st = sys_targets(&y, e)))
             break;
-        ob_stats_audit a = {0};
-        if ((st = run(&y, t, 0, 1, &a, e))) {
-            ob_stats_audit_free(&a);
-            break;
-        }
-        if (a.n_unsafe == 0) {
+        if (y.natt == before) {
             if (audit)
                 *audit = a;
             else
@@ -1053,29 +1115,8 @@ ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
             sys_free(&y);
             return OB_OK;
         }
-        /* hide the cheapest released figure of a row or margin touching an unsafe
-         * quantity (the LP relaxation thought it safe) */
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < a.n && best == SIZE_MAX; i++) {
-            if (a.f[i].safe)
-                continue;
-            for (size_t f = 0; f < t->n_fig; f++)
-                if (t->state[f] == OB_STATS_RELEASED &&
-                    (best == SIZE_MAX || t->value[f] < t->value[best]))
-                    best = f;
-        }
-        ob_stats_audit_free(&a);
-        if (best == SIZE_MAX) {
-            st = ob_err_set(e, OB_EDENIED,
-                            "release refused: no suppression pattern passes the audit (R-STAT-2)");
-            break;
-        }
-        t->state[best] = OB_STATS_SECONDARY;
-        y.f_pub[y.rel_off[0] + best] = PUB_HIDDEN;
     }
-    if (!st)
-        st = ob_err_set(e, OB_EDENIED,
-                        "release refused: no suppression pattern passes the audit (R-STAT-2)");
+    ob_stats_audit_free(&a);
     sys_free(&y);
     return st;
 }

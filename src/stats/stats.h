@@ -151,6 +151,7 @@ typedef struct ob_stats_finding {
     int64_t lo, hi;   /* hi == OB_STATS_UNBOUNDED when nothing bounds it */
     int complement;   /* 1: the range is of row_cap - row total (the undiagnosed) */
     int safe;
+    int prior; /* linked audit: exposed by earlier releases alone, whatever this one shows */
 } ob_stats_finding;
 
 typedef struct ob_stats_audit {

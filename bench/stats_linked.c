@@ -1,0 +1,173 @@
+/* stats_linked.c - cost of the linked auditor (src/stats/linked.c, R-STAT-8): one release
+ * of a 30-clinic cluster audited and protected jointly with H earlier releases (monthly
+ * refreshes of a twelve-month period, every fifth with other bands, every seventh for the
+ * sub-code T90.1), for H = 0, 10, 25, 50. Earlier releases are first protected on their own
+ * (their published pattern); then the timed release is protected with all of them: primary
+ * and LP-chosen secondary suppression, then the integer audit for the outsider, every member
+ * clinic and every pair of clinics. Data generated deterministically in memory.
+ * Usage: bench_stats_linked [--patients-per-clinic N] [--history H] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "stats/stats.h"
+
+#define CLINICS 30
+
+static uint64_t rs = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(uint32_t n)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (uint32_t)((rs >> 11) % n);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static ob_time month(int m) /* month m after 2022-01-01 */
+{
+    return ob_time_from_ymd(2022 + m / 12, 1 + m % 12, 1);
+}
+
+/* Release i of the series: period [month i, month i + 12), bands and code vary. */
+static ob_stats_report *build(const ob_stats_dataset *d, int i, ob_err *e)
+{
+    ob_stats_query q;
+    memset(&q, 0, sizeof q);
+    q.cluster = 1;
+    q.from = month(i);
+    q.to = month(i + 12);
+    q.report_date = q.to;
+    q.code = i % 7 == 3 ? "T90.1" : "T90";
+    if (i % 5 == 2) {
+        q.n_edges = 2;
+        q.edge[0] = 135;
+        q.edge[1] = 155;
+    }
+    ob_stats_report *r = NULL;
+    if (ob_stats_report_build(d, &q, &r, e))
+        return NULL;
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    size_t per = 150;
+    int hmax = 50;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--patients-per-clinic"))
+            per = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--history"))
+            hmax = (int)strtol(argv[i + 1], NULL, 10);
+    }
+    ob_err e = {0};
+    ob_stats_dataset *d = ob_stats_dataset_new();
+    char prov[16];
+    for (int c = 0; c < CLINICS; c++) {
+        snprintf(prov, sizeof prov, "%06d", 100000 + c * 37);
+        ob_stats_add_clinic(d, prov, 1, NULL, &e);
+    }
+    /* five small clinics (a fifth of the others' size): small cells to protect */
+    size_t pid = 0;
+    for (int c = 0; c < CLINICS; c++) {
+        size_t n = c < 5 ? per / 5 + 10 : per;
+        for (size_t k = 0; k < n; k++, pid++) {
+            ob_stats_add_patient(d, (uint32_t)c, ob_time_from_ymd(2015, 1, 1), OB_TIME_MAX, NULL,
+                                 &e);
+            if (rnd(10) < 3)
+                ob_stats_add_diagnosis(d, (uint32_t)pid, rnd(4) == 0 ? "T90.1" : "T90",
+                                       ob_time_from_ymd(2021, 1, 1), &e);
+            for (int m = 0; m < 8; m++)
+                if (rnd(4) == 0)
+                    ob_stats_add_observation(d, (uint32_t)pid, OB_STATS_OBS_SYSTOLIC,
+                                             month(m * 9) + (ob_time)rnd(200) * 86400,
+                                             115 + (int32_t)rnd(60), &e);
+            if (rnd(2) == 0)
+                ob_stats_add_checkup(d, (uint32_t)pid, month((int)rnd(70)), &e);
+        }
+    }
+    uint32_t owner[CLINICS];
+    for (int c = 0; c < CLINICS; c++)
+        owner[c] = (uint32_t)c;
+    ob_stats_sdc s = {5, 1};
+    ob_stats_report *rep[64] = {0};
+    ob_stats_link_rel rel[64];
+    int64_t llo[64][CLINICS], lhi[64][CLINICS];
+    /* the series, each protected on its own as it was published */
+    for (int i = 0; i <= hmax; i++) {
+        if (!(rep[i] = build(d, i, &e))) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            return 1;
+        }
+        for (size_t r = 0; r < rep[i]->n_rows; r++) {
+            int64_t p = ob_stats_round(rep[i]->listed[r], 5);
+            llo[i][r] = p - 2;
+            lhi[i][r] = p + 2;
+        }
+    }
+    printf("cluster: %d clinics, %zu patients, %zu diagnoses; a release has %zu figures\n",
+           CLINICS, d->n_patients, d->n_diag, rep[0]->table->n_fig);
+    /* earlier releases: states from their own protection (pub from states) */
+    for (int i = 1; i <= hmax; i++) {
+        ob_stats_link_rel one = {rep[i], owner, NULL, NULL, llo[i], lhi[i],
+                                 month(i),   month(i + 12), 0};
+        ob_stats_link L = {1, &one, 0, 2, 0};
+        ob_stats_link_protect(&L, &s, NULL, &e);
+    }
+    static const int hs[] = {0, 10, 25, 50};
+    printf("| earlier releases | hidden in the release | integer ranges audited | time |\n"
+           "|---|---|---|---|\n");
+    for (size_t k = 0; k < sizeof hs / sizeof *hs; k++) {
+        int h = hs[k];
+        if (h > hmax)
+            break;
+        ob_stats_table *t = rep[0]->table;
+        for (size_t f = 0; f < t->n_fig; f++)
+            t->state[f] = OB_STATS_RELEASED;
+        rel[0] = (ob_stats_link_rel){rep[0], owner, NULL, NULL, llo[0], lhi[0],
+                                     month(0), month(12), 0};
+        for (int i = 1; i <= h; i++)
+            rel[i] = (ob_stats_link_rel){rep[i], owner, NULL, NULL, llo[i], lhi[i],
+                                         month(i), month(i + 12), 0};
+        /* earlier releases publish what their states say */
+        uint8_t *pubs[64] = {0};
+        for (int i = 1; i <= h; i++) {
+            const ob_stats_table *u = rep[i]->table;
+            pubs[i] = ob_malloc(u->n_fig);
+            for (size_t f = 0; f < u->n_fig; f++)
+                pubs[i][f] = u->state[f] == OB_STATS_RELEASED ? OB_STATS_PUB_EXACT
+                             : (f < u->rows * u->cols && u->state[f] == OB_STATS_PRIMARY &&
+                                u->value[f] > 0 && u->value[f] < s.k)
+                                 ? OB_STATS_PUB_SMALL
+                                 : OB_STATS_PUB_HIDDEN;
+            rel[i].pub = pubs[i];
+        }
+        ob_stats_link L = {(size_t)h + 1, rel, 0, 2, 1};
+        ob_stats_audit a = {0};
+        double t0 = now();
+        ob_status st = ob_stats_link_protect(&L, &s, &a, &e);
+        double dt = now() - t0;
+        size_t hidden = 0;
+        for (size_t f = 0; f < t->n_fig; f++)
+            hidden += ob_stats_suppressed(t, f);
+        if (st)
+            printf("| %d | refused (%s) | - | %.2f s |\n", h, e.msg, dt);
+        else
+            printf("| %d | %zu of %zu | %zu | %.2f s |\n", h, hidden, t->n_fig, a.n, dt);
+        ob_stats_audit_free(&a);
+        for (int i = 1; i <= h; i++)
+            ob_free(pubs[i]);
+    }
+    for (int i = 0; i <= hmax; i++)
+        ob_stats_report_free(rep[i]);
+    ob_stats_dataset_free(d);
+    return 0;
+}
