@@ -202,6 +202,44 @@ fail:
     return rc;
 }
 
+/* Re-assigns every patient's listing for the period [from, to) on a data set built by
+ * build_dataset for the same cluster and clinic over a period covering this one (its items
+ * are those of every patient listed at some time in it): the same rule as build_dataset. */
+static ob_status relist(const ob_index *ix, const ob_cluster *cl, uint32_t only, ob_time from,
+                        ob_time to, ob_stats_dataset *d, ob_err *e)
+{
+    uint32_t *row = ob_malloc((ix->norgs + 1) * sizeof *row);
+    if (!row)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ix->norgs; i++)
+        row[i] = OB_STATS_NO_CLINIC;
+    bool planning = cl->kind == OB_CLUSTER_PLANNING && cl->municipality != OB_NONE;
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < cl->nmembers; i++) {
+        uint32_t org = cl->members[i];
+        if (only != OB_NONE && org != only)
+            continue;
+        row[org] = planning ? 0 : next++;
+    }
+    for (size_t p = 0; p < ix->npatients && p < d->n_patients; p++) {
+        const ob_patient *pt = &ix->patients[p];
+        const ob_relationship *best = NULL;
+        for (uint16_t r = 0; r < pt->nrels; r++) {
+            const ob_relationship *x = &pt->rels[r];
+            if (x->kind != OB_REL_LISTED || x->org >= ix->norgs ||
+                row[x->org] == OB_STATS_NO_CLINIC || x->from >= to || x->to <= from)
+                continue;
+            if (!best || x->from > best->from)
+                best = x;
+        }
+        d->pat_clinic[p] = best ? row[best->org] : OB_STATS_NO_CLINIC;
+        d->pat_list_from[p] = best ? best->from : 0;
+        d->pat_list_to[p] = best ? (best->to > best->from ? best->to : best->from + 1) : 1;
+    }
+    ob_free(row);
+    return OB_OK;
+}
+
 /* ---- logging and persistence ---- */
 
 struct release_ctx {
@@ -586,8 +624,33 @@ static void listed_range(int64_t p, int64_t *lo, int64_t *hi)
 
 /* Recomputes an earlier release from its query on today's data. Not comparable (other
  * members, noisy, malformed): left out, *used = false. Index read-locked by the caller. */
+/* The (clinic, period) an earlier release's query names; false when unreadable. */
+static bool prev_scope(const ob_index *ix, const struct prev *p, uint32_t *only, ob_time *from,
+                       ob_time *to)
+{
+    json_error_t je;
+    json_t *d = json_loads(p->def, 0, &je), *cj = NULL;
+    json_int_t f = 0, t = 0;
+    bool ok = d && json_unpack(d, "{s:I, s:I, s?o}", "from", &f, "to", &t, "clinic", &cj) == 0;
+    const char *c = ok ? json_string_value(cj) : NULL;
+    *only = c ? ob_index_find_org(ix, c) : OB_NONE;
+    ok = ok && (!c || *only != OB_NONE);
+    *from = f;
+    *to = t;
+    json_decref(d);
+    return ok;
+}
+
+/* Data sets for recomputing earlier releases: one per scope (the cluster, or one clinic),
+ * items read once over the union of the periods, listings re-assigned per release. */
+struct base {
+    uint32_t only;
+    ob_time from, to;
+    ob_stats_dataset *d;
+};
+
 static ob_status rebuild_prev(ob_hub *h, const ob_cluster *cl, ob_time now, struct prev *p,
-                              bool *used, ob_err *e)
+                              struct base *bases, size_t nbases, bool *used, ob_err *e)
 {
     *used = false;
     json_error_t je;
@@ -622,8 +685,16 @@ static ob_status rebuild_prev(ob_hub *h, const ob_cluster *cl, ob_time now, stru
     q.n_edges = (int)json_array_size(edges);
     for (int i = 0; i < q.n_edges; i++)
         q.edge[i] = (int32_t)json_integer_value(json_array_get(edges, (size_t)i));
-    if ((rc = build_dataset(h, cl, only, from, to, now, &p->d, e)) ||
-        (rc = ob_stats_report_build(p->d, &q, &p->r, e)))
+    struct base *b = NULL;
+    for (size_t i = 0; i < nbases && !b; i++)
+        if (bases[i].only == only)
+            b = &bases[i];
+    if (!b)
+        goto done;
+    if (!b->d && (rc = build_dataset(h, cl, only, b->from, b->to, now, &b->d, e)))
+        goto done;
+    if ((rc = relist(h->ix, cl, only, from, to, b->d, e)) ||
+        (rc = ob_stats_report_build(b->d, &q, &p->r, e)))
         goto done;
     const ob_stats_table *t = p->r->table;
     if (json_array_size(figs) != t->n_fig || json_array_size(listed) != p->r->n_rows)
@@ -694,7 +765,8 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     size_t blen = 0;
     FILE *mf = NULL;
     struct prevs pv = {0};
-    size_t pv_total = 0;
+    size_t pv_total = 0, nbases = 0;
+    struct base *bases = NULL;
     char *def_txt = NULL, *pub_txt = NULL;
     uint32_t *owner = NULL;
     const char **member_ids = NULL;
@@ -782,9 +854,28 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
         rc = ob_stats_db_each_published(db, cluster_id, collect_pub, &pv, e);
     size_t nused = 0;
     pv_total = pv.n;
+    bases = ob_calloc(cl->nmembers + 2, sizeof *bases);
+    if (!rc && !bases)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < pv.n; i++) {
+        uint32_t bo;
+        ob_time bf, bt;
+        if (!prev_scope(h->ix, &pv.p[i], &bo, &bf, &bt))
+            continue;
+        size_t j = 0;
+        while (j < nbases && bases[j].only != bo)
+            j++;
+        if (j == nbases) {
+            if (nbases == cl->nmembers + 1)
+                continue;
+            bases[nbases++] = (struct base){bo, bf, bt, NULL};
+        }
+        bases[j].from = bf < bases[j].from ? bf : bases[j].from;
+        bases[j].to = bt > bases[j].to ? bt : bases[j].to;
+    }
     for (size_t i = 0; !rc && i < pv.n; i++) {
         bool used;
-        rc = rebuild_prev(h, cl, now, &pv.p[i], &used, e);
+        rc = rebuild_prev(h, cl, now, &pv.p[i], bases, nbases, &used, e);
         if (rc || !used) {
             prev_free(&pv.p[i]);
             continue;
@@ -1042,6 +1133,9 @@ done:
     ob_stats_report_free(r);
     ob_stats_dataset_free(d);
     prevs_free(&pv, pv_total > pv.n ? pv_total : pv.n);
+    for (size_t i = 0; i < nbases; i++)
+        ob_stats_dataset_free(bases[i].d);
+    ob_free(bases);
     free(def_txt);
     free(pub_txt);
     ob_free(owner);

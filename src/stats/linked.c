@@ -396,6 +396,16 @@ oom:
     return ob_err_set(e, OB_ENOMEM, "out of memory building the linked audit");
 }
 
+/* 0: a cell of column group 0, 1: of group 1, 2: a row total, 3: a margin. */
+static int fig_kind(const struct sys *y, size_t gf)
+{
+    const ob_stats_table *t = y->L->rel[y->f_rel[gf]].r->table;
+    size_t f = y->f_fig[gf], nc = t->rows * t->cols;
+    if (f < nc)
+        return t->ngroups > 1 && f % t->cols >= t->group_start[1];
+    return f < nc + t->rows ? 2 : 3;
+}
+
 /* The protected quantities (fixed once primary suppression is done; secondary suppression
  * never adds one) and the attackers worth auditing. */
 static ob_status sys_targets(struct sys *y, ob_err *e)
@@ -420,8 +430,12 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
     /* groups two figures of different releases carve out of each other */
     for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
         for (size_t g = y->rel_off[1]; g < y->nf; g++) {
-            /* groups of one clinic's patients (margins are sums of those) */
-            if (y->f_owner[f] == NOROW || y->f_owner[f] != y->f_owner[g] || y->f_pub[g] == PUB_FREE)
+            /* groups of one clinic's patients (margins are sums of those), between figures
+             * of the same kind: band and band, check-up and check-up, row total and row total
+             * (a band cell against a check-up cell is a cell of the three-way table, which no
+             * single release protects either) */
+            if (y->f_owner[f] == NOROW || y->f_owner[f] != y->f_owner[g] ||
+                y->f_pub[g] == PUB_FREE || fig_kind(y, f) != fig_kind(y, g))
                 continue;
             int64_t nf_ = y->f_true[f], ng = y->f_true[g];
             if (nf_ == 0 || ng == 0)

@@ -325,8 +325,10 @@ static void test_differencing_persisted(void **state)
     ob_err e = {0};
     ob_status st = ob_stats_run(h, &o, &out, &e);
     if (st == OB_OK) {
+        /* the week-longer period is audited jointly with the stored release (recomputed from
+         * its kept query): figures are hidden, and no released cell moved by 1..k-1 */
         assert_true(out.audit_passed);
-        assert_true(out.differencing > 0);
+        assert_true(out.suppressed > 0);
         ob_stats_outcome_release(&out);
     } else {
         assert_int_equal(st, OB_EDENIED); /* refusing is the other allowed answer */
