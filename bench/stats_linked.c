@@ -1,8 +1,8 @@
 /* stats_linked.c - cost of the linked auditor (src/stats/linked.c, R-STAT-8): one release
  * of a 30-clinic cluster audited and protected jointly with H earlier releases (monthly
  * refreshes of a twelve-month period, every fifth with other bands, every seventh for the
- * sub-code T90.1), for H = 0, 10, 25, 50. Earlier releases are first protected on their own
- * (their published pattern); then the timed release is protected with all of them: primary
+ * sub-code T90.1), for H = 0, 10, 25, 50. Earlier releases get their published pattern from
+ * the single-table protection; then the timed release is protected with all of them: primary
  * and LP-chosen secondary suppression, then the integer audit for the outsider, every member
  * clinic and every pair of clinics. Data generated deterministically in memory.
  * Usage: bench_stats_linked [--patients-per-clinic N] [--history H] */
@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 {
     size_t per = 150;
     int hmax = 50;
+    setvbuf(stdout, NULL, _IOLBF, 0);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--patients-per-clinic"))
             per = strtoull(argv[i + 1], NULL, 10);
@@ -115,13 +116,10 @@ int main(int argc, char **argv)
     }
     printf("cluster: %d clinics, %zu patients, %zu diagnoses; a release has %zu figures\n",
            CLINICS, d->n_patients, d->n_diag, rep[0]->table->n_fig);
-    /* earlier releases: states from their own protection (pub from states) */
-    for (int i = 1; i <= hmax; i++) {
-        ob_stats_link_rel one = {rep[i], owner, NULL, NULL, llo[i], lhi[i],
-                                 month(i),   month(i + 12), 0};
-        ob_stats_link L = {1, &one, 0, 2, 0};
-        ob_stats_link_protect(&L, &s, NULL, &e);
-    }
+    /* earlier releases: a published pattern from the single-table protection (cheap; the
+     * cost measured is the new release's) */
+    for (int i = 1; i <= hmax; i++)
+        ob_stats_report_protect(rep[i], &s, NULL, &e);
     static const int hs[] = {0, 10, 25, 50};
     printf("| earlier releases | hidden in the release | integer ranges audited | time |\n"
            "|---|---|---|---|\n");
