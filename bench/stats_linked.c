@@ -114,8 +114,8 @@ int main(int argc, char **argv)
             lhi[i][r] = p + 2;
         }
     }
-    printf("cluster: %d clinics, %zu patients, %zu diagnoses; a release has %zu figures\n",
-           CLINICS, d->n_patients, d->n_diag, rep[0]->table->n_fig);
+    printf("cluster: %d clinics, %zu patients, %zu diagnoses; a release has %zu figures\n", CLINICS,
+           d->n_patients, d->n_diag, rep[0]->table->n_fig);
     /* earlier releases: a published pattern from the single-table protection (cheap; the
      * cost measured is the new release's) */
     for (int i = 1; i <= hmax; i++)
@@ -130,11 +130,11 @@ int main(int argc, char **argv)
         ob_stats_table *t = rep[0]->table;
         for (size_t f = 0; f < t->n_fig; f++)
             t->state[f] = OB_STATS_RELEASED;
-        rel[0] = (ob_stats_link_rel){rep[0], owner, NULL, NULL, llo[0], lhi[0],
-                                     month(0), month(12), 0};
+        rel[0] =
+            (ob_stats_link_rel){rep[0], owner, NULL, NULL, llo[0], lhi[0], month(0), month(12), 0};
         for (int i = 1; i <= h; i++)
-            rel[i] = (ob_stats_link_rel){rep[i], owner, NULL, NULL, llo[i], lhi[i],
-                                         month(i), month(i + 12), 0};
+            rel[i] = (ob_stats_link_rel){rep[i], owner,    NULL,          NULL, llo[i],
+                                         lhi[i], month(i), month(i + 12), 0};
         /* earlier releases publish what their states say */
         uint8_t *pubs[64] = {0};
         for (int i = 1; i <= h; i++) {

@@ -63,7 +63,9 @@ struct sys {
     int64_t *l_true, *l_lo, *l_hi;
     size_t nt, capt;
     struct target *t;
-    uint32_t *att; /* attackers' clinics (those with a suppressed figure), sorted */
+    uint32_t *att;  /* attackers' clinics (those with a suppressed figure), sorted */
+    uint64_t *done; /* attackers already protected against in an earlier pass */
+    size_t ndone, capdone;
     size_t natt;
 };
 
@@ -86,6 +88,7 @@ static void sys_free(struct sys *y)
     ob_free(y->l_hi);
     ob_free(y->t);
     ob_free(y->att);
+    ob_free(y->done);
     memset(y, 0, sizeof *y);
 }
 
@@ -957,6 +960,14 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
     for (size_t a = 0; a < natt; a++) {
         uint32_t A[2];
         size_t nA = attacker_set(y, a, A);
+        /* hiding only widens ranges: an attacker protected against in an earlier pass stays
+         * so, and its findings are already recorded */
+        uint64_t key = (nA > 0 ? (uint64_t)A[0] + 1 : 0) << 32 | (nA > 1 ? (uint64_t)A[1] + 1 : 0);
+        int seen = 0;
+        for (size_t i = 0; protect && i < y->ndone && !seen; i++)
+            seen = y->done[i] == key;
+        if (seen)
+            continue;
         struct lp lp;
         int built = 0;
         for (size_t i = 0; i < y->nt; i++) {
@@ -1041,6 +1052,11 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
         }
         if (built)
             lp_free(&lp);
+        if (protect) {
+            if (ob_grow((void **)&y->done, &y->capdone, y->ndone + 1, sizeof *y->done))
+                return ob_err_set(e, OB_ENOMEM, "out of memory");
+            y->done[y->ndone++] = key;
+        }
     }
     return OB_OK;
 }
@@ -1116,7 +1132,6 @@ ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
      * stays safe); hiding adds clinics that know more than the outsider: until none is added */
     ob_stats_audit a = {0};
     for (;;) {
-        ob_stats_audit_free(&a);
         size_t before = y.natt;
         if ((st = sys_targets(&y, e)) || (st = run(&y, t, 1, 1, &a, e)) ||
             (st = sys_targets(&y, e)))
