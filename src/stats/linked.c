@@ -63,10 +63,9 @@ struct sys {
     int64_t *l_true, *l_lo, *l_hi;
     size_t nt, capt;
     struct target *t;
-    uint32_t *att;  /* attackers' clinics (those with a suppressed figure), sorted */
-    uint64_t *done; /* attackers already protected against in an earlier pass */
-    size_t ndone, capdone;
+    uint32_t *att; /* attackers' clinics: every clinic of release 0 */
     size_t natt;
+    uint32_t *f_att, *l_att; /* a figure's / listed count's attacker index, or NOROW */
 };
 
 static void sys_free(struct sys *y)
@@ -88,7 +87,8 @@ static void sys_free(struct sys *y)
     ob_free(y->l_hi);
     ob_free(y->t);
     ob_free(y->att);
-    ob_free(y->done);
+    ob_free(y->f_att);
+    ob_free(y->l_att);
     memset(y, 0, sizeof *y);
 }
 
@@ -459,20 +459,36 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
             if (t.truev > 0 && t.truev < s->k && in > 0 && push_target(y, &t))
                 goto oom;
         }
-    /* attackers: clinics of the release being decided with a hidden figure anywhere */
+    /* attackers: every clinic of the release being decided (one that hides nothing still
+     * knows its earlier figures and its exact listed count; the search below only audits
+     * the clinics a range's extreme tables move, so the others cost nothing) */
     const ob_stats_link_rel *R0 = &y->L->rel[0];
+    ob_free(y->f_att);
+    ob_free(y->l_att);
     y->att = ob_malloc((R0->r->n_rows + 1) * sizeof(uint32_t));
-    if (!y->att)
+    y->f_att = ob_malloc((y->nf + 1) * sizeof(uint32_t));
+    y->l_att = ob_malloc((y->nl + 1) * sizeof(uint32_t));
+    if (!y->att || !y->f_att || !y->l_att)
         goto oom;
     for (size_t row = 0; row < R0->r->n_rows; row++) {
         uint32_t c = R0->owner[row];
-        int hid = 0;
-        for (size_t f = 0; f < y->nf && !hid; f++)
-            hid = y->f_owner[f] == c && y->f_pub[f] != PUB_EXACT;
-        for (size_t i = 0; i < y->natt && hid; i++)
-            hid = y->att[i] != c;
-        if (hid)
+        int seen = 0;
+        for (size_t i = 0; i < y->natt && !seen; i++)
+            seen = y->att[i] == c;
+        if (!seen)
             y->att[y->natt++] = c;
+    }
+    for (size_t f = 0; f < y->nf; f++) {
+        y->f_att[f] = NOROW;
+        for (size_t i = 0; i < y->natt && y->f_owner[f] != NOROW; i++)
+            if (y->att[i] == y->f_owner[f])
+                y->f_att[f] = (uint32_t)i;
+    }
+    for (size_t l = 0; l < y->nl; l++) {
+        y->l_att[l] = NOROW;
+        for (size_t i = 0; i < y->natt; i++)
+            if (y->att[i] == y->l_owner[l])
+                y->l_att[l] = (uint32_t)i;
     }
     return OB_OK;
 oom:
@@ -485,7 +501,29 @@ struct lp {
     glp_prob *p;
     size_t ncol; /* atoms, listed, then binaries / deviations */
     int mip;
+    int last_mip; /* the last solution is the integer program's (else the LP's) */
+    /* stop branch and bound once a table reaches this value of the quantity (the LP
+     * relaxation's rounded bound: no table goes further) */
+    const size_t *stop_v;
+    const double *stop_c;
+    size_t stop_n;
+    double stop_at, stop_base;
 };
+
+static void stop_cb(glp_tree *T, void *info)
+{
+    const struct lp *lp = info;
+    if (glp_ios_reason(T) != GLP_IBINGO || !lp->stop_v || isnan(lp->stop_at))
+        return;
+    glp_prob *p = glp_ios_get_prob(T);
+    double v = lp->stop_base;
+    for (size_t i = 0; i < lp->stop_n; i++) {
+        int j = (int)(2 * lp->stop_v[i]) + 1;
+        v += lp->stop_c[i] * (glp_mip_col_val(p, j) - glp_mip_col_val(p, j + 1));
+    }
+    if (fabs(v - lp->stop_at) < 1e-6)
+        glp_ios_terminate(T);
+}
 
 static void lp_free(struct lp *lp)
 {
@@ -539,7 +577,7 @@ static ob_status lp_build(struct lp *lp, const struct sys *y, const uint32_t *A,
         int own = y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f]);
 
         if (dev && !own && y->f_rel[f] == 0 &&
-            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND))
+            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND || y->f_pub[f] == PUB_SMALL))
             ndev++;
     }
     size_t ncol = na + nl + 2 * ndev;
@@ -591,7 +629,7 @@ static ob_status lp_build(struct lp *lp, const struct sys *y, const uint32_t *A,
         if (devcol)
             devcol[f] = SIZE_MAX;
         if (dev && !own && y->f_rel[f] == 0 &&
-            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND)) {
+            (y->f_pub[f] == PUB_EXACT || y->f_pub[f] == PUB_ROUND || y->f_pub[f] == PUB_SMALL)) {
             /* figure + n - p = published: moving it costs (the figure gets hidden) */
             glp_set_col_bnds(p, (int)dcol + 1, GLP_LO, 0, 0);
             glp_set_col_bnds(p, (int)dcol + 2, GLP_LO, 0, 0);
@@ -676,14 +714,23 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         }
         if (integral)
             return 0;
+        lp->last_mip = 1;
         glp_iocp io;
         glp_init_iocp(&io);
         io.msg_lev = GLP_MSG_OFF;
         io.presolve = GLP_OFF; /* the LP basis is optimal already */
         io.tm_lim = tm_ms;
-        if (glp_intopt(p, &io) != 0)
-            return -1;
+        io.ps_heur = GLP_ON; /* proximity search: without it, no table is found in time */
+        io.cb_func = stop_cb;
+        io.cb_info = lp;
+        int irc = glp_intopt(p, &io);
         int st = glp_mip_status(p);
+        if ((irc == GLP_ETMLIM || irc == GLP_ESTOP) && st == GLP_FEAS) {
+            *val = glp_mip_obj_val(p);
+            return 2; /* a table, not proven extreme */
+        }
+        if (irc != 0)
+            return -1;
         if (st == GLP_NOFEAS)
             return 1;
         if (st != GLP_OPT)
@@ -692,6 +739,7 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         return 0;
     }
     {
+        lp->last_mip = 0;
         glp_smcp sm;
         glp_init_smcp(&sm);
         sm.msg_lev = GLP_MSG_OFF;
@@ -716,32 +764,6 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         *val = glp_get_obj_val(p);
         return 0;
     }
-}
-
-/* Integer range of a target for the attacker's problem. -1: solver gave up (treated as
- * unsafe: fail closed). */
-static int target_range(const struct sys *y, struct lp *lp, const struct target *t, int tm_ms,
-                        int64_t *lo, int64_t *hi)
-{
-    /* the LP relaxation first; branch and bound only when its range is within two of the
-     * protection level (a wider LP range is accepted: docs/statistics.md) */
-    int mip = lp->mip;
-    lp->mip = 0;
-    target_obj(y, lp->p, t, 1);
-    double a = 0, b = 0;
-    int r1 = solve(lp, GLP_MIN, tm_ms, &a), r2 = r1 ? r1 : solve(lp, GLP_MAX, tm_ms, &b);
-    if (!r1 && !r2 && mip && !isinf(b) && b - a < y->L->protection + 2) {
-        lp->mip = 1;
-        r1 = solve(lp, GLP_MIN, tm_ms, &a);
-        r2 = r1 ? r1 : solve(lp, GLP_MAX, tm_ms, &b);
-    }
-    lp->mip = mip;
-    target_obj(y, lp->p, t, 0);
-    if (r1 || r2)
-        return -1;
-    *lo = (int64_t)ceil(a - LP_EPS);
-    *hi = isinf(b) || b >= BIGV / 2 ? OB_STATS_UNBOUNDED : (int64_t)floor(b + LP_EPS);
-    return 0;
 }
 
 static int range_safe(const struct sys *y, int64_t lo, int64_t hi)
@@ -818,10 +840,9 @@ static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA, con
  * least `protection` wide for attacker A: some d in 0..P with a table at true + d and one at
  * true - (P - d). Marks them SECONDARY in the table; *n_hidden. */
 static ob_status deviate(struct sys *y, ob_stats_table *t0, const uint32_t *A, size_t nA,
-                         const struct target *t, size_t *n_hidden, ob_err *e)
+                         const struct target *t, int P, size_t *n_hidden, ob_err *e)
 {
     *n_hidden = 0;
-    int P = y->L->protection;
     size_t *devcol = ob_malloc((y->nf + 1) * sizeof(size_t));
     uint8_t *pick = ob_calloc((size_t)(2 * P + 1) * (y->nf + 1), 1);
     double *cost = ob_malloc((size_t)(2 * P + 1) * sizeof(double));
@@ -867,31 +888,6 @@ out:
     return st;
 }
 
-/* Attacker number a: 0 outsider, 1..natt single clinics, then pairs. */
-static size_t attacker_set(const struct sys *y, size_t a, uint32_t A[2])
-{
-    if (a == 0)
-        return 0;
-    if (a <= y->natt) {
-        A[0] = y->att[a - 1];
-        return 1;
-    }
-    size_t k = a - 1 - y->natt;
-    for (size_t i = 0; i < y->natt; i++)
-        for (size_t j = i + 1; j < y->natt; j++)
-            if (k-- == 0) {
-                A[0] = y->att[i];
-                A[1] = y->att[j];
-                return 2;
-            }
-    return 0;
-}
-
-static size_t n_attackers(const struct sys *y)
-{
-    return 1 + y->natt + (y->L->pairs ? y->natt * (y->natt - 1) / 2 : 0);
-}
-
 /* Row of release 0 owned by clinic c (the finding's attacker numbering), or SIZE_MAX. */
 static size_t row_of(const struct sys *y, uint32_t c)
 {
@@ -900,31 +896,6 @@ static size_t row_of(const struct sys *y, uint32_t c)
         if (R0->owner[r] == c)
             return r;
     return SIZE_MAX;
-}
-
-/* Is target t already unsafe for A from the earlier releases alone (release 0 published
- * nothing)? Then hiding in release 0 cannot help and is not asked for: the exposure is
- * reported (finding.prior), not blamed on this release. */
-static int prior_unsafe(struct sys *y, const uint32_t *A, size_t nA, const struct target *t,
-                        int mip, ob_err *e)
-{
-    size_t n0 = y->rel_off[1];
-    uint8_t *save = ob_malloc(n0 + 1);
-    if (!save)
-        return 0;
-    memcpy(save, y->f_pub, n0);
-    memset(y->f_pub, PUB_FREE, n0);
-    struct lp lp;
-    int64_t lo = 0, hi = 0;
-    int unsafe = 0;
-    if (lp_build(&lp, y, A, nA, mip, 0, NULL, e) == OB_OK) {
-        int rc = target_range(y, &lp, t, mip ? 5000 : 10000, &lo, &hi);
-        unsafe = rc == 0 && !range_safe(y, lo, hi);
-        lp_free(&lp);
-    }
-    memcpy(y->f_pub, save, n0);
-    ob_free(save);
-    return unsafe;
 }
 
 /* The part of a margin (column or grand total) that attacker A's own rows make up; -1 when
@@ -951,114 +922,502 @@ static int64_t own_part(const struct sys *y, size_t gf, const uint32_t *A, size_
     return sum;
 }
 
-/* One pass over attackers and targets. protect: hide figures until each is safe (LP);
- * otherwise record every finding (MILP when mip). */
+/* ---- the audit problem in deviation form, and the search over attackers ----
+ *
+ * Atom a's count is a_cnt[a] + p - n (columns 1+2a, 2+2a), listed count l's is l_true[l] +
+ * p - n (columns 1+2(na+l), 2+2(na+l)); row f+1 is figure f's change, then one row per row
+ * total with a listed count (listed - diagnosed >= 0). Every change of a count costs a little
+ * (EPS_MOVE per patient moved), so an extreme table found for a quantity moves as few
+ * patients as it can. A clinic whose figures that table leaves alone could have built it
+ * from what it knows: its range is the one already computed. The search therefore audits a
+ * member clinic only when the outsider's extreme tables move its figures, and a pair only
+ * when one member's extreme tables move the other's; every other attacker's range is proven
+ * equal to one computed (and recorded as such). Auditing every pair then costs a few LPs per
+ * quantity, not one per pair. */
+#define EPS_MOVE 1e-5
+#define LP_TOL   1e-3 /* an LP extreme moves by at most EPS_MOVE x patients moved (<< LP_TOL) */
+
+struct alp {
+    struct lp lp;
+    size_t na, nl;
+    uint32_t A[2]; /* whose knowledge the bounds hold now */
+    size_t nA;
+    size_t *tv; /* the current target's variables (atom a, or na + listed l) */
+    double *tc; /* and coefficients */
+    size_t ntv;
+    uint8_t *mv;  /* scratch: attackers moved by one solution */
+    int integral; /* the last extreme table is an integer one */
+};
+
+static void col_bnds(glp_prob *p, int j, double hi)
+{
+    if (hi <= 0)
+        glp_set_col_bnds(p, j, GLP_FX, 0, 0);
+    else
+        glp_set_col_bnds(p, j, GLP_DB, 0, hi);
+}
+
+static void alp_row(const struct sys *y, struct alp *a, size_t f)
+{
+    double lo, hi, t = (double)y->f_true[f];
+    fig_bounds(y, f, a->A, a->nA, &lo, &hi);
+    set_row(a->lp.p, (int)f + 1, lo - t, hi >= BIGV ? BIGV : hi - t);
+}
+
+static void alp_listed(const struct sys *y, struct alp *a, size_t l)
+{
+    int own = knows(a->A, a->nA, y->l_owner[l]);
+    int j = (int)(2 * (a->na + l)) + 1;
+    col_bnds(a->lp.p, j, own ? 0 : (double)(y->l_hi[l] - y->l_true[l]));
+    col_bnds(a->lp.p, j + 1, own ? 0 : (double)(y->l_true[l] - y->l_lo[l]));
+}
+
+static void alp_free(struct alp *a)
+{
+    lp_free(&a->lp);
+    ob_free(a->tv);
+    ob_free(a->tc);
+    ob_free(a->mv);
+    memset(a, 0, sizeof *a);
+}
+
+static ob_status alp_build(struct alp *a, const struct sys *y, int mip, ob_err *e)
+{
+    memset(a, 0, sizeof *a);
+    size_t na = y->na, nl = y->nl, ncomp = 0;
+    for (size_t f = 0; f < y->nf; f++)
+        ncomp += y->f_listed[f] != SIZE_MAX;
+    size_t ncol = 2 * (na + nl), nz = 2 * y->fa_off[y->nf] + 2 * ncomp;
+    for (size_t f = 0; f < y->nf; f++)
+        if (y->f_listed[f] != SIZE_MAX)
+            nz += 2 * (y->fa_off[f + 1] - y->fa_off[f]);
+    int *ia = ob_malloc((nz + 1) * sizeof(int)), *ja = ob_malloc((nz + 1) * sizeof(int));
+    double *ar = ob_malloc((nz + 1) * sizeof(double));
+    a->tv = ob_malloc((na + nl + 1) * sizeof(size_t));
+    a->tc = ob_malloc((na + nl + 1) * sizeof(double));
+    a->mv = ob_malloc(y->natt + 1);
+    if (!ia || !ja || !ar || !a->tv || !a->tc || !a->mv) {
+        ob_free(ia);
+        ob_free(ja);
+        ob_free(ar);
+        alp_free(a);
+        return ob_err_set(e, OB_ENOMEM, "out of memory building the audit problem");
+    }
+    glp_prob *p = glp_create_prob();
+    a->lp.p = p;
+    a->lp.mip = mip;
+    a->na = na;
+    a->nl = nl;
+    glp_add_cols(p, (int)(ncol ? ncol : 1));
+    glp_add_rows(p, (int)(y->nf + ncomp ? y->nf + ncomp : 1));
+    for (size_t j = 1; j <= ncol; j++) {
+        glp_set_obj_coef(p, (int)j, EPS_MOVE);
+        if (mip)
+            glp_set_col_kind(p, (int)j, GLP_IV);
+    }
+    for (size_t v = 0; v < na; v++) {
+        col_bnds(p, (int)(2 * v) + 1, BIGV);
+        col_bnds(p, (int)(2 * v) + 2, (double)y->a_cnt[v]);
+    }
+    size_t z = 0, row = y->nf;
+    for (size_t f = 0; f < y->nf; f++)
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            for (int s = 0; s < 2; s++) {
+                z++;
+                ia[z] = (int)f + 1;
+                ja[z] = (int)(2 * y->fa[i]) + 1 + s;
+                ar[z] = s ? -1 : 1;
+            }
+    for (size_t f = 0; f < y->nf; f++) {
+        if (y->f_listed[f] == SIZE_MAX)
+            continue;
+        row++;
+        for (int s = 0; s < 2; s++) {
+            z++;
+            ia[z] = (int)row;
+            ja[z] = (int)(2 * (na + y->f_listed[f])) + 1 + s;
+            ar[z] = s ? -1 : 1;
+        }
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            for (int s = 0; s < 2; s++) {
+                z++;
+                ia[z] = (int)row;
+                ja[z] = (int)(2 * y->fa[i]) + 1 + s;
+                ar[z] = s ? 1 : -1;
+            }
+        glp_set_row_bnds(p, (int)row, GLP_LO, (double)(y->f_true[f] - y->l_true[y->f_listed[f]]),
+                         0);
+    }
+    glp_load_matrix(p, (int)z, ia, ja, ar);
+    ob_free(ia);
+    ob_free(ja);
+    ob_free(ar);
+    for (size_t f = 0; f < y->nf; f++)
+        alp_row(y, a, f);
+    for (size_t l = 0; l < nl; l++)
+        alp_listed(y, a, l);
+    return OB_OK;
+}
+
+/* Switch the bounds to attacker A's knowledge (rows of the old and new attackers only). */
+static void alp_set(const struct sys *y, struct alp *a, const uint32_t *A, size_t nA)
+{
+    uint32_t old[2] = {a->A[0], a->A[1]};
+    size_t nold = a->nA;
+    a->nA = nA;
+    for (size_t i = 0; i < nA; i++)
+        a->A[i] = A[i];
+    for (size_t f = 0; f < y->nf; f++)
+        if (y->f_owner[f] != NOROW &&
+            (knows(old, nold, y->f_owner[f]) || knows(A, nA, y->f_owner[f])))
+            alp_row(y, a, f);
+    for (size_t l = 0; l < y->nl; l++)
+        if (knows(old, nold, y->l_owner[l]) || knows(A, nA, y->l_owner[l]))
+            alp_listed(y, a, l);
+}
+
+/* The target's variables and coefficients. */
+static void alp_target(const struct sys *y, struct alp *a, const struct target *t)
+{
+    size_t f = t->f, g = t->g, n = 0;
+    if (t->kind == T_FIG || t->kind == T_COMP) {
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++) {
+            a->tv[n] = y->fa[i];
+            a->tc[n++] = t->kind == T_COMP ? -1 : 1;
+        }
+        if (t->kind == T_COMP) {
+            a->tv[n] = a->na + y->f_listed[f];
+            a->tc[n++] = 1;
+        }
+    } else {
+        size_t i = y->fa_off[f], j = y->fa_off[g];
+        for (; i < y->fa_off[f + 1]; i++) {
+            while (j < y->fa_off[g + 1] && y->fa[j] < y->fa[i])
+                j++;
+            int both = j < y->fa_off[g + 1] && y->fa[j] == y->fa[i];
+            if (both == (t->kind == T_INTER)) {
+                a->tv[n] = y->fa[i];
+                a->tc[n++] = 1;
+            }
+        }
+    }
+    a->ntv = n;
+}
+
+static double alp_val(const struct alp *a, int col)
+{
+    return a->lp.last_mip ? glp_mip_col_val(a->lp.p, col) : glp_get_col_prim(a->lp.p, col);
+}
+
+/* Extreme of the target (s = +1 min, -1 max) as its value; marks in a->mv the attackers
+ * whose figures or listed counts the extreme table moves. */
+static int alp_extreme(const struct sys *y, struct alp *a, const struct target *t, int s, int tm_ms,
+                       int sparse, double bound, double *tval)
+{
+    glp_prob *p = a->lp.p;
+    /* sparse 0: the quantity alone (branch and bound need not prove the moving cost
+     * optimal; any integer extreme table serves the search, sparse or not) */
+    double eps = sparse ? EPS_MOVE : 0;
+    int ncol = glp_get_num_cols(p);
+    if (eps == 0)
+        for (int j = 1; j <= ncol; j++)
+            glp_set_obj_coef(p, j, 0);
+    for (size_t i = 0; i < a->ntv; i++) {
+        int j = (int)(2 * a->tv[i]) + 1;
+        glp_set_obj_coef(p, j, s * a->tc[i] + eps);
+        glp_set_obj_coef(p, j + 1, -s * a->tc[i] + eps);
+    }
+    double obj = 0;
+    a->lp.stop_v = a->tv;
+    a->lp.stop_c = a->tc;
+    a->lp.stop_n = a->ntv;
+    a->lp.stop_at = bound;
+    a->lp.stop_base = (double)t->truev;
+    int rc = solve(&a->lp, GLP_MIN, tm_ms, &obj);
+    a->lp.stop_v = NULL;
+    if (eps == 0)
+        for (int j = 1; j <= ncol; j++)
+            glp_set_obj_coef(p, j, EPS_MOVE);
+    for (size_t i = 0; i < a->ntv; i++) {
+        int j = (int)(2 * a->tv[i]) + 1;
+        glp_set_obj_coef(p, j, EPS_MOVE);
+        glp_set_obj_coef(p, j + 1, EPS_MOVE);
+    }
+    double v = (double)t->truev;
+    for (size_t i = 0; rc == 2 && i < a->ntv; i++) {
+        int j = (int)(2 * a->tv[i]) + 1;
+        v += a->tc[i] * (alp_val(a, j) - alp_val(a, j + 1));
+    }
+    /* a table branch and bound found but did not prove extreme is extreme when it reaches the
+     * LP relaxation's bound (rounded: the quantity is an integer) */
+    if (rc == 2 && fabs(v - bound) < 1e-6)
+        rc = 0;
+    if (rc) {
+        return -1; /* every column is bounded: infeasible or given up, both fail closed */
+    }
+    v = (double)t->truev;
+    for (size_t i = 0; i < a->ntv; i++) {
+        int j = (int)(2 * a->tv[i]) + 1;
+        v += a->tc[i] * (alp_val(a, j) - alp_val(a, j + 1));
+    }
+    *tval = v;
+    a->integral = 1;
+    for (int j = 1; j <= ncol && a->integral && !a->lp.last_mip; j++) {
+        double x = glp_get_col_prim(p, j);
+        a->integral = fabs(x - floor(x + 0.5)) < 1e-9;
+    }
+    for (size_t f = 0; f < y->nf; f++)
+        if (y->f_att[f] != NOROW && !a->mv[y->f_att[f]]) {
+            double d =
+                a->lp.last_mip ? glp_mip_row_val(p, (int)f + 1) : glp_get_row_prim(p, (int)f + 1);
+            if (fabs(d) > 1e-6)
+                a->mv[y->f_att[f]] = 1;
+        }
+    for (size_t l = 0; l < y->nl; l++)
+        if (y->l_att[l] != NOROW) {
+            int j = (int)(2 * (a->na + l)) + 1;
+            if (fabs(alp_val(a, j) - alp_val(a, j + 1)) > 1e-6)
+                a->mv[y->l_att[l]] = 1;
+        }
+    return 0;
+}
+
+/* Integer range of target t for the attacker whose bounds are set; moved |= the attackers
+ * its extreme tables move. -1: the solver gave up (unsafe: fail closed). The LP relaxation
+ * first; branch and bound only when its range is within two of the protection level (a
+ * wider LP range is accepted: docs/statistics.md). */
+static int alp_range(const struct sys *y, struct alp *a, const struct target *t, int mip,
+                     int64_t *lo, int64_t *hi, uint8_t *moved)
+{
+    alp_target(y, a, t);
+    double va = 0, vb = 0;
+    int tm = 10000;
+    a->lp.mip = 0;
+    memset(a->mv, 0, y->natt);
+    int rc = alp_extreme(y, a, t, 1, tm, 1, NAN, &va), integral = a->integral;
+    rc = rc || alp_extreme(y, a, t, -1, tm, 1, NAN, &vb);
+    integral = integral && a->integral;
+    int used_mip = 0;
+    /* integer extreme tables of the LP are the integer program's: no branching needed */
+    if (integral) {
+        va = floor(va + 0.5);
+        vb = floor(vb + 0.5);
+        used_mip = 1;
+    }
+    if (!rc && mip && !integral && vb < BIGV / 2 && vb - va < y->L->protection + 2) {
+        double blo = ceil(va - LP_TOL), bhi = floor(vb + LP_TOL);
+        a->lp.mip = 1;
+        used_mip = 1;
+        /* sparse extreme tables when branch and bound finds them quickly, else any */
+        for (int sparse = 1; sparse >= 0; sparse--) {
+            memset(a->mv, 0, y->natt);
+            rc = alp_extreme(y, a, t, 1, sparse ? 500 : 2000, sparse, blo, &va) ||
+                 alp_extreme(y, a, t, -1, sparse ? 500 : 2000, sparse, bhi, &vb);
+            if (!rc)
+                break;
+        }
+        a->lp.mip = 0;
+    }
+    if (rc)
+        return -1;
+    for (size_t i = 0; i < y->natt; i++)
+        moved[i] |= a->mv[i];
+    double tol = used_mip ? 1e-6 : LP_TOL;
+    *lo = (int64_t)ceil(va - tol);
+    *hi = vb >= BIGV / 2 ? OB_STATS_UNBOUNDED : (int64_t)floor(vb + tol);
+    return 0;
+}
+
+/* Is target t already unsafe for the current attacker from the earlier releases alone
+ * (release 0 published nothing)? Then hiding in release 0 cannot help and is not asked
+ * for: the exposure is reported (finding.prior), not blamed on this release. */
+static int alp_prior(struct sys *y, struct alp *a, const struct target *t, int mip)
+{
+    size_t n0 = y->rel_off[1];
+    uint8_t *save = ob_malloc(n0 + 1), *mv = ob_calloc(y->natt + 1, 1);
+    int unsafe = 0;
+    if (save && mv) {
+        memcpy(save, y->f_pub, n0);
+        memset(y->f_pub, PUB_FREE, n0);
+        for (size_t f = 0; f < n0; f++)
+            alp_row(y, a, f);
+        int64_t lo = 0, hi = 0;
+        unsafe = alp_range(y, a, t, mip, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
+        memcpy(y->f_pub, save, n0);
+        for (size_t f = 0; f < n0; f++)
+            alp_row(y, a, f);
+    }
+    ob_free(save);
+    ob_free(mv);
+    return unsafe;
+}
+
+struct res {
+    int64_t lo, hi;
+    int rc, safe, prior;
+};
+
+static ob_status record(ob_stats_audit *out, const struct sys *y, const struct target *t,
+                        const size_t *S, size_t nS, const struct res *r, ob_err *e)
+{
+    if (!out)
+        return OB_OK;
+    ob_stats_finding fd = {0};
+    fd.fig = t->kind == T_FIG && y->f_rel[t->f] == 0 ? y->f_fig[t->f] : SIZE_MAX;
+    fd.attacker = nS ? 1 + row_of(y, y->att[S[0]]) : 0;
+    fd.attacker2 = nS == 2 ? 1 + row_of(y, y->att[S[1]]) : 0;
+    fd.complement = t->kind == T_COMP;
+    fd.kind = (int)t->kind;
+    fd.lo = r->rc ? 0 : r->lo;
+    fd.hi = r->rc ? 0 : r->hi;
+    fd.safe = r->safe || r->prior;
+    fd.prior = r->prior;
+    if (ob_grow((void **)&out->f, &out->cap, out->n + 1, sizeof fd))
+        return ob_err_set(e, OB_ENOMEM, "out of memory auditing");
+    out->f[out->n++] = fd;
+    out->n_unsafe += !fd.safe;
+    return OB_OK;
+}
+
+/* Range of t for the attacker S (indices into y->att). protect: hide figures of release 0
+ * until it is safe (or exposed by earlier releases alone), else refuse. */
+static ob_status eval(struct sys *y, struct alp *a, ob_stats_table *t0, const struct target *t,
+                      int protect, int mip, const size_t *S, size_t nS, struct res *r,
+                      uint8_t *moved, ob_err *e)
+{
+    uint32_t A[2] = {0, 0};
+    for (size_t i = 0; i < nS; i++)
+        A[i] = y->att[S[i]];
+    for (int round = 0;; round++) {
+        alp_set(y, a, A, nS);
+        memset(moved, 0, y->natt);
+        r->rc = alp_range(y, a, t, mip, &r->lo, &r->hi, moved);
+        r->safe = r->rc == 0 && range_safe(y, r->lo, r->hi);
+        r->prior = !r->safe && alp_prior(y, a, t, mip);
+        if (!protect || r->safe || r->prior)
+            return OB_OK;
+        size_t nh = 0;
+        /* when branch and bound gave up, widen the LP range until it is accepted on its own */
+        ob_status st = deviate(y, t0, A, nS, t, y->L->protection + (r->rc ? 2 : 0), &nh, e);
+        if (st)
+            return st;
+        if (nh == 0) {
+            /* the LP relaxation is wide but the integer range is not: hide the smallest
+             * released figure of the quantity's clinic, else any */
+            size_t best = SIZE_MAX;
+            for (int pass = 0; pass < 2 && best == SIZE_MAX; pass++)
+                for (size_t f = 0; f < y->rel_off[1]; f++)
+                    if (y->f_pub[f] == PUB_EXACT && (pass || y->f_owner[f] == t->owner) &&
+                        (best == SIZE_MAX || y->f_true[f] < y->f_true[best]))
+                        best = f;
+            if (best != SIZE_MAX) {
+                t0->state[y->f_fig[best]] = OB_STATS_SECONDARY;
+                y->f_pub[best] = PUB_HIDDEN;
+                nh = 1;
+            }
+        }
+        if (nh == 0 || round > 64)
+            return ob_err_set(e, OB_EDENIED,
+                              "release refused: a small group (%lld patient(s)) cannot be "
+                              "protected against %s (range %lld..%lld) (R-STAT-2)",
+                              (long long)t->truev,
+                              nS == 0   ? "the outsider"
+                              : nS == 1 ? "a member clinic"
+                                        : "two member clinics together",
+                              (long long)r->lo, (long long)r->hi);
+        for (size_t f = 0; f < y->rel_off[1]; f++)
+            alp_row(y, a, f);
+    }
+}
+
+/* Does attacker S audit t at all? Not when it owns the quantity (it knows it), nor for a
+ * margin when what S's own rows leave of it is not small. */
+static int applies(const struct sys *y, const struct target *t, const size_t *S, size_t nS)
+{
+    uint32_t A[2] = {0, 0};
+    for (size_t i = 0; i < nS; i++)
+        A[i] = y->att[S[i]];
+    if (t->owner != NOROW && knows(A, nS, t->owner))
+        return 0;
+    if (t->kind == T_FIG && t->owner == NOROW && nS) {
+        int64_t own = own_part(y, t->f, A, nS);
+        if (own < 0 || !sensitive(y->s, t->truev - own))
+            return 0;
+    }
+    return 1;
+}
+
+/* One pass over the targets: for each, the outsider, the member clinics and the pairs its
+ * extreme tables call for (above); the others' ranges are recorded as proven equal. */
 static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob_stats_audit *out,
                      ob_err *e)
 {
-    size_t natt = n_attackers(y);
-    for (size_t a = 0; a < natt; a++) {
-        uint32_t A[2];
-        size_t nA = attacker_set(y, a, A);
-        /* hiding only widens ranges: an attacker protected against in an earlier pass stays
-         * so, and its findings are already recorded */
-        uint64_t key = (nA > 0 ? (uint64_t)A[0] + 1 : 0) << 32 | (nA > 1 ? (uint64_t)A[1] + 1 : 0);
-        int seen = 0;
-        for (size_t i = 0; protect && i < y->ndone && !seen; i++)
-            seen = y->done[i] == key;
-        if (seen)
-            continue;
-        struct lp lp;
-        int built = 0;
-        for (size_t i = 0; i < y->nt; i++) {
-            const struct target *t = &y->t[i];
-            if (t->owner != NOROW && knows(A, nA, t->owner))
+    size_t n = y->natt;
+    struct alp a;
+    ob_status st = alp_build(&a, y, mip, e);
+    if (st)
+        return st;
+    uint8_t *m0 = ob_calloc(n + 1, 1), *m1 = ob_calloc(n * n + 1, 1), *ev = ob_calloc(n + 1, 1);
+    struct res *r1 = ob_calloc(n + 1, sizeof *r1);
+    if (!m0 || !m1 || !ev || !r1) {
+        st = ob_err_set(e, OB_ENOMEM, "out of memory auditing");
+        goto out;
+    }
+    for (size_t ti = 0; ti < y->nt && !st; ti++) {
+        const struct target *t = &y->t[ti];
+        /* a margin's remainder changes with who looks: every attacker is audited */
+        int all = t->kind == T_FIG && t->owner == NOROW;
+        struct res r0;
+        if ((st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e)) ||
+            (st = record(out, y, t, NULL, 0, &r0, e)))
+            break;
+        for (size_t i = 0; i < n && !st; i++) {
+            ev[i] = 0;
+            if (!applies(y, t, &i, 1))
                 continue;
-            /* a member knows its own part of a total: what is left must be protected */
-            if (t->kind == T_FIG && t->owner == NOROW && nA) {
-                int64_t own = own_part(y, t->f, A, nA);
-                if (own < 0 || !sensitive(y->s, t->truev - own))
-                    continue;
+            if (all || m0[i]) {
+                ev[i] = 1;
+                st = eval(y, &a, t0, t, protect, mip, &i, 1, &r1[i], m1 + i * n, e);
+                if (!st)
+                    st = record(out, y, t, &i, 1, &r1[i], e);
+            } else {
+                st = record(out, y, t, &i, 1, &r0, e);
             }
-            for (int round = 0;; round++) {
-                if (!built) {
-                    ob_status st = lp_build(&lp, y, A, nA, mip, 0, NULL, e);
-                    if (st)
-                        return st;
-                    built = 1;
+        }
+        for (size_t i = 0; i < n && !st && y->L->pairs; i++)
+            for (size_t j = i + 1; j < n && !st; j++) {
+                size_t S[2] = {i, j};
+                if (!applies(y, t, S, 2))
+                    continue;
+                const struct res *src = NULL;
+                if (!all) {
+                    if (ev[i] && !m1[i * n + j])
+                        src = &r1[i];
+                    else if (ev[j] && !m1[j * n + i])
+                        src = &r1[j];
+                    else if (!ev[i] && !ev[j])
+                        src = &r0;
                 }
-                int64_t lo = 0, hi = 0;
-                int rc = target_range(y, &lp, t, mip ? 5000 : 10000, &lo, &hi);
-                int safe = rc == 0 && range_safe(y, lo, hi);
-                int prior = 0;
-                if (!safe && prior_unsafe(y, A, nA, t, mip, e))
-                    prior = 1;
-                if (!protect || safe || prior) {
-                    ob_stats_finding fd = {0};
-                    fd.fig = t->kind == T_FIG && y->f_rel[t->f] == 0 ? y->f_fig[t->f] : SIZE_MAX;
-                    fd.attacker = nA ? 1 + row_of(y, A[0]) : 0;
-                    fd.attacker2 = nA == 2 ? 1 + row_of(y, A[1]) : 0;
-                    fd.complement = t->kind == T_COMP;
-                    fd.kind = (int)t->kind;
-                    fd.lo = rc ? 0 : lo;
-                    fd.hi = rc ? 0 : hi;
-                    fd.safe = safe || prior;
-                    fd.prior = prior;
-                    if (!out)
-                        break;
-                    if (ob_grow((void **)&out->f, &out->cap, out->n + 1, sizeof fd)) {
-                        lp_free(&lp);
-                        return ob_err_set(e, OB_ENOMEM, "out of memory auditing");
-                    }
-                    out->f[out->n++] = fd;
-                    out->n_unsafe += !fd.safe;
+                struct res r;
+                uint8_t *mv = ob_calloc(n + 1, 1);
+                if (!mv) {
+                    st = ob_err_set(e, OB_ENOMEM, "out of memory auditing");
                     break;
                 }
-                size_t nh = 0;
-                ob_status st = deviate(y, t0, A, nA, t, &nh, e);
-                if (st) {
-                    lp_free(&lp);
-                    return st;
-                }
-                if (nh == 0) {
-                    /* the LP relaxation is wide but the integer range is not: hide the
-                     * smallest released figure of the quantity's clinic, else any */
-                    size_t best = SIZE_MAX;
-                    for (int pass = 0; pass < 2 && best == SIZE_MAX; pass++)
-                        for (size_t f = 0; f < y->rel_off[1]; f++)
-                            if (y->f_pub[f] == PUB_EXACT && (pass || y->f_owner[f] == t->owner) &&
-                                (best == SIZE_MAX || y->f_true[f] < y->f_true[best]))
-                                best = f;
-                    if (best != SIZE_MAX) {
-                        t0->state[y->f_fig[best]] = OB_STATS_SECONDARY;
-                        y->f_pub[best] = PUB_HIDDEN;
-                        nh = 1;
-                    }
-                }
-                if (nh == 0 || round > 64) {
-                    lp_free(&lp);
-                    return ob_err_set(e, OB_EDENIED,
-                                      "release refused: a small group (%lld patient(s)) cannot be "
-                                      "protected against %s (range %lld..%lld) (R-STAT-2)",
-                                      (long long)t->truev,
-                                      nA == 0   ? "the outsider"
-                                      : nA == 1 ? "a member clinic"
-                                                : "two member clinics together",
-                                      (long long)lo, (long long)hi);
-                }
-                lp_free(&lp);
-                built = 0;
+                if (!src && !(st = eval(y, &a, t0, t, protect, mip, S, 2, &r, mv, e)))
+                    src = &r;
+                ob_free(mv);
+                if (!st)
+                    st = record(out, y, t, S, 2, src, e);
             }
-        }
-        if (built)
-            lp_free(&lp);
-        if (protect) {
-            if (ob_grow((void **)&y->done, &y->capdone, y->ndone + 1, sizeof *y->done))
-                return ob_err_set(e, OB_ENOMEM, "out of memory");
-            y->done[y->ndone++] = key;
-        }
     }
-    return OB_OK;
+out:
+    ob_free(m0);
+    ob_free(m1);
+    ob_free(ev);
+    ob_free(r1);
+    alp_free(&a);
+    return st;
 }
 
 static ob_status check_link(const ob_stats_link *L, const ob_stats_sdc *s, ob_err *e)
