@@ -33,7 +33,9 @@ gp=$(sqlite3 "$db" "select json_extract(json,'\$.gp') from records where type='p
 "$bin" gen --out "$dir/pt.ndjson" --patients "$patients" --seed 1 >/dev/null 2>&1
 cpr=$(grep -m1 "\"id\":\"$pt\"" "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | cut -d'"' -f4)
 rm -f "$dir/pt.ndjson"
-pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400)
+# the GP's identity provider allows treatment, emergencies and decision support (R-ACC-15)
+pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400 \
+  --purposes TREAT,ETREAT,DECISIONSUPPORT)
 cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 86400)
 mon=$("$bin" token --db "$db" --kind system --client-id demo-monitor --ttl 86400) # /metrics
 cat <<MSG
@@ -47,6 +49,7 @@ Development tokens, valid for 24 hours (overblik token --help makes more):
 Try, in another terminal after pasting the four lines above:
   curl -s http://$listen/fhir/metadata | jq .
   curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: TREAT" "http://$listen/fhir/Appointment?patient=Patient/\$PT" | jq .   # as \$PT's own GP
+  curl -s -H "Authorization: Bearer \$PRO" -H "X-Purpose-Of-Use: DECISIONSUPPORT" "http://$listen/fhir/Patient/\\\$patients-like-me?patient=Patient/\$PT&code=T90" | jq .   # patients like \$PT, aggregated
   curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/AuditEvent?_count=5" | jq .   # $pt's own log; .link pages on
   curl -s -H "Authorization: Bearer \$CIT" "http://$listen/fhir/Appointment?date=ge$(date -u +%Y-%m-%d)&status=booked&_include=Appointment:patient" | jq .   # upcoming
   curl -s -H "Authorization: Bearer \$MON" http://$listen/metrics   # only for the monitor's token

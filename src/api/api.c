@@ -85,8 +85,9 @@ static const struct capability {
      "only as a conditional update by the source's own identifier: PUT "
      "/Appointment?identifier=<system>|<value> (cancel: status cancelled); with If-Match: "
      "W/\"<versionId>\" only while still at that version (412 otherwise)"},
-    {"Consent", "read search-type create update", "patient:reference patient.identifier:token",
-     NULL, NULL, NULL, NULL},
+    {"Consent", "read search-type create update",
+     "patient:reference patient.identifier:token _count:number _offset:number _summary:token", NULL,
+     NULL, NULL, NULL},
     {"AuditEvent", "read search-type",
      "patient:reference patient.identifier:token agent:reference date:date _count:number "
      "_offset:number _summary:token _sort:special",

@@ -89,8 +89,10 @@ static void append_id(char *buf, size_t cap, const char *id)
 static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_response *out, ob_err *e)
 {
-    static const char *const allowed[] = {"patient", "patient.identifier", "identifier", NULL};
-    if (!ob_api_params_only(rq, allowed, out))
+    static const char *const allowed[] = {"patient", "patient.identifier", "identifier", "_count",
+                                          "_offset", "_summary",           NULL};
+    size_t count, offset; /* paged (issue 24): a long history is read page by page */
+    if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out))
         return OB_OK;
     uint32_t pat;
     if (!ob_api_resolve_patient(h, c, rq, &pat, out))
@@ -104,21 +106,26 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     size_t shown = 0;
     if (pat < h->ix->npatients) {
         const ob_patient *p = &h->ix->patients[pat];
-        for (uint16_t i = 0; i < p->nblocks; i++) {
-            if (!sees_block(c, acc, &p->blocks[i]))
+        /* active ones, then the history (lifted, revoked) */
+        for (size_t i = 0; i < ob_patient_all_blocks(p); i++) {
+            const ob_block *b = ob_patient_block_at(p, i);
+            if (!sees_block(c, acc, b))
                 continue;
-            json_t *r = ob_fhir_block_render(h->ix, pat, &p->blocks[i]);
+            if (shown++ < offset || shown - offset > count)
+                continue;
+            json_t *r = ob_fhir_block_render(h->ix, pat, b);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
-            shown++;
         }
-        for (uint16_t i = 0; i < p->nconsents; i++) {
-            if (!sees_consent(c, acc, &p->consents[i]))
+        for (size_t i = 0; i < ob_patient_all_consents(p); i++) {
+            const ob_consent *cs = ob_patient_consent_at(p, i);
+            if (!sees_consent(c, acc, cs))
                 continue;
-            json_t *r = ob_fhir_consent_render(h->ix, pat, &p->consents[i]);
+            if (shown++ < offset || shown - offset > count)
+                continue;
+            json_t *r = ob_fhir_consent_render(h->ix, pat, cs);
             append_id(ids, sizeof ids, json_string_value(json_object_get(r, "id")));
             ob_api_bundle_add(bundle, rq->base_url, r);
-            shown++;
         }
         if (shown || acc == OB_API_ACCESS_SELF || acc == OB_API_ACCESS_ATTORNEY)
             pext = p->ext_id;
@@ -133,7 +140,8 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_api_log_failed(out);
         return OB_OK;
     }
-    ob_api_bundle_link(bundle, rq, pext, 0, (size_t)-1); /* self: no paging here */
+    json_object_set_new(bundle, "total", json_integer((json_int_t)shown));
+    ob_api_bundle_link(bundle, rq, pext, offset, count);
     out->status = 200;
     out->body = bundle;
     return OB_OK;
@@ -151,11 +159,13 @@ static void locate(const ob_index *ix, const ob_caller *c, bool is_block, uint64
         ob_api_access a = ob_api_patient_access(ix, c, i);
         bool found = false;
         if (is_block) {
-            for (uint16_t j = 0; j < p->nblocks && !found; j++)
-                found = p->blocks[j].id == n && sees_block(c, a, &p->blocks[j]);
+            for (size_t j = 0; j < ob_patient_all_blocks(p) && !found; j++)
+                found = ob_patient_block_at(p, j)->id == n &&
+                        sees_block(c, a, ob_patient_block_at(p, j));
         } else {
-            for (uint16_t j = 0; j < p->nconsents && !found; j++)
-                found = p->consents[j].id == n && sees_consent(c, a, &p->consents[j]);
+            for (size_t j = 0; j < ob_patient_all_consents(p) && !found; j++)
+                found = ob_patient_consent_at(p, j)->id == n &&
+                        sees_consent(c, a, ob_patient_consent_at(p, j));
         }
         if (!found)
             continue;
@@ -205,12 +215,12 @@ static uint32_t owner(const ob_index *ix, bool is_block, uint64_t n)
     for (uint32_t i = 0; i < ix->npatients; i++) {
         const ob_patient *p = &ix->patients[i];
         if (is_block) {
-            for (uint16_t j = 0; j < p->nblocks; j++)
-                if (p->blocks[j].id == n)
+            for (size_t j = 0; j < ob_patient_all_blocks(p); j++)
+                if (ob_patient_block_at(p, j)->id == n)
                     return i;
         } else {
-            for (uint16_t j = 0; j < p->nconsents; j++)
-                if (p->consents[j].id == n)
+            for (size_t j = 0; j < ob_patient_all_consents(p); j++)
+                if (ob_patient_consent_at(p, j)->id == n)
                     return i;
         }
     }

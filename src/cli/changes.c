@@ -198,8 +198,8 @@ int cmd_block(int argc, char **argv)
             const ob_patient *p = &h->ix->patients[pt];
             printf("%-4s %-13s %-34s %-24s %-24s %s\n", "id", "kind", "target", "in force",
                    "data from", "status");
-            for (uint16_t i = 0; i < p->nblocks; i++) {
-                const ob_block *b = &p->blocks[i];
+            for (size_t i = 0; i < ob_patient_all_blocks(p); i++) { /* active, then lifted */
+                const ob_block *b = ob_patient_block_at(p, i);
                 const char *target = b->kind == OB_BLOCK_PROFESSIONAL ? h->ix->pros[b->target].name
                                      : b->kind == OB_BLOCK_SITE       ? h->ix->orgs[b->target].name
                                                                       : "all professionals";
@@ -290,8 +290,8 @@ int cmd_consent(int argc, char **argv)
         } else {
             const ob_patient *p = &h->ix->patients[pt];
             printf("%-4s %-16s %-24s %-8s %s\n", "id", "kind", "period", "form", "status");
-            for (uint16_t i = 0; i < p->nconsents; i++) {
-                const ob_consent *c = &p->consents[i];
+            for (size_t i = 0; i < ob_patient_all_consents(p); i++) { /* active, then revoked */
+                const ob_consent *c = ob_patient_consent_at(p, i);
                 char per[48], rv[16] = "";
                 fmt_period(c->from, c->to, per, sizeof per);
                 if (!c->active)

@@ -1765,11 +1765,13 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
             return false;
         }
     }
-    /* PUT, PATCH, DELETE and a POST that creates; a POST _search or a POST operation
-     * ($overview, ...) reads, and statistics requests are logged releases */
-    r->write = r->rt == R_FHIR &&
-               (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE ||
-                (r->method == M_POST && !strstr(url, "/_search") && !strstr(url, "/$")));
+    /* PUT, PATCH, DELETE, a POST that creates and $end (it ends a grant); a POST _search
+     * or a reading operation ($overview, ...) reads, and statistics requests are logged
+     * releases */
+    r->write =
+        r->rt == R_FHIR && (r->method == M_PUT || r->method == M_PATCH || r->method == M_DELETE ||
+                            (r->method == M_POST && !strstr(url, "/_search") &&
+                             (!strstr(url, "/$") || strstr(url, "/$end"))));
     if ((r->rt == R_FHIR || r->rt == R_STATS) && !authenticate(s, conn, r, true, mrc))
         return false;
     return true;

@@ -56,6 +56,8 @@ void ob_index_free(ob_index *ix)
         ob_free(p->rels);
         ob_free(p->blocks);
         ob_free(p->consents);
+        ob_free(p->old_blocks);
+        ob_free(p->old_consents);
         ob_free(p->attorneys);
         ob_free(p->disclosures);
     }
@@ -591,6 +593,9 @@ ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id)
     for (uint16_t i = 0; i < p->nblocks; i++)
         if (p->blocks[i].id == id)
             return &p->blocks[i];
+    for (uint32_t i = 0; i < p->nold_blocks; i++)
+        if (p->old_blocks[i].id == id)
+            return &p->old_blocks[i];
     return NULL;
 }
 
@@ -602,7 +607,99 @@ ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id)
     for (uint16_t i = 0; i < p->nconsents; i++)
         if (p->consents[i].id == id)
             return &p->consents[i];
+    for (uint32_t i = 0; i < p->nold_consents; i++)
+        if (p->old_consents[i].id == id)
+            return &p->old_consents[i];
     return NULL;
+}
+
+/* Appends elem to a history vector (32-bit counts: history is as long as the store's). */
+static int push32(void **v, uint32_t *n, uint32_t *cap, const void *elem, size_t size)
+{
+    if (*n == UINT32_MAX)
+        return -1;
+    if (*n == *cap) {
+        size_t ncap = *cap ? (size_t)*cap * 2 : 4;
+        if (ncap > UINT32_MAX)
+            ncap = UINT32_MAX;
+        void *nv = ob_realloc(*v, ncap * size);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = (uint32_t)ncap;
+    }
+    memcpy((char *)*v + (size_t)*n * size, elem, size);
+    (*n)++;
+    return 0;
+}
+
+/* Moves element i of a 16-bit active vector to a history vector; keeps the order of the
+ * others (the Consent list shows them in the order they came). */
+static ob_status retire(void *v, uint16_t *n, uint16_t i, void **old, uint32_t *nold,
+                        uint32_t *capold, size_t size, ob_err *e)
+{
+    char *a = v;
+    if (push32(old, nold, capold, a + (size_t)i * size, size) < 0)
+        return nomem(e);
+    memmove(a + (size_t)i * size, a + (size_t)(i + 1) * size, (size_t)(*n - i - 1) * size);
+    (*n)--;
+    return OB_OK;
+}
+
+ob_status ob_index_retire_block(ob_index *ix, uint32_t patient, uint64_t id, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st)
+        return st;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nblocks; i++)
+        if (p->blocks[i].id == id)
+            return retire(p->blocks, &p->nblocks, i, (void **)&p->old_blocks, &p->nold_blocks,
+                          &p->capold_blocks, sizeof *p->blocks, e);
+    return ob_err_set(e, OB_ENOTFOUND, "the patient has no active block %llu",
+                      (unsigned long long)id);
+}
+
+ob_status ob_index_retire_consent(ob_index *ix, uint32_t patient, uint64_t id, ob_err *e)
+{
+    ob_status st = check_patient(ix, patient, e);
+    if (st)
+        return st;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = 0; i < p->nconsents; i++)
+        if (p->consents[i].id == id)
+            return retire(p->consents, &p->nconsents, i, (void **)&p->old_consents,
+                          &p->nold_consents, &p->capold_consents, sizeof *p->consents, e);
+    return ob_err_set(e, OB_ENOTFOUND, "the patient has no active consent %llu",
+                      (unsigned long long)id);
+}
+
+bool ob_index_unretire_block(ob_index *ix, uint32_t patient, uint64_t id)
+{
+    if (patient >= ix->npatients)
+        return false;
+    ob_patient *p = &ix->patients[patient];
+    if (!p->nold_blocks || p->old_blocks[p->nold_blocks - 1].id != id)
+        return false;
+    if (push16((void **)&p->blocks, &p->nblocks, &p->capblocks, &p->old_blocks[p->nold_blocks - 1],
+               sizeof *p->blocks) < 0)
+        return false;
+    p->nold_blocks--;
+    return true;
+}
+
+bool ob_index_unretire_consent(ob_index *ix, uint32_t patient, uint64_t id)
+{
+    if (patient >= ix->npatients)
+        return false;
+    ob_patient *p = &ix->patients[patient];
+    if (!p->nold_consents || p->old_consents[p->nold_consents - 1].id != id)
+        return false;
+    if (push16((void **)&p->consents, &p->nconsents, &p->capconsents,
+               &p->old_consents[p->nold_consents - 1], sizeof *p->consents) < 0)
+        return false;
+    p->nold_consents--;
+    return true;
 }
 
 ob_attorney *ob_index_current_attorney(ob_index *ix, uint32_t patient, uint32_t holder, ob_time at)

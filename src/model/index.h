@@ -81,6 +81,36 @@ ob_block *ob_index_find_block(ob_index *ix, uint32_t patient, uint64_t id);
 uint32_t ob_index_block_owner(const ob_index *ix, uint64_t id);
 uint32_t ob_index_consent_owner(const ob_index *ix, uint64_t id);
 ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id);
+/* The find functions above look in the active arrays, then in the history. */
+
+/* Moves a lifted block (revoked consent) out of the patient's active array into their
+ * history (issue 24), so the engine's arrays hold active ones only. OB_ENOTFOUND if it is not
+ * active; nothing changes on an error. */
+ob_status ob_index_retire_block(ob_index *ix, uint32_t patient, uint64_t id, ob_err *e);
+ob_status ob_index_retire_consent(ob_index *ix, uint32_t patient, uint64_t id, ob_err *e);
+/* Undoes the last retire (a lift that could not be stored): the last history entry, if it
+ * has this id, goes back to the active array. False if it was not the last one. */
+bool ob_index_unretire_block(ob_index *ix, uint32_t patient, uint64_t id);
+bool ob_index_unretire_consent(ob_index *ix, uint32_t patient, uint64_t id);
+
+/* A patient's blocks (consents), the active ones first and then the history: position i
+ * below ob_patient_all_blocks(p). */
+static inline size_t ob_patient_all_blocks(const ob_patient *p)
+{
+    return (size_t)p->nblocks + p->nold_blocks;
+}
+static inline const ob_block *ob_patient_block_at(const ob_patient *p, size_t i)
+{
+    return i < p->nblocks ? &p->blocks[i] : &p->old_blocks[i - p->nblocks];
+}
+static inline size_t ob_patient_all_consents(const ob_patient *p)
+{
+    return (size_t)p->nconsents + p->nold_consents;
+}
+static inline const ob_consent *ob_patient_consent_at(const ob_patient *p, size_t i)
+{
+    return i < p->nconsents ? &p->consents[i] : &p->old_consents[i - p->nconsents];
+}
 
 /* Grants that end (issue 24): the one grant current at `at` (from <= at <= to, and for a
  * permission not revoked) that matches, or NULL. A relationship matches on org and

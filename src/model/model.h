@@ -242,7 +242,17 @@ typedef struct ob_patient {
     ob_consent *consents;
     ob_attorney *attorneys;
     ob_disclosure *disclosures;
+    /* History (issue 24): lifted blocks and revoked consents leave the arrays above, which
+     * the engine walks on every decision and which hold at most OB_MAX_ACTIVE_GRANTS active
+     * ones, for these, which only the Consent list and read and the CLI lists read. */
+    uint32_t nold_blocks, nold_consents, capold_blocks, capold_consents;
+    ob_block *old_blocks;
+    ob_consent *old_consents;
 } ob_patient;
+
+/* Most active blocks, and most active consents, one patient holds (issue 24): a sane
+ * bound far above any real use, refused with a 4xx that names it, never a 503. */
+#define OB_MAX_ACTIVE_GRANTS 1000
 
 /* A GP quality cluster (klynge) or a municipality's planning group (R-STAT-1..7): which
  * clinics' figures are compared, who may order a release, and the stored agreement

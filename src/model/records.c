@@ -556,6 +556,13 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
     ob_change_actor who;
     TRY(change_actor(L, o, "by_gp", pat, &who, e));
     TRY(ob_policy_check_block(L->ix, pat, &b, &who, e));
+    /* Issue 24: active ones are capped, checked after the rules (a refused caller learns
+     * nothing of them); a replay loads what was stored under any earlier bound. */
+    if (!L->replay && L->ix->patients[pat].nblocks >= OB_MAX_ACTIVE_GRANTS)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "the patient already has %d active blocks, the most allowed; lift "
+                          "one first",
+                          OB_MAX_ACTIVE_GRANTS);
     TRY(ob_index_add_block(L->ix, pat, &b, e));
     if (b.id >= L->next_block_id)
         L->next_block_id = b.id + 1;
@@ -623,6 +630,11 @@ static ob_status rec_consent(ob_loader *L, json_t *o, ob_record_out *out, ob_err
         who.actor = c.taken_by;
     }
     TRY(ob_policy_check_consent(L->ix, pat, &c, text, &who, e));
+    if (!L->replay && L->ix->patients[pat].nconsents >= OB_MAX_ACTIVE_GRANTS)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "the patient already has %d active consents, the most allowed; "
+                          "revoke one first",
+                          OB_MAX_ACTIVE_GRANTS);
     c.active = true;
     c.revoked_at = OB_TIME_MAX;
     TRY(ob_index_add_consent(L->ix, pat, &c, e));
@@ -660,7 +672,10 @@ static ob_status rec_lift(ob_loader *L, json_t *o, bool is_block, ob_record_out 
             return ob_err_set(e, OB_ENOTFOUND, "the patient has no block %llu",
                               (unsigned long long)id);
         TRY(ob_policy_check_block_lift(L->ix, pat, b, &who, e));
-        b->active = false; /* R-BLK-5: takes effect at once */
+        /* into the history: the engine's arrays hold active ones only (issue 24) */
+        TRY(ob_index_retire_block(L->ix, pat, id, e));
+        ob_patient *p = &L->ix->patients[pat];
+        p->old_blocks[p->nold_blocks - 1].active = false; /* R-BLK-5: takes effect at once */
         return OB_OK;
     }
     ob_consent *c = ob_index_find_consent(L->ix, pat, id);
@@ -668,6 +683,9 @@ static ob_status rec_lift(ob_loader *L, json_t *o, bool is_block, ob_record_out 
         return ob_err_set(e, OB_ENOTFOUND, "the patient has no consent %llu",
                           (unsigned long long)id);
     TRY(ob_policy_check_consent_revoke(L->ix, pat, c, &who, e));
+    TRY(ob_index_retire_consent(L->ix, pat, id, e));
+    ob_patient *p = &L->ix->patients[pat];
+    c = &p->old_consents[p->nold_consents - 1];
     c->active = false; /* R-CON-2: effective at once; the record keeps the history */
     c->revoked_at = at;
     return OB_OK;

@@ -425,19 +425,20 @@ static bool undo(ob_hub *h, const ob_record_out *out, const char *type)
         p->nconsents--;
         return true;
     }
+    /* a lift moved the entry into the history (issue 24): it goes back, active again;
+     * if it cannot, the caller rebuilds from the store */
     if (strcmp(type, "block_lift") == 0) {
-        ob_block *b = ob_index_find_block(h->ix, out->patient, out->assigned);
-        if (b)
-            b->active = true;
-        return b != NULL;
+        if (!ob_index_unretire_block(h->ix, out->patient, out->assigned))
+            return false;
+        p->blocks[p->nblocks - 1].active = true;
+        return true;
     }
     if (strcmp(type, "consent_revoke") == 0) {
-        ob_consent *c = ob_index_find_consent(h->ix, out->patient, out->assigned);
-        if (c) {
-            c->active = true;
-            c->revoked_at = OB_TIME_MAX;
-        }
-        return c != NULL;
+        if (!ob_index_unretire_consent(h->ix, out->patient, out->assigned))
+            return false;
+        p->consents[p->nconsents - 1].active = true;
+        p->consents[p->nconsents - 1].revoked_at = OB_TIME_MAX;
+        return true;
     }
     return false;
 }

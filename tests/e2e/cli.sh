@@ -121,6 +121,8 @@ out=$("$bin" block lift --db "$db" --patient pt-0 --id "$bid" --by "$gp-dr0" 2>&
 check "R-BLK-5 the patient lifts" "$bin" block lift --db "$db" --patient pt-0 --id "$bid"
 r=$(decide "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-0\",\"category\":\"lab_result\",\"origin\":\"hosp-0-med\",\"purpose\":\"TREAT\"}")
 has "lifted block is gone at once" "$r" '"rule":"R-ACC-1"'
+list=$("$bin" block list --db "$db" --patient pt-0)
+has "R-BLK-5 the lifted block stays in the list (history, issue 24)" "$list" "lifted"
 
 # consents (R-CON-1, R-CON-2, R-ACC-5)
 r=$(decide '{"actor":{"professional":"mun-0-hjemme-nurse0"},"patient":"pt-0","category":"measurement","origin":"hosp-0-med","purpose":"PREVENTION"}')

@@ -133,6 +133,8 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod 755 "$work"
   chown -R nobody "$state"
   as_user=(-u nobody)
+  # the user must reach the binary: a build below a private directory (mktemp -d) is not
+  cp "$bin" "$work/overblik" && chmod 755 "$work/overblik" && bin=$work/overblik
 fi
 
 # --- the server, as overblik.service starts it

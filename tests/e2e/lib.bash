@@ -45,7 +45,7 @@ serve_bg() {
 # remembers the arguments (in $work/.tokens); `fresh TOKEN` mints a twin of a token made
 # by mint (same claims, a new jti), or echoes TOKEN as it is; `is_write METHOD PATH` says
 # whether the request is a write (PUT, PATCH, DELETE; a POST under /fhir that is not a
-# _search or an operation).
+# _search or a reading operation; $end ends a grant, so it writes).
 mint() {
   local db_=$1 t_
   shift
@@ -61,7 +61,7 @@ fresh() {
 is_write() {
   case $1 in
     PUT | PATCH | DELETE) return 0 ;;
-    POST) [[ $2 == /fhir/* && $2 != *_search* && $2 != *'$'* ]] ;;
+    POST) [[ $2 == /fhir/* && $2 != *_search* && ($2 != *'$'* || $2 == *'$end'*) ]] ;;
     *) return 1 ;;
   esac
 }

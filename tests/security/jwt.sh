@@ -108,6 +108,16 @@ eq "T-DOOR-14: the token still reads" "$(code_of "$wt")" 200
 nojti=$(forge low "$(claims | jq -c 'del(.jti)')")
 eq "T-DOOR-14: a write with a token without jti" "$(write_code "$nojti")" 401
 eq "T-DOOR-14: a read with a token without jti" "$(code_of "$nojti")" 200
+# $end ends a grant: a write, so a replayed token is refused there too
+end_code() {
+  curl -s -o "$work/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $1" \
+    -H "Content-Type: application/fhir+json" --data-binary '{"resourceType":"Parameters"}' \
+    "$addr/fhir/PractitionerRole/\$end"
+}
+et=$(forge low "$(claims)")
+first=$(end_code "$et")
+[ "$first" != 401 ] && ok || bad "T-DOOR-14: a first \$end is not refused as a replay ($first)"
+eq "T-DOOR-14: the same token's jti on a second \$end" "$(end_code "$et")" 401
 # our own minting gives low s every time (a signer that does not would be refused at random)
 high=0
 for _ in $(seq 1 40); do

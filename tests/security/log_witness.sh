@@ -18,10 +18,10 @@ db="$work/t.db"
 "$bin" init --db "$db" >/dev/null || { echo "init failed"; exit 1; }
 "$bin" gen --db "$db" --patients 40 --seed 5 >/dev/null || { echo "gen failed"; exit 1; }
 gp=$(sqlite3 "$db" "select json_extract(json,'\$.gp') from records where type='patient' and json_extract(json,'\$.id')='pt-0'")
-decide() { # decide DB N: N logged reads
+decide() { # decide DB N [CATEGORY]: N logged reads
   local i
   for i in $(seq 1 "$2"); do
-    echo "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-$((i % 20))\",\"category\":\"lab_result\",\"origin\":\"$gp\",\"purpose\":\"TREAT\"}"
+    echo "{\"actor\":{\"professional\":\"$gp-dr0\"},\"patient\":\"pt-$((i % 20))\",\"category\":\"${3:-lab_result}\",\"origin\":\"$gp\",\"purpose\":\"TREAT\"}"
   done | "$bin" decide --db "$1" >/dev/null
 }
 cut_now() { "$bin" log prove --db "$1" --seq 1 --checkpoint-now >/dev/null; }
@@ -69,7 +69,9 @@ attack truncate "$work/trunc.db"
 attack rollback "$work/old.db"
 # T-LOG-FMT-4 fork: the old copy goes on differently, further than the witnessed size
 cp "$work/old.db" "$work/fork.db"; cp "$work/t.cpr-key" "$work/fork.cpr-key"; cp "$work/t.log-key" "$work/fork.log-key"
-decide "$work/fork.db" 30 && cut_now "$work/fork.db"
+# (other reads than the honest log's: the same reads within the same second would give the
+# same leaves, and a log that says the same is no fork)
+decide "$work/fork.db" 30 diagnosis && cut_now "$work/fork.db"
 attack fork "$work/fork.db"
 
 # T-LOG-FMT-5: only the public key file; the secret key file withheld
