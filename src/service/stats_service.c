@@ -945,9 +945,11 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             if (strcmp(p->def, def_txt) != 0 || p->r->table->n_fig != t->n_fig ||
                 memcmp(p->r->table->value, t->value, t->n_fig * sizeof *t->value) != 0)
                 continue;
+            /* hidden stays hidden (`x`, a small cell's too); `<k` comes back as primary */
             for (size_t f = 0; f < t->n_fig; f++)
-                if ((p->kind[f] == OB_STATS_PUB_HIDDEN || p->kind[f] == OB_STATS_PUB_SMALL) &&
-                    !(t->value[f] < sdc.k && (t->value[f] > 0 || !sdc.zeros_released)))
+                if (p->kind[f] == OB_STATS_PUB_HIDDEN ||
+                    (p->kind[f] == OB_STATS_PUB_SMALL &&
+                     !(t->value[f] < sdc.k && (t->value[f] > 0 || !sdc.zeros_released))))
                     t->state[f] = OB_STATS_DIFFERENCING;
             break;
         }

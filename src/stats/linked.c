@@ -420,7 +420,11 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
     y->natt = 0;
     for (size_t f = 0; f < y->nf; f++) {
         struct target t = {T_FIG, f, f, y->f_owner[f], y->f_true[f]};
-        if (y->f_pub[f] != PUB_EXACT && y->f_pub[f] != PUB_FREE && sensitive(s, y->f_true[f]) &&
+        /* a margin of release 0 is a target even when large or published: what one or two
+         * members' own rows leave of it may be small (applies() decides per attacker) */
+        int margin0 = y->f_rel[f] == 0 && y->f_owner[f] == NOROW && y->f_pub[f] != PUB_FREE;
+        if ((margin0 ||
+             (y->f_pub[f] != PUB_EXACT && y->f_pub[f] != PUB_FREE && sensitive(s, y->f_true[f]))) &&
             push_target(y, &t))
             goto oom;
         if (y->f_listed[f] != SIZE_MAX) {
@@ -508,11 +512,17 @@ struct lp {
     const double *stop_c;
     size_t stop_n;
     double stop_at, stop_base;
+    int nodes, node_lim; /* branch and bound stops after node_lim nodes (not a time: the
+                          * same query on the same data must give the same table) */
 };
 
 static void stop_cb(glp_tree *T, void *info)
 {
-    const struct lp *lp = info;
+    struct lp *lp = info;
+    if (glp_ios_reason(T) == GLP_ISELECT && ++lp->nodes > lp->node_lim) {
+        glp_ios_terminate(T);
+        return;
+    }
     if (glp_ios_reason(T) != GLP_IBINGO || !lp->stop_v || isnan(lp->stop_at))
         return;
     glp_prob *p = glp_ios_get_prob(T);
@@ -719,8 +729,9 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         glp_init_iocp(&io);
         io.msg_lev = GLP_MSG_OFF;
         io.presolve = GLP_OFF; /* the LP basis is optimal already */
-        io.tm_lim = tm_ms;
-        io.ps_heur = GLP_ON; /* proximity search: without it, no table is found in time */
+        io.tm_lim = 120000;    /* a last resort only: a time limit is not deterministic */
+        lp->nodes = 0;
+        lp->node_lim = tm_ms;
         io.cb_func = stop_cb;
         io.cb_info = lp;
         int irc = glp_intopt(p, &io);
@@ -1211,8 +1222,8 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
         /* sparse extreme tables when branch and bound finds them quickly, else any */
         for (int sparse = 1; sparse >= 0; sparse--) {
             memset(a->mv, 0, y->natt);
-            rc = alp_extreme(y, a, t, 1, sparse ? 500 : 2000, sparse, blo, &va) ||
-                 alp_extreme(y, a, t, -1, sparse ? 500 : 2000, sparse, bhi, &vb);
+            rc = alp_extreme(y, a, t, 1, sparse ? 100 : 1000, sparse, blo, &va) ||
+                 alp_extreme(y, a, t, -1, sparse ? 100 : 1000, sparse, bhi, &vb);
             if (!rc)
                 break;
         }
@@ -1339,6 +1350,8 @@ static int applies(const struct sys *y, const struct target *t, const size_t *S,
         A[i] = y->att[S[i]];
     if (t->owner != NOROW && knows(A, nS, t->owner))
         return 0;
+    if (t->kind == T_FIG && t->owner == NOROW && !nS)
+        return y->f_pub[t->f] != PUB_EXACT && sensitive(y->s, t->truev);
     if (t->kind == T_FIG && t->owner == NOROW && nS) {
         int64_t own = own_part(y, t->f, A, nS);
         if (own < 0 || !sensitive(y->s, t->truev - own))
@@ -1367,9 +1380,10 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
         const struct target *t = &y->t[ti];
         /* a margin's remainder changes with who looks: every attacker is audited */
         int all = t->kind == T_FIG && t->owner == NOROW;
-        struct res r0;
-        if ((st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e)) ||
-            (st = record(out, y, t, NULL, 0, &r0, e)))
+        struct res r0 = {0};
+        if (applies(y, t, NULL, 0) &&
+            ((st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e)) ||
+             (st = record(out, y, t, NULL, 0, &r0, e))))
             break;
         for (size_t i = 0; i < n && !st; i++) {
             ev[i] = 0;
@@ -1470,8 +1484,8 @@ ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
                           s->k);
     /* primary suppression: small figures, and row totals whose complement is small */
     for (size_t f = 0; f < t->n_fig; f++)
-        if (t->state[f] != OB_STATS_PRIMARY && sensitive(s, t->value[f]))
-            t->state[f] = OB_STATS_PRIMARY;
+        if (t->state[f] == OB_STATS_RELEASED && sensitive(s, t->value[f]))
+            t->state[f] = OB_STATS_PRIMARY; /* (one already hidden as `x` stays so) */
     if (t->row_cap)
         for (size_t r = 0; r < t->rows; r++) {
             size_t f = ob_stats_fig_row(t, r);
