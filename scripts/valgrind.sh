@@ -29,7 +29,10 @@ export -f run one
 export dir
 # largest (slowest) first, so the two lanes finish together
 # shellcheck disable=SC2016 # $1 is for the inner shell
-find "$dir" -maxdepth 1 -type f -executable -name '*_test_*' -printf '%s %p\n' | sort -rn |
+# stats_test_api orders some twenty releases over a generated data set, each audited with all
+# earlier ones by GLPK (40 s in a release build, an hour under valgrind): its release path is
+# run under valgrind by e2e/stats below (first release, every format; OB_TEST_SCALE)
+find "$dir" -maxdepth 1 -type f -executable -name '*_test_*' ! -name stats_test_api -printf '%s %p\n' | sort -rn |
   cut -d' ' -f2 | xargs -P 2 -I{} bash -c 'one "$1"' _ {}
 echo "valgrind: every unit test passed"
 
@@ -40,7 +43,7 @@ printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=de
   "$logs" "$PWD/$dir/overblik" >"$wrap"
 chmod +x "$wrap"
 e2e() {
-  run "e2e/$1" "$dir/e2e-$1.valgrind.log" env OB_SOURCE_DIR="$PWD" OB_BIN="$wrap" bash "tests/e2e/$1.sh"
+  run "e2e/$1" "$dir/e2e-$1.valgrind.log" env OB_TEST_SCALE=20 OB_SOURCE_DIR="$PWD" OB_BIN="$wrap" bash "tests/e2e/$1.sh"
 }
 export -f e2e
 export wrap
