@@ -728,8 +728,9 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         glp_iocp io;
         glp_init_iocp(&io);
         io.msg_lev = GLP_MSG_OFF;
-        io.presolve = GLP_OFF; /* the LP basis is optimal already */
-        io.tm_lim = 120000;    /* a last resort only: a time limit is not deterministic */
+        io.presolve = GLP_OFF;   /* the LP basis is optimal already */
+        io.tm_lim = 120000;      /* a last resort only: a time limit is not deterministic */
+        io.br_tech = GLP_BR_MFV; /* Driebeck-Tomlin's tableau rows cost more than the tree */
         lp->nodes = 0;
         lp->node_lim = tm_ms;
         io.cb_func = stop_cb;
@@ -1253,7 +1254,10 @@ static int alp_prior(struct sys *y, struct alp *a, const struct target *t, int m
         for (size_t f = 0; f < n0; f++)
             alp_row(y, a, f);
         int64_t lo = 0, hi = 0;
-        unsafe = alp_range(y, a, t, mip, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
+        /* the LP range contains the integer one: an LP that finds it narrow proves the
+         * exposure; one that finds it wide leaves it to this release's protection */
+        (void)mip;
+        unsafe = alp_range(y, a, t, 0, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
         memcpy(y->f_pub, save, n0);
         for (size_t f = 0; f < n0; f++)
             alp_row(y, a, f);
