@@ -35,7 +35,7 @@ PY
   python3 "$gen" <"$work/spec.json" >"$work/a.ndjson"
   printf '| small-%d (%d clinics) |' "$seed" "$(jq '.clinics | length' "$work/spec.json")"
   for b in "$@"; do
-    rm -f "$work/s.db" "$work/s.key" "$work/r.json"
+    rm -f "$work"/s.* "$work/r.json" # the database, its WAL and its key files
     "$b" init --db "$work/s.db" >/dev/null && "$b" load --db "$work/s.db" "$work/a.ndjson" >/dev/null
     "$b" stats cluster --db "$work/s.db" --cluster kl "${P[@]}" >"$work/r.json" 2>/dev/null
     printf ' %s |' "$(hidden "$work/r.json")"
@@ -44,7 +44,7 @@ PY
 done
 printf '| gen 4000/5 klynge-0 |'
 for b in "$@"; do
-  rm -f "$work/g.db" "$work/g.key" "$work/r.json"
+  rm -f "$work"/g.* "$work/r.json"
   "$b" init --db "$work/g.db" >/dev/null && "$b" gen --db "$work/g.db" --patients 4000 --seed 5 >/dev/null
   "$b" stats cluster --db "$work/g.db" --cluster klynge-0 "${P[@]}" >"$work/r.json" 2>/dev/null
   printf ' %s |' "$(hidden "$work/r.json")"

@@ -1450,8 +1450,8 @@ static ob_status check_link(const ob_stats_link *L, const ob_stats_sdc *s, ob_er
     return OB_OK;
 }
 
-ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
-                              ob_err *e)
+static ob_status link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
+                            ob_err *e)
 {
     memset(out, 0, sizeof *out);
     ob_status st = check_link(L, s, e);
@@ -1470,8 +1470,8 @@ ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_
     return st;
 }
 
-ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
-                                ob_stats_audit *audit, ob_err *e)
+static ob_status link_protect(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *audit,
+                              ob_err *e)
 {
     if (audit)
         memset(audit, 0, sizeof *audit);
@@ -1524,5 +1524,23 @@ ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
     }
     ob_stats_audit_free(&a);
     sys_free(&y);
+    return st;
+}
+
+/* GLPK keeps an environment per thread (its allocator, terminal hooks); a server thread that
+ * ends would leak it, so each call frees it when done (every problem is deleted by then). */
+ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
+                              ob_err *e)
+{
+    ob_status st = link_audit(L, s, out, e);
+    glp_free_env();
+    return st;
+}
+
+ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
+                                ob_stats_audit *audit, ob_err *e)
+{
+    ob_status st = link_protect(L, s, audit, e);
+    glp_free_env();
     return st;
 }
