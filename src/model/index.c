@@ -344,24 +344,36 @@ uint32_t ob_index_consent_owner(const ob_index *ix, uint64_t id)
     return ob_map_get(ix->consent_ids, &id, sizeof id);
 }
 
-/* Appends one element to a per-patient vector with 16-bit count and capacity. */
-static int push16(void **v, uint16_t *n, uint16_t *cap, const void *elem, size_t size)
+/* Appends one element to a vector whose count and capacity may not pass max: the engine's
+ * per-patient arrays (16-bit) and the histories (32-bit) share it. */
+static int push_capped(void **v, size_t *n, size_t *cap, size_t max, size_t first, const void *elem,
+                       size_t size)
 {
-    if (*n == UINT16_MAX)
+    if (*n == max)
         return -1;
     if (*n == *cap) {
-        size_t ncap = *cap ? (size_t)*cap * 2 : 2;
-        if (ncap > UINT16_MAX)
-            ncap = UINT16_MAX;
+        size_t ncap = *cap ? *cap * 2 : first;
+        if (ncap > max)
+            ncap = max;
         void *nv = ob_realloc(*v, ncap * size);
         if (!nv)
             return -1;
         *v = nv;
-        *cap = (uint16_t)ncap;
+        *cap = ncap;
     }
-    memcpy((char *)*v + (size_t)*n * size, elem, size);
+    memcpy((char *)*v + *n * size, elem, size);
     (*n)++;
     return 0;
+}
+
+/* Appends one element to a per-patient vector with 16-bit count and capacity. */
+static int push16(void **v, uint16_t *n, uint16_t *cap, const void *elem, size_t size)
+{
+    size_t n_ = *n, cap_ = *cap;
+    int rc = push_capped(v, &n_, &cap_, UINT16_MAX, 2, elem, size);
+    *n = (uint16_t)n_;
+    *cap = (uint16_t)cap_;
+    return rc;
 }
 
 static ob_status check_patient(const ob_index *ix, uint32_t patient, ob_err *e)
@@ -616,21 +628,11 @@ ob_consent *ob_index_find_consent(ob_index *ix, uint32_t patient, uint64_t id)
 /* Appends elem to a history vector (32-bit counts: history is as long as the store's). */
 static int push32(void **v, uint32_t *n, uint32_t *cap, const void *elem, size_t size)
 {
-    if (*n == UINT32_MAX)
-        return -1;
-    if (*n == *cap) {
-        size_t ncap = *cap ? (size_t)*cap * 2 : 4;
-        if (ncap > UINT32_MAX)
-            ncap = UINT32_MAX;
-        void *nv = ob_realloc(*v, ncap * size);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = (uint32_t)ncap;
-    }
-    memcpy((char *)*v + (size_t)*n * size, elem, size);
-    (*n)++;
-    return 0;
+    size_t n_ = *n, cap_ = *cap;
+    int rc = push_capped(v, &n_, &cap_, UINT32_MAX, 4, elem, size);
+    *n = (uint32_t)n_;
+    *cap = (uint32_t)cap_;
+    return rc;
 }
 
 /* Moves element i of a 16-bit active vector to a history vector; keeps the order of the

@@ -133,6 +133,23 @@ static ob_status on_item(void *ctx, const ob_item *it, ob_err *e)
     return OB_OK;
 }
 
+/* The patient's latest listing with a member clinic (row[] not OB_STATS_NO_CLINIC) that
+ * overlaps [from, to), or NULL: one rule for build_dataset and relist. */
+static const ob_relationship *listing(const ob_index *ix, const ob_patient *pt, const uint32_t *row,
+                                      ob_time from, ob_time to)
+{
+    const ob_relationship *best = NULL;
+    for (uint16_t r = 0; r < pt->nrels; r++) {
+        const ob_relationship *x = &pt->rels[r];
+        if (x->kind != OB_REL_LISTED || x->org >= ix->norgs || row[x->org] == OB_STATS_NO_CLINIC ||
+            x->from >= to || x->to <= from)
+            continue;
+        if (!best || x->from > best->from)
+            best = x;
+    }
+    return best;
+}
+
 /* Rows: the cluster's member clinics (or the one clinic). Every index patient becomes data
  * set patient with the same id; their listing is the latest listing with a row clinic that
  * overlaps the period (a patient who moved within the period counts once, at the newer
@@ -171,15 +188,7 @@ static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, o
         rc = ob_stats_dataset_reserve(d, 0, ix->npatients, 0, 0, 0, e);
     for (size_t p = 0; p < ix->npatients && !rc; p++) {
         const ob_patient *pt = &ix->patients[p];
-        const ob_relationship *best = NULL;
-        for (uint16_t r = 0; r < pt->nrels; r++) {
-            const ob_relationship *x = &pt->rels[r];
-            if (x->kind != OB_REL_LISTED || x->org >= ix->norgs ||
-                row[x->org] == OB_STATS_NO_CLINIC || x->from >= to || x->to <= from)
-                continue;
-            if (!best || x->from > best->from)
-                best = x;
-        }
+        const ob_relationship *best = listing(ix, pt, row, from, to);
         if (best)
             rc = ob_stats_add_patient(d, row[best->org], best->from,
                                       best->to > best->from ? best->to : best->from + 1, NULL, e);
@@ -223,15 +232,7 @@ static ob_status relist(const ob_index *ix, const ob_cluster *cl, uint32_t only,
     }
     for (size_t p = 0; p < ix->npatients && p < d->n_patients; p++) {
         const ob_patient *pt = &ix->patients[p];
-        const ob_relationship *best = NULL;
-        for (uint16_t r = 0; r < pt->nrels; r++) {
-            const ob_relationship *x = &pt->rels[r];
-            if (x->kind != OB_REL_LISTED || x->org >= ix->norgs ||
-                row[x->org] == OB_STATS_NO_CLINIC || x->from >= to || x->to <= from)
-                continue;
-            if (!best || x->from > best->from)
-                best = x;
-        }
+        const ob_relationship *best = listing(ix, pt, row, from, to);
         d->pat_clinic[p] = best ? row[best->org] : OB_STATS_NO_CLINIC;
         d->pat_list_from[p] = best ? best->from : 0;
         d->pat_list_to[p] = best ? (best->to > best->from ? best->to : best->from + 1) : 1;
