@@ -5,7 +5,12 @@
  * the single-table protection; then the timed release is protected with all of them: primary
  * and LP-chosen secondary suppression, then the integer audit for the outsider, every member
  * clinic and every pair of clinics. Data generated deterministically in memory.
- * Usage: bench_stats_linked [--patients-per-clinic N] [--history H] */
+ * The history is published as the service publishes it: oldest first, each release protected
+ * jointly with the ones before it (the time this takes is printed too: it is what the
+ * cluster paid, release by release); --single-history gives each its own label-blind
+ * single-table pattern instead, as the first measurements did.
+ * Usage: bench_stats_linked [--patients-per-clinic N] [--history H | --at H]
+ * [--single-history] (--at H: time only the release with H earlier ones) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +66,28 @@ static ob_stats_report *build(const ob_stats_dataset *d, int i, ob_err *e)
 int main(int argc, char **argv)
 {
     size_t per = 150;
-    int hmax = 50;
+    int hmax = 50, at = -1, single = 0, n_refused = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : "-1";
+        if (!strcmp(argv[i], "--single-history")) {
+            single = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "--patients-per-clinic"))
-            per = strtoull(argv[i + 1], NULL, 10);
+            per = strtoull(v, NULL, 10);
         else if (!strcmp(argv[i], "--history"))
-            hmax = (int)strtol(argv[i + 1], NULL, 10);
+            hmax = (int)strtol(v, NULL, 10);
+        else if (!strcmp(argv[i], "--at"))
+            at = hmax = (int)strtol(v, NULL, 10);
+        else
+            hmax = -1; /* unknown: usage below */
+        i++;
+    }
+    if (hmax < 0 || hmax > 60) {
+        fprintf(stderr, "usage: bench_stats_linked [--patients-per-clinic N] [--history H | "
+                        "--at H] [--single-history] (H: 0..60)\n");
+        return 2;
     }
     ob_err e = {0};
     ob_stats_dataset *d = ob_stats_dataset_new();
@@ -116,11 +136,43 @@ int main(int argc, char **argv)
     }
     printf("cluster: %d clinics, %zu patients, %zu diagnoses; a release has %zu figures\n", CLINICS,
            d->n_patients, d->n_diag, rep[0]->table->n_fig);
-    /* earlier releases: a published pattern from the single-table protection (cheap; the
-     * cost measured is the new release's) */
-    for (int i = 1; i <= hmax; i++)
-        ob_stats_report_protect(rep[i], &s, NULL, &e);
-    static const int hs[] = {0, 10, 25, 50};
+    /* earlier releases, published oldest first as the service publishes them: each protected
+     * jointly with the ones before it (--single-history: each on its own, label-blind, as
+     * the first measurements did; such a history leaks within itself) */
+    uint8_t *pubs[64] = {0};
+    double tgen = now();
+    for (int i = hmax; i >= 1; i--) {
+        ob_stats_table *u = rep[i]->table;
+        pubs[i] = ob_malloc(u->n_fig);
+        for (size_t f = 0; f < u->n_fig; f++)
+            u->state[f] = OB_STATS_RELEASED;
+        ob_status st = OB_OK;
+        if (single) {
+            ob_stats_report_protect(rep[i], &s, NULL, &e);
+        } else {
+            for (int j = i; j <= hmax; j++)
+                rel[j - i] = (ob_stats_link_rel){rep[j], owner,    pubs[j],       NULL, llo[j],
+                                                 lhi[j], month(j), month(j + 12), 0};
+            rel[0].pub = NULL;
+            ob_stats_link L = {(size_t)(hmax - i + 1), rel, 0, 2, 1, 0};
+            st = ob_stats_link_protect(&L, &s, NULL, &e);
+        }
+        /* a refused release publishes nothing */
+        for (size_t f = 0; f < u->n_fig; f++)
+            pubs[i][f] = st                                 ? OB_STATS_PUB_HIDDEN
+                         : u->state[f] == OB_STATS_RELEASED ? OB_STATS_PUB_EXACT
+                         : (f < u->rows * u->cols && u->state[f] == OB_STATS_PRIMARY &&
+                            u->value[f] > 0 && u->value[f] < s.k)
+                             ? OB_STATS_PUB_SMALL
+                             : OB_STATS_PUB_HIDDEN;
+        n_refused += st != OB_OK;
+    }
+    printf("history: %d earlier releases %s in %.1f s (%d refused)\n", hmax,
+           single ? "each protected on its own" : "each protected with the ones before it",
+           now() - tgen, n_refused);
+    int hs[] = {0, 10, 25, 50};
+    if (at >= 0)
+        hs[0] = at, hs[1] = hs[2] = hs[3] = 61;
     printf("| earlier releases | hidden in the release | integer ranges audited | time |\n"
            "|---|---|---|---|\n");
     for (size_t k = 0; k < sizeof hs / sizeof *hs; k++) {
@@ -135,20 +187,9 @@ int main(int argc, char **argv)
         for (int i = 1; i <= h; i++)
             rel[i] = (ob_stats_link_rel){rep[i], owner,    NULL,          NULL, llo[i],
                                          lhi[i], month(i), month(i + 12), 0};
-        /* earlier releases publish what their states say */
-        uint8_t *pubs[64] = {0};
-        for (int i = 1; i <= h; i++) {
-            const ob_stats_table *u = rep[i]->table;
-            pubs[i] = ob_malloc(u->n_fig);
-            for (size_t f = 0; f < u->n_fig; f++)
-                pubs[i][f] = u->state[f] == OB_STATS_RELEASED ? OB_STATS_PUB_EXACT
-                             : (f < u->rows * u->cols && u->state[f] == OB_STATS_PRIMARY &&
-                                u->value[f] > 0 && u->value[f] < s.k)
-                                 ? OB_STATS_PUB_SMALL
-                                 : OB_STATS_PUB_HIDDEN;
+        for (int i = 1; i <= h; i++)
             rel[i].pub = pubs[i];
-        }
-        ob_stats_link L = {(size_t)h + 1, rel, 0, 2, 1};
+        ob_stats_link L = {(size_t)h + 1, rel, 0, 2, 1, getenv("OB_EXACT") != NULL};
         ob_stats_audit a = {0};
         double t0 = now();
         ob_status st = ob_stats_link_protect(&L, &s, &a, &e);
@@ -161,9 +202,9 @@ int main(int argc, char **argv)
         else
             printf("| %d | %zu of %zu | %zu | %.2f s |\n", h, hidden, t->n_fig, a.n, dt);
         ob_stats_audit_free(&a);
-        for (int i = 1; i <= h; i++)
-            ob_free(pubs[i]);
     }
+    for (int i = 1; i <= hmax; i++)
+        ob_free(pubs[i]);
     for (int i = 0; i <= hmax; i++)
         ob_stats_report_free(rep[i]);
     ob_stats_dataset_free(d);

@@ -969,7 +969,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
                 rels[i + 1] = (ob_stats_link_rel){p->r,   p->owner, p->kind, p->val,  p->llo,
                                                   p->lhi, p->from,  p->to,   p->local};
             }
-            ob_stats_link L = {pv.n + 1, rels, o->mode == OB_STATS_MODE_ROUND, 2, 1};
+            ob_stats_link L = {pv.n + 1, rels, o->mode == OB_STATS_MODE_ROUND, 2, 1, 0};
             /* other clusters' and planning groups' releases: their stored patient sets (kept
              * for the retention period) are compared pairwise; each finding hides a figure
              * and the linked protection runs again */

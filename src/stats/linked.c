@@ -66,6 +66,7 @@ struct sys {
     uint32_t *att; /* attackers' clinics: every clinic of release 0 */
     size_t natt;
     uint32_t *f_att, *l_att; /* a figure's / listed count's attacker index, or NOROW */
+    unsigned gen;            /* bumped whenever release 0's labels change */
 };
 
 static void sys_free(struct sys *y)
@@ -399,6 +400,105 @@ oom:
     return ob_err_set(e, OB_ENOMEM, "out of memory building the linked audit");
 }
 
+/* Target t as a sum of variables (atom a, or na + listed count l) times coefficients, in
+ * tv/tc (room for na + nl); returns how many. */
+static size_t target_vars(const struct sys *y, const struct target *t, size_t *tv, double *tc)
+{
+    size_t f = t->f, g = t->g, n = 0;
+    if (t->kind == T_FIG || t->kind == T_COMP) {
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++) {
+            tv[n] = y->fa[i];
+            tc[n++] = t->kind == T_COMP ? -1 : 1;
+        }
+        if (t->kind == T_COMP) {
+            tv[n] = y->na + y->f_listed[f];
+            tc[n++] = 1;
+        }
+    } else {
+        size_t i = y->fa_off[f], j = y->fa_off[g];
+        for (; i < y->fa_off[f + 1]; i++) {
+            while (j < y->fa_off[g + 1] && y->fa[j] < y->fa[i])
+                j++;
+            int both = j < y->fa_off[g + 1] && y->fa[j] == y->fa[i];
+            if (both == (t->kind == T_INTER)) {
+                tv[n] = y->fa[i];
+                tc[n++] = 1;
+            }
+        }
+    }
+    return n;
+}
+
+struct thash {
+    uint64_t h;
+    size_t i;
+};
+
+static int cmp_thash(const void *a, const void *b)
+{
+    const struct thash *x = a, *z = b;
+    if (x->h != z->h)
+        return x->h < z->h ? -1 : 1;
+    return x->i < z->i ? -1 : x->i > z->i;
+}
+
+static uint64_t target_hash(const size_t *tv, const double *tc, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (tv[i] * 2 + (tc[i] > 0))) * 1099511628211ULL;
+    return h;
+}
+
+/* Drop quantities that are sums of the same patients as an earlier one (two releases'
+ * figures often carve out the same group): each is audited once. Figures of release 0
+ * stay (their findings name the figure). */
+static int targets_dedupe(struct sys *y)
+{
+    size_t nv = y->na + y->nl + 1, *tv = ob_malloc(2 * nv * sizeof(size_t));
+    double *tc = ob_malloc(2 * nv * sizeof(double));
+    struct thash *hs = ob_malloc((y->nt + 1) * sizeof *hs);
+    uint8_t *drop = ob_calloc(y->nt + 1, 1);
+    if (!tv || !tc || !hs || !drop) {
+        ob_free(tv);
+        ob_free(tc);
+        ob_free(hs);
+        ob_free(drop);
+        return -1;
+    }
+    for (size_t i = 0; i < y->nt; i++) {
+        size_t n = target_vars(y, &y->t[i], tv, tc);
+        hs[i] = (struct thash){target_hash(tv, tc, n), i};
+    }
+    qsort(hs, y->nt, sizeof *hs, cmp_thash);
+    for (size_t i = 1; i < y->nt; i++) {
+        const struct target *t = &y->t[hs[i].i];
+        if (t->kind == T_FIG && y->f_rel[t->f] == 0)
+            continue;
+        for (size_t j = i; j-- > 0 && hs[j].h == hs[i].h;) {
+            if (drop[hs[j].i])
+                continue;
+            size_t n = target_vars(y, t, tv, tc),
+                   m = target_vars(y, &y->t[hs[j].i], tv + nv, tc + nv);
+            if (n == m && !memcmp(tv, tv + nv, n * sizeof *tv) &&
+                !memcmp(tc, tc + nv, n * sizeof *tc)) {
+                drop[hs[i].i] = 1;
+                break;
+            }
+        }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < y->nt; i++)
+        if (!drop[i])
+            y->t[k++] = y->t[i];
+    y->nt = k;
+    ob_free(tv);
+    ob_free(tc);
+    ob_free(hs);
+    ob_free(drop);
+    return 0;
+}
+
 /* 0: a cell of column group 0, 1: of group 1, 2: a row total, 3: a margin. */
 static int fig_kind(const struct sys *y, size_t gf)
 {
@@ -463,6 +563,8 @@ static ob_status sys_targets(struct sys *y, ob_err *e)
             if (t.truev > 0 && t.truev < s->k && in > 0 && push_target(y, &t))
                 goto oom;
         }
+    if (targets_dedupe(y))
+        goto oom;
     /* attackers: every clinic of the release being decided (one that hides nothing still
      * knows its earlier figures and its exact listed count; the search below only audits
      * the clinics a range's extreme tables move, so the others cost nothing) */
@@ -891,6 +993,7 @@ static ob_status deviate(struct sys *y, ob_stats_table *t0, const uint32_t *A, s
         if (up[f] || down[f]) {
             t0->state[y->f_fig[f]] = OB_STATS_SECONDARY;
             y->f_pub[f] = PUB_HIDDEN;
+            y->gen++;
             (*n_hidden)++;
         }
 out:
@@ -1091,29 +1194,7 @@ static void alp_set(const struct sys *y, struct alp *a, const uint32_t *A, size_
 /* The target's variables and coefficients. */
 static void alp_target(const struct sys *y, struct alp *a, const struct target *t)
 {
-    size_t f = t->f, g = t->g, n = 0;
-    if (t->kind == T_FIG || t->kind == T_COMP) {
-        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++) {
-            a->tv[n] = y->fa[i];
-            a->tc[n++] = t->kind == T_COMP ? -1 : 1;
-        }
-        if (t->kind == T_COMP) {
-            a->tv[n] = a->na + y->f_listed[f];
-            a->tc[n++] = 1;
-        }
-    } else {
-        size_t i = y->fa_off[f], j = y->fa_off[g];
-        for (; i < y->fa_off[f + 1]; i++) {
-            while (j < y->fa_off[g + 1] && y->fa[j] < y->fa[i])
-                j++;
-            int both = j < y->fa_off[g + 1] && y->fa[j] == y->fa[i];
-            if (both == (t->kind == T_INTER)) {
-                a->tv[n] = y->fa[i];
-                a->tc[n++] = 1;
-            }
-        }
-    }
-    a->ntv = n;
+    a->ntv = target_vars(y, t, a->tv, a->tc);
 }
 
 static double alp_val(const struct alp *a, int col)
@@ -1254,10 +1335,10 @@ static int alp_prior(struct sys *y, struct alp *a, const struct target *t, int m
         for (size_t f = 0; f < n0; f++)
             alp_row(y, a, f);
         int64_t lo = 0, hi = 0;
-        /* the LP range contains the integer one: an LP that finds it narrow proves the
-         * exposure; one that finds it wide leaves it to this release's protection */
-        (void)mip;
-        unsafe = alp_range(y, a, t, 0, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
+        /* exposed only when proven: the LP range when it is narrow (it contains the integer
+         * one), else branch and bound's integer range; a solver that gives up proves
+         * nothing and leaves the quantity to this release's protection */
+        unsafe = alp_range(y, a, t, mip, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
         memcpy(y->f_pub, save, n0);
         for (size_t f = 0; f < n0; f++)
             alp_row(y, a, f);
@@ -1271,6 +1352,432 @@ struct res {
     int64_t lo, hi;
     int rc, safe, prior;
 };
+
+/* ---- witnesses: small problems that prove most quantities safe for most attackers ----
+ *
+ * Every table that keeps some clinics' atoms at their true counts and satisfies every
+ * published fact is a table that no attacker among those clinics can rule out. So for a
+ * quantity of clinic c, the problem over the atoms of c and a few partner clinics, all
+ * others fixed at the truth, is small (its rows are the figures those atoms lie in) and its
+ * extreme tables are real tables of the whole system: when its range is safe, the quantity
+ * is safe for every attacker that knows none of the partners. Candidates, in order: c
+ * alone (covers everyone); the partner sets that the whole problem's extreme tables moved
+ * for c's earlier quantities (c's cells share their hidden neighbours, so what balanced
+ * one usually balances the next); single partners, best first; three disjoint groups of
+ * partners. Only the attackers no witness covers go to the whole problem (alp_range
+ * above), whose answer is exact; its extreme tables then teach c's list. The audit's cost
+ * then follows a few clinics' history rather than the cluster's: with ten earlier releases
+ * the whole problem has thousands of rows, a witness hundreds. A witness problem is built
+ * once per (clinic, partner set) and reused for every quantity of the clinic (only the
+ * objective changes). */
+#define W_SET   6  /* partners in a witness at most */
+#define W_GROUP 5  /* partners per group witness */
+#define W_SINGL 4  /* single partners tried */
+#define W_LEARN 12 /* learnt partner sets kept per clinic */
+#define W_TRIES 16 /* witnesses tried per quantity */
+#define MULTI   (NOROW - 1)
+
+struct wit {
+    glp_prob *p;  /* NULL: not built yet */
+    int *col;     /* variable (atom a, or na + listed l) -> its first column, 0: fixed */
+    size_t *rowf; /* row i + 1 -> its figure, SIZE_MAX for a complement row */
+    int nrow;
+    unsigned gen; /* y->gen when the release's row bounds were last set */
+};
+
+struct wset {
+    uint32_t part[W_SET]; /* partner clinics (attacker indices), c itself not listed */
+    size_t npart;
+    struct wit w;
+};
+
+struct wits {
+    struct wset *set; /* [c * W_CAND + k]: c's candidates (below) */
+    size_t *nset;     /* [c]: how many */
+    uint32_t *own;    /* atom -> attacker index whose figures hold it, NOROW none, MULTI */
+    uint32_t *order;  /* [c * n + k]: c's k-th partner, best first (n - 1 of them) */
+    uint8_t *in;      /* scratch: attackers whose atoms are free */
+    size_t n;         /* natt */
+};
+
+/* c's candidates: alone, W_LEARN learnt, W_SINGL single partners, 3 groups */
+#define W_CAND (1 + W_LEARN + W_SINGL + 3)
+#define W_FIX  (1 + W_LEARN) /* where the fixed candidates begin */
+
+static void wit_free(struct wit *w)
+{
+    if (w->p)
+        glp_delete_prob(w->p);
+    ob_free(w->col);
+    ob_free(w->rowf);
+    memset(w, 0, sizeof *w);
+}
+
+static void wits_free(struct wits *W)
+{
+    for (size_t i = 0; W->set && i < W->n * W_CAND; i++)
+        wit_free(&W->set[i].w);
+    ob_free(W->set);
+    ob_free(W->nset);
+    ob_free(W->own);
+    ob_free(W->order);
+    ob_free(W->in);
+    memset(W, 0, sizeof *W);
+}
+
+/* Partners, best first: the clinics with most unpublished figures where c has its own
+ * (same release, same column), whose atoms can balance c's moves in the margins. */
+static ob_status wits_init(struct wits *W, const struct sys *y, ob_err *e)
+{
+    memset(W, 0, sizeof *W);
+    size_t n = y->natt, nk = 0, *key = ob_malloc((y->nf + 1) * sizeof(size_t));
+    W->n = n;
+    W->set = ob_calloc(n * W_CAND + 1, sizeof *W->set);
+    W->nset = ob_calloc(n + 1, sizeof(size_t));
+    W->own = ob_malloc((y->na + 1) * sizeof(uint32_t));
+    W->order = ob_malloc((n * n + 1) * sizeof(uint32_t));
+    W->in = ob_calloc(n + 1, 1);
+    uint32_t *score = ob_calloc(n * n + 1, sizeof(uint32_t));
+    uint8_t *hid = NULL;
+    if (!key || !W->set || !W->nset || !W->own || !W->order || !W->in || !score)
+        goto oom;
+    for (size_t a = 0; a < y->na; a++)
+        W->own[a] = NOROW;
+    for (size_t f = 0; f < y->nf; f++) {
+        uint32_t c = y->f_att[f];
+        for (size_t i = y->fa_off[f]; c != NOROW && i < y->fa_off[f + 1]; i++) {
+            uint32_t *o = &W->own[y->fa[i]];
+            *o = *o == NOROW || *o == c ? c : MULTI;
+        }
+        /* key: the column of a clinic's cell, or past the columns for its row total */
+        const ob_stats_table *t = y->L->rel[y->f_rel[f]].r->table;
+        size_t ff = y->f_fig[f], nc = t->rows * t->cols;
+        key[f] = ff < nc ? ff % t->cols : ff < nc + t->rows ? t->cols : SIZE_MAX;
+        if (key[f] != SIZE_MAX && key[f] + 1 > nk)
+            nk = key[f] + 1;
+    }
+    size_t nrk = nk * y->L->n;
+    hid = ob_calloc(n * nrk + 1, 1);
+    if (!hid)
+        goto oom;
+    for (size_t f = 0; f < y->nf; f++)
+        if (y->f_att[f] != NOROW && key[f] != SIZE_MAX && y->f_pub[f] != PUB_EXACT)
+            hid[y->f_att[f] * nrk + y->f_rel[f] * nk + key[f]] = 1;
+    for (size_t c = 0; c < n; c++)
+        for (size_t d = 0; d < n; d++)
+            for (size_t k = 0; k < nrk && d != c; k++)
+                score[c * n + d] += hid[c * nrk + k] & hid[d * nrk + k];
+    for (size_t c = 0; c < n; c++) {
+        uint32_t *o = W->order + c * n;
+        size_t m = 0;
+        for (size_t d = 0; d < n; d++)
+            if (d != c)
+                o[m++] = (uint32_t)d;
+        for (size_t i = 1; i < m; i++) /* insertion sort: score down, index up (stable) */
+            for (size_t j = i; j > 0 && score[c * n + o[j]] > score[c * n + o[j - 1]]; j--) {
+                uint32_t x = o[j];
+                o[j] = o[j - 1];
+                o[j - 1] = x;
+            }
+        /* the fixed candidates: alone first, singles and groups after the learnt ones */
+        struct wset *ws = W->set + c * W_CAND;
+        for (size_t k = 0; k < W_SINGL && k < m; k++)
+            ws[W_FIX + k] = (struct wset){{o[k]}, 1, {0}};
+        for (size_t g = 0; g < 3; g++) {
+            struct wset *gs = &ws[W_FIX + W_SINGL + g];
+            for (size_t r = g; r < m && gs->npart < W_GROUP; r += 3)
+                gs->part[gs->npart++] = o[r];
+        }
+        W->nset[c] = 1;
+    }
+    ob_free(hid);
+    ob_free(score);
+    ob_free(key);
+    return OB_OK;
+oom:
+    ob_free(hid);
+    ob_free(score);
+    ob_free(key);
+    wits_free(W);
+    return ob_err_set(e, OB_ENOMEM, "out of memory preparing the audit");
+}
+
+static void wit_rows(const struct sys *y, struct wit *w, int all)
+{
+    for (int i = 0; i < w->nrow; i++) {
+        size_t f = w->rowf[i];
+        if (f == SIZE_MAX || (!all && y->f_rel[f] != 0))
+            continue;
+        double lo, hi, t = (double)y->f_true[f];
+        pub_bounds(y, y->f_pub[f], y->f_val[f], &lo, &hi);
+        set_row(w->p, i + 1, lo - t, hi >= BIGV ? BIGV : hi - t);
+    }
+    w->gen = y->gen;
+}
+
+/* The problem over the atoms and listed counts of the attackers marked in W->in, and those
+ * no attacker's figures hold (everyone else's are fixed at the truth). */
+static int wit_build(struct wit *w, const struct sys *y, const struct wits *W)
+{
+    size_t na = y->na, nv = na + y->nl, nz = 0;
+    w->col = ob_calloc(nv + 1, sizeof(int));
+    w->rowf = ob_malloc((2 * y->nf + 1) * sizeof(size_t));
+    if (!w->col || !w->rowf)
+        return -1;
+    int ncol = 0;
+    for (size_t v = 0; v < nv; v++) {
+        uint32_t o = v < na ? W->own[v] : y->l_att[v - na];
+        if (o == NOROW || (o != MULTI && W->in[o]))
+            w->col[v] = 2 * ncol++ + 1;
+    }
+    w->nrow = 0;
+    for (size_t f = 0; f < y->nf; f++) {
+        size_t k = 0;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            k += w->col[y->fa[i]] != 0;
+        if (k)
+            w->rowf[w->nrow++] = f;
+        nz += 2 * k;
+    }
+    for (size_t f = 0; f < y->nf; f++) {
+        if (y->f_listed[f] == SIZE_MAX)
+            continue;
+        size_t k = w->col[na + y->f_listed[f]] != 0;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            k += w->col[y->fa[i]] != 0;
+        if (!k)
+            continue;
+        w->rowf[w->nrow++] = y->nf + f; /* a complement row: SIZE_MAX once built */
+        nz += 2 * k;
+    }
+    int *ia = ob_malloc((nz + 1) * sizeof(int)), *ja = ob_malloc((nz + 1) * sizeof(int));
+    double *ar = ob_malloc((nz + 1) * sizeof(double));
+    if (!ia || !ja || !ar) {
+        ob_free(ia);
+        ob_free(ja);
+        ob_free(ar);
+        return -1;
+    }
+    glp_prob *p = glp_create_prob();
+    w->p = p;
+    glp_add_cols(p, 2 * ncol > 0 ? 2 * ncol : 1);
+    glp_add_rows(p, w->nrow > 0 ? w->nrow : 1);
+    for (int j = 1; j <= 2 * ncol; j++)
+        glp_set_col_kind(p, j, GLP_IV);
+    for (size_t v = 0; v < nv; v++) {
+        int j = w->col[v];
+        if (!j)
+            continue;
+        if (v < na) {
+            col_bnds(p, j, BIGV);
+            col_bnds(p, j + 1, (double)y->a_cnt[v]);
+        } else {
+            size_t l = v - na;
+            col_bnds(p, j, (double)(y->l_hi[l] - y->l_true[l]));
+            col_bnds(p, j + 1, (double)(y->l_true[l] - y->l_lo[l]));
+        }
+    }
+    size_t z = 0;
+    for (int r = 0; r < w->nrow; r++) {
+        size_t f = w->rowf[r];
+        int comp = f >= y->nf;
+        if (comp)
+            f -= y->nf;
+        double sg = comp ? -1 : 1;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            if (w->col[y->fa[i]])
+                for (int s = 0; s < 2; s++) {
+                    z++;
+                    ia[z] = r + 1;
+                    ja[z] = w->col[y->fa[i]] + s;
+                    ar[z] = s ? -sg : sg;
+                }
+        if (comp) {
+            int j = w->col[na + y->f_listed[f]];
+            for (int s = 0; s < 2 && j; s++) {
+                z++;
+                ia[z] = r + 1;
+                ja[z] = j + s;
+                ar[z] = s ? -1 : 1;
+            }
+            glp_set_row_bnds(p, r + 1, GLP_LO, (double)(y->f_true[f] - y->l_true[y->f_listed[f]]),
+                             0);
+            w->rowf[r] = SIZE_MAX;
+        }
+    }
+    glp_load_matrix(p, (int)z, ia, ja, ar);
+    ob_free(ia);
+    ob_free(ja);
+    ob_free(ar);
+    wit_rows(y, w, 1);
+    return 0;
+}
+
+/* Is target t (variables a->tv/a->tc) safe in witness problem w? Its range in *lo, *hi. */
+static int wit_safe(const struct sys *y, struct wit *w, const struct alp *a, const struct target *t,
+                    int64_t *lo, int64_t *hi)
+{
+    if (w->gen != y->gen)
+        wit_rows(y, w, 0);
+    size_t k = 0;
+    for (size_t i = 0; i < a->ntv; i++)
+        if (w->col[a->tv[i]]) {
+            glp_set_obj_coef(w->p, w->col[a->tv[i]], a->tc[i]);
+            glp_set_obj_coef(w->p, w->col[a->tv[i]] + 1, -a->tc[i]);
+            k++;
+        }
+    if (!k)
+        return 0; /* none of its patients can move here */
+    struct lp lp = {.p = w->p};
+    double v[2] = {0, 0};
+    int rc = 0, integral = 1, ncol = glp_get_num_cols(w->p);
+    for (int s = 0; s < 2 && !rc; s++) {
+        rc = solve(&lp, s ? GLP_MAX : GLP_MIN, 10000, &v[s]);
+        for (int j = 1; j <= ncol && integral && !rc && !isinf(v[s]); j++) {
+            double x = glp_get_col_prim(w->p, j);
+            integral = fabs(x - floor(x + 0.5)) < 1e-9;
+        }
+    }
+    /* the rule alp_range applies: integer extremes, or an LP range two wider, else branch
+     * and bound (a small problem: a few hundred nodes at most) */
+    if (!rc && !integral && v[1] < BIGV / 2 && v[1] - v[0] < y->L->protection + 2) {
+        lp.mip = 1;
+        for (int s = 0; s < 2 && !rc; s++)
+            rc = solve(&lp, s ? GLP_MAX : GLP_MIN, 500, &v[s]); /* 500 nodes */
+        integral = 1;
+    }
+    for (size_t i = 0; i < a->ntv; i++)
+        if (w->col[a->tv[i]]) {
+            glp_set_obj_coef(w->p, w->col[a->tv[i]], 0);
+            glp_set_obj_coef(w->p, w->col[a->tv[i]] + 1, 0);
+        }
+    if (rc)
+        return 0;
+    double va = (double)t->truev + v[0], vb = (double)t->truev + v[1];
+    double tol = integral ? 1e-6 : LP_TOL;
+    *lo = (int64_t)ceil(va - tol);
+    *hi = isinf(vb) || vb >= BIGV / 2 ? OB_STATS_UNBOUNDED : (int64_t)floor(vb + tol);
+    return range_safe(y, *lo, *hi);
+}
+
+struct cover {
+    size_t nw;
+    struct {
+        uint32_t part[W_SET]; /* the partners whose atoms it moves */
+        size_t npart;
+        int64_t lo, hi;
+    } w[W_TRIES]; /* safe witnesses */
+};
+
+/* Is attacker S (indices into y->att) covered? The witness's range in r. */
+static int covered(const struct cover *cv, const size_t *S, size_t nS, struct res *r)
+{
+    for (size_t i = 0; i < cv->nw; i++) {
+        int hit = 0;
+        for (size_t j = 0; j < cv->w[i].npart && !hit; j++)
+            hit = (nS > 0 && S[0] == cv->w[i].part[j]) || (nS > 1 && S[1] == cv->w[i].part[j]);
+        if (hit)
+            continue;
+        if (r)
+            *r = (struct res){cv->w[i].lo, cv->w[i].hi, 0, 1, 0};
+        return 1;
+    }
+    return 0;
+}
+
+static int applies(const struct sys *y, const struct target *t, const size_t *S, size_t nS);
+
+/* Every attacker t applies to covered? */
+static int cover_done(const struct cover *cv, const struct sys *y, const struct target *t)
+{
+    if (cv->nw == 0 || (applies(y, t, NULL, 0) && !covered(cv, NULL, 0, NULL)))
+        return cv->nw > 0 && !applies(y, t, NULL, 0) ? 1 : 0;
+    for (size_t i = 0; i < y->natt; i++) {
+        if (applies(y, t, &i, 1) && !covered(cv, &i, 1, NULL))
+            return 0;
+        for (size_t j = i + 1; j < y->natt && y->L->pairs; j++) {
+            size_t S[2] = {i, j};
+            if (applies(y, t, S, 2) && !covered(cv, S, 2, NULL))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static uint32_t att_of(const struct sys *y, uint32_t owner)
+{
+    for (size_t i = 0; i < y->natt && owner != NOROW; i++)
+        if (y->att[i] == owner)
+            return (uint32_t)i;
+    return NOROW;
+}
+
+/* Which attackers witnesses prove t safe for (a->tv/tc hold t's variables). */
+static ob_status wit_cover(struct wits *W, const struct sys *y, struct alp *a,
+                           const struct target *t, struct cover *cv, ob_err *e)
+{
+    cv->nw = 0;
+    uint32_t c = att_of(y, t->owner);
+    if (c == NOROW || y->L->exact)
+        return OB_OK;
+    struct wset *ws = W->set + c * W_CAND;
+    size_t tries = 0;
+    for (size_t k = 0; k < W_CAND && tries < W_TRIES; k++) {
+        if ((k >= W->nset[c] && k < W_FIX) || (k >= W_FIX && ws[k].npart == 0))
+            continue;
+        struct wset *set = &ws[k];
+        tries++;
+        if (!set->w.p) {
+            W->in[c] = 1;
+            for (size_t i = 0; i < set->npart; i++)
+                W->in[set->part[i]] = 1;
+            int bad = wit_build(&set->w, y, W);
+            memset(W->in, 0, W->n);
+            if (bad)
+                return ob_err_set(e, OB_ENOMEM, "out of memory auditing");
+        }
+        int64_t lo = 0, hi = 0;
+        if (!wit_safe(y, &set->w, a, t, &lo, &hi))
+            continue;
+        cv->w[cv->nw].npart = set->npart;
+        memcpy(cv->w[cv->nw].part, set->part, set->npart * sizeof *set->part);
+        cv->w[cv->nw].lo = lo;
+        cv->w[cv->nw].hi = hi;
+        cv->nw++;
+        if (cover_done(cv, y, t))
+            break;
+    }
+    return OB_OK;
+}
+
+/* The whole problem's extreme tables for a quantity of clinic c moved the clinics marked
+ * in mv (and what the attacker knows stayed put): a partner set worth trying first for
+ * c's next quantities. The oldest learnt set gives way when the list is full. */
+static void wit_learn(struct wits *W, const struct sys *y, const struct target *t,
+                      const uint8_t *mv)
+{
+    uint32_t c = att_of(y, t->owner);
+    if (c == NOROW)
+        return;
+    struct wset add = {{0}, 0, {0}};
+    for (size_t i = 0; i < W->n; i++)
+        if (mv[i] && i != c) {
+            if (add.npart == W_SET)
+                return;
+            add.part[add.npart++] = (uint32_t)i;
+        }
+    struct wset *ws = W->set + c * W_CAND;
+    for (size_t k = 0; k < W_CAND; k++)
+        if ((k < W->nset[c] || k >= W_FIX) && ws[k].npart == add.npart &&
+            !memcmp(ws[k].part, add.part, add.npart * sizeof *add.part))
+            return;
+    if (W->nset[c] == W_FIX) { /* full: the oldest learnt set (slot 1) gives way */
+        wit_free(&ws[1].w);
+        memmove(ws + 1, ws + 2, (W_FIX - 2) * sizeof *ws);
+        W->nset[c]--;
+    }
+    ws[W->nset[c]++] = add;
+}
 
 static ob_status record(ob_stats_audit *out, const struct sys *y, const struct target *t,
                         const size_t *S, size_t nS, const struct res *r, ob_err *e)
@@ -1328,6 +1835,7 @@ static ob_status eval(struct sys *y, struct alp *a, ob_stats_table *t0, const st
             if (best != SIZE_MAX) {
                 t0->state[y->f_fig[best]] = OB_STATS_SECONDARY;
                 y->f_pub[best] = PUB_HIDDEN;
+                y->gen++;
                 nh = 1;
             }
         }
@@ -1364,19 +1872,37 @@ static int applies(const struct sys *y, const struct target *t, const size_t *S,
     return 1;
 }
 
-/* One pass over the targets: for each, the outsider, the member clinics and the pairs its
- * extreme tables call for (above); the others' ranges are recorded as proven equal. */
+/* Hiding widens every range: after a hide (y->gen moved) the witnesses are tried again. */
+static ob_status recover(struct wits *W, const struct sys *y, struct alp *a, const struct target *t,
+                         struct cover *cv, unsigned *gen, ob_err *e)
+{
+    if (y->gen == *gen)
+        return OB_OK;
+    *gen = y->gen;
+    alp_target(y, a, t);
+    return wit_cover(W, y, a, t, cv, e);
+}
+
+/* One pass over the targets: for each, the attackers its witnesses cover (above), then for
+ * the rest the outsider, the member clinics and the pairs the extreme tables call for; the
+ * others' ranges are recorded as proven equal to one computed. */
 static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob_stats_audit *out,
                      ob_err *e)
 {
     size_t n = y->natt;
     struct alp a;
+    struct wits W;
     ob_status st = alp_build(&a, y, mip, e);
     if (st)
         return st;
+    if ((st = wits_init(&W, y, e))) {
+        alp_free(&a);
+        return st;
+    }
     uint8_t *m0 = ob_calloc(n + 1, 1), *m1 = ob_calloc(n * n + 1, 1), *ev = ob_calloc(n + 1, 1);
+    uint8_t *mv = ob_calloc(n + 1, 1);
     struct res *r1 = ob_calloc(n + 1, sizeof *r1);
-    if (!m0 || !m1 || !ev || !r1) {
+    if (!m0 || !m1 || !ev || !mv || !r1) {
         st = ob_err_set(e, OB_ENOMEM, "out of memory auditing");
         goto out;
     }
@@ -1384,22 +1910,72 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
         const struct target *t = &y->t[ti];
         /* a margin's remainder changes with who looks: every attacker is audited */
         int all = t->kind == T_FIG && t->owner == NOROW;
-        struct res r0 = {0};
-        if (applies(y, t, NULL, 0) &&
-            ((st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e)) ||
-             (st = record(out, y, t, NULL, 0, &r0, e))))
-            break;
+        struct cover cv = {0};
+        if (!all) {
+            alp_target(y, &a, t);
+            if ((st = wit_cover(&W, y, &a, t, &cv, e)))
+                break;
+        }
+        struct res r0 = {0}, rw;
+        int ev0 = 0;
+        unsigned gen = y->gen;
+        /* the outsider's extreme tables show which members need a problem of their own:
+         * worth having whenever a member is not covered */
+        int need0 = 0;
+        for (size_t i = 0; i < n && !need0; i++)
+            need0 = applies(y, t, &i, 1) && !covered(&cv, &i, 1, &rw);
+        if (applies(y, t, NULL, 0)) {
+            if (!need0 && covered(&cv, NULL, 0, &rw)) {
+                st = record(out, y, t, NULL, 0, &rw, e);
+            } else {
+                ev0 = 1;
+                st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e);
+                if (!st)
+                    st = record(out, y, t, NULL, 0, &r0, e);
+                if (!st && r0.safe)
+                    wit_learn(&W, y, t, m0);
+                if (!st && !all)
+                    st = recover(&W, y, &a, t, &cv, &gen, e);
+                /* exposed by earlier releases alone to the outsider, so to everyone (each
+                 * knows more); nothing this release hides changes that: recorded as such,
+                 * with the outsider's range (every other attacker's lies within it) */
+                for (size_t i = 0; i < n && !st && r0.prior && !all; i++) {
+                    if (applies(y, t, &i, 1))
+                        st = record(out, y, t, &i, 1, &r0, e);
+                    for (size_t j = i + 1; j < n && !st && y->L->pairs; j++) {
+                        size_t S[2] = {i, j};
+                        if (applies(y, t, S, 2))
+                            st = record(out, y, t, S, 2, &r0, e);
+                    }
+                }
+                if (r0.prior && !all)
+                    continue;
+            }
+        }
         for (size_t i = 0; i < n && !st; i++) {
             ev[i] = 0;
             if (!applies(y, t, &i, 1))
                 continue;
-            if (all || m0[i]) {
+            /* a member's own extreme tables are what lets its pairs be derived */
+            int pairs_open = 0;
+            for (size_t j = 0; j < n && !pairs_open && y->L->pairs; j++) {
+                size_t S[2] = {i < j ? i : j, i < j ? j : i};
+                pairs_open = j != i && applies(y, t, S, 2) && !covered(&cv, S, 2, &rw);
+            }
+            int cov = covered(&cv, &i, 1, &rw);
+            if (cov && !pairs_open) {
+                st = record(out, y, t, &i, 1, &rw, e);
+            } else if (all || !ev0 || m0[i]) {
                 ev[i] = 1;
                 st = eval(y, &a, t0, t, protect, mip, &i, 1, &r1[i], m1 + i * n, e);
                 if (!st)
                     st = record(out, y, t, &i, 1, &r1[i], e);
+                if (!st && r1[i].safe)
+                    wit_learn(&W, y, t, m1 + i * n);
+                if (!st && !all)
+                    st = recover(&W, y, &a, t, &cv, &gen, e);
             } else {
-                st = record(out, y, t, &i, 1, &r0, e);
+                st = record(out, y, t, &i, 1, cov ? &rw : &r0, e);
             }
         }
         for (size_t i = 0; i < n && !st && y->L->pairs; i++)
@@ -1408,32 +1984,35 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                 if (!applies(y, t, S, 2))
                     continue;
                 const struct res *src = NULL;
-                if (!all) {
+                if (covered(&cv, S, 2, &rw))
+                    src = &rw;
+                else if (!all) {
                     if (ev[i] && !m1[i * n + j])
                         src = &r1[i];
                     else if (ev[j] && !m1[j * n + i])
                         src = &r1[j];
-                    else if (!ev[i] && !ev[j])
+                    else if (ev0 && !m0[i] && !m0[j])
                         src = &r0;
                 }
                 struct res r;
-                uint8_t *mv = ob_calloc(n + 1, 1);
-                if (!mv) {
-                    st = ob_err_set(e, OB_ENOMEM, "out of memory auditing");
-                    break;
-                }
-                if (!src && !(st = eval(y, &a, t0, t, protect, mip, S, 2, &r, mv, e)))
+                if (!src && !(st = eval(y, &a, t0, t, protect, mip, S, 2, &r, mv, e))) {
                     src = &r;
-                ob_free(mv);
+                    if (r.safe)
+                        wit_learn(&W, y, t, mv);
+                }
                 if (!st)
                     st = record(out, y, t, S, 2, src, e);
+                if (!st && !all)
+                    st = recover(&W, y, &a, t, &cv, &gen, e);
             }
     }
 out:
     ob_free(m0);
     ob_free(m1);
     ob_free(ev);
+    ob_free(mv);
     ob_free(r1);
+    wits_free(&W);
     alp_free(&a);
     return st;
 }

@@ -215,6 +215,8 @@ typedef struct ob_stats_link {
     int round_current;            /* release 0 publishes its released figures rounded to 5 */
     int protection;               /* a protected quantity's range must be at least this wide */
     int pairs;                    /* audit pairs of clinics too */
+    int exact; /* 1: no witness problems, every attacker on the whole problem (the tests
+                * compare both; docs/statistics.md "The linked auditor") */
 } ob_stats_link;
 
 /* Audit only (integer programs). *out owned by the caller. */
