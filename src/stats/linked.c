@@ -1397,6 +1397,7 @@ struct wits {
     uint32_t *own;    /* atom -> attacker index whose figures hold it, NOROW none, MULTI */
     uint32_t *order;  /* [c * n + k]: c's k-th partner, best first (n - 1 of them) */
     uint8_t *in;      /* scratch: attackers whose atoms are free */
+    uint32_t *unc;    /* scratch: attackers not covered yet (uncovered()) */
     size_t n;         /* natt */
 };
 
@@ -1422,6 +1423,7 @@ static void wits_free(struct wits *W)
     ob_free(W->own);
     ob_free(W->order);
     ob_free(W->in);
+    ob_free(W->unc);
     memset(W, 0, sizeof *W);
 }
 
@@ -1437,9 +1439,10 @@ static ob_status wits_init(struct wits *W, const struct sys *y, ob_err *e)
     W->own = ob_malloc((y->na + 1) * sizeof(uint32_t));
     W->order = ob_malloc((n * n + 1) * sizeof(uint32_t));
     W->in = ob_calloc(n + 1, 1);
+    W->unc = ob_malloc((2 * (1 + n + n * n) + 2) * sizeof(uint32_t));
     uint32_t *score = ob_calloc(n * n + 1, sizeof(uint32_t));
     uint8_t *hid = NULL;
-    if (!key || !W->set || !W->nset || !W->own || !W->order || !W->in || !score)
+    if (!key || !W->set || !W->nset || !W->own || !W->order || !W->in || !W->unc || !score)
         goto oom;
     for (size_t a = 0; a < y->na; a++)
         W->own[a] = NOROW;
@@ -1687,21 +1690,45 @@ static int covered(const struct cover *cv, const size_t *S, size_t nS, struct re
 
 static int applies(const struct sys *y, const struct target *t, const size_t *S, size_t nS);
 
-/* Every attacker t applies to covered? */
-static int cover_done(const struct cover *cv, const struct sys *y, const struct target *t)
+/* The attackers t applies to that no witness covers yet, as pairs of attacker indices in u
+ * (NOROW for none: the outsider, a member); returns how many. */
+static size_t uncovered(const struct cover *cv, const struct sys *y, const struct target *t,
+                        uint32_t *u)
 {
-    if (cv->nw == 0 || (applies(y, t, NULL, 0) && !covered(cv, NULL, 0, NULL)))
-        return cv->nw > 0 && !applies(y, t, NULL, 0) ? 1 : 0;
+    size_t m = 0;
+    if (applies(y, t, NULL, 0) && !covered(cv, NULL, 0, NULL)) {
+        u[2 * m] = u[2 * m + 1] = NOROW;
+        m++;
+    }
     for (size_t i = 0; i < y->natt; i++) {
-        if (applies(y, t, &i, 1) && !covered(cv, &i, 1, NULL))
-            return 0;
+        if (applies(y, t, &i, 1) && !covered(cv, &i, 1, NULL)) {
+            u[2 * m] = (uint32_t)i;
+            u[2 * m + 1] = NOROW;
+            m++;
+        }
         for (size_t j = i + 1; j < y->natt && y->L->pairs; j++) {
             size_t S[2] = {i, j};
-            if (applies(y, t, S, 2) && !covered(cv, S, 2, NULL))
-                return 0;
+            if (applies(y, t, S, 2) && !covered(cv, S, 2, NULL)) {
+                u[2 * m] = (uint32_t)i;
+                u[2 * m + 1] = (uint32_t)j;
+                m++;
+            }
         }
     }
-    return 1;
+    return m;
+}
+
+/* Would a witness over set's partners cover one of the m attackers in u? */
+static int useful(const struct wset *set, const uint32_t *u, size_t m)
+{
+    for (size_t k = 0; k < m; k++) {
+        int hit = 0;
+        for (size_t i = 0; i < set->npart && !hit; i++)
+            hit = u[2 * k] == set->part[i] || u[2 * k + 1] == set->part[i];
+        if (!hit)
+            return 1;
+    }
+    return 0;
 }
 
 static uint32_t att_of(const struct sys *y, uint32_t owner)
@@ -1721,11 +1748,13 @@ static ob_status wit_cover(struct wits *W, const struct sys *y, struct alp *a,
     if (c == NOROW || y->L->exact)
         return OB_OK;
     struct wset *ws = W->set + c * W_CAND;
-    size_t tries = 0;
+    size_t tries = 0, m = SIZE_MAX; /* m: attackers still uncovered (SIZE_MAX: all) */
     for (size_t k = 0; k < W_CAND && tries < W_TRIES; k++) {
         if ((k >= W->nset[c] && k < W_FIX) || (k >= W_FIX && ws[k].npart == 0))
             continue;
         struct wset *set = &ws[k];
+        if (m != SIZE_MAX && !useful(set, W->unc, m))
+            continue; /* it would cover only attackers already covered */
         tries++;
         if (!set->w.p) {
             W->in[c] = 1;
@@ -1744,7 +1773,7 @@ static ob_status wit_cover(struct wits *W, const struct sys *y, struct alp *a,
         cv->w[cv->nw].lo = lo;
         cv->w[cv->nw].hi = hi;
         cv->nw++;
-        if (cover_done(cv, y, t))
+        if ((m = uncovered(cv, y, t, W->unc)) == 0)
             break;
     }
     return OB_OK;
