@@ -24,6 +24,7 @@ static const struct {
     {"tour", cmd_tour, "a guided tour of decisions and the log on a loaded database"},
     {"serve", cmd_serve, "run the HTTP server (FHIR API, /healthz, /metrics)"},
     {"token", cmd_token, "mint a development bearer token (ES256) for the server"},
+    {"cpr", cmd_cpr, "check CPR numbers read from standard input (never echoed)"},
 };
 
 static int usage(FILE *f, int code)

@@ -35,6 +35,15 @@ const char *ob_purpose_code(ob_purpose p)
     return (unsigned)p < OB_PURPOSE_COUNT ? purpose_codes[p] : "UNKNOWN";
 }
 
+/* OIO-IDWS aliases (R-API-2) and a few spelled-out forms (docs/cli.md lists them all). */
+static const struct {
+    const char *alias;
+    ob_purpose p;
+} purpose_aliases[] = {{"TREATMENT", OB_PURPOSE_TREAT},   {"EMERGENCY", OB_PURPOSE_ETREAT},
+                       {"REQUEST", OB_PURPOSE_PATIENT},   {"CLINTRCH", OB_PURPOSE_RESEARCH},
+                       {"QUALITY", OB_PURPOSE_QUALITY},   {"RESEARCH", OB_PURPOSE_RESEARCH},
+                       {"PLANNING", OB_PURPOSE_PLANNING}, {"PATIENT", OB_PURPOSE_PATIENT}};
+
 int ob_purpose_parse(const char *s)
 {
     if (!s)
@@ -42,18 +51,18 @@ int ob_purpose_parse(const char *s)
     for (int i = 0; i < OB_PURPOSE_COUNT; i++)
         if (strcmp(s, purpose_codes[i]) == 0)
             return i;
-    /* OIO-IDWS aliases (R-API-2) and a few spelled-out forms. */
-    static const struct {
-        const char *alias;
-        ob_purpose p;
-    } aliases[] = {{"TREATMENT", OB_PURPOSE_TREAT},   {"EMERGENCY", OB_PURPOSE_ETREAT},
-                   {"REQUEST", OB_PURPOSE_PATIENT},   {"CLINTRCH", OB_PURPOSE_RESEARCH},
-                   {"QUALITY", OB_PURPOSE_QUALITY},   {"RESEARCH", OB_PURPOSE_RESEARCH},
-                   {"PLANNING", OB_PURPOSE_PLANNING}, {"PATIENT", OB_PURPOSE_PATIENT}};
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (strcmp(s, aliases[i].alias) == 0)
-            return (int)aliases[i].p;
+    for (size_t i = 0; i < sizeof purpose_aliases / sizeof purpose_aliases[0]; i++)
+        if (strcmp(s, purpose_aliases[i].alias) == 0)
+            return (int)purpose_aliases[i].p;
     return -1;
+}
+
+const char *ob_purpose_alias(size_t i, ob_purpose *p)
+{
+    if (i >= sizeof purpose_aliases / sizeof purpose_aliases[0])
+        return NULL;
+    *p = purpose_aliases[i].p;
+    return purpose_aliases[i].alias;
 }
 
 static const char *const override_names[OB_OVERRIDE_COUNT] = {"none", "consent", "vital_interest"};

@@ -130,6 +130,9 @@ const char *ob_rule_name(ob_rule r); /* "R-ACC-1" */
 const char *ob_purpose_code(ob_purpose p);
 /* Accepts our codes and the OIO-IDWS aliases; -1 if unknown. */
 int ob_purpose_parse(const char *s);
+/* The i-th alias ob_purpose_parse accepts besides the codes, and its purpose in *p; NULL
+ * past the last (docs/cli.md's table is checked against these). */
+const char *ob_purpose_alias(size_t i, ob_purpose *p);
 const char *ob_override_name(ob_override o);
 int ob_override_parse(const char *s);
 /* Writes "pseudonymise,notify_patient" style names of set obligations into buf. */

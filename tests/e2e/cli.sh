@@ -193,4 +193,24 @@ out=$("$bin" log verify --db "$db" 2>&1); rc=$?
 eq "R-LOG-5 the rest still verifies" "$rc" 0
 has "R-LOG-5 verify reports the expiry" "$out" "expired by retention"
 
+# `cpr check` (issue 20 section 3, R-CPR-1, R-CPR-2): numbers on standard input only, one
+# a line; the answer names the line and never holds the number.
+out=$(printf '010190-1234\n3102901234\nnot a number\n\n0101204234\n' | "$bin" cpr check 2>&1); rc=$?
+eq "R-CPR-1 cpr check: one invalid line -> exit 1" "$rc" 1
+eq "R-CPR-1 cpr check: a valid number's birth date, century and sex" \
+  "$(sed -n 1p <<<"$out")" '{"line":1,"valid":true,"birth_date":"1990-01-01","century":1900,"sex":"female"}'
+has "R-CPR-1 cpr check: 31 February does not exist" "$(sed -n 2p <<<"$out")" '"line":2,"valid":false'
+has "R-CPR-1 cpr check: not ten digits" "$(sed -n 3p <<<"$out")" '"line":3,"valid":false'
+has "R-CPR-1 cpr check: the century from the 7th digit (2020)" "$(sed -n 4p <<<"$out")" '"line":5,"valid":true,"birth_date":"2020-01-01","century":2000'
+for n in 010190-1234 0101901234 3102901234 0101204234; do
+  case "$out" in *"$n"*) bad "R-CPR-2 cpr check echoed a number";; *) ok;; esac
+done
+out=$(printf '010190-1234\n' | "$bin" cpr check); rc=$?
+eq "R-CPR-1 cpr check: all valid -> exit 0" "$rc" 0
+out=$("$bin" cpr check 010190-1234 2>&1); rc=$?
+eq "R-CPR-2 cpr check refuses a number as an argument: exit 2" "$rc" 2
+case "$out" in *0101901234*|*010190-1234*) bad "R-CPR-2 the refusal echoed the number";; *) ok;; esac
+out=$("$bin" cpr check </dev/null 2>&1); rc=$?
+eq "cpr check: no input is bad input" "$rc" 1
+
 the_end
