@@ -149,6 +149,8 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
         a.source = src->client_id;
         a.patient = h->ix->patients[pat].ext_id;
         a.clinic = h->ix->orgs[clinic].ext_id;
+        /* R-APT-4: decided under the lock (the organisations may move after it) */
+        a.fictive_end = ob_apt_end(h->ix, clinic, in.start, in.has_end, in.end, &a.end);
         actor.time = c->now;
         actor.capacity = OB_CAP_SOURCE_SYSTEM;
         actor.actor_id = src->client_id;
@@ -183,8 +185,6 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     a.system = in.system;
     a.value = in.value;
     a.start = in.start;
-    a.end = in.has_end ? in.end : in.start + 3600; /* R-APT-4 */
-    a.fictive_end = !in.has_end;
     a.shared = in.shared;
     a.address = in.address;
     a.status = in.status;

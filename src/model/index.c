@@ -812,3 +812,12 @@ const ob_source *ob_index_find_source(const ob_index *ix, const char *client_id)
             return &ix->sources[i];
     return NULL;
 }
+
+bool ob_apt_end(const ob_index *ix, uint32_t clinic, ob_time start, bool has_end, ob_time given,
+                ob_time *end)
+{
+    bool specialist = clinic < ix->norgs && ix->orgs[clinic].kind == OB_ORG_SPECIALIST;
+    bool fictive = !has_end || specialist;
+    *end = fictive ? start + 3600 : given;
+    return fictive;
+}

@@ -135,4 +135,10 @@ ob_status ob_index_add_source(ob_index *ix, const ob_source *s, ob_err *e);
 /* The source with this OAuth client id, or NULL. Borrowed from the index. */
 const ob_source *ob_index_find_source(const ob_index *ix, const char *client_id);
 
+/* R-APT-4 (seed 004): an appointment without an end time, and every appointment of a
+ * specialist practice (clinic's kind), is shown ending one hour after its start, marked as a
+ * fictive end. Returns whether the end is fictive; *end gets the end to keep. */
+bool ob_apt_end(const ob_index *ix, uint32_t clinic, ob_time start, bool has_end, ob_time given,
+                ob_time *end);
+
 #endif

@@ -1091,10 +1091,12 @@ static ob_status rec_appointment(ob_loader *L, json_t *o, ob_record_out *out, ob
     if (!json_object_get(o, "start"))
         return ob_err_set(e, OB_EINVAL, "missing field 'start'");
     TRY(ob_json_time(o, "start", 0, &a->start, e));
-    a->fictive_end = json_object_get(o, "end") == NULL;
-    TRY(ob_json_time(o, "end", a->start + 3600, &a->end, e)); /* R-APT-4 */
-    if (a->end < a->start)
+    ob_time given;
+    TRY(ob_json_time(o, "end", a->start + 3600, &given, e));
+    if (given < a->start)
         return ob_err_set(e, OB_EINVAL, "'end' is before 'start'");
+    a->fictive_end = ob_apt_end(L->ix, clinic, a->start, json_object_get(o, "end") != NULL, given,
+                                &a->end); /* R-APT-4 */
     TRY(text_field(o, "address", false, &a->address, e));
     TRY(str_field(o, "status", false, &a->status, e));
     if (!a->status)

@@ -125,6 +125,47 @@ static void create_and_show(void **state)
     af_close(&f);
 }
 
+/* R-APT-4 (seed 004): every appointment of a specialist practice is shown ending one hour
+ * after its start, marked fictive, even when the source sent an end; both ways in. */
+static void specialist_fictive_end(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "apt-specialist");
+    static const char *const spec[] = {
+        "{\"type\":\"org\",\"id\":\"spec-1\",\"kind\":\"specialist\",\"name\":\"\u00d8jenl\u00e6ge "
+        "Lund\",\"provider_number\":\"345678\"}",
+        "{\"type\":\"source\",\"client_id\":\"spec-sys\",\"site\":\"spec-1\",\"go_live\":"
+        "\"2020-01-01\",\"name\":\"Speciallaegesystem\"}",
+        "{\"type\":\"appointment\",\"source\":\"spec-sys\",\"identifier\":\"s1\",\"patient\":"
+        "\"anna\",\"start\":\"2026-12-03T09:00:00Z\",\"end\":\"2026-12-03T09:10:00Z\"}",
+    };
+    af_load(&f, spec, sizeof spec / sizeof spec[0]);
+    post(&f, "spec-sys", "spec-1",
+         apt("s-2", AF_CPR_ANNA, "2026-12-04T09:00:00Z", "2026-12-04T09:20:00Z", ""), 201);
+    /* a GP's appointment with an end keeps it (the rule is the practice's kind) */
+    post(&f, "gp1-sys", "gp-1",
+         apt("g-1", AF_CPR_ANNA, "2026-12-05T09:00:00Z", "2026-12-05T09:20:00Z", ""), 201);
+    ob_caller anna = af_citizen(&f, "anna", NULL);
+    ob_api_response r;
+    af_call(&f, &anna, "GET", "/Appointment", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char *t = af_text(&r);
+    assert_non_null(strstr(t, "2026-12-03T10:00:00Z")); /* loaded: start + 1 hour */
+    assert_null(strstr(t, "2026-12-03T09:10:00Z"));
+    assert_non_null(strstr(t, "2026-12-04T10:00:00Z")); /* posted: start + 1 hour */
+    assert_null(strstr(t, "2026-12-04T09:20:00Z"));
+    assert_non_null(strstr(t, "2026-12-05T09:20:00Z")); /* the GP's own end */
+    const char *p = t;
+    int fictive = 0;
+    while ((p = strstr(p, "fictive-end")) != NULL)
+        fictive++, p++;
+    assert_int_equal(fictive, 2);
+    free(t);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 /* R-APT-1: only the source changes or cancels; identifiers are scoped per source;
  * everyone else is read-only. */
 static void only_source_writes(void **state)
@@ -755,6 +796,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_and_show),
+        cmocka_unit_test(specialist_fictive_end),
         cmocka_unit_test(only_source_writes),
         cmocka_unit_test(input_rules),
         cmocka_unit_test(outcome_never_quotes_cpr),
