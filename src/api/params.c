@@ -185,8 +185,10 @@ static void raw_put(char *buf, size_t cap, size_t *at, const char *s)
  * patient by patient_ext when given (the parameters that name one are then left out);
  * _count and _offset only when keep_paging; never one ignored under handling=lenient.
  * False when a CPR-like text would go in (R-CPR-2) or it does not fit. */
+/* keep_paging: the paging parameters stay, _count as applied (count > 0: what the page
+ * holds at most, after the cap), so the self link states what was done. */
 static bool search_query(const ob_api_request *rq, const char *patient_ext, bool keep_paging,
-                         char *q, size_t cap)
+                         size_t count, char *q, size_t cap)
 {
     size_t at = 0;
     q[0] = '\0';
@@ -214,6 +216,11 @@ static bool search_query(const ob_api_request *rq, const char *patient_ext, bool
             continue;
         if (ob_cpr_in_text(n) || ob_cpr_in_text(v)) /* R-CPR-2: never into a URL */
             return false;
+        char applied[24];
+        if (keep_paging && count > 0 && strcmp(n, "_count") == 0) {
+            snprintf(applied, sizeof applied, "%zu", count);
+            v = applied;
+        }
         url_put(q, cap, &at, n);
         raw_put(q, cap, &at, "=");
         url_put(q, cap, &at, v);
@@ -254,7 +261,7 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
      * answers like an absent one, with the search as it was asked */
     const char *pext = total > 0 ? patient_ext : NULL;
     /* an operation's answer ($overview, called with POST) has no search URL to name */
-    if (!strchr(rq->path, '$') && search_query(rq, pext, true, pl->self, sizeof pl->self)) {
+    if (!strchr(rq->path, '$') && search_query(rq, pext, true, count, pl->self, sizeof pl->self)) {
         size_t n = strlen(pl->self); /* no dangling '&', nor '?' when nothing follows it */
         if (n && (pl->self[n - 1] == '&' || pl->self[n - 1] == '?'))
             pl->self[n - 1] = '\0';
@@ -262,7 +269,7 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
     }
     bool next = total > 0 && count > 0 && count < total - (offset < total ? offset : total);
     bool prev = total > 0 && offset > 0;
-    if ((next || prev) && search_query(rq, pext, false, pl->page, sizeof pl->page)) {
+    if ((next || prev) && search_query(rq, pext, false, 0, pl->page, sizeof pl->page)) {
         char tail[64];
         if (prev) {
             snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu", count,
