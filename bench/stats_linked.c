@@ -159,12 +159,7 @@ int main(int argc, char **argv)
         }
         /* a refused release publishes nothing */
         for (size_t f = 0; f < u->n_fig; f++)
-            pubs[i][f] = st                                 ? OB_STATS_PUB_HIDDEN
-                         : u->state[f] == OB_STATS_RELEASED ? OB_STATS_PUB_EXACT
-                         : (f < u->rows * u->cols && u->state[f] == OB_STATS_PRIMARY &&
-                            u->value[f] > 0 && u->value[f] < s.k)
-                             ? OB_STATS_PUB_SMALL
-                             : OB_STATS_PUB_HIDDEN;
+            pubs[i][f] = st ? OB_STATS_PUB_HIDDEN : ob_stats_pub_of(u, &s, f, 0);
         n_refused += st != OB_OK;
     }
     printf("history: %d earlier releases %s in %.1f s (%d refused)\n", hmax,

@@ -585,22 +585,13 @@ static char *definition_json(const ob_index *ix, const ob_cluster *cl, uint32_t 
     return txt;
 }
 
-/* As render.c: "<k" only on a small cell, "x" (any value) on every other hidden figure. */
-static int small_label(const ob_stats_table *t, const ob_stats_sdc *s, size_t f)
-{
-    return f < t->rows * t->cols && t->state[f] == OB_STATS_PRIMARY && t->value[f] < s->k &&
-           (t->value[f] > 0 || !s->zeros_released);
-}
-
 /* What this release shows, in the auditor's terms (what render.c prints). */
 static char *published_json(const ob_stats_report *r, const ob_stats_sdc *s, bool rounded)
 {
     const ob_stats_table *t = r->table;
     json_t *o = json_object(), *figs = json_array(), *listed = json_array();
     for (size_t f = 0; f < t->n_fig; f++) {
-        int kind = !ob_stats_suppressed(t, f)
-                       ? (rounded ? OB_STATS_PUB_ROUND : OB_STATS_PUB_EXACT)
-                       : (small_label(t, s, f) ? OB_STATS_PUB_SMALL : OB_STATS_PUB_HIDDEN);
+        int kind = ob_stats_pub_of(t, s, f, rounded);
         int64_t v = ob_stats_suppressed(t, f) ? 0
                     : rounded                 ? ob_stats_round(t->value[f], 5)
                                               : t->value[f];

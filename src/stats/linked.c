@@ -109,16 +109,6 @@ static long fig_row(const ob_stats_table *t, size_t f)
     return -1;
 }
 
-/* What the release being decided publishes about its figure f (its states). */
-static uint8_t current_pub(const struct sys *y, const ob_stats_table *t, size_t f)
-{
-    if (t->state[f] == OB_STATS_RELEASED)
-        return y->L->round_current ? PUB_ROUND : PUB_EXACT;
-    if (f < t->rows * t->cols && t->state[f] == OB_STATS_PRIMARY && sensitive(y->s, t->value[f]))
-        return PUB_SMALL;
-    return PUB_HIDDEN;
-}
-
 /* Bounds a label puts on a figure (the LP relaxation of `x`: [0, inf) with zeros released). */
 static void pub_bounds(const struct sys *y, uint8_t pub, int64_t v, double *lo, double *hi)
 {
@@ -258,7 +248,8 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
             y->f_owner[gi] = R->local ? R->owner[0] : row >= 0 ? R->owner[row] : NOROW;
             y->f_true[gi] = t->value[f];
             y->f_val[gi] = R->pub_val ? R->pub_val[f] : t->value[f];
-            y->f_pub[gi] = R->pub ? R->pub[f] : current_pub(y, t, f);
+            /* (enum pub numbers the labels as ob_stats_pub_kind does) */
+            y->f_pub[gi] = R->pub ? R->pub[f] : (uint8_t)ob_stats_pub_of(t, s, f, L->round_current);
             if (R->pub && !pub_holds(y, y->f_pub[gi], y->f_val[gi], t->value[f]))
                 y->f_pub[gi] = PUB_FREE;
             for (size_t i = R->r->set_off[f]; i < R->r->set_off[f + 1]; i++)
@@ -1072,19 +1063,37 @@ static void col_bnds(glp_prob *p, int j, double hi)
         glp_set_col_bnds(p, j, GLP_DB, 0, hi);
 }
 
-static void alp_row(const struct sys *y, struct alp *a, size_t f)
+/* Row i of p as figure f's change for attacker A: what its label allows minus the truth. */
+static void dev_row(const struct sys *y, glp_prob *p, int i, size_t f, const uint32_t *A, size_t nA)
 {
     double lo, hi, t = (double)y->f_true[f];
-    fig_bounds(y, f, a->A, a->nA, &lo, &hi);
-    set_row(a->lp.p, (int)f + 1, lo - t, hi >= BIGV ? BIGV : hi - t);
+    fig_bounds(y, f, A, nA, &lo, &hi);
+    set_row(p, i, lo - t, hi >= BIGV ? BIGV : hi - t);
+}
+
+/* Columns j (up) and j + 1 (down) of variable v (atom, or na + listed count): an atom may
+ * grow freely and shrink to 0, a listed count move within its published range; `fixed`:
+ * the attacker knows it. */
+static void dev_cols(const struct sys *y, glp_prob *p, int j, size_t v, int fixed)
+{
+    if (v < y->na) {
+        col_bnds(p, j, fixed ? 0 : BIGV);
+        col_bnds(p, j + 1, fixed ? 0 : (double)y->a_cnt[v]);
+    } else {
+        size_t l = v - y->na;
+        col_bnds(p, j, fixed ? 0 : (double)(y->l_hi[l] - y->l_true[l]));
+        col_bnds(p, j + 1, fixed ? 0 : (double)(y->l_true[l] - y->l_lo[l]));
+    }
+}
+
+static void alp_row(const struct sys *y, struct alp *a, size_t f)
+{
+    dev_row(y, a->lp.p, (int)f + 1, f, a->A, a->nA);
 }
 
 static void alp_listed(const struct sys *y, struct alp *a, size_t l)
 {
-    int own = knows(a->A, a->nA, y->l_owner[l]);
-    int j = (int)(2 * (a->na + l)) + 1;
-    col_bnds(a->lp.p, j, own ? 0 : (double)(y->l_hi[l] - y->l_true[l]));
-    col_bnds(a->lp.p, j + 1, own ? 0 : (double)(y->l_true[l] - y->l_lo[l]));
+    dev_cols(y, a->lp.p, (int)(2 * (a->na + l)) + 1, a->na + l, knows(a->A, a->nA, y->l_owner[l]));
 }
 
 static void alp_free(struct alp *a)
@@ -1130,10 +1139,8 @@ static ob_status alp_build(struct alp *a, const struct sys *y, int mip, ob_err *
         if (mip)
             glp_set_col_kind(p, (int)j, GLP_IV);
     }
-    for (size_t v = 0; v < na; v++) {
-        col_bnds(p, (int)(2 * v) + 1, BIGV);
-        col_bnds(p, (int)(2 * v) + 2, (double)y->a_cnt[v]);
-    }
+    for (size_t v = 0; v < na; v++)
+        dev_cols(y, p, (int)(2 * v) + 1, v, 0);
     size_t z = 0, row = y->nf;
     for (size_t f = 0; f < y->nf; f++)
         for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
@@ -1509,11 +1516,8 @@ static void wit_rows(const struct sys *y, struct wit *w, int all)
 {
     for (int i = 0; i < w->nrow; i++) {
         size_t f = w->rowf[i];
-        if (f == SIZE_MAX || (!all && y->f_rel[f] != 0))
-            continue;
-        double lo, hi, t = (double)y->f_true[f];
-        pub_bounds(y, y->f_pub[f], y->f_val[f], &lo, &hi);
-        set_row(w->p, i + 1, lo - t, hi >= BIGV ? BIGV : hi - t);
+        if (f != SIZE_MAX && (all || y->f_rel[f] == 0))
+            dev_row(y, w->p, i + 1, f, NULL, 0); /* the outsider's view: no partner attacks */
     }
     w->gen = y->gen;
 }
@@ -1567,19 +1571,9 @@ static int wit_build(struct wit *w, const struct sys *y, const struct wits *W)
     glp_add_rows(p, w->nrow > 0 ? w->nrow : 1);
     for (int j = 1; j <= 2 * ncol; j++)
         glp_set_col_kind(p, j, GLP_IV);
-    for (size_t v = 0; v < nv; v++) {
-        int j = w->col[v];
-        if (!j)
-            continue;
-        if (v < na) {
-            col_bnds(p, j, BIGV);
-            col_bnds(p, j + 1, (double)y->a_cnt[v]);
-        } else {
-            size_t l = v - na;
-            col_bnds(p, j, (double)(y->l_hi[l] - y->l_true[l]));
-            col_bnds(p, j + 1, (double)(y->l_true[l] - y->l_lo[l]));
-        }
-    }
+    for (size_t v = 0; v < nv; v++)
+        if (w->col[v])
+            dev_cols(y, p, w->col[v], v, 0);
     size_t z = 0;
     for (int r = 0; r < w->nrow; r++) {
         size_t f = w->rowf[r];
@@ -1672,14 +1666,22 @@ struct cover {
     } w[W_TRIES]; /* safe witnesses */
 };
 
+/* Does a witness moving the partners part[0..npart) move a clinic of attacker {a, b} (NOROW
+ * for none)? */
+static int hits(const uint32_t *part, size_t npart, uint32_t a, uint32_t b)
+{
+    for (size_t i = 0; i < npart; i++)
+        if (part[i] == a || part[i] == b)
+            return 1;
+    return 0;
+}
+
 /* Is attacker S (indices into y->att) covered? The witness's range in r. */
 static int covered(const struct cover *cv, const size_t *S, size_t nS, struct res *r)
 {
+    uint32_t a = nS > 0 ? (uint32_t)S[0] : NOROW, b = nS > 1 ? (uint32_t)S[1] : NOROW;
     for (size_t i = 0; i < cv->nw; i++) {
-        int hit = 0;
-        for (size_t j = 0; j < cv->w[i].npart && !hit; j++)
-            hit = (nS > 0 && S[0] == cv->w[i].part[j]) || (nS > 1 && S[1] == cv->w[i].part[j]);
-        if (hit)
+        if (hits(cv->w[i].part, cv->w[i].npart, a, b))
             continue;
         if (r)
             *r = (struct res){cv->w[i].lo, cv->w[i].hi, 0, 1, 0};
@@ -1721,13 +1723,9 @@ static size_t uncovered(const struct cover *cv, const struct sys *y, const struc
 /* Would a witness over set's partners cover one of the m attackers in u? */
 static int useful(const struct wset *set, const uint32_t *u, size_t m)
 {
-    for (size_t k = 0; k < m; k++) {
-        int hit = 0;
-        for (size_t i = 0; i < set->npart && !hit; i++)
-            hit = u[2 * k] == set->part[i] || u[2 * k + 1] == set->part[i];
-        if (!hit)
+    for (size_t k = 0; k < m; k++)
+        if (!hits(set->part, set->npart, u[2 * k], u[2 * k + 1]))
             return 1;
-    }
     return 0;
 }
 

@@ -35,6 +35,14 @@ static int small_label(const ob_stats_table *t, const ob_stats_sdc *s, size_t f)
            (t->value[f] > 0 || !s->zeros_released);
 }
 
+enum ob_stats_pub_kind ob_stats_pub_of(const ob_stats_table *t, const ob_stats_sdc *s, size_t f,
+                                       int rounded)
+{
+    if (!ob_stats_suppressed(t, f))
+        return rounded ? OB_STATS_PUB_ROUND : OB_STATS_PUB_EXACT;
+    return small_label(t, s, f) ? OB_STATS_PUB_SMALL : OB_STATS_PUB_HIDDEN;
+}
+
 /* Listed counts are shown rounded to 5 (public upper bounds that must not link rows across
  * releases or to known list sizes; docs/statistics.md). */
 #define LISTED_BASE 5

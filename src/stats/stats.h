@@ -197,6 +197,11 @@ enum ob_stats_pub_kind {
     OB_STATS_PUB_FREE = 4    /* nothing usable (noise) */
 };
 
+/* What figure f of a protected table publishes (render.c prints it so): its value, rounded
+ * when `rounded`; `<k` on a small cell hidden as primary; `x` on every other hidden one. */
+enum ob_stats_pub_kind ob_stats_pub_of(const ob_stats_table *t, const ob_stats_sdc *s, size_t f,
+                                       int rounded);
+
 struct ob_stats_report;
 
 typedef struct ob_stats_link_rel {

@@ -108,11 +108,7 @@ static void world_make(struct world *w, uint64_t seed)
             const ob_stats_table *u = w->rep[i]->table;
             w->pub[i] = ob_malloc(u->n_fig);
             for (size_t f = 0; f < u->n_fig; f++)
-                w->pub[i][f] = u->state[f] == OB_STATS_RELEASED ? OB_STATS_PUB_EXACT
-                               : (f < u->rows * u->cols && u->state[f] == OB_STATS_PRIMARY &&
-                                  u->value[f] > 0 && u->value[f] < K5.k)
-                                   ? OB_STATS_PUB_SMALL
-                                   : OB_STATS_PUB_HIDDEN;
+                w->pub[i][f] = (uint8_t)ob_stats_pub_of(u, &K5, f, 0);
         }
         w->rel[i] = (ob_stats_link_rel){w->rep[i], w->owner, w->pub[i],     NULL, w->llo[i],
                                         w->lhi[i], month(i), month(i + 12), 0};
