@@ -70,6 +70,11 @@ bool ob_api_response_parse(ob_api_response *r)
  * tests/unit/api/test_include.c sends every interaction, parameter and operation listed
  * and fails if one answers "not supported". Only Appointment keeps versions (its current
  * one), and it is updated only by identifier (a conditional update), never by id. */
+#define SOURCE_UPDATE                                                                              \
+    "only by the source system that wrote it, as a conditional update by its own identifier: "     \
+    "PUT /<type>?identifier=<system>|<value> (withdraw: status entered-in-error); with "           \
+    "If-Match: W/\"<versionId>\" only while still at that version (412 otherwise)"
+
 static const struct capability {
     const char *type;
     const char *interactions;
@@ -100,6 +105,18 @@ static const struct capability {
      "patient:reference patient.identifier:token code:token category:token "
      "recorded-date:date _count:number _offset:number _summary:token _sort:special",
      ob_api_include_condition, NULL, NULL, NULL},
+    {"MedicationStatement", "read search-type create update",
+     "patient:reference patient.identifier:token code:token effective:date _count:number "
+     "_offset:number _summary:token _sort:special",
+     ob_api_include_medication, NULL, NULL, SOURCE_UPDATE},
+    {"Immunization", "read search-type create update",
+     "patient:reference patient.identifier:token vaccine-code:token date:date _count:number "
+     "_offset:number _summary:token _sort:special",
+     ob_api_include_immunization, NULL, NULL, SOURCE_UPDATE},
+    {"DocumentReference", "read search-type create update",
+     "patient:reference patient.identifier:token type:token category:token date:date "
+     "_count:number _offset:number _summary:token _sort:special",
+     ob_api_include_document, NULL, NULL, SOURCE_UPDATE},
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
      "overview patients-like-me", NULL},
     {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
@@ -147,7 +164,7 @@ static void metadata(ob_api_response *out)
     json_t *res = json_array();
     for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
         const struct capability *k = &capabilities[i];
-        bool versioned = strstr(k->interactions, "vread") != NULL;
+        bool versioned = strstr(k->interactions, "vread") != NULL || k->update_doc != NULL;
         json_t *r = json_pack("{s:s, s:o, s:s, s:b, s:b, s:o}", "type", k->type, "interaction",
                               interactions(k->interactions, k->update_doc), "versioning",
                               versioned ? "versioned-update" : "no-version", "readHistory", 0,
@@ -184,11 +201,19 @@ static const struct route {
     const char *type;
     ob_api_handler fn;
 } routes[] = {
-    {"Appointment", ob_api_appointment}, {"Consent", ob_api_consent},
-    {"AuditEvent", ob_api_audit},        {"Observation", ob_api_clinical},
-    {"Condition", ob_api_clinical},      {"Patient", ob_api_patient},
-    {"Organization", ob_api_directory},  {"Practitioner", ob_api_directory},
-    {"RelatedPerson", ob_api_grants},    {"PractitionerRole", ob_api_grants},
+    {"Appointment", ob_api_appointment},
+    {"Consent", ob_api_consent},
+    {"AuditEvent", ob_api_audit},
+    {"Observation", ob_api_clinical},
+    {"Condition", ob_api_clinical},
+    {"Patient", ob_api_patient},
+    {"MedicationStatement", ob_api_clinical},
+    {"Immunization", ob_api_clinical},
+    {"DocumentReference", ob_api_clinical},
+    {"Organization", ob_api_directory},
+    {"Practitioner", ob_api_directory},
+    {"RelatedPerson", ob_api_grants},
+    {"PractitionerRole", ob_api_grants},
     {"EpisodeOfCare", ob_api_grants},
 };
 
@@ -334,7 +359,11 @@ static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
     uint8_t need = tl == 13 && strncmp(p, "EpisodeOfCare", 13) == 0 ? OB_SRC_OP_RELATIONSHIPS
                    : read                                           ? OB_SRC_OP_READ
                    : tl == 11 && strncmp(p, "Appointment", 11) == 0 ? OB_SRC_OP_APPOINTMENTS
-                                                                    : 0;
+                   : (tl == 19 && strncmp(p, "MedicationStatement", 19) == 0) ||
+                           (tl == 12 && strncmp(p, "Immunization", 12) == 0) ||
+                           (tl == 17 && strncmp(p, "DocumentReference", 17) == 0)
+                       ? OB_SRC_OP_ITEMS
+                       : 0;
     return need && (ops & need) == need;
 }
 

@@ -56,68 +56,23 @@ static json_t *to_fhir(ob_hub *h, const ob_apt *a)
 
 /* ---- writes (R-APT-1..4) ---- */
 
-/* Logs a source system's refused write (R-LOG-1, R-LOG-2): the client by its id, the
- * patient when known. */
-static ob_status log_refusal(ob_hub *h, const ob_caller *c, uint32_t pat, const char *rule,
-                             const char *reason, ob_err *e)
-{
-    ob_request r;
-    ob_log_entry le;
-    ob_api_request_init(c, pat, &r);
-    pthread_rwlock_rdlock(&h->lock);
-    ob_hub_entry_for(h, &r, &le);
-    pthread_rwlock_unlock(&h->lock);
-    le.event = OB_EV_DATA_CHANGE;
-    le.capacity = OB_CAP_SOURCE_SYSTEM;
-    le.permit = false;
-    le.actor_id = c->client_id;
-    le.actor_role = "source_system";
-    le.category = "appointment";
-    le.rule = rule;
-    le.legal_basis = "no legal basis";
-    le.reason = reason;
-    return ob_hub_log_read(h, &le, NULL, e);
-}
-
 static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            bool create_only, ob_api_response *out, ob_err *e)
 {
-    if (c->kind != OB_ACTOR_SOURCE_SYSTEM) {
-        ob_api_outcome(out, 403, "forbidden",
-                       "appointments are written only by the source system that created "
-                       "them; the overview is read-only (R-APT-1)");
+    int64_t if_match;
+    if (!ob_api_src_begin(c, rq, create_only,
+                          "appointments are written only by the source system that created "
+                          "them; the overview is read-only (R-APT-1)",
+                          &if_match, out))
         return OB_OK;
-    }
-    static const char *const put_params[] = {"identifier", NULL};
-    if (!ob_api_params_only(rq, create_only ? NULL : put_params, out))
-        return OB_OK;
-    int64_t if_match = 0;
-    if (!create_only && !ob_api_if_match(rq->if_match, &if_match)) {
-        ob_api_outcome(out, 400, "invalid",
-                       "If-Match must name a version as the ETag gives it: W/\"<versionId>\"");
-        return OB_OK;
-    }
     ob_fhir_apt_in in;
     ob_err pe = {0};
     if (ob_fhir_appointment_parse(rq->body, &in, &pe)) {
         ob_api_outcome(out, 400, "invalid", pe.msg);
         return OB_OK;
     }
-    if (!create_only) { /* the conditional key must be the resource's identifier */
-        const char *key = ob_api_param_get(rq, "identifier", NULL);
-        const char *bar = key ? strchr(key, '|') : NULL;
-        if (!bar) {
-            ob_api_outcome(out, 400, "invalid",
-                           "PUT /Appointment needs ?identifier=<system>|<value>");
-            return OB_OK;
-        }
-        if ((size_t)(bar - key) != strlen(in.system) ||
-            memcmp(key, in.system, (size_t)(bar - key)) != 0 || strcmp(bar + 1, in.value) != 0) {
-            ob_api_outcome(out, 400, "invalid",
-                           "the identifier in the URL differs from Appointment.identifier");
-            return OB_OK;
-        }
-    }
+    if (!create_only && !ob_api_src_key_matches(rq, in.system, in.value, out))
+        return OB_OK;
     ob_cpr cpr;
     if (ob_cpr_parse(in.cpr, strlen(in.cpr), &cpr, NULL) != OB_OK) {
         ob_api_outcome(out, 400, "invalid",
@@ -127,61 +82,37 @@ static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *
     }
     uint8_t hash[16];
     ob_cpr_hash(&h->keys, cpr.digits, hash);
-    ob_apt a;
-    memset(&a, 0, sizeof a);
-    ob_log_entry actor;
-    memset(&actor, 0, sizeof actor);
-    const char *refusal = NULL;
-    bool forbidden = false; /* 403: who is writing; 400: what was written */
-    pthread_rwlock_rdlock(&h->lock);
-    const ob_source *src = ob_index_find_source(h->ix, c->client_id);
-    uint32_t pat = ob_index_find_patient_by_cpr_hash(h->ix, hash);
-    uint32_t clinic = src ? (in.clinic ? ob_index_find_org(h->ix, in.clinic) : src->site) : OB_NONE;
-    if (!src || (c->acting_org != OB_NONE && c->acting_org != src->site)) {
-        forbidden = true;
-        refusal = !src ? "your client is not a registered source system"
-                       : "your client speaks for another site than the one it acts for";
-    } else if (pat == OB_NONE)
-        refusal = "unknown patient: overblik has no patient with this CPR number";
-    else if (clinic == OB_NONE || !ob_index_org_within(h->ix, clinic, src->site))
-        refusal = "the responsible clinic must be your site or one of its units";
-    if (!refusal) {
-        a.source = src->client_id;
-        a.patient = h->ix->patients[pat].ext_id;
-        a.clinic = h->ix->orgs[clinic].ext_id;
-        /* R-APT-4: decided under the lock (the organisations may move after it) */
-        a.fictive_end = ob_apt_end(h->ix, clinic, in.start, in.has_end, in.end, &a.end);
-        actor.time = c->now;
-        actor.capacity = OB_CAP_SOURCE_SYSTEM;
-        actor.actor_id = src->client_id;
-        actor.actor_name = src->name;
-        actor.actor_role = "source_system";
-        actor.actor_org = h->ix->orgs[src->site].ext_id;
-        actor.actor_org_name = h->ix->orgs[src->site].name;
+    ob_api_src_write sw;
+    if (ob_api_src_check(h, c, hash, in.clinic, in.system, &sw) != OB_OK) {
+        ob_api_store_failed(out, "the appointment");
+        return OB_OK;
     }
-    pthread_rwlock_unlock(&h->lock);
-    ob_err ce = {0};
-    if (!refusal) { /* R-APT-1: identifier systems belong to the source that uses them */
-        ob_status cr = ob_hub_apt_system_claim(h, in.system, src->client_id, &ce);
-        if (cr == OB_EDENIED)
-            forbidden = true, refusal = ce.msg;
-        else if (cr) {
-            ob_api_store_failed(out, "the appointment");
-            return OB_OK;
-        }
-    }
-    if (refusal) {
+    if (sw.refusal) {
         /* R-LOG-1: a refused write is logged too; an unknown patient is counted per
          * source, since the answer tells the source whether the CPR number is known */
-        if (pat == OB_NONE && !forbidden)
+        if (sw.pat == OB_NONE && !sw.forbidden)
             ob_hub_source_unknown_patient(h, c->client_id);
-        if (log_refusal(h, c, pat, forbidden ? "R-APT-1" : "R-APT-2", refusal, e) != OB_OK) {
+        if (ob_api_src_refused(h, c, sw.pat, "appointment", sw.forbidden ? "R-APT-1" : "R-APT-2",
+                               sw.refusal, e) != OB_OK) {
             ob_api_log_failed(out);
             return OB_OK;
         }
-        ob_api_outcome(out, forbidden ? 403 : 400, forbidden ? "forbidden" : "invalid", refusal);
+        ob_api_outcome(out, sw.forbidden ? 403 : 400, sw.forbidden ? "forbidden" : "invalid",
+                       sw.refusal);
         return OB_OK;
     }
+    ob_apt a;
+    memset(&a, 0, sizeof a);
+    a.source = sw.client;
+    a.patient = sw.patient;
+    a.clinic = sw.origin;
+    /* R-APT-4: decided under the lock, the clinic found again by its id (the organisations
+     * may have changed since the check) */
+    pthread_rwlock_rdlock(&h->lock);
+    a.fictive_end = ob_apt_end(h->ix, ob_index_find_org(h->ix, sw.origin), in.start, in.has_end,
+                               in.end, &a.end);
+    pthread_rwlock_unlock(&h->lock);
+    const ob_log_entry actor = sw.actor;
     a.system = in.system;
     a.value = in.value;
     a.start = in.start;

@@ -1,15 +1,17 @@
-/* api_clinical.c - data items as FHIR Observation and Condition, and patient-reported
- * measurements (R-PRD-1).
+/* api_clinical.c - data items as FHIR resources: Observation (measurements, lab results),
+ * Condition (diagnoses), MedicationStatement, Immunization and DocumentReference (clinical
+ * notes, discharge summaries, treatment wills), and patient-reported measurements (R-PRD-1).
  *
- *   GET  /Observation?patient=Patient/<id>   measurements and lab results
- *   POST /Observation/_search                (patient.identifier in the body)
- *   GET  /Observation/<id>
- *   POST /Observation                        a citizen reports a measurement (R-PRD-1)
- *   GET  /Condition?patient=..., POST /Condition/_search, GET /Condition/<id>
- *   code=[system|]code[,...] and category on both; date=ge... (Observation), recorded-date=ge...
- *   (Condition): only the matching items go on to be decided
- *   _include=Observation:patient (or :subject; Condition likewise) adds the Patient,
- *   decided as an include beside a match (search.h)
+ *   GET  /<Type>?patient=Patient/<id>     search (POST /<Type>/_search with
+ *   POST /<Type>/_search                  patient.identifier in the body)
+ *   GET  /<Type>/<id>                     read
+ *   POST /Observation                     a citizen reports a measurement (R-PRD-1)
+ *   POST /<Type>, PUT /<Type>?identifier= a source system writes its own items (the last
+ *                                         three types; api_items_write.c, R-SRC-1)
+ *   a code parameter (code, vaccine-code, type), category where the type has one, and a
+ *   date parameter (date, recorded-date, effective): only the matching items go on to be
+ *   decided; _include=<Type>:patient (or :subject) adds the Patient, decided as an include
+ *   beside a match (search.h)
  *
  * Each item is decided by the engine with its category, origin, time and source kind
  * (so R-ACC-6/-8 and blocks apply per item); one log entry per search (search.h);
@@ -27,6 +29,39 @@
 
 #define OBS_MASK  (OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT))
 #define COND_MASK OB_CAT_BIT(OB_CAT_DIAGNOSIS)
+#define DOC_MASK                                                                                   \
+    (OB_CAT_BIT(OB_CAT_CLINICAL_NOTE) | OB_CAT_BIT(OB_CAT_DISCHARGE_SUMMARY) |                     \
+     OB_CAT_BIT(OB_CAT_TREATMENT_WILL))
+
+/* One resource type over items: which categories it shows and how its search names things.
+ * The log names a search by its first category. */
+static const struct family {
+    const char *type;
+    ob_catmask mask;
+    ob_category first;
+    const char *date, *code, *code_el, *category; /* parameter names; category may be NULL */
+    const char *const *include;
+    bool source_written; /* sources write it over FHIR (R-SRC-1) */
+} families[] = {
+    {"Observation", OBS_MASK, OB_CAT_MEASUREMENT, "date", "code", "code", "category",
+     ob_api_include_observation, false},
+    {"Condition", COND_MASK, OB_CAT_DIAGNOSIS, "recorded-date", "code", "code", "category",
+     ob_api_include_condition, false},
+    {"MedicationStatement", OB_CAT_BIT(OB_CAT_MEDICATION), OB_CAT_MEDICATION, "effective", "code",
+     "medicationCodeableConcept", NULL, ob_api_include_medication, true},
+    {"Immunization", OB_CAT_BIT(OB_CAT_VACCINATION), OB_CAT_VACCINATION, "date", "vaccine-code",
+     "vaccineCode", NULL, ob_api_include_immunization, true},
+    {"DocumentReference", DOC_MASK, OB_CAT_CLINICAL_NOTE, "date", "type", "type", "category",
+     ob_api_include_document, true},
+};
+
+static const struct family *family_of(const char *type)
+{
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (strcmp(families[i].type, type) == 0)
+            return &families[i];
+    return NULL;
+}
 
 static json_t *item_fhir(ob_hub *h, const ob_item *it)
 {
@@ -59,7 +94,8 @@ static ob_status add_items(ob_hub *h, const ob_caller *c, uint32_t pat, const ob
         json_t *res = item_fhir(h, it);
         if (!res)
             continue;
-        if (f && ((f->code && !ob_fhir_token_matches(json_object_get(res, "code"), f->code)) ||
+        const char *code_el = f && f->code_el ? f->code_el : "code";
+        if (f && ((f->code && !ob_fhir_token_matches(json_object_get(res, code_el), f->code)) ||
                   (f->category &&
                    !ob_fhir_token_matches(json_object_get(res, "category"), f->category)))) {
             json_decref(res);
@@ -92,36 +128,34 @@ ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_
     return rc;
 }
 
-static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq, ob_catmask mask,
-                        ob_api_response *out, ob_err *e)
+static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                        const struct family *fm, ob_api_response *out, ob_err *e)
 {
-    /* FHIR's names: an Observation's time is `date`, a Condition's `recorded-date` */
-    const char *date = mask == COND_MASK ? "recorded-date" : "date";
-    const char *const allowed[] = {
-        "patient", "patient.identifier", "_count",   "_offset", "_include", date,
-        "code",    "category",           "_summary", "_sort",   NULL};
+    const char *date = fm->date;
+    const char *allowed[] = {
+        "patient", "patient.identifier", "_count", "_offset",    "_include", date,
+        fm->code,  "_summary",           "_sort",  fm->category, NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
     ob_api_item_filter f = {0};
     bool newest_first = false;
-    f.code = ob_api_param_get(rq, "code", NULL);
-    f.category = ob_api_param_get(rq, "category", NULL);
+    f.code = ob_api_param_get(rq, fm->code, NULL);
+    f.code_el = fm->code_el;
+    f.category = fm->category ? ob_api_param_get(rq, fm->category, NULL) : NULL;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_date_range(rq, date, &f.from, &f.to, out) ||
         !ob_api_sort(rq, date, &newest_first, out) ||
-        !ob_api_includes(rq, "_include",
-                         mask == COND_MASK ? ob_api_include_condition : ob_api_include_observation,
-                         &inc, out) ||
+        !ob_api_includes(rq, "_include", fm->include, &inc, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
     ob_api_cands cs = {0};
-    ob_status rc = ob_api_item_cands(h, c, pat, mask, &f, &cs, e);
+    ob_status rc = ob_api_item_cands(h, c, pat, fm->mask, &f, &cs, e);
     uint32_t decoy = pat == OB_NONE ? ob_api_decoy(h, rq) : OB_NONE;
     if (!rc && decoy != OB_NONE) { /* as long as a hidden patient (T-ORC-1) */
         ob_api_cands sh = {0};
         ob_err ignored = {0};
-        if (ob_api_item_cands(h, c, decoy, mask, &f, &sh, &ignored) == OB_OK)
+        if (ob_api_item_cands(h, c, decoy, fm->mask, &f, &sh, &ignored) == OB_OK)
             ob_api_cands_shadow(h, &sh);
         ob_api_cands_release(&sh);
     }
@@ -135,20 +169,19 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     if (rc)
         ob_api_log_failed(out);
     else
-        ob_api_cands_answer(h, c, pat, &cs, mask == COND_MASK ? "diagnosis" : "measurement",
-                            mask == COND_MASK ? OB_CAT_DIAGNOSIS : OB_CAT_MEASUREMENT, rq, offset,
-                            count, out, e);
+        ob_api_cands_answer(h, c, pat, &cs, ob_category_name(fm->first), (uint8_t)fm->first, rq,
+                            offset, count, out, e);
     ob_api_cands_release(&cs);
     return OB_OK;
 }
 
 static ob_status item_read(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
-                           ob_catmask mask, ob_api_response *out, ob_err *e)
+                           const struct family *fm, ob_api_response *out, ob_err *e)
 {
     if (!ob_api_params_only(rq, NULL, out))
         return OB_OK;
     ob_item_list l = {0};
-    ob_status rc = strlen(id) <= 128 ? ob_hub_item_get(h, id, mask, &l, e) : OB_OK;
+    ob_status rc = strlen(id) <= 128 ? ob_hub_item_get(h, id, fm->mask, &l, e) : OB_OK;
     uint32_t pat = OB_NONE;
     if (!rc && l.n) {
         pthread_rwlock_rdlock(&h->lock);
@@ -161,9 +194,8 @@ static ob_status item_read(ob_hub *h, const ob_caller *c, const ob_api_request *
     if (rc) {
         ob_api_log_failed(out);
     } else {
-        ob_api_cands_answer(h, c, pat, &cs, mask == COND_MASK ? "diagnosis" : "measurement",
-                            mask == COND_MASK ? OB_CAT_DIAGNOSIS : OB_CAT_MEASUREMENT, rq, 0, 1,
-                            out, e);
+        ob_api_cands_answer(h, c, pat, &cs, ob_category_name(fm->first), (uint8_t)fm->first, rq, 0,
+                            1, out, e);
         json_t *entry = json_array_get(json_object_get(out->body, "entry"), 0);
         json_t *res = json_object_get(entry, "resource");
         const char *rt = json_string_value(json_object_get(res, "resourceType"));
@@ -279,20 +311,28 @@ static ob_status report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
 ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                           const char *rest, ob_api_response *out, ob_err *e)
 {
-    bool obs = strcmp(type, "Observation") == 0;
-    ob_catmask mask = obs ? OBS_MASK : COND_MASK;
+    const struct family *fm = family_of(type);
+    if (!fm) {
+        ob_api_outcome(out, 404, "not-supported", "unknown resource type");
+        return OB_OK;
+    }
+    bool obs = fm->mask == OBS_MASK;
     const char *m = rq->method;
     if (rest[0] == '\0') {
         if (strcmp(m, "GET") == 0)
-            return search(h, c, rq, mask, out, e);
+            return search(h, c, rq, fm, out, e);
         if (strcmp(m, "POST") == 0 && obs)
             return report(h, c, rq, out, e);
+        if (strcmp(m, "POST") == 0 && fm->source_written)
+            return ob_api_item_write(h, c, rq, type, true, out, e);
+        if (strcmp(m, "PUT") == 0 && fm->source_written)
+            return ob_api_item_write(h, c, rq, type, false, out, e);
     } else if (strcmp(rest, "/_search") == 0) {
         if (strcmp(m, "POST") == 0)
-            return search(h, c, rq, mask, out, e);
+            return search(h, c, rq, fm, out, e);
     } else if (rest[0] == '/' && !strchr(rest + 1, '/') && rest[1] != '_' && rest[1] != '$') {
         if (strcmp(m, "GET") == 0)
-            return item_read(h, c, rq, rest + 1, mask, out, e);
+            return item_read(h, c, rq, rest + 1, fm, out, e);
     } else {
         ob_api_outcome(out, 400, "not-supported",
                        "not supported (no _history, $operations or compartments)");

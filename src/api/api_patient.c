@@ -24,8 +24,8 @@
 #include "service/search.h"
 #include "service/similar.h"
 
-#define ITEM_MASK                                                                                  \
-    (OB_CAT_BIT(OB_CAT_DIAGNOSIS) | OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT))
+/* every item category: all but appointments, which have their own table */
+#define ITEM_MASK ((ob_catmask)(OB_CAT_ALL & ~OB_CAT_BIT(OB_CAT_APPOINTMENT)))
 
 /* Decoded parameters: the request's own plus those of a FHIR Parameters body. */
 typedef struct params {

@@ -27,9 +27,14 @@ ob_status ob_api_consent(ob_hub *h, const ob_caller *c, const ob_api_request *rq
                          const char *rest, ob_api_response *out, ob_err *e);
 ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                        const char *rest, ob_api_response *out, ob_err *e);
-/* Observation and Condition */
+/* Observation, Condition, MedicationStatement, Immunization, DocumentReference */
 ob_status ob_api_clinical(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                           const char *rest, ob_api_response *out, ob_err *e);
+/* A source system's write of its own MedicationStatement, Immunization or DocumentReference
+ * (R-SRC-1; api_items_write.c): create (POST) or, with create_only false, a conditional
+ * create or update by its identifier (PUT ?identifier=), If-Match honoured. */
+ob_status ob_api_item_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            const char *type, bool create_only, ob_api_response *out, ob_err *e);
 /* Organization and Practitioner: the directory */
 ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                            const char *type, const char *rest, ob_api_response *out, ob_err *e);
@@ -67,6 +72,9 @@ bool ob_api_paging(const ob_api_request *rq, size_t *count, size_t *offset, ob_a
 extern const char *const ob_api_include_appointment[];
 extern const char *const ob_api_include_observation[];
 extern const char *const ob_api_include_condition[];
+extern const char *const ob_api_include_medication[];
+extern const char *const ob_api_include_immunization[];
+extern const char *const ob_api_include_document[];
 extern const char *const ob_api_revinclude_patient[];
 /* Every `name` parameter (date=ge2026-01-01, lt..., le..., gt..., eq... or a bare date
  * or dateTime; a date covers its whole day) narrowed into [from, to); to == 0 means no
@@ -170,6 +178,37 @@ json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decisi
  * or failing): 503 "transient", saying what ("the appointment") was not stored. The data
  * and its log entry are written in one transaction, so nothing changed. */
 void ob_api_store_failed(ob_api_response *out, const char *what);
+/* ---- writes by source systems (source_write.c, R-APT-1, R-SRC-1) ---- */
+
+/* The checks before a source system's write is parsed: the caller is a source system (else
+ * 403 not_a_source), a PUT takes only ?identifier=, If-Match is well-formed (its version in
+ * *if_match, 0 when absent). false: out holds the answer. */
+bool ob_api_src_begin(const ob_caller *c, const ob_api_request *rq, bool create_only,
+                      const char *not_a_source, int64_t *if_match, ob_api_response *out);
+/* A conditional write's ?identifier=<system>|<value> names the resource's own identifier;
+ * false: out holds the 400. */
+bool ob_api_src_key_matches(const ob_api_request *rq, const char *system, const char *value,
+                            ob_api_response *out);
+/* Who a source system's write is from and about, once checked. */
+typedef struct ob_api_src_write {
+    uint32_t pat, clinic; /* index ids; pat OB_NONE when the CPR number is unknown */
+    const char *refusal;  /* why the write is refused, or NULL */
+    bool forbidden;       /* the refusal is about the writer (403), not the data (400) */
+    const char *patient, *origin, *client; /* ext ids (index strings) when not refused */
+    ob_log_entry actor;                    /* the source system as the log names it */
+    char claim_msg[512];
+} ob_api_src_write;
+/* Fills w: refusal set when the client is not a registered source acting for its own site,
+ * the patient is unknown, the clinic (clinic_id, NULL: the source's site) is not the site
+ * or a unit of it, or another source owns the identifier system. OB_OK unless the owners
+ * of identifier systems could not be read. */
+ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash[16],
+                           const char *clinic_id, const char *system, ob_api_src_write *w);
+/* Logs a source system's refused write (R-LOG-1, R-LOG-2): the client by its id, the
+ * patient when known (OB_NONE otherwise). */
+ob_status ob_api_src_refused(ob_hub *h, const ob_caller *c, uint32_t pat, const char *category,
+                             const char *rule, const char *reason, ob_err *e);
+
 /* Name and kind of an organisation (by ext_id) for display; fields borrowed from the
  * index (stable while the hub is open). Takes the read lock. */
 void ob_api_org_display(ob_hub *h, const char *org_ext_id, const char **name, const char **kind);
@@ -209,6 +248,7 @@ typedef struct ob_api_item_filter {
     ob_time from, to;     /* the item's time in [from, to); to == 0: no upper bound */
     const char *code;     /* a code= token list ("system|code,..."), or NULL */
     const char *category; /* a category= token list, or NULL */
+    const char *code_el;  /* the element code matches ("code" when NULL) */
 } ob_api_item_filter;
 ob_status ob_api_item_cands(ob_hub *h, const ob_caller *c, uint32_t patient, ob_catmask mask,
                             const ob_api_item_filter *f, ob_api_cands *cs, ob_err *e);

@@ -123,6 +123,11 @@ const char *const ob_api_include_appointment[] = {"Appointment:patient", "Appoin
 const char *const ob_api_include_observation[] = {"Observation:patient", "Observation:subject",
                                                   NULL};
 const char *const ob_api_include_condition[] = {"Condition:patient", "Condition:subject", NULL};
+const char *const ob_api_include_medication[] = {"MedicationStatement:patient",
+                                                 "MedicationStatement:subject", NULL};
+const char *const ob_api_include_immunization[] = {"Immunization:patient", NULL};
+const char *const ob_api_include_document[] = {"DocumentReference:patient",
+                                               "DocumentReference:subject", NULL};
 const char *const ob_api_revinclude_patient[] = {"Appointment:patient",
                                                  "Appointment:actor",
                                                  "Observation:patient",

@@ -105,7 +105,7 @@ json_t *ob_fhir_item(const ob_item *it, const ob_fhir_clinic *origin)
         return observation(it, origin, cat == OB_CAT_LAB_RESULT);
     if (cat == OB_CAT_DIAGNOSIS)
         return condition(it, origin);
-    return NULL;
+    return ob_fhir_document(it, origin);
 }
 
 /* ---- R-PRD-1: a patient-reported measurement ---- */

@@ -28,6 +28,7 @@
 #define OB_FHIR_EXT_CLINIC_KIND      OB_FHIR_SD "responsible-clinic-kind"
 #define OB_FHIR_EXT_ADDRESS          OB_FHIR_SD "meeting-address"
 #define OB_FHIR_EXT_PATIENT_REPORTED OB_FHIR_SD "patient-reported"
+#define OB_FHIR_EXT_FOLLOW_UP        OB_FHIR_SD "follow-up"
 #define OB_FHIR_CS_SOURCE            OB_FHIR_BASE "/CodeSystem/data-source"
 #define OB_FHIR_CS_ORG_KIND          OB_FHIR_BASE "/CodeSystem/organisation-kind"
 #define OB_FHIR_ICPC2                "http://hl7.org/fhir/sid/icpc-2"
@@ -75,8 +76,8 @@ bool ob_fhir_apt_id_parse(const char *s, int64_t *id);
 
 /* ---- Observation, Condition (items) ---- */
 
-/* An item as an Observation (measurements, lab results) or Condition (diagnoses);
- * NULL for a category that has no mapping. */
+/* An item as its FHIR resource: Observation (measurements, lab results), Condition
+ * (diagnoses) or one of documents.c's; NULL for a category that has no mapping. */
 json_t *ob_fhir_item(const ob_item *it, const ob_fhir_clinic *origin);
 
 /* A patient-reported measurement (R-PRD-1) as a citizen's app posts it. */
@@ -88,6 +89,38 @@ typedef struct ob_fhir_obs_in {
 } ob_fhir_obs_in;
 
 ob_status ob_fhir_observation_parse(json_t *res, ob_fhir_obs_in *out, ob_err *e);
+
+/* ---- MedicationStatement, Immunization, DocumentReference (documents.c) ---- */
+
+/* An item of medication, vaccination, clinical_note, discharge_summary or treatment_will
+ * as its FHIR resource, from its canonical record (ob_item.json); NULL for another
+ * category. The caller owns the result. */
+json_t *ob_fhir_document(const ob_item *it, const ob_fhir_clinic *origin);
+/* The FHIR resource type an item of this ob_category is shown as, or NULL. */
+const char *ob_fhir_type_of(int category);
+/* The follow-up flags of a discharge summary (seed 001 case 10), NULL-terminated. */
+extern const char *const ob_fhir_follow_flags[];
+
+/* What a source system sent as one of the types above, after validation (R-SRC-1). Strings
+ * are borrowed from the JSON except text, which points into text_owned (decoded from the
+ * attachment): the struct owns text_owned until ob_fhir_doc_in_release. */
+typedef struct ob_fhir_doc_in {
+    int category;               /* an ob_category */
+    const char *system, *value; /* the source's identifier (system may be "") */
+    const char *cpr;            /* the patient's CPR, unparsed */
+    const char *status;
+    bool withdrawn; /* status entered-in-error: the source withdraws it */
+    ob_time time, end;
+    bool has_end;
+    const char *code, *display, *dose, *lot, *title, *text, *followup, *plan;
+    const char *clinic; /* responsible clinic (an org ext_id), NULL: the source's site */
+    char *text_owned;
+} ob_fhir_doc_in;
+
+/* Parses a resource of `type` (MedicationStatement, Immunization, DocumentReference);
+ * on error nothing is left to release. */
+ob_status ob_fhir_doc_parse(json_t *res, const char *type, ob_fhir_doc_in *out, ob_err *e);
+void ob_fhir_doc_in_release(ob_fhir_doc_in *in);
 
 /* ---- Organization, Practitioner (the directory; directory.c) ---- */
 

@@ -823,9 +823,10 @@ static ob_status rec_disclosure(ob_loader *L, json_t *o, uint32_t *pat, ob_err *
 
 static ob_status rec_item(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
-    static const char *const f[] = {"type",    "id",     "patient", "category", "origin",
-                                    "time",    "source", "code",    "value",    "end",
-                                    "address", "title",  "status",  NULL};
+    static const char *const f[] = {"type",    "id",     "patient",  "category", "origin",
+                                    "time",    "source", "code",     "value",    "end",
+                                    "address", "title",  "status",   "text",     "display",
+                                    "dose",    "lot",    "followup", "plan",     NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_item *it = &out->item;
@@ -849,6 +850,20 @@ static ob_status rec_item(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e
     TRY(text_field(o, "address", false, &s, e));
     TRY(text_field(o, "title", false, &s, e));
     TRY(str_field(o, "status", false, &s, e));
+    /* what the FHIR forms show (fhir/documents.c): kept free text, no CPR number (R-CPR-3) */
+    TRY(text_field(o, "text", false, &s, e));
+    TRY(text_field(o, "display", false, &s, e));
+    TRY(text_field(o, "dose", false, &s, e));
+    TRY(text_field(o, "lot", false, &s, e));
+    TRY(text_field(o, "plan", false, &s, e));
+    const char *flag = NULL;
+    TRY(str_field(o, "followup", false, &flag, e));
+    if (flag &&
+        (cat != OB_CAT_DISCHARGE_SUMMARY || (strcmp(flag, "red") && strcmp(flag, "yellow") &&
+                                             strcmp(flag, "green") && strcmp(flag, "white"))))
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'followup' is red, yellow, green or white, on a discharge "
+                          "summary only");
     json_t *v = json_object_get(o, "value");
     if (v && !json_is_integer(v))
         return ob_err_set(e, OB_EINVAL, "field 'value' must be an integer");
@@ -1042,7 +1057,7 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
     if (ops && !json_is_array(ops))
         return ob_err_set(e, OB_EINVAL,
                           "field 'operations' lists appointments, read, "
-                          "relationships");
+                          "relationships, items");
     json_array_foreach(ops, i, op)
     {
         const char *s = json_string_value(op);
@@ -1052,10 +1067,12 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
             src.ops |= OB_SRC_OP_READ;
         else if (s && strcmp(s, "relationships") == 0)
             src.ops |= OB_SRC_OP_RELATIONSHIPS;
+        else if (s && strcmp(s, "items") == 0)
+            src.ops |= OB_SRC_OP_ITEMS;
         else
             return ob_err_set(e, OB_EINVAL,
                               "field 'operations' lists appointments, read, "
-                              "relationships");
+                              "relationships, items");
     }
     return ob_index_add_source(L->ix, &src, e);
 }

@@ -1,10 +1,12 @@
-/* clinical.c - item reads and patient-reported writes (see clinical.h). */
+/* clinical.c - item reads, patient-reported writes and sources' writes (see clinical.h). */
 #include "service/clinical.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "store/item_keys.h"
 #include "store/log_sqlite.h"
 #include "store/sqlite.h"
 
@@ -103,4 +105,91 @@ ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *acto
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
     uint64_t seq;
     return ob_log_append(h->log, &le, 1, apply_item, (void *)it, &seq, e);
+}
+
+/* ---- a source system's own items (R-SRC-1) ---- */
+
+struct src_ctx {
+    ob_src_item *w;
+    bool create_only;
+    int64_t if_match;
+};
+
+/* Runs on the log's writer thread inside the transaction of the log entry. */
+static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct src_ctx *c = ctx;
+    ob_src_item *w = c->w;
+    ob_item_key k;
+    bool found;
+    ob_status rc = ob_item_key_find(db, w->source, w->system, w->value, &k, &found, e);
+    if (rc)
+        return rc;
+    bool live = found && !k.withdrawn;
+    if (c->create_only && found)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "your system already has an item with this identifier; update it "
+                          "with PUT /%s?identifier=<system>|<value>",
+                          w->type);
+    if (found && strcmp(k.category, w->category) != 0)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "this identifier names another kind of item of your system (%s)",
+                          k.category);
+    if (c->if_match && !live)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: your system has no item with this identifier");
+    if (c->if_match > 0 && k.version != c->if_match)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: the item is at version %lld, not %lld; read it again and "
+                          "send the change against that version",
+                          (long long)k.version, (long long)c->if_match);
+    if (w->withdrawn && !live)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "nothing to withdraw: your system has no item with this identifier");
+    w->created = !found;
+    k.version = found ? k.version + 1 : 1;
+    k.withdrawn = w->withdrawn;
+    snprintf(k.category, sizeof k.category, "%s", w->category);
+    if (strlen(w->patient) >= sizeof k.patient)
+        return ob_err_set(e, OB_EINVAL, "patient id too long");
+    memcpy(k.patient, w->patient, strlen(w->patient) + 1);
+    if ((rc = ob_item_key_put(db, w->source, w->system, w->value, &k, w->time, e)))
+        return rc;
+    snprintf(w->id, sizeof w->id, "src-%lld", (long long)k.n);
+    w->version = k.version;
+    if (w->withdrawn) /* gone from the overview; the key and the log keep what was */
+        return ob_item_row_delete(db, w->id, e);
+    if (json_object_set_new(w->rec, "id", json_string(w->id)) ||
+        json_object_set_new(w->rec, "version", json_integer((json_int_t)k.version)))
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    char *json = json_dumps(w->rec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!json)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    ob_item it = {w->id, w->patient, w->category, w->origin, w->time, "clinical", w->code, 0, json};
+    rc = ob_item_row_replace(db, &it, e);
+    free(json);
+    return rc;
+}
+
+ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
+                                const ob_log_entry *actor, ob_err *e)
+{
+    struct src_ctx c = {w, create_only, if_match};
+    ob_log_entry le = *actor;
+    le.event = OB_EV_DATA_CHANGE;
+    le.permit = true;
+    le.patient = w->patient;
+    le.category = w->category;
+    le.rule = "R-SRC-1";
+    le.reason = w->withdrawn ? "withdrawn by its source system (entered in error)"
+                             : "written by its source system";
+    char res[240];
+    snprintf(res, sizeof res, "%s?source=%.64s&identifier=%.100s", w->type, w->source, w->value);
+    le.resource = res;
+    if (!h->log)
+        return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
+    if (ob_hub_stopped(h, NULL, 0))
+        return ob_hub_stopped_err(h, e);
+    uint64_t seq;
+    return ob_log_append(h->log, &le, 1, apply_src, &c, &seq, e);
 }

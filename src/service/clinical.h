@@ -9,6 +9,8 @@
 #ifndef OB_SERVICE_CLINICAL_H
 #define OB_SERVICE_CLINICAL_H
 
+#include <jansson.h>
+
 #include "service/hub.h"
 
 typedef struct ob_item_copy {
@@ -31,5 +33,29 @@ void ob_item_list_release(ob_item_list *l);
 /* Stores a new item (it->json the canonical record) with its log entry (actor's
  * strings borrowed). */
 ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *actor, ob_err *e);
+
+/* A source system's write of one of its items (R-SRC-1, store/item_keys.h): created, updated
+ * or withdrawn (entered-in-error) by the source's own identifier, in one transaction with
+ * its log entry. The caller fills the inputs (borrowed); rec is the canonical record
+ * without "id" and "version", which the write sets in it. */
+typedef struct ob_src_item {
+    const char *source, *system, *value; /* the key: client id, identifier */
+    const char *type;                    /* the FHIR type, for the log entry */
+    const char *patient, *category, *origin, *code;
+    ob_time time;
+    bool withdrawn;
+    json_t *rec;
+    /* out */
+    char id[32];
+    int64_t version;
+    bool created;
+} ob_src_item;
+
+/* create_only: OB_ECONFLICT when the source already has the identifier; if_match > 0:
+ * OB_ECONFLICT unless the item is at that version, < 0: unless it exists. OB_ECONFLICT
+ * also when the identifier names an item of another category, or when a withdrawal names
+ * nothing. */
+ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
+                                const ob_log_entry *actor, ob_err *e);
 
 #endif

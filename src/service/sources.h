@@ -1,9 +1,9 @@
 /* sources.h - what the hub guards about source systems' writes (R-APT-1, R-SRC-1; issue 19,
  * "oracles"):
  *  - identifier systems belong to the source that uses them: the first source to write an
- *    appointment with a system (or every source that had, when the hub opened) owns it, and
- *    another source's write with it is refused (403), so that no source can make its
- *    appointments look like another's;
+ *    appointment or item with a system (or every source that had, when the hub opened) owns
+ *    it, and another source's write with it is refused (403), so that no source can make
+ *    its appointments or items look like another's;
  *  - refused writes by a source about a patient the hub does not know are counted per
  *    client (and logged by the API), because they tell a source whether a CPR number is
  *    known: a source that probes shows up in /metrics.
@@ -21,7 +21,7 @@ typedef struct ob_sources ob_sources;
 ob_status ob_sources_new(ob_sources **out, ob_err *e);
 void ob_sources_free(ob_sources *g);
 
-/* OB_OK when `source` may write appointments with identifier `system` (it owns it, or
+/* OB_OK when `source` may write appointments or items with identifier `system` (it owns it, or
  * nobody did and now it does); OB_EDENIED naming no one when another source owns it;
  * OB_EIO/OB_ENOMEM when the owners could not be read. The owners are read from the store
  * on first use. */

@@ -200,8 +200,10 @@ ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e)
 ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err *e)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT DISTINCT ident_system, source FROM appointments", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ident_system, source FROM appointments UNION "
+                           "SELECT ident_system, source FROM item_keys",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_err(db, e, "reading the identifier systems in use");
     ob_status rc = OB_OK;
     int r;

@@ -58,7 +58,8 @@ ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn
                                      ob_err *e);
 /* One appointment by row id; fn is not called when there is none. */
 ob_status ob_apt_get(sqlite3 *db, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
-/* Every (identifier system, source) pair in use, once each (service/sources.h). */
+/* Every (identifier system, source) pair in use by appointments and by items sources
+ * write (item_keys.h), once each (service/sources.h). */
 typedef ob_status (*ob_apt_system_fn)(void *ctx, const char *system, const char *source, ob_err *e);
 ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err *e);
 

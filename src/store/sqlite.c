@@ -6,6 +6,7 @@
  *       items(id TEXT PRIMARY KEY, patient, category, origin, time INTEGER, source,
  *             code, value INTEGER, json)  with an index on (patient, time)
  *   v2  appointments(...) -- the appointment overview (R-APT), see appointments.c
+ *   v3  item_keys(...) -- sources' identifiers of the items they write, see item_keys.c
  * The database runs in WAL mode with synchronous=FULL: a COMMIT that returned is on
  * disk. The access log's tables (log_*) share the file and are created by log_sqlite.c. */
 #include "store/store.h"
@@ -18,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "store/appointments.h"
+#include "store/item_keys.h"
 #include "store/log_index.h"
 #include "store/sqlite.h"
 
@@ -90,6 +92,8 @@ static const char *const migrations[] = {
     "CREATE INDEX items_patient ON items(patient, time);",
     /* v2: the appointment overview (R-APT), schema in appointments.c */
     ob_apt_schema_sql,
+    /* v3: sources' identifiers of the items they write (R-SRC-1), schema in item_keys.c */
+    ob_item_keys_schema_sql,
 };
 
 static ob_status db_err(ob_store *s, ob_err *e, const char *what)

@@ -376,7 +376,9 @@ static void capability_params_are_taken(void **state)
                                 : strcmp(kind, "reference") == 0 ? "Patient/anna"
                                 : strcmp(name, "_summary") == 0  ? "count"
                                 : strcmp(name, "_sort") == 0
-                                    ? (strcmp(type, "Condition") == 0 ? "-recorded-date" : "-date")
+                                    ? (strcmp(type, "Condition") == 0             ? "-recorded-date"
+                                       : strcmp(type, "MedicationStatement") == 0 ? "-effective"
+                                                                                  : "-date")
                                 : strcmp(name, "status") == 0 ? "booked"
                                 : strcmp(name, "_id") == 0    ? "anna"
                                 : strstr(name, "identifier")
@@ -433,7 +435,9 @@ static void capability_interactions_are_answered(void **state)
         json_object_get(json_array_get(json_object_get(meta.body, "rest"), 0), "resource"), i, res)
     {
         const char *type = json_string_value(json_object_get(res, "type"));
-        bool apt = strcmp(type, "Appointment") == 0;
+        /* conditional updates are a source system's (Appointment and the items sources
+         * write, R-SRC-1); a citizen writes the rest */
+        bool apt = json_is_true(json_object_get(res, "conditionalUpdate"));
         const ob_caller *writer = apt ? &src : &anna;
         json_array_foreach(json_object_get(res, "interaction"), j, it)
         {

@@ -1,0 +1,143 @@
+/* api_items_write.c - source systems write their own items over FHIR (R-SRC-1, issue 20):
+ *
+ *   POST /<Type>                           create (409 when the identifier is taken)
+ *   PUT  /<Type>?identifier=<sys>|<value>  create or update; status entered-in-error
+ *                                          withdraws it; with If-Match: W/"<n>" only while
+ *                                          still at version n (412 otherwise)
+ *   for MedicationStatement, Immunization and DocumentReference (documents.c).
+ *
+ * As for appointments (api_appointment.c): only a registered source system writes, only
+ * about a patient named by a valid CPR number, only for its own site or one of its units
+ * (the data controller, shown on every read), only with identifier systems it owns; every
+ * refusal is logged, and every write commits with its log entry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/cpr.h"
+#include "service/clinical.h"
+#include "service/sources.h"
+
+/* The canonical record of the item (docs/formats.md, `item`), without id and version. */
+static json_t *record(const ob_fhir_doc_in *in, const char *patient, const char *origin,
+                      const char *client)
+{
+    char ts[32], te[32];
+    ob_fhir_time(in->time, ts);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "item",
+                          "patient", patient, "category", ob_category_name(in->category), "origin",
+                          origin, "time", ts, "source", "clinical", "status", in->status,
+                          "ident_system", in->system, "ident_value", in->value, "client", client);
+    if (!o)
+        return NULL;
+    const struct {
+        const char *k, *v;
+    } opt[] = {{"code", in->code},         {"display", in->display}, {"dose", in->dose},
+               {"lot", in->lot},           {"title", in->title},     {"text", in->text},
+               {"followup", in->followup}, {"plan", in->plan}};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+        if (opt[i].v && json_object_set_new(o, opt[i].k, json_string(opt[i].v))) {
+            json_decref(o);
+            return NULL;
+        }
+    if (in->has_end) {
+        ob_fhir_time(in->end, te);
+        json_object_set_new(o, "end", json_string(te));
+    }
+    return o;
+}
+
+ob_status ob_api_item_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            const char *type, bool create_only, ob_api_response *out, ob_err *e)
+{
+    int64_t if_match;
+    if (!ob_api_src_begin(c, rq, create_only,
+                          "an item is written only by the source system that holds it; for "
+                          "everyone else the overview is read-only (R-SRC-1)",
+                          &if_match, out))
+        return OB_OK;
+    ob_fhir_doc_in in;
+    ob_err pe = {0};
+    if (ob_fhir_doc_parse(rq->body, type, &in, &pe)) {
+        ob_api_outcome(out, 400, "invalid", pe.msg);
+        return OB_OK;
+    }
+    ob_status rc = OB_OK;
+    json_t *rec = NULL;
+    if (!create_only && !ob_api_src_key_matches(rq, in.system, in.value, out))
+        goto done;
+    ob_cpr cpr;
+    if (ob_cpr_parse(in.cpr, strlen(in.cpr), &cpr, NULL) != OB_OK) {
+        ob_api_outcome(out, 400, "invalid",
+                       "the patient identifier is not a valid CPR number; only items with a "
+                       "valid CPR number are shared");
+        goto done;
+    }
+    uint8_t hash[16];
+    ob_cpr_hash(&h->keys, cpr.digits, hash);
+    const char *category = ob_category_name(in.category);
+    ob_api_src_write sw;
+    if (ob_api_src_check(h, c, hash, in.clinic, in.system, &sw) != OB_OK) {
+        ob_api_store_failed(out, "the item");
+        goto done;
+    }
+    if (sw.refusal) {
+        if (sw.pat == OB_NONE && !sw.forbidden)
+            ob_hub_source_unknown_patient(h, c->client_id);
+        if (ob_api_src_refused(h, c, sw.pat, category, "R-SRC-1", sw.refusal, e) != OB_OK)
+            ob_api_log_failed(out);
+        else
+            ob_api_outcome(out, sw.forbidden ? 403 : 400, sw.forbidden ? "forbidden" : "invalid",
+                           sw.refusal);
+        goto done;
+    }
+    const char *patient = sw.patient, *origin = sw.origin, *client = sw.client;
+    if (!(rec = record(&in, patient, origin, client))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto done;
+    }
+    ob_src_item w = {.source = client,
+                     .system = in.system,
+                     .value = in.value,
+                     .type = type,
+                     .patient = patient,
+                     .category = category,
+                     .origin = origin,
+                     .code = in.code,
+                     .time = in.time,
+                     .withdrawn = in.withdrawn,
+                     .rec = rec};
+    ob_err we = {0};
+    ob_status wr = ob_hub_src_item_write(h, &w, create_only, if_match, &sw.actor, &we);
+    if (wr == OB_ECONFLICT) { /* nothing was written */
+        bool stale = !create_only && if_match;
+        ob_api_outcome(out, stale ? 412 : 409, stale ? "conflict" : "duplicate", we.msg);
+        goto done;
+    }
+    if (wr) {
+        if (e)
+            *e = we;
+        ob_api_store_failed(out, "the item");
+        goto done;
+    }
+    char *json = json_dumps(rec, JSON_COMPACT);
+    ob_item it = {w.id, patient, category, origin, in.time, "clinical", in.code, 0, json};
+    ob_fhir_clinic cl = {origin, NULL, NULL};
+    ob_api_org_display(h, origin, &cl.name, &cl.kind);
+    out->body = json ? ob_fhir_item(&it, &cl) : NULL;
+    free(json);
+    if (!out->body) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (in.withdrawn) /* what the source sent: gone from the overview */
+        json_object_set_new(out->body, "status", json_string("entered-in-error"));
+    out->status = w.created ? 201 : 200;
+    snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", (long long)w.version);
+    snprintf(out->location, sizeof out->location, "%.160s/%s/%s", rq->base_url ? rq->base_url : "",
+             type, w.id);
+done:
+    json_decref(rec);
+    ob_fhir_doc_in_release(&in);
+    return rc;
+}
