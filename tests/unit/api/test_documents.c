@@ -89,6 +89,11 @@ static void write_by_source(void **state)
     (void)state;
     af f;
     af_open(&f, "doc-write");
+    static const char *const apt_only[] = {
+        "{\"type\":\"source\",\"client_id\":\"apt-only\",\"site\":\"gp-2\",\"go_live\":"
+        "\"2020-01-01\",\"operations\":[\"appointments\",\"read\"]}"};
+    af_load(&f, apt_only, 1);
+    ob_caller only_apts = af_source(&f, "apt-only", "gp-2");
     ob_caller gp1 = af_source(&f, "gp1-sys", "gp-1"), gp2 = af_source(&f, "gp2-sys", "gp-2");
     ob_caller epj = af_source(&f, "epj-hosp", "hosp"), rogue = af_source(&f, "rogue", "gp-1");
     ob_caller wrong_site = af_source(&f, "gp1-sys", "gp-2");
@@ -130,6 +135,9 @@ static void write_by_source(void **state)
         {"the URL's identifier differs from the resource's", &gp1, "PUT", MED, KD, NULL,
          med("urn:gp1:med", "m-1", AF_CPR_ANNA, "C09AA05", "active", NULL), 400, 1, NULL, NULL,
          NULL},
+        {"T-SRC-2 a registration without 'items' cannot write them", &only_apts, "POST", MED, NULL,
+         NULL, med("urn:apt-only", "x-0", AF_CPR_BENT, "C09AA05", "active", NULL), 403, 1, NULL,
+         NULL, NULL},
         {"a professional cannot write", &dr, "POST", MED, NULL, NULL,
          med("urn:dr", "x-1", AF_CPR_ANNA, "C09AA05", "active", NULL), 403, 1, NULL, NULL, NULL},
         {"a citizen cannot write", &anna, "PUT", MED, K1, NULL,
