@@ -270,6 +270,15 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
         {"Patient", "",
          "identifier,active,name,telecom,gender,birthDate,deceased[x],address,"
          "managingOrganization,link"},
+        {"MedicationStatement", "status,medication[x],subject",
+         "identifier,basedOn,partOf,status,category,medication[x],subject,context,effective[x],"
+         "dateAsserted"},
+        {"Immunization", "status,vaccineCode,patient,occurrence[x]",
+         "identifier,status,vaccineCode,patient,occurrence[x],primarySource,performer,note,"
+         "isSubpotent"},
+        {"DocumentReference", "status,content",
+         "masterIdentifier,identifier,status,docStatus,type,category,subject,date,author,"
+         "authenticator,custodian,relatesTo,description,securityLabel,content,context"},
     };
     enum { NONE, ELEMENTS, S_TRUE, S_TEXT, S_DATA } mode = NONE;
     const char *names = NULL;

@@ -301,7 +301,21 @@ void ob_fhir_appointment_write(ob_jw *w, const ob_apt *a, const ob_fhir_clinic *
     ob_jw_int(w, a->version);
     ob_jw_lit(w, "\",\"lastUpdated\":");
     ob_jw_instant(w, a->updated);
-    ob_jw_lit(w, "},\"extension\":[{\"url\":\"" OB_FHIR_EXT_SHARED "\",\"valueBoolean\":true}");
+    /* the source's own identifier: a source matches what it reads to what it sent */
+    if (a->value && *a->value) {
+        ob_jw_lit(w, "},\"identifier\":[{");
+        if (a->system && *a->system) {
+            ob_jw_lit(w, "\"system\":");
+            ob_jw_str(w, a->system);
+            ob_jw_lit(w, ",");
+        }
+        ob_jw_lit(w, "\"value\":");
+        ob_jw_str(w, a->value);
+        ob_jw_lit(w, "}]");
+    } else {
+        ob_jw_lit(w, "}");
+    }
+    ob_jw_lit(w, ",\"extension\":[{\"url\":\"" OB_FHIR_EXT_SHARED "\",\"valueBoolean\":true}");
     if (a->fictive_end) /* R-APT-4 */
         ob_jw_lit(w, ",{\"url\":\"" OB_FHIR_EXT_FICTIVE "\",\"valueBoolean\":true}");
     if (clinic && clinic->name) { /* R-APT-3: the responsible clinic's name and kind */

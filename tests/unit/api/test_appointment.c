@@ -195,6 +195,11 @@ static void only_source_writes(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(r.etag, "W/\"2\"");
     ob_api_response_release(&r);
+    /* issue 20: the source reads back its own identifier (round trip) */
+    af_call(&f, &s1, "GET", "/Appointment", P_ANNA, NULL, &r);
+    assert_true(
+        af_has(&r, "\"identifier\":[{\"system\":\"urn:src:booking\",\"value\":\"same-id\"}]"));
+    ob_api_response_release(&r);
     char cancel[2048];
     snprintf(cancel, sizeof cancel, "%s",
              apt("same-id", AF_CPR_ANNA, "2026-12-03T09:00:00Z", NULL, ""));

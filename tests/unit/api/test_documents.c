@@ -279,6 +279,8 @@ static void reads_decided(void **state)
     const char *PM_NONE[] = {"patient=Patient/anna", "code=N02BE01", NULL};
     const char *PI_DATE[] = {"patient=Patient/anna", "date=ge2026-11-01", NULL};
     const char *PD_INC[] = {"patient=Patient/anna", "_include=DocumentReference:patient", NULL};
+    const char *PM_SUM[] = {"patient=Patient/anna", "_summary=true", NULL};
+    const char *PI_SUM[] = {"patient=Patient/anna", "_summary=true", NULL};
     const struct {
         const char *why;
         const ob_caller *c;
@@ -307,6 +309,10 @@ static void reads_decided(void **state)
         {"R-SRC-1 MedicationStatement: informationSource is the data controller", &anna,
          "/MedicationStatement", P_ANNA, 1, false,
          "\"informationSource\":{\"display\":\"Lægerne Torvet\"", NULL},
+        {"_summary=true keeps what R4 requires (validated by e2e/fhir_valid)", &anna,
+         "/MedicationStatement", PM_SUM, 1, false, "\"medicationCodeableConcept\"", "dosage"},
+        {"_summary=true on Immunization", &anna, "/Immunization", PI_SUM, 1, false,
+         "\"occurrenceDateTime\"", "lotNumber"},
         {"_include adds the Patient", &anna, "/DocumentReference", PD_INC, 4, false,
          "\"resourceType\":\"Patient\"", NULL},
     };

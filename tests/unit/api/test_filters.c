@@ -467,10 +467,11 @@ static void summary_rows(void **state)
         bool subsetted;
     } mrows[] = {
         {"/Appointment", &gp1, "_summary=true", NULL, 200,
-         ",resourceType,id,meta,status,participant,start,end,extension,",
+         ",resourceType,id,meta,identifier,status,participant,start,end,extension,",
          ",status,participant,start,extension,", true},
         {"/Appointment", &gp1, "_summary=true", "_include=Appointment:patient", 200,
-         ",resourceType,id,meta,status,participant,start,end,extension,", ",start,", true},
+         ",resourceType,id,meta,identifier,status,participant,start,end,extension,", ",start,",
+         true},
         {"/Observation", &gp1, "_summary=true", NULL, 200,
          ",resourceType,id,meta,status,code,subject,effectiveDateTime,valueQuantity,performer,"
          "extension,",
