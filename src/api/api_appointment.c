@@ -56,90 +56,85 @@ static json_t *to_fhir(ob_hub *h, const ob_apt *a)
 
 /* ---- writes (R-APT-1..4) ---- */
 
-static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
-                           bool create_only, ob_api_response *out, ob_err *e)
+bool ob_api_apt_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, bool create_only,
+                        ob_api_write *pw, ob_api_response *out, ob_err *e)
 {
-    int64_t if_match;
-    if (!ob_api_src_begin(c, rq, create_only,
-                          "appointments are written only by the source system that created "
-                          "them; the overview is read-only (R-APT-1)",
-                          &if_match, out))
-        return OB_OK;
-    ob_fhir_apt_in in;
+    ob_fhir_apt_in *in = &pw->apt_in;
     ob_err pe = {0};
-    if (ob_fhir_appointment_parse(rq->body, &in, &pe)) {
+    if (ob_fhir_appointment_parse(rq->body, in, &pe)) {
         ob_api_outcome(out, 400, "invalid", pe.msg);
-        return OB_OK;
+        return false;
     }
-    if (!create_only && !ob_api_src_key_matches(rq, in.system, in.value, out))
-        return OB_OK;
+    if (!create_only && !ob_api_src_key_matches(rq, in->system, in->value, out))
+        return false;
     ob_cpr cpr;
-    if (ob_cpr_parse(in.cpr, strlen(in.cpr), &cpr, NULL) != OB_OK) {
+    if (ob_cpr_parse(in->cpr, strlen(in->cpr), &cpr, NULL) != OB_OK) {
         ob_api_outcome(out, 400, "invalid",
                        "the patient identifier is not a valid CPR number; only appointments "
                        "with a valid CPR number are shared (R-APT-2)");
-        return OB_OK;
+        return false;
     }
     uint8_t hash[16];
     ob_cpr_hash(&h->keys, cpr.digits, hash);
-    ob_api_src_write sw;
-    if (ob_api_src_check(h, c, hash, in.clinic, in.system, &sw) != OB_OK) {
+    ob_api_src_write *sw = &pw->sw;
+    if (ob_api_src_check(h, c, hash, in->clinic, in->system, sw) != OB_OK) {
         ob_api_store_failed(out, "the appointment");
-        return OB_OK;
+        return false;
     }
-    if (sw.refusal) {
+    if (sw->refusal) {
         /* R-LOG-1: a refused write is logged too; an unknown patient is counted per
          * source, since the answer tells the source whether the CPR number is known */
-        if (sw.pat == OB_NONE && !sw.forbidden)
+        if (sw->pat == OB_NONE && !sw->forbidden)
             ob_hub_source_unknown_patient(h, c->client_id);
-        if (ob_api_src_refused(h, c, sw.pat, "appointment", sw.forbidden ? "R-APT-1" : "R-APT-2",
-                               sw.refusal, e) != OB_OK) {
+        if (ob_api_src_refused(h, c, sw->pat, "appointment", sw->forbidden ? "R-APT-1" : "R-APT-2",
+                               sw->refusal, e) != OB_OK)
             ob_api_log_failed(out);
-            return OB_OK;
-        }
-        ob_api_outcome(out, sw.forbidden ? 403 : 400, sw.forbidden ? "forbidden" : "invalid",
-                       sw.refusal);
-        return OB_OK;
+        else
+            ob_api_outcome(out, sw->forbidden ? 403 : 400, sw->forbidden ? "forbidden" : "invalid",
+                           sw->refusal);
+        return false;
     }
-    ob_apt a;
-    memset(&a, 0, sizeof a);
-    a.source = sw.client;
-    a.patient = sw.patient;
-    a.clinic = sw.origin;
+    ob_apt *a = &pw->apt;
+    memset(a, 0, sizeof *a);
+    a->source = sw->client;
+    a->patient = sw->patient;
+    a->clinic = sw->origin;
     /* R-APT-4: decided under the lock, the clinic found again by its id (the organisations
      * may have changed since the check) */
     pthread_rwlock_rdlock(&h->lock);
-    a.fictive_end = ob_apt_end(h->ix, ob_index_find_org(h->ix, sw.origin), in.start, in.has_end,
-                               in.end, &a.end);
+    a->fictive_end = ob_apt_end(h->ix, ob_index_find_org(h->ix, sw->origin), in->start, in->has_end,
+                                in->end, &a->end);
     pthread_rwlock_unlock(&h->lock);
-    const ob_log_entry actor = sw.actor;
-    a.system = in.system;
-    a.value = in.value;
-    a.start = in.start;
-    a.shared = in.shared;
-    a.address = in.address;
-    a.status = in.status;
-    a.updated = c->now;
-    bool created = false;
-    ob_err we = {0};
-    ob_status rc = ob_hub_apt_write(h, &a, create_only, if_match, &actor, &created, &we);
-    if (rc == OB_ECONFLICT && !create_only && if_match) { /* nothing was written */
-        ob_api_outcome(out, 412, "conflict", we.msg);
-        return OB_OK;
-    }
-    if (rc == OB_ECONFLICT) {
-        ob_api_outcome(out, 409, "duplicate", we.msg);
-        return OB_OK;
-    }
-    if (rc) {
-        if (e)
-            *e = we;
-        ob_api_store_failed(out, "the appointment");
-        return OB_OK;
-    }
+    a->system = in->system;
+    a->value = in->value;
+    a->start = in->start;
+    a->shared = in->shared;
+    a->address = in->address;
+    a->status = in->status;
+    a->updated = c->now;
+    pw->w.apt = a;
+    return true;
+}
+
+void ob_api_apt_answer(ob_hub *h, const ob_api_request *rq, const ob_apt *a, bool created,
+                       ob_api_response *out)
+{
     out->status = created ? 201 : 200;
-    out->body = to_fhir(h, &a);
-    set_etag(out, &a, rq->base_url);
+    out->body = to_fhir(h, a);
+    set_etag(out, a, rq->base_url);
+}
+
+static ob_status apt_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                           bool create_only, ob_api_response *out, ob_err *e)
+{
+    ob_api_write pw;
+    if (ob_api_write_prepare(h, c, rq, "Appointment", create_only, &pw, out, e)) {
+        ob_err we = {0};
+        ob_status rc = ob_hub_apt_write(h, &pw.apt, create_only, pw.w.if_match, &pw.sw.actor,
+                                        &pw.w.created, &we);
+        ob_api_write_answer(h, rq, &pw, rc, &we, out, e);
+    }
+    ob_api_write_release(&pw);
     return OB_OK;
 }
 

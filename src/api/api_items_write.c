@@ -47,97 +47,135 @@ static json_t *record(const ob_fhir_doc_in *in, const char *patient, const char 
     return o;
 }
 
-ob_status ob_api_item_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
-                            const char *type, bool create_only, ob_api_response *out, ob_err *e)
+static bool item_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                         bool create_only, ob_api_write *pw, ob_api_response *out, ob_err *e)
 {
-    int64_t if_match;
-    if (!ob_api_src_begin(c, rq, create_only,
-                          "an item is written only by the source system that holds it; for "
-                          "everyone else the overview is read-only (R-SRC-1)",
-                          &if_match, out))
-        return OB_OK;
-    ob_fhir_doc_in in;
+    ob_fhir_doc_in *in = &pw->doc;
     ob_err pe = {0};
-    if (ob_fhir_doc_parse(rq->body, type, &in, &pe)) {
+    if (ob_fhir_doc_parse(rq->body, type, in, &pe)) {
         ob_api_outcome(out, 400, "invalid", pe.msg);
-        return OB_OK;
+        return false;
     }
-    ob_status rc = OB_OK;
-    json_t *rec = NULL;
-    if (!create_only && !ob_api_src_key_matches(rq, in.system, in.value, out))
-        goto done;
+    if (!create_only && !ob_api_src_key_matches(rq, in->system, in->value, out))
+        return false;
     ob_cpr cpr;
-    if (ob_cpr_parse(in.cpr, strlen(in.cpr), &cpr, NULL) != OB_OK) {
+    if (ob_cpr_parse(in->cpr, strlen(in->cpr), &cpr, NULL) != OB_OK) {
         ob_api_outcome(out, 400, "invalid",
                        "the patient identifier is not a valid CPR number; only items with a "
                        "valid CPR number are shared");
-        goto done;
+        return false;
     }
     uint8_t hash[16];
     ob_cpr_hash(&h->keys, cpr.digits, hash);
-    const char *category = ob_category_name(in.category);
-    ob_api_src_write sw;
-    if (ob_api_src_check(h, c, hash, in.clinic, in.system, &sw) != OB_OK) {
+    const char *category = ob_category_name(in->category);
+    ob_api_src_write *sw = &pw->sw;
+    if (ob_api_src_check(h, c, hash, in->clinic, in->system, sw) != OB_OK) {
         ob_api_store_failed(out, "the item");
-        goto done;
+        return false;
     }
-    if (sw.refusal) {
-        if (sw.pat == OB_NONE && !sw.forbidden)
+    if (sw->refusal) {
+        if (sw->pat == OB_NONE && !sw->forbidden)
             ob_hub_source_unknown_patient(h, c->client_id);
-        if (ob_api_src_refused(h, c, sw.pat, category, "R-SRC-1", sw.refusal, e) != OB_OK)
+        if (ob_api_src_refused(h, c, sw->pat, category, "R-SRC-1", sw->refusal, e) != OB_OK)
             ob_api_log_failed(out);
         else
-            ob_api_outcome(out, sw.forbidden ? 403 : 400, sw.forbidden ? "forbidden" : "invalid",
-                           sw.refusal);
-        goto done;
+            ob_api_outcome(out, sw->forbidden ? 403 : 400, sw->forbidden ? "forbidden" : "invalid",
+                           sw->refusal);
+        return false;
     }
-    const char *patient = sw.patient, *origin = sw.origin, *client = sw.client;
-    if (!(rec = record(&in, patient, origin, client))) {
-        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
-        goto done;
+    json_t *rec = record(in, sw->patient, sw->origin, sw->client);
+    if (!rec) {
+        ob_api_outcome(out, 503, "transient", "out of memory");
+        return false;
     }
-    ob_src_item w = {.source = client,
-                     .system = in.system,
-                     .value = in.value,
-                     .type = type,
-                     .patient = patient,
-                     .category = category,
-                     .origin = origin,
-                     .code = in.code,
-                     .time = in.time,
-                     .withdrawn = in.withdrawn,
-                     .rec = rec};
-    ob_err we = {0};
-    ob_status wr = ob_hub_src_item_write(h, &w, create_only, if_match, &sw.actor, &we);
-    if (wr == OB_ECONFLICT) { /* nothing was written */
-        bool stale = !create_only && if_match;
-        ob_api_outcome(out, stale ? 412 : 409, stale ? "conflict" : "duplicate", we.msg);
-        goto done;
+    pw->item = (ob_src_item){.source = sw->client,
+                             .system = in->system,
+                             .value = in->value,
+                             .type = type,
+                             .patient = sw->patient,
+                             .category = category,
+                             .origin = sw->origin,
+                             .code = in->code,
+                             .time = in->time,
+                             .withdrawn = in->withdrawn,
+                             .rec = rec};
+    pw->w.item = &pw->item;
+    return true;
+}
+
+bool ob_api_write_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                          bool create_only, ob_api_write *pw, ob_api_response *out, ob_err *e)
+{
+    memset(pw, 0, sizeof *pw);
+    pw->type = type;
+    pw->w.create_only = create_only;
+    bool apt = strcmp(type, "Appointment") == 0;
+    if (!ob_api_src_begin(c, rq, create_only,
+                          apt ? "appointments are written only by the source system that "
+                                "created them; the overview is read-only (R-APT-1)"
+                              : "an item is written only by the source system that holds it; "
+                                "for everyone else the overview is read-only (R-SRC-1)",
+                          &pw->w.if_match, out))
+        return false;
+    return apt ? ob_api_apt_prepare(h, c, rq, create_only, pw, out, e)
+               : item_prepare(h, c, rq, type, create_only, pw, out, e);
+}
+
+void ob_api_write_answer(ob_hub *h, const ob_api_request *rq, ob_api_write *pw, ob_status rc,
+                         const ob_err *we, ob_api_response *out, ob_err *e)
+{
+    bool apt = pw->w.apt != NULL;
+    if (rc == OB_ECONFLICT) { /* nothing was written */
+        bool stale = !pw->w.create_only && pw->w.if_match;
+        ob_api_outcome(out, stale ? 412 : 409, stale ? "conflict" : "duplicate", we->msg);
+        return;
     }
-    if (wr) {
+    if (rc) {
         if (e)
-            *e = we;
-        ob_api_store_failed(out, "the item");
-        goto done;
+            *e = *we;
+        ob_api_store_failed(out, apt ? "the appointment" : "the item");
+        return;
     }
-    char *json = json_dumps(rec, JSON_COMPACT);
-    ob_item it = {w.id, patient, category, origin, in.time, "clinical", in.code, 0, json};
-    ob_fhir_clinic cl = {origin, NULL, NULL};
-    ob_api_org_display(h, origin, &cl.name, &cl.kind);
+    if (apt) {
+        ob_api_apt_answer(h, rq, &pw->apt, pw->w.created, out);
+        return;
+    }
+    ob_src_item *w = &pw->item;
+    char *json = json_dumps(w->rec, JSON_COMPACT);
+    ob_item it = {w->id, w->patient, w->category, w->origin, w->time, "clinical", w->code, 0, json};
+    ob_fhir_clinic cl = {w->origin, NULL, NULL};
+    ob_api_org_display(h, w->origin, &cl.name, &cl.kind);
     out->body = json ? ob_fhir_item(&it, &cl) : NULL;
     free(json);
     if (!out->body) {
-        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
-        goto done;
+        ob_api_outcome(out, 503, "transient", "out of memory");
+        return;
     }
-    if (in.withdrawn) /* what the source sent: gone from the overview */
+    if (w->withdrawn) /* what the source sent: gone from the overview */
         json_object_set_new(out->body, "status", json_string("entered-in-error"));
-    out->status = w.created ? 201 : 200;
-    snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", (long long)w.version);
+    out->status = w->created ? 201 : 200;
+    snprintf(out->etag, sizeof out->etag, "W/\"%lld\"", (long long)w->version);
     snprintf(out->location, sizeof out->location, "%.160s/%s/%s", rq->base_url ? rq->base_url : "",
-             type, w.id);
-done:
-    json_decref(rec);
-    ob_fhir_doc_in_release(&in);
-    return rc;
+             pw->type, w->id);
+}
+
+void ob_api_write_release(ob_api_write *pw)
+{
+    json_decref(pw->item.rec);
+    pw->item.rec = NULL;
+    ob_fhir_doc_in_release(&pw->doc);
+}
+
+ob_status ob_api_item_write(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                            const char *type, bool create_only, ob_api_response *out, ob_err *e)
+{
+    ob_api_write pw;
+    if (ob_api_write_prepare(h, c, rq, type, create_only, &pw, out, e)) {
+        ob_err we = {0};
+        ob_status rc =
+            ob_hub_src_item_write(h, &pw.item, create_only, pw.w.if_match, &pw.sw.actor, &we);
+        ob_api_write_answer(h, rq, &pw, rc, &we, out, e);
+    }
+    ob_api_write_release(&pw);
+    return OB_OK;
 }

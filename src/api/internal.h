@@ -14,6 +14,7 @@
 #include "core/jsonw.h"
 #include "fhir/fhir.h"
 #include "policy/policy.h"
+#include "service/ingest.h"
 
 /* `type` is the resource type ("Observation"); `rest` is the path after "/<type>":
  * "" (type level), "/<id>", "/_search", "/$overview", "/<id>/$prove", ... */
@@ -204,6 +205,33 @@ typedef struct ob_api_src_write {
  * of identifier systems could not be read. */
 ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash[16],
                            const char *clinic_id, const char *system, ob_api_src_write *w);
+/* One write by a source system, parsed and checked, ready to be stored alone or with others
+ * in one transaction (a transaction Bundle, api_bundle.c). Owns what it holds until
+ * ob_api_write_release. */
+typedef struct ob_api_write {
+    const char *type; /* "Appointment" or one of the item types */
+    ob_api_src_write sw;
+    ob_fhir_apt_in apt_in;
+    ob_apt apt;
+    ob_fhir_doc_in doc;
+    ob_src_item item;
+    ob_write w; /* what ob_hub_write_many takes */
+} ob_api_write;
+/* Parses and checks a write of `type` (rq: its body, ?identifier= and If-Match): true when
+ * it may be stored; false when out holds the refusal (already logged where a refusal is
+ * logged). create_only: a POST. */
+bool ob_api_write_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                          bool create_only, ob_api_write *pw, ob_api_response *out, ob_err *e);
+/* The answer after the store: rc from the write (OB_ECONFLICT: 409, or 412 for a stale
+ * If-Match; other errors: 503), else 201/200 with the resource, ETag and Location. */
+void ob_api_write_answer(ob_hub *h, const ob_api_request *rq, ob_api_write *pw, ob_status rc,
+                         const ob_err *we, ob_api_response *out, ob_err *e);
+void ob_api_write_release(ob_api_write *pw);
+/* Appointment's part of the above (api_appointment.c). */
+bool ob_api_apt_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, bool create_only,
+                        ob_api_write *pw, ob_api_response *out, ob_err *e);
+void ob_api_apt_answer(ob_hub *h, const ob_api_request *rq, const ob_apt *a, bool created,
+                       ob_api_response *out);
 /* Logs a source system's refused write (R-LOG-1, R-LOG-2): the client by its id, the
  * patient when known (OB_NONE otherwise). */
 ob_status ob_api_src_refused(ob_hub *h, const ob_caller *c, uint32_t pat, const char *category,

@@ -9,20 +9,11 @@
 #include "store/log_sqlite.h"
 #include "store/sqlite.h"
 
-struct write_ctx {
-    ob_apt *a;
-    bool create_only, created;
-    int64_t if_match;
-    int64_t version; /* of the row before the write; 0: none */
-    char prev[160];  /* the patient it belonged to before the write; "": none */
-    bool prev_long;  /* that patient's id did not fit prev: drop every patient's rows */
-};
-
 /* ob_apt_find_key's callback: the row as it was before the write. */
 static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 {
     (void)e;
-    struct write_ctx *w = ctx;
+    ob_apt_prev *w = ctx;
     w->version = a->version > 0 ? a->version : 1;
     const char *p = a->patient ? a->patient : "";
     w->prev_long = strlen(p) >= sizeof w->prev;
@@ -30,33 +21,44 @@ static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
     return OB_OK;
 }
 
+ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_match, bool *created,
+                       ob_apt_prev *w, ob_err *e)
+{
+    /* the row as it was: for the checks below, and for the cache of the patient it
+     * belonged to (a source that corrects a misfiled appointment moves it to another
+     * patient, and the old patient's rows must go too: T-CONC-2) */
+    memset(w, 0, sizeof *w);
+    ob_status rc = ob_apt_find_key(db, a->source, a->system, a->value, found, w, e);
+    if (rc)
+        return rc;
+    int64_t version = w->version;
+    if (create_only && version)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "your system already has an appointment with this identifier; "
+                          "update it with PUT /Appointment?identifier=<system>|<value>");
+    if (if_match && !version)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: your system has no appointment with this identifier");
+    if (if_match > 0 && version != if_match)
+        return ob_err_set(e, OB_ECONFLICT,
+                          "If-Match: the appointment is at version %lld, not %lld; read it "
+                          "again and send the change against that version",
+                          (long long)version, (long long)if_match);
+    return ob_apt_upsert(db, a, created, e);
+}
+
+struct write_ctx {
+    ob_apt *a;
+    bool create_only, created;
+    int64_t if_match;
+    ob_apt_prev prev;
+};
+
 /* Runs on the log's writer thread inside the transaction of the log entry. */
 static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
 {
     struct write_ctx *w = ctx;
-    /* the row as it was: for the checks below, and for the cache of the patient it
-     * belonged to (a source that corrects a misfiled appointment moves it to another
-     * patient, and the old patient's rows must go too: T-CONC-2) */
-    w->version = 0;
-    w->prev[0] = '\0';
-    w->prev_long = false;
-    ob_status rc = ob_apt_find_key(db, w->a->source, w->a->system, w->a->value, found, w, e);
-    if (rc)
-        return rc;
-    int64_t version = w->version;
-    if (w->create_only && version)
-        return ob_err_set(e, OB_ECONFLICT,
-                          "your system already has an appointment with this identifier; "
-                          "update it with PUT /Appointment?identifier=<system>|<value>");
-    if (w->if_match && !version)
-        return ob_err_set(e, OB_ECONFLICT,
-                          "If-Match: your system has no appointment with this identifier");
-    if (w->if_match > 0 && version != w->if_match)
-        return ob_err_set(e, OB_ECONFLICT,
-                          "If-Match: the appointment is at version %lld, not %lld; read it "
-                          "again and send the change against that version",
-                          (long long)version, (long long)w->if_match);
-    return ob_apt_upsert(db, w->a, &w->created, e);
+    return ob_apt_apply(db, w->a, w->create_only, w->if_match, &w->created, &w->prev, e);
 }
 
 /* ---- the appointment cache (see appointment.h) ---- */
@@ -169,39 +171,50 @@ static void publish(struct ob_apt_cache *c, uint32_t pat, uint64_t gen, ob_apt_l
     free_rows(l);
 }
 
-ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
-                           const ob_log_entry *actor, bool *created, ob_err *e)
+void ob_apt_entry(const ob_apt *a, const ob_log_entry *actor, ob_log_entry *le, char res[200])
 {
-    struct write_ctx w = {.a = a, .create_only = create_only, .if_match = if_match};
-    ob_log_entry le = *actor;
-    le.event = OB_EV_DATA_CHANGE;
-    le.permit = true;
-    le.patient = a->patient;
-    le.category = "appointment";
-    le.rule = "R-APT-1";
-    le.reason = "appointment written by its source system";
-    char res[200];
-    snprintf(res, sizeof res, "Appointment?source=%.64s&identifier=%.100s", a->source, a->value);
-    le.resource = res;
-    if (!h->log)
-        return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
-    if (ob_hub_stopped(h, NULL, 0))
-        return ob_hub_stopped_err(h, e);
-    uint64_t seq;
-    ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
-    /* after the commit, committed or not (see appointment.h): every patient whose rows the
-     * write touched, the one it names and the one it was filed on before */
+    *le = *actor;
+    le->event = OB_EV_DATA_CHANGE;
+    le->permit = true;
+    le->patient = a->patient;
+    le->category = "appointment";
+    le->rule = "R-APT-1";
+    le->reason = "appointment written by its source system";
+    snprintf(res, 200, "Appointment?source=%.64s&identifier=%.100s", a->source, a->value);
+    le->resource = res;
+}
+
+void ob_apt_written(ob_hub *h, const ob_apt *a, const ob_apt_prev *w)
+{
+    /* committed or not (see appointment.h): every patient whose rows the write touched,
+     * the one it names and the one it was filed on before */
     pthread_rwlock_rdlock(&h->lock);
     uint32_t pat = ob_index_find_patient(h->ix, a->patient);
-    uint32_t prev = w.prev[0] ? ob_index_find_patient(h->ix, w.prev) : OB_NONE;
+    uint32_t prev = w->prev[0] ? ob_index_find_patient(h->ix, w->prev) : OB_NONE;
     pthread_rwlock_unlock(&h->lock);
-    if (w.prev_long) {
+    if (w->prev_long) {
         drop(h->apt_cache, OB_NONE);
     } else {
         drop(h->apt_cache, pat);
         if (prev != pat && prev != OB_NONE)
             drop(h->apt_cache, prev);
     }
+}
+
+ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
+                           const ob_log_entry *actor, bool *created, ob_err *e)
+{
+    struct write_ctx w = {.a = a, .create_only = create_only, .if_match = if_match};
+    ob_log_entry le;
+    char res[200];
+    ob_apt_entry(a, actor, &le, res);
+    if (!h->log)
+        return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
+    if (ob_hub_stopped(h, NULL, 0))
+        return ob_hub_stopped_err(h, e);
+    uint64_t seq;
+    ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
+    ob_apt_written(h, a, &w.prev);
     if (!rc && created)
         *created = w.created;
     return rc;

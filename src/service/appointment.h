@@ -36,6 +36,20 @@
 ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_match,
                            const ob_log_entry *actor, bool *created, ob_err *e);
 
+/* The pieces of ob_hub_apt_write, for writes of many resources in one transaction
+ * (ingest.h): the log entry of a write (res: its buffer), the write itself inside the log's
+ * transaction (the checks above; *prev: the row as it was), and, after the commit or its
+ * failure, the cache's part. */
+typedef struct ob_apt_prev {
+    int64_t version; /* of the row before the write; 0: none */
+    char prev[160];  /* the patient it belonged to before the write; "": none */
+    bool prev_long;  /* that patient's id did not fit prev: drop every patient's rows */
+} ob_apt_prev;
+void ob_apt_entry(const ob_apt *a, const ob_log_entry *actor, ob_log_entry *le, char res[200]);
+ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_match, bool *created,
+                       ob_apt_prev *prev, ob_err *e);
+void ob_apt_written(ob_hub *h, const ob_apt *a, const ob_apt_prev *prev);
+
 /* An owned appointment (strings in one allocation). */
 typedef struct ob_apt_copy {
     ob_apt a;

@@ -109,24 +109,15 @@ ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *acto
 
 /* ---- a source system's own items (R-SRC-1) ---- */
 
-struct src_ctx {
-    ob_src_item *w;
-    bool create_only;
-    int64_t if_match;
-};
-
-/* Runs on the log's writer thread inside the transaction of the log entry. */
-static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
+ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if_match, ob_err *e)
 {
-    struct src_ctx *c = ctx;
-    ob_src_item *w = c->w;
     ob_item_key k;
     bool found;
     ob_status rc = ob_item_key_find(db, w->source, w->system, w->value, &k, &found, e);
     if (rc)
         return rc;
     bool live = found && !k.withdrawn;
-    if (c->create_only && found)
+    if (create_only && found)
         return ob_err_set(e, OB_ECONFLICT,
                           "your system already has an item with this identifier; update it "
                           "with PUT /%s?identifier=<system>|<value>",
@@ -135,14 +126,14 @@ static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
         return ob_err_set(e, OB_ECONFLICT,
                           "this identifier names another kind of item of your system (%s)",
                           k.category);
-    if (c->if_match && !live)
+    if (if_match && !live)
         return ob_err_set(e, OB_ECONFLICT,
                           "If-Match: your system has no item with this identifier");
-    if (c->if_match > 0 && k.version != c->if_match)
+    if (if_match > 0 && k.version != if_match)
         return ob_err_set(e, OB_ECONFLICT,
                           "If-Match: the item is at version %lld, not %lld; read it again and "
                           "send the change against that version",
-                          (long long)k.version, (long long)c->if_match);
+                          (long long)k.version, (long long)if_match);
     if (w->withdrawn && !live)
         return ob_err_set(e, OB_ECONFLICT,
                           "nothing to withdraw: your system has no item with this identifier");
@@ -171,21 +162,40 @@ static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
     return rc;
 }
 
+void ob_src_entry(const ob_src_item *w, const ob_log_entry *actor, ob_log_entry *le, char res[240])
+{
+    *le = *actor;
+    le->event = OB_EV_DATA_CHANGE;
+    le->permit = true;
+    le->patient = w->patient;
+    le->category = w->category;
+    le->rule = "R-SRC-1";
+    le->reason = w->withdrawn ? "withdrawn by its source system (entered in error)"
+                              : "written by its source system";
+    snprintf(res, 240, "%s?source=%.64s&identifier=%.100s", w->type, w->source, w->value);
+    le->resource = res;
+}
+
+struct src_ctx {
+    ob_src_item *w;
+    bool create_only;
+    int64_t if_match;
+};
+
+/* Runs on the log's writer thread inside the transaction of the log entry. */
+static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
+{
+    struct src_ctx *c = ctx;
+    return ob_src_apply(db, c->w, c->create_only, c->if_match, e);
+}
+
 ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
                                 const ob_log_entry *actor, ob_err *e)
 {
     struct src_ctx c = {w, create_only, if_match};
-    ob_log_entry le = *actor;
-    le.event = OB_EV_DATA_CHANGE;
-    le.permit = true;
-    le.patient = w->patient;
-    le.category = w->category;
-    le.rule = "R-SRC-1";
-    le.reason = w->withdrawn ? "withdrawn by its source system (entered in error)"
-                             : "written by its source system";
+    ob_log_entry le;
     char res[240];
-    snprintf(res, sizeof res, "%s?source=%.64s&identifier=%.100s", w->type, w->source, w->value);
-    le.resource = res;
+    ob_src_entry(w, actor, &le, res);
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
     if (ob_hub_stopped(h, NULL, 0))

@@ -10,6 +10,7 @@
 #define OB_SERVICE_CLINICAL_H
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "service/hub.h"
 
@@ -57,5 +58,9 @@ typedef struct ob_src_item {
  * nothing. */
 ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
                                 const ob_log_entry *actor, ob_err *e);
+/* Its pieces, for writes of many resources in one transaction (ingest.h): the log entry
+ * (res: its buffer) and the write inside the log's transaction. */
+void ob_src_entry(const ob_src_item *w, const ob_log_entry *actor, ob_log_entry *le, char res[240]);
+ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if_match, ob_err *e);
 
 #endif
