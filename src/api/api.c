@@ -358,6 +358,15 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
 /* Issue 24: a system caller does only what its registration allows (ob_source.ops):
  * writing appointments, reading back its own site's data, ending relationships. */
 static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *p,
+                       size_t tl);
+
+bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq)
+{
+    const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
+    return system_may(h, c, rq, p, strcspn(p, "/"));
+}
+
+static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *p,
                        size_t tl)
 {
     pthread_rwlock_rdlock(&h->lock);
@@ -429,6 +438,13 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     }
     const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
     size_t tl = strcspn(p, "/");
+    if (p[0] == '\0') { /* the base: batch and transaction Bundles, checked per entry */
+        if (strcmp(rq->method, "POST") == 0)
+            return ob_api_bundle(h, c, rq, out, e);
+        ob_api_outcome(out, 405, "not-supported",
+                       "the base takes POST of a batch or transaction Bundle only");
+        return OB_OK;
+    }
     if (c->kind == OB_ACTOR_SOURCE_SYSTEM && !system_may(h, c, rq, p, tl)) {
         ob_api_outcome(out, 403, "forbidden",
                        "your source system's registration does not allow this operation");

@@ -205,6 +205,13 @@ typedef struct ob_api_src_write {
  * of identifier systems could not be read. */
 ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash[16],
                            const char *clinic_id, const char *system, ob_api_src_write *w);
+/* What a source system's registration allows it (issue 24): the check at the door, for a
+ * request that did not pass the door (a Bundle entry). */
+bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq);
+/* POST /fhir: a batch or transaction Bundle (api_bundle.c). */
+ob_status ob_api_bundle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                        ob_api_response *out, ob_err *e);
+
 /* One write by a source system, parsed and checked, ready to be stored alone or with others
  * in one transaction (a transaction Bundle, api_bundle.c). Owns what it holds until
  * ob_api_write_release. */
