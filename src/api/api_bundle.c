@@ -182,6 +182,50 @@ static ob_status batch(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
     return OB_OK;
 }
 
+static const char *key_system(const ob_api_write *w)
+{
+    return w->w.apt ? w->apt.system : w->item.system;
+}
+
+static const char *key_value(const ob_api_write *w)
+{
+    return w->w.apt ? w->apt.value : w->item.value;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const ob_api_write *x = *(const ob_api_write *const *)a, *y = *(const ob_api_write *const *)b;
+    int c = (x->w.apt != NULL) - (y->w.apt != NULL);
+    if (!c)
+        c = strcmp(key_system(x), key_system(y));
+    if (!c)
+        c = strcmp(key_value(x), key_value(y));
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The later of two entries that name the same identifier (appointments and items have
+ * their own), or n when none do. Sorted, so a thousand entries cost n log n. */
+static size_t same_identifier(ob_api_write *pw, size_t n)
+{
+    ob_api_write **v = ob_calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return 0; /* fail closed: the first entry is named */
+    for (size_t i = 0; i < n; i++)
+        v[i] = &pw[i];
+    qsort(v, n, sizeof *v, cmp_key);
+    size_t twin = n;
+    for (size_t i = 1; i < n; i++) {
+        const ob_api_write *a = v[i - 1], *b = v[i];
+        if ((a->w.apt != NULL) == (b->w.apt != NULL) && strcmp(key_system(a), key_system(b)) == 0 &&
+            strcmp(key_value(a), key_value(b)) == 0) {
+            size_t later = (size_t)(b - pw);
+            twin = later < twin ? later : twin;
+        }
+    }
+    ob_free(v);
+    return twin;
+}
+
 /* "entry <i>: <text>" as the answer with status (the whole transaction failed). */
 static void entry_failed(ob_api_response *out, size_t i, int status, const char *code,
                          const char *text)
@@ -242,20 +286,13 @@ static ob_status transaction(ob_hub *h, const ob_caller *c, const ob_api_request
             goto done;
         }
         ob_api_response_release(&r);
-        /* no two entries about one resource (FHIR: overlapping identities fail) */
-        const char *sys = pw[i].w.apt ? pw[i].apt.system : pw[i].item.system;
-        const char *val = pw[i].w.apt ? pw[i].apt.value : pw[i].item.value;
-        for (size_t j = 0; j < i; j++) {
-            const char *s2 = pw[j].w.apt ? pw[j].apt.system : pw[j].item.system;
-            const char *v2 = pw[j].w.apt ? pw[j].apt.value : pw[j].item.value;
-            if ((pw[j].w.apt != NULL) == (pw[i].w.apt != NULL) && strcmp(sys, s2) == 0 &&
-                strcmp(val, v2) == 0) {
-                entry_failed(out, i, 400, "invalid",
-                             "another entry of the transaction names the same identifier");
-                goto done;
-            }
-        }
         ws[i] = pw[i].w;
+    }
+    size_t twin = same_identifier(pw, n);
+    if (twin < n) { /* FHIR: a transaction whose entries overlap fails */
+        entry_failed(out, twin, 400, "invalid",
+                     "another entry of the transaction names the same identifier");
+        goto done;
     }
     if (n == 0) {
         out->status = 200;

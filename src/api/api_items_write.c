@@ -14,37 +14,56 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/alloc.h"
+#include "core/jsonw.h"
 #include "core/cpr.h"
 #include "service/clinical.h"
 #include "service/sources.h"
 
-/* The canonical record of the item (docs/formats.md, `item`), without id and version. */
-static json_t *record(const ob_fhir_doc_in *in, const char *patient, const char *origin,
-                      const char *client)
+static void field(ob_jw *w, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    ob_jw_lit(w, ",\"");
+    ob_jw_raw(w, k, strlen(k));
+    ob_jw_lit(w, "\":");
+    ob_jw_str(w, v);
+}
+
+/* The canonical record of the item (docs/formats.md, `item`) as JSON text, without id and
+ * version (the write adds them); ob_malloc'd. Written directly: a transaction Bundle makes
+ * a thousand. */
+static char *record(const ob_fhir_doc_in *in, const char *patient, const char *origin,
+                    const char *client)
 {
     char ts[32], te[32];
     ob_fhir_time(in->time, ts);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "item",
-                          "patient", patient, "category", ob_category_name(in->category), "origin",
-                          origin, "time", ts, "source", "clinical", "status", in->status,
-                          "ident_system", in->system, "ident_value", in->value, "client", client);
-    if (!o)
-        return NULL;
-    const struct {
-        const char *k, *v;
-    } opt[] = {{"code", in->code},         {"display", in->display}, {"dose", in->dose},
-               {"lot", in->lot},           {"title", in->title},     {"text", in->text},
-               {"followup", in->followup}, {"plan", in->plan}};
-    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
-        if (opt[i].v && json_object_set_new(o, opt[i].k, json_string(opt[i].v))) {
-            json_decref(o);
-            return NULL;
-        }
+    ob_jw w = {0};
+    ob_jw_lit(&w, "{\"type\":\"item\"");
+    field(&w, "patient", patient);
+    field(&w, "category", ob_category_name(in->category));
+    field(&w, "origin", origin);
+    field(&w, "time", ts);
+    field(&w, "source", "clinical");
+    field(&w, "status", in->status);
+    field(&w, "ident_system", in->system);
+    field(&w, "ident_value", in->value);
+    field(&w, "client", client);
+    field(&w, "code", in->code);
+    field(&w, "display", in->display);
+    field(&w, "dose", in->dose);
+    field(&w, "lot", in->lot);
+    field(&w, "title", in->title);
+    field(&w, "text", in->text);
+    field(&w, "followup", in->followup);
+    field(&w, "plan", in->plan);
     if (in->has_end) {
         ob_fhir_time(in->end, te);
-        json_object_set_new(o, "end", json_string(te));
+        field(&w, "end", te);
     }
-    return o;
+    ob_jw_lit(&w, "}");
+    size_t len;
+    return ob_jw_take(&w, &len);
 }
 
 static bool item_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
@@ -83,7 +102,7 @@ static bool item_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq
                            sw->refusal);
         return false;
     }
-    json_t *rec = record(in, sw->patient, sw->origin, sw->client);
+    char *rec = pw->rec_text = record(in, sw->patient, sw->origin, sw->client);
     if (!rec) {
         ob_api_outcome(out, 503, "transient", "out of memory");
         return false;
@@ -141,7 +160,7 @@ void ob_api_write_answer(ob_hub *h, const ob_api_request *rq, ob_api_write *pw, 
         return;
     }
     ob_src_item *w = &pw->item;
-    char *json = json_dumps(w->rec, JSON_COMPACT);
+    char *json = ob_src_item_json(w);
     ob_item it = {w->id, w->patient, w->category, w->origin, w->time, "clinical", w->code, 0, json};
     ob_fhir_clinic cl = {w->origin, NULL, NULL};
     ob_api_org_display(h, w->origin, &cl.name, &cl.kind);
@@ -161,8 +180,8 @@ void ob_api_write_answer(ob_hub *h, const ob_api_request *rq, ob_api_write *pw, 
 
 void ob_api_write_release(ob_api_write *pw)
 {
-    json_decref(pw->item.rec);
-    pw->item.rec = NULL;
+    ob_free(pw->rec_text);
+    pw->rec_text = NULL;
     ob_fhir_doc_in_release(&pw->doc);
 }
 

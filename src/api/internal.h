@@ -222,7 +222,8 @@ typedef struct ob_api_write {
     ob_apt apt;
     ob_fhir_doc_in doc;
     ob_src_item item;
-    ob_write w; /* what ob_hub_write_many takes */
+    char *rec_text; /* item.rec as JSON text (owned) */
+    ob_write w;     /* what ob_hub_write_many takes */
 } ob_api_write;
 /* Parses and checks a write of `type` (rq: its body, ?identifier= and If-Match): true when
  * it may be stored; false when out holds the refusal (already logged where a refusal is

@@ -28,7 +28,7 @@ ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_matc
      * belonged to (a source that corrects a misfiled appointment moves it to another
      * patient, and the old patient's rows must go too: T-CONC-2) */
     memset(w, 0, sizeof *w);
-    ob_status rc = ob_apt_find_key(db, a->source, a->system, a->value, found, w, e);
+    ob_status rc = ob_apt_find_key_tx(db, a->source, a->system, a->value, found, w, e);
     if (rc)
         return rc;
     int64_t version = w->version;

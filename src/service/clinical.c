@@ -109,6 +109,18 @@ ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *acto
 
 /* ---- a source system's own items (R-SRC-1) ---- */
 
+char *ob_src_item_json(const ob_src_item *w)
+{
+    size_t len = strlen(w->rec), cap = len + 64;
+    if (len < 2 || w->rec[len - 1] != '}')
+        return NULL;
+    char *json = malloc(cap);
+    if (json) /* {...} + ,"id":..,"version":..} */
+        snprintf(json, cap, "%.*s,\"id\":\"%s\",\"version\":%lld}", (int)(len - 1), w->rec, w->id,
+                 (long long)w->version);
+    return json;
+}
+
 ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if_match, ob_err *e)
 {
     ob_item_key k;
@@ -150,10 +162,7 @@ ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if
     w->version = k.version;
     if (w->withdrawn) /* gone from the overview; the key and the log keep what was */
         return ob_item_row_delete(db, w->id, e);
-    if (json_object_set_new(w->rec, "id", json_string(w->id)) ||
-        json_object_set_new(w->rec, "version", json_integer((json_int_t)k.version)))
-        return ob_err_set(e, OB_ENOMEM, "out of memory");
-    char *json = json_dumps(w->rec, JSON_COMPACT | JSON_SORT_KEYS);
+    char *json = ob_src_item_json(w);
     if (!json)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     ob_item it = {w->id, w->patient, w->category, w->origin, w->time, "clinical", w->code, 0, json};

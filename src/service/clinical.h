@@ -9,7 +9,6 @@
 #ifndef OB_SERVICE_CLINICAL_H
 #define OB_SERVICE_CLINICAL_H
 
-#include <jansson.h>
 #include <sqlite3.h>
 
 #include "service/hub.h"
@@ -38,14 +37,14 @@ ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *acto
 /* A source system's write of one of its items (R-SRC-1, store/item_keys.h): created, updated
  * or withdrawn (entered-in-error) by the source's own identifier, in one transaction with
  * its log entry. The caller fills the inputs (borrowed); rec is the canonical record
- * without "id" and "version", which the write sets in it. */
+ * without "id" and "version", which the write adds (ob_src_item_json). */
 typedef struct ob_src_item {
     const char *source, *system, *value; /* the key: client id, identifier */
     const char *type;                    /* the FHIR type, for the log entry */
     const char *patient, *category, *origin, *code;
     ob_time time;
     bool withdrawn;
-    json_t *rec;
+    const char *rec; /* the canonical record as a JSON object's text, without id and version */
     /* out */
     char id[32];
     int64_t version;
@@ -58,6 +57,9 @@ typedef struct ob_src_item {
  * nothing. */
 ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
                                 const ob_log_entry *actor, ob_err *e);
+/* The item's stored record: rec with its id and version (after the write); malloc'd, NULL
+ * when out of memory. */
+char *ob_src_item_json(const ob_src_item *w);
 /* Its pieces, for writes of many resources in one transaction (ingest.h): the log entry
  * (res: its buffer) and the write inside the log's transaction. */
 void ob_src_entry(const ob_src_item *w, const ob_log_entry *actor, ob_log_entry *le, char res[240]);

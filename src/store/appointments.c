@@ -8,7 +8,9 @@
  *   with an index on (patient, start).
  * Times are ob_time seconds. Statements are prepared per call (SQLite keeps no statement
  * cache), except the per-patient search, the hot read of every appointment search, whose
- * statement is kept with the store's reader (ob_apt_each_patient_pooled, sqlite.h). */
+ * statement is kept with the store's reader (ob_apt_each_patient_pooled, sqlite.h), and
+ * the writes inside the log's transactions, kept on the writer's connection
+ * (ob_sqlite_stmt: a transaction Bundle writes a thousand). */
 #include "store/appointments.h"
 
 #include <string.h>
@@ -94,6 +96,23 @@ ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, c
     return each(db, st, fn, ctx, e);
 }
 
+ob_status ob_apt_find_key_tx(sqlite3 *db, const char *source, const char *system, const char *value,
+                             ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st = ob_sqlite_stmt(db,
+                                      "SELECT " APT_COLS " FROM appointments WHERE source=?1 AND "
+                                      "ident_system=?2 AND ident_value=?3",
+                                      e);
+    if (!st)
+        return OB_EIO;
+    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, system ? system : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    ob_status rc = each_rows(db, st, fn, ctx, e);
+    ob_sqlite_done(st);
+    return rc;
+}
+
 static const char each_patient_sql[] =
     "SELECT " APT_COLS " FROM appointments WHERE patient=?1 ORDER BY start, id";
 
@@ -147,25 +166,23 @@ static ob_status existing(void *ctx, const ob_apt *a, ob_err *e)
 ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e)
 {
     int64_t idver[2] = {0, 0};
-    ob_status rc = ob_apt_find_key(db, a->source, a->system, a->value, existing, idver, e);
+    ob_status rc = ob_apt_find_key_tx(db, a->source, a->system, a->value, existing, idver, e);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
-    if (idver[0]) {
-        rc = prepare(db,
-                     "UPDATE appointments SET patient=?4, start=?5, end_time=?6, fictive_end=?7,"
-                     " address=?8, clinic=?9, status=?10, shared=?11, version=?12, updated=?13"
-                     " WHERE id=?14",
-                     &st, e);
-    } else {
-        rc = prepare(db,
-                     "INSERT INTO appointments(source, ident_system, ident_value, patient, start,"
-                     " end_time, fictive_end, address, clinic, status, shared, version, updated)"
-                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                     &st, e);
-    }
-    if (rc)
-        return rc;
+    sqlite3_stmt *st =
+        idver[0] ? ob_sqlite_stmt(db,
+                                  "UPDATE appointments SET patient=?4, start=?5, end_time=?6, "
+                                  "fictive_end=?7, address=?8, clinic=?9, status=?10, shared=?11, "
+                                  "version=?12, updated=?13 WHERE id=?14",
+                                  e)
+                 : ob_sqlite_stmt(db,
+                                  "INSERT INTO appointments(source, ident_system, ident_value, "
+                                  "patient, start, end_time, fictive_end, address, clinic, status, "
+                                  "shared, version, updated) "
+                                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                                  e);
+    if (!st)
+        return OB_EIO;
     a->version = idver[0] ? idver[1] + 1 : 1;
     if (!idver[0]) {
         sqlite3_bind_text(st, 1, a->source, -1, SQLITE_STATIC);
@@ -188,7 +205,7 @@ ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e)
     sqlite3_bind_int64(st, 12, a->version);
     sqlite3_bind_int64(st, 13, a->updated);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ob_sqlite_done(st);
     if (r != SQLITE_DONE)
         return db_err(db, e, "storing an appointment");
     a->id = idver[0] ? idver[0] : sqlite3_last_insert_rowid(db);

@@ -43,7 +43,8 @@ typedef struct ob_apt {
 extern const char ob_apt_schema_sql[];
 
 /* Creates the appointment, or updates it when this source already has one with the
- * same identifier. Sets a->id and a->version; *created (may be NULL) says which. */
+ * same identifier. Sets a->id and a->version; *created (may be NULL) says which. For the
+ * log's writer connection: its statements are kept there (ob_sqlite_stmt). */
 ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e);
 
 typedef ob_status (*ob_apt_fn)(void *ctx, const ob_apt *a, ob_err *e);
@@ -58,6 +59,10 @@ ob_status ob_apt_each_patient_pooled(ob_store *s, const char *patient, ob_apt_fn
                                      ob_err *e);
 /* One appointment by row id; fn is not called when there is none. */
 ob_status ob_apt_get(sqlite3 *db, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
+/* ob_apt_find_key inside the log's transaction: its statement kept on that connection
+ * (ob_sqlite_stmt). */
+ob_status ob_apt_find_key_tx(sqlite3 *db, const char *source, const char *system, const char *value,
+                             ob_apt_fn fn, void *ctx, ob_err *e);
 /* Every (identifier system, source) pair in use by appointments and by items sources
  * write (item_keys.h), once each (service/sources.h). */
 typedef ob_status (*ob_apt_system_fn)(void *ctx, const char *system, const char *source, ob_err *e);

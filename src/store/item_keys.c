@@ -7,6 +7,8 @@
  *             UNIQUE(source, ident_system, ident_value)) */
 #include "store/item_keys.h"
 
+#include "store/sqlite.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -26,12 +28,13 @@ ob_status ob_item_key_find(sqlite3 *db, const char *source, const char *system, 
 {
     memset(out, 0, sizeof *out);
     *found = false;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT n, category, patient, version, withdrawn FROM item_keys "
-                           "WHERE source=?1 AND ident_system=?2 AND ident_value=?3",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, e, "preparing an item key lookup");
+    sqlite3_stmt *st = ob_sqlite_stmt(db,
+                                      "SELECT n, category, patient, version, withdrawn FROM "
+                                      "item_keys WHERE source=?1 AND ident_system=?2 AND "
+                                      "ident_value=?3",
+                                      e);
+    if (!st)
+        return OB_EIO;
     sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, system, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
@@ -47,7 +50,7 @@ ob_status ob_item_key_find(sqlite3 *db, const char *source, const char *system, 
         out->version = sqlite3_column_int64(st, 3);
         out->withdrawn = sqlite3_column_int(st, 4) != 0;
     }
-    sqlite3_finalize(st);
+    ob_sqlite_done(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         return db_err(db, e, "reading an item key");
     return OB_OK;
@@ -56,14 +59,14 @@ ob_status ob_item_key_find(sqlite3 *db, const char *source, const char *system, 
 ob_status ob_item_key_put(sqlite3 *db, const char *source, const char *system, const char *value,
                           ob_item_key *k, ob_time updated, ob_err *e)
 {
-    sqlite3_stmt *st;
     const char *sql = k->n > 0 ? "UPDATE item_keys SET category=?4, patient=?5, version=?6, "
                                  "withdrawn=?7, updated=?8 WHERE n=?9"
                                : "INSERT INTO item_keys(source, ident_system, ident_value, "
                                  "category, patient, version, withdrawn, updated) "
                                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, e, "preparing an item key write");
+    sqlite3_stmt *st = ob_sqlite_stmt(db, sql, e);
+    if (!st)
+        return OB_EIO;
     if (k->n <= 0) {
         sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, system, -1, SQLITE_STATIC);
@@ -77,7 +80,7 @@ ob_status ob_item_key_put(sqlite3 *db, const char *source, const char *system, c
     sqlite3_bind_int(st, 7, k->withdrawn);
     sqlite3_bind_int64(st, 8, updated);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ob_sqlite_done(st);
     if (r != SQLITE_DONE)
         return db_err(db, e, "writing an item key");
     if (k->n <= 0)
@@ -87,12 +90,13 @@ ob_status ob_item_key_put(sqlite3 *db, const char *source, const char *system, c
 
 ob_status ob_item_row_replace(sqlite3 *db, const ob_item *it, ob_err *e)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR REPLACE INTO items(id, patient, category, origin, time, "
-                           "source, code, value, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, e, "preparing an item write");
+    sqlite3_stmt *st = ob_sqlite_stmt(db,
+                                      "INSERT OR REPLACE INTO items(id, patient, category, "
+                                      "origin, time, source, code, value, json) "
+                                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                      e);
+    if (!st)
+        return OB_EIO;
     sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, it->patient, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, it->category, -1, SQLITE_STATIC);
@@ -104,7 +108,7 @@ ob_status ob_item_row_replace(sqlite3 *db, const ob_item *it, ob_err *e)
     sqlite3_bind_int64(st, 8, it->value);
     sqlite3_bind_text(st, 9, it->json, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ob_sqlite_done(st);
     if (r != SQLITE_DONE)
         return db_err(db, e, "writing an item");
     return OB_OK;
@@ -112,12 +116,12 @@ ob_status ob_item_row_replace(sqlite3 *db, const ob_item *it, ob_err *e)
 
 ob_status ob_item_row_delete(sqlite3 *db, const char *id, ob_err *e)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "DELETE FROM items WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
-        return db_err(db, e, "preparing an item delete");
+    sqlite3_stmt *st = ob_sqlite_stmt(db, "DELETE FROM items WHERE id=?1", e);
+    if (!st)
+        return OB_EIO;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ob_sqlite_done(st);
     if (r != SQLITE_DONE)
         return db_err(db, e, "deleting an item");
     return OB_OK;

@@ -9,7 +9,8 @@
  *
  * The table is created by schema migration v3 (sqlite.c). Functions take a raw sqlite3
  * handle so that writes run inside the access log's transaction (log_sqlite.h) and commit
- * with their log entry (R-LOG-1). Strings passed in are borrowed for the call. */
+ * with their log entry (R-LOG-1); they keep their statements on that connection
+ * (ob_sqlite_stmt). Strings passed in are borrowed for the call. */
 #ifndef OB_STORE_ITEM_KEYS_H
 #define OB_STORE_ITEM_KEYS_H
 

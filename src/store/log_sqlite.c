@@ -80,6 +80,7 @@
 #include "log/merkle.h"
 #include "log/note.h"
 #include "store/log_index.h"
+#include "store/sqlite.h"
 #include "store/walbuf.h"
 
 #define DEFAULT_EVERY     4096
@@ -1223,6 +1224,8 @@ static void free_log(ob_log *lg)
     for (int k = 0; k <= ROWS_LOG2; k++)
         sqlite3_finalize(lg->ins_rows[k]);
     sqlite3_finalize(lg->put_node);
+    /* and what apply callbacks kept on the writer connection (ob_sqlite_stmt) */
+    ob_sqlite_finalize_all(lg->db);
     sqlite3_close(lg->ckpt_db);
     sqlite3_close(lg->db);
     sodium_memzero(lg->sk, sizeof lg->sk);

@@ -56,6 +56,37 @@ struct ob_store {
     size_t nidle;
 };
 
+sqlite3_stmt *ob_sqlite_stmt(sqlite3 *db, const char *sql, ob_err *e)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p)) {
+        const char *t = sqlite3_sql(p);
+        if (t && !sqlite3_stmt_busy(p) && strcmp(t, sql) == 0)
+            return p;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        ob_err_set(e, OB_EIO, "preparing a statement: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+void ob_sqlite_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+void ob_sqlite_finalize_all(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    while (db && (st = sqlite3_next_stmt(db, NULL)) != NULL)
+        sqlite3_finalize(st);
+}
+
 static void reader_close(ob_store_reader *r)
 {
     if (!r)

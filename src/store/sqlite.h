@@ -16,6 +16,17 @@ ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char 
 ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e);
 void ob_store_batch_end(ob_store_batch *b);
 
+/* A statement for `sql` on db, prepared once per connection and kept by SQLite's own list of
+ * the connection's statements (for code that runs on the log's writer connection inside
+ * its transactions, where preparing each write's statements cost more than running them).
+ * Give it back with ob_sqlite_done (reset, bindings cleared) before the next use of the
+ * same SQL. The connection's closer finalizes what is left (ob_sqlite_finalize_all). NULL
+ * with e set when it cannot be prepared. */
+sqlite3_stmt *ob_sqlite_stmt(sqlite3 *db, const char *sql, ob_err *e);
+void ob_sqlite_done(sqlite3_stmt *st);
+/* Finalizes every statement still prepared on db (before sqlite3_close). */
+void ob_sqlite_finalize_all(sqlite3 *db);
+
 /* The store's own connection: migrations and writes outside the log's transactions.
  * Reads do not use it (a read runs on a reader, below). Owned by the store. */
 sqlite3 *ob_store_db(ob_store *s);
