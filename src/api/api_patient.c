@@ -7,6 +7,8 @@
  *                             caller's override needs a justification (else 400); the
  *                             decisions then permit with the override flag, logged with
  *                             the justification.
+ *   GET  /Patient/<id>/$everything   the same, paged (_count, _offset), narrowed by _type,
+ *                             with the Patient decided as an include (FHIR R4)
  *   POST /Patient/_search     identifier=<CPR> in the body (or _id): the Patient for a
  *   GET  /Patient?_id=<id>    caller the engine permits, else an empty Bundle
  *   GET  /Patient/<id>        the same as a read (404 when hidden or unknown)
@@ -142,6 +144,96 @@ static ob_status overview(ob_hub *h, const ob_caller *c, const ob_api_request *r
     else
         ob_api_cands_answer(h, c, pat, &cs, "overview", OB_CAT_APPOINTMENT, &p.rq, 0, (size_t)-1,
                             out, e);
+    ob_api_cands_release(&cs);
+    return OB_OK;
+}
+
+/* GET /Patient/<id>/$everything (FHIR R4): what $overview gives, paged (_count, _offset),
+ * narrowed by _type, with the Patient itself decided as an include; one log entry. */
+static ob_status everything(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
+                            ob_api_response *out, ob_err *e)
+{
+    if (strcmp(rq->method, "GET") != 0) {
+        ob_api_outcome(out, 405, "not-supported", "$everything is called with GET");
+        return OB_OK;
+    }
+    static const char *const allowed[] = {"_count", "_offset", "_type", NULL};
+    size_t count, offset;
+    if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out))
+        return OB_OK;
+    /* _type: which resource types (default all) */
+    static const struct {
+        const char *type;
+        ob_catmask mask;
+    } types[] = {
+        {"Appointment", OB_CAT_BIT(OB_CAT_APPOINTMENT)},
+        {"Observation", OB_CAT_BIT(OB_CAT_MEASUREMENT) | OB_CAT_BIT(OB_CAT_LAB_RESULT)},
+        {"Condition", OB_CAT_BIT(OB_CAT_DIAGNOSIS)},
+        {"MedicationStatement", OB_CAT_BIT(OB_CAT_MEDICATION)},
+        {"Immunization", OB_CAT_BIT(OB_CAT_VACCINATION)},
+        {"DocumentReference", OB_CAT_BIT(OB_CAT_CLINICAL_NOTE) |
+                                  OB_CAT_BIT(OB_CAT_DISCHARGE_SUMMARY) |
+                                  OB_CAT_BIT(OB_CAT_TREATMENT_WILL)},
+    };
+    ob_catmask mask = OB_CAT_ALL;
+    bool with_patient = true;
+    const char *tl = ob_api_param_get(rq, "_type", NULL);
+    if (tl) {
+        mask = 0;
+        with_patient = false;
+        for (const char *t = tl; *t;) {
+            size_t len = strcspn(t, ",");
+            bool known = len == 7 && strncmp(t, "Patient", 7) == 0;
+            with_patient |= known;
+            for (size_t i = 0; i < sizeof types / sizeof types[0] && !known; i++)
+                if (strlen(types[i].type) == len && strncmp(types[i].type, t, len) == 0) {
+                    mask |= types[i].mask;
+                    known = true;
+                }
+            if (!known) {
+                ob_api_outcome(out, 400, "invalid",
+                               "_type lists Patient, Appointment, Observation, Condition, "
+                               "MedicationStatement, Immunization, DocumentReference");
+                return OB_OK;
+            }
+            t += len + (t[len] == ',');
+        }
+    }
+    /* the patient as a search names it: by id */
+    char ref[192];
+    snprintf(ref, sizeof ref, "Patient/%.160s", id);
+    ob_api_param pp = {"patient", ref, false};
+    ob_api_request one = *rq;
+    one.params = &pp;
+    one.nparams = 1;
+    uint32_t pat;
+    if (!ob_api_resolve_patient(h, c, &one, &pat, out))
+        return OB_OK;
+    ob_api_cands cs = {0};
+    ob_status rc = OB_OK;
+    if (mask & OB_CAT_BIT(OB_CAT_APPOINTMENT))
+        rc = ob_api_apt_cands(h, c, pat, &cs, e);
+    if (!rc && (mask & ITEM_MASK))
+        rc = ob_api_item_cands(h, c, pat, (ob_catmask)(mask & ITEM_MASK), NULL, &cs, e);
+    uint32_t decoy = pat == OB_NONE ? ob_api_decoy(h, &one) : OB_NONE;
+    if (!rc && decoy != OB_NONE) { /* as long as a hidden patient (T-ORC-1) */
+        ob_api_cands sh = {0};
+        ob_err ignored = {0};
+        if (ob_api_apt_cands(h, c, decoy, &sh, &ignored) == OB_OK &&
+            ob_api_item_cands(h, c, decoy, ITEM_MASK, NULL, &sh, &ignored) == OB_OK)
+            ob_api_cands_shadow(h, &sh);
+        ob_api_cands_release(&sh);
+    }
+    if (!rc && with_patient) { /* decided last, as an include (search.h) */
+        size_t before = cs.n;
+        rc = ob_api_patient_cand(h, c, pat, NULL, &cs, e);
+        cs.ninclude = cs.n - before;
+    }
+    if (rc)
+        ob_api_log_failed(out);
+    else
+        ob_api_cands_answer(h, c, pat, &cs, "overview", OB_CAT_APPOINTMENT, rq, offset, count, out,
+                            e);
     ob_api_cands_release(&cs);
     return OB_OK;
 }
@@ -414,6 +506,13 @@ ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq
         return overview(h, c, rq, out, e);
     if (strcmp(rest, "/$patients-like-me") == 0)
         return patients_like_me(h, c, rq, out, e);
+    char path[200];
+    snprintf(path, sizeof path, "Patient%s", rest);
+    if (ob_api_is_everything(path)) {
+        char id[160];
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(rest + 1, "/"), rest + 1);
+        return everything(h, c, rq, id, out, e);
+    }
     if (strcmp(rest, "/_search") == 0 && strcmp(m, "POST") == 0)
         return patient_search(h, c, rq, NULL, out, e);
     if (rest[0] == '\0' && strcmp(m, "GET") == 0)

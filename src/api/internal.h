@@ -205,6 +205,8 @@ typedef struct ob_api_src_write {
  * of identifier systems could not be read. */
 ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash[16],
                            const char *clinic_id, const char *system, ob_api_src_write *w);
+/* path is Patient/<id>/$everything (paged: its links name it). */
+bool ob_api_is_everything(const char *path);
 /* What a source system's registration allows it (issue 24): the check at the door, for a
  * request that did not pass the door (a Bundle entry). */
 bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq);

@@ -199,13 +199,23 @@ static bool search_query(const ob_api_request *rq, const char *patient_ext, bool
     q[0] = '\0';
     raw_put(q, cap, &at, rq->base_url ? rq->base_url : "");
     const char *path = rq->path[0] == '/' ? rq->path + 1 : rq->path;
-    char type[32];
-    snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
-    raw_put(q, cap, &at, "/");
-    url_put(q, cap, &at, type);
-    raw_put(q, cap, &at, "?");
+    if (ob_api_is_everything(rq->path)) { /* Patient/<id>/$everything: the patient is in it */
+        const char *id = path + 8;
+        raw_put(q, cap, &at, "/Patient/");
+        char idbuf[160];
+        snprintf(idbuf, sizeof idbuf, "%.*s", (int)strcspn(id, "/"), id);
+        url_put(q, cap, &at, idbuf);
+        raw_put(q, cap, &at, "/$everything?");
+        patient_ext = NULL;
+    } else {
+        char type[32];
+        snprintf(type, sizeof type, "%.*s", (int)strcspn(path, "/"), path);
+        raw_put(q, cap, &at, "/");
+        url_put(q, cap, &at, type);
+        raw_put(q, cap, &at, "?");
+    }
+    bool patient_type = strncmp(path, "Patient", 7) == 0 && (path[7] == '\0' || path[7] == '/');
     /* a Patient search names its patient by _id, every other search by patient= */
-    bool patient_type = strcmp(type, "Patient") == 0;
     if (patient_ext) { /* the patient by internal id, whichever way it was named */
         raw_put(q, cap, &at, patient_type ? "_id=" : "patient=Patient/");
         url_put(q, cap, &at, patient_ext);
@@ -265,8 +275,10 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
     /* the patient by internal id only when the caller may see something: a hidden patient
      * answers like an absent one, with the search as it was asked */
     const char *pext = total > 0 ? patient_ext : NULL;
-    /* an operation's answer ($overview, called with POST) has no search URL to name */
-    if (!strchr(rq->path, '$') && search_query(rq, pext, true, count, pl->self, sizeof pl->self)) {
+    /* an operation's answer ($overview, called with POST) has no search URL to name;
+     * $everything (GET) has */
+    if ((!strchr(rq->path, '$') || ob_api_is_everything(rq->path)) &&
+        search_query(rq, pext, true, count, pl->self, sizeof pl->self)) {
         size_t n = strlen(pl->self); /* no dangling '&', nor '?' when nothing follows it */
         if (n && (pl->self[n - 1] == '&' || pl->self[n - 1] == '?'))
             pl->self[n - 1] = '\0';
@@ -287,6 +299,14 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
         }
     }
     return pl->n;
+}
+
+bool ob_api_is_everything(const char *path)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    const char *op = strstr(p, "/$everything");
+    return strncmp(p, "Patient/", 8) == 0 && op && op > p + 8 && strcmp(op, "/$everything") == 0 &&
+           !memchr(p + 8, '/', (size_t)(op - p - 8));
 }
 
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,

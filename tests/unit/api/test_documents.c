@@ -412,6 +412,76 @@ static void overview_and_log(void **state)
     af_close(&f);
 }
 
+/* Patient/$everything (FHIR R4): every category the caller may see, paged, narrowed by _type,
+ * the block marker, hidden = absent, one log entry per call. */
+static void everything(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "doc-everything");
+    load_world(&f);
+    ob_caller anna = af_citizen(&f, "anna", NULL), med_dr = af_pro(&f, "med-dr", "hosp-med", NULL);
+    ob_caller gp2 = af_pro(&f, "gp2-dr", "gp-2", NULL);
+    const char *P2[] = {"_count=2", NULL};
+    const char *PT[] = {"_type=MedicationStatement,Patient", NULL};
+    const char *PBAD[] = {"_type=Consent", NULL};
+    const char *PX[] = {"patient=Patient/bent", NULL};
+    const char *E = "/Patient/anna/$everything";
+    const struct {
+        const char *why;
+        const ob_caller *c;
+        const char *const *params;
+        int status, total;
+        size_t entries; /* matches and includes on the page */
+        const char *has;
+    } rows[] = {
+        {"the patient: all six items, the Patient included", &anna, NULL, 200, 6, 7,
+         "\"resourceType\":\"Patient\""},
+        {"paged: two on the page, a next link to $everything", &anna, P2, 200, 6, 3,
+         "/Patient/anna/$everything?_count=2&_offset=2"},
+        {"_type narrows", &anna, PT, 200, 1, 2, "MedicationStatement"},
+        {"an unknown _type is refused", &anna, PBAD, 400, 0, 0, "_type"},
+        {"a search parameter is not taken", &anna, PX, 400, 0, 0, "patient"},
+        {"a treating doctor", &med_dr, NULL, 200, 6, 7, "DocumentReference"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_api_response r;
+        af_log_count before = af_log(&f, "anna", NULL);
+        af_call(&f, rows[i].c, "GET", E, rows[i].params, NULL, &r);
+        char *t = af_text(&r);
+        if (r.status != rows[i].status || !strstr(t, rows[i].has))
+            fail_msg("%s: %d %s", rows[i].why, r.status, t);
+        if (r.status == 200) {
+            if (af_total(&r) != rows[i].total ||
+                json_array_size(json_object_get(r.body, "entry")) != rows[i].entries)
+                fail_msg("%s: total %d, %zu entries", rows[i].why, (int)af_total(&r),
+                         json_array_size(json_object_get(r.body, "entry")));
+            assert_int_equal(af_log(&f, "anna", NULL).n, before.n + 1); /* R-LOG-1 */
+        }
+        free(t);
+        ob_api_response_release(&r);
+    }
+    /* a site block: hosp-psyk's two hidden from the doctor, with the marker, never which */
+    af_change(&f, "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"site\",\"target\":"
+                  "\"hosp-psyk\"}");
+    ob_api_response r;
+    af_call(&f, &med_dr, "GET", E, NULL, NULL, &r);
+    assert_int_equal(af_total(&r), 4);
+    assert_true(af_marker(&r));
+    char *t = af_text(&r);
+    assert_null(strstr(t, "psyk"));
+    free(t);
+    ob_api_response_release(&r);
+    /* hidden = absent: a doctor with no relationship to anna sees what a made-up id gives */
+    af_call(&f, &gp2, "GET", E, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(af_total(&r), 0);
+    af_same_as(&f, &gp2, "GET", "/Patient/nobody-here/$everything", NULL, &r,
+               "hidden patient equals absent");
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -420,6 +490,7 @@ int main(void)
         cmocka_unit_test(write_by_source),
         cmocka_unit_test(reads_decided),
         cmocka_unit_test(overview_and_log),
+        cmocka_unit_test(everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
