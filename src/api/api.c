@@ -120,6 +120,7 @@ static const struct capability {
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
      "overview patients-like-me everything", NULL},
     {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
+    {"Endpoint", "read search-type", "", NULL, NULL, NULL, NULL},
     {"Practitioner", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
 };
 
@@ -215,6 +216,7 @@ static const struct route {
     {"RelatedPerson", ob_api_grants},
     {"PractitionerRole", ob_api_grants},
     {"EpisodeOfCare", ob_api_grants},
+    {"Endpoint", ob_api_sources},
 };
 
 /* Whether key is one of the comma-separated element names; "value[x]" stands for each

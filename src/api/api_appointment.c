@@ -227,7 +227,7 @@ static ob_status decide_all(ob_hub *h, const ob_caller *c, uint32_t pat, const o
  * fraction of jansson's cost on the hottest read (docs/bench-http.md). */
 static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_list *l,
                             const decided *d, uint32_t pat, size_t offset, size_t count,
-                            ob_api_response *out)
+                            ob_time now, ob_api_response *out)
 {
     const char *base_url = rq->base_url;
     const ob_decision *ds = d->ds;
@@ -287,7 +287,19 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
         if (written)
             ob_jw_lit(&w, ",");
         ob_fhir_block_marker_entry_write(&w);
+        written++;
     }
+    json_t *note = ob_api_sources_outcome(h, now); /* R-SRC-2 */
+    char *nt = note ? json_dumps(note, JSON_COMPACT) : NULL;
+    if (nt) {
+        if (written)
+            ob_jw_lit(&w, ",");
+        ob_jw_lit(&w, "{\"resource\":");
+        ob_jw_raw(&w, nt, strlen(nt));
+        ob_jw_lit(&w, ",\"search\":{\"mode\":\"outcome\"}}");
+    }
+    free(nt);
+    json_decref(note);
     ob_jw_lit(&w, "]}");
     out->text = ob_jw_take(&w, &out->text_len);
     if (!out->text)
@@ -373,7 +385,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_apt_list_release(&l);
         return OB_OK;
     }
-    write_searchset(h, rq, &l, &d, pat, offset, count, out);
+    write_searchset(h, rq, &l, &d, pat, offset, count, c->now, out);
     decided_free(&d);
     ob_apt_list_release(&l);
     return OB_OK;

@@ -205,6 +205,12 @@ typedef struct ob_api_src_write {
  * of identifier systems could not be read. */
 ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash[16],
                            const char *clinic_id, const char *system, ob_api_src_write *w);
+/* The sources' state (api_sources.c, R-SRC-2): GET /Endpoint[/<id>], and the
+ * OperationOutcome naming every interrupted source that every searchset of shared data
+ * carries (NULL when none is; owned by the caller). */
+ob_status ob_api_sources(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                         const char *rest, ob_api_response *out, ob_err *e);
+json_t *ob_api_sources_outcome(ob_hub *h, ob_time now);
 /* path is Patient/<id>/$everything (paged: its links name it). */
 bool ob_api_is_everything(const char *path);
 /* What a source system's registration allows it (issue 24): the check at the door, for a

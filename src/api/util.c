@@ -385,6 +385,13 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
     ob_api_bundle_link(out->body, rq, ext, offset, count);
+    json_t *note = ob_api_sources_outcome(h, c->now); /* R-SRC-2 */
+    if (note && out->body)
+        json_array_append_new(
+            json_object_get(out->body, "entry"),
+            json_pack("{s:o, s:{s:s}}", "resource", note, "search", "mode", "outcome"));
+    else
+        json_decref(note);
     ob_free(ds);
     return OB_OK;
 }

@@ -292,7 +292,9 @@ typedef struct ob_source {
     char *client_id, *name;
     uint32_t site; /* the organisation it speaks for */
     ob_time go_live;
-    uint8_t ops; /* what its registration allows: OB_SRC_OP_* bits (issue 24) */
+    uint8_t ops;         /* what its registration allows: OB_SRC_OP_* bits (issue 24) */
+    int64_t max_silence; /* seconds without an update after which it counts as interrupted
+                          * (R-SRC-2); 0: never on its own */
 } ob_source;
 enum {
     OB_SRC_OP_APPOINTMENTS = 1u << 0,  /* create, update and cancel its appointments */

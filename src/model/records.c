@@ -1037,8 +1037,8 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
 /* ---- source systems and appointments (R-APT) ---- */
 static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
 {
-    static const char *const f[] = {"type", "client_id",  "site", "go_live",
-                                    "name", "operations", NULL};
+    static const char *const f[] = {"type",       "client_id",         "site", "go_live", "name",
+                                    "operations", "max_silence_hours", NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_source src;
@@ -1073,6 +1073,15 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
             return ob_err_set(e, OB_EINVAL,
                               "field 'operations' lists appointments, read, "
                               "relationships, items");
+    }
+    json_t *silence = json_object_get(o, "max_silence_hours");
+    if (silence) {
+        if (!json_is_integer(silence) || json_integer_value(silence) < 1 ||
+            json_integer_value(silence) > 8760)
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'max_silence_hours' must be a whole number of hours from 1 "
+                              "to 8760 (R-SRC-2)");
+        src.max_silence = (int64_t)json_integer_value(silence) * 3600;
     }
     return ob_index_add_source(L->ix, &src, e);
 }

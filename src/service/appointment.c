@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "service/sources.h"
 #include "store/log_sqlite.h"
+#include "store/source_state.h"
 #include "store/sqlite.h"
 
 /* ob_apt_find_key's callback: the row as it was before the write. */
@@ -58,7 +60,8 @@ struct write_ctx {
 static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
 {
     struct write_ctx *w = ctx;
-    return ob_apt_apply(db, w->a, w->create_only, w->if_match, &w->created, &w->prev, e);
+    ob_status rc = ob_apt_apply(db, w->a, w->create_only, w->if_match, &w->created, &w->prev, e);
+    return rc ? rc : ob_source_touch(db, w->a->source, w->a->updated, e); /* R-SRC-2 */
 }
 
 /* ---- the appointment cache (see appointment.h) ---- */
@@ -215,6 +218,8 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_ma
     uint64_t seq;
     ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
     ob_apt_written(h, a, &w.prev);
+    if (!rc)
+        ob_hub_source_delivered(h, a->source, a->updated);
     if (!rc && created)
         *created = w.created;
     return rc;

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "service/sources.h"
 #include "store/item_keys.h"
 #include "store/log_sqlite.h"
+#include "store/source_state.h"
 #include "store/sqlite.h"
 
 static char *dup_into(char **at, const char *s)
@@ -189,19 +191,21 @@ struct src_ctx {
     ob_src_item *w;
     bool create_only;
     int64_t if_match;
+    ob_time now;
 };
 
 /* Runs on the log's writer thread inside the transaction of the log entry. */
 static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
 {
     struct src_ctx *c = ctx;
-    return ob_src_apply(db, c->w, c->create_only, c->if_match, e);
+    ob_status rc = ob_src_apply(db, c->w, c->create_only, c->if_match, e);
+    return rc ? rc : ob_source_touch(db, c->w->source, c->now, e); /* R-SRC-2 */
 }
 
 ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,
                                 const ob_log_entry *actor, ob_err *e)
 {
-    struct src_ctx c = {w, create_only, if_match};
+    struct src_ctx c = {w, create_only, if_match, actor->time};
     ob_log_entry le;
     char res[240];
     ob_src_entry(w, actor, &le, res);
@@ -210,5 +214,8 @@ ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int
     if (ob_hub_stopped(h, NULL, 0))
         return ob_hub_stopped_err(h, e);
     uint64_t seq;
-    return ob_log_append(h->log, &le, 1, apply_src, &c, &seq, e);
+    ob_status rc = ob_log_append(h->log, &le, 1, apply_src, &c, &seq, e);
+    if (!rc)
+        ob_hub_source_delivered(h, w->source, actor->time);
+    return rc;
 }

@@ -5,12 +5,15 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "service/sources.h"
 #include "store/log_sqlite.h"
+#include "store/source_state.h"
 
 struct many {
     ob_write *w;
     size_t n, at;
     ob_apt_prev *prev;
+    ob_time now;
 };
 
 /* Runs on the log's writer thread inside the transaction of the n log entries. */
@@ -27,7 +30,9 @@ static ob_status apply_many(void *ctx, sqlite3 *db, ob_err *e)
         if (!w->apt)
             w->created = w->item->created;
     }
-    return OB_OK;
+    /* R-SRC-2: the source delivered (one source per transaction) */
+    const ob_write *w0 = &m->w[0];
+    return ob_source_touch(db, w0->apt ? w0->apt->source : w0->item->source, m->now, e);
 }
 
 ob_status ob_hub_write_many(ob_hub *h, ob_write *w, size_t n, const ob_log_entry *actor,
@@ -55,11 +60,13 @@ ob_status ob_hub_write_many(ob_hub *h, ob_write *w, size_t n, const ob_log_entry
         else
             ob_src_entry(w[i].item, actor, &le[i], res[i]);
     }
-    struct many m = {w, n, 0, prev};
+    struct many m = {w, n, 0, prev, actor->time};
     uint64_t seq;
     ob_status rc = ob_log_append(h->log, le, n, apply_many, &m, &seq, e);
     if (rc)
         *failed = m.at < n ? m.at : n;
+    else
+        ob_hub_source_delivered(h, w[0].apt ? w[0].apt->source : w[0].item->source, actor->time);
     for (size_t i = 0; i < n; i++) /* committed or not, as ob_hub_apt_write */
         if (w[i].apt)
             ob_apt_written(h, w[i].apt, &prev[i]);

@@ -11,9 +11,11 @@
 #ifndef OB_SERVICE_SOURCES_H
 #define OB_SERVICE_SOURCES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/time.h"
 
 typedef struct ob_hub ob_hub;
 typedef struct ob_sources ob_sources;
@@ -32,5 +34,30 @@ void ob_hub_source_unknown_patient(ob_hub *h, const char *client);
 /* fn for every client with a count (for /metrics). */
 typedef void (*ob_sources_fn)(void *ctx, const char *client, uint64_t count);
 void ob_sources_each_unknown(ob_sources *g, ob_sources_fn fn, void *ctx);
+
+/* ---- the sources' state (R-SRC-2) ---- */
+
+typedef struct ob_source_status {
+    const char *client, *name, *site; /* index strings: stable while the hub is open */
+    ob_time last_update;              /* its last delivery; 0: never */
+    ob_time since;                    /* interrupted since; 0: not interrupted */
+    bool declared;                    /* by an operator (else: silent past max_silence) */
+    char reason[240];                 /* the operator's reason, or "" */
+} ob_source_status;
+
+/* Every registered source with its state at `now`, in registration order; *out is
+ * ob_malloc'd (ob_free). The stored state (source_state.h) is read again when older than
+ * two seconds, so an operator's declaration from the CLI shows within that; the hub's own
+ * writes update it at once (ob_hub_source_delivered). */
+ob_status ob_hub_sources_status(ob_hub *h, ob_time now, ob_source_status **out, size_t *n,
+                                ob_err *e);
+/* Declares `client` (a registered source) interrupted since `since` with a reason (kept
+ * free text: no CPR number, R-CPR-3), or (since 0) resumed: stored at once on the store's
+ * own connection, and seen by this hub at once (by another process's within two seconds).
+ * OB_ENOTFOUND for an unknown client. */
+ob_status ob_hub_source_declare(ob_hub *h, const char *client, ob_time since, const char *reason,
+                                ob_err *e);
+/* After a committed write: `client` delivered at t. */
+void ob_hub_source_delivered(ob_hub *h, const char *client, ob_time t);
 
 #endif

@@ -7,6 +7,7 @@
  *             code, value INTEGER, json)  with an index on (patient, time)
  *   v2  appointments(...) -- the appointment overview (R-APT), see appointments.c
  *   v3  item_keys(...) -- sources' identifiers of the items they write, see item_keys.c
+ *   v4  source_state(...) -- when each source last delivered, interruptions (R-SRC-2)
  * The database runs in WAL mode with synchronous=FULL: a COMMIT that returned is on
  * disk. The access log's tables (log_*) share the file and are created by log_sqlite.c. */
 #include "store/store.h"
@@ -21,6 +22,7 @@
 #include "store/appointments.h"
 #include "store/item_keys.h"
 #include "store/log_index.h"
+#include "store/source_state.h"
 #include "store/sqlite.h"
 
 /* Read connections (ob_store_reader_take): every read runs on a connection that no other
@@ -125,6 +127,8 @@ static const char *const migrations[] = {
     ob_apt_schema_sql,
     /* v3: sources' identifiers of the items they write (R-SRC-1), schema in item_keys.c */
     ob_item_keys_schema_sql,
+    /* v4: the sources' state (R-SRC-2), schema in source_state.c */
+    ob_source_state_schema_sql,
 };
 
 static ob_status db_err(ob_store *s, ob_err *e, const char *what)

@@ -213,4 +213,22 @@ case "$out" in *0101901234*|*010190-1234*) bad "R-CPR-2 the refusal echoed the n
 out=$("$bin" cpr check </dev/null 2>&1); rc=$?
 eq "cpr check: no input is bad input" "$rc" 1
 
+# `source` (issue 20, R-SRC-2): an operator declares a source interrupted and resumes it
+out=$("$bin" source list --db "$db"); rc=$?
+eq "R-SRC-2 source list: exit 0" "$rc" 0
+has "R-SRC-2 source list: every generated source, active" "$(grep '"client":"gpsys-0"' <<<"$out")" '"state":"active"'
+out=$("$bin" source interrupt --db "$db" --client gpsys-0 --reason "XMO leverer ikke" --since 2026-12-01T08:00:00Z 2>&1); rc=$?
+eq "R-SRC-2 source interrupt: exit 0" "$rc" 0
+has "R-SRC-2 source list: the interruption, since when and why" \
+  "$("$bin" source list --db "$db" | grep '"client":"gpsys-0"')" '"state":"interrupted","last_delivery":null,"since":"2026-12-01T08:00:00Z","declared":true,"reason":"XMO leverer ikke"'
+out=$("$bin" source interrupt --db "$db" --client gpsys-0 2>&1); rc=$?
+eq "R-SRC-2 source interrupt without a reason: usage, exit 2" "$rc" 2
+out=$("$bin" source interrupt --db "$db" --client gpsys-0 --reason "ring 010190-1234" 2>&1); rc=$?
+eq "R-CPR-3 source interrupt: a CPR number in the reason is refused" "$rc" 1
+case "$out" in *0101901234*|*010190-1234*) bad "R-CPR-2 the refusal echoed the number";; *) ok;; esac
+out=$("$bin" source interrupt --db "$db" --client no-such --reason x 2>&1); rc=$?
+eq "R-SRC-2 source interrupt: an unknown client is bad input" "$rc" 1
+"$bin" source resume --db "$db" --client gpsys-0 >/dev/null
+has "R-SRC-2 source resume: active again" "$("$bin" source list --db "$db" | grep '"client":"gpsys-0"')" '"state":"active"'
+
 the_end
