@@ -27,7 +27,7 @@ json_t *ob_api_sources_outcome(ob_hub *h, ob_time now)
     ob_source_status *v;
     size_t n;
     ob_err e = {0};
-    if (ob_hub_sources_status(h, now, &v, &n, &e) != OB_OK) /* unknown state: say so */
+    if (ob_hub_sources_interrupted(h, now, &v, &n, &e) != OB_OK) /* unknown state: say so */
         return json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome", "issue",
                          "severity", "warning", "code", "incomplete", "diagnostics",
                          "the state of the source systems could not be read: data may be "

@@ -39,6 +39,9 @@ struct ob_sources {
     state_row *state; /* source_state as last read */
     size_t nstate, capstate;
     struct timespec state_at; /* when (monotonic); 0: never */
+    ob_source_status *intr;   /* the interrupted ones as last computed */
+    size_t nintr;
+    struct timespec intr_at; /* when (monotonic); 0: to compute again */
 };
 
 ob_status ob_sources_new(ob_sources **out, ob_err *e)
@@ -67,6 +70,7 @@ void ob_sources_free(ob_sources *g)
     list_free(&g->owners);
     list_free(&g->unknown);
     ob_free(g->state);
+    ob_free(g->intr);
     pthread_mutex_destroy(&g->mu);
     ob_free(g);
 }
@@ -198,6 +202,8 @@ void ob_hub_source_delivered(ob_hub *h, const char *client, ob_time t)
     state_row *r = state_add(g, client);
     if (r && t > r->last_update)
         r->last_update = t;
+    if (g->nintr) /* a silent one may have spoken */
+        memset(&g->intr_at, 0, sizeof g->intr_at);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -270,14 +276,74 @@ ob_status ob_hub_source_declare(ob_hub *h, const char *client, ob_time since, co
     if (since && (!reason || !*reason))
         return ob_err_set(e, OB_EINVAL, "an interruption needs a reason (shown to clinicians)");
     ob_status rc;
-    if (since && ((rc = ob_text_kept(reason, strlen(reason), "the reason", e)) ||
-                  strlen(reason) > 200))
+    if (since &&
+        ((rc = ob_text_kept(reason, strlen(reason), "the reason", e)) || strlen(reason) > 200))
         return rc ? rc : ob_err_set(e, OB_ELIMIT, "the reason is longer than 200 characters");
     if ((rc = ob_source_declare(ob_store_db(h->store), client, since, reason, e)))
         return rc;
     ob_sources *g = h->sources;
     pthread_mutex_lock(&g->mu);
     memset(&g->state_at, 0, sizeof g->state_at); /* read again at the next look */
+    memset(&g->intr_at, 0, sizeof g->intr_at);
     pthread_mutex_unlock(&g->mu);
+    return OB_OK;
+}
+
+static long long age_ns(const struct timespec *then, const struct timespec *now)
+{
+    return (long long)(now->tv_sec - then->tv_sec) * 1000000000LL + (now->tv_nsec - then->tv_nsec);
+}
+
+ob_status ob_hub_sources_interrupted(ob_hub *h, ob_time now, ob_source_status **out, size_t *n,
+                                     ob_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    ob_sources *g = h->sources;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    pthread_mutex_lock(&g->mu);
+    bool fresh =
+        (g->intr_at.tv_sec || g->intr_at.tv_nsec) && age_ns(&g->intr_at, &ts) < 1000000000LL;
+    if (fresh) {
+        ob_status rc = OB_OK;
+        if (g->nintr) {
+            *out = ob_malloc(g->nintr * sizeof **out);
+            if (*out) {
+                memcpy(*out, g->intr, g->nintr * sizeof **out);
+                *n = g->nintr;
+            } else {
+                rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+            }
+        }
+        pthread_mutex_unlock(&g->mu);
+        return rc;
+    }
+    pthread_mutex_unlock(&g->mu);
+    ob_source_status *all;
+    size_t na;
+    ob_status rc = ob_hub_sources_status(h, now, &all, &na, e);
+    if (rc)
+        return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < na; i++)
+        if (all[i].since)
+            all[k++] = all[i];
+    pthread_mutex_lock(&g->mu);
+    ob_free(g->intr);
+    g->intr = NULL;
+    g->nintr = 0;
+    if (k && (g->intr = ob_malloc(k * sizeof *g->intr)) != NULL) {
+        memcpy(g->intr, all, k * sizeof *g->intr);
+        g->nintr = k;
+    }
+    g->intr_at = ts;
+    pthread_mutex_unlock(&g->mu);
+    if (k) {
+        *out = all;
+        *n = k;
+    } else {
+        ob_free(all);
+    }
     return OB_OK;
 }

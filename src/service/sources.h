@@ -57,6 +57,11 @@ ob_status ob_hub_sources_status(ob_hub *h, ob_time now, ob_source_status **out, 
  * OB_ENOTFOUND for an unknown client. */
 ob_status ob_hub_source_declare(ob_hub *h, const char *client, ob_time since, const char *reason,
                                 ob_err *e);
+/* Only the interrupted ones, for the note every search carries: cached for a second (and
+ * dropped by a declaration or a delivery), so that a search with none interrupted costs a
+ * lock and a clock read. *out is ob_malloc'd when *n > 0, else NULL. */
+ob_status ob_hub_sources_interrupted(ob_hub *h, ob_time now, ob_source_status **out, size_t *n,
+                                     ob_err *e);
 /* After a committed write: `client` delivered at t. */
 void ob_hub_source_delivered(ob_hub *h, const char *client, ob_time t);
 

@@ -81,7 +81,7 @@ bundle() {
 stored() {
   sqlite3 -separator ' ' "$db" "select
     (select count(*) from item_keys where source='epj-hosp-0' and ident_value glob 'T$1-*'),
-    (select count(*) from items where source='epj-hosp-0' and instr(json, '\"T$1-') > 0),
+    (select count(*) from items where instr(json, '\"T$1-') > 0),
     (select count(*) from appointments where source='epj-hosp-0' and ident_value glob 'T$1-*'),
     (select count(*) from log_entries where instr(resource, 'identifier=T$1-') > 0),
     (select count(*) from log_entries where instr(resource, 'identifier=T$1-') > 0
@@ -93,17 +93,18 @@ logn() { sqlite3 "$db" "select count(*) from log_entries"; }
 start() { # start: the server on $db; sets $srv and $addr
   serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 }
-# send K [BG]: POSTs Bundle K with a fresh token; the HTTP code goes to $work/c<K>, curl's
-# exit status to $work/x<K>, the body to $work/r<K>.json, the seconds it took to $work/t<K>
+# send K: POSTs Bundle K with the token $tok (one write per token: next_token mints the
+# next one, before a round's curl starts); the HTTP code goes to $work/c<K>, curl's exit
+# status to $work/x<K>, the body to $work/r<K>.json, the seconds it took to $work/t<K>
 send() {
-  local k=$1 t
-  t=$(fresh "$sys")
+  local k=$1
   curl -s --max-time 60 -o "$work/r$k.json" -w '%{http_code} %{time_total}' -X POST \
-    -H "Authorization: Bearer $t" -H "Content-Type: application/fhir+json" \
+    -H "Authorization: Bearer $tok" -H "Content-Type: application/fhir+json" \
     --data-binary @"$work/b$k.json" "$addr/fhir" >"$work/w$k" 2>/dev/null
   echo $? >"$work/x$k"
   cut -d' ' -f1 <"$work/w$k" >"$work/c$k"; cut -d' ' -f2 <"$work/w$k" >"$work/t$k"
 }
+next_token() { tok=$(fresh "$sys"); }
 # full K: checks that Bundle K was answered 200 with 1,000 entries and is stored whole
 full() {
   local k=$1 what=$2
@@ -117,6 +118,7 @@ full() {
 start
 [ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; the_end; exit 1; }
 sys=$(mint "$db" --ttl 600 --kind system --client-id epj-hosp-0 --site hosp-0)
+tok=$sys
 
 # the Bundles: 1 sent normally, 2.. killed in flight, each under the 1 MiB body limit
 delays=(0 0.2 0.4 0.6 0.8 0.9 1.0 1.1 1.3 3) # fractions of the time Bundle 1 took
@@ -146,6 +148,7 @@ inflight=0; lost=0; kept=0; answered=0
 for r in "${!delays[@]}"; do
   k=$((r + 2))
   d=$(awk -v f="${delays[$r]}" -v m="$ms" 'BEGIN { printf "%.3f", f * m / 1000 }')
+  next_token
   send "$k" &
   cpid=$!
   sleep "$d"
@@ -164,12 +167,11 @@ for r in "${!delays[@]}"; do
     "$((r + 1))" "$d" "$what" "$st" "$keys" "$items" "$apts" "$logs"
   # all or nothing, rows and log entries together
   case "$keys $items $apts $logs $permits" in
-    "0 0 0 0 0") lost=$((lost + 1)) ;;
-    "$NITEM $NITEM $NAPT $N $N") kept=$((kept + 1)); committed=$((committed + 1)) ;;
+    "0 0 0 0 0") ok; lost=$((lost + 1)) ;;
+    "$NITEM $NITEM $NAPT $N $N") ok; kept=$((kept + 1)); committed=$((committed + 1)) ;;
     *) bad "round $((r + 1)): Bundle T$k partly stored: item_keys $keys/$NITEM, items $items/$NITEM," \
          "appointments $apts/$NAPT, log entries $logs/$N ($permits permitted)" ;;
   esac
-  ok
   if [ "$code" = 200 ]; then
     eq "round $((r + 1)): the acknowledged Bundle T$k is stored whole" "$keys $items $apts $logs" \
       "$NITEM $NITEM $NAPT $N"
@@ -183,6 +185,7 @@ for r in "${!delays[@]}"; do
     "$keys $items $apts $logs $permits"
   # the source sends a Bundle that was not stored again: it goes in whole
   if [ "$keys" = 0 ] && [ "$logs" = 0 ]; then
+    next_token
     send "$k"
     full "$k" "round $((r + 1)): sent again"
     [ "$(cat "$work/c$k")" = 200 ] && committed=$((committed + 1))
