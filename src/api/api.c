@@ -93,7 +93,7 @@ static const struct capability {
     {"Consent", "read search-type create update",
      "patient:reference patient.identifier:token _count:number _offset:number _summary:token", NULL,
      NULL, NULL, NULL},
-    {"AuditEvent", "read search-type",
+    {"AuditEvent", "read search-type create",
      "patient:reference patient.identifier:token agent:reference date:date _count:number "
      "_offset:number _summary:token _sort:special",
      NULL, NULL, "prove", NULL},
@@ -383,7 +383,8 @@ static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
                            (tl == 12 && strncmp(p, "Immunization", 12) == 0) ||
                            (tl == 17 && strncmp(p, "DocumentReference", 17) == 0)
                        ? OB_SRC_OP_ITEMS
-                       : 0;
+                   : tl == 10 && strncmp(p, "AuditEvent", 10) == 0 ? OB_SRC_OP_AUDIT
+                                                                   : 0;
     return need && (ops & need) == need;
 }
 

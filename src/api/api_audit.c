@@ -292,6 +292,8 @@ ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
 {
     (void)type;
     bool get = strcmp(rq->method, "GET") == 0;
+    if (rest[0] == '\0' && strcmp(rq->method, "POST") == 0) /* a source's report, R-SRC-3 */
+        return ob_api_audit_report(h, c, rq, out, e);
     if (rest[0] == '\0' || strcmp(rest, "/_search") == 0) {
         if (!get && !(strcmp(rq->method, "POST") == 0 && rest[0])) {
             ob_api_outcome(out, 405, "not-supported", "the access log is read-only: use GET");

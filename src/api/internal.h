@@ -213,6 +213,10 @@ ob_status ob_api_sources(ob_hub *h, const ob_caller *c, const ob_api_request *rq
 json_t *ob_api_sources_outcome(ob_hub *h, ob_time now);
 /* path is Patient/<id>/$everything (paged: its links name it). */
 bool ob_api_is_everything(const char *path);
+/* POST /AuditEvent: a source system's report of an access in its own system (R-SRC-3;
+ * api_audit_report.c). */
+ob_status ob_api_audit_report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                              ob_api_response *out, ob_err *e);
 /* What a source system's registration allows it (issue 24): the check at the door, for a
  * request that did not pass the door (a Bundle entry). */
 bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq);

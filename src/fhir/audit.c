@@ -50,7 +50,7 @@ static json_t *reference(const char *type, const char *id, const char *display)
 static const char *actor_type(const ob_log_entry *le)
 {
     const char *role = le->actor_role;
-    if (!has(role))
+    if (!has(role) || le->event == OB_EV_SOURCE_ACCESS) /* a person of the source's: by id */
         return NULL;
     if (strcmp(role, "citizen") == 0)
         return "Patient";
@@ -98,10 +98,12 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le)
     char id[32], when[32];
     snprintf(id, sizeof id, "%llu", (unsigned long long)seq);
     ob_time_format(le->time, when);
-    bool decision = le->event == OB_EV_DECISION;
+    bool reported = le->event == OB_EV_SOURCE_ACCESS;
+    bool decision = le->event == OB_EV_DECISION || reported;
     const char *action = "E", *sub = NULL;
     switch (le->event) {
     case OB_EV_DECISION:
+    case OB_EV_SOURCE_ACCESS:
         action = "R";
         sub = "read";
         break;
@@ -177,10 +179,17 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le)
                       "the authorised professional the assistant acted for (R-ACC-3)", "who",
                       reference("Practitioner", le->on_behalf_of, NULL), "requestor", 0));
     json_object_set_new(ev, "agent", agents);
-    json_object_set_new(ev, "source",
-                        json_pack("{s:s, s:{s:s}, s:[{s:s, s:s, s:s}]}", "site", "overblik",
-                                  "observer", "display", "overblik", "type", "system", CS_SRCTYPE,
-                                  "code", "4", "display", "Application Server"));
+    if (reported) /* R-SRC-3: the source system saw it; the hub only keeps it */
+        json_object_set_new(
+            ev, "source",
+            json_pack("{s:s, s:o, s:[{s:s, s:s, s:s}]}", "site", "reported by the source system",
+                      "observer", reference("Organization", le->actor_org, le->actor_org_name),
+                      "type", "system", CS_SRCTYPE, "code", "4", "display", "Application Server"));
+    else
+        json_object_set_new(ev, "source",
+                            json_pack("{s:s, s:{s:s}, s:[{s:s, s:s, s:s}]}", "site", "overblik",
+                                      "observer", "display", "overblik", "type", "system",
+                                      CS_SRCTYPE, "code", "4", "display", "Application Server"));
     json_t *ents = json_array();
     json_t *details = json_array();
     detail(details, "event", ob_log_event_name((ob_log_event)le->event));
@@ -226,4 +235,106 @@ json_t *ob_fhir_proof_parameters(uint64_t seq, int version, const char *proof_js
                      "parameter", "name", "seq", "valueString", s, "name", "format", "valueString",
                      version == 2 ? "overblik-log-proof-v2" : "overblik-log-proof-v1", "name",
                      "proof", "valueString", proof_json);
+}
+
+/* ---- a source's report of an access in its own system (R-SRC-3) ---- */
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+ob_status ob_fhir_audit_parse(json_t *res, ob_fhir_audit_in *out, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->success = true;
+    out->action = "R";
+    if (!json_is_object(res) || !str(res, "resourceType") ||
+        strcmp(str(res, "resourceType"), "AuditEvent") != 0)
+        return ob_err_set(e, OB_EINVAL, "the body must be a FHIR AuditEvent resource");
+    static const char *const known[] = {
+        "resourceType",   "id",     "meta",   "text",     "extension", "type",
+        "subtype",        "action", "period", "recorded", "outcome",   "outcomeDesc",
+        "purposeOfEvent", "agent",  "source", "entity",   "language",  NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach(res, key, v)
+    {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok)
+            return ob_err_set(e, OB_EINVAL, "unknown or unsupported element AuditEvent.%s",
+                              ob_fhir_shown_name(key));
+    }
+    if (!json_is_object(json_object_get(res, "type")))
+        return ob_err_set(e, OB_EINVAL, "AuditEvent.type is required (a Coding)");
+    const char *rec = str(res, "recorded");
+    if (!rec || ob_time_parse(rec, &out->recorded, NULL) != OB_OK)
+        return ob_err_set(e, OB_EINVAL, "AuditEvent.recorded must be a FHIR instant");
+    const char *act = str(res, "action");
+    if (act) {
+        if (strlen(act) != 1 || !strchr("CRUDE", act[0]))
+            return ob_err_set(e, OB_EINVAL, "AuditEvent.action is C, R, U, D or E");
+        out->action = act;
+    }
+    const char *oc = str(res, "outcome");
+    if (oc) {
+        if (strcmp(oc, "0") && strcmp(oc, "4") && strcmp(oc, "8") && strcmp(oc, "12"))
+            return ob_err_set(e, OB_EINVAL, "AuditEvent.outcome is 0, 4, 8 or 12");
+        out->success = strcmp(oc, "0") == 0;
+    }
+    json_t *pe = json_array_get(json_object_get(res, "purposeOfEvent"), 0);
+    out->purpose = str(json_array_get(json_object_get(pe, "coding"), 0), "code");
+    if (out->purpose &&
+        (strlen(out->purpose) > 16 ||
+         strspn(out->purpose, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(out->purpose)))
+        return ob_err_set(e, OB_EINVAL, "AuditEvent.purposeOfEvent: a code of capital letters");
+    /* the person: the requestor agent, else the first */
+    json_t *agents = json_object_get(res, "agent"), *ag = NULL, *a;
+    size_t i;
+    json_array_foreach(agents, i, a)
+    {
+        if (!ag || json_is_true(json_object_get(a, "requestor")))
+            ag = a;
+        if (json_is_true(json_object_get(a, "requestor")))
+            break;
+    }
+    if (!json_is_object(ag))
+        return ob_err_set(e, OB_EINVAL, "AuditEvent.agent: the person who had access is required");
+    json_t *who = json_object_get(ag, "who");
+    out->who_id = str(json_object_get(who, "identifier"), "value");
+    out->who_name = str(ag, "name");
+    if (!out->who_name)
+        out->who_name = str(who, "display");
+    out->who_role = str(json_array_get(json_object_get(ag, "role"), 0), "text");
+    if (!out->who_name || !*out->who_name)
+        return ob_err_set(e, OB_EINVAL,
+                          "AuditEvent.agent needs the name of the person who had access (the "
+                          "citizen reads it)");
+    out->observer = str(json_object_get(json_object_get(res, "source"), "observer"), "reference");
+    if (!out->observer || strncmp(out->observer, "Organization/", 13) != 0 || !out->observer[13])
+        return ob_err_set(e, OB_EINVAL,
+                          "AuditEvent.source.observer must be Organization/<id>: where the "
+                          "access happened");
+    out->observer += 13;
+    json_t *en;
+    json_array_foreach(json_object_get(res, "entity"), i, en)
+    {
+        json_t *id = json_object_get(json_object_get(en, "what"), "identifier");
+        const char *sys = str(id, "system");
+        if (sys && strcmp(sys, OB_FHIR_CPR_SYSTEM) == 0) {
+            if (out->cpr)
+                return ob_err_set(e, OB_EINVAL, "an AuditEvent is about one patient");
+            out->cpr = str(id, "value");
+        } else if (!out->what) {
+            out->what = str(en, "name");
+        }
+    }
+    if (!out->cpr)
+        return ob_err_set(
+            e, OB_EINVAL,
+            "AuditEvent.entity must name the patient by CPR identifier (system " OB_FHIR_CPR_SYSTEM
+            ")");
+    return OB_OK;
 }

@@ -18,6 +18,7 @@ const char *ob_log_event_name(ob_log_event ev)
         [OB_EV_STATS_RELEASE] = "stats_release",
         [OB_EV_DATA_CHANGE] = "data_change",
         [OB_EV_ALERT] = "alert",
+        [OB_EV_SOURCE_ACCESS] = "source_access",
     };
     if ((unsigned)ev >= OB_EV_COUNT)
         return "unknown";

@@ -24,6 +24,7 @@ typedef enum ob_log_event {
     OB_EV_STATS_RELEASE, /* a statistics release (R-STAT) */
     OB_EV_DATA_CHANGE,   /* data written by a source system */
     OB_EV_ALERT,         /* a threshold crossed, e.g. overrides by one person (R-BLK-4) */
+    OB_EV_SOURCE_ACCESS, /* an access in a source system, reported by that system (R-SRC-3) */
     OB_EV_COUNT
 } ob_log_event;
 

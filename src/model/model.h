@@ -301,7 +301,8 @@ enum {
     OB_SRC_OP_READ = 1u << 1,          /* read back its own site's data (R-ACC-2) */
     OB_SRC_OP_RELATIONSHIPS = 1u << 2, /* end relationships at its site (R-ACC-1) */
     OB_SRC_OP_ITEMS = 1u << 3,         /* write and withdraw its items: medication, ... (R-SRC-1) */
-    OB_SRC_OP_ALL = 15
+    OB_SRC_OP_AUDIT = 1u << 4,         /* report accesses in its own system (R-SRC-3) */
+    OB_SRC_OP_ALL = 31
 };
 
 const char *ob_category_name(ob_category c);

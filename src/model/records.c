@@ -1057,7 +1057,7 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
     if (ops && !json_is_array(ops))
         return ob_err_set(e, OB_EINVAL,
                           "field 'operations' lists appointments, read, "
-                          "relationships, items");
+                          "relationships, items, audit");
     json_array_foreach(ops, i, op)
     {
         const char *s = json_string_value(op);
@@ -1069,10 +1069,12 @@ static ob_status rec_source(ob_loader *L, json_t *o, ob_err *e)
             src.ops |= OB_SRC_OP_RELATIONSHIPS;
         else if (s && strcmp(s, "items") == 0)
             src.ops |= OB_SRC_OP_ITEMS;
+        else if (s && strcmp(s, "audit") == 0)
+            src.ops |= OB_SRC_OP_AUDIT;
         else
             return ob_err_set(e, OB_EINVAL,
                               "field 'operations' lists appointments, read, "
-                              "relationships, items");
+                              "relationships, items, audit");
     }
     json_t *silence = json_object_get(o, "max_silence_hours");
     if (silence) {

@@ -121,10 +121,19 @@ if [ -n "$addr" ]; then
     curl -s "$addr/log/consistency?from=$1&to=$2" >"$work/hc$1-$2.json"
     agree consistency "$work/hc$1-$2.json"
   done
+  # R-SRC-3: a source system's report of an access enters the same chain; its proof too
+  t_src=$("$bin" token --db "$db" --kind system --client-id epj-hosp-0 --site hosp-0)
+  body=$(printf '{"resourceType":"AuditEvent","type":{"code":"110110"},"recorded":"%s","agent":[{"who":{"display":"Dea Eng"},"requestor":true}],"source":{"observer":{"reference":"Organization/hosp-0"}},"entity":[{"what":{"identifier":{"system":"urn:oid:1.2.208.176.1.2","value":"%s"}}}]}' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(tr -d - <<<"$cpr")")
+  code=$(curl -s -o "$work/rep.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $t_src" \
+    -H "Content-Type: application/fhir+json" --data-binary "$body" "$addr/fhir/AuditEvent")
+  eq "R-SRC-3: a source's report of an access enters the log" "$code" 201
+  rep=$(jq -r .id "$work/rep.json")
   cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr")
   pt0=$(sqlite3 "$db" "select json_extract(json,'\$.id') from records where type='patient' and json_extract(json,'\$.id')='pt-0'")
   mapfile -t own < <(sqlite3 "$db" "select seq from log_entries where patient='$pt0' order by seq" | sed -n '1p;$p')
   [ "${#own[@]}" -ge 1 ] && ok || bad "pt-0 has log entries"
+  own+=("$rep")
   for s in "${own[@]}"; do
     code=$(curl -s -o "$work/fhir$s.json" -w '%{http_code}' -H "Authorization: Bearer $cit" \
       "$addr/fhir/AuditEvent/$s/\$prove")

@@ -403,7 +403,7 @@ export const FIELDS = ['actor_id', 'actor_name', 'actor_role', 'actor_org', 'act
   'category', 'resource', 'purpose', 'rule', 'legal_basis', 'reason', 'justification'];
 // event numbers to names (docs/log.md); any other number shows as "unknown".
 export const EVENTS = ['decision', 'block_create', 'block_lift', 'consent_create', 'consent_revoke', 'permission_grant',
-  'permission_revoke', 'relationship', 'disclosure', 'stats_release', 'data_change', 'alert'];
+  'permission_revoke', 'relationship', 'disclosure', 'stats_release', 'data_change', 'alert', 'source_access'];
 
 // Days since 1970-01-01 to (y, m, d) in the proleptic Gregorian calendar (H. Hinnant).
 function civil(days) {

@@ -307,7 +307,7 @@ static void test_bad_input(void **state)
         {"GET", "/AuditEvent", {"patient=Patient/anna", "color=red", NULL}, 400},
         {"GET", "/AuditEvent", {"patient=Patient/anna", "_count=-1", NULL}, 400},
         {"GET", "/AuditEvent", {"patient=Patient/anna", "agent=Practitioner/gp_doc", NULL}, 400},
-        {"POST", "/AuditEvent", {NULL}, 405},
+        {"POST", "/AuditEvent", {NULL}, 403}, /* only a source reports (R-SRC-3) */
         {"DELETE", "/AuditEvent/1", {NULL}, 405},
         {"GET", "/AuditEvent/abc", {NULL}, 404},
         {"GET", "/AuditEvent/1/$everything", {NULL}, 404},
