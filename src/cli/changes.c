@@ -138,7 +138,7 @@ static const char *const valued[] = {"db",
 
 static int usage_block(int code)
 {
-    printf("usage: overblik block create --patient ID --kind professional|site|period\n"
+    printf("usage: overblik block create --patient ID --kind professional|site|period|notes\n"
            "                 [--target ID] [--no-subunits] [--categories a,b|all]\n"
            "                 [--valid-from D] [--valid-to D] [--data-from D] [--data-to D]\n"
            "                 [--by GP-ID]   (the patient's own GP, on their behalf)\n"
@@ -147,7 +147,8 @@ static int usage_block(int code)
            "Changes are entered by the operator (--operator NAME, default $SUDO_USER or\n"
            "$USER) for the patient, or for the GP named by --by; the log names both.\n"
            "Blocks (R-BLK): a named professional (not in a hospital: block the site), a site\n"
-           "with or without sub-units, or all data from a period. Takes effect at once.\n");
+           "with or without sub-units, all data from a period, or (notes, R-SRC-4) full\n"
+           "clinical notes outside the sector that wrote them. Takes effect at once.\n");
     return code;
 }
 
@@ -202,7 +203,8 @@ int cmd_block(int argc, char **argv)
                 const ob_block *b = ob_patient_block_at(p, i);
                 const char *target = b->kind == OB_BLOCK_PROFESSIONAL ? h->ix->pros[b->target].name
                                      : b->kind == OB_BLOCK_SITE       ? h->ix->orgs[b->target].name
-                                                                      : "all professionals";
+                                     : b->kind == OB_BLOCK_NOTES ? "other sectors (clinical notes)"
+                                                                 : "all professionals";
                 char v[48], d[48];
                 fmt_period(b->valid_from, b->valid_to, v, sizeof v);
                 fmt_period(b->data_from, b->data_to, d, sizeof d);

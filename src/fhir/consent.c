@@ -348,11 +348,7 @@ static ob_status provision(json_t *p, ob_fhir_consent *out, ob_err *e)
         if (actors) {
             TRY(actor(json_array_get(actors, 0), out, e));
         } else {
-            out->block_kind = OB_BLOCK_PERIOD;
-            if (!out->data_from && !out->data_to)
-                return ob_err_set(e, OB_EINVAL,
-                                  "a block without an actor is a period block and "
-                                  "needs 'Consent.provision.dataPeriod' (R-BLK-1c)");
+            out->block_kind = OB_BLOCK_PERIOD; /* or a notes block: after the extensions */
         }
         return OB_OK;
     }
@@ -399,13 +395,16 @@ static ob_status extensions(json_t *arr, ob_fhir_consent *out, ob_err *e)
         if (!json_is_object(x))
             return ob_err_set(e, OB_EINVAL, "'Consent.extension' holds objects");
         TRY(str(x, "url", "Consent.extension", true, &url, e));
-        if (strcmp(url, OB_FHIR_EXT_SUBUNITS) == 0 || strcmp(url, OB_FHIR_EXT_IDENTIFY) == 0) {
+        if (strcmp(url, OB_FHIR_EXT_SUBUNITS) == 0 || strcmp(url, OB_FHIR_EXT_IDENTIFY) == 0 ||
+            strcmp(url, OB_FHIR_EXT_NOTES) == 0) {
             TRY(only(x, fb, "Consent.extension", e));
             json_t *b = json_object_get(x, "valueBoolean");
             if (!json_is_boolean(b))
                 return ob_err_set(e, OB_EINVAL, "extension %s needs valueBoolean", url);
             if (strcmp(url, OB_FHIR_EXT_SUBUNITS) == 0)
                 out->include_subunits = json_is_true(b);
+            else if (strcmp(url, OB_FHIR_EXT_NOTES) == 0)
+                out->notes = json_is_true(b);
             else
                 out->identifiable = json_is_true(b);
         } else if (strcmp(url, OB_FHIR_EXT_FORM) == 0) {
@@ -514,6 +513,25 @@ ob_status ob_fhir_consent_parse(json_t *res, bool for_update, ob_fhir_consent *o
                           "block, permit for a consent)");
     TRY(provision(prov, out, e));
     TRY(extensions(json_object_get(res, "extension"), out, e));
+    if (out->is_block && out->notes) { /* R-SRC-4: notes stay within their sector */
+        if (out->block_kind != OB_BLOCK_PERIOD || out->data_from || out->data_to)
+            return ob_err_set(e, OB_EINVAL,
+                              "a notes-within-sector block names no actor and no dataPeriod "
+                              "(it covers every clinical note)");
+        for (size_t k = 0; k < out->ncats; k++)
+            if (strcmp(out->cats[k], "clinical_note") != 0)
+                return ob_err_set(e, OB_EINVAL,
+                                  "a notes-within-sector block covers clinical_note only");
+        out->block_kind = OB_BLOCK_NOTES;
+    } else if (out->is_block && out->block_kind == OB_BLOCK_PERIOD && !out->data_from &&
+               !out->data_to) {
+        return ob_err_set(e, OB_EINVAL,
+                          "a block without an actor is a period block and needs "
+                          "'Consent.provision.dataPeriod' (R-BLK-1c), or the "
+                          "notes-within-sector extension (R-SRC-4)");
+    } else if (!out->is_block && out->notes) {
+        return ob_err_set(e, OB_EINVAL, "the notes-within-sector extension applies to blocks");
+    }
     if (out->is_block) {
         if (out->include_subunits >= 0 && out->block_kind != OB_BLOCK_SITE)
             return ob_err_set(e, OB_EINVAL,
@@ -734,6 +752,9 @@ json_t *ob_fhir_block_render(const ob_index *ix, uint32_t patient, const ob_bloc
     }
     set_opt(prov, "dataPeriod", fhir_period(b->data_from, b->data_to));
     set_opt(prov, "class", classes_json(b->categories));
+    if (b->kind == OB_BLOCK_NOTES) /* R-SRC-4 */
+        json_array_append_new(ext,
+                              json_pack("{s:s, s:b}", "url", OB_FHIR_EXT_NOTES, "valueBoolean", 1));
     json_object_set_new(r, "provision", prov);
     if (json_array_size(ext))
         json_object_set_new(r, "extension", ext);

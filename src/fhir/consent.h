@@ -34,6 +34,8 @@
 #define OB_FHIR_EXT_IDENTIFY   OB_FHIR_BASE "/StructureDefinition/consent-identifiable"
 #define OB_FHIR_EXT_SET_BY_GP  OB_FHIR_BASE "/StructureDefinition/consent-set-by-gp"
 #define OB_FHIR_EXT_REVOKED_AT OB_FHIR_BASE "/StructureDefinition/consent-revoked-at"
+/* true on a block: full clinical notes are not shared with other sectors (R-SRC-4) */
+#define OB_FHIR_EXT_NOTES OB_FHIR_BASE "/StructureDefinition/consent-notes-within-sector"
 /* true on a consent recorded for the patient by someone else (an oral consent, or one
  * an operator entered), so the patient's list shows it as such */
 #define OB_FHIR_EXT_ON_BEHALF OB_FHIR_BASE "/StructureDefinition/consent-recorded-on-behalf"
@@ -47,6 +49,7 @@ typedef struct ob_fhir_consent {
     uint8_t block_kind;   /* ob_block_kind */
     const char *target;   /* Practitioner or Organization ext id; NULL for a period block */
     int include_subunits; /* -1 not given, else 0/1 */
+    bool notes;           /* the notes-within-sector extension is true (R-SRC-4) */
     const char *data_from, *data_to; /* provision.dataPeriod, NULL if absent */
     /* consents */
     uint8_t consent_kind;   /* ob_consent_kind */

@@ -205,6 +205,7 @@ typedef enum ob_block_kind {
     OB_BLOCK_PROFESSIONAL = 0, /* R-BLK-1 (a) */
     OB_BLOCK_SITE,             /* R-BLK-1 (b) */
     OB_BLOCK_PERIOD,           /* R-BLK-1 (c) */
+    OB_BLOCK_NOTES, /* R-SRC-4: full clinical notes not shared with other sectors (seed 002) */
     OB_BLOCK_KIND_COUNT
 } ob_block_kind;
 

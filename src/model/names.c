@@ -23,7 +23,7 @@ static const char *const cap_names[] = {"professional", "assistant", "citizen", 
 static const char *const perm_names[] = {"assist", "quality", "manage"};
 static const char *const consent_names[] = {"prevention", "sharing", "research", "quality_extended",
                                             "override"};
-static const char *const block_names[] = {"professional", "site", "period"};
+static const char *const block_names[] = {"professional", "site", "period", "notes"};
 
 static int find(const char *const *names, int n, const char *s)
 {

@@ -539,11 +539,19 @@ static ob_status rec_block(ob_loader *L, json_t *o, ob_record_out *out, ob_err *
     else if (kind == OB_BLOCK_SITE)
         TRY(ref_field(L->ix, o, "target", ob_index_find_org, true, &b.target, e));
     else if (json_object_get(o, "target"))
-        return ob_err_set(e, OB_EINVAL, "a period block has no 'target'");
+        return ob_err_set(e, OB_EINVAL, "a %s block has no 'target'",
+                          kind == OB_BLOCK_NOTES ? "notes" : "period");
     else
         b.target = OB_NONE;
     TRY(bool_field(o, "include_subunits", true, &b.include_subunits, e));
-    TRY(ob_json_catmask(o, "categories", OB_CAT_ALL, &b.categories, e));
+    TRY(ob_json_catmask(o, "categories",
+                        kind == OB_BLOCK_NOTES ? OB_CAT_BIT(OB_CAT_CLINICAL_NOTE) : OB_CAT_ALL,
+                        &b.categories, e));
+    if (kind == OB_BLOCK_NOTES &&
+        (b.categories != OB_CAT_BIT(OB_CAT_CLINICAL_NOTE) || json_object_get(o, "data_from") ||
+         json_object_get(o, "data_to")))
+        return ob_err_set(e, OB_EINVAL,
+                          "a notes block (R-SRC-4) covers clinical notes only, of any time");
     TRY(period(o, "valid_from", "valid_to", false, &b.valid_from, &b.valid_to, e));
     TRY(period(o, "data_from", "data_to", false, &b.data_from, &b.data_to, e));
     bool op;

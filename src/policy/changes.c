@@ -17,7 +17,7 @@ ob_status ob_policy_check_block(const ob_index *ix, uint32_t patient, ob_block *
     if (patient >= ix->npatients)
         return ob_err_set(e, OB_EINVAL, "unknown patient");
     if (b->kind >= OB_BLOCK_KIND_COUNT)
-        return ob_err_set(e, OB_EINVAL, "a block is of kind professional, site or period");
+        return ob_err_set(e, OB_EINVAL, "a block is of kind professional, site, period or notes");
     if (b->categories == 0)
         return ob_err_set(e, OB_EINVAL, "a block must cover at least one data category");
     if (b->valid_to < b->valid_from || b->data_to < b->data_from)
@@ -28,6 +28,14 @@ ob_status ob_policy_check_block(const ob_index *ix, uint32_t patient, ob_block *
         return ob_err_set(e, OB_EINVAL, "the blocked site is not known");
     if (b->kind == OB_BLOCK_PERIOD && b->data_from == OB_TIME_MIN && b->data_to == OB_TIME_MAX)
         return ob_err_set(e, OB_EINVAL, "a period block needs the period of data it hides");
+    if (b->kind == OB_BLOCK_NOTES) { /* R-SRC-4: a choice, made once */
+        const ob_patient *p = &ix->patients[patient];
+        for (uint16_t i = 0; i < p->nblocks; i++)
+            if (p->blocks[i].active && p->blocks[i].kind == OB_BLOCK_NOTES)
+                return ob_err_set(e, OB_ECONFLICT,
+                                  "full clinical notes are already kept within their sector; "
+                                  "lift that block to share them again");
+    }
     /* R-BLK-3: the patient, or their own GP on their behalf */
     if (who->actor_kind == OB_ACTOR_CITIZEN && who->actor == patient) {
         b->by_gp = false;

@@ -190,6 +190,9 @@ static bool block_hits(const ob_index *ix, const ob_block *b, const ob_request *
     }
     case OB_BLOCK_PERIOD:
         return active(b->data_from, b->data_to, rq->item_time);
+    case OB_BLOCK_NOTES: /* R-SRC-4: a note stays within the sector that wrote it */
+        return rq->origin_org >= ix->norgs || rq->acting_org >= ix->norgs ||
+               ix->orgs[rq->origin_org].sector != ix->orgs[rq->acting_org].sector;
     }
     return false;
 }

@@ -482,15 +482,95 @@ static void everything(void **state)
     af_close(&f);
 }
 
+/* R-SRC-4 (seed 002: "vælge til og fra ... deling af fulde journaloplysninger på tværs af
+ * sektorer"): the citizen keeps full clinical notes within the sector that wrote them (a
+ * block of kind notes, as a Consent), and shares them again by lifting it. */
+static void notes_within_sector(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "doc-notes");
+    load_world(&f);
+    ob_caller anna = af_citizen(&f, "anna", NULL), med_dr = af_pro(&f, "med-dr", "hosp-med", NULL);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    const char *NOTES[] = {"patient=Patient/anna", "category=clinical_note", NULL};
+    const char *SUMS[] = {"patient=Patient/anna", "category=discharge_summary", NULL};
+    const char *opt_out =
+        "{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"coding\":[{"
+        "\"system\":\"http://terminology.hl7.org/CodeSystem/consentscope\",\"code\":"
+        "\"patient-privacy\"}]},\"category\":[{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"59284-0\"}]}],\"patient\":{\"reference\":\"Patient/anna\"},\"extension\":"
+        "[{\"url\":\"https://overblik.dk/fhir/StructureDefinition/consent-notes-within-sector\","
+        "\"valueBoolean\":true}],\"provision\":{\"type\":\"deny\"}}";
+    /* before: the GP reads the hospital's notes (treatment across sectors) */
+    ob_api_response r;
+    af_call(&f, &gp1, "GET", "/DocumentReference", NOTES, NULL, &r);
+    json_int_t gp_before = af_total(&r);
+    ob_api_response_release(&r);
+    af_call(&f, &anna, "POST", "/Consent", NULL, opt_out, &r);
+    if (r.status != 201) {
+        char *t = af_text(&r);
+        fail_msg("opt out: %d %s", r.status, t);
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/Consent/%s", json_string_value(json_object_get(r.body, "id")));
+    assert_true(af_has(&r, "consent-notes-within-sector"));
+    json_object_set_new(r.body, "status", json_string("inactive"));
+    char *lift = json_dumps(r.body, 0);
+    ob_api_response_release(&r);
+    const struct {
+        const char *why;
+        const ob_caller *c;
+        const char *const *params;
+        json_int_t total;
+        bool marker;
+    } rows[] = {
+        {"R-SRC-4 the GP (primary sector) no longer reads the hospital's notes", &gp1, NOTES, 0,
+         true},
+        {"R-SRC-4 the hospital (the sector that wrote them) still does", &med_dr, NOTES, 2, false},
+        {"R-SRC-4 discharge summaries are not notes: still shared", &gp1, SUMS, 1, false},
+        {"R-BLK-4 the patient reads all her notes", &anna, NOTES, 2, false},
+    };
+    if (gp_before != 2)
+        fail_msg("before the choice the GP read %d notes", (int)gp_before);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        af_call(&f, rows[i].c, "GET", "/DocumentReference", rows[i].params, NULL, &r);
+        if (r.status != 200 || af_total(&r) != rows[i].total || af_marker(&r) != rows[i].marker)
+            fail_msg("%s: %d total %d marker %d", rows[i].why, r.status, (int)af_total(&r),
+                     af_marker(&r));
+        ob_api_response_release(&r);
+    }
+    /* one choice at a time */
+    af_call(&f, &anna, "POST", "/Consent", NULL, opt_out, &r);
+    assert_int_equal(r.status, 409);
+    ob_api_response_release(&r);
+    /* a notes block with a dataPeriod or another class is refused */
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%.*s\"type\":\"deny\",\"dataPeriod\":{\"start\":\"2020-01-01\"}}}",
+             (int)(strstr(opt_out, "\"type\":\"deny\"") - opt_out), opt_out);
+    af_call(&f, &anna, "POST", "/Consent", NULL, bad, &r);
+    assert_int_equal(r.status, 400);
+    ob_api_response_release(&r);
+    /* lifting it shares them again at once */
+    af_call(&f, &anna, "PUT", path, NULL, lift, &r);
+    assert_int_equal(r.status, 200);
+    ob_api_response_release(&r);
+    free(lift);
+    af_call(&f, &gp1, "GET", "/DocumentReference", NOTES, NULL, &r);
+    assert_int_equal(af_total(&r), 2);
+    assert_false(af_marker(&r));
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(write_by_source),
-        cmocka_unit_test(reads_decided),
-        cmocka_unit_test(overview_and_log),
-        cmocka_unit_test(everything),
+        cmocka_unit_test(write_by_source),     cmocka_unit_test(reads_decided),
+        cmocka_unit_test(overview_and_log),    cmocka_unit_test(everything),
+        cmocka_unit_test(notes_within_sector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
