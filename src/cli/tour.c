@@ -3,7 +3,10 @@
  * like any other (R-LOG-1), and ends with the patient's log view and a verification. */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
+#include "service/clinical.h"
 #include "store/log_sqlite.h"
 
 static void ask(ob_hub *h, const char *title, ob_request *rq, const char *reason)
@@ -41,6 +44,79 @@ static ob_request base(uint32_t pro, uint32_t org, uint32_t patient, ob_category
     rq.project = OB_NONE;
     rq.recipient_org = OB_NONE;
     return rq;
+}
+
+/* Issue 20: the whole overview of one patient, every item decided (and logged) on its own
+ * for their GP: medication, vaccinations, notes, discharge summaries with their follow-up,
+ * treatment wills beside diagnoses and measurements. Picks the first generated patient
+ * with items in four categories or more. */
+static void overview(ob_hub *h)
+{
+    const ob_index *ix = h->ix;
+    /* first pass: one with a discharge summary and medication; second: four categories */
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t p = 0; p < ix->npatients && p < 3000; p++) {
+            ob_item_list l;
+            ob_err e = {0};
+            if (ob_hub_items(h, ix->patients[p].ext_id, OB_CAT_ALL, &l, &e))
+                return;
+            ob_catmask seen = 0;
+            for (size_t i = 0; i < l.n; i++) {
+                int c = ob_category_parse(l.v[i].it.category);
+                if (c >= 0)
+                    seen |= OB_CAT_BIT(c);
+            }
+            int ncat = __builtin_popcount(seen);
+            uint32_t gp = ix->patients[p].gp_clinic;
+            uint32_t dr = OB_NONE;
+            for (uint32_t k = 0; gp != OB_NONE && k < ix->npros && dr == OB_NONE; k++)
+                for (unsigned s = 0; s < ix->pros[k].nsites && dr == OB_NONE; s++)
+                    if (ix->pros[k].sites[s] == gp && ix->pros[k].role == OB_ROLE_DOCTOR)
+                        dr = k;
+            ob_catmask want = OB_CAT_BIT(OB_CAT_DISCHARGE_SUMMARY) | OB_CAT_BIT(OB_CAT_MEDICATION);
+            if (ncat < 4 || dr == OB_NONE || (pass == 0 && (seen & want) != want)) {
+                ob_item_list_release(&l);
+                continue;
+            }
+            printf("\nThe whole overview of patient %s (%s), item by item, for their GP %s (each "
+                   "decided and logged):\n\n",
+                   ix->patients[p].ext_id, ix->patients[p].name, ix->pros[dr].name);
+            for (size_t i = 0; i < l.n && i < 14; i++) {
+                const ob_item *it = &l.v[i].it;
+                int c = ob_category_parse(it->category);
+                ob_request rq = base(dr, gp, p, (ob_category)(c < 0 ? 0 : c),
+                                     ob_index_find_org(ix, it->origin));
+                rq.item_time = it->time;
+                rq.now = ob_time_now();
+                ob_decision d;
+                uint64_t seq = 0;
+                if (ob_hub_decide(h, &rq, NULL, NULL, &d, &seq, &e))
+                    break;
+                json_t *rec = it->json ? json_loads(it->json, 0, NULL) : NULL;
+                const char *what = json_string_value(json_object_get(rec, "display"));
+                if (!what)
+                    what = json_string_value(json_object_get(rec, "title"));
+                char bp[48];
+                if (!what && it->code && strcmp(it->code, "DNK05472") == 0) {
+                    snprintf(bp, sizeof bp, "systolisk blodtryk %lld mmHg", (long long)it->value);
+                    what = bp;
+                }
+                if (!what)
+                    what = it->code ? it->code : "";
+                const char *extra = json_string_value(json_object_get(rec, "dose"));
+                const char *flag = json_string_value(json_object_get(rec, "followup"));
+                char when[16];
+                ob_date_format(it->time, when);
+                printf("  %-6s %-17s %s  %s%s%s%s%s  (from %s)  [log entry %llu]\n",
+                       d.permit ? "PERMIT" : "DENY", it->category, when, d.permit ? what : "",
+                       d.permit && extra ? ", " : "", d.permit && extra ? extra : "",
+                       d.permit && flag ? ", GP follow-up: " : "", d.permit && flag ? flag : "",
+                       it->origin, (unsigned long long)seq);
+                json_decref(rec);
+            }
+            ob_item_list_release(&l);
+            return;
+        }
 }
 
 static const char *const flags[] = {"help", NULL};
@@ -151,6 +227,7 @@ int cmd_tour(int argc, char **argv)
         ask(h, "10. ... overrides with the patient's consent given in the consultation", &rq,
             "the patient agreed in the consultation today");
     }
+    overview(h);
     char patient[128];
     snprintf(patient, sizeof patient, "%s", ix->patients[a].ext_id);
     ob_hub_close(h);

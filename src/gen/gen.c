@@ -396,6 +396,65 @@ static void sources(world *w)
     }
 }
 
+/* Medication, the childhood vaccination programme and treatment wills (issue 20): added
+ * after every other item of the patient and chosen by hashes, not the random streams, so
+ * every record generated before this existed keeps its id and content. Names are real
+ * Danish drug names with their ATC codes; every text says it is synthetic. */
+static void extra_items(world *w, uint32_t i, const char *pid, const char *gp, int age,
+                        bool diabetes, bool hypertension, uint64_t *k)
+{
+    static const struct drug {
+        const char *atc, *name, *dose;
+    } dm[] = {{"A10BA02", "Metformin \\\"Sandoz\\\" 500 mg", "1 tablet 2 gange dagligt"},
+              {"A10BJ06", "Ozempic 1 mg", "1 injektion om ugen"}},
+      ht[] = {{"C09AA05", "Ramipril \\\"Actavis\\\" 5 mg", "1 kapsel dagligt"},
+              {"C08CA01", "Amlodipin \\\"Krka\\\" 5 mg", "1 tablet dagligt"}},
+      other[] = {{"N02BE01", "Panodil 500 mg", "2 tabletter ved behov, højst 8 i døgnet"},
+                 {"A02BC01", "Omeprazol \\\"Teva\\\" 20 mg", "1 kapsel dagligt"},
+                 {"C10AA05", "Atorvastatin \\\"Krka\\\" 20 mg", "1 tablet til natten"}};
+    uint64_t h = mix(0xD1CEull ^ ((uint64_t)i << 20));
+    const struct drug *d[3];
+    int nd = 0;
+    if (diabetes)
+        d[nd++] = &dm[h % 2];
+    if (hypertension)
+        d[nd++] = &ht[(h >> 8) % 2];
+    if ((h >> 16) % 100 < 15)
+        d[nd++] = &other[(h >> 24) % 3];
+    char extra[512];
+    for (int j = 0; j < nd; j++) {
+        snprintf(extra, sizeof extra, "\"display\":\"%s\",\"dose\":\"%s\",\"status\":\"active\"",
+                 d[j]->name, d[j]->dose);
+        item(w, pid, k, "medication", gp,
+             w->today - (ob_time)(30 + (h >> (32 + j * 8)) % 900) * 86400, "clinical", d[j]->atc, 0,
+             extra);
+    }
+    /* the childhood programme (Sundhedsstyrelsen's børnevaccinationsprogram), by age */
+    static const struct vac {
+        int from_age;
+        const char *atc, *name;
+    } prog[] = {{0, "J07CA09", "DiTeKiPol/Hib"},
+                {1, "J07BD52", "MFR (mæslinger, fåresyge, røde hunde)"},
+                {12, "J07BM03", "HPV (Gardasil 9)"}};
+    for (size_t j = 0; j < N(prog); j++)
+        if (age >= prog[j].from_age && age < 18) {
+            snprintf(extra, sizeof extra, "\"display\":\"%s\"", prog[j].name);
+            item(w, pid, k, "vaccination", gp,
+                 w->today - (ob_time)(age - prog[j].from_age) * 365 * 86400 -
+                     (ob_time)((h >> (j * 5)) % 200) * 86400,
+                 "clinical", prog[j].atc, 0, extra);
+        }
+    if (age >= 65 && (h >> 40) % 100 < 70) { /* the yearly influenza vaccination */
+        item(w, pid, k, "vaccination", gp, w->today - (ob_time)((h >> 44) % 60) * 86400, "clinical",
+             "J07BB02", 0, "\"display\":\"Influvac Tetra\"");
+    }
+    if (age >= 70 && (h >> 50) % 100 < 4) /* a treatment will, registered through the GP */
+        item(w, pid, k, "treatment_will", gp, w->today - (ob_time)((h >> 52) % 2000) * 86400,
+             "clinical", NULL, 0,
+             "\"title\":\"Behandlingstestamente\",\"text\":\"SYNTETISK TESTDOKUMENT (ingen "
+             "rigtig patient). Ønsker ikke livsforlængende behandling ved uafvendelig død.\"");
+}
+
 static void patient(world *w, uint32_t i)
 {
     char pid[24], nm[64], gp[24], d0[16], d1[16];
@@ -504,12 +563,23 @@ static void patient(world *w, uint32_t i)
                     "\"kind\":\"admission\",\"from\":\"%s\",\"to\":\"%s\"}\n",
                     pid, org, d0, d1);
         w->c.relationships++;
-        item(w, pid, &k, "clinical_note", org, start + 3600, "clinical", NULL, 0, NULL);
+        item(w, pid, &k, "clinical_note", org, start + 3600, "clinical", NULL, 0,
+             "\"title\":\"Indlæggelsesnotat\",\"text\":\"SYNTETISK TESTNOTAT (ingen rigtig "
+             "patient). Indlagt til observation. Almentilstand upåvirket, vitale værdier i "
+             "normalområdet. Plan: blodprøver, tilsyn i morgen.\"");
         item(w, pid, &k, "lab_result", org, start + 7200, "clinical", "NPU02319",
              100 + (int)below(&w->r, 60), NULL);
-        if (!open)
+        if (!open) { /* seed 001 case 10: the GP's follow-up flag and the plan */
+            static const char *const flags[] = {"green", "yellow", "red", "white"};
+            char extra[512];
+            snprintf(extra, sizeof extra,
+                     "\"title\":\"Epikrise\",\"text\":\"SYNTETISK TESTEPIKRISE (ingen rigtig "
+                     "patient). Udskrevet i habituel tilstand.\",\"followup\":\"%s\",\"plan\":"
+                     "\"Egen læge: kontrol af blodtryk og blodprøver om 2 uger.\"",
+                     flags[mix((uint64_t)i * 7919 + k) % 4]);
             item(w, pid, &k, "discharge_summary", org, start + 2 * 86400, "clinical", NULL, 0,
-                 NULL);
+                 extra);
+        }
         /* a follow-up appointment, some without an end time (R-APT-4) */
         char addr[96], src[32];
         snprintf(addr, sizeof addr, "Sygehusvej 1, %s", towns[h % N(towns)]);
@@ -540,7 +610,8 @@ static void patient(world *w, uint32_t i)
     }
     if (chance(&w->r, 400))
         item(w, pid, &k, "vaccination", gp, w->today - below(&w->r, 900) * 86400LL, "clinical",
-             "J07BB", 0, NULL);
+             "J07BB", 0, "\"display\":\"Influenzavaccine\"");
+    extra_items(w, i, pid, gp, age, diabetes, hypertension, &k);
     /* blocks (R-BLK-1): about 1% of patients, all three kinds */
     if (chance(&w->r, 10)) {
         uint32_t kind = below(&w->r, 3);
