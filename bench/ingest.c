@@ -207,7 +207,7 @@ int main(int argc, char **argv)
            size, clients);
     printf("| round | mode | resources | seconds | resources/s |\n|---|---|---|---|---|\n");
     for (size_t round = 0; round < rounds; round++) {
-        char tag[32];
+        char tag[64];
         c.now = ob_time_now();
         /* transaction Bundles, written out first: the clock times the server's part */
         char **texts = calloc(bundles, sizeof *texts);
