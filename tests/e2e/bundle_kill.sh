@@ -7,9 +7,11 @@
 # Immunization POSTs over ten patients), each Bundle with identifiers of its own (T<k>-...).
 # - One Bundle sent normally: 200, a transaction-response of 1,000 entries, 1,000 more rows
 #   (items + appointments) and 1,000 more log entries.
-# - Then rounds: a Bundle in flight, the server killed with SIGKILL after a delay (fractions
-#   of the time the first Bundle took, from 0 to well after the answer), so that some rounds
-#   kill it while it parses, checks or writes. After each kill, for that Bundle: its
+# - Then ten rounds: a Bundle in flight, the server killed with SIGKILL after a delay: the
+#   first at once, the last well after the answer, the eight between steered towards the
+#   moment the server commits (shorter after an answer, longer after a kill before the
+#   commit), so that they kill it while it reads, checks or stores the Bundle, on both
+#   sides of the commit. After each kill, for that Bundle: its
 #   item_keys rows, items rows and appointments rows are all there or none is (never in
 #   between), and its log entries are 1,000 or 0 accordingly (no change without its log
 #   entry, no log entry without its change); a 200 means all of it is stored (an
@@ -30,8 +32,10 @@ cleanup() {
   wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
-N=1000 # entries per Bundle: entry i is a MedicationStatement (i%3==1), an Appointment
-NMED=$(( (N + 2) / 3 )); NAPT=$(( (N + 1) / 3 )); NIMM=$(( N / 3 )) # (i%3==2), else an Immunization
+# N entries per Bundle: entry i is a MedicationStatement when i%3==1, an Appointment when
+# i%3==2, else an Immunization; NITEM of them are items (item_keys and items rows)
+N=1000
+NMED=$(( (N + 2) / 3 )); NAPT=$(( (N + 1) / 3 )); NIMM=$(( N / 3 ))
 NITEM=$((NMED + NIMM))
 
 db="$work/b.db"
@@ -122,8 +126,8 @@ sys=$(mint "$db" --ttl 600 --kind system --client-id epj-hosp-0 --site hosp-0)
 tok=$sys
 
 # the Bundles: 1 sent normally, 2.. killed in flight, each under the 1 MiB body limit
-delays=(0 0.2 0.4 0.6 0.8 0.9 1.0 1.1 1.3 3) # fractions of the time Bundle 1 took
-K=$(( ${#delays[@]} + 1 ))
+ROUNDS=10
+K=$((ROUNDS + 1))
 for k in $(seq 1 "$K"); do
   bundle "$k"
   sz=$(wc -c <"$work/b$k.json")
@@ -140,15 +144,20 @@ send 1
 full 1 "normal"
 eq "rows (items + appointments) went up by exactly $N" $(( $(rows) - rows0 )) "$N"
 [ $(( $(logn) - log0 )) -ge "$N" ] && ok || bad "log entries went up by $(( $(logn) - log0 )), under $N"
-ms=$(awk -v t="$(cat "$work/t1")" 'BEGIN { m = int(t * 1000); print (m < 40 ? 40 : m) }')
+ms=$(awk -v t="$(cat "$work/t1")" 'BEGIN { m = int(t * 1000); print (m < 20 ? 20 : m) }')
 echo "bundle_kill.sh: Bundle T1 ($(wc -c <"$work/b1.json") bytes, $N entries) took $(cat "$work/t1") s"
 committed=1 # Bundles stored whole
 
 # 2. rounds: Bundle k in flight, SIGKILL after a delay, check, restart, send again if lost
-inflight=0; lost=0; kept=0; answered=0
-for r in "${!delays[@]}"; do
+inflight=0; lost=0; kept=0; answered=0; between=0
+dms=$((ms / 2)) # the delay (ms) of the steered rounds
+for r in $(seq 0 $((ROUNDS - 1))); do
   k=$((r + 2))
-  d=$(awk -v f="${delays[$r]}" -v m="$ms" 'BEGIN { printf "%.3f", f * m / 1000 }')
+  case $r in
+    0) d=0 ;;
+    $((ROUNDS - 1))) d=$(awk -v m="$ms" 'BEGIN { printf "%.3f", (m < 100 ? 300 : 3 * m) / 1000 }') ;;
+    *) d=$(awk -v m="$dms" 'BEGIN { printf "%.3f", m / 1000 }') ;;
+  esac
   next_token
   send "$k" &
   cpid=$!
@@ -158,11 +167,14 @@ for r in "${!delays[@]}"; do
   code=$(cat "$work/c$k"); x=$(cat "$work/x$k")
   read -r keys items apts logs permits <<<"$(stored "$k")"
   case "$code/$x" in
-    200/0) what="answered 200 before the kill"; answered=$((answered + 1)) ;;
-    000/7) what="not connected (killed before curl connected)" ;;
-    000/*) what="killed in flight (no answer, curl exit $x)"; inflight=$((inflight + 1)) ;;
-    *) what="answered $code (curl exit $x)" ;;
+    200/0) what="answered 200 before the kill"; answered=$((answered + 1)); f=6 ;;
+    000/7) what="not connected (killed before curl connected)"; f=15 ;;
+    000/*) what="killed in flight (no answer, curl exit $x)"; inflight=$((inflight + 1))
+      if [ "$keys" = 0 ]; then f=12; else f=9; between=$((between + 1)); fi ;;
+    *) what="answered $code (curl exit $x)"; f=10 ;;
   esac
+  # steer: sooner after an answer, later after a kill before the commit or the connection
+  [ "$r" -gt 0 ] && dms=$((dms * f / 10 + 2))
   if [ "$keys" = 0 ]; then st="nothing stored"; else st="stored"; fi
   printf 'bundle_kill.sh: round %d: SIGKILL after %s s: %s; %s (item_keys %s, items %s, appointments %s, log entries %s)\n' \
     "$((r + 1))" "$d" "$what" "$st" "$keys" "$items" "$apts" "$logs"
@@ -173,10 +185,8 @@ for r in "${!delays[@]}"; do
     *) bad "round $((r + 1)): Bundle T$k partly stored: item_keys $keys/$NITEM, items $items/$NITEM," \
          "appointments $apts/$NAPT, log entries $logs/$N ($permits permitted)" ;;
   esac
-  if [ "$code" = 200 ]; then
-    eq "round $((r + 1)): the acknowledged Bundle T$k is stored whole" "$keys $items $apts $logs" \
-      "$NITEM $NITEM $NAPT $N"
-  fi
+  # an acknowledged transaction is durable
+  [ "$code" = 200 ] && full "$k" "round $((r + 1)): acknowledged"
   # a restarted server serves and sees the same
   start
   [ -n "$addr" ] && ok || { bad "round $((r + 1)): server did not restart"; tail -5 "$work/err.txt"; break; }
@@ -192,8 +202,8 @@ for r in "${!delays[@]}"; do
     [ "$(cat "$work/c$k")" = 200 ] && committed=$((committed + 1))
   fi
 done
-echo "bundle_kill.sh: $inflight rounds killed a Bundle in flight, $answered answered before the kill;" \
-  "$kept stored and $lost not stored at the kill"
+echo "bundle_kill.sh: $inflight rounds killed a Bundle in flight ($between of them after its commit," \
+  "before the answer), $answered answered before the kill; $kept stored and $lost not stored at the kill"
 [ "$inflight" -ge 1 ] && ok || bad "no round killed the server with a Bundle in flight"
 
 # 3. the log verifies; the totals are exactly the stored Bundles
