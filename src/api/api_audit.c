@@ -12,6 +12,7 @@
  * logged before the answer leaves (R-LOG-1). The log is read through ob_log_each on its
  * own connection, newest first; the mapping is src/fhir/audit.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -27,13 +28,14 @@ struct collect {
     const char *base_url;
     size_t offset, count, seen;
     uint64_t want_seq; /* read one: only this seq */
+    uint64_t at;       /* the snapshot: entries up to this seq (issue 25: stable paging) */
     char ids[1024];
 };
 
 static ob_status collect_one(void *ctx, const ob_log_record *r, ob_err *e)
 {
     struct collect *c = ctx;
-    if (c->want_seq && r->seq != c->want_seq)
+    if ((c->want_seq && r->seq != c->want_seq) || (c->at && r->seq > c->at))
         return OB_OK;
     size_t i = c->seen++;
     if (i < c->offset || i >= c->offset + c->count)
@@ -54,7 +56,25 @@ static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, cons
 {
     uint64_t seq;
     json_object_set_new(col->bundle, "total", json_integer((json_int_t)col->seen));
-    ob_api_bundle_link(col->bundle, rq, pext, col->offset, col->count);
+    /* every link pins the snapshot, so that the next page is the next page of this list,
+     * whatever was logged since (this search's own entry among it) */
+    ob_api_param ps[40];
+    bool ign[40];
+    char at[24];
+    size_t n = 0;
+    for (size_t i = 0; i < rq->nparams && n + 1 < sizeof ps / sizeof ps[0]; i++)
+        if (strcmp(rq->params[i].name, "_at") != 0) {
+            ign[n] = rq->ignored && rq->ignored[i];
+            ps[n++] = rq->params[i];
+        }
+    snprintf(at, sizeof at, "%llu", (unsigned long long)col->at);
+    ign[n] = false;
+    ps[n++] = (ob_api_param){"_at", at, false};
+    ob_api_request linked = *rq;
+    linked.params = ps;
+    linked.nparams = n;
+    linked.ignored = ign;
+    ob_api_bundle_link(col->bundle, col->at ? &linked : rq, pext, col->offset, col->count);
     lr->resource = col->ids;
     if (ob_api_log_read(h, c, lr, &seq, e)) {
         json_decref(col->bundle);
@@ -65,6 +85,30 @@ static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, cons
     out->status = 200;
     out->body = col->bundle;
     col->bundle = NULL;
+}
+
+/* _at=<seq>: the snapshot a paging link pinned (at most the log's size); else the log's
+ * size now, before this search's own entry. false: out holds the 400. */
+static bool snapshot(ob_hub *h, const ob_api_request *rq, uint64_t *at, ob_api_response *out)
+{
+    ob_log_stats st;
+    memset(&st, 0, sizeof st);
+    if (h->log)
+        ob_log_get_stats(h->log, &st);
+    const char *v = ob_api_param_get(rq, "_at", NULL);
+    *at = st.size;
+    if (!v)
+        return true;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n > st.size) {
+        ob_api_outcome(out, 400, "invalid",
+                       "_at names a snapshot of the log (a sequence number it has reached), "
+                       "as the paging links give it");
+        return false;
+    }
+    *at = n;
+    return true;
 }
 
 static void log_access(ob_api_access acc, ob_api_read_log *lr)
@@ -101,8 +145,10 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
     ob_time from, to;
     size_t count, offset;
     bool newest_first = true; /* a log is read from its end */
+    uint64_t at = 0;
     if (!ob_api_date_range(rq, "date", &from, &to, out) ||
-        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out))
+        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out) ||
+        (!want_seq && !snapshot(h, rq, &at, out)))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
@@ -114,7 +160,8 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
                           .base_url = rq->base_url,
                           .offset = offset,
                           .count = count,
-                          .want_seq = want_seq};
+                          .want_seq = want_seq,
+                          .at = at};
     if (!col.bundle)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     ob_api_read_log lr = {.patient = pat};
@@ -168,8 +215,10 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
     ob_time from, to;
     size_t count, offset;
     bool newest_first = true; /* a log is read from its end */
+    uint64_t at = 0;
     if (!ob_api_date_range(rq, "date", &from, &to, out) ||
-        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out))
+        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, out) ||
+        !snapshot(h, rq, &at, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     const char *own = NULL;
@@ -180,7 +229,8 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
     struct collect col = {.bundle = ob_api_bundle_new("searchset"),
                           .base_url = rq->base_url,
                           .offset = offset,
-                          .count = count};
+                          .count = count,
+                          .at = at};
     if (!col.bundle)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     ob_api_read_log lr = {.patient = OB_NONE,
@@ -301,7 +351,7 @@ ob_status ob_api_audit(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
         }
         static const char *const allowed[] = {
             "patient", "patient.identifier", "identifier", "agent", "date", "_count",
-            "_offset", "_summary",           "_sort",      NULL};
+            "_offset", "_summary",           "_sort",      "_at",   NULL};
         if (!ob_api_params_only(rq, allowed, out))
             return OB_OK;
         if (ob_api_param_get(rq, "agent", NULL)) {
