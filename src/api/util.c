@@ -51,6 +51,10 @@ bool ob_api_resolve_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
         return true;
     }
     if (ref) {
+        /* issue 25: this server's own full URL is a local reference */
+        size_t bl = rq->base_url ? strlen(rq->base_url) : 0;
+        if (bl && strncmp(ref, rq->base_url, bl) == 0 && ref[bl] == '/')
+            ref += bl + 1;
         if (strncmp(ref, "Patient/", 8) == 0)
             ref += 8;
         if (!*ref || strlen(ref) > 128)

@@ -363,8 +363,22 @@ static void log_paging_is_stable(void **state)
     (void)state;
     af f;
     af_open(&f, "paging-log");
+    af_load_anna_items(&f);
     ob_caller anna = af_citizen(&f, "anna", NULL), gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
     const char *P[] = {"patient=Patient/anna", NULL};
+    /* this server's own full URL names a local patient (issue 25) */
+    const char *FULL[] = {"patient=http://localhost/fhir/Patient/anna", NULL};
+    const char *OTHER[] = {"patient=http://elsewhere.example/fhir/Patient/anna", NULL};
+    ob_api_response r0, r1;
+    af_call(&f, &gp1, "GET", "/Appointment", P, NULL, &r0);
+    af_call(&f, &gp1, "GET", "/Appointment", FULL, NULL, &r1);
+    assert_int_equal(af_total(&r0), 2);
+    assert_int_equal(af_total(&r1), af_total(&r0));
+    ob_api_response_release(&r1);
+    af_call(&f, &gp1, "GET", "/Appointment", OTHER, NULL, &r1);
+    assert_int_equal(af_total(&r1), 0); /* another server's patient is not ours */
+    ob_api_response_release(&r0);
+    ob_api_response_release(&r1);
     for (int i = 0; i < 6; i++) { /* entries to page through */
         ob_api_response r;
         af_call(&f, &gp1, "GET", "/Observation", P, NULL, &r);
