@@ -83,7 +83,7 @@ static const struct capability {
     const char *operation;  /* "name other", or NULL */
     const char *update_doc; /* how an update is made, when not by id; NULL: by id */
 } capabilities[] = {
-    {"Appointment", "read vread history-instance search-type create update",
+    {"Appointment", "read vread history-instance search-type create",
      "patient:reference patient.identifier:token date:date status:token _count:number "
      "_offset:number _summary:token _sort:special",
      ob_api_include_appointment, NULL, NULL,
@@ -105,15 +105,15 @@ static const struct capability {
      "patient:reference patient.identifier:token code:token category:token "
      "recorded-date:date _count:number _offset:number _summary:token _sort:special",
      ob_api_include_condition, NULL, NULL, NULL},
-    {"MedicationStatement", "read search-type create update",
+    {"MedicationStatement", "read search-type create",
      "patient:reference patient.identifier:token code:token effective:date _count:number "
      "_offset:number _summary:token _sort:special",
      ob_api_include_medication, NULL, NULL, SOURCE_UPDATE},
-    {"Immunization", "read search-type create update",
+    {"Immunization", "read search-type create",
      "patient:reference patient.identifier:token vaccine-code:token date:date _count:number "
      "_offset:number _summary:token _sort:special",
      ob_api_include_immunization, NULL, NULL, SOURCE_UPDATE},
-    {"DocumentReference", "read search-type create update",
+    {"DocumentReference", "read search-type create",
      "patient:reference patient.identifier:token type:token category:token date:date "
      "_count:number _offset:number _summary:token _sort:special",
      ob_api_include_document, NULL, NULL, SOURCE_UPDATE},
@@ -160,7 +160,7 @@ static json_t *names(const char *const *v)
     return a;
 }
 
-static void metadata(ob_api_response *out)
+static void metadata(const ob_api_request *rq, ob_api_response *out)
 {
     json_t *res = json_array();
     for (size_t i = 0; i < sizeof capabilities / sizeof capabilities[0]; i++) {
@@ -184,6 +184,13 @@ static void metadata(ob_api_response *out)
             }
             json_object_set_new(r, "operation", ops);
         }
+        if (k->update_doc) /* conditional only: said in the resource's documentation */
+            json_object_set_new(r, "documentation", json_string(k->update_doc));
+        if (k->params[0]) { /* every search takes these (params.c) */
+            json_t *more = search_params("_elements:special _total:special");
+            json_array_extend(json_object_get(r, "searchParam"), more);
+            json_decref(more);
+        }
         if (k->include)
             json_object_set_new(r, "searchInclude", names(k->include));
         if (k->revinclude)
@@ -196,6 +203,12 @@ static void metadata(ob_api_response *out)
                   "CapabilityStatement", "status", "active", "date", "2026-11-23", "kind",
                   "instance", "software", "name", "overblik", "fhirVersion", "4.0.1", "format",
                   "application/fhir+json", "rest", "mode", "server", "resource", res);
+    /* cpb-14: an instance's statement says which implementation it describes */
+    json_object_set_new(
+        out->body, "implementation",
+        rq->base_url ? json_pack("{s:s, s:s}", "description",
+                                 "overblik, the shared health-data hub", "url", rq->base_url)
+                     : json_pack("{s:s}", "description", "overblik, the shared health-data hub"));
 }
 
 static const struct route {
@@ -413,7 +426,7 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
             ob_api_outcome(out, 405, "not-supported", "metadata is read with GET");
             return OB_OK;
         }
-        metadata(out);
+        metadata(rq, out);
         return OB_OK;
     }
     /* R-ACC-15: the purposes a caller may use come from their token; a purpose outside
