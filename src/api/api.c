@@ -461,6 +461,14 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                        "the base takes POST of a batch or transaction Bundle only");
         return OB_OK;
     }
+    /* issue 25: no type supports DELETE or PATCH; say so (405), whoever asks, before a
+     * registration's or a role's refusal could suggest otherwise */
+    if (strcmp(rq->method, "DELETE") == 0 || strcmp(rq->method, "PATCH") == 0) {
+        ob_api_outcome(out, 405, "not-supported",
+                       "no resource here is deleted or patched: a source withdraws its own "
+                       "with status entered-in-error (PUT), a block is lifted with PUT");
+        return OB_OK;
+    }
     if (c->kind == OB_ACTOR_SOURCE_SYSTEM && !system_may(h, c, rq, p, tl)) {
         ob_api_outcome(out, 403, "forbidden",
                        "your source system's registration does not allow this operation");

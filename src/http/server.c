@@ -259,6 +259,9 @@ void ob_http_log_path(const char *path, char *out, size_t cap)
         memcpy(out + cap - 4, "...", 4);
 }
 
+/* What every FHIR answer says it is (issue 25: with its charset, as R4 asks). */
+#define CT_FHIR "application/fhir+json; charset=utf-8"
+
 /* The media type of one Accept or _format element, [s, s + n): whether it names JSON. */
 static bool names_json(const char *s, size_t n, bool wildcards)
 {
@@ -329,6 +332,28 @@ static bool next_element(const char **s, size_t *left, const char **t, size_t *t
     return true;
 }
 
+/* A media range's parameters, [s, s + n): no fhirVersion, or one this server speaks (R4:
+ * 4.0, 4.0.1). Issue 25: "fhirVersion=3.0" asks for STU3, which is a 406, not R4. */
+static bool fhir_version_ok(const char *s, size_t n)
+{
+    while (n) {
+        size_t len = 0;
+        while (len < n && s[len] != ';')
+            len++;
+        const char *p = s;
+        size_t m = len;
+        trim(&p, &m);
+        if (m > 12 && strncasecmp(p, "fhirVersion=", 12) == 0) {
+            p += 12, m -= 12;
+            if (m >= 2 && p[0] == '"' && p[m - 1] == '"')
+                p++, m -= 2;
+            return (m == 3 && strncmp(p, "4.0", 3) == 0) || (m == 5 && strncmp(p, "4.0.1", 5) == 0);
+        }
+        s += len + (len < n), n -= len + (len < n);
+    }
+    return true;
+}
+
 bool ob_http_accepts_json(const char *accept)
 {
     if (!accept)
@@ -338,7 +363,7 @@ bool ob_http_accepts_json(const char *accept)
     bool any = false;
     while (next_element(&s, &left, &t, &tn, &params, &pn)) {
         any = any || tn;
-        if (tn && names_json(t, tn, true) && !q_zero(params, pn))
+        if (tn && names_json(t, tn, true) && !q_zero(params, pn) && fhir_version_ok(params, pn))
             return true;
     }
     return !any; /* an empty Accept says nothing */
@@ -537,8 +562,8 @@ static enum MHD_Result send_json(ob_http_server *s, struct MHD_Connection *conn,
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (j && !text)
         return MHD_NO;
-    return send_body(s, conn, r, status, "application/fhir+json", text, text ? strlen(text) : 0,
-                     hname, hvalue, NULL, NULL);
+    return send_body(s, conn, r, status, CT_FHIR, text, text ? strlen(text) : 0, hname, hvalue,
+                     NULL, NULL);
 }
 
 static enum MHD_Result send_outcome_h(ob_http_server *s, struct MHD_Connection *conn, req *r,
@@ -1150,16 +1175,15 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
         json_decref(oo);
         if (pref == OB_PREFER_OUTCOME && !text)
             return MHD_NO;
-        return send_body(s, conn, r, status, text ? "application/fhir+json" : NULL, text,
-                         text ? strlen(text) : 0, "Location", loc, "ETag", etag);
+        return send_body(s, conn, r, status, text ? CT_FHIR : NULL, text, text ? strlen(text) : 0,
+                         "Location", loc, "ETag", etag);
     }
     if (out->text) { /* written as text on a hot path: handed to libmicrohttpd as is */
         char *text = out->text;
         size_t n = out->text_len;
         out->text = NULL;
-        mrc = send_body(s, conn, r, out->status,
-                        out->content_type ? out->content_type : "application/fhir+json", text, n,
-                        "Location", out->location, "ETag", out->etag);
+        mrc = send_body(s, conn, r, out->status, out->content_type ? out->content_type : CT_FHIR,
+                        text, n, "Location", out->location, "ETag", out->etag);
     } else if (out->content_type && json_is_string(out->body)) {
         const char *txt = json_string_value(out->body);
         size_t n = json_string_length(out->body);
@@ -1177,8 +1201,7 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
             ob_api_response_release(out);
             return MHD_NO;
         }
-        mrc = send_body(s, conn, r, out->status,
-                        text || out->status != 204 ? "application/fhir+json" : NULL, text,
+        mrc = send_body(s, conn, r, out->status, text || out->status != 204 ? CT_FHIR : NULL, text,
                         text ? strlen(text) : 0, "Location", out->location, "ETag", out->etag);
     }
     ob_api_response_release(out);

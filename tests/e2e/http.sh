@@ -48,7 +48,7 @@ req() {
 }
 outcome() { # outcome "what" status issue-code
   eq "$1: status" "$code" "$2"
-  eq "$1: content type" "$ctype" "application/fhir+json"
+  eq "$1: content type" "$ctype" "application/fhir+json; charset=utf-8"
   eq "$1: OperationOutcome" "$(jq -r .resourceType <<<"$body" 2>/dev/null)" "OperationOutcome"
   [ -n "${3:-}" ] && eq "$1: issue code" "$(jq -r '.issue[0].code' <<<"$body" 2>/dev/null)" "$3"
 }
@@ -56,7 +56,7 @@ outcome() { # outcome "what" status issue-code
 # --- the open endpoints
 req GET /healthz; eq "healthz" "$code" 200; has "healthz body" "$body" "ok"
 req GET /fhir/metadata
-eq "metadata 200" "$code" 200; eq "metadata content type" "$ctype" "application/fhir+json"
+eq "metadata 200" "$code" 200; eq "metadata content type" "$ctype" "application/fhir+json; charset=utf-8"
 eq "metadata is a CapabilityStatement" "$(jq -r .resourceType <<<"$body")" "CapabilityStatement"
 req GET /nowhere; outcome "unknown path" 404 not-found
 req GET /api/stats/x -H "Authorization: Bearer $pro"; outcome "unknown stats operation" 404 not-found
@@ -71,6 +71,8 @@ req GET /fhir/metadata -H "Accept: text/html,application/xhtml+xml,application/x
 eq "a browser's Accept: 200" "$code" 200
 req GET "/fhir/metadata?_format=json" -H "Accept: application/fhir+json; fhirVersion=4.0"
 eq "_format=json and Accept FHIR JSON: 200" "$code" 200
+req GET /fhir/metadata -H "Accept: application/fhir+json; fhirVersion=3.0"
+outcome "issue 25: Accept of FHIR STU3 (fhirVersion=3.0) is a 406, not R4" 406 not-supported
 
 # --- Prefer: handling=lenient: a search parameter the server does not know is ignored
 req GET "/fhir/Appointment?patient=Patient/pt-0&colour=red" -H "Authorization: Bearer $pro" \

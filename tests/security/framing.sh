@@ -74,7 +74,7 @@ def case(name, raw, status, code=None, close=True, within=2.0):
         oo = json.loads(body)
     except ValueError:
         oo = {}
-    check("an OperationOutcome", hdrs.get("content-type") == "application/fhir+json"
+    check("an OperationOutcome", hdrs.get("content-type") == "application/fhir+json; charset=utf-8"
           and oo.get("resourceType") == "OperationOutcome")
     if code:
         got = (oo.get("issue") or [{}])[0].get("code")

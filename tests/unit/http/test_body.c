@@ -169,6 +169,10 @@ static void test_negotiation(void **state)
         {"", true},
         {"application/fhir+json", true},
         {"application/fhir+json; fhirVersion=4.0", true},
+        {"application/fhir+json; fhirVersion=\"4.0.1\"", true},
+        /* issue 25: another FHIR version is a 406, not R4 */
+        {"application/fhir+json; fhirVersion=3.0", false},
+        {"application/fhir+json;fhirVersion=5.0, application/json;q=0.1;fhirVersion=4.0", true},
         {"Application/FHIR+JSON", true},
         {"application/json", true},
         {"application/json+fhir", true},
