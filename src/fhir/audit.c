@@ -79,7 +79,8 @@ static void detail(json_t *arr, const char *type, const char *value)
         json_array_append_new(arr, json_pack("{s:s, s:s}", "type", type, "valueString", value));
 }
 
-/* "block/7" -> Consent/block-7, "consent/3" -> Consent/consent-3 */
+/* "block/7" -> Consent/block-7, "consent/3" -> Consent/consent-3; "Type/id" (a FHIR type
+ * and id) -> a reference; anything else -> an identifier */
 static json_t *resource_ref(const char *res)
 {
     char buf[64];
@@ -90,6 +91,15 @@ static json_t *resource_ref(const char *res)
         snprintf(buf, sizeof buf, "Consent/%.*s-%s", (int)(slash - res), res, slash + 1);
         return json_pack("{s:s}", "reference", buf);
     }
+    bool typed = slash && slash > res && res[0] >= 'A' && res[0] <= 'Z' && slash[1] &&
+                 !strchr(slash + 1, '/') && strlen(slash + 1) <= 64;
+    for (const char *p = res; typed && p < slash; p++)
+        typed = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z');
+    for (const char *p = typed ? slash + 1 : ""; typed && *p; p++)
+        typed = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                *p == '-' || *p == '.';
+    if (typed)
+        return json_pack("{s:s}", "reference", res);
     return json_pack("{s:{s:s}}", "identifier", "value", res);
 }
 
@@ -208,10 +218,32 @@ json_t *ob_fhir_audit_event(uint64_t seq, const ob_log_entry *le)
     if (has(le->patient))
         json_object_set_new(e0, "what", reference("Patient", le->patient, NULL));
     json_array_append_new(ents, e0);
-    if (has(le->resource)) {
-        json_t *e1 =
-            json_pack("{s:o, s:{s:s, s:s, s:s}}", "what", resource_ref(le->resource), "type",
-                      "system", CS_ENTTYPE, "code", "2", "display", "System Object");
+    /* issue 25: one entity per resource disclosed, each a proper Reference (a search logs
+     * its results as one comma list, "Observation/a,Observation/b" or "AuditEvent/1,2");
+     * a write names its resource by the source's identifier (a query): kept whole */
+    const char *res = le->resource;
+    bool list = has(res) && !strchr(res, '?') && !strchr(res, '=');
+    char type[48] = "";
+    for (const char *p = res; list && *p;) {
+        size_t len = strcspn(p, ",");
+        char one[320];
+        const char *slash = memchr(p, '/', len);
+        if (slash && (size_t)(slash - p) < sizeof type) {
+            snprintf(type, sizeof type, "%.*s", (int)(slash - p), p);
+            snprintf(one, sizeof one, "%.*s", (int)len, p);
+        } else {
+            snprintf(one, sizeof one, "%s/%.*s", type[0] ? type : "Resource", (int)len, p);
+        }
+        json_t *e1 = json_pack("{s:o, s:{s:s, s:s, s:s}}", "what", resource_ref(one), "type",
+                               "system", CS_ENTTYPE, "code", "2", "display", "System Object");
+        if (has(le->category))
+            json_object_set_new(e1, "name", json_string(le->category));
+        json_array_append_new(ents, e1);
+        p += len + (p[len] == ',');
+    }
+    if (has(res) && !list) {
+        json_t *e1 = json_pack("{s:o, s:{s:s, s:s, s:s}}", "what", resource_ref(res), "type",
+                               "system", CS_ENTTYPE, "code", "2", "display", "System Object");
         if (has(le->category))
             json_object_set_new(e1, "name", json_string(le->category));
         json_array_append_new(ents, e1);

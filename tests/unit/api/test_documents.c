@@ -409,6 +409,27 @@ static void overview_and_log(void **state)
     assert_int_equal(r.status, 200);
     ob_api_response_release(&r);
     assert_int_equal(af_log(&f, "anna", NULL).n, before.n + 1);
+    /* issue 25: the AuditEvent of a search names each resource shown, one entity each, a
+     * proper Reference */
+    af_call(&f, &anna, "GET", "/DocumentReference", P_ANNA, NULL, &r);
+    ob_api_response_release(&r);
+    const char *PL[] = {"patient=Patient/anna", "_count=1", NULL};
+    af_call(&f, &anna, "GET", "/AuditEvent", PL, NULL, &r);
+    json_t *ev = json_object_get(json_array_get(json_object_get(r.body, "entry"), 0), "resource");
+    size_t refs = 0, i;
+    json_t *en;
+    json_array_foreach(json_object_get(ev, "entity"), i, en)
+    {
+        const char *ref =
+            json_string_value(json_object_get(json_object_get(en, "what"), "reference"));
+        if (ref && strncmp(ref, "DocumentReference/src-", 22) == 0 && !strchr(ref, ','))
+            refs++;
+    }
+    if (refs != 4) {
+        char *txt = af_text(&r);
+        fail_msg("4 DocumentReference entities wanted: %s", txt);
+    }
+    ob_api_response_release(&r);
     af_close(&f);
 }
 
