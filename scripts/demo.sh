@@ -30,13 +30,11 @@ listen=${DEMO_LISTEN:-127.0.0.1:8080}
 pt=$(sqlite3 "$db" "select patient from appointments where shared=1 and status='booked' order by id limit 1")
 pt=${pt:-pt-0}
 gp=$(sqlite3 "$db" "select json_extract(json,'\$.gp') from records where type='patient' and json_extract(json,'\$.id')='$pt'")
-"$bin" gen --out "$dir/pt.ndjson" --patients "$patients" --seed 1 >/dev/null 2>&1
-cpr=$(grep -m1 "\"id\":\"$pt\"" "$dir/pt.ndjson" | grep -o '"cpr":"[0-9-]*"' | cut -d'"' -f4)
-rm -f "$dir/pt.ndjson"
 # the GP's identity provider allows treatment, emergencies and decision support (R-ACC-15)
 pro=$("$bin" token --db "$db" --kind professional --sub "$gp-dr0" --site "$gp" --ttl 86400 \
   --purposes TREAT,ETREAT,DECISIONSUPPORT)
-cit=$("$bin" token --db "$db" --kind citizen --cpr "$cpr" --ttl 86400)
+# the citizen by internal id (the patient claim), so that the token printed holds no CPR
+cit=$("$bin" token --db "$db" --kind citizen --patient "$pt" --ttl 86400)
 mon=$("$bin" token --db "$db" --kind system --client-id demo-monitor --ttl 86400) # /metrics
 cat <<MSG
 

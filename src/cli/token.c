@@ -17,8 +17,9 @@
 
 static const char *const token_flags[] = {"help", NULL};
 static const char *const token_valued[] = {
-    "db",      "key", "kind", "cpr", "sub", "site",     "client-id", "on-behalf-of",
-    "purpose", "ttl", "aud",  "iss", "nbf", "purposes", "cert",      NULL};
+    "db",        "key",          "kind",    "cpr",     "sub", "site",
+    "client-id", "on-behalf-of", "purpose", "ttl",     "aud", "iss",
+    "nbf",       "purposes",     "cert",    "patient", NULL};
 
 static int usage_error(const char *msg)
 {
@@ -53,7 +54,7 @@ int cmd_token(int argc, char **argv)
         return EXIT_USAGE;
     if (opt_flag(&o, "help")) {
         printf("usage: overblik token [--db FILE] --kind citizen|professional|system\n"
-               "         [--cpr CPR | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
+               "         [--cpr CPR | --patient ID | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
                "          --client-id ID [--site ORG]] [--purpose P] [--ttl SECONDS]\n"
                "         [--purposes P,Q,...] [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
                "         [--cert CLIENT.pem]\n"
@@ -76,11 +77,31 @@ int cmd_token(int argc, char **argv)
     if (!cl)
         return EXIT_STORAGE;
     int rc = 0;
-    if (strcmp(kind, "citizen") == 0) {
+    if (strcmp(kind, "citizen") == 0 && opt(&o, "patient", NULL)) {
+        /* issue 25: the patient by internal id (SMART's patient claim), so that a demo token
+         * carries no CPR number; the id must be one the database knows */
+        const char *pid = opt(&o, "patient", NULL);
+        if (opt(&o, "cpr", NULL)) {
+            rc = usage_error("give --cpr or --patient, not both");
+            goto out;
+        }
+        ob_hub *h;
+        if ((rc = open_hub(&o, false, &h)) != 0)
+            goto out;
+        bool known = ob_index_find_patient(h->ix, pid) != OB_NONE;
+        ob_hub_close(h);
+        if (!known) {
+            fprintf(stderr, "overblik token: no patient with id '%.64s' in %s\n", shown(pid),
+                    opt(&o, "db", DEFAULT_DB));
+            rc = EXIT_INPUT;
+            goto out;
+        }
+        json_object_set_new(cl, "patient", json_string(pid));
+    } else if (strcmp(kind, "citizen") == 0) {
         const char *cpr = opt(&o, "cpr", NULL);
         ob_cpr parsed;
         if (!cpr) {
-            rc = usage_error("a citizen token needs --cpr");
+            rc = usage_error("a citizen token needs --cpr or --patient");
             goto out;
         }
         ob_err ce = {0};

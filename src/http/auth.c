@@ -730,9 +730,20 @@ ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *
         if (claim_purposes(claims, CITIZEN_PURPOSES, CITIZEN_PURPOSES, c, e) != OB_OK)
             return OB_EINVAL;
         const char *cpr = json_string_value(json_object_get(claims, "cpr"));
+        const char *pid = claim_str(claims, "patient", sizeof c->subject - 1);
         ob_cpr parsed;
+        if (!cpr && pid) { /* issue 25: SMART's patient claim, our internal id */
+            pthread_rwlock_rdlock(&h->lock);
+            uint32_t pt = ob_index_find_patient(h->ix, pid);
+            if (pt != OB_NONE) {
+                c->actor = pt;
+                snprintf(c->subject, sizeof c->subject, "%s", h->ix->patients[pt].ext_id);
+            }
+            pthread_rwlock_unlock(&h->lock);
+            return OB_OK;
+        }
         if (!cpr)
-            return ob_err_set(e, OB_EINVAL, "citizen token has no cpr claim");
+            return ob_err_set(e, OB_EINVAL, "citizen token has no cpr or patient claim");
         if (ob_cpr_parse(cpr, strlen(cpr), &parsed, NULL) != OB_OK)
             return ob_err_set(e, OB_EINVAL, "citizen token's cpr claim is not a valid CPR number");
         uint8_t hash[16];

@@ -213,6 +213,15 @@ case "$out" in *0101901234*|*010190-1234*) bad "R-CPR-2 the refusal echoed the n
 out=$("$bin" cpr check </dev/null 2>&1); rc=$?
 eq "cpr check: no input is bad input" "$rc" 1
 
+# `token --patient` (issue 25): a citizen by internal id, no CPR in the token; unknown ids refused
+tok=$("$bin" token --db "$db" --kind citizen --patient pt-0); rc=$?
+eq "token --patient pt-0: exit 0" "$rc" 0
+payload=$(cut -d. -f2 <<<"$tok" | tr '_-' '/+' | base64 -d 2>/dev/null)
+has "token --patient: the patient claim" "$payload" '"patient":"pt-0"'
+hasnt "token --patient: no cpr claim" "$payload" '"cpr"'
+out=$("$bin" token --db "$db" --kind citizen --patient pt-nobody 2>&1); rc=$?
+eq "token --patient: an unknown id is refused" "$rc" 1
+
 # `source` (issue 20, R-SRC-2): an operator declares a source interrupted and resumes it
 out=$("$bin" source list --db "$db"); rc=$?
 eq "R-SRC-2 source list: exit 0" "$rc" 0
