@@ -51,6 +51,9 @@ int fail(const char *cmd, const ob_err *e);
  * a typo, a message quoting input) is replaced by a fixed note (R-CPR-2). */
 const char *shown(const char *text);
 int open_hub(const opts *o, bool with_log, ob_hub **h);
+/* EXIT_STORAGE, having said where the database was looked for (--db, OVERBLIK_DB or the
+ * default) and how to name another, when there is no file there; else 0. */
+int db_missing(const opts *o, const char *cmd);
 
 int cmd_init(int argc, char **argv);
 int cmd_witness(int argc, char **argv);

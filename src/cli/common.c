@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -60,7 +61,9 @@ const char *opt(const opts *o, const char *name, const char *dflt)
     for (int i = o->n - 1; i >= 0; i--)
         if (strcmp(o->names[i], name) == 0)
             return o->values[i];
-    return dflt;
+    /* issue 25: the database without --db, for every command (make demo's demo-data/...) */
+    const char *env = strcmp(name, "db") == 0 ? getenv("OVERBLIK_DB") : NULL;
+    return env && *env ? env : dflt;
 }
 
 bool opt_flag(const opts *o, const char *name)
@@ -98,12 +101,41 @@ int fail(const char *cmd, const ob_err *e)
     return exit_code_for(e->code);
 }
 
+/* Where the database was looked for, and how to name another (issue 25). */
+static void db_hint(const opts *o, const char *path)
+{
+    bool given = false;
+    for (int i = 0; i < o->n; i++)
+        given |= strcmp(o->names[i], "db") == 0;
+    const char *env = getenv("OVERBLIK_DB");
+    fprintf(stderr, "overblik: the database looked for was %s (%s)\n", shown(path),
+            given         ? "from --db"
+            : env && *env ? "from OVERBLIK_DB"
+                          : "the default; give --db FILE or set OVERBLIK_DB, e.g. "
+                            "demo-data/overblik.db after make demo");
+}
+
+int db_missing(const opts *o, const char *cmd)
+{
+    const char *path = opt(o, "db", DEFAULT_DB);
+    if (access(path, F_OK) == 0)
+        return 0;
+    fprintf(stderr, "overblik %s: there is no database at %s\n", cmd, shown(path));
+    db_hint(o, path);
+    return EXIT_STORAGE;
+}
+
 int open_hub(const opts *o, bool with_log, ob_hub **h)
 {
     ob_hub_options ho = {opt(o, "db", DEFAULT_DB), opt(o, "keys", NULL), !with_log};
     ob_err e = {0};
-    if (ob_hub_open(&ho, h, &e) != OB_OK)
-        return fail("open", &e);
+    if (db_missing(o, "open"))
+        return EXIT_STORAGE;
+    if (ob_hub_open(&ho, h, &e) != OB_OK) {
+        int rc = fail("open", &e);
+        db_hint(o, ho.db_path);
+        return rc;
+    }
     return 0;
 }
 

@@ -152,6 +152,11 @@ int cmd_log(int argc, char **argv)
     if (opt_flag(&o, "help"))
         return usage(0);
     const char *db = opt(&o, "db", DEFAULT_DB);
+    /* the commands that read the database (check works offline, with the keys only) */
+    static const char *const reads_db[] = {"show", "assistants", "verify", "prove", "expire", NULL};
+    for (const char *const *r = reads_db; *r; r++)
+        if (strcmp(argv[0], *r) == 0 && db_missing(&o, "log"))
+            return EXIT_STORAGE;
     char keypath[4096];
     if (opt(&o, "keys", NULL))
         snprintf(keypath, sizeof keypath, "%s", opt(&o, "keys", NULL));

@@ -4,6 +4,10 @@
 
 #include "cli/cli.h"
 
+#ifndef OB_VERSION
+#define OB_VERSION "dev"
+#endif
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -33,7 +37,9 @@ static int usage(FILE *f, int code)
     fprintf(f, "usage: overblik <command> [options]   (overblik <command> --help)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nExit codes: 0 ok, 1 bad input (nothing changed), 2 usage, 3 storage,\n"
+    fprintf(f, "\nEvery command that takes --db FILE reads OVERBLIK_DB when --db is not given\n"
+               "(else overblik.db in the current directory). overblik --version.\n"
+               "Exit codes: 0 ok, 1 bad input (nothing changed), 2 usage, 3 storage,\n"
                "4 log tampering detected, 5 change refused by the rules.\n");
     return code;
 }
@@ -44,6 +50,10 @@ int main(int argc, char **argv)
         return usage(stderr, EXIT_USAGE);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
         return usage(stdout, 0);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("overblik %s (FHIR R4 4.0.1; database schema v4; log format v2)\n", OB_VERSION);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 2, argv + 2);

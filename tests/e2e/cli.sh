@@ -222,6 +222,18 @@ hasnt "token --patient: no cpr claim" "$payload" '"cpr"'
 out=$("$bin" token --db "$db" --kind citizen --patient pt-nobody 2>&1); rc=$?
 eq "token --patient: an unknown id is refused" "$rc" 1
 
+# a newcomer's first commands (issue 25): --version, OVERBLIK_DB, where the database was sought
+has "overblik --version" "$("$bin" --version)" "overblik 0."
+eq "OVERBLIK_DB names the database for every command" \
+  "$(cd "$work" && OVERBLIK_DB="$db" "$bin" source list | grep -c '"client"')" \
+  "$("$bin" source list --db "$db" | grep -c '"client"')"
+out=$(cd "$work" && env -u OVERBLIK_DB "$bin" log show --patient pt-0 2>&1); rc=$?
+eq "no database: storage error" "$rc" 3
+has "no database: says where it looked and how to name another" "$out" \
+  "the database looked for was overblik.db (the default; give --db FILE or set OVERBLIK_DB"
+out=$(OVERBLIK_DB="$work/nope.db" "$bin" block list --patient pt-0 2>&1); rc=$?
+has "no database from OVERBLIK_DB: says so" "$out" "from OVERBLIK_DB"
+
 # `source` (issue 20, R-SRC-2): an operator declares a source interrupted and resumes it
 out=$("$bin" source list --db "$db"); rc=$?
 eq "R-SRC-2 source list: exit 0" "$rc" 0
