@@ -20,6 +20,7 @@ Try it yourself (the database is $db):
   $bin log show --db $db --patient pt-0
   $bin log verify --db $db
   $bin stats cluster --db $db --cluster klynge-0 --code T90 --from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01
+  $bin people list --db $db --limit 3                # whom to name in a command or a token
   $bin --help
 MSG
 

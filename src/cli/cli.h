@@ -62,6 +62,7 @@ int cmd_load(int argc, char **argv);
 int cmd_decide(int argc, char **argv);
 int cmd_cpr(int argc, char **argv);
 int cmd_source(int argc, char **argv);
+int cmd_people(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_consent(int argc, char **argv);

@@ -29,6 +29,7 @@ static const struct {
     {"serve", cmd_serve, "run the HTTP server (FHIR API, /healthz, /metrics)"},
     {"token", cmd_token, "mint a development bearer token (ES256) for the server"},
     {"cpr", cmd_cpr, "check CPR numbers read from standard input (never echoed)"},
+    {"people", cmd_people, "who is in a database: patients, professionals, sources, orgs"},
     {"source", cmd_source, "list the source systems' state; declare one interrupted, resumed"},
 };
 

@@ -234,6 +234,15 @@ has "no database: says where it looked and how to name another" "$out" \
 out=$(OVERBLIK_DB="$work/nope.db" "$bin" block list --patient pt-0 2>&1); rc=$?
 has "no database from OVERBLIK_DB: says so" "$out" "from OVERBLIK_DB"
 
+# `people list` (issue 25): who is in the database, never a CPR number
+out=$("$bin" people list --db "$db" --limit 3); rc=$?
+eq "people list: exit 0" "$rc" 0
+eq "people list: three of each of four kinds" "$(grep -c . <<<"$out")" 12
+has "people list: a patient with their GP" "$out" '{"kind":"patient","id":"pt-0","name":'
+if grep -qE '[0-9]{6}-?[0-9]{4}' <<<"$out"; then bad "people list shows no CPR number"; else ok; fi
+out=$("$bin" people list --db "$db" --kind professional --limit 1)
+has "people list --kind professional" "$out" '"kind":"professional"'
+
 # `source` (issue 20, R-SRC-2): an operator declares a source interrupted and resumes it
 out=$("$bin" source list --db "$db"); rc=$?
 eq "R-SRC-2 source list: exit 0" "$rc" 0
