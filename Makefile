@@ -52,7 +52,15 @@ test: format-check test-release test-asan test-tsan valgrind fuzz
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'fuzz/*.c')
 
-demo: build
+# the demo needs the overblik binary only: built quietly (a line of progress, the compiler's
+# output only when it fails), no tests, no benchmarks (issue 25: a newcomer's first minutes)
+demo: deps
+	@echo "make demo: building overblik (the first time takes a minute) ..."
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS) --target overblik >build-demo.log 2>&1 || \
+	  { cat build-demo.log; echo "make demo: the build failed (above)"; exit 1; }
+	@rm -f build-demo.log
+	@echo "make demo: built build/overblik"
 	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_PATIENTS)"
 
 bench: build
