@@ -107,7 +107,8 @@ static const char *type_of(size_t k)
 static void call(ob_hub *h, const ob_caller *c, const char *path, const char *text, int want)
 {
     json_t *body = json_loads(text, 0, NULL); /* as the transport parses it */
-    ob_api_request rq = {"POST", path, NULL, 0, body, "http://bench/fhir", NULL, NULL};
+    ob_api_request rq = {"POST", path, NULL, 0,    body, "http://bench/fhir",
+                         NULL,   NULL, NULL, NULL, false};
     ob_api_response r;
     ob_err e = {0};
     if (ob_api_handle(h, c, &rq, &r, &e) != OB_OK || r.status != want) {

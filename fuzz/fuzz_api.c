@@ -154,7 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          body,
                          "http://127.0.0.1:8080/fhir",
                          if_match[0] ? if_match : NULL,
-                         (data[0] & 16) ? ignored : NULL};
+                         (data[0] & 16) ? ignored : NULL,
+                         NULL,
+                         NULL,
+                         false};
     ob_api_response out;
     ob_status st = ob_api_handle(hub, &c, &rq, &out, &e);
     if (st == OB_OK) {

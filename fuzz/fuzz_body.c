@@ -18,8 +18,8 @@
 /* The API's readers on decoded parameters, as a search handler calls them. */
 static void api_params(const ob_http_form *f)
 {
-    ob_api_request rq = {
-        "GET", "/Appointment", f->params, f->n, NULL, "http://127.0.0.1:8080/fhir", NULL, NULL};
+    ob_api_request rq = {"GET", "/Appointment", f->params, f->n, NULL, "http://127.0.0.1:8080/fhir",
+                         NULL,  NULL,           NULL,      NULL, false};
     ob_api_response out = {0};
     ob_time from, to;
     size_t count, offset;

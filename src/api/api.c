@@ -203,6 +203,23 @@ static void metadata(const ob_api_request *rq, ob_api_response *out)
                   "CapabilityStatement", "status", "active", "date", "2026-11-23", "kind",
                   "instance", "software", "name", "overblik", "fhirVersion", "4.0.1", "format",
                   "application/fhir+json", "rest", "mode", "server", "resource", res);
+    /* issue 25: how to log in (SMART App Launch), when an identity provider is configured */
+    json_t *rest0 = json_array_get(json_object_get(out->body, "rest"), 0);
+    json_t *sec = json_pack("{s:b}", "cors", rq->cors);
+    if (rq->oauth_authorize && rq->oauth_token) {
+        json_object_set_new(
+            sec, "service",
+            json_pack("[{s:[{s:s, s:s}]}]", "coding", "system",
+                      "http://terminology.hl7.org/CodeSystem/restful-security-service", "code",
+                      "SMART-on-FHIR"));
+        json_object_set_new(
+            sec, "extension",
+            json_pack("[{s:s, s:[{s:s, s:s}, {s:s, s:s}]}]", "url",
+                      "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                      "extension", "url", "authorize", "valueUri", rq->oauth_authorize, "url",
+                      "token", "valueUri", rq->oauth_token));
+    }
+    json_object_set_new(rest0, "security", sec);
     /* cpb-14: an instance's statement says which implementation it describes */
     json_object_set_new(
         out->body, "implementation",

@@ -73,6 +73,10 @@ typedef struct ob_api_request {
                            * owned by the caller, that the API sets for the parameters it
                            * ignored instead of refusing (and leaves out of Bundle links);
                            * NULL: strict, an unknown parameter is a 400 */
+    /* what the CapabilityStatement's rest.security says (issue 25): the SMART identity
+     * provider's endpoints (NULL: none configured) and whether CORS is on */
+    const char *oauth_authorize, *oauth_token;
+    bool cors;
 } ob_api_request;
 
 typedef struct ob_api_response {

@@ -52,6 +52,9 @@ enum {
     S_TLS_KEY,
     S_TLS_CLIENT_CA,
     S_INSECURE_PLAIN,
+    S_SMART_AUTHORIZE,
+    S_SMART_TOKEN,
+    S_CORS_ORIGINS,
     S_COUNT
 };
 static const struct {
@@ -80,6 +83,9 @@ static const struct {
     {"tls_key", "OVERBLIK_TLS_KEY", "tls-key", NULL},
     {"tls_client_ca", "OVERBLIK_TLS_CLIENT_CA", "tls-client-ca", NULL},
     {"insecure_plain_http", "OVERBLIK_INSECURE_PLAIN_HTTP", "insecure-plain-http", "false"},
+    {"smart_authorize", "OVERBLIK_SMART_AUTHORIZE", "smart-authorize", NULL},
+    {"smart_token", "OVERBLIK_SMART_TOKEN", "smart-token", NULL},
+    {"cors_origins", "OVERBLIK_CORS_ORIGINS", "cors-origins", NULL},
 };
 
 typedef struct config {
@@ -201,6 +207,9 @@ static const char *const serve_valued[] = {"db",
                                            "tls-cert",
                                            "tls-key",
                                            "tls-client-ca",
+                                           "smart-authorize",
+                                           "smart-token",
+                                           "cors-origins",
                                            NULL};
 
 int cmd_serve(int argc, char **argv)
@@ -216,7 +225,8 @@ int cmd_serve(int argc, char **argv)
                "         [--override-alert-site N] [--max-connections N]\n"
                "         [--max-connections-per-ip N] [--idle-timeout S] [--header-timeout S]\n"
                "         [--body-timeout S] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
-               "         [--insecure-plain-http]\n"
+               "         [--insecure-plain-http] [--smart-authorize URL --smart-token URL]\n"
+               "         [--cors-origins ORIGIN,...]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -310,14 +320,25 @@ int cmd_serve(int argc, char **argv)
     /* the log's public keys beside the database, for verifiers and witnesses (R-LOG-8) */
     if (cli_publish_keys(c.v[S_DB], &e))
         fprintf(stderr, "overblik serve: warning: %s\n", shown(e.msg));
-    ob_http_config hc = {c.v[S_LISTEN],  threads,
-                         access_log,     c.v[S_BASE_URL],
-                         timeout,        c.v[S_METRICS_CLIENTS],
-                         max_conns,      per_ip,
-                         idle,           hdr_to,
-                         body_to,        c.v[S_TLS_CERT],
-                         c.v[S_TLS_KEY], c.v[S_TLS_CLIENT_CA],
-                         plain_ok};
+    ob_http_config hc = {c.v[S_LISTEN],
+                         threads,
+                         access_log,
+                         c.v[S_BASE_URL],
+                         timeout,
+                         c.v[S_METRICS_CLIENTS],
+                         max_conns,
+                         per_ip,
+                         idle,
+                         hdr_to,
+                         body_to,
+                         c.v[S_TLS_CERT],
+                         c.v[S_TLS_KEY],
+                         c.v[S_TLS_CLIENT_CA],
+                         plain_ok,
+                         c.v[S_SMART_AUTHORIZE],
+                         c.v[S_SMART_TOKEN],
+                         c.v[S_ISSUER],
+                         c.v[S_CORS_ORIGINS]};
     ob_http_server *srv = NULL;
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
         ob_hub_close(h);

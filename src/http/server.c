@@ -101,6 +101,8 @@ struct ob_http_server {
     char address[96];
     char base_url[256];
     char metrics_clients[512]; /* ",id1,id2," (config), or "" */
+    char cors_origins[1024];   /* ",o1,o2," or ",*," (config), or "" */
+    char smart_authorize[512], smart_token[512], smart_issuer[512];
     atomic_int inflight;
     atomic_bool stopping;
     atomic_bool ground_told; /* stderr has said that the database's files moved */
@@ -144,7 +146,8 @@ typedef enum route {
     R_HEALTHZ,
     R_METRICS,
     R_STATS,
-    R_LOG, /* /log/checkpoint, /log/consistency, /log/key: public, for witnesses (R-LOG-7) */
+    R_LOG,   /* /log/checkpoint, /log/consistency, /log/key: public, for witnesses (R-LOG-7) */
+    R_SMART, /* /.well-known/smart-configuration (and under /fhir): public (issue 25) */
     R_UNKNOWN
 } route;
 
@@ -520,8 +523,30 @@ void ob_http_form_release(ob_http_form *f)
 
 /* ---- responses ---- */
 
-static void add_common(ob_http_server *s, struct MHD_Response *resp)
+/* The request's Origin when the configuration lets that origin's browsers call us. */
+static const char *cors_origin(ob_http_server *s, struct MHD_Connection *conn)
 {
+    if (!s->cors_origins[0] || !conn)
+        return NULL;
+    const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (!o || !*o || strlen(o) > 200 || strchr(o, ','))
+        return NULL;
+    if (strstr(s->cors_origins, ",*,"))
+        return o;
+    char needle[208];
+    snprintf(needle, sizeof needle, ",%s,", o);
+    return strstr(s->cors_origins, needle) ? o : NULL;
+}
+
+static void add_common(ob_http_server *s, struct MHD_Connection *conn, struct MHD_Response *resp)
+{
+    const char *origin = cors_origin(s, conn);
+    if (origin) { /* CORS: this origin's pages may read the answer and these headers */
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "Location, ETag, Content-Location");
+    }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (atomic_load(&s->stopping))
@@ -548,7 +573,7 @@ static enum MHD_Result send_body(ob_http_server *s, struct MHD_Connection *conn,
         MHD_add_response_header(resp, h2name, h2value);
     if (status == 503) /* the log or the hub cannot serve just now: a client may try again */
         MHD_add_response_header(resp, "Retry-After", "5");
-    add_common(s, resp);
+    add_common(s, conn, resp);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->status = status;
@@ -1257,7 +1282,10 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
                          body,
                          s->base_url,
                          header(conn, "If-Match"),
-                         lenient ? ignored : NULL};
+                         lenient ? ignored : NULL,
+                         s->smart_authorize[0] ? s->smart_authorize : NULL,
+                         s->smart_token[0] ? s->smart_token : NULL,
+                         s->cors_origins[0] != '\0'};
     /* Suspend first: a deferred log append may complete (and resume) before the API
      * returns. The answer is sent from the resumed call (send_ready). */
     r->conn = conn;
@@ -1697,6 +1725,9 @@ static route route_of(const char *url)
 {
     if (strcmp(url, "/healthz") == 0)
         return R_HEALTHZ;
+    if (strcmp(url, "/.well-known/smart-configuration") == 0 ||
+        strcmp(url, "/fhir/.well-known/smart-configuration") == 0)
+        return R_SMART;
     if (strcmp(url, "/log/checkpoint") == 0 || strcmp(url, "/log/consistency") == 0 ||
         strcmp(url, "/log/key") == 0)
         return R_LOG;
@@ -1710,6 +1741,57 @@ static route route_of(const char *url)
     if (strcmp(url, "/api/stats") == 0 || prefix(url, "/api/stats/"))
         return R_STATS;
     return R_UNKNOWN;
+}
+
+/* OPTIONS: the methods, and for an allowed origin a CORS preflight's answer (issue 25). */
+static enum MHD_Result preflight(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Allow", "GET, POST, PUT, OPTIONS");
+    if (cors_origin(s, conn)) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Accept, If-Match, If-None-Match, "
+                                "Prefer, X-Purpose-Of-Use");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+    add_common(s, conn, resp);
+    enum MHD_Result rc = MHD_queue_response(conn, 204, resp);
+    MHD_destroy_response(resp);
+    r->status = 204;
+    r->answered = true;
+    return rc;
+}
+
+/* GET /.well-known/smart-configuration (SMART App Launch 2.0): where a SMART app logs in,
+ * readable without a token; 404 when no identity provider is configured. */
+static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *conn, req *r)
+{
+    if (!s->smart_authorize[0] || !s->smart_token[0])
+        return send_outcome(s, conn, r, 404, "not-found",
+                            "SMART App Launch is not configured on this server (smart_authorize "
+                            "and smart_token, docs/operations.md)");
+    json_t *j = json_pack(
+        "{s:s, s:s, s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s,s,s,s,s,s]}",
+        "authorization_endpoint", s->smart_authorize, "token_endpoint", s->smart_token,
+        "grant_types_supported", "authorization_code", "response_types_supported", "code",
+        "code_challenge_methods_supported", "S256", "capabilities", "launch-standalone",
+        "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
+        "context-standalone-patient", "permission-patient", "permission-user", "permission-v2",
+        "sso-openid-connect", "authorize-post", "permission-offline", "scopes_supported", "openid",
+        "fhirUser", "launch/patient", "patient/*.rs", "user/*.rs", "offline_access", "profile",
+        "online_access");
+    if (j && s->smart_issuer[0])
+        json_object_set_new(j, "issuer", json_string(s->smart_issuer));
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return MHD_NO;
+    return send_body(s, conn, r, 200, "application/json", text, strlen(text), NULL, NULL, NULL,
+                     NULL);
 }
 
 /* First call: everything that can be decided from the headers. Returns true when the
@@ -1728,10 +1810,15 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
         return false;
     }
     r->rt = route_of(url);
+    if (r->method_s && strcmp(r->method_s, "OPTIONS") == 0) { /* issue 25: CORS preflight */
+        *mrc = preflight(s, conn, r);
+        return false;
+    }
     switch (r->rt) {
     case R_HEALTHZ:
     case R_METRICS:
     case R_LOG:
+    case R_SMART:
         /* answered on the last call, so that keep-alive connections stay open */
         if (r->method != M_GET) {
             *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET");
@@ -1856,6 +1943,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                             "the request body is over 1 MiB; nothing was changed");
     if (r->rt == R_HEALTHZ)
         return healthz(s, conn, r);
+    if (r->rt == R_SMART)
+        return smart_config(s, conn, r);
     if (r->rt == R_LOG)
         return log_public(s, conn, r, url);
     if (r->rt == R_METRICS)
@@ -2093,6 +2182,16 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
     s->access_log = cfg->access_log;
     s->shutdown_timeout = cfg->shutdown_timeout ? cfg->shutdown_timeout : 30;
     s->listen_fd[0] = -1;
+    snprintf(s->smart_authorize, sizeof s->smart_authorize, "%s",
+             cfg->smart_authorize ? cfg->smart_authorize : "");
+    snprintf(s->smart_token, sizeof s->smart_token, "%s", cfg->smart_token ? cfg->smart_token : "");
+    snprintf(s->smart_issuer, sizeof s->smart_issuer, "%s",
+             cfg->smart_issuer ? cfg->smart_issuer : "");
+    if (!metrics_list(cfg->cors_origins, s->cors_origins, sizeof s->cors_origins)) {
+        stop_all(s);
+        return ob_err_set(e, OB_EINVAL, "cors_origins is longer than %zu bytes",
+                          sizeof s->cors_origins - 2);
+    }
     if (!metrics_list(cfg->metrics_clients, s->metrics_clients, sizeof s->metrics_clients)) {
         stop_all(s);
         return ob_err_set(e, OB_EINVAL, "metrics_clients is longer than %zu bytes",

@@ -69,6 +69,15 @@ typedef struct ob_http_config {
      * unless allow_plain_http. */
     const char *tls_cert, *tls_key, *tls_client_ca;
     bool allow_plain_http;
+    /* SMART App Launch (issue 25): the identity provider's authorization and token
+     * endpoints, published at /.well-known/smart-configuration (no token needed) and in
+     * the CapabilityStatement's rest.security; NULL: not published (404). issuer: the
+     * provider's issuer, named there too (may be NULL). */
+    const char *smart_authorize, *smart_token, *smart_issuer;
+    /* CORS (FHIR R4 http.html#cors): origins (comma-separated, or "*") whose browsers may
+     * call the API; their requests get Access-Control-Allow-Origin and their preflight
+     * (OPTIONS) is answered. NULL or "": none. */
+    const char *cors_origins;
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;

@@ -26,7 +26,9 @@ gp=$(grep -m1 '"id":"pt-0"' "$work/d.ndjson" | grep -o '"gp":"[^"]*"' | cut -d'"
 [ -n "$digits" ] && [ -n "$gp" ] && ok || bad "found pt-0's CPR and GP in the generated data"
 
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 \
-  --access-log --metrics-clients "monitor, gpsys-${gp#gp-}"
+  --access-log --metrics-clients "monitor, gpsys-${gp#gp-}" \
+  --smart-authorize https://idp.example/authorize --smart-token https://idp.example/token \
+  --cors-origins "https://app.example, https://other.example"
 [ -n "$addr" ] && ok || { bad "server did not print its address"; cat "$work/err.txt"; exit 1; }
 
 tok() { mint "$db" "$@"; }
@@ -55,6 +57,33 @@ outcome() { # outcome "what" status issue-code
 
 # --- the open endpoints
 req GET /healthz; eq "healthz" "$code" 200; has "healthz body" "$body" "ok"
+# issue 25: how a SMART app logs in, readable without a token, at both places apps look
+for p in /fhir/.well-known/smart-configuration /.well-known/smart-configuration; do
+  req GET "$p"
+  eq "SMART configuration at $p without a token: 200" "$code" 200
+  eq "SMART configuration at $p: the authorize endpoint" \
+    "$(jq -r .authorization_endpoint <<<"$body")" https://idp.example/authorize
+  eq "SMART configuration at $p: PKCE S256" "$(jq -r '.code_challenge_methods_supported[0]' <<<"$body")" S256
+done
+req GET /fhir/metadata
+eq "rest.security says SMART-on-FHIR" "$(jq -r '.rest[0].security.service[0].coding[0].code' <<<"$body")" SMART-on-FHIR
+eq "rest.security names the token endpoint" \
+  "$(jq -r '.rest[0].security.extension[0].extension[] | select(.url == "token") | .valueUri' <<<"$body")" \
+  https://idp.example/token
+eq "rest.security: cors" "$(jq -r '.rest[0].security.cors' <<<"$body")" true
+# CORS (R4 http.html#cors): a listed origin may read, its preflight is answered; others not
+req OPTIONS /fhir/Appointment -H "Origin: https://app.example" -H "Access-Control-Request-Method: GET" \
+  -H "Access-Control-Request-Headers: authorization"
+eq "CORS preflight: 204" "$code" 204
+has "CORS preflight: the origin" "$hdrs" "Access-Control-Allow-Origin: https://app.example"
+has "CORS preflight: Authorization may be sent" "$hdrs" "Access-Control-Allow-Headers: Authorization"
+req GET /fhir/metadata -H "Origin: https://app.example"
+has "CORS: a listed origin reads the answer" "$hdrs" "Access-Control-Allow-Origin: https://app.example"
+has "CORS: and the Location and ETag headers" "$hdrs" "Access-Control-Expose-Headers: Location, ETag"
+req GET /fhir/metadata -H "Origin: https://evil.example"
+hasnt "CORS: another origin does not" "$hdrs" "Access-Control-Allow-Origin"
+req OPTIONS /fhir/Appointment -H "Origin: https://evil.example" -H "Access-Control-Request-Method: GET"
+hasnt "CORS: another origin's preflight is not allowed" "$hdrs" "Access-Control-Allow-Origin"
 req GET /fhir/metadata
 eq "metadata 200" "$code" 200; eq "metadata content type" "$ctype" "application/fhir+json; charset=utf-8"
 eq "metadata is a CapabilityStatement" "$(jq -r .resourceType <<<"$body")" "CapabilityStatement"

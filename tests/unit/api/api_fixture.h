@@ -263,7 +263,9 @@ static inline void af_call(af *f, const ob_caller *c, const char *method, const 
     ob_api_request rq = {method,      path,
                          ps,          n,
                          b,           "http://localhost/fhir",
-                         f->if_match, f->lenient ? f->ignored : NULL};
+                         f->if_match, f->lenient ? f->ignored : NULL,
+                         NULL,        NULL,
+                         false};
     ob_err e = {0};
     ob_status rc = ob_api_handle(f->h, c, &rq, out, &e);
     json_decref(b);

@@ -155,8 +155,8 @@ static void *searcher(void *arg)
     ob_caller anna = af_citizen(l->f, "anna", NULL);
     while (!atomic_load(&l->stop)) {
         ob_api_response r;
-        ob_api_request rq = {"GET", "/Appointment",          NULL, 0,
-                             NULL,  "http://localhost/fhir", NULL, NULL};
+        ob_api_request rq = {"GET", "/Appointment", NULL, 0,    NULL, "http://localhost/fhir",
+                             NULL,  NULL,           NULL, NULL, false};
         ob_api_param p = {"patient", "Patient/anna", false};
         rq.params = &p;
         rq.nparams = 1;

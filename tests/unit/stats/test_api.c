@@ -110,7 +110,8 @@ static ob_api_response post(ob_hub *h, const ob_caller *c, const char *path, con
     json_error_t je;
     json_t *b = json_loads(body, 0, &je);
     assert_non_null(b);
-    ob_api_request rq = {"POST", path, NULL, 0, b, "http://x/api/stats", NULL, NULL};
+    ob_api_request rq = {"POST", path, NULL, 0,    b,    "http://x/api/stats",
+                         NULL,   NULL, NULL, NULL, false};
     ob_api_response out;
     ob_err e = {0};
     assert_int_equal(ob_api_stats(h, c, &rq, &out, &e), OB_OK);
@@ -288,7 +289,7 @@ static void test_bad_requests(void **state)
     r = post(h, &c, "/nothing", "{}");
     assert_int_equal(r.status, 404);
     ob_api_response_release(&r);
-    ob_api_request rq = {"GET", "/cluster", NULL, 0, NULL, "", NULL, NULL};
+    ob_api_request rq = {"GET", "/cluster", NULL, 0, NULL, "", NULL, NULL, NULL, NULL, false};
     ob_err e = {0};
     assert_int_equal(ob_api_stats(h, &c, &rq, &r, &e), OB_OK);
     assert_int_equal(r.status, 405);
