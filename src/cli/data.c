@@ -34,6 +34,21 @@ int cmd_init(int argc, char **argv)
         return 0;
     }
     const char *db = opt(&o, "db", DEFAULT_DB);
+    /* issue 25: a directory that is not there is the usual first mistake; say it plainly */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", db);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        struct stat ds;
+        if (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode)) {
+            fprintf(stderr,
+                    "overblik init: the directory %s does not exist; create it first (mkdir -p "
+                    "%s): the database, its key files and its log index live there\n",
+                    shown(dir), shown(dir));
+            return EXIT_STORAGE;
+        }
+    }
     char keypath[4096];
     if (opt(&o, "keys", NULL))
         snprintf(keypath, sizeof keypath, "%s", opt(&o, "keys", NULL));

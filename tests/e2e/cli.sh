@@ -224,6 +224,9 @@ eq "token --patient: an unknown id is refused" "$rc" 1
 
 # a newcomer's first commands (issue 25): --version, OVERBLIK_DB, where the database was sought
 has "overblik --version" "$("$bin" --version)" "overblik 0."
+out=$("$bin" init --db "$work/no/such/dir/t.db" 2>&1); rc=$?
+eq "init into a missing directory: storage error" "$rc" 3
+has "init into a missing directory: says so and what to do" "$out" "does not exist; create it first (mkdir -p $work/no/such/dir)"
 eq "OVERBLIK_DB names the database for every command" \
   "$(cd "$work" && OVERBLIK_DB="$db" "$bin" source list | grep -c '"client"')" \
   "$("$bin" source list --db "$db" | grep -c '"client"')"
