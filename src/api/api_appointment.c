@@ -67,33 +67,18 @@ bool ob_api_apt_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     }
     if (!create_only && !ob_api_src_key_matches(rq, in->system, in->value, out))
         return false;
-    ob_cpr cpr;
-    if (ob_cpr_parse(in->cpr, strlen(in->cpr), &cpr, NULL) != OB_OK) {
-        ob_api_outcome(out, 400, "invalid",
-                       "the patient identifier is not a valid CPR number; only appointments "
-                       "with a valid CPR number are shared (R-APT-2)");
-        return false;
-    }
-    uint8_t hash[16];
-    ob_cpr_hash(&h->keys, cpr.digits, hash);
     ob_api_src_write *sw = &pw->sw;
-    if (ob_api_src_check(h, c, hash, in->clinic, in->system, sw) != OB_OK) {
-        ob_api_store_failed(out, "the appointment");
+    ob_api_src_about about = {in->cpr,
+                              in->clinic,
+                              in->system,
+                              "appointment",
+                              "R-APT-1",
+                              "R-APT-2",
+                              "the appointment",
+                              "the patient identifier is not a valid CPR number; only "
+                              "appointments with a valid CPR number are shared (R-APT-2)"};
+    if (!ob_api_src_admit(h, c, &about, sw, out, e))
         return false;
-    }
-    if (sw->refusal) {
-        /* R-LOG-1: a refused write is logged too; an unknown patient is counted per
-         * source, since the answer tells the source whether the CPR number is known */
-        if (sw->pat == OB_NONE && !sw->forbidden)
-            ob_hub_source_unknown_patient(h, c->client_id);
-        if (ob_api_src_refused(h, c, sw->pat, "appointment", sw->forbidden ? "R-APT-1" : "R-APT-2",
-                               sw->refusal, e) != OB_OK)
-            ob_api_log_failed(out);
-        else
-            ob_api_outcome(out, sw->forbidden ? 403 : 400, sw->forbidden ? "forbidden" : "invalid",
-                           sw->refusal);
-        return false;
-    }
     ob_apt *a = &pw->apt;
     memset(a, 0, sizeof *a);
     a->source = sw->client;

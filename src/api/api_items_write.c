@@ -77,31 +77,19 @@ static bool item_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq
     }
     if (!create_only && !ob_api_src_key_matches(rq, in->system, in->value, out))
         return false;
-    ob_cpr cpr;
-    if (ob_cpr_parse(in->cpr, strlen(in->cpr), &cpr, NULL) != OB_OK) {
-        ob_api_outcome(out, 400, "invalid",
-                       "the patient identifier is not a valid CPR number; only items with a "
-                       "valid CPR number are shared");
-        return false;
-    }
-    uint8_t hash[16];
-    ob_cpr_hash(&h->keys, cpr.digits, hash);
     const char *category = ob_category_name(in->category);
     ob_api_src_write *sw = &pw->sw;
-    if (ob_api_src_check(h, c, hash, in->clinic, in->system, sw) != OB_OK) {
-        ob_api_store_failed(out, "the item");
+    ob_api_src_about about = {in->cpr,
+                              in->clinic,
+                              in->system,
+                              category,
+                              "R-SRC-1",
+                              "R-SRC-1",
+                              "the item",
+                              "the patient identifier is not a valid CPR number; only items with "
+                              "a valid CPR number are shared"};
+    if (!ob_api_src_admit(h, c, &about, sw, out, e))
         return false;
-    }
-    if (sw->refusal) {
-        if (sw->pat == OB_NONE && !sw->forbidden)
-            ob_hub_source_unknown_patient(h, c->client_id);
-        if (ob_api_src_refused(h, c, sw->pat, category, "R-SRC-1", sw->refusal, e) != OB_OK)
-            ob_api_log_failed(out);
-        else
-            ob_api_outcome(out, sw->forbidden ? 403 : 400, sw->forbidden ? "forbidden" : "invalid",
-                           sw->refusal);
-        return false;
-    }
     char *rec = pw->rec_text = record(in, sw->patient, sw->origin, sw->client);
     if (!rec) {
         ob_api_outcome(out, 503, "transient", "out of memory");

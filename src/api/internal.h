@@ -252,6 +252,19 @@ bool ob_api_apt_prepare(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                         ob_api_write *pw, ob_api_response *out, ob_err *e);
 void ob_api_apt_answer(ob_hub *h, const ob_api_request *rq, const ob_apt *a, bool created,
                        ob_api_response *out);
+/* What a source's write is about, for ob_api_src_admit. */
+typedef struct ob_api_src_about {
+    const char *cpr;             /* the patient's CPR as sent */
+    const char *clinic, *system; /* the responsible unit (NULL: the site), identifier system */
+    const char *category;        /* for the refusal's log entry */
+    const char *rule_forbidden, *rule_invalid; /* its rule: about the writer, about the data */
+    const char *what;                          /* "the appointment": what a storage failure names */
+    const char *bad_cpr;                       /* the answer to a CPR number that is not valid */
+} ob_api_src_about;
+/* The CPR parsed, the writer checked (ob_api_src_check); a refusal counted (an unknown
+ * patient), logged and answered into out. true when the write may go on (sw filled). */
+bool ob_api_src_admit(ob_hub *h, const ob_caller *c, const ob_api_src_about *about,
+                      ob_api_src_write *sw, ob_api_response *out, ob_err *e);
 /* Logs a source system's refused write (R-LOG-1, R-LOG-2): the client by its id, the
  * patient when known (OB_NONE otherwise). */
 ob_status ob_api_src_refused(ob_hub *h, const ob_caller *c, uint32_t pat, const char *category,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "core/cpr.h"
 #include "service/sources.h"
 
 bool ob_api_src_begin(const ob_caller *c, const ob_api_request *rq, bool create_only,
@@ -104,4 +105,34 @@ ob_status ob_api_src_check(ob_hub *h, const ob_caller *c, const uint8_t cpr_hash
         return OB_OK;
     }
     return cr;
+}
+
+bool ob_api_src_admit(ob_hub *h, const ob_caller *c, const ob_api_src_about *about,
+                      ob_api_src_write *sw, ob_api_response *out, ob_err *e)
+{
+    ob_cpr cpr;
+    if (ob_cpr_parse(about->cpr, strlen(about->cpr), &cpr, NULL) != OB_OK) {
+        ob_api_outcome(out, 400, "invalid", about->bad_cpr);
+        return false;
+    }
+    uint8_t hash[16];
+    ob_cpr_hash(&h->keys, cpr.digits, hash);
+    if (ob_api_src_check(h, c, hash, about->clinic, about->system, sw) != OB_OK) {
+        ob_api_store_failed(out, about->what);
+        return false;
+    }
+    if (!sw->refusal)
+        return true;
+    /* R-LOG-1: a refused write is logged too; an unknown patient is counted per source,
+     * since the answer tells the source whether the CPR number is known */
+    if (sw->pat == OB_NONE && !sw->forbidden)
+        ob_hub_source_unknown_patient(h, c->client_id);
+    if (ob_api_src_refused(h, c, sw->pat, about->category,
+                           sw->forbidden ? about->rule_forbidden : about->rule_invalid, sw->refusal,
+                           e) != OB_OK)
+        ob_api_log_failed(out);
+    else
+        ob_api_outcome(out, sw->forbidden ? 403 : 400, sw->forbidden ? "forbidden" : "invalid",
+                       sw->refusal);
+    return false;
 }
