@@ -392,6 +392,19 @@ static void subset(const ob_api_request *rq, ob_api_response *out)
 static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *p,
                        size_t tl);
 
+char ob_api_scope_perm(const char *method, const char *rest)
+{
+    bool type_level =
+        rest[0] == '\0' || strcmp(rest, "/_search") == 0 || strncmp(rest, "/$", 2) == 0;
+    if (strcmp(method, "PUT") == 0)
+        return 'u';
+    if (strcmp(method, "DELETE") == 0)
+        return 'd';
+    if (strcmp(method, "POST") == 0 && rest[0] == '\0')
+        return 'c';
+    return type_level ? 's' : 'r';
+}
+
 bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq)
 {
     const char *p = rq->path[0] == '/' ? rq->path + 1 : rq->path;
@@ -484,6 +497,15 @@ ob_status ob_api_handle(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         ob_api_outcome(out, 405, "not-supported",
                        "no resource here is deleted or patched: a source withdraws its own "
                        "with status entered-in-error (PUT), a block is lifted with PUT");
+        return OB_OK;
+    }
+    /* SMART v2 scopes narrow what the engine would permit, never widen it (issue 25) */
+    char perm = ob_api_scope_perm(rq->method, p + tl);
+    if (c->has_scopes && !ob_api_scope_allows(c, p, tl, perm)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the token's scopes do not grant '%c' on %.*s (SMART)", perm,
+                 (int)(tl < 40 ? tl : 40), p);
+        ob_api_outcome(out, 403, "forbidden", msg);
         return OB_OK;
     }
     if (c->kind == OB_ACTOR_SOURCE_SYSTEM && !system_may(h, c, rq, p, tl)) {

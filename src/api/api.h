@@ -48,7 +48,21 @@ typedef struct ob_caller {
     char client_id[64];      /* source systems: the OAuth client id; empty otherwise */
     char subject[64];        /* the token's subject, never a CPR (citizens: patient ext_id) */
     int64_t now;             /* ob_time of the request */
+    /* SMART v2 scopes (issue 25), which can only narrow what the engine permits:
+     * has_scopes false: the token carried no scope claim, nothing narrowed; else scopes
+     * holds the granted ",Type:perms," entries (perms from c r u d s; Type may be *),
+     * and an interaction none grants is refused at the door */
+    bool has_scopes;
+    char scopes[512];
 } ob_caller;
+
+/* Reads a token's space-separated scope claim into c->scopes (SMART v2 and v1 resource
+ * scopes: patient|user|system / Type|* . cruds|read|write|*); other scopes (openid,
+ * launch/patient, ...) grant nothing here, and a scope with a query is left out (it would
+ * grant less than its base). Sets c->has_scopes. */
+void ob_api_scopes_parse(const char *claim, ob_caller *c);
+/* Whether the caller's scopes grant perm (c r u d s) on type. */
+bool ob_api_scope_allows(const ob_caller *c, const char *type, size_t type_len, char perm);
 
 /* One decoded parameter (query string or an application/x-www-form-urlencoded or JSON
  * Parameters body of a POST _search). */

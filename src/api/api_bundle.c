@@ -271,6 +271,11 @@ static ob_status transaction(ob_hub *h, const ob_caller *c, const ob_api_request
             entry_failed(out, i, 400, "invalid", bad);
             goto done;
         }
+        char perm = strcmp(m, "POST") == 0 ? 'c' : 'u';
+        if (c->has_scopes && !ob_api_scope_allows(c, subs[i].type, strlen(subs[i].type), perm)) {
+            entry_failed(out, i, 403, "forbidden", "the token's scopes do not grant this (SMART)");
+            goto done;
+        }
         if (c->kind == OB_ACTOR_SOURCE_SYSTEM && !ob_api_system_may(h, c, &subs[i].rq)) {
             entry_failed(out, i, 403, "forbidden",
                          "your source system's registration does not allow this operation");

@@ -217,6 +217,8 @@ bool ob_api_is_everything(const char *path);
  * api_audit_report.c). */
 ob_status ob_api_audit_report(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                               ob_api_response *out, ob_err *e);
+/* The SMART permission (c r u d s) a request asks for: method and the path after the type. */
+char ob_api_scope_perm(const char *method, const char *rest);
 /* What a source system's registration allows it (issue 24): the check at the door, for a
  * request that did not pass the door (a Bundle entry). */
 bool ob_api_system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq);

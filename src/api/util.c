@@ -399,3 +399,72 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
     ob_free(ds);
     return OB_OK;
 }
+
+/* ---- SMART v2 scopes (issue 25): they narrow, the engine decides ---- */
+
+void ob_api_scopes_parse(const char *claim, ob_caller *c)
+{
+    c->has_scopes = claim != NULL;
+    c->scopes[0] = '\0';
+    size_t at = 0;
+    for (const char *p = claim ? claim : ""; *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        const char *end = p + n, *slash = memchr(p, '/', n), *dot = NULL;
+        for (const char *q = slash ? slash + 1 : end; q < end; q++)
+            if (*q == '.')
+                dot = q;
+        bool ctx = slash && ((slash - p == 7 && strncmp(p, "patient", 7) == 0) ||
+                             (slash - p == 4 && strncmp(p, "user", 4) == 0) ||
+                             (slash - p == 6 && strncmp(p, "system", 6) == 0));
+        if (ctx && dot && dot > slash + 1 && !memchr(p, '?', n) && dot - slash - 1 < 40) {
+            const char *perm = dot + 1;
+            size_t pl = (size_t)(end - perm);
+            char perms[8] = "";
+            if ((pl == 4 && strncmp(perm, "read", 4) == 0))
+                snprintf(perms, sizeof perms, "rs");
+            else if (pl == 5 && strncmp(perm, "write", 5) == 0)
+                snprintf(perms, sizeof perms, "cud");
+            else if (pl == 1 && perm[0] == '*')
+                snprintf(perms, sizeof perms, "cruds");
+            else if (pl >= 1 && pl <= 5 && strspn(perm, "cruds") >= pl) {
+                /* v2: the letters in order c r u d s, each at most once */
+                static const char order[] = "cruds";
+                size_t k = 0, j = 0;
+                for (; j < pl; j++) {
+                    const char *f = strchr(order + k, perm[j]);
+                    if (!f)
+                        break;
+                    k = (size_t)(f - order) + 1;
+                    perms[j] = perm[j];
+                }
+                if (j < pl)
+                    perms[0] = '\0';
+                else
+                    perms[pl] = '\0';
+            }
+            int need = snprintf(NULL, 0, ",%.*s:%s,", (int)(dot - slash - 1), slash + 1, perms);
+            if (perms[0] && need > 0 && at + (size_t)need < sizeof c->scopes)
+                at += (size_t)snprintf(c->scopes + at, sizeof c->scopes - at, "%s%.*s:%s,",
+                                       at ? "" : ",", (int)(dot - slash - 1), slash + 1, perms);
+        }
+        p = end;
+    }
+}
+
+bool ob_api_scope_allows(const ob_caller *c, const char *type, size_t type_len, char perm)
+{
+    if (!c->has_scopes)
+        return true;
+    for (const char *p = c->scopes; (p = strchr(p, ',')) != NULL && p[1];) {
+        p++;
+        size_t n = strcspn(p, ":");
+        const char *perms = p + n + 1;
+        size_t pl = strcspn(perms, ",");
+        bool type_ok = (n == 1 && p[0] == '*') || (n == type_len && strncmp(p, type, n) == 0);
+        if (type_ok && memchr(perms, perm, pl))
+            return true;
+        p = perms + pl;
+    }
+    return false;
+}

@@ -17,9 +17,8 @@
 
 static const char *const token_flags[] = {"help", NULL};
 static const char *const token_valued[] = {
-    "db",        "key",          "kind",    "cpr",     "sub", "site",
-    "client-id", "on-behalf-of", "purpose", "ttl",     "aud", "iss",
-    "nbf",       "purposes",     "cert",    "patient", NULL};
+    "db",  "key", "kind", "cpr", "sub",      "site", "client-id", "on-behalf-of", "purpose",
+    "ttl", "aud", "iss",  "nbf", "purposes", "cert", "patient",   "scope",        NULL};
 
 static int usage_error(const char *msg)
 {
@@ -57,6 +56,7 @@ int cmd_token(int argc, char **argv)
                "         [--cpr CPR | --patient ID | --sub PRO --site ORG [--on-behalf-of PRO] |\n"
                "          --client-id ID [--site ORG]] [--purpose P] [--ttl SECONDS]\n"
                "         [--purposes P,Q,...] [--aud A] [--iss I] [--key FILE.jwt.pem]\n"
+               "         [--scope \"patient/Observation.rs ...\"]\n"
                "         [--cert CLIENT.pem]\n"
                "Prints a development bearer token signed with the key init wrote beside the\n"
                "database (FILE.jwt.pem). Defaults: --ttl 3600, --aud overblik. The purpose\n"
@@ -161,6 +161,8 @@ int cmd_token(int argc, char **argv)
     }
     if (opt(&o, "iss", NULL))
         json_object_set_new(cl, "iss", json_string(opt(&o, "iss", NULL)));
+    if (opt(&o, "scope", NULL)) /* SMART scopes: they narrow (issue 25) */
+        json_object_set_new(cl, "scope", json_string(opt(&o, "scope", NULL)));
     if (opt(&o, "purpose", NULL))
         json_object_set_new(cl, "purpose_of_use", json_string(opt(&o, "purpose", NULL)));
     if (opt(&o, "purposes", NULL)) {

@@ -715,7 +715,21 @@ static ob_status claim_purposes(const json_t *claims, uint32_t dflt, uint32_t ce
 #define CITIZEN_PURPOSES  (OB_PURPOSE_BIT(OB_PURPOSE_PATIENT) | OB_PURPOSE_BIT(OB_PURPOSE_ATTORNEY))
 #define EVERYDAY_PURPOSES (OB_PURPOSE_BIT(OB_PURPOSE_TREAT) | OB_PURPOSE_BIT(OB_PURPOSE_ETREAT))
 
+static ob_status caller_of(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e);
+
 ob_status ob_auth_caller(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e)
+{
+    ob_status rc = caller_of(h, claims, c, e);
+    if (rc == OB_OK) { /* SMART scopes (issue 25): they narrow, never widen */
+        const json_t *sc = json_object_get(claims, "scope");
+        if (sc && !json_is_string(sc))
+            return ob_err_set(e, OB_EINVAL, "the scope claim must be a string");
+        ob_api_scopes_parse(sc ? json_string_value(sc) : NULL, c);
+    }
+    return rc;
+}
+
+static ob_status caller_of(ob_hub *h, const json_t *claims, ob_caller *c, ob_err *e)
 {
     memset(c, 0, sizeof *c);
     c->actor = c->acting_org = c->on_behalf_of = OB_NONE;

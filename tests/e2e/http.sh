@@ -80,6 +80,12 @@ has "CORS preflight: Authorization may be sent" "$hdrs" "Access-Control-Allow-He
 req GET /fhir/metadata -H "Origin: https://app.example"
 has "CORS: a listed origin reads the answer" "$hdrs" "Access-Control-Allow-Origin: https://app.example"
 has "CORS: and the Location and ETag headers" "$hdrs" "Access-Control-Expose-Headers: Location, ETag"
+# SMART scopes narrow (issue 25): a token for observations only reads no appointments
+narrow=$(tok --kind professional --sub "$gp-dr0" --site "$gp" --scope "openid patient/Observation.rs")
+req GET "/fhir/Observation?patient=Patient/pt-0" -H "Authorization: Bearer $narrow"
+eq "scope patient/Observation.rs: observations read" "$code" 200
+req GET "/fhir/Appointment?patient=Patient/pt-0" -H "Authorization: Bearer $narrow"
+outcome "scope patient/Observation.rs: no appointments" 403 forbidden
 req GET /fhir/metadata -H "Origin: https://evil.example"
 hasnt "CORS: another origin does not" "$hdrs" "Access-Control-Allow-Origin"
 req OPTIONS /fhir/Appointment -H "Origin: https://evil.example" -H "Access-Control-Request-Method: GET"
