@@ -1750,7 +1750,7 @@ static enum MHD_Result preflight(ob_http_server *s, struct MHD_Connection *conn,
         MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, "Allow", "GET, POST, PUT, OPTIONS");
+    MHD_add_response_header(resp, "Allow", "GET, HEAD, POST, PUT, OPTIONS");
     if (cors_origin(s, conn)) {
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS");
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
@@ -1899,8 +1899,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         r->started = true;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         set_deadline(r->slot, CUT_BODY, ms_of(&r->t0), s->body_timeout);
-        r->method = method_index(method);
-        r->method_s = method;
+        /* HEAD is GET without the body (issue 25): decided and logged like the GET it
+         * mirrors, and libmicrohttpd sends the headers only */
+        bool head = strcmp(method, "HEAD") == 0;
+        r->method = head ? M_GET : method_index(method);
+        r->method_s = head ? "GET" : method;
         ob_http_log_path(url, r->log_path, sizeof r->log_path);
         enum MHD_Result mrc = MHD_YES;
         if (!first_call(s, conn, r, url, version, &mrc))

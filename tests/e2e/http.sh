@@ -80,6 +80,12 @@ has "CORS preflight: Authorization may be sent" "$hdrs" "Access-Control-Allow-He
 req GET /fhir/metadata -H "Origin: https://app.example"
 has "CORS: a listed origin reads the answer" "$hdrs" "Access-Control-Allow-Origin: https://app.example"
 has "CORS: and the Location and ETag headers" "$hdrs" "Access-Control-Expose-Headers: Location, ETag"
+# HEAD is GET without a body (issue 25)
+code=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' -I "$addr/fhir/metadata")
+eq "HEAD /fhir/metadata: 200 and no body" "$code" "200 0"
+code=$(curl -s -o /dev/null -w '%{http_code}' -I -H "Authorization: Bearer $pro" \
+  "$addr/fhir/Appointment?patient=Patient/pt-0")
+eq "HEAD of a search: 200" "$code" 200
 # SMART scopes narrow (issue 25): a token for observations only reads no appointments
 narrow=$(tok --kind professional --sub "$gp-dr0" --site "$gp" --scope "openid patient/Observation.rs")
 req GET "/fhir/Observation?patient=Patient/pt-0" -H "Authorization: Bearer $narrow"
