@@ -203,6 +203,11 @@ static ob_status item_read(ob_hub *h, const ob_caller *c, const ob_api_request *
             json_incref(res);
             json_decref(out->body);
             out->body = res;
+            /* a source's item has a version: its ETag (If-Match, If-None-Match) */
+            const char *v =
+                json_string_value(json_object_get(json_object_get(res, "meta"), "versionId"));
+            if (v && strlen(v) < 20)
+                snprintf(out->etag, sizeof out->etag, "W/\"%s\"", v);
         } else if (out->status == 200) { /* hidden and non-existent answer alike */
             ob_api_outcome(out, 404, "not-found", "no such resource");
         }

@@ -262,6 +262,32 @@ void ob_http_log_path(const char *path, char *out, size_t cap)
         memcpy(out + cap - 4, "...", 4);
 }
 
+/* Whether an If-None-Match list (RFC 9110 §13.1.2: weak comparison, "*" for any) names
+ * etag. */
+static bool etag_matches(const char *list, const char *etag)
+{
+    if (!list)
+        return false;
+    const char *e = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
+    size_t en = strlen(e);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t k = n;
+        while (k && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+            k--;
+        const char *t = p;
+        if (k == 1 && t[0] == '*')
+            return true;
+        if (k >= 2 && strncmp(t, "W/", 2) == 0)
+            t += 2, k -= 2;
+        if (k == en && k && strncmp(t, e, k) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 /* What every FHIR answer says it is (issue 25: with its charset, as R4 asks). */
 #define CT_FHIR "application/fhir+json; charset=utf-8"
 
@@ -1202,6 +1228,15 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
             return MHD_NO;
         return send_body(s, conn, r, status, text ? CT_FHIR : NULL, text, text ? strlen(text) : 0,
                          "Location", loc, "ETag", etag);
+    }
+    /* If-None-Match (issue 25): a read whose ETag the client already holds answers 304 with
+     * no body; it was decided and logged like any read */
+    if (r->method == M_GET && out->status == 200 && out->etag[0] &&
+        etag_matches(header(conn, "If-None-Match"), out->etag)) {
+        char etag[sizeof out->etag];
+        memcpy(etag, out->etag, sizeof etag);
+        ob_api_response_release(out);
+        return send_body(s, conn, r, 304, NULL, NULL, 0, "ETag", etag, NULL, NULL);
     }
     if (out->text) { /* written as text on a hot path: handed to libmicrohttpd as is */
         char *text = out->text;

@@ -138,6 +138,18 @@ eq "_elements: the matches' elements" \
   '[["id","meta","participant","resourceType","status"]]'
 eq "_elements: tagged" "$(jq -r '[.entry[]? | .resource.meta.tag[]?.code] | unique | join(",")' <<<"$body")" \
   "SUBSETTED"
+# If-None-Match (issue 25): a read the client already holds is a 304 without a body
+aptok=$(tok --kind professional --sub "$apgp-dr0" --site "$apgp")
+apid=$(jq -r '[.entry[]? | select(.search.mode == "match") | .resource.id][0]' <<<"$body")
+req GET "/fhir/Appointment/$apid" -H "Authorization: Bearer $aptok"
+etag=$(grep -i '^etag:' <<<"$hdrs" | head -1 | cut -d' ' -f2-)
+eq "a read of $apid: 200 with an ETag" "$code $([ -n "$etag" ] && echo etag)" "200 etag"
+req GET "/fhir/Appointment/$apid" -H "Authorization: Bearer $aptok" -H "If-None-Match: $etag"
+eq "If-None-Match with its ETag: 304" "$code" 304
+eq "304: no body" "$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $aptok" \
+  -H "If-None-Match: $etag" "$addr/fhir/Appointment/$apid")" 0
+req GET "/fhir/Appointment/$apid" -H "Authorization: Bearer $aptok" -H 'If-None-Match: W/"999999"'
+eq "If-None-Match with another ETag: 200" "$code" 200
 
 # --- 401 over the wire (R-API-2)
 req GET /fhir/Appointment; outcome "no token" 401 login
