@@ -240,49 +240,35 @@ const char *ob_fhir_type_of(int category)
 
 /* ---- what a source system sends ---- */
 
+/* The R4 elements accepted, with their JSON kind; those the parsers below do not read
+ * (meta, note, author, ...) are accepted and dropped, any other is refused. */
 enum kind { K_STR, K_ARR, K_OBJ, K_BOOL, K_ANY };
 struct elem {
     const char *name;
     enum kind kind;
-    bool kept; /* false: accepted as R4 but not carried over */
 };
 
 static const struct elem common[] = {
-    {"resourceType", K_STR, true}, {"identifier", K_ARR, true}, {"status", K_STR, true},
-    {"extension", K_ARR, true},    {"id", K_STR, false},        {"meta", K_OBJ, false},
-    {"text", K_OBJ, false},        {"language", K_STR, false},  {"note", K_ARR, false},
+    {"resourceType", K_STR}, {"identifier", K_ARR}, {"status", K_STR},
+    {"extension", K_ARR},    {"id", K_STR},         {"meta", K_OBJ},
+    {"text", K_OBJ},         {"language", K_STR},   {"note", K_ARR},
 };
 
 static const struct elem med_elems[] = {
-    {"medicationCodeableConcept", K_OBJ, true},
-    {"subject", K_OBJ, true},
-    {"effectiveDateTime", K_STR, true},
-    {"effectivePeriod", K_OBJ, true},
-    {"dosage", K_ARR, true},
-    {"dateAsserted", K_STR, false},
-    {"informationSource", K_OBJ, false},
-    {"category", K_OBJ, false},
-    {"reasonCode", K_ARR, false},
+    {"medicationCodeableConcept", K_OBJ}, {"subject", K_OBJ},  {"effectiveDateTime", K_STR},
+    {"effectivePeriod", K_OBJ},           {"dosage", K_ARR},   {"dateAsserted", K_STR},
+    {"informationSource", K_OBJ},         {"category", K_OBJ}, {"reasonCode", K_ARR},
 };
 static const struct elem imm_elems[] = {
-    {"vaccineCode", K_OBJ, true},
-    {"patient", K_OBJ, true},
-    {"occurrenceDateTime", K_STR, true},
-    {"lotNumber", K_STR, true},
-    {"primarySource", K_BOOL, false},
-    {"recorded", K_STR, false},
-    {"performer", K_ARR, false},
-    {"site", K_OBJ, false},
-    {"route", K_OBJ, false},
-    {"protocolApplied", K_ARR, false},
+    {"vaccineCode", K_OBJ},     {"patient", K_OBJ},        {"occurrenceDateTime", K_STR},
+    {"lotNumber", K_STR},       {"primarySource", K_BOOL}, {"recorded", K_STR},
+    {"performer", K_ARR},       {"site", K_OBJ},           {"route", K_OBJ},
+    {"protocolApplied", K_ARR},
 };
 static const struct elem doc_elems[] = {
-    {"type", K_OBJ, true},       {"subject", K_OBJ, true},
-    {"date", K_STR, true},       {"description", K_STR, true},
-    {"content", K_ARR, true},    {"docStatus", K_STR, false},
-    {"category", K_ARR, false},  {"author", K_ARR, false},
-    {"custodian", K_OBJ, false}, {"masterIdentifier", K_OBJ, false},
-    {"context", K_OBJ, false},
+    {"type", K_OBJ},      {"subject", K_OBJ},          {"date", K_STR},     {"description", K_STR},
+    {"content", K_ARR},   {"docStatus", K_STR},        {"category", K_ARR}, {"author", K_ARR},
+    {"custodian", K_OBJ}, {"masterIdentifier", K_OBJ}, {"context", K_OBJ},
 };
 
 static bool kind_ok(json_t *v, enum kind k)
@@ -575,8 +561,6 @@ static ob_status parse_doc(json_t *res, ob_fhir_doc_in *out, ob_err *e)
             return ob_err_set(e, OB_EINVAL, "the document text contains a NUL character");
         out->text = out->text_owned;
     }
-    if (out->followup && out->category != OB_CAT_DISCHARGE_SUMMARY)
-        return ob_err_set(e, OB_EINVAL, "only a discharge summary carries a follow-up flag");
     return patient_ref(json_object_get(res, "subject"), T, "subject", out, e);
 }
 

@@ -16,6 +16,8 @@ static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
 {
     (void)e;
     ob_apt_prev *w = ctx;
+    w->id = a->id;
+    w->row_version = a->version;
     w->version = a->version > 0 ? a->version : 1;
     const char *p = a->patient ? a->patient : "";
     w->prev_long = strlen(p) >= sizeof w->prev;
@@ -46,7 +48,7 @@ ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_matc
                           "If-Match: the appointment is at version %lld, not %lld; read it "
                           "again and send the change against that version",
                           (long long)version, (long long)if_match);
-    return ob_apt_upsert(db, a, created, e);
+    return ob_apt_store(db, a, w->id, w->row_version, created, e); /* the row just found */
 }
 
 struct write_ctx {

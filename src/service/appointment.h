@@ -41,9 +41,10 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_ma
  * transaction (the checks above; *prev: the row as it was), and, after the commit or its
  * failure, the cache's part. */
 typedef struct ob_apt_prev {
-    int64_t version; /* of the row before the write; 0: none */
-    char prev[160];  /* the patient it belonged to before the write; "": none */
-    bool prev_long;  /* that patient's id did not fit prev: drop every patient's rows */
+    int64_t id, row_version; /* the row found (id 0: none), its version as stored */
+    int64_t version;         /* of the row before the write; 0: none */
+    char prev[160];          /* the patient it belonged to before the write; "": none */
+    bool prev_long;          /* that patient's id did not fit prev: drop every patient's rows */
 } ob_apt_prev;
 void ob_apt_entry(const ob_apt *a, const ob_log_entry *actor, ob_log_entry *le, char res[200]);
 ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_match, bool *created,

@@ -167,8 +167,13 @@ ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e)
 {
     int64_t idver[2] = {0, 0};
     ob_status rc = ob_apt_find_key_tx(db, a->source, a->system, a->value, existing, idver, e);
-    if (rc)
-        return rc;
+    return rc ? rc : ob_apt_store(db, a, idver[0], idver[1], created, e);
+}
+
+ob_status ob_apt_store(sqlite3 *db, ob_apt *a, int64_t id, int64_t version, bool *created,
+                       ob_err *e)
+{
+    int64_t idver[2] = {id, version};
     sqlite3_stmt *st =
         idver[0] ? ob_sqlite_stmt(db,
                                   "UPDATE appointments SET patient=?4, start=?5, end_time=?6, "

@@ -46,6 +46,10 @@ extern const char ob_apt_schema_sql[];
  * same identifier. Sets a->id and a->version; *created (may be NULL) says which. For the
  * log's writer connection: its statements are kept there (ob_sqlite_stmt). */
 ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e);
+/* The write of ob_apt_upsert when the caller has just looked the key up: id and version of
+ * the row it found (id 0: none, the appointment is created). */
+ob_status ob_apt_store(sqlite3 *db, ob_apt *a, int64_t id, int64_t version, bool *created,
+                       ob_err *e);
 
 typedef ob_status (*ob_apt_fn)(void *ctx, const ob_apt *a, ob_err *e);
 /* The appointment of source with (system, value); fn is not called when there is none. */
