@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ob_auth *auth;
     if (!auth) {
         json_t *j = json_loads(jwks_text, 0, NULL);
-        ob_auth_config cfg = {"overblik", NULL};
+        ob_auth_config cfg = {"overblik", NULL, NULL};
         if (!j || ob_auth_new(j, &cfg, &auth, NULL) != OB_OK)
             abort();
         json_decref(j);

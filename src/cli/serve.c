@@ -16,6 +16,7 @@
 #include "cli/logtrust.h"
 #include "service/overrides.h"
 #include "http/auth.h"
+#include "http/oidc.h"
 #include "http/server.h"
 #include "store/log_index.h"
 
@@ -55,6 +56,7 @@ enum {
     S_SMART_AUTHORIZE,
     S_SMART_TOKEN,
     S_CORS_ORIGINS,
+    S_OIDC,
     S_COUNT
 };
 static const struct {
@@ -86,6 +88,7 @@ static const struct {
     {"smart_authorize", "OVERBLIK_SMART_AUTHORIZE", "smart-authorize", NULL},
     {"smart_token", "OVERBLIK_SMART_TOKEN", "smart-token", NULL},
     {"cors_origins", "OVERBLIK_CORS_ORIGINS", "cors-origins", NULL},
+    {"oidc", "OVERBLIK_OIDC", "oidc", NULL},
 };
 
 typedef struct config {
@@ -177,6 +180,12 @@ static void reload_jwks(ob_http_server *srv, const char *path, const ob_auth_con
             ob_auth_key_count(next));
 }
 
+static void oidc_report(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "overblik serve: warning: %s\n", msg);
+}
+
 /* The hub's notices (an override alert) on the server's log. The text names internal ids
  * only, never a CPR (R-CPR-2). */
 static void notice(void *ctx, const char *msg)
@@ -210,6 +219,7 @@ static const char *const serve_valued[] = {"db",
                                            "smart-authorize",
                                            "smart-token",
                                            "cors-origins",
+                                           "oidc",
                                            NULL};
 
 int cmd_serve(int argc, char **argv)
@@ -226,7 +236,7 @@ int cmd_serve(int argc, char **argv)
                "         [--max-connections-per-ip N] [--idle-timeout S] [--header-timeout S]\n"
                "         [--body-timeout S] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
                "         [--insecure-plain-http] [--smart-authorize URL --smart-token URL]\n"
-               "         [--cors-origins ORIGIN,...]\n"
+               "         [--cors-origins ORIGIN,...] [--oidc FILE]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -236,6 +246,9 @@ int cmd_serve(int argc, char **argv)
                "Bearer tokens (ES256) are verified against the JWKS file; without --jwks the\n"
                "development JWKS that init wrote beside the database (FILE.jwks.json) is used.\n"
                "Production passes its own JWKS: the server never generates production keys.\n"
+               "--oidc FILE names OpenID Connect identity providers (JSON, docs/operations.md):\n"
+               "their keys are discovered and refreshed from each provider, their claims\n"
+               "mapped to overblik's callers (ES256, RS256, EdDSA).\n"
                "Each setting can also come from the environment (OVERBLIK_DB, OVERBLIK_LISTEN,\n"
                "OVERBLIK_THREADS, OVERBLIK_JWKS, OVERBLIK_AUDIENCE, OVERBLIK_ISSUER,\n"
                "OVERBLIK_BASE_URL, OVERBLIK_ACCESS_LOG, OVERBLIK_SHUTDOWN_TIMEOUT,\n"
@@ -305,13 +318,25 @@ int cmd_serve(int argc, char **argv)
     const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : jwks_default;
     ob_err e = {0};
     ob_auth *auth = NULL;
-    ob_auth_config ac = {c.v[S_AUDIENCE], c.v[S_ISSUER]};
-    if (ob_auth_load(jwks, &ac, &auth, &e) != OB_OK)
+    ob_oidc *oidc = NULL;
+    if (c.v[S_OIDC]) {
+        if (ob_oidc_load(c.v[S_OIDC], &oidc, &e) != OB_OK)
+            return fail("serve", &e);
+        /* a provider out of reach does not stop the server: its tokens wait for its keys */
+        size_t good = ob_oidc_refresh_all(oidc, (int64_t)ob_time_now(), oidc_report, NULL);
+        fprintf(stderr, "overblik serve: %zu of %zu identity provider(s) have keys\n", good,
+                ob_oidc_count(oidc));
+    }
+    ob_auth_config ac = {c.v[S_AUDIENCE], c.v[S_ISSUER], oidc};
+    if (ob_auth_load(jwks, &ac, &auth, &e) != OB_OK) {
+        ob_oidc_free(oidc);
         return fail("serve", &e);
+    }
     ob_hub *h = NULL;
     ob_hub_options ho = {c.v[S_DB], c.v[S_KEYS], false};
     if (ob_hub_open(&ho, &h, &e) != OB_OK) {
         ob_auth_free(auth);
+        ob_oidc_free(oidc);
         return fail("serve", &e);
     }
     /* R-BLK-4: overrides piling up raise a logged alert; the operator sees it here too */
@@ -343,6 +368,7 @@ int cmd_serve(int argc, char **argv)
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
         ob_hub_close(h);
         ob_auth_free(auth);
+        ob_oidc_free(oidc);
         return fail("serve", &e);
     }
     if (!ob_http_metrics_listed(srv))
@@ -386,6 +412,7 @@ int cmd_serve(int argc, char **argv)
     ob_http_stop(srv);
     ob_hub_close(h); /* finishes the log's queue and cuts a final checkpoint */
     ob_auth_free(auth);
+    ob_oidc_free(oidc);
     fprintf(stderr, "overblik serve: stopped\n");
     return 0;
 }

@@ -1,13 +1,15 @@
 /* auth.h - bearer-token authentication for the HTTP server (R-API-2).
  *
- * Tokens are compact JWS (RFC 7515) JWTs signed with ES256 (ECDSA P-256, SHA-256, the
- * signature as raw R||S, 64 bytes). The verifier holds the public keys of a JWKS file
- * (EC keys with kid, crv P-256, x, y) and checks, in this order: the shape and size of
- * the token, the header (alg ES256 only: "none", HS*, RS* are refused; kid names a
- * configured key whose own alg, if any, is ES256), the signature (OpenSSL
- * EVP_DigestVerify; libjwt is not used so that the alg/kid rules stay in our hands),
- * then exp (required), nbf and iat (60 s leeway), aud (must contain the configured
- * audience) and iss (when configured). Failure messages say which check failed and
+ * Tokens are compact JWS (RFC 7515) JWTs signed with ES256, RS256 or EdDSA (http/jwk.h:
+ * the key's type decides the algorithm). Keys come from a JWKS file and, for tokens whose
+ * iss is a configured identity provider, from that provider (http/oidc.h: discovery, key
+ * rotation, claim mapping). The verifier checks, in this order: the shape and size of the
+ * token, the header (alg ES256, RS256 or EdDSA: "none" and HS* are refused; no crit), the
+ * issuer's key named by kid and of the header's algorithm, the signature (OpenSSL
+ * EVP_DigestVerify; libjwt is not used so that the alg/kid rules stay in our hands,
+ * docs/decisions.md), then exp (required), nbf and iat (60 s leeway), aud (must contain
+ * the configured audience, or the provider's) and iss (when configured). A provider's
+ * claims are then mapped to overblik's (ob_oidc_map), so the rest below sees one shape. Failure messages say which check failed and
  * never echo a claim (a citizen token carries a CPR number). Tokens whose signature
  * verified are remembered (a keyed digest of the exact bytes -> their claims) so that a
  * client's next requests skip the ECDSA work; the claim checks run every time.
@@ -46,9 +48,12 @@
 
 typedef struct ob_auth ob_auth;
 
+typedef struct ob_oidc ob_oidc; /* http/oidc.h */
+
 typedef struct ob_auth_config {
     const char *audience; /* required "aud"; NULL means "overblik" */
     const char *issuer;   /* required "iss" when non-NULL */
+    ob_oidc *oidc;        /* identity providers (borrowed, outlives the verifier), or NULL */
 } ob_auth_config;
 
 /* Creates a verifier from a parsed JWKS ({"keys":[...]}, borrowed). Keys that are not
@@ -58,6 +63,8 @@ ob_status ob_auth_new(const json_t *jwks, const ob_auth_config *cfg, ob_auth **o
 /* Same, reading the JWKS from a file (at most 1 MiB). */
 ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth **out, ob_err *e);
 void ob_auth_free(ob_auth *a);
+/* The identity providers the verifier was given (NULL when none). */
+ob_oidc *ob_auth_oidc(const ob_auth *a);
 /* How many keys the verifier holds (for the operator's messages). */
 size_t ob_auth_key_count(const ob_auth *a);
 

@@ -11,6 +11,7 @@
  * The completion callback records metrics, writes the access log line and releases
  * the request; an in-flight counter lets ob_http_stop wait for answers to go out. */
 #include "http/server.h"
+#include "http/oidc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1805,13 +1806,24 @@ static enum MHD_Result preflight(ob_http_server *s, struct MHD_Connection *conn,
  * readable without a token; 404 when no identity provider is configured. */
 static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
-    if (!s->smart_authorize[0] || !s->smart_token[0])
+    char authz[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX], iss[OB_OIDC_URL_MAX];
+    snprintf(authz, sizeof authz, "%s", s->smart_authorize);
+    snprintf(token, sizeof token, "%s", s->smart_token);
+    snprintf(iss, sizeof iss, "%s", s->smart_issuer);
+    if (!authz[0] || !token[0]) { /* the identity provider marked smart, as it says itself */
+        pthread_rwlock_rdlock(&s->auth_lock);
+        ob_oidc *o = ob_auth_oidc(s->auth);
+        pthread_rwlock_unlock(&s->auth_lock); /* the providers outlive every verifier */
+        if (!ob_oidc_smart(o, (int64_t)ob_time_now(), authz, token, iss, sizeof authz))
+            authz[0] = token[0] = '\0';
+    }
+    if (!authz[0] || !token[0])
         return send_outcome(s, conn, r, 404, "not-found",
                             "SMART App Launch is not configured on this server (smart_authorize "
-                            "and smart_token, docs/operations.md)");
+                            "and smart_token, or a smart identity provider, docs/operations.md)");
     json_t *j = json_pack(
         "{s:s, s:s, s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s,s,s,s,s,s]}",
-        "authorization_endpoint", s->smart_authorize, "token_endpoint", s->smart_token,
+        "authorization_endpoint", authz, "token_endpoint", token,
         "grant_types_supported", "authorization_code", "response_types_supported", "code",
         "code_challenge_methods_supported", "S256", "capabilities", "launch-standalone",
         "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
@@ -1819,8 +1831,8 @@ static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *co
         "sso-openid-connect", "authorize-post", "permission-offline", "scopes_supported", "openid",
         "fhirUser", "launch/patient", "patient/*.rs", "user/*.rs", "offline_access", "profile",
         "online_access");
-    if (j && s->smart_issuer[0])
-        json_object_set_new(j, "issuer", json_string(s->smart_issuer));
+    if (j && iss[0])
+        json_object_set_new(j, "issuer", json_string(iss));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)
