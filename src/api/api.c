@@ -84,8 +84,8 @@ static const struct capability {
     const char *update_doc; /* how an update is made, when not by id; NULL: by id */
 } capabilities[] = {
     {"Appointment", "read vread history-instance search-type create",
-     "patient:reference patient.identifier:token date:date status:token _count:number "
-     "_offset:number _summary:token _sort:special",
+     "patient:reference patient.identifier:token actor:reference date:date status:token "
+     "_count:number _offset:number _summary:token _sort:special",
      ob_api_include_appointment, NULL, NULL,
      "only as a conditional update by the source's own identifier: PUT "
      "/Appointment?identifier=<system>|<value> (cancel: status cancelled); with If-Match: "

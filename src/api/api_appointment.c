@@ -329,29 +329,86 @@ static void shadow_search(ob_hub *h, const ob_caller *c, const ob_api_request *r
     ob_apt_list_release(&l);
 }
 
-static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+/* Appointment's actor parameter (any participant, issue 25): the one participant with an
+ * identity of its own here is the patient (the place is an address), so actor=Patient/<id>
+ * is patient=Patient/<id>; the search reads the copy, its links repeat what was asked. A
+ * reference to anything else is a 400, not an empty page that would look like "none". */
+static bool actor_as_patient(const ob_api_request *rq, ob_api_request *copy, ob_api_param **ps,
+                             ob_api_response *out)
+{
+    *ps = NULL;
+    bool body;
+    const char *actor = ob_api_param_get(rq, "actor", &body);
+    if (!actor)
+        return true;
+    const char *pt = strstr(actor, "Patient/");
+    if (ob_api_param_get(rq, "patient", NULL) || ob_api_param_get(rq, "patient.identifier", NULL)) {
+        ob_api_outcome(out, 400, "invalid", "give actor or patient, not both");
+        return false;
+    }
+    if (!pt || (pt != actor && pt[-1] != '/')) {
+        ob_api_outcome(out, 400, "not-supported",
+                       "actor takes a Patient reference here (an appointment's other participant "
+                       "is its place, an address)");
+        return false;
+    }
+    if (!(*ps = ob_malloc(rq->nparams * sizeof **ps))) {
+        ob_api_outcome(out, 500, "exception", "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < rq->nparams; i++) {
+        (*ps)[i] = rq->params[i];
+        if (strcmp(rq->params[i].name, "actor") == 0)
+            (*ps)[i].name = "patient";
+    }
+    *copy = *rq;
+    copy->params = *ps;
+    return true;
+}
+
+/* _sort=_lastUpdated: by the last write, then by id (the rows come by start). */
+static int by_updated_cmp(const void *a, const void *b)
+{
+    const ob_apt *x = &((const ob_apt_copy *)a)->a, *y = &((const ob_apt_copy *)b)->a;
+    if (x->updated != y->updated)
+        return x->updated < y->updated ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *given,
                         ob_api_response *out, ob_err *e)
 {
     static const char *const allowed[] = {
         "patient", "patient.identifier", "_count", "_offset", "_include", "date",
-        "status",  "_summary",           "_sort",  NULL};
+        "status",  "_summary",           "_sort",  "actor", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;
     ob_time from, to;
-    bool newest_first = false;
-    if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
+    bool newest_first = false, by_updated = false;
+    ob_api_request copy;
+    ob_api_param *ps = NULL;
+    const ob_api_request *rq = given;
+    if (!ob_api_params_only(given, allowed, out) || !actor_as_patient(given, &copy, &ps, out))
+        return OB_OK;
+    if (ps)
+        rq = &copy;
+    if (!ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_includes(rq, "_include", ob_api_include_appointment, &inc, out) ||
         !ob_api_date_range(rq, "date", &from, &to, out) ||
-        !ob_api_sort(rq, "date", &newest_first, out) ||
-        !ob_api_resolve_patient(h, c, rq, &pat, out))
+        !ob_api_sort(rq, "date", &newest_first, &by_updated, out) ||
+        !ob_api_resolve_patient(h, c, rq, &pat, out)) {
+        ob_free(ps);
         return OB_OK;
+    }
     ob_apt_list l = {0};
     ob_status rc = OB_OK;
     if (pat != OB_NONE)
         rc = ob_hub_apt_candidates(h, pat, &l, e);
     if (!rc)
         keep_matching(&l, from, to, ob_api_param_get(rq, "status", NULL));
+    if (!rc && by_updated)
+        qsort(l.v, l.n, sizeof *l.v, by_updated_cmp);
     for (size_t i = 0; newest_first && i < l.n / 2; i++) { /* the rows come by start */
         ob_apt_copy t = l.v[i];
         l.v[i] = l.v[l.n - 1 - i];
@@ -364,15 +421,13 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         rc = decide_all(h, c, pat, &l, inc != 0, false, &d, e);
     else
         memset(&d, 0, sizeof d);
-    if (rc) {
+    if (rc)
         ob_api_log_failed(out);
-        decided_free(&d);
-        ob_apt_list_release(&l);
-        return OB_OK;
-    }
-    write_searchset(h, rq, &l, &d, pat, offset, count, c->now, out);
+    else
+        write_searchset(h, given, &l, &d, pat, offset, count, c->now, out); /* as asked */
     decided_free(&d);
     ob_apt_list_release(&l);
+    ob_free(ps);
     return OB_OK;
 }
 

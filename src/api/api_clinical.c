@@ -139,13 +139,13 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     uint32_t pat;
     unsigned inc = 0;
     ob_api_item_filter f = {0};
-    bool newest_first = false;
+    bool newest_first = false, by_updated = false;
     f.code = ob_api_param_get(rq, fm->code, NULL);
     f.code_el = fm->code_el;
     f.category = fm->category ? ob_api_param_get(rq, fm->category, NULL) : NULL;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out) ||
         !ob_api_date_range(rq, date, &f.from, &f.to, out) ||
-        !ob_api_sort(rq, date, &newest_first, out) ||
+        !ob_api_sort(rq, date, &newest_first, &by_updated, out) ||
         !ob_api_includes(rq, "_include", fm->include, &inc, out) ||
         !ob_api_resolve_patient(h, c, rq, &pat, out))
         return OB_OK;
@@ -159,7 +159,9 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
             ob_api_cands_shadow(h, &sh);
         ob_api_cands_release(&sh);
     }
-    if (!rc && newest_first) /* they come by time */
+    if (!rc && by_updated && !ob_api_cands_sort_updated(&cs, newest_first))
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    else if (!rc && !by_updated && newest_first) /* they come by time */
         ob_api_cands_reverse(&cs);
     if (!rc && inc) { /* the Patient, decided last as an include (search.h) */
         size_t before = cs.n;

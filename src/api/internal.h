@@ -131,9 +131,11 @@ bool ob_api_includes(const ob_api_request *rq, const char *param, const char *co
  * false when malformed. (params.c) */
 bool ob_api_if_match(const char *s, int64_t *v);
 
-/* _sort: param (ascending) or -param (descending), the one date a search sorts by; absent,
+/* _sort: param (ascending) or -param (descending), the one date a search sorts by, or
+ * _lastUpdated / -_lastUpdated (issue 25: what standard clients ask for). *by_updated says
+ * which; NULL where the two are the same time (a log entry is never updated). Absent,
  * *descending is left as the search's default. Anything else: false with a 400. (params.c) */
-bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending,
+bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending, bool *by_updated,
                  ob_api_response *out);
 
 /* ---- helpers (util.c) ---- */
@@ -292,6 +294,10 @@ bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, js
 void ob_api_cands_release(ob_api_cands *cs);
 /* Reverses the candidates' order (_sort=-date); call before any include is added. */
 void ob_api_cands_reverse(ob_api_cands *cs);
+/* Orders the candidates by their resources' meta.lastUpdated (then as they came), oldest
+ * first or newest first (_sort=_lastUpdated); before any include is added. false on
+ * out-of-memory. */
+bool ob_api_cands_sort_updated(ob_api_cands *cs, bool descending);
 /* Decides every candidate, logs once (category for the log, e.g. "measurement",
  * "overview"; about_category describes a search with no candidates), then answers
  * with a searchset of the permitted ones (paging, block marker). */

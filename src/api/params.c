@@ -433,20 +433,27 @@ bool ob_api_if_match(const char *s, int64_t *v)
     return x > 0;
 }
 
-bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending,
+bool ob_api_sort(const ob_api_request *rq, const char *param, bool *descending, bool *by_updated,
                  ob_api_response *out)
 {
     const char *v = ob_api_param_get(rq, "_sort", NULL);
+    if (by_updated)
+        *by_updated = false;
     if (!v)
         return true;
     bool desc = v[0] == '-';
-    if (strcmp(v + desc, param) != 0) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "_sort takes %s (oldest first) or -%s (newest first) here", param,
-                 param);
+    bool updated = strcmp(v + desc, "_lastUpdated") == 0;
+    if (!updated && strcmp(v + desc, param) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "_sort takes %s (oldest first), -%s (newest first), _lastUpdated or "
+                 "-_lastUpdated here",
+                 param, param);
         ob_api_outcome(out, 400, "not-supported", msg);
         return false;
     }
     *descending = desc;
+    if (by_updated)
+        *by_updated = updated;
     return true;
 }

@@ -322,6 +322,49 @@ bool ob_api_cands_add(ob_api_cands *cs, const ob_request *rq, const char *id, js
     return true;
 }
 
+typedef struct upd_key {
+    const char *t; /* meta.lastUpdated, "" when absent */
+    size_t i;
+} upd_key;
+
+static int upd_cmp(const void *a, const void *b)
+{
+    const upd_key *x = a, *y = b;
+    int c = strcmp(x->t, y->t); /* one instant format throughout (fhir/), so text order */
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+bool ob_api_cands_sort_updated(ob_api_cands *cs, bool descending)
+{
+    if (cs->n < 2)
+        return true;
+    upd_key *k = ob_malloc(cs->n * sizeof *k);
+    ob_request *rqs = ob_malloc(cs->n * sizeof *rqs);
+    char **ids = ob_malloc(cs->n * sizeof *ids);
+    json_t **res = ob_malloc(cs->n * sizeof *res);
+    bool ok = k && rqs && ids && res;
+    if (ok) {
+        for (size_t i = 0; i < cs->n; i++) {
+            const char *t =
+                json_string_value(json_object_get(json_object_get(cs->res[i], "meta"), "lastUpdated"));
+            k[i] = (upd_key){t ? t : "", i};
+        }
+        qsort(k, cs->n, sizeof *k, upd_cmp);
+        for (size_t i = 0; i < cs->n; i++) {
+            size_t from = k[descending ? cs->n - 1 - i : i].i;
+            rqs[i] = cs->rqs[from], ids[i] = cs->ids[from], res[i] = cs->res[from];
+        }
+        memcpy(cs->rqs, rqs, cs->n * sizeof *rqs);
+        memcpy(cs->ids, ids, cs->n * sizeof *ids);
+        memcpy(cs->res, res, cs->n * sizeof *res);
+    }
+    ob_free(k);
+    ob_free(rqs);
+    ob_free(ids);
+    ob_free(res);
+    return ok;
+}
+
 void ob_api_cands_reverse(ob_api_cands *cs)
 {
     for (size_t i = 0, j = cs->n ? cs->n - 1 : 0; i < j; i++, j--) {

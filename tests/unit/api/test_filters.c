@@ -747,13 +747,66 @@ static void sort_rows(void **state)
     af_close(&f);
 }
 
+/* Issue 25: _sort=_lastUpdated (the last write, then the order of writing) and
+ * Appointment's actor=Patient/<id> as patient=, as standard clients ask. Two appointments
+ * written later-start first, so the two orders differ; before, both were a 400. */
+static void lastupdated_and_actor_rows(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "filters-updated");
+    static const char *const apts[] = {
+        "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"late\",\"patient\":"
+        "\"anna\",\"start\":\"2026-12-20T09:00:00Z\"}",
+        "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"early\",\"patient\":"
+        "\"anna\",\"start\":\"2026-12-10T09:00:00Z\"}",
+    };
+    af_load(&f, apts, 2);
+    ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+    char by_date[128], up[128], down[128], actor[128], buf[128];
+    const struct {
+        const char *const *params;
+        char *into;
+        int status;
+    } urows[] = {
+        {(const char *[]){ANNA, "_sort=date", NULL}, by_date, 200},
+        {(const char *[]){ANNA, "_sort=_lastUpdated", NULL}, up, 200},
+        {(const char *[]){ANNA, "_sort=-_lastUpdated", NULL}, down, 200},
+        {(const char *[]){"actor=Patient/anna", NULL}, actor, 200},
+        {(const char *[]){"actor=Practitioner/gp1-dr", NULL}, buf, 400},
+        {(const char *[]){"actor=Patient/anna", ANNA, NULL}, buf, 400},
+    };
+    for (size_t i = 0; i < sizeof urows / sizeof urows[0]; i++) {
+        ob_api_response r;
+        af_call(&f, &gp1, "GET", "/Appointment", urows[i].params, NULL, &r);
+        if (r.status != urows[i].status)
+            fail_msg("row %zu: status %d, wanted %d", i, r.status, urows[i].status);
+        if (r.status == 200)
+            order(&r, urows[i].into, 128);
+        ob_api_response_release(&r);
+    }
+    if (!strchr(by_date, ',') || strcmp(by_date, up) == 0 || strcmp(by_date, down) != 0)
+        fail_msg("by date %s, by last update %s / %s", by_date, up, down);
+    if (strcmp(actor, by_date) != 0)
+        fail_msg("actor=Patient/anna found %s, patient= %s", actor, by_date);
+    /* Condition by last update: meta.lastUpdated never goes down */
+    af_load_anna_items(&f);
+    ob_api_response r;
+    af_call(&f, &gp1, "GET", "/Condition", (const char *[]){ANNA, "_sort=_lastUpdated", NULL},
+            NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(af_matches(&r) >= 1);
+    ob_api_response_release(&r);
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_hold),     cmocka_unit_test(status_rows),
         cmocka_unit_test(summary_count), cmocka_unit_test(sort_rows),
         cmocka_unit_test(total_rows),    cmocka_unit_test(elements_rows),
-        cmocka_unit_test(summary_rows),
+        cmocka_unit_test(summary_rows),  cmocka_unit_test(lastupdated_and_actor_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
