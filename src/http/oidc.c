@@ -475,6 +475,8 @@ ob_status ob_oidc_key(ob_oidc *o, int i, const char *kid, int64_t now, ob_jwk *o
     unsigned gen;
     bool stale, may;
     memset(out, 0, sizeof *out);
+    if (!kid) /* never worth a fetch */
+        return ob_err_set(e, OB_ENOTFOUND, "token header has no key id (kid)");
     if (lookup(o, is, kid, now, out, &gen, &stale, &may)) {
         /* a known key of an old set: this request refreshes it if no other is already */
         if (stale && may && pthread_mutex_trylock(&is->fetch) == 0) {
@@ -496,9 +498,7 @@ ob_status ob_oidc_key(ob_oidc *o, int i, const char *kid, int64_t now, ob_jwk *o
     pthread_mutex_unlock(&is->fetch);
     if (out->pkey)
         return OB_OK;
-    return ob_err_set(e, OB_ENOTFOUND,
-                      kid ? "token key id (kid) is not a key of its issuer"
-                          : "token header has no key id (kid)");
+    return ob_err_set(e, OB_ENOTFOUND, "token key id (kid) is not a key of its issuer");
 }
 
 /* ---- claims ---- */
