@@ -149,7 +149,7 @@ async function calls(client, label, { write }) {
   for (;;) {
     probe = await fetch(`${fhirBase()}/Appointment?patient=Patient/pt-p&_count=1`,
       { headers: { authorization: `Bearer ${tok}` } });
-    if (probe.status !== 401 || Date.now() - t0 > 8000) break;
+    if (probe.status !== 401 || Date.now() - t0 > 12000) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   if (probe.status !== 200) {
