@@ -231,7 +231,9 @@ static void write_searchset(ob_hub *h, const ob_api_request *rq, const ob_apt_li
             pext = h->ix->patients[pat].ext_id;
         pthread_rwlock_unlock(&h->lock);
     }
-    ob_api_page_links_write(&w, rq, pext, visible, offset, count);
+    offset = ob_api_after(rq, d->idp, ds, l->n, offset);
+    ob_api_page_links_write(&w, rq, pext, visible, offset, count,
+                            ob_api_page_last(d->idp, ds, l->n, offset, count));
     ob_jw_lit(&w, ",\"entry\":[");
     size_t seen = 0, written = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -380,7 +382,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *giv
 {
     static const char *const allowed[] = {
         "patient", "patient.identifier", "_count", "_offset", "_include", "date",
-        "status",  "_summary",           "_sort",  "actor", NULL};
+        "status",  "_summary",           "_sort",  "actor",   "_after", NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;

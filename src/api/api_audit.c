@@ -74,7 +74,7 @@ static void answer(ob_hub *h, const ob_caller *c, const ob_api_request *rq, cons
     linked.params = ps;
     linked.nparams = n;
     linked.ignored = ign;
-    ob_api_bundle_link(col->bundle, col->at ? &linked : rq, pext, col->offset, col->count);
+    ob_api_bundle_link(col->bundle, col->at ? &linked : rq, pext, col->offset, col->count, NULL);
     lr->resource = col->ids;
     if (ob_api_log_read(h, c, lr, &seq, e)) {
         json_decref(col->bundle);

@@ -141,7 +141,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
         return OB_OK;
     }
     json_object_set_new(bundle, "total", json_integer((json_int_t)shown));
-    ob_api_bundle_link(bundle, rq, pext, offset, count);
+    ob_api_bundle_link(bundle, rq, pext, offset, count, NULL);
     out->status = 200;
     out->body = bundle;
     return OB_OK;

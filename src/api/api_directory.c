@@ -76,7 +76,7 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
                 ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
     }
     pthread_rwlock_unlock(&h->lock);
-    ob_api_bundle_link(b, rq, NULL, 0, (size_t)-1); /* self: no paging here */
+    ob_api_bundle_link(b, rq, NULL, 0, (size_t)-1, NULL); /* self: no paging here */
     out->status = b ? 200 : 500;
     out->body = b;
     if (!b)

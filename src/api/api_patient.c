@@ -157,7 +157,7 @@ static ob_status everything(ob_hub *h, const ob_caller *c, const ob_api_request 
         ob_api_outcome(out, 405, "not-supported", "$everything is called with GET");
         return OB_OK;
     }
-    static const char *const allowed[] = {"_count", "_offset", "_type", NULL};
+    static const char *const allowed[] = {"_count", "_offset", "_after", "_type", NULL};
     size_t count, offset;
     if (!ob_api_params_only(rq, allowed, out) || !ob_api_paging(rq, &count, &offset, out))
         return OB_OK;

@@ -112,15 +112,29 @@ static inline bool ob_api_in_range(ob_time t, ob_time from, ob_time to)
  * total > 0, so a hidden patient's page is the one an absent patient gets, with the
  * search as asked. Never a CPR (R-CPR-2): a request that still holds a CPR-like value
  * gets no links. NULL when there are none; new reference. */
+/* after: the id of the page's last match (ob_api_page_last), put in the next link as
+ * _after so that the next page starts after it whatever was written meanwhile; NULL for
+ * none (the next link pages by _offset alone). */
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
-                          size_t offset, size_t count);
+                          size_t offset, size_t count, const char *after);
 /* Sets bundle's "link" to those links, with total read from the bundle (none: unchanged). */
 void ob_api_bundle_link(json_t *bundle, const ob_api_request *rq, const char *patient_ext,
-                        size_t offset, size_t count);
+                        size_t offset, size_t count, const char *after);
 /* The same links written as the member ,"link":[...] of a Bundle being written as text
  * (nothing when there are none). */
 void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *patient_ext,
-                             size_t total, size_t offset, size_t count);
+                             size_t total, size_t offset, size_t count, const char *after);
+/* Stable paging (issue 25): a page read by offset repeats or skips matches when a write
+ * lands before it between two reads. _after=<id> names the previous page's last match;
+ * the page starts after it among the matches the caller may see now (ids[i], ds[i] the
+ * first n candidates, includes not among them). Returns that position, or offset when
+ * _after is absent or names nothing the caller sees (a withdrawn item: the offset is the
+ * fallback). (util.c) */
+size_t ob_api_after(const ob_api_request *rq, const char *const *ids, const ob_decision *ds,
+                    size_t n, size_t offset);
+/* The id of the last match shown on the page at offset (count matches), or NULL. */
+const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n,
+                             size_t offset, size_t count);
 /* Reads every `param` (_include or _revinclude): each value must be one of the
  * NULL-terminated allowed list (else 400 naming the supported ones, returns false);
  * bit j of *asked is set when allowed[j] was asked for. */

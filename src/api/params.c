@@ -223,7 +223,8 @@ static bool search_query(const ob_api_request *rq, const char *patient_ext, bool
     }
     for (size_t i = 0; i < rq->nparams; i++) {
         const char *n = rq->params[i].name, *v = rq->params[i].value;
-        if ((!keep_paging && (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0)) ||
+        if ((!keep_paging && (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
+                              strcmp(n, "_after") == 0)) ||
             (rq->ignored && rq->ignored[i]) ||
             (patient_ext &&
              (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||
@@ -255,7 +256,7 @@ typedef struct page_links {
     size_t n;
     struct {
         const char *relation, *prefix;
-        char tail[64];
+        char tail[512];
     } l[3];
 } page_links;
 
@@ -269,7 +270,7 @@ static void page_links_add(page_links *pl, const char *relation, const char *pre
 }
 
 static size_t page_links_make(const ob_api_request *rq, const char *patient_ext, size_t total,
-                              size_t offset, size_t count, page_links *pl)
+                              size_t offset, size_t count, const char *after, page_links *pl)
 {
     pl->n = 0;
     /* the patient by internal id only when the caller may see something: a hidden patient
@@ -287,14 +288,20 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
     bool next = total > 0 && count > 0 && count < total - (offset < total ? offset : total);
     bool prev = total > 0 && offset > 0;
     if ((next || prev) && search_query(rq, pext, false, 0, pl->page, sizeof pl->page)) {
-        char tail[64];
+        char tail[512];
         if (prev) {
             snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu", count,
                      offset > count ? offset - count : 0);
             page_links_add(pl, "previous", pl->page, tail);
         }
         if (next) {
-            snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu", count, offset + count);
+            char cur[400] = "";
+            size_t at = 0; /* the page's last match: the next page starts after it */
+            if (after && strlen(after) < 120) {
+                raw_put(cur, sizeof cur, &at, "&_after=");
+                url_put(cur, sizeof cur, &at, after);
+            }
+            snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu%s", count, offset + count, cur);
             page_links_add(pl, "next", pl->page, tail);
         }
     }
@@ -310,10 +317,10 @@ bool ob_api_is_everything(const char *path)
 }
 
 json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, size_t total,
-                          size_t offset, size_t count)
+                          size_t offset, size_t count, const char *after)
 {
     page_links pl;
-    if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
+    if (page_links_make(rq, patient_ext, total, offset, count, after, &pl) == 0)
         return NULL;
     json_t *links = json_array();
     char url[sizeof pl.page + sizeof pl.l[0].tail];
@@ -326,21 +333,21 @@ json_t *ob_api_page_links(const ob_api_request *rq, const char *patient_ext, siz
 }
 
 void ob_api_bundle_link(json_t *bundle, const ob_api_request *rq, const char *patient_ext,
-                        size_t offset, size_t count)
+                        size_t offset, size_t count, const char *after)
 {
     if (!bundle)
         return;
     size_t total = (size_t)json_integer_value(json_object_get(bundle, "total"));
-    json_t *links = ob_api_page_links(rq, patient_ext, total, offset, count);
+    json_t *links = ob_api_page_links(rq, patient_ext, total, offset, count, after);
     if (links)
         json_object_set_new(bundle, "link", links);
 }
 
 void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *patient_ext,
-                             size_t total, size_t offset, size_t count)
+                             size_t total, size_t offset, size_t count, const char *after)
 {
     page_links pl;
-    if (page_links_make(rq, patient_ext, total, offset, count, &pl) == 0)
+    if (page_links_make(rq, patient_ext, total, offset, count, after, &pl) == 0)
         return;
     ob_jw_lit(w, ",\"link\":[");
     for (size_t i = 0; i < pl.n; i++) {

@@ -399,6 +399,32 @@ void ob_api_cands_shadow(ob_hub *h, const ob_api_cands *cs)
     pthread_rwlock_unlock(&h->lock);
 }
 
+size_t ob_api_after(const ob_api_request *rq, const char *const *ids, const ob_decision *ds,
+                    size_t n, size_t offset)
+{
+    const char *after = ob_api_param_get(rq, "_after", NULL);
+    size_t seen = 0;
+    for (size_t i = 0; after && i < n; i++) {
+        if (!ds[i].permit)
+            continue; /* only what the caller sees can be named: hidden = absent */
+        seen++;
+        if (strcmp(ids[i], after) == 0)
+            return seen;
+    }
+    return offset;
+}
+
+const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n,
+                             size_t offset, size_t count)
+{
+    const char *last = NULL;
+    size_t seen = 0;
+    for (size_t i = 0; i < n && seen < offset + count; i++)
+        if (ds[i].permit && seen++ >= offset)
+            last = ids[i];
+    return last;
+}
+
 ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, ob_api_cands *cs,
                               const char *log_category, uint8_t about_category,
                               const ob_api_request *rq, size_t offset, size_t count,
@@ -429,9 +455,12 @@ ob_status ob_api_cands_answer(ob_hub *h, const ob_caller *c, uint32_t patient, o
         return OB_OK;
     }
     out->status = 200;
+    size_t nm = cs->n - cs->ninclude;
+    offset = ob_api_after(rq, (const char *const *)cs->ids, ds, nm, offset);
     out->body = ob_api_search_bundle(rq->base_url, cs->res, ds, cs->n, cs->ninclude, offset, count,
                                      ob_search_block_hint(ds, cs->n));
-    ob_api_bundle_link(out->body, rq, ext, offset, count);
+    ob_api_bundle_link(out->body, rq, ext, offset, count,
+                       ob_api_page_last((const char *const *)cs->ids, ds, nm, offset, count));
     json_t *note = ob_api_sources_outcome(h, c->now); /* R-SRC-2 */
     if (note && out->body)
         json_array_append_new(

@@ -7,6 +7,7 @@
  * log entry describe the search that was asked; a hidden patient still answers like an
  * absent one; a malformed value is a 400 that logs nothing. */
 #include "api_fixture.h"
+#include "http/auth.h"
 
 enum who { GP1, GP2 };
 
@@ -800,6 +801,83 @@ static void lastupdated_and_actor_rows(void **state)
     af_close(&f);
 }
 
+/* The next link's query as af_call parameters (percent-decoded into buf). */
+static size_t next_params(ob_api_response *r, char *buf, size_t cap, const char **ps, size_t max)
+{
+    size_t i, n = 0, at = 0;
+    json_t *l;
+    json_array_foreach(json_object_get(r->body, "link"), i, l)
+    {
+        const char *rel = json_string_value(json_object_get(l, "relation"));
+        const char *url = json_string_value(json_object_get(l, "url"));
+        if (!rel || strcmp(rel, "next") != 0 || !strchr(url, '?'))
+            continue;
+        for (const char *q = strchr(url, '?') + 1; *q && n + 1 < max;) {
+            size_t len = strcspn(q, "&");
+            long d = ob_http_pct_decode(q, len, buf + at, cap - at, true);
+            assert_true(d >= 0);
+            ps[n++] = buf + at;
+            at += (size_t)d + 1;
+            q += len + (q[len] == '&');
+        }
+    }
+    ps[n] = NULL;
+    return n;
+}
+
+/* Issue 25, stable paging: a client reads page 1 (one match), a source writes a match that
+ * sorts before it, the client follows the next link. With _after (the page's last match,
+ * in the link) page 2 is the second match; the same page by _offset alone repeats the
+ * first, which is what the test shows too, so it cannot pass by accident. */
+static void stable_paging_rows(void **state)
+{
+    (void)state;
+    const struct {
+        const char *path, *first, *second, *earlier;
+    } prow[] = {
+        {"/Condition", "anna-d1", "anna-d2",
+         "{\"type\":\"item\",\"id\":\"anna-d0\",\"patient\":\"anna\",\"category\":"
+         "\"diagnosis\",\"origin\":\"gp-1\",\"time\":\"2024-01-02T10:00:00Z\",\"code\":\"T90\"}"},
+        {"/Appointment", NULL, NULL,
+         "{\"type\":\"appointment\",\"source\":\"gp1-sys\",\"identifier\":\"x0\",\"patient\":"
+         "\"anna\",\"start\":\"2026-11-01T09:00:00Z\"}"},
+    };
+    for (size_t k = 0; k < sizeof prow / sizeof prow[0]; k++) {
+        af f;
+        af_open(&f, "filters-after");
+        af_load_anna_items(&f);
+        ob_caller gp1 = af_pro(&f, "gp1-dr", "gp-1", NULL);
+        ob_api_response r;
+        char first[128], second[128], again[128], all[256], buf[1024];
+        const char *ps[16];
+        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, NULL}, NULL, &r);
+        order(&r, all, sizeof all);
+        ob_api_response_release(&r);
+        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, "_count=1", NULL}, NULL,
+                &r);
+        order(&r, first, sizeof first);
+        assert_true(next_params(&r, buf, sizeof buf, ps, 16) > 0);
+        ob_api_response_release(&r);
+        af_load(&f, &prow[k].earlier, 1);
+        af_call(&f, &gp1, "GET", prow[k].path, ps, NULL, &r);
+        order(&r, second, sizeof second);
+        ob_api_response_release(&r);
+        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, "_count=1", "_offset=1", NULL},
+                NULL, &r);
+        order(&r, again, sizeof again);
+        ob_api_response_release(&r);
+        /* all = "first,second": page 2 must be its second id, not the first again */
+        const char *want2 = strchr(all, ',') + 1;
+        if (strcmp(all, prow[k].first ? "anna-d1,anna-d2" : all) != 0 ||
+            strncmp(all, first, strlen(first)) != 0 || strcmp(second, want2) != 0)
+            fail_msg("%s: all %s, page 1 %s, page 2 %s", prow[k].path, all, first, second);
+        if (strcmp(again, first) != 0)
+            fail_msg("%s: by offset the page after a new earlier match should repeat %s, got %s",
+                     prow[k].path, first, again);
+        af_close(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,6 +885,7 @@ int main(void)
         cmocka_unit_test(summary_count), cmocka_unit_test(sort_rows),
         cmocka_unit_test(total_rows),    cmocka_unit_test(elements_rows),
         cmocka_unit_test(summary_rows),  cmocka_unit_test(lastupdated_and_actor_rows),
+        cmocka_unit_test(stable_paging_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
