@@ -6,9 +6,10 @@
 #   create, read, vread, a conditional read (304), a conditional PUT by identifier, a block
 #   (POST Consent) and a batch with errors (each entry its own status);
 # - smart: SMART's fhirclient through a standalone launch at npm oidc-provider (PKCE, JWT access
-#   tokens), calls to overblik with its token, key rotation (ES256, then EdDSA, new kids);
+#   tokens), calls to overblik with its token, key rotation (ES256, then EdDSA, new kids); a
+#   second provider, of professionals (fhirUser and dk:sor mapped), through a plain code flow;
 # - medplum: @medplum/core's R4 validator (invariants included) over every answer sampled.
-# A hand-made world (one patient, her GP, two doctors, two source systems), the provider
+# A hand-made world (one patient, her GP, three doctors, two source systems), the providers
 # (tests/interop/idp.mjs) and overblik on free ports, the node driver (tests/interop/run.sh,
 # which installs the pinned npm packages once). Without `serve --oidc` in this overblik the
 # smart scenario checks the launch and token but that overblik refuses the token.
@@ -19,10 +20,11 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.bash"
 need node npm curl flock
 work=$(mktemp -d)
-srv=""; idp=""
+srv=""; idp=""; idp2=""
 cleanup() {
   [ -n "$srv" ] && kill "$srv" 2>/dev/null
   [ -n "$idp" ] && kill "$idp" 2>/dev/null
+  [ -n "$idp2" ] && kill "$idp2" 2>/dev/null
   wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,25 +52,36 @@ db="$work/w.db"
 "$bin" init --db "$db" >/dev/null && ok || { bad "init"; the_end; exit 1; }
 out=$("$bin" load --db "$db" "$work/world.ndjson" 2>&1) && ok || { bad "load: $out"; the_end; exit 1; }
 
-# the OpenID Connect provider first: overblik is told its issuer (and may discover it at start)
-node "$src/tests/interop/idp.mjs" "$work/idp.url" >"$work/idp.out" 2>&1 &
-idp=$!
-for _ in $(seq 1 100); do [ -s "$work/idp.url" ] && break; sleep 0.1; done
-issuer=$(cat "$work/idp.url" 2>/dev/null)
-[ -n "$issuer" ] && ok || { bad "the OIDC provider did not start: $(cat "$work/idp.out")"; the_end; exit 1; }
+# the OpenID Connect providers first (citizens' with SMART, professionals'): overblik is told
+# their issuers and discovers them at start
+start_idp() { # start_idp PIDVAR URLVAR PROFILE
+  local -n idp_pid_=$1 idp_url_=$2
+  node "$src/tests/interop/idp.mjs" "$work/$3.url" "$3" >"$work/$3.out" 2>&1 &
+  idp_pid_=$!
+  for _ in $(seq 1 100); do [ -s "$work/$3.url" ] && break; sleep 0.1; done
+  idp_url_=$(cat "$work/$3.url" 2>/dev/null)
+  [ -n "$idp_url_" ] && ok || { bad "the OIDC provider ($3) did not start: $(cat "$work/$3.out")"; the_end; exit 1; }
+}
+start_idp idp issuer patient
+start_idp idp2 issuer2 practitioner
 
 smart=(--smart-authorize "$issuer/auth" --smart-token "$issuer/token")
 oidc=0
 if "$bin" serve --help 2>&1 | grep -q -- '--oidc'; then
   oidc=1
-  printf '{"issuers": [{"issuer": "%s", "audience": "overblik", "kind": "citizen", "claims": {"patient": "patient"}, "smart": true}]}\n' \
-    "$issuer" >"$work/oidc.json"
+  cat >"$work/oidc.json" <<EOF
+{"issuers": [
+  {"issuer": "$issuer", "audience": "overblik", "kind": "citizen", "claims": {"patient": "patient"}, "smart": true},
+  {"issuer": "$issuer2", "audience": "overblik", "kind": "professional",
+   "claims": {"sub": {"claim": "fhirUser", "prefix": "Practitioner/"}, "site": "dk:sor"}}
+]}
+EOF
   smart=(--oidc "$work/oidc.json")
 fi
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2 --access-log "${smart[@]}"
 [ -n "$addr" ] && ok || { bad "overblik did not start: $(cat "$work/err.txt")"; the_end; exit 1; }
 
-OB_URL=$addr OB_BIN=$bin OB_DB=$db OB_IDP=$issuer OB_OIDC=$oidc \
+OB_URL=$addr OB_BIN=$bin OB_DB=$db OB_IDP=$issuer OB_IDP_PRO=$issuer2 OB_OIDC=$oidc \
   timeout 120 bash "$src/tests/interop/run.sh" "$@" | tee "$work/driver.out"
 rc=${PIPESTATUS[0]}
 last=$(tail -1 "$work/driver.out")
@@ -80,7 +93,7 @@ fi
 [ "$rc" -eq 0 ] || [ "$failn" -gt 0 ] || bad "the driver exited $rc"
 if [ "$failn" -gt 0 ]; then
   echo "--- overblik's stderr (last 20 lines)"; tail -20 "$work/err.txt"
-  echo "--- the provider's output (last 20 lines)"; tail -20 "$work/idp.out"
+  echo "--- the providers' output (last 20 lines)"; tail -20 "$work/patient.out" "$work/practitioner.out"
 fi
 kill -0 "$srv" 2>/dev/null && ok || bad "overblik died during the run: $(tail -5 "$work/err.txt")"
 kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""

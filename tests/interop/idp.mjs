@@ -1,8 +1,10 @@
-// idp.mjs [PORTFILE] - a real OpenID Connect provider (npm oidc-provider) on 127.0.0.1, a free
-// port, for the SMART scenario; writes its issuer URL into PORTFILE (and prints it) once it
-// listens. It issues JWT access tokens for the resource "overblik" (audience overblik), with
-// the SMART patient context as claims (patient, fhirUser: the login name is the overblik
-// patient id) and PKCE required; its login and consent pages are oidc-provider's own
+// idp.mjs [PORTFILE [patient|practitioner]] - a real OpenID Connect provider (npm
+// oidc-provider) on 127.0.0.1, a free port, for the SMART scenario; writes its issuer URL into
+// PORTFILE (and prints it) once it listens. It issues JWT access tokens for the resource
+// "overblik" (audience overblik) with PKCE required, carrying the SMART patient context
+// (patient, fhirUser Patient/<login>: the login name is an overblik patient id) - or, as a
+// provider of professionals (practitioner), fhirUser Practitioner/<login> and the site in
+// "dk:sor" (POST /_test/setup's "site"). Its login and consent pages are oidc-provider's own
 // devInteractions forms, which the SMART scenario fills in like a browser would.
 //
 // POST /_test/setup {"redirect_uri", "resource", "alg", "rotate"} (from the test driver,
@@ -16,7 +18,8 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const CLIENT_ID = 'overblik-smart-app';
-const RS_SCOPES = 'patient/*.rs patient/Appointment.rs patient/AuditEvent.rs patient/Patient.rs patient/Consent.c';
+const RS_SCOPES = 'patient/*.rs patient/Appointment.rs patient/AuditEvent.rs patient/Patient.rs patient/Consent.c user/*.rs user/Appointment.rs';
+const PROFILE = process.argv[3] || 'patient';
 let current = null; // the provider instance serving now
 let issuer = '';
 
@@ -29,7 +32,7 @@ function newKey(alg) {
   return { ...pair.privateKey.export({ format: 'jwk' }), kid: `k-${alg}-${randomUUID().slice(0, 8)}`, alg, use: 'sig' };
 }
 
-function build({ redirect_uri, resource, alg, rotate = true }) {
+function build({ redirect_uri, resource, alg, rotate = true, site = '' }) {
   const key = !rotate && current?.key.alg === alg ? current.key : newKey(alg);
   const provider = new Provider(issuer, {
     clients: [{
@@ -63,14 +66,17 @@ function build({ redirect_uri, resource, alg, rotate = true }) {
       },
     },
     // the SMART launch context rides in the access token (overblik maps patient -> patient)
-    extraTokenClaims: (_ctx, token) =>
-      token.kind === 'AccessToken' ? { patient: token.accountId, fhirUser: `Patient/${token.accountId}` } : undefined,
+    extraTokenClaims: (_ctx, token) => {
+      if (token.kind !== 'AccessToken') return undefined;
+      if (PROFILE === 'practitioner') return { fhirUser: `Practitioner/${token.accountId}`, 'dk:sor': site };
+      return { patient: token.accountId, fhirUser: `Patient/${token.accountId}` };
+    },
     ttl: { AccessToken: 600, Session: 600, Interaction: 600, Grant: 600, AuthorizationCode: 60, IdToken: 600 },
   });
   // SMART: the token response names the patient in context too
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route === 'token' && ctx.body?.access_token) {
+    if (PROFILE === 'patient' && ctx.oidc?.route === 'token' && ctx.body?.access_token) {
       const claims = JSON.parse(Buffer.from(ctx.body.access_token.split('.')[1], 'base64url'));
       ctx.body = { ...ctx.body, patient: claims.patient };
     }

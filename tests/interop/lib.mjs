@@ -8,6 +8,7 @@ export const env = {
   bin: process.env.OB_BIN,
   db: process.env.OB_DB,
   idp: process.env.OB_IDP || '', // the OIDC provider's issuer (idp.mjs), if one runs
+  idpPro: process.env.OB_IDP_PRO || '', // a second one, of professionals
   oidc: process.env.OB_OIDC === '1', // overblik was started with --oidc naming that provider
 };
 export const fhirBase = () => `${env.base}/fhir`;

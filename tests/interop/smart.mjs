@@ -13,7 +13,9 @@
 //   has never seen; a new launch's token must be accepted once overblik refetched the JWKS.
 import http from 'node:http';
 import smart from 'fhirclient';
-import { env, fhirBase, eq, truthy, ok, bad, note, sample } from './lib.mjs';
+import { createHash, randomBytes } from 'node:crypto';
+import { Client as FhirKit } from 'fhir-kit-client';
+import { env, fhirBase, eq, truthy, ok, bad, note, sample, tokens } from './lib.mjs';
 
 const CLIENT_ID = 'overblik-smart-app';
 const SCOPE = 'openid fhirUser launch/patient patient/Appointment.rs patient/AuditEvent.rs patient/Patient.rs patient/Consent.c';
@@ -52,7 +54,7 @@ function startApp() {
 }
 
 // --- the browser: follows redirects, keeps cookies per host:port, submits the provider's forms
-async function browse(start, login) {
+async function browse(start, login, stopAt = '') {
   const jar = new Map(); // host -> Map(name -> value)
   const trail = []; // "METHOD url -> status"
   const redirects = []; // every Location followed
@@ -77,6 +79,7 @@ async function browse(start, login) {
     if (r.status >= 300 && r.status < 400) {
       url = new URL(r.headers.get('location'), url).href;
       redirects.push(url);
+      if (stopAt && url.startsWith(stopAt)) return { status: r.status, text: '', trail, redirects, url };
       continue;
     }
     const text = await r.text();
@@ -98,8 +101,8 @@ async function browse(start, login) {
   return { status: 0, text: 'too many hops', trail, redirects, url };
 }
 
-async function setupIdp(body) {
-  const r = await fetch(`${env.idp}/_test/setup`, { method: 'POST', body: JSON.stringify(body) });
+async function setupIdp(body, idp = env.idp) {
+  const r = await fetch(`${idp}/_test/setup`, { method: 'POST', body: JSON.stringify(body) });
   if (!r.ok) throw new Error(`idp setup: ${r.status} ${await r.text()}`);
   return r.json();
 }
@@ -211,7 +214,41 @@ export async function run() {
       const c = await launch(app, label, want);
       if (c) await calls(c, label, { write: i === 0 });
     }
+    if (env.idpPro) await professional(app);
   } finally {
     app.server.close();
   }
+}
+
+// professional(app): a second provider, of professionals (overblik maps fhirUser
+// Practitioner/<id> to sub and dk:sor to site): a plain authorization code flow with PKCE as
+// any OAuth client does it, then fhir-kit-client with the token as the hospital doctor
+async function professional(app) {
+  const redirect = `${app.base}/pro-callback`; // the browser stops at the redirect: the code
+  const { kid } = await setupIdp({ redirect_uri: redirect, resource: fhirBase(), alg: 'ES256', rotate: false, site: 'hosp-med' }, env.idpPro);
+  const disc = await (await fetch(`${env.idpPro}/.well-known/openid-configuration`)).json();
+  const verifier = randomBytes(32).toString('base64url');
+  const q = new URLSearchParams({
+    response_type: 'code', client_id: CLIENT_ID, redirect_uri: redirect, scope: 'openid user/Appointment.rs',
+    state: 's1', resource: fhirBase(),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  });
+  const res = await browse(`${disc.authorization_endpoint}?${q}`, 'med-dr', redirect);
+  const code = new URL(res.url).searchParams.get('code');
+  truthy('professional: the provider redirects back with a code', !!code, res.trail);
+  if (!code) return;
+  const tr = await (await fetch(disc.token_endpoint, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: CLIENT_ID, code_verifier: verifier, resource: fhirBase() }),
+  })).json();
+  const [hdr, claims] = jwtParts(tr.access_token || 'e30.e30');
+  eq('professional: an ES256 JWT with fhirUser and dk:sor', [hdr.alg, hdr.kid, claims.fhirUser, claims['dk:sor'], [].concat(claims.aud).includes('overblik')],
+    ['ES256', kid, 'Practitioner/med-dr', 'hosp-med', true]);
+  if (!env.oidc) return;
+  const doc = new FhirKit({ baseUrl: fhirBase(), bearerToken: tr.access_token });
+  const b = sample('professional: search Appointment', await doc.search({ resourceType: 'Appointment', searchParams: { patient: 'Patient/pt-p' } }));
+  truthy('professional: the treating doctor sees the patient\'s appointments', b.total >= 1, b.total);
+  const log = await (await fetch(`${fhirBase()}/AuditEvent?_count=1`, { headers: { authorization: `Bearer ${tokens.citizen()}` } })).json();
+  eq('professional: the patient\'s log names the doctor from the provider\'s claims',
+    log.entry?.[0]?.resource?.agent?.[0]?.who?.reference, 'Practitioner/med-dr');
 }
