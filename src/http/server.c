@@ -1002,6 +1002,8 @@ static bool may_read_metrics(const ob_http_server *s, const json_t *claims)
     return strstr(s->metrics_clients, needle) != NULL;
 }
 
+static bool smart_endpoints(ob_http_server *s, char *authz, char *token, char *iss);
+
 static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, req *r,
                                 const json_t *claims);
 
@@ -1311,6 +1313,10 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     bool lenient = ob_http_prefer_lenient(header(conn, "Prefer"));
     if (lenient)
         memset(ignored, 0, pl->n * sizeof *ignored);
+    /* the CapabilityStatement's rest.security names where SMART apps log in */
+    char authz[OB_OIDC_URL_MAX] = "", token[OB_OIDC_URL_MAX] = "", iss[OB_OIDC_URL_MAX];
+    if (strcmp(path, "/metadata") == 0)
+        smart_endpoints(s, authz, token, iss);
     ob_api_request rq = {r->method_s,
                          path[0] ? path : "/",
                          pl->v,
@@ -1319,8 +1325,8 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
                          s->base_url,
                          header(conn, "If-Match"),
                          lenient ? ignored : NULL,
-                         s->smart_authorize[0] ? s->smart_authorize : NULL,
-                         s->smart_token[0] ? s->smart_token : NULL,
+                         authz[0] && token[0] ? authz : NULL,
+                         authz[0] && token[0] ? token : NULL,
                          s->cors_origins[0] != '\0'};
     /* Suspend first: a deferred log append may complete (and resume) before the API
      * returns. The answer is sent from the resumed call (send_ready). */
@@ -1802,22 +1808,30 @@ static enum MHD_Result preflight(ob_http_server *s, struct MHD_Connection *conn,
     return rc;
 }
 
+/* Where a SMART app logs in: the configured endpoints, else those of the identity provider
+ * marked smart (as its discovery document says). Each buffer OB_OIDC_URL_MAX bytes; false
+ * when none is known. */
+static bool smart_endpoints(ob_http_server *s, char *authz, char *token, char *iss)
+{
+    snprintf(authz, OB_OIDC_URL_MAX, "%s", s->smart_authorize);
+    snprintf(token, OB_OIDC_URL_MAX, "%s", s->smart_token);
+    snprintf(iss, OB_OIDC_URL_MAX, "%s", s->smart_issuer);
+    if (!authz[0] || !token[0]) {
+        pthread_rwlock_rdlock(&s->auth_lock);
+        ob_oidc *o = ob_auth_oidc(s->auth);
+        pthread_rwlock_unlock(&s->auth_lock); /* the providers outlive every verifier */
+        if (!ob_oidc_smart(o, (int64_t)ob_time_now(), authz, token, iss, OB_OIDC_URL_MAX))
+            authz[0] = token[0] = '\0';
+    }
+    return authz[0] && token[0];
+}
+
 /* GET /.well-known/smart-configuration (SMART App Launch 2.0): where a SMART app logs in,
  * readable without a token; 404 when no identity provider is configured. */
 static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
     char authz[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX], iss[OB_OIDC_URL_MAX];
-    snprintf(authz, sizeof authz, "%s", s->smart_authorize);
-    snprintf(token, sizeof token, "%s", s->smart_token);
-    snprintf(iss, sizeof iss, "%s", s->smart_issuer);
-    if (!authz[0] || !token[0]) { /* the identity provider marked smart, as it says itself */
-        pthread_rwlock_rdlock(&s->auth_lock);
-        ob_oidc *o = ob_auth_oidc(s->auth);
-        pthread_rwlock_unlock(&s->auth_lock); /* the providers outlive every verifier */
-        if (!ob_oidc_smart(o, (int64_t)ob_time_now(), authz, token, iss, sizeof authz))
-            authz[0] = token[0] = '\0';
-    }
-    if (!authz[0] || !token[0])
+    if (!smart_endpoints(s, authz, token, iss))
         return send_outcome(s, conn, r, 404, "not-found",
                             "SMART App Launch is not configured on this server (smart_authorize "
                             "and smart_token, or a smart identity provider, docs/operations.md)");

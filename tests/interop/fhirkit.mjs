@@ -1,7 +1,7 @@
 // fhirkit.mjs - the fhir-kit-client scenario: what a generic FHIR R4 client does with
 // overblik, each step checked on a concrete value (status, id, version, count).
 import { Client, RESPONSE_KEY } from 'fhir-kit-client';
-import { env, fhirBase, eq, truthy, ok, bad, note, knownBug, tokens, sample, status, P_DIG } from './lib.mjs';
+import { env, fhirBase, eq, truthy, ok, bad, note, tokens, sample, status, P_DIG } from './lib.mjs';
 
 const client = (token) => new Client({ baseUrl: fhirBase(), bearerToken: token });
 const etagOf = (res) => res?.[RESPONSE_KEY]?.headers.get('etag');
@@ -53,17 +53,10 @@ export async function run() {
   const uris = sec?.extension?.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris')?.extension || [];
   const capSmart = 'CapabilityStatement: rest.security names the SMART-on-FHIR service and the same oauth-uris as smart-configuration (docs/api.md)';
   const discovered = [meta.authorizeUrl?.toString() ?? null, meta.tokenUrl?.toString() ?? null];
-  if (env.oidc && !sec?.service) {
-    // with --oidc (smart: true) alone, metadata omits what smart-configuration says; a client
-    // that takes the CapabilityStatement's answer (fhir-kit races them) finds no endpoints
-    knownBug(`${capSmart}: served with --oidc only, rest.security is ${JSON.stringify(sec)}; `
-      + `fhir-kit-client's smartAuthMetadata() found ${JSON.stringify(discovered)}`);
-  } else {
-    eq(capSmart,
-      [sec?.service?.[0]?.coding?.[0]?.code, uris.find((e) => e.url === 'authorize')?.valueUri, uris.find((e) => e.url === 'token')?.valueUri],
-      ['SMART-on-FHIR', wk.authorization_endpoint, wk.token_endpoint]);
-    eq('smartAuthMetadata(): the endpoints of overblik\'s smart-configuration', discovered, [wk.authorization_endpoint, wk.token_endpoint]);
-  }
+  eq(capSmart,
+    [sec?.service?.[0]?.coding?.[0]?.code, uris.find((e) => e.url === 'authorize')?.valueUri, uris.find((e) => e.url === 'token')?.valueUri],
+    ['SMART-on-FHIR', wk.authorization_endpoint, wk.token_endpoint]);
+  eq('smartAuthMetadata(): the endpoints of overblik\'s smart-configuration', discovered, [wk.authorization_endpoint, wk.token_endpoint]);
 
   // --- create by the source, then read/vread and a conditional read
   const src = () => client(tokens.source());
