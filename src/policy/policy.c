@@ -19,7 +19,7 @@
 static const char *const rule_names[OB_RULE_COUNT] = {
     "R-ACC-1",  "R-ACC-2",  "R-ACC-3", "R-ACC-4",  "R-ACC-5",  "R-ACC-6",
     "R-ACC-7",  "R-ACC-8",  "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12",
-    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16"};
+    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16", "R-ACC-17", "R-ACC-18"};
 
 const char *ob_rule_name(ob_rule r)
 {
@@ -117,6 +117,7 @@ void ob_obligations_format(uint32_t obl, char *buf, size_t cap)
 #define LB_BLOCK         "Sundhedsloven §42a (the patient's block)"
 #define LB_OVERRIDE      "Sundhedsloven §42a (override of a block, værdispring)"
 #define LB_NONE          "no legal basis"
+#define LB_CUSTODY       "Sundhedsloven §17 (custody until the child turns 15)"
 
 static void set(ob_decision *d, bool permit, ob_rule rule, const char *basis, const char *reason)
 {
@@ -129,6 +130,17 @@ static void set(ob_decision *d, bool permit, ob_rule rule, const char *basis, co
 static bool active(ob_time from, ob_time to, ob_time at)
 {
     return from <= at && at <= to;
+}
+
+/* Whether someone born at `birth` is at least `years` old at `now` (a birthday on 29
+ * February counts from 1 March in other years). */
+static bool turned(ob_time birth, int years, ob_time now)
+{
+    int y, m, dd;
+    ob_civil_from_days(birth >= 0 ? birth / 86400 : (birth - 86399) / 86400, &y, &m, &dd);
+    if (m == 2 && dd == 29 && !ob_date_valid(y + years, 2, 29))
+        m = 3, dd = 1;
+    return now >= ob_time_from_ymd(y + years, m, dd);
 }
 
 static bool treatment_purpose(uint8_t p)
@@ -152,16 +164,31 @@ static void decide_citizen(const ob_index *ix, const ob_request *rq, ob_decision
         return;
     }
     const ob_patient *p = &ix->patients[rq->patient];
+    bool grown = false;
     for (uint16_t i = 0; i < p->nattorneys; i++) {
         const ob_attorney *a = &p->attorneys[i];
         if (a->holder != rq->actor || !active(a->from, a->to, rq->now))
             continue;
         d->capacity = a->capacity;
+        /* R-ACC-18 (SUL §17): from 15 the patient decides over their own health data;
+         * custody no longer reads it (a power of attorney the young person gives does) */
+        if (a->capacity == OB_CAP_PARENT && turned(p->birth, 15, rq->now)) {
+            grown = true;
+            continue;
+        }
         if (a->scope & OB_CAT_BIT(rq->category)) {
-            set(d, true, OB_RULE_ACC_9, LB_ATTORNEY,
-                "the power of attorney covers this data for its period");
+            set(d, true, OB_RULE_ACC_9, a->capacity == OB_CAP_PARENT ? LB_CUSTODY : LB_ATTORNEY,
+                a->capacity == OB_CAP_PARENT ? "custody of a child under 15"
+                                             : "the power of attorney covers this data for its "
+                                               "period");
             return;
         }
+    }
+    if (grown) {
+        set(d, false, OB_RULE_ACC_18, LB_NONE,
+            "from the age of 15 a patient decides over their own health data; custody does not "
+            "give access");
+        return;
     }
     set(d, false, OB_RULE_ACC_9, LB_NONE,
         "no current power of attorney covers this data for this person");
@@ -353,12 +380,35 @@ static bool works_within(const ob_index *ix, uint32_t pro, uint32_t site)
     return false;
 }
 
+static const ob_consent *find_consent(const ob_index *ix, const ob_request *rq, uint32_t pro,
+                                      uint8_t kind);
+
+/* R-ACC-17, seed 003 (first question): a GP clinic's quality work on its own records, for
+ * listed and formerly listed patients alike, is the data controller's own business: no
+ * permission record, by an authorised person working there (or their assistant, R-ACC-3). */
+static bool own_gp_records(const ob_index *ix, const ob_request *rq, uint32_t pro)
+{
+    return rq->acting_org < ix->norgs && ix->orgs[rq->acting_org].kind == OB_ORG_GP_CLINIC &&
+           ob_index_pro_works_at(ix, pro, rq->acting_org) &&
+           ob_index_org_within(ix, rq->origin_org, rq->acting_org);
+}
+
 static void decide_quality(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
 {
-    if (!perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now)) {
+    bool own = own_gp_records(ix, rq, pro);
+    if (!own && !perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now)) {
         d->obligations |= OB_OBL_OMIT_SILENTLY;
         set(d, false, OB_RULE_ACC_4, LB_NONE,
             "quality work reads only data from sites whose management has granted permission");
+        return;
+    }
+    /* R-ACC-17, seed 003: "Som udgangspunkt må data dog ikke være mere end fem år gamle";
+     * older data only with the patient's consent to quality work beyond the limit (seed 002) */
+    if (rq->item_time < rq->now && turned(rq->item_time, 5, rq->now) &&
+        !find_consent(ix, rq, pro, OB_CONSENT_QUALITY_EXTENDED)) {
+        d->obligations |= OB_OBL_OMIT_SILENTLY;
+        set(d, false, OB_RULE_ACC_17, LB_NONE,
+            "quality work uses data at most five years old unless the patient has consented");
         return;
     }
     if (blocked(ix, rq, pro)) {
@@ -366,7 +416,11 @@ static void decide_quality(const ob_index *ix, const ob_request *rq, uint32_t pr
         set(d, false, OB_RULE_BLK_1, LB_BLOCK, "the patient has blocked this data");
         return;
     }
-    set(d, true, OB_RULE_ACC_4, LB_QUALITY, "quality-work permission from the site's management");
+    if (own)
+        set(d, true, OB_RULE_ACC_17, LB_QUALITY, "quality work on your own clinic's records");
+    else
+        set(d, true, OB_RULE_ACC_4, LB_QUALITY,
+            "quality-work permission from the site's management");
 }
 
 /* ---- R-ACC-5, R-ACC-6: consents ---- */
@@ -451,7 +505,17 @@ static void decide_research(const ob_index *ix, const ob_request *rq, uint32_t p
     }
     if (rq->purpose == OB_PURPOSE_RESEARCH_NOTICE) {
         bool approved = pr->approval_ref[0] && pr->controller_permission;
-        if (approved && ix->patients[rq->patient].gp_clinic != OB_NONE) {
+        uint32_t gp = ix->patients[rq->patient].gp_clinic;
+        /* seed 001 case 17: "videregive oplysningerne til patientens læge mhp. opfølgning":
+         * to the patient's own doctor, nobody else */
+        if (approved && gp != OB_NONE &&
+            (rq->recipient_org == OB_NONE || rq->recipient_org >= ix->norgs ||
+             !ob_index_org_within(ix, rq->recipient_org, gp))) {
+            set(d, false, OB_RULE_ACC_10, LB_NONE,
+                "a finding notice goes only to the patient's own GP");
+            return;
+        }
+        if (approved && gp != OB_NONE) {
             d->obligations |= OB_OBL_LOG_DISCLOSURE;
             set(d, true, OB_RULE_ACC_10, LB_NOTICE,
                 "a finding of serious, treatable disease may be sent to the patient's GP");

@@ -85,6 +85,8 @@ typedef enum ob_rule {
     OB_RULE_BLK_4,
     OB_RULE_ACC_15, /* a purpose the caller's token does not allow */
     OB_RULE_ACC_16, /* an obligation the answering layer does not carry out */
+    OB_RULE_ACC_17, /* quality work: at most five years old; a GP clinic's own records */
+    OB_RULE_ACC_18, /* custody ends when the child turns 15 */
     OB_RULE_COUNT
 } ob_rule;
 

@@ -438,6 +438,19 @@ static inline ob_index *fx_build(void)
                CB(DIAGNOSIS) | CB(LAB_RESULT), 20240101, 20261231, true, false);
     fx_consent(ix, "dorte", 17, OB_CONSENT_SHARING, OB_RCPT_ORG_KIND, OB_ORG_SPECIALIST,
                CB(MEDICATION), 20220101, 20231231, true, false);
+    /* R-ACC-17: erik lets the hospital's quality doctor use his older data */
+    fx_consent(ix, "erik", 18, OB_CONSENT_QUALITY_EXTENDED, OB_RCPT_PERSON, fx_pro(ix, "q_doc"),
+               CB(DIAGNOSIS), 20240101, 20261231, true, false);
+
+    /* ---- R-ACC-18: gustav, born 2010-03-01, in anna's custody ---- */
+    fx_add_patient(ix, "gustav", "Gustav Andersen", "gp_a");
+    ix->patients[fx_pat(ix, "gustav")].birth = fx_d(20100301);
+    ob_attorney custody = {.holder = fx_pat(ix, "anna"),
+                           .scope = OB_CAT_ALL,
+                           .capacity = OB_CAP_PARENT,
+                           .from = fx_d(20100301),
+                           .to = fx_d(20280301)};
+    FX_OK(ob_index_add_attorney(ix, fx_pat(ix, "gustav"), &custody, e));
     return ix;
 }
 

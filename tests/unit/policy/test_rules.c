@@ -140,6 +140,42 @@ static const struct fx_row rows[] = {
      .actor = "gp_doc", .org = "gp_a", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
      .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
 
+
+    /* ---------------- R-ACC-17 quality work: five years; a GP's own records ---------------- */
+    {"R-ACC-17 deny (seed 003: 'Som udgangspunkt må data dog ikke være mere end fem år gamle'): "
+     "data from 2019-05 is over five years old on 2024-06-15, omitted",
+     .actor = "q_doc", .org = "dept_ortho", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
+     .item = 20190501, .purpose = QUALITY, .permit = 0, .rule = "R-ACC-17", .obl = OBL_OMIT},
+    {"R-ACC-17/R-ACC-4 permit: data from 2019-07 is inside the five years",
+     .actor = "q_doc", .org = "dept_ortho", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
+     .item = 20190701, .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
+    {"R-ACC-17/R-ACC-4 permit (seed 002, the consent route): erik consented to quality work on "
+     "his older data",
+     .actor = "q_doc", .org = "dept_ortho", .pat = "erik", .cat = DIAG, .origin = "dept_cardio",
+     .item = 20150101, .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
+    {"R-ACC-17 deny: ... his consent covers diagnoses only", .actor = "q_doc", .org = "dept_ortho",
+     .pat = "erik", .cat = LAB, .origin = "dept_cardio", .item = 20150101, .purpose = QUALITY,
+     .permit = 0, .rule = "R-ACC-17", .obl = OBL_OMIT},
+    {"R-ACC-17 permit (seed 003 q1: 'fra eget journalsystem på tilmeldte såvel som tidligere "
+     "tilmeldte patienter? Svar: Ja'): the GP's quality work on the clinic's own records of a "
+     "formerly listed patient (bent, now at gp_b), no permission record",
+     .actor = "gp_doc", .org = "gp_a", .pat = "bent", .cat = DIAG, .origin = "gp_a",
+     .purpose = QUALITY, .permit = 1, .rule = "R-ACC-17"},
+    {"R-ACC-17 permit: ... and of a listed one", .actor = "gp_doc2", .org = "gp_a", .pat = "anna",
+     .cat = MEAS, .origin = "gp_a", .purpose = QUALITY, .permit = 1, .rule = "R-ACC-17"},
+    {"R-ACC-17 deny: own records, but over five years old", .actor = "gp_doc", .org = "gp_a",
+     .pat = "bent", .cat = DIAG, .origin = "gp_a", .item = 20180101, .purpose = QUALITY,
+     .permit = 0, .rule = "R-ACC-17", .obl = OBL_OMIT},
+    {"R-ACC-17/R-ACC-3 permit (seed 003 q1: 'en anden person, der ... er underlagt tavshedspligt, "
+     "og som er ansat hos den dataansvarlige praksis'): the clinic's secretary as technical "
+     "assistance for the GP's quality work",
+     .actor = "gp_sec", .org = "gp_a", .obo = "gp_doc", .pat = "bent", .cat = DIAG,
+     .origin = "gp_a", .purpose = QUALITY, .permit = 1, .rule = "R-ACC-3", .obl = OBL_ASSIST},
+    {"R-ACC-17 deny: the own-records rule is for GP clinics (a hospital department needs its "
+     "management's permission, R-ACC-4)",
+     .actor = "hosp2_doc", .org = "dept_med2", .pat = "anna", .cat = LAB, .origin = "dept_med2",
+     .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
+
     /* ---------------- R-ACC-5 consent-only purposes ---------------- */
     {"R-ACC-5 permit: prevention follow-up with active consent for this unit and category",
      .actor = "muni_nurse", .org = "home_nursing", .pat = "dorte", .cat = DIAG, .origin = "gp_b",
@@ -265,6 +301,22 @@ static const struct fx_row rows[] = {
      .pat = "anna", .cat = APPT, .origin = "gp_a", .purpose = OB_PURPOSE_ATTORNEY, .permit = 0,
      .rule = "R-ACC-9"},
 
+
+    /* ---------------- R-ACC-18 custody ends at 15 ---------------- */
+    {"R-ACC-9 permit: a parent with custody reads their 14-year-old's data", .ak = CIT,
+     .actor = "anna", .pat = "gustav", .cat = DIAG, .origin = "gp_a",
+     .purpose = OB_PURPOSE_ATTORNEY, .permit = 1, .rule = "R-ACC-9", .cap = CAP(OB_CAP_PARENT)},
+    {"R-ACC-18 permit: ... the day before the 15th birthday (2025-02-28)", .ak = CIT,
+     .actor = "anna", .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20250228,
+     .purpose = OB_PURPOSE_ATTORNEY, .permit = 1, .rule = "R-ACC-9"},
+    {"R-ACC-18 deny (Sundhedsloven §17: from 15 the patient decides): on the 15th birthday, "
+     "custody no longer reads the data",
+     .ak = CIT, .actor = "anna", .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20250301,
+     .purpose = OB_PURPOSE_ATTORNEY, .permit = 0, .rule = "R-ACC-18", .cap = CAP(OB_CAP_PARENT)},
+    {"R-ACC-18 permit: the 16-year-old reads their own data", .ak = CIT, .actor = "gustav",
+     .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20260601,
+     .purpose = OB_PURPOSE_PATIENT, .permit = 1, .rule = "R-ACC-9"},
+
     /* ---------------- R-ACC-10 research finding notice ---------------- */
     {"R-ACC-10 permit: approved project sends a finding to the patient's GP; logged as disclosure",
      .actor = "res_doc", .org = "research_inst", .pat = "anna", .cat = LAB,
@@ -274,6 +326,15 @@ static const struct fx_row rows[] = {
      .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "research_inst",
      .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_noappr", .recipient = "gp_a",
      .permit = 0, .rule = "R-ACC-10"},
+    {"R-ACC-10 deny (seed 001 case 17: 'videregive oplysningerne til patientens læge mhp. "
+     "opfølgning'): not to another clinic, only to the patient's own GP",
+     .actor = "res_doc", .org = "research_inst", .pat = "anna", .cat = LAB,
+     .origin = "research_inst", .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok",
+     .recipient = "gp_b", .permit = 0, .rule = "R-ACC-10"},
+    {"R-ACC-10 deny: ... nor without a named recipient", .actor = "res_doc",
+     .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "research_inst",
+     .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok", .permit = 0,
+     .rule = "R-ACC-10"},
     {"R-ACC-10 deny: a patient with no GP has no one to send it to", .actor = "res_doc",
      .org = "research_inst", .pat = "freja", .cat = LAB, .origin = "research_inst",
      .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok", .permit = 0,
