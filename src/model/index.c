@@ -285,16 +285,23 @@ ob_status ob_index_add_project(ob_index *ix, const ob_project *p, uint32_t *id, 
     for (uint32_t i = 0; i < p->nmembers; i++)
         if (p->members[i] >= ix->npros)
             return ob_err_set(e, OB_EINVAL, "project '%s' has an unknown member", p->ext_id);
+    for (uint32_t i = 0; i < p->ngps; i++)
+        if (p->gps[i] >= ix->norgs || ix->orgs[p->gps[i]].kind != OB_ORG_GP_CLINIC)
+            return ob_err_set(e, OB_EINVAL, "project '%s': a GP permission names no GP clinic",
+                              p->ext_id);
     if (ob_grow((void **)&ix->projects, &ix->capprojects, ix->nprojects + 1, sizeof *ix->projects) <
         0)
         return nomem(e);
     ob_project *n = &ix->projects[ix->nprojects];
     *n = *p;
-    n->members = ob_calloc(p->nmembers ? p->nmembers : 1, sizeof *n->members);
+    n->members = ob_calloc(p->nmembers + p->ngps ? p->nmembers + p->ngps : 1, sizeof *n->members);
     if (!n->members)
         return nomem(e);
     if (p->nmembers)
         memcpy(n->members, p->members, p->nmembers * sizeof *n->members);
+    n->gps = n->members + p->nmembers;
+    if (p->ngps)
+        memcpy(n->gps, p->gps, p->ngps * sizeof *n->gps);
     if (dup3(&n->ext_id, p->ext_id, &n->title, p->title, NULL, NULL) < 0) {
         ob_free(n->members);
         return nomem(e);

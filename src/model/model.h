@@ -168,6 +168,11 @@ typedef struct ob_project {
     ob_time from, to;
     uint32_t nmembers;
     uint32_t *members; /* professionals, owned by the project */
+    /* R-ACC-6, seed 000: the GP clinics that, as data controllers of their records, permitted
+     * the project to use them; their data needs this whatever else the project has. Points
+     * into the members' allocation (one owner). */
+    uint32_t ngps;
+    uint32_t *gps;
 } ob_project;
 
 typedef enum ob_consent_kind {

@@ -444,6 +444,7 @@ static ob_status rec_project(ob_loader *L, json_t *o, ob_err *e)
                                     "from",
                                     "to",
                                     "members",
+                                    "gp_permissions",
                                     NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
@@ -474,6 +475,19 @@ static ob_status rec_project(ob_loader *L, json_t *o, ob_err *e)
     }
     p.members = members;
     p.nmembers = (uint32_t)json_array_size(m);
+    /* seed 000: the GP clinics that permitted the use of their records */
+    json_t *g = json_object_get(o, "gp_permissions");
+    uint32_t gps[256];
+    if (g && (!json_is_array(g) || json_array_size(g) > 256))
+        return ob_err_set(e, OB_EINVAL, "field 'gp_permissions' must list at most 256 GP clinics");
+    json_array_foreach(g, i, x)
+    {
+        gps[i] = ob_index_find_org(L->ix, json_string_value(x));
+        if (gps[i] == OB_NONE)
+            return ob_err_set(e, OB_EINVAL, "field 'gp_permissions': no such organisation");
+    }
+    p.gps = gps;
+    p.ngps = g ? (uint32_t)json_array_size(g) : 0;
     return ob_index_add_project(L->ix, &p, NULL, e);
 }
 

@@ -491,6 +491,25 @@ static bool project_member(const ob_project *pr, uint32_t pro)
     return false;
 }
 
+/* The GP clinic org is or lies within, or OB_NONE. */
+static uint32_t gp_clinic_of(const ob_index *ix, uint32_t org)
+{
+    for (int depth = 0; org != OB_NONE && org < ix->norgs && depth < 16; depth++) {
+        if (ix->orgs[org].kind == OB_ORG_GP_CLINIC)
+            return org;
+        org = ix->orgs[org].parent;
+    }
+    return OB_NONE;
+}
+
+static bool project_has_gp(const ob_project *pr, uint32_t gp)
+{
+    for (uint32_t i = 0; i < pr->ngps; i++)
+        if (pr->gps[i] == gp)
+            return true;
+    return false;
+}
+
 static void decide_research(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
 {
     if (rq->project == OB_NONE || rq->project >= ix->nprojects) {
@@ -523,6 +542,16 @@ static void decide_research(const ob_index *ix, const ob_request *rq, uint32_t p
             set(d, false, OB_RULE_ACC_10, LB_NONE,
                 "a finding notice needs an approved project and a patient with a GP");
         }
+        return;
+    }
+    /* R-ACC-6, seed 000: "Anvendelse af journaldata til forskningsformål kræver tilladelse fra
+     * den dataansvarlige læge": a GP clinic's records, by either route below, only with that
+     * clinic's own permission */
+    uint32_t gp = gp_clinic_of(ix, rq->origin_org);
+    if (gp != OB_NONE && !project_has_gp(pr, gp)) {
+        set(d, false, OB_RULE_ACC_6, LB_NONE,
+            "research on a GP clinic's records needs that clinic's permission as data "
+            "controller");
         return;
     }
     if (pr->approval_ref[0] && pr->controller_permission &&

@@ -234,11 +234,12 @@ static inline void fx_perm(ob_index *ix, const char *pro, const char *site, ob_p
     FX_OK(ob_index_add_permission(ix, &p, e));
 }
 
+/* gp: a GP clinic that permitted the project to use its records (R-ACC-6, seed 000) */
 static inline void fx_project(ob_index *ix, const char *ext, const char *approval, bool controller,
                               bool identifiable, ob_catmask cats, int32_t from, int32_t to,
-                              const char *m1, const char *m2)
+                              const char *m1, const char *m2, const char *gp)
 {
-    uint32_t members[2];
+    uint32_t members[2], gps[1];
     ob_project p;
     memset(&p, 0, sizeof p);
     p.ext_id = (char *)ext;
@@ -254,6 +255,9 @@ static inline void fx_project(ob_index *ix, const char *ext, const char *approva
     if (m2)
         members[p.nmembers++] = fx_pro(ix, m2);
     p.members = members;
+    if (gp)
+        gps[p.ngps++] = fx_org(ix, gp);
+    p.gps = gps;
     FX_OK(ob_index_add_project(ix, &p, NULL, e));
 }
 
@@ -392,13 +396,13 @@ static inline ob_index *fx_build(void)
 
     /* ---- R-ACC-6, R-ACC-10: research projects ---- */
     fx_project(ix, "proj_ok", "S-20230042", true, false, CB(LAB_RESULT) | CB(DIAGNOSIS), 20230101,
-               20271231, "researcher", "res_doc");
+               20271231, "researcher", "res_doc", "gp_a");
     fx_project(ix, "proj_ident", "S-20230043", true, true, CB(LAB_RESULT), 20230101, 20271231,
-               "res_doc", NULL);
+               "res_doc", NULL, NULL);
     fx_project(ix, "proj_noappr", "", false, false, OB_CAT_ALL, 20230101, 20271231, "researcher",
-               "res_doc");
+               "res_doc", "gp_b");
     fx_project(ix, "proj_old", "S-20180007", true, false, OB_CAT_ALL, 20180101, 20221231, "res_doc",
-               NULL);
+               NULL, NULL);
 
     /* ---- carla: blocks of all three kinds (R-BLK-1) ---- */
     /* 1: (a) a named primary-sector professional, all data, in force from 2024 */

@@ -241,6 +241,18 @@ static const struct fx_row rows[] = {
      .actor = "res_doc", .org = "research_inst", .pat = "dorte", .cat = LAB, .origin = "gp_b",
      .purpose = RESEARCH, .project = "proj_noappr", .permit = 1, .rule = "R-ACC-6",
      .obl = OBL_PSEUDO},
+    {"R-ACC-6 deny (seed 000: 'Anvendelse af journaldata til forskningsformål kræver tilladelse "
+     "fra den dataansvarlige læge'): an approved project without gp_b's permission reads none of "
+     "gp_b's records",
+     .actor = "res_doc", .org = "research_inst", .pat = "bent", .cat = LAB, .origin = "gp_b",
+     .purpose = RESEARCH, .project = "proj_ok", .permit = 0, .rule = "R-ACC-6"},
+    {"R-ACC-6 permit (seed 000): ... and gp_a's records, whose clinic permitted it",
+     .actor = "res_doc", .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "gp_a",
+     .purpose = RESEARCH, .project = "proj_ok", .permit = 1, .rule = "R-ACC-6",
+     .obl = OBL_PSEUDO},
+    {"R-ACC-6 deny (seed 000): the patient's consent does not replace the clinic's permission",
+     .actor = "res_doc", .org = "research_inst", .pat = "dorte", .cat = LAB, .origin = "gp_a",
+     .purpose = RESEARCH, .project = "proj_noappr", .permit = 0, .rule = "R-ACC-6"},
     {"R-ACC-6 deny: research consent does not cover the category", .actor = "res_doc",
      .org = "research_inst", .pat = "dorte", .cat = DIAG, .origin = "gp_b", .purpose = RESEARCH,
      .project = "proj_noappr", .permit = 0, .rule = "R-ACC-6"},
