@@ -9,8 +9,11 @@
  * jointly with the ones before it (the time this takes is printed too: it is what the
  * cluster paid, release by release); --single-history gives each its own label-blind
  * single-table pattern instead, as the first measurements did.
+ * Each release of the history is timed too ("history: release i with k earlier"): the
+ * growth curve, one release per number of earlier ones, from one run.
  * Usage: bench_stats_linked [--patients-per-clinic N] [--history H | --at H]
- * [--single-history] (--at H: time only the release with H earlier ones) */
+ * [--single-history] (--at H: time only the release with H earlier ones)
+ * bench/stats_linked.sh compares two builds of the auditor, alternating. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +146,7 @@ int main(int argc, char **argv)
     double tgen = now();
     for (int i = hmax; i >= 1; i--) {
         ob_stats_table *u = rep[i]->table;
+        double t1 = now();
         pubs[i] = ob_malloc(u->n_fig);
         for (size_t f = 0; f < u->n_fig; f++)
             u->state[f] = OB_STATS_RELEASED;
@@ -161,6 +165,11 @@ int main(int argc, char **argv)
         for (size_t f = 0; f < u->n_fig; f++)
             pubs[i][f] = st ? OB_STATS_PUB_HIDDEN : ob_stats_pub_of(u, &s, f, 0);
         n_refused += st != OB_OK;
+        size_t nh = 0;
+        for (size_t f = 0; f < u->n_fig; f++)
+            nh += pubs[i][f] != OB_STATS_PUB_EXACT;
+        printf("history: release %d with %d earlier: %s%zu of %zu hidden, %.2f s\n", i, hmax - i,
+               st ? "refused, " : "", nh, u->n_fig, now() - t1);
     }
     printf("history: %d earlier releases %s in %.1f s (%d refused)\n", hmax,
            single ? "each protected on its own" : "each protected with the ones before it",

@@ -67,6 +67,7 @@ struct sys {
     size_t natt;
     uint32_t *f_att, *l_att; /* a figure's / listed count's attacker index, or NOROW */
     unsigned gen;            /* bumped whenever release 0's labels change */
+    uint8_t *f_sum;          /* the figure's atoms' true counts add up to its true value */
 };
 
 static void sys_free(struct sys *y)
@@ -90,6 +91,7 @@ static void sys_free(struct sys *y)
     ob_free(y->att);
     ob_free(y->f_att);
     ob_free(y->l_att);
+    ob_free(y->f_sum);
     memset(y, 0, sizeof *y);
 }
 
@@ -385,6 +387,15 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
     ob_free(fill);
     ob_free(sg);
     ob_free(pairs);
+    y->f_sum = ob_malloc(nf + 1);
+    if (!y->f_sum)
+        goto oom;
+    for (size_t f = 0; f < nf; f++) {
+        int64_t sum = 0;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            sum += y->a_cnt[y->fa[i]];
+        y->f_sum[f] = sum == y->f_true[f];
+    }
     return OB_OK;
 oom:
     sys_free(y);
@@ -607,6 +618,9 @@ struct lp {
     double stop_at, stop_base;
     int nodes, node_lim; /* branch and bound stops after node_lim nodes (not a time: the
                           * same query on the same data must give the same table) */
+    int dual;            /* only row bounds changed since the last optimum: dual simplex */
+    int stop_obj;        /* stop once a table's objective (plus stop_base) reaches stop_at: at or
+                          * below it when minimising, at or above when maximising */
 };
 
 static void stop_cb(glp_tree *T, void *info)
@@ -616,10 +630,16 @@ static void stop_cb(glp_tree *T, void *info)
         glp_ios_terminate(T);
         return;
     }
-    if (glp_ios_reason(T) != GLP_IBINGO || !lp->stop_v || isnan(lp->stop_at))
+    if (glp_ios_reason(T) != GLP_IBINGO || (!lp->stop_v && !lp->stop_obj) || isnan(lp->stop_at))
         return;
     glp_prob *p = glp_ios_get_prob(T);
     double v = lp->stop_base;
+    if (lp->stop_obj) {
+        v += glp_mip_obj_val(p);
+        if (glp_get_obj_dir(p) == GLP_MIN ? v <= lp->stop_at + 1e-6 : v >= lp->stop_at - 1e-6)
+            glp_ios_terminate(T);
+        return;
+    }
     for (size_t i = 0; i < lp->stop_n; i++) {
         int j = (int)(2 * lp->stop_v[i]) + 1;
         v += lp->stop_c[i] * (glp_mip_col_val(p, j) - glp_mip_col_val(p, j + 1));
@@ -824,6 +844,8 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         io.presolve = GLP_OFF;   /* the LP basis is optimal already */
         io.tm_lim = 120000;      /* a last resort only: a time limit is not deterministic */
         io.br_tech = GLP_BR_MFV; /* Driebeck-Tomlin's tableau rows cost more than the tree */
+        if (lp->stop_obj)
+            io.bt_tech = GLP_BT_DFS; /* any table far enough will do: dive for one */
         lp->nodes = 0;
         lp->node_lim = tm_ms;
         io.cb_func = stop_cb;
@@ -850,6 +872,8 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         sm.msg_lev = GLP_MSG_OFF;
         sm.tm_lim = tm_ms;
         sm.presolve = GLP_OFF;
+        if (lp->dual)
+            sm.meth = GLP_DUALP;
         int rc = glp_simplex(p, &sm);
         if (rc == GLP_EFAIL || rc == GLP_ESING || rc == GLP_ECOND || rc == GLP_EBOUND) {
             glp_adv_basis(p, 0); /* a fresh basis, then once more */
@@ -876,44 +900,40 @@ static int range_safe(const struct sys *y, int64_t lo, int64_t hi)
     return hi == OB_STATS_UNBOUNDED || hi - lo >= y->L->protection;
 }
 
-/* The cheapest change of released figures of release 0 that moves target t by `shift`
- * (LP, L1 cost per figure moved). *cost INFINITY when impossible; pick[f] set for the
- * figures that move. */
-static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA, const struct target *t,
-                          int64_t shift, size_t *devcol, uint8_t *pick, double *cost, ob_err *e)
+/* The problem behind the cheapest change of released figures of release 0 that moves target
+ * t (LP, L1 cost per figure moved): attacker A's system in deviation form plus one row, the
+ * target's value, whose bounds each shift sets (shift_lp). Built once per target and
+ * attacker: the shifts differ only in that row's bounds, so each solve starts from the
+ * previous one's optimal basis (still dual feasible: the objective is the same). */
+static ob_status shift_build(struct lp *lp, const struct sys *y, const uint32_t *A, size_t nA,
+                             const struct target *t, size_t *devcol, ob_err *e)
 {
-    *cost = INFINITY;
-    memset(pick, 0, y->nf);
-    int64_t goal_v = t->truev + shift;
-    if (goal_v < 0)
-        return OB_OK;
-    struct lp lp;
-    ob_status st = lp_build(&lp, y, A, nA, 0, 1, devcol, e);
+    ob_status st = lp_build(lp, y, A, nA, 0, 1, devcol, e);
     if (st)
         return st;
-    int r = glp_add_rows(lp.p, 1);
-    int ncols = glp_get_num_cols(lp.p);
+    int r = glp_add_rows(lp->p, 1);
+    int ncols = glp_get_num_cols(lp->p);
     int *ind = ob_malloc(((size_t)ncols + 1) * sizeof(int));
     double *val = ob_malloc(((size_t)ncols + 1) * sizeof(double));
     if (!ind || !val) {
         ob_free(ind);
         ob_free(val);
-        lp_free(&lp);
+        lp_free(lp);
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     }
-    target_obj(y, lp.p, t, 1);
+    target_obj(y, lp->p, t, 1);
     int n = 0;
     for (int j = 1; j <= ncols; j++) {
-        double c = glp_get_obj_coef(lp.p, j);
+        double c = glp_get_obj_coef(lp->p, j);
         if (c != 0) {
             n++;
             ind[n] = j;
             val[n] = c;
         }
-        glp_set_obj_coef(lp.p, j, 0);
+        glp_set_obj_coef(lp->p, j, 0);
     }
-    glp_set_mat_row(lp.p, r, n, ind, val);
-    glp_set_row_bnds(lp.p, r, GLP_FX, (double)goal_v, (double)goal_v);
+    glp_set_mat_row(lp->p, r, n, ind, val);
+    glp_set_row_bnds(lp->p, r, GLP_FR, 0, 0);
     ob_free(ind);
     ob_free(val);
     /* weights: one per hidden figure; ties go to the smaller value, then the lower number
@@ -925,20 +945,35 @@ static ob_status shift_lp(const struct sys *y, const uint32_t *A, size_t nA, con
         if (devcol[f] != SIZE_MAX) {
             double w = 1.0 + 0.01 * (double)y->f_true[f] / (double)(maxv + 1) +
                        1e-6 * (double)(f - y->rel_off[0]) / (double)(y->rel_off[1] + 1);
-            glp_set_obj_coef(lp.p, (int)devcol[f] + 1, w);
-            glp_set_obj_coef(lp.p, (int)devcol[f] + 2, w);
+            glp_set_obj_coef(lp->p, (int)devcol[f] + 1, w);
+            glp_set_obj_coef(lp->p, (int)devcol[f] + 2, w);
         }
+    return OB_OK;
+}
+
+/* The cheapest change that moves target t by `shift`, on shift_build's problem. *cost
+ * INFINITY when impossible; pick[f] set for the figures that move. */
+static void shift_lp(const struct sys *y, struct lp *lp, const struct target *t, int64_t shift,
+                     const size_t *devcol, uint8_t *pick, double *cost)
+{
+    *cost = INFINITY;
+    memset(pick, 0, y->nf);
+    int64_t goal_v = t->truev + shift;
+    if (goal_v < 0)
+        return;
+    int r = glp_get_num_rows(lp->p);
+    glp_set_row_bnds(lp->p, r, GLP_FX, (double)goal_v, (double)goal_v);
     double v = 0;
-    if (solve(&lp, GLP_MIN, 10000, &v) == 0) {
+    int rc = solve(lp, GLP_MIN, 10000, &v);
+    lp->dual = glp_get_status(lp->p) == GLP_OPT; /* the next shift starts from this optimum */
+    if (rc == 0) {
         *cost = v;
         for (size_t f = y->rel_off[0]; f < y->rel_off[1]; f++)
-            if (devcol[f] != SIZE_MAX && glp_get_col_prim(lp.p, (int)devcol[f] + 1) +
-                                                 glp_get_col_prim(lp.p, (int)devcol[f] + 2) >
+            if (devcol[f] != SIZE_MAX && glp_get_col_prim(lp->p, (int)devcol[f] + 1) +
+                                                 glp_get_col_prim(lp->p, (int)devcol[f] + 2) >
                                              LP_EPS)
                 pick[f] = 1;
     }
-    lp_free(&lp);
-    return OB_OK;
 }
 
 /* The cheapest released figures of release 0 to hide so that target t's range becomes at
@@ -957,16 +992,18 @@ static ob_status deviate(struct sys *y, ob_stats_table *t0, const uint32_t *A, s
         goto out;
     }
     /* cost[P + s]: moving by s */
-    for (int sh = -P; sh <= P && !st; sh++) {
+    struct lp lp;
+    if ((st = shift_build(&lp, y, A, nA, t, devcol, e)))
+        goto out;
+    for (int sh = -P; sh <= P; sh++) {
         uint8_t *pk = pick + (size_t)(P + sh) * (y->nf + 1);
         if (sh == 0) {
             cost[P] = 0;
             continue;
         }
-        st = shift_lp(y, A, nA, t, sh, devcol, pk, &cost[P + sh], e);
+        shift_lp(y, &lp, t, sh, devcol, pk, &cost[P + sh]);
     }
-    if (st)
-        goto out;
+    lp_free(&lp);
     double best = INFINITY;
     int bd = -1;
     for (int d = P; d >= 0; d--) {
@@ -1044,7 +1081,11 @@ static int64_t own_part(const struct sys *y, size_t gf, const uint32_t *A, size_
 #define LP_TOL   1e-3 /* an LP extreme moves by at most EPS_MOVE x patients moved (<< LP_TOL) */
 
 struct alp {
-    struct lp lp;
+    struct lp lp;   /* minima are found here */
+    struct lp lpx;  /* maxima here: each keeps its own optimal basis, and the next quantity's
+                     * minimum (maximum) starts from this one's (same problem, same bounds) */
+    struct lp *cur; /* the instance of the last extreme */
+    int free0;      /* release 0 published nothing: the problem alp_prior asks */
     size_t na, nl;
     uint32_t A[2]; /* whose knowledge the bounds hold now */
     size_t nA;
@@ -1063,12 +1104,28 @@ static void col_bnds(glp_prob *p, int j, double hi)
         glp_set_col_bnds(p, j, GLP_DB, 0, hi);
 }
 
-/* Row i of p as figure f's change for attacker A: what its label allows minus the truth. */
-static void dev_row(const struct sys *y, glp_prob *p, int i, size_t f, const uint32_t *A, size_t nA)
+/* Row i of p as figure f's change for attacker A: what its label allows minus the truth.
+ * A label that allows any count (`x`, a figure left free) says no more than the atoms'
+ * own bounds: its atoms cannot shrink below 0, so the figure cannot shrink below 0 either
+ * (its change is at least minus the true count). Such a row constrains nothing and is left
+ * free, which the simplex treats as absent (same ranges, a smaller basis to pivot in). */
+static void dev_row_as(const struct sys *y, glp_prob *p, int i, size_t f, const uint32_t *A,
+                       size_t nA, int free0)
 {
     double lo, hi, t = (double)y->f_true[f];
     fig_bounds(y, f, A, nA, &lo, &hi);
-    set_row(p, i, lo - t, hi >= BIGV ? BIGV : hi - t);
+    if (free0 && y->f_rel[f] == 0 && !(y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f])))
+        /* release 0 as if it published nothing (alp_prior) */
+        pub_bounds(y, PUB_FREE, 0, &lo, &hi);
+    if (lo <= 0 && hi >= BIGV && y->f_sum[f])
+        glp_set_row_bnds(p, i, GLP_FR, 0, 0);
+    else
+        set_row(p, i, lo - t, hi >= BIGV ? BIGV : hi - t);
+}
+
+static void dev_row(const struct sys *y, glp_prob *p, int i, size_t f, const uint32_t *A, size_t nA)
+{
+    dev_row_as(y, p, i, f, A, nA, 0);
 }
 
 /* Columns j (up) and j + 1 (down) of variable v (atom, or na + listed count): an atom may
@@ -1088,26 +1145,33 @@ static void dev_cols(const struct sys *y, glp_prob *p, int j, size_t v, int fixe
 
 static void alp_row(const struct sys *y, struct alp *a, size_t f)
 {
-    dev_row(y, a->lp.p, (int)f + 1, f, a->A, a->nA);
+    dev_row_as(y, a->lp.p, (int)f + 1, f, a->A, a->nA, a->free0);
+    if (a->lpx.p)
+        dev_row_as(y, a->lpx.p, (int)f + 1, f, a->A, a->nA, a->free0);
 }
 
 static void alp_listed(const struct sys *y, struct alp *a, size_t l)
 {
-    dev_cols(y, a->lp.p, (int)(2 * (a->na + l)) + 1, a->na + l, knows(a->A, a->nA, y->l_owner[l]));
+    int fixed = knows(a->A, a->nA, y->l_owner[l]);
+    dev_cols(y, a->lp.p, (int)(2 * (a->na + l)) + 1, a->na + l, fixed);
+    if (a->lpx.p)
+        dev_cols(y, a->lpx.p, (int)(2 * (a->na + l)) + 1, a->na + l, fixed);
 }
 
 static void alp_free(struct alp *a)
 {
     lp_free(&a->lp);
+    lp_free(&a->lpx);
     ob_free(a->tv);
     ob_free(a->tc);
     ob_free(a->mv);
     memset(a, 0, sizeof *a);
 }
 
-static ob_status alp_build(struct alp *a, const struct sys *y, int mip, ob_err *e)
+static ob_status alp_build(struct alp *a, const struct sys *y, int mip, int free0, ob_err *e)
 {
     memset(a, 0, sizeof *a);
+    a->free0 = free0;
     size_t na = y->na, nl = y->nl, ncomp = 0;
     for (size_t f = 0; f < y->nf; f++)
         ncomp += y->f_listed[f] != SIZE_MAX;
@@ -1178,6 +1242,10 @@ static ob_status alp_build(struct alp *a, const struct sys *y, int mip, ob_err *
         alp_row(y, a, f);
     for (size_t l = 0; l < nl; l++)
         alp_listed(y, a, l);
+    a->lpx = a->lp;
+    a->lpx.p = glp_create_prob();
+    glp_copy_prob(a->lpx.p, p, GLP_OFF);
+    a->cur = &a->lp;
     return OB_OK;
 }
 
@@ -1206,7 +1274,7 @@ static void alp_target(const struct sys *y, struct alp *a, const struct target *
 
 static double alp_val(const struct alp *a, int col)
 {
-    return a->lp.last_mip ? glp_mip_col_val(a->lp.p, col) : glp_get_col_prim(a->lp.p, col);
+    return a->cur->last_mip ? glp_mip_col_val(a->cur->p, col) : glp_get_col_prim(a->cur->p, col);
 }
 
 /* Extreme of the target (s = +1 min, -1 max) as its value; marks in a->mv the attackers
@@ -1214,7 +1282,9 @@ static double alp_val(const struct alp *a, int col)
 static int alp_extreme(const struct sys *y, struct alp *a, const struct target *t, int s, int tm_ms,
                        int sparse, double bound, double *tval)
 {
-    glp_prob *p = a->lp.p;
+    struct lp *L = s > 0 ? &a->lp : &a->lpx;
+    glp_prob *p = L->p;
+    a->cur = L;
     /* sparse 0: the quantity alone (branch and bound need not prove the moving cost
      * optimal; any integer extreme table serves the search, sparse or not) */
     double eps = sparse ? EPS_MOVE : 0;
@@ -1228,13 +1298,13 @@ static int alp_extreme(const struct sys *y, struct alp *a, const struct target *
         glp_set_obj_coef(p, j + 1, -s * a->tc[i] + eps);
     }
     double obj = 0;
-    a->lp.stop_v = a->tv;
-    a->lp.stop_c = a->tc;
-    a->lp.stop_n = a->ntv;
-    a->lp.stop_at = bound;
-    a->lp.stop_base = (double)t->truev;
-    int rc = solve(&a->lp, GLP_MIN, tm_ms, &obj);
-    a->lp.stop_v = NULL;
+    L->stop_v = a->tv;
+    L->stop_c = a->tc;
+    L->stop_n = a->ntv;
+    L->stop_at = bound;
+    L->stop_base = (double)t->truev;
+    int rc = solve(L, GLP_MIN, tm_ms, &obj);
+    L->stop_v = NULL;
     if (eps == 0)
         for (int j = 1; j <= ncol; j++)
             glp_set_obj_coef(p, j, EPS_MOVE);
@@ -1262,14 +1332,14 @@ static int alp_extreme(const struct sys *y, struct alp *a, const struct target *
     }
     *tval = v;
     a->integral = 1;
-    for (int j = 1; j <= ncol && a->integral && !a->lp.last_mip; j++) {
+    for (int j = 1; j <= ncol && a->integral && !L->last_mip; j++) {
         double x = glp_get_col_prim(p, j);
         a->integral = fabs(x - floor(x + 0.5)) < 1e-9;
     }
     for (size_t f = 0; f < y->nf; f++)
         if (y->f_att[f] != NOROW && !a->mv[y->f_att[f]]) {
             double d =
-                a->lp.last_mip ? glp_mip_row_val(p, (int)f + 1) : glp_get_row_prim(p, (int)f + 1);
+                L->last_mip ? glp_mip_row_val(p, (int)f + 1) : glp_get_row_prim(p, (int)f + 1);
             if (fabs(d) > 1e-6)
                 a->mv[y->f_att[f]] = 1;
         }
@@ -1292,7 +1362,7 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
     alp_target(y, a, t);
     double va = 0, vb = 0;
     int tm = 10000;
-    a->lp.mip = 0;
+    a->lp.mip = a->lpx.mip = 0;
     memset(a->mv, 0, y->natt);
     int rc = alp_extreme(y, a, t, 1, tm, 1, NAN, &va), integral = a->integral;
     rc = rc || alp_extreme(y, a, t, -1, tm, 1, NAN, &vb);
@@ -1306,7 +1376,7 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
     }
     if (!rc && mip && !integral && vb < BIGV / 2 && vb - va < y->L->protection + 2) {
         double blo = ceil(va - LP_TOL), bhi = floor(vb + LP_TOL);
-        a->lp.mip = 1;
+        a->lp.mip = a->lpx.mip = 1;
         used_mip = 1;
         /* sparse extreme tables when branch and bound finds them quickly, else any */
         for (int sparse = 1; sparse >= 0; sparse--) {
@@ -1316,7 +1386,7 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
             if (!rc)
                 break;
         }
-        a->lp.mip = 0;
+        a->lp.mip = a->lpx.mip = 0;
     }
     if (rc)
         return -1;
@@ -1328,29 +1398,28 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
     return 0;
 }
 
-/* Is target t already unsafe for the current attacker from the earlier releases alone
- * (release 0 published nothing)? Then hiding in release 0 cannot help and is not asked
- * for: the exposure is reported (finding.prior), not blamed on this release. */
-static int alp_prior(struct sys *y, struct alp *a, const struct target *t, int mip)
+/* Is target t already unsafe for attacker A from the earlier releases alone (release 0
+ * published nothing)? Then hiding in release 0 cannot help and is not asked for: the
+ * exposure is reported (finding.prior), not blamed on this release. Asked of a problem of
+ * its own (ap: release 0's rows free, built on first use), which keeps its warm bases
+ * instead of disturbing the main problem's. A problem that cannot be built proves nothing
+ * (fail closed: the quantity is left to this release's protection). */
+static int alp_prior(struct sys *y, struct alp *ap, const uint32_t *A, size_t nA,
+                     const struct target *t, int mip)
 {
-    size_t n0 = y->rel_off[1];
-    uint8_t *save = ob_malloc(n0 + 1), *mv = ob_calloc(y->natt + 1, 1);
+    ob_err e2 = {0};
+    if (!ap->lp.p && alp_build(ap, y, mip, 1, &e2))
+        return 0;
+    uint8_t *mv = ob_calloc(y->natt + 1, 1);
     int unsafe = 0;
-    if (save && mv) {
-        memcpy(save, y->f_pub, n0);
-        memset(y->f_pub, PUB_FREE, n0);
-        for (size_t f = 0; f < n0; f++)
-            alp_row(y, a, f);
+    if (mv) {
+        alp_set(y, ap, A, nA);
         int64_t lo = 0, hi = 0;
         /* exposed only when proven: the LP range when it is narrow (it contains the integer
          * one), else branch and bound's integer range; a solver that gives up proves
          * nothing and leaves the quantity to this release's protection */
-        unsafe = alp_range(y, a, t, mip, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
-        memcpy(y->f_pub, save, n0);
-        for (size_t f = 0; f < n0; f++)
-            alp_row(y, a, f);
+        unsafe = alp_range(y, ap, t, mip, &lo, &hi, mv) == 0 && !range_safe(y, lo, hi);
     }
-    ob_free(save);
     ob_free(mv);
     return unsafe;
 }
@@ -1638,9 +1707,34 @@ static int wit_safe(const struct sys *y, struct wit *w, const struct alp *a, con
     /* the rule alp_range applies: integer extremes, or an LP range two wider, else branch
      * and bound (a small problem: a few hundred nodes at most) */
     if (!rc && !integral && v[1] < BIGV / 2 && v[1] - v[0] < y->L->protection + 2) {
+        /* the integer range lies within the LP's (rounded inwards): when that is already
+         * narrower than P, or the integer minimum leaves less than P to the LP maximum, the
+         * witness cannot prove the quantity safe, and branching on would be wasted */
+        /* A witness needs no extreme tables, only two integer tables P apart (every table of
+         * it is a table of the whole system): branch and bound stops at the first that goes
+         * far enough, and a table it found before its node limit counts too. The true table
+         * (no change, value 0 here) is one of them. The range recorded is then one that
+         * tables prove, inside the witness's exact range (and so inside the whole
+         * problem's). */
+        double hi_lp = floor(v[1] + LP_TOL), P = y->L->protection;
         lp.mip = 1;
-        for (int s = 0; s < 2 && !rc; s++)
-            rc = solve(&lp, s ? GLP_MAX : GLP_MIN, 500, &v[s]); /* 500 nodes */
+        lp.stop_obj = 1;
+        if (hi_lp - ceil(v[0] - LP_TOL) < P)
+            rc = 1;
+        if (!rc) {
+            lp.stop_at = hi_lp - P;
+            rc = solve(&lp, GLP_MIN, 500, &v[0]); /* 500 nodes */
+            rc = rc == 2 ? 0 : rc;
+            v[0] = v[0] < 0 ? v[0] : 0;
+        }
+        if (!rc && hi_lp - v[0] < P - 1e-6)
+            rc = 1;
+        if (!rc) {
+            lp.stop_at = v[0] + P;
+            rc = solve(&lp, GLP_MAX, 500, &v[1]);
+            rc = rc == 2 ? 0 : rc;
+            v[1] = v[1] > 0 ? v[1] : 0;
+        }
         integral = 1;
     }
     for (size_t i = 0; i < a->ntv; i++)
@@ -1830,9 +1924,9 @@ static ob_status record(ob_stats_audit *out, const struct sys *y, const struct t
 
 /* Range of t for the attacker S (indices into y->att). protect: hide figures of release 0
  * until it is safe (or exposed by earlier releases alone), else refuse. */
-static ob_status eval(struct sys *y, struct alp *a, ob_stats_table *t0, const struct target *t,
-                      int protect, int mip, const size_t *S, size_t nS, struct res *r,
-                      uint8_t *moved, ob_err *e)
+static ob_status eval(struct sys *y, struct alp *a, struct alp *ap, ob_stats_table *t0,
+                      const struct target *t, int protect, int mip, const size_t *S, size_t nS,
+                      struct res *r, uint8_t *moved, ob_err *e)
 {
     uint32_t A[2] = {0, 0};
     for (size_t i = 0; i < nS; i++)
@@ -1842,7 +1936,7 @@ static ob_status eval(struct sys *y, struct alp *a, ob_stats_table *t0, const st
         memset(moved, 0, y->natt);
         r->rc = alp_range(y, a, t, mip, &r->lo, &r->hi, moved);
         r->safe = r->rc == 0 && range_safe(y, r->lo, r->hi);
-        r->prior = !r->safe && alp_prior(y, a, t, mip);
+        r->prior = !r->safe && alp_prior(y, ap, A, nS, t, mip);
         if (!protect || r->safe || r->prior)
             return OB_OK;
         size_t nh = 0;
@@ -1917,9 +2011,9 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                      ob_err *e)
 {
     size_t n = y->natt;
-    struct alp a;
+    struct alp a, ap = {0};
     struct wits W;
-    ob_status st = alp_build(&a, y, mip, e);
+    ob_status st = alp_build(&a, y, mip, 0, e);
     if (st)
         return st;
     if ((st = wits_init(&W, y, e))) {
@@ -1956,7 +2050,7 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                 st = record(out, y, t, NULL, 0, &rw, e);
             } else {
                 ev0 = 1;
-                st = eval(y, &a, t0, t, protect, mip, NULL, 0, &r0, m0, e);
+                st = eval(y, &a, &ap, t0, t, protect, mip, NULL, 0, &r0, m0, e);
                 if (!st)
                     st = record(out, y, t, NULL, 0, &r0, e);
                 if (!st && r0.safe)
@@ -1994,7 +2088,7 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                 st = record(out, y, t, &i, 1, &rw, e);
             } else if (all || !ev0 || m0[i]) {
                 ev[i] = 1;
-                st = eval(y, &a, t0, t, protect, mip, &i, 1, &r1[i], m1 + i * n, e);
+                st = eval(y, &a, &ap, t0, t, protect, mip, &i, 1, &r1[i], m1 + i * n, e);
                 if (!st)
                     st = record(out, y, t, &i, 1, &r1[i], e);
                 if (!st && r1[i].safe)
@@ -2022,7 +2116,7 @@ static ob_status run(struct sys *y, ob_stats_table *t0, int protect, int mip, ob
                         src = &r0;
                 }
                 struct res r;
-                if (!src && !(st = eval(y, &a, t0, t, protect, mip, S, 2, &r, mv, e))) {
+                if (!src && !(st = eval(y, &a, &ap, t0, t, protect, mip, S, 2, &r, mv, e))) {
                     src = &r;
                     if (r.safe)
                         wit_learn(&W, y, t, mv);
@@ -2041,6 +2135,8 @@ out:
     ob_free(r1);
     wits_free(&W);
     alp_free(&a);
+    if (ap.lp.p)
+        alp_free(&ap);
     return st;
 }
 
