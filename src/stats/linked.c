@@ -616,6 +616,7 @@ struct lp {
     const double *stop_c;
     size_t stop_n;
     double stop_at, stop_base;
+    int stop_s;          /* +1: stop at a table at or below stop_at (a minimum), -1: at or above */
     int nodes, node_lim; /* branch and bound stops after node_lim nodes (not a time: the
                           * same query on the same data must give the same table) */
     int dual;            /* only row bounds changed since the last optimum: dual simplex */
@@ -644,7 +645,7 @@ static void stop_cb(glp_tree *T, void *info)
         int j = (int)(2 * lp->stop_v[i]) + 1;
         v += lp->stop_c[i] * (glp_mip_col_val(p, j) - glp_mip_col_val(p, j + 1));
     }
-    if (fabs(v - lp->stop_at) < 1e-6)
+    if (lp->stop_s > 0 ? v <= lp->stop_at + 1e-6 : v >= lp->stop_at - 1e-6)
         glp_ios_terminate(T);
 }
 
@@ -1302,6 +1303,7 @@ static int alp_extreme(const struct sys *y, struct alp *a, const struct target *
     L->stop_c = a->tc;
     L->stop_n = a->ntv;
     L->stop_at = bound;
+    L->stop_s = s;
     L->stop_base = (double)t->truev;
     int rc = solve(L, GLP_MIN, tm_ms, &obj);
     L->stop_v = NULL;
@@ -1320,7 +1322,7 @@ static int alp_extreme(const struct sys *y, struct alp *a, const struct target *
     }
     /* a table branch and bound found but did not prove extreme is extreme when it reaches the
      * LP relaxation's bound (rounded: the quantity is an integer) */
-    if (rc == 2 && fabs(v - bound) < 1e-6)
+    if (rc == 2 && (s > 0 ? v <= bound + 1e-6 : v >= bound - 1e-6))
         rc = 0;
     if (rc) {
         return -1; /* every column is bounded: infeasible or given up, both fail closed */
@@ -1374,12 +1376,30 @@ static int alp_range(const struct sys *y, struct alp *a, const struct target *t,
         vb = floor(vb + 0.5);
         used_mip = 1;
     }
-    if (!rc && mip && !integral && vb < BIGV / 2 && vb - va < y->L->protection + 2) {
-        double blo = ceil(va - LP_TOL), bhi = floor(vb + LP_TOL);
+    int P = y->L->protection, one = 0;
+    if (!rc && mip && !integral && vb < BIGV / 2 && vb - va < P + 2) {
+        double blo = ceil(va - LP_TOL), bhi = floor(vb + LP_TOL), tv = (double)t->truev;
         a->lp.mip = a->lpx.mip = 1;
         used_mip = 1;
+        /* Safe needs only two integer tables P apart, and the true table is one (it moves
+         * no one): one branch and bound towards a table P above (or below) the truth, stopped
+         * when it gets there, proves the range [truth, table] safe for this attacker and for
+         * every one that table does not move (docs/statistics.md, "Which attackers are
+         * audited"). The range recorded then lies inside the exact one; the exact audit
+         * (L->exact), and a side that does not get there, take both extremes below. */
+        int s1 = y->L->exact || bhi - blo < P ? 0 : bhi - tv >= P ? -1 : tv - blo >= P ? 1 : 0;
+        if (s1) {
+            double v1 = 0, goal = tv - s1 * P;
+            memset(a->mv, 0, y->natt);
+            if (alp_extreme(y, a, t, s1, 100, 1, goal, &v1) == 0 &&
+                (s1 > 0 ? v1 <= goal + 1e-6 : v1 >= goal - 1e-6)) {
+                va = s1 > 0 ? v1 : tv;
+                vb = s1 > 0 ? tv : v1;
+                one = 1;
+            }
+        }
         /* sparse extreme tables when branch and bound finds them quickly, else any */
-        for (int sparse = 1; sparse >= 0; sparse--) {
+        for (int sparse = 1; sparse >= 0 && !one; sparse--) {
             memset(a->mv, 0, y->natt);
             rc = alp_extreme(y, a, t, 1, sparse ? 100 : 1000, sparse, blo, &va) ||
                  alp_extreme(y, a, t, -1, sparse ? 100 : 1000, sparse, bhi, &vb);
