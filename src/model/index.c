@@ -32,7 +32,33 @@ ob_index *ob_index_new(void)
         ob_index_free(ix);
         return NULL;
     }
+    ob_index_necessity_defaults(ix);
     return ix;
+}
+
+void ob_index_necessity_defaults(ob_index *ix)
+{
+#define C(x) OB_CAT_BIT(OB_CAT_##x)
+    /* what the course of treatment each kind stands for needs (docs/decisions.md) */
+    const ob_catmask all = OB_CAT_ALL;
+    const ob_catmask community = (ob_catmask)(all & ~C(CLINICAL_NOTE));
+    const ob_catmask rehab = C(APPOINTMENT) | C(DIAGNOSIS) | C(MEDICATION) | C(LAB_RESULT) |
+                             C(MEASUREMENT) | C(DISCHARGE_SUMMARY);
+    /* professions that treat one part of the body or one course: no notes, discharge
+     * summaries or treatment wills of the whole record */
+    const ob_catmask focused = C(APPOINTMENT) | C(DIAGNOSIS) | C(MEDICATION) | C(LAB_RESULT) |
+                               C(MEASUREMENT) | C(VACCINATION);
+#undef C
+    for (int k = 0; k < OB_REL_KIND_COUNT; k++) {
+        ob_catmask m = k == OB_REL_HOME_NURSING      ? community
+                       : k == OB_REL_REHABILITATION ? rehab
+                                                    : all;
+        for (int r = 0; r < OB_ROLE_COUNT; r++) {
+            bool narrow = r == OB_ROLE_MIDWIFE || r == OB_ROLE_PHYSIOTHERAPIST ||
+                          r == OB_ROLE_DENTIST || r == OB_ROLE_OTHER_AUTHORISED;
+            ix->necessary[k][r] = narrow ? (ob_catmask)(m & focused) : m;
+        }
+    }
 }
 
 void ob_index_free(ob_index *ix)

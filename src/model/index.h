@@ -20,6 +20,10 @@ typedef struct ob_perm_list {
 } ob_perm_list;
 
 typedef struct ob_index {
+    /* R-ACC-1 "necessary": the categories a relationship of each kind gives each role for
+     * the current treatment (ob_index_necessity_defaults; an operator's `necessity` records
+     * replace rows, docs/decisions.md) */
+    ob_catmask necessary[OB_REL_KIND_COUNT][OB_ROLE_COUNT];
     ob_org *orgs;
     size_t norgs, caporgs;
     ob_professional *pros;
@@ -45,6 +49,9 @@ typedef struct ob_index {
 } ob_index;
 
 ob_index *ob_index_new(void);
+/* Sets the necessity table to its documented defaults (docs/decisions.md); ob_index_new
+ * does. */
+void ob_index_necessity_defaults(ob_index *ix);
 void ob_index_free(ob_index *ix);
 /* Pre-sizes the arrays (a loader that knows the counts avoids regrowth). */
 ob_status ob_index_reserve(ob_index *ix, size_t orgs, size_t pros, size_t patients, ob_err *e);

@@ -17,7 +17,9 @@ static const char *const role_names[] = {
     "planner"};
 static const char *const source_names[] = {"clinical", "patient_reported", "quality_db",
                                            "research"};
-static const char *const rel_names[] = {"treatment", "admission", "home_nursing", "listed"};
+static const char *const rel_names[] = {"treatment",      "admission",      "home_nursing",
+                                        "listed",         "referral",       "out_of_hours",
+                                        "rehabilitation", "municipal_acute"};
 static const char *const cap_names[] = {"professional", "assistant", "citizen",       "parent",
                                         "attorney",     "guardian",  "source_system", "operator"};
 static const char *const perm_names[] = {"assist", "quality", "manage"};

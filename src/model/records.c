@@ -432,6 +432,33 @@ static ob_status rec_cover(ob_loader *L, json_t *o, ob_err *e)
     return ob_index_add_cover(L->ix, &c, e);
 }
 
+/* R-ACC-1 "necessary" (issue 21): an operator's row of the necessity table, e.g.
+ * {"type":"necessity","relationship":"home_nursing","role":"nurse","categories":[...]};
+ * without "role", every role's row for that relationship kind. */
+static ob_status rec_necessity(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type", "relationship", "role", "categories", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    const char *kind, *role;
+    TRY(str_field(o, "relationship", true, &kind, e));
+    TRY(str_field(o, "role", false, &role, e));
+    int k = ob_rel_kind_parse(kind), r = role ? ob_role_parse(role) : -1;
+    if (k < 0)
+        return ob_err_set(e, OB_EINVAL, "field 'relationship': unknown relationship kind");
+    if (role && r < 0)
+        return ob_err_set(e, OB_EINVAL, "field 'role': unknown role");
+    if (!json_is_array(json_object_get(o, "categories")))
+        return ob_err_set(e, OB_EINVAL, "field 'categories' must list categories (or be [])");
+    ob_catmask m = 0;
+    if (json_array_size(json_object_get(o, "categories")))
+        TRY(ob_json_catmask(o, "categories", 0, &m, e));
+    for (int i = 0; i < OB_ROLE_COUNT; i++)
+        if (!role || i == r)
+            L->ix->necessary[k][i] = m;
+    return OB_OK;
+}
+
 static ob_status rec_project(ob_loader *L, json_t *o, ob_err *e)
 {
     static const char *const f[] = {"type",
@@ -1193,6 +1220,8 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_cover(L, obj, e);
     else if (strcmp(type, "project") == 0)
         rc = rec_project(L, obj, e);
+    else if (strcmp(type, "necessity") == 0)
+        rc = rec_necessity(L, obj, e);
     else if (strcmp(type, "block") == 0)
         rc = rec_block(L, obj, out, e);
     else if (strcmp(type, "consent") == 0)

@@ -263,21 +263,39 @@ static void apply_blocks(const ob_index *ix, const ob_request *rq, uint32_t pro,
 }
 
 /* ---- R-ACC-1, R-ACC-12, R-ACC-13: treatment ---- */
-static bool has_relationship(const ob_index *ix, const ob_request *rq, uint32_t pro)
+
+/* The categories pro's current relationships to the patient make necessary (R-ACC-1: the
+ * necessity table, by relationship kind and pro's role); *any says whether there is a
+ * relationship at all (one whose row the operator emptied still counts as one). It stops
+ * at the first relationship that gives a category of `want` (0: at the first at all). */
+static ob_catmask relationship_needs(const ob_index *ix, const ob_request *rq, uint32_t pro,
+                                     ob_catmask want, bool *any)
 {
     const ob_patient *p = &ix->patients[rq->patient];
+    ob_catmask need = 0;
+    *any = false;
     for (uint16_t i = 0; i < p->nrels; i++) {
         const ob_relationship *r = &p->rels[i];
         if (!active(r->from, r->to, rq->now))
             continue;
-        if (r->professional != OB_NONE) {
-            if (r->professional == pro)
-                return true;
-        } else if (ob_index_org_within(ix, rq->acting_org, r->org)) {
-            return true;
+        bool mine = r->professional != OB_NONE ? r->professional == pro
+                                               : ob_index_org_within(ix, rq->acting_org, r->org);
+        uint8_t role = mine && pro < ix->npros ? ix->pros[pro].role : OB_ROLE_COUNT;
+        if (mine && r->kind < OB_REL_KIND_COUNT && role < OB_ROLE_COUNT) {
+            *any = true;
+            need |= ix->necessary[r->kind][role];
+            if (want ? (need & want) != 0 : true) /* enough known: the hot path stops here */
+                break;
         }
     }
-    return false;
+    return need;
+}
+
+static bool has_relationship(const ob_index *ix, const ob_request *rq, uint32_t pro)
+{
+    bool any;
+    relationship_needs(ix, rq, pro, 0, &any);
+    return any;
 }
 
 static bool covers(const ob_index *ix, const ob_request *rq)
@@ -331,7 +349,16 @@ static void decide_treatment(const ob_index *ix, const ob_request *rq, uint32_t 
         }
         return;
     }
-    if (has_relationship(ix, rq, pro)) {
+    bool any;
+    ob_catmask need = relationship_needs(ix, rq, pro, OB_CAT_BIT(rq->category), &any);
+    if (any && !(need & OB_CAT_BIT(rq->category))) {
+        /* R-ACC-1: what is necessary for the current treatment, not the whole record */
+        set(d, false, OB_RULE_ACC_1, LB_NONE,
+            "this kind of data is not needed for the treatment your relationship with the "
+            "patient covers");
+        return;
+    }
+    if (any) {
         set(d, true, OB_RULE_ACC_1, LB_TREAT, "current treatment relationship with the patient");
     } else if (covers(ix, rq)) {
         set(d, true, OB_RULE_ACC_12, LB_TREAT,

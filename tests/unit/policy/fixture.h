@@ -345,7 +345,7 @@ static inline ob_index *fx_build(void)
     fx_rel(ix, "anna", NULL, "gp_a", OB_REL_LISTED, 20100101, FX_OPEN);
     fx_rel(ix, "anna", NULL, "dept_cardio", OB_REL_ADMISSION, 20240601, FX_OPEN);
     fx_rel(ix, "anna", NULL, "home_nursing", OB_REL_HOME_NURSING, 20240101, FX_OPEN);
-    fx_rel(ix, "anna", NULL, "acute_team", OB_REL_HOME_NURSING, 20240101, FX_OPEN);
+    fx_rel(ix, "anna", NULL, "acute_team", OB_REL_MUNICIPAL_ACUTE, 20240101, FX_OPEN);
     fx_rel(ix, "anna", NULL, "ooh", OB_REL_TREATMENT, 20240614, 20240616);
     fx_rel(ix, "anna", "specialist_doc", "specialist", OB_REL_TREATMENT, 20240101, FX_OPEN);
     fx_rel(ix, "anna", "ortho_doc", "dept_ortho", OB_REL_TREATMENT, 20230101, 20231231);

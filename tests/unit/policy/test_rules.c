@@ -5,6 +5,7 @@
  * alternative, with the reason in the citation. After the table: blocks and consent
  * revocations take effect at once on the same index (R-BLK-5, R-CON-2). */
 #include "fixture.h"
+#include "model/records.h"
 
 #define OBL_ASSIST   OB_OBL_LOG_ASSISTANT
 #define OBL_HINT     OB_OBL_BLOCK_HINT
@@ -73,6 +74,14 @@ static const struct fx_row rows[] = {
      .now = 20240620, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
     {"R-ACC-1 permit: ETREAT with a current relationship and no block", .actor = "hosp_doc",
      .org = "dept_cardio", .pat = "anna", .cat = MED, .origin = "gp_a", .purpose = ETREAT,
+     .permit = 1, .rule = "R-ACC-1"},
+
+    {"R-ACC-1 deny (necessary, issue 21): home nursing does not read the GP's clinical notes "
+     "(the necessity table: not needed for home nursing, docs/decisions.md)",
+     .actor = "muni_nurse", .org = "home_nursing", .pat = "anna", .cat = NOTE, .origin = "gp_a",
+     .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
+    {"R-ACC-1 permit (necessary): ... but reads the medication it gives", .actor = "muni_nurse",
+     .org = "home_nursing", .pat = "anna", .cat = MED, .origin = "gp_a", .purpose = TREAT,
      .permit = 1, .rule = "R-ACC-1"},
 
     /* ---------------- R-ACC-2 own data ---------------- */
@@ -703,6 +712,57 @@ static void test_cover_ends_by_itself(void **state)
     ob_index_free(ix);
 }
 
+/* R-ACC-1 "necessary" (issue 21): the necessity table decides which categories a
+ * relationship opens, and an operator's `necessity` record (the import format) changes a
+ * row at once; a bad record changes nothing. */
+static void test_necessity_table(void **state)
+{
+    (void)state;
+    ob_index *ix = fx_build();
+    struct fx_row note = {"R-ACC-1", .actor = "muni_nurse", .org = "home_nursing", .pat = "anna",
+                          .cat = NOTE, .origin = "gp_a", .purpose = TREAT},
+                  med = note;
+    med.cat = MED;
+    ob_decision d;
+    decide(ix, &note, &d);
+    assert_false(d.permit);
+    decide(ix, &med, &d);
+    assert_true(d.permit);
+    ob_loader L;
+    ob_loader_init(&L, ix, NULL);
+    static const struct {
+        const char *rec;
+        bool ok, note_permit, med_permit;
+    } steps[] = {
+        {"{\"type\":\"necessity\",\"relationship\":\"home_nursing\",\"role\":\"nurse\","
+         "\"categories\":[\"clinical_note\",\"medication\"]}",
+         true, true, true},
+        {"{\"type\":\"necessity\",\"relationship\":\"home_nursing\",\"categories\":[]}", true,
+         false, false},
+        {"{\"type\":\"necessity\",\"relationship\":\"home_visits\",\"categories\":[]}", false,
+         false, false},
+        {"{\"type\":\"necessity\",\"relationship\":\"home_nursing\",\"role\":\"nurse\","
+         "\"categories\":[\"x-ray\"]}",
+         false, false, false},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        json_t *o = json_loads(steps[i].rec, 0, NULL);
+        ob_record_out out;
+        memset(&out, 0, sizeof out);
+        ob_err e = {0};
+        ob_status rc = ob_record_apply(&L, o, &out, &e);
+        json_decref(out.canonical);
+        json_decref(o);
+        if ((rc == OB_OK) != steps[i].ok)
+            fail_msg("necessity record %zu: %s", i, rc ? e.msg : "accepted");
+        decide(ix, &note, &d);
+        assert_int_equal(d.permit, steps[i].note_permit);
+        decide(ix, &med, &d);
+        assert_int_equal(d.permit, steps[i].med_permit);
+    }
+    ob_index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_block_takes_effect_at_once),
         cmocka_unit_test(test_consent_takes_effect_at_once),
         cmocka_unit_test(test_cover_ends_by_itself),
+        cmocka_unit_test(test_necessity_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
