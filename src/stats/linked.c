@@ -68,6 +68,11 @@ struct sys {
     uint32_t *f_att, *l_att; /* a figure's / listed count's attacker index, or NOROW */
     unsigned gen;            /* bumped whenever release 0's labels change */
     uint8_t *f_sum;          /* the figure's atoms' true counts add up to its true value */
+    /* figures over the very same atoms (a group two releases count alike: the same row
+     * total in two periods, a margin twice) are one row of the audit problems: the group's
+     * first figure (f_rep) carries every member's bounds, intersected; f_next chains the
+     * group from its first figure, SIZE_MAX ends it */
+    size_t *f_rep, *f_next;
 };
 
 static void sys_free(struct sys *y)
@@ -92,6 +97,8 @@ static void sys_free(struct sys *y)
     ob_free(y->f_att);
     ob_free(y->l_att);
     ob_free(y->f_sum);
+    ob_free(y->f_rep);
+    ob_free(y->f_next);
     memset(y, 0, sizeof *y);
 }
 
@@ -196,6 +203,66 @@ static int64_t inter_count(const struct sys *y, size_t f, size_t g)
         }
     }
     return n;
+}
+
+struct fhash {
+    uint64_t h;
+    size_t f;
+};
+
+static int cmp_fhash(const void *a, const void *b)
+{
+    const struct fhash *x = a, *z = b;
+    if (x->h != z->h)
+        return x->h < z->h ? -1 : 1;
+    return x->f < z->f ? -1 : x->f > z->f;
+}
+
+/* f_rep / f_next: figures over the same atoms (true counts adding up, so one truth). */
+static int sys_groups(struct sys *y)
+{
+    size_t nf = y->nf;
+    struct fhash *hs = ob_malloc((nf + 1) * sizeof *hs);
+    y->f_rep = ob_malloc((nf + 1) * sizeof(size_t));
+    y->f_next = ob_malloc((nf + 1) * sizeof(size_t));
+    size_t *last = ob_malloc((nf + 1) * sizeof(size_t));
+    if (!hs || !y->f_rep || !y->f_next || !last) {
+        ob_free(hs);
+        ob_free(last);
+        return -1;
+    }
+    for (size_t f = 0; f < nf; f++) {
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = y->fa_off[f]; i < y->fa_off[f + 1]; i++)
+            h = (h ^ y->fa[i]) * 1099511628211ULL;
+        hs[f] = (struct fhash){h, f};
+        y->f_rep[f] = f;
+        y->f_next[f] = SIZE_MAX;
+        last[f] = f;
+    }
+    qsort(hs, nf, sizeof *hs, cmp_fhash);
+    for (size_t i = 0; i < nf; i++) {
+        size_t f = hs[i].f, nfa = y->fa_off[f + 1] - y->fa_off[f];
+        if (!y->f_sum[f])
+            continue;
+        /* the first earlier figure of the same hash with the same atoms (sorted by index
+         * within a hash, so a group's first figure is its lowest) */
+        for (size_t j = 0; j < i; j++) {
+            size_t g = hs[i - 1 - j].f;
+            if (hs[i - 1 - j].h != hs[i].h)
+                break;
+            if (y->f_rep[g] != g || !y->f_sum[g] || y->fa_off[g + 1] - y->fa_off[g] != nfa ||
+                memcmp(y->fa + y->fa_off[g], y->fa + y->fa_off[f], nfa * sizeof *y->fa))
+                continue;
+            y->f_rep[f] = g;
+            y->f_next[last[g]] = f;
+            last[g] = f;
+            break;
+        }
+    }
+    ob_free(hs);
+    ob_free(last);
+    return 0;
 }
 
 static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats_sdc *s, ob_err *e)
@@ -396,6 +463,8 @@ static ob_status sys_build(struct sys *y, const ob_stats_link *L, const ob_stats
             sum += y->a_cnt[y->fa[i]];
         y->f_sum[f] = sum == y->f_true[f];
     }
+    if (sys_groups(y))
+        goto oom;
     return OB_OK;
 oom:
     sys_free(y);
@@ -1113,11 +1182,20 @@ static void col_bnds(glp_prob *p, int j, double hi)
 static void dev_row_as(const struct sys *y, glp_prob *p, int i, size_t f, const uint32_t *A,
                        size_t nA, int free0)
 {
-    double lo, hi, t = (double)y->f_true[f];
-    fig_bounds(y, f, A, nA, &lo, &hi);
-    if (free0 && y->f_rel[f] == 0 && !(y->f_owner[f] != NOROW && knows(A, nA, y->f_owner[f])))
-        /* release 0 as if it published nothing (alp_prior) */
-        pub_bounds(y, PUB_FREE, 0, &lo, &hi);
+    double lo = 0, hi = BIGV, t = (double)y->f_true[f];
+    if (y->f_rep[f] != f) { /* its group's first figure carries its bounds */
+        glp_set_row_bnds(p, i, GLP_FR, 0, 0);
+        return;
+    }
+    for (size_t g = f; g != SIZE_MAX; g = y->f_next[g]) {
+        double l, h;
+        fig_bounds(y, g, A, nA, &l, &h);
+        if (free0 && y->f_rel[g] == 0 && !(y->f_owner[g] != NOROW && knows(A, nA, y->f_owner[g])))
+            /* release 0 as if it published nothing (alp_prior) */
+            pub_bounds(y, PUB_FREE, 0, &l, &h);
+        lo = l > lo ? l : lo;
+        hi = h < hi ? h : hi;
+    }
     if (lo <= 0 && hi >= BIGV && y->f_sum[f])
         glp_set_row_bnds(p, i, GLP_FR, 0, 0);
     else
@@ -1146,9 +1224,14 @@ static void dev_cols(const struct sys *y, glp_prob *p, int j, size_t v, int fixe
 
 static void alp_row(const struct sys *y, struct alp *a, size_t f)
 {
-    dev_row_as(y, a->lp.p, (int)f + 1, f, a->A, a->nA, a->free0);
-    if (a->lpx.p)
-        dev_row_as(y, a->lpx.p, (int)f + 1, f, a->A, a->nA, a->free0);
+    for (int k = 0; k < 2; k++) {
+        size_t g = k ? y->f_rep[f] : f; /* and its group's row */
+        if (k && g == f)
+            break;
+        dev_row_as(y, a->lp.p, (int)g + 1, g, a->A, a->nA, a->free0);
+        if (a->lpx.p)
+            dev_row_as(y, a->lpx.p, (int)g + 1, g, a->A, a->nA, a->free0);
+    }
 }
 
 static void alp_listed(const struct sys *y, struct alp *a, size_t l)
