@@ -75,6 +75,11 @@ bool ob_api_response_parse(ob_api_response *r)
     "PUT /<type>?identifier=<system>|<value> (withdraw: status entered-in-error); with "           \
     "If-Match: W/\"<versionId>\" only while still at that version (412 otherwise)"
 
+#define EVENT_UPDATE                                                                               \
+    "the source system reports the event; only a conditional update by its own identifier: "       \
+    "PUT /<type>?identifier=<system>|<value>; a finished, completed or cancelled event ends the "  \
+    "treatment relationship it started (not read back)"
+
 static const struct capability {
     const char *type;
     const char *interactions;
@@ -122,6 +127,10 @@ static const struct capability {
     {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
     {"Endpoint", "read search-type", "", NULL, NULL, NULL, NULL},
     {"Practitioner", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
+    /* issue 21: events that start and end treatment relationships, written by their source */
+    {"Encounter", "create", "", NULL, NULL, NULL, EVENT_UPDATE},
+    {"EpisodeOfCare", "create", "", NULL, NULL, NULL, EVENT_UPDATE},
+    {"ServiceRequest", "create", "", NULL, NULL, NULL, EVENT_UPDATE},
 };
 
 /* "read update" as [{"code": "read"}, {"code": "update", "documentation": update_doc}] */
@@ -245,7 +254,9 @@ static const struct route {
     {"Practitioner", ob_api_directory},
     {"RelatedPerson", ob_api_grants},
     {"PractitionerRole", ob_api_grants},
-    {"EpisodeOfCare", ob_api_grants},
+    {"EpisodeOfCare", ob_api_events},
+    {"Encounter", ob_api_events},
+    {"ServiceRequest", ob_api_events},
     {"Endpoint", ob_api_sources},
 };
 
@@ -419,7 +430,10 @@ static bool system_may(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
     uint8_t ops = s ? s->ops : 0;
     pthread_rwlock_unlock(&h->lock);
     bool read = strcmp(rq->method, "GET") == 0 || strstr(p, "/_search") != NULL;
-    uint8_t need = tl == 13 && strncmp(p, "EpisodeOfCare", 13) == 0 ? OB_SRC_OP_RELATIONSHIPS
+    uint8_t need = (tl == 13 && strncmp(p, "EpisodeOfCare", 13) == 0) ||
+                           (tl == 9 && strncmp(p, "Encounter", 9) == 0) ||
+                           (tl == 14 && strncmp(p, "ServiceRequest", 14) == 0)
+                       ? OB_SRC_OP_RELATIONSHIPS
                    : read                                           ? OB_SRC_OP_READ
                    : tl == 11 && strncmp(p, "Appointment", 11) == 0 ? OB_SRC_OP_APPOINTMENTS
                    : (tl == 19 && strncmp(p, "MedicationStatement", 19) == 0) ||

@@ -48,6 +48,11 @@ ob_status ob_api_log_refused(ob_hub *h, const ob_caller *c, uint32_t patient, ui
 /* RelatedPerson, PractitionerRole, EpisodeOfCare: $end of a grant (api_grants.c) */
 ob_status ob_api_grants(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                         const char *rest, ob_api_response *out, ob_err *e);
+/* Encounter, EpisodeOfCare, ServiceRequest: the events that start and end treatment
+ * relationships, written by their source (api_events.c, issue 21); EpisodeOfCare's $end
+ * goes on to ob_api_grants */
+ob_status ob_api_events(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
+                        const char *rest, ob_api_response *out, ob_err *e);
 /* Patient: $overview, _search */
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);

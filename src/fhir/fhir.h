@@ -156,4 +156,30 @@ void ob_fhir_time(ob_time t, char buf[static 32]);
  * CPR number put where a name goes, is shown as "(a name not shown)" (R-CPR-2). */
 const char *ob_fhir_shown_name(const char *key);
 
+/* ---- events that start and end treatment relationships (issue 21, R-ACC-1) ---- */
+
+/* The code system of EpisodeOfCare.type for overblik's relationship kinds
+ * (home_nursing, rehabilitation, municipal_acute, treatment, listed). */
+#define OB_FHIR_CS_RELATIONSHIP OB_FHIR_BASE "/CodeSystem/relationship-kind"
+
+/* What a source reported in an Encounter (admission, outpatient or out-of-hours contact,
+ * a home visit), an EpisodeOfCare (a municipal course after visitation) or a
+ * ServiceRequest (a referral: the receiving organisation's relationship). Strings are
+ * borrowed from the parsed resource. */
+typedef struct ob_fhir_event_in {
+    const char *type;           /* "Encounter", "EpisodeOfCare" or "ServiceRequest" */
+    const char *system, *value; /* the source's identifier of the event */
+    const char *cpr;            /* the patient, unparsed */
+    const char *org;            /* the organisation the relationship is with (ext id) */
+    const char *requester;      /* a referral's referring organisation (ext id), else NULL */
+    const char *practitioner;   /* a personal relationship's professional (ext id) or NULL */
+    int kind;                   /* ob_rel_kind */
+    ob_time from, to;
+    bool has_to;
+    bool ended; /* finished, completed, cancelled, revoked or entered-in-error */
+} ob_fhir_event_in;
+
+/* Validates res as an event of `type`; OB_EINVAL with a message naming the element. */
+ob_status ob_fhir_event_parse(json_t *res, const char *type, ob_fhir_event_in *out, ob_err *e);
+
 #endif

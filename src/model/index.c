@@ -749,6 +749,25 @@ ob_attorney *ob_index_current_attorney(ob_index *ix, uint32_t patient, uint32_t 
     return NULL;
 }
 
+uint64_t ob_event_key(const char *text)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+ob_relationship *ob_index_relationship_by_event(ob_index *ix, uint32_t patient, uint64_t event)
+{
+    if (patient >= ix->npatients || !event)
+        return NULL;
+    ob_patient *p = &ix->patients[patient];
+    for (uint16_t i = p->nrels; i-- > 0;)
+        if (p->rels[i].event == event)
+            return &p->rels[i];
+    return NULL;
+}
+
 ob_relationship *ob_index_current_relationship(ob_index *ix, uint32_t patient, uint32_t org,
                                                uint32_t pro, int kind, ob_time at)
 {

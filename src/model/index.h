@@ -49,6 +49,11 @@ typedef struct ob_index {
 } ob_index;
 
 ob_index *ob_index_new(void);
+/* The key of a source's event (issue 21): FNV-1a of its text, never 0. Not secret: the
+ * text names the source, so two sources' events never share a key by construction. */
+uint64_t ob_event_key(const char *text);
+/* The relationship of `patient` that event started (the latest), or NULL. */
+ob_relationship *ob_index_relationship_by_event(ob_index *ix, uint32_t patient, uint64_t event);
 /* Sets the necessity table to its documented defaults (docs/decisions.md); ob_index_new
  * does. */
 void ob_index_necessity_defaults(ob_index *ix);

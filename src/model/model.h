@@ -118,6 +118,9 @@ typedef struct ob_relationship {
     uint32_t org;
     ob_time from, to; /* to == OB_TIME_MAX while open */
     uint8_t kind;     /* ob_rel_kind */
+    /* issue 21: the event a source reported that started it (ob_event_key of
+     * "<client>|<Type>|<system>|<value>"), 0 for one loaded by an operator */
+    uint64_t event;
 } ob_relationship;
 
 /* Power of attorney (fuldmagt) or custody/guardianship (R-ACC-9). */

@@ -379,19 +379,37 @@ static ob_status rec_relative(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
 
 static ob_status rec_relationship(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
 {
-    static const char *const f[] = {"type", "patient", "org", "professional",
-                                    "kind", "from",    "to",  NULL};
+    static const char *const f[] = {"type", "patient", "org",   "professional", "kind",
+                                    "from", "to",      "event", "source",       NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_relationship r;
     memset(&r, 0, sizeof r);
     int kind;
+    const char *event, *client;
     TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, pat, e));
     TRY(ref_field(L->ix, o, "org", ob_index_find_org, true, &r.org, e));
     TRY(ref_field(L->ix, o, "professional", ob_index_find_professional, false, &r.professional, e));
     TRY(enum_field(o, "kind", ob_rel_kind_parse, OB_REL_TREATMENT, &kind, e));
     r.kind = (uint8_t)kind;
     TRY(period(o, "from", "to", true, &r.from, &r.to, e));
+    /* issue 21: a relationship a source's event started names the event and the source */
+    TRY(str_field(o, "event", false, &event, e));
+    TRY(str_field(o, "source", false, &client, e));
+    if ((event == NULL) != (client == NULL) || (event && strlen(event) > 400))
+        return ob_err_set(e, OB_EINVAL, "fields 'event' and 'source' come together");
+    if (event) {
+        const ob_source *src = ob_index_find_source(L->ix, client);
+        if (!src)
+            return ob_err_set(e, OB_EINVAL, "field 'source': no such source system");
+        size_t cl = strlen(client); /* an event is named by its reporter first */
+        if (strncmp(event, client, cl) != 0 || event[cl] != '|')
+            return ob_err_set(e, OB_EINVAL, "field 'event' must begin with its source's id");
+        r.event = ob_event_key(event);
+        ob_change_actor who = {OB_ACTOR_SOURCE_SYSTEM, (uint32_t)(src - L->ix->sources)};
+        if (!L->replay)
+            TRY(ob_policy_check_relationship_start(L->ix, &r, &who, e));
+    }
     return ob_index_add_relationship(L->ix, *pat, &r, e);
 }
 
@@ -793,13 +811,13 @@ static ob_status rec_relative_end(ob_loader *L, json_t *o, ob_record_out *out, o
 /* relationship_end: the event from the site's source system (a discharge, a delisting) */
 static ob_status rec_relationship_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
-    static const char *const f[] = {"type",   "patient",  "org", "professional", "kind", "at",
-                                    "source", "operator", NULL};
+    static const char *const f[] = {"type",   "patient",  "org",   "professional", "kind", "at",
+                                    "source", "operator", "event", NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     uint32_t pat, org, pro;
     int kind;
-    const char *client;
+    const char *client, *event;
     bool op;
     ob_time at;
     TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
@@ -817,11 +835,21 @@ static ob_status rec_relationship_end(ob_loader *L, json_t *o, ob_record_out *ou
     if (!src)
         return ob_err_set(e, OB_EINVAL, "field 'source': no such source system");
     out->patient = pat;
-    ob_relationship *r = ob_index_current_relationship(L->ix, pat, org, pro, kind, at);
+    TRY(str_field(o, "event", false, &event, e));
+    /* issue 21: the end event of the event that started it (a discharge for its admission) */
+    ob_relationship *r = event ? ob_index_relationship_by_event(L->ix, pat, ob_event_key(event))
+                               : ob_index_current_relationship(L->ix, pat, org, pro, kind, at);
+    if (r && event && (r->org != org || !(r->from <= at && at <= r->to)))
+        r = NULL;
     if (!r)
         return ob_err_set(e, OB_ENOTFOUND, "no current relationship matches");
     ob_change_actor who = {OB_ACTOR_SOURCE_SYSTEM, (uint32_t)(src - L->ix->sources)};
-    if (!L->replay)
+    /* issue 21: the source that reported the event ends what it started (a referral's
+     * receiving clinic is not its site); the event names its reporter first */
+    size_t cl = strlen(client);
+    if (event && (strncmp(event, client, cl) != 0 || event[cl] != '|'))
+        return ob_err_set(e, OB_EDENIED, "only the source that reported an event ends it");
+    if (!L->replay && !event)
         TRY(ob_policy_check_relationship_end(L->ix, pat, r, &who, e));
     ended(out, &r->to, at);
     return OB_OK;

@@ -283,6 +283,37 @@ ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission
                       "holder, giving it up) can end it");
 }
 
+static bool care_provider(uint8_t kind)
+{
+    return kind == OB_ORG_HOSPITAL || kind == OB_ORG_DEPARTMENT || kind == OB_ORG_GP_CLINIC ||
+           kind == OB_ORG_SPECIALIST || kind == OB_ORG_PRIVATE_HOSPITAL ||
+           kind == OB_ORG_DENTIST || kind == OB_ORG_MUNICIPAL_UNIT;
+}
+
+ob_status ob_policy_check_relationship_start(const ob_index *ix, const ob_relationship *r,
+                                             const ob_change_actor *who, ob_err *e)
+{
+    if (who->actor_kind != OB_ACTOR_SOURCE_SYSTEM || who->actor >= ix->nsources ||
+        r->org >= ix->norgs)
+        return ob_err_set(e, OB_EDENIED, "a treatment relationship starts with a source's event");
+    uint32_t site = ix->sources[who->actor].site;
+    if (r->kind == OB_REL_REFERRAL) {
+        uint8_t from = site < ix->norgs ? ix->orgs[site].kind : OB_ORG_ADMIN;
+        /* social services are municipal units too, but of no health sector */
+        if (!care_provider(ix->orgs[r->org].kind) || ix->orgs[r->org].sector == OB_SECTOR_OTHER ||
+            from == OB_ORG_MUNICIPAL_UNIT || !care_provider(from))
+            return ob_err_set(e, OB_EDENIED,
+                              "a referral goes from a clinic or hospital to a care provider");
+    } else if (!ob_index_org_within(ix, r->org, site)) {
+        return ob_err_set(e, OB_EDENIED,
+                          "a source's event starts relationships at its own site or its units "
+                          "only");
+    }
+    if (r->professional != OB_NONE && !ob_index_pro_works_at(ix, r->professional, r->org))
+        return ob_err_set(e, OB_EINVAL, "the practitioner does not work at that organisation");
+    return OB_OK;
+}
+
 ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
                                            const ob_relationship *r, const ob_change_actor *who,
                                            ob_err *e)

@@ -298,20 +298,6 @@ static bool has_relationship(const ob_index *ix, const ob_request *rq, uint32_t 
     return any;
 }
 
-static bool covers(const ob_index *ix, const ob_request *rq)
-{
-    uint32_t gp = ix->patients[rq->patient].gp_clinic;
-    if (gp == OB_NONE)
-        return false;
-    for (size_t i = 0; i < ix->ncovers; i++) {
-        const ob_cover *c = &ix->covers[i];
-        if (c->covered == gp && active(c->from, c->to, rq->now) &&
-            ob_index_org_within(ix, rq->acting_org, c->substitute))
-            return true;
-    }
-    return false;
-}
-
 static bool disclosed(const ob_index *ix, const ob_request *rq)
 {
     const ob_patient *p = &ix->patients[rq->patient];
@@ -358,11 +344,11 @@ static void decide_treatment(const ob_index *ix, const ob_request *rq, uint32_t 
             "patient covers");
         return;
     }
+    /* R-ACC-12 (seed 001 case 12): a substitute GP's relationship arises from the covered
+     * patient's contact (an event, api_events.c) and ends with the cover; the cover itself
+     * opens no one's record */
     if (any) {
         set(d, true, OB_RULE_ACC_1, LB_TREAT, "current treatment relationship with the patient");
-    } else if (covers(ix, rq)) {
-        set(d, true, OB_RULE_ACC_12, LB_TREAT,
-            "holiday cover for the patient's own GP clinic, for the cover period");
     } else {
         set(d, false, OB_RULE_ACC_1, LB_NONE, "no current treatment relationship with the patient");
         return;
@@ -705,7 +691,7 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
             set(d, false, OB_RULE_ACC_11, LB_NONE, "you do not work at the site you act from");
             return;
         }
-        if (!has_relationship(ix, rq, pro) && !covers(ix, rq)) {
+        if (!has_relationship(ix, rq, pro)) {
             set(d, false, OB_RULE_ACC_11, LB_NONE,
                 "decision support is for a professional who treats the patient in question");
             return;

@@ -182,6 +182,13 @@ ob_status ob_policy_check_attorney_end(const ob_index *ix, uint32_t patient, con
                                        const ob_change_actor *who, ob_err *e);
 ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission *p, ob_time at,
                                          const ob_change_actor *who, ob_err *e);
+/* Issue 21 (R-ACC-1): a source's event starts a relationship at its own site or a unit of
+ * it, or, for a referral, at the receiving care provider (a clinic, a hospital unit, a
+ * municipal unit; never an administration, a quality database or a research body), from a
+ * site that refers (a GP, a specialist, a hospital). A personal relationship names a
+ * professional who works at that organisation. OB_EDENIED / OB_EINVAL with the reason. */
+ob_status ob_policy_check_relationship_start(const ob_index *ix, const ob_relationship *r,
+                                             const ob_change_actor *who, ob_err *e);
 ob_status ob_policy_check_relationship_end(const ob_index *ix, uint32_t patient,
                                            const ob_relationship *r, const ob_change_actor *who,
                                            ob_err *e);

@@ -358,6 +358,10 @@ static inline ob_index *fx_build(void)
     fx_rel(ix, "dorte", NULL, "gp_b", OB_REL_LISTED, 20100101, FX_OPEN);
     fx_rel(ix, "erik", NULL, "gp_a", OB_REL_LISTED, 20100101, FX_OPEN);
     fx_rel(ix, "erik", NULL, "home_nursing2", OB_REL_HOME_NURSING, 20240101, FX_OPEN);
+    /* R-ACC-12: anna and carla contact the substitute clinic during the cover (from 07-08),
+     * which ends their relationships with it on the cover's last day; erik does not */
+    fx_rel(ix, "anna", NULL, "gp_c", OB_REL_TREATMENT, 20240708, 20240721);
+    fx_rel(ix, "carla", NULL, "gp_c", OB_REL_TREATMENT, 20240708, 20240721);
 
     /* ---- R-ACC-13: hosp_doc shares anna's discharge summary with home nursing ---- */
     ob_disclosure d = {.from_professional = fx_pro(ix, "hosp_doc"),

@@ -382,12 +382,17 @@ static const struct fx_row rows[] = {
      .purpose = DSS, .permit = 0, .rule = "R-ACC-3"},
 
     /* ---------------- R-ACC-12 holiday cover ---------------- */
-    {"R-ACC-12 permit: substitute GP during the cover period reads the covered clinic's patient",
+    {"R-ACC-12 permit (seed 001 case 12, R-ACC-12 as changed): the substitute GP reads the "
+     "record of a covered clinic's patient who contacted them during the cover",
      .actor = "sub_gp", .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a",
-     .now = 20240710, .purpose = TREAT, .permit = 1, .rule = "R-ACC-12"},
-    {"R-ACC-12 deny: the cover ends by itself (day after)", .actor = "sub_gp", .org = "gp_c",
-     .pat = "anna", .cat = NOTE, .origin = "gp_a", .now = 20240722, .purpose = TREAT, .permit = 0,
-     .rule = "R-ACC-1"},
+     .now = 20240710, .purpose = TREAT, .permit = 1, .rule = "R-ACC-1"},
+    {"R-ACC-12 deny (R-ACC-12: 'not the whole list'): a covered clinic's patient who has not "
+     "contacted the substitute",
+     .actor = "sub_gp", .org = "gp_c", .pat = "erik", .cat = MED, .origin = "gp_a",
+     .now = 20240710, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
+    {"R-ACC-12 deny: the contact's relationship ends with the cover (day after)",
+     .actor = "sub_gp", .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a",
+     .now = 20240722, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
     {"R-ACC-12 deny: before the cover starts", .actor = "sub_gp", .org = "gp_c", .pat = "anna",
      .cat = NOTE, .origin = "gp_a", .now = 20240630, .purpose = TREAT, .permit = 0,
      .rule = "R-ACC-1"},
@@ -696,12 +701,12 @@ static void test_cover_ends_by_itself(void **state)
 {
     (void)state;
     ob_index *ix = fx_build();
-    struct fx_row r = {"R-ACC-12", .actor = "sub_gp", .org = "gp_c",   .pat = "erik",
+    struct fx_row r = {"R-ACC-12", .actor = "sub_gp", .org = "gp_c",   .pat = "anna",
                        .cat = MED, .origin = "gp_a",  .purpose = TREAT};
     static const struct {
         int32_t now;
         bool permit;
-    } days[] = {{20240630, 0}, {20240701, 1}, {20240715, 1}, {20240721, 1}, {20240722, 0}};
+    } days[] = {{20240630, 0}, {20240707, 0}, {20240708, 1}, {20240721, 1}, {20240722, 0}};
     for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
         ob_decision d;
         r.now = days[i].now;

@@ -119,9 +119,14 @@ static const struct fx_row rows[] = {
      .permit = 1, .rule = "R-ACC-9"},
     /* case 12: GPs covering for each other's holidays see only the medication card.
      * Ministry: legal basis exists for current treatment; the barrier is technical. */
-    {"seed 001 case 12 (R-ACC-12): substitute GP reads the covered clinic's journal note",
+    {"seed 001 case 12 (R-ACC-12): substitute GP reads the journal note of a covered clinic's "
+     "patient who contacted them",
      .actor = "sub_gp", .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a",
-     .now = 20240715, .purpose = TREAT, .permit = 1, .rule = "R-ACC-12"},
+     .now = 20240715, .purpose = TREAT, .permit = 1, .rule = "R-ACC-1"},
+    {"seed 001 case 12 (R-ACC-12): ... not the record of one who did not ('hvis det er "
+     "nødvendigt i forbindelse med aktuel behandling')",
+     .actor = "sub_gp", .org = "gp_c", .pat = "erik", .cat = NOTE, .origin = "gp_a",
+     .now = 20240715, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
     {"seed 001 case 12 (R-ACC-12): ... and the access ends with the cover", .actor = "sub_gp",
      .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a", .now = 20240801, .purpose = TREAT,
      .permit = 0, .rule = "R-ACC-1"},

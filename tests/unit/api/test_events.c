@@ -1,0 +1,160 @@
+/* test_events.c - treatment relationships from the events sources report over FHIR (issue
+ * 21, R-ACC-1, R-ACC-12, R-LOG-1): an admission and its discharge (Encounter), a referral
+ * (ServiceRequest), a municipal course (EpisodeOfCare) each open and close exactly the
+ * access the relationship gives, and the patient's log shows each change. One row per
+ * step: who sends what, the answer, and what a professional then sees. Attacks as rows
+ * too: another site's unit, a professional, a duplicate, a CPR in the identifier, a
+ * referral to an organisation that is not a care provider. */
+#include "api_fixture.h"
+
+/* bent (listed at gp-2) has a diagnosis from gp-2 and a measurement from gp-2 */
+static const char *const bent_items[] = {
+    "{\"type\":\"item\",\"id\":\"bent-d1\",\"patient\":\"bent\",\"category\":\"diagnosis\","
+    "\"origin\":\"gp-2\",\"time\":\"2024-05-02T10:00:00Z\",\"code\":\"T90\"}",
+    "{\"type\":\"org\",\"id\":\"muni\",\"kind\":\"municipality\",\"name\":\"Odense Kommune\"}",
+    "{\"type\":\"org\",\"id\":\"muni-hh\",\"kind\":\"municipal_unit\",\"name\":\"Hjemmeplejen\","
+    "\"parent\":\"muni\",\"sector\":\"municipal\"}",
+    "{\"type\":\"org\",\"id\":\"muni-plan\",\"kind\":\"admin\",\"name\":\"Planlægning\"}",
+    "{\"type\":\"professional\",\"id\":\"hh-nurse\",\"name\":\"Eva Fisker\",\"role\":\"nurse\",\"authorisation_id\":\"0C1D2\","
+    "\"sites\":[\"muni-hh\"]}",
+    "{\"type\":\"source\",\"client_id\":\"muni-sys\",\"site\":\"muni-hh\",\"go_live\":"
+    "\"2020-01-01\",\"name\":\"Omsorgsjournal\"}",
+};
+
+#define BENT_CPR "{\"identifier\":{\"system\":\"urn:oid:1.2.208.176.1.2\",\"value\":\"0202852345\"}}"
+
+#define ENCOUNTER(id, status, cls, org, end)                                                       \
+    "{\"resourceType\":\"Encounter\",\"identifier\":[{\"system\":\"urn:epj:enc\",\"value\":\"" id  \
+    "\"}],\"status\":\"" status "\",\"class\":{\"system\":"                                       \
+    "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"" cls "\"},\"subject\":"      \
+    BENT_CPR ",\"serviceProvider\":{\"reference\":\"Organization/" org "\"},\"period\":{\"start\":" \
+    "\"2026-01-01T08:00:00Z\"" end "}}"
+
+#define REFERRAL(id, status, to)                                                                   \
+    "{\"resourceType\":\"ServiceRequest\",\"identifier\":[{\"system\":\"urn:gp2:ref\",\"value\":\"" \
+    id "\"}],\"status\":\"" status "\",\"intent\":\"order\",\"subject\":" BENT_CPR                  \
+    ",\"requester\":{\"reference\":\"Organization/gp-2\"},\"performer\":[{\"reference\":"         \
+    "\"Organization/" to "\"}],\"authoredOn\":\"2026-01-05T09:00:00Z\"}"
+
+#define EPISODE(id, status, end)                                                                   \
+    "{\"resourceType\":\"EpisodeOfCare\",\"identifier\":[{\"system\":\"urn:muni:forloeb\","       \
+    "\"value\":\"" id "\"}],\"status\":\"" status "\",\"type\":[{\"coding\":[{\"system\":"        \
+    "\"https://overblik.dk/fhir/CodeSystem/relationship-kind\",\"code\":\"home_nursing\"}]}],"    \
+    "\"patient\":" BENT_CPR ",\"managingOrganization\":{\"reference\":\"Organization/muni-hh\"},"  \
+    "\"period\":{\"start\":\"2026-01-01T08:00:00Z\"" end "}}"
+
+typedef struct step {
+    const char *why;
+    const char *writer; /* a source's client id, or "pro" for a professional */
+    const char *method, *path, *key, *body;
+    int status;
+    /* then: what `reader` at `site` sees of bent's diagnoses (matches), -1 not checked */
+    const char *reader, *site;
+    int sees;
+    int log_delta; /* relationship entries added to bent's log (-1 not checked) */
+} step;
+
+static const step steps[] = {
+    {"R-ACC-1: before anything, psychiatry sees none of bent's data", NULL, NULL, NULL, NULL, NULL,
+     0, "psyk-dr", "hosp-psyk", 0, -1},
+    {"R-ACC-1: an admission (Encounter IMP) by the hospital's source opens psychiatry",
+     "epj-hosp", "POST", "/Encounter", NULL, ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""),
+     201, "psyk-dr", "hosp-psyk", 1, 1},
+    {"R-ACC-1: the same event again by POST is a conflict", "epj-hosp", "POST", "/Encounter", NULL,
+     ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""), 409, "psyk-dr", "hosp-psyk", 1, 0},
+    {"R-ACC-1: ... and by PUT changes nothing", "epj-hosp", "PUT", "/Encounter", "urn:epj:enc|A1",
+     ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""), 200, "psyk-dr", "hosp-psyk", 1, 0},
+    {"R-ACC-1: the discharge (finished, period.end) closes it", "epj-hosp", "PUT", "/Encounter",
+     "urn:epj:enc|A1",
+     ENCOUNTER("A1", "finished", "IMP", "hosp-psyk", ",\"end\":\"2026-01-03T08:00:00Z\""), 200,
+     "psyk-dr", "hosp-psyk", 0, 1},
+    {"R-ACC-1 (attack): the hospital's source cannot start a relationship at a GP clinic",
+     "epj-hosp", "POST", "/Encounter", NULL, ENCOUNTER("A2", "in-progress", "AMB", "gp-1", ""),
+     400, "gp1-dr", "gp-1", 0, 0},
+    {"R-ACC-1 (attack): a professional cannot report an event", "pro", "POST", "/Encounter", NULL,
+     ENCOUNTER("A3", "in-progress", "IMP", "hosp-psyk", ""), 403, "psyk-dr", "hosp-psyk", 0, 0},
+    {"R-CPR-2 (attack): a CPR number in the event's identifier is refused", "epj-hosp", "POST",
+     "/Encounter", NULL, ENCOUNTER("0202852345", "in-progress", "IMP", "hosp-psyk", ""), 400,
+     "psyk-dr", "hosp-psyk", 0, 0},
+    {"R-ACC-1: a bad class is a 400 naming the element", "epj-hosp", "POST", "/Encounter", NULL,
+     ENCOUNTER("A4", "in-progress", "XYZ", "hosp-psyk", ""), 400, NULL, NULL, -1, 0},
+    {"R-ACC-1: a referral (ServiceRequest) from bent's GP opens the receiving department",
+     "gp2-sys", "POST", "/ServiceRequest", NULL, REFERRAL("R1", "active", "hosp-med"), 201,
+     "med-dr", "hosp-med", 1, 1},
+    {"R-ACC-1: ... and its completion closes it", "gp2-sys", "PUT", "/ServiceRequest",
+     "urn:gp2:ref|R1", REFERRAL("R1", "completed", "hosp-med"), 200, "med-dr", "hosp-med", 0, 1},
+    {"R-ACC-1 (attack): a referral to planning (not a care provider) is refused", "gp2-sys",
+     "POST", "/ServiceRequest", NULL, REFERRAL("R2", "active", "muni-plan"), 403, NULL, NULL, -1,
+     0},
+    {"R-ACC-1 (attack): another clinic's source cannot refer on gp-2's behalf", "gp1-sys", "POST",
+     "/ServiceRequest", NULL, REFERRAL("R3", "active", "hosp-med"), 400, "med-dr", "hosp-med", 0,
+     0},
+    {"R-ACC-1: a municipal visitation (EpisodeOfCare home_nursing) opens home nursing",
+     "muni-sys", "POST", "/EpisodeOfCare", NULL, EPISODE("E1", "active", ""), 201, "hh-nurse",
+     "muni-hh", 1, 1},
+    {"R-ACC-1: ... ended by the course's end", "muni-sys", "PUT", "/EpisodeOfCare",
+     "urn:muni:forloeb|E1", EPISODE("E1", "finished", ",\"end\":\"2026-02-01T08:00:00Z\""), 200,
+     "hh-nurse", "muni-hh", 0, 1},
+};
+
+static int diagnoses_seen(af *f, const char *reader, const char *site)
+{
+    ob_caller c = af_pro(f, reader, site, NULL);
+    ob_api_response r;
+    af_call(f, &c, "GET", "/Condition", (const char *[]){"patient=Patient/bent", NULL}, NULL, &r);
+    int n = r.status == 200 ? (int)af_matches(&r) : -1;
+    ob_api_response_release(&r);
+    return n;
+}
+
+static void event_steps(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "events");
+    af_load(&f, bent_items, sizeof bent_items / sizeof bent_items[0]);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const step *s = &steps[i];
+        af_log_count before = af_log(&f, "bent", "relationship");
+        if (s->writer) {
+            ob_caller c = strcmp(s->writer, "pro") == 0 ? af_pro(&f, "psyk-dr", "hosp-psyk", NULL)
+                                                        : af_source(&f, s->writer, "hosp");
+            if (strcmp(s->writer, "pro") != 0) { /* the source acts for its own site */
+                pthread_rwlock_rdlock(&f.h->lock);
+                const ob_source *src = ob_index_find_source(f.h->ix, s->writer);
+                c.acting_org = src ? src->site : OB_NONE;
+                pthread_rwlock_unlock(&f.h->lock);
+            }
+            char key[128];
+            snprintf(key, sizeof key, "identifier=%s", s->key ? s->key : "");
+            ob_api_response r;
+            af_call(&f, &c, s->method, s->path, s->key ? (const char *[]){key, NULL} : NULL,
+                    s->body, &r);
+            if (r.status != s->status) {
+                char *t = af_text(&r);
+                fail_msg("step %zu (%s): status %d, wanted %d: %.300s", i, s->why, r.status,
+                         s->status, t);
+            }
+            ob_api_response_release(&r);
+        }
+        af_log_count after = af_log(&f, "bent", "relationship");
+        if (s->log_delta >= 0 && (int)(after.with_resource - before.with_resource) != s->log_delta)
+            fail_msg("step %zu (%s): %d relationship entries in bent's log, wanted %d", i, s->why,
+                     (int)(after.with_resource - before.with_resource), s->log_delta);
+        if (s->reader) {
+            int n = diagnoses_seen(&f, s->reader, s->site);
+            if (n != s->sees)
+                fail_msg("step %zu (%s): %s sees %d of bent's diagnoses, wanted %d", i, s->why,
+                         s->reader, n, s->sees);
+        }
+    }
+    af_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(event_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
