@@ -497,6 +497,106 @@ static ob_status patient_search(ob_hub *h, const ob_caller *c, const ob_api_requ
     return OB_OK;
 }
 
+/* POST /Patient/$disclose (R-ACC-13, R-ACC-19, issue 21): a treating professional
+ * discloses their own organisation's records of one category to a unit that treats the
+ * patient. Parameters: patient (or patient.identifier in the body), recipient
+ * (Organization/<id>), category (medication, clinical_note, ...). The engine decides
+ * (purpose DISCLOSE, logged); a permit is stored as a `disclosure` record through
+ * ob_hub_change, logged on the patient in the same transaction; the recipient then reads
+ * that category from that organisation. */
+static ob_status disclose(ob_hub *h, const ob_caller *c, const ob_api_request *rq0,
+                          ob_api_response *out, ob_err *e)
+{
+    if (strcmp(rq0->method, "POST") != 0) {
+        ob_api_outcome(out, 405, "not-supported", "$disclose is called with POST");
+        return OB_OK;
+    }
+    if (c->kind != OB_ACTOR_PROFESSIONAL || c->purpose != OB_PURPOSE_DISCLOSE) {
+        ob_api_outcome(out, 400, "invalid",
+                       "$disclose is a professional's act with purpose DISCLOSE (R-ACC-19)");
+        return OB_OK;
+    }
+    params p;
+    if (!decode(rq0, &p, out))
+        return OB_OK;
+    static const char *const allowed[] = {"patient", "patient.identifier", "identifier",
+                                          "recipient", "category", NULL};
+    uint32_t pat;
+    if (!params_only(rq0, &p, allowed, out) || !ob_api_resolve_patient(h, c, &p.rq, &pat, out))
+        return OB_OK;
+    const char *to = ob_api_param_get(&p.rq, "recipient", NULL);
+    const char *cat_s = ob_api_param_get(&p.rq, "category", NULL);
+    int cat = cat_s ? ob_category_parse(cat_s) : -1;
+    if (to && strncmp(to, "Organization/", 13) == 0)
+        to += 13;
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t rcpt = to ? ob_index_find_org(h->ix, to) : OB_NONE;
+    pthread_rwlock_unlock(&h->lock);
+    if (rcpt == OB_NONE || cat < 0) {
+        ob_api_outcome(out, 400, "invalid",
+                       "$disclose needs recipient (Organization/<id>) and category (a data "
+                       "category such as medication or clinical_note)");
+        return OB_OK;
+    }
+    ob_request r;
+    ob_api_request_init(c, pat, &r);
+    r.category = (uint8_t)cat;
+    r.origin_org = c->acting_org; /* one discloses one's own organisation's records */
+    r.recipient_org = rcpt;
+    const char *id = "Parameters/disclose";
+    ob_decision d;
+    ob_search s = {&r, &r, &id, 1, "disclosure", NULL, 0, OB_OBL_LOG_DISCLOSURE};
+    /* one answer for a patient who does not exist, one hidden and one not treated: the
+     * reason is in the log (R-ACC-14), not in the answer (no existence oracle) */
+    static const char refused[] =
+        "you may not disclose this (R-ACC-19: your own organisation's records, while you treat "
+        "the patient, to a health unit that treats them too)";
+    if (pat != OB_NONE && ob_hub_decide_many(h, &s, &d, NULL, e) != OB_OK) {
+        ob_api_log_failed(out);
+        return OB_OK;
+    }
+    if (pat == OB_NONE || !d.permit) {
+        ob_api_outcome(out, 403, "forbidden", refused);
+        return OB_OK;
+    }
+    ob_log_entry le;
+    memset(&le, 0, sizeof le);
+    pthread_rwlock_rdlock(&h->lock);
+    const char *pext = h->ix->patients[pat].ext_id, *from = h->ix->pros[c->actor].ext_id,
+               *origin = h->ix->orgs[c->acting_org].ext_id;
+    le.actor_id = from;
+    le.actor_name = h->ix->pros[c->actor].name;
+    le.actor_role = ob_role_name((ob_role)h->ix->pros[c->actor].role);
+    le.actor_org = origin;
+    le.actor_org_name = h->ix->orgs[c->acting_org].name;
+    le.capacity = OB_CAP_PROFESSIONAL;
+    le.purpose = "DISCLOSE";
+    le.category = ob_category_name((ob_category)cat);
+    le.rule = ob_rule_name((ob_rule)d.rule);
+    le.reason = d.reason;
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s]}", "type", "disclosure", "patient",
+                            pext, "from", from, "to", h->ix->orgs[rcpt].ext_id, "origin", origin,
+                            "categories", ob_category_name((ob_category)cat));
+    pthread_rwlock_unlock(&h->lock);
+    if (!rec)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    uint64_t seq;
+    ob_err ce = {0};
+    ob_status rc = ob_hub_change(h, rec, &le, &seq, NULL, &ce);
+    json_decref(rec);
+    if (rc != OB_OK) {
+        ob_api_store_failed(out, "the disclosure");
+        return OB_OK;
+    }
+    char ref[200];
+    snprintf(ref, sizeof ref, "Organization/%.150s", to);
+    out->status = 200;
+    out->body = json_pack("{s:s, s:[{s:s, s:{s:s}}, {s:s, s:s}]}", "resourceType", "Parameters",
+                          "parameter", "name", "recipient", "valueReference", "reference", ref,
+                          "name", "category", "valueCode", cat_s);
+    return OB_OK;
+}
+
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e)
 {
@@ -506,6 +606,8 @@ ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq
         return overview(h, c, rq, out, e);
     if (strcmp(rest, "/$patients-like-me") == 0)
         return patients_like_me(h, c, rq, out, e);
+    if (strcmp(rest, "/$disclose") == 0)
+        return disclose(h, c, rq, out, e);
     char path[200];
     snprintf(path, sizeof path, "Patient%s", rest);
     if (ob_api_is_everything(path)) {

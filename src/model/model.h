@@ -241,6 +241,9 @@ typedef struct ob_disclosure {
     uint32_t to_org;
     uint32_t origin_org;
     ob_time at;
+    /* R-ACC-19: what was disclosed; 0 (a record without categories) is a discharge
+     * summary, as R-ACC-13's disclosures were before */
+    ob_catmask categories;
 } ob_disclosure;
 
 /* Per patient: everything the decision engine needs, in small owned vectors. */

@@ -886,15 +886,19 @@ static ob_status rec_permission_end(ob_loader *L, json_t *o, ob_record_out *out,
 
 static ob_status rec_disclosure(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
 {
-    static const char *const f[] = {"type", "patient", "from", "to", "origin", "at", NULL};
+    static const char *const f[] = {"type", "patient", "from", "to", "origin", "at", "categories",
+                                    NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_disclosure d;
+    memset(&d, 0, sizeof d);
     TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, pat, e));
     TRY(ref_field(L->ix, o, "from", ob_index_find_professional, true, &d.from_professional, e));
     TRY(ref_field(L->ix, o, "to", ob_index_find_org, true, &d.to_org, e));
     TRY(ref_field(L->ix, o, "origin", ob_index_find_org, true, &d.origin_org, e));
     TRY(ob_json_time(o, "at", L->now, &d.at, e));
+    if (json_object_get(o, "categories")) /* R-ACC-19; without: a discharge summary */
+        TRY(ob_json_catmask(o, "categories", 0, &d.categories, e));
     return ob_index_add_disclosure(L->ix, *pat, &d, e);
 }
 

@@ -19,7 +19,8 @@
 static const char *const rule_names[OB_RULE_COUNT] = {
     "R-ACC-1",  "R-ACC-2",  "R-ACC-3", "R-ACC-4",  "R-ACC-5",  "R-ACC-6",
     "R-ACC-7",  "R-ACC-8",  "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12",
-    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16", "R-ACC-17", "R-ACC-18"};
+    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16", "R-ACC-17", "R-ACC-18",
+    "R-ACC-19"};
 
 const char *ob_rule_name(ob_rule r)
 {
@@ -298,13 +299,31 @@ static bool has_relationship(const ob_index *ix, const ob_request *rq, uint32_t 
     return any;
 }
 
+/* Whether data of rq's category from rq's origin was disclosed to the acting organisation
+ * (R-ACC-13, R-ACC-19). */
 static bool disclosed(const ob_index *ix, const ob_request *rq)
 {
     const ob_patient *p = &ix->patients[rq->patient];
     for (uint16_t i = 0; i < p->ndisclosures; i++) {
         const ob_disclosure *x = &p->disclosures[i];
-        if (ob_index_org_within(ix, rq->acting_org, x->to_org) &&
+        ob_catmask cats = x->categories ? x->categories : OB_CAT_BIT(OB_CAT_DISCHARGE_SUMMARY);
+        if ((cats & OB_CAT_BIT(rq->category)) &&
+            ob_index_org_within(ix, rq->acting_org, x->to_org) &&
             ob_index_org_within(ix, rq->origin_org, x->origin_org) && x->at <= rq->now)
+            return true;
+    }
+    return false;
+}
+
+/* Whether an organisation (or a unit within it) treats the patient now: the recipient of
+ * a disclosure must (R-ACC-19: "the municipal nursing that treats the same patient"). */
+static bool org_treats(const ob_index *ix, const ob_request *rq, uint32_t org)
+{
+    const ob_patient *p = &ix->patients[rq->patient];
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        const ob_relationship *r = &p->rels[i];
+        if (active(r->from, r->to, rq->now) &&
+            (ob_index_org_within(ix, r->org, org) || ob_index_org_within(ix, org, r->org)))
             return true;
     }
     return false;
@@ -338,6 +357,16 @@ static void decide_treatment(const ob_index *ix, const ob_request *rq, uint32_t 
     bool any;
     ob_catmask need = relationship_needs(ix, rq, pro, OB_CAT_BIT(rq->category), &any);
     if (any && !(need & OB_CAT_BIT(rq->category))) {
+        /* R-ACC-19: beyond what the relationship needs, what a treating professional
+         * disclosed to this unit for the current treatment */
+        if (disclosed(ix, rq)) {
+            d->obligations |= OB_OBL_LOG_DISCLOSURE;
+            set(d, true, OB_RULE_ACC_19, LB_DISCLOSE,
+                "a treating professional disclosed this to your unit for the current "
+                "treatment");
+            apply_blocks(ix, rq, pro, d);
+            return;
+        }
         /* R-ACC-1: what is necessary for the current treatment, not the whole record */
         set(d, false, OB_RULE_ACC_1, LB_NONE,
             "this kind of data is not needed for the treatment your relationship with the "
@@ -648,24 +677,42 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
         }
         decide_treatment(ix, rq, pro, d);
         return;
-    case OB_PURPOSE_DISCLOSE:
+    case OB_PURPOSE_DISCLOSE: {
         /* R-ACC-13: the discharging doctor shares a discharge summary with municipal
          * nursing that treats the patient */
-        if (at_site && P->role == OB_ROLE_DOCTOR && rq->category == OB_CAT_DISCHARGE_SUMMARY &&
-            ob_index_org_within(ix, rq->origin_org, rq->acting_org) &&
-            rq->recipient_org != OB_NONE && rq->recipient_org < ix->norgs &&
-            ix->orgs[rq->recipient_org].sector == OB_SECTOR_MUNICIPAL &&
-            has_relationship(ix, rq, pro)) {
+        bool to_treating = rq->recipient_org != OB_NONE && rq->recipient_org < ix->norgs &&
+                           ix->orgs[rq->recipient_org].sector != OB_SECTOR_OTHER &&
+                           org_treats(ix, rq, rq->recipient_org);
+        bool own = at_site && ob_index_org_within(ix, rq->origin_org, rq->acting_org);
+        if (rq->category == OB_CAT_DISCHARGE_SUMMARY) {
+            if (own && P->role == OB_ROLE_DOCTOR && to_treating &&
+                ix->orgs[rq->recipient_org].sector == OB_SECTOR_MUNICIPAL &&
+                has_relationship(ix, rq, pro)) {
+                d->obligations |= OB_OBL_LOG_DISCLOSURE;
+                set(d, true, OB_RULE_ACC_13, LB_DISCLOSE,
+                    "the discharging doctor shares the discharge summary for the current "
+                    "treatment");
+            } else {
+                set(d, false, OB_RULE_ACC_13, LB_NONE,
+                    "only a treating doctor may share a discharge summary, and only with "
+                    "municipal nursing that treats the patient");
+            }
+            return;
+        }
+        /* R-ACC-19 (SUL §41 stk. 2 nr. 1; seed 001 "videregivelse"): a treating professional
+         * passes their own organisation's records to another unit that treats the patient */
+        if (own && to_treating && has_relationship(ix, rq, pro)) {
             d->obligations |= OB_OBL_LOG_DISCLOSURE;
-            set(d, true, OB_RULE_ACC_13, LB_DISCLOSE,
-                "the discharging doctor shares the discharge summary for the current "
-                "treatment");
+            set(d, true, OB_RULE_ACC_19, LB_DISCLOSE,
+                "a treating professional discloses their own records to a unit that treats "
+                "the patient, for the current treatment");
         } else {
-            set(d, false, OB_RULE_ACC_13, LB_NONE,
-                "only a treating doctor may share a discharge summary, and only with "
-                "municipal nursing");
+            set(d, false, OB_RULE_ACC_19, LB_NONE,
+                "disclosure is of your own organisation's records, by a professional who "
+                "treats the patient, to a health unit that treats them too");
         }
         return;
+    }
     case OB_PURPOSE_QUALITY:
         decide_quality(ix, rq, pro, d);
         return;

@@ -87,6 +87,7 @@ typedef enum ob_rule {
     OB_RULE_ACC_16, /* an obligation the answering layer does not carry out */
     OB_RULE_ACC_17, /* quality work: at most five years old; a GP clinic's own records */
     OB_RULE_ACC_18, /* custody ends when the child turns 15 */
+    OB_RULE_ACC_19, /* disclosure by the discloser, beyond the discharge summary */
     OB_RULE_COUNT
 } ob_rule;
 

@@ -151,10 +151,96 @@ static void event_steps(void **state)
     af_close(&f);
 }
 
+/* R-ACC-19 (issue 21): disclosure as the discloser's explicit, logged act. bent is in
+ * home nursing's care (which does not read clinical notes by default, R-ACC-1) and admitted
+ * at hosp-med, whose doctor discloses the department's notes to home nursing. */
+static const char *const disclose_world[] = {
+    "{\"type\":\"org\",\"id\":\"muni\",\"kind\":\"municipality\",\"name\":\"Odense Kommune\"}",
+    "{\"type\":\"org\",\"id\":\"muni-hh\",\"kind\":\"municipal_unit\",\"name\":\"Hjemmeplejen\","
+    "\"parent\":\"muni\",\"sector\":\"municipal\"}",
+    "{\"type\":\"org\",\"id\":\"muni-plan\",\"kind\":\"admin\",\"name\":\"Planlægning\"}",
+    "{\"type\":\"professional\",\"id\":\"hh-nurse\",\"name\":\"Eva Fisker\",\"role\":\"nurse\","
+    "\"authorisation_id\":\"0C1D2\",\"sites\":[\"muni-hh\"]}",
+    "{\"type\":\"relationship\",\"patient\":\"bent\",\"org\":\"muni-hh\",\"kind\":"
+    "\"home_nursing\",\"from\":\"2025-01-01\"}",
+    "{\"type\":\"relationship\",\"patient\":\"bent\",\"org\":\"hosp-med\",\"kind\":"
+    "\"admission\",\"from\":\"2025-01-01\"}",
+    "{\"type\":\"item\",\"id\":\"bent-n1\",\"patient\":\"bent\",\"category\":\"clinical_note\","
+    "\"origin\":\"hosp-med\",\"time\":\"2025-06-02T10:00:00Z\",\"title\":\"Stuegang\",\"text\":"
+    "\"Sår på venstre ben, skift forbinding dagligt\"}",
+};
+
+static int notes_seen(af *f)
+{
+    ob_caller c = af_pro(f, "hh-nurse", "muni-hh", NULL);
+    ob_api_response r;
+    af_call(f, &c, "GET", "/DocumentReference", (const char *[]){"patient=Patient/bent", NULL},
+            NULL, &r);
+    int n = r.status == 200 ? (int)af_matches(&r) : -1;
+    ob_api_response_release(&r);
+    return n;
+}
+
+static void disclosure_steps(void **state)
+{
+    (void)state;
+    af f;
+    af_open(&f, "disclose");
+    af_load(&f, disclose_world, sizeof disclose_world / sizeof disclose_world[0]);
+    static const struct {
+        const char *why, *pro, *site, *purpose, *patient, *recipient, *category;
+        int status, notes_after, disclosures_logged;
+    } rows[] = {
+        {"R-ACC-1: before, home nursing reads no clinical note", NULL, NULL, NULL, NULL, NULL,
+         NULL, 0, 0, 0},
+        {"R-ACC-19 (attack): not with purpose TREAT", "med-dr", "hosp-med", "TREAT", "bent",
+         "muni-hh", "clinical_note", 400, 0, 0},
+        {"R-ACC-19 (attack): not to planning", "med-dr", "hosp-med", "DISCLOSE", "bent",
+         "muni-plan", "clinical_note", 403, 0, 0},
+        {"R-ACC-19 (attack): not by a doctor who does not treat bent (the same answer as for "
+         "nobody)",
+         "psyk-dr", "hosp-psyk", "DISCLOSE", "bent", "muni-hh", "clinical_note", 403, 0, 0},
+        {"R-ACC-19 (attack): a patient who does not exist gets that answer too", "med-dr",
+         "hosp-med", "DISCLOSE", "nobody", "muni-hh", "clinical_note", 403, 0, 0},
+        {"R-ACC-19: the treating doctor discloses the department's notes to home nursing",
+         "med-dr", "hosp-med", "DISCLOSE", "bent", "muni-hh", "clinical_note", 200, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        af_log_count before = af_log(&f, "bent", "disclosure");
+        if (rows[i].pro) {
+            ob_caller c = af_pro(&f, rows[i].pro, rows[i].site, rows[i].purpose);
+            char body[600];
+            snprintf(body, sizeof body,
+                     "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\","
+                     "\"valueReference\":{\"reference\":\"Patient/%s\"}},{\"name\":\"recipient\","
+                     "\"valueReference\":{\"reference\":\"Organization/%s\"}},{\"name\":"
+                     "\"category\",\"valueString\":\"%s\"}]}",
+                     rows[i].patient, rows[i].recipient, rows[i].category);
+            ob_api_response r;
+            af_call(&f, &c, "POST", "/Patient/$disclose", NULL, body, &r);
+            if (r.status != rows[i].status) {
+                char *t = af_text(&r);
+                fail_msg("row %zu (%s): %d, wanted %d: %.300s", i, rows[i].why, r.status,
+                         rows[i].status, t);
+            }
+            ob_api_response_release(&r);
+        }
+        af_log_count after = af_log(&f, "bent", "disclosure");
+        if ((int)(after.with_resource - before.with_resource) != rows[i].disclosures_logged)
+            fail_msg("row %zu (%s): %d disclosure entries", i, rows[i].why,
+                     (int)(after.with_resource - before.with_resource));
+        if (notes_seen(&f) != rows[i].notes_after)
+            fail_msg("row %zu (%s): home nursing sees %d notes, wanted %d", i, rows[i].why,
+                     notes_seen(&f), rows[i].notes_after);
+    }
+    af_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(event_steps),
+        cmocka_unit_test(disclosure_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -369,6 +369,13 @@ static inline ob_index *fx_build(void)
                        .origin_org = fx_org(ix, "dept_cardio"),
                        .at = fx_d(20240601)};
     FX_OK(ob_index_add_disclosure(ix, fx_pat(ix, "anna"), &d, e));
+    /* ---- R-ACC-19: gp_doc discloses erik's clinical notes to Vejle's home nursing ---- */
+    ob_disclosure d2 = {.from_professional = fx_pro(ix, "gp_doc"),
+                        .to_org = fx_org(ix, "home_nursing2"),
+                        .origin_org = fx_org(ix, "gp_a"),
+                        .at = fx_d(20240610),
+                        .categories = CB(CLINICAL_NOTE)};
+    FX_OK(ob_index_add_disclosure(ix, fx_pat(ix, "erik"), &d2, e));
 
     /* ---- R-ACC-9: power of attorney ---- */
     ob_attorney att = {.holder = fx_pat(ix, "dorte"),
