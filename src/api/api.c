@@ -214,6 +214,18 @@ static void metadata(const ob_api_request *rq, ob_api_response *out)
                   "application/fhir+json", "rest", "mode", "server", "resource", res);
     /* issue 25: how to log in (SMART App Launch), when an identity provider is configured */
     json_t *rest0 = json_array_get(json_object_get(out->body, "rest"), 0);
+    /* issue 25: the entries that are not matches, in the standard place a client reads them */
+    json_object_set_new(
+        rest0, "documentation",
+        json_string("Searchsets may carry entries with search.mode = outcome that are not "
+                    "matches: an OperationOutcome with issue code 'suppressed' (severity "
+                    "information) says that the patient's block withholds something from you "
+                    "(R-BLK-1; never what, and total counts only what you see); one with issue "
+                    "code 'incomplete' names sources whose delivery is interrupted (R-SRC-2). "
+                    "Read them as FHIR R4 search.html says: entries with mode 'match' are the "
+                    "results. Events (Encounter, EpisodeOfCare, ServiceRequest) are written by "
+                    "their source and start and end treatment relationships; they are not "
+                    "read back."));
     json_t *sec = json_pack("{s:b}", "cors", rq->cors);
     if (rq->oauth_authorize && rq->oauth_token) {
         json_object_set_new(
