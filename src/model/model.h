@@ -45,6 +45,11 @@ typedef enum ob_org_kind {
     OB_ORG_QUALITY_DB, /* a clinical quality database (R-ACC-8) */
     OB_ORG_RESEARCH,   /* a research institution */
     OB_ORG_ADMIN,      /* planning / administration (R-ACC-7) */
+    /* issue 21: the actors the seeds name that the model lacked */
+    OB_ORG_OUT_OF_HOURS,     /* 1813 / vagtlæge */
+    OB_ORG_ADDICTION_CENTRE, /* municipal addiction treatment (a care provider) */
+    OB_ORG_SOCIAL_SERVICES,  /* socialforvaltning: no health data without consent */
+    OB_ORG_JOBCENTRE,        /* no health data without consent */
     OB_ORG_KIND_COUNT
 } ob_org_kind;
 
@@ -53,6 +58,7 @@ typedef enum ob_sector {
     OB_SECTOR_SECONDARY,   /* hospitals */
     OB_SECTOR_MUNICIPAL,   /* home nursing, acute teams, rehabilitation */
     OB_SECTOR_OTHER,
+    OB_SECTOR_SOCIAL, /* social services and jobcentres (issue 21): not health care */
     OB_SECTOR_COUNT
 } ob_sector;
 
@@ -68,6 +74,7 @@ typedef enum ob_role {
     OB_ROLE_ADMIN_STAFF,
     OB_ROLE_RESEARCHER,
     OB_ROLE_PLANNER,
+    OB_ROLE_CASE_WORKER, /* sagsbehandler in social services or a jobcentre (issue 21) */
     OB_ROLE_COUNT
 } ob_role;
 

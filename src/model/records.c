@@ -199,7 +199,13 @@ static ob_sector default_sector(ob_org_kind k)
     case OB_ORG_GP_CLINIC:
     case OB_ORG_SPECIALIST:
     case OB_ORG_DENTIST:
+    case OB_ORG_OUT_OF_HOURS:
         return OB_SECTOR_PRIMARY;
+    case OB_ORG_ADDICTION_CENTRE:
+        return OB_SECTOR_MUNICIPAL;
+    case OB_ORG_SOCIAL_SERVICES:
+    case OB_ORG_JOBCENTRE:
+        return OB_SECTOR_SOCIAL;
     default:
         return OB_SECTOR_OTHER;
     }

@@ -627,6 +627,14 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
             "data");
         return;
     }
+    /* issue 21: social services and jobcentres are not health care; their people read
+     * health data only with the patient's consent (Sundhedsloven §43), whatever else */
+    if (rq->acting_org < ix->norgs && ix->orgs[rq->acting_org].sector == OB_SECTOR_SOCIAL &&
+        rq->purpose != OB_PURPOSE_SHARING) {
+        set(d, false, OB_RULE_ACC_14, LB_NONE,
+            "social services and jobcentres read health data only with the patient's consent");
+        return;
+    }
     bool treats = treatment_purpose(rq->purpose) || rq->purpose == OB_PURPOSE_DECISION_SUPPORT;
     /* R-ACC-8, R-ACC-6 (DBL §10 stk. 2): such data serves only the purposes the rules
      * name, whatever else a caller states (a consent purpose must not be a way round) */
@@ -682,6 +690,7 @@ static void decide_as(const ob_index *ix, const ob_request *rq, uint32_t pro, ob
          * nursing that treats the patient */
         bool to_treating = rq->recipient_org != OB_NONE && rq->recipient_org < ix->norgs &&
                            ix->orgs[rq->recipient_org].sector != OB_SECTOR_OTHER &&
+                           ix->orgs[rq->recipient_org].sector != OB_SECTOR_SOCIAL &&
                            org_treats(ix, rq, rq->recipient_org);
         bool own = at_site && ob_index_org_within(ix, rq->origin_org, rq->acting_org);
         if (rq->category == OB_CAT_DISCHARGE_SUMMARY) {

@@ -288,8 +288,8 @@ static inline ob_index *fx_build(void)
                OB_SECTOR_MUNICIPAL, "muni", NULL);
     fx_add_org(ix, "acute_team", "Akutteam Kolding", OB_ORG_MUNICIPAL_UNIT, OB_SECTOR_MUNICIPAL,
                "muni", NULL);
-    fx_add_org(ix, "social", "Socialforvaltningen Kolding", OB_ORG_MUNICIPAL_UNIT, OB_SECTOR_OTHER,
-               "muni", NULL);
+    fx_add_org(ix, "social", "Socialforvaltningen Kolding", OB_ORG_SOCIAL_SERVICES,
+               OB_SECTOR_SOCIAL, "muni", NULL);
     fx_add_org(ix, "muni2", "Vejle Kommune", OB_ORG_MUNICIPALITY, OB_SECTOR_MUNICIPAL, NULL, NULL);
     fx_add_org(ix, "home_nursing2", "Hjemmesygeplejen Vejle", OB_ORG_MUNICIPAL_UNIT,
                OB_SECTOR_MUNICIPAL, "muni2", NULL);
@@ -327,7 +327,7 @@ static inline ob_index *fx_build(void)
                NULL);
     fx_add_pro(ix, "muni_admin", "Kvalitetskonsulent Due", OB_ROLE_ADMIN_STAFF, "home_nursing",
                NULL);
-    fx_add_pro(ix, "social_worker", "Sagsbehandler Kjaer", OB_ROLE_ADMIN_STAFF, "social", NULL);
+    fx_add_pro(ix, "social_worker", "Sagsbehandler Kjaer", OB_ROLE_CASE_WORKER, "social", NULL);
     fx_add_pro(ix, "muni2_nurse", "Hjemmesygeplejerske Vang", OB_ROLE_NURSE, "home_nursing2", NULL);
     fx_add_pro(ix, "researcher", "Forsker Winther", OB_ROLE_RESEARCHER, "research_inst", NULL);
     fx_add_pro(ix, "res_doc", "Forskningslaege Thomsen", OB_ROLE_DOCTOR, "research_inst", NULL);

@@ -84,6 +84,19 @@ static const struct fx_row rows[] = {
      .org = "home_nursing", .pat = "anna", .cat = MED, .origin = "gp_a", .purpose = TREAT,
      .permit = 1, .rule = "R-ACC-1"},
 
+    /* ---------------- issue 21: social services and jobcentres ---------------- */
+    {"R-ACC-14 deny (issue 21: social services' case workers are refused health data unless a "
+     "rule says otherwise): a case worker asking as treatment",
+     .actor = "social_worker", .org = "social", .pat = "dorte", .cat = DIAG, .origin = "gp_b",
+     .purpose = TREAT, .permit = 0, .rule = "R-ACC-14"},
+    {"R-ACC-14 deny: ... nor as prevention, even where a prevention consent exists elsewhere",
+     .actor = "social_worker", .org = "social", .pat = "dorte", .cat = MEAS, .origin = "gp_b",
+     .purpose = PREVENT, .permit = 0, .rule = "R-ACC-14"},
+    {"R-ACC-5 permit (R-CON-3, SUL §43): the rule that says otherwise, dorte's consent to share "
+     "her diagnoses with social services",
+     .actor = "social_worker", .org = "social", .pat = "dorte", .cat = DIAG, .origin = "gp_b",
+     .purpose = SHARING, .permit = 1, .rule = "R-ACC-5"},
+
     /* ---------------- R-ACC-2 own data ---------------- */
     {"R-ACC-2 permit: a hospital reads data it produced, without any relationship",
      .actor = "hosp2_doc", .org = "dept_med2", .pat = "anna", .cat = LAB, .origin = "dept_med2",
