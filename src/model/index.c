@@ -111,6 +111,7 @@ void ob_index_free(ob_index *ix)
     ob_free(ix->patients);
     ob_free(ix->projects);
     ob_free(ix->covers);
+    ob_free(ix->criteria);
     ob_map_free(ix->org_ids);
     ob_map_free(ix->pro_ids);
     ob_map_free(ix->patient_ids);
@@ -529,6 +530,21 @@ ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *
         return nomem(e);
     l->cap = (uint32_t)cap;
     l->v[l->n++] = *p;
+    return OB_OK;
+}
+
+ob_status ob_index_add_criteria(ob_index *ix, const ob_criteria *c, ob_err *e)
+{
+    ob_status st = check_period(c->from, c->to, e);
+    if (st)
+        return st;
+    if (c->site >= ix->norgs || (c->org != OB_NONE && c->org >= ix->norgs) ||
+        c->role > OB_ROLE_COUNT)
+        return ob_err_set(e, OB_EINVAL, "criteria name an unknown site, organisation or role");
+    if (ob_grow((void **)&ix->criteria, &ix->capcriteria, ix->ncriteria + 1,
+                sizeof *ix->criteria) < 0)
+        return nomem(e);
+    ix->criteria[ix->ncriteria++] = *c;
     return OB_OK;
 }
 

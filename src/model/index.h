@@ -35,6 +35,8 @@ typedef struct ob_index {
     size_t nprojects, capprojects;
     ob_cover *covers;
     size_t ncovers, capcovers;
+    ob_criteria *criteria; /* quality-work permissions by criteria (seed 001 case 22) */
+    size_t ncriteria, capcriteria;
     ob_cluster *clusters;
     size_t nclusters, capclusters;
     ob_map *org_ids, *pro_ids, *patient_ids, *project_ids, *cpr_ids, *cluster_ids;
@@ -77,6 +79,7 @@ ob_status ob_index_add_disclosure(ob_index *ix, uint32_t patient, const ob_discl
                                   ob_err *e);
 ob_status ob_index_add_permission(ob_index *ix, const ob_permission *p, ob_err *e);
 ob_status ob_index_add_cover(ob_index *ix, const ob_cover *c, ob_err *e);
+ob_status ob_index_add_criteria(ob_index *ix, const ob_criteria *c, ob_err *e);
 /* Adds a cluster, or replaces the agreement of the cluster with the same external id (its
  * internal id stays). */
 ob_status ob_index_put_cluster(ob_index *ix, const ob_cluster *c, uint32_t *id, ob_err *e);

@@ -174,6 +174,16 @@ typedef struct ob_cover {
     ob_time from, to;
 } ob_cover;
 
+/* Seed 001 case 22 (R-ACC-4, issue 21): a site's management permits quality work on its
+ * data "efter på forhånd fastlagte kriterier": to every authorised professional who works
+ * within `org` (OB_NONE: anywhere) with `role` (OB_ROLE_COUNT: any), for the period. */
+typedef struct ob_criteria {
+    uint32_t site;
+    uint32_t org;
+    uint8_t role;
+    ob_time from, to;
+} ob_criteria;
+
 typedef struct ob_project {
     char *ext_id, *title;
     char approval_ref[48]; /* ethics committee / regional council reference; empty = none */

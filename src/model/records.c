@@ -456,6 +456,36 @@ static ob_status rec_cover(ob_loader *L, json_t *o, ob_err *e)
     return ob_index_add_cover(L->ix, &c, e);
 }
 
+/* Seed 001 case 22 (issue 21): {"type":"quality_criteria","site":S,"org":O,"role":R,
+ * "from":..,"to":..,"by":P}: the management of S permits quality work on S's data to every
+ * authorised professional within O (any without "org") with role R (any without "role").
+ * With "by", P must manage S (policy/changes.c); without, it is an operator's import. */
+static ob_status rec_criteria(ob_loader *L, json_t *o, ob_err *e)
+{
+    static const char *const f[] = {"type", "site", "org", "role", "from", "to", "by", NULL};
+    ob_status rc;
+    TRY(ob_json_only(o, f, e));
+    ob_criteria c;
+    memset(&c, 0, sizeof c);
+    uint32_t by;
+    const char *role;
+    TRY(ref_field(L->ix, o, "site", ob_index_find_org, true, &c.site, e));
+    TRY(ref_field(L->ix, o, "org", ob_index_find_org, false, &c.org, e));
+    TRY(ref_field(L->ix, o, "by", ob_index_find_professional, false, &by, e));
+    TRY(str_field(o, "role", false, &role, e));
+    int r = role ? ob_role_parse(role) : OB_ROLE_COUNT;
+    if (r < 0 || (role && !ob_role_authorised((ob_role)r)))
+        return ob_err_set(e, OB_EINVAL, "field 'role': an authorised role (quality work is theirs)");
+    c.role = (uint8_t)r;
+    TRY(period(o, "from", "to", true, &c.from, &c.to, e));
+    if (c.to == OB_TIME_MAX)
+        return ob_err_set(e, OB_EINVAL, "criteria need an end date ('to')");
+    if (by != OB_NONE && !L->replay && !ob_policy_manages(L->ix, by, c.site, L->now))
+        return ob_err_set(e, OB_EDENIED,
+                          "only the site's management sets criteria for its data");
+    return ob_index_add_criteria(L->ix, &c, e);
+}
+
 /* R-ACC-1 "necessary" (issue 21): an operator's row of the necessity table, e.g.
  * {"type":"necessity","relationship":"home_nursing","role":"nurse","categories":[...]};
  * without "role", every role's row for that relationship kind. */
@@ -1260,6 +1290,8 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_project(L, obj, e);
     else if (strcmp(type, "necessity") == 0)
         rc = rec_necessity(L, obj, e);
+    else if (strcmp(type, "quality_criteria") == 0)
+        rc = rec_criteria(L, obj, e);
     else if (strcmp(type, "block") == 0)
         rc = rec_block(L, obj, out, e);
     else if (strcmp(type, "consent") == 0)

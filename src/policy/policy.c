@@ -435,10 +435,26 @@ static bool own_gp_records(const ob_index *ix, const ob_request *rq, uint32_t pr
            ob_index_org_within(ix, rq->origin_org, rq->acting_org);
 }
 
+/* Seed 001 case 22: a permission by criteria the site's management set in advance. */
+static bool criteria_cover(const ob_index *ix, uint32_t pro, uint32_t origin, ob_time now)
+{
+    const ob_professional *P = &ix->pros[pro];
+    for (size_t i = 0; i < ix->ncriteria; i++) {
+        const ob_criteria *c = &ix->criteria[i];
+        if (!active(c->from, c->to, now) || !ob_index_org_within(ix, origin, c->site) ||
+            (c->role < OB_ROLE_COUNT && c->role != P->role) || !P->authorised)
+            continue;
+        if (c->org == OB_NONE || works_within(ix, pro, c->org))
+            return true;
+    }
+    return false;
+}
+
 static void decide_quality(const ob_index *ix, const ob_request *rq, uint32_t pro, ob_decision *d)
 {
     bool own = own_gp_records(ix, rq, pro);
-    if (!own && !perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now)) {
+    if (!own && !perm_covers(ix, pro, OB_PERM_QUALITY, rq->origin_org, rq->now) &&
+        !criteria_cover(ix, pro, rq->origin_org, rq->now)) {
         d->obligations |= OB_OBL_OMIT_SILENTLY;
         set(d, false, OB_RULE_ACC_4, LB_NONE,
             "quality work reads only data from sites whose management has granted permission");

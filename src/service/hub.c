@@ -390,7 +390,7 @@ static ob_log_event event_of(const char *type)
         return OB_EV_CONSENT_CREATE;
     if (strcmp(type, "consent_revoke") == 0)
         return OB_EV_CONSENT_REVOKE;
-    if (strcmp(type, "permission") == 0)
+    if (strcmp(type, "permission") == 0 || strcmp(type, "quality_criteria") == 0)
         return OB_EV_PERMISSION_GRANT;
     if (strcmp(type, "permission_end") == 0)
         return OB_EV_PERMISSION_REVOKE;

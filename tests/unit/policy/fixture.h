@@ -397,6 +397,14 @@ static inline ob_index *fx_build(void)
     fx_perm(ix, "q_doc", "hospital", OB_PERM_QUALITY, 20240101, 20251231, false);
     fx_perm(ix, "muni_qnurse", "hospital", OB_PERM_QUALITY, 20240101, 20251231, false);
     fx_perm(ix, "hosp_nurse", "hospital", OB_PERM_QUALITY, 20240101, 20251231, true);
+    /* seed 001 case 22: hospital2's management lets Vejle's home-nursing nurses do quality
+     * work on its data, by criteria set in advance (no named person) */
+    ob_criteria crit = {.site = fx_org(ix, "hospital2"),
+                        .org = fx_org(ix, "home_nursing2"),
+                        .role = OB_ROLE_NURSE,
+                        .from = fx_d(20240101),
+                        .to = fx_d(20251231)};
+    FX_OK(ob_index_add_criteria(ix, &crit, e));
 
     /* ---- R-ACC-12: gp_c covers gp_a for three weeks of summer holiday ---- */
     ob_cover cv = {.substitute = fx_org(ix, "gp_c"),

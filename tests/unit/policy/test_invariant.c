@@ -126,6 +126,10 @@ static const char *basis(const ob_index *ix, const ob_request *rq, const ob_deci
         return "relationship";
     if (permission(ix, pro, OB_PERM_QUALITY, rq->now))
         return "quality permission";
+    for (size_t i = 0; i < ix->ncriteria; i++) /* seed 001 case 22 */
+        if (on(ix->criteria[i].from, ix->criteria[i].to, rq->now) &&
+            ob_index_org_within(ix, rq->origin_org, ix->criteria[i].site))
+            return "quality permission by the site's criteria";
     if (consent(ix, rq, OB_CONSENT_PREVENTION) || consent(ix, rq, OB_CONSENT_SHARING))
         return "consent";
     if (approved_member(ix, rq, pro))

@@ -163,6 +163,18 @@ static const struct fx_row rows[] = {
      .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
 
 
+    {"R-ACC-4 permit (seed 001 case 22: 'ledelsen ... efter på forhånd fastlagte kriterier har "
+     "givet tilladelse'): hospital2's criteria admit Vejle's home-nursing nurses, no named "
+     "person",
+     .actor = "muni2_nurse", .org = "home_nursing2", .pat = "erik", .cat = LAB,
+     .origin = "dept_med2", .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
+    {"R-ACC-4 deny (seed 001 case 22): ... not Kolding's, outside the criteria",
+     .actor = "muni_nurse", .org = "home_nursing", .pat = "erik", .cat = LAB,
+     .origin = "dept_med2", .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
+    {"R-ACC-4 deny (seed 001 case 22): ... nor after the criteria's period", .actor = "muni2_nurse",
+     .org = "home_nursing2", .pat = "erik", .cat = LAB, .origin = "dept_med2", .now = 20260301,
+     .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
+
     /* ---------------- R-ACC-17 quality work: five years; a GP's own records ---------------- */
     {"R-ACC-17 deny (seed 003: 'Som udgangspunkt må data dog ikke være mere end fem år gamle'): "
      "data from 2019-05 is over five years old on 2024-06-15, omitted",
@@ -801,6 +813,30 @@ static void test_necessity_table(void **state)
     ob_index_free(ix);
 }
 
+/* Seed 001 case 22: criteria are set by the site's management; anyone else is refused and
+ * nothing changes. */
+static void test_criteria_by_management_only(void **state)
+{
+    (void)state;
+    ob_index *ix = fx_build();
+    ob_loader L;
+    ob_loader_init(&L, ix, NULL);
+    L.now = fx_d(FX_NOW);
+    size_t before = ix->ncriteria;
+    json_t *o = json_loads("{\"type\":\"quality_criteria\",\"site\":\"hospital2\",\"role\":"
+                           "\"doctor\",\"from\":\"2024-01-01\",\"to\":\"2024-12-31\",\"by\":"
+                           "\"gp_doc\"}",
+                           0, NULL);
+    ob_record_out out;
+    memset(&out, 0, sizeof out);
+    ob_err e = {0};
+    assert_int_equal(ob_record_apply(&L, o, &out, &e), OB_EDENIED);
+    assert_int_equal(ix->ncriteria, before);
+    json_decref(o);
+    json_decref(out.canonical);
+    ob_index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -810,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_consent_takes_effect_at_once),
         cmocka_unit_test(test_cover_ends_by_itself),
         cmocka_unit_test(test_necessity_table),
+        cmocka_unit_test(test_criteria_by_management_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
