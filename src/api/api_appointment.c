@@ -382,7 +382,7 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *giv
 {
     static const char *const allowed[] = {
         "patient", "patient.identifier", "_count", "_offset", "_include", "date",
-        "status",  "_summary",           "_sort",  "actor",   "_after", NULL};
+        "status",  "_summary",           "_sort",  "actor",   "_after",   NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;

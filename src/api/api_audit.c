@@ -147,7 +147,8 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
     bool newest_first = true; /* a log is read from its end */
     uint64_t at = 0;
     if (!ob_api_date_range(rq, "date", &from, &to, out) ||
-        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, NULL, out) ||
+        !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_sort(rq, "date", &newest_first, NULL, out) ||
         (!want_seq && !snapshot(h, rq, &at, out)))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
@@ -217,8 +218,8 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
     bool newest_first = true; /* a log is read from its end */
     uint64_t at = 0;
     if (!ob_api_date_range(rq, "date", &from, &to, out) ||
-        !ob_api_paging(rq, &count, &offset, out) || !ob_api_sort(rq, "date", &newest_first, NULL, out) ||
-        !snapshot(h, rq, &at, out))
+        !ob_api_paging(rq, &count, &offset, out) ||
+        !ob_api_sort(rq, "date", &newest_first, NULL, out) || !snapshot(h, rq, &at, out))
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     const char *own = NULL;

@@ -133,8 +133,8 @@ static ob_status search(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
 {
     const char *date = fm->date;
     const char *allowed[] = {
-        "patient", "patient.identifier", "_count", "_offset",    "_include", date,
-        fm->code,  "_summary",           "_sort",  "_after",    fm->category, NULL};
+        "patient", "patient.identifier", "_count", "_offset", "_include",   date,
+        fm->code,  "_summary",           "_sort",  "_after",  fm->category, NULL};
     size_t count, offset;
     uint32_t pat;
     unsigned inc = 0;

@@ -105,8 +105,8 @@ static ob_status event_write(ob_hub *h, const ob_caller *c, const ob_api_request
         return OB_OK;
     }
     if (org == OB_NONE)
-        return refuse(h, c, sw.pat, 400, "invalid", "the event names an unknown organisation",
-                      out, e);
+        return refuse(h, c, sw.pat, 400, "invalid", "the event names an unknown organisation", out,
+                      e);
     json_t *rec = NULL;
     int status = 200;
     if (!exists) {

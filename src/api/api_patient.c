@@ -519,8 +519,8 @@ static ob_status disclose(ob_hub *h, const ob_caller *c, const ob_api_request *r
     params p;
     if (!decode(rq0, &p, out))
         return OB_OK;
-    static const char *const allowed[] = {"patient", "patient.identifier", "identifier",
-                                          "recipient", "category", NULL};
+    static const char *const allowed[] = {"patient",   "patient.identifier", "identifier",
+                                          "recipient", "category",           NULL};
     uint32_t pat;
     if (!params_only(rq0, &p, allowed, out) || !ob_api_resolve_patient(h, c, &p.rq, &pat, out))
         return OB_OK;

@@ -138,8 +138,8 @@ void ob_api_page_links_write(ob_jw *w, const ob_api_request *rq, const char *pat
 size_t ob_api_after(const ob_api_request *rq, const char *const *ids, const ob_decision *ds,
                     size_t n, size_t offset);
 /* The id of the last match shown on the page at offset (count matches), or NULL. */
-const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n,
-                             size_t offset, size_t count);
+const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n, size_t offset,
+                             size_t count);
 /* Reads every `param` (_include or _revinclude): each value must be one of the
  * NULL-terminated allowed list (else 400 naming the supported ones, returns false);
  * bit j of *asked is set when allowed[j] was asked for. */

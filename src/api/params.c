@@ -223,8 +223,8 @@ static bool search_query(const ob_api_request *rq, const char *patient_ext, bool
     }
     for (size_t i = 0; i < rq->nparams; i++) {
         const char *n = rq->params[i].name, *v = rq->params[i].value;
-        if ((!keep_paging && (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 ||
-                              strcmp(n, "_after") == 0)) ||
+        if ((!keep_paging &&
+             (strcmp(n, "_count") == 0 || strcmp(n, "_offset") == 0 || strcmp(n, "_after") == 0)) ||
             (rq->ignored && rq->ignored[i]) ||
             (patient_ext &&
              (strcmp(n, "patient") == 0 || strcmp(n, "patient.identifier") == 0 ||

@@ -345,8 +345,8 @@ bool ob_api_cands_sort_updated(ob_api_cands *cs, bool descending)
     bool ok = k && rqs && ids && res;
     if (ok) {
         for (size_t i = 0; i < cs->n; i++) {
-            const char *t =
-                json_string_value(json_object_get(json_object_get(cs->res[i], "meta"), "lastUpdated"));
+            const char *t = json_string_value(
+                json_object_get(json_object_get(cs->res[i], "meta"), "lastUpdated"));
             k[i] = (upd_key){t ? t : "", i};
         }
         qsort(k, cs->n, sizeof *k, upd_cmp);
@@ -414,8 +414,8 @@ size_t ob_api_after(const ob_api_request *rq, const char *const *ids, const ob_d
     return offset;
 }
 
-const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n,
-                             size_t offset, size_t count)
+const char *ob_api_page_last(const char *const *ids, const ob_decision *ds, size_t n, size_t offset,
+                             size_t count)
 {
     const char *last = NULL;
     size_t seen = 0;

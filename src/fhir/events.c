@@ -63,8 +63,8 @@ static ob_status period(json_t *res, const char *type, const char *el, ob_fhir_e
 
 static ob_status encounter(json_t *res, ob_fhir_event_in *out, ob_err *e)
 {
-    static const char *const open[] = {"planned", "arrived", "triaged", "in-progress", "onleave",
-                                       NULL};
+    static const char *const open[] = {"planned",     "arrived", "triaged",
+                                       "in-progress", "onleave", NULL};
     static const char *const over[] = {"finished", "cancelled", "entered-in-error", NULL};
     const char *status = str(res, "status");
     if (!in(status, open) && !in(status, over))
@@ -185,10 +185,10 @@ ob_status ob_fhir_event_parse(json_t *res, const char *type, ob_fhir_event_in *o
     const char *sys = str(pid, "system");
     out->cpr = str(pid, "value");
     if (!sys || strcmp(sys, OB_FHIR_CPR_SYSTEM) != 0 || !out->cpr)
-        return ob_err_set(e, OB_EINVAL,
-                          "%s.%s must name the patient by CPR identifier (system " OB_FHIR_CPR_SYSTEM
-                          ")",
-                          type, strcmp(type, "EpisodeOfCare") == 0 ? "patient" : "subject");
+        return ob_err_set(
+            e, OB_EINVAL,
+            "%s.%s must name the patient by CPR identifier (system " OB_FHIR_CPR_SYSTEM ")", type,
+            strcmp(type, "EpisodeOfCare") == 0 ? "patient" : "subject");
     if (strcmp(type, "Encounter") == 0)
         return encounter(res, out, e);
     if (strcmp(type, "EpisodeOfCare") == 0)

@@ -9,10 +9,10 @@
  * EVP_DigestVerify; libjwt is not used so that the alg/kid rules stay in our hands,
  * docs/decisions.md), then exp (required), nbf and iat (60 s leeway), aud (must contain
  * the configured audience, or the provider's) and iss (when configured). A provider's
- * claims are then mapped to overblik's (ob_oidc_map), so the rest below sees one shape. Failure messages say which check failed and
- * never echo a claim (a citizen token carries a CPR number). Tokens whose signature
- * verified are remembered (a keyed digest of the exact bytes -> their claims) so that a
- * client's next requests skip the ECDSA work; the claim checks run every time.
+ * claims are then mapped to overblik's (ob_oidc_map), so the rest below sees one shape. Failure
+ * messages say which check failed and never echo a claim (a citizen token carries a CPR number).
+ * Tokens whose signature verified are remembered (a keyed digest of the exact bytes -> their
+ * claims) so that a client's next requests skip the ECDSA work; the claim checks run every time.
  *
  * A verified token's claims are then mapped to an ob_caller (api.h) against the hub's
  * index, under its read lock:

@@ -52,10 +52,14 @@ ob_jwk_alg ob_jwk_alg_parse(const char *name)
 const char *ob_jwk_alg_name(ob_jwk_alg alg)
 {
     switch (alg) {
-    case OB_JWK_ES256: return "ES256";
-    case OB_JWK_RS256: return "RS256";
-    case OB_JWK_EDDSA: return "EdDSA";
-    default: return "none";
+    case OB_JWK_ES256:
+        return "ES256";
+    case OB_JWK_RS256:
+        return "RS256";
+    case OB_JWK_EDDSA:
+        return "EdDSA";
+    default:
+        return "none";
     }
 }
 
@@ -168,8 +172,7 @@ ob_status ob_jwk_parse(const json_t *k, ob_jwk *out, ob_err *e)
         uint8_t *n = ob_malloc(RSA_MAX_BITS / 8 + 1), ex[9];
         if (!n)
             return ob_err_set(e, OB_ENOMEM, "out of memory");
-        long nl = member(k, "n", n, RSA_MAX_BITS / 8, false),
-             el = member(k, "e", ex, 8, false);
+        long nl = member(k, "n", n, RSA_MAX_BITS / 8, false), el = member(k, "e", ex, 8, false);
         if (nl > 0 && el > 0)
             pk = rsa_key(n, (size_t)nl, ex, (size_t)el);
         ob_free(n);
@@ -269,6 +272,7 @@ bool ob_jwk_verify(const ob_jwk *k, ob_jwk_alg alg, const char *data, size_t len
         return verify_digest(k->pkey, EVP_sha256(), data, len, sig, siglen);
     case OB_JWK_EDDSA: /* OpenSSL refuses S >= L, so Ed25519 signatures are not malleable */
         return siglen == 64 && verify_digest(k->pkey, NULL, data, len, sig, siglen);
-    default: return false;
+    default:
+        return false;
     }
 }

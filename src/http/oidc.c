@@ -129,8 +129,7 @@ static ob_status parse_map(issuer *is, const json_t *claims, size_t n, ob_err *e
                   ? json_object_get(claims, "sub") && json_object_get(claims, "site")
                   : json_object_get(claims, "client_id") && json_object_get(claims, "site");
     if (!ok)
-        return ob_err_set(e, OB_EINVAL,
-                          "issuer %zu: a %s issuer must map %s", n, is->kind,
+        return ob_err_set(e, OB_EINVAL, "issuer %zu: a %s issuer must map %s", n, is->kind,
                           strcmp(is->kind, "citizen") == 0        ? "cpr or patient"
                           : strcmp(is->kind, "professional") == 0 ? "sub and site"
                                                                   : "client_id and site");
@@ -452,8 +451,8 @@ size_t ob_oidc_refresh_all(ob_oidc *o, int64_t now, void (*report)(void *arg, co
 }
 
 /* Looks kid up; true with a copy when found. *gen, *stale, *may describe the set. */
-static bool lookup(ob_oidc *o, issuer *is, const char *kid, int64_t now, ob_jwk *out,
-                   unsigned *gen, bool *stale, bool *may)
+static bool lookup(ob_oidc *o, issuer *is, const char *kid, int64_t now, ob_jwk *out, unsigned *gen,
+                   bool *stale, bool *may)
 {
     bool found = false;
     pthread_mutex_lock(&is->lock);
@@ -527,7 +526,8 @@ ob_status ob_oidc_map(const ob_oidc *o, int i, const json_t *claims, json_t **ou
             if (!s || strncmp(s, me->prefix, pl) != 0 || !s[pl]) {
                 json_decref(m);
                 return ob_err_set(e, OB_EINVAL,
-                                  "the token's %s claim does not have the configured form", me->theirs);
+                                  "the token's %s claim does not have the configured form",
+                                  me->theirs);
             }
             if (json_object_set_new(m, me->ours, json_string(s + pl)))
                 goto oom;

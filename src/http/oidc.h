@@ -62,7 +62,6 @@ ob_status ob_oidc_map(const ob_oidc *o, int i, const json_t *claims, json_t **ou
 /* The authorization and token endpoints of the issuer marked "smart", from its discovery
  * document (fetched now if not yet, rate-limited). False when none is configured or
  * known yet. */
-bool ob_oidc_smart(ob_oidc *o, int64_t now, char *authorize, char *token, char *issuer,
-                   size_t cap);
+bool ob_oidc_smart(ob_oidc *o, int64_t now, char *authorize, char *token, char *issuer, size_t cap);
 
 #endif

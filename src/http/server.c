@@ -1837,8 +1837,8 @@ static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *co
                             "and smart_token, or a smart identity provider, docs/operations.md)");
     json_t *j = json_pack(
         "{s:s, s:s, s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s], s:[s,s,s,s,s,s,s,s]}",
-        "authorization_endpoint", authz, "token_endpoint", token,
-        "grant_types_supported", "authorization_code", "response_types_supported", "code",
+        "authorization_endpoint", authz, "token_endpoint", token, "grant_types_supported",
+        "authorization_code", "response_types_supported", "code",
         "code_challenge_methods_supported", "S256", "capabilities", "launch-standalone",
         "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
         "context-standalone-patient", "permission-patient", "permission-user", "permission-v2",

@@ -50,7 +50,7 @@ void ob_index_necessity_defaults(ob_index *ix)
                                C(MEASUREMENT) | C(VACCINATION);
 #undef C
     for (int k = 0; k < OB_REL_KIND_COUNT; k++) {
-        ob_catmask m = k == OB_REL_HOME_NURSING      ? community
+        ob_catmask m = k == OB_REL_HOME_NURSING     ? community
                        : k == OB_REL_REHABILITATION ? rehab
                                                     : all;
         for (int r = 0; r < OB_ROLE_COUNT; r++) {
@@ -541,8 +541,8 @@ ob_status ob_index_add_criteria(ob_index *ix, const ob_criteria *c, ob_err *e)
     if (c->site >= ix->norgs || (c->org != OB_NONE && c->org >= ix->norgs) ||
         c->role > OB_ROLE_COUNT)
         return ob_err_set(e, OB_EINVAL, "criteria name an unknown site, organisation or role");
-    if (ob_grow((void **)&ix->criteria, &ix->capcriteria, ix->ncriteria + 1,
-                sizeof *ix->criteria) < 0)
+    if (ob_grow((void **)&ix->criteria, &ix->capcriteria, ix->ncriteria + 1, sizeof *ix->criteria) <
+        0)
         return nomem(e);
     ix->criteria[ix->ncriteria++] = *c;
     return OB_OK;

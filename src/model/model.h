@@ -113,9 +113,9 @@ typedef enum ob_rel_kind {
     OB_REL_HOME_NURSING,  /* municipal */
     OB_REL_LISTED,        /* patient listed with a GP clinic */
     /* issue 21 (R-ACC-1): the events relationships arise from */
-    OB_REL_REFERRAL,       /* the receiving clinic of a referral */
-    OB_REL_OUT_OF_HOURS,   /* an out-of-hours contact (1813, vagtlæge) */
-    OB_REL_REHABILITATION, /* a municipal rehabilitation course after visitation */
+    OB_REL_REFERRAL,        /* the receiving clinic of a referral */
+    OB_REL_OUT_OF_HOURS,    /* an out-of-hours contact (1813, vagtlæge) */
+    OB_REL_REHABILITATION,  /* a municipal rehabilitation course after visitation */
     OB_REL_MUNICIPAL_ACUTE, /* a municipal acute team's visit (seed 001 case 4) */
     OB_REL_KIND_COUNT
 } ob_rel_kind;

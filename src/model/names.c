@@ -8,13 +8,14 @@ static const char *const cat_names[] = {"appointment",       "diagnosis",   "med
                                         "lab_result",        "measurement", "clinical_note",
                                         "discharge_summary", "vaccination", "treatment_will"};
 static const char *const org_names[] = {
-    "region",     "hospital",         "department", "municipality", "municipal_unit", "gp_clinic",
-    "specialist", "private_hospital", "dentist",    "quality_db",   "research",       "admin",
-    "out_of_hours", "addiction_centre", "social_services", "jobcentre"};
+    "region",         "hospital",         "department",      "municipality",
+    "municipal_unit", "gp_clinic",        "specialist",      "private_hospital",
+    "dentist",        "quality_db",       "research",        "admin",
+    "out_of_hours",   "addiction_centre", "social_services", "jobcentre"};
 static const char *const sector_names[] = {"primary", "secondary", "municipal", "other", "social"};
 static const char *const role_names[] = {
-    "doctor",           "nurse",     "midwife",           "physiotherapist", "dentist",
-    "other_authorised", "secretary", "medical_assistant", "admin_staff",     "researcher",
+    "doctor",           "nurse",      "midwife",           "physiotherapist", "dentist",
+    "other_authorised", "secretary",  "medical_assistant", "admin_staff",     "researcher",
     "planner",          "case_worker"};
 static const char *const source_names[] = {"clinical", "patient_reported", "quality_db",
                                            "research"};

@@ -475,14 +475,14 @@ static ob_status rec_criteria(ob_loader *L, json_t *o, ob_err *e)
     TRY(str_field(o, "role", false, &role, e));
     int r = role ? ob_role_parse(role) : OB_ROLE_COUNT;
     if (r < 0 || (role && !ob_role_authorised((ob_role)r)))
-        return ob_err_set(e, OB_EINVAL, "field 'role': an authorised role (quality work is theirs)");
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'role': an authorised role (quality work is theirs)");
     c.role = (uint8_t)r;
     TRY(period(o, "from", "to", true, &c.from, &c.to, e));
     if (c.to == OB_TIME_MAX)
         return ob_err_set(e, OB_EINVAL, "criteria need an end date ('to')");
     if (by != OB_NONE && !L->replay && !ob_policy_manages(L->ix, by, c.site, L->now))
-        return ob_err_set(e, OB_EDENIED,
-                          "only the site's management sets criteria for its data");
+        return ob_err_set(e, OB_EDENIED, "only the site's management sets criteria for its data");
     return ob_index_add_criteria(L->ix, &c, e);
 }
 
@@ -515,18 +515,9 @@ static ob_status rec_necessity(ob_loader *L, json_t *o, ob_err *e)
 
 static ob_status rec_project(ob_loader *L, json_t *o, ob_err *e)
 {
-    static const char *const f[] = {"type",
-                                    "id",
-                                    "title",
-                                    "approval_ref",
-                                    "controller_permission",
-                                    "identifiable",
-                                    "categories",
-                                    "from",
-                                    "to",
-                                    "members",
-                                    "gp_permissions",
-                                    NULL};
+    static const char *const f[] = {
+        "type",       "id",   "title", "approval_ref", "controller_permission", "identifiable",
+        "categories", "from", "to",    "members",      "gp_permissions",        NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_project p;
@@ -847,8 +838,8 @@ static ob_status rec_relative_end(ob_loader *L, json_t *o, ob_record_out *out, o
 /* relationship_end: the event from the site's source system (a discharge, a delisting) */
 static ob_status rec_relationship_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
-    static const char *const f[] = {"type",   "patient",  "org",   "professional", "kind", "at",
-                                    "source", "operator", "event", NULL};
+    static const char *const f[] = {"type", "patient", "org",      "professional", "kind",
+                                    "at",   "source",  "operator", "event",        NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     uint32_t pat, org, pro;
@@ -922,8 +913,8 @@ static ob_status rec_permission_end(ob_loader *L, json_t *o, ob_record_out *out,
 
 static ob_status rec_disclosure(ob_loader *L, json_t *o, uint32_t *pat, ob_err *e)
 {
-    static const char *const f[] = {"type", "patient", "from", "to", "origin", "at", "categories",
-                                    NULL};
+    static const char *const f[] = {"type",   "patient", "from",       "to",
+                                    "origin", "at",      "categories", NULL};
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_disclosure d;

@@ -286,9 +286,9 @@ ob_status ob_policy_check_permission_end(const ob_index *ix, const ob_permission
 static bool care_provider(uint8_t kind)
 {
     return kind == OB_ORG_HOSPITAL || kind == OB_ORG_DEPARTMENT || kind == OB_ORG_GP_CLINIC ||
-           kind == OB_ORG_SPECIALIST || kind == OB_ORG_PRIVATE_HOSPITAL ||
-           kind == OB_ORG_DENTIST || kind == OB_ORG_MUNICIPAL_UNIT ||
-           kind == OB_ORG_OUT_OF_HOURS || kind == OB_ORG_ADDICTION_CENTRE;
+           kind == OB_ORG_SPECIALIST || kind == OB_ORG_PRIVATE_HOSPITAL || kind == OB_ORG_DENTIST ||
+           kind == OB_ORG_MUNICIPAL_UNIT || kind == OB_ORG_OUT_OF_HOURS ||
+           kind == OB_ORG_ADDICTION_CENTRE;
 }
 
 ob_status ob_policy_check_relationship_start(const ob_index *ix, const ob_relationship *r,
@@ -302,8 +302,8 @@ ob_status ob_policy_check_relationship_start(const ob_index *ix, const ob_relati
         uint8_t from = site < ix->norgs ? ix->orgs[site].kind : OB_ORG_ADMIN;
         /* social services are municipal units too, but of no health sector */
         if (!care_provider(ix->orgs[r->org].kind) || ix->orgs[r->org].sector == OB_SECTOR_OTHER ||
-            ix->orgs[r->org].sector == OB_SECTOR_SOCIAL ||
-            from == OB_ORG_MUNICIPAL_UNIT || !care_provider(from))
+            ix->orgs[r->org].sector == OB_SECTOR_SOCIAL || from == OB_ORG_MUNICIPAL_UNIT ||
+            !care_provider(from))
             return ob_err_set(e, OB_EDENIED,
                               "a referral goes from a clinic or hospital to a care provider");
     } else if (!ob_index_org_within(ix, r->org, site)) {

@@ -17,10 +17,9 @@
 #include <string.h>
 
 static const char *const rule_names[OB_RULE_COUNT] = {
-    "R-ACC-1",  "R-ACC-2",  "R-ACC-3", "R-ACC-4",  "R-ACC-5",  "R-ACC-6",
-    "R-ACC-7",  "R-ACC-8",  "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12",
-    "R-ACC-13", "R-ACC-14", "R-BLK-1", "R-BLK-4",  "R-ACC-15", "R-ACC-16", "R-ACC-17", "R-ACC-18",
-    "R-ACC-19"};
+    "R-ACC-1", "R-ACC-2", "R-ACC-3",  "R-ACC-4",  "R-ACC-5",  "R-ACC-6",  "R-ACC-7",
+    "R-ACC-8", "R-ACC-9", "R-ACC-10", "R-ACC-11", "R-ACC-12", "R-ACC-13", "R-ACC-14",
+    "R-BLK-1", "R-BLK-4", "R-ACC-15", "R-ACC-16", "R-ACC-17", "R-ACC-18", "R-ACC-19"};
 
 const char *ob_rule_name(ob_rule r)
 {

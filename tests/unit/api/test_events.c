@@ -15,31 +15,34 @@ static const char *const bent_items[] = {
     "{\"type\":\"org\",\"id\":\"muni-hh\",\"kind\":\"municipal_unit\",\"name\":\"Hjemmeplejen\","
     "\"parent\":\"muni\",\"sector\":\"municipal\"}",
     "{\"type\":\"org\",\"id\":\"muni-plan\",\"kind\":\"admin\",\"name\":\"Planlægning\"}",
-    "{\"type\":\"professional\",\"id\":\"hh-nurse\",\"name\":\"Eva Fisker\",\"role\":\"nurse\",\"authorisation_id\":\"0C1D2\","
+    "{\"type\":\"professional\",\"id\":\"hh-nurse\",\"name\":\"Eva "
+    "Fisker\",\"role\":\"nurse\",\"authorisation_id\":\"0C1D2\","
     "\"sites\":[\"muni-hh\"]}",
     "{\"type\":\"source\",\"client_id\":\"muni-sys\",\"site\":\"muni-hh\",\"go_live\":"
     "\"2020-01-01\",\"name\":\"Omsorgsjournal\"}",
 };
 
-#define BENT_CPR "{\"identifier\":{\"system\":\"urn:oid:1.2.208.176.1.2\",\"value\":\"0202852345\"}}"
+#define BENT_CPR                                                                                   \
+    "{\"identifier\":{\"system\":\"urn:oid:1.2.208.176.1.2\",\"value\":\"0202852345\"}}"
 
 #define ENCOUNTER(id, status, cls, org, end)                                                       \
     "{\"resourceType\":\"Encounter\",\"identifier\":[{\"system\":\"urn:epj:enc\",\"value\":\"" id  \
-    "\"}],\"status\":\"" status "\",\"class\":{\"system\":"                                       \
-    "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"" cls "\"},\"subject\":"      \
-    BENT_CPR ",\"serviceProvider\":{\"reference\":\"Organization/" org "\"},\"period\":{\"start\":" \
+    "\"}],\"status\":\"" status "\",\"class\":{\"system\":"                                        \
+    "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"" cls                         \
+    "\"},\"subject\":" BENT_CPR ",\"serviceProvider\":{\"reference\":\"Organization/" org          \
+    "\"},\"period\":{\"start\":"                                                                   \
     "\"2026-01-01T08:00:00Z\"" end "}}"
 
 #define REFERRAL(id, status, to)                                                                   \
-    "{\"resourceType\":\"ServiceRequest\",\"identifier\":[{\"system\":\"urn:gp2:ref\",\"value\":\"" \
-    id "\"}],\"status\":\"" status "\",\"intent\":\"order\",\"subject\":" BENT_CPR                  \
-    ",\"requester\":{\"reference\":\"Organization/gp-2\"},\"performer\":[{\"reference\":"         \
+    "{\"resourceType\":\"ServiceRequest\",\"identifier\":[{\"system\":\"urn:gp2:ref\",\"value\":"  \
+    "\"" id "\"}],\"status\":\"" status "\",\"intent\":\"order\",\"subject\":" BENT_CPR            \
+    ",\"requester\":{\"reference\":\"Organization/gp-2\"},\"performer\":[{\"reference\":"          \
     "\"Organization/" to "\"}],\"authoredOn\":\"2026-01-05T09:00:00Z\"}"
 
 #define EPISODE(id, status, end)                                                                   \
-    "{\"resourceType\":\"EpisodeOfCare\",\"identifier\":[{\"system\":\"urn:muni:forloeb\","       \
-    "\"value\":\"" id "\"}],\"status\":\"" status "\",\"type\":[{\"coding\":[{\"system\":"        \
-    "\"https://overblik.dk/fhir/CodeSystem/relationship-kind\",\"code\":\"home_nursing\"}]}],"    \
+    "{\"resourceType\":\"EpisodeOfCare\",\"identifier\":[{\"system\":\"urn:muni:forloeb\","        \
+    "\"value\":\"" id "\"}],\"status\":\"" status "\",\"type\":[{\"coding\":[{\"system\":"         \
+    "\"https://overblik.dk/fhir/CodeSystem/relationship-kind\",\"code\":\"home_nursing\"}]}],"     \
     "\"patient\":" BENT_CPR ",\"managingOrganization\":{\"reference\":\"Organization/muni-hh\"},"  \
     "\"period\":{\"start\":\"2026-01-01T08:00:00Z\"" end "}}"
 
@@ -57,9 +60,9 @@ typedef struct step {
 static const step steps[] = {
     {"R-ACC-1: before anything, psychiatry sees none of bent's data", NULL, NULL, NULL, NULL, NULL,
      0, "psyk-dr", "hosp-psyk", 0, -1},
-    {"R-ACC-1: an admission (Encounter IMP) by the hospital's source opens psychiatry",
-     "epj-hosp", "POST", "/Encounter", NULL, ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""),
-     201, "psyk-dr", "hosp-psyk", 1, 1},
+    {"R-ACC-1: an admission (Encounter IMP) by the hospital's source opens psychiatry", "epj-hosp",
+     "POST", "/Encounter", NULL, ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""), 201,
+     "psyk-dr", "hosp-psyk", 1, 1},
     {"R-ACC-1: the same event again by POST is a conflict", "epj-hosp", "POST", "/Encounter", NULL,
      ENCOUNTER("A1", "in-progress", "IMP", "hosp-psyk", ""), 409, "psyk-dr", "hosp-psyk", 1, 0},
     {"R-ACC-1: ... and by PUT changes nothing", "epj-hosp", "PUT", "/Encounter", "urn:epj:enc|A1",
@@ -69,8 +72,8 @@ static const step steps[] = {
      ENCOUNTER("A1", "finished", "IMP", "hosp-psyk", ",\"end\":\"2026-01-03T08:00:00Z\""), 200,
      "psyk-dr", "hosp-psyk", 0, 1},
     {"R-ACC-1 (attack): the hospital's source cannot start a relationship at a GP clinic",
-     "epj-hosp", "POST", "/Encounter", NULL, ENCOUNTER("A2", "in-progress", "AMB", "gp-1", ""),
-     400, "gp1-dr", "gp-1", 0, 0},
+     "epj-hosp", "POST", "/Encounter", NULL, ENCOUNTER("A2", "in-progress", "AMB", "gp-1", ""), 400,
+     "gp1-dr", "gp-1", 0, 0},
     {"R-ACC-1 (attack): a professional cannot report an event", "pro", "POST", "/Encounter", NULL,
      ENCOUNTER("A3", "in-progress", "IMP", "hosp-psyk", ""), 403, "psyk-dr", "hosp-psyk", 0, 0},
     {"R-CPR-2 (attack): a CPR number in the event's identifier is refused", "epj-hosp", "POST",
@@ -83,15 +86,13 @@ static const step steps[] = {
      "med-dr", "hosp-med", 1, 1},
     {"R-ACC-1: ... and its completion closes it", "gp2-sys", "PUT", "/ServiceRequest",
      "urn:gp2:ref|R1", REFERRAL("R1", "completed", "hosp-med"), 200, "med-dr", "hosp-med", 0, 1},
-    {"R-ACC-1 (attack): a referral to planning (not a care provider) is refused", "gp2-sys",
-     "POST", "/ServiceRequest", NULL, REFERRAL("R2", "active", "muni-plan"), 403, NULL, NULL, -1,
-     0},
+    {"R-ACC-1 (attack): a referral to planning (not a care provider) is refused", "gp2-sys", "POST",
+     "/ServiceRequest", NULL, REFERRAL("R2", "active", "muni-plan"), 403, NULL, NULL, -1, 0},
     {"R-ACC-1 (attack): another clinic's source cannot refer on gp-2's behalf", "gp1-sys", "POST",
      "/ServiceRequest", NULL, REFERRAL("R3", "active", "hosp-med"), 400, "med-dr", "hosp-med", 0,
      0},
-    {"R-ACC-1: a municipal visitation (EpisodeOfCare home_nursing) opens home nursing",
-     "muni-sys", "POST", "/EpisodeOfCare", NULL, EPISODE("E1", "active", ""), 201, "hh-nurse",
-     "muni-hh", 1, 1},
+    {"R-ACC-1: a municipal visitation (EpisodeOfCare home_nursing) opens home nursing", "muni-sys",
+     "POST", "/EpisodeOfCare", NULL, EPISODE("E1", "active", ""), 201, "hh-nurse", "muni-hh", 1, 1},
     {"R-ACC-1: ... ended by the course's end", "muni-sys", "PUT", "/EpisodeOfCare",
      "urn:muni:forloeb|E1", EPISODE("E1", "finished", ",\"end\":\"2026-02-01T08:00:00Z\""), 200,
      "hh-nurse", "muni-hh", 0, 1},
@@ -191,8 +192,8 @@ static void disclosure_steps(void **state)
         const char *why, *pro, *site, *purpose, *patient, *recipient, *category;
         int status, notes_after, disclosures_logged;
     } rows[] = {
-        {"R-ACC-1: before, home nursing reads no clinical note", NULL, NULL, NULL, NULL, NULL,
-         NULL, 0, 0, 0},
+        {"R-ACC-1: before, home nursing reads no clinical note", NULL, NULL, NULL, NULL, NULL, NULL,
+         0, 0, 0},
         {"R-ACC-19 (attack): not with purpose TREAT", "med-dr", "hosp-med", "TREAT", "bent",
          "muni-hh", "clinical_note", 400, 0, 0},
         {"R-ACC-19 (attack): not to planning", "med-dr", "hosp-med", "DISCLOSE", "bent",
@@ -202,8 +203,8 @@ static void disclosure_steps(void **state)
          "psyk-dr", "hosp-psyk", "DISCLOSE", "bent", "muni-hh", "clinical_note", 403, 0, 0},
         {"R-ACC-19 (attack): a patient who does not exist gets that answer too", "med-dr",
          "hosp-med", "DISCLOSE", "nobody", "muni-hh", "clinical_note", 403, 0, 0},
-        {"R-ACC-19: the treating doctor discloses the department's notes to home nursing",
-         "med-dr", "hosp-med", "DISCLOSE", "bent", "muni-hh", "clinical_note", 200, 1, 1},
+        {"R-ACC-19: the treating doctor discloses the department's notes to home nursing", "med-dr",
+         "hosp-med", "DISCLOSE", "bent", "muni-hh", "clinical_note", 200, 1, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         af_log_count before = af_log(&f, "bent", "disclosure");

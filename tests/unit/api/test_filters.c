@@ -793,8 +793,8 @@ static void lastupdated_and_actor_rows(void **state)
     /* Condition by last update: meta.lastUpdated never goes down */
     af_load_anna_items(&f);
     ob_api_response r;
-    af_call(&f, &gp1, "GET", "/Condition", (const char *[]){ANNA, "_sort=_lastUpdated", NULL},
-            NULL, &r);
+    af_call(&f, &gp1, "GET", "/Condition", (const char *[]){ANNA, "_sort=_lastUpdated", NULL}, NULL,
+            &r);
     assert_int_equal(r.status, 200);
     assert_true(af_matches(&r) >= 1);
     ob_api_response_release(&r);
@@ -853,8 +853,7 @@ static void stable_paging_rows(void **state)
         af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, NULL}, NULL, &r);
         order(&r, all, sizeof all);
         ob_api_response_release(&r);
-        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, "_count=1", NULL}, NULL,
-                &r);
+        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, "_count=1", NULL}, NULL, &r);
         order(&r, first, sizeof first);
         assert_true(next_params(&r, buf, sizeof buf, ps, 16) > 0);
         ob_api_response_release(&r);
@@ -862,8 +861,8 @@ static void stable_paging_rows(void **state)
         af_call(&f, &gp1, "GET", prow[k].path, ps, NULL, &r);
         order(&r, second, sizeof second);
         ob_api_response_release(&r);
-        af_call(&f, &gp1, "GET", prow[k].path, (const char *[]){ANNA, "_count=1", "_offset=1", NULL},
-                NULL, &r);
+        af_call(&f, &gp1, "GET", prow[k].path,
+                (const char *[]){ANNA, "_count=1", "_offset=1", NULL}, NULL, &r);
         order(&r, again, sizeof again);
         ob_api_response_release(&r);
         /* all = "first,second": page 2 must be its second id, not the first again */
@@ -881,10 +880,10 @@ static void stable_paging_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_hold),     cmocka_unit_test(status_rows),
-        cmocka_unit_test(summary_count), cmocka_unit_test(sort_rows),
-        cmocka_unit_test(total_rows),    cmocka_unit_test(elements_rows),
-        cmocka_unit_test(summary_rows),  cmocka_unit_test(lastupdated_and_actor_rows),
+        cmocka_unit_test(rows_hold),          cmocka_unit_test(status_rows),
+        cmocka_unit_test(summary_count),      cmocka_unit_test(sort_rows),
+        cmocka_unit_test(total_rows),         cmocka_unit_test(elements_rows),
+        cmocka_unit_test(summary_rows),       cmocka_unit_test(lastupdated_and_actor_rows),
         cmocka_unit_test(stable_paging_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,8 +158,7 @@ static char *mint(const char *alg, const char *kid, key_id k, const char *claims
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         const EVP_MD *h = EVP_PKEY_is_a(pk, "ED25519") ? NULL : EVP_sha256();
         assert_int_equal(EVP_DigestSignInit(md, NULL, h, NULL, pk), 1);
-        assert_int_equal(
-            EVP_DigestSign(md, sig, &sl, (const uint8_t *)input, strlen(input)), 1);
+        assert_int_equal(EVP_DigestSign(md, sig, &sl, (const uint8_t *)input, strlen(input)), 1);
         EVP_MD_CTX_free(md);
         if (EVP_PKEY_is_a(pk, "EC")) { /* DER -> raw R||S; high or low s as it comes */
             const uint8_t *p = sig;
@@ -276,9 +275,9 @@ typedef struct row {
     const char *alg; /* as the header says */
     const char *kid;
     key_id key;
-    const char *claims; /* the rest of the claims (iss, aud, exp, jti are added) */
-    const char *aud;    /* NULL = the issuer's configured audience */
-    long exp;           /* seconds from now; 0 = 300 */
+    const char *claims;  /* the rest of the claims (iss, aud, exp, jti are added) */
+    const char *aud;     /* NULL = the issuer's configured audience */
+    long exp;            /* seconds from now; 0 = 300 */
     const char *refusal; /* NULL = accepted */
     const char *want_kind, *want_sub, *want_site, *absent;
 } row;
@@ -290,11 +289,11 @@ static const row rows[] = {
      "professional", "gp-1-dr0", "gp-1"},
     {"ES256 (high or low s: a provider's signer is not ours)", 'a', "ES256", "a-ec", K_EC, PRO,
      NULL, 0, NULL, "professional", "gp-1-dr0", "gp-1"},
-    {"EdDSA (Ed25519)", 'a', "EdDSA", "a-ed", K_ED, PRO, NULL, 0, NULL, "professional",
-     "gp-1-dr0", "gp-1"},
+    {"EdDSA (Ed25519)", 'a', "EdDSA", "a-ed", K_ED, PRO, NULL, 0, NULL, "professional", "gp-1-dr0",
+     "gp-1"},
     {"the token's own ob_kind, sub and site are not read", 'a', "RS256", "a-rsa", K_RSA,
-     PRO ",\"ob_kind\":\"system\",\"sub\":\"gp-2-dr0\",\"site\":\"gp-2\",\"client_id\":\"x\"",
-     NULL, 0, NULL, "professional", "gp-1-dr0", "gp-1", "client_id"},
+     PRO ",\"ob_kind\":\"system\",\"sub\":\"gp-2-dr0\",\"site\":\"gp-2\",\"client_id\":\"x\"", NULL,
+     0, NULL, "professional", "gp-1-dr0", "gp-1", "client_id"},
     {"a citizens' provider cannot mint a professional", 'b', "ES256", "b-ec", K_B_EC,
      "\"dk:cpr\":\"0101901234\",\"ob_kind\":\"professional\",\"sub\":\"gp-1-dr0\",\"site\":"
      "\"gp-1\"",
@@ -329,7 +328,7 @@ static void run_row(const row *r)
         snprintf(iss, sizeof iss, "https://elsewhere.test");
     else
         snprintf(iss, sizeof iss, "%s/%c", P.base, r->issuer);
-    const char *aud = r->aud                ? r->aud
+    const char *aud = r->aud             ? r->aud
                       : r->issuer == 'a' ? "https://overblik.test/fhir"
                                          : "overblik";
     long exp = r->exp ? r->exp : 300;
@@ -372,10 +371,11 @@ static void test_rotation_and_rate_limit(void **state)
 {
     (void)state;
     char claims[512];
-    snprintf(claims, sizeof claims,
-             "{\"iss\":\"%s/a\",\"aud\":\"https://overblik.test/fhir\",\"exp\":%lld,\"jti\":\"r1\","
-             PRO "}",
-             P.base, (long long)(P.now + 300));
+    snprintf(
+        claims, sizeof claims,
+        "{\"iss\":\"%s/a\",\"aud\":\"https://overblik.test/fhir\",\"exp\":%lld,\"jti\":\"r1\"," PRO
+        "}",
+        P.base, (long long)(P.now + 300));
     const char *kids[] = {"a-rsa-2026"};
     EVP_PKEY *keys[] = {P.rsa2};
     set_jwks_a(kids, keys, NULL, 1);

@@ -162,15 +162,14 @@ static const struct fx_row rows[] = {
      .actor = "gp_doc", .org = "gp_a", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
      .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
 
-
     {"R-ACC-4 permit (seed 001 case 22: 'ledelsen ... efter på forhånd fastlagte kriterier har "
      "givet tilladelse'): hospital2's criteria admit Vejle's home-nursing nurses, no named "
      "person",
      .actor = "muni2_nurse", .org = "home_nursing2", .pat = "erik", .cat = LAB,
      .origin = "dept_med2", .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
     {"R-ACC-4 deny (seed 001 case 22): ... not Kolding's, outside the criteria",
-     .actor = "muni_nurse", .org = "home_nursing", .pat = "erik", .cat = LAB,
-     .origin = "dept_med2", .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
+     .actor = "muni_nurse", .org = "home_nursing", .pat = "erik", .cat = LAB, .origin = "dept_med2",
+     .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
     {"R-ACC-4 deny (seed 001 case 22): ... nor after the criteria's period", .actor = "muni2_nurse",
      .org = "home_nursing2", .pat = "erik", .cat = LAB, .origin = "dept_med2", .now = 20260301,
      .purpose = QUALITY, .permit = 0, .rule = "R-ACC-4", .obl = OBL_OMIT},
@@ -180,9 +179,9 @@ static const struct fx_row rows[] = {
      "data from 2019-05 is over five years old on 2024-06-15, omitted",
      .actor = "q_doc", .org = "dept_ortho", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
      .item = 20190501, .purpose = QUALITY, .permit = 0, .rule = "R-ACC-17", .obl = OBL_OMIT},
-    {"R-ACC-17/R-ACC-4 permit: data from 2019-07 is inside the five years",
-     .actor = "q_doc", .org = "dept_ortho", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
-     .item = 20190701, .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
+    {"R-ACC-17/R-ACC-4 permit: data from 2019-07 is inside the five years", .actor = "q_doc",
+     .org = "dept_ortho", .pat = "anna", .cat = LAB, .origin = "dept_cardio", .item = 20190701,
+     .purpose = QUALITY, .permit = 1, .rule = "R-ACC-4"},
     {"R-ACC-17/R-ACC-4 permit (seed 002, the consent route): erik consented to quality work on "
      "his older data",
      .actor = "q_doc", .org = "dept_ortho", .pat = "erik", .cat = DIAG, .origin = "dept_cardio",
@@ -282,8 +281,7 @@ static const struct fx_row rows[] = {
      .purpose = RESEARCH, .project = "proj_ok", .permit = 0, .rule = "R-ACC-6"},
     {"R-ACC-6 permit (seed 000): ... and gp_a's records, whose clinic permitted it",
      .actor = "res_doc", .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "gp_a",
-     .purpose = RESEARCH, .project = "proj_ok", .permit = 1, .rule = "R-ACC-6",
-     .obl = OBL_PSEUDO},
+     .purpose = RESEARCH, .project = "proj_ok", .permit = 1, .rule = "R-ACC-6", .obl = OBL_PSEUDO},
     {"R-ACC-6 deny (seed 000): the patient's consent does not replace the clinic's permission",
      .actor = "res_doc", .org = "research_inst", .pat = "dorte", .cat = LAB, .origin = "gp_a",
      .purpose = RESEARCH, .project = "proj_noappr", .permit = 0, .rule = "R-ACC-6"},
@@ -347,7 +345,6 @@ static const struct fx_row rows[] = {
      .pat = "anna", .cat = APPT, .origin = "gp_a", .purpose = OB_PURPOSE_ATTORNEY, .permit = 0,
      .rule = "R-ACC-9"},
 
-
     /* ---------------- R-ACC-18 custody ends at 15 ---------------- */
     {"R-ACC-9 permit: a parent with custody reads their 14-year-old's data", .ak = CIT,
      .actor = "anna", .pat = "gustav", .cat = DIAG, .origin = "gp_a",
@@ -360,8 +357,8 @@ static const struct fx_row rows[] = {
      .ak = CIT, .actor = "anna", .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20250301,
      .purpose = OB_PURPOSE_ATTORNEY, .permit = 0, .rule = "R-ACC-18", .cap = CAP(OB_CAP_PARENT)},
     {"R-ACC-18 permit: the 16-year-old reads their own data", .ak = CIT, .actor = "gustav",
-     .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20260601,
-     .purpose = OB_PURPOSE_PATIENT, .permit = 1, .rule = "R-ACC-9"},
+     .pat = "gustav", .cat = DIAG, .origin = "gp_a", .now = 20260601, .purpose = OB_PURPOSE_PATIENT,
+     .permit = 1, .rule = "R-ACC-9"},
 
     /* ---------------- R-ACC-10 research finding notice ---------------- */
     {"R-ACC-10 permit: approved project sends a finding to the patient's GP; logged as disclosure",
@@ -377,10 +374,9 @@ static const struct fx_row rows[] = {
      .actor = "res_doc", .org = "research_inst", .pat = "anna", .cat = LAB,
      .origin = "research_inst", .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok",
      .recipient = "gp_b", .permit = 0, .rule = "R-ACC-10"},
-    {"R-ACC-10 deny: ... nor without a named recipient", .actor = "res_doc",
-     .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "research_inst",
-     .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok", .permit = 0,
-     .rule = "R-ACC-10"},
+    {"R-ACC-10 deny: ... nor without a named recipient", .actor = "res_doc", .org = "research_inst",
+     .pat = "anna", .cat = LAB, .origin = "research_inst", .src = OB_SRC_RESEARCH,
+     .purpose = NOTICE, .project = "proj_ok", .permit = 0, .rule = "R-ACC-10"},
     {"R-ACC-10 deny: a patient with no GP has no one to send it to", .actor = "res_doc",
      .org = "research_inst", .pat = "freja", .cat = LAB, .origin = "research_inst",
      .src = OB_SRC_RESEARCH, .purpose = NOTICE, .project = "proj_ok", .permit = 0,
@@ -413,11 +409,11 @@ static const struct fx_row rows[] = {
      .now = 20240710, .purpose = TREAT, .permit = 1, .rule = "R-ACC-1"},
     {"R-ACC-12 deny (R-ACC-12: 'not the whole list'): a covered clinic's patient who has not "
      "contacted the substitute",
-     .actor = "sub_gp", .org = "gp_c", .pat = "erik", .cat = MED, .origin = "gp_a",
-     .now = 20240710, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
-    {"R-ACC-12 deny: the contact's relationship ends with the cover (day after)",
-     .actor = "sub_gp", .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a",
-     .now = 20240722, .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
+     .actor = "sub_gp", .org = "gp_c", .pat = "erik", .cat = MED, .origin = "gp_a", .now = 20240710,
+     .purpose = TREAT, .permit = 0, .rule = "R-ACC-1"},
+    {"R-ACC-12 deny: the contact's relationship ends with the cover (day after)", .actor = "sub_gp",
+     .org = "gp_c", .pat = "anna", .cat = NOTE, .origin = "gp_a", .now = 20240722, .purpose = TREAT,
+     .permit = 0, .rule = "R-ACC-1"},
     {"R-ACC-12 deny: before the cover starts", .actor = "sub_gp", .org = "gp_c", .pat = "anna",
      .cat = NOTE, .origin = "gp_a", .now = 20240630, .purpose = TREAT, .permit = 0,
      .rule = "R-ACC-1"},
@@ -769,8 +765,8 @@ static void test_necessity_table(void **state)
 {
     (void)state;
     ob_index *ix = fx_build();
-    struct fx_row note = {"R-ACC-1", .actor = "muni_nurse", .org = "home_nursing", .pat = "anna",
-                          .cat = NOTE, .origin = "gp_a", .purpose = TREAT},
+    struct fx_row note = {"R-ACC-1",   .actor = "muni_nurse", .org = "home_nursing", .pat = "anna",
+                          .cat = NOTE, .origin = "gp_a",      .purpose = TREAT},
                   med = note;
     med.cat = MED;
     ob_decision d;
