@@ -1822,21 +1822,32 @@ static int wit_safe(const struct sys *y, struct wit *w, const struct alp *a, con
         double hi_lp = floor(v[1] + LP_TOL), P = y->L->protection;
         lp.mip = 1;
         lp.stop_obj = 1;
-        if (hi_lp - ceil(v[0] - LP_TOL) < P)
+        double lo_lp = ceil(v[0] - LP_TOL);
+        /* the side with room for P from the truth first: the truth is then the other end,
+         * and the second search runs only when the first did not get that far */
+        int up = hi_lp >= P ? 1 : lo_lp <= -P ? 0 : 1;
+        if (hi_lp - lo_lp < P)
             rc = 1;
-        if (!rc) {
-            lp.stop_at = hi_lp - P;
-            rc = solve(&lp, GLP_MIN, 500, &v[0]); /* 500 nodes */
+        v[0] = v[1] = 0;
+        for (int pass = 0; pass < 2 && !rc; pass++) {
+            int mx = pass == 0 ? up : !up; /* this search maximises */
+            double need = mx ? v[0] + P : v[1] - P;
+            if (pass == 0)
+                need = mx ? (hi_lp >= P ? P : hi_lp) : (lo_lp <= -P ? -P : lo_lp);
+            else if (mx ? v[1] >= need - 1e-6 : v[0] <= need + 1e-6)
+                break; /* P apart already */
+            if (pass == 1 && (mx ? hi_lp < need - 1e-6 : lo_lp > need + 1e-6)) {
+                rc = 1; /* the LP bound says no table gets that far */
+                break;
+            }
+            lp.stop_at = need;
+            double got = 0;
+            rc = solve(&lp, mx ? GLP_MAX : GLP_MIN, 500, &got); /* 500 nodes */
             rc = rc == 2 ? 0 : rc;
-            v[0] = v[0] < 0 ? v[0] : 0;
-        }
-        if (!rc && hi_lp - v[0] < P - 1e-6)
-            rc = 1;
-        if (!rc) {
-            lp.stop_at = v[0] + P;
-            rc = solve(&lp, GLP_MAX, 500, &v[1]);
-            rc = rc == 2 ? 0 : rc;
-            v[1] = v[1] > 0 ? v[1] : 0;
+            if (!rc && mx)
+                v[1] = got > 0 ? got : 0;
+            else if (!rc)
+                v[0] = got < 0 ? got : 0;
         }
         integral = 1;
     }
