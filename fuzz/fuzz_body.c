@@ -38,7 +38,9 @@ static void api_params(const ob_http_form *f)
     if (count > 500 || inc >= 4u)
         abort();
     for (int named = 0; named < 2; named++) {
-        json_t *links = ob_api_page_links(&rq, named ? "pt-1" : NULL, 1000, offset, count);
+        /* the next link names the page's last match (_after): any bytes, escaped */
+        json_t *links = ob_api_page_links(&rq, named ? "pt-1" : NULL, 1000, offset, count,
+                                          ob_api_param_get(&rq, "_after", NULL));
         size_t i;
         json_t *l;
         json_array_foreach(links, i, l)
