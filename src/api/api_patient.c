@@ -559,19 +559,12 @@ static ob_status disclose(ob_hub *h, const ob_caller *c, const ob_api_request *r
         ob_api_outcome(out, 403, "forbidden", refused);
         return OB_OK;
     }
-    ob_log_entry le;
-    memset(&le, 0, sizeof le);
+    ob_log_entry le; /* the discloser as the decision named them */
     pthread_rwlock_rdlock(&h->lock);
+    ob_hub_entry_for(h, &r, &le);
     const char *pext = h->ix->patients[pat].ext_id, *from = h->ix->pros[c->actor].ext_id,
                *origin = h->ix->orgs[c->acting_org].ext_id;
-    le.actor_id = from;
-    le.actor_name = h->ix->pros[c->actor].name;
-    le.actor_role = ob_role_name((ob_role)h->ix->pros[c->actor].role);
-    le.actor_org = origin;
-    le.actor_org_name = h->ix->orgs[c->acting_org].name;
     le.capacity = OB_CAP_PROFESSIONAL;
-    le.purpose = "DISCLOSE";
-    le.category = ob_category_name((ob_category)cat);
     le.rule = ob_rule_name((ob_rule)d.rule);
     le.reason = d.reason;
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s]}", "type", "disclosure", "patient",

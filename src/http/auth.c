@@ -77,9 +77,6 @@ struct ob_auth {
     auth_cache *cache;
 };
 
-#define b64url_decode ob_b64url_decode
-#define b64url_encode ob_b64url_encode
-
 /* ---- keys ---- */
 
 /* RFC 7638 thumbprint of an EC JWK: base64url(SHA-256 of the canonical members). */
@@ -92,7 +89,7 @@ static ob_status jwk_thumbprint(const char *x, const char *y, char *kid, size_t 
         return ob_err_set(e, OB_EINVAL, "key coordinates too long");
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, (const uint8_t *)canon, (size_t)n);
-    char *s = b64url_encode(h, sizeof h);
+    char *s = ob_b64url_encode(h, sizeof h);
     if (!s)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     snprintf(kid, cap, "%s", s);
@@ -221,11 +218,9 @@ void ob_auth_free(ob_auth *a)
 
 /* ---- verification ---- */
 
-#define low_s ob_jwk_es256_low_s
-
 static json_t *decode_json_part(const char *p, size_t len, uint8_t *scratch, size_t cap)
 {
-    long n = b64url_decode(p, len, scratch, cap);
+    long n = ob_b64url_decode(p, len, scratch, cap);
     if (n <= 0)
         return NULL;
     json_t *j = json_loadb((const char *)scratch, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
@@ -398,14 +393,14 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
         goto out;
     }
     uint8_t *sig = scratch; /* the claims' bytes are parsed and no longer needed */
-    long sl = b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, len);
+    long sl = ob_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), sig, len);
     if (alg == OB_JWK_ES256 && sl != 64) {
         ob_err_set(e, rc, "token signature is not a 64-byte ES256 signature");
         goto out;
     }
     /* ECDSA malleability: our own tokens are minted in low-s form and must stay in it; an
      * identity provider's signer is not ours to change (docs/decisions.md) */
-    if (alg == OB_JWK_ES256 && oi < 0 && !low_s(sig + 32)) {
+    if (alg == OB_JWK_ES256 && oi < 0 && !ob_jwk_es256_low_s(sig + 32)) {
         ob_err_set(e, rc, "token signature is not in low-s form (s <= n/2)");
         goto out;
     }
@@ -900,8 +895,8 @@ static ob_status pub_xy(EVP_PKEY *pk, char **x, char **y, ob_err *e)
     }
     BN_free(bx);
     BN_free(by);
-    *x = b64url_encode(rx, 32);
-    *y = b64url_encode(ry, 32);
+    *x = ob_b64url_encode(rx, 32);
+    *y = ob_b64url_encode(ry, 32);
     if (!*x || !*y) {
         ob_free(*x);
         ob_free(*y);
@@ -995,8 +990,8 @@ ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **to
     hdr = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
     hdr_s = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
     cl_s = json_dumps(claims, JSON_COMPACT);
-    if (!hdr_s || !cl_s || !(h64 = b64url_encode((const uint8_t *)hdr_s, strlen(hdr_s))) ||
-        !(c64 = b64url_encode((const uint8_t *)cl_s, strlen(cl_s)))) {
+    if (!hdr_s || !cl_s || !(h64 = ob_b64url_encode((const uint8_t *)hdr_s, strlen(hdr_s))) ||
+        !(c64 = ob_b64url_encode((const uint8_t *)cl_s, strlen(cl_s)))) {
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto out;
     }
@@ -1024,9 +1019,10 @@ ob_status ob_auth_dev_sign(const char *pem_path, const json_t *claims, char **to
         rc = ob_err_set(e, OB_EINTERNAL, "signing failed");
         goto out;
     }
-    if (!low_s(raw + 32) && (rc = to_low_s(raw + 32, e)) != OB_OK) /* the verifier's form */
+    if (!ob_jwk_es256_low_s(raw + 32) &&
+        (rc = to_low_s(raw + 32, e)) != OB_OK) /* the verifier's form */
         goto out;
-    if (!(s64 = b64url_encode(raw, 64))) {
+    if (!(s64 = ob_b64url_encode(raw, 64))) {
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto out;
     }
