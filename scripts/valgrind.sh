@@ -48,7 +48,7 @@ e2e() {
 export -f e2e
 export wrap
 # shellcheck disable=SC2016 # $1 is for the inner shell
-printf '%s\n' fhir_flow http stats cli events | xargs -P 2 -I{} bash -c 'e2e "$1"' _ {}
+printf '%s\n' fhir_flow http stats cli events listing | xargs -P 2 -I{} bash -c 'e2e "$1"' _ {}
 if cat "$logs"/vg.*.log | grep -q .; then
   echo "valgrind: errors or leaks in overblik processes:"; cat "$logs"/vg.*.log | head -60; exit 1
 fi

@@ -37,7 +37,7 @@ static void set_opt(json_t *rec, const opts *o, const char *flag, const char *fi
 /* The operator who enters a change (issue 24: never logged as someone else): --operator,
  * else the login that ran sudo, else the login, else the account. NULL (with a message) when there
  * is none or it is not a plain name. */
-static const char *operator_name(const opts *o)
+const char *cli_operator_name(const opts *o)
 {
     const char *n = opt(o, "operator", NULL);
     if (!n || !*n)
@@ -57,7 +57,7 @@ static const char *operator_name(const opts *o)
 }
 
 /* The log entry's actor for a change: the operator, entering it for `for_whom`. */
-static void operator_actor(const char *name, const char *reason, ob_log_entry *le)
+void cli_operator_actor(const char *name, const char *reason, ob_log_entry *le)
 {
     static _Thread_local char id[80];
     memset(le, 0, sizeof *le);
@@ -73,11 +73,11 @@ static void operator_actor(const char *name, const char *reason, ob_log_entry *l
 static int apply(ob_hub *h, json_t *rec, const opts *o, const char *what, const char *verb)
 {
     ob_log_entry le;
-    const char *name = operator_name(o);
+    const char *name = cli_operator_name(o);
     if (!name)
         return EXIT_USAGE;
     json_object_set_new(rec, "operator", json_string(name));
-    operator_actor(
+    cli_operator_actor(
         name,
         opt(o, "by", NULL)
             ? "entered at the console by an operator, for the professional named in the record"
@@ -369,7 +369,7 @@ int cmd_grant(int argc, char **argv)
         k++;
     if (k == sizeof kinds / sizeof kinds[0])
         return usage_grant(EXIT_USAGE);
-    const char *name = operator_name(&o);
+    const char *name = cli_operator_name(&o);
     if (!name)
         return EXIT_USAGE;
     ob_hub *h;
@@ -380,7 +380,7 @@ int cmd_grant(int argc, char **argv)
     for (size_t i = 0; i < 6 && kinds[k].keys[i][0]; i++)
         set_opt(rec, &o, kinds[k].keys[i][0], kinds[k].keys[i][1]);
     ob_log_entry le;
-    operator_actor(name, kinds[k].reason, &le);
+    cli_operator_actor(name, kinds[k].reason, &le);
     ob_err e = {0};
     uint64_t seq = 0;
     ob_status st = ob_hub_change(h, rec, &le, &seq, NULL, &e);

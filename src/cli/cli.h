@@ -55,6 +55,13 @@ int open_hub(const opts *o, bool with_log, ob_hub **h);
  * default) and how to name another, when there is no file there; else 0. */
 int db_missing(const opts *o, const char *cmd);
 
+/* The operator who enters a change (--operator, else $SUDO_USER, $USER, the account);
+ * NULL, having said so, when there is none or it is not a plain name. */
+const char *cli_operator_name(const opts *o);
+/* The log entry's actor for a change an operator enters (strings: name and reason are
+ * borrowed; the id lives in a thread-local buffer until the next call). */
+void cli_operator_actor(const char *name, const char *reason, ob_log_entry *le);
+
 int cmd_init(int argc, char **argv);
 int cmd_witness(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
@@ -65,6 +72,7 @@ int cmd_source(int argc, char **argv);
 int cmd_people(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
+int cmd_listing(int argc, char **argv);
 int cmd_consent(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_tour(int argc, char **argv);

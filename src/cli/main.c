@@ -20,6 +20,7 @@ static const struct {
     {"block", cmd_block, "create, list or lift a patient's blocks"},
     {"consent", cmd_consent, "create, list or revoke a patient's consents"},
     {"grant", cmd_grant, "end a power of attorney, a permission or a relationship"},
+    {"listing", cmd_listing, "import GP listings from the health-insurance register"},
     {"log", cmd_log, "show, verify, prove or expire the access log"},
     {"witness", cmd_witness, "cosign a log's checkpoints; alarm on a wipe, rollback or fork"},
     {"stats", cmd_stats, "quality-cluster and planning statistics that identify no one"},

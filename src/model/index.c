@@ -424,6 +424,20 @@ static ob_status check_period(ob_time from, ob_time to, ob_err *e)
     return OB_OK;
 }
 
+ob_relationship *ob_index_current_listing(const ob_index *ix, uint32_t patient, ob_time t)
+{
+    if (patient >= ix->npatients)
+        return NULL;
+    const ob_patient *p = &ix->patients[patient];
+    ob_relationship *cur = NULL;
+    for (uint16_t i = 0; i < p->nrels; i++) {
+        ob_relationship *r = &p->rels[i];
+        if (r->kind == OB_REL_LISTED && r->to >= t && (!cur || r->from > cur->from))
+            cur = r;
+    }
+    return cur;
+}
+
 ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_relationship *r,
                                     ob_err *e)
 {

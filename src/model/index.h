@@ -70,6 +70,9 @@ ob_status ob_index_add_professional(ob_index *ix, const ob_professional *p, uint
                                     ob_err *e);
 ob_status ob_index_add_patient(ob_index *ix, const ob_patient *p, uint32_t *id, ob_err *e);
 ob_status ob_index_add_project(ob_index *ix, const ob_project *p, uint32_t *id, ob_err *e);
+/* The patient's GP listing current at t (the latest-starting listed relationship not ended
+ * before t), or NULL. A pointer into the patient's relationships: valid until they change. */
+ob_relationship *ob_index_current_listing(const ob_index *ix, uint32_t patient, ob_time t);
 ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_relationship *r,
                                     ob_err *e);
 ob_status ob_index_add_block(ob_index *ix, uint32_t patient, const ob_block *b, ob_err *e);

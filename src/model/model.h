@@ -304,6 +304,8 @@ typedef enum ob_cluster_labels {
     OB_LABELS_OPEN           /* provider numbers as they are (agreed by the cluster) */
 } ob_cluster_labels;
 
+/* The categories a region may supply to a cluster (seed 003 q5). */
+enum { OB_SUPPLY_DIAGNOSIS = 1, OB_SUPPLY_MEASUREMENT = 2, OB_SUPPLY_APPOINTMENT = 4 };
 typedef struct ob_cluster {
     char *ext_id, *name;
     uint8_t kind;              /* ob_cluster_kind */
@@ -315,6 +317,10 @@ typedef struct ob_cluster {
     uint16_t retention_months; /* 0: release data sets are kept until the meeting */
     ob_time meeting;           /* retention "after_meeting": the meeting date */
     uint64_t epsilon_milli;    /* differential-privacy budget in 1/1000; 0 = not agreed */
+    /* issue 21, seed 003 q5: what a region, as data controller, agreed to supply beyond the
+     * member clinics' own records (OB_SUPPLY_* bits of items originating in its hospitals) */
+    uint32_t supply_region; /* OB_NONE: nothing supplied */
+    uint8_t supply;         /* OB_SUPPLY_* */
     uint32_t nmembers, ncoordinators;
     uint32_t *members;      /* GP clinics (org ids), owned */
     uint32_t *coordinators; /* professionals who may order releases, owned */

@@ -807,6 +807,57 @@ static void ended(ob_record_out *out, ob_time *to, ob_time at)
     *to = at - 1;
 }
 
+/* listing {"patient", "clinic" (a GP clinic, or null: deregistered), "from"}: a change of the
+ * patient's GP listing as the national health-insurance register reports it (issue 21,
+ * R-ACC-1: "the GP listing ... as an import feed", `overblik listing import`). The listing
+ * current at `from` with another clinic ends the day before; the new one starts at `from`;
+ * the patient's GP becomes the clinic. The same change twice changes nothing; a change
+ * dated before the current listing began is refused (the register reports in order). */
+static ob_status rec_listing(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
+{
+    static const char *const f[] = {"type", "patient", "clinic", "from", "operator", NULL};
+    ob_status rc;
+    bool op;
+    TRY(ob_json_only(o, f, e));
+    uint32_t pat, clinic = OB_NONE;
+    TRY(ref_field(L->ix, o, "patient", ob_index_find_patient, true, &pat, e));
+    json_t *cj = json_object_get(o, "clinic");
+    if (!cj)
+        return ob_err_set(e, OB_EINVAL, "missing field 'clinic' (a GP clinic, or null)");
+    if (!json_is_null(cj)) {
+        TRY(ref_field(L->ix, o, "clinic", ob_index_find_org, true, &clinic, e));
+        if (L->ix->orgs[clinic].kind != OB_ORG_GP_CLINIC)
+            return ob_err_set(e, OB_EINVAL, "field 'clinic' must name a GP clinic");
+    }
+    if (!json_object_get(o, "from"))
+        return ob_err_set(e, OB_EINVAL, "missing field 'from'");
+    ob_time from;
+    TRY(ob_json_time(o, "from", 0, &from, e));
+    TRY(operator_field(o, &op, e));
+    out->patient = pat;
+    ob_relationship *cur = ob_index_current_listing(L->ix, pat, from);
+    if (cur && cur->from > from)
+        return ob_err_set(e, OB_EINVAL,
+                          "the change is dated before the patient's current listing began");
+    if (cur && cur->org == clinic)
+        return OB_OK; /* already listed there: the register repeats itself */
+    if (cur)
+        ended(out, &cur->to, from);
+    if (clinic != OB_NONE) {
+        ob_relationship r;
+        memset(&r, 0, sizeof r);
+        r.org = clinic;
+        r.professional = OB_NONE;
+        r.kind = OB_REL_LISTED;
+        r.from = from;
+        r.to = OB_TIME_MAX;
+        TRY(ob_index_add_relationship(L->ix, pat, &r, e));
+        out->ended_to = NULL; /* two changes: a failed store rebuilds the index */
+    }
+    L->ix->patients[pat].gp_clinic = clinic;
+    return OB_OK;
+}
+
 /* relative_end: the patient revokes a power of attorney, or its holder renounces it */
 static ob_status rec_relative_end(ob_loader *L, json_t *o, ob_record_out *out, ob_err *e)
 {
@@ -1018,6 +1069,42 @@ static bool in_list(const uint32_t *v, uint32_t n, uint32_t x)
     return false;
 }
 
+/* region_supply {"region": ID, "categories": [...]}: what a region agreed to supply to a
+ * cluster beyond the members' own records (seed 003 q5: "op til den enkelte region som
+ * dataansvarlig at beslutte hvilke data, der kan udleveres"). Absent: nothing. */
+static ob_status region_supply(ob_loader *L, json_t *rs, ob_cluster *c, ob_err *e)
+{
+    static const char *const f[] = {"region", "categories", NULL};
+    static const char *const names[] = {"diagnosis", "measurement", "appointment"};
+    ob_status rc;
+    if (!rs)
+        return OB_OK;
+    if (!json_is_object(rs))
+        return ob_err_set(e, OB_EINVAL, "field 'region_supply' is an object {region, categories}");
+    TRY(ob_json_only(rs, f, e));
+    TRY(ref_field(L->ix, rs, "region", ob_index_find_org, true, &c->supply_region, e));
+    if (L->ix->orgs[c->supply_region].kind != OB_ORG_REGION)
+        return ob_err_set(e, OB_EINVAL, "field 'region_supply': 'region' must name a region");
+    json_t *cats = json_object_get(rs, "categories"), *v;
+    size_t i;
+    if (!json_is_array(cats) || json_array_size(cats) == 0)
+        return ob_err_set(e, OB_EINVAL,
+                          "field 'region_supply': 'categories' lists diagnosis, measurement, "
+                          "appointment");
+    json_array_foreach(cats, i, v)
+    {
+        size_t k = 0;
+        while (k < 3 && !(json_is_string(v) && strcmp(json_string_value(v), names[k]) == 0))
+            k++;
+        if (k == 3)
+            return ob_err_set(e, OB_EINVAL,
+                              "field 'region_supply': a category is diagnosis, measurement or "
+                              "appointment");
+        c->supply |= (uint8_t)(1u << k);
+    }
+    return OB_OK;
+}
+
 /* cluster: a GP quality cluster or a municipality's planning group (R-STAT-1..7). */
 static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
 {
@@ -1035,12 +1122,14 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
                                     "meeting",
                                     "epsilon",
                                     "zeros",
+                                    "region_supply",
                                     NULL};
     enum { MAXM = 500, MAXC = 64 };
     ob_status rc;
     TRY(ob_json_only(o, f, e));
     ob_cluster c;
     memset(&c, 0, sizeof c);
+    c.supply_region = OB_NONE;
     uint32_t members[MAXM], coords[MAXC], asked[MAXM];
     const char *kind, *agreement;
     TRY(str_field(o, "id", true, (const char **)&c.ext_id, e));
@@ -1137,6 +1226,7 @@ static ob_status rec_cluster(ob_loader *L, json_t *o, ob_err *e)
             return ob_err_set(e, OB_EINVAL, "field 'epsilon' must be a number in (0, 100]");
         c.epsilon_milli = (uint64_t)(json_number_value(eps) * 1000.0 + 0.5);
     }
+    TRY(region_supply(L, json_object_get(o, "region_supply"), &c, e));
     c.members = members;
     c.coordinators = coords;
     return ob_index_put_cluster(L->ix, &c, NULL, e);
@@ -1304,6 +1394,8 @@ ob_status ob_record_apply(ob_loader *L, json_t *obj, ob_record_out *out, ob_err 
         rc = rec_relative_end(L, obj, out, e);
     else if (strcmp(type, "relationship_end") == 0)
         rc = rec_relationship_end(L, obj, out, e);
+    else if (strcmp(type, "listing") == 0)
+        rc = rec_listing(L, obj, out, e);
     else if (strcmp(type, "permission_end") == 0)
         rc = rec_permission_end(L, obj, out, e);
     else if (strcmp(type, "item") == 0)

@@ -394,7 +394,8 @@ static ob_log_event event_of(const char *type)
         return OB_EV_PERMISSION_GRANT;
     if (strcmp(type, "permission_end") == 0)
         return OB_EV_PERMISSION_REVOKE;
-    if (strcmp(type, "relationship_end") == 0 || strcmp(type, "relative_end") == 0)
+    if (strcmp(type, "relationship_end") == 0 || strcmp(type, "relative_end") == 0 ||
+        strcmp(type, "listing") == 0)
         return OB_EV_RELATIONSHIP;
     if (strcmp(type, "relationship") == 0 || strcmp(type, "cover") == 0 ||
         strcmp(type, "relative") == 0)

@@ -94,10 +94,30 @@ static ob_time five_years_before(ob_time t)
     return ob_time_from_ymd(y - 5, m, d) + (t - days * 86400);
 }
 
+/* Whose records a data set takes, per organisation of origin (issue 21, seed 003): the member
+ * clinics' own (OWN; clinic-locally only that clinic's, R-STAT-5), and the OB_SUPPLY_*
+ * categories a region agreed to supply from its organisations (q5). Nothing else: a listed
+ * patient's records at another clinic or hospital are not the cluster's to count. */
+enum { ALLOW_OWN = OB_STATS_OWN };
+
+void ob_stats_origins(const ob_index *ix, const ob_cluster *cl, uint32_t only, uint8_t *allow)
+{
+    for (uint32_t o = 0; o < ix->norgs; o++) {
+        allow[o] = 0;
+        for (uint32_t a = o, hops = 0; a < ix->norgs && hops < 64; a = ix->orgs[a].parent, hops++)
+            for (uint32_t m = 0; m < cl->nmembers; m++)
+                if (cl->members[m] == a && (only == OB_NONE || a == only))
+                    allow[o] |= ALLOW_OWN;
+        if (only == OB_NONE && cl->supply_region != OB_NONE &&
+            ob_index_org_within(ix, o, cl->supply_region))
+            allow[o] |= cl->supply;
+    }
+}
+
 struct item_ctx {
     ob_stats_dataset *d;
     const ob_index *ix;
-    const char *origin; /* clinic-local: only the clinic's own data (R-STAT-5) */
+    const uint8_t *allow; /* per org: ALLOW_OWN | OB_SUPPLY_* */
     ob_time now;
     ob_time oldest; /* R-STAT-4: nothing older than five years before now, whatever the
                      * report date asked for */
@@ -106,7 +126,14 @@ struct item_ctx {
 static ob_status on_item(void *ctx, const ob_item *it, ob_err *e)
 {
     struct item_ctx *c = ctx;
-    if ((c->origin && strcmp(it->origin, c->origin) != 0) || it->time < c->oldest)
+    if (it->time < c->oldest)
+        return OB_OK;
+    uint8_t bit = strcmp(it->category, "diagnosis") == 0     ? OB_SUPPLY_DIAGNOSIS
+                  : strcmp(it->category, "measurement") == 0 ? OB_SUPPLY_MEASUREMENT
+                  : strcmp(it->category, "appointment") == 0 ? OB_SUPPLY_APPOINTMENT
+                                                             : 0;
+    uint32_t org = it->origin ? ob_index_find_org(c->ix, it->origin) : OB_NONE;
+    if (!bit || org == OB_NONE || !(c->allow[org] & (ALLOW_OWN | bit)))
         return OB_OK;
     uint32_t p = ob_index_find_patient(c->ix, it->patient);
     if (p == OB_NONE || p >= c->d->n_patients || c->d->pat_clinic[p] == OB_STATS_NO_CLINIC)
@@ -161,6 +188,7 @@ static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, o
     const ob_index *ix = h->ix;
     ob_stats_dataset *d = ob_stats_dataset_new();
     uint32_t *row = ob_malloc((ix->norgs + 1) * sizeof *row);
+    uint8_t *allow = NULL;
     ob_status rc = OB_OK;
     if (!d || !row) {
         rc = ob_err_set(e, OB_ENOMEM, "out of memory building the statistics data set");
@@ -195,18 +223,24 @@ static ob_status build_dataset(ob_hub *h, const ob_cluster *cl, uint32_t only, o
         else
             rc = ob_stats_add_patient(d, OB_STATS_NO_CLINIC, 0, 1, NULL, e);
     }
-    struct item_ctx ic = {d, ix, only != OB_NONE ? ix->orgs[only].ext_id : NULL, now,
-                          five_years_before(now)};
+    allow = ob_calloc(ix->norgs + 1, 1);
+    if (!allow && !rc)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory building the statistics data set");
+    if (!rc)
+        ob_stats_origins(ix, cl, only, allow);
+    struct item_ctx ic = {d, ix, allow, now, five_years_before(now)};
     static const char *const cats[] = {"diagnosis", "measurement", "appointment"};
     for (size_t i = 0; i < 3 && !rc; i++)
         rc = ob_store_each_item(h->store, NULL, cats[i], on_item, &ic, e);
     if (rc)
         goto fail;
     ob_free(row);
+    ob_free(allow);
     *out = d;
     return OB_OK;
 fail:
     ob_free(row);
+    ob_free(allow);
     ob_stats_dataset_free(d);
     return rc;
 }
@@ -580,6 +614,16 @@ static char *definition_json(const ob_index *ix, const ob_cluster *cl, uint32_t 
     json_object_set_new(o, "members", m);
     json_object_set_new(o, "clinic",
                         only != OB_NONE ? json_string(ix->orgs[only].ext_id) : json_null());
+    if (only == OB_NONE && cl->supply_region != OB_NONE) { /* seed 003 q5 */
+        static const char *const names[] = {"diagnosis", "measurement", "appointment"};
+        json_t *cats = json_array();
+        for (int i = 0; i < 3; i++)
+            if (cl->supply & (1u << i))
+                json_array_append_new(cats, json_string(names[i]));
+        json_object_set_new(o, "region_supply",
+                            json_pack("{s:s, s:o}", "region", ix->orgs[cl->supply_region].ext_id,
+                                      "categories", cats));
+    }
     char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return txt;

@@ -70,6 +70,13 @@ bool ob_stats_may_order(const ob_index *ix, uint32_t cluster, uint32_t pro);
 void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now);
 
 /* The planning group of a municipality (org ext id), or OB_NONE. */
+/* Whose records a cluster's data set takes (issue 21, seed 003): allow[org] (norgs entries,
+ * the caller's) gets OB_STATS_OWN for the member clinics and their units (clinic-locally, with
+ * only != OB_NONE, that clinic alone: R-STAT-5) and the OB_SUPPLY_* categories a region agreed
+ * to supply for its organisations (cluster-wide releases only). Everything else: 0. */
+enum { OB_STATS_OWN = 0x80 };
+void ob_stats_origins(const ob_index *ix, const ob_cluster *cl, uint32_t only, uint8_t *allow);
+
 uint32_t ob_stats_planning_group(const ob_index *ix, const char *municipality);
 
 #endif

@@ -541,6 +541,108 @@ static void test_cluster_records(void **state)
     ob_hub_close(h);
 }
 
+/* issue 21, seed 003: a cluster counts its members' own records ("fra eget journalsystem",
+ * q1) and what a region, as data controller, agreed to supply (q5: "op til den enkelte region
+ * som dataansvarlig at beslutte hvilke data, der kan udleveres"); a listed patient's records
+ * at a hospital or another clinic are not the cluster's otherwise. */
+static void test_region_supply(void **state)
+{
+    (void)state;
+    ob_hub *h = open_hub_();
+    static const struct {
+        const char *supply, *want;
+    } bad[] = {
+        {"{\"region\":\"hosp-0\",\"categories\":[\"diagnosis\"]}", "must name a region"},
+        {"{\"region\":\"rh\",\"categories\":[\"clinical_note\"]}", "a category is diagnosis"},
+        {"{\"region\":\"rh\",\"categories\":[]}", "'categories' lists"},
+        {"{\"region\":\"rh\"}", "'categories' lists"},
+        {"{\"region\":\"nowhere\",\"categories\":[\"diagnosis\"]}", "no such id"},
+        {"{\"region\":\"rh\",\"categories\":[\"diagnosis\"],\"level\":\"patient\"}", "level"},
+        {"[\"rh\"]", "is an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char rec[512];
+        snprintf(rec, sizeof rec,
+                 "{\"type\":\"cluster\",\"id\":\"klynge-r\",\"members\":[\"gp-0\",\"gp-1\","
+                 "\"gp-2\"],\"coordinators\":[\"gp-0-dr0\"],\"retention\":12,"
+                 "\"region_supply\":%s}",
+                 bad[i].supply);
+        json_t *o = json_loads(rec, 0, NULL);
+        assert_non_null(o);
+        ob_record_out out;
+        ob_err e = {0};
+        assert_int_equal(ob_record_apply(&h->loader, o, &out, &e), OB_EINVAL);
+        if (!strstr(e.msg, bad[i].want))
+            fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad[i].want);
+        json_decref(o);
+    }
+    assert_int_equal(ob_index_find_cluster(h->ix, "klynge-r"), OB_NONE);
+    json_t *o = json_loads(
+        "{\"type\":\"cluster\",\"id\":\"klynge-r\",\"members\":[\"gp-0\",\"gp-1\",\"gp-2\"],"
+        "\"coordinators\":[\"gp-0-dr0\"],\"retention\":12,"
+        "\"region_supply\":{\"region\":\"rh\",\"categories\":[\"diagnosis\"]}}",
+        0, NULL);
+    ob_log_entry le;
+    memset(&le, 0, sizeof le);
+    le.actor_id = "operator";
+    ob_err e = {0};
+    uint64_t seq;
+    assert_int_equal(ob_hub_change(h, o, &le, &seq, NULL, &e), OB_OK);
+    json_decref(o);
+
+    /* whose records, one row per organisation of origin */
+    const ob_cluster *with = &h->ix->clusters[ob_index_find_cluster(h->ix, "klynge-r")];
+    const ob_cluster *without = &h->ix->clusters[ob_index_find_cluster(h->ix, "klynge-0")];
+    static const struct {
+        const char *why, *org;
+        bool supplied, local;
+        uint8_t want;
+    } rows[] = {
+        {"seed 003 q1: a member clinic's own records", "gp-0", false, false, OB_STATS_OWN},
+        {"seed 003 q1: another member's", "gp-2", false, false, OB_STATS_OWN},
+        {"seed 003 q1: a clinic outside the cluster is not the cluster's", "gp-3", true, false, 0},
+        {"seed 003 q5: without an agreement, no hospital record", "hosp-0-med", false, false, 0},
+        {"seed 003 q5: the region supplies its hospitals' diagnoses", "hosp-0-med", true, false,
+         OB_SUPPLY_DIAGNOSIS},
+        {"seed 003 q5: the region's hospital itself", "hosp-0", true, false, OB_SUPPLY_DIAGNOSIS},
+        {"seed 003 q5: another region's hospital supplies nothing", "hosp-1", true, false, 0},
+        {"seed 003 q5: nor does a municipality", "mun-0-hjemme", true, false, 0},
+        {"R-STAT-5: clinic-locally, that clinic's own records", "gp-0", true, true, OB_STATS_OWN},
+        {"R-STAT-5: clinic-locally, not another member's", "gp-1", true, true, 0},
+        {"R-STAT-5: clinic-locally, nothing supplied", "hosp-0-med", true, true, 0},
+    };
+    uint8_t *allow = calloc(h->ix->norgs, 1);
+    assert_non_null(allow);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint32_t org = ob_index_find_org(h->ix, rows[i].org);
+        assert_int_not_equal(org, OB_NONE);
+        ob_stats_origins(h->ix, rows[i].supplied ? with : without,
+                         rows[i].local ? ob_index_find_org(h->ix, "gp-0") : OB_NONE, allow);
+        if (allow[org] != rows[i].want)
+            fail_msg("row %zu (%s): %#x, want %#x", i, rows[i].why, allow[org], rows[i].want);
+    }
+    free(allow);
+
+    /* end to end: diabetes (E11) is diagnosed at the hospital in this data set, never by
+     * the GP clinics: the cluster alone counts no one, with the region's diagnoses it does */
+    ob_caller c = pro(h, "gp-0-dr0");
+    ob_api_response r =
+        post(h, &c, "/cluster", "{\"cluster\":\"klynge-0\",\"code\":\"E11\"," PERIOD "}");
+    assert_int_equal(r.status, 422); /* the table rests on no one (R-STAT-2) */
+    ob_api_response_release(&r);
+    r = post(h, &c, "/cluster", "{\"cluster\":\"klynge-r\",\"code\":\"E11\"," PERIOD "}");
+    assert_int_equal(r.status, 200);
+    assert_true(
+        json_integer_value(json_object_get(json_object_get(r.body, "total"), "diagnosed")) >= 5);
+    /* the release names what the region supplied, for whoever reads it later */
+    assert_int_equal(
+        count("SELECT count(*) FROM stats_published WHERE definition LIKE "
+              "'%\"region_supply\":{\"categories\":[\"diagnosis\"],\"region\":\"rh\"}%'"),
+        1);
+    ob_api_response_release(&r);
+    ob_hub_close(h);
+}
+
 static void test_cluster_key(void **state)
 {
     (void)state;
@@ -568,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_dp_budget),
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_cluster_records),
+        cmocka_unit_test(test_region_supply),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
