@@ -82,7 +82,7 @@ static const struct block_row block_rows[] = {
     {"R-BLK-2 the message names the site to block instead", CIT_WHO, "anna", "anna",
      OB_BLOCK_PROFESSIONAL, "hosp2_doc", false, false, OB_CAT_ALL, 20240601, 20301231, 0, 0,
      OB_EDENIED, false, NULL, "Medicinsk Afdeling Svendborg"},
-    {"R-BLK-2 [ENGINE DISCREPANCY] a doctor working at a GP clinic and a hospital department: "
+    {"R-BLK-2 [corrected] a doctor working at a GP clinic and a hospital department: "
      "the suggested site must be the hospital department, not the first listed site (GP clinic)",
      CIT_WHO, "anna", "anna", OB_BLOCK_PROFESSIONAL, "dual_doc", false, false, OB_CAT_ALL, 20240601,
      20301231, 0, 0, OB_EDENIED, false, NULL, "Ortopaedkirurgisk Afdeling"},

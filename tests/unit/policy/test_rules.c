@@ -240,7 +240,7 @@ static const struct fx_row rows[] = {
     {"R-ACC-5 permit: the same kind-of-site consent inside its period (2023)",
      .actor = "specialist_doc", .org = "specialist", .pat = "dorte", .cat = MED, .origin = "gp_b",
      .now = 20230601, .purpose = SHARING, .permit = 1, .rule = "R-ACC-5"},
-    {"R-ACC-5 deny [ENGINE DISCREPANCY]: the recipient is the home-nursing unit; a hospital "
+    {"R-ACC-5 deny [corrected]: the recipient is the home-nursing unit; a hospital "
      "doctor who does not work there cannot use its consent by naming it as acting org",
      .actor = "hosp_doc", .org = "home_nursing", .pat = "dorte", .cat = DIAG, .origin = "gp_b",
      .purpose = PREVENT, .permit = 0, .rule = "R-ACC-5"},
@@ -253,7 +253,7 @@ static const struct fx_row rows[] = {
      .org = "research_inst", .pat = "anna", .cat = LAB, .origin = "dept_cardio",
      .purpose = RESEARCH, .project = "proj_ident", .permit = 1, .rule = "R-ACC-6",
      .no_obl = OBL_PSEUDO},
-    {"R-ACC-6 permit [ENGINE DISCREPANCY]: a researcher need not be an authorised health person "
+    {"R-ACC-6 permit [corrected]: a researcher need not be an authorised health person "
      "(SUL §46 stk. 1: disclosure to a researcher of an approved project)",
      .actor = "researcher", .org = "research_inst", .pat = "anna", .cat = LAB,
      .origin = "dept_cardio", .purpose = RESEARCH, .project = "proj_ok", .permit = 1,
@@ -470,7 +470,7 @@ static const struct fx_row rows[] = {
     {"R-ACC-13 deny: a doctor without a relationship cannot disclose", .actor = "hosp2_doc",
      .org = "dept_med2", .pat = "anna", .cat = EPI, .origin = "dept_med2", .purpose = DISCLOSE,
      .recipient = "home_nursing", .permit = 0, .rule = "R-ACC-13"},
-    {"R-ACC-13 deny [ENGINE DISCREPANCY]: a municipal nurse is not 'the discharging doctor'; "
+    {"R-ACC-13 deny [corrected]: a municipal nurse is not 'the discharging doctor'; "
      "she cannot pass the hospital's summary on to the acute team as a disclosure",
      .actor = "muni_nurse", .org = "home_nursing", .pat = "anna", .cat = EPI,
      .origin = "dept_cardio", .purpose = DISCLOSE, .recipient = "acute_team", .permit = 0,

@@ -83,7 +83,7 @@ static const struct fx_row rows[] = {
     {"seed 001 case 8 (R-ACC-5): use outside treatment without consent is refused",
      .actor = "muni_nurse", .org = "home_nursing", .pat = "anna", .cat = DIAG,
      .origin = "dept_cardio", .purpose = SHARING, .permit = 0, .rule = "R-ACC-5"},
-    {"seed 001 case 8 (R-ACC-5, R-CON-3) [ENGINE DISCREPANCY]: municipal social services "
+    {"seed 001 case 8 (R-ACC-5, R-CON-3) [corrected]: municipal social services "
      "(non-authorised caseworker) read with the patient's sharing consent",
      .actor = "social_worker", .org = "social", .pat = "dorte", .cat = DIAG, .origin = "gp_b",
      .purpose = SHARING, .permit = 1, .rule = "R-ACC-5"},
@@ -180,11 +180,11 @@ static const struct fx_row rows[] = {
     {"seed 001 case 19 (R-ACC-8): quality-database data for treating a patient",
      .actor = "hosp_doc", .org = "dept_cardio", .pat = "anna", .cat = DIAG, .origin = "qdb",
      .src = OB_SRC_QUALITY_DB, .purpose = TREAT, .permit = 0, .rule = "R-ACC-8"},
-    {"seed 001 case 19 (R-ACC-8, R-ACC-11) [ENGINE DISCREPANCY]: nor as decision support "
+    {"seed 001 case 19 (R-ACC-8, R-ACC-11) [corrected]: nor as decision support "
      "('patients like me' on quality-database data is still treatment of an individual)",
      .actor = "hosp_doc", .org = "dept_cardio", .pat = "bent", .cat = DIAG, .origin = "qdb",
      .src = OB_SRC_QUALITY_DB, .purpose = DSS, .permit = 0, .rule = "R-ACC-8"},
-    {"seed 001 case 19 (R-ACC-6, R-ACC-11) [ENGINE DISCREPANCY]: nor research-project data as "
+    {"seed 001 case 19 (R-ACC-6, R-ACC-11) [corrected]: nor research-project data as "
      "decision support (DBL §10 stk. 2)",
      .actor = "hosp_doc", .org = "dept_cardio", .pat = "bent", .cat = LAB,
      .origin = "research_inst", .src = OB_SRC_RESEARCH, .purpose = DSS, .permit = 0,
@@ -222,7 +222,7 @@ static const struct fx_row rows[] = {
     /* case 23: administrative staff in municipal quality work cannot obtain data. Ministry:
      * solved: technical assistance under §42d stk. 3, with the management's permission,
      * under the authorised person's responsibility. */
-    {"seed 001 case 23 (R-ACC-3, R-ACC-4) [ENGINE DISCREPANCY]: admin staff as technical "
+    {"seed 001 case 23 (R-ACC-3, R-ACC-4) [corrected]: admin staff as technical "
      "assistance for quality work, on behalf of the permitted nurse; both logged",
      .actor = "muni_admin", .org = "home_nursing", .obo = "muni_qnurse", .pat = "anna", .cat = LAB,
      .origin = "dept_cardio", .purpose = QUALITY, .permit = 1, .rule = "R-ACC-3",
