@@ -449,10 +449,13 @@ ob_status ob_index_add_relationship(ob_index *ix, uint32_t patient, const ob_rel
         return ob_err_set(e, OB_EINVAL, "relationship names an unknown site or professional");
     ob_patient *p = &ix->patients[patient];
     /* the same relationship again (a source's update, an end event as a record with an
-     * end): its end replaces the old one, so there is never a second grant */
+     * end): its end replaces the old one, so there is never a second grant. Another event
+     * that happens to start the same day at the same site is another relationship: merged,
+     * it would carry the first event's key and the second could never be ended by its own */
     for (uint16_t i = 0; i < p->nrels; i++)
         if (p->rels[i].org == r->org && p->rels[i].professional == r->professional &&
-            p->rels[i].kind == r->kind && p->rels[i].from == r->from) {
+            p->rels[i].kind == r->kind && p->rels[i].from == r->from &&
+            p->rels[i].event == r->event) {
             p->rels[i].to = r->to;
             return OB_OK;
         }

@@ -20,6 +20,14 @@ static const char *const bent_items[] = {
     "\"sites\":[\"muni-hh\"]}",
     "{\"type\":\"source\",\"client_id\":\"muni-sys\",\"site\":\"muni-hh\",\"go_live\":"
     "\"2020-01-01\",\"name\":\"Omsorgsjournal\"}",
+    /* seed 001 case 15: a second municipality the patient moves to */
+    "{\"type\":\"org\",\"id\":\"muni2\",\"kind\":\"municipality\",\"name\":\"Vejle Kommune\"}",
+    "{\"type\":\"org\",\"id\":\"muni2-hh\",\"kind\":\"municipal_unit\",\"name\":\"Hjemmeplejen "
+    "Vejle\",\"parent\":\"muni2\",\"sector\":\"municipal\"}",
+    "{\"type\":\"professional\",\"id\":\"hh2-nurse\",\"name\":\"Ida Lund\",\"role\":\"nurse\","
+    "\"authorisation_id\":\"0C1D3\",\"sites\":[\"muni2-hh\"]}",
+    "{\"type\":\"source\",\"client_id\":\"muni2-sys\",\"site\":\"muni2-hh\",\"go_live\":"
+    "\"2020-01-01\",\"name\":\"Omsorgsjournal Vejle\"}",
 };
 
 #define BENT_CPR                                                                                   \
@@ -39,12 +47,13 @@ static const char *const bent_items[] = {
     ",\"requester\":{\"reference\":\"Organization/gp-2\"},\"performer\":[{\"reference\":"          \
     "\"Organization/" to "\"}],\"authoredOn\":\"2026-01-05T09:00:00Z\"}"
 
-#define EPISODE(id, status, end)                                                                   \
-    "{\"resourceType\":\"EpisodeOfCare\",\"identifier\":[{\"system\":\"urn:muni:forloeb\","        \
+#define EPISODE_AT(sys, id, status, org, end)                                                      \
+    "{\"resourceType\":\"EpisodeOfCare\",\"identifier\":[{\"system\":\"" sys "\","                 \
     "\"value\":\"" id "\"}],\"status\":\"" status "\",\"type\":[{\"coding\":[{\"system\":"         \
     "\"https://overblik.dk/fhir/CodeSystem/relationship-kind\",\"code\":\"home_nursing\"}]}],"     \
-    "\"patient\":" BENT_CPR ",\"managingOrganization\":{\"reference\":\"Organization/muni-hh\"},"  \
+    "\"patient\":" BENT_CPR ",\"managingOrganization\":{\"reference\":\"Organization/" org "\"},"  \
     "\"period\":{\"start\":\"2026-01-01T08:00:00Z\"" end "}}"
+#define EPISODE(id, status, end) EPISODE_AT("urn:muni:forloeb", id, status, "muni-hh", end)
 
 typedef struct step {
     const char *why;
@@ -96,6 +105,24 @@ static const step steps[] = {
     {"R-ACC-1: ... ended by the course's end", "muni-sys", "PUT", "/EpisodeOfCare",
      "urn:muni:forloeb|E1", EPISODE("E1", "finished", ",\"end\":\"2026-02-01T08:00:00Z\""), 200,
      "hh-nurse", "muni-hh", 0, 1},
+    /* seed 001 case 15: a move between municipalities is two events, one by each */
+    {"seed 001 case 15: home nursing in the first municipality", "muni-sys", "POST",
+     "/EpisodeOfCare", NULL, EPISODE("E2", "active", ""), 201, "hh-nurse", "muni-hh", 1, 1},
+    {"seed 001 case 15: the new municipality's visitation after the move opens its home nursing",
+     "muni2-sys", "POST", "/EpisodeOfCare", NULL,
+     EPISODE_AT("urn:vejle:forloeb", "V1", "active", "muni2-hh", ""), 201, "hh2-nurse", "muni2-hh",
+     1, 1},
+    {"seed 001 case 15 (attack): the new municipality cannot end the old one's course", "muni2-sys",
+     "PUT", "/EpisodeOfCare", "urn:muni:forloeb|E2",
+     EPISODE_AT("urn:muni:forloeb", "E2", "finished", "muni-hh",
+                ",\"end\":\"2026-03-01T08:00:00Z\""),
+     400, "hh-nurse", "muni-hh", 1, 0},
+    {"seed 001 case 15: the old municipality ends its course: its nurses see nothing more",
+     "muni-sys", "PUT", "/EpisodeOfCare", "urn:muni:forloeb|E2",
+     EPISODE("E2", "finished", ",\"end\":\"2026-03-01T08:00:00Z\""), 200, "hh-nurse", "muni-hh", 0,
+     1},
+    {"seed 001 case 15: ... while the new municipality's nurses still see it", NULL, NULL, NULL,
+     NULL, NULL, 0, "hh2-nurse", "muni2-hh", 1, -1},
 };
 
 static int diagnoses_seen(af *f, const char *reader, const char *site)
