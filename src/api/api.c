@@ -124,9 +124,11 @@ static const struct capability {
      ob_api_include_document, NULL, NULL, SOURCE_UPDATE},
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
      "overview patients-like-me everything disclose", NULL},
-    {"Organization", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
+    {"Organization", "read search-type", "_id:token identifier:token name:string partof:reference",
+     NULL, NULL, NULL, NULL},
     {"Endpoint", "read search-type", "", NULL, NULL, NULL, NULL},
-    {"Practitioner", "read search-type", "_id:token identifier:token", NULL, NULL, NULL, NULL},
+    {"Practitioner", "read search-type", "_id:token identifier:token name:string", NULL, NULL, NULL,
+     NULL},
     /* issue 21: events that start and end treatment relationships, written by their source */
     {"Encounter", "create", "", NULL, NULL, NULL, EVENT_UPDATE},
     {"EpisodeOfCare", "create", "", NULL, NULL, NULL, EVENT_UPDATE},

@@ -4,6 +4,12 @@
  *   GET  /Organization?_id=<id> | identifier=<system>|<value>  search (also POST _search):
  *   GET  /Practitioner?_id=<id> | identifier=<system>|<value>  SOR or provider number,
  *                                                             authorisation id
+ *   GET  /Organization?name=<text> | partof=Organization/<id>  by name (at least 2
+ *   GET  /Practitioner?name=<text>                             characters, at most 20
+ *                                                             matches), a site's units
+ * (issue 26: the citizen's block pages find a professional by name and walk the SOR tree.)
+ * A Practitioner carries its role (qualification) and the sites it works at (extension
+ * works-at), as the national authorisation register and SOR publish them.
  *
  * These make the references in appointments, patients and log entries resolvable. They
  * hold no patient data, so they are served to every authenticated caller without a
@@ -11,9 +17,12 @@
  * the directory is not listed wholesale. Mapping: src/fhir/directory.c. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/internal.h"
 #include "fhir/fhir.h"
+
+#define WORKS_AT "https://overblik.dk/fhir/StructureDefinition/works-at"
 
 /* The resource for index entry i (the caller holds the read lock). */
 static json_t *resource(const ob_index *ix, bool org, uint32_t i)
@@ -31,7 +40,36 @@ static json_t *resource(const ob_index *ix, bool org, uint32_t i)
     }
     const ob_professional *p = &ix->pros[i];
     ob_fhir_pro f = {p->ext_id, p->name, p->authorisation_id};
-    return ob_fhir_practitioner(&f);
+    json_t *r = ob_fhir_practitioner(&f), *ext = json_array();
+    if (!r || !ext) {
+        json_decref(ext);
+        return r;
+    }
+    for (uint8_t s = 0; s < p->nsites; s++)
+        if (p->sites[s] < ix->norgs) {
+            char ref[160];
+            snprintf(ref, sizeof ref, "Organization/%s", ix->orgs[p->sites[s]].ext_id);
+            json_array_append_new(ext, json_pack("{s:s, s:{s:s, s:s}}", "url", WORKS_AT,
+                                                 "valueReference", "reference", ref, "display",
+                                                 ix->orgs[p->sites[s]].name));
+        }
+    if (json_array_size(ext))
+        json_object_set_new(r, "extension", ext);
+    else
+        json_decref(ext);
+    json_object_set_new(r, "qualification",
+                        json_pack("[{s:{s:s}}]", "code", "text", ob_role_name((ob_role)p->role)));
+    return r;
+}
+
+/* Whether name holds text, ASCII letters compared without case (æ, ø, å as written). */
+static bool name_has(const char *name, const char *text)
+{
+    size_t n = strlen(text);
+    for (const char *s = name; s && *s; s++)
+        if (strncasecmp(s, text, n) == 0)
+            return true;
+    return false;
 }
 
 /* Does entry i carry the identifier "<system>|<value>" (or a bare value in any system)? */
@@ -51,17 +89,30 @@ static bool has_identifier(const ob_index *ix, bool org, uint32_t i, const char 
 #undef SYSTEM_IS
 }
 
+enum { NAME_MAX_MATCHES = 20 };
+
 static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_response *out)
 {
-    static const char *const allowed[] = {"_id", "identifier", NULL};
-    if (!ob_api_params_only(rq, allowed, out))
+    static const char *const allowed_org[] = {"_id", "identifier", "name", "partof", NULL};
+    static const char *const allowed_pro[] = {"_id", "identifier", "name", NULL};
+    if (!ob_api_params_only(rq, org ? allowed_org : allowed_pro, out))
         return;
     const char *id = ob_api_param_get(rq, "_id", NULL);
     const char *ident = ob_api_param_get(rq, "identifier", NULL);
-    if (!id == !ident) {
-        ob_api_outcome(out, 400, "invalid", "search the directory by _id or by identifier");
+    const char *name = ob_api_param_get(rq, "name", NULL);
+    const char *partof = org ? ob_api_param_get(rq, "partof", NULL) : NULL;
+    if ((id != NULL) + (ident != NULL) + (name != NULL) + (partof != NULL) != 1) {
+        ob_api_outcome(out, 400, "invalid",
+                       org ? "search the directory by one of _id, identifier, name or partof"
+                           : "search the directory by one of _id, identifier or name");
         return;
     }
+    if (name && (strlen(name) < 2 || strlen(name) > 100)) {
+        ob_api_outcome(out, 400, "invalid", "name: give 2 to 100 characters of the name");
+        return;
+    }
+    if (partof && strncmp(partof, "Organization/", 13) == 0)
+        partof += 13;
     json_t *b = ob_api_bundle_new("searchset");
     pthread_rwlock_rdlock(&h->lock);
     const ob_index *ix = h->ix;
@@ -69,6 +120,35 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
         uint32_t i = org ? ob_index_find_org(ix, id) : ob_index_find_professional(ix, id);
         if (i != OB_NONE)
             ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
+    } else if (partof) { /* a site's direct units, by name */
+        uint32_t parent = ob_index_find_org(ix, partof);
+        for (uint32_t i = 0; parent != OB_NONE && i < ix->norgs; i++)
+            if (ix->orgs[i].parent == parent)
+                ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
+    } else if (name) { /* the first NAME_MAX_MATCHES by name: a lookup, not a listing */
+        const char *hit[NAME_MAX_MATCHES + 1];
+        uint32_t idx[NAME_MAX_MATCHES + 1], nh = 0, n = org ? ix->norgs : ix->npros;
+        for (uint32_t i = 0; i < n && nh <= NAME_MAX_MATCHES; i++) {
+            const char *nm = org ? ix->orgs[i].name : ix->pros[i].name;
+            if (nm && name_has(nm, name)) {
+                hit[nh] = nm;
+                idx[nh++] = i;
+            }
+        }
+        if (nh > NAME_MAX_MATCHES)
+            nh = NAME_MAX_MATCHES;
+        /* sorted by name: an insertion sort of at most 20 */
+        for (uint32_t a = 1; a < nh; a++)
+            for (uint32_t k = a; k > 0 && strcmp(hit[k - 1], hit[k]) > 0; k--) {
+                const char *t = hit[k];
+                hit[k] = hit[k - 1];
+                hit[k - 1] = t;
+                uint32_t u = idx[k];
+                idx[k] = idx[k - 1];
+                idx[k - 1] = u;
+            }
+        for (uint32_t k = 0; k < nh; k++)
+            ob_api_bundle_add(b, rq->base_url, resource(ix, org, idx[k]));
     } else {
         uint32_t n = org ? ix->norgs : ix->npros;
         for (uint32_t i = 0; i < n; i++)
@@ -116,6 +196,7 @@ ob_status ob_api_directory(ob_hub *h, const ob_caller *c, const ob_api_request *
         read_one(h, rq, org, rest + 1, out);
     else
         ob_api_outcome(out, 405, "not-supported",
-                       "the directory is read-only: read by id or search by _id or identifier");
+                       "the directory is read-only: read by id or search by _id, identifier, name "
+                       "or partof");
     return OB_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/internal.h"
 #include "model/records.h"
 #include "service/stats_service.h"
 
@@ -103,11 +104,53 @@ static int parse_body(json_t *body, bool planning, ob_stats_order *q, ob_api_res
     return 0;
 }
 
+/* GET /releases?cluster=<id>: the release history, for whoever may order the cluster's
+ * releases; everyone else the same 403 as an unknown cluster. No figures, no personal data:
+ * no log entry. */
+static ob_status history(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
+                         ob_api_response *out)
+{
+    static const char *const allowed[] = {"cluster", NULL};
+    if (strcmp(rq->method, "GET") != 0) {
+        ob_api_outcome(out, 405, "not-supported", "use GET /releases?cluster=<id>");
+        return OB_OK;
+    }
+    if (!ob_api_params_only(rq, allowed, out))
+        return OB_OK;
+    const char *id = ob_api_param_get(rq, "cluster", NULL);
+    if (!id) {
+        ob_api_outcome(out, 400, "invalid", "missing parameter 'cluster'");
+        return OB_OK;
+    }
+    pthread_rwlock_rdlock(&h->lock);
+    uint32_t ci = ob_index_find_cluster(h->ix, id);
+    bool may = c->kind == OB_ACTOR_PROFESSIONAL && c->on_behalf_of == OB_NONE &&
+               c->actor < h->ix->npros && ci != OB_NONE && ob_stats_may_order(h->ix, ci, c->actor);
+    pthread_rwlock_unlock(&h->lock);
+    if (!may) {
+        ob_api_outcome(out, 403, "forbidden", forbidden);
+        return OB_OK;
+    }
+    json_t *list;
+    ob_err err = {0};
+    if (ob_stats_release_list(h, ci, c->actor, &list, &err)) {
+        ob_api_outcome(out, 500, "exception", "the release history could not be read");
+        return OB_OK;
+    }
+    out->status = 200;
+    out->body = json_pack("{s:s, s:o}", "cluster", id, "releases", list);
+    if (!out->body)
+        ob_api_outcome(out, 500, "exception", "out of memory");
+    return OB_OK;
+}
+
 ob_status ob_api_stats(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
                        ob_api_response *out, ob_err *e)
 {
     (void)e;
     memset(out, 0, sizeof *out);
+    if (strcmp(rq->path, "/releases") == 0)
+        return history(h, c, rq, out);
     bool planning = strcmp(rq->path, "/planning") == 0;
     if (!planning && strcmp(rq->path, "/cluster") != 0) {
         ob_api_outcome(out, 404, "not-found", "no such statistics operation");

@@ -372,6 +372,62 @@ static ob_status apply_expire(void *ctx, sqlite3 *db, ob_err *e)
     return OB_OK;
 }
 
+struct hist_ctx {
+    json_t *list;
+    const ob_index *ix;
+    const ob_professional *caller;
+};
+
+static ob_status hist_row(void *ctx, const ob_stats_release_row *r, ob_err *e)
+{
+    struct hist_ctx *c = ctx;
+    const char *scope = r->scope ? r->scope : "";
+    if (strncmp(scope, "clinic:", 7) == 0) { /* R-STAT-5: only that clinic's own people */
+        uint32_t org = ob_index_find_org(c->ix, scope + 7);
+        bool mine = false;
+        for (uint8_t s = 0; s < c->caller->nsites && !mine; s++)
+            mine = org != OB_NONE && c->caller->sites[s] == org;
+        if (!mine)
+            return OB_OK;
+        scope = "clinic-local";
+    }
+    char made[32], gone[32];
+    ob_time_format(r->created, made);
+    ob_time_format(r->expired, gone);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "release", (json_int_t)r->id, "created",
+                          made, "scope", scope, "filter", r->filter ? r->filter : "", "mode",
+                          r->mode ? r->mode : "", "data_sets_deleted",
+                          r->expired ? json_string(gone) : json_null());
+    if (!o || json_array_append_new(c->list, o))
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    return OB_OK;
+}
+
+ob_status ob_stats_release_list(ob_hub *h, uint32_t cluster, uint32_t caller, json_t **out,
+                                ob_err *e)
+{
+    *out = NULL;
+    sqlite3 *db;
+    ob_status rc = ob_stats_db_open(h->db_path, &db, e);
+    if (rc)
+        return rc;
+    json_t *list = json_array();
+    pthread_rwlock_rdlock(&h->lock);
+    if (cluster >= h->ix->nclusters || caller >= h->ix->npros || !list) {
+        rc = ob_err_set(e, list ? OB_EINVAL : OB_ENOMEM, "no such cluster or caller");
+    } else {
+        struct hist_ctx c = {list, h->ix, &h->ix->pros[caller]};
+        rc = ob_stats_db_each_release(db, h->ix->clusters[cluster].ext_id, 500, hist_row, &c, e);
+    }
+    pthread_rwlock_unlock(&h->lock);
+    sqlite3_close(db);
+    if (rc)
+        json_decref(list);
+    else
+        *out = list;
+    return rc;
+}
+
 ob_status ob_stats_expire(ob_hub *h, ob_time now, int64_t *deleted, ob_err *e)
 {
     if (!now)

@@ -70,6 +70,14 @@ bool ob_stats_may_order(const ob_index *ix, uint32_t cluster, uint32_t pro);
 void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now);
 
 /* The planning group of a municipality (org ext id), or OB_NONE. */
+/* The cluster's release history for the coordinator `caller` (issue 26's cluster page): a new
+ * JSON array (the caller's), newest first, at most 500: release id, created, scope, the
+ * filter (code, period, mode) and when its data sets were deleted (null: kept). A
+ * clinic-local release is listed only to people working at that clinic (R-STAT-5), and
+ * never under the clinic's id. The caller has checked ob_stats_may_order. */
+ob_status ob_stats_release_list(ob_hub *h, uint32_t cluster, uint32_t caller, json_t **out,
+                                ob_err *e);
+
 /* Whose records a cluster's data set takes (issue 21, seed 003): allow[org] (norgs entries,
  * the caller's) gets OB_STATS_OWN for the member clinics and their units (clinic-locally, with
  * only != OB_NONE, that clinic alone: R-STAT-5) and the OB_SUPPLY_* categories a region agreed

@@ -286,6 +286,38 @@ ob_status ob_stats_db_count_expiring(sqlite3 *db, const char *cluster, ob_time b
                    cluster, before, n, e);
 }
 
+ob_status ob_stats_db_each_release(sqlite3 *db, const char *cluster, int limit,
+                                   ob_status (*fn)(void *ctx, const ob_stats_release_row *r,
+                                                   ob_err *e),
+                                   void *ctx, ob_err *e)
+{
+    ob_status rc = ob_stats_db_ensure(db, e);
+    sqlite3_stmt *st = NULL;
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, scope, filter, mode, created, expired FROM stats_release "
+                           "WHERE cluster = ?1 ORDER BY id DESC LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return dberr(db, e, "reading the release history");
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    int s;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        ob_stats_release_row r = {sqlite3_column_int64(st, 0),
+                                  (const char *)sqlite3_column_text(st, 1),
+                                  (const char *)sqlite3_column_text(st, 2),
+                                  (const char *)sqlite3_column_text(st, 3),
+                                  sqlite3_column_int64(st, 4),
+                                  sqlite3_column_int64(st, 5)};
+        rc = fn(ctx, &r, e);
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = dberr(db, e, "reading the release history");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 ob_status ob_stats_db_count_sets(sqlite3 *db, const char *cluster, int64_t *n, ob_err *e)
 {
     return count_q(db,

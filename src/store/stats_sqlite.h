@@ -55,6 +55,18 @@ ob_status ob_stats_db_expire(sqlite3 *db, const char *cluster, ob_time before, o
 /* Number of stored per-figure data sets of the cluster (NULL: all clusters). */
 ob_status ob_stats_db_count_sets(sqlite3 *db, const char *cluster, int64_t *n, ob_err *e);
 
+/* One row of a cluster's release history (strings valid during the callback only). */
+typedef struct ob_stats_release_row {
+    int64_t id;
+    const char *scope, *filter, *mode;
+    ob_time created, expired; /* expired 0: its data sets are still kept */
+} ob_stats_release_row;
+/* Calls fn for the cluster's releases, newest first, at most limit of them. */
+ob_status ob_stats_db_each_release(sqlite3 *db, const char *cluster, int limit,
+                                   ob_status (*fn)(void *ctx, const ob_stats_release_row *r,
+                                                   ob_err *e),
+                                   void *ctx, ob_err *e);
+
 /* Calls fn for every kept published table of the cluster, oldest first. */
 ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
                                      ob_status (*fn)(void *ctx, int64_t id, const char *definition,

@@ -643,6 +643,72 @@ static void test_region_supply(void **state)
     ob_hub_close(h);
 }
 
+static ob_api_response get_releases(ob_hub *h, const ob_caller *c, const char *cluster)
+{
+    ob_api_param prm[1] = {{"cluster", cluster, false}};
+    ob_api_request rq = {"GET", "/releases", prm,  1,    NULL, "http://x/api/stats",
+                         NULL,  NULL,        NULL, NULL, false};
+    ob_api_response out;
+    ob_err e = {0};
+    assert_int_equal(ob_api_stats(h, c, &rq, &out, &e), OB_OK);
+    return out;
+}
+
+/* issue 26's cluster page: the release history, for the coordinators only, newest first;
+ * a clinic-local release is listed only to that clinic's people and never under its id
+ * (R-STAT-5: "never next to its cluster pseudonym"). */
+static void test_release_history(void **state)
+{
+    (void)state;
+    ob_hub *h = open_hub_();
+    json_t *o = json_loads("{\"type\":\"cluster\",\"id\":\"klynge-0\",\"members\":[\"gp-0\","
+                           "\"gp-1\",\"gp-2\",\"gp-3\"],\"coordinators\":[\"gp-0-dr0\","
+                           "\"gp-1-dr0\"],\"retention\":12,\"epsilon\":3}",
+                           0, NULL);
+    ob_log_entry le;
+    memset(&le, 0, sizeof le);
+    le.actor_id = "operator";
+    ob_err e = {0};
+    uint64_t seq;
+    assert_int_equal(ob_hub_change(h, o, &le, &seq, NULL, &e), OB_OK);
+    json_decref(o);
+    ob_caller c0 = pro(h, "gp-0-dr0"), c1 = pro(h, "gp-1-dr0"), c2 = pro(h, "gp-2-dr0");
+    ob_api_response r =
+        post(h, &c0, "/cluster",
+             "{\"cluster\":\"klynge-0\",\"clinic\":\"gp-0\",\"code\":\"T90\"," PERIOD "}");
+    assert_int_equal(r.status, 200);
+    ob_api_response_release(&r);
+    int64_t n = count("SELECT count(*) FROM stats_release WHERE cluster='klynge-0'");
+    r = get_releases(h, &c0, "klynge-0");
+    assert_int_equal(r.status, 200);
+    json_t *list = json_object_get(r.body, "releases");
+    assert_int_equal((int64_t)json_array_size(list), n);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "scope")),
+                        "clinic-local");
+    for (size_t i = 1; i < json_array_size(list); i++)
+        assert_true(json_integer_value(json_object_get(json_array_get(list, i - 1), "release")) >
+                    json_integer_value(json_object_get(json_array_get(list, i), "release")));
+    char *txt = json_dumps(r.body, 0);
+    assert_null(strstr(txt, "gp-0")); /* never the clinic's id beside the cluster's rows */
+    free(txt);
+    ob_api_response_release(&r);
+    /* another coordinator sees the cluster's releases, not gp-0's own */
+    r = get_releases(h, &c1, "klynge-0");
+    assert_int_equal(r.status, 200);
+    assert_int_equal((int64_t)json_array_size(json_object_get(r.body, "releases")), n - 1);
+    ob_api_response_release(&r);
+    /* a member who is no coordinator, and an unknown cluster, answer alike */
+    ob_api_response a = get_releases(h, &c2, "klynge-0"), b = get_releases(h, &c0, "klynge-99");
+    assert_int_equal(a.status, 403);
+    char *sa = json_dumps(a.body, JSON_SORT_KEYS), *sb = json_dumps(b.body, JSON_SORT_KEYS);
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+    ob_api_response_release(&a);
+    ob_api_response_release(&b);
+    ob_hub_close(h);
+}
+
 static void test_cluster_key(void **state)
 {
     (void)state;
@@ -671,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_cluster_records),
         cmocka_unit_test(test_region_supply),
+        cmocka_unit_test(test_release_history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
