@@ -21,4 +21,12 @@ if grep -nE '\b(open|close|fsync|fdatasync|sync_file_range|flock|fcntl|lockf)\s*
   echo "check-source: a file-descriptor call above in a layer that holds the database open; go through SQLite, or say why it is safe with fd-ok:" >&2
   exit 1
 fi
+# Functional core, imperative shell (docs/architecture.md): the pure core includes nothing
+# from the shell around it (storage, services, HTTP, the API, the CLI, the web pages) and
+# no database library.
+if grep -nE '#include ("(store|service|http|api|cli|web)/|<sqlite3\.h>|<libpq)' \
+     $(git ls-files 'src/core/*' 'src/model/*' 'src/fhir/*' 'src/policy/*' 'src/stats/*' 'src/log/*'); then
+  echo "check-source: the core includes the shell above (move the type into model/)" >&2
+  exit 1
+fi
 echo "check-source: format and banned-call checks passed"

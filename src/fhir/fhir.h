@@ -15,8 +15,7 @@
 #include "core/err.h"
 #include "core/jsonw.h"
 #include "core/time.h"
-#include "store/appointments.h"
-#include "store/store.h"
+#include "model/data.h"
 
 /* Our own code systems and extensions share one base (docs/api.md); consent.h and
  * audit.h name theirs under it too. */

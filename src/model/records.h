@@ -15,8 +15,7 @@
 
 #include "core/secret.h"
 #include "model/index.h"
-#include "store/appointments.h"
-#include "store/store.h"
+#include "model/data.h"
 
 typedef struct ob_loader {
     ob_index *ix;        /* borrowed */

@@ -21,23 +21,8 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "model/data.h"
 #include "store/sqlite.h"
-
-typedef struct ob_apt {
-    int64_t id;          /* row id, assigned by the store; the FHIR id is "apt-<id>" */
-    const char *source;  /* the source system's client id */
-    const char *system;  /* the source's identifier system (may be "") */
-    const char *value;   /* the source's identifier value */
-    const char *patient; /* patient ext_id (internal id, never the CPR) */
-    ob_time start, end;
-    bool fictive_end;    /* end was missing: start + 1 hour (R-APT-4) */
-    bool shared;         /* false: stored but never shown (R-APT-2) */
-    const char *address; /* meeting address, or NULL */
-    const char *clinic;  /* responsible clinic, org ext_id */
-    const char *status;  /* FHIR AppointmentStatus code */
-    int64_t version;     /* 1 on create, +1 per update */
-    ob_time updated;
-} ob_apt;
 
 /* The schema of migration v2 (used by sqlite.c). */
 extern const char ob_apt_schema_sql[];

@@ -20,20 +20,9 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "model/data.h"
 
 typedef struct ob_store ob_store;
-
-typedef struct ob_item {
-    const char *id;      /* external id, unique */
-    const char *patient; /* patient ext_id */
-    const char *category;
-    const char *origin; /* organisation ext_id */
-    ob_time time;
-    const char *source;
-    const char *code; /* ICPC-2 / ICD-10 code, or NULL */
-    int64_t value;    /* e.g. systolic mmHg; 0 when none */
-    const char *json; /* the full record, canonical JSON */
-} ob_item;
 
 /* Deletes the database at path with its -wal and -shm files and the log's search index
  * beside it (store/log_index.h): for init --force, tests, benchmarks and fuzzers. Files
