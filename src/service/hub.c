@@ -181,7 +181,9 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         memset(&cfg, 0, sizeof cfg);
         memcpy(cfg.sk, h->keys.sign_sk, sizeof cfg.sk);
         memcpy(cfg.pk, h->keys.sign_pk, sizeof cfg.pk);
-        cfg.max_batch = 1u << 22; /* an import is one atomic append of all its entries */
+        /* an import is one atomic append of all its entries: 16.7 M, room for loading a whole
+         * country (6 M patients are 7.8 M entries; 1u << 22 refused them, docs/scale.md) */
+        cfg.max_batch = 1u << 24;
         if ((rc = ob_log_open(opt->db_path, &cfg, &h->log, e)))
             goto fail;
     }
