@@ -47,6 +47,14 @@ size_t ob_oidc_count(const ob_oidc *o);
 /* The issuer configured for iss (exact match), or -1. */
 int ob_oidc_find(const ob_oidc *o, const char *iss);
 const char *ob_oidc_audience(const ob_oidc *o, int i);
+/* The web login's view of a provider (issue 26): its name (?as=; default its kind), its
+ * kind, and its label, which is NULL unless the provider is set up for the pages' login
+ * (client_id, client_secret, redirect_uri). Each NULL for a bad index. */
+const char *ob_oidc_name(const ob_oidc *o, int i);
+const char *ob_oidc_kind(const ob_oidc *o, int i);
+const char *ob_oidc_label(const ob_oidc *o, int i);
+/* The provider of that name, or -1. */
+int ob_oidc_find_name(const ob_oidc *o, const char *name);
 
 /* The issuer's key with this kid, as a second owner (ob_jwk_clear it). An unknown kid
  * refreshes the key set first when the rate limit allows. OB_ENOTFOUND when there is no
