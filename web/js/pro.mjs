@@ -170,5 +170,5 @@ $('#gp-block').addEventListener('submit', async (e) => {
       const x = await api('/fhir/Consent', { method: 'POST', body });
       say($('#gp-msg'), x.ok ? 'good' : 'bad', x.ok ? t('blocks.created', o.name) : outcomeText(x));
       await gpBlocks();
-    } }, t('blocks.blockthis')))))));
+    } }, t('blocks.blockthis'))))));
 });
