@@ -415,8 +415,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
-/* GET url as JSON: 200, at most 1 MiB, no redirects, 2 s to connect, 5 s in all. */
-static ob_status get_json(const char *url, json_t **out, ob_err *e)
+/* GET url (form NULL), or POST the form to it with HTTP Basic client authentication
+ * (user, pass: already form-urlencoded, RFC 6749 2.3.1), as JSON: 200 (or, for a POST,
+ * 400 and 401 too, whose JSON says why), at most 1 MiB, no redirects, 2 s to connect, 5 s
+ * in all. *status gets the HTTP status when not NULL. */
+static ob_status fetch_json(const char *url, const char *form, const char *user, const char *pass,
+                            long *status_out, json_t **out, ob_err *e)
 {
     *out = NULL;
     if (!url_allowed(url))
@@ -426,6 +430,13 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     body b = {0};
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    if (form) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pass);
+        hdr = curl_slist_append(hdr, "Content-Type: application/x-www-form-urlencoded");
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -442,9 +453,11 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
     curl_easy_cleanup(c);
     curl_slist_free_all(hdr);
     ob_status rc = OB_OK;
+    if (status_out)
+        *status_out = status;
     if (cc != CURLE_OK)
         rc = ob_err_set(e, OB_EIO, "%s: %s", url, curl_easy_strerror(cc));
-    else if (status != 200)
+    else if (status != 200 && !(form && (status == 400 || status == 401)))
         rc = ob_err_set(e, OB_EIO, "%s answered HTTP %ld", url, status);
     else if (!(*out = json_loadb(b.buf ? b.buf : "", b.len, JSON_REJECT_DUPLICATES, NULL)) ||
              !json_is_object(*out)) {
@@ -454,6 +467,11 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
     }
     ob_free(b.buf);
     return rc;
+}
+
+static ob_status get_json(const char *url, json_t **out, ob_err *e)
+{
+    return fetch_json(url, NULL, NULL, NULL, NULL, out, e);
 }
 
 /* Discovery (unless jwks_uri is configured) and the key set; the fetch lock is held. On
@@ -659,6 +677,106 @@ ob_status ob_oidc_map(const ob_oidc *o, int i, const json_t *claims, json_t **ou
 oom:
     json_decref(m);
     return ob_err_set(e, OB_ENOMEM, "out of memory");
+}
+
+/* ---- the web pages' login (issue 26) ---- */
+
+bool ob_oidc_login_endpoints(ob_oidc *o, int i, int64_t now, char *authorize, char *token,
+                             char *end_session, size_t cap)
+{
+    if (!o || i < 0 || (size_t)i >= o->n || !o->is[i].client_id[0])
+        return false;
+    issuer *is = &o->is[i];
+    pthread_mutex_lock(&is->lock);
+    bool known = is->authorize[0] != 0;
+    bool may = is->tried_at == 0 || now - is->tried_at >= o->refresh_min;
+    pthread_mutex_unlock(&is->lock);
+    if (!known && may) {
+        pthread_mutex_lock(&is->fetch);
+        ob_err fe = {0};
+        refresh(is, now, &fe);
+        pthread_mutex_unlock(&is->fetch);
+    }
+    pthread_mutex_lock(&is->lock);
+    known = is->authorize[0] != 0 && is->token[0] != 0;
+    snprintf(authorize, cap, "%s", is->authorize);
+    snprintf(token, cap, "%s", is->token);
+    snprintf(end_session, cap, "%s", is->end_session);
+    pthread_mutex_unlock(&is->lock);
+    return known;
+}
+
+void ob_oidc_client(const ob_oidc *o, int i, const char **client_id, const char **redirect_uri,
+                    const char **scope)
+{
+    *client_id = o->is[i].client_id;
+    *redirect_uri = o->is[i].redirect_uri;
+    *scope = o->is[i].scope;
+}
+
+const char *ob_oidc_issuer(const ob_oidc *o, int i)
+{
+    return o->is[i].issuer;
+}
+
+ob_status ob_oidc_exchange(ob_oidc *o, int i, const char *code, const char *verifier, int64_t now,
+                           json_t **out, ob_err *e)
+{
+    *out = NULL;
+    char authz[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX], ends[OB_OIDC_URL_MAX];
+    if (!ob_oidc_login_endpoints(o, i, now, authz, token, ends, OB_OIDC_URL_MAX))
+        return ob_err_set(e, OB_EIO, "the identity provider's token endpoint is not known");
+    issuer *is = &o->is[i];
+    CURL *c = curl_easy_init();
+    char *ecode = c ? curl_easy_escape(c, code, 0) : NULL;
+    char *ever = c ? curl_easy_escape(c, verifier, 0) : NULL;
+    char *eredir = c ? curl_easy_escape(c, is->redirect_uri, 0) : NULL;
+    char *eid = c ? curl_easy_escape(c, is->client_id, 0) : NULL;
+    char *esec = c ? curl_easy_escape(c, is->client_secret, 0) : NULL;
+    char *form = NULL;
+    ob_status rc = OB_OK;
+    if (!ecode || !ever || !eredir || !eid || !esec) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t n = strlen(ecode) + strlen(ever) + strlen(eredir) + 96;
+    if (!(form = ob_malloc(n))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(form, n, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s",
+             ecode, eredir, ever);
+    long status = 0;
+    json_t *j = NULL;
+    rc = fetch_json(token, form, eid, esec, &status, &j, e);
+    if (rc == OB_OK && status != 200) {
+        const char *err = json_string_value(json_object_get(j, "error"));
+        char why[64];
+        snprintf(why, sizeof why, "%s", err ? err : "no error code");
+        for (char *p = why; *p; p++) /* the provider's words: printable only */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+        rc = ob_err_set(e, OB_EDENIED, "the identity provider refused the code (HTTP %ld, %s)",
+                        status, why);
+        json_decref(j);
+        j = NULL;
+    }
+    *out = j;
+out:
+    if (form) {
+        sodium_memzero(form, strlen(form));
+        ob_free(form);
+    }
+    if (esec)
+        sodium_memzero(esec, strlen(esec));
+    curl_free(ecode);
+    curl_free(ever);
+    curl_free(eredir);
+    curl_free(eid);
+    curl_free(esec);
+    if (c)
+        curl_easy_cleanup(c);
+    return rc;
 }
 
 bool ob_oidc_smart(ob_oidc *o, int64_t now, char *authorize, char *token, char *issuer_out,
