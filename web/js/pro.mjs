@@ -1,9 +1,10 @@
 // pro.mjs - the professional's page: the purpose of the look-up; a patient found by CPR sent
-// in a POST body only (R-CPR-2); the overview the engine permits (Patient/$overview), by
+// in a POST body only (R-CPR-2); the overview the engine permits, by
 // category; where a block withholds something, a notice and break-the-glass (R-BLK-4) with its
 // grounds and a mandatory justification, saying that the patient will see it; an assistant
 // acting for a chosen authorised colleague (R-ACC-3); and the patient's own GP acting for a
 // patient who is not digital (R-BLK-3, seed 000): their log, appointments and blocks.
+// The overview is one search per type (POST …/_search, the CPR in the form body).
 import { start, api, el, $, t, fmtDate, categoryOf, controllerOf, titleOf, timeOf, outcomes, matches, outcomeText, say, session, ext } from './app.mjs';
 import { findOrganizations, orgLabel } from './directory.mjs';
 
@@ -78,16 +79,28 @@ function breakGlassForm() {
   return f;
 }
 
+// the overview by category: one search per resource type, each with the CPR in its form
+// body, each decided and logged by the engine on its own (a category the block withholds
+// entirely is logged as a denied attempt, which the patient sees)
+const TYPES = ['Appointment', 'Condition', 'Observation', 'MedicationStatement', 'Immunization', 'DocumentReference'];
 async function overview(headers = purposeHeaders()) {
-  const body = { resourceType: 'Parameters', parameter: [{ name: 'patient.identifier', valueIdentifier: { system: CPR_SYSTEM, value: cpr } }] };
-  const r = await api('/fhir/Patient/$overview', { method: 'POST', body, headers });
+  const form = { 'patient.identifier': `${CPR_SYSTEM}|${cpr}`, _count: '200' };
+  const answers = await Promise.all(TYPES.map((ty) => api(`/fhir/${ty}/_search`, { method: 'POST', form, headers })));
   $('#result').classList.remove('hidden');
-  if (!r.ok) {
-    $('#overview').replaceChildren(el('div', { class: 'notice bad', role: 'alert' }, outcomeText(r)));
-    return r;
+  const failed = answers.find((r) => !r.ok);
+  if (failed) {
+    $('#overview').replaceChildren(el('div', { class: 'notice bad', role: 'alert' }, outcomeText(failed)));
+    return failed;
   }
-  renderOverview(r.json);
-  return r;
+  const entry = answers.flatMap((r) => r.json.entry || []);
+  const seen = new Set();
+  renderOverview({ entry: entry.filter((e) => {
+    const k = e.search?.mode === 'outcome' ? JSON.stringify(e.resource) : `${e.resource?.resourceType}/${e.resource?.id}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }) });
+  return answers[0];
 }
 
 async function find() {
