@@ -26,7 +26,7 @@ export async function findPractitioners(q) {
   const r = await api(`/fhir/Practitioner?name=${encodeURIComponent(q)}&_count=20`);
   let list = [];
   if (r.ok) {
-    list = matches(r.json).filter((x) => x.resourceType === 'Practitioner').map((p) => ({ id: p.id, name: nameOf(p), sites: sitesOf(p, r.json), role: p.extension?.find((e) => /role/.test(e.url))?.valueString }));
+    list = matches(r.json).filter((x) => x.resourceType === 'Practitioner').map((p) => ({ id: p.id, name: nameOf(p), sites: sitesOf(p, r.json), role: p.qualification?.[0]?.code?.text || p.qualification?.[0]?.code?.coding?.[0]?.code }));
   }
   if (!list.length && /^[A-Za-z0-9._-]+$/.test(q)) {
     const one = await api(`/fhir/Practitioner/${encodeURIComponent(q)}`);

@@ -8,7 +8,7 @@ if (s) location.replace(s.kind === 'professional' ? '/pro.html' : '/mine-data.ht
 const q = new URLSearchParams(location.search);
 if (q.has('loggedout')) say($('#msg'), 'good', t('login.loggedout'));
 if (q.has('expired')) say($('#msg'), 'warn', t('login.expired'));
-if (q.has('error')) say($('#msg'), 'bad', t('login.error'));
+if (q.has('login_error') || q.has('error')) say($('#msg'), 'bad', t('login.error'));
 const r = await api('/auth/providers');
 const list = Array.isArray(r.json) ? r.json : r.json?.providers || [];
 $('#providers').replaceChildren(...(list.length
