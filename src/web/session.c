@@ -229,6 +229,25 @@ ob_status ob_session_get(ob_sessions *s, const char *id, int64_t now, ob_session
     return rc;
 }
 
+ob_status ob_session_set_claims(ob_sessions *s, const char *id, int64_t now, json_t *claims,
+                                ob_err *e)
+{
+    if (!id_shape(id) || !json_is_object(claims))
+        return ob_err_set(e, OB_ENOTFOUND, "no session");
+    uint8_t d[32];
+    digest_of(s, id, d);
+    pthread_mutex_lock(&s->lock);
+    entry **p = find(s, d, K_SESSION);
+    bool live = p && !expired(s, *p, now);
+    if (live) {
+        json_decref((*p)->claims);
+        (*p)->claims = json_incref(claims);
+        (*p)->used = now;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return live ? OB_OK : ob_err_set(e, OB_ENOTFOUND, "no session");
+}
+
 ob_status ob_session_end(ob_sessions *s, const char *id, ob_err *e)
 {
     if (!id_shape(id))

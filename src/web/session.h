@@ -56,6 +56,10 @@ ob_status ob_session_create(ob_sessions *s, json_t *claims, bool dev, int issuer
  * OB_ENOTFOUND when there is none, or it expired (then it is removed). */
 ob_status ob_session_get(ob_sessions *s, const char *id, int64_t now, ob_session_info *info,
                          ob_err *e);
+/* Replaces the session's claims (borrowed; a reference is kept): an assistant choosing the
+ * colleague they work for. OB_ENOTFOUND when there is no such live session. */
+ob_status ob_session_set_claims(ob_sessions *s, const char *id, int64_t now, json_t *claims,
+                                ob_err *e);
 /* Ends the session (logout). OB_ENOTFOUND when there was none. */
 ob_status ob_session_end(ob_sessions *s, const char *id, ob_err *e);
 /* Live sessions now (for tests and /metrics). */

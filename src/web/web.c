@@ -18,6 +18,7 @@
 #include "http/auth.h"
 #include "http/oidc.h"
 #include "model/index.h"
+#include "policy/policy.h"
 #include "web/assets.h"
 #include "web/login.h"
 #include "web/session.h"
@@ -421,6 +422,11 @@ static json_t *describe(ob_web *w, const json_t *claims, const ob_session_info *
         json_object_set_new(j, "problem", json_string(e.msg));
         return j;
     }
+    json_t *purposes = json_array();
+    for (int p = 0; p < OB_PURPOSE_COUNT; p++)
+        if (c.purposes & OB_PURPOSE_BIT(p))
+            json_array_append_new(purposes, json_string(ob_purpose_code((ob_purpose)p)));
+    json_object_set_new(j, "purposes", purposes);
     pthread_rwlock_rdlock(&w->hub->lock);
     const ob_index *ix = w->hub->ix;
     if (c.kind == OB_ACTOR_CITIZEN) {
@@ -472,6 +478,16 @@ static json_t *describe(ob_web *w, const json_t *claims, const ob_session_info *
                                           "name", ix->pros[c.on_behalf_of].name));
         else
             json_object_set_new(j, "acts_for", json_null());
+        /* an assistant: the site's authorised professionals they may work for (R-ACC-3) */
+        json_t *coll = json_array();
+        int64_t now = ob_time_now();
+        for (uint32_t q = 0; !p->authorised && q < ix->npros; q++)
+            if (q != c.actor && ix->pros[q].authorised &&
+                ob_index_pro_works_at(ix, q, c.acting_org) &&
+                ob_policy_may_assist(ix, c.actor, c.acting_org, q, now))
+                json_array_append_new(coll, json_pack("{s:s, s:s}", "id", ix->pros[q].ext_id,
+                                                      "name", ix->pros[q].name));
+        json_object_set_new(j, "colleagues", coll);
     } else {
         json_object_set_new(j, "kind", json_string("system"));
     }
@@ -611,6 +627,53 @@ static void dev_login(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
     sodium_memzero(sid, sizeof sid);
 }
 
+/* POST /auth/acts-for {"on_behalf_of": "<professional id>" | null} (X-CSRF-Token): an
+ * assistant chooses the authorised colleague they work for (R-ACC-3); checked as a token's
+ * on_behalf_of claim would be (ob_auth_caller: the site's management granted assistance). */
+static void acts_for(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
+{
+    char id[128];
+    ob_session_info info;
+    ob_err e = {0};
+    if (ob_web_cookie(rq->cookie, OB_WEB_COOKIE, id, sizeof id) != 1 ||
+        ob_session_get(w->sessions, id, rq->now, &info, &e) != OB_OK) {
+        answer_error(out, 401, "no session");
+        return;
+    }
+    const char *why = same_origin(rq);
+    if (!why && !ob_session_csrf_ok(&info, rq->csrf))
+        why = "a change needs the session's X-CSRF-Token header; nothing was changed";
+    json_t *b =
+        !why && rq->body ? json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const json_t *obo = json_object_get(b, "on_behalf_of");
+    const char *kind = json_string_value(json_object_get(info.claims, "ob_kind"));
+    if (why) {
+        answer_error(out, 403, why);
+    } else if (!b || !obo || (!json_is_string(obo) && !json_is_null(obo)) || !kind ||
+               strcmp(kind, "professional") != 0) {
+        answer_error(out, 400,
+                     "give {\"on_behalf_of\": \"<professional id>\" or null} in a "
+                     "professional's session");
+    } else {
+        json_t *next = json_deep_copy(info.claims);
+        ob_caller c;
+        if (json_is_null(obo))
+            json_object_del(next, "on_behalf_of");
+        else
+            json_object_set(next, "on_behalf_of", (json_t *)obo);
+        ob_status rc = ob_auth_caller(w->hub, next, &c, &e);
+        if (rc != OB_OK)
+            answer_error(out, rc == OB_EDENIED ? 403 : 400, e.msg);
+        else if (ob_session_set_claims(w->sessions, id, rq->now, next, &e) != OB_OK)
+            answer_error(out, 401, "no session");
+        else
+            answer_json(out, 200, describe(w, next, &info));
+        json_decref(next);
+    }
+    json_decref(b);
+    json_decref(info.claims);
+}
+
 ob_status ob_web_handle(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
 {
     memset(out, 0, sizeof *out);
@@ -627,12 +690,14 @@ ob_status ob_web_handle(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
         ob_web_login_callback(w, rq, out);
     } else if (strcmp(p, "/auth/logout") == 0 && strcmp(rq->method, "POST") == 0) {
         auth_logout(w, rq, out);
+    } else if (strcmp(p, "/auth/acts-for") == 0 && strcmp(rq->method, "POST") == 0) {
+        acts_for(w, rq, out);
     } else if (strcmp(p, "/auth/dev-login") == 0 && w->dev_login &&
                strcmp(rq->method, "POST") == 0) {
         dev_login(w, rq, out);
     } else if (strcmp(p, "/auth/session") == 0 || strcmp(p, "/auth/providers") == 0 ||
                strcmp(p, "/auth/login") == 0 || strcmp(p, "/auth/callback") == 0 ||
-               strcmp(p, "/auth/logout") == 0 ||
+               strcmp(p, "/auth/logout") == 0 || strcmp(p, "/auth/acts-for") == 0 ||
                (strcmp(p, "/auth/dev-login") == 0 && w->dev_login)) {
         answer_error(out, 405, "method not allowed here");
     } else {
