@@ -116,7 +116,7 @@ function header(kind) {
   const who = $('#who');
   if (who && session) {
     const parts = [session.name];
-    if (session.role) parts.push(t(`role.${session.role}`));
+    if (session.role && session.kind === 'professional') parts.push(t(`role.${session.role}`));
     const site = (session.sites || []).find((x) => x.id === session.site);
     if (site || session.site) parts.push(site?.name || session.site);
     who.textContent = parts.filter(Boolean).join(', ');

@@ -18,14 +18,15 @@ function s(tag, attrs = {}, ...children) {
 const cellText = (v) => (v === 'suppressed-small' ? '<5' : v === 'suppressed' ? 'x' : String(v));
 const colName = (c) => t(`col.${c}`) || c;
 
+const cell = (v) => (typeof v === 'string'
+  ? el('td', { class: 'num suppressed', title: t(v === 'suppressed' ? 'cluster.x' : 'cluster.small') }, cellText(v), el('span', { class: 'visually-hidden' }, ` (${t(v === 'suppressed' ? 'cluster.x' : 'cluster.small')})`))
+  : el('td', { class: 'num' }, String(v)));
+
 function table(rep) {
   const head = el('tr', {}, el('th', { scope: 'col' }, t('cluster.clinic')), el('th', { scope: 'col', class: 'num' }, t('cluster.listed')),
     el('th', { scope: 'col', class: 'num' }, t('cluster.diagnosed')), rep.columns.map((c) => el('th', { scope: 'col', class: 'num' }, colName(c))));
   const row = (label, r, isTotal) => el('tr', {}, el(isTotal ? 'th' : 'td', isTotal ? { scope: 'row' } : {}, label),
-    el('td', { class: 'num' }, String(r.listed)), el('td', { class: 'num' }, cellText(r.diagnosed)),
-    r.cells.map((v) => typeof v === 'string'
-      ? el('td', { class: 'num suppressed', title: t(v === 'suppressed' ? 'cluster.x' : 'cluster.small') }, cellText(v), el('span', { class: 'visually-hidden' }, ` (${t(v === 'suppressed' ? 'cluster.x' : 'cluster.small')})`))
-      : el('td', { class: 'num' }, String(v))));
+    el('td', { class: 'num' }, String(r.listed)), cell(r.diagnosed), r.cells.map(cell));
   $('#table').replaceChildren(el('table', {}, el('caption', {}, t('cluster.caption', rep.release?.filter || '')),
     el('thead', {}, head), el('tbody', {}, rep.rows.map((r) => row(r.clinic, r, false)), rep.total ? row(t('cluster.total'), rep.total, true) : null)));
 }
@@ -42,20 +43,21 @@ function chart(rep) {
       s('rect', { width: 6, height: 6, fill: '#ffffff' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#555555', 'stroke-width': 3 }))));
   rows.forEach((r, k) => {
     const y = top + k * rowH;
-    const total = typeof r.diagnosed === 'number' ? r.diagnosed : 0;
     const known = bands.reduce((a, { i }) => a + (typeof r.cells[i] === 'number' ? r.cells[i] : 0), 0);
     const hidden = bands.filter(({ i }) => typeof r.cells[i] !== 'number');
-    const rest = Math.max(0, total - known);
+    // a hidden figure is drawn hatched: its share of what the known ones leave of the
+    // diagnosed total, or, when that total is hidden too, a nominal 2.5 (the middle of 1-4)
+    const total = typeof r.diagnosed === 'number' ? Math.max(r.diagnosed, known) : known + hidden.length * 2.5;
+    const perHidden = hidden.length ? (typeof r.diagnosed === 'number' ? Math.max(0, total - known) / hidden.length : 2.5) : 0;
     let x = left;
     svg.append(s('text', { x: left - 8, y: y + 20, 'text-anchor': 'end', 'font-size': 13, fill: '#1a1a1a' }, r.clinic));
     for (const { c, i } of bands) {
       const v = r.cells[i];
-      const share = typeof v === 'number' ? v : hidden.length ? rest / hidden.length : 0;
+      const share = typeof v === 'number' ? v : perHidden;
       const w = total ? (share / total) * barW : 0;
       if (w <= 0) continue;
-      const rect = s('rect', { x, y: y + 4, width: w, height: rowH - 10, fill: typeof v === 'number' ? COLOURS[bands.findIndex((b) => b.c === c)] : 'url(#hatch)', stroke: '#333333', 'stroke-width': 0.5 },
-        s('title', {}, `${r.clinic}: ${colName(c)} ${cellText(v)}`));
-      svg.append(rect);
+      svg.append(s('rect', { class: 'bar', x, y: y + 4, width: w, height: rowH - 10, fill: typeof v === 'number' ? COLOURS[bands.findIndex((b) => b.c === c)] : 'url(#hatch)', stroke: '#333333', 'stroke-width': 0.5 },
+        s('title', {}, `${r.clinic}: ${colName(c)} ${cellText(v)}`)));
       x += w;
     }
   });
