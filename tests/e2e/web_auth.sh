@@ -125,6 +125,26 @@ get "$addr/auth/providers"
 eq "providers: status" "$code" 200
 eq "providers: names and labels" "$(jq -c '[.[] | [.name, .label, .kind]]' <<<"$body")" '[["citizen","MitID (demo)","citizen"],["mock","Mock","citizen"]]'
 has "providers: CSP" "$hdrs" "Content-Security-Policy: default-src 'none'"
+# T-WEB-17: the security headers on a page and on /auth answers
+get "$addr/verify/verify.mjs"
+eq "a page: 200" "$code" 200
+for h in "Content-Security-Policy: default-src 'none'; script-src 'self'" "X-Frame-Options: DENY" \
+  "X-Content-Type-Options: nosniff" "Referrer-Policy: no-referrer" \
+  "Cross-Origin-Opener-Policy: same-origin" "Permissions-Policy: camera=()" \
+  "Cache-Control: no-cache" "Content-Type: text/javascript"; do
+  has "a page: $h" "$hdrs" "$h"
+done
+etag=$(grep -i '^etag:' <<<"$hdrs" | cut -d' ' -f2-)
+get "$addr/verify/verify.mjs" -H "If-None-Match: $etag"
+eq "a page again with its ETag: 304" "$code" 304
+get "$addr/auth/session"
+for h in "X-Frame-Options: DENY" "Cache-Control: no-store" "Referrer-Policy: no-referrer"; do
+  has "/auth: $h" "$hdrs" "$h"
+done
+get "$addr/../../etc/passwd" --path-as-is
+eq "T-WEB-16: a path out of the pages: 404" "$code" 404
+get "$addr/.git/config"
+eq "T-WEB-16: a hidden file: 404" "$code" 404
 get "$addr/auth/login?as=nobody"
 eq "login at an unknown provider: 404" "$code" 404
 
