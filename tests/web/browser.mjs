@@ -44,6 +44,22 @@ async function proLookup(page, { breakGlass = null } = {}) {
 }
 
 const tests = {
+  // the i18n table: both languages have the same keys, and every key a page names exists
+  async i18n() {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const web = new URL('../../web/', import.meta.url);
+    const { STRINGS } = await import(new URL('js/i18n.mjs', web));
+    const da = Object.keys(STRINGS.da);
+    const en = Object.keys(STRINGS.en);
+    check('i18n: English has every Danish key', da.every((k) => en.includes(k)), da.filter((k) => !en.includes(k)).join(' '));
+    check('i18n: Danish has every English key', en.every((k) => da.includes(k)), en.filter((k) => !da.includes(k)).join(' '));
+    const used = new Set();
+    for (const f of readdirSync(new URL('js/', web))) for (const m of readFileSync(new URL(`js/${f}`, web), 'utf8').matchAll(/\bt\('([^'$]+)'/g)) used.add(m[1]);
+    for (const f of readdirSync(web).filter((x) => x.endsWith('.html'))) for (const m of readFileSync(new URL(f, web), 'utf8').matchAll(/data-i18n(?:-label|-placeholder)?="([^"]+)"/g)) used.add(m[1]);
+    const missing = [...used].filter((k) => !(k in STRINGS.da));
+    check(`i18n: the ${used.size} keys the pages name all exist`, missing.length === 0, missing.join(' '));
+  },
+
   // log in through the provider as a citizen; the session says who; the home page loads
   async login() {
     const ctx = await newContext();

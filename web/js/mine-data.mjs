@@ -14,23 +14,21 @@ function renderSources() {
     box.replaceChildren(el('p', {}, t('data.sources.none')));
     return;
   }
-  const rows = endpoints.map((e) => {
+  // a list, not a table: it reads at 360 px without sideways scrolling
+  box.replaceChildren(el('ul', { class: 'cards sources' }, endpoints.map((e) => {
     const last = ext(e, 'last-delivery')?.valueDateTime || ext(e, 'last-delivery')?.valueInstant;
     const since = ext(e, 'interrupted-since')?.valueDateTime;
     const why = ext(e, 'interruption-reason')?.valueString;
     const ok = e.status === 'active';
-    return el('tr', {},
-      el('td', {}, e.name || e.identifier?.[0]?.value),
-      el('td', {}, e.managingOrganization?.display || e.managingOrganization?.reference || ''),
-      el('td', {}, el('span', { class: `tag ${ok ? 'ok' : 'err'}` }, ok ? t('src.active') : t('src.interrupted')),
-        since ? ` ${t('src.since')} ${fmtDate(since)}` : '', why ? ` — ${why}` : ''),
-      el('td', {}, last ? fmtDate(last) : t('src.never')));
-  });
-  box.replaceChildren(el('div', { class: 'scroll' }, el('table', {},
-    el('caption', { class: 'visually-hidden' }, t('data.sources')),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('src.name')), el('th', { scope: 'col' }, t('src.site')),
-      el('th', { scope: 'col' }, t('src.state')), el('th', { scope: 'col' }, t('src.last')))),
-    el('tbody', {}, rows))));
+    return el('li', { class: 'card' },
+      el('strong', {}, e.name || e.identifier?.[0]?.value), ' ',
+      el('span', { class: `tag ${ok ? 'ok' : 'err'}` }, ok ? t('src.active') : t('src.interrupted')),
+      el('dl', { class: 'kv' },
+        el('dt', {}, t('src.site')), el('dd', {}, e.managingOrganization?.display || e.managingOrganization?.reference || ''),
+        el('dt', {}, t('src.last')), el('dd', {}, last ? fmtDate(last) : t('src.never')),
+        since ? [el('dt', {}, t('src.since')), el('dd', {}, fmtDate(since))] : null,
+        why ? [el('dt', {}, t('src.why')), el('dd', {}, why)] : null));
+  })));
 }
 
 function renderItems() {
