@@ -250,6 +250,39 @@ const tests = {
     await ctx.close();
   },
 
+  // what the data was used for: the cluster release and the research project (A's $uses)
+  async uses() {
+    const ctx = await newContext();
+    const page = await login(ctx, 'citizen', 'pt-3');
+    await visit(page, '/uses.html');
+    const text = await page.textContent('#uses');
+    check('the statistics release that included pt-3 is shown', /Statistik/.test(text), text.slice(0, 300));
+    check('the research project is shown with its rule', /Forskningsprojekt/.test(text) && /R-ACC-6/.test(text), text.slice(0, 400));
+    await ctx.close();
+  },
+
+  // an assistant works for a chosen authorised colleague; the page and the patient's log say so
+  async assistant() {
+    const ctx = await newContext();
+    const page = await login(ctx, 'professional', 'gp-0-sec');
+    await page.waitForSelector('#assist:not(.hidden)');
+    await page.selectOption('#colleague', 'gp-0-dr0');
+    await Promise.all([page.waitForEvent('load'), page.click('#set-colleague')]);
+    await page.waitForSelector('#onbehalf-banner');
+    const banner = await page.textContent('#onbehalf-banner');
+    check('the page says whom the assistant works for', /Søren Christensen/.test(banner), banner);
+    const r = await proLookup(page);
+    check('the assistant sees the overview for the colleague', /T90/.test(r.text), r.text.slice(0, 200));
+    const cit = await newContext();
+    const cp = await login(cit, 'citizen', 'pt-3');
+    await visit(cp, '/log.html');
+    await cp.waitForSelector('#entries .on-behalf');
+    const e = await cp.textContent('#entries');
+    check('the citizen sees the assistant and the professional they worked for', /assistent, der arbejdede for Søren Christensen/.test(e), e.slice(0, 300));
+    await ctx.close();
+    await cit.close();
+  },
+
   // the GP, for a patient who is not digital: the blocks set on the patient's behalf
   async gp() {
     const ctx = await newContext();

@@ -11,6 +11,10 @@ web_world() {
   db="$work/w.db"
   "$bin" init --db "$db" >/dev/null || return 1
   "$bin" load --db "$db" "$work/all.ndjson" >/dev/null || return 1
+  # what "Hvad bruges mine data til" shows: a cluster release and a research read of pt-3
+  "$bin" stats cluster --db "$db" --cluster klynge-0 --code T90 --from 2025-11-01 --to 2026-11-01 \
+    --report-date 2026-11-01 >/dev/null || return 1
+  "$bin" decide --db "$db" >/dev/null <<<'{"actor":{"professional":"forsker-1"},"patient":"pt-3","category":"lab_result","origin":"hosp-0-med","purpose":"HRESCH","project":"prj-diabetes"}' || return 1
   "$bin" people list --db "$db" --limit 10000000 >"$work/people.ndjson" || return 1
   cpr=$(jq -r 'select(.type=="patient" and .id=="pt-3") | .cpr' "$work/world.ndjson")
   [ -n "$cpr" ]

@@ -7,7 +7,8 @@ import { STRINGS } from './i18n.mjs';
 
 export let lang = localStorage.getItem('ob-lang') === 'en' ? 'en' : 'da';
 export const t = (key, ...args) => {
-  const s = STRINGS[lang][key] ?? STRINGS.da[key] ?? key;
+  // a code without a word yet (a new category, role or purpose) shows as the code itself
+  const s = STRINGS[lang][key] ?? STRINGS.da[key] ?? key.replace(/^(cat|role|cap|purpose|event|cpurpose|kind|form|col|uses\.kind)\./, '');
   return typeof s === 'function' ? s(...args) : s;
 };
 

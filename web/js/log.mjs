@@ -11,6 +11,17 @@ import { parseKeyFile, verifyInclusion } from '/verify/overblik-verify.mjs';
 let entries = [];
 let next = null;
 let keys = null;
+const names = new Map(); // Practitioner/<id> -> name, from the directory (no log entry)
+
+async function resolveNames(list) {
+  const refs = new Set();
+  for (const ev of list) for (const a of ev.agent || []) if (!a.who?.display && a.who?.reference?.startsWith('Practitioner/') && !names.has(a.who.reference)) refs.add(a.who.reference);
+  await Promise.all([...refs].map(async (ref) => {
+    const r = await api(`/fhir/${ref}`);
+    const n = r.ok ? r.json?.name?.[0]?.text || [r.json?.name?.[0]?.given?.join(' '), r.json?.name?.[0]?.family].filter(Boolean).join(' ') : '';
+    names.set(ref, n || ref);
+  }));
+}
 
 const detail = (ev, name) => ev.entity?.[0]?.detail?.find((d) => d.type === name)?.valueString;
 const purposeCode = (ev) => ev.purposeOfEvent?.[0]?.coding?.[0]?.code;
@@ -36,7 +47,7 @@ function describe(ev) {
     role: role ? t(`role.${role}`) : cap ? t(`cap.${cap}`) : '',
     place: place?.who?.display || ev.source?.observer?.display || '',
     placeId: place?.who?.reference || place?.who?.display || '',
-    onBehalf: resp ? resp.who?.display || resp.who?.reference : null,
+    onBehalf: resp ? resp.who?.display || names.get(resp.who?.reference) || resp.who?.reference : null,
     assistant: cap === 'assistant',
     why: purposeCode(ev) ? t(`purpose.${purposeCode(ev)}`) : '',
     whyCode: purposeCode(ev),
@@ -124,7 +135,9 @@ async function load(url) {
     $('#entries').replaceChildren(el('li', { class: 'notice bad', role: 'alert' }, t('error.load')));
     return;
   }
-  entries = entries.concat((r.json.entry || []).filter((e) => e.resource?.resourceType === 'AuditEvent').map((e) => e.resource));
+  const page = (r.json.entry || []).filter((e) => e.resource?.resourceType === 'AuditEvent').map((e) => e.resource);
+  await resolveNames(page);
+  entries = entries.concat(page);
   const n = (r.json.link || []).find((l) => l.relation === 'next');
   next = n ? new URL(n.url).pathname.replace(/^.*\/fhir\//, '/fhir/') + new URL(n.url).search : null;
   render();

@@ -5,40 +5,44 @@
 import { start, api, el, $, t, fmtDate, subject } from './app.mjs';
 import { attorneyChoice } from './attorney.mjs';
 
-const part = (p, name) => p.part?.find((x) => x.name === name);
 const val = (x) => x && (x.valueString ?? x.valueCode ?? x.valueDateTime ?? x.valueDate ?? x.valueInteger ?? x.valueBoolean ?? x.valueReference?.display ?? x.valueReference?.reference);
 
 function useCard(u) {
   const kind = u.kind;
   return el('li', { class: 'card' },
     el('h3', {}, kind ? t(`uses.kind.${kind}`) : t('uses.use'), u.title ? `: ${u.title}` : ''),
+    el('p', {}, kind === 'statistics' || kind === 'research' ? t(`uses.say.${kind}`) : ''),
     el('dl', { class: 'kv' },
       u.when ? [el('dt', {}, t('uses.when')), el('dd', {}, fmtDate(u.when))] : null,
       u.by ? [el('dt', {}, t('uses.by')), el('dd', {}, u.by)] : null,
+      u.purpose ? [el('dt', {}, t('uses.purpose')), el('dd', {}, t(`purpose.${u.purpose}`))] : null,
       u.what ? [el('dt', {}, t('uses.what')), el('dd', {}, u.what)] : null,
+      u.approval ? [el('dt', {}, t('uses.approval')), el('dd', {}, u.approval)] : null,
       u.rule ? [el('dt', {}, t('uses.rule')), el('dd', {}, u.rule)] : null,
       u.basis ? [el('dt', {}, t('uses.basis')), el('dd', {}, u.basis)] : null,
-      u.identifiable !== undefined ? [el('dt', {}, t('uses.identifiable')), el('dd', {}, u.identifiable ? t('yes') : t('no'))] : null));
+      u.identifiable !== undefined && u.identifiable !== null ? [el('dt', {}, t('uses.identifiable')), el('dd', {}, u.identifiable ? t('yes') : t('no'))] : null,
+      u.explanation ? [el('dt', {}, t('uses.explanation')), el('dd', { lang: 'en' }, u.explanation)] : null));
 }
 
+// A's Patient/$uses: Parameters, one "use" per release or project, its parts flat
 function normalise(json) {
   const out = [];
-  if (json?.resourceType === 'Parameters') {
-    for (const p of json.parameter || []) {
-      if (!p.part) continue;
-      out.push({
-        kind: val(part(p, 'kind')) || p.name,
-        title: val(part(p, 'title')) || val(part(p, 'name')) || val(part(p, 'project')) || val(part(p, 'cluster')),
-        when: val(part(p, 'when')) || val(part(p, 'date')) || val(part(p, 'created')),
-        by: val(part(p, 'by')) || val(part(p, 'recipient')) || val(part(p, 'organisation')),
-        what: val(part(p, 'what')) || val(part(p, 'categories')) || val(part(p, 'filter')),
-        rule: val(part(p, 'rule')),
-        basis: val(part(p, 'legal_basis')) || val(part(p, 'basis')),
-        identifiable: val(part(p, 'identifiable')),
-      });
-    }
-  } else if (Array.isArray(json?.uses)) {
-    for (const u of json.uses) out.push({ kind: u.kind, title: u.title || u.project || u.cluster, when: u.when || u.created, by: u.by || u.recipient, what: u.what || u.filter, rule: u.rule, basis: u.legal_basis, identifiable: u.identifiable });
+  for (const p of json?.resourceType === 'Parameters' ? json.parameter || [] : []) {
+    if (!p.part) continue;
+    const o = p.part.reduce((a, x) => ({ ...a, [x.name]: val(x) }), {});
+    out.push({
+      kind: o.kind,
+      title: o.title || o.project,
+      when: o.date || o.when || o.created,
+      by: o.recipient || o.by,
+      purpose: o.purpose,
+      what: [o.category ? t(`cat.${o.category}`) : null, o.release ? `${t('uses.release')} ${o.release}` : null, o.mode].filter(Boolean).join(', '),
+      approval: o.approval,
+      rule: o.rule,
+      basis: o.legalBasis || o.legal_basis,
+      identifiable: o.identifiable,
+      explanation: o.explanation,
+    });
   }
   return out;
 }
