@@ -1134,6 +1134,11 @@ static bool caller_from_claims(ob_http_server *s, struct MHD_Connection *conn, r
     if (st != OB_OK)
         return false;
     r->caller.now = ob_time_now();
+    /* issue 26: a GP showing a patient who is not digital their own log (api_audit.c) */
+    const char *shown = header(conn, "X-Shown-To-Patient");
+    if (shown && strncmp(shown, "Patient/", 8) == 0 &&
+        strlen(shown + 8) < sizeof r->caller.shown_to)
+        snprintf(r->caller.shown_to, sizeof r->caller.shown_to, "%s", shown + 8);
     return true;
 }
 

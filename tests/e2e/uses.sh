@@ -7,7 +7,9 @@
 # release's figure sets (it is recorded at release time, not only derived); another citizen
 # and a professional get 403 (the refusal logged on the patient); an attorney sees only the
 # uses within the power's categories; the call itself is in the patient's log; the
-# CapabilityStatement lists the operation. Prints "N passed, M failed".
+# CapabilityStatement lists the operation. Also the patient's own GP showing a patient who is
+# not digital their log (X-Shown-To-Patient, R-BLK-3), logged as such. Prints "N passed, M
+# failed".
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -98,6 +100,19 @@ n=$(jq '[.entry[].resource | tostring | select(test("[$]uses"))] | length' "$wor
 [ "${n:-0}" -ge 3 ] && ok || bad "the \$uses calls are in the patient's log ($n)"
 curl -s "$addr/fhir/metadata" | jq -e '.rest[0].resource[] | select(.type == "Patient") | .operation[] | select(.name == "uses")' >/dev/null &&
   ok || bad "the CapabilityStatement lists \$uses"
+
+# R-BLK-3, seed 000: the patient's own GP shows a patient who is not digital their log,
+# sitting with them (X-Shown-To-Patient), logged as such; without it, or for another patient,
+# a professional reads no log
+audit() { curl -s -H "Authorization: Bearer $pro" "$@" "$addr/fhir/AuditEvent?patient=Patient/$1&_count=5" | jq '.total'; }
+eq "the GP without saying it is shown to the patient: nothing" "$(audit "$who")" 0
+n=$(audit "$who" -H "X-Shown-To-Patient: Patient/$who")
+[ "${n:-0}" -ge 1 ] && ok || bad "the GP showing the patient their log: entries ($n)"
+eq "... naming another patient: nothing" "$(audit "$who" -H "X-Shown-To-Patient: Patient/$out")" 0
+eq "... by another clinic's doctor: nothing" "$(curl -s -H "Authorization: Bearer $(tok --kind professional --sub hosp-0-med-dr0 --site hosp-0-med)" -H "X-Shown-To-Patient: Patient/$who" "$addr/fhir/AuditEvent?patient=Patient/$who" | jq .total)" 0
+curl -s -H "Authorization: Bearer $me" "$addr/fhir/AuditEvent?_count=100" >"$work/log.json"
+n=$(jq '[.entry[].resource | tostring | select(test("R-BLK-3") and test("showed the patient"))] | length' "$work/log.json")
+[ "${n:-0}" -ge 1 ] && ok || bad "the patient's log says the GP showed them their log ($n)"
 
 # retention deleted the release's figure sets: the use is still told (recorded, not derived)
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""
