@@ -352,10 +352,8 @@ typedef struct id_expect {
     const char *client_id, *nonce;
 } id_expect;
 
-static ob_status check_id_token(const id_expect *x, int oi, const json_t *cl, ob_err *e)
+static ob_status check_id_token(const id_expect *x, const json_t *cl, ob_err *e)
 {
-    if (oi != x->issuer)
-        return ob_err_set(e, OB_EINVAL, "ID token is not from the provider the login went to");
     const json_t *aud = json_object_get(cl, "aud");
     if (!aud_matches(aud, x->client_id))
         return ob_err_set(e, OB_EINVAL, "ID token audience (aud) is not this client");
@@ -449,8 +447,7 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
         json_t *mapped = NULL;
         if (check_times(cl, now, e) != OB_OK)
             goto out;
-        if (x ? check_id_token(x, oi, cl, e) != OB_OK
-              : !aud_matches(json_object_get(cl, "aud"), aud)) {
+        if (x ? check_id_token(x, cl, e) != OB_OK : !aud_matches(json_object_get(cl, "aud"), aud)) {
             if (!x)
                 ob_err_set(e, rc, "token audience (aud) is not this server");
             goto out;

@@ -47,7 +47,9 @@ cat >"$work/oidc.json" <<JSON
    "client_secret_file": "$work/secret", "redirect_uri": "$redirect", "scope": "openid patient"},
   {"issuer": "$mock", "name": "mock", "label": "Mock", "audience": "overblik", "kind": "citizen",
    "claims": {"patient": "patient"}, "client_id": "overblik-web",
-   "client_secret": "web-secret-3f9c", "redirect_uri": "$redirect"}
+   "client_secret": "web-secret-3f9c", "redirect_uri": "$redirect"},
+  {"issuer": "$mock/two", "name": "mock2", "audience": "overblik", "kind": "citizen",
+   "claims": {"patient": "patient"}}
 ]}
 JSON
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen "127.0.0.1:$port" \

@@ -15,7 +15,8 @@
 //   aud        aud is another client's
 //   azp        aud holds this client and another one, azp is the other
 //   nonce      another login's nonce
-//   iss        signed by this provider's key but naming another issuer
+//   iss        a token of another configured provider (MOCK/two, which publishes the same
+//              key): valid in every other way, but not from the provider the login went to
 //   expired    exp an hour ago
 //   badsig     signed with a key that is not in the JWKS
 //   none       alg none, no signature
@@ -51,7 +52,7 @@ function idToken(scenario, nonce) {
   if (scenario === 'aud') c.aud = 'another-client';
   if (scenario === 'azp') { c.aud = [CLIENT_ID, 'another-client']; c.azp = 'another-client'; }
   if (scenario === 'nonce') c.nonce = 'a-nonce-of-another-login-0000000000000000000';
-  if (scenario === 'iss') c.iss = 'http://127.0.0.1:9/another-issuer';
+  if (scenario === 'iss') c.iss = `${mockIssuer}/two`; // another configured provider, same key
   if (scenario === 'expired') { c.iat = now - 7200; c.exp = now - 3600; }
   if (scenario === 'none') return jwt({ alg: 'none', typ: 'JWT' }, c, null);
   return jwt({ alg: 'ES256', kid: 'mock-1', typ: 'JWT' }, c, scenario === 'badsig' ? otherPair.privateKey : mockPair.privateKey);
@@ -59,6 +60,9 @@ function idToken(scenario, nonce) {
 const mockServer = http.createServer((req, res) => {
   const u = new URL(req.url, mockIssuer);
   const json = (status, o) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(o));
+  if (u.pathname === '/two/.well-known/openid-configuration') { // a second provider, same keys
+    return json(200, { issuer: `${mockIssuer}/two`, jwks_uri: `${mockIssuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] });
+  }
   if (u.pathname === '/.well-known/openid-configuration') {
     return json(200, { issuer: mockIssuer, authorization_endpoint: `${mockIssuer}/authorize`, token_endpoint: `${mockIssuer}/token`, jwks_uri: `${mockIssuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] });
   }
