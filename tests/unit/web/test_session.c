@@ -27,6 +27,11 @@ static const char *const records[] = {
     "Holm\",\"role\":\"doctor\",\"authorisation_id\":\"0A1B2\",\"sites\":[\"gp-1\"]}",
     "{\"type\":\"patient\",\"id\":\"pt-0\",\"name\":\"Camilla "
     "Christensen\",\"cpr\":\"010190-1234\",\"gp\":\"gp-1\"}",
+    /* an assistant whom gp-1's management granted technical assistance (R-ACC-3) */
+    "{\"type\":\"professional\",\"id\":\"gp-1-sec0\",\"name\":\"Bo "
+    "Dal\",\"role\":\"secretary\",\"sites\":[\"gp-1\"]}",
+    "{\"type\":\"permission\",\"professional\":\"gp-1-sec0\",\"site\":\"gp-1\",\"kind\":"
+    "\"assist\",\"from\":\"2020-01-01\"}",
 };
 
 static struct {
@@ -465,6 +470,74 @@ static void test_pages(void **state)
     ob_web_free(w);
 }
 
+/* POST /auth/acts-for: an assistant chooses the colleague they work for (R-ACC-3) */
+static void test_acts_for(void **state)
+{
+    (void)state;
+    ob_web *w = web_of(true);
+    const char body[] = "{\"kind\":\"professional\",\"id\":\"gp-1-sec0\"}";
+    ob_web_req rq = {.method = "POST",
+                     .path = "/auth/dev-login",
+                     .content_type = "application/json",
+                     .body = body,
+                     .body_len = sizeof body - 1,
+                     .now = F.now};
+    ob_web_resp out;
+    assert_int_equal(ob_web_handle(w, &rq, &out), OB_OK);
+    assert_int_equal(out.status, 200);
+    json_t *j = json_loadb((const char *)out.data, out.len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "role")), "secretary");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "colleagues"), 0), "id")),
+                        "gp-1-dr0");
+    assert_true(json_is_null(json_object_get(j, "acts_for")));
+    char cookie[128], csrf[64];
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(out.cookies[0], ";"), out.cookies[0]);
+    snprintf(csrf, sizeof csrf, "%s", json_string_value(json_object_get(j, "csrf")));
+    json_decref(j);
+    ob_web_resp_release(&out);
+    const char pick[] = "{\"on_behalf_of\":\"gp-1-dr0\"}";
+    ob_web_req ch = {.method = "POST",
+                     .path = "/auth/acts-for",
+                     .cookie = cookie,
+                     .content_type = "application/json",
+                     .body = pick,
+                     .body_len = sizeof pick - 1,
+                     .now = F.now};
+    /* without the CSRF token: refused, nothing changed */
+    assert_int_equal(ob_web_handle(w, &ch, &out), OB_OK);
+    assert_int_equal(out.status, 403);
+    ob_web_resp_release(&out);
+    ch.csrf = csrf;
+    assert_int_equal(ob_web_handle(w, &ch, &out), OB_OK);
+    assert_int_equal(out.status, 200);
+    ob_web_resp_release(&out);
+    ob_web_req api = {.method = "GET", .path = "/fhir/Patient", .cookie = cookie, .now = F.now};
+    json_t *cl = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_web_session_claims(w, &api, &cl, &e), 200);
+    assert_string_equal(json_string_value(json_object_get(cl, "on_behalf_of")), "gp-1-dr0");
+    json_decref(cl);
+    /* someone the site did not grant assistance for: refused by the caller's own rules */
+    const char nobody[] = "{\"on_behalf_of\":\"gp-1-sec0\"}";
+    ch.body = nobody;
+    ch.body_len = sizeof nobody - 1;
+    assert_int_equal(ob_web_handle(w, &ch, &out), OB_OK);
+    assert_int_equal(out.status, 403);
+    ob_web_resp_release(&out);
+    /* back to their own name */
+    const char none[] = "{\"on_behalf_of\":null}";
+    ch.body = none;
+    ch.body_len = sizeof none - 1;
+    assert_int_equal(ob_web_handle(w, &ch, &out), OB_OK);
+    assert_int_equal(out.status, 200);
+    ob_web_resp_release(&out);
+    assert_int_equal(ob_web_session_claims(w, &api, &cl, &e), 200);
+    assert_null(json_object_get(cl, "on_behalf_of"));
+    json_decref(cl);
+    ob_web_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,7 +545,7 @@ int main(void)
         cmocka_unit_test(test_store_login),   cmocka_unit_test(test_dev_login_off),
         cmocka_unit_test(test_fhir_session),  cmocka_unit_test(test_logout),
         cmocka_unit_test(test_cookie_parser), cmocka_unit_test(test_file_path),
-        cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_pages),         cmocka_unit_test(test_acts_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
