@@ -91,29 +91,9 @@ export function subject() {
   return { id: session?.patient, name: session?.name, headers: {}, attorney: null };
 }
 
-const CITIZEN_NAV = [
-  ['mine-data.html', 'nav.data'],
-  ['log.html', 'nav.log'],
-  ['blocks.html', 'nav.blocks'],
-  ['consents.html', 'nav.consents'],
-  ['appointments.html', 'nav.appointments'],
-  ['measurements.html', 'nav.measurements'],
-  ['uses.html', 'nav.uses'],
-];
-const PRO_NAV = [
-  ['pro.html', 'nav.pro'],
-  ['cluster.html', 'nav.cluster'],
-];
-
-function header(kind) {
-  const here = location.pathname.split('/').pop() || 'index.html';
-  const items = kind === 'patient' || kind === 'citizen' ? CITIZEN_NAV : kind === 'professional' ? PRO_NAV : [];
-  const nav = $('#nav');
-  if (nav) {
-    nav.replaceChildren(
-      el('ul', {}, items.map(([href, key]) => el('li', {}, el('a', { href: `/${href}`, 'aria-current': href === here ? 'page' : null }, t(key))))),
-    );
-  }
+// the menu is in each page's HTML (so the header does not move when the script runs); this
+// fills in who is logged in
+function header() {
   const who = $('#who');
   if (who && session) {
     const parts = [session.name];
@@ -161,7 +141,7 @@ export async function start(kind = null, { optional = false } = {}) {
     applyI18n();
     $('#lang').textContent = t('lang.switch');
     $('#lang').lang = lang === 'da' ? 'en' : 'da';
-    header(session?.kind);
+    header();
     banners();
     document.dispatchEvent(new CustomEvent('ob-lang'));
   });
@@ -187,7 +167,7 @@ export async function start(kind = null, { optional = false } = {}) {
     location.assign('/mine-data.html');
     return new Promise(() => {});
   }
-  header(k);
+  header();
   banners();
   $('#logout')?.addEventListener('click', logout);
   $('#logout')?.classList.remove('hidden');
@@ -196,14 +176,18 @@ export async function start(kind = null, { optional = false } = {}) {
 
 // ------------------------------------------------------------------ small formatting helpers
 
+// Intl formatters are costly to make: one per language and options
+const formatters = new Map();
+export function formatter(o) {
+  const key = `${lang}|${JSON.stringify(o)}`;
+  if (!formatters.has(key)) formatters.set(key, new Intl.DateTimeFormat(lang === 'da' ? 'da-DK' : 'en-GB', { timeZone: 'Europe/Copenhagen', ...o }));
+  return formatters.get(key);
+}
 export function fmtDate(iso, withTime = true) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const o = withTime && iso.length > 10
-    ? { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Copenhagen' }
-    : { dateStyle: 'medium', timeZone: 'Europe/Copenhagen' };
-  return new Intl.DateTimeFormat(lang === 'da' ? 'da-DK' : 'en-GB', o).format(d);
+  return formatter(withTime && iso.length > 10 ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(d);
 }
 
 export const ext = (res, name) => (res?.extension || []).find((e) => e.url.endsWith(`/${name}`));

@@ -1,7 +1,7 @@
 // appointments.mjs - "Mine aftaler" (R-APT-1..7): every shared appointment, upcoming and past,
 // as a list and a month calendar; cancelled ones marked; a made-up end time (the source sent
 // none, R-APT-4) marked as such; the place and the responsible clinic.
-import { start, api, el, $, t, fmtDate, subject, ext, matches, lang } from './app.mjs';
+import { start, api, el, $, t, fmtDate, subject, ext, matches, formatter } from './app.mjs';
 import { attorneyChoice } from './attorney.mjs';
 
 let apts = [];
@@ -34,8 +34,8 @@ function calendar() {
   const first = new Date(y, m, 1);
   const days = new Date(y, m + 1, 0).getDate();
   const lead = (first.getDay() + 6) % 7; // Monday first
-  const loc = lang === 'da' ? 'da-DK' : 'en-GB';
-  const names = [...Array(7)].map((_, i) => new Intl.DateTimeFormat(loc, { weekday: 'short' }).format(new Date(2024, 0, 1 + i)));
+  const names = [...Array(7)].map((_, i) => formatter({ weekday: 'short' }).format(new Date(Date.UTC(2024, 0, 1 + i, 12))));
+  const hm = formatter({ hour: '2-digit', minute: '2-digit' });
   const byDay = new Map();
   for (const a of apts) {
     const d = new Date(a.start);
@@ -50,7 +50,7 @@ function calendar() {
     const isToday = today.getFullYear() === y && today.getMonth() === m && today.getDate() === d;
     cells.push(el('td', { class: [list.length ? 'has' : '', isToday ? 'today' : ''].join(' ').trim() || null },
       String(d),
-      list.length ? el('span', { class: 'dots' }, list.map((a) => `${new Intl.DateTimeFormat(loc, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Copenhagen' }).format(new Date(a.start))}${a.status === 'cancelled' ? ` (${t('apt.cancelled.short')})` : ''}`).join(', ')) : null));
+      list.length ? el('span', { class: 'dots' }, list.map((a) => `${hm.format(new Date(a.start))}${a.status === 'cancelled' ? ` (${t('apt.cancelled.short')})` : ''}`).join(', ')) : null));
     if (cells.length === 7) {
       rows.push(el('tr', {}, cells));
       cells = [];
@@ -60,7 +60,7 @@ function calendar() {
     while (cells.length < 7) cells.push(el('td', {}));
     rows.push(el('tr', {}, cells));
   }
-  const title = new Intl.DateTimeFormat(loc, { month: 'long', year: 'numeric' }).format(first);
+  const title = formatter({ month: 'long', year: 'numeric' }).format(new Date(Date.UTC(y, m, 15)));
   $('#cal').replaceChildren(el('table', { class: 'cal' },
     el('caption', {}, title),
     el('thead', {}, el('tr', {}, names.map((n) => el('th', { scope: 'col' }, n)))),
