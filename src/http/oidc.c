@@ -209,8 +209,6 @@ static ob_status parse_login(issuer *is, const json_t *j, size_t n, ob_err *e)
     if (rl < 14 || strcmp(is->redirect_uri + rl - 14, "/auth/callback") != 0)
         return ob_err_set(e, OB_EINVAL,
                           "issuer %zu: redirect_uri must be this server's /auth/callback", n);
-    if (!is->label[0])
-        snprintf(is->label, sizeof is->label, "%s", is->name);
     return OB_OK;
 }
 
@@ -260,15 +258,24 @@ static ob_status parse_issuer(ob_oidc *o, const json_t *j, size_t n, ob_err *e)
             return ob_err_set(e, OB_EINVAL, "issuer %zu repeats issuer %zu", n, m);
     if (parse_login(is, j, n, e) != OB_OK)
         return OB_EINVAL;
-    for (size_t m = 0; m < n; m++)
-        if (strcmp(o->is[m].name, is->name) == 0 && !json_object_get(j, "name")) {
-            snprintf(is->name, sizeof is->name, "%s-%zu", is->kind, n); /* unique, unnamed */
-            m = (size_t)-1;
-        } else if (strcmp(o->is[m].name, is->name) == 0)
+    /* an unnamed provider whose kind names another already is "<kind>-<n>" */
+    bool renamed = json_object_get(j, "name") != NULL;
+    for (size_t m = 0; m < n; m++) {
+        if (strcmp(o->is[m].name, is->name) != 0)
+            continue;
+        if (renamed)
             return ob_err_set(e, OB_EINVAL,
                               "issuer %zu has the name \"%s\" of issuer %zu: give each a "
                               "\"name\"",
                               n, is->name, m);
+        char unique[sizeof is->name];
+        snprintf(unique, sizeof unique, "%.40s-%zu", is->kind, n);
+        memcpy(is->name, unique, sizeof unique);
+        renamed = true;
+        m = (size_t)-1; /* look again from the first */
+    }
+    if (is->client_id[0] && !is->label[0]) /* the login page's text: its name by default */
+        snprintf(is->label, sizeof is->label, "%s", is->name);
     return parse_map(is, json_object_get(j, "claims"), n, e);
 }
 
