@@ -291,6 +291,22 @@ const tests = {
     check('the GP gets the patient\'s section', await page.isVisible('#gp'), '');
     const blocks = await page.textContent('#gp-blocks');
     check('the block the GP set is listed', /Akutteamet/.test(blocks), blocks.slice(0, 200));
+    await page.click('#gp-log');
+    await page.waitForSelector('#gp-logbox table, #gp-logbox .notice');
+    const log = await page.textContent('#gp-logbox');
+    check('the GP shows the patient their log (R-BLK-3, seed 000)', /Patientens log/.test(log) && /Søren Christensen/.test(log), log.slice(0, 300));
+    // and sets a block on the patient's behalf, which the patient sees as set by the GP
+    await page.fill('#gp-site', 'mun-0-genop');
+    await page.click('#gp-block button[type=submit]');
+    await (await page.waitForSelector('#gp-site-results li button')).click();
+    await page.waitForSelector('#gp-msg .notice');
+    check('the GP sets a block on the patient\'s behalf', /oprettet/.test(await page.textContent('#gp-msg')), await page.textContent('#gp-msg'));
+    const cit = await newContext();
+    const cp = await login(cit, 'citizen', 'pt-3');
+    await visit(cp, '/blocks.html');
+    const list = await cp.textContent('#list');
+    check('the patient sees it as set by the GP', /Genoptræning[^]*?Din læge, på dine vegne/.test(list), list.slice(0, 400));
+    await cit.close();
     await ctx.close();
   },
 

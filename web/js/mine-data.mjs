@@ -10,6 +10,12 @@ let endpoints = [];
 
 function renderSources() {
   const box = $('#sources');
+  // a line above the data: whether every source is connected (the list is below it)
+  const down = endpoints.filter((e) => e.status !== 'active').length;
+  $('#sources-summary').replaceChildren(el('a', { href: '#sources-h' },
+    down ? t('data.sources.down', down, endpoints.length) : t('data.sources.allup', endpoints.length)));
+  $('#sources-summary').classList.toggle('notice', !!down);
+  $('#sources-summary').classList.toggle('warn', !!down);
   if (!endpoints.length) {
     box.replaceChildren(el('p', {}, t('data.sources.none')));
     return;

@@ -139,7 +139,7 @@ async function gpBlocks() {
 }
 
 async function gpLog() {
-  const r = await api(`/fhir/AuditEvent?patient=${encodeURIComponent(`Patient/${patient.id}`)}&_count=50`, { headers: { 'X-Purpose-Of-Use': $('#purpose').value, 'X-Acting-For-Patient': `Patient/${patient.id}` } });
+  const r = await api(`/fhir/AuditEvent?patient=${encodeURIComponent(`Patient/${patient.id}`)}&_count=50`, { headers: { 'X-Purpose-Of-Use': $('#purpose').value, 'X-Shown-To-Patient': `Patient/${patient.id}` } });
   const list = r.ok ? matches(r.json).filter((x) => x.resourceType === 'AuditEvent') : [];
   const box = $('#gp-logbox');
   if (!r.ok || !list.length) return void box.replaceChildren(el('p', { class: 'notice' }, r.ok ? t('gp.nolog') : outcomeText(r)));
