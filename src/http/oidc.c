@@ -275,7 +275,7 @@ static ob_status parse_issuer(ob_oidc *o, const json_t *j, size_t n, ob_err *e)
         m = (size_t)-1; /* look again from the first */
     }
     if (is->client_id[0] && !is->label[0]) /* the login page's text: its name by default */
-        snprintf(is->label, sizeof is->label, "%s", is->name);
+        memcpy(is->label, is->name, strlen(is->name) + 1); /* name < 64 < sizeof label */
     return parse_map(is, json_object_get(j, "claims"), n, e);
 }
 
