@@ -18,7 +18,7 @@ await login(ctx, 'citizen', 'pt-3');
 const cookie = (await ctx.cookies()).find((c) => c.name === '__Host-ob_session');
 await browserClose();
 
-const PAGES = ['index', 'mine-data', 'log', 'blocks', 'consents', 'appointments', 'measurements', 'uses'];
+const PAGES = (process.env.LH_PAGES || 'index mine-data log blocks consents appointments measurements uses').split(' ');
 const chrome = await chromeLauncher.launch({
   chromePath: process.env.OB_CHROMIUM || '/usr/bin/chromium',
   chromeFlags: ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage'],

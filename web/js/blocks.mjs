@@ -5,7 +5,7 @@
 // refusal (a hospital professional) is shown as a helpful message offering the site block.
 import { start, api, el, $, t, fmtDate, subject, ext, matches, outcomeText, say, session } from './app.mjs';
 import { attorneyChoice } from './attorney.mjs';
-import { findPractitioners, findOrganizations, orgLabel, proLabel } from './directory.mjs';
+import { findPractitioners, findOrganizations, orgChildren, orgLabel, proLabel } from './directory.mjs';
 
 const BASE = 'https://overblik.dk/fhir/StructureDefinition/';
 let readOnly = false;
@@ -125,8 +125,29 @@ $('#f-site').addEventListener('submit', async (e) => {
   const box = $('#site-results');
   const r = await findOrganizations($('#site-q').value);
   if (r.error) return void box.replaceChildren(el('p', { class: 'notice bad' }, r.error));
-  choices(box, r.list, orgLabel, (o) => create({ actor: `Organization/${o.id}`, sub: $('#site-sub').checked }, o.name));
+  box.replaceChildren(r.list.length ? tree(r.list, true) : el('p', {}, t('search.none')));
 });
+
+// a site and, on request, the units below it: the SOR tree, one level at a time
+function tree(list, top) {
+  return el('ul', { class: top ? 'cards tree' : 'tree' }, list.map((o) => {
+    const sub = el('div', {});
+    const open = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: async () => {
+      if (open.getAttribute('aria-expanded') === 'true') {
+        sub.replaceChildren();
+        open.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      const kids = await orgChildren(o.id);
+      if (kids === null) sub.replaceChildren(el('p', { class: 'hint' }, t('dir.nochildren')));
+      else sub.replaceChildren(kids.length ? tree(kids, false) : el('p', { class: 'hint' }, t('dir.nounits')));
+      open.setAttribute('aria-expanded', 'true');
+    } }, t('dir.units'));
+    return el('li', { class: top ? 'card' : null }, el('span', {}, top ? orgLabel(o) : o.name), ' ',
+      el('button', { type: 'button', onclick: () => create({ actor: `Organization/${o.id}`, sub: $('#site-sub').checked }, o.name) }, t('blocks.blockthis')), ' ',
+      open, sub);
+  }));
+}
 $('#f-period').addEventListener('submit', async (e) => {
   e.preventDefault();
   const from = $('#p-from').value;

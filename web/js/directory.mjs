@@ -52,5 +52,13 @@ export async function findOrganizations(q) {
   return { list };
 }
 
+// the units directly below a site (the SOR tree), or null when the server cannot say
+export async function orgChildren(id) {
+  const r = await api(`/fhir/Organization?partof=${encodeURIComponent(`Organization/${id}`)}&_count=100`);
+  if (!r.ok) return null;
+  return matches(r.json).filter((x) => x.resourceType === 'Organization').map((o) => ({ id: o.id, name: o.name || o.id, parent: o.partOf?.display }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export const orgLabel = (o) => (o.parent ? `${o.name} (${t('dir.under')} ${o.parent})` : o.name);
 export const proLabel = (p) => [p.name, p.role ? t(`role.${p.role}`) : null, p.sites?.map((s) => s.name).join(', ')].filter(Boolean).join(', ');

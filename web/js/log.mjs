@@ -6,7 +6,6 @@
 // web/verify (WebCrypto Ed25519 + Merkle inclusion) against the log's published key.
 import { start, api, el, $, t, fmtDate, subject, ext } from './app.mjs';
 import { attorneyChoice } from './attorney.mjs';
-import { parseKeyFile, verifyInclusion } from '/verify/overblik-verify.mjs';
 
 let entries = [];
 let next = null;
@@ -82,6 +81,8 @@ async function verify(d, btn, res) {
   res.className = 'verify-result';
   res.textContent = t('verify.running');
   try {
+    // the verifier is loaded on the first check only (the page opens faster without it)
+    const { parseKeyFile, verifyInclusion } = await import('/verify/overblik-verify.mjs');
     if (!keys) {
       const k = await fetch('/log/key', { credentials: 'same-origin' });
       keys = await parseKeyFile(await k.text());
@@ -145,7 +146,7 @@ async function load(url) {
 
 function firstUrl() {
   const s = subject();
-  const p = new URLSearchParams({ patient: `Patient/${s.id}`, _count: '50' });
+  const p = new URLSearchParams({ patient: `Patient/${s.id}`, _count: '25' });
   const from = $('#from').value;
   const to = $('#to').value;
   if (from) p.append('date', `ge${from}`);
