@@ -7,7 +7,7 @@
  * authorization endpoint. /auth/callback takes that pending login (once), compares the
  * state, exchanges the code (http/oidc.c), verifies the ID token (http/auth.c: the same
  * verifier as the API's bearer tokens, plus aud = client_id, azp, nonce, iat) and maps its
- * claims like a bearer token's; then a new session (a fresh id) and a 302 to "/". Every
+ * claims like a bearer token's; then a new session (a fresh id) and a 302 to "/?login=1". Every
  * failure is a 302 to "/?login_error=<code>", a fixed path: there is no return address
  * parameter, so no open redirect. The provider's tokens are dropped at once: the browser
  * never sees one. */
@@ -193,7 +193,7 @@ void ob_web_login_callback(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
     json_decref(info.claims);
     out->status = 302;
     out->cache = "no-store";
-    snprintf(out->location, sizeof out->location, "/");
+    snprintf(out->location, sizeof out->location, "/?login=1");
     ob_web_set_session_cookie(out, 0, sid);
     snprintf(out->cookies[1], sizeof out->cookies[1],
              "%s=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0", OB_WEB_LOGIN_COOKIE);

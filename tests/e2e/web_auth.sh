@@ -177,7 +177,7 @@ has "callback: a code" "$cb" "code="
 first_cb=$cb first_cookie=$login_cookie
 callback "$cb" "$login_cookie"
 eq "callback: 302" "$code" 302
-eq "callback: to / (no return address)" "$loc" "/"
+eq "callback: to /?login=1 (a fixed address, no return address)" "$loc" "/?login=1"
 sess=$(setcookie __Host-ob_session)
 sc=$(setcookie_line __Host-ob_session)
 [ ${#sess} -eq 43 ] && ok || bad "callback: a session cookie of 32 random bytes (got '${sess}')"
@@ -261,7 +261,7 @@ for sc in aud azp nonce iss expired badsig none; do
 done
 login mock good
 callback "$cb" "$login_cookie"
-eq "the mock's good ID token: a session" "$loc" "/"
+eq "the mock's good ID token: a session" "$loc" "/?login=1"
 mock_sess=$(setcookie __Host-ob_session)
 [ ${#mock_sess} -eq 43 ] && ok || bad "the mock's good ID token gave a session"
 [ "$mock_sess" != "$sess" ] && ok || bad "a new login gets a new session id"
