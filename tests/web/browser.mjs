@@ -171,7 +171,9 @@ const tests = {
     const ctx = await newContext();
     const page = await login(ctx, 'citizen', 'pt-3');
     await visit(page, '/log.html');
+    await page.check('#own'); // the citizen's own look-ups too: enough entries to check
     await page.waitForSelector('#entries .card button');
+    check('the citizen\'s own look-ups are shown on request', /du så dine egne data/.test(await page.textContent('#entries')), '');
     const first = page.locator('#entries .card').first();
     await first.locator('button').click();
     await first.locator('.verify-result[data-result]').waitFor();
@@ -389,6 +391,8 @@ const tests = {
     }
     // a whole task by keyboard: verify a log entry
     await visit(page, '/log.html');
+    await page.focus('#own');
+    await page.keyboard.press('Space');
     await page.waitForSelector('#entries .card button');
     await page.focus('#entries .card button');
     await page.keyboard.press('Enter');

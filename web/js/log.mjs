@@ -1,6 +1,6 @@
 // log.mjs - "Hvem har set mine data": the patient's access log (GET /fhir/AuditEvent, R-LOG-3)
 // in plain words — who (name, role, place), when, why (the purpose in words), what — newest
-// first, filtered by period and place; overrides (værdispring) stand out with their
+// first, filtered by period and place (the citizen's own look-ups only on request); overrides (værdispring) stand out with their
 // justification; an assistant and the professional they worked for; denied attempts apart.
 // Each entry can be verified in the browser (R-LOG-4): its $prove answer is checked with
 // web/verify (WebCrypto Ed25519 + Merkle inclusion) against the log's published key.
@@ -48,6 +48,7 @@ function describe(ev) {
     placeId: place?.who?.reference || place?.who?.display || '',
     onBehalf: resp ? resp.who?.display || names.get(resp.who?.reference) || resp.who?.reference : null,
     assistant: cap === 'assistant',
+    own: cap === 'citizen' && a0.who?.reference === `Patient/${subject().id}` && (!event || event === 'decision'),
     why: purposeCode(ev) ? t(`purpose.${purposeCode(ev)}`) : '',
     whyCode: purposeCode(ev),
     event: event && event !== 'decision' ? t(`event.${event}`) : null,
@@ -108,7 +109,8 @@ async function verify(d, btn, res) {
 
 function render() {
   const place = $('#place').value;
-  const ds = entries.map(describe).filter((d) => !place || d.placeId === place);
+  const mine = $('#own').checked;
+  const ds = entries.map(describe).filter((d) => (!place || d.placeId === place) && (mine || !d.own));
   const seen = ds.filter((d) => d.permit && !d.override);
   const overrides = ds.filter((d) => d.override);
   const denied = ds.filter((d) => !d.permit);
@@ -146,7 +148,7 @@ async function load(url) {
 
 function firstUrl() {
   const s = subject();
-  const p = new URLSearchParams({ patient: `Patient/${s.id}`, _count: '25' });
+  const p = new URLSearchParams({ patient: `Patient/${s.id}`, _count: '100' });
   const from = $('#from').value;
   const to = $('#to').value;
   if (from) p.append('date', `ge${from}`);
@@ -162,6 +164,7 @@ $('#filter').addEventListener('submit', (e) => {
   load(firstUrl());
 });
 $('#place').addEventListener('change', render);
+$('#own').addEventListener('change', render);
 $('#more').addEventListener('click', () => next && load(next));
 document.addEventListener('ob-lang', render);
 await load(firstUrl());
