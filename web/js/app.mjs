@@ -225,7 +225,11 @@ export function controllerOf(r) {
 export function titleOf(r) {
   const cc = r.code || r.medicationCodeableConcept || r.vaccineCode || r.type || r.serviceType?.[0];
   const text = cc?.text || cc?.coding?.[0]?.display || cc?.coding?.[0]?.code;
-  if (r.resourceType === 'Appointment') return r.serviceType?.[0]?.text || t('cat.appointment');
+  if (r.resourceType === 'Appointment') {
+    const at = ext(r, 'responsible-clinic')?.valueReference?.display;
+    const what = r.serviceType?.[0]?.text || (at ? t('item.appointmentat', at) : t('item.appointment'));
+    return r.status === 'cancelled' ? `${what} (${t('apt.cancelled.short')})` : what;
+  }
   if (r.resourceType === 'Observation' && r.valueQuantity) return `${text || ''}: ${r.valueQuantity.value} ${r.valueQuantity.unit || ''}`;
   if (r.resourceType === 'DocumentReference') return r.description || text || t(`cat.${categoryOf(r)}`);
   return text || r.id;
