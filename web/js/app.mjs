@@ -128,13 +128,14 @@ function banners() {
 export async function logout() {
   const r = await api('/auth/logout', { method: 'POST' });
   sessionStorage.clear();
+  localStorage.removeItem('ob-in');
   const end = r.json?.end_session;
   location.assign(end || '/?loggedout=1');
 }
 
 // start(kind?): loads the session (or sends to the login page), fills the header, applies
 // the language; resolves to the session. kind: 'citizen' | 'professional' | null (any)
-export async function start(kind = null, { optional = false } = {}) {
+export async function start(kind = null, { optional = false, probe = true } = {}) {
   $('#lang')?.addEventListener('click', () => {
     lang = lang === 'da' ? 'en' : 'da';
     localStorage.setItem('ob-lang', lang);
@@ -150,14 +151,17 @@ export async function start(kind = null, { optional = false } = {}) {
     $('#lang').textContent = t('lang.switch');
     $('#lang').lang = lang === 'da' ? 'en' : 'da';
   }
+  if (!probe) return null;
   const r = await api('/auth/session');
   if (r.status !== 200 || !r.json) {
+    localStorage.removeItem('ob-in');
     if (optional) return null;
     location.assign('/');
     return new Promise(() => {});
   }
   session = r.json;
   csrf = session.csrf || '';
+  localStorage.setItem('ob-in', '1'); // a hint for the login page only: no token, no name
   const k = session.kind === 'citizen' ? 'patient' : session.kind;
   if (kind === 'citizen' && k !== 'patient') {
     location.assign('/pro.html');

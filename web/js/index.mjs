@@ -3,9 +3,11 @@
 // someone already logged in goes on to their start page.
 import { start, api, el, $, t, say } from './app.mjs';
 
-const s = await start(null, { optional: true });
-if (s) location.replace(s.kind === 'professional' ? '/pro.html' : '/mine-data.html');
+// ask whether the visitor is logged in only when they may be: just back from the provider
+// (?login=1) or logged in before in this browser; otherwise the 401 is only noise
 const q = new URLSearchParams(location.search);
+const s = await start(null, { optional: true, probe: q.has('login') || localStorage.getItem('ob-in') === '1' });
+if (s) location.replace(s.kind === 'professional' ? '/pro.html' : '/mine-data.html');
 if (q.has('loggedout')) say($('#msg'), 'good', t('login.loggedout'));
 if (q.has('expired')) say($('#msg'), 'warn', t('login.expired'));
 if (q.has('login_error') || q.has('error')) say($('#msg'), 'bad', t('login.error'));
