@@ -1945,6 +1945,7 @@ static void web_req_of(ob_http_server *s, struct MHD_Connection *conn, req *r, c
     w->content_type = header(conn, "Content-Type");
     w->if_none_match = header(conn, "If-None-Match");
     w->tls = s->tls;
+    w->client = r->slot ? r->slot->client : NULL;
     w->body = r->body;
     w->body_len = r->len;
     w->now = (int64_t)ob_time_now();

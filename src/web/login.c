@@ -87,7 +87,7 @@ void ob_web_login_start(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
     char id[OB_SESSION_ID_LEN + 1];
     ob_login_pending p;
     ob_err e = {0};
-    ob_status rc = ob_login_start(ob_web_sessions(w), i, rq->now, id, &p, &e);
+    ob_status rc = ob_login_start(ob_web_sessions(w), i, rq->client, rq->now, id, &p, &e);
     if (rc != OB_OK) {
         answer(out, 503, "{\"error\":\"too many logins in progress; try again shortly\"}");
         return;

@@ -25,6 +25,8 @@ typedef struct entry {
     int issuer;
     /* a pending login */
     ob_login_pending login;
+    uint8_t client[16];
+    bool has_client;
 } entry;
 
 struct ob_sessions {
@@ -282,14 +284,38 @@ bool ob_session_csrf_ok(const ob_session_info *info, const char *sent)
     return sodium_memcmp(sent, info->csrf, strlen(info->csrf)) == 0;
 }
 
-ob_status ob_login_start(ob_sessions *s, int issuer, int64_t now, char id[OB_SESSION_ID_LEN + 1],
-                         ob_login_pending *p, ob_err *e)
+/* Live pending logins from this client address; the lock is held. A walk of the table, made
+ * only once the table holds more than one client's share. */
+static size_t from_client(const ob_sessions *s, const uint8_t client[16], int64_t now)
+{
+    size_t n = 0;
+    if (s->count[K_LOGIN] < OB_LOGIN_PER_CLIENT)
+        return 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (const entry *x = s->b[i]; x; x = x->next)
+            n += x->kind == K_LOGIN && x->has_client && !expired(s, x, now) &&
+                 memcmp(x->client, client, 16) == 0;
+    return n;
+}
+
+ob_status ob_login_start(ob_sessions *s, int issuer, const uint8_t *client, int64_t now,
+                         char id[OB_SESSION_ID_LEN + 1], ob_login_pending *p, ob_err *e)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_lock(&s->lock);
     entry *x = NULL;
-    ob_status rc = insert(s, K_LOGIN, now, id, &x, e);
+    ob_status rc = OB_OK;
+    if (client && from_client(s, client, now) >= OB_LOGIN_PER_CLIENT)
+        rc = ob_err_set(e, OB_ELIMIT,
+                        "too many logins in progress from this address; finish one or wait "
+                        "ten minutes");
+    if (rc == OB_OK)
+        rc = insert(s, K_LOGIN, now, id, &x, e);
     if (rc == OB_OK) {
+        if (client) {
+            memcpy(x->client, client, 16);
+            x->has_client = true;
+        }
         x->login.issuer = issuer;
         ob_session_random(x->login.state);
         ob_session_random(x->login.nonce);

@@ -27,10 +27,11 @@
 
 #include "core/err.h"
 
-#define OB_SESSION_ID_LEN 43 /* base64url of 32 bytes, unpadded */
-#define OB_SESSION_IDLE   (15 * 60)
-#define OB_SESSION_MAX    (8 * 60 * 60)
-#define OB_LOGIN_TTL      (10 * 60)
+#define OB_SESSION_ID_LEN   43 /* base64url of 32 bytes, unpadded */
+#define OB_SESSION_IDLE     (15 * 60)
+#define OB_SESSION_MAX      (8 * 60 * 60)
+#define OB_LOGIN_TTL        (10 * 60)
+#define OB_LOGIN_PER_CLIENT 32 /* pending logins from one client address at once */
 
 typedef struct ob_sessions ob_sessions;
 
@@ -76,9 +77,11 @@ typedef struct ob_login_pending {
 } ob_login_pending;
 
 /* Starts one: fresh state, nonce and verifier into *p, and the login cookie's value
- * (id). */
-ob_status ob_login_start(ob_sessions *s, int issuer, int64_t now, char id[OB_SESSION_ID_LEN + 1],
-                         ob_login_pending *p, ob_err *e);
+ * (id). client: the client's address key (16 bytes, the server's per-address key), or NULL:
+ * one address holds at most OB_LOGIN_PER_CLIENT pending logins (OB_ELIMIT beyond), so that
+ * a flood of /auth/login from one place cannot fill the table and lock everyone out. */
+ob_status ob_login_start(ob_sessions *s, int issuer, const uint8_t *client, int64_t now,
+                         char id[OB_SESSION_ID_LEN + 1], ob_login_pending *p, ob_err *e);
 /* Takes (and removes) the pending login of this cookie value. OB_ENOTFOUND when none, or
  * older than OB_LOGIN_TTL. */
 ob_status ob_login_take(ob_sessions *s, const char *id, int64_t now, ob_login_pending *p,

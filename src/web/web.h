@@ -58,7 +58,8 @@ typedef struct ob_web_req {
     const char *q_as, *q_code, *q_state, *q_error; /* query parameters /auth reads */
     const char *cookie, *authorization, *csrf, *fetch_site, *origin, *host, *content_type;
     const char *if_none_match;
-    bool tls; /* the connection is TLS (the page's origin is https) */
+    bool tls;              /* the connection is TLS (the page's origin is https) */
+    const uint8_t *client; /* the client's address key (16 bytes), or NULL */
     const char *body;
     size_t body_len;
     int64_t now; /* seconds since the epoch */

@@ -242,7 +242,7 @@ callback "$first_cb" "$first_cookie"
 eq "T-WEB-3: a replayed callback: refused" "$loc" "/?login_error=no_login"
 eq "... no session" "$(setcookie __Host-ob_session)" ""
 callback "$first_cb"
-eq "T-WEB-4: a callback without the login cookie: refused" "$loc" "/?login_error=no_login"
+eq "T-WEB-3: a callback without the login cookie: refused" "$loc" "/?login_error=no_login"
 # a replayed code with a fresh login's state: the provider refuses the used code
 get "$addr/auth/login?as=citizen"
 c3=$(setcookie __Host-ob_login)
@@ -280,6 +280,17 @@ get "$addr/auth/session" -H "$S"
 eq "after logout: no session" "$code" 401
 get "$addr/fhir/Appointment" -H "$S"
 eq "after logout: the API refuses the cookie" "$code" 401
+
+# T-WEB-4: a flood of /auth/login from one address cannot fill the pending logins and lock
+# everyone out: one address holds at most 32; another address still logs in
+refused=0
+for _ in $(seq 1 40); do
+  c=$(curl -s -o /dev/null -w '%{http_code}' "$addr/auth/login?as=citizen")
+  [ "$c" = 503 ] && refused=$((refused + 1))
+done
+[ "$refused" -ge 8 ] && ok || bad "T-WEB-4: logins beyond 32 in progress from one address refused ($refused of 40)"
+c=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$addr/auth/login?as=citizen")
+eq "T-WEB-4: ... while another address still logs in" "$c" 302
 
 # the server's stderr names no token and no secret
 hasnt "stderr: no client secret" "$(cat "$work/err.txt")" "web-secret"

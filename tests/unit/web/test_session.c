@@ -158,13 +158,13 @@ static void test_store_login(void **state)
     assert_int_equal(ob_sessions_new(0, 0, 2, &s, &e), OB_OK);
     char id[OB_SESSION_ID_LEN + 1], id2[OB_SESSION_ID_LEN + 1], id3[OB_SESSION_ID_LEN + 1];
     ob_login_pending p, q;
-    assert_int_equal(ob_login_start(s, 1, 100, id, &p, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 1, NULL, 100, id, &p, &e), OB_OK);
     assert_int_equal(strlen(p.state), OB_SESSION_ID_LEN);
     assert_string_not_equal(p.state, p.nonce);
     assert_string_not_equal(p.nonce, p.verifier);
     /* bounded: a third pending login is refused, not an old one dropped */
-    assert_int_equal(ob_login_start(s, 1, 100, id2, &q, &e), OB_OK);
-    assert_int_equal(ob_login_start(s, 1, 100, id3, &q, &e), OB_ELIMIT);
+    assert_int_equal(ob_login_start(s, 1, NULL, 100, id2, &q, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 1, NULL, 100, id3, &q, &e), OB_ELIMIT);
     /* taken once */
     assert_int_equal(ob_login_take(s, id, 150, &q, &e), OB_OK);
     assert_string_equal(q.state, p.state);
@@ -174,7 +174,20 @@ static void test_store_login(void **state)
     /* at most 10 minutes */
     assert_int_equal(ob_login_take(s, id2, 100 + OB_LOGIN_TTL, &q, &e), OB_ENOTFOUND);
     /* the expired ones make room again */
-    assert_int_equal(ob_login_start(s, 0, 100 + OB_LOGIN_TTL, id3, &q, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 0, NULL, 100 + OB_LOGIN_TTL, id3, &q, &e), OB_OK);
+    ob_sessions_free(s);
+    /* one address holds at most OB_LOGIN_PER_CLIENT pending logins; another still logs in */
+    assert_int_equal(ob_sessions_new(0, 0, 0, &s, &e), OB_OK);
+    const uint8_t a[16] = {1}, b[16] = {2};
+    for (int i = 0; i < OB_LOGIN_PER_CLIENT; i++)
+        assert_int_equal(ob_login_start(s, 0, a, 100, id, &q, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 0, a, 100, id, &q, &e), OB_ELIMIT);
+    assert_int_equal(ob_login_start(s, 0, b, 100, id2, &q, &e), OB_OK);
+    /* a finished login makes room; so does time */
+    assert_int_equal(ob_login_take(s, id, 101, &q, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 0, a, 101, id, &q, &e), OB_OK);
+    assert_int_equal(ob_login_start(s, 0, a, 101, id3, &q, &e), OB_ELIMIT);
+    assert_int_equal(ob_login_start(s, 0, a, 100 + OB_LOGIN_TTL, id3, &q, &e), OB_OK);
     ob_sessions_free(s);
 }
 
