@@ -355,9 +355,11 @@ const tests = {
     const page = await login(ctx, 'citizen', 'pt-3');
     const pro = await newContext();
     const pp = await login(pro, 'professional', 'gp-0-dr0');
-    const all = [...CITIZEN_PAGES.map((p) => [page, p]), [pp, 'pro'], [pp, 'cluster']];
+    const anon = await newContext();
+    const ap = await anon.newPage();
+    const all = [[ap, 'index'], ...CITIZEN_PAGES.map((p) => [page, p]), [pp, 'pro'], [pp, 'cluster']];
     for (const [pg, name] of all) {
-      await visit(pg, `/${name}.html`);
+      await visit(pg, name === 'index' ? '/' : `/${name}.html`);
       await pg.keyboard.press('Tab');
       const first = await pg.evaluate(() => document.activeElement?.className);
       check(`${name}: Tab first reaches the skip link`, first === 'skip', first);
@@ -400,6 +402,7 @@ const tests = {
     check('the log check works by keyboard', (await page.locator('#entries .card .verify-result').first().getAttribute('data-result')) === 'ok', '');
     await ctx.close();
     await pro.close();
+    await anon.close();
   },
 
   // a 360 px phone: nothing wider than the screen
@@ -416,6 +419,20 @@ const tests = {
     await proLookup(pp);
     const w = await pp.evaluate(() => document.documentElement.scrollWidth);
     check('pro at 360 px: no sideways scrolling', w <= 360, `${w}px`);
+    const co = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+    const cop = await login(co, 'professional', 'gp-0-dr0');
+    await visit(cop, '/cluster.html');
+    await cop.click('#q button[type=submit]');
+    await cop.waitForSelector('#report:not(.hidden), #msg .notice.bad', { timeout: 60000 });
+    const wc = await cop.evaluate(() => document.documentElement.scrollWidth);
+    check('cluster at 360 px: no sideways scrolling (the table scrolls in its box)', wc <= 360, `${wc}px`);
+    const an = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+    const anp = await an.newPage();
+    await visit(anp, '/');
+    const wi = await anp.evaluate(() => document.documentElement.scrollWidth);
+    check('login at 360 px: no sideways scrolling', wi <= 360, `${wi}px`);
+    await co.close();
+    await an.close();
     await ctx.close();
     await pro.close();
   },
