@@ -55,4 +55,62 @@ Try, in another terminal after pasting the four lines above:
 Ctrl-C stops the server (requests in flight finish, the log is flushed).
 
 MSG
-exec "$bin" serve --db "$db" --listen "$listen" --metrics-clients demo-monitor
+
+# The web pages (issue 26) log people in through an OpenID Connect provider: a real one
+# (npm oidc-provider, tests/web/idp.mjs) on loopback whose users are this database's people.
+# It needs node and npm (the pinned packages of tests/web are installed once); without them
+# the server runs as before, without logins.
+web=()
+idp=""
+if command -v node >/dev/null && command -v npm >/dev/null && bash tests/web/run.sh --install 2>"$dir/npm.log"; then
+  "$bin" people list --db "$db" --limit 10000000 >"$dir/people.ndjson"
+  secret=$(openssl rand -hex 16)
+  rm -f "$dir/idp.json"
+  node tests/web/idp.mjs --people "$dir/people.ndjson" --out "$dir/idp.json" \
+    --redirect "http://$listen/auth/callback" --post-logout "http://$listen/" --secret "$secret" \
+    >"$dir/idp.log" 2>&1 &
+  idp=$!
+  for _ in $(seq 1 100); do [ -s "$dir/idp.json" ] && break; sleep 0.1; done
+  cit_iss=$(jq -r .citizen "$dir/idp.json" 2>/dev/null || true)
+  pro_iss=$(jq -r .professional "$dir/idp.json" 2>/dev/null || true)
+  if [ -n "$cit_iss" ] && [ "$cit_iss" != null ]; then
+    (umask 077 && cat >"$dir/oidc.json" <<EOF
+{"issuers": [
+  {"issuer": "$cit_iss", "name": "citizen", "label": "MitID (demo)", "kind": "citizen", "audience": "overblik",
+   "claims": {"patient": "patient"}, "client_id": "overblik-web", "client_secret": "$secret",
+   "redirect_uri": "http://$listen/auth/callback"},
+  {"issuer": "$pro_iss", "name": "professional", "label": "Sundhedsfagligt login (demo)", "kind": "professional",
+   "audience": "overblik", "claims": {"sub": {"claim": "fhirUser", "prefix": "Practitioner/"}, "site": "dk:sor"},
+   "client_id": "overblik-web", "client_secret": "$secret", "redirect_uri": "http://$listen/auth/callback"}
+]}
+EOF
+    )
+    web=(--oidc "$dir/oidc.json")
+    # a relative who holds a power of attorney, and the CPR number the generator made up for
+    # $pt (gen is deterministic: the same seed and size write the same people to a file)
+    holder=$(sqlite3 "$db" "select json_extract(json,'\$.holder')||' (for '||json_extract(json,'\$.patient')||')' from records where type='relative' order by rowid limit 1")
+    cpr=$("$bin" gen --out "$dir/people-with-cpr.ndjson" --patients "$patients" --seed 1 >/dev/null 2>&1 &&
+      jq -r --arg p "$pt" 'select(.type=="patient" and .id==$p) | .cpr' "$dir/people-with-cpr.ndjson" | head -1)
+    rm -f "$dir/people-with-cpr.ndjson"
+    cat <<MSG
+The web pages: http://$listen/   (log in through the demo identity provider; its login page
+asks only for a user id: it is a test provider whose users are the demo's synthetic people)
+  MitID (demo), citizens:       $pt ("Hvem har set mine data" shows the look-ups above)
+                                ${holder:-} (a relative with power of attorney)
+  Sundhedsfagligt login (demo): $gp-dr0 ($pt's GP: find $pt by the synthetic CPR ${cpr:-?})
+                                hosp-0-med-dr0 (a hospital doctor), $gp-sec (a secretary:
+                                chooses a doctor to work for), gp-0-dr0 (coordinates the
+                                quality cluster klynge-0: "Kvalitetsklynge")
+  A professional who works at several sites logs in as id@site.
+
+MSG
+  else
+    echo "make demo: the demo identity provider did not start ($dir/idp.log); the pages run without login" >&2
+  fi
+else
+  echo "make demo: node/npm or the npm packages are missing ($dir/npm.log); the pages run without login" >&2
+fi
+rc=0
+"$bin" serve --db "$db" --listen "$listen" --metrics-clients demo-monitor "${web[@]}" || rc=$?
+[ -n "$idp" ] && kill "$idp" 2>/dev/null
+exit "$rc"

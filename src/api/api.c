@@ -123,7 +123,7 @@ static const struct capability {
      "_count:number _offset:number _summary:token _sort:special",
      ob_api_include_document, NULL, NULL, SOURCE_UPDATE},
     {"Patient", "read search-type", "_id:token identifier:token", NULL, ob_api_revinclude_patient,
-     "overview patients-like-me everything disclose", NULL},
+     "overview patients-like-me everything disclose uses", NULL},
     {"Organization", "read search-type", "_id:token identifier:token name:string partof:reference",
      NULL, NULL, NULL, NULL},
     {"Endpoint", "read search-type", "", NULL, NULL, NULL, NULL},

@@ -54,6 +54,10 @@ typedef struct ob_caller {
      * and an interaction none grants is refused at the door */
     bool has_scopes;
     char scopes[512];
+    /* issue 26 (R-BLK-3, seed 000): the patient (ext id) a GP says they are showing their own
+     * log to, sitting with them (X-Shown-To-Patient); "" for none. Only the patient's own
+     * GP may, and it is logged as such */
+    char shown_to[64];
 } ob_caller;
 
 /* Reads a token's space-separated scope claim into c->scopes (SMART v2 and v1 resource

@@ -124,6 +124,13 @@ static void log_access(ob_api_access acc, ob_api_read_log *lr)
         lr->capacity = OB_CAP_ATTORNEY;
         lr->legal_basis = LB_ATTORNEY;
         lr->reason = "the power of attorney covers all of the patient's data";
+    } else if (acc == OB_API_ACCESS_GP) { /* only when shown to the patient (by_patient) */
+        lr->permit = true;
+        lr->rule = "R-BLK-3";
+        lr->capacity = OB_CAP_PROFESSIONAL;
+        lr->legal_basis = LB_OWN;
+        lr->reason = "the patient's own GP showed the patient their access log, at the "
+                     "patient's request (the patient is not digital)";
     } else {
         lr->capacity = OB_CAP_PROFESSIONAL;
         lr->legal_basis = "none";
@@ -153,8 +160,12 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
         return OB_OK;
     pthread_rwlock_rdlock(&h->lock);
     ob_api_access acc = ob_api_patient_access(h->ix, c, pat);
-    if (acc == OB_API_ACCESS_GP)
-        acc = OB_API_ACCESS_NONE; /* professionals never read a patient's log */
+    /* professionals never read a patient's log, except the patient's own GP showing it to a
+     * patient who is not digital, sitting with them, and saying so (R-BLK-3, seed 000) */
+    bool shown = acc == OB_API_ACCESS_GP && !want_seq && pat < h->ix->npatients &&
+                 strcmp(c->shown_to, h->ix->patients[pat].ext_id) == 0;
+    if (acc == OB_API_ACCESS_GP && !shown)
+        acc = OB_API_ACCESS_NONE;
     const char *pext = acc != OB_API_ACCESS_NONE ? h->ix->patients[pat].ext_id : NULL;
     pthread_rwlock_unlock(&h->lock);
     struct collect col = {.bundle = ob_api_bundle_new("searchset"),

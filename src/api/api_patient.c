@@ -601,6 +601,12 @@ ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq
         return patients_like_me(h, c, rq, out, e);
     if (strcmp(rest, "/$disclose") == 0)
         return disclose(h, c, rq, out, e);
+    size_t idl = rest[0] == '/' ? strcspn(rest + 1, "/") : 0;
+    if (idl && idl < 160 && strcmp(rest + 1 + idl, "/$uses") == 0) { /* issue 26 */
+        char id[160];
+        snprintf(id, sizeof id, "%.*s", (int)idl, rest + 1);
+        return ob_api_uses(h, c, rq, id, out, e);
+    }
     char path[200];
     snprintf(path, sizeof path, "Patient%s", rest);
     if (ob_api_is_everything(path)) {

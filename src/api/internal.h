@@ -54,6 +54,10 @@ ob_status ob_api_grants(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
 ob_status ob_api_events(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                         const char *rest, ob_api_response *out, ob_err *e);
 /* Patient: $overview, _search */
+/* GET /Patient/<id>/$uses (api_uses.c, issue 26): the statistics releases and research
+ * that used the patient's data, for the patient or their attorney. */
+ob_status ob_api_uses(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *id,
+                      ob_api_response *out, ob_err *e);
 ob_status ob_api_patient(ob_hub *h, const ob_caller *c, const ob_api_request *rq, const char *type,
                          const char *rest, ob_api_response *out, ob_err *e);
 

@@ -19,6 +19,7 @@
 #include "http/oidc.h"
 #include "http/server.h"
 #include "store/log_index.h"
+#include "web/web.h"
 
 void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap)
 {
@@ -57,6 +58,8 @@ enum {
     S_SMART_TOKEN,
     S_CORS_ORIGINS,
     S_OIDC,
+    S_WEB_DIR,
+    S_DEV_LOGIN,
     S_COUNT
 };
 static const struct {
@@ -89,6 +92,8 @@ static const struct {
     {"smart_token", "OVERBLIK_SMART_TOKEN", "smart-token", NULL},
     {"cors_origins", "OVERBLIK_CORS_ORIGINS", "cors-origins", NULL},
     {"oidc", "OVERBLIK_OIDC", "oidc", NULL},
+    {"web_dir", "OVERBLIK_WEB_DIR", "web-dir", NULL},
+    {"dev_login", "OVERBLIK_DEV_LOGIN", "dev-login", "false"},
 };
 
 typedef struct config {
@@ -194,7 +199,8 @@ static void notice(void *ctx, const char *msg)
     fprintf(stderr, "overblik serve: %s\n", msg);
 }
 
-static const char *const serve_flags[] = {"help", "access-log", "insecure-plain-http", NULL};
+static const char *const serve_flags[] = {"help", "access-log", "insecure-plain-http", "dev-login",
+                                          NULL};
 static const char *const serve_valued[] = {"db",
                                            "keys",
                                            "listen",
@@ -220,6 +226,7 @@ static const char *const serve_valued[] = {"db",
                                            "smart-token",
                                            "cors-origins",
                                            "oidc",
+                                           "web-dir",
                                            NULL};
 
 int cmd_serve(int argc, char **argv)
@@ -236,7 +243,7 @@ int cmd_serve(int argc, char **argv)
                "         [--max-connections-per-ip N] [--idle-timeout S] [--header-timeout S]\n"
                "         [--body-timeout S] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
                "         [--insecure-plain-http] [--smart-authorize URL --smart-token URL]\n"
-               "         [--cors-origins ORIGIN,...] [--oidc FILE]\n"
+               "         [--cors-origins ORIGIN,...] [--oidc FILE] [--web-dir DIR] [--dev-login]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -248,7 +255,12 @@ int cmd_serve(int argc, char **argv)
                "Production passes its own JWKS: the server never generates production keys.\n"
                "--oidc FILE names OpenID Connect identity providers (JSON, docs/operations.md):\n"
                "their keys are discovered and refreshed from each provider, their claims\n"
-               "mapped to overblik's callers (ES256, RS256, EdDSA).\n"
+               "mapped to overblik's callers (ES256, RS256, EdDSA). A provider with client_id,\n"
+               "client_secret and redirect_uri also logs people in to the web pages.\n"
+               "The web pages (web/, compiled in) are served at /; --web-dir DIR serves DIR\n"
+               "from disk instead (development). --dev-login enables POST /auth/dev-login, a\n"
+               "session for any existing patient or professional without a provider:\n"
+               "development only, never in production (a warning is printed at start).\n"
                "Each setting can also come from the environment (OVERBLIK_DB, OVERBLIK_LISTEN,\n"
                "OVERBLIK_THREADS, OVERBLIK_JWKS, OVERBLIK_AUDIENCE, OVERBLIK_ISSUER,\n"
                "OVERBLIK_BASE_URL, OVERBLIK_ACCESS_LOG, OVERBLIK_SHUTDOWN_TIMEOUT,\n"
@@ -291,6 +303,7 @@ int cmd_serve(int argc, char **argv)
     }
     bool access_log = opt_flag(&o, "access-log") || truthy(c.v[S_ACCESS_LOG]);
     bool plain_ok = opt_flag(&o, "insecure-plain-http") || truthy(c.v[S_INSECURE_PLAIN]);
+    bool dev_login = opt_flag(&o, "dev-login") || truthy(c.v[S_DEV_LOGIN]);
     unsigned threads, timeout, ovr_pro, ovr_site, max_conns, per_ip, idle, hdr_to, body_to;
     if (opt_uint("serve", "threads", c.v[S_THREADS], 0, 256, &threads) < 0 ||
         opt_uint("serve", "shutdown_timeout", c.v[S_SHUTDOWN_TIMEOUT], 0, 3600, &timeout) < 0 ||
@@ -363,9 +376,24 @@ int cmd_serve(int argc, char **argv)
                          c.v[S_SMART_AUTHORIZE],
                          c.v[S_SMART_TOKEN],
                          c.v[S_ISSUER],
-                         c.v[S_CORS_ORIGINS]};
+                         c.v[S_CORS_ORIGINS],
+                         NULL};
+    ob_web *web = NULL;
+    ob_web_config wc = {h, oidc, c.v[S_WEB_DIR], dev_login, 0, 0};
+    if (ob_web_new(&wc, &web, &e) != OB_OK) {
+        ob_hub_close(h);
+        ob_auth_free(auth);
+        ob_oidc_free(oidc);
+        return fail("serve", &e);
+    }
+    hc.web = web;
+    if (dev_login)
+        fprintf(stderr, "overblik serve: WARNING: --dev-login is on: POST /auth/dev-login gives "
+                        "anyone who can reach this server a session as any patient or "
+                        "professional. Development only; never in production.\n");
     ob_http_server *srv = NULL;
     if (ob_http_start(h, auth, &hc, &srv, &e) != OB_OK) {
+        ob_web_free(web);
         ob_hub_close(h);
         ob_auth_free(auth);
         ob_oidc_free(oidc);
@@ -410,6 +438,7 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "overblik serve: %s received, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     ob_http_stop(srv);
+    ob_web_free(web);
     ob_hub_close(h); /* finishes the log's queue and cuts a final checkpoint */
     ob_auth_free(auth);
     ob_oidc_free(oidc);

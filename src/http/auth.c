@@ -343,8 +343,37 @@ static ob_status token_key(const ob_auth *a, const json_t *cl, const char *kid, 
                           : "token header has no key id (kid)");
 }
 
+/* What an OpenID Connect ID token must say on top of a bearer token's checks (issue 26,
+ * OIDC Core 3.1.3.7): it comes from the provider the login went to, its aud holds the
+ * client id (and azp, when present or when aud holds others, is the client id), it has
+ * iat, and its nonce is the login's. NULL for a bearer token. */
+typedef struct id_expect {
+    int issuer;
+    const char *client_id, *nonce;
+} id_expect;
+
+static ob_status check_id_token(const id_expect *x, const json_t *cl, ob_err *e)
+{
+    const json_t *aud = json_object_get(cl, "aud");
+    if (!aud_matches(aud, x->client_id))
+        return ob_err_set(e, OB_EINVAL, "ID token audience (aud) is not this client");
+    const json_t *azp = json_object_get(cl, "azp");
+    if ((azp || (json_is_array(aud) && json_array_size(aud) > 1)) &&
+        (!json_is_string(azp) || strcmp(json_string_value(azp), x->client_id) != 0))
+        return ob_err_set(e, OB_EINVAL, "ID token authorized party (azp) is not this client");
+    bool has;
+    int64_t v;
+    if (!numeric_claim(cl, "iat", &has, &v) || !has)
+        return ob_err_set(e, OB_EINVAL, "ID token has no issued-at (iat)");
+    const char *nonce = json_string_value(json_object_get(cl, "nonce"));
+    if (!nonce || strlen(nonce) != strlen(x->nonce) ||
+        sodium_memcmp(nonce, x->nonce, strlen(x->nonce)) != 0)
+        return ob_err_set(e, OB_EINVAL, "ID token nonce is not this login's");
+    return OB_OK;
+}
+
 static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int64_t now,
-                            json_t **claims, ob_err *e)
+                            const id_expect *x, json_t **claims, ob_err *e)
 {
     *claims = NULL;
     if (len == 0)
@@ -387,6 +416,10 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
         rc = OB_EINVAL;
         goto out;
     }
+    if (x && oi != x->issuer) { /* before any work: another issuer's token */
+        ob_err_set(e, rc, "ID token is not from the provider the login went to");
+        goto out;
+    }
     if (alg != key.alg) { /* the key decides the algorithm, never the header */
         ob_err_set(e, rc, "token algorithm %s is not its key's (%s)", ob_jwk_alg_name(alg),
                    ob_jwk_alg_name(key.alg));
@@ -414,8 +447,9 @@ static ob_status verify_jws(const ob_auth *a, const char *token, size_t len, int
         json_t *mapped = NULL;
         if (check_times(cl, now, e) != OB_OK)
             goto out;
-        if (!aud_matches(json_object_get(cl, "aud"), aud)) {
-            ob_err_set(e, rc, "token audience (aud) is not this server");
+        if (x ? check_id_token(x, cl, e) != OB_OK : !aud_matches(json_object_get(cl, "aud"), aud)) {
+            if (!x)
+                ob_err_set(e, rc, "token audience (aud) is not this server");
             goto out;
         }
         if ((rc = ob_oidc_map(a->oidc, oi, cl, &mapped, e)) != OB_OK)
@@ -446,7 +480,7 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
 {
     *claims = NULL;
     if (len == 0 || len > OB_AUTH_MAX_TOKEN)
-        return verify_jws(a, token, len, now, claims, e); /* for its message */
+        return verify_jws(a, token, len, now, NULL, claims, e); /* for its message */
     uint8_t d[32];
     token_digest(a, token, len, d);
     size_t set = ((size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16) % CACHE_SETS;
@@ -471,7 +505,7 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
         *claims = cl;
         return OB_OK;
     }
-    ob_status rc = verify_jws(a, token, len, now, claims, e);
+    ob_status rc = verify_jws(a, token, len, now, NULL, claims, e);
     if (rc != OB_OK)
         return rc;
     pthread_mutex_lock(lock);
@@ -487,6 +521,26 @@ ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_
     pthread_mutex_unlock(lock);
     json_decref(old);
     return OB_OK;
+}
+
+ob_status ob_auth_verify_id_token(ob_oidc *o, int issuer, const char *client_id, const char *nonce,
+                                  const char *token, size_t len, int64_t now, json_t **claims,
+                                  ob_err *e)
+{
+    *claims = NULL;
+    if (!o || issuer < 0 || !client_id || !nonce || !nonce[0])
+        return ob_err_set(e, OB_EINVAL,
+                          "no provider, client or nonce to check an ID token against");
+    /* the same verifier as a bearer token's, over the provider's keys only (no JWKS file
+     * keys, no cache: an ID token is used once) */
+    ob_auth *a = ob_calloc(1, sizeof *a);
+    if (!a)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    a->oidc = o;
+    id_expect x = {issuer, client_id, nonce};
+    ob_status rc = verify_jws(a, token, len, now, &x, claims, e);
+    ob_free(a);
+    return rc;
 }
 
 /* ---- the jti replay cache (auth.h) ---- */

@@ -75,6 +75,17 @@ size_t ob_auth_key_count(const ob_auth *a);
 ob_status ob_auth_verify(const ob_auth *a, const char *token, size_t len, int64_t now,
                          json_t **claims, ob_err *e);
 
+/* Verifies an OpenID Connect ID token from login provider `issuer` of o (issue 26, the
+ * web pages' login) with the same code as a bearer token (the provider's keys, the
+ * algorithm its key's, exp/nbf/iat with the leeway), and then as OIDC Core 3.1.3.7 asks:
+ * iss is that provider's, aud holds client_id, azp (when present, or when aud holds
+ * others) is client_id, iat is present, nonce is the login's. *claims: the provider's
+ * claims mapped to overblik's (ob_oidc_map), as a bearer token's. OB_EINVAL naming the
+ * failed check. */
+ob_status ob_auth_verify_id_token(ob_oidc *o, int issuer, const char *client_id, const char *nonce,
+                                  const char *token, size_t len, int64_t now, json_t **claims,
+                                  ob_err *e);
+
 /* Maps verified claims to *c (kind, actor, acting_org, on_behalf_of, subject,
  * client_id, default purpose). Returns OB_OK; OB_EINVAL when a claim is missing or
  * malformed and OB_ENOTFOUND when the subject, site or system client is unknown (both

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "core/alloc.h"
 
 #define MAX_KEYS       16
@@ -25,12 +27,15 @@ typedef struct map_entry {
 typedef struct issuer {
     char issuer[OB_OIDC_URL_MAX], audience[256], kind[16];
     char jwks_uri[OB_OIDC_URL_MAX]; /* configured (no discovery) or discovered */
+    /* the web pages' login (issue 26): "" when this provider is for bearer tokens only */
+    char name[64], label[128], client_id[256], client_secret[256], redirect_uri[OB_OIDC_URL_MAX];
+    char scope[256];
     bool jwks_fixed, smart;
     map_entry map[MAX_MAP];
     size_t nmap;
     pthread_mutex_t fetch; /* one fetch of this issuer at a time */
     pthread_mutex_t lock;  /* everything below */
-    char authorize[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX];
+    char authorize[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX], end_session[OB_OIDC_URL_MAX];
     ob_jwk keys[MAX_KEYS];
     size_t nkeys;
     int64_t tried_at, keys_at; /* last fetch attempt, last success (0 = never) */
@@ -136,6 +141,77 @@ static ob_status parse_map(issuer *is, const json_t *claims, size_t n, ob_err *e
     return OB_OK;
 }
 
+/* A secret kept in a file (client_secret_file): its first line, at most cap - 1 bytes. */
+static ob_status read_secret(const char *path, char *dst, size_t cap, ob_err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ob_err_set(e, OB_EINVAL, "client_secret_file %s cannot be read", path);
+    char line[512];
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    size_t l = got ? strcspn(line, "\r\n") : 0;
+    line[l] = '\0';
+    if (!l || l >= cap) {
+        sodium_memzero(line, sizeof line);
+        return ob_err_set(e, OB_EINVAL, "client_secret_file %s holds no usable secret", path);
+    }
+    snprintf(dst, cap, "%s", line);
+    sodium_memzero(line, sizeof line);
+    return OB_OK;
+}
+
+/* The web login's settings of one provider (issue 26): name (default: its kind), label,
+ * client_id, client_secret or client_secret_file, redirect_uri, scope (default "openid").
+ * All or none of client_id, a secret and redirect_uri. */
+static ob_status parse_login(issuer *is, const json_t *j, size_t n, ob_err *e)
+{
+    const json_t *nm = json_object_get(j, "name"), *lb = json_object_get(j, "label");
+    const json_t *ci = json_object_get(j, "client_id"), *cs = json_object_get(j, "client_secret");
+    const json_t *cf = json_object_get(j, "client_secret_file");
+    const json_t *ru = json_object_get(j, "redirect_uri"), *sc = json_object_get(j, "scope");
+    snprintf(is->name, sizeof is->name, "%s", is->kind);
+    snprintf(is->scope, sizeof is->scope, "openid");
+    if ((nm && copy_str(nm, "name", is->name, sizeof is->name, e)) ||
+        (lb && copy_str(lb, "label", is->label, sizeof is->label, e)) ||
+        (sc && copy_str(sc, "scope", is->scope, sizeof is->scope, e)))
+        return ob_err_wrap(e, "issuer %zu: ", n);
+    for (const char *p = is->name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return ob_err_set(e, OB_EINVAL,
+                              "issuer %zu: a name is lower-case letters, digits, - and _", n);
+    if (!ci && !cs && !cf && !ru) {
+        is->label[0] = '\0'; /* not a login provider */
+        return OB_OK;
+    }
+    if (!ci || !ru || (!cs == !cf))
+        return ob_err_set(e, OB_EINVAL,
+                          "issuer %zu: a login provider needs client_id, redirect_uri and one of "
+                          "client_secret or client_secret_file",
+                          n);
+    if (copy_str(ci, "client_id", is->client_id, sizeof is->client_id, e) ||
+        copy_str(ru, "redirect_uri", is->redirect_uri, sizeof is->redirect_uri, e))
+        return ob_err_wrap(e, "issuer %zu: ", n);
+    if (cs && copy_str(cs, "client_secret", is->client_secret, sizeof is->client_secret, e))
+        return ob_err_wrap(e, "issuer %zu: ", n);
+    char path[1024];
+    if (cf && (copy_str(cf, "client_secret_file", path, sizeof path, e) ||
+               read_secret(path, is->client_secret, sizeof is->client_secret, e)))
+        return ob_err_wrap(e, "issuer %zu: ", n);
+    if (strchr(is->client_id, ':'))
+        return ob_err_set(e, OB_EINVAL, "issuer %zu: client_id must not contain ':'", n);
+    if (strncmp(is->redirect_uri, "https://", 8) != 0 &&
+        strncmp(is->redirect_uri, "http://127.0.0.1", 16) != 0 &&
+        strncmp(is->redirect_uri, "http://localhost", 16) != 0)
+        return ob_err_set(e, OB_EINVAL,
+                          "issuer %zu: redirect_uri must be https (http on loopback only)", n);
+    size_t rl = strlen(is->redirect_uri);
+    if (rl < 14 || strcmp(is->redirect_uri + rl - 14, "/auth/callback") != 0)
+        return ob_err_set(e, OB_EINVAL,
+                          "issuer %zu: redirect_uri must be this server's /auth/callback", n);
+    return OB_OK;
+}
+
 static ob_status parse_issuer(ob_oidc *o, const json_t *j, size_t n, ob_err *e)
 {
     issuer *is = &o->is[n];
@@ -146,7 +222,10 @@ static ob_status parse_issuer(ob_oidc *o, const json_t *j, size_t n, ob_err *e)
     json_object_foreach((json_t *)j, k, v)
     {
         if (strcmp(k, "issuer") && strcmp(k, "audience") && strcmp(k, "kind") &&
-            strcmp(k, "claims") && strcmp(k, "smart") && strcmp(k, "jwks_uri"))
+            strcmp(k, "claims") && strcmp(k, "smart") && strcmp(k, "jwks_uri") &&
+            strcmp(k, "name") && strcmp(k, "label") && strcmp(k, "client_id") &&
+            strcmp(k, "client_secret") && strcmp(k, "client_secret_file") &&
+            strcmp(k, "redirect_uri") && strcmp(k, "scope"))
             return ob_err_set(e, OB_EINVAL, "issuer %zu: unknown setting \"%s\"", n, k);
     }
     if (copy_str(json_object_get(j, "issuer"), "issuer", is->issuer, sizeof is->issuer, e) ||
@@ -177,6 +256,26 @@ static ob_status parse_issuer(ob_oidc *o, const json_t *j, size_t n, ob_err *e)
     for (size_t m = 0; m < n; m++)
         if (strcmp(o->is[m].issuer, is->issuer) == 0)
             return ob_err_set(e, OB_EINVAL, "issuer %zu repeats issuer %zu", n, m);
+    if (parse_login(is, j, n, e) != OB_OK)
+        return OB_EINVAL;
+    /* an unnamed provider whose kind names another already is "<kind>-<n>" */
+    bool renamed = json_object_get(j, "name") != NULL;
+    for (size_t m = 0; m < n; m++) {
+        if (strcmp(o->is[m].name, is->name) != 0)
+            continue;
+        if (renamed)
+            return ob_err_set(e, OB_EINVAL,
+                              "issuer %zu has the name \"%s\" of issuer %zu: give each a "
+                              "\"name\"",
+                              n, is->name, m);
+        char unique[sizeof is->name];
+        snprintf(unique, sizeof unique, "%.40s-%zu", is->kind, n);
+        memcpy(is->name, unique, sizeof unique);
+        renamed = true;
+        m = (size_t)-1; /* look again from the first */
+    }
+    if (is->client_id[0] && !is->label[0]) /* the login page's text: its name by default */
+        memcpy(is->label, is->name, strlen(is->name) + 1); /* name < 64 < sizeof label */
     return parse_map(is, json_object_get(j, "claims"), n, e);
 }
 
@@ -278,6 +377,29 @@ const char *ob_oidc_audience(const ob_oidc *o, int i)
     return o->is[i].audience;
 }
 
+const char *ob_oidc_name(const ob_oidc *o, int i)
+{
+    return o && i >= 0 && (size_t)i < o->n ? o->is[i].name : NULL;
+}
+
+const char *ob_oidc_kind(const ob_oidc *o, int i)
+{
+    return o && i >= 0 && (size_t)i < o->n ? o->is[i].kind : NULL;
+}
+
+const char *ob_oidc_label(const ob_oidc *o, int i)
+{
+    return o && i >= 0 && (size_t)i < o->n && o->is[i].client_id[0] ? o->is[i].label : NULL;
+}
+
+int ob_oidc_find_name(const ob_oidc *o, const char *name)
+{
+    for (size_t i = 0; o && name && i < o->n; i++)
+        if (strcmp(o->is[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
 /* ---- fetching ---- */
 
 typedef struct body {
@@ -300,8 +422,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
-/* GET url as JSON: 200, at most 1 MiB, no redirects, 2 s to connect, 5 s in all. */
-static ob_status get_json(const char *url, json_t **out, ob_err *e)
+/* GET url (form NULL), or POST the form to it with HTTP Basic client authentication
+ * (user, pass: already form-urlencoded, RFC 6749 2.3.1), as JSON: 200 (or, for a POST,
+ * 400 and 401 too, whose JSON says why), at most 1 MiB, no redirects, 2 s to connect, 5 s
+ * in all. *status gets the HTTP status when not NULL. */
+static ob_status fetch_json(const char *url, const char *form, const char *user, const char *pass,
+                            long *status_out, json_t **out, ob_err *e)
 {
     *out = NULL;
     if (!url_allowed(url))
@@ -311,6 +437,13 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     body b = {0};
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    if (form) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pass);
+        hdr = curl_slist_append(hdr, "Content-Type: application/x-www-form-urlencoded");
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -327,9 +460,11 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
     curl_easy_cleanup(c);
     curl_slist_free_all(hdr);
     ob_status rc = OB_OK;
+    if (status_out)
+        *status_out = status;
     if (cc != CURLE_OK)
         rc = ob_err_set(e, OB_EIO, "%s: %s", url, curl_easy_strerror(cc));
-    else if (status != 200)
+    else if (status != 200 && !(form && (status == 400 || status == 401)))
         rc = ob_err_set(e, OB_EIO, "%s answered HTTP %ld", url, status);
     else if (!(*out = json_loadb(b.buf ? b.buf : "", b.len, JSON_REJECT_DUPLICATES, NULL)) ||
              !json_is_object(*out)) {
@@ -341,11 +476,17 @@ static ob_status get_json(const char *url, json_t **out, ob_err *e)
     return rc;
 }
 
+static ob_status get_json(const char *url, json_t **out, ob_err *e)
+{
+    return fetch_json(url, NULL, NULL, NULL, NULL, out, e);
+}
+
 /* Discovery (unless jwks_uri is configured) and the key set; the fetch lock is held. On
  * success the new keys replace the old at once; on failure the old ones stay. */
 static ob_status refresh(issuer *is, int64_t now, ob_err *e)
 {
     char jwks_uri[OB_OIDC_URL_MAX], authz[OB_OIDC_URL_MAX] = "", tok[OB_OIDC_URL_MAX] = "";
+    char endses[OB_OIDC_URL_MAX] = "";
     pthread_mutex_lock(&is->lock);
     is->tried_at = now;
     snprintf(jwks_uri, sizeof jwks_uri, "%s", is->jwks_uri);
@@ -363,6 +504,7 @@ static ob_status refresh(issuer *is, int64_t now, ob_err *e)
         const char *ju = json_string_value(json_object_get(j, "jwks_uri"));
         const char *az = json_string_value(json_object_get(j, "authorization_endpoint"));
         const char *tk = json_string_value(json_object_get(j, "token_endpoint"));
+        const char *es = json_string_value(json_object_get(j, "end_session_endpoint"));
         /* OIDC Discovery 4.3: the document's issuer is exactly the one asked for */
         if (!iss || strcmp(iss, is->issuer) != 0)
             rc = ob_err_set(e, OB_EINVAL, "%s names another issuer", url);
@@ -374,6 +516,8 @@ static ob_status refresh(issuer *is, int64_t now, ob_err *e)
                 snprintf(authz, sizeof authz, "%s", az);
                 snprintf(tok, sizeof tok, "%s", tk);
             }
+            if (es && strlen(es) < sizeof endses && url_allowed(es))
+                snprintf(endses, sizeof endses, "%s", es);
         }
         json_decref(j);
         j = NULL;
@@ -420,6 +564,7 @@ static ob_status refresh(issuer *is, int64_t now, ob_err *e)
     if (authz[0]) {
         snprintf(is->authorize, sizeof is->authorize, "%s", authz);
         snprintf(is->token, sizeof is->token, "%s", tok);
+        snprintf(is->end_session, sizeof is->end_session, "%s", endses);
     }
     is->keys_at = now;
     is->gen++;
@@ -539,6 +684,106 @@ ob_status ob_oidc_map(const ob_oidc *o, int i, const json_t *claims, json_t **ou
 oom:
     json_decref(m);
     return ob_err_set(e, OB_ENOMEM, "out of memory");
+}
+
+/* ---- the web pages' login (issue 26) ---- */
+
+bool ob_oidc_login_endpoints(ob_oidc *o, int i, int64_t now, char *authorize, char *token,
+                             char *end_session, size_t cap)
+{
+    if (!o || i < 0 || (size_t)i >= o->n || !o->is[i].client_id[0])
+        return false;
+    issuer *is = &o->is[i];
+    pthread_mutex_lock(&is->lock);
+    bool known = is->authorize[0] != 0;
+    bool may = is->tried_at == 0 || now - is->tried_at >= o->refresh_min;
+    pthread_mutex_unlock(&is->lock);
+    if (!known && may) {
+        pthread_mutex_lock(&is->fetch);
+        ob_err fe = {0};
+        refresh(is, now, &fe);
+        pthread_mutex_unlock(&is->fetch);
+    }
+    pthread_mutex_lock(&is->lock);
+    known = is->authorize[0] != 0 && is->token[0] != 0;
+    snprintf(authorize, cap, "%s", is->authorize);
+    snprintf(token, cap, "%s", is->token);
+    snprintf(end_session, cap, "%s", is->end_session);
+    pthread_mutex_unlock(&is->lock);
+    return known;
+}
+
+void ob_oidc_client(const ob_oidc *o, int i, const char **client_id, const char **redirect_uri,
+                    const char **scope)
+{
+    *client_id = o->is[i].client_id;
+    *redirect_uri = o->is[i].redirect_uri;
+    *scope = o->is[i].scope;
+}
+
+const char *ob_oidc_issuer(const ob_oidc *o, int i)
+{
+    return o->is[i].issuer;
+}
+
+ob_status ob_oidc_exchange(ob_oidc *o, int i, const char *code, const char *verifier, int64_t now,
+                           json_t **out, ob_err *e)
+{
+    *out = NULL;
+    char authz[OB_OIDC_URL_MAX], token[OB_OIDC_URL_MAX], ends[OB_OIDC_URL_MAX];
+    if (!ob_oidc_login_endpoints(o, i, now, authz, token, ends, OB_OIDC_URL_MAX))
+        return ob_err_set(e, OB_EIO, "the identity provider's token endpoint is not known");
+    issuer *is = &o->is[i];
+    CURL *c = curl_easy_init();
+    char *ecode = c ? curl_easy_escape(c, code, 0) : NULL;
+    char *ever = c ? curl_easy_escape(c, verifier, 0) : NULL;
+    char *eredir = c ? curl_easy_escape(c, is->redirect_uri, 0) : NULL;
+    char *eid = c ? curl_easy_escape(c, is->client_id, 0) : NULL;
+    char *esec = c ? curl_easy_escape(c, is->client_secret, 0) : NULL;
+    char *form = NULL;
+    ob_status rc = OB_OK;
+    if (!ecode || !ever || !eredir || !eid || !esec) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t n = strlen(ecode) + strlen(ever) + strlen(eredir) + 96;
+    if (!(form = ob_malloc(n))) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(form, n, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s",
+             ecode, eredir, ever);
+    long status = 0;
+    json_t *j = NULL;
+    rc = fetch_json(token, form, eid, esec, &status, &j, e);
+    if (rc == OB_OK && status != 200) {
+        const char *err = json_string_value(json_object_get(j, "error"));
+        char why[64];
+        snprintf(why, sizeof why, "%s", err ? err : "no error code");
+        for (char *p = why; *p; p++) /* the provider's words: printable only */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+        rc = ob_err_set(e, OB_EDENIED, "the identity provider refused the code (HTTP %ld, %s)",
+                        status, why);
+        json_decref(j);
+        j = NULL;
+    }
+    *out = j;
+out:
+    if (form) {
+        sodium_memzero(form, strlen(form));
+        ob_free(form);
+    }
+    if (esec)
+        sodium_memzero(esec, strlen(esec));
+    curl_free(ecode);
+    curl_free(ever);
+    curl_free(eredir);
+    curl_free(eid);
+    curl_free(esec);
+    if (c)
+        curl_easy_cleanup(c);
+    return rc;
 }
 
 bool ob_oidc_smart(ob_oidc *o, int64_t now, char *authorize, char *token, char *issuer_out,

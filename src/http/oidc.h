@@ -47,6 +47,14 @@ size_t ob_oidc_count(const ob_oidc *o);
 /* The issuer configured for iss (exact match), or -1. */
 int ob_oidc_find(const ob_oidc *o, const char *iss);
 const char *ob_oidc_audience(const ob_oidc *o, int i);
+/* The web login's view of a provider (issue 26): its name (?as=; default its kind), its
+ * kind, and its label, which is NULL unless the provider is set up for the pages' login
+ * (client_id, client_secret, redirect_uri). Each NULL for a bad index. */
+const char *ob_oidc_name(const ob_oidc *o, int i);
+const char *ob_oidc_kind(const ob_oidc *o, int i);
+const char *ob_oidc_label(const ob_oidc *o, int i);
+/* The provider of that name, or -1. */
+int ob_oidc_find_name(const ob_oidc *o, const char *name);
 
 /* The issuer's key with this kid, as a second owner (ob_jwk_clear it). An unknown kid
  * refreshes the key set first when the rate limit allows. OB_ENOTFOUND when there is no
@@ -58,6 +66,25 @@ ob_status ob_oidc_key(ob_oidc *o, int i, const char *kid, int64_t now, ob_jwk *o
  * jti, exp, nbf, iat, cnf as they are. *out is owned by the caller. OB_EINVAL when a
  * mapped claim has the wrong type or lacks its prefix. */
 ob_status ob_oidc_map(const ob_oidc *o, int i, const json_t *claims, json_t **out, ob_err *e);
+
+/* --- the web pages' login (issue 26, web/login.c) --- */
+
+/* The authorization, token and (or "") end-session endpoints of login provider i, from
+ * its discovery document (fetched now if not yet, rate-limited). False when i is not a
+ * login provider or the endpoints are not known yet. Each buffer cap bytes. */
+bool ob_oidc_login_endpoints(ob_oidc *o, int i, int64_t now, char *authorize, char *token,
+                             char *end_session, size_t cap);
+/* Login provider i's client id, redirect_uri and scope (borrowed; valid while o lives). */
+void ob_oidc_client(const ob_oidc *o, int i, const char **client_id, const char **redirect_uri,
+                    const char **scope);
+const char *ob_oidc_issuer(const ob_oidc *o, int i);
+/* The authorization code grant at provider i's token endpoint (RFC 6749 4.1.3, PKCE's
+ * code_verifier, client_secret_basic; libcurl, with the fetch rules above). *out: the
+ * provider's JSON answer (the caller's). OB_EDENIED when the provider refuses the code
+ * (invalid_grant: used, expired, another client's, a wrong verifier), OB_EIO when it
+ * cannot be reached. The provider's tokens are never kept or passed on. */
+ob_status ob_oidc_exchange(ob_oidc *o, int i, const char *code, const char *verifier, int64_t now,
+                           json_t **out, ob_err *e);
 
 /* The authorization and token endpoints of the issuer marked "smart", from its discovery
  * document (fetched now if not yet, rate-limited). False when none is configured or

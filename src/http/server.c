@@ -42,6 +42,7 @@
 #include "service/overrides.h"
 #include "service/sources.h"
 #include "store/log_sqlite.h"
+#include "web/web.h"
 
 #define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */
 
@@ -138,6 +139,7 @@ struct ob_http_server {
     tls_creds *retired;
     char *client_ca;        /* PEM text, NULL: no client certificates asked for */
     ob_auth_replay *replay; /* jti of tokens used for writes; outlives JWKS reloads */
+    ob_web *web;            /* the pages and sessions (borrowed), or NULL */
     _Atomic uint64_t tls_reloads[2], cert_refused;
 };
 
@@ -149,6 +151,7 @@ typedef enum route {
     R_STATS,
     R_LOG,   /* /log/checkpoint, /log/consistency, /log/key: public, for witnesses (R-LOG-7) */
     R_SMART, /* /.well-known/smart-configuration (and under /fhir): public (issue 25) */
+    R_WEB,   /* /auth/... and the pages: everything else (issue 26, web/web.h) */
     R_UNKNOWN
 } route;
 
@@ -1010,11 +1013,60 @@ static const char *cert_binding(ob_http_server *s, struct MHD_Connection *conn, 
 /* Verifies the bearer token; with `map`, also maps it to r->caller and applies the
  * purpose and break-the-glass headers; without, it must be a listed metrics client.
  * Answers the request on failure (returns false). */
+static bool caller_from_claims(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                               json_t *claims, enum MHD_Result *mrc);
+
+/* A web session instead of a bearer token (issue 26): its claims take the same path as a
+ * verified token's (caller_from_claims). 0: no session cookie came; else answered or
+ * mapped (*ok). */
+static int session_caller(ob_http_server *s, struct MHD_Connection *conn, req *r, bool map,
+                          enum MHD_Result *mrc, bool *ok)
+{
+    *ok = false;
+    if (!s->web || !header(conn, "Cookie"))
+        return 0;
+    ob_web_req wq;
+    memset(&wq, 0, sizeof wq);
+    wq.method = r->method_s;
+    wq.cookie = header(conn, "Cookie");
+    wq.authorization = header(conn, "Authorization");
+    wq.csrf = header(conn, "X-CSRF-Token");
+    wq.fetch_site = header(conn, "Sec-Fetch-Site");
+    wq.origin = header(conn, "Origin");
+    wq.host = header(conn, "Host");
+    wq.tls = s->tls;
+    wq.now = (int64_t)ob_time_now();
+    ob_err e = {0};
+    json_t *claims = NULL;
+    int st = ob_web_session_claims(s->web, &wq, &claims, &e);
+    if (st == 0)
+        return 0;
+    if (st == 200 && !map) { /* /metrics: system tokens only, never a person's session */
+        json_decref(claims);
+        *mrc = send_outcome(s, conn, r, 403, "forbidden", "/metrics is for a listed system token");
+    } else if (st == 200) {
+        *ok = caller_from_claims(s, conn, r, claims, mrc);
+    } else if (st == 401) {
+        *mrc = send_outcome(s, conn, r, 401, "login", e.msg);
+        atomic_fetch_add_explicit(&s->auth_failures, 1, memory_order_relaxed);
+    } else {
+        *mrc = send_outcome(s, conn, r, st,
+                            st == 403   ? "forbidden"
+                            : st == 400 ? "invalid"
+                                        : "transient",
+                            e.msg);
+    }
+    return st;
+}
+
 static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r, bool map,
                          enum MHD_Result *mrc)
 {
     const char *authz = header(conn, "Authorization");
     ob_err e = {0};
+    bool sess_ok;
+    if (session_caller(s, conn, r, map, mrc, &sess_ok) != 0)
+        return sess_ok;
     if (!authz || strncasecmp(authz, "Bearer ", 7) != 0) {
         *mrc = send_401(s, conn, r, "authentication required: send Authorization: Bearer <token>",
                         false);
@@ -1059,6 +1111,15 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
                                 "whose client_id the operator lists in metrics_clients");
         return allowed;
     }
+    return caller_from_claims(s, conn, r, claims, mrc);
+}
+
+/* Verified claims (a bearer token's or a session's; taken over) -> r->caller, with the
+ * purpose and break-the-glass headers. Answers the request on failure (false). */
+static bool caller_from_claims(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                               json_t *claims, enum MHD_Result *mrc)
+{
+    ob_err e = {0};
     ob_status st = ob_auth_caller(s->hub, claims, &r->caller, &e);
     if (st == OB_EDENIED) {
         *mrc = send_outcome(s, conn, r, 403, "forbidden", e.msg);
@@ -1073,6 +1134,11 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
     if (st != OB_OK)
         return false;
     r->caller.now = ob_time_now();
+    /* issue 26: a GP showing a patient who is not digital their own log (api_audit.c) */
+    const char *shown = header(conn, "X-Shown-To-Patient");
+    if (shown && strncmp(shown, "Patient/", 8) == 0 &&
+        strlen(shown + 8) < sizeof r->caller.shown_to)
+        snprintf(r->caller.shown_to, sizeof r->caller.shown_to, "%s", shown + 8);
     return true;
 }
 
@@ -1782,7 +1848,9 @@ static route route_of(const char *url)
     /* /api/stats/... is the statistics API for cluster coordinators (issue 4) */
     if (strcmp(url, "/api/stats") == 0 || prefix(url, "/api/stats/"))
         return R_STATS;
-    return R_UNKNOWN;
+    if (prefix(url, "/api/") || prefix(url, "/log/") || prefix(url, "/.well-known/"))
+        return R_UNKNOWN;
+    return R_WEB;
 }
 
 /* OPTIONS: the methods, and for an allowed origin a CORS preflight's answer (issue 25). */
@@ -1855,6 +1923,96 @@ static enum MHD_Result smart_config(ob_http_server *s, struct MHD_Connection *co
                      NULL);
 }
 
+/* ---- the web pages and their sessions (issue 26) ---- */
+
+/* What web/ needs of a request (strings borrowed from libmicrohttpd's connection). */
+static void web_req_of(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url,
+                       ob_web_req *w)
+{
+    memset(w, 0, sizeof *w);
+    w->method = r->method_s;
+    w->path = url;
+    w->q_as = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "as");
+    w->q_code = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "code");
+    w->q_state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    w->q_error = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "error");
+    w->cookie = header(conn, "Cookie");
+    w->authorization = header(conn, "Authorization");
+    w->csrf = header(conn, "X-CSRF-Token");
+    w->fetch_site = header(conn, "Sec-Fetch-Site");
+    w->origin = header(conn, "Origin");
+    w->host = header(conn, "Host");
+    w->content_type = header(conn, "Content-Type");
+    w->if_none_match = header(conn, "If-None-Match");
+    w->tls = s->tls;
+    w->client = r->slot ? r->slot->client : NULL;
+    w->body = r->body;
+    w->body_len = r->len;
+    w->now = (int64_t)ob_time_now();
+}
+
+/* The headers of every page, asset and /auth answer (docs/security.md, T-WEB-*). */
+static void web_headers(ob_http_server *s, struct MHD_Response *resp, const char *cache)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy", OB_WEB_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Permissions-Policy",
+                            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+                            "interest-cohort=()");
+    MHD_add_response_header(resp, "Cache-Control", cache ? cache : "no-store");
+    if (s->tls)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+    if (atomic_load(&s->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
+}
+
+static enum MHD_Result web_answer(ob_http_server *s, struct MHD_Connection *conn, req *r,
+                                  const char *url)
+{
+    ob_web_req wq;
+    ob_web_resp out;
+    web_req_of(s, conn, r, url, &wq);
+    if (ob_web_handle(s->web, &wq, &out) != OB_OK)
+        return MHD_NO;
+    struct MHD_Response *resp = NULL;
+    if (out.owned) { /* handed over to libmicrohttpd, which frees it with free() */
+        char *copy = malloc(out.len ? out.len : 1);
+        if (copy)
+            memcpy(copy, out.data, out.len);
+        resp = copy ? MHD_create_response_from_buffer(out.len, copy, MHD_RESPMEM_MUST_FREE) : NULL;
+        if (!resp)
+            free(copy);
+    } else {
+        resp = MHD_create_response_from_buffer(
+            out.len, (void *)(out.data ? out.data : (const unsigned char *)""),
+            MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp) {
+        ob_web_resp_release(&out);
+        return MHD_NO;
+    }
+    if (out.ctype && out.status != 304)
+        MHD_add_response_header(resp, "Content-Type", out.ctype);
+    if (out.etag[0])
+        MHD_add_response_header(resp, "ETag", out.etag);
+    if (out.location[0])
+        MHD_add_response_header(resp, "Location", out.location);
+    for (int i = 0; i < OB_WEB_MAX_COOKIES; i++)
+        if (out.cookies[i][0])
+            MHD_add_response_header(resp, "Set-Cookie", out.cookies[i]);
+    web_headers(s, resp, out.cache);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)out.status, resp);
+    MHD_destroy_response(resp);
+    r->status = out.status;
+    r->answered = true;
+    ob_web_resp_release(&out);
+    return rc;
+}
+
 /* First call: everything that can be decided from the headers. Returns true when the
  * request may go on to read its body. */
 static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, const char *url,
@@ -1886,6 +2044,18 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
             return false;
         }
         return r->rt != R_METRICS || authenticate(s, conn, r, false, mrc);
+    case R_WEB:
+        if (!s->web) {
+            *mrc = send_outcome(s, conn, r, 404, "not-found",
+                                "no such endpoint (the FHIR API is under /fhir)");
+            return false;
+        }
+        /* answered on the last call, with the body (dev-login's JSON) */
+        if (r->method != M_GET && r->method != M_POST) {
+            *mrc = send_outcome(s, conn, r, 405, "not-supported", "use GET or POST");
+            return false;
+        }
+        return true;
     case R_UNKNOWN:
         *mrc = send_outcome(s, conn, r, 404, "not-found",
                             "no such endpoint (the FHIR API is under /fhir)");
@@ -2013,6 +2183,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         return log_public(s, conn, r, url);
     if (r->rt == R_METRICS)
         return metrics(s, conn, r);
+    if (r->rt == R_WEB)
+        return web_answer(s, conn, r, url);
     if (r->rt == R_METADATA) {
         /* no token needed: the API answers /metadata without looking at the caller */
         memset(&r->caller, 0, sizeof r->caller);
@@ -2221,6 +2393,7 @@ ob_status ob_http_start(ob_hub *h, ob_auth *auth, const ob_http_config *cfg, ob_
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     s->hub = h;
     s->auth = auth;
+    s->web = cfg->web;
     /* A reload must not wait behind a steady stream of verifications (glibc's default
      * favours readers), so a waiting writer goes first. */
     pthread_rwlockattr_t ra;

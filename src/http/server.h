@@ -12,6 +12,7 @@
  *   /fhir/metadata  the CapabilityStatement; no token
  *   /fhir/...       the FHIR API below ob_api_handle; a token mapped to an ob_caller
  *   /api/stats/...  reserved (404 until the statistics handler is wired)
+ *   /auth/..., /    the web pages and their sessions (web/web.h), when configured
  * Every error is an OperationOutcome with Content-Type application/fhir+json. The
  * access log (optional, stderr) shows method, path (CPR-like digit runs masked; never
  * the query string or body), status and latency.
@@ -78,6 +79,10 @@ typedef struct ob_http_config {
      * call the API; their requests get Access-Control-Allow-Origin and their preflight
      * (OPTIONS) is answered. NULL or "": none. */
     const char *cors_origins;
+    /* The web pages and their login (issue 26, web/web.h): every path outside the API's is
+     * a page or /auth/..., and a session cookie is a caller of the FHIR API like a bearer
+     * token. Borrowed; NULL: no pages (404), no sessions. */
+    struct ob_web *web;
 } ob_http_config;
 
 typedef struct ob_http_server ob_http_server;

@@ -296,12 +296,17 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
     }
     ob_policy_decide(h->ix, rq, d);
     ob_hub_entry_for(h, rq, &le);
+    /* issue 26: research names its project, so that the patient can be told which ($uses) */
+    char project[160] = "";
+    if (!resource && rq->project < h->ix->nprojects)
+        snprintf(project, sizeof project, "ResearchProject/%s",
+                 h->ix->projects[rq->project].ext_id);
     pthread_rwlock_unlock(&h->lock);
     /* index strings are stable: objects are never removed while the hub is open */
     le.capacity = d->capacity;
     le.permit = d->permit;
     le.override = (d->obligations & OB_OBL_LOG_OVERRIDE) != 0;
-    le.resource = resource;
+    le.resource = resource ? resource : project[0] ? project : NULL;
     le.rule = ob_rule_name((ob_rule)d->rule);
     le.legal_basis = d->legal_basis;
     le.reason = d->reason;

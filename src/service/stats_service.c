@@ -279,9 +279,10 @@ static ob_status relist(const ob_index *ix, const ob_cluster *cl, uint32_t only,
 
 struct release_ctx {
     ob_stats_release_meta meta;
-    const ob_stats_report *r;   /* NULL: no sets (noisy release) */
-    uint64_t budget_total;      /* DP: charge meta.epsilon_milli against it */
-    const char *const *clinics; /* DP: the member clinics whose patients pay */
+    const ob_stats_report *r;    /* NULL: no sets (noisy release) */
+    const ob_stats_report *used; /* whose data went in (every release) */
+    uint64_t budget_total;       /* DP: charge meta.epsilon_milli against it */
+    const char *const *clinics;  /* DP: the member clinics whose patients pay */
     size_t nclinics;
     int64_t id;
 };
@@ -295,6 +296,9 @@ static ob_status apply_release(void *ctx, sqlite3 *db, ob_err *e)
                                         c->meta.epsilon_milli, e);
     if (!rc)
         rc = ob_stats_db_record(db, &c->meta, c->r, &c->id, e);
+    /* issue 26: whose data it used, for the patients' own view ($uses), noisy ones too */
+    if (!rc)
+        rc = ob_stats_db_record_patients(db, c->id, c->used, e);
     return rc;
 }
 
@@ -1141,6 +1145,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     rcx.meta.definition = dp ? NULL : def_txt;
     rcx.meta.published = dp ? NULL : pub_txt;
     rcx.r = dp ? NULL : r;
+    rcx.used = r;
     rcx.budget_total = dp ? budget : 0;
     rcx.clinics = member_ids;
     rcx.nclinics = snap.nmembers;

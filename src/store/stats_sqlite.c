@@ -21,6 +21,8 @@
  * in differencing control. */
 #include "store/stats_sqlite.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -39,7 +41,9 @@ static const char schema[] =
     " cluster TEXT NOT NULL, definition TEXT NOT NULL, published TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS stats_published_cluster ON stats_published(cluster);"
     "CREATE TABLE IF NOT EXISTS stats_budget_clinic(clinic TEXT PRIMARY KEY,"
-    " spent_milli INTEGER NOT NULL, cap_milli INTEGER NOT NULL);";
+    " spent_milli INTEGER NOT NULL, cap_milli INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS stats_release_patient(patient INTEGER NOT NULL,"
+    " release INTEGER NOT NULL, PRIMARY KEY(patient, release)) WITHOUT ROWID;";
 
 static ob_status dberr(sqlite3 *db, ob_err *e, const char *what)
 {
@@ -432,5 +436,124 @@ ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, si
 done:
     sqlite3_finalize(q);
     sqlite3_finalize(u);
+    return rc;
+}
+
+/* ---- which releases used a patient's data (issue 26, the patient's $uses) ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+ob_status ob_stats_db_record_patients(sqlite3 *db, int64_t release, const ob_stats_report *r,
+                                      ob_err *e)
+{
+    size_t n = r && r->set_off ? r->set_off[r->table->n_fig] : 0;
+    if (n == 0)
+        return OB_OK;
+    uint32_t *ids = ob_malloc(n * sizeof *ids);
+    if (!ids)
+        return ob_err_set(e, OB_ENOMEM, "out of memory recording a release's patients");
+    memcpy(ids, r->set_ids, n * sizeof *ids);
+    qsort(ids, n, sizeof *ids, cmp_u32);
+    sqlite3_stmt *st;
+    ob_status rc = OB_OK;
+    if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO stats_release_patient VALUES (?1, ?2)", -1,
+                           &st, NULL) != SQLITE_OK) {
+        ob_free(ids);
+        return dberr(db, e, "recording a release's patients");
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (i && ids[i] == ids[i - 1])
+            continue;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)release);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = dberr(db, e, "recording a release's patients");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    ob_free(ids);
+    return rc;
+}
+
+/* Whether a set blob (ascending little-endian u32) holds id. */
+static bool blob_has(const unsigned char *b, size_t n, uint32_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t v = (uint32_t)b[4 * mid] | (uint32_t)b[4 * mid + 1] << 8 |
+                     (uint32_t)b[4 * mid + 2] << 16 | (uint32_t)b[4 * mid + 3] << 24;
+        if (v == id)
+            return true;
+        if (v < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static ob_status use_row(sqlite3_stmt *st, bool derived, ob_stats_use_fn fn, void *ctx, ob_err *e)
+{
+    ob_stats_use u = {0};
+    u.release = sqlite3_column_int64(st, 0);
+    u.cluster = (const char *)sqlite3_column_text(st, 1);
+    u.scope = (const char *)sqlite3_column_text(st, 2);
+    u.created = (ob_time)sqlite3_column_int64(st, 3);
+    u.filter = (const char *)sqlite3_column_text(st, 4);
+    u.mode = (const char *)sqlite3_column_text(st, 5);
+    u.expired = sqlite3_column_type(st, 6) != SQLITE_NULL;
+    u.derived = derived;
+    return fn(ctx, &u, e);
+}
+
+ob_status ob_stats_db_uses(sqlite3 *db, uint32_t patient, ob_stats_use_fn fn, void *ctx, ob_err *e)
+{
+    sqlite3_stmt *st;
+    /* recorded at release time (from issue 26 on) */
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT r.id, r.cluster, r.scope, r.created, r.filter, r.mode, r.expired "
+            "FROM stats_release_patient p JOIN stats_release r ON r.id = p.release "
+            "WHERE p.patient = ?1 ORDER BY r.id DESC",
+            -1, &st, NULL) != SQLITE_OK)
+        return dberr(db, e, "reading the releases that used a patient's data");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)patient);
+    ob_status rc = OB_OK;
+    int r;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = use_row(st, false, fn, ctx, e);
+    if (!rc && r != SQLITE_DONE)
+        rc = dberr(db, e, "reading the releases that used a patient's data");
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    /* releases made before: derived from their figures' patient sets while those are kept
+     * (R-STAT-7); an expired one of those can no longer be told */
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT r.id, r.cluster, r.scope, r.created, r.filter, r.mode, r.expired, "
+            "s.ids FROM stats_release r JOIN stats_release_set s ON s.release = r.id "
+            "WHERE NOT EXISTS (SELECT 1 FROM stats_release_patient p WHERE "
+            "p.release = r.id) ORDER BY r.id DESC, s.fig",
+            -1, &st, NULL) != SQLITE_OK)
+        return dberr(db, e, "reading the releases that used a patient's data");
+    int64_t told = -1;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const unsigned char *b = sqlite3_column_blob(st, 7);
+        size_t n = (size_t)sqlite3_column_bytes(st, 7) / 4;
+        if (id != told && b && blob_has(b, n, patient)) {
+            told = id;
+            rc = use_row(st, true, fn, ctx, e);
+        }
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = dberr(db, e, "reading the releases that used a patient's data");
+    sqlite3_finalize(st);
     return rc;
 }

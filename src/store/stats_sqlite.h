@@ -10,6 +10,7 @@
 #define OB_STORE_STATS_SQLITE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "stats/stats.h"
 
@@ -77,4 +78,25 @@ ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
  * charged, when any clinic would exceed its cap. */
 ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, size_t n,
                                      uint64_t cap, uint64_t eps, ob_err *e);
+
+/* --- which releases used a patient's data (issue 26: the patient's $uses) --- */
+
+/* Records, in stats_release_patient(patient, release), every patient whose data went into a
+ * figure of the release (the union of its figures' sets; r may be a noisy release's report,
+ * whose sets are not kept). Kept with the release row: unlike the per-figure sets, which
+ * retention deletes (R-STAT-7), it says only that the patient's data was used, which is what
+ * the patient may always ask (GDPR art. 15). In the release's own transaction. */
+ob_status ob_stats_db_record_patients(sqlite3 *db, int64_t release, const ob_stats_report *r,
+                                      ob_err *e);
+typedef struct ob_stats_use {
+    int64_t release;
+    const char *cluster, *scope, *filter, *mode; /* valid during the callback */
+    ob_time created;
+    bool expired; /* its figure sets were deleted (R-STAT-7) */
+    bool derived; /* a release made before the inclusion was recorded: read from its sets */
+} ob_stats_use;
+typedef ob_status (*ob_stats_use_fn)(void *ctx, const ob_stats_use *u, ob_err *e);
+/* Calls fn for every release that used the data of patient (the index's id), newest first:
+ * those recorded at release time, then older ones found in their figures' sets. */
+ob_status ob_stats_db_uses(sqlite3 *db, uint32_t patient, ob_stats_use_fn fn, void *ctx, ob_err *e);
 #endif

@@ -476,7 +476,8 @@ static void capability_interactions_are_answered(void **state)
             const char *name = json_string_value(json_object_get(it, "name"));
             char path[96];
             /* type-level operations on Patient are POSTed; instance-level ones are GETs */
-            bool on_patient = strcmp(type, "Patient") == 0 && strcmp(name, "everything") != 0;
+            bool on_patient = strcmp(type, "Patient") == 0 && strcmp(name, "everything") != 0 &&
+                              strcmp(name, "uses") != 0; /* issue 26: an instance GET */
             if (on_patient)
                 snprintf(path, sizeof path, "/%s/$%s", type, name);
             else

@@ -441,6 +441,33 @@ static void test_config_refusals(void **state)
          "\"citizen\",\"claims\":{\"cpr\":\"c\"}}]}",
          "repeats"},
         {"{\"issuers\":[]}", "issuers"},
+        /* issue 26: the web login's settings of a provider */
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret\":\"s\"}]}",
+         "needs client_id, redirect_uri"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret\":\"s\","
+         "\"client_secret_file\":\"/x\",\"redirect_uri\":\"https://h/auth/callback\"}]}",
+         "one of client_secret"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret\":\"s\","
+         "\"redirect_uri\":\"https://evil.example/steal\"}]}",
+         "/auth/callback"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret\":\"s\","
+         "\"redirect_uri\":\"http://h.example/auth/callback\"}]}",
+         "https"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret_file\":"
+         "\"/nonexistent/secret\",\"redirect_uri\":\"https://h/auth/callback\"}]}",
+         "cannot be read"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"name\":\"x\",\"claims\":{\"cpr\":\"c\"}},{\"issuer\":\"https://j\",\"audience\":"
+         "\"o\",\"kind\":\"citizen\",\"name\":\"x\",\"claims\":{\"cpr\":\"c\"}}]}",
+         "give each a"},
+        {"{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+         "\"name\":\"Bad Name\",\"claims\":{\"cpr\":\"c\"}}]}",
+         "lower-case"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = json_loads(bad[i].json, 0, NULL);
@@ -452,6 +479,25 @@ static void test_config_refusals(void **state)
         if (rc == OB_OK || !strstr(e.msg, bad[i].why))
             fail_msg("config %zu: wanted '%s', got %d '%s'", i, bad[i].why, rc, e.msg);
     }
+    /* names: unnamed providers of one kind get distinct names; only those with a client get
+     * a label (the login page's list), their name by default */
+    json_t *j = json_loads(
+        "{\"issuers\":[{\"issuer\":\"https://i\",\"audience\":\"o\",\"kind\":\"citizen\","
+        "\"claims\":{\"cpr\":\"c\"}},{\"issuer\":\"https://j\",\"audience\":\"o\",\"kind\":"
+        "\"citizen\",\"claims\":{\"cpr\":\"c\"},\"client_id\":\"web\",\"client_secret\":\"s\","
+        "\"redirect_uri\":\"https://h/auth/callback\"}]}",
+        0, NULL);
+    ob_oidc *o = NULL;
+    ob_err e = {0};
+    assert_int_equal(ob_oidc_new(j, &o, &e), OB_OK);
+    json_decref(j);
+    assert_string_equal(ob_oidc_name(o, 0), "citizen");
+    assert_string_equal(ob_oidc_name(o, 1), "citizen-1");
+    assert_null(ob_oidc_label(o, 0));
+    assert_string_equal(ob_oidc_label(o, 1), "citizen-1");
+    assert_int_equal(ob_oidc_find_name(o, "citizen-1"), 1);
+    assert_int_equal(ob_oidc_find_name(o, "nobody"), -1);
+    ob_oidc_free(o);
 }
 
 int main(void)
