@@ -16,6 +16,7 @@
  * decision or a log entry (docs/decisions.md); a search names what it looks for, so
  * the directory is not listed wholesale. Mapping: src/fhir/directory.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -93,8 +94,9 @@ enum { NAME_MAX_MATCHES = 20 };
 
 static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_response *out)
 {
-    static const char *const allowed_org[] = {"_id", "identifier", "name", "partof", NULL};
-    static const char *const allowed_pro[] = {"_id", "identifier", "name", NULL};
+    static const char *const allowed_org[] = {"_id",    "identifier", "name",
+                                              "partof", "_count",     NULL};
+    static const char *const allowed_pro[] = {"_id", "identifier", "name", "_count", NULL};
     if (!ob_api_params_only(rq, org ? allowed_org : allowed_pro, out))
         return;
     const char *id = ob_api_param_get(rq, "_id", NULL);
@@ -113,6 +115,15 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
     }
     if (partof && strncmp(partof, "Organization/", 13) == 0)
         partof += 13;
+    /* _count narrows a name lookup below its cap of 20, and bounds a site's units */
+    const char *cnt = ob_api_param_get(rq, "_count", NULL);
+    char *endp = NULL;
+    long want = cnt ? strtol(cnt, &endp, 10) : 1000;
+    if (cnt && (!*cnt || *endp || want < 1 || want > 1000)) {
+        ob_api_outcome(out, 400, "invalid", "_count: a whole number from 1 to 1000");
+        return;
+    }
+    uint32_t cap = want < NAME_MAX_MATCHES ? (uint32_t)want : NAME_MAX_MATCHES;
     json_t *b = ob_api_bundle_new("searchset");
     pthread_rwlock_rdlock(&h->lock);
     const ob_index *ix = h->ix;
@@ -120,11 +131,14 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
         uint32_t i = org ? ob_index_find_org(ix, id) : ob_index_find_professional(ix, id);
         if (i != OB_NONE)
             ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
-    } else if (partof) { /* a site's direct units, by name */
+    } else if (partof) { /* a site's direct units, in index order */
         uint32_t parent = ob_index_find_org(ix, partof);
-        for (uint32_t i = 0; parent != OB_NONE && i < ix->norgs; i++)
-            if (ix->orgs[i].parent == parent)
+        long shown = 0;
+        for (uint32_t i = 0; parent != OB_NONE && i < ix->norgs && shown < want; i++)
+            if (ix->orgs[i].parent == parent) {
                 ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
+                shown++;
+            }
     } else if (name) { /* the first NAME_MAX_MATCHES by name: a lookup, not a listing */
         const char *hit[NAME_MAX_MATCHES + 1];
         uint32_t idx[NAME_MAX_MATCHES + 1], nh = 0, n = org ? ix->norgs : ix->npros;
@@ -135,9 +149,7 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
                 idx[nh++] = i;
             }
         }
-        if (nh > NAME_MAX_MATCHES)
-            nh = NAME_MAX_MATCHES;
-        /* sorted by name: an insertion sort of at most 20 */
+        /* sorted by name (an insertion sort of at most 21), then cut to the cap */
         for (uint32_t a = 1; a < nh; a++)
             for (uint32_t k = a; k > 0 && strcmp(hit[k - 1], hit[k]) > 0; k--) {
                 const char *t = hit[k];
@@ -147,7 +159,7 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
                 idx[k] = idx[k - 1];
                 idx[k - 1] = u;
             }
-        for (uint32_t k = 0; k < nh; k++)
+        for (uint32_t k = 0; k < nh && k < cap; k++)
             ob_api_bundle_add(b, rq->base_url, resource(ix, org, idx[k]));
     } else {
         uint32_t n = org ? ix->norgs : ix->npros;
@@ -156,7 +168,8 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
                 ob_api_bundle_add(b, rq->base_url, resource(ix, org, i));
     }
     pthread_rwlock_unlock(&h->lock);
-    ob_api_bundle_link(b, rq, NULL, 0, (size_t)-1, NULL); /* self: no paging here */
+    /* self: no paging here; _count as applied when one was asked for */
+    ob_api_bundle_link(b, rq, NULL, 0, !cnt ? (size_t)-1 : name ? cap : (size_t)want, NULL);
     out->status = b ? 200 : 500;
     out->body = b;
     if (!b)

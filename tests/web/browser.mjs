@@ -144,8 +144,9 @@ const tests = {
     const item = page.locator('#site-results li.card', { hasText: /^København Sygehus/ }).first();
     await item.waitFor();
     await item.locator('button[aria-expanded]').click();
-    await item.locator('.tree .tree li').first().waitFor();
-    const units = await item.locator('.tree .tree').textContent();
+    // the units' list is the one .tree inside the card (the card's own list is outside it)
+    await item.locator('.tree li').first().waitFor();
+    const units = await item.locator('.tree').first().textContent();
     check('the SOR tree shows a hospital\'s departments', /Kardiologisk afdeling/.test(units) && /Psykiatrisk afdeling/.test(units), units.slice(0, 200));
     await ctx.close();
   },
