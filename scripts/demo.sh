@@ -110,7 +110,19 @@ MSG
 else
   echo "make demo: node/npm or the npm packages are missing ($dir/npm.log); the pages run without login" >&2
 fi
+# The server runs as this script's child (the provider must be stopped after it), so a TERM
+# or Ctrl-C to the script is passed on: the server finishes its requests and flushes the log,
+# then the provider stops. (A script killed while it waits would leave the server running
+# and the database held.)
+"$bin" serve --db "$db" --listen "$listen" --metrics-clients demo-monitor "${web[@]}" &
+srv=$!
+stopping=0
+trap 'stopping=1; kill -TERM "$srv" 2>/dev/null' TERM INT HUP
 rc=0
-"$bin" serve --db "$db" --listen "$listen" --metrics-clients demo-monitor "${web[@]}" || rc=$?
+wait "$srv" || rc=$?
+if [ "$stopping" = 1 ]; then # the wait above was cut short: the server's own exit status
+  rc=0
+  wait "$srv" || rc=$?
+fi
 [ -n "$idp" ] && kill "$idp" 2>/dev/null
 exit "$rc"
