@@ -156,7 +156,7 @@ static ob_status read_secret(const char *path, char *dst, size_t cap, ob_err *e)
         sodium_memzero(line, sizeof line);
         return ob_err_set(e, OB_EINVAL, "client_secret_file %s holds no usable secret", path);
     }
-    snprintf(dst, cap, "%s", line);
+    memcpy(dst, line, l + 1); /* l < cap: checked above */
     sodium_memzero(line, sizeof line);
     return OB_OK;
 }
