@@ -341,7 +341,21 @@ const tests = {
     const page = await login(ctx, 'citizen', 'pt-3');
     const cookie = (await ctx.cookies()).find((c) => c.name === '__Host-ob_session');
     check('a session cookie is set', !!cookie, JSON.stringify(await ctx.cookies()));
+    // a logout the server does not carry out is said, and the page stays (the session lives)
+    await page.route('**/auth/logout', (route) => route.fulfill({ status: 403, contentType: 'application/json', body: '{"error":"csrf"}' }), { times: 1 });
+    const dialog = page.waitForEvent('dialog');
     await page.click('#logout');
+    const d = await dialog;
+    check('a failed logout is said', /not logged out|ikke logget ud/.test(d.message()), d.message());
+    await d.accept();
+    check('a failed logout does not leave the page', !/loggedout/.test(page.url()), page.url());
+    // the server has answered the logout before the old cookie is tried (under load the
+    // page could still be idle-waiting with the POST in flight)
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/auth/logout') && r.request().method() === 'POST'),
+      page.click('#logout'),
+    ]);
+    check('logout answered 200', resp.status() === 200, resp.status());
     await page.waitForLoadState('networkidle');
     const r1 = await fetch(`${base}/auth/session`, { headers: { Cookie: `__Host-ob_session=${cookie?.value}` } });
     check('after logout the old cookie gives no session', r1.status === 401, r1.status);

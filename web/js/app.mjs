@@ -127,6 +127,10 @@ function banners() {
 
 export async function logout() {
   const r = await api('/auth/logout', { method: 'POST' });
+  if (!r.ok && r.status !== 401) { // not ended: say so, rather than leave a live session behind
+    window.alert(t('logout.failed'));
+    return;
+  }
   sessionStorage.clear();
   localStorage.removeItem('ob-in');
   const end = r.json?.end_session;
