@@ -225,15 +225,20 @@ void ob_hub_defer_set(const ob_hub_defer *d)
 
 ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e)
 {
+    return ob_hub_log_reads(h, le, 1, seq, e);
+}
+
+ob_status ob_hub_log_reads(ob_hub *h, const ob_log_entry *le, size_t n, uint64_t *seq, ob_err *e)
+{
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no access without a log entry");
     if (atomic_load(&h->stopped))
         return ob_hub_stopped_err(h, e);
     const ob_hub_defer *d = tl_defer;
     if (!d || seq)
-        return ob_log_append(h->log, le, 1, NULL, NULL, seq, e);
+        return ob_log_append(h->log, le, n, NULL, NULL, seq, e);
     d->hold(d->ctx);
-    ob_status rc = ob_log_append_async(h->log, le, 1, NULL, NULL, d->done, d->ctx, e);
+    ob_status rc = ob_log_append_async(h->log, le, n, NULL, NULL, d->done, d->ctx, e);
     if (rc)
         d->done(d->ctx, rc, 0, e); /* balance the hold; the answer becomes a 500 */
     return rc;

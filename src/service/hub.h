@@ -111,6 +111,9 @@ void ob_hub_defer_set(const ob_hub_defer *d); /* this thread; NULL clears */
 /* Appends one read's entry (R-LOG-1): blocking, or deferred as above when seq is NULL
  * and a defer is set. On an error return no done is pending for this call. */
 ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e);
+/* The same for n >= 1 entries of one read, appended atomically (a search's entry and the
+ * denials it holds); *seq receives the first's. */
+ob_status ob_hub_log_reads(ob_hub *h, const ob_log_entry *le, size_t n, uint64_t *seq, ob_err *e);
 
 /* Counts an override that was just logged for rq (service/overrides.h) and, when a
  * threshold is reached, logs the alert entry (deferred like the read it follows) and tells

@@ -32,11 +32,13 @@ typedef struct ob_search {
 /* Fills out[0..n) with the decisions (each passed through ob_policy_enforce with
  * s->handled) and logs one entry: permit when anything was
  * permitted, the permitted ids as its resource, the override flag when any permit
- * used an override. When no match is permitted, every include is turned into a plain
- * deny (no block hint) before the entry is written: an include never shows, and the log
- * never lists, a resource beside a search that found nothing the caller may see, so
- * such a search answers as one about a patient who does not exist. *seq (may be NULL)
- * receives the entry's sequence number. */
+ * used an override. Beside it, in the same atomic append, one denial per category a
+ * block withheld from the matches (unless the entry is already that denial), so the
+ * patient's log shows every blocked attempt (R-LOG-1, R-BLK-4). When no match is permitted, every
+ * include is turned into a plain deny (no block hint) before the entry is written: an include never
+ * shows, and the log never lists, a resource beside a search that found nothing the caller may see,
+ * so such a search answers as one about a patient who does not exist. *seq (may be NULL) receives
+ * the entry's sequence number. */
 ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, uint64_t *seq,
                              ob_err *e);
 

@@ -94,13 +94,22 @@ apt() { # apt IDENT START [extra JSON members] -> an Appointment body for P
 }
 ids() { jq -r '[.entry[]? | select(.search.mode=="match") | .resource.id] | sort | join(",")' <<<"$body"; }
 # lastlog: P's newest AuditEvent, read with P's own token; "actor|ids|override|justification"
-lastlog() {
-  curl -s -H "Authorization: Bearer $CIT_P" "$addr/fhir/AuditEvent?_count=1" >"$work/log.json"
-  jq -r '.entry[0].resource | [.agent[0].who.reference,
+# a denial of what a block withheld from a search (R-BLK-4): refused, listing the withheld
+# ids; it is appended right after the search's own entry
+WITHHELD='(.outcome == "4" and (.entity | length) > 1 and (.outcomeDesc | test("withheld")))'
+lastlog() { # the newest entry that is not such a denial
+  curl -s -H "Authorization: Bearer $CIT_P" "$addr/fhir/AuditEvent?_count=20" >"$work/log.json"
+  jq -r '[.entry[].resource | select('"$WITHHELD"' | not)][0] | [.agent[0].who.reference,
      ([.entity[1:][]? | (.what.identifier.value // .what.reference // "") | split(",")[] | sub("^[A-Za-z]+/"; "")] | sort | join(",")),
      ([.entity[0].detail[]? | select(.type=="override") | .valueString][0] // ""),
      ([.extension[]? | select(.url|endswith("audit-override-justification")) | .valueString][0] // "")]
      | join("|")' "$work/log.json"
+}
+withheld() { # the ids the newest withheld-denials list (P's own reads of the log skipped)
+  curl -s -H "Authorization: Bearer $CIT_P" "$addr/fhir/AuditEvent?_count=20" >"$work/log.json"
+  jq -r '[.entry[].resource | select(.agent[0].who.reference != "Patient/pt-p")]
+     | (map('"$WITHHELD"') | index(false)) as $k | .[0:$k][]
+     | .entity[1:][] | (.what.reference // "") | sub("^[A-Za-z]+/"; "")' "$work/log.json" | sort | paste -sd,
 }
 logged() { # logged "what" actor-ref [ids]: the read just answered is already P's newest log entry
   local l; l=$(lastlog)
@@ -353,6 +362,7 @@ eq "GP after the site block: total counts only what is shown" "$(jq -r .total <<
 eq "GP after the site block: the generic marker, last" "$(jq -c '.entry[-1]' <<<"$body")" "$MARKER"
 eq "GP after the site block: nothing else" "$(jq '.entry | length' <<<"$body")" 4
 logged "GP after the site block" "Practitioner/gp-a-dr" "$(sorted "$A2" "$A_GPDUP" "$A_G1")"
+eq "GP after the site block: what it withheld is a denial in P's log (R-BLK-4)" "$(withheld)" "$A1"
 see "hosp-med's own doctor after the site block (R-ACC-2)" "$MED" "Practitioner/med-dr"
 
 # paging counts only what may be shown

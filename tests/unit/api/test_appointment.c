@@ -758,7 +758,10 @@ static void log_and_paging(void **state)
     ob_api_response r;
     af_call(&f, &gp1, "GET", "/Appointment", page1, NULL, &r);
     af_log_count after = af_log(&f, "anna", NULL);
-    assert_int_equal(after.n, before.n + 1); /* one entry per search */
+    /* one entry per search, and one denial for what the block withheld (R-LOG-1, R-BLK-4) */
+    assert_int_equal(after.n, before.n + 2);
+    assert_int_equal(after.withheld, before.withheld + 1);
+    assert_string_equal(after.withheld_categories, "appointment");
     assert_non_null(strstr(after.last_resource, "Appointment/apt-1"));
     assert_null(strstr(after.last_resource, "Appointment/apt-3")); /* withheld: not disclosed */
     assert_int_equal(af_total(&r), 4);                             /* filter before counting */

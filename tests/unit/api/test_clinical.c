@@ -134,7 +134,10 @@ static void rules(void **state)
     af_log_count after = af_log(&f, "anna", NULL);
     assert_int_equal(af_total(&a), 2);
     assert_true(af_marker(&a));
-    assert_int_equal(after.n, before.n + 1); /* R-LOG-1: one entry per search */
+    /* R-LOG-1: one entry per search, and (R-BLK-4) one denial of what the block withheld,
+     * which the patient sees */
+    assert_int_equal(after.n, before.n + 2);
+    assert_int_equal(after.withheld, before.withheld + 1);
     assert_non_null(strstr(after.last_resource, "Observation/anna-m1"));
     assert_null(strstr(after.last_resource, "anna-l1"));
     ob_api_response_release(&a);

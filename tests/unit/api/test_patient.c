@@ -50,7 +50,12 @@ static void overview_blocks(void **state)
     af_log_count before = af_log(&f, "anna", NULL);
     r = overview(&f, &gp1, BODY_ANNA);
     af_log_count after = af_log(&f, "anna", NULL);
-    assert_int_equal(after.n, before.n + 1); /* R-LOG-1: one entry per overview */
+    /* R-LOG-1: one entry per overview, and one denial per category the block withheld
+     * (R-BLK-4), so the patient's log shows the attempt: psychiatry's appointment and
+     * diagnosis. It used to log the permit alone. */
+    assert_int_equal(after.n, before.n + 3);
+    assert_int_equal(after.withheld, 2);
+    assert_string_equal(after.withheld_categories, "appointment,diagnosis");
     assert_int_equal(af_total(&r), 3);
     assert_true(af_marker(&r)); /* R-BLK-4: only that something is withheld */
     t = af_text(&r);
@@ -106,7 +111,9 @@ static void break_the_glass(void **state)
         if (r.status == 200) {
             if (af_total(&r) != rows[i].total || af_marker(&r) != rows[i].marker)
                 fail_msg("%s: total %d marker %d", rows[i].why, (int)af_total(&r), af_marker(&r));
-            assert_int_equal(after.n, before.n + 1);
+            /* a withheld category is a logged denial beside the overview's entry */
+            assert_int_equal(after.n - after.withheld, before.n - before.withheld + 1);
+            assert_int_equal(after.withheld > before.withheld, rows[i].marker);
             assert_int_equal(after.last_override, rows[i].logged_override);
             if (rows[i].logged_override)
                 assert_string_equal(after.last_justification, rows[i].reason);
