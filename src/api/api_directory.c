@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/internal.h"
+#include "core/text.h"
 #include "fhir/fhir.h"
 
 #define WORKS_AT "https://overblik.dk/fhir/StructureDefinition/works-at"
@@ -61,16 +61,6 @@ static json_t *resource(const ob_index *ix, bool org, uint32_t i)
     json_object_set_new(r, "qualification",
                         json_pack("[{s:{s:s}}]", "code", "text", ob_role_name((ob_role)p->role)));
     return r;
-}
-
-/* Whether name holds text, ASCII letters compared without case (æ, ø, å as written). */
-static bool name_has(const char *name, const char *text)
-{
-    size_t n = strlen(text);
-    for (const char *s = name; s && *s; s++)
-        if (strncasecmp(s, text, n) == 0)
-            return true;
-    return false;
 }
 
 /* Does entry i carry the identifier "<system>|<value>" (or a bare value in any system)? */
@@ -144,7 +134,7 @@ static void search(ob_hub *h, const ob_api_request *rq, bool org, ob_api_respons
         uint32_t idx[NAME_MAX_MATCHES + 1], nh = 0, n = org ? ix->norgs : ix->npros;
         for (uint32_t i = 0; i < n && nh <= NAME_MAX_MATCHES; i++) {
             const char *nm = org ? ix->orgs[i].name : ix->pros[i].name;
-            if (nm && name_has(nm, name)) {
+            if (nm && ob_text_name_has(nm, name)) {
                 hit[nh] = nm;
                 idx[nh++] = i;
             }

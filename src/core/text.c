@@ -163,3 +163,41 @@ ob_status ob_text_justification(const char *s, size_t n, ob_err *e)
                           "or more different words and 15 letters (R-BLK-4)");
     return OB_OK;
 }
+
+/* The folded code of the character at s (its byte length in *len): ASCII letters to lower
+ * case, the Latin-1 upper-case letters U+00C0..U+00DE (but U+00D7, the multiplication
+ * sign) to their lower-case forms; anything else is its first byte as it is. */
+static unsigned fold_at(const unsigned char *s, size_t *len)
+{
+    if (s[0] == 0xC3 && s[1] >= 0x80 && s[1] <= 0xBF) {
+        *len = 2;
+        unsigned c = 0xC0u + (s[1] - 0x80u);
+        if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
+            c += 0x20;
+        return c;
+    }
+    *len = 1;
+    return (s[0] >= 'A' && s[0] <= 'Z') ? s[0] + 32u : s[0];
+}
+
+bool ob_text_name_has(const char *name, const char *text)
+{
+    if (!name || !text)
+        return false;
+    if (!*text)
+        return true;
+    for (const unsigned char *a = (const unsigned char *)name; *a;) {
+        const unsigned char *x = a, *y = (const unsigned char *)text;
+        size_t lx, ly;
+        while (*x && *y && fold_at(x, &lx) == fold_at(y, &ly)) {
+            x += lx;
+            y += ly;
+        }
+        if (!*y)
+            return true;
+        size_t step;
+        fold_at(a, &step);
+        a += step;
+    }
+    return false;
+}

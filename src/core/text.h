@@ -33,4 +33,10 @@ ob_status ob_text_kept(const char *s, size_t n, const char *what, ob_err *e);
  * with a message that says what is missing. */
 ob_status ob_text_justification(const char *s, size_t n, ob_err *e);
 
+/* Whether `name` holds `text` (a name search, e.g. the directory's): compared without case
+ * for ASCII letters and the Latin-1 letters in UTF-8 (Æ/æ, Ø/ø, Å/å, É/é, Ü/ü, ...),
+ * every letter kept distinct from every other (in Danish "å" is a letter, not an "a" with
+ * an accent). Other bytes compare as they are; no allocation. */
+bool ob_text_name_has(const char *name, const char *text);
+
 #endif

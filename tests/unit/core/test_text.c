@@ -80,8 +80,35 @@ static void test_rows(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* Name search (the directory's name=, issue 26 pages): case folds for Danish names too. */
+static void test_name_has(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *why, *name, *text;
+        bool want;
+    } names[] = {
+        {"ASCII, any case", "Kardiologisk afdeling", "KARDIO", true},
+        {"æ and Æ are one letter in two cases", "Ærøskøbing Lægehus", "ærø", true},
+        {"ø and Ø", "Sønderborg", "SØNDER", true},
+        {"å and Å", "Åbenrå Sygehus", "åbenrå", true},
+        {"å is not a", "Åbenrå", "abenra", false},
+        {"ø is not o", "Sønderborg", "sonder", false},
+        {"other Latin-1 letters fold too", "Médecins Ünited", "médecins ü", true},
+        {"inside the name", "Lægehuset Ærø", "ÆRØ", true},
+        {"absent", "Roskilde", "ærø", false},
+        {"the multiplication sign is not a letter", "a\u00d7b", "a\u00f7b", false},
+        {"a broken sequence compares as bytes", "ab\xc3", "\xc3", true},
+        {"longer than the name", "Ærø", "Ærøskøbing", false},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (ob_text_name_has(names[i].name, names[i].text) != names[i].want)
+            fail_msg("%s: %s in %s", names[i].why, names[i].text, names[i].name);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_rows),
+                                       cmocka_unit_test(test_name_has)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
