@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev val
       libtsan2 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcmocka-dev
       libmicrohttpd-dev libgnutls28-dev libjwt-dev libssl-dev libcurl4-openssl-dev openssl curl
       jq python3 strace systemd libglpk-dev glpk-utils libxml2-utils librsvg2-bin
-      chromium)
+      chromium postgresql-15 libpq-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
