@@ -53,6 +53,16 @@ struct ob_pglog {
     pthread_cond_t wake, finished;
     job *head, *tail;
     bool closing;
+    /* The open segment's leaves as this server last saw them committed (the writer
+     * thread's): a batch then reads only the rows other servers appended since, usually
+     * none, instead of the whole open segment. Valid only after a COMMIT that returned;
+     * keyed by the chain at seg_size, so a log that changed under it (a failover that lost
+     * an unacknowledged batch and others wrote there since) is read again. */
+    uint8_t (*seg)[OB_LOG_HASH_LEN];
+    uint64_t seg_start, seg_size;
+    uint8_t seg_chain[OB_LOG_HASH_LEN];
+    ob_time seg_max;
+    bool seg_valid;
 };
 
 static ob_status pg_fail(ob_err *e, PGconn *c, const char *what)
@@ -167,28 +177,26 @@ typedef struct head {
     ob_merkle_frontier tree;
 } head;
 
-static ob_status read_head(PGconn *c, head *h, ob_err *e)
+/* BEGIN, the advisory lock and the head in one round trip (text: the hashes in hex). */
+static ob_status begin_and_read_head(PGconn *c, head *h, ob_err *e)
 {
-    PGresult *r = PQexecParams(c,
-                               "SELECT size, seg_start, chain, frontier FROM log_pg_head "
-                               "WHERE id = 1",
-                               0, NULL, NULL, NULL, NULL, 1);
+    PGresult *r = PQexec(c, "BEGIN; " LOCK_SQL "; SELECT size, seg_start, encode(chain, 'hex'), "
+                            "encode(frontier, 'hex') FROM log_pg_head WHERE id = 1");
     ob_status rc = OB_OK;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 8 ||
-        PQgetlength(r, 0, 1) != 8) {
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = pg_fail(e, c, "reading the head");
     } else {
-        h->size = get_be64(PQgetvalue(r, 0, 0));
-        h->seg_start = get_be64(PQgetvalue(r, 0, 1));
+        h->size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        h->seg_start = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+        const char *chain = PQgetvalue(r, 0, 2), *fr = PQgetvalue(r, 0, 3);
+        size_t frn = strlen(fr) / 2;
+        uint8_t frb[64 * OB_LOG_HASH_LEN];
         memset(h->chain, 0, sizeof h->chain);
-        if (h->size && PQgetlength(r, 0, 2) == OB_LOG_HASH_LEN)
-            memcpy(h->chain, PQgetvalue(r, 0, 2), OB_LOG_HASH_LEN);
-        else if (h->size)
+        if (h->size && ob_log_unhex(chain, h->chain, OB_LOG_HASH_LEN) != 0)
             rc = ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's head has no chain");
         ob_merkle_frontier_init(&h->tree);
-        if (!rc &&
-            ob_merkle_frontier_decode(&h->tree, h->size, (const uint8_t *)PQgetvalue(r, 0, 3),
-                                      (size_t)PQgetlength(r, 0, 3)) != 0)
+        if (!rc && (frn > sizeof frb || (frn && ob_log_unhex(fr, frb, frn) != 0) ||
+                    ob_merkle_frontier_decode(&h->tree, h->size, frb, frn) != 0))
             rc = ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's tree does not match its size");
     }
     PQclear(r);
@@ -196,35 +204,72 @@ static ob_status read_head(PGconn *c, head *h, ob_err *e)
 }
 
 /* Leaves (seq in (lo, hi]) already committed, in order, into out[0..hi-lo), and the
- * newest of their times into *max_time (a checkpoint signs its segment's). */
+ * newest of their times into *max_time (a checkpoint signs its segment's). With chain
+ * non-NULL (the chain after lo), each row's stored chain must continue it: false in
+ * *continues when one does not (the caller then reads the segment again from its start). */
 static ob_status read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint8_t (*out)[OB_LOG_HASH_LEN],
-                             ob_time *max_time, ob_err *e)
+                             ob_time *max_time, const uint8_t *chain, bool *continues, ob_err *e)
 {
     char a[24], b[24];
     snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
     snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
     const char *vals[2] = {a, b};
     PGresult *r = PQexecParams(c,
-                               "SELECT leaf, time FROM log_pg_entry WHERE seq > $1 AND seq <= $2 "
-                               "ORDER BY seq",
+                               "SELECT leaf, time, chain FROM log_pg_entry WHERE seq > $1 AND "
+                               "seq <= $2 ORDER BY seq",
                                2, NULL, vals, NULL, NULL, 1);
     ob_status rc = OB_OK;
+    uint8_t at[OB_LOG_HASH_LEN];
+    if (chain)
+        memcpy(at, chain, OB_LOG_HASH_LEN);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || (uint64_t)PQntuples(r) != hi - lo)
         rc =
             ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's open segment (%llu, %llu] is not whole",
                        (unsigned long long)lo, (unsigned long long)hi);
     for (int i = 0; !rc && i < PQntuples(r); i++) {
-        if (PQgetlength(r, i, 0) != OB_LOG_HASH_LEN || PQgetlength(r, i, 1) != 8) {
+        if (PQgetlength(r, i, 0) != OB_LOG_HASH_LEN || PQgetlength(r, i, 1) != 8 ||
+            PQgetlength(r, i, 2) != OB_LOG_HASH_LEN) {
             rc = ob_err_set(e, OB_ETAMPER, "a malformed entry in the PostgreSQL log");
         } else {
             memcpy(out[i], PQgetvalue(r, i, 0), OB_LOG_HASH_LEN);
             ob_time t = (ob_time)get_be64(PQgetvalue(r, i, 1));
             if (t > *max_time)
                 *max_time = t;
+            if (chain) {
+                ob_log_chain_next(at, out[i], at);
+                if (memcmp(at, PQgetvalue(r, i, 2), OB_LOG_HASH_LEN) != 0) {
+                    *continues = false;
+                    break;
+                }
+            }
         }
     }
     PQclear(r);
     return rc;
+}
+
+/* Brings lg->seg up to the head h: the rows after what it holds, or (when it holds another
+ * segment, or something the log no longer continues) the open segment from its start. */
+static ob_status load_segment(ob_pglog *lg, const head *h, ob_err *e)
+{
+    bool continues =
+        lg->seg_valid && lg->seg_start == h->seg_start && lg->seg_size <= h->size &&
+        (lg->seg_size < h->size || memcmp(lg->seg_chain, h->chain, OB_LOG_HASH_LEN) == 0);
+    lg->seg_valid = false; /* until this batch commits */
+    if (continues && lg->seg_size < h->size) {
+        ob_time max = lg->seg_max;
+        ob_status rc =
+            read_leaves(lg->conn, lg->seg_size, h->size, lg->seg + (lg->seg_size - lg->seg_start),
+                        &max, lg->seg_chain, &continues, e);
+        if (rc)
+            return rc;
+        lg->seg_max = max;
+    }
+    if (continues)
+        return OB_OK;
+    lg->seg_start = h->seg_start;
+    lg->seg_max = 0;
+    return read_leaves(lg->conn, h->seg_start, h->size, lg->seg, &lg->seg_max, NULL, NULL, e);
 }
 
 /* A growing byte buffer for COPY's binary format. */
@@ -295,72 +340,82 @@ static ob_status copy_rows(PGconn *c, const buf *rows, ob_err *e)
     return rc;
 }
 
-static ob_status put_checkpoint(PGconn *c, const ob_log_checkpoint *cp, ob_err *e)
+/* The statements that end the batch (checkpoints, the head, COMMIT) are sent as one
+ * string in one round trip; every value in them is a number or hex this file made. */
+static void sql_hex(buf *b, const uint8_t *p, size_t n)
 {
-    uint8_t s[8], p[8], t[8], mt[8];
-    ob_log_put_u64(s, cp->size);
-    ob_log_put_u64(p, cp->prev_size);
-    ob_log_put_u64(t, (uint64_t)cp->time);
-    ob_log_put_u64(mt, (uint64_t)cp->max_time);
-    const char *vals[7] = {(const char *)s,         (const char *)p, (const char *)cp->root,
-                           (const char *)cp->chain, (const char *)t, (const char *)mt,
-                           (const char *)cp->sig};
-    int lens[7] = {8, 8, OB_LOG_HASH_LEN, OB_LOG_HASH_LEN, 8, 8, OB_LOG_SIG_LEN};
-    int fmts[7] = {1, 1, 1, 1, 1, 1, 1};
-    Oid types[7] = {20, 20, 17, 17, 20, 20, 17}; /* int8, bytea */
-    PGresult *r = PQexecParams(c, "INSERT INTO log_pg_checkpoint VALUES ($1,$2,$3,$4,$5,$6,$7)", 7,
-                               types, vals, lens, fmts, 0);
-    ob_status rc =
-        PQresultStatus(r) == PGRES_COMMAND_OK ? OB_OK : pg_fail(e, c, "writing a checkpoint");
-    PQclear(r);
-    return rc;
+    char hex[2 * 64 * OB_LOG_HASH_LEN + 1];
+    ob_log_hex(p, n, hex);
+    put(b, "'\\x", 3);
+    put(b, hex, 2 * n);
+    put(b, "'", 1);
 }
 
-static ob_status put_head(PGconn *c, const head *h, const ob_log_head *signed_head,
-                          uint64_t seg_start, ob_err *e)
+static void sql_num(buf *b, long long v, const char *after)
 {
-    uint8_t s[8], ss[8], t[8], fr[64 * OB_LOG_HASH_LEN];
-    ob_log_put_u64(s, h->size);
-    ob_log_put_u64(ss, seg_start);
-    ob_log_put_u64(t, (uint64_t)signed_head->time);
+    char num[48];
+    int k = snprintf(num, sizeof num, "%lld%s", v, after);
+    put(b, num, (size_t)k);
+}
+
+static void put_checkpoint(buf *b, const ob_log_checkpoint *cp)
+{
+    static const char ins[] = "INSERT INTO log_pg_checkpoint VALUES (";
+    put(b, ins, sizeof ins - 1);
+    sql_num(b, (long long)cp->size, ", ");
+    sql_num(b, (long long)cp->prev_size, ", ");
+    sql_hex(b, cp->root, OB_LOG_HASH_LEN);
+    put(b, ", ", 2);
+    sql_hex(b, cp->chain, OB_LOG_HASH_LEN);
+    put(b, ", ", 2);
+    sql_num(b, (long long)cp->time, ", ");
+    sql_num(b, (long long)cp->max_time, ", ");
+    sql_hex(b, cp->sig, OB_LOG_SIG_LEN);
+    put(b, "); ", 3);
+}
+
+static void put_head(buf *b, const head *h, const ob_log_head *signed_head, uint64_t seg_start)
+{
+    uint8_t fr[64 * OB_LOG_HASH_LEN];
     size_t frn = ob_merkle_frontier_encode(&h->tree, fr);
-    const char *vals[6] = {(const char *)s,  (const char *)h->chain,
-                           (const char *)fr, (const char *)ss,
-                           (const char *)t,  (const char *)signed_head->sig};
-    int lens[6] = {8, OB_LOG_HASH_LEN, (int)frn, 8, 8, OB_LOG_SIG_LEN};
-    int fmts[6] = {1, 1, 1, 1, 1, 1};
-    Oid types[6] = {20, 17, 17, 20, 20, 17};
-    PGresult *r = PQexecParams(c,
-                               "UPDATE log_pg_head SET size = $1, chain = $2, frontier = $3, "
-                               "seg_start = $4, time = $5, sig = $6 WHERE id = 1",
-                               6, types, vals, lens, fmts, 0);
-    ob_status rc = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0
-                       ? OB_OK
-                       : pg_fail(e, c, "writing the head");
-    PQclear(r);
-    return rc;
+    static const char upd[] = "UPDATE log_pg_head SET size = ";
+    put(b, upd, sizeof upd - 1);
+    sql_num(b, (long long)h->size, ", chain = ");
+    sql_hex(b, h->chain, OB_LOG_HASH_LEN);
+    put(b, ", frontier = ", 13);
+    sql_hex(b, fr, frn);
+    put(b, ", seg_start = ", 14);
+    sql_num(b, (long long)seg_start, ", time = ");
+    sql_num(b, (long long)signed_head->time, ", sig = ");
+    sql_hex(b, signed_head->sig, OB_LOG_SIG_LEN);
+    put(b, " WHERE id = 1; ", 15);
 }
 
-/* The batch's transaction after BEGIN and the lock: continues the log from its head. */
+/* The batch's transaction: continues the log from its head and commits. Round trips:
+ * BEGIN + lock + head; the rows other servers added since this one's last batch (usually
+ * none); COPY (two); checkpoints + head + COMMIT. */
 static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
 {
     PGconn *c = lg->conn;
     head h;
-    ob_status rc = read_head(c, &h, e);
+    ob_status rc = begin_and_read_head(c, &h, e);
     if (rc)
         return rc;
     uint32_t every = lg->cfg.checkpoint_every ? lg->cfg.checkpoint_every : 4096;
     size_t total = 0;
     for (job *j = jobs; j; j = j->next)
         total += j->n;
+    if (h.size - h.seg_start >= every)
+        return ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's open segment is longer than %u",
+                          every);
     /* the open segment's leaves: those committed before, then this batch's */
+    rc = load_segment(lg, &h, e);
+    if (rc)
+        return rc;
     uint64_t open = h.size - h.seg_start;
-    uint8_t(*leaves)[OB_LOG_HASH_LEN] = ob_malloc((open + total) * OB_LOG_HASH_LEN + 1);
-    buf rows = {0};
-    if (!leaves)
-        return ob_err_set(e, OB_ENOMEM, "out of memory appending to the PostgreSQL log");
-    ob_time now = (ob_time)time(NULL), max_time = 0;
-    rc = read_leaves(c, h.seg_start, h.size, leaves, &max_time, e);
+    uint8_t(*leaves)[OB_LOG_HASH_LEN] = lg->seg;
+    buf rows = {0}, tail = {0};
+    ob_time now = (ob_time)time(NULL), max_time = lg->seg_max;
     static const char sig[11] = "PGCOPY\n\377\r\n";
     put(&rows, sig, 11);
     put32(&rows, 0);
@@ -413,7 +468,7 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
                 ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])leaves, at, cp.root);
                 memcpy(cp.chain, h.chain, OB_LOG_HASH_LEN);
                 ob_log_checkpoint_sign(&cp, lg->cfg.sk);
-                rc = put_checkpoint(c, &cp, e);
+                put_checkpoint(&tail, &cp);
                 seg_start = h.size;
                 at = 0;
                 max_time = 0;
@@ -429,11 +484,28 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
         ob_log_head sh = {.size = h.size, .time = now};
         memcpy(sh.chain, h.chain, OB_LOG_HASH_LEN);
         ob_log_head_sign(&sh, lg->cfg.sk);
-        rc = put_head(c, &h, &sh, seg_start, e);
+        put_head(&tail, &h, &sh, seg_start);
+        put(&tail, "COMMIT", 7); /* with its NUL */
+        if (tail.oom)
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory appending to the PostgreSQL log");
+    }
+    if (!rc) {
+        /* a failed statement skips the rest of the string, COMMIT included; a COMMIT of a
+         * failed transaction would say ROLLBACK */
+        PGresult *r = PQexec(c, (const char *)tail.p);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+            rc = pg_fail(e, c, "committing the entries");
+        PQclear(r);
     }
     ob_free(enc);
     ob_free(rows.p);
-    ob_free(leaves);
+    ob_free(tail.p);
+    if (!rc) { /* committed: the segment as this server now knows it */
+        lg->seg_start = seg_start;
+        lg->seg_size = h.size;
+        lg->seg_max = max_time;
+        memcpy(lg->seg_chain, h.chain, OB_LOG_HASH_LEN);
+    }
     return rc;
 }
 
@@ -448,13 +520,11 @@ static ob_status run_batch(ob_pglog *lg, job *jobs, ob_err *e)
             return rc;
     }
     PGconn *c = lg->conn;
-    ob_status rc = exec_ok(c, "BEGIN", PGRES_COMMAND_OK, e);
-    if (!rc)
-        rc = exec_ok(c, LOCK_SQL, PGRES_TUPLES_OK, e);
-    if (!rc)
-        rc = extend(lg, jobs, e);
-    if (!rc)
-        return exec_ok(c, "COMMIT", PGRES_COMMAND_OK, e);
+    ob_status rc = extend(lg, jobs, e);
+    if (!rc) {
+        lg->seg_valid = true;
+        return OB_OK;
+    }
     if (PQstatus(c) == CONNECTION_OK)
         PQclear(PQexec(c, "ROLLBACK"));
     return rc;
@@ -508,6 +578,14 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
     }
     memcpy(lg->conninfo, conninfo, strlen(conninfo) + 1);
     lg->cfg = *cfg;
+    if (!lg->cfg.checkpoint_every)
+        lg->cfg.checkpoint_every = 4096;
+    lg->seg = ob_malloc((size_t)lg->cfg.checkpoint_every * OB_LOG_HASH_LEN);
+    if (!lg->seg) {
+        ob_free(lg->conninfo);
+        ob_free(lg);
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening the PostgreSQL log");
+    }
     ob_status rc = connect_db(conninfo, &lg->conn, e);
     if (!rc)
         rc = migrate(lg->conn, cfg->pk, cfg->checkpoint_every ? cfg->checkpoint_every : 4096, e);
@@ -525,6 +603,7 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
     if (rc) {
         if (lg->conn)
             PQfinish(lg->conn);
+        ob_free(lg->seg);
         ob_free(lg->conninfo);
         ob_free(lg);
         return rc;
@@ -582,6 +661,7 @@ void ob_pglog_close(ob_pglog *lg)
     pthread_cond_destroy(&lg->finished);
     if (lg->conn)
         PQfinish(lg->conn);
+    ob_free(lg->seg);
     ob_free(lg->conninfo);
     ob_free(lg);
 }
