@@ -166,6 +166,7 @@ typedef struct req {
     struct timespec t0;
     bool started;         /* the access handler has seen this request */
     bool too_many_params; /* the query had more than OB_HTTP_MAX_PARAMS (not parsed) */
+    bool nul;             /* the address holds %00, which decoding would cut it at */
     bool write;           /* changes state: its token's jti may be used once */
     conn_slot *slot;      /* the connection's, or NULL */
     int method;
@@ -1572,6 +1573,10 @@ static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     r->slot = ci ? ci->socket_context : NULL;
+    /* libmicrohttpd decodes %00 into a NUL that ends the path or value: the server would
+     * answer "/metrics" for "/metrics%00x", a different address than a proxy, a log or the
+     * R-CPR-2 check of what follows sees */
+    r->nul = strstr(uri, "%00") != NULL;
     char *q = strchr(uri, '?');
     if (q) {
         size_t fields = 1;
@@ -2022,6 +2027,11 @@ static bool first_call(ob_http_server *s, struct MHD_Connection *conn, req *r, c
         return false;
     if (r->too_many_params) {
         *mrc = send_outcome(s, conn, r, 400, "too-costly", "too many query parameters");
+        return false;
+    }
+    if (r->nul) {
+        *mrc = send_outcome(s, conn, r, 400, "invalid",
+                            "the request address holds an encoded NUL (%00); nothing was done");
         return false;
     }
     if (strlen(url) > OB_HTTP_MAX_PATH) {

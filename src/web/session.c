@@ -20,6 +20,7 @@ typedef struct entry {
     int64_t created, used;
     /* a session */
     json_t *claims;
+    uint8_t who[16]; /* keyed digest of the person (who_of) */
     char csrf[OB_SESSION_ID_LEN + 1];
     bool dev;
     int issuer;
@@ -170,16 +171,63 @@ static void info_of(const ob_sessions *s, const entry *x, ob_session_info *info)
     info->issuer = x->issuer;
 }
 
+/* The person a session is of, as a keyed digest: the kind and the first of sub, patient,
+ * cpr (what ob_auth_caller maps to a person), not the provider. */
+static void who_of(const ob_sessions *s, const json_t *claims, uint8_t who[16])
+{
+    const char *kind = json_string_value(json_object_get(claims, "ob_kind"));
+    const char *id = json_string_value(json_object_get(claims, "sub"));
+    if (!id)
+        id = json_string_value(json_object_get(claims, "patient"));
+    if (!id)
+        id = json_string_value(json_object_get(claims, "cpr"));
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, s->key, sizeof s->key, 16);
+    crypto_generichash_update(&st, (const uint8_t *)(kind ? kind : ""),
+                              strlen(kind ? kind : "") + 1);
+    crypto_generichash_update(&st, (const uint8_t *)(id ? id : ""), strlen(id ? id : "") + 1);
+    crypto_generichash_final(&st, who, 16);
+}
+
+/* Ends the least recently used live session of person `who` once they hold
+ * OB_SESSION_PER_PERSON; the lock is held. A walk of the table, made only once it holds
+ * that many sessions. */
+static void limit_person(ob_sessions *s, const uint8_t who[16], int64_t now)
+{
+    if (s->count[K_SESSION] < OB_SESSION_PER_PERSON)
+        return;
+    size_t n = 0;
+    entry **oldest = NULL;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (entry **p = &s->b[i]; *p; p = &(*p)->next)
+            if ((*p)->kind == K_SESSION && !expired(s, *p, now) &&
+                memcmp((*p)->who, who, 16) == 0) {
+                n++;
+                if (!oldest || (*p)->used < (*oldest)->used)
+                    oldest = p;
+            }
+    if (n >= OB_SESSION_PER_PERSON && oldest) {
+        entry *x = *oldest;
+        *oldest = x->next;
+        s->count[K_SESSION]--;
+        entry_free(x);
+    }
+}
+
 ob_status ob_session_create(ob_sessions *s, json_t *claims, bool dev, int issuer, int64_t now,
                             char id[OB_SESSION_ID_LEN + 1], ob_session_info *info, ob_err *e)
 {
     memset(info, 0, sizeof *info);
     if (!json_is_object(claims))
         return ob_err_set(e, OB_EINVAL, "a session needs claims");
+    uint8_t who[16];
+    who_of(s, claims, who);
     pthread_mutex_lock(&s->lock);
+    limit_person(s, who, now);
     entry *x = NULL;
     ob_status rc = insert(s, K_SESSION, now, id, &x, e);
     if (rc == OB_OK) {
+        memcpy(x->who, who, 16);
         x->claims = json_incref(claims);
         ob_session_random(x->csrf);
         x->dev = dev;

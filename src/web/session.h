@@ -27,11 +27,12 @@
 
 #include "core/err.h"
 
-#define OB_SESSION_ID_LEN   43 /* base64url of 32 bytes, unpadded */
-#define OB_SESSION_IDLE     (15 * 60)
-#define OB_SESSION_MAX      (8 * 60 * 60)
-#define OB_LOGIN_TTL        (10 * 60)
-#define OB_LOGIN_PER_CLIENT 32 /* pending logins from one client address at once */
+#define OB_SESSION_ID_LEN     43 /* base64url of 32 bytes, unpadded */
+#define OB_SESSION_IDLE       (15 * 60)
+#define OB_SESSION_MAX        (8 * 60 * 60)
+#define OB_LOGIN_TTL          (10 * 60)
+#define OB_LOGIN_PER_CLIENT   32 /* pending logins from one client address at once */
+#define OB_SESSION_PER_PERSON 16 /* live sessions of one person (ob_session_create) */
 
 typedef struct ob_sessions ob_sessions;
 
@@ -50,7 +51,10 @@ typedef struct ob_session_info {
 
 /* A new session for claims (borrowed; a reference is kept): writes its id (NUL-terminated,
  * OB_SESSION_ID_LEN + 1 bytes) and fills *info. A fresh id every time: a login never
- * reuses an id the browser had (no fixation). */
+ * reuses an id the browser had (no fixation). One person (the claims' ob_kind and sub,
+ * patient or cpr) holds at most OB_SESSION_PER_PERSON live sessions: a login beyond ends
+ * that person's least recently used one, so that one account logging in again and again
+ * cannot fill the table and lock everyone else out. */
 ob_status ob_session_create(ob_sessions *s, json_t *claims, bool dev, int issuer, int64_t now,
                             char id[OB_SESSION_ID_LEN + 1], ob_session_info *info, ob_err *e);
 /* The session of this id at `now`, which counts as a use (the idle clock restarts).

@@ -136,6 +136,38 @@ static void test_store_expiry(void **state)
     ob_sessions_free(s);
 }
 
+/* T-WEB-40: one person's logins hold at most OB_SESSION_PER_PERSON sessions (a login beyond
+ * ends their least recently used one); another person's sessions are untouched */
+static void test_store_person(void **state)
+{
+    (void)state;
+    ob_sessions *s;
+    ob_err e = {0};
+    assert_int_equal(ob_sessions_new(0, 0, 0, &s, &e), OB_OK);
+    json_t *cl = citizen(),
+           *other = json_pack("{s:s, s:s}", "ob_kind", "citizen", "patient", "pt-1");
+    char ids[OB_SESSION_PER_PERSON + 1][OB_SESSION_ID_LEN + 1], o[OB_SESSION_ID_LEN + 1];
+    ob_session_info in;
+    int64_t t0 = 1000000;
+    assert_int_equal(ob_session_create(s, other, false, -1, t0, o, &in, &e), OB_OK);
+    json_decref(in.claims);
+    for (int i = 0; i <= OB_SESSION_PER_PERSON; i++) {
+        assert_int_equal(ob_session_create(s, cl, false, -1, t0 + i, ids[i], &in, &e), OB_OK);
+        json_decref(in.claims);
+    }
+    assert_int_equal(ob_session_get(s, ids[0], t0 + 100, &in, &e), OB_ENOTFOUND);
+    for (int i = 1; i <= OB_SESSION_PER_PERSON; i++) {
+        assert_int_equal(ob_session_get(s, ids[i], t0 + 100, &in, &e), OB_OK);
+        json_decref(in.claims);
+    }
+    assert_int_equal(ob_session_get(s, o, t0 + 100, &in, &e), OB_OK);
+    json_decref(in.claims);
+    assert_int_equal(ob_session_count(s, t0 + 100), OB_SESSION_PER_PERSON + 1);
+    json_decref(cl);
+    json_decref(other);
+    ob_sessions_free(s);
+}
+
 static void test_store_csrf(void **state)
 {
     (void)state;
@@ -559,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_fhir_session),  cmocka_unit_test(test_logout),
         cmocka_unit_test(test_cookie_parser), cmocka_unit_test(test_file_path),
         cmocka_unit_test(test_pages),         cmocka_unit_test(test_acts_for),
+        cmocka_unit_test(test_store_person),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
