@@ -10,6 +10,8 @@
  *       acknowledged and failed appends and the longest time without an acknowledgement.
  *   bench_log_pg_load verify CONNINFO
  *       verifies the whole log (ob_pglog_verify), prints its size.
+ *   bench_log_pg_load vkey
+ *       prints the key's c2sp.org/signed-note verifier key (for `overblik log verify --key`).
  *
  * The log's key is fixed (derived from a constant seed): a test key, for this tool only. */
 #include <pthread.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log/note.h"
 #include "store/log_pg.h"
 
 static int64_t now_ms(void)
@@ -92,6 +95,15 @@ int main(int argc, char **argv)
     ob_pglog_config cfg = {0};
     key(&cfg);
     ob_err e = {0};
+    if (argc == 2 && strcmp(argv[1], "vkey") == 0) {
+        ob_note_key k;
+        char vk[OB_NOTE_VKEY_MAX];
+        if (ob_note_key_make(&k, "overblik-pg-load", OB_NOTE_ED25519, cfg.pk, &e))
+            return 1;
+        ob_note_vkey_format(&k, vk);
+        printf("%s\n", vk);
+        return 0;
+    }
     if (argc == 3 && strcmp(argv[1], "verify") == 0) {
         ob_pglog_report r;
         if (ob_pglog_verify(argv[2], cfg.pk, 0, &r, &e)) {
@@ -104,7 +116,8 @@ int main(int argc, char **argv)
     }
     if (argc != 7 || strcmp(argv[1], "append") != 0) {
         fprintf(stderr, "usage: bench_log_pg_load append CONNINFO SECONDS THREADS TAG ACKFILE\n"
-                        "       bench_log_pg_load verify CONNINFO\n");
+                        "       bench_log_pg_load verify CONNINFO\n"
+                        "       bench_log_pg_load vkey\n");
         return 2;
     }
     shared s = {.tag = argv[5]};

@@ -9,6 +9,7 @@
 #include "cli/logtrust.h"
 #include "core/alloc.h"
 #include "model/model.h"
+#include "store/log_pg.h"
 #include "store/log_sqlite.h"
 
 struct show_ctx {
@@ -67,10 +68,11 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
 }
 
 static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
-static const char *const valued[] = {
-    "db",         "keys",        "patient",   "professional", "seq",  "limit", "before",
-    "keep-days",  "proof",       "key",       "witness",      "from", "to",    "consistency",
-    "checkpoint", "witness-key", "from-note", "to-note",      NULL};
+static const char *const valued[] = {"db",        "keys",        "patient",          "professional",
+                                     "seq",       "limit",       "before",           "keep-days",
+                                     "proof",     "key",         "witness",          "from",
+                                     "to",        "consistency", "checkpoint",       "witness-key",
+                                     "from-note", "to-note",     "checkpoint-every", NULL};
 
 /* The keys a check trusts: --key FILE, else the published <db>.log-pub, else the public
  * half of the secret key file (an operator's shortcut). Only the public keys are ever
@@ -124,6 +126,8 @@ static int usage(int code)
         "usage: overblik log show --patient ID [--json] [--limit N]\n"
         "       overblik log assistants --professional ID [--json]\n"
         "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
+        "       overblik log verify --db postgresql://... --key PUBFILE [--checkpoint-every N]\n"
+        "                 (the log on PostgreSQL, issue 18: N as the servers cut it, 4096)\n"
         "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
         "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
         "       overblik log check --consistency FILE [--from-note F --to-note F] [--key PUBFILE]\n"
@@ -142,6 +146,43 @@ static int usage(int code)
     return code;
 }
 
+/* `log verify` of the log on PostgreSQL (store/log_pg.h): the public key and the segment
+ * size come from the operator, not from the database. The URI may hold a password: it is
+ * never printed. */
+static int verify_pg(const opts *o, const char *uri)
+{
+    const char *kf = opt(o, "key", NULL);
+    if (!kf) {
+        fprintf(stderr, "overblik log verify: a log on PostgreSQL needs --key PUBFILE (the "
+                        "log's public key file)\n");
+        return EXIT_USAGE;
+    }
+    ob_err e = {0};
+    ob_note_key keys[OB_NOTE_MAX_SIGS];
+    size_t nk = 0;
+    if (cli_load_log_keys(kf, keys, OB_NOTE_MAX_SIGS, &nk, &e) || nk == 0)
+        return fail("log verify", &e);
+    char *end;
+    unsigned long every = strtoul(opt(o, "checkpoint-every", "4096"), &end, 10);
+    if (*end || every == 0 || every > (1ul << 24)) {
+        fprintf(stderr, "overblik log verify: --checkpoint-every takes 1 to 16777216\n");
+        return EXIT_USAGE;
+    }
+    ob_pglog_report r;
+    ob_status st = OB_ETAMPER;
+    for (size_t i = 0; i < nk && st == OB_ETAMPER; i++) /* any of the log's keys */
+        st = ob_pglog_verify(uri, keys[i].pk, (uint32_t)every, &r, &e);
+    if (st == OB_ETAMPER) {
+        printf("log verification FAILED: %s\n", e.msg);
+        return EXIT_TAMPER;
+    }
+    if (st)
+        return fail("log verify", &e);
+    printf("log verified: %llu entries, %llu signed checkpoints (PostgreSQL)\n",
+           (unsigned long long)r.entries, (unsigned long long)r.checkpoints);
+    return 0;
+}
+
 int cmd_log(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0)
@@ -152,6 +193,9 @@ int cmd_log(int argc, char **argv)
     if (opt_flag(&o, "help"))
         return usage(0);
     const char *db = opt(&o, "db", DEFAULT_DB);
+    if (strcmp(argv[0], "verify") == 0 &&
+        (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0))
+        return verify_pg(&o, db);
     /* the commands that read the database (check works offline, with the keys only) */
     static const char *const reads_db[] = {"show", "assistants", "verify", "prove", "expire", NULL};
     for (const char *const *r = reads_db; *r; r++)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The access log on PostgreSQL from the operator's side (issue 18; R-LOG-4, R-LOG-9): two
+# "servers" (bench_log_pg_load, built beside overblik) append to one throwaway PostgreSQL 15
+# (scripts/pg/throwaway.sh); `overblik log verify --db postgresql://... --key PUBFILE`
+# verifies what they wrote; a changed entry, a removed checkpoint and another key are
+# found (exit 4); a missing key is a usage error; a password in the URI is never printed.
+set -uo pipefail
+bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/lib.bash"
+need psql
+root=$(cd "$(dirname "$0")/../.." && pwd)
+load=$(dirname "$bin")/bench_log_pg_load
+[ -x "$load" ] || { echo "bench_log_pg_load is not built beside $bin"; exit 1; }
+work=$(mktemp -d /tmp/obpglog.XXXXXX); chmod 755 "$work"
+trap 'bash "$root/scripts/pg/throwaway.sh" stop "$work/pg"; rm -rf "$work"' EXIT
+ci=$(bash "$root/scripts/pg/throwaway.sh" start "$work/pg") || { echo "no PostgreSQL"; exit 1; }
+port=$(cat "$work/pg/port")
+uri="postgresql://postgres@/postgres?host=$work/pg&port=$port"
+"$load" append "$ci" 2 4 a "$work/a" >"$work/a.out" &
+p1=$!
+"$load" append "$ci" 2 4 b "$work/b" >"$work/b.out"
+wait "$p1"
+n=$(cat "$work/a" "$work/b" | wc -l)
+[ "$n" -gt 100 ] && ok || bad "two servers appended only $n entries"
+"$load" vkey >"$work/pub"
+out=$("$bin" log verify --db "$uri" --key "$work/pub" 2>&1); rc=$?
+eq "log verify on PostgreSQL" "$rc" 0
+has "... counts what both servers acknowledged" "$out" "log verified: $n entries"
+# every acknowledged seq holds what its server wrote
+sql() { psql -X -q -t -A "$ci" -c "$1"; }
+sql "CREATE TABLE acked (seq bigint, patient text)" >/dev/null
+cat "$work/a" "$work/b" | tr ' ' '\t' | psql -X -q "$ci" -c "\\copy acked FROM STDIN" >/dev/null
+eq "every acknowledged entry is where its server was told" \
+  "$(sql "SELECT count(*) FROM acked JOIN log_pg_entry USING (seq, patient)")" "$n"
+out=$("$bin" log verify --db "$uri" 2>&1); rc=$?
+eq "without --key: a usage error" "$rc" 2
+# another log's public key (a fresh database's) does not verify this one
+"$bin" init --db "$work/other.db" >/dev/null 2>&1
+[ -s "$work/other.log-pub" ] && ok || bad "could not make another log's key file"
+out=$("$bin" log verify --db "$uri" --key "$work/other.log-pub" 2>&1); rc=$?
+eq "another log's key: tampering (exit 4)" "$rc" 4
+out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 7 2>&1); rc=$?
+eq "a verifier expecting other checkpoints: tampering (exit 4)" "$rc" 4
+sql "UPDATE log_pg_entry SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) WHERE seq = 3" >/dev/null
+out=$("$bin" log verify --db "$uri" --key "$work/pub" 2>&1); rc=$?
+eq "a changed entry: exit 4" "$rc" 4
+has "... named" "$out" "entry 3 was changed"
+sql "UPDATE log_pg_entry SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) WHERE seq = 3" >/dev/null
+eq "changed back: verifies again" "$("$bin" log verify --db "$uri" --key "$work/pub" >/dev/null 2>&1; echo $?)" 0
+sql "DELETE FROM log_pg_checkpoint WHERE size = 4096" >/dev/null
+if [ "$n" -ge 4096 ]; then
+  out=$("$bin" log verify --db "$uri" --key "$work/pub" 2>&1); rc=$?
+  eq "a removed checkpoint: exit 4" "$rc" 4
+fi
+# a password in the URI is not printed, whatever fails
+out=$("$bin" log verify --db "postgresql://postgres:s3cretpw@127.0.0.1:1/postgres?connect_timeout=2" --key "$work/pub" 2>&1); rc=$?
+eq "an unreachable server: a storage error (exit 3)" "$rc" 3
+hasnt "... and the password is not in what it says" "$out" "s3cretpw"
+the_end
