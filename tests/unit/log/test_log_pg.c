@@ -26,81 +26,22 @@
 #include <unistd.h>
 
 #include "store/log_pg.h"
+#include "unit/pg_fixture.h"
 
-static char dir[64], base[256];
 static ob_pglog_config cfg;
-
-static void sh(const char *fmt, const char *arg, char *out, size_t cap)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, fmt, getenv("OB_SOURCE_DIR") ? getenv("OB_SOURCE_DIR") : ".", arg);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        fail_msg("cannot run %s", cmd);
-    if (out) {
-        out[0] = '\0';
-        if (!fgets(out, (int)cap, p))
-            out[0] = '\0';
-        out[strcspn(out, "\n")] = '\0';
-    }
-    char sink[256];
-    while (fgets(sink, sizeof sink, p))
-        ;
-    if (pclose(p) != 0)
-        fail_msg("failed: %s", cmd);
-}
 
 static int up(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/obpg.XXXXXX");
-    if (!mkdtemp(dir) || chmod(dir, 0755) != 0)
-        return -1;
-    char pgdir[128];
-    snprintf(pgdir, sizeof pgdir, "%s/pg", dir);
-    sh("bash %s/scripts/pg/throwaway.sh start %s", pgdir, base, sizeof base);
-    if (!base[0])
-        return -1;
     crypto_sign_ed25519_keypair(cfg.pk, cfg.sk);
     cfg.checkpoint_every = 64;
-    return 0;
+    return pg_up();
 }
 
 static int down(void **state)
 {
     (void)state;
-    char pgdir[128];
-    snprintf(pgdir, sizeof pgdir, "%s/pg", dir);
-    sh("bash %s/scripts/pg/throwaway.sh stop %s", pgdir, NULL, 0);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* A fresh database `name`; its conninfo into out. */
-static void fresh_db(const char *name, char *out, size_t cap)
-{
-    PGconn *c = PQconnectdb(base);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    snprintf(out, cap, "%s dbname=%s", base, name); /* the last dbname wins */
-}
-
-static void exec_sql(const char *conninfo, const char *sql)
-{
-    PGconn *c = PQconnectdb(conninfo);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
+    return pg_down();
 }
 
 /* The patient field of every entry, by seq (index seq - 1), from the database. */
@@ -174,7 +115,7 @@ static void two_servers(void **state)
 {
     (void)state;
     char ci[512];
-    fresh_db("two", ci, sizeof ci);
+    pg_fresh_db("two", ci, sizeof ci);
     ob_pglog *a, *b;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
@@ -237,7 +178,7 @@ static void killed_server(void **state)
 {
     (void)state;
     char ci[512];
-    fresh_db("killed", ci, sizeof ci);
+    pg_fresh_db("killed", ci, sizeof ci);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t child = fork();
@@ -336,16 +277,16 @@ static void log_rewound(void **state)
 {
     (void)state;
     char ci[512];
-    fresh_db("rewound", ci, sizeof ci);
+    pg_fresh_db("rewound", ci, sizeof ci);
     ob_pglog *a, *b;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
         fail_msg("open: %s", e.msg);
     append_n(a, "a", 10);
-    exec_sql(ci, "CREATE TABLE saved AS SELECT * FROM log_pg_head");
+    pg_exec(ci, "CREATE TABLE saved AS SELECT * FROM log_pg_head");
     append_n(a, "lost", 5); /* a now knows the segment up to 15 */
-    exec_sql(ci, "DELETE FROM log_pg_entry WHERE seq > 10; DELETE FROM log_pg_head; "
-                 "INSERT INTO log_pg_head SELECT * FROM saved");
+    pg_exec(ci, "DELETE FROM log_pg_entry WHERE seq > 10; DELETE FROM log_pg_head; "
+                "INSERT INTO log_pg_head SELECT * FROM saved");
     append_n(b, "b", 5);    /* other entries at 11..15 */
     append_n(a, "a2-", 60); /* crosses the checkpoint at 64 */
     ob_pglog_close(a);
@@ -386,7 +327,7 @@ static void tampering(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char name[16], ci[512];
         snprintf(name, sizeof name, "tamper%zu", i);
-        fresh_db(name, ci, sizeof ci);
+        pg_fresh_db(name, ci, sizeof ci);
         ob_pglog *lg;
         ob_err e = {0};
         if (ob_pglog_open(ci, &cfg, &lg, &e))
@@ -401,7 +342,7 @@ static void tampering(void **state)
         ob_pglog_close(lg);
         ob_pglog_report r;
         assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_OK);
-        exec_sql(ci, rows[i].sql);
+        pg_exec(ci, rows[i].sql);
         if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e) != OB_ETAMPER)
             fail_msg("%s: not found (%s)", rows[i].why, e.msg);
     }

@@ -1,0 +1,360 @@
+/* pg_sync.c - changes shared by several servers through PostgreSQL, with leases (see
+ * pg_sync.h for the promise and why it holds).
+ *
+ * Tables: sync_change(seq, type, json, server) in commit order (writers take an advisory
+ * lock, so a seq is never committed after a larger one: a reader that has applied through
+ * n never misses one below n); sync_lease(id, applied, lease_until). */
+#include "store/pg_sync.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+
+#define CHANGE_LOCK "SELECT pg_advisory_xact_lock(7236001235)"
+
+struct ob_pgsync {
+    char *conninfo, *id;
+    int lease_ms, margin_ms;
+    ob_pgsync_apply_fn apply;
+    void *ctx;
+    PGconn *sync; /* the sync thread's: LISTEN, fetch, renew */
+    PGconn *wr;   /* the writers', under wr_mu */
+    pthread_mutex_t wr_mu;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_llong applied;
+    atomic_llong valid_until_ns; /* CLOCK_MONOTONIC; 0 = no lease */
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static ob_status pg_fail(ob_err *e, PGconn *c, const char *what)
+{
+    const char *m = c ? PQerrorMessage(c) : "";
+    return ob_err_set(e, OB_EIO, "changes on PostgreSQL: %s: %.*s", what, (int)strcspn(m, "\n"), m);
+}
+
+static ob_status exec_ok(PGconn *c, const char *sql, ExecStatusType want, ob_err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    ob_status rc = PQresultStatus(r) == want ? OB_OK : pg_fail(e, c, sql);
+    PQclear(r);
+    return rc;
+}
+
+static ob_status connect_db(const char *conninfo, PGconn **out, ob_err *e)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (!c)
+        return ob_err_set(e, OB_ENOMEM, "out of memory connecting to PostgreSQL");
+    ob_status rc = PQstatus(c) == CONNECTION_OK ? OB_OK : pg_fail(e, c, "connecting");
+    if (!rc)
+        rc = exec_ok(c, "SET synchronous_commit = on; SET client_min_messages = warning",
+                     PGRES_COMMAND_OK, e);
+    if (rc) {
+        PQfinish(c);
+        return rc;
+    }
+    *out = c;
+    return OB_OK;
+}
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS sync_change (seq bigint PRIMARY KEY, type text NOT NULL,"
+    " json text NOT NULL, server text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sync_lease (id text PRIMARY KEY, applied bigint NOT NULL,"
+    " lease_until timestamptz NOT NULL);";
+
+/* Applies the committed changes after `applied`, a page at a time; *more when a page was
+ * full. */
+static ob_status catch_up(ob_pgsync *s, bool *more, ob_err *e)
+{
+    char from[24];
+    snprintf(from, sizeof from, "%lld", (long long)atomic_load(&s->applied));
+    const char *vals[1] = {from};
+    PGresult *r = PQexecParams(s->sync,
+                               "SELECT seq, type, json FROM sync_change WHERE seq > $1 "
+                               "ORDER BY seq LIMIT 1000",
+                               1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return pg_fail(e, s->sync, "reading the changes");
+    }
+    ob_status rc = OB_OK;
+    int n = PQntuples(r);
+    for (int i = 0; i < n && !rc; i++) {
+        int64_t seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        rc = s->apply(s->ctx, seq, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), e);
+        if (!rc)
+            atomic_store(&s->applied, seq);
+    }
+    PQclear(r);
+    *more = n == 1000;
+    return rc;
+}
+
+/* Renews the lease if (in the same statement) every committed change is applied here.
+ * The local expiry counts from before the statement was sent. */
+static ob_status renew(ob_pgsync *s, ob_err *e)
+{
+    int64_t sent = mono_ns();
+    char applied[24], ms[16];
+    snprintf(applied, sizeof applied, "%lld", (long long)atomic_load(&s->applied));
+    snprintf(ms, sizeof ms, "%d", s->lease_ms);
+    const char *vals[3] = {s->id, applied, ms};
+    PGresult *r = PQexecParams(
+        s->sync,
+        "INSERT INTO sync_lease SELECT $1, $2::bigint, clock_timestamp() + $3::int * interval "
+        "'1 millisecond' WHERE $2::bigint >= (SELECT coalesce(max(seq), 0) FROM sync_change) "
+        "ON CONFLICT (id) DO UPDATE SET applied = EXCLUDED.applied, lease_until = "
+        "EXCLUDED.lease_until WHERE EXCLUDED.applied >= (SELECT coalesce(max(seq), 0) FROM "
+        "sync_change)",
+        3, NULL, vals, NULL, NULL, 0);
+    ob_status rc = OB_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_fail(e, s->sync, "renewing the lease");
+    else if (strcmp(PQcmdTuples(r), "1") == 0)
+        atomic_store(&s->valid_until_ns, sent + (int64_t)(s->lease_ms - s->margin_ms) * 1000000);
+    PQclear(r); /* not caught up: no renewal; the caller reads the changes again */
+    return rc;
+}
+
+/* Drains the notifications libpq holds; true when there was one. */
+static bool drain(ob_pgsync *s)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(s->sync)) != NULL) {
+        PQfreemem(n);
+        any = true;
+    }
+    return any;
+}
+
+/* Waits for a notification or until timeout_ms passed. One that arrived while a statement
+ * ran is already in libpq's queue, not on the socket: looked at first. */
+static void wait_notify(ob_pgsync *s, int timeout_ms)
+{
+    PQconsumeInput(s->sync);
+    if (drain(s))
+        return;
+    struct pollfd p = {PQsocket(s->sync), POLLIN, 0};
+    if (p.fd < 0 || poll(&p, 1, timeout_ms) <= 0)
+        return;
+    PQconsumeInput(s->sync);
+    drain(s);
+}
+
+static void *sync_main(void *arg)
+{
+    ob_pgsync *s = arg;
+    int renew_ms = s->lease_ms / 4 > 0 ? s->lease_ms / 4 : 1;
+    while (!atomic_load(&s->stop)) {
+        ob_err e = {0};
+        if (!s->sync || PQstatus(s->sync) != CONNECTION_OK) {
+            /* the lease runs out by itself meanwhile: nothing answers on stale state */
+            if (s->sync)
+                PQfinish(s->sync);
+            s->sync = NULL;
+            if (connect_db(s->conninfo, &s->sync, &e) ||
+                exec_ok(s->sync, "LISTEN overblik_sync", PGRES_COMMAND_OK, &e)) {
+                struct timespec d = {0, 100 * 1000000};
+                nanosleep(&d, NULL);
+                continue;
+            }
+        }
+        bool more = false;
+        if (catch_up(s, &more, &e) == OB_OK && !more && renew(s, &e) == OB_OK &&
+            atomic_load(&s->valid_until_ns) > mono_ns())
+            wait_notify(s, renew_ms);
+        else if (PQstatus(s->sync) == CONNECTION_OK && !more)
+            wait_notify(s, 5); /* not caught up yet, or a statement failed: again soon */
+    }
+    return NULL;
+}
+
+ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
+                         ob_pgsync_apply_fn apply, void *ctx, ob_pgsync **out, ob_err *e)
+{
+    ob_pgsync *s = ob_calloc(1, sizeof *s);
+    if (!s)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    s->conninfo = ob_malloc(strlen(conninfo) + 1);
+    s->id = ob_malloc(strlen(cfg->server_id) + 1);
+    if (!s->conninfo || !s->id) {
+        ob_free(s->conninfo);
+        ob_free(s->id);
+        ob_free(s);
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    }
+    memcpy(s->conninfo, conninfo, strlen(conninfo) + 1);
+    memcpy(s->id, cfg->server_id, strlen(cfg->server_id) + 1);
+    s->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 2000;
+    s->margin_ms = cfg->margin_ms > 0 ? cfg->margin_ms : 250;
+    if (s->margin_ms >= s->lease_ms)
+        s->margin_ms = s->lease_ms / 2;
+    s->apply = apply;
+    s->ctx = ctx;
+    pthread_mutex_init(&s->wr_mu, NULL);
+    ob_status rc = connect_db(conninfo, &s->wr, e);
+    if (!rc)
+        rc = exec_ok(s->wr, "BEGIN; " CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    if (!rc)
+        rc = exec_ok(s->wr, schema_sql, PGRES_COMMAND_OK, e);
+    if (!rc)
+        rc = exec_ok(s->wr, "COMMIT", PGRES_COMMAND_OK, e);
+    if (!rc)
+        rc = connect_db(conninfo, &s->sync, e);
+    if (!rc)
+        rc = exec_ok(s->sync, "LISTEN overblik_sync", PGRES_COMMAND_OK, e);
+    /* the start-up replay, then the first lease, before anyone is answered */
+    for (bool more = true; !rc && more;)
+        rc = catch_up(s, &more, e);
+    for (int tries = 0; !rc && !ob_pgsync_current(s); tries++) {
+        bool more = false;
+        rc = renew(s, e);
+        if (!rc && !ob_pgsync_current(s))
+            rc = catch_up(s, &more, e);
+        if (!rc && tries > 1000)
+            rc = ob_err_set(e, OB_EIO, "changes on PostgreSQL: cannot catch up to take a lease");
+    }
+    if (!rc && pthread_create(&s->thread, NULL, sync_main, s) != 0)
+        rc = ob_err_set(e, OB_EINTERNAL, "cannot start the sync thread");
+    if (rc) {
+        if (s->wr)
+            PQfinish(s->wr);
+        if (s->sync)
+            PQfinish(s->sync);
+        pthread_mutex_destroy(&s->wr_mu);
+        ob_free(s->conninfo);
+        ob_free(s->id);
+        ob_free(s);
+        return rc;
+    }
+    *out = s;
+    return OB_OK;
+}
+
+/* Whether some server whose lease holds has not applied seq yet. -1 on an error. */
+static int pending(ob_pgsync *s, int64_t seq, ob_err *e)
+{
+    PGresult *r = PQexec(s->wr, "BEGIN; SELECT applied, lease_until > clock_timestamp() "
+                                "FROM sync_lease FOR SHARE");
+    int out = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_fail(e, s->wr, "reading the leases");
+        out = -1;
+    }
+    for (int i = 0; out == 0 && i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 1), "t") == 0 && strtoll(PQgetvalue(r, i, 0), NULL, 10) < seq)
+            out = 1;
+    PQclear(r);
+    if (exec_ok(s->wr, "COMMIT", PGRES_COMMAND_OK, out < 0 ? NULL : e) && out == 0)
+        out = -1;
+    return out;
+}
+
+ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
+                           ob_err *e)
+{
+    pthread_mutex_lock(&s->wr_mu);
+    ob_status rc = OB_OK;
+    if (PQstatus(s->wr) != CONNECTION_OK) {
+        PQreset(s->wr);
+        if (PQstatus(s->wr) != CONNECTION_OK)
+            rc = pg_fail(e, s->wr, "connecting");
+    }
+    /* one writer at a time: a seq is never committed after a larger one */
+    if (!rc)
+        rc = exec_ok(s->wr, "BEGIN; " CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    int64_t at = 0;
+    if (!rc) {
+        const char *vals[3] = {type, json, s->id};
+        PGresult *r = PQexecParams(s->wr,
+                                   "INSERT INTO sync_change SELECT coalesce(max(seq), 0) + 1, $1, "
+                                   "$2, $3 FROM sync_change RETURNING seq",
+                                   3, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            rc = pg_fail(e, s->wr, "writing the change");
+        else
+            at = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    if (!rc) {
+        PGresult *r = PQexec(s->wr, "NOTIFY overblik_sync; COMMIT");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+            rc = pg_fail(e, s->wr, "committing the change");
+        PQclear(r);
+    } else if (PQstatus(s->wr) == CONNECTION_OK) {
+        PQclear(PQexec(s->wr, "ROLLBACK"));
+    }
+    /* every server whose lease holds applies it, or its lease runs out: at most a lease */
+    int64_t deadline = mono_ns() + (int64_t)(2 * s->lease_ms + 1000) * 1000000;
+    long nap_us = 200;
+    while (!rc) {
+        int p = pending(s, at, e);
+        if (p < 0)
+            rc = OB_EIO;
+        else if (p == 0)
+            break;
+        else if (mono_ns() > deadline)
+            rc = ob_err_set(e, OB_EIO,
+                            "changes on PostgreSQL: servers did not apply change %lld "
+                            "within two leases",
+                            (long long)at);
+        else {
+            struct timespec d = {0, nap_us * 1000};
+            nanosleep(&d, NULL);
+            if (nap_us < 5000)
+                nap_us *= 2;
+        }
+    }
+    pthread_mutex_unlock(&s->wr_mu);
+    if (!rc && seq)
+        *seq = at;
+    return rc;
+}
+
+bool ob_pgsync_current(const ob_pgsync *s)
+{
+    return mono_ns() < atomic_load(&s->valid_until_ns);
+}
+
+int64_t ob_pgsync_applied(const ob_pgsync *s)
+{
+    return atomic_load(&s->applied);
+}
+
+void ob_pgsync_close(ob_pgsync *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stop, true);
+    pthread_join(s->thread, NULL);
+    atomic_store(&s->valid_until_ns, 0);
+    /* give the lease up: writers stop waiting for this server */
+    pthread_mutex_lock(&s->wr_mu);
+    const char *vals[1] = {s->id};
+    PQclear(
+        PQexecParams(s->wr, "DELETE FROM sync_lease WHERE id = $1", 1, NULL, vals, NULL, NULL, 0));
+    pthread_mutex_unlock(&s->wr_mu);
+    PQfinish(s->wr);
+    if (s->sync)
+        PQfinish(s->sync);
+    pthread_mutex_destroy(&s->wr_mu);
+    ob_free(s->conninfo);
+    ob_free(s->id);
+    ob_free(s);
+}

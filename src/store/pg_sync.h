@@ -1,0 +1,58 @@
+/* pg_sync.h - several servers, one truth (issue 18; R-BLK-5, R-SCALE-1): changes (blocks,
+ * consents, relationships: the store's records) written through PostgreSQL and applied by
+ * every server to its own in-memory index, with the promise that a change acknowledged by
+ * one server is enforced by every server for every request that starts after the
+ * acknowledgement.
+ *
+ * How: each server holds a lease, a row (id, applied, lease_until) that it renews only when
+ * it has applied every change committed before the renewal (the renewing UPDATE checks it
+ * in the same statement); it answers a request only while its own lease holds, counted on
+ * its own monotonic clock from before it sent the renewal, a margin short of the
+ * database's lease_until. A writer commits the change, then waits until every server whose
+ * lease holds has applied it, reading the leases FOR SHARE, which waits for a renewal in
+ * flight and sees its result. So at the acknowledgement every server has applied the
+ * change, or its lease has run out and it answers nothing until it has caught up. A server
+ * that dies delays acknowledgements by at most one lease. Servers hear of changes by
+ * LISTEN/NOTIFY, and poll as well.
+ *
+ * The apply callback runs on the sync thread, changes in commit (seq) order; it must not
+ * call back into this module. Strings passed in are borrowed for the call. */
+#ifndef OB_STORE_PG_SYNC_H
+#define OB_STORE_PG_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct ob_pgsync ob_pgsync;
+
+typedef ob_status (*ob_pgsync_apply_fn)(void *ctx, int64_t seq, const char *type, const char *json,
+                                        ob_err *e);
+
+typedef struct ob_pgsync_config {
+    const char *server_id; /* unique among the servers, e.g. host:port */
+    int lease_ms;          /* 0 = 2000: how long a server answers without renewing */
+    int margin_ms;         /* 0 = 250: how much sooner than the database it stops */
+} ob_pgsync_config;
+
+/* Connects twice (the sync thread's connection and the writer's), creates the tables if
+ * missing, applies every change there is (the start-up replay) and takes the lease before
+ * it returns. *out is freed by ob_pgsync_close. */
+ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
+                         ob_pgsync_apply_fn apply, void *ctx, ob_pgsync **out, ob_err *e);
+/* Commits one change and returns once every server whose lease holds has applied it (this
+ * one included), or its lease ran out: then it may be acknowledged. *seq (may be NULL) is
+ * its position. On an error the change may or may not have committed, and must not be
+ * acknowledged. Thread-safe. */
+ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
+                           ob_err *e);
+/* Whether this server may answer a request starting now: its lease holds. Thread-safe,
+ * lock-free. */
+bool ob_pgsync_current(const ob_pgsync *s);
+/* The position of the last change applied here. */
+int64_t ob_pgsync_applied(const ob_pgsync *s);
+/* Stops the sync thread and gives the lease up (other servers stop waiting for this one). */
+void ob_pgsync_close(ob_pgsync *s);
+
+#endif

@@ -1,0 +1,247 @@
+/* test_pg_sync.c - several servers, one truth (issue 18; R-BLK-5): a change acknowledged by
+ * one server is enforced by every server for every request that starts after the
+ * acknowledgement (store/pg_sync.h), against a throwaway PostgreSQL 15.
+ *
+ * Each "server" keeps a toy index (64 keys, each the value of its last change, as a block
+ * would be in the real index) and answers a read only while ob_pgsync_current says so.
+ * - alternating: writes on one server, then at once a read of the same key on the other,
+ *   thousands of times with a second writer busy on other keys: every read the other
+ *   server answers sees the write;
+ * - a server frozen (SIGSTOP, a stalled machine) while another acknowledges changes: the
+ *   acknowledgement waits at most about a lease, and once it is given the frozen server,
+ *   thawed, answers nothing stale: each of its reads (timed on the shared monotonic clock)
+ *   that starts after the acknowledgement sees the change, or is not answered;
+ * - a server killed: the others acknowledge within about a lease. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/pg_sync.h"
+#include "unit/pg_fixture.h"
+
+#define KEYS 64
+
+typedef struct toy {
+    pthread_mutex_t mu;
+    long long v[KEYS];
+} toy;
+
+static ob_status toy_apply(void *ctx, int64_t seq, const char *type, const char *json, ob_err *e)
+{
+    (void)seq;
+    (void)e;
+    toy *t = ctx;
+    int k;
+    long long v;
+    if (strcmp(type, "set") == 0 && sscanf(json, "%d=%lld", &k, &v) == 2 && k >= 0 && k < KEYS) {
+        pthread_mutex_lock(&t->mu);
+        t->v[k] = v;
+        pthread_mutex_unlock(&t->mu);
+    }
+    return OB_OK;
+}
+
+/* A read as a request would make it: answered only while the lease holds. -1: refused. */
+static long long toy_read(toy *t, const ob_pgsync *s, int k)
+{
+    if (!ob_pgsync_current(s))
+        return -1;
+    pthread_mutex_lock(&t->mu);
+    long long v = t->v[k];
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set(ob_pgsync *s, int k, long long v)
+{
+    char json[48];
+    snprintf(json, sizeof json, "%d=%lld", k, v);
+    ob_err e = {0};
+    if (ob_pgsync_change(s, "set", json, NULL, &e))
+        fail_msg("change: %s", e.msg);
+}
+
+static int up(void **state)
+{
+    (void)state;
+    return pg_up();
+}
+
+static int down(void **state)
+{
+    (void)state;
+    return pg_down();
+}
+
+typedef struct busy {
+    ob_pgsync *s;
+    atomic_bool stop;
+    long n;
+} busy;
+
+static void *busy_writer(void *p)
+{
+    busy *b = p;
+    for (long i = 1; !atomic_load(&b->stop); i++, b->n++)
+        set(b->s, KEYS - 1, i); /* a key the main loop does not use */
+    return NULL;
+}
+
+static void alternating(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("alt", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *a, *b;
+    ob_err e = {0};
+    ob_pgsync_config ca = {"server-a", 1000, 200}, cb = {"server-b", 1000, 200};
+    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
+        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
+        fail_msg("open: %s", e.msg);
+    busy bz = {.s = b};
+    pthread_t t;
+    pthread_create(&t, NULL, busy_writer, &bz);
+    int stale = 0, refused = 0, n = 600;
+    int64_t t0 = mono_ms();
+    for (int i = 1; i <= n; i++) {
+        int k = i % (KEYS - 1);
+        ob_pgsync *w = i % 2 ? a : b, *r = i % 2 ? b : a;
+        toy *rt = i % 2 ? &tb : &ta;
+        set(w, k, i);
+        long long v = toy_read(rt, r, k); /* a request on the other server, after the ack */
+        if (v == -1)
+            refused++;
+        else if (v != i)
+            stale++;
+    }
+    int64_t ms = mono_ms() - t0;
+    atomic_store(&bz.stop, true);
+    pthread_join(t, NULL);
+    print_message("# %d acknowledged changes alternating between two servers in %lld ms (%.2f ms "
+                  "each) beside %ld on another key; reads after each: %d stale, %d refused\n",
+                  n, (long long)ms, (double)ms / n, bz.n, stale, refused);
+    assert_int_equal(stale, 0);
+    assert_true(refused < n / 100); /* servers that keep up keep their leases */
+    assert_int_equal(ob_pgsync_applied(a), ob_pgsync_applied(b));
+    ob_pgsync_close(a);
+    ob_pgsync_close(b);
+}
+
+/* The child: a server that answers reads of key 0 and reports each as "start-ms value"
+ * (value -1: refused) until killed. */
+static void child_server(const char *ci, int fd)
+{
+    static toy tc = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *c;
+    ob_err e = {0};
+    ob_pgsync_config cc = {"server-c", 600, 150};
+    if (ob_pgsync_open(ci, &cc, toy_apply, &tc, &c, &e))
+        _exit(2);
+    if (write(fd, "up\n", 3) != 3)
+        _exit(3);
+    for (;;) {
+        int64_t start = mono_ms(); /* the request starts */
+        long long v = toy_read(&tc, c, 0);
+        char line[64];
+        int len = snprintf(line, sizeof line, "%lld %lld\n", (long long)start, v);
+        if (write(fd, line, (size_t)len) != len)
+            _exit(4);
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+}
+
+static void frozen_and_killed(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("frozen", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *a;
+    ob_err e = {0};
+    ob_pgsync_config ca = {"server-a", 600, 150};
+    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e))
+        fail_msg("open: %s", e.msg);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(fds[0]);
+        child_server(ci, fds[1]);
+    }
+    close(fds[1]);
+    FILE *in = fdopen(fds[0], "r");
+    char line[64];
+    assert_non_null(fgets(line, sizeof line, in)); /* "up" */
+    set(a, 0, 1);
+    struct timespec d = {0, 100 * 1000000};
+    nanosleep(&d, NULL);
+    kill(child, SIGSTOP); /* the machine stalls, holding a lease */
+    int64_t t0 = mono_ms();
+    set(a, 0, 2);
+    int64_t acked = mono_ms();
+    print_message("# with a server frozen, the change was acknowledged after %lld ms (lease 600)\n",
+                  (long long)(acked - t0));
+    assert_true(acked - t0 <= 600 + 1500);
+    kill(child, SIGCONT); /* it wakes on stale state */
+    nanosleep(&d, NULL);
+    nanosleep(&d, NULL);
+    nanosleep(&d, NULL);
+    /* then the machine dies: the next change waits at most about its lease */
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    t0 = mono_ms();
+    set(a, 0, 3);
+    int64_t second = mono_ms() - t0;
+    print_message("# with a server killed, acknowledged after %lld ms\n", (long long)second);
+    assert_true(second <= 600 + 1500);
+    long long start, v;
+    int after = 0, stale = 0, answered = 0;
+    while (fscanf(in, "%lld %lld", &start, &v) == 2) {
+        if (start < acked)
+            continue;
+        after++;
+        if (v != -1) {
+            answered++;
+            if (v < 2)
+                stale++;
+        }
+    }
+    fclose(in);
+    print_message("# the thawed server: %d reads started after the acknowledgement, %d answered, "
+                  "%d stale\n",
+                  after, answered, stale);
+    assert_true(after > 0);
+    assert_int_equal(stale, 0);
+    ob_pgsync_close(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(alternating),
+        cmocka_unit_test(frozen_and_killed),
+    };
+    return cmocka_run_group_tests(tests, up, down);
+}
