@@ -6,7 +6,8 @@
  *       appends single entries (patient "TAG-<thread>-<n>"); every acknowledged one is a line
  *       "SEQ PATIENT" in ACKFILE; a failed append (the primary gone) is retried after 50 ms,
  *       and the next batch connects again (a multi-host URI with
- *       target_session_attrs=read-write finds the new primary). Prints the number of
+ *       target_session_attrs=read-write finds the new primary); SIGTERM ends it early.
+ *       Prints the number of
  *       acknowledged and failed appends and the longest time without an acknowledgement.
  *   bench_log_pg_load verify CONNINFO
  *       verifies the whole log (ob_pglog_verify), prints its size.
@@ -15,6 +16,7 @@
  *
  * The log's key is fixed (derived from a constant seed): a test key, for this tool only. */
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,6 +26,13 @@
 
 #include "log/note.h"
 #include "store/log_pg.h"
+
+static volatile sig_atomic_t stopped;
+static void on_term(int sig)
+{
+    (void)sig;
+    stopped = 1;
+}
 
 static int64_t now_ms(void)
 {
@@ -50,7 +59,7 @@ static void *work(void *p)
 {
     worker *w = p;
     shared *s = w->s;
-    for (long n = 0; now_ms() < s->end_ms; n++) {
+    for (long n = 0; now_ms() < s->end_ms && !stopped; n++) {
         char pat[64];
         snprintf(pat, sizeof pat, "%s-%d-%ld", s->tag, w->id, n);
         ob_log_entry en = {.time = (ob_time)time(NULL),
@@ -133,6 +142,10 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_mutex_init(&s.mu, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
     s.end_ms = now_ms() + (int64_t)(atof(argv[3]) * 1000);
     pthread_t t[64];
     worker w[64];

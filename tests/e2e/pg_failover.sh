@@ -13,7 +13,10 @@
 #     failure to the first after it) and printed as "# failover: N.N s without service (...)";
 #   - the dead member, started again, rejoins as a replica (pg_rewind or a new copy) and has
 #     every row; `cluster.sh stop` leaves no process of the cluster running.
-# overblik does not use PostgreSQL yet, so the test does not need $OB_BIN.
+# Beside them, two "servers" of overblik's access log on PostgreSQL (bench_log_pg_load, built
+# beside $OB_BIN: store/log_pg.c through the multi-host URI) append entries; after the
+# failure every entry either acknowledged is in the log where it was told, and
+# `overblik log verify --db postgresql://...` verifies the whole log (R-LOG-1, R-LOG-4).
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.bash
@@ -40,9 +43,10 @@ t0=$SECONDS
 work=$(mktemp -d)
 db=$(mktemp -d) # the cluster's directory (cluster.sh gives it to the postgres user)
 writers=()
+loaders=()
 cleanup() {
   local p
-  for p in "${writers[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${writers[@]}" "${loaders[@]}"; do kill "$p" 2>/dev/null; done
   bash "$cluster" stop "$db" >/dev/null 2>&1
   rm -rf "$work" "$db"
 }
@@ -110,11 +114,22 @@ EOF
 writers+=($!)
 "$py" "$work/writer.py" "$uri" uri "$work/uri.acks" 2>"$work/uri.err" &
 writers+=($!)
+# the access log's two servers, through the multi-host URI (each: 4 threads, until told)
+load=$(dirname "${OB_BIN:-.}")/bench_log_pg_load
+[ -x "$load" ] || fatal "bench_log_pg_load is not built beside \$OB_BIN ($load)"
+for w in s1 s2; do
+  "$load" append "$uri" 300 4 "$w" "$work/$w.logacks" >"$work/$w.logout" 2>"$work/$w.err" &
+  loaders+=($!)
+done
 acks() { if [ -f "$work/$1.acks" ]; then awk '/^A / { n++ } END { print n + 0 }' "$work/$1.acks"; else echo 0; fi; }
+logacks() { if [ -f "$work/$1.logacks" ]; then wc -l <"$work/$1.logacks"; else echo 0; fi; }
 for _ in $(seq 1 150); do
-  [ "$(acks haproxy)" -ge 50 ] && [ "$(acks uri)" -ge 50 ] && break
+  [ "$(acks haproxy)" -ge 50 ] && [ "$(acks uri)" -ge 50 ] && [ "$(logacks s1)" -ge 50 ] &&
+    [ "$(logacks s2)" -ge 50 ] && break
   sleep 0.1
 done
+{ [ "$(logacks s1)" -ge 50 ] && [ "$(logacks s2)" -ge 50 ]; } ||
+  fatal "both log servers append before the failure (acks: $(logacks s1), $(logacks s2))"
 { [ "$(acks haproxy)" -ge 50 ] && [ "$(acks uri)" -ge 50 ]; } ||
   fatal "both writers write before the failure (acks: haproxy $(acks haproxy), uri $(acks uri))"
 ok
@@ -177,6 +192,11 @@ done
 eq "the writers stop when told" "$alive" 0
 for p in "${writers[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 writers=()
+# the log's servers finish the batch they are in and stop
+for p in "${loaders[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "${loaders[@]}"; do wait "$p"; eq "a log server stops cleanly" "$?" 0; done
+loaders=()
+for w in s1 s2; do sed 's/^/# log server '"$w"': /' "$work/$w.logout"; done
 
 # --- nothing acknowledged is lost: every acked id is on the new primary
 read -r now _ < <(bash "$cluster" leader "$db")
@@ -190,6 +210,20 @@ for w in haproxy uri; do
   eq "$w: acknowledged ids missing on the new primary (of $n)" "$lost" 0
   echo "# $w: $n acknowledged commits, $(wc -l <"$work/$w.stored") rows, $lost lost"
 done
+
+# --- the access log: every acknowledged entry where its server was told, the log whole
+cat "$work/s1.logacks" "$work/s2.logacks" | tr ' ' '\t' >"$work/logacks.tsv"
+nacks=$(wc -l <"$work/logacks.tsv")
+sql "$conn_hp" "create table log_acked (seq bigint, patient text)" >/dev/null &&
+  PGCONNECT_TIMEOUT=3 psql "$conn_hp" -XAtq -v ON_ERROR_STOP=1 \
+    -c "\\copy log_acked from '$work/logacks.tsv'" >/dev/null || fatal "load the log's acknowledgements"
+eq "access log: acknowledged entries missing or moved after the failover (of $nacks)" \
+  "$(sql "$conn_hp" "select count(*) from log_acked a left join log_pg_entry e using (seq, patient) where e.seq is null")" 0
+"$load" vkey >"$work/log.pub"
+out=$("${OB_BIN}" log verify --db "$uri" --key "$work/log.pub" 2>&1)
+eq "overblik log verify on the failed-over cluster: exit 0" "$?" 0
+has "... the whole log" "$out" "log verified:"
+echo "# $out"
 
 # --- the dead member comes back: `start` starts what is not running and waits until the
 # cluster has a primary with two streaming replicas again
