@@ -553,12 +553,36 @@ static void auth_providers(ob_web *w, ob_web_resp *out)
     answer_json(out, 200, a);
 }
 
+/* Whether the Host header names the loopback interface (127.0.0.1, [::1] or localhost, with
+ * or without a port). The development login answers only there: a page of another site
+ * whose name an attacker points at 127.0.0.1 (DNS rebinding) is same-origin with itself,
+ * so the Origin check alone would let it log in as anyone and read with the session. */
+static bool loopback_host(const char *host)
+{
+    static const char *const names[] = {"127.0.0.1", "[::1]", "localhost"};
+    for (size_t i = 0; host && i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncasecmp(host, names[i], n) == 0 &&
+            (host[n] == '\0' || (host[n] == ':' && host[n + 1] &&
+                                 strspn(host + n + 1, "0123456789") == strlen(host + n + 1))))
+            return true;
+    }
+    return false;
+}
+
 /* POST /auth/dev-login {"kind":"patient","id":"p-1"} or {"kind":"professional","id":...,
  * "site":... (default: their first), "on_behalf_of":...}: a session without a provider,
- * for an existing id, only when the server was started with --dev-login. */
+ * for an existing id, only when the server was started with --dev-login, and only asked by
+ * a loopback name (above). */
 static void dev_login(ob_web *w, const ob_web_req *rq, ob_web_resp *out)
 {
     ob_err e = {0};
+    if (!loopback_host(rq->host)) { /* T-WEB-42 */
+        answer_error(out, 403,
+                     "the development login answers only on a loopback address "
+                     "(127.0.0.1, [::1] or localhost)");
+        return;
+    }
     const char *why = same_origin(rq);
     if (why) {
         answer_error(out, 403, why);

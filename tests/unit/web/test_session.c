@@ -239,6 +239,7 @@ static void dev_session(ob_web *w, char *cookie, size_t cap, char *csrf, size_t 
     const char body[] = "{\"kind\":\"patient\",\"id\":\"pt-0\"}";
     ob_web_req rq = {.method = "POST",
                      .path = "/auth/dev-login",
+                     .host = "127.0.0.1:8080",
                      .content_type = "application/json",
                      .body = body,
                      .body_len = sizeof body - 1,
@@ -269,6 +270,48 @@ static void dev_session(ob_web *w, char *cookie, size_t cap, char *csrf, size_t 
     ob_web_resp_release(&out);
 }
 
+/* T-WEB-42: the development login answers only when asked by a loopback name. A page of
+ * another site whose name points at 127.0.0.1 (DNS rebinding) is same-origin with itself:
+ * the Origin check alone let it log in as anyone. */
+static void test_dev_login_loopback_only(void **state)
+{
+    (void)state;
+    ob_web *w = web_of(true);
+    static const struct {
+        const char *host, *origin;
+        int status;
+    } rows[] = {
+        {"127.0.0.1:8080", NULL, 200},
+        {"localhost:8080", "http://localhost:8080", 200},
+        {"[::1]:8080", NULL, 200},
+        {"LOCALHOST", NULL, 200},
+        {"evil.example:8080", "http://evil.example:8080", 403},
+        {"127.0.0.1.evil.example:8080", NULL, 403},
+        {"localhost.evil.example", NULL, 403},
+        {"127.0.0.1:8080x", NULL, 403},
+        {"127.0.0.1:", NULL, 403},
+        {NULL, NULL, 403},
+    };
+    const char body[] = "{\"kind\":\"patient\",\"id\":\"pt-0\"}";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ob_web_req rq = {.method = "POST",
+                         .path = "/auth/dev-login",
+                         .host = rows[i].host,
+                         .origin = rows[i].origin,
+                         .content_type = "application/json",
+                         .body = body,
+                         .body_len = sizeof body - 1,
+                         .now = F.now};
+        ob_web_resp out;
+        assert_int_equal(ob_web_handle(w, &rq, &out), OB_OK);
+        if (out.status != rows[i].status)
+            fail_msg("Host %s: %d, want %d", rows[i].host ? rows[i].host : "(none)", out.status,
+                     rows[i].status);
+        ob_web_resp_release(&out);
+    }
+    ob_web_free(w);
+}
+
 static void test_dev_login_off(void **state)
 {
     (void)state;
@@ -276,6 +319,7 @@ static void test_dev_login_off(void **state)
     const char body[] = "{\"kind\":\"patient\",\"id\":\"pt-0\"}";
     ob_web_req rq = {.method = "POST",
                      .path = "/auth/dev-login",
+                     .host = "127.0.0.1:8080",
                      .content_type = "application/json",
                      .body = body,
                      .body_len = sizeof body - 1,
@@ -523,6 +567,7 @@ static void test_acts_for(void **state)
     const char body[] = "{\"kind\":\"professional\",\"id\":\"gp-1-sec0\"}";
     ob_web_req rq = {.method = "POST",
                      .path = "/auth/dev-login",
+                     .host = "127.0.0.1:8080",
                      .content_type = "application/json",
                      .body = body,
                      .body_len = sizeof body - 1,
@@ -586,11 +631,17 @@ static void test_acts_for(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_expiry),  cmocka_unit_test(test_store_csrf),
-        cmocka_unit_test(test_store_login),   cmocka_unit_test(test_dev_login_off),
-        cmocka_unit_test(test_fhir_session),  cmocka_unit_test(test_logout),
-        cmocka_unit_test(test_cookie_parser), cmocka_unit_test(test_file_path),
-        cmocka_unit_test(test_pages),         cmocka_unit_test(test_acts_for),
+        cmocka_unit_test(test_store_expiry),
+        cmocka_unit_test(test_store_csrf),
+        cmocka_unit_test(test_store_login),
+        cmocka_unit_test(test_dev_login_off),
+        cmocka_unit_test(test_dev_login_loopback_only),
+        cmocka_unit_test(test_fhir_session),
+        cmocka_unit_test(test_logout),
+        cmocka_unit_test(test_cookie_parser),
+        cmocka_unit_test(test_file_path),
+        cmocka_unit_test(test_pages),
+        cmocka_unit_test(test_acts_for),
         cmocka_unit_test(test_store_person),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
