@@ -185,6 +185,19 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
+/* Frees what open made (the thread, if any, has stopped). */
+static void release(ob_pgsync *s)
+{
+    if (s->wr)
+        PQfinish(s->wr);
+    if (s->sync)
+        PQfinish(s->sync);
+    pthread_mutex_destroy(&s->wr_mu);
+    ob_free(s->conninfo);
+    ob_free(s->id);
+    ob_free(s);
+}
+
 ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
                          ob_pgsync_apply_fn apply, void *ctx, ob_pgsync **out, ob_err *e)
 {
@@ -233,14 +246,7 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     if (!rc && pthread_create(&s->thread, NULL, sync_main, s) != 0)
         rc = ob_err_set(e, OB_EINTERNAL, "cannot start the sync thread");
     if (rc) {
-        if (s->wr)
-            PQfinish(s->wr);
-        if (s->sync)
-            PQfinish(s->sync);
-        pthread_mutex_destroy(&s->wr_mu);
-        ob_free(s->conninfo);
-        ob_free(s->id);
-        ob_free(s);
+        release(s);
         return rc;
     }
     *out = s;
@@ -350,11 +356,5 @@ void ob_pgsync_close(ob_pgsync *s)
     PQclear(
         PQexecParams(s->wr, "DELETE FROM sync_lease WHERE id = $1", 1, NULL, vals, NULL, NULL, 0));
     pthread_mutex_unlock(&s->wr_mu);
-    PQfinish(s->wr);
-    if (s->sync)
-        PQfinish(s->sync);
-    pthread_mutex_destroy(&s->wr_mu);
-    ob_free(s->conninfo);
-    ob_free(s->id);
-    ob_free(s);
+    release(s);
 }
