@@ -16,7 +16,10 @@
 # Beside them, two "servers" of overblik's access log on PostgreSQL (bench_log_pg_load, built
 # beside $OB_BIN: store/log_pg.c through the multi-host URI) append entries; after the
 # failure every entry either acknowledged is in the log where it was told, and
-# `overblik log verify --db postgresql://...` verifies the whole log (R-LOG-1, R-LOG-4).
+# `overblik log verify --db postgresql://...` verifies the whole log (R-LOG-1, R-LOG-4). And
+# two servers sharing changes (bench_pg_sync_load: store/pg_sync.c, leases) write through the
+# failure: every acknowledged change is there afterwards, both resume, and neither answered a
+# read from an index without a change it had acknowledged (R-BLK-5).
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.bash
@@ -121,11 +124,18 @@ for w in s1 s2; do
   "$load" append "$uri" 300 4 "$w" "$work/$w.logacks" >"$work/$w.logout" 2>"$work/$w.err" &
   loaders+=($!)
 done
+syncload=$(dirname "${OB_BIN:-.}")/bench_pg_sync_load
+[ -x "$syncload" ] || fatal "bench_pg_sync_load is not built beside \$OB_BIN ($syncload)"
+for w in ca cb; do
+  "$syncload" "$uri" 300 "$w" "$work/$w.syncacks" >"$work/$w.syncout" 2>"$work/$w.err" &
+  loaders+=($!)
+done
+syncacks() { if [ -f "$work/$1.syncacks" ]; then wc -l <"$work/$1.syncacks"; else echo 0; fi; }
 acks() { if [ -f "$work/$1.acks" ]; then awk '/^A / { n++ } END { print n + 0 }' "$work/$1.acks"; else echo 0; fi; }
 logacks() { if [ -f "$work/$1.logacks" ]; then wc -l <"$work/$1.logacks"; else echo 0; fi; }
 for _ in $(seq 1 150); do
   [ "$(acks haproxy)" -ge 50 ] && [ "$(acks uri)" -ge 50 ] && [ "$(logacks s1)" -ge 50 ] &&
-    [ "$(logacks s2)" -ge 50 ] && break
+    [ "$(logacks s2)" -ge 50 ] && [ "$(syncacks ca)" -ge 10 ] && [ "$(syncacks cb)" -ge 10 ] && break
   sleep 0.1
 done
 { [ "$(logacks s1)" -ge 50 ] && [ "$(logacks s2)" -ge 50 ]; } ||
@@ -150,6 +160,7 @@ pg=$(ps -o pgid= -p "$pm" | tr -d ' ')
   fatal "the postmaster $pm has a process group of its own (got '$pg')"
 sleep 1
 tkill=$(date +%s.%N) # a writer's errors from here on are the failure's
+sync_before_ca=$(syncacks ca) sync_before_cb=$(syncacks cb)
 kill -KILL -- "$pp" "-$pg" || fatal "kill $old's Patroni ($pp) and postmaster ($pm, group $pg)"
 echo "# killed $old: Patroni $pp, postmaster $pm and its backends (process group $pg)"
 
@@ -194,9 +205,12 @@ for p in "${writers[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null;
 writers=()
 # the log's servers finish the batch they are in and stop
 for p in "${loaders[@]}"; do kill -TERM "$p" 2>/dev/null; done
-for p in "${loaders[@]}"; do wait "$p"; eq "a log server stops cleanly" "$?" 0; done
+for p in "${loaders[@]}"; do wait "$p"; eq "a log or sync server stops cleanly (exit 5: a stale read)" "$?" 0; done
 loaders=()
 for w in s1 s2; do sed 's/^/# log server '"$w"': /' "$work/$w.logout"; done
+for w in ca cb; do sed 's/^/# sync server '"$w"': /' "$work/$w.syncout"; done
+[ "$(syncacks ca)" -gt "$sync_before_ca" ] && [ "$(syncacks cb)" -gt "$sync_before_cb" ] && ok ||
+  bad "both sync servers acknowledge changes after the failover ($sync_before_ca -> $(syncacks ca), $sync_before_cb -> $(syncacks cb))"
 
 # --- nothing acknowledged is lost: every acked id is on the new primary
 read -r now _ < <(bash "$cluster" leader "$db")
@@ -219,6 +233,14 @@ sql "$conn_hp" "create table log_acked (seq bigint, patient text)" >/dev/null &&
     -c "\\copy log_acked from '$work/logacks.tsv'" >/dev/null || fatal "load the log's acknowledgements"
 eq "access log: acknowledged entries missing or moved after the failover (of $nacks)" \
   "$(sql "$conn_hp" "select count(*) from log_acked a left join log_pg_entry e using (seq, patient) where e.seq is null")" 0
+# every acknowledged change is there, as written
+cat "$work/ca.syncacks" "$work/cb.syncacks" | awk '{ printf "%s\t%s=%s\n", $1, $2, $3 }' >"$work/syncacks.tsv"
+nsync=$(wc -l <"$work/syncacks.tsv")
+sql "$conn_hp" "create table sync_acked (seq bigint, json text)" >/dev/null &&
+  PGCONNECT_TIMEOUT=3 psql "$conn_hp" -XAtq -v ON_ERROR_STOP=1 \
+    -c "\\copy sync_acked from '$work/syncacks.tsv'" >/dev/null || fatal "load the changes' acknowledgements"
+eq "changes: acknowledged ones missing or changed after the failover (of $nsync)" \
+  "$(sql "$conn_hp" "select count(*) from sync_acked a left join sync_change c using (seq, json) where c.seq is null")" 0
 "$load" vkey >"$work/log.pub"
 out=$("${OB_BIN}" log verify --db "$uri" --key "$work/log.pub" 2>&1)
 eq "overblik log verify on the failed-over cluster: exit 0" "$?" 0
