@@ -402,9 +402,6 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
     if (rc)
         return rc;
     uint32_t every = lg->cfg.checkpoint_every ? lg->cfg.checkpoint_every : 4096;
-    size_t total = 0;
-    for (job *j = jobs; j; j = j->next)
-        total += j->n;
     if (h.size - h.seg_start >= every)
         return ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's open segment is longer than %u",
                           every);
