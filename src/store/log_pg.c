@@ -86,6 +86,18 @@ static uint64_t get_be64(const char *p)
     return ob_log_get_u64((const uint8_t *)p);
 }
 
+/* The RFC 6962 leaf hash of a stored canonical encoding: SHA-256(0x00 || enc), what
+ * ob_log_leaf_hash computes from the entry (log/hash.h); the rows keep the encoding. */
+static void leaf_of(const uint8_t *enc, size_t len, uint8_t out[OB_LOG_HASH_LEN])
+{
+    static const uint8_t zero = 0;
+    ob_sha256_ctx st;
+    ob_sha256_init(&st);
+    ob_sha256_update(&st, &zero, 1);
+    ob_sha256_update(&st, enc, len);
+    ob_sha256_final(&st, out);
+}
+
 /* ---- the schema ---- */
 
 static const char *const schema_sql =
@@ -437,12 +449,7 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
                 enc_cap = need;
             }
             size_t len = ob_log_entry_encode(en, seq, enc, enc_cap);
-            ob_sha256_ctx st;
-            uint8_t zero = 0;
-            ob_sha256_init(&st);
-            ob_sha256_update(&st, &zero, 1);
-            ob_sha256_update(&st, enc, len);
-            ob_sha256_final(&st, leaves[at]);
+            leaf_of(enc, len, leaves[at]);
             ob_log_chain_next(h.chain, leaves[at], h.chain);
             ob_merkle_frontier_push(&h.tree, leaves[at]);
             at++;
@@ -730,12 +737,8 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
                           (unsigned long long)seq);
     if (PQgetlength(rows, i, 2) != OB_LOG_HASH_LEN || PQgetlength(rows, i, 3) != OB_LOG_HASH_LEN)
         return ob_err_set(e, OB_ETAMPER, "entry %llu: malformed hashes", (unsigned long long)seq);
-    uint8_t leaf[OB_LOG_HASH_LEN], zero = 0;
-    ob_sha256_ctx st;
-    ob_sha256_init(&st);
-    ob_sha256_update(&st, &zero, 1);
-    ob_sha256_update(&st, enc, len);
-    ob_sha256_final(&st, leaf);
+    uint8_t leaf[OB_LOG_HASH_LEN];
+    leaf_of(enc, len, leaf);
     ob_log_chain_next(v->chain, leaf, v->chain);
     if (memcmp(leaf, PQgetvalue(rows, i, 2), OB_LOG_HASH_LEN) != 0 ||
         memcmp(v->chain, PQgetvalue(rows, i, 3), OB_LOG_HASH_LEN) != 0)
