@@ -226,7 +226,9 @@ const tests = {
     await page.waitForSelector('#attorney-banner');
     const banner = await page.textContent('#attorney-banner');
     check('the banner names whom the relative acts for', banner.includes('Camilla Olsen'), banner);
-    await page.waitForSelector('#items .card, #items p');
+    // the loading line is a <p> too: wait until the items have replaced it (a CI run read
+    // 'Henter …' when it matched first)
+    await page.waitForSelector('#items .card, #items p:not([data-i18n="loading"])');
     const text = await page.textContent('#items');
     check('the relative sees the appointments', /Aftaler/.test(text), text.slice(0, 300));
     check('but not the diagnoses or medication', !/Diagnoser/.test(text) && !/Medicin/.test(text) && !/Xarelto/.test(text), text.slice(0, 300));
