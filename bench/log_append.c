@@ -13,7 +13,7 @@
  * process CPU time per append ("cpu us": user + sys of all threads, the cost of the
  * whole path), the log writer thread's own CPU time per append ("writer us": the serial
  * part, so 1e6 / writer us is what one free core could sustain), how many entries the
- * search index (store/log_index.h, filled off the commit path) was behind when the
+ * search index (store/sqlite/log_index.h, filled off the commit path) was behind when the
  * appends stopped and how long it then took to catch up ("ix behind", "ix ms"), and a
  * verify of the log written (which also checks the index). The CPU columns hold up on a shared
  * machine; appends/s does not.
@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 static int64_t now_ns(void)

@@ -3,8 +3,8 @@
  * Each configuration runs T threads that each append one entry at a time and wait until it
  * is durable (a blocking request handler), for a few seconds, and prints durable appends/s
  * and the mean batch (entries per commit):
- *   sqlite T        the embedded log (store/log_sqlite.h) in DIR, WAL, synchronous=FULL
- *   pg T            one server's PostgreSQL log (store/log_pg.h), fsync on, one node
+ *   sqlite T        the embedded log (store/sqlite/log_sqlite.h) in DIR, WAL, synchronous=FULL
+ *   pg T            one server's PostgreSQL log (store/pg/log_pg.h), fsync on, one node
  *   pg2 T           two servers (two logs, T/2 threads each) on one database: the advisory
  *                   lock makes their batches take turns
  * Rounds alternate the configurations, so a noisy host shifts them alike.
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/log_pg.h"
-#include "store/log_sqlite.h"
+#include "store/pg/log_pg.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 static int64_t now_ns(void)

@@ -1,4 +1,4 @@
-/* log_pg_load.c - a load generator for the access log on PostgreSQL (store/log_pg.h), for the
+/* log_pg_load.c - a load generator for the access log on PostgreSQL (store/pg/log_pg.h), for the
  * failover test (tests/e2e/pg_log_failover.sh) and by hand: one "server" appending from T
  * threads for S seconds, each entry acknowledged only after its COMMIT returned.
  *
@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "log/note.h"
-#include "store/log_pg.h"
+#include "store/pg/log_pg.h"
 
 static volatile sig_atomic_t stopped;
 static void on_term(int sig)

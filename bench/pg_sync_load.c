@@ -1,4 +1,4 @@
-/* pg_sync_load.c - a load generator for changes shared across servers (store/pg_sync.h), for
+/* pg_sync_load.c - a load generator for changes shared across servers (store/pg/pg_sync.h), for
  * the failover test (tests/e2e/pg_failover.sh) and by hand: one "server" that writes changes
  * from one thread and answers reads from another, for S seconds or until SIGTERM.
  *
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/pg_sync.h"
+#include "store/pg/pg_sync.h"
 
 static volatile sig_atomic_t stopped;
 static void on_term(int sig)

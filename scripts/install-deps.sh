@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages overblik builds, tests and benchmarks with.
 # Idempotent: does nothing (and needs no network) when everything is present.
-# PostgreSQL 15 and libpq are the second backend (issue 18: store/log_pg.c, store/pg_sync.c,
+# PostgreSQL 15 and libpq are the second backend (issue 18: store/pg/log_pg.c, store/pg/pg_sync.c,
 # tested on a throwaway server, scripts/pg/throwaway.sh). Patroni, etcd, haproxy and
 # psycopg2 (the test's writers) are for the failover
 # test cluster (scripts/pg/cluster.sh, tests/e2e/pg_failover.sh, docs/failover.md). Under

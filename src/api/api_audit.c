@@ -18,7 +18,7 @@
 #include "api/internal.h"
 #include "core/alloc.h"
 #include "fhir/audit.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
 #define LB_ATTORNEY "power of attorney (Sundhedsloven §37)"

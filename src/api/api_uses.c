@@ -4,10 +4,10 @@
  *
  * Where it comes from:
  *  - statistics: which patients' data went into each release is recorded durably at release
- *    time (store/stats_sqlite.c, stats_release_patient, in the release's own transaction, kept
- *    with the release row); releases made before that are found in their figures' patient
- *    sets while retention keeps them (R-STAT-7). The rule is the release's: quality clusters
- *    R-STAT-2 (Sundhedsloven §42d stk. 2 nr. 2), planning R-STAT-6.
+ *    time (store/sqlite/stats_sqlite.c, stats_release_patient, in the release's own transaction,
+ * kept with the release row); releases made before that are found in their figures' patient sets
+ * while retention keeps them (R-STAT-7). The rule is the release's: quality clusters R-STAT-2
+ * (Sundhedsloven §42d stk. 2 nr. 2), planning R-STAT-6.
  *  - research: derived from the patient's own access log (every research decision is logged
  *    on the patient, R-LOG-2): the permitted entries whose purpose is research (HRESCH) or a
  *    finding notice (RESEARCHNOTICE), with their rule and legal basis as logged; the project
@@ -24,8 +24,8 @@
 
 #include "api/internal.h"
 #include "core/alloc.h"
-#include "store/log_sqlite.h"
-#include "store/stats_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/stats_sqlite.h"
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
 #define LB_ATTORNEY "power of attorney (Sundhedsloven §37)"

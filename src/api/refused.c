@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 ob_status ob_api_log_refused(ob_hub *h, const ob_caller *c, uint32_t patient, uint8_t event,
                              const char *what, const char *reason, ob_err *e)

@@ -216,7 +216,7 @@ json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decisi
 
 /* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
 /* (included here, not at the top, to keep this block separate for merging) */
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 ob_api_access ob_api_patient_access(const ob_index *ix, const ob_caller *c, uint32_t patient)
 {

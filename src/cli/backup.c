@@ -1,6 +1,6 @@
 /* backup.c - `overblik backup` and `overblik restore` (issue 23): an online, consistent
  * copy of a database while the server runs, checked before it is kept, and its restore,
- * checked before and after. The copying is SQLite's (store/backup.h); this file adds the
+ * checked before and after. The copying is SQLite's (store/sqlite/backup.h); this file adds the
  * checks (SQLite's integrity_check, then the access log's verification with its
  * published keys) and the file handling of the copy, which is never the live database:
  * written as OUT.partial, and given its name only once it verified. */
@@ -16,8 +16,8 @@
 #include "cli/cli.h"
 #include "cli/logtrust.h"
 #include "core/secret.h"
-#include "store/backup.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/backup.h"
+#include "store/sqlite/log_sqlite.h"
 
 static const char *const flags[] = {"help", "force", NULL};
 static const char *const valued[] = {"db", "out", "from", "keys", "key", NULL};

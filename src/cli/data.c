@@ -10,7 +10,7 @@
 #include "cli/logtrust.h"
 #include "gen/gen.h"
 #include "http/auth.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 static const char *const init_flags[] = {"force", "help", NULL};

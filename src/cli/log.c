@@ -9,8 +9,8 @@
 #include "cli/logtrust.h"
 #include "core/alloc.h"
 #include "model/model.h"
-#include "store/log_pg.h"
-#include "store/log_sqlite.h"
+#include "store/pg/log_pg.h"
+#include "store/sqlite/log_sqlite.h"
 
 struct show_ctx {
     bool json;
@@ -146,7 +146,7 @@ static int usage(int code)
     return code;
 }
 
-/* `log verify` of the log on PostgreSQL (store/log_pg.h): the public key and the segment
+/* `log verify` of the log on PostgreSQL (store/pg/log_pg.h): the public key and the segment
  * size come from the operator, not from the database. The URI may hold a password: it is
  * never printed. */
 static int verify_pg(const opts *o, const char *uri)

@@ -18,7 +18,7 @@
 #include "http/auth.h"
 #include "http/oidc.h"
 #include "http/server.h"
-#include "store/log_index.h"
+#include "store/sqlite/log_index.h"
 #include "web/web.h"
 
 void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap)

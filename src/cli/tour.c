@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "service/clinical.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 static void ask(ob_hub *h, const char *title, ob_request *rq, const char *reason)
 {

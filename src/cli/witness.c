@@ -16,7 +16,7 @@
 #include "cli/logtrust.h"
 #include "core/alloc.h"
 #include "log/hash.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 char *cli_read_file(const char *path, size_t max)
 {

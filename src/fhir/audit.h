@@ -1,6 +1,6 @@
 /* audit.h - access-log entries as FHIR R4 AuditEvent, and inclusion proofs as a FHIR
  * Parameters resource (R-LOG-2, R-LOG-3, R-LOG-4, R-LOG-6). Pure: the caller reads the
- * log (store/log_sqlite.h) and hands entries in. The mapping is in docs/api.md,
+ * log (store/sqlite/log_sqlite.h) and hands entries in. The mapping is in docs/api.md,
  * section "AuditEvent". */
 #ifndef OB_FHIR_AUDIT_H
 #define OB_FHIR_AUDIT_H

@@ -41,7 +41,7 @@
 #include "core/time.h"
 #include "service/overrides.h"
 #include "service/sources.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 #include "web/web.h"
 
 #define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */

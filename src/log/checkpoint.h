@@ -1,6 +1,6 @@
 /* checkpoint.h - signed checkpoints and the signed head of the access log (R-LOG-4).
  * Pure: builds the domain-separated byte strings and signs or verifies them with
- * Ed25519 (libsodium). The SQLite shell stores the results (store/log_sqlite.c).
+ * Ed25519 (libsodium). The SQLite shell stores the results (store/sqlite/log_sqlite.c).
  *
  * A checkpoint covers the segment of entries (prev_size, size]. Signed message, integers
  * big-endian, no separators:

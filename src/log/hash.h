@@ -1,6 +1,6 @@
 /* hash.h - the pure cryptographic core of the access log (R-LOG-4): the canonical
  * encoding of one entry, its RFC 6962 leaf hash and the hash chain. No I/O here; the
- * SQLite shell (store/log_sqlite.c) and the offline proof checker both build on it, so
+ * SQLite shell (store/sqlite/log_sqlite.c) and the offline proof checker both build on it, so
  * a patient's checker and the server compute bit-identical hashes.
  *
  * Canonical encoding (the RFC 6962 "leaf input"), all integers big-endian:

@@ -1,6 +1,6 @@
 /* proof.h - an inclusion proof for one access-log entry, its offline check with only the
  * server's public key, and its JSON form for the patient (R-LOG-3, R-LOG-4). Pure: the
- * proof is produced from the database by ob_log_prove (store/log_sqlite.h).
+ * proof is produced from the database by ob_log_prove (store/sqlite/log_sqlite.h).
  *
  * A proof says: entry `seq` (its fields given in full) hashes to `leaf`; `leaf` is at
  * `index` of the `tree_size`-leaf Merkle tree of the segment (prev_size, size] whose root

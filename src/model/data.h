@@ -1,6 +1,6 @@
 /* data.h - the shared data as the domain sees it: a data item (a diagnosis, measurement,
  * note, ...) and an appointment row. Plain structs the pure core (model/, fhir/, policy/)
- * reads and builds; the store (store/store.h, store/appointments.h) persists them, so these
+ * reads and builds; the store (store/store.h, store/sqlite/appointments.h) persists them, so these
  * types belong to the model, not to any backend (issue 18: the core includes nothing from
  * store/). Strings are borrowed from whoever filled the struct. */
 #ifndef OB_MODEL_DATA_H

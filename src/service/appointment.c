@@ -7,9 +7,9 @@
 
 #include "core/alloc.h"
 #include "service/sources.h"
-#include "store/log_sqlite.h"
-#include "store/source_state.h"
-#include "store/sqlite.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/source_state.h"
+#include "store/sqlite/sqlite.h"
 
 /* ob_apt_find_key's callback: the row as it was before the write. */
 static ob_status found(void *ctx, const ob_apt *a, ob_err *e)

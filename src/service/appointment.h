@@ -23,7 +23,7 @@
 #define OB_SERVICE_APPOINTMENT_H
 
 #include "service/hub.h"
-#include "store/appointments.h"
+#include "store/sqlite/appointments.h"
 
 /* Writes a (validated) appointment for the source system `c_org`/`a->source`.
  * create_only: refuse with OB_ECONFLICT when the source already has one with this

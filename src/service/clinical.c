@@ -7,10 +7,10 @@
 
 #include "core/alloc.h"
 #include "service/sources.h"
-#include "store/item_keys.h"
-#include "store/log_sqlite.h"
-#include "store/source_state.h"
-#include "store/sqlite.h"
+#include "store/sqlite/item_keys.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/source_state.h"
+#include "store/sqlite/sqlite.h"
 
 static char *dup_into(char **at, const char *s)
 {

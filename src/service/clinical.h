@@ -34,7 +34,7 @@ void ob_item_list_release(ob_item_list *l);
  * strings borrowed). */
 ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *actor, ob_err *e);
 
-/* A source system's write of one of its items (R-SRC-1, store/item_keys.h): created, updated
+/* A source system's write of one of its items (R-SRC-1, store/sqlite/item_keys.h): created, updated
  * or withdrawn (entered-in-error) by the source's own identifier, in one transaction with
  * its log entry. The caller fills the inputs (borrowed); rec is the canonical record
  * without "id" and "version", which the write adds (ob_src_item_json). */

@@ -19,9 +19,9 @@
 #include "service/sources.h"
 #include <sodium.h>
 #include <stdlib.h>
-#include "store/appointments.h"
-#include "store/log_sqlite.h"
-#include "store/sqlite.h"
+#include "store/sqlite/appointments.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 void ob_hub_key_path(const char *db_path, char *buf, size_t cap)
 {

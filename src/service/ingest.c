@@ -6,8 +6,8 @@
 
 #include "core/alloc.h"
 #include "service/sources.h"
-#include "store/log_sqlite.h"
-#include "store/source_state.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/source_state.h"
 
 struct many {
     ob_write *w;

@@ -11,9 +11,9 @@
 #include "core/alloc.h"
 #include "core/text.h"
 #include "service/hub.h"
-#include "store/appointments.h"
-#include "store/source_state.h"
-#include "store/sqlite.h"
+#include "store/sqlite/appointments.h"
+#include "store/sqlite/source_state.h"
+#include "store/sqlite/sqlite.h"
 
 typedef struct pair {
     char *a, *b; /* system and source, or client and (unused) */
@@ -109,7 +109,7 @@ ob_status ob_hub_apt_system_claim(ob_hub *h, const char *system, const char *sou
     ob_status rc = OB_OK;
     pthread_mutex_lock(&g->mu);
     if (!g->loaded) {
-        ob_store_reader *r; /* reads run on a reader of their own (store/sqlite.h) */
+        ob_store_reader *r; /* reads run on a reader of their own (store/sqlite/sqlite.h) */
         rc = ob_store_reader_take(h->store, &r, e);
         if (rc == OB_OK) {
             rc = ob_apt_each_system(ob_store_reader_db(r), load_owner, &g->owners, e);

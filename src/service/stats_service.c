@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "store/log_sqlite.h"
-#include "store/stats_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/stats_sqlite.h"
 
 #define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
 #define DIASTOLIC_CODE "DNK05473" /* NPU: blood pressure, diastolic */

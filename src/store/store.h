@@ -25,7 +25,7 @@
 typedef struct ob_store ob_store;
 
 /* Deletes the database at path with its -wal and -shm files and the log's search index
- * beside it (store/log_index.h): for init --force, tests, benchmarks and fuzzers. Files
+ * beside it (store/sqlite/log_index.h): for init --force, tests, benchmarks and fuzzers. Files
  * that are not there are no error. Nothing may have the database open. */
 void ob_store_remove(const char *path);
 

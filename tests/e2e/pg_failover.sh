@@ -14,10 +14,10 @@
 #   - the dead member, started again, rejoins as a replica (pg_rewind or a new copy) and has
 #     every row; `cluster.sh stop` leaves no process of the cluster running.
 # Beside them, two "servers" of overblik's access log on PostgreSQL (bench_log_pg_load, built
-# beside $OB_BIN: store/log_pg.c through the multi-host URI) append entries; after the
+# beside $OB_BIN: store/pg/log_pg.c through the multi-host URI) append entries; after the
 # failure every entry either acknowledged is in the log where it was told, and
 # `overblik log verify --db postgresql://...` verifies the whole log (R-LOG-1, R-LOG-4). And
-# two servers sharing changes (bench_pg_sync_load: store/pg_sync.c, leases) write through the
+# two servers sharing changes (bench_pg_sync_load: store/pg/pg_sync.c, leases) write through the
 # failure: every acknowledged change is there afterwards, both resume, and neither answered a
 # read from an index without a change it had acknowledged (R-BLK-5).
 # Prints "N passed, M failed"; exits non-zero on any failure.

@@ -29,7 +29,7 @@
 #include "core/cpr.h"
 #include "unit/api/twin.h"
 #include "core/secret.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 #define AF_CPR_ANNA "010190-1234"

@@ -30,7 +30,7 @@
 #include "api/api.h"
 #include "core/secret.h"
 #include "service/hub.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 static const char *const f2_world[] = {

@@ -21,7 +21,7 @@
 
 #include "core/time.h"
 #include "http/auth.h"
-#include "store/log_index.h"
+#include "store/sqlite/log_index.h"
 
 /* failure rows leave the mapping expectations out */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/log_pg.h"
+#include "store/pg/log_pg.h"
 #include "unit/pg_fixture.h"
 
 static ob_pglog_config cfg;

@@ -686,7 +686,7 @@ static void test_queries(void **state)
     tl_rm(path);
 }
 
-/* ---- the search index (store/log_index.h) ---- */
+/* ---- the search index (store/sqlite/log_index.h) ---- */
 
 /* One query row per requirement it serves; every one is answered from the index, from
  * the scan of the log's tail, or both, and must give the same seqs as a brute-force

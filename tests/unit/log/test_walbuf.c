@@ -1,4 +1,4 @@
-/* test_walbuf.c - the "ob-walbuf" VFS (store/walbuf.h) that gathers the log writer's WAL
+/* test_walbuf.c - the "ob-walbuf" VFS (store/sqlite/walbuf.h) that gathers the log writer's WAL
  * writes: large commits, transactions that spill pages into the WAL before COMMIT (so
  * SQLite reads back frames that may still be buffered), rolled-back savepoints and
  * transactions, checkpoints, a commit without a sync, and readers on the default VFS
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "store/walbuf.h"
+#include "store/sqlite/walbuf.h"
 #include "unit/log/util.h"
 
 static void ok(sqlite3 *db, const char *sql)

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/log_index.h"
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_index.h"
+#include "store/sqlite/log_sqlite.h"
 #include "store/store.h"
 
 static inline void tl_keys(ob_log_config *cfg, uint32_t every)

@@ -18,8 +18,8 @@
 #include "api/stats_api.h"
 #include "gen/gen.h"
 #include "service/stats_service.h"
-#include "store/log_sqlite.h"
-#include "store/stats_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/stats_sqlite.h"
 
 static char dir[64], dbp[96], keyp[96];
 

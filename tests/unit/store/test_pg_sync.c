@@ -1,6 +1,6 @@
 /* test_pg_sync.c - several servers, one truth (issue 18; R-BLK-5): a change acknowledged by
  * one server is enforced by every server for every request that starts after the
- * acknowledgement (store/pg_sync.h), against a throwaway PostgreSQL 15.
+ * acknowledgement (store/pg/pg_sync.h), against a throwaway PostgreSQL 15.
  *
  * Each "server" keeps a toy index (64 keys, each the value of its last change, as a block
  * would be in the real index) and answers a read only while ob_pgsync_current says so.
@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/pg_sync.h"
+#include "store/pg/pg_sync.h"
 #include "unit/pg_fixture.h"
 
 #define KEYS 64

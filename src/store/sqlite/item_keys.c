@@ -5,9 +5,9 @@
  *   item_keys(n INTEGER PRIMARY KEY, source, ident_system, ident_value, category, patient,
  *             version INTEGER, withdrawn INTEGER, updated INTEGER,
  *             UNIQUE(source, ident_system, ident_value)) */
-#include "store/item_keys.h"
+#include "store/sqlite/item_keys.h"
 
-#include "store/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 #include <stdio.h>
 #include <string.h>

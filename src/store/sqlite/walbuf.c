@@ -1,6 +1,6 @@
 /* walbuf.c - the "ob-walbuf" SQLite VFS (walbuf.h): the default VFS, with consecutive
  * writes to WAL files gathered into one buffer. */
-#include "store/walbuf.h"
+#include "store/sqlite/walbuf.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

@@ -29,7 +29,7 @@
  * when it opens the index, durably, and marks it clean after a synced close; an index
  * left unclean in another boot is emptied and rebuilt, and readers do not use it. */
 #define _GNU_SOURCE /* pthread_setname_np */
-#include "store/log_index.h"
+#include "store/sqlite/log_index.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -49,7 +49,7 @@ typedef struct ob_log_config {
                            * 16 times that); > 0 = that many pages; -1 = SQLite's automatic
                            * checkpoint inside the writer's COMMIT at 4000 pages */
     int index_era_bits;   /* the search index keys entries by era = seq >> index_era_bits
-                           * (store/log_index.h); 0 = 18. Smaller only for tests. */
+                           * (store/sqlite/log_index.h); 0 = 18. Smaller only for tests. */
 } ob_log_config;
 
 /* Runs on the writer thread inside the batch transaction, in its own SAVEPOINT, before
@@ -128,7 +128,7 @@ typedef struct ob_log_stats {
 } ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 
-/* Waits until the search index (store/log_index.h) covers every entry committed when
+/* Waits until the search index (store/sqlite/log_index.h) covers every entry committed when
  * it was called. Queries never need this (they scan what is not indexed yet); tests
  * and benchmarks of the index do. */
 ob_status ob_log_wait_indexed(ob_log *lg, ob_err *e);

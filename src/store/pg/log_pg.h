@@ -1,6 +1,6 @@
 /* log_pg.h - the access log on PostgreSQL (issue 18; R-LOG-1, R-LOG-4, R-LOG-9): the same
  * entries, leaf hashes, hash chain, signed head and signed segment checkpoints as the
- * SQLite log (store/log_sqlite.h, docs/log.md), kept in a PostgreSQL database that several
+ * SQLite log (store/sqlite/log_sqlite.h, docs/log.md), kept in a PostgreSQL database that several
  * overblik servers append to at once.
  *
  * One total order with many writers: every append transaction takes one PostgreSQL

@@ -3,9 +3,9 @@
  * Schema (migration v4):
  *   source_state(client TEXT PRIMARY KEY, last_update INTEGER NOT NULL, since INTEGER NOT
  *                NULL, reason TEXT) WITHOUT ROWID   -- times ob_time seconds, 0: none */
-#include "store/source_state.h"
+#include "store/sqlite/source_state.h"
 
-#include "store/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 const char ob_source_state_schema_sql[] =
     "CREATE TABLE source_state(client TEXT PRIMARY KEY, last_update INTEGER NOT NULL,"

@@ -11,7 +11,7 @@
  * statement is kept with the store's reader (ob_apt_each_patient_pooled, sqlite.h), and
  * the writes inside the log's transactions, kept on the writer's connection
  * (ob_sqlite_stmt: a transaction Bundle writes a thousand). */
-#include "store/appointments.h"
+#include "store/sqlite/appointments.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* backup.c - the database's online backup and restore over SQLite's backup API
  * (backup.h). */
-#include "store/backup.h"
+#include "store/sqlite/backup.h"
 
 #include <sqlite3.h>
 #include <string.h>

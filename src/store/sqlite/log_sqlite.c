@@ -17,7 +17,7 @@
  *       SHA-256(0x00 || encoding) (log/hash.h); verification recomputes it from the
  *       columns and so names the exact entry that was edited. No secondary index: the
  *       patient's view (R-LOG-3) and R-LOG-6 are served by the search index in its own
- *       database (store/log_index.h), filled off the commit path.
+ *       database (store/sqlite/log_index.h), filled off the commit path.
  *
  *   log_checkpoints(size INTEGER PRIMARY KEY, prev_size, root BLOB, chain BLOB, time,
  *                   max_time, sig BLOB)
@@ -54,12 +54,12 @@
  * checkpoint held every waiting request for its page writes and two fsyncs of the
  * database file, 35 ms each on the project's VM, which made the HTTP p99. The writer
  * finishes only the last few frames itself (docs/log.md).
- * The writer's connection runs on the ob-walbuf VFS (store/walbuf.h), which writes a
+ * The writer's connection runs on the ob-walbuf VFS (store/sqlite/walbuf.h), which writes a
  * commit's WAL frames with one pwrite per 124 KiB instead of two per page; the sync that
  * makes a commit durable writes them out first.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
-#include "store/log_sqlite.h"
+#include "store/sqlite/log_sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,9 +79,9 @@
 #include "log/hash.h"
 #include "log/merkle.h"
 #include "log/note.h"
-#include "store/log_index.h"
-#include "store/sqlite.h"
-#include "store/walbuf.h"
+#include "store/sqlite/log_index.h"
+#include "store/sqlite/sqlite.h"
+#include "store/sqlite/walbuf.h"
 
 #define DEFAULT_EVERY     4096
 #define DEFAULT_BATCH     8192
@@ -107,7 +107,7 @@ static const char *const schema_sql =
     " legal_basis TEXT NOT NULL, reason TEXT NOT NULL, justification TEXT NOT NULL,"
     " leaf BLOB NOT NULL);"
     /* Version 2: the patient and on-behalf-of indexes moved to the companion index
-     * database (store/log_index.h); version 1 had them here. */
+     * database (store/sqlite/log_index.h); version 1 had them here. */
     "DROP INDEX IF EXISTS log_entries_patient;"
     "DROP INDEX IF EXISTS log_entries_obo;"
     "CREATE TABLE IF NOT EXISTS log_checkpoints(size INTEGER PRIMARY KEY,"
@@ -389,7 +389,7 @@ struct ob_log {
     int ckpt_passes;     /* background passes since the writer's last checkpoint */
     pthread_cond_t ckpt_wake;
 
-    ob_log_index *ix; /* the search index's thread (store/log_index.h) */
+    ob_log_index *ix; /* the search index's thread (store/sqlite/log_index.h) */
     int index_era_bits;
 
     /* The files under the log (the database, its -wal and -shm) as they were at open, by
@@ -1703,7 +1703,7 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
     lg->max_pending = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
     lg->wal_pages = cfg->wal_pages ? cfg->wal_pages : DEFAULT_WAL_PAGES;
     lg->index_era_bits = cfg->index_era_bits ? cfg->index_era_bits : DEFAULT_ERA_BITS;
-    /* The writer's connection gathers its WAL writes (store/walbuf.h); readers and
+    /* The writer's connection gathers its WAL writes (store/sqlite/walbuf.h); readers and
      * other connections use the default VFS. */
     ob_status st = ob_walbuf_register() == SQLITE_OK
                        ? OB_OK

@@ -19,7 +19,7 @@
  *       the cluster is called; the cap never rises (the lowest agreed epsilon binds).
  * A release whose sets were deleted has expired = the deletion time and no longer takes part
  * in differencing control. */
-#include "store/stats_sqlite.h"
+#include "store/sqlite/stats_sqlite.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "store/appointments.h"
-#include "store/item_keys.h"
-#include "store/log_index.h"
-#include "store/source_state.h"
-#include "store/sqlite.h"
+#include "store/sqlite/appointments.h"
+#include "store/sqlite/item_keys.h"
+#include "store/sqlite/log_index.h"
+#include "store/sqlite/source_state.h"
+#include "store/sqlite/sqlite.h"
 
 /* Read connections (ob_store_reader_take): every read runs on a connection that no other
  * thread uses meanwhile. SQLite keeps one read transaction per connection, open until
@@ -497,7 +497,7 @@ ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_
 }
 
 /* ---- batches inside a foreign transaction (sqlite.h) ---- */
-#include "store/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 struct ob_store_batch {
     ob_store s; /* borrowed db; only db, put_record and put_item are used */

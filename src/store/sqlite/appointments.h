@@ -22,7 +22,7 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "model/data.h"
-#include "store/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 /* The schema of migration v2 (used by sqlite.c). */
 extern const char ob_apt_schema_sql[];

@@ -15,7 +15,7 @@
  * entries in (binary); cut the checkpoints the batch completes; write the head; COMMIT.
  * Everything hashed or signed is computed here with the pure log core (log/hash.h,
  * merkle.h, checkpoint.h), exactly as the SQLite log computes it. */
-#include "store/log_pg.h"
+#include "store/pg/log_pg.h"
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>

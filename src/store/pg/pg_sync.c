@@ -4,7 +4,7 @@
  * Tables: sync_change(seq, type, json, server) in commit order (writers take an advisory
  * lock, so a seq is never committed after a larger one: a reader that has applied through
  * n never misses one below n); sync_lease(id, applied, lease_until). */
-#include "store/pg_sync.h"
+#include "store/pg/pg_sync.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
