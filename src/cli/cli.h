@@ -53,6 +53,9 @@ const char *shown(const char *text);
 int open_hub(const opts *o, bool with_log, ob_hub **h);
 /* EXIT_STORAGE, having said where the database was looked for (--db, OVERBLIK_DB or the
  * default) and how to name another, when there is no file there; else 0. */
+/* Refuses a postgresql:// --db for a command that does not run on PostgreSQL yet, without
+ * echoing the URI (it may hold a password); returns the exit code. */
+int pg_not_yet(const char *cmd);
 int db_missing(const opts *o, const char *cmd);
 
 /* The operator who enters a change (--operator, else $SUDO_USER, $USER, the account);

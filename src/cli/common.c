@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "core/cpr.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -92,7 +93,22 @@ int exit_code_for(ob_status st)
 
 const char *shown(const char *text)
 {
-    return ob_cpr_in_text(text) ? "(not shown: it holds what reads as a CPR number)" : text;
+    if (ob_cpr_in_text(text))
+        return "(not shown: it holds what reads as a CPR number)";
+    const char *scheme = strstr(text, "://");
+    if (scheme && strchr(scheme, '@'))
+        return "(not shown: a database URI, which may hold a password)";
+    return text;
+}
+
+int pg_not_yet(const char *cmd)
+{
+    fprintf(stderr,
+            "overblik %s: --db names a PostgreSQL database; on PostgreSQL only `overblik log "
+            "verify` runs so far (the server on PostgreSQL is issue 18's next step): give a "
+            "SQLite file\n",
+            cmd);
+    return EXIT_USAGE;
 }
 
 int fail(const char *cmd, const ob_err *e)
@@ -118,6 +134,8 @@ static void db_hint(const opts *o, const char *path)
 int db_missing(const opts *o, const char *cmd)
 {
     const char *path = opt(o, "db", DEFAULT_DB);
+    if (ob_store_where_is_pg(path))
+        return pg_not_yet(cmd);
     if (access(path, F_OK) == 0)
         return 0;
     fprintf(stderr, "overblik %s: there is no database at %s\n", cmd, shown(path));

@@ -19,6 +19,7 @@
 #include "http/oidc.h"
 #include "http/server.h"
 #include "store/sqlite/log_index.h"
+#include "store/store.h"
 #include "web/web.h"
 
 void dev_key_paths(const char *db, char *pem, char *jwks, size_t cap)
@@ -326,6 +327,8 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (ob_store_where_is_pg(c.v[S_DB]))
+        return pg_not_yet("serve");
     char pem[4200], jwks_default[4200];
     dev_key_paths(c.v[S_DB], pem, jwks_default, sizeof pem);
     const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : jwks_default;

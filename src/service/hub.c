@@ -167,6 +167,14 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto fail;
     }
+    /* the hub's log, appointments and statistics run on SQLite only so far (issue 18):
+     * say so plainly rather than fail deep inside (the URI may hold a password: not echoed) */
+    if (ob_store_where_is_pg(opt->db_path)) {
+        rc = ob_err_set(e, OB_EINVAL,
+                        "--db: PostgreSQL serves the access log (`log verify`) and the "
+                        "store's records and items, not yet the whole hub; use a SQLite file");
+        goto fail;
+    }
     /* the log signing key only for a process that writes the log (R-LOG-8) */
     if ((rc = ob_keys_load_for(&h->keys, keypath, opt->no_log ? OB_KEYS_CPR : OB_KEYS_ALL, e)) ||
         (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||

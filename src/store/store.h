@@ -10,12 +10,15 @@
  *    read through the decision engine by the overview and by statistics.
  * The access log lives in the same database file but is owned by log_sqlite.h.
  *
- * A backend implements this header; sqlite.c is the embedded default. Strings passed
+ * A backend implements this header (store/backend.h): store/sqlite/ is the embedded
+ * default, store/pg/ serves a postgresql:// URI (records, items and settings only so far:
+ * the rest of the shell runs on SQLite, issue 18). Strings passed
  * in are borrowed for the call; strings passed to callbacks are valid only during the
  * callback. */
 #ifndef OB_STORE_STORE_H
 #define OB_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -24,15 +27,24 @@
 
 typedef struct ob_store ob_store;
 
-/* Deletes the database at path with its -wal and -shm files and the log's search index
+/* Deletes the SQLite database at path with its -wal and -shm files and the log's search index
  * beside it (store/sqlite/log_index.h): for init --force, tests, benchmarks and fuzzers. Files
  * that are not there are no error. Nothing may have the database open. */
 void ob_store_remove(const char *path);
 
 /* Opens (creating if missing) and migrates the database at path. *out is owned by the
- * caller and freed with ob_store_close. */
+ * caller and freed with ob_store_close. `path` is a SQLite file, or a PostgreSQL database
+ * as a postgresql:// URI (libpq: several hosts and target_session_attrs=read-write follow a
+ * failover). */
 ob_status ob_store_open(const char *path, ob_store **out, ob_err *e);
 void ob_store_close(ob_store *s);
+/* Which backend opened s: "sqlite" or "postgresql"; only a SQLite store has the handles of
+ * store/sqlite/sqlite.h. */
+const char *ob_store_backend(const ob_store *s);
+/* Whether `where` names a PostgreSQL database (a postgresql:// or postgres:// URI) rather
+ * than a SQLite file. */
+bool ob_store_where_is_pg(const char *where);
+bool ob_store_is_sqlite(const ob_store *s);
 /* The schema version after migration. */
 int ob_store_schema_version(const ob_store *s);
 
@@ -61,6 +73,8 @@ int64_t ob_store_count(ob_store *s, const char *table);
 /* Key-value settings (e.g. the installation id). value is copied into buf. */
 ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e);
 ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_err *e);
+/* The SQLite file, or the PostgreSQL database as host:port/dbname without user or password
+ * (safe to print). */
 const char *ob_store_path(const ob_store *s);
 
 #endif

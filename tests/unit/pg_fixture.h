@@ -55,20 +55,53 @@ static inline int pg_down(void)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* A fresh database `name`; its conninfo into out. */
-static inline void pg_fresh_db(const char *name, char *out, size_t cap)
+/* cmocka group set-up and tear-down: one throwaway PostgreSQL for a test file. */
+static inline int pg_group_up(void **state)
+{
+    (void)state;
+    return pg_up();
+}
+
+static inline int pg_group_down(void **state)
+{
+    (void)state;
+    return pg_down();
+}
+
+/* A fresh database `name` created WITH `opts` (SQL, may be ""); its conninfo into out. */
+static inline void pg_fresh_db_with(const char *name, const char *opts, char *out, size_t cap)
 {
     PGconn *c = PQconnectdb(pg_base);
     if (PQstatus(c) != CONNECTION_OK)
         fail_msg("connect: %s", PQerrorMessage(c));
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s %s", name, opts);
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
     snprintf(out, cap, "%s dbname=%s", pg_base, name); /* the last dbname wins */
+}
+
+/* A fresh database `name`; its conninfo into out. */
+static inline void pg_fresh_db(const char *name, char *out, size_t cap)
+{
+    pg_fresh_db_with(name, "", out, cap);
+}
+
+/* A fresh database `name` as a postgresql:// URI (what `--db` and ob_store_open take). */
+static inline void pg_fresh_uri(const char *name, char *out, size_t cap)
+{
+    char kv[320], host[160] = "", port[16] = "";
+    /* Danish collation (ICU), as a Danish operator would create it: text sorts by language
+     * there, so a backend that relies on the database's order gives another order than
+     * SQLite's bytewise one */
+    pg_fresh_db_with(name, "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'da-DK' LOCALE 'C'",
+                     kv, sizeof kv);
+    if (sscanf(pg_base, "host=%159s port=%15s", host, port) != 2)
+        fail_msg("unexpected conninfo %s", pg_base);
+    snprintf(out, cap, "postgresql:///%s?host=%s&port=%s&user=postgres", name, host, port);
 }
 
 /* Runs sql (one or more statements) on conninfo; fails the test if it fails. */

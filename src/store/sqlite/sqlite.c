@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "store/backend.h"
 #include "store/sqlite/appointments.h"
 #include "store/sqlite/item_keys.h"
 #include "store/sqlite/log_index.h"
@@ -49,7 +50,8 @@ struct ob_store_reader {
 };
 
 struct ob_store {
-    sqlite3 *db; /* migrations and writes outside the log's transactions */
+    ob_store_head head; /* first: store.c dispatches on it */
+    sqlite3 *db;        /* migrations and writes outside the log's transactions */
     sqlite3_stmt *put_record, *put_item;
     char *path;
     int version;
@@ -179,6 +181,8 @@ static ob_status migrate(ob_store *s, ob_err *e)
 
 void ob_store_remove(const char *path)
 {
+    if (ob_store_where_is_pg(path))
+        return; /* a PostgreSQL database is its operator's to drop, not ours */
     size_t n = strlen(path) + 5;
     char *side = ob_malloc(n);
     unlink(path);
@@ -190,12 +194,13 @@ void ob_store_remove(const char *path)
     ob_log_index_remove(path);
 }
 
-ob_status ob_store_open(const char *path, ob_store **out, ob_err *e)
+static ob_status sq_open(const char *path, ob_store **out, ob_err *e)
 {
     *out = NULL;
     ob_store *s = ob_calloc(1, sizeof *s);
     if (!s)
         return ob_err_set(e, OB_ENOMEM, "out of memory opening the store");
+    s->head.ops = &ob_store_sqlite_ops;
     pthread_mutex_init(&s->pool_lock, NULL);
     s->path = ob_strdup(path);
     if (!s->path) {
@@ -242,7 +247,7 @@ fail:
     return rc;
 }
 
-void ob_store_close(ob_store *s)
+static void sq_close(ob_store *s)
 {
     if (!s)
         return;
@@ -259,27 +264,27 @@ void ob_store_close(ob_store *s)
     ob_free(s);
 }
 
-int ob_store_schema_version(const ob_store *s)
+static int sq_schema_version(const ob_store *s)
 {
     return s->version;
 }
 
-const char *ob_store_path(const ob_store *s)
+static const char *sq_path(const ob_store *s)
 {
     return s->path;
 }
 
-ob_status ob_store_begin(ob_store *s, ob_err *e)
+static ob_status sq_begin(ob_store *s, ob_err *e)
 {
     return exec(s, "BEGIN IMMEDIATE", e);
 }
 
-ob_status ob_store_commit(ob_store *s, ob_err *e)
+static ob_status sq_commit(ob_store *s, ob_err *e)
 {
     return exec(s, "COMMIT", e);
 }
 
-void ob_store_rollback(ob_store *s)
+static void sq_rollback(ob_store *s)
 {
     exec(s, "ROLLBACK", NULL);
 }
@@ -296,14 +301,14 @@ static ob_status step_done(ob_store *s, sqlite3_stmt *st, ob_err *e, const char 
     return OB_OK;
 }
 
-ob_status ob_store_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
+static ob_status sq_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
 {
     sqlite3_bind_text(s->put_record, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->put_record, 2, json, -1, SQLITE_STATIC);
     return step_done(s, s->put_record, e, "storing a record");
 }
 
-ob_status ob_store_put_item(ob_store *s, const ob_item *it, ob_err *e)
+static ob_status sq_put_item(ob_store *s, const ob_item *it, ob_err *e)
 {
     sqlite3_stmt *st = s->put_item;
     sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
@@ -345,7 +350,7 @@ static void read_end(ob_store *s, ob_store_reader *r, sqlite3_stmt *st)
     ob_store_reader_give(s, r);
 }
 
-ob_status ob_store_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e)
+static ob_status sq_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e)
 {
     ob_store_reader *rd;
     sqlite3_stmt *st;
@@ -398,8 +403,8 @@ static ob_status each_item(ob_store *s, ob_store_reader *rd, sqlite3_stmt *st, o
     return rc;
 }
 
-ob_status ob_store_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
-                             void *ctx, ob_err *e)
+static ob_status sq_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
+                              void *ctx, ob_err *e)
 {
     ob_store_reader *rd;
     sqlite3_stmt *st;
@@ -417,7 +422,7 @@ ob_status ob_store_each_item(ob_store *s, const char *patient, const char *categ
     return each_item(s, rd, st, fn, ctx, e);
 }
 
-ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e)
+static ob_status sq_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e)
 {
     ob_store_reader *rd;
     sqlite3_stmt *st;
@@ -429,8 +434,8 @@ ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ct
     return each_item(s, rd, st, fn, ctx, e);
 }
 
-ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const char *code,
-                                       ob_item_fn fn, void *ctx, ob_err *e)
+static ob_status sq_each_item_with_code(ob_store *s, const char *category, const char *code,
+                                        ob_item_fn fn, void *ctx, ob_err *e)
 {
     ob_store_reader *rd;
     sqlite3_stmt *st;
@@ -445,7 +450,7 @@ ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const 
     return each_item(s, rd, st, fn, ctx, e);
 }
 
-int64_t ob_store_count(ob_store *s, const char *table)
+static int64_t sq_count(ob_store *s, const char *table)
 {
     char sql[96];
     if (strcmp(table, "records") != 0 && strcmp(table, "items") != 0)
@@ -460,7 +465,7 @@ int64_t ob_store_count(ob_store *s, const char *table)
     return n;
 }
 
-ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e)
+static ob_status sq_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e)
 {
     ob_store_reader *rd;
     sqlite3_stmt *st;
@@ -483,7 +488,7 @@ ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap,
     return rc;
 }
 
-ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_err *e)
+static ob_status sq_meta_set(ob_store *s, const char *key, const char *value, ob_err *e)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st,
@@ -525,12 +530,12 @@ ob_status ob_store_batch_begin(sqlite3 *db, ob_store_batch **out, ob_err *e)
 
 ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char *json, ob_err *e)
 {
-    return ob_store_put_record(&b->s, type, json, e);
+    return sq_put_record(&b->s, type, json, e);
 }
 
 ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e)
 {
-    return ob_store_put_item(&b->s, it, e);
+    return sq_put_item(&b->s, it, e);
 }
 
 void ob_store_batch_end(ob_store_batch *b)
@@ -624,3 +629,23 @@ sqlite3_stmt *ob_store_reader_stmt(ob_store_reader *r, const char *sql, ob_err *
     r->nst++;
     return st;
 }
+
+const ob_store_ops ob_store_sqlite_ops = {
+    .name = "sqlite",
+    .open_store = sq_open,
+    .close_store = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .put_record = sq_put_record,
+    .put_item = sq_put_item,
+    .each_record = sq_each_record,
+    .each_item = sq_each_item,
+    .get_item = sq_get_item,
+    .each_item_with_code = sq_each_item_with_code,
+    .count = sq_count,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .path = sq_path,
+};

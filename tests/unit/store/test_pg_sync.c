@@ -79,18 +79,6 @@ static void set(ob_pgsync *s, int k, long long v)
         fail_msg("change: %s", e.msg);
 }
 
-static int up(void **state)
-{
-    (void)state;
-    return pg_up();
-}
-
-static int down(void **state)
-{
-    (void)state;
-    return pg_down();
-}
-
 typedef struct busy {
     ob_pgsync *s;
     atomic_bool stop;
@@ -245,5 +233,5 @@ int main(void)
         cmocka_unit_test(alternating),
         cmocka_unit_test(frozen_and_killed),
     };
-    return cmocka_run_group_tests(tests, up, down);
+    return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }

@@ -1,0 +1,529 @@
+/* store_pg.c - store.h on PostgreSQL (issue 18): the records, data items and settings in a
+ * database named by a postgresql:// URI (libpq; several hosts with
+ * target_session_attrs=read-write follow a failover).
+ *
+ * The same tables and the same answers as the SQLite backend (store/sqlite/sqlite.c), so
+ * that one test suite runs on both (tests/unit/store/test_store.c):
+ *   v1  store_meta(key, value), store_records(seq, type, json) (append-only),
+ *       store_items(id, patient, category, origin, time, source, code, value, json)
+ * Text columns compare with COLLATE "C", bytewise as SQLite does, so items come back in
+ * the same order on both. The schema's version is in store_schema; migrations run under
+ * an advisory transaction lock, so servers starting together agree.
+ *
+ * Connections: one for writes (and ob_store_begin/commit), used under a mutex; reads take
+ * a connection of their own from a pool, so a read sees every commit made before it
+ * started and never the writer's open transaction (as a SQLite reader does), and a read's
+ * callback may read again. Rows stream in libpq's single-row mode: replaying millions of
+ * records does not hold them all in memory. synchronous_commit is on for every session: a
+ * COMMIT that returned is on disk (and on a synchronous standby, docs/failover.md).
+ *
+ * Not here yet: the appointments, the sources' identifiers and state, the statistics and
+ * the hub's use of this backend (the hub refuses a postgresql:// database for now). */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/backend.h"
+#include "store/store.h"
+
+#define STORE_LOCK_SQL "SELECT pg_advisory_xact_lock(7236385392118853889)" /* "ob-store" */
+#define READERS_IDLE   16
+
+typedef struct reader {
+    PGconn *c;
+    struct reader *next;
+} reader;
+
+struct ob_store {
+    ob_store_head head; /* first: store.c dispatches on it */
+    char *conninfo;     /* as given: may hold a password, never printed */
+    char *where;        /* host:port/dbname, for messages */
+    int version;
+    pthread_mutex_t wlock; /* the writer connection and its transaction */
+    PGconn *w;
+    pthread_mutex_t pool_lock;
+    reader *idle;
+    size_t nidle;
+};
+
+/* The first line of libpq's message; never the conninfo. */
+static ob_status pg_err(ob_err *e, PGconn *c, const char *what)
+{
+    const char *m = c ? PQerrorMessage(c) : "";
+    size_t n = strcspn(m, "\n");
+    return ob_err_set(e, OB_EIO, "database: %s: %.*s", what, (int)n, m);
+}
+
+static ob_status result_err(ob_err *e, PGconn *c, PGresult *r, const char *what)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "23505") == 0) /* unique_violation */
+        return ob_err_set(e, OB_EINVAL, "%s: id already exists", what);
+    return pg_err(e, c, what);
+}
+
+static ob_status exec_ok(PGconn *c, const char *sql, ExecStatusType want, const char *what,
+                         ob_err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    ob_status rc = PQresultStatus(r) == want ? OB_OK : result_err(e, c, r, what);
+    PQclear(r);
+    return rc;
+}
+
+static ob_status connect_db(const ob_store *s, PGconn **out, ob_err *e)
+{
+    PGconn *c = PQconnectdb(s->conninfo);
+    if (!c)
+        return ob_err_set(e, OB_ENOMEM, "out of memory connecting to PostgreSQL");
+    ob_status rc =
+        PQstatus(c) == CONNECTION_OK
+            ? exec_ok(c, "SET synchronous_commit = on; SET client_min_messages = warning",
+                      PGRES_COMMAND_OK, "setting up the session", e)
+            : pg_err(e, c, "connecting");
+    if (rc) {
+        PQfinish(c);
+        return rc;
+    }
+    *out = c;
+    return OB_OK;
+}
+
+/* host:port/dbname of the URI, without user and password (safe in messages). */
+static char *describe(const char *conninfo)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *o = PQconninfoParse(conninfo, &errmsg);
+    PQfreemem(errmsg);
+    const char *host = "", *port = "", *db = "";
+    for (PQconninfoOption *p = o; p && p->keyword; p++) {
+        if (!p->val)
+            continue;
+        if (strcmp(p->keyword, "host") == 0)
+            host = p->val;
+        else if (strcmp(p->keyword, "port") == 0)
+            port = p->val;
+        else if (strcmp(p->keyword, "dbname") == 0)
+            db = p->val;
+    }
+    size_t n = strlen(host) + strlen(port) + strlen(db) + 32;
+    char *out = ob_malloc(n);
+    if (out)
+        snprintf(out, n, "postgresql://%s%s%s/%s", host, *port ? ":" : "", port, db);
+    PQconninfoFree(o);
+    return out;
+}
+
+/* ---- the schema ---- */
+
+static const char *const migrations[] = {
+    /* v1: the tables of store.h, as SQLite's v1 */
+    "CREATE TABLE store_meta (key text COLLATE \"C\" PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE store_records (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " type text NOT NULL, json text NOT NULL);"
+    "CREATE TABLE store_items (id text COLLATE \"C\" PRIMARY KEY,"
+    " patient text COLLATE \"C\" NOT NULL, category text COLLATE \"C\" NOT NULL,"
+    " origin text NOT NULL, time bigint NOT NULL, source text NOT NULL,"
+    " code text COLLATE \"C\", value bigint NOT NULL DEFAULT 0, json text NOT NULL);"
+    "CREATE INDEX store_items_patient ON store_items (patient, time);"
+    "CREATE INDEX store_items_code ON store_items (category, code, patient);",
+};
+
+static ob_status migrate(ob_store *s, ob_err *e)
+{
+    PGconn *c = s->w;
+    ob_status rc = exec_ok(c, "BEGIN", PGRES_COMMAND_OK, "migrating", e);
+    if (!rc)
+        rc = exec_ok(c, STORE_LOCK_SQL, PGRES_TUPLES_OK, "migrating", e);
+    if (!rc)
+        rc = exec_ok(c,
+                     "CREATE TABLE IF NOT EXISTS store_schema (id int PRIMARY KEY CHECK (id = 1),"
+                     " version int NOT NULL);"
+                     "INSERT INTO store_schema VALUES (1, 0) ON CONFLICT DO NOTHING",
+                     PGRES_COMMAND_OK, "migrating", e);
+    int v = 0, target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (!rc) {
+        PGresult *r = PQexec(c, "SELECT version FROM store_schema WHERE id = 1");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            v = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        else
+            rc = pg_err(e, c, "reading the schema version");
+        PQclear(r);
+    }
+    if (!rc && v > target)
+        rc = ob_err_set(e, OB_EINVAL,
+                        "database schema version %d is newer than this overblik (%d); "
+                        "upgrade overblik",
+                        v, target);
+    for (; !rc && v < target; v++) {
+        char set[80];
+        snprintf(set, sizeof set, "UPDATE store_schema SET version = %d WHERE id = 1", v + 1);
+        if ((rc = exec_ok(c, migrations[v], PGRES_COMMAND_OK, "migrating", e)) ||
+            (rc = exec_ok(c, set, PGRES_COMMAND_OK, "migrating", e)))
+            rc = ob_err_wrap(e, "migrating schema to version %d", v + 1);
+    }
+    if (!rc)
+        rc = exec_ok(c, "COMMIT", PGRES_COMMAND_OK, "migrating", e);
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    s->version = v;
+    return rc;
+}
+
+static void pg_close(ob_store *s)
+{
+    if (!s)
+        return;
+    PQfinish(s->w);
+    for (reader *r = s->idle, *next; r; r = next) {
+        next = r->next;
+        PQfinish(r->c);
+        ob_free(r);
+    }
+    pthread_mutex_destroy(&s->wlock);
+    pthread_mutex_destroy(&s->pool_lock);
+    ob_free(s->conninfo);
+    ob_free(s->where);
+    ob_free(s);
+}
+
+static ob_status pg_open(const char *where, ob_store **out, ob_err *e)
+{
+    *out = NULL;
+    ob_store *s = ob_calloc(1, sizeof *s);
+    if (!s)
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening the store");
+    s->head.ops = &ob_store_pg_ops;
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    s->conninfo = ob_strdup(where);
+    s->where = describe(where);
+    ob_status rc;
+    if (!s->conninfo || !s->where)
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory opening the store");
+    else if (!(rc = connect_db(s, &s->w, e)))
+        rc = migrate(s, e);
+    if (rc) {
+        rc = ob_err_wrap(e, "opening %s", s->where ? s->where : "the PostgreSQL store");
+        pg_close(s);
+        return rc;
+    }
+    *out = s;
+    return OB_OK;
+}
+
+static int pg_schema_version(const ob_store *s)
+{
+    return s->version;
+}
+
+static const char *pg_path(const ob_store *s)
+{
+    return s->where;
+}
+
+/* ---- writes: the writer connection ---- */
+
+/* Runs one statement with text parameters on the writer connection. */
+static ob_status write_params(ob_store *s, const char *sql, int n, const char *const *vals,
+                              const char *what, ob_err *e)
+{
+    pthread_mutex_lock(&s->wlock);
+    PGresult *r = PQexecParams(s->w, sql, n, NULL, vals, NULL, NULL, 0);
+    ob_status rc = PQresultStatus(r) == PGRES_COMMAND_OK ? OB_OK : result_err(e, s->w, r, what);
+    PQclear(r);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static ob_status tx(ob_store *s, const char *sql, ob_err *e)
+{
+    pthread_mutex_lock(&s->wlock);
+    ob_status rc = exec_ok(s->w, sql, PGRES_COMMAND_OK, sql, e);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static ob_status pg_begin(ob_store *s, ob_err *e)
+{
+    return tx(s, "BEGIN", e);
+}
+
+static ob_status pg_commit(ob_store *s, ob_err *e)
+{
+    return tx(s, "COMMIT", e);
+}
+
+static void pg_rollback(ob_store *s)
+{
+    tx(s, "ROLLBACK", NULL);
+}
+
+static ob_status pg_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
+{
+    const char *vals[2] = {type, json};
+    return write_params(s, "INSERT INTO store_records (type, json) VALUES ($1, $2)", 2, vals,
+                        "storing a record", e);
+}
+
+static ob_status pg_put_item(ob_store *s, const ob_item *it, ob_err *e)
+{
+    char tm[24], val[24];
+    snprintf(tm, sizeof tm, "%lld", (long long)it->time);
+    snprintf(val, sizeof val, "%lld", (long long)it->value);
+    const char *vals[9] = {it->id,     it->patient, it->category, it->origin, tm,
+                           it->source, it->code,    val,          it->json};
+    return write_params(s,
+                        "INSERT INTO store_items (id, patient, category, origin, time, source,"
+                        " code, value, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        9, vals, "storing a data item", e);
+}
+
+static ob_status pg_meta_set(ob_store *s, const char *key, const char *value, ob_err *e)
+{
+    const char *vals[2] = {key, value};
+    return write_params(s,
+                        "INSERT INTO store_meta (key, value) VALUES ($1, $2)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        2, vals, "writing settings", e);
+}
+
+/* ---- reads: a pooled connection each, rows one at a time ---- */
+
+static ob_status reader_take(ob_store *s, reader **out, ob_err *e)
+{
+    *out = NULL;
+    pthread_mutex_lock(&s->pool_lock);
+    reader *r = s->idle;
+    if (r) {
+        s->idle = r->next;
+        s->nidle--;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (r) {
+        if (PQstatus(r->c) == CONNECTION_OK) {
+            *out = r;
+            return OB_OK;
+        }
+        PQreset(r->c); /* the server went away (a failover): connect again */
+        if (PQstatus(r->c) == CONNECTION_OK) {
+            *out = r;
+            return OB_OK;
+        }
+        PQfinish(r->c);
+        ob_free(r);
+    }
+    r = ob_calloc(1, sizeof *r);
+    if (!r)
+        return ob_err_set(e, OB_ENOMEM, "out of memory reading the store");
+    ob_status rc = connect_db(s, &r->c, e);
+    if (rc) {
+        ob_free(r);
+        return rc;
+    }
+    *out = r;
+    return OB_OK;
+}
+
+static void reader_give(ob_store *s, reader *r)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->nidle < READERS_IDLE && PQstatus(r->c) == CONNECTION_OK &&
+        PQtransactionStatus(r->c) == PQTRANS_IDLE) {
+        r->next = s->idle;
+        s->idle = r;
+        s->nidle++;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (r) {
+        PQfinish(r->c);
+        ob_free(r);
+    }
+}
+
+typedef ob_status (*row_fn)(void *ctx, PGresult *row, ob_err *e);
+
+/* Runs a query with text parameters on a reader and calls fn for each row as it arrives.
+ * When fn fails the rest is drained (the connection goes back clean) and fn's error
+ * returned. */
+static ob_status read_rows(ob_store *s, const char *sql, int n, const char *const *vals,
+                           const char *what, row_fn fn, void *ctx, ob_err *e)
+{
+    reader *rd = NULL;
+    ob_status rc = reader_take(s, &rd, e);
+    if (rc)
+        return rc;
+    PGconn *c = rd->c;
+    if (!PQsendQueryParams(c, sql, n, NULL, vals, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+        rc = pg_err(e, c, what);
+        PQclear(PQgetResult(c));
+        reader_give(s, rd);
+        return rc;
+    }
+    bool failed = false;
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        ExecStatusType st = PQresultStatus(r);
+        if (!failed && st == PGRES_SINGLE_TUPLE) {
+            if ((rc = fn(ctx, r, e)))
+                failed = true;
+        } else if (!failed && st != PGRES_TUPLES_OK) {
+            rc = pg_err(e, c, what);
+            failed = true;
+        }
+        PQclear(r);
+    }
+    reader_give(s, rd);
+    return rc;
+}
+
+static const char *text_or_null(PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? NULL : PQgetvalue(r, 0, col);
+}
+
+typedef struct record_ctx {
+    ob_record_fn fn;
+    void *ctx;
+} record_ctx;
+
+static ob_status record_row(void *ctx, PGresult *r, ob_err *e)
+{
+    record_ctx *rc = ctx;
+    return rc->fn(rc->ctx, strtoll(PQgetvalue(r, 0, 0), NULL, 10), PQgetvalue(r, 0, 1),
+                  PQgetvalue(r, 0, 2), e);
+}
+
+static ob_status pg_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err *e)
+{
+    record_ctx rc = {fn, ctx};
+    return read_rows(s, "SELECT seq, type, json FROM store_records ORDER BY seq", 0, NULL,
+                     "reading records", record_row, &rc, e);
+}
+
+#define ITEM_COLS "id, patient, category, origin, time, source, code, value, json"
+
+typedef struct item_ctx {
+    ob_item_fn fn;
+    void *ctx;
+} item_ctx;
+
+static ob_status item_row(void *ctx, PGresult *r, ob_err *e)
+{
+    item_ctx *ic = ctx;
+    ob_item it = {
+        .id = PQgetvalue(r, 0, 0),
+        .patient = PQgetvalue(r, 0, 1),
+        .category = PQgetvalue(r, 0, 2),
+        .origin = PQgetvalue(r, 0, 3),
+        .time = strtoll(PQgetvalue(r, 0, 4), NULL, 10),
+        .source = PQgetvalue(r, 0, 5),
+        .code = text_or_null(r, 6),
+        .value = strtoll(PQgetvalue(r, 0, 7), NULL, 10),
+        .json = PQgetvalue(r, 0, 8),
+    };
+    return ic->fn(ic->ctx, &it, e);
+}
+
+static ob_status pg_each_item(ob_store *s, const char *patient, const char *category, ob_item_fn fn,
+                              void *ctx, ob_err *e)
+{
+    item_ctx ic = {fn, ctx};
+    const char *vals[2] = {category, patient};
+    const char *sql = patient ? "SELECT " ITEM_COLS " FROM store_items WHERE patient = $2 AND"
+                                " ($1::text IS NULL OR category = $1) ORDER BY time, id"
+                              : "SELECT " ITEM_COLS " FROM store_items WHERE"
+                                " ($1::text IS NULL OR category = $1) ORDER BY patient, time, id";
+    return read_rows(s, sql, patient ? 2 : 1, vals, "reading data items", item_row, &ic, e);
+}
+
+static ob_status pg_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ctx, ob_err *e)
+{
+    item_ctx ic = {fn, ctx};
+    const char *vals[1] = {id};
+    return read_rows(s, "SELECT " ITEM_COLS " FROM store_items WHERE id = $1", 1, vals,
+                     "reading a data item", item_row, &ic, e);
+}
+
+static ob_status pg_each_item_with_code(ob_store *s, const char *category, const char *code,
+                                        ob_item_fn fn, void *ctx, ob_err *e)
+{
+    item_ctx ic = {fn, ctx};
+    const char *vals[2] = {category, code};
+    return read_rows(s,
+                     "SELECT " ITEM_COLS " FROM store_items WHERE category = $1 AND code = $2"
+                     " ORDER BY patient, time, id",
+                     2, vals, "reading data items by code", item_row, &ic, e);
+}
+
+static ob_status count_row(void *ctx, PGresult *r, ob_err *e)
+{
+    (void)e;
+    *(int64_t *)ctx = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    return OB_OK;
+}
+
+static int64_t pg_count(ob_store *s, const char *table)
+{
+    const char *sql = strcmp(table, "records") == 0 ? "SELECT count(*) FROM store_records"
+                      : strcmp(table, "items") == 0 ? "SELECT count(*) FROM store_items"
+                                                    : NULL;
+    int64_t n = -1;
+    if (!sql || read_rows(s, sql, 0, NULL, "counting", count_row, &n, NULL))
+        return -1;
+    return n;
+}
+
+typedef struct meta_ctx {
+    const char *key;
+    char *buf;
+    size_t cap;
+    bool found;
+} meta_ctx;
+
+static ob_status meta_row(void *ctx, PGresult *r, ob_err *e)
+{
+    meta_ctx *m = ctx;
+    const char *v = PQgetvalue(r, 0, 0);
+    size_t n = strlen(v);
+    m->found = true;
+    if (n >= m->cap)
+        return ob_err_set(e, OB_ELIMIT, "setting %s is too long", m->key);
+    memcpy(m->buf, v, n + 1);
+    return OB_OK;
+}
+
+static ob_status pg_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e)
+{
+    meta_ctx m = {key, buf, cap, false};
+    const char *vals[1] = {key};
+    ob_status rc = read_rows(s, "SELECT value FROM store_meta WHERE key = $1", 1, vals,
+                             "reading settings", meta_row, &m, e);
+    if (!rc && !m.found)
+        rc = ob_err_set(e, OB_ENOTFOUND, "setting %s is not set", key);
+    return rc;
+}
+
+const ob_store_ops ob_store_pg_ops = {
+    .name = "postgresql",
+    .open_store = pg_open,
+    .close_store = pg_close,
+    .schema_version = pg_schema_version,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .put_record = pg_put_record,
+    .put_item = pg_put_item,
+    .each_record = pg_each_record,
+    .each_item = pg_each_item,
+    .get_item = pg_get_item,
+    .each_item_with_code = pg_each_item_with_code,
+    .count = pg_count,
+    .meta_get = pg_meta_get,
+    .meta_set = pg_meta_set,
+    .path = pg_path,
+};

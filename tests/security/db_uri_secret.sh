@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Attack: the database URI's password in a terminal, a log or a support ticket (issue 18,
+# docs/security.md T-DB-1). A PostgreSQL --db is a URI that may carry user:password; every
+# command that took it derived file names from it (the JWKS "beside the database", a
+# missing-database hint) and printed them, password included. Every command, with the URI
+# as --db URI, --db=URI and OVERBLIK_DB: nothing it prints holds the password, and each but
+# `log verify` refuses plainly (exit 2: PostgreSQL runs only `log verify` so far).
+# Prints "N passed, M failed"; exits non-zero on any failure. A few seconds.
+set -uo pipefail
+bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/../e2e/lib.bash"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+secret=Hunter2sEcReT
+uri="postgresql://clinician:$secret@127.0.0.1:1/overblik?connect_timeout=2"
+printf 'x' >"$work/key.pub"
+
+cmds=("serve" "init" "gen --patients 5" "load $work/none.ndjson" "decide --pro p --patient pt-1"
+  "block list --patient pt-1" "consent list --patient pt-1" "grant list" "people list"
+  "token --kind citizen --patient pt-1" "backup --out $work/copy.db" "restore --from $work/copy.db"
+  "tour" "log show --patient pt-1" "log prove --seq 1" "log expire --before 2020-01-01"
+  "stats cluster --cluster c --code T90" "listing import $work/none.csv" "source list"
+  "witness cosign" "cpr lookup")
+for c in "${cmds[@]}"; do
+  for form in arg eq env; do
+    case $form in
+    arg) out=$("$bin" $c --db "$uri" 2>&1); rc=$? ;;
+    eq) out=$("$bin" $c "--db=$uri" 2>&1); rc=$? ;;
+    env) out=$(OVERBLIK_DB="$uri" "$bin" $c 2>&1); rc=$? ;;
+    esac
+    if grep -q "$secret" <<<"$out"; then
+      bad "'$c' ($form) printed the password: $(head -c 200 <<<"$out")"
+    elif [ "$rc" -ne 2 ]; then
+      bad "'$c' ($form) exit $rc, not the usage refusal: $(head -c 200 <<<"$out")"
+    else
+      ok
+    fi
+  done
+done
+# log verify does run on PostgreSQL: it fails to connect here, and says so without the password
+out=$("$bin" log verify --db "$uri" --key "$work/key.pub" 2>&1)
+grep -q "$secret" <<<"$out" && bad "log verify printed the password: $out" || ok
+the_end

@@ -1,0 +1,331 @@
+/* test_store.c - store.h on both backends (issue 18: "one test suite, two backends";
+ * R-SCALE-1): every scenario runs on a SQLite file and on a throwaway PostgreSQL 15
+ * (tests/unit/pg_fixture.h) and must give the same answers: records replayed in order,
+ * items in the same order (bytewise, as SQLite compares), a duplicate id refused without a
+ * change, settings, counts, transactions that commit all or nothing, reads that never see
+ * another connection's open transaction, a callback that stops a read, a read inside a
+ * read's callback, reopening, and (PostgreSQL) errors that never print the password. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "unit/pg_fixture.h"
+
+enum { SQLITE, PG, NBACKENDS };
+static const char *const backend_name[NBACKENDS] = {"sqlite", "postgresql"};
+static int dbno;
+
+/* A new, empty database on backend b; its name into where. */
+static ob_store *fresh(int b, char *where, size_t cap)
+{
+    char name[32];
+    snprintf(name, sizeof name, "st%d", ++dbno);
+    if (b == SQLITE) {
+        snprintf(where, cap, "%s/%s.db", pg_dir, name);
+        ob_store_remove(where);
+    } else {
+        pg_fresh_uri(name, where, cap);
+    }
+    ob_store *s = NULL;
+    ob_err e = {0};
+    if (ob_store_open(where, &s, &e))
+        fail_msg("%s: open: %s", backend_name[b], e.msg);
+    assert_string_equal(ob_store_backend(s), backend_name[b]);
+    return s;
+}
+
+static ob_item item(const char *id, const char *patient, const char *cat, ob_time t,
+                    const char *code, int64_t v)
+{
+    return (ob_item){.id = id,
+                     .patient = patient,
+                     .category = cat,
+                     .origin = "org-1",
+                     .time = t,
+                     .source = "src",
+                     .code = code,
+                     .value = v,
+                     .json = "{\"k\":\"æøå\"}"};
+}
+
+/* Collects what a read gives, one line per row. */
+typedef struct seen {
+    char text[4096];
+    int n, stop_at;
+} seen;
+
+static ob_status see_item(void *ctx, const ob_item *it, ob_err *e)
+{
+    seen *s = ctx;
+    if (s->stop_at && s->n + 1 == s->stop_at)
+        return ob_err_set(e, OB_EINVAL, "stop");
+    s->n++;
+    size_t l = strlen(s->text);
+    snprintf(s->text + l, sizeof s->text - l, "%s|%s|%s|%s|%lld|%s|%s|%lld|%s\n", it->id,
+             it->patient, it->category, it->origin, (long long)it->time, it->source,
+             it->code ? it->code : "(null)", (long long)it->value, it->json);
+    return OB_OK;
+}
+
+static ob_status see_record(void *ctx, int64_t seq, const char *type, const char *json, ob_err *e)
+{
+    (void)e;
+    seen *s = ctx;
+    static int64_t last;
+    if (s->n == 0)
+        last = 0;
+    assert_true(seq > last); /* in the order they were stored */
+    last = seq;
+    s->n++;
+    size_t l = strlen(s->text);
+    snprintf(s->text + l, sizeof s->text - l, "%s %s\n", type, json);
+    return OB_OK;
+}
+
+static void put_items(ob_store *s)
+{
+    /* stored out of order; ids and patients that collation would reorder (upper before
+     * lower case, UTF-8 after ASCII, as SQLite compares bytes) */
+    const ob_item its[] = {
+        item("i3", "pb", "diagnosis", 300, "T90", 0),
+        item("i1", "pa", "diagnosis", 100, "T90", 0),
+        item("I2", "pa", "measurement", 100, NULL, 142),
+        item("i4", "Pz", "diagnosis", 50, "K86", 0),
+        item("i5", "på", "diagnosis", 10, "T90", 0),
+        item("i0", "pa", "diagnosis", 100, "T90", 0),
+    };
+    ob_err e = {0};
+    for (size_t i = 0; i < sizeof its / sizeof its[0]; i++)
+        if (ob_store_put_item(s, &its[i], &e))
+            fail_msg("put_item: %s", e.msg);
+}
+
+/* The reads of store.h give the same rows in the same order on both backends. */
+static void items_same_on_both(void **state)
+{
+    (void)state;
+    char got[NBACKENDS][5][4096];
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        put_items(s);
+        ob_err e = {0};
+        seen v[5];
+        memset(v, 0, sizeof v);
+        assert_int_equal(ob_store_each_item(s, "pa", NULL, see_item, &v[0], &e), OB_OK);
+        assert_int_equal(ob_store_each_item(s, NULL, "diagnosis", see_item, &v[1], &e), OB_OK);
+        assert_int_equal(ob_store_each_item_with_code(s, "diagnosis", "T90", see_item, &v[2], &e),
+                         OB_OK);
+        assert_int_equal(ob_store_get_item(s, "I2", see_item, &v[3], &e), OB_OK);
+        assert_int_equal(ob_store_get_item(s, "nope", see_item, &v[4], &e), OB_OK);
+        for (int k = 0; k < 5; k++)
+            memcpy(got[b][k], v[k].text, sizeof got[b][k]);
+        assert_int_equal(v[0].n, 3);
+        assert_int_equal(v[1].n, 5);
+        assert_int_equal(v[2].n, 4);
+        assert_int_equal(v[4].n, 0);
+        assert_int_equal(ob_store_count(s, "items"), 6);
+        assert_int_equal(ob_store_count(s, "records"), 0);
+        assert_int_equal(ob_store_count(s, "meta; DROP TABLE items"), -1);
+        ob_store_close(s);
+    }
+    /* the order SQLite gives, written out: patient pa by time then id (bytewise: I2 < i0) */
+    assert_string_equal(got[SQLITE][0],
+                        "I2|pa|measurement|org-1|100|src|(null)|142|{\"k\":\"æøå\"}\n"
+                        "i0|pa|diagnosis|org-1|100|src|T90|0|{\"k\":\"æøå\"}\n"
+                        "i1|pa|diagnosis|org-1|100|src|T90|0|{\"k\":\"æøå\"}\n");
+    for (int k = 0; k < 5; k++)
+        assert_string_equal(got[PG][k], got[SQLITE][k]);
+    /* everyone's diagnoses: Pz < pa < pb < på, bytewise */
+    assert_true(strstr(got[PG][1], "i4|Pz") == got[PG][1]);
+    assert_true(strstr(got[PG][1], "i5|på") > strstr(got[PG][1], "i3|pb"));
+}
+
+static void records_in_order(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        const char *types[] = {"organisation", "patient", "block", "patient"};
+        for (int i = 0; i < 4; i++) {
+            char json[64];
+            snprintf(json, sizeof json, "{\"n\":%d,\"t\":\"ø\"}", i);
+            assert_int_equal(ob_store_put_record(s, types[i], json, &e), OB_OK);
+        }
+        seen v = {0};
+        assert_int_equal(ob_store_each_record(s, see_record, &v, &e), OB_OK);
+        assert_string_equal(v.text, "organisation {\"n\":0,\"t\":\"ø\"}\n"
+                                    "patient {\"n\":1,\"t\":\"ø\"}\n"
+                                    "block {\"n\":2,\"t\":\"ø\"}\n"
+                                    "patient {\"n\":3,\"t\":\"ø\"}\n");
+        int version = ob_store_schema_version(s);
+        assert_true(version >= 1);
+        ob_store_close(s);
+        /* reopened: the same records, the same schema, nothing migrated twice */
+        assert_int_equal(ob_store_open(where, &s, &e), OB_OK);
+        assert_int_equal(ob_store_schema_version(s), version);
+        seen w = {0};
+        assert_int_equal(ob_store_each_record(s, see_record, &w, &e), OB_OK);
+        assert_string_equal(w.text, v.text);
+        ob_store_close(s);
+    }
+}
+
+/* Bad input gets a clear error and changes nothing. */
+static void duplicate_refused(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        put_items(s);
+        ob_err e = {0};
+        ob_item dup = item("i1", "pz", "diagnosis", 1, NULL, 0);
+        assert_int_equal(ob_store_put_item(s, &dup, &e), OB_EINVAL);
+        assert_non_null(strstr(e.msg, "id already exists"));
+        assert_int_equal(ob_store_count(s, "items"), 6);
+        seen v = {0};
+        assert_int_equal(ob_store_get_item(s, "i1", see_item, &v, &e), OB_OK);
+        assert_non_null(strstr(v.text, "i1|pa|")); /* the first one, unchanged */
+        ob_store_close(s);
+    }
+}
+
+static void settings(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512], buf[16];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        assert_int_equal(ob_store_meta_get(s, "installation", buf, sizeof buf, &e), OB_ENOTFOUND);
+        assert_int_equal(ob_store_meta_set(s, "installation", "abc", &e), OB_OK);
+        assert_int_equal(ob_store_meta_get(s, "installation", buf, sizeof buf, &e), OB_OK);
+        assert_string_equal(buf, "abc");
+        assert_int_equal(ob_store_meta_set(s, "installation", "def", &e), OB_OK);
+        assert_int_equal(ob_store_meta_get(s, "installation", buf, sizeof buf, &e), OB_OK);
+        assert_string_equal(buf, "def");
+        assert_int_equal(ob_store_meta_set(s, "long", "0123456789abcdefghij", &e), OB_OK);
+        assert_int_equal(ob_store_meta_get(s, "long", buf, sizeof buf, &e), OB_ELIMIT);
+        ob_store_close(s);
+    }
+}
+
+/* A transaction commits all or nothing, and a read (its own connection) never sees a
+ * transaction still open. */
+static void transactions(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        assert_int_equal(ob_store_begin(s, &e), OB_OK);
+        assert_int_equal(ob_store_put_record(s, "patient", "{}", &e), OB_OK);
+        ob_item a = item("a", "pa", "diagnosis", 1, NULL, 0);
+        assert_int_equal(ob_store_put_item(s, &a, &e), OB_OK);
+        assert_int_equal(ob_store_count(s, "records"), 0); /* not yet committed */
+        ob_store_rollback(s);
+        assert_int_equal(ob_store_count(s, "records"), 0);
+        assert_int_equal(ob_store_count(s, "items"), 0);
+        assert_int_equal(ob_store_begin(s, &e), OB_OK);
+        assert_int_equal(ob_store_put_record(s, "patient", "{}", &e), OB_OK);
+        assert_int_equal(ob_store_put_item(s, &a, &e), OB_OK);
+        assert_int_equal(ob_store_commit(s, &e), OB_OK);
+        assert_int_equal(ob_store_count(s, "records"), 1);
+        assert_int_equal(ob_store_count(s, "items"), 1);
+        /* an error inside a transaction: rolled back, nothing of it stays */
+        assert_int_equal(ob_store_begin(s, &e), OB_OK);
+        ob_item c = item("c", "pa", "diagnosis", 1, NULL, 0);
+        assert_int_equal(ob_store_put_item(s, &c, &e), OB_OK);
+        assert_int_equal(ob_store_put_item(s, &a, &e), OB_EINVAL);
+        ob_store_rollback(s);
+        assert_int_equal(ob_store_count(s, "items"), 1);
+        ob_store_close(s);
+    }
+}
+
+typedef struct nested {
+    ob_store *s;
+    int outer, inner;
+} nested;
+
+static ob_status count_inner(void *ctx, const ob_item *it, ob_err *e)
+{
+    (void)e;
+    (void)it;
+    ((nested *)ctx)->inner++;
+    return OB_OK;
+}
+
+static ob_status read_inside(void *ctx, const ob_item *it, ob_err *e)
+{
+    nested *n = ctx;
+    n->outer++;
+    return ob_store_each_item(n->s, it->patient, NULL, count_inner, n, e);
+}
+
+/* A callback's error stops the read and comes back; the store goes on working; a read
+ * inside a read's callback works (a reader each). */
+static void callbacks(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        put_items(s);
+        ob_err e = {0};
+        seen v = {.stop_at = 2};
+        assert_int_equal(ob_store_each_item(s, NULL, NULL, see_item, &v, &e), OB_EINVAL);
+        assert_string_equal(e.msg, "stop");
+        assert_int_equal(v.n, 1);
+        nested n = {s, 0, 0};
+        assert_int_equal(ob_store_each_item(s, NULL, NULL, read_inside, &n, &e), OB_OK);
+        assert_int_equal(n.outer, 6);
+        assert_int_equal(n.inner, 3 * 3 + 1 + 1 + 1); /* pa has 3 items, the others one */
+        assert_int_equal(ob_store_count(s, "items"), 6);
+        ob_store_close(s);
+    }
+}
+
+/* Errors name the database without user or password (the URI may carry them). */
+static void no_password_in_errors(void **state)
+{
+    (void)state;
+    char uri[512], host[160] = "", port[16] = "";
+    assert_int_equal(sscanf(pg_base, "host=%159s port=%15s", host, port), 2);
+    snprintf(uri, sizeof uri,
+             "postgresql://postgres:hunter2secret@/nosuchdb?host=%s&port=%s&connect_timeout=5",
+             host, port);
+    ob_store *s = NULL;
+    ob_err e = {0};
+    assert_int_not_equal(ob_store_open(uri, &s, &e), OB_OK);
+    assert_null(s);
+    assert_null(strstr(e.msg, "hunter2secret"));
+    assert_non_null(strstr(e.msg, "nosuchdb"));
+    char where[512];
+    s = fresh(PG, where, sizeof where);
+    assert_null(strstr(ob_store_path(s), "postgres@"));
+    assert_non_null(strstr(ob_store_path(s), "postgresql://"));
+    ob_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(items_same_on_both),    cmocka_unit_test(records_in_order),
+        cmocka_unit_test(duplicate_refused),     cmocka_unit_test(settings),
+        cmocka_unit_test(transactions),          cmocka_unit_test(callbacks),
+        cmocka_unit_test(no_password_in_errors),
+    };
+    return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
+}
