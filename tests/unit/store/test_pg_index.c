@@ -1,0 +1,232 @@
+/* test_pg_index.c - several servers, one truth, with the real index and decision engine
+ * (issue 18: "0 reads that a block acknowledged earlier should have stopped"; R-BLK-1,
+ * R-BLK-5, R-SCALE-1), against a throwaway PostgreSQL 15.
+ *
+ * Two servers in one process, each with its own index of the decision tests' world
+ * (tests/unit/policy/fixture.h), its own loader and lock, and its own pg_sync
+ * (store/pg/pg_sync.h) applying every committed change with ob_record_apply, as the hub
+ * replays records. Changes alternate between the servers: anna blocks her GP's doctor
+ * (a professional block, R-BLK-1), then lifts it (block_lift, R-BLK-5), hundreds of times.
+ * - After each acknowledgement, a request on the *other* server decides at once: every
+ *   answer after a block's acknowledgement is a deny.
+ * - Meanwhile reader threads on both servers decide the same request without pause,
+ *   each noting when it started and what it answered: no read that started after a
+ *   block's acknowledgement and before its lift began was permitted.
+ * A server answers only while its lease holds (ob_pgsync_current), as a server must. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/records.h"
+#include "store/pg/pg_sync.h"
+#include "unit/pg_fixture.h"
+#include "unit/policy/fixture.h"
+
+#define ROUNDS   150 /* block + lift each: 300 acknowledged changes */
+#define MAXREADS 2000000
+
+typedef struct server {
+    ob_index *ix;
+    ob_loader L;
+    pthread_rwlock_t lock;
+    ob_pgsync *sync;
+    atomic_long applied;
+} server;
+
+static ob_status apply(void *ctx, int64_t seq, const char *type, const char *json, ob_err *e)
+{
+    (void)seq;
+    (void)type;
+    server *s = ctx;
+    json_t *o = json_loads(json, 0, NULL);
+    if (!o)
+        return ob_err_set(e, OB_EINVAL, "change %lld is not JSON", (long long)seq);
+    ob_record_out out;
+    memset(&out, 0, sizeof out);
+    pthread_rwlock_wrlock(&s->lock);
+    ob_status rc = ob_record_apply(&s->L, o, &out, e);
+    pthread_rwlock_unlock(&s->lock);
+    json_decref(out.canonical);
+    json_decref(o);
+    atomic_fetch_add(&s->applied, 1);
+    return rc;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The request the blocks are about: anna's GP's doctor reads her hospital diagnosis
+ * (R-ACC-1 permits it without a block: the first row of test_rules.c). */
+static const struct fx_row gp_reads_anna = {"gp_doc reads anna",
+                                            .actor = "gp_doc",
+                                            .org = "gp_a",
+                                            .pat = "anna",
+                                            .cat = OB_CAT_DIAGNOSIS,
+                                            .origin = "dept_cardio",
+                                            .purpose = OB_PURPOSE_TREAT};
+
+/* 1 permit, 0 deny, -1 not answered (the lease does not hold). */
+static int decide_on(server *s)
+{
+    if (!ob_pgsync_current(s->sync))
+        return -1;
+    ob_request rq;
+    ob_decision d;
+    pthread_rwlock_rdlock(&s->lock);
+    fx_request(s->ix, &gp_reads_anna, &rq);
+    ob_policy_decide(s->ix, &rq, &d);
+    pthread_rwlock_unlock(&s->lock);
+    return d.permit ? 1 : 0;
+}
+
+typedef struct read_log {
+    server *s;
+    atomic_bool *stop;
+    int64_t *start;
+    int8_t *answer;
+    size_t n;
+} read_log;
+
+static void *reader(void *p)
+{
+    read_log *r = p;
+    while (!atomic_load(r->stop) && r->n < MAXREADS / 4) {
+        int64_t t = mono_us(); /* the request starts */
+        r->start[r->n] = t;
+        r->answer[r->n] = (int8_t)decide_on(r->s);
+        r->n++;
+        struct timespec d = {0, 5000}; /* leave the cores to the changes too */
+        nanosleep(&d, NULL);
+    }
+    return NULL;
+}
+
+static void change(server *s, const char *json)
+{
+    ob_err e = {0};
+    if (ob_pgsync_change(s->sync, "change", json, NULL, &e))
+        fail_msg("change %s: %s", json, e.msg);
+}
+
+static void server_open(server *s, const char *ci, const char *id)
+{
+    memset(s, 0, sizeof *s);
+    s->ix = fx_build();
+    ob_loader_init(&s->L, s->ix, NULL);
+    s->L.now = fx_d(FX_NOW);
+    s->L.replay = true; /* checked by the server that made the change, as on replay */
+    pthread_rwlock_init(&s->lock, NULL);
+    ob_pgsync_config c = {id, 1000, 200};
+    ob_err e = {0};
+    if (ob_pgsync_open(ci, &c, apply, s, &s->sync, &e))
+        fail_msg("open %s: %s", id, e.msg);
+}
+
+static void server_close(server *s)
+{
+    ob_pgsync_close(s->sync);
+    pthread_rwlock_destroy(&s->lock);
+    ob_index_free(s->ix);
+}
+
+static void blocks_across_servers(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("blocks", ci, sizeof ci);
+    static server a, b;
+    server_open(&a, ci, "server-a");
+    server_open(&b, ci, "server-b");
+    assert_int_equal(decide_on(&a), 1);
+    assert_int_equal(decide_on(&b), 1);
+
+    atomic_bool stop = false;
+    read_log logs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        logs[i] = (read_log){i % 2 ? &b : &a, &stop, malloc(MAXREADS / 4 * sizeof(int64_t)),
+                             malloc(MAXREADS / 4), 0};
+        assert_non_null(logs[i].start);
+        assert_non_null(logs[i].answer);
+        pthread_create(&th[i], NULL, reader, &logs[i]);
+    }
+    /* [blocked_from, blocked_to): a block acknowledged, its lift not yet begun */
+    int64_t blocked_from[ROUNDS], blocked_to[ROUNDS];
+    int after_ack_permits = 0, after_ack_unanswered = 0;
+    int64_t t0 = mono_us();
+    for (int i = 0; i < ROUNDS; i++) {
+        server *w = i % 2 ? &b : &a, *other = i % 2 ? &a : &b;
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"professional\","
+                 "\"target\":\"gp_doc\",\"id\":%d}",
+                 1000 + i);
+        change(w, json);
+        blocked_from[i] = mono_us(); /* acknowledged */
+        int ans = decide_on(other);  /* a request on the other server, at once */
+        after_ack_permits += ans == 1;
+        after_ack_unanswered += ans == -1;
+        /* the lift, from the other server this time */
+        snprintf(json, sizeof json, "{\"type\":\"block_lift\",\"patient\":\"anna\",\"block\":%d}",
+                 1000 + i);
+        blocked_to[i] = mono_us(); /* the lift begins: reads from here may see it */
+        change(other, json);
+    }
+    int64_t us = mono_us() - t0;
+    atomic_store(&stop, true);
+    size_t reads = 0, stale = 0, unanswered = 0, permits = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        /* reads are in start order per thread; the windows too */
+        int w = 0;
+        for (size_t k = 0; k < logs[i].n; k++) {
+            int64_t t = logs[i].start[k];
+            while (w < ROUNDS && blocked_to[w] <= t)
+                w++;
+            bool in_block = w < ROUNDS && blocked_from[w] <= t;
+            reads++;
+            unanswered += logs[i].answer[k] == -1;
+            permits += logs[i].answer[k] == 1;
+            if (in_block && logs[i].answer[k] == 1)
+                stale++;
+        }
+        free(logs[i].start);
+        free(logs[i].answer);
+    }
+    print_message("# %d blocks and %d lifts alternating between two servers in %.0f ms (%.2f ms "
+                  "a change); the other server at once after each block: %d permitted, %d "
+                  "unanswered; %zu reads beside them (%zu permitted, %zu unanswered): %zu "
+                  "permitted inside a block\n",
+                  ROUNDS, ROUNDS, us / 1000.0, us / 1000.0 / (2 * ROUNDS), after_ack_permits,
+                  after_ack_unanswered, reads, permits, unanswered, stale);
+    assert_int_equal(after_ack_permits, 0);
+    assert_int_equal(stale, 0);
+    assert_true(permits > 0); /* the readers did read between the blocks */
+    assert_true(reads > 1000);
+    assert_int_equal(ob_pgsync_applied(a.sync), ob_pgsync_applied(b.sync));
+    assert_int_equal(decide_on(&a), 1); /* every block lifted */
+    assert_int_equal(decide_on(&b), 1);
+    server_close(&a);
+    server_close(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(blocks_across_servers),
+    };
+    return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
+}
