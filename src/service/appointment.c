@@ -322,7 +322,7 @@ ob_status ob_hub_apt_candidates(ob_hub *h, uint32_t pat, ob_apt_list *out, ob_er
     const char *patient = h->ix->patients[pat].ext_id;
     pthread_rwlock_unlock(&h->lock);
     struct cand_ctx cc = {h, all, true};
-    rc = ob_apt_each_patient_pooled(h->store, patient, collect, &cc, e);
+    rc = ob_store_apt_each_patient(h->store, patient, collect, &cc, e);
     if (!rc)
         rc = copy_showable(h, all, out, e);
     if (rc) {
@@ -337,13 +337,7 @@ ob_status ob_hub_apt_candidate(ob_hub *h, int64_t id, ob_apt_list *out, ob_err *
 {
     memset(out, 0, sizeof *out);
     struct cand_ctx c = {h, out, false};
-    ob_store_reader *r;
-    ob_status rc = ob_store_reader_take(h->store, &r, e);
-    if (rc)
-        return rc;
-    rc = ob_apt_get(ob_store_reader_db(r), id, collect, &c, e);
-    ob_store_reader_give(h->store, r);
-    return rc;
+    return ob_store_apt_get(h->store, id, collect, &c, e);
 }
 
 ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, const char *value,
@@ -351,13 +345,7 @@ ob_status ob_hub_apt_by_key(ob_hub *h, const char *source, const char *system, c
 {
     memset(out, 0, sizeof *out);
     struct cand_ctx c = {h, out, true};
-    ob_store_reader *r;
-    ob_status rc = ob_store_reader_take(h->store, &r, e);
-    if (rc)
-        return rc;
-    rc = ob_apt_find_key(ob_store_reader_db(r), source, system, value, collect, &c, e);
-    ob_store_reader_give(h->store, r);
-    return rc;
+    return ob_store_apt_find_key(h->store, source, system, value, collect, &c, e);
 }
 
 void ob_apt_list_release(ob_apt_list *l)

@@ -33,6 +33,12 @@ typedef struct ob_store_ops {
     ob_status (*meta_get)(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e);
     ob_status (*meta_set)(ob_store *s, const char *key, const char *value, ob_err *e);
     const char *(*path)(const ob_store *s);
+    ob_status (*apt_upsert)(ob_store *s, ob_apt *a, bool *created, ob_err *e);
+    ob_status (*apt_each_patient)(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                  ob_err *e);
+    ob_status (*apt_get)(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
+    ob_status (*apt_find_key)(ob_store *s, const char *source, const char *system,
+                              const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
 } ob_store_ops;
 
 /* The first member of every backend's struct ob_store. */

@@ -110,3 +110,25 @@ const char *ob_store_path(const ob_store *s)
 {
     return ops_of(s)->path(s);
 }
+
+ob_status ob_store_apt_upsert(ob_store *s, ob_apt *a, bool *created, ob_err *e)
+{
+    return ops_of(s)->apt_upsert(s, a, created, e);
+}
+
+ob_status ob_store_apt_each_patient(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                    ob_err *e)
+{
+    return ops_of(s)->apt_each_patient(s, patient, fn, ctx, e);
+}
+
+ob_status ob_store_apt_get(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    return ops_of(s)->apt_get(s, id, fn, ctx, e);
+}
+
+ob_status ob_store_apt_find_key(ob_store *s, const char *source, const char *system,
+                                const char *value, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    return ops_of(s)->apt_find_key(s, source, system, value, fn, ctx, e);
+}

@@ -70,6 +70,24 @@ ob_status ob_store_get_item(ob_store *s, const char *id, ob_item_fn fn, void *ct
 ob_status ob_store_each_item_with_code(ob_store *s, const char *category, const char *code,
                                        ob_item_fn fn, void *ctx, ob_err *e);
 int64_t ob_store_count(ob_store *s, const char *table);
+
+/* The appointment overview (R-APT-1..5; schema and rules in store/sqlite/appointments.h):
+ * one row per (source, identifier system, identifier value). Strings handed to fn are
+ * valid only during the call. */
+typedef ob_status (*ob_apt_fn)(void *ctx, const ob_apt *a, ob_err *e);
+/* Creates the appointment, or updates the one this source has under the same identifier
+ * (version + 1), in one statement on the store's own connection; sets a->id and
+ * a->version, and *created (may be NULL). The hub writes appointments inside the log's
+ * transaction instead (store/sqlite/appointments.h). */
+ob_status ob_store_apt_upsert(ob_store *s, ob_apt *a, bool *created, ob_err *e);
+/* All of one patient's appointments (shared or not), by start time then id. */
+ob_status ob_store_apt_each_patient(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                    ob_err *e);
+/* One appointment by row id; fn is not called when there is none. */
+ob_status ob_store_apt_get(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
+/* The appointment of source with (system, value); fn is not called when there is none. */
+ob_status ob_store_apt_find_key(ob_store *s, const char *source, const char *system,
+                                const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
 /* Key-value settings (e.g. the installation id). value is copied into buf. */
 ob_status ob_store_meta_get(ob_store *s, const char *key, char *buf, size_t cap, ob_err *e);
 ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_err *e);

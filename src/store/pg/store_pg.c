@@ -6,6 +6,7 @@
  * that one test suite runs on both (tests/unit/store/test_store.c):
  *   v1  store_meta(key, value), store_records(seq, type, json) (append-only),
  *       store_items(id, patient, category, origin, time, source, code, value, json)
+ *   v2  store_appointments(...) (R-APT; the columns of store/sqlite/appointments.c)
  * Text columns compare with COLLATE "C", bytewise as SQLite does, so items come back in
  * the same order on both. The schema's version is in store_schema; migrations run under
  * an advisory transaction lock, so servers starting together agree.
@@ -17,8 +18,9 @@
  * records does not hold them all in memory. synchronous_commit is on for every session: a
  * COMMIT that returned is on disk (and on a synchronous standby, docs/failover.md).
  *
- * Not here yet: the appointments, the sources' identifiers and state, the statistics and
- * the hub's use of this backend (the hub refuses a postgresql:// database for now). */
+ * Not here yet: the sources' identifiers and state, the statistics, appointment writes
+ * inside the log's transaction, and the hub's use of this backend (the hub refuses a
+ * postgresql:// database for now). */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,8 +34,15 @@
 #define STORE_LOCK_SQL "SELECT pg_advisory_xact_lock(7236385392118853889)" /* "ob-store" */
 #define READERS_IDLE   16
 
+#define READER_STMTS 16
+
+/* A read connection and the statements prepared on it, by the address of their SQL (each
+ * read passes a string literal): parsing and planning a short indexed SELECT costs about as
+ * much as running it. */
 typedef struct reader {
     PGconn *c;
+    const char *sql[READER_STMTS];
+    size_t nsql;
     struct reader *next;
 } reader;
 
@@ -130,6 +139,14 @@ static const char *const migrations[] = {
     " code text COLLATE \"C\", value bigint NOT NULL DEFAULT 0, json text NOT NULL);"
     "CREATE INDEX store_items_patient ON store_items (patient, time);"
     "CREATE INDEX store_items_code ON store_items (category, code, patient);",
+    /* v2: the appointment overview (R-APT), as SQLite's v2 (store/sqlite/appointments.c) */
+    "CREATE TABLE store_appointments (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " source text NOT NULL, ident_system text NOT NULL, ident_value text NOT NULL,"
+    " patient text COLLATE \"C\" NOT NULL, start bigint NOT NULL, end_time bigint NOT NULL,"
+    " fictive_end int NOT NULL, address text, clinic text NOT NULL, status text NOT NULL,"
+    " shared int NOT NULL, version bigint NOT NULL, updated bigint NOT NULL,"
+    " UNIQUE (source, ident_system, ident_value));"
+    "CREATE INDEX store_appointments_patient ON store_appointments (patient, start);",
 };
 
 static ob_status migrate(ob_store *s, ob_err *e)
@@ -227,11 +244,24 @@ static const char *pg_path(const ob_store *s)
 
 /* ---- writes: the writer connection ---- */
 
+/* The writer connection again after the server went away (a failover: a multi-host URI
+ * with target_session_attrs=read-write finds the new primary). Under wlock. A transaction
+ * that was open is lost with the old connection: its COMMIT then fails, as it must. */
+static void writer_alive(ob_store *s)
+{
+    if (PQstatus(s->w) == CONNECTION_OK)
+        return;
+    PQreset(s->w);
+    if (PQstatus(s->w) == CONNECTION_OK)
+        PQclear(PQexec(s->w, "SET synchronous_commit = on; SET client_min_messages = warning"));
+}
+
 /* Runs one statement with text parameters on the writer connection. */
 static ob_status write_params(ob_store *s, const char *sql, int n, const char *const *vals,
                               const char *what, ob_err *e)
 {
     pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
     PGresult *r = PQexecParams(s->w, sql, n, NULL, vals, NULL, NULL, 0);
     ob_status rc = PQresultStatus(r) == PGRES_COMMAND_OK ? OB_OK : result_err(e, s->w, r, what);
     PQclear(r);
@@ -242,6 +272,7 @@ static ob_status write_params(ob_store *s, const char *sql, int n, const char *c
 static ob_status tx(ob_store *s, const char *sql, ob_err *e)
 {
     pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
     ob_status rc = exec_ok(s->w, sql, PGRES_COMMAND_OK, sql, e);
     pthread_mutex_unlock(&s->wlock);
     return rc;
@@ -309,6 +340,7 @@ static ob_status reader_take(ob_store *s, reader **out, ob_err *e)
             return OB_OK;
         }
         PQreset(r->c); /* the server went away (a failover): connect again */
+        r->nsql = 0;   /* and with it the statements prepared there */
         if (PQstatus(r->c) == CONNECTION_OK) {
             *out = r;
             return OB_OK;
@@ -358,7 +390,22 @@ static ob_status read_rows(ob_store *s, const char *sql, int n, const char *cons
     if (rc)
         return rc;
     PGconn *c = rd->c;
-    if (!PQsendQueryParams(c, sql, n, NULL, vals, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+    char name[16] = "";
+    for (size_t i = 0; i < rd->nsql && !name[0]; i++)
+        if (rd->sql[i] == sql)
+            snprintf(name, sizeof name, "r%zu", i);
+    if (!name[0] && rd->nsql < READER_STMTS) {
+        snprintf(name, sizeof name, "r%zu", rd->nsql);
+        PGresult *p = PQprepare(c, name, sql, n, NULL);
+        if (PQresultStatus(p) == PGRES_COMMAND_OK)
+            rd->sql[rd->nsql++] = sql;
+        else
+            name[0] = '\0'; /* run it unprepared; the error, if any, comes from the run */
+        PQclear(p);
+    }
+    int sent = name[0] ? PQsendQueryPrepared(c, name, n, vals, NULL, NULL, 0)
+                       : PQsendQueryParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    if (!sent || !PQsetSingleRowMode(c)) {
         rc = pg_err(e, c, what);
         PQclear(PQgetResult(c));
         reader_give(s, rd);
@@ -508,6 +555,114 @@ static ob_status pg_meta_get(ob_store *s, const char *key, char *buf, size_t cap
     return rc;
 }
 
+/* ---- the appointment overview ---- */
+
+#define APT_COLS                                                                                   \
+    "id, source, ident_system, ident_value, patient, start, end_time, fictive_end, address, "      \
+    "clinic, status, shared, version, updated"
+
+static ob_status pg_apt_upsert(ob_store *s, ob_apt *a, bool *created, ob_err *e)
+{
+    char start[24], end[24], fictive[4], shared[4], updated[24];
+    snprintf(start, sizeof start, "%lld", (long long)a->start);
+    snprintf(end, sizeof end, "%lld", (long long)a->end);
+    snprintf(fictive, sizeof fictive, "%d", a->fictive_end ? 1 : 0);
+    snprintf(shared, sizeof shared, "%d", a->shared ? 1 : 0);
+    snprintf(updated, sizeof updated, "%lld", (long long)a->updated);
+    const char *vals[12] = {a->source, a->system ? a->system : "",
+                            a->value,  a->patient,
+                            start,     end,
+                            fictive,   a->address,
+                            a->clinic, a->status,
+                            shared,    updated};
+    pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
+    /* one statement: the key's row is created or updated atomically, whoever else writes */
+    PGresult *r = PQexecParams(
+        s->w,
+        "INSERT INTO store_appointments (source, ident_system, ident_value, patient, start,"
+        " end_time, fictive_end, address, clinic, status, shared, version, updated)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)"
+        " ON CONFLICT (source, ident_system, ident_value) DO UPDATE SET"
+        " patient = excluded.patient, start = excluded.start, end_time = excluded.end_time,"
+        " fictive_end = excluded.fictive_end, address = excluded.address,"
+        " clinic = excluded.clinic, status = excluded.status, shared = excluded.shared,"
+        " version = store_appointments.version + 1, updated = excluded.updated"
+        " RETURNING id, version",
+        12, NULL, vals, NULL, NULL, 0);
+    ob_status rc = OB_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        rc = result_err(e, s->w, r, "storing an appointment");
+    } else {
+        a->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        a->version = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        if (created)
+            *created = a->version == 1;
+    }
+    PQclear(r);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+typedef struct apt_ctx {
+    ob_apt_fn fn;
+    void *ctx;
+} apt_ctx;
+
+static ob_status apt_row(void *ctx, PGresult *r, ob_err *e)
+{
+    apt_ctx *ac = ctx;
+    ob_apt a = {
+        .id = strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+        .source = PQgetvalue(r, 0, 1),
+        .system = PQgetvalue(r, 0, 2),
+        .value = PQgetvalue(r, 0, 3),
+        .patient = PQgetvalue(r, 0, 4),
+        .start = strtoll(PQgetvalue(r, 0, 5), NULL, 10),
+        .end = strtoll(PQgetvalue(r, 0, 6), NULL, 10),
+        .fictive_end = strcmp(PQgetvalue(r, 0, 7), "0") != 0,
+        .address = text_or_null(r, 8),
+        .clinic = PQgetvalue(r, 0, 9),
+        .status = PQgetvalue(r, 0, 10),
+        .shared = strcmp(PQgetvalue(r, 0, 11), "0") != 0,
+        .version = strtoll(PQgetvalue(r, 0, 12), NULL, 10),
+        .updated = strtoll(PQgetvalue(r, 0, 13), NULL, 10),
+    };
+    return ac->fn(ac->ctx, &a, e);
+}
+
+static ob_status pg_apt_each_patient(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
+                                     ob_err *e)
+{
+    apt_ctx ac = {fn, ctx};
+    const char *vals[1] = {patient};
+    return read_rows(s,
+                     "SELECT " APT_COLS " FROM store_appointments WHERE patient = $1"
+                     " ORDER BY start, id",
+                     1, vals, "reading appointments", apt_row, &ac, e);
+}
+
+static ob_status pg_apt_get(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    apt_ctx ac = {fn, ctx};
+    char idv[24];
+    snprintf(idv, sizeof idv, "%lld", (long long)id);
+    const char *vals[1] = {idv};
+    return read_rows(s, "SELECT " APT_COLS " FROM store_appointments WHERE id = $1", 1, vals,
+                     "reading an appointment", apt_row, &ac, e);
+}
+
+static ob_status pg_apt_find_key(ob_store *s, const char *source, const char *system,
+                                 const char *value, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    apt_ctx ac = {fn, ctx};
+    const char *vals[3] = {source, system ? system : "", value};
+    return read_rows(s,
+                     "SELECT " APT_COLS " FROM store_appointments WHERE source = $1 AND"
+                     " ident_system = $2 AND ident_value = $3",
+                     3, vals, "reading an appointment", apt_row, &ac, e);
+}
+
 const ob_store_ops ob_store_pg_ops = {
     .name = "postgresql",
     .open_store = pg_open,
@@ -526,4 +681,8 @@ const ob_store_ops ob_store_pg_ops = {
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,
     .path = pg_path,
+    .apt_upsert = pg_apt_upsert,
+    .apt_each_patient = pg_apt_each_patient,
+    .apt_get = pg_apt_get,
+    .apt_find_key = pg_apt_find_key,
 };

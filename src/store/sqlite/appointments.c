@@ -238,3 +238,33 @@ ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- store.h's appointment calls on SQLite (the ops table in sqlite.c) ---- */
+
+ob_status ob_sqlite_apt_upsert(ob_store *s, ob_apt *a, bool *created, ob_err *e)
+{
+    return ob_apt_upsert(ob_store_db(s), a, created, e);
+}
+
+ob_status ob_sqlite_apt_get(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(s, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_apt_get(ob_store_reader_db(r), id, fn, ctx, e);
+    ob_store_reader_give(s, r);
+    return rc;
+}
+
+ob_status ob_sqlite_apt_find_key(ob_store *s, const char *source, const char *system,
+                                 const char *value, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(s, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_apt_find_key(ob_store_reader_db(r), source, system, value, fn, ctx, e);
+    ob_store_reader_give(s, r);
+    return rc;
+}

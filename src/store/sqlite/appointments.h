@@ -36,7 +36,6 @@ ob_status ob_apt_upsert(sqlite3 *db, ob_apt *a, bool *created, ob_err *e);
 ob_status ob_apt_store(sqlite3 *db, ob_apt *a, int64_t id, int64_t version, bool *created,
                        ob_err *e);
 
-typedef ob_status (*ob_apt_fn)(void *ctx, const ob_apt *a, ob_err *e);
 /* The appointment of source with (system, value); fn is not called when there is none. */
 ob_status ob_apt_find_key(sqlite3 *db, const char *source, const char *system, const char *value,
                           ob_apt_fn fn, void *ctx, ob_err *e);
@@ -56,5 +55,12 @@ ob_status ob_apt_find_key_tx(sqlite3 *db, const char *source, const char *system
  * write (item_keys.h), once each (service/sources.h). */
 typedef ob_status (*ob_apt_system_fn)(void *ctx, const char *system, const char *source, ob_err *e);
 ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err *e);
+
+/* store.h's appointment calls on SQLite (the backend's ops table): the upsert on the
+ * store's own connection, reads on a reader. */
+ob_status ob_sqlite_apt_upsert(ob_store *s, ob_apt *a, bool *created, ob_err *e);
+ob_status ob_sqlite_apt_get(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
+ob_status ob_sqlite_apt_find_key(ob_store *s, const char *source, const char *system,
+                                 const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
 
 #endif

@@ -259,6 +259,7 @@ static void sq_close(ob_store *s)
         reader_close(r);
     }
     pthread_mutex_destroy(&s->pool_lock);
+    ob_sqlite_finalize_all(s->db); /* statements kept by ob_sqlite_stmt (an upsert's) */
     sqlite3_close(s->db);
     ob_free(s->path);
     ob_free(s);
@@ -648,4 +649,8 @@ const ob_store_ops ob_store_sqlite_ops = {
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .path = sq_path,
+    .apt_upsert = ob_sqlite_apt_upsert,
+    .apt_each_patient = ob_apt_each_patient_pooled,
+    .apt_get = ob_sqlite_apt_get,
+    .apt_find_key = ob_sqlite_apt_find_key,
 };
