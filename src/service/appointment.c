@@ -25,14 +25,14 @@ static ob_status found(void *ctx, const ob_apt *a, ob_err *e)
     return OB_OK;
 }
 
-ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_match, bool *created,
-                       ob_apt_prev *w, ob_err *e)
+ob_status ob_apt_apply(ob_store_tx *tx, ob_apt *a, bool create_only, int64_t if_match,
+                       bool *created, ob_apt_prev *w, ob_err *e)
 {
     /* the row as it was: for the checks below, and for the cache of the patient it
      * belonged to (a source that corrects a misfiled appointment moves it to another
      * patient, and the old patient's rows must go too: T-CONC-2) */
     memset(w, 0, sizeof *w);
-    ob_status rc = ob_apt_find_key_tx(db, a->source, a->system, a->value, found, w, e);
+    ob_status rc = ob_tx_apt_find_key(tx, a->source, a->system, a->value, found, w, e);
     if (rc)
         return rc;
     int64_t version = w->version;
@@ -48,7 +48,7 @@ ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_matc
                           "If-Match: the appointment is at version %lld, not %lld; read it "
                           "again and send the change against that version",
                           (long long)version, (long long)if_match);
-    return ob_apt_store(db, a, w->id, w->row_version, created, e); /* the row just found */
+    return ob_tx_apt_store(tx, a, w->id, w->row_version, created, e); /* the row just found */
 }
 
 struct write_ctx {
@@ -59,11 +59,11 @@ struct write_ctx {
 };
 
 /* Runs on the log's writer thread inside the transaction of the log entry. */
-static ob_status apply_write(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_write(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct write_ctx *w = ctx;
-    ob_status rc = ob_apt_apply(db, w->a, w->create_only, w->if_match, &w->created, &w->prev, e);
-    return rc ? rc : ob_source_touch(db, w->a->source, w->a->updated, e); /* R-SRC-2 */
+    ob_status rc = ob_apt_apply(tx, w->a, w->create_only, w->if_match, &w->created, &w->prev, e);
+    return rc ? rc : ob_tx_source_touch(tx, w->a->source, w->a->updated, e); /* R-SRC-2 */
 }
 
 /* ---- the appointment cache (see appointment.h) ---- */

@@ -47,8 +47,8 @@ typedef struct ob_apt_prev {
     bool prev_long;          /* that patient's id did not fit prev: drop every patient's rows */
 } ob_apt_prev;
 void ob_apt_entry(const ob_apt *a, const ob_log_entry *actor, ob_log_entry *le, char res[200]);
-ob_status ob_apt_apply(sqlite3 *db, ob_apt *a, bool create_only, int64_t if_match, bool *created,
-                       ob_apt_prev *prev, ob_err *e);
+ob_status ob_apt_apply(ob_store_tx *tx, ob_apt *a, bool create_only, int64_t if_match,
+                       bool *created, ob_apt_prev *prev, ob_err *e);
 void ob_apt_written(ob_hub *h, const ob_apt *a, const ob_apt_prev *prev);
 
 /* An owned appointment (strings in one allocation). */

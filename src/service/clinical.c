@@ -82,15 +82,9 @@ void ob_item_list_release(ob_item_list *l)
     memset(l, 0, sizeof *l);
 }
 
-static ob_status apply_item(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_item(void *ctx, ob_store_tx *tx, ob_err *e)
 {
-    ob_store_batch *b;
-    ob_status rc = ob_store_batch_begin(db, &b, e);
-    if (rc)
-        return rc;
-    rc = ob_store_batch_item(b, ctx, e);
-    ob_store_batch_end(b);
-    return rc;
+    return ob_tx_put_item(tx, ctx, e);
 }
 
 ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *actor, ob_err *e)
@@ -123,11 +117,12 @@ char *ob_src_item_json(const ob_src_item *w)
     return json;
 }
 
-ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if_match, ob_err *e)
+ob_status ob_src_apply(ob_store_tx *tx, ob_src_item *w, bool create_only, int64_t if_match,
+                       ob_err *e)
 {
     ob_item_key k;
     bool found;
-    ob_status rc = ob_item_key_find(db, w->source, w->system, w->value, &k, &found, e);
+    ob_status rc = ob_tx_item_key_find(tx, w->source, w->system, w->value, &k, &found, e);
     if (rc)
         return rc;
     bool live = found && !k.withdrawn;
@@ -158,17 +153,17 @@ ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if
     if (strlen(w->patient) >= sizeof k.patient)
         return ob_err_set(e, OB_EINVAL, "patient id too long");
     memcpy(k.patient, w->patient, strlen(w->patient) + 1);
-    if ((rc = ob_item_key_put(db, w->source, w->system, w->value, &k, w->time, e)))
+    if ((rc = ob_tx_item_key_put(tx, w->source, w->system, w->value, &k, w->time, e)))
         return rc;
     snprintf(w->id, sizeof w->id, "src-%lld", (long long)k.n);
     w->version = k.version;
     if (w->withdrawn) /* gone from the overview; the key and the log keep what was */
-        return ob_item_row_delete(db, w->id, e);
+        return ob_tx_item_row_delete(tx, w->id, e);
     char *json = ob_src_item_json(w);
     if (!json)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     ob_item it = {w->id, w->patient, w->category, w->origin, w->time, "clinical", w->code, 0, json};
-    rc = ob_item_row_replace(db, &it, e);
+    rc = ob_tx_item_row_replace(tx, &it, e);
     free(json);
     return rc;
 }
@@ -195,11 +190,11 @@ struct src_ctx {
 };
 
 /* Runs on the log's writer thread inside the transaction of the log entry. */
-static ob_status apply_src(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_src(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct src_ctx *c = ctx;
-    ob_status rc = ob_src_apply(db, c->w, c->create_only, c->if_match, e);
-    return rc ? rc : ob_source_touch(db, c->w->source, c->now, e); /* R-SRC-2 */
+    ob_status rc = ob_src_apply(tx, c->w, c->create_only, c->if_match, e);
+    return rc ? rc : ob_tx_source_touch(tx, c->w->source, c->now, e); /* R-SRC-2 */
 }
 
 ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int64_t if_match,

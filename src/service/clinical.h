@@ -63,6 +63,7 @@ char *ob_src_item_json(const ob_src_item *w);
 /* Its pieces, for writes of many resources in one transaction (ingest.h): the log entry
  * (res: its buffer) and the write inside the log's transaction. */
 void ob_src_entry(const ob_src_item *w, const ob_log_entry *actor, ob_log_entry *le, char res[240]);
-ob_status ob_src_apply(sqlite3 *db, ob_src_item *w, bool create_only, int64_t if_match, ob_err *e);
+ob_status ob_src_apply(ob_store_tx *tx, ob_src_item *w, bool create_only, int64_t if_match,
+                       ob_err *e);
 
 #endif

@@ -388,16 +388,10 @@ struct change_ctx {
     char *json;
 };
 
-static ob_status store_change(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status store_change(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct change_ctx *c = ctx;
-    ob_store_batch *b;
-    ob_status rc = ob_store_batch_begin(db, &b, e);
-    if (rc)
-        return rc;
-    rc = ob_store_batch_record(b, c->type, c->json, e);
-    ob_store_batch_end(b);
-    return rc;
+    return ob_tx_put_record(tx, c->type, c->json, e);
 }
 
 static ob_log_event event_of(const char *type)
@@ -528,18 +522,14 @@ struct import_ctx {
     size_t n, cap;
 };
 
-static ob_status store_import(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status store_import(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct import_ctx *c = ctx;
-    ob_store_batch *b;
-    ob_status rc = ob_store_batch_begin(db, &b, e);
-    if (rc)
-        return rc;
+    ob_status rc = OB_OK;
     for (size_t i = 0; i < c->n && !rc; i++)
-        rc = c->v[i].is_apt    ? ob_apt_upsert(db, &c->v[i].apt, NULL, e)
-             : c->v[i].is_item ? ob_store_batch_item(b, &c->v[i].item, e)
-                               : ob_store_batch_record(b, c->v[i].type, c->v[i].json, e);
-    ob_store_batch_end(b);
+        rc = c->v[i].is_apt    ? ob_tx_apt_upsert(tx, &c->v[i].apt, NULL, e)
+             : c->v[i].is_item ? ob_tx_put_item(tx, &c->v[i].item, e)
+                               : ob_tx_put_record(tx, c->v[i].type, c->v[i].json, e);
     return rc;
 }
 

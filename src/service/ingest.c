@@ -17,14 +17,14 @@ struct many {
 };
 
 /* Runs on the log's writer thread inside the transaction of the n log entries. */
-static ob_status apply_many(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_many(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct many *m = ctx;
     for (m->at = 0; m->at < m->n; m->at++) {
         ob_write *w = &m->w[m->at];
-        ob_status rc = w->apt ? ob_apt_apply(db, w->apt, w->create_only, w->if_match, &w->created,
+        ob_status rc = w->apt ? ob_apt_apply(tx, w->apt, w->create_only, w->if_match, &w->created,
                                              &m->prev[m->at], e)
-                              : ob_src_apply(db, w->item, w->create_only, w->if_match, e);
+                              : ob_src_apply(tx, w->item, w->create_only, w->if_match, e);
         if (rc)
             return rc;
         if (!w->apt)
@@ -32,7 +32,7 @@ static ob_status apply_many(void *ctx, sqlite3 *db, ob_err *e)
     }
     /* R-SRC-2: the source delivered (one source per transaction) */
     const ob_write *w0 = &m->w[0];
-    return ob_source_touch(db, w0->apt ? w0->apt->source : w0->item->source, m->now, e);
+    return ob_tx_source_touch(tx, w0->apt ? w0->apt->source : w0->item->source, m->now, e);
 }
 
 ob_status ob_hub_write_many(ob_hub *h, ob_write *w, size_t n, const ob_log_entry *actor,

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "store/sqlite/log_sqlite.h"
+#include "store/sqlite/sqlite.h"
 #include "store/sqlite/stats_sqlite.h"
 
 #define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
@@ -287,9 +288,22 @@ struct release_ctx {
     int64_t id;
 };
 
-static ob_status apply_release(void *ctx, sqlite3 *db, ob_err *e)
+/* The statistics' tables are on SQLite only so far (issue 18): a transaction on another
+ * backend is refused, and the release with it (fail closed). */
+static sqlite3 *stats_db(ob_store_tx *tx, ob_err *e)
+{
+    sqlite3 *db = ob_store_tx_sqlite(tx);
+    if (!db)
+        ob_err_set(e, OB_EINVAL, "statistics: their tables are on SQLite only so far");
+    return db;
+}
+
+static ob_status apply_release(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct release_ctx *c = ctx;
+    sqlite3 *db = stats_db(tx, e);
+    if (!db)
+        return OB_EINVAL;
     ob_status rc = ob_stats_db_ensure(db, e);
     if (!rc && c->budget_total)
         rc = ob_stats_db_charge_clinics(db, c->clinics, c->nclinics, c->budget_total,
@@ -358,9 +372,12 @@ static ob_time cutoff_of(const ob_cluster *c, ob_time now)
     return now >= c->meeting ? c->meeting : OB_TIME_MIN; /* data sets made for the meeting */
 }
 
-static ob_status apply_expire(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_expire(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct expire_ctx *c = ctx;
+    sqlite3 *db = stats_db(tx, e);
+    if (!db)
+        return OB_EINVAL;
     c->n = 0;
     for (size_t i = 0; i < c->ix->nclusters; i++) {
         const ob_cluster *cl = &c->ix->clusters[i];

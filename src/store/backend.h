@@ -13,6 +13,8 @@
 
 #include "store/store.h"
 
+typedef struct ob_store_tx_ops ob_store_tx_ops;
+
 typedef struct ob_store_ops {
     const char *name; /* "sqlite", "postgresql" */
     ob_status (*open_store)(const char *where, ob_store **out, ob_err *e);
@@ -34,12 +36,40 @@ typedef struct ob_store_ops {
     ob_status (*meta_set)(ob_store *s, const char *key, const char *value, ob_err *e);
     const char *(*path)(const ob_store *s);
     ob_status (*apt_upsert)(ob_store *s, ob_apt *a, bool *created, ob_err *e);
+    ob_status (*in_tx)(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e);
     ob_status (*apt_each_patient)(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
                                   ob_err *e);
     ob_status (*apt_get)(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
     ob_status (*apt_find_key)(ob_store *s, const char *source, const char *system,
                               const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
 } ob_store_ops;
+
+struct ob_store_tx_ops {
+    ob_status (*put_record)(ob_store_tx *tx, const char *type, const char *json, ob_err *e);
+    ob_status (*put_item)(ob_store_tx *tx, const ob_item *it, ob_err *e);
+    ob_status (*apt_find_key)(ob_store_tx *tx, const char *source, const char *system,
+                              const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
+    ob_status (*apt_store)(ob_store_tx *tx, ob_apt *a, int64_t id, int64_t version, bool *created,
+                           ob_err *e);
+    ob_status (*apt_upsert)(ob_store_tx *tx, ob_apt *a, bool *created, ob_err *e);
+    ob_status (*item_key_find)(ob_store_tx *tx, const char *source, const char *system,
+                               const char *value, ob_item_key *out, bool *found, ob_err *e);
+    ob_status (*item_key_put)(ob_store_tx *tx, const char *source, const char *system,
+                              const char *value, ob_item_key *k, ob_time updated, ob_err *e);
+    ob_status (*item_row_replace)(ob_store_tx *tx, const ob_item *it, ob_err *e);
+    ob_status (*item_row_delete)(ob_store_tx *tx, const char *id, ob_err *e);
+    ob_status (*source_touch)(ob_store_tx *tx, const char *client, ob_time t, ob_err *e);
+};
+
+/* A backend's connection inside a transaction it is in: a sqlite3 * or a PGconn *. Made
+ * on the stack by whoever runs the transaction (the log's writer, ob_store_in_tx). */
+struct ob_store_tx {
+    const ob_store_tx_ops *ops;
+    void *conn;
+};
+
+extern const ob_store_tx_ops ob_store_sqlite_tx_ops;
+extern const ob_store_tx_ops ob_store_pg_tx_ops;
 
 /* The first member of every backend's struct ob_store. */
 typedef struct ob_store_head {

@@ -132,3 +132,62 @@ ob_status ob_store_apt_find_key(ob_store *s, const char *source, const char *sys
 {
     return ops_of(s)->apt_find_key(s, source, system, value, fn, ctx, e);
 }
+
+ob_status ob_store_in_tx(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e)
+{
+    return ops_of(s)->in_tx(s, fn, ctx, e);
+}
+
+ob_status ob_tx_put_record(ob_store_tx *tx, const char *type, const char *json, ob_err *e)
+{
+    return tx->ops->put_record(tx, type, json, e);
+}
+
+ob_status ob_tx_put_item(ob_store_tx *tx, const ob_item *it, ob_err *e)
+{
+    return tx->ops->put_item(tx, it, e);
+}
+
+ob_status ob_tx_apt_find_key(ob_store_tx *tx, const char *source, const char *system,
+                             const char *value, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    return tx->ops->apt_find_key(tx, source, system, value, fn, ctx, e);
+}
+
+ob_status ob_tx_apt_store(ob_store_tx *tx, ob_apt *a, int64_t id, int64_t version, bool *created,
+                          ob_err *e)
+{
+    return tx->ops->apt_store(tx, a, id, version, created, e);
+}
+
+ob_status ob_tx_apt_upsert(ob_store_tx *tx, ob_apt *a, bool *created, ob_err *e)
+{
+    return tx->ops->apt_upsert(tx, a, created, e);
+}
+
+ob_status ob_tx_item_key_find(ob_store_tx *tx, const char *source, const char *system,
+                              const char *value, ob_item_key *out, bool *found, ob_err *e)
+{
+    return tx->ops->item_key_find(tx, source, system, value, out, found, e);
+}
+
+ob_status ob_tx_item_key_put(ob_store_tx *tx, const char *source, const char *system,
+                             const char *value, ob_item_key *k, ob_time updated, ob_err *e)
+{
+    return tx->ops->item_key_put(tx, source, system, value, k, updated, e);
+}
+
+ob_status ob_tx_item_row_replace(ob_store_tx *tx, const ob_item *it, ob_err *e)
+{
+    return tx->ops->item_row_replace(tx, it, e);
+}
+
+ob_status ob_tx_item_row_delete(ob_store_tx *tx, const char *id, ob_err *e)
+{
+    return tx->ops->item_row_delete(tx, id, e);
+}
+
+ob_status ob_tx_source_touch(ob_store_tx *tx, const char *client, ob_time t, ob_err *e)
+{
+    return tx->ops->source_touch(tx, client, t, e);
+}

@@ -95,4 +95,49 @@ ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_
  * (safe to print). */
 const char *ob_store_path(const ob_store *s);
 
+/* ---- writes inside a change's transaction ----
+ * A change runs in one transaction with its log entry (R-LOG-1): the log's apply callback
+ * (store/sqlite/log_sqlite.h) gets an ob_store_tx naming the backend's connection inside
+ * that transaction, and the writes below join it. ob_store_in_tx runs a function in a
+ * transaction of the store's own (for tests, tools and the backend-neutral suite). An
+ * ob_store_tx is borrowed for the callback; on an error the caller's transaction rolls
+ * back (on PostgreSQL an error dooms the transaction: nothing after it may be written). */
+typedef struct ob_store_tx ob_store_tx;
+typedef ob_status (*ob_store_tx_fn)(void *ctx, ob_store_tx *tx, ob_err *e);
+/* fn inside one transaction: committed when fn returns OB_OK, else rolled back. */
+ob_status ob_store_in_tx(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e);
+
+ob_status ob_tx_put_record(ob_store_tx *tx, const char *type, const char *json, ob_err *e);
+ob_status ob_tx_put_item(ob_store_tx *tx, const ob_item *it, ob_err *e);
+/* The appointment of source with (system, value) as the transaction sees it. */
+ob_status ob_tx_apt_find_key(ob_store_tx *tx, const char *source, const char *system,
+                             const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
+/* The write of an upsert when the caller has just looked the key up: id and version of the
+ * row it found (id 0: none, the appointment is created); sets a->id, a->version. */
+ob_status ob_tx_apt_store(ob_store_tx *tx, ob_apt *a, int64_t id, int64_t version, bool *created,
+                          ob_err *e);
+ob_status ob_tx_apt_upsert(ob_store_tx *tx, ob_apt *a, bool *created, ob_err *e);
+
+/* Which item a source system's identifier names (R-SRC-1; store/sqlite/item_keys.h). */
+typedef struct ob_item_key {
+    int64_t n;         /* the row; the item's id is "src-<n>" */
+    char category[32]; /* of the item it names */
+    char patient[160]; /* the patient it is filed on ("" when too long to keep here) */
+    int64_t version;   /* 1 on create, +1 per write */
+    bool withdrawn;    /* entered-in-error: no item row */
+} ob_item_key;
+/* The key's row; *found false when this source has no such identifier. */
+ob_status ob_tx_item_key_find(ob_store_tx *tx, const char *source, const char *system,
+                              const char *value, ob_item_key *out, bool *found, ob_err *e);
+/* Creates the key (k->n set) or updates its category, patient, version and withdrawn flag
+ * (k->n > 0). */
+ob_status ob_tx_item_key_put(ob_store_tx *tx, const char *source, const char *system,
+                             const char *value, ob_item_key *k, ob_time updated, ob_err *e);
+/* Writes the item row, replacing one with the same id. */
+ob_status ob_tx_item_row_replace(ob_store_tx *tx, const ob_item *it, ob_err *e);
+/* Deletes the item row with this id (none: no error). */
+ob_status ob_tx_item_row_delete(ob_store_tx *tx, const char *id, ob_err *e);
+/* The source delivered at t (R-SRC-2; the latest delivery is kept). */
+ob_status ob_tx_source_touch(ob_store_tx *tx, const char *client, ob_time t, ob_err *e);
+
 #endif

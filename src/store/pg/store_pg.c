@@ -7,6 +7,9 @@
  *   v1  store_meta(key, value), store_records(seq, type, json) (append-only),
  *       store_items(id, patient, category, origin, time, source, code, value, json)
  *   v2  store_appointments(...) (R-APT; the columns of store/sqlite/appointments.c)
+ *   v3  store_item_keys(...), v4 store_source_state(...) (R-SRC-1, R-SRC-2), as SQLite's
+ * The writes of a change's transaction (store.h's ob_tx_*) run on the connection that
+ * holds the transaction: the store's writer in ob_store_in_tx.
  * Text columns compare with COLLATE "C", bytewise as SQLite does, so items come back in
  * the same order on both. The schema's version is in store_schema; migrations run under
  * an advisory transaction lock, so servers starting together agree.
@@ -18,9 +21,9 @@
  * records does not hold them all in memory. synchronous_commit is on for every session: a
  * COMMIT that returned is on disk (and on a synchronous standby, docs/failover.md).
  *
- * Not here yet: the sources' identifiers and state, the statistics, appointment writes
- * inside the log's transaction, and the hub's use of this backend (the hub refuses a
- * postgresql:// database for now). */
+ * Not here yet: the statistics, the log's transaction calling these writes (the hub's
+ * changes), and the hub's use of this backend (the hub refuses a postgresql:// database
+ * for now). */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -147,6 +150,15 @@ static const char *const migrations[] = {
     " shared int NOT NULL, version bigint NOT NULL, updated bigint NOT NULL,"
     " UNIQUE (source, ident_system, ident_value));"
     "CREATE INDEX store_appointments_patient ON store_appointments (patient, start);",
+    /* v3: sources' identifiers of the items they write (R-SRC-1), as store/sqlite/item_keys.c */
+    "CREATE TABLE store_item_keys (n bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " source text NOT NULL, ident_system text NOT NULL, ident_value text NOT NULL,"
+    " category text NOT NULL, patient text NOT NULL, version bigint NOT NULL,"
+    " withdrawn int NOT NULL, updated bigint NOT NULL,"
+    " UNIQUE (source, ident_system, ident_value));",
+    /* v4: the sources' state (R-SRC-2), as store/sqlite/source_state.c */
+    "CREATE TABLE store_source_state (client text PRIMARY KEY, last_update bigint NOT NULL,"
+    " since bigint NOT NULL, reason text);",
 };
 
 static ob_status migrate(ob_store *s, ob_err *e)
@@ -269,6 +281,23 @@ static ob_status write_params(ob_store *s, const char *sql, int n, const char *c
     return rc;
 }
 
+/* COMMIT, checked: in a transaction an earlier statement aborted, PostgreSQL answers COMMIT
+ * with "ROLLBACK" and a success status, so the status alone would report a commit that
+ * did not happen. */
+static ob_status commit_checked(PGconn *c, ob_err *e)
+{
+    PGresult *r = PQexec(c, "COMMIT");
+    ob_status rc = OB_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_err(e, c, "committing");
+    else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = ob_err_set(e, OB_EIO,
+                        "database: committing: the transaction had failed and was "
+                        "rolled back");
+    PQclear(r);
+    return rc;
+}
+
 static ob_status tx(ob_store *s, const char *sql, ob_err *e)
 {
     pthread_mutex_lock(&s->wlock);
@@ -285,32 +314,16 @@ static ob_status pg_begin(ob_store *s, ob_err *e)
 
 static ob_status pg_commit(ob_store *s, ob_err *e)
 {
-    return tx(s, "COMMIT", e);
+    pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
+    ob_status rc = commit_checked(s->w, e);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
 }
 
 static void pg_rollback(ob_store *s)
 {
     tx(s, "ROLLBACK", NULL);
-}
-
-static ob_status pg_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
-{
-    const char *vals[2] = {type, json};
-    return write_params(s, "INSERT INTO store_records (type, json) VALUES ($1, $2)", 2, vals,
-                        "storing a record", e);
-}
-
-static ob_status pg_put_item(ob_store *s, const ob_item *it, ob_err *e)
-{
-    char tm[24], val[24];
-    snprintf(tm, sizeof tm, "%lld", (long long)it->time);
-    snprintf(val, sizeof val, "%lld", (long long)it->value);
-    const char *vals[9] = {it->id,     it->patient, it->category, it->origin, tm,
-                           it->source, it->code,    val,          it->json};
-    return write_params(s,
-                        "INSERT INTO store_items (id, patient, category, origin, time, source,"
-                        " code, value, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        9, vals, "storing a data item", e);
 }
 
 static ob_status pg_meta_set(ob_store *s, const char *key, const char *value, ob_err *e)
@@ -663,6 +676,269 @@ static ob_status pg_apt_find_key(ob_store *s, const char *source, const char *sy
                      3, vals, "reading an appointment", apt_row, &ac, e);
 }
 
+/* ---- writes inside a change's transaction (store.h's ob_tx_*) ---- */
+
+static PGconn *conn_of(ob_store_tx *tx)
+{
+    return tx->conn;
+}
+
+/* One statement with text parameters; want PGRES_COMMAND_OK or PGRES_TUPLES_OK. The
+ * result is given back in *out (may be NULL: cleared here). */
+static ob_status tx_exec(ob_store_tx *tx, const char *sql, int n, const char *const *vals,
+                         ExecStatusType want, const char *what, PGresult **out, ob_err *e)
+{
+    PGconn *c = conn_of(tx);
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    ob_status rc = PQresultStatus(r) == want ? OB_OK : result_err(e, c, r, what);
+    if (out && !rc)
+        *out = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+static ob_status tx_put_record(ob_store_tx *tx, const char *type, const char *json, ob_err *e)
+{
+    const char *vals[2] = {type, json};
+    return tx_exec(tx, "INSERT INTO store_records (type, json) VALUES ($1, $2)", 2, vals,
+                   PGRES_COMMAND_OK, "storing a record", NULL, e);
+}
+
+static ob_status tx_item(ob_store_tx *tx, const ob_item *it, bool replace, ob_err *e)
+{
+    char tm[24], val[24];
+    snprintf(tm, sizeof tm, "%lld", (long long)it->time);
+    snprintf(val, sizeof val, "%lld", (long long)it->value);
+    const char *vals[9] = {it->id,     it->patient, it->category, it->origin, tm,
+                           it->source, it->code,    val,          it->json};
+    return tx_exec(tx,
+                   replace ? "INSERT INTO store_items (id, patient, category, origin, time, source,"
+                             " code, value, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                             " ON CONFLICT (id) DO UPDATE SET patient = excluded.patient,"
+                             " category = excluded.category, origin = excluded.origin,"
+                             " time = excluded.time, source = excluded.source,"
+                             " code = excluded.code, value = excluded.value, json = excluded.json"
+                           : "INSERT INTO store_items (id, patient, category, origin, time, source,"
+                             " code, value, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                   9, vals, PGRES_COMMAND_OK, replace ? "writing an item" : "storing a data item",
+                   NULL, e);
+}
+
+static ob_status tx_put_item(ob_store_tx *tx, const ob_item *it, ob_err *e)
+{
+    return tx_item(tx, it, false, e);
+}
+
+static ob_status tx_item_row_replace(ob_store_tx *tx, const ob_item *it, ob_err *e)
+{
+    return tx_item(tx, it, true, e);
+}
+
+static ob_status tx_item_row_delete(ob_store_tx *tx, const char *id, ob_err *e)
+{
+    const char *vals[1] = {id};
+    return tx_exec(tx, "DELETE FROM store_items WHERE id = $1", 1, vals, PGRES_COMMAND_OK,
+                   "deleting an item", NULL, e);
+}
+
+static ob_status tx_apt_find_key(ob_store_tx *tx, const char *source, const char *system,
+                                 const char *value, ob_apt_fn fn, void *ctx, ob_err *e)
+{
+    const char *vals[3] = {source, system ? system : "", value};
+    PGresult *r = NULL;
+    ob_status rc = tx_exec(tx,
+                           "SELECT " APT_COLS " FROM store_appointments WHERE source = $1 AND"
+                           " ident_system = $2 AND ident_value = $3",
+                           3, vals, PGRES_TUPLES_OK, "reading an appointment", &r, e);
+    if (!rc && PQntuples(r) == 1) {
+        apt_ctx ac = {fn, ctx};
+        rc = apt_row(&ac, r, e);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static ob_status tx_apt_store(ob_store_tx *tx, ob_apt *a, int64_t id, int64_t version,
+                              bool *created, ob_err *e)
+{
+    char start[24], end[24], fictive[4], shared[4], updated[24], ver[24], idv[24];
+    a->version = id ? version + 1 : 1;
+    snprintf(start, sizeof start, "%lld", (long long)a->start);
+    snprintf(end, sizeof end, "%lld", (long long)a->end);
+    snprintf(fictive, sizeof fictive, "%d", a->fictive_end ? 1 : 0);
+    snprintf(shared, sizeof shared, "%d", a->shared ? 1 : 0);
+    snprintf(updated, sizeof updated, "%lld", (long long)a->updated);
+    snprintf(ver, sizeof ver, "%lld", (long long)a->version);
+    snprintf(idv, sizeof idv, "%lld", (long long)id);
+    const char *vals[14] = {a->source, a->system ? a->system : "",
+                            a->value,  a->patient,
+                            start,     end,
+                            fictive,   a->address,
+                            a->clinic, a->status,
+                            shared,    ver,
+                            updated,   idv};
+    PGresult *r = NULL;
+    ob_status rc =
+        id ? tx_exec(tx,
+                     "UPDATE store_appointments SET patient = $4, start = $5, end_time = $6,"
+                     " fictive_end = $7, address = $8, clinic = $9, status = $10, shared = $11,"
+                     " version = $12, updated = $13 WHERE id = $14 AND source = $1 AND"
+                     " ident_system = $2 AND ident_value = $3 RETURNING id",
+                     14, vals, PGRES_TUPLES_OK, "storing an appointment", &r, e)
+           : tx_exec(tx,
+                     "INSERT INTO store_appointments (source, ident_system, ident_value, patient,"
+                     " start, end_time, fictive_end, address, clinic, status, shared, version,"
+                     " updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                     " RETURNING id",
+                     13, vals, PGRES_TUPLES_OK, "storing an appointment", &r, e);
+    if (!rc && PQntuples(r) != 1)
+        rc = ob_err_set(e, OB_EIO, "storing an appointment: the row is gone");
+    if (!rc) {
+        a->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        if (created)
+            *created = id == 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static ob_status found_idver(void *ctx, const ob_apt *a, ob_err *e)
+{
+    (void)e;
+    int64_t *idver = ctx;
+    idver[0] = a->id;
+    idver[1] = a->version;
+    return OB_OK;
+}
+
+static ob_status tx_apt_upsert(ob_store_tx *tx, ob_apt *a, bool *created, ob_err *e)
+{
+    int64_t idver[2] = {0, 0};
+    ob_status rc = tx_apt_find_key(tx, a->source, a->system, a->value, found_idver, idver, e);
+    return rc ? rc : tx_apt_store(tx, a, idver[0], idver[1], created, e);
+}
+
+static ob_status tx_item_key_find(ob_store_tx *tx, const char *source, const char *system,
+                                  const char *value, ob_item_key *out, bool *found, ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    *found = false;
+    const char *vals[3] = {source, system, value};
+    PGresult *r = NULL;
+    ob_status rc = tx_exec(tx,
+                           "SELECT n, category, patient, version, withdrawn FROM store_item_keys"
+                           " WHERE source = $1 AND ident_system = $2 AND ident_value = $3",
+                           3, vals, PGRES_TUPLES_OK, "reading an item key", &r, e);
+    if (!rc && PQntuples(r) == 1) {
+        *found = true;
+        out->n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(out->category, sizeof out->category, "%s", PQgetvalue(r, 0, 1));
+        const char *p = PQgetvalue(r, 0, 2);
+        if (strlen(p) < sizeof out->patient)
+            memcpy(out->patient, p, strlen(p) + 1);
+        out->version = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+        out->withdrawn = strcmp(PQgetvalue(r, 0, 4), "0") != 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static ob_status tx_item_key_put(ob_store_tx *tx, const char *source, const char *system,
+                                 const char *value, ob_item_key *k, ob_time updated, ob_err *e)
+{
+    char ver[24], wd[4], upd[24], n[24];
+    snprintf(ver, sizeof ver, "%lld", (long long)k->version);
+    snprintf(wd, sizeof wd, "%d", k->withdrawn ? 1 : 0);
+    snprintf(upd, sizeof upd, "%lld", (long long)updated);
+    snprintf(n, sizeof n, "%lld", (long long)k->n);
+    const char *vals[9] = {source, system, value, k->category, k->patient, ver, wd, upd, n};
+    PGresult *r = NULL;
+    ob_status rc =
+        k->n > 0
+            ? tx_exec(tx,
+                      "UPDATE store_item_keys SET category = $4, patient = $5, version = $6,"
+                      " withdrawn = $7, updated = $8 WHERE n = $9 AND source = $1 AND"
+                      " ident_system = $2 AND ident_value = $3 RETURNING n",
+                      9, vals, PGRES_TUPLES_OK, "writing an item key", &r, e)
+            : tx_exec(tx,
+                      "INSERT INTO store_item_keys (source, ident_system, ident_value, category,"
+                      " patient, version, withdrawn, updated)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING n",
+                      8, vals, PGRES_TUPLES_OK, "writing an item key", &r, e);
+    if (!rc && PQntuples(r) != 1)
+        rc = ob_err_set(e, OB_EIO, "writing an item key: the row is gone");
+    if (!rc)
+        k->n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+static ob_status tx_source_touch(ob_store_tx *tx, const char *client, ob_time t, ob_err *e)
+{
+    char tv[24];
+    snprintf(tv, sizeof tv, "%lld", (long long)t);
+    const char *vals[2] = {client, tv};
+    return tx_exec(tx,
+                   "INSERT INTO store_source_state (client, last_update, since) VALUES ($1, $2, 0)"
+                   " ON CONFLICT (client) DO UPDATE SET last_update ="
+                   " greatest(store_source_state.last_update, excluded.last_update)",
+                   2, vals, PGRES_COMMAND_OK, "recording a source's delivery", NULL, e);
+}
+
+const ob_store_tx_ops ob_store_pg_tx_ops = {
+    .put_record = tx_put_record,
+    .put_item = tx_put_item,
+    .apt_find_key = tx_apt_find_key,
+    .apt_store = tx_apt_store,
+    .apt_upsert = tx_apt_upsert,
+    .item_key_find = tx_item_key_find,
+    .item_key_put = tx_item_key_put,
+    .item_row_replace = tx_item_row_replace,
+    .item_row_delete = tx_item_row_delete,
+    .source_touch = tx_source_touch,
+};
+
+/* A write of store.h outside ob_store_begin/commit commits on its own (autocommit), as on
+ * SQLite; inside them it joins the store's transaction. Either way it is the writer's. */
+static ob_status pg_put_record(ob_store *s, const char *type, const char *json, ob_err *e)
+{
+    pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
+    ob_store_tx tx = {&ob_store_pg_tx_ops, s->w};
+    ob_status rc = tx_put_record(&tx, type, json, e);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static ob_status pg_put_item(ob_store *s, const ob_item *it, ob_err *e)
+{
+    pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
+    ob_store_tx tx = {&ob_store_pg_tx_ops, s->w};
+    ob_status rc = tx_put_item(&tx, it, e);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+/* fn in one transaction on the writer connection, which no one else uses meanwhile. */
+static ob_status pg_in_tx(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e)
+{
+    pthread_mutex_lock(&s->wlock);
+    writer_alive(s);
+    ob_status rc = exec_ok(s->w, "BEGIN", PGRES_COMMAND_OK, "beginning a transaction", e);
+    if (!rc) {
+        ob_store_tx tx = {&ob_store_pg_tx_ops, s->w};
+        rc = fn(ctx, &tx, e);
+        if (!rc)
+            rc = commit_checked(s->w, e);
+        if (rc)
+            PQclear(PQexec(s->w, "ROLLBACK"));
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
 const ob_store_ops ob_store_pg_ops = {
     .name = "postgresql",
     .open_store = pg_open,
@@ -682,6 +958,7 @@ const ob_store_ops ob_store_pg_ops = {
     .meta_set = pg_meta_set,
     .path = pg_path,
     .apt_upsert = pg_apt_upsert,
+    .in_tx = pg_in_tx,
     .apt_each_patient = pg_apt_each_patient,
     .apt_get = pg_apt_get,
     .apt_find_key = pg_apt_find_key,

@@ -97,16 +97,7 @@ ob_status ob_item_row_replace(sqlite3 *db, const ob_item *it, ob_err *e)
                                       e);
     if (!st)
         return OB_EIO;
-    sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->patient, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, it->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, it->origin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, it->time);
-    sqlite3_bind_text(st, 6, it->source, -1, SQLITE_STATIC);
-    if (it->code)
-        sqlite3_bind_text(st, 7, it->code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, it->value);
-    sqlite3_bind_text(st, 9, it->json, -1, SQLITE_STATIC);
+    ob_sqlite_bind_item(st, it);
     int r = sqlite3_step(st);
     ob_sqlite_done(st);
     if (r != SQLITE_DONE)

@@ -24,14 +24,6 @@
 
 extern const char ob_item_keys_schema_sql[];
 
-typedef struct ob_item_key {
-    int64_t n;         /* the row; the item's id is "src-<n>" */
-    char category[32]; /* of the item it names */
-    char patient[160]; /* the patient it is filed on ("" when too long to keep here) */
-    int64_t version;   /* 1 on create, +1 per write */
-    bool withdrawn;    /* entered-in-error: no item row */
-} ob_item_key;
-
 /* The key's row; *found false when this source has no such identifier. */
 ob_status ob_item_key_find(sqlite3 *db, const char *source, const char *system, const char *value,
                            ob_item_key *out, bool *found, ob_err *e);

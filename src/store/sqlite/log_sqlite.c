@@ -61,6 +61,8 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "store/sqlite/log_sqlite.h"
 
+#include "store/backend.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -731,7 +733,8 @@ static ob_status run_batch(ob_log *lg, struct job *batch, bool force_cut, uint64
         if (j->apply) {
             if ((st = step_done(lg, lg->sp, &e, "opening a savepoint")) != OB_OK)
                 break;
-            ob_status as = j->apply(j->apply_ctx, lg->db, &j->err);
+            ob_store_tx tx = {&ob_store_sqlite_tx_ops, lg->db}; /* the batch's transaction */
+            ob_status as = j->apply(j->apply_ctx, &tx, &j->err);
             if (as != OB_OK) {
                 j->st = as;
                 if (j->err.code == OB_OK)

@@ -19,6 +19,8 @@
 #define OB_STORE_LOG_SQLITE_H
 
 #include <sqlite3.h>
+
+#include "store/store.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +58,7 @@ typedef struct ob_log_config {
  * the job's entries are inserted. Returning an error rolls back the savepoint: that
  * job's entries are not written and only its caller gets the error. It must not
  * COMMIT, ROLLBACK or RELEASE anything it did not open itself. */
-typedef ob_status (*ob_log_apply_fn)(void *ctx, sqlite3 *db, ob_err *e);
+typedef ob_status (*ob_log_apply_fn)(void *ctx, ob_store_tx *tx, ob_err *e);
 
 /* Opens (creating tables if missing) the log in the database at db_path. Refuses a log
  * signed with a different key, and a log whose tail does not match its signed head

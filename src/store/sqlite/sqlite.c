@@ -309,9 +309,8 @@ static ob_status sq_put_record(ob_store *s, const char *type, const char *json, 
     return step_done(s, s->put_record, e, "storing a record");
 }
 
-static ob_status sq_put_item(ob_store *s, const ob_item *it, ob_err *e)
+void ob_sqlite_bind_item(sqlite3_stmt *st, const ob_item *it)
 {
-    sqlite3_stmt *st = s->put_item;
     sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, it->patient, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, it->category, -1, SQLITE_STATIC);
@@ -324,7 +323,28 @@ static ob_status sq_put_item(ob_store *s, const ob_item *it, ob_err *e)
         sqlite3_bind_null(st, 7);
     sqlite3_bind_int64(st, 8, it->value);
     sqlite3_bind_text(st, 9, it->json, -1, SQLITE_STATIC);
-    return step_done(s, st, e, "storing a data item");
+}
+
+static ob_status sq_put_item(ob_store *s, const ob_item *it, ob_err *e)
+{
+    ob_sqlite_bind_item(s->put_item, it);
+    return step_done(s, s->put_item, e, "storing a data item");
+}
+
+/* fn in one transaction on the store's own connection (IMMEDIATE: the write lock first,
+ * so a busy database waits here rather than failing at the first write). */
+static ob_status sq_in_tx(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e)
+{
+    ob_status rc = exec(s, "BEGIN IMMEDIATE", e);
+    if (rc)
+        return rc;
+    ob_store_tx tx = {&ob_store_sqlite_tx_ops, s->db};
+    rc = fn(ctx, &tx, e);
+    if (!rc)
+        rc = exec(s, "COMMIT", e);
+    if (rc)
+        exec(s, "ROLLBACK", NULL);
+    return rc;
 }
 
 /* Prepares sql on a reader taken for this one call (see the top of this file); read_end
@@ -502,52 +522,6 @@ static ob_status sq_meta_set(ob_store *s, const char *key, const char *value, ob
     return rc;
 }
 
-/* ---- batches inside a foreign transaction (sqlite.h) ---- */
-#include "store/sqlite/sqlite.h"
-
-struct ob_store_batch {
-    ob_store s; /* borrowed db; only db, put_record and put_item are used */
-};
-
-ob_status ob_store_batch_begin(sqlite3 *db, ob_store_batch **out, ob_err *e)
-{
-    ob_store_batch *b = ob_calloc(1, sizeof *b);
-    if (!b)
-        return ob_err_set(e, OB_ENOMEM, "out of memory");
-    b->s.db = db;
-    if (sqlite3_prepare_v2(db, "INSERT INTO records(type, json) VALUES(?1, ?2)", -1,
-                           &b->s.put_record, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO items(id, patient, category, origin, time, source, "
-                           "code, value, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                           -1, &b->s.put_item, NULL) != SQLITE_OK) {
-        ob_status rc = db_err(&b->s, e, "preparing a batch");
-        ob_store_batch_end(b);
-        return rc;
-    }
-    *out = b;
-    return OB_OK;
-}
-
-ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char *json, ob_err *e)
-{
-    return sq_put_record(&b->s, type, json, e);
-}
-
-ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e)
-{
-    return sq_put_item(&b->s, it, e);
-}
-
-void ob_store_batch_end(ob_store_batch *b)
-{
-    if (!b)
-        return;
-    sqlite3_finalize(b->s.put_record);
-    sqlite3_finalize(b->s.put_item);
-    ob_free(b);
-}
-
 /* ---- read connections (sqlite.h) ---- */
 sqlite3 *ob_store_db(ob_store *s)
 {
@@ -650,6 +624,7 @@ const ob_store_ops ob_store_sqlite_ops = {
     .meta_set = sq_meta_set,
     .path = sq_path,
     .apt_upsert = ob_sqlite_apt_upsert,
+    .in_tx = sq_in_tx,
     .apt_each_patient = ob_apt_each_patient_pooled,
     .apt_get = ob_sqlite_apt_get,
     .apt_find_key = ob_sqlite_apt_find_key,

@@ -1,7 +1,7 @@
-/* sqlite.h - SQLite-specific entry points of the store for code that runs inside a
- * transaction it does not own: the access log's writer thread calls these from an
- * apply callback so that a change and its log entry commit together (R-LOG-1).
- * A batch prepares its statements once; strings are borrowed for each call. */
+/* sqlite.h - SQLite-specific entry points of the store: statements kept on a connection,
+ * the store's own connection and its pool of readers, for the SQLite shell (the log, the
+ * appointment search's hot read, the statistics' tables). Strings are borrowed for each
+ * call. */
 #ifndef OB_STORE_SQLITE_H
 #define OB_STORE_SQLITE_H
 
@@ -9,12 +9,13 @@
 
 #include "store/store.h"
 
-typedef struct ob_store_batch ob_store_batch;
-
-ob_status ob_store_batch_begin(sqlite3 *db, ob_store_batch **out, ob_err *e);
-ob_status ob_store_batch_record(ob_store_batch *b, const char *type, const char *json, ob_err *e);
-ob_status ob_store_batch_item(ob_store_batch *b, const ob_item *it, ob_err *e);
-void ob_store_batch_end(ob_store_batch *b);
+/* The SQLite connection of a change's transaction (store.h), or NULL when the transaction
+ * runs on another backend: for the parts of the shell that run on SQLite only so far (the
+ * statistics' tables). */
+sqlite3 *ob_store_tx_sqlite(ob_store_tx *tx);
+/* Binds an item to ?1..?9 as (id, patient, category, origin, time, source, code, value,
+ * json), the column order of every items statement. */
+void ob_sqlite_bind_item(sqlite3_stmt *st, const ob_item *it);
 
 /* A statement for `sql` on db, prepared once per connection and kept by SQLite's own list of
  * the connection's statements (for code that runs on the log's writer connection inside

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "store/sqlite/sqlite.h"
 #include "unit/log/util.h"
 
 /* What one done callback saw. */
@@ -179,8 +180,9 @@ struct gate {
 };
 
 /* An apply that parks the writer inside its transaction until the test releases it. */
-static ob_status apply_gate(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_gate(void *ctx, ob_store_tx *tx, ob_err *e)
 {
+    sqlite3 *db = ob_store_tx_sqlite(tx);
     (void)db;
     (void)e;
     struct gate *g = ctx;
@@ -221,8 +223,9 @@ struct change {
 
 /* A data change that goes with the entries; fails after writing when asked, so the
  * rollback of its savepoint is visible. */
-static ob_status apply_change(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_change(void *ctx, ob_store_tx *tx, ob_err *e)
 {
+    sqlite3 *db = ob_store_tx_sqlite(tx);
     struct change *ch = ctx;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?1)", -1, &st, NULL) != SQLITE_OK)

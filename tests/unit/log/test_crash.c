@@ -25,6 +25,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "store/sqlite/sqlite.h"
 #include "unit/log/util.h"
 
 enum { THREADS = 8, ASYNC_THREADS = 4, WINDOW = 32 };
@@ -45,8 +46,9 @@ struct slot {
 };
 
 /* The data change that goes with an entry: a row carrying the entry's token. */
-static ob_status apply_token(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_token(void *ctx, ob_store_tx *tx, ob_err *e)
 {
+    sqlite3 *db = ob_store_tx_sqlite(tx);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?1)", -1, &st, NULL) != SQLITE_OK)
         return ob_err_set(e, OB_EIO, "apply: %s", sqlite3_errmsg(db));

@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "log/hash.h"
+#include "store/sqlite/sqlite.h"
 #include "unit/log/util.h"
 
 /* Appends entries 0..n-1 (tl_entry) one call each; returns the log still open. */
@@ -105,16 +106,18 @@ struct worker {
     int failed;
 };
 
-static ob_status apply_insert(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_insert(void *ctx, ob_store_tx *tx, ob_err *e)
 {
+    sqlite3 *db = ob_store_tx_sqlite(tx);
     const char *sql = ctx;
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return ob_err_set(e, OB_EIO, "apply: %s", sqlite3_errmsg(db));
     return OB_OK;
 }
 
-static ob_status apply_fail(void *ctx, sqlite3 *db, ob_err *e)
+static ob_status apply_fail(void *ctx, ob_store_tx *tx, ob_err *e)
 {
+    sqlite3 *db = ob_store_tx_sqlite(tx);
     /* Writes first, then fails: the write must be rolled back. */
     (void)ctx;
     sqlite3_exec(db, "INSERT INTO t VALUES('should-not-exist')", NULL, NULL, NULL);

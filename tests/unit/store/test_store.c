@@ -394,6 +394,127 @@ static void appointments(void **state)
     }
 }
 
+/* What a change's transaction writes (store.h's ob_tx_*, as the hub's changes, a source's
+ * items and appointments do inside the log's transaction): the same rows on both. */
+typedef struct tx_case {
+    int fail_at; /* 0: all succeed; n: the n-th step returns an error (nothing may stay) */
+    ob_item_key k;
+    int64_t apt_version;
+} tx_case;
+
+static ob_status tx_steps(void *ctx, ob_store_tx *tx, ob_err *e)
+{
+    tx_case *c = ctx;
+    int step = 0;
+#define STEP(call)                                                                                 \
+    do {                                                                                           \
+        ob_status rc_ = (call);                                                                    \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+        if (++step == c->fail_at)                                                                  \
+            return ob_err_set(e, OB_EINVAL, "refused at step %d", step);                           \
+    } while (0)
+    STEP(ob_tx_put_record(tx, "block", "{\"patient\":\"pa\"}", e));
+    ob_item it = item("x1", "pa", "diagnosis", 10, "T90", 0);
+    STEP(ob_tx_put_item(tx, &it, e));
+    ob_apt a = apt("src-a", "T-1", "pa", 900);
+    bool created = false;
+    STEP(ob_tx_apt_upsert(tx, &a, &created, e));
+    assert_true(created);
+    a.status = "cancelled";
+    STEP(ob_tx_apt_upsert(tx, &a, &created, e)); /* the row this transaction wrote */
+    assert_false(created);
+    c->apt_version = a.version;
+    bool found = true;
+    STEP(ob_tx_item_key_find(tx, "src-a", "urn:x", "K-1", &c->k, &found, e));
+    assert_false(found);
+    snprintf(c->k.category, sizeof c->k.category, "medication");
+    snprintf(c->k.patient, sizeof c->k.patient, "pa");
+    c->k.version = 1;
+    STEP(ob_tx_item_key_put(tx, "src-a", "urn:x", "K-1", &c->k, 5, e));
+    assert_true(c->k.n > 0);
+    ob_item_key k2;
+    STEP(ob_tx_item_key_find(tx, "src-a", "urn:x", "K-1", &k2, &found, e));
+    assert_true(found);
+    assert_int_equal(k2.n, c->k.n);
+    k2.version = 2;
+    k2.withdrawn = true;
+    STEP(ob_tx_item_key_put(tx, "src-a", "urn:x", "K-1", &k2, 6, e));
+    ob_item s1 = item("src-1", "pa", "medication", 20, NULL, 0);
+    STEP(ob_tx_item_row_replace(tx, &s1, e));
+    s1.time = 30;
+    s1.json = "{\"v\":2}";
+    STEP(ob_tx_item_row_replace(tx, &s1, e)); /* replaced, not a second row */
+    STEP(ob_tx_item_row_delete(tx, "x1", e));
+    STEP(ob_tx_item_row_delete(tx, "none", e)); /* nothing to delete: no error */
+    STEP(ob_tx_source_touch(tx, "src-a", 100, e));
+    STEP(ob_tx_source_touch(tx, "src-a", 50, e));
+#undef STEP
+    return OB_OK;
+}
+
+static void tx_writes(void **state)
+{
+    (void)state;
+    char got[NBACKENDS][2][4096];
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        /* refused at every step in turn: nothing of it stays */
+        for (int at = 1; at <= 14; at++) {
+            tx_case c = {.fail_at = at};
+            assert_int_equal(ob_store_in_tx(s, tx_steps, &c, &e), OB_EINVAL);
+            assert_int_equal(ob_store_count(s, "records"), 0);
+            assert_int_equal(ob_store_count(s, "items"), 0);
+            seen none = {0};
+            assert_int_equal(ob_store_apt_each_patient(s, "pa", see_apt, &none, &e), OB_OK);
+            assert_int_equal(none.n, 0);
+        }
+        tx_case c = {0};
+        if (ob_store_in_tx(s, tx_steps, &c, &e))
+            fail_msg("%s: %s", backend_name[b], e.msg);
+        assert_int_equal(c.apt_version, 2);
+        assert_int_equal(ob_store_count(s, "records"), 1);
+        seen v[2];
+        memset(v, 0, sizeof v);
+        assert_int_equal(ob_store_each_item(s, "pa", NULL, see_item, &v[0], &e), OB_OK);
+        assert_int_equal(ob_store_apt_each_patient(s, "pa", see_apt, &v[1], &e), OB_OK);
+        assert_int_equal(v[0].n, 1); /* x1 deleted, src-1 once */
+        assert_int_equal(v[1].n, 1);
+        for (int k = 0; k < 2; k++)
+            memcpy(got[b][k], v[k].text, sizeof got[b][k]);
+        ob_store_close(s);
+    }
+    assert_string_equal(got[SQLITE][0], "src-1|pa|medication|org-1|30|src|(null)|0|{\"v\":2}\n");
+    assert_string_equal(got[PG][0], got[SQLITE][0]);
+    assert_string_equal(strchr(got[PG][1], '|'), strchr(got[SQLITE][1], '|'));
+}
+
+/* A COMMIT reports success only when the writes it acknowledged are there: on PostgreSQL a
+ * failed statement dooms the transaction and COMMIT answers "ROLLBACK" with a success
+ * status (read alone, the store would report a commit that did not happen). */
+static void commit_after_error(void **state)
+{
+    (void)state;
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        ob_item a = item("a", "pa", "diagnosis", 1, NULL, 0);
+        assert_int_equal(ob_store_put_item(s, &a, &e), OB_OK);
+        assert_int_equal(ob_store_begin(s, &e), OB_OK);
+        assert_int_equal(ob_store_put_record(s, "patient", "{}", &e), OB_OK);
+        assert_int_equal(ob_store_put_item(s, &a, &e), OB_EINVAL);
+        ob_status rc = ob_store_commit(s, &e);
+        if (rc != OB_OK)
+            ob_store_rollback(s);
+        /* success means the record is there; a failure that it is not */
+        assert_int_equal(ob_store_count(s, "records"), rc == OB_OK ? 1 : 0);
+        ob_store_close(s);
+    }
+}
+
 /* Errors name the database without user or password (the URI may carry them). */
 static void no_password_in_errors(void **state)
 {
@@ -422,7 +543,8 @@ int main(void)
         cmocka_unit_test(items_same_on_both), cmocka_unit_test(records_in_order),
         cmocka_unit_test(duplicate_refused),  cmocka_unit_test(settings),
         cmocka_unit_test(transactions),       cmocka_unit_test(callbacks),
-        cmocka_unit_test(appointments),       cmocka_unit_test(no_password_in_errors),
+        cmocka_unit_test(appointments),       cmocka_unit_test(tx_writes),
+        cmocka_unit_test(commit_after_error), cmocka_unit_test(no_password_in_errors),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
