@@ -8,6 +8,7 @@
 #   cluster.sh start DIR         creates the cluster in DIR (free loopback ports), or, when DIR
 #                                holds one, starts whichever of its processes is not running
 #                                (so a killed member comes back); waits until it is ready
+#   cluster.sh config DIR        only writes the configuration into an empty DIR (starts nothing)
 #   cluster.sh stop DIR          stops every process of DIR (by the PIDs recorded in DIR)
 #   cluster.sh status DIR        the processes and the members' roles (patronictl list)
 #   cluster.sh leader DIR        the leader's member name and its postmaster's PID
@@ -20,9 +21,13 @@
 # its; otherwise as the caller. Layout: DIR/cluster.env (ports), DIR/pgpass, DIR/etcd/,
 # DIR/haproxy.cfg, DIR/nN/{patroni.yml,data/,patroni.log} for the members n1 n2 n3, and a
 # NAME.pid beside each log. The default Debian cluster (`main`, port 5432) is not touched.
+# The configuration files are rendered by deploy/pg/render.sh from DIR/site.env and the
+# templates in deploy/pg/, the ones production renders (docs/operations.md); WAL is
+# archived into DIR/wal-archive as there.
 set -euo pipefail
 
 PGBIN=/usr/lib/postgresql/15/bin
+render="$(cd "$(dirname "$0")/../../deploy/pg" && pwd)/render.sh"
 MEMBERS=(n1 n2 n3)
 SCOPE=ob-pg
 # Failover timing (docs/failover.md): the leader key lives TTL seconds after the leader's
@@ -37,13 +42,13 @@ RETRY_TIMEOUT=${OB_PG_RETRY_TIMEOUT:-2}
 READY_TIMEOUT=${OB_PG_READY_TIMEOUT:-90}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { die "usage: cluster.sh start|stop|status|leader|uri|haproxy-port DIR"; }
+usage() { die "usage: cluster.sh start|config|stop|status|leader|uri|haproxy-port DIR"; }
 
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
 [ -n "$dir" ] || usage
-[ "$cmd" != start ] || mkdir -p "$dir"
+case $cmd in start | config) mkdir -p "$dir" ;; esac
 [ -d "$dir" ] || die "no directory $dir"
 dir=$(cd "$dir" && pwd)
 
@@ -148,116 +153,32 @@ EOF
   printf '127.0.0.1:*:*:postgres:%s\n' "$pw_su" >"$dir/pgpass"
   chmod 600 "$dir/pgpass"
   load_env
-  mkdir -p "$dir/etcd"
+  mkdir -p "$dir/etcd" "$dir/wal-archive"
+  # the site file deploy/pg/render.sh renders every file from, as in production
+  # (deploy/pg/site.env.example): the same templates, loopback values
+  {
+    echo "# the loopback test cluster (scripts/pg/cluster.sh); rendered by deploy/pg/render.sh"
+    echo "SCOPE=$SCOPE BIN_DIR=$PGBIN CLIENT_NET=127.0.0.1/32"
+    for i in 1 2 3; do
+      m=n$i
+      local pg=PG_$i api=API_$i
+      mkdir -p "$dir/$m"
+      echo "NAME_$i=$m HOST_$i=127.0.0.1 PG_PORT_$i=${!pg} API_PORT_$i=${!api}"
+      echo "DATA_DIR_$i=$dir/$m/data SOCKET_DIR_$i=$dir/$m PGPASS_$i=$dir/$m/pgpass.patroni"
+    done
+    echo "ETCD_CLIENT_PORT=$ETCD_PORT ETCD_PEER_PORT=$ETCD_PEER_PORT ETCD_DATA_DIR=$dir/etcd/data"
+    echo "ETCD_HOSTS=127.0.0.1:$ETCD_PORT ETCD_INITIAL_CLUSTER=n1=http://127.0.0.1:$ETCD_PEER_PORT"
+    echo "TTL=$TTL LOOP_WAIT=$LOOP_WAIT RETRY_TIMEOUT=$RETRY_TIMEOUT"
+    echo "ARCHIVE_DIR=$dir/wal-archive MAX_CONNECTIONS=50 SHARED_BUFFERS=32MB"
+    echo "HAPROXY_BIND=127.0.0.1:$HAPROXY_PORT"
+    echo "PW_SUPERUSER=$pw_su PW_REPLICATION=$pw_rep PW_REWIND=$pw_rew"
+  } >"$dir/site.env"
+  chmod 600 "$dir/site.env"
   for i in 1 2 3; do
-    m=n$i
-    mkdir -p "$dir/$m"
-    local pg=PG_$i api=API_$i
-    cat >"$dir/$m/patroni.yml" <<EOF
-# Patroni member $m of the loopback test cluster (scripts/pg/cluster.sh; docs/failover.md)
-scope: $SCOPE
-namespace: /overblik/
-name: $m
-log:
-  level: INFO
-restapi:
-  listen: 127.0.0.1:${!api}
-  connect_address: 127.0.0.1:${!api}
-etcd3:
-  hosts: 127.0.0.1:$ETCD_PORT
-bootstrap:
-  dcs:
-    ttl: $TTL
-    loop_wait: $LOOP_WAIT
-    retry_timeout: $RETRY_TIMEOUT
-    maximum_lag_on_failover: 1048576
-    # a commit is acknowledged once a synchronous standby has it; Patroni promotes only
-    # that standby. strict: with no standby left the primary stops taking writes rather
-    # than acknowledge a commit that exists on one node only
-    synchronous_mode: true
-    synchronous_mode_strict: true
-    synchronous_node_count: 1
-    postgresql:
-      use_pg_rewind: true
-      use_slots: true
-      remove_data_directory_on_rewind_failure: true
-      remove_data_directory_on_diverged_timelines: true
-      parameters:
-        synchronous_commit: "on"
-        wal_level: replica
-        wal_log_hints: "on"
-        max_wal_senders: 10
-        max_replication_slots: 10
-        wal_keep_size: 256MB
-        hot_standby: "on"
-        # a standby whose stream broke (its primary died) tries again after half a
-        # second, not five: it is the new primary's synchronous standby, which strict
-        # synchronous mode waits for before the first write
-        wal_retrieve_retry_interval: 500ms
-        max_connections: 50
-        shared_buffers: 32MB
-  initdb:
-    - encoding: UTF8
-    - data-checksums
-    - auth-local: trust
-postgresql:
-  listen: 127.0.0.1:${!pg}
-  connect_address: 127.0.0.1:${!pg}
-  data_dir: $dir/$m/data
-  bin_dir: $PGBIN
-  pgpass: $dir/$m/pgpass.patroni
-  authentication:
-    superuser:
-      username: postgres
-      password: $pw_su
-    replication:
-      username: replicator
-      password: $pw_rep
-    rewind:
-      username: rewinder
-      password: $pw_rew
-  pg_hba:
-    - local all all trust
-    - host replication replicator 127.0.0.1/32 scram-sha-256
-    - host all all 127.0.0.1/32 scram-sha-256
-  parameters:
-    unix_socket_directories: '$dir/$m'
-    password_encryption: scram-sha-256
-tags:
-  nofailover: false
-  noloadbalance: false
-  clonefrom: false
-  nosync: false
-EOF
-    chmod 600 "$dir/$m/patroni.yml"
+    (umask 077 && bash "$render" patroni "$dir/site.env" "$i" >"$dir/n$i/patroni.yml")
   done
-  # haproxy: the primary port goes to the one node whose Patroni answers 200 on /primary;
-  # a node marked down has its sessions cut, so no client keeps writing to an old primary.
-  # OPTIONS rather than GET: Patroni answers it with the status alone; a GET's JSON body
-  # met haproxy's reset of the finished check and logged a traceback every half second
-
-  cat >"$dir/haproxy.cfg" <<EOF
-# haproxy of the loopback test cluster (scripts/pg/cluster.sh; docs/failover.md)
-global
-  maxconn 200
-  log stdout format raw local0 info
-defaults
-  mode tcp
-  log global
-  retries 2
-  timeout connect 1s
-  timeout client 30m
-  timeout server 30m
-  timeout check 1s
-listen primary
-  bind 127.0.0.1:$HAPROXY_PORT
-  option httpchk OPTIONS /primary
-  http-check expect status 200
-  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions
-  server n1 127.0.0.1:$PG_1 check port $API_1
-  server n2 127.0.0.1:$PG_2 check port $API_2
-  server n3 127.0.0.1:$PG_3 check port $API_3
-EOF
+  bash "$render" etcd "$dir/site.env" 1 >"$dir/etcd/etcd.yml"
+  bash "$render" haproxy "$dir/site.env" >"$dir/haproxy.cfg"
 }
 
 # wait_ready: through the haproxy port, a primary with two streaming replicas, one of them
@@ -287,11 +208,8 @@ psql_ro() {
     -XAtqc "$2" 2>/dev/null || true
 }
 
-start() {
-  local t
-  for t in patroni patronictl etcd haproxy psql jq curl python3 setpriv "$PGBIN/postgres"; do
-    command -v "$t" >/dev/null || die "needs $t (bash scripts/install-deps.sh)"
-  done
+# configure: in an empty DIR, the cluster's configuration (write_config), owned by its user
+configure() {
   [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1 || die "no postgres user (install postgresql-15)"
   if [ ! -s "$dir/cluster.env" ]; then
     [ -z "$(ls -A "$dir")" ] || die "$dir is neither empty nor a cluster"
@@ -300,16 +218,18 @@ start() {
     [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$dir"
     as_owner test -w "$dir" || die "$owner cannot write $dir (is a parent directory closed to it?)"
   fi
+}
+
+start() {
+  local t
+  for t in patroni patronictl etcd haproxy psql jq curl python3 setpriv "$PGBIN/postgres"; do
+    command -v "$t" >/dev/null || die "needs $t (bash scripts/install-deps.sh)"
+  done
+  configure
   load_env
   local i
   if ! alive etcd/etcd; then
-    launch etcd/etcd "$dir/etcd/etcd.log" etcd --name e1 --data-dir "$dir/etcd/data" \
-      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
-      --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-cluster "e1=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
-      --initial-cluster-token "$SCOPE-$ETCD_PORT"
+    launch etcd/etcd "$dir/etcd/etcd.log" etcd --config-file "$dir/etcd/etcd.yml"
   fi
   for i in $(seq 1 100); do
     curl -s -m 1 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"' && break
@@ -390,6 +310,7 @@ leader() {
 
 case $cmd in
   start) start ;;
+  config) configure ;;
   stop) stop ;;
   status) status ;;
   leader) leader ;;

@@ -7,6 +7,10 @@
 #
 #   throwaway.sh start DIR   starts it, prints a libpq conninfo on stdout
 #   throwaway.sh stop DIR    stops it (fast shutdown), waits
+#
+# The settings are written into DIR/data/postgresql.conf, not given on the command line, so
+# a copy of the data directory (pg_basebackup, tests/e2e/pg_backup.sh) starts with them too.
+# OB_PG_CONF: more lines for postgresql.conf (e.g. archive_mode = on).
 set -euo pipefail
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: throwaway.sh start|stop DIR" >&2; exit 2; }
@@ -23,9 +27,11 @@ start)
     { cat "$dir/initdb.log" >&2; exit 1; }
   # socket only, in DIR; a port number is still part of the socket's name
   port=$(( 20000 + RANDOM % 20000 ))
-  as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $port -c fsync=on -c synchronous_commit=on -c max_connections=50" \
-    start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
+  printf "%s\n" "# throwaway.sh" "listen_addresses = ''" "unix_socket_directories = '$dir'" \
+    "port = $port" "fsync = on" "synchronous_commit = on" "max_connections = 50" \
+    "${OB_PG_CONF:-}" >>"$dir/data/postgresql.conf"
+  as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+    { tail -20 "$dir/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
   echo "host=$dir port=$port dbname=postgres user=postgres"
   ;;

@@ -68,11 +68,13 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
 }
 
 static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
-static const char *const valued[] = {"db",        "keys",        "patient",          "professional",
-                                     "seq",       "limit",       "before",           "keep-days",
-                                     "proof",     "key",         "witness",          "from",
-                                     "to",        "consistency", "checkpoint",       "witness-key",
-                                     "from-note", "to-note",     "checkpoint-every", NULL};
+static const char *const valued[] = {
+    "db",          "keys",        "patient",          "professional",
+    "seq",         "limit",       "before",           "keep-days",
+    "proof",       "key",         "witness",          "from",
+    "to",          "consistency", "checkpoint",       "witness-key",
+    "from-note",   "to-note",     "checkpoint-every", "save-head",
+    "expect-head", NULL};
 
 /* The keys a check trusts: --key FILE, else the published <db>.log-pub, else the public
  * half of the secret key file (an operator's shortcut). Only the public keys are ever
@@ -127,7 +129,11 @@ static int usage(int code)
         "       overblik log assistants --professional ID [--json]\n"
         "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
         "       overblik log verify --db postgresql://... --key PUBFILE [--checkpoint-every N]\n"
-        "                 (the log on PostgreSQL, issue 18: N as the servers cut it, 4096)\n"
+        "                 [--save-head FILE] [--expect-head FILE]\n"
+        "                 (the log on PostgreSQL, issue 18: N as the servers cut it, 4096;\n"
+        "                 --save-head writes the verified signed head to FILE, --expect-head\n"
+        "                 fails (exit 4) unless the log extends the head saved in FILE: a\n"
+        "                 restore that lost entries, or a log rewritten since)\n"
         "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
         "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
         "       overblik log check --consistency FILE [--from-note F --to-note F] [--key PUBFILE]\n"
@@ -144,6 +150,41 @@ static int usage(int code)
         "                 in whole signed segments; default --keep-days 730, two years)\n"
         "Exit 4 when verify or check finds tampering.\n");
     return code;
+}
+
+/* A signed head of the log on PostgreSQL as --save-head writes it and --expect-head reads
+ * it: text, "overblik-pg-head v1" then "size N", "time T", "chain HEX", "sig HEX" lines
+ * (docs/operations.md). The signature makes it evidence: the log's key signed that head. */
+static int head_write(const char *path, const ob_log_head *h)
+{
+    char chain[2 * OB_LOG_HASH_LEN + 1], sig[2 * OB_LOG_SIG_LEN + 1], text[512];
+    ob_log_hex(h->chain, OB_LOG_HASH_LEN, chain);
+    ob_log_hex(h->sig, OB_LOG_SIG_LEN, sig);
+    snprintf(text, sizeof text, "overblik-pg-head v1\nsize %llu\ntime %lld\nchain %s\nsig %s\n",
+             (unsigned long long)h->size, (long long)h->time, chain, sig);
+    return cli_write_file(path, text, 0644);
+}
+
+static int head_read(const char *path, ob_log_head *h)
+{
+    char *text = cli_read_file(path, 4096);
+    char chain[2 * OB_LOG_HASH_LEN + 1], sig[2 * OB_LOG_SIG_LEN + 1];
+    unsigned long long size;
+    long long t;
+    memset(h, 0, sizeof *h);
+    int n = text ? sscanf(text, "overblik-pg-head v1 size %llu time %lld chain %64s sig %128s",
+                          &size, &t, chain, sig)
+                 : 0;
+    ob_free(text);
+    size_t lc = 0, ls = 0;
+    if (n != 4 ||
+        sodium_hex2bin(h->chain, OB_LOG_HASH_LEN, chain, strlen(chain), NULL, &lc, NULL) ||
+        sodium_hex2bin(h->sig, OB_LOG_SIG_LEN, sig, strlen(sig), NULL, &ls, NULL) ||
+        lc != OB_LOG_HASH_LEN || ls != OB_LOG_SIG_LEN)
+        return -1;
+    h->size = size;
+    h->time = (ob_time)t;
+    return 0;
 }
 
 /* `log verify` of the log on PostgreSQL (store/pg/log_pg.h): the public key and the segment
@@ -168,18 +209,37 @@ static int verify_pg(const opts *o, const char *uri)
         fprintf(stderr, "overblik log verify: --checkpoint-every takes 1 to 16777216\n");
         return EXIT_USAGE;
     }
+    const char *expect = opt(o, "expect-head", NULL), *save = opt(o, "save-head", NULL);
+    ob_log_head seen;
+    if (expect && head_read(expect, &seen)) {
+        fprintf(stderr, "overblik log verify: %s is not a head written by --save-head\n",
+                shown(expect));
+        return EXIT_USAGE;
+    }
     ob_pglog_report r;
     ob_status st = OB_ETAMPER;
     for (size_t i = 0; i < nk && st == OB_ETAMPER; i++) /* any of the log's keys */
-        st = ob_pglog_verify(uri, keys[i].pk, (uint32_t)every, &r, &e);
+        st = ob_pglog_verify_extends(uri, keys[i].pk, (uint32_t)every, expect ? &seen : NULL, &r,
+                                     &e);
     if (st == OB_ETAMPER) {
         printf("log verification FAILED: %s\n", e.msg);
         return EXIT_TAMPER;
     }
     if (st)
         return fail("log verify", &e);
-    printf("log verified: %llu entries, %llu signed checkpoints (PostgreSQL)\n",
+    printf("log verified: %llu entries, %llu signed checkpoints (PostgreSQL)",
            (unsigned long long)r.entries, (unsigned long long)r.checkpoints);
+    if (expect)
+        printf(", extends the recorded head of %llu entries", (unsigned long long)seen.size);
+    printf("\n");
+    if (save && !r.head.size) {
+        fprintf(stderr, "overblik log verify: the log is empty: no head to save\n");
+        return EXIT_USAGE;
+    }
+    if (save && head_write(save, &r.head)) {
+        fprintf(stderr, "overblik log verify: cannot write %s\n", shown(save));
+        return EXIT_STORAGE;
+    }
     return 0;
 }
 
@@ -196,6 +256,13 @@ int cmd_log(int argc, char **argv)
     if (strcmp(argv[0], "verify") == 0 &&
         (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0))
         return verify_pg(&o, db);
+    if (opt(&o, "save-head", NULL) || opt(&o, "expect-head", NULL)) {
+        fprintf(stderr,
+                "overblik log %s: --save-head and --expect-head are for a log on "
+                "PostgreSQL (on SQLite: --witness STATEFILE)\n",
+                shown(argv[0]));
+        return EXIT_USAGE;
+    }
     /* the commands that read the database (check works offline, with the keys only) */
     static const char *const reads_db[] = {"show", "assistants", "verify", "prove", "expire", NULL};
     for (const char *const *r = reads_db; *r; r++)

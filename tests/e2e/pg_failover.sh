@@ -12,7 +12,9 @@
 #   - the time without service is measured per path (last acknowledged write before the
 #     failure to the first after it) and printed as "# failover: N.N s without service (...)";
 #   - the dead member, started again, rejoins as a replica (pg_rewind or a new copy) and has
-#     every row; `cluster.sh stop` leaves no process of the cluster running.
+#     every row; the monitoring commands of docs/operations.md answer (a sync standby, etcd
+#     healthy, the failover in Patroni's history, WAL archived); `cluster.sh stop` leaves no
+#     process of the cluster running.
 # Beside them, two "servers" of overblik's access log on PostgreSQL (bench_log_pg_load, built
 # beside $OB_BIN: store/pg/log_pg.c through the multi-host URI) append entries; after the
 # failure every entry either acknowledged is in the log where it was told, and
@@ -269,6 +271,24 @@ if grep -q 'running pg_rewind' "$db/$old/patroni.log"; then how="rewound by pg_r
 elif grep -qi 'removing data directory' "$db/$old/patroni.log"; then how="copied anew (pg_basebackup)"
 else how="replaying WAL (no rewind needed)"; fi
 echo "# $old rejoined: $how"
+
+# --- what docs/operations.md says to watch (its block `<!-- pg_failover.sh: monitor -->`),
+# run as printed, as the cluster's user: each command answers, a sync standby is there, the
+# failover is in the history, WAL was archived, and the log's head and the leases are read
+mon=$(awk -v m="<!-- pg_failover.sh: monitor -->" '$0 == m { want = 1; next }
+  want && /^```/ { if (inside) exit; inside = 1; next } want && inside { print }' \
+  "$(dirname "$0")/../../docs/operations.md")
+[ "$(grep -c . <<<"$mon")" -ge 5 ] && ok || bad "docs/operations.md has the monitor block"
+as_owner=()
+[ "$(id -u)" -ne 0 ] || as_owner=(runuser -u postgres --)
+out=$("${as_owner[@]}" env HOME="$db" PATRONI_YML="$db/n1/patroni.yml" DB="$conn_hp" \
+  ETCD="127.0.0.1:$ETCD_PORT" bash -euo pipefail -c "$mon" 2>&1)
+eq "the monitoring commands: exit 0" "$?" 0
+has "... a synchronous standby" "$out" "|sync|"
+has "... etcd healthy" "$out" "is healthy"
+has "... the failover in the history" "$out" "$new"
+[ "$(ls "$db/wal-archive" | wc -l)" -gt 0 ] && ok || bad "the cluster archived WAL into $db/wal-archive"
+echo "$out" | sed 's/^/# monitor: /'
 
 bash "$cluster" status "$db" 2>&1 | grep -E '^\|' | sed 's/^/# /' # roles and timelines
 # --- stop leaves nothing: every PID the cluster had is gone, no process names its directory

@@ -682,6 +682,8 @@ typedef struct vstate {
     uint8_t (*seg)[OB_LOG_HASH_LEN]; /* the current segment's leaves */
     size_t nseg, capseg;
     ob_time seg_max;
+    const ob_log_head *seen; /* a head recorded earlier that the log must extend, or NULL */
+    bool seen_matched;       /* the chain after entry seen->size was seen's */
 } vstate;
 
 static ob_status verify_checkpoint(vstate *v, PGresult *cps, int *k, ob_err *e)
@@ -759,18 +761,37 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
         v->seg_max = t;
     v->seq = seq;
     v->r->entries++;
+    if (v->seen && seq == v->seen->size) {
+        if (memcmp(v->chain, v->seen->chain, OB_LOG_HASH_LEN) != 0)
+            return ob_err_set(e, OB_ETAMPER,
+                              "forked: entry %llu is not the one the recorded head signed (the "
+                              "log was rewritten from an earlier point)",
+                              (unsigned long long)seq);
+        v->seen_matched = true;
+    }
     return OB_OK;
 }
 
 ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every,
                           ob_pglog_report *r, ob_err *e)
 {
+    return ob_pglog_verify_extends(conninfo, pk, every, NULL, r, e);
+}
+
+ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN],
+                                  uint32_t every, const ob_log_head *seen, ob_pglog_report *r,
+                                  ob_err *e)
+{
     memset(r, 0, sizeof *r);
+    if (seen && (!seen->size || !ob_log_head_verify(seen, pk)))
+        return ob_err_set(e, OB_ETAMPER,
+                          "the recorded head is not one this log's key signed (empty, "
+                          "altered, or of another log)");
     PGconn *c;
     ob_status rc = connect_db(conninfo, &c, e);
     if (rc)
         return rc;
-    vstate v = {.pk = pk, .every = every ? every : 4096, .r = r};
+    vstate v = {.pk = pk, .every = every ? every : 4096, .r = r, .seen = seen};
     ob_merkle_frontier_init(&v.tree);
     /* one snapshot for the whole check, so appends going on meanwhile do not tear it */
     rc = exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK, e);
@@ -842,8 +863,15 @@ ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN],
                 if (memcmp(a, b, OB_LOG_HASH_LEN) != 0)
                     rc = ob_err_set(e, OB_ETAMPER, "the head's tree is not the entries' tree");
             }
+            r->head = h;
         }
     }
+    if (!rc && seen && !v.seen_matched)
+        rc = ob_err_set(e, OB_ETAMPER,
+                        "rolled back: the log holds %llu entries, the recorded head signed "
+                        "%llu (entries %llu..%llu are gone)",
+                        (unsigned long long)v.seq, (unsigned long long)seen->size,
+                        (unsigned long long)v.seq + 1, (unsigned long long)seen->size);
     PQclear(hd);
     PQclear(cps);
     PQclear(PQexec(c, "ROLLBACK"));

@@ -61,6 +61,7 @@ typedef struct ob_pglog_report {
     uint64_t entries;     /* entries read and checked */
     uint64_t checkpoints; /* checkpoints checked */
     uint64_t size;        /* the signed head's size */
+    ob_log_head head;     /* the signed head, as verified (size 0: an empty log) */
 } ob_pglog_report;
 
 /* Reads the whole log and checks it against the public key and the checkpoint interval
@@ -72,5 +73,15 @@ typedef struct ob_pglog_report {
  * kept with the head. OB_ETAMPER names the first seq that fails. */
 ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every,
                           ob_pglog_report *r, ob_err *e);
+
+/* ob_pglog_verify, and then that the log extends `seen`, a signed head recorded earlier
+ * (by a witness, or an operator before a backup): seen's signature verifies with pk, the
+ * log holds at least seen->size entries, and the chain after entry seen->size is seen's.
+ * A restore that lost entries (an old base backup, a WAL archive with a gap) is shorter:
+ * OB_ETAMPER, "rolled back"; a log rewritten from an earlier point and grown past the
+ * recorded size has another chain there: OB_ETAMPER, "forked". */
+ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN],
+                                  uint32_t every, const ob_log_head *seen, ob_pglog_report *r,
+                                  ob_err *e);
 
 #endif

@@ -8,7 +8,9 @@
  * - A server SIGKILLed while appending: every entry it had acknowledged is there, the other
  *   server goes on (the dead one's lock went with its session), and the log verifies.
  * - Tampering found: a changed entry, entries cut off the end, one removed in the middle, a
- *   forged checkpoint; another key is refused. */
+ *   forged checkpoint; another key is refused.
+ * - A head recorded earlier (ob_pglog_verify_extends): extended by the log that grew from it,
+ *   not by a shorter one (rolled back) or one that went on differently (forked). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -348,15 +350,76 @@ static void tampering(void **state)
     }
 }
 
+/* appends n entries "TAGk" to a fresh database NAME through one server; ci receives it */
+static void fill(const char *name, const char *tag, int n, char *ci, size_t cap)
+{
+    pg_fresh_db(name, ci, cap);
+    ob_pglog *lg;
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &cfg, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    for (int k = 0; k < n; k++) {
+        char pat[32];
+        snprintf(pat, sizeof pat, "%s%d", tag, k);
+        ob_log_entry en;
+        entry(&en, pat);
+        assert_int_equal(ob_pglog_append(lg, &en, 1, NULL, &e), OB_OK);
+    }
+    ob_pglog_close(lg);
+}
+
+/* A head recorded earlier (a witness's, docs/operations.md): the log that grew from it
+ * extends it; a shorter one (a restored old backup) and one that went on differently past
+ * its size (a fork, with the same key) do not; an altered head is refused. */
+static void recorded_head(void **state)
+{
+    (void)state;
+    char ci[512], fork_ci[512], old_ci[512];
+    ob_pglog_report r;
+    ob_err e = {0};
+    fill("head", "h", 100, ci, sizeof ci);
+    assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_OK);
+    ob_log_head seen = r.head;
+    assert_int_equal(seen.size, 100);
+    assert_int_equal(ob_pglog_verify_extends(ci, cfg.pk, 64, &seen, &r, &e), OB_OK);
+    /* the same log, grown */
+    ob_pglog *lg;
+    if (ob_pglog_open(ci, &cfg, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    ob_log_entry en;
+    entry(&en, "more");
+    assert_int_equal(ob_pglog_append(lg, &en, 1, NULL, &e), OB_OK);
+    ob_pglog_close(lg);
+    assert_int_equal(ob_pglog_verify_extends(ci, cfg.pk, 64, &seen, &r, &e), OB_OK);
+    assert_int_equal(r.size, 101);
+    /* another log with the same key: shorter, then longer with other entries */
+    fill("head_old", "h", 60, old_ci, sizeof old_ci);
+    assert_int_equal(ob_pglog_verify_extends(old_ci, cfg.pk, 64, &seen, &r, &e), OB_ETAMPER);
+    assert_non_null(strstr(e.msg, "rolled back: the log holds 60 entries"));
+    fill("head_fork", "f", 130, fork_ci, sizeof fork_ci);
+    assert_int_equal(ob_pglog_verify(fork_ci, cfg.pk, 64, &r, &e), OB_OK);
+    assert_int_equal(ob_pglog_verify_extends(fork_ci, cfg.pk, 64, &seen, &r, &e), OB_ETAMPER);
+    assert_non_null(strstr(e.msg, "forked: entry 100"));
+    /* a head whose size or chain was changed, or an empty one, is not evidence */
+    ob_log_head bad = seen;
+    bad.size = 60;
+    assert_int_equal(ob_pglog_verify_extends(old_ci, cfg.pk, 64, &bad, &r, &e), OB_ETAMPER);
+    assert_non_null(strstr(e.msg, "not one this log's key signed"));
+    bad = seen;
+    bad.chain[0] ^= 1;
+    assert_int_equal(ob_pglog_verify_extends(ci, cfg.pk, 64, &bad, &r, &e), OB_ETAMPER);
+    memset(&bad, 0, sizeof bad);
+    assert_int_equal(ob_pglog_verify_extends(ci, cfg.pk, 64, &bad, &r, &e), OB_ETAMPER);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(two_servers),
-        cmocka_unit_test(killed_server),
-        cmocka_unit_test(log_rewound),
-        cmocka_unit_test(tampering),
+        cmocka_unit_test(two_servers),   cmocka_unit_test(killed_server),
+        cmocka_unit_test(log_rewound),   cmocka_unit_test(tampering),
+        cmocka_unit_test(recorded_head),
     };
     return cmocka_run_group_tests(tests, up, down);
 }
