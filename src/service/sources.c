@@ -11,9 +11,7 @@
 #include "core/alloc.h"
 #include "core/text.h"
 #include "service/hub.h"
-#include "store/sqlite/appointments.h"
-#include "store/sqlite/source_state.h"
-#include "store/sqlite/sqlite.h"
+#include "store/store.h"
 
 typedef struct pair {
     char *a, *b; /* system and source, or client and (unused) */
@@ -109,12 +107,7 @@ ob_status ob_hub_apt_system_claim(ob_hub *h, const char *system, const char *sou
     ob_status rc = OB_OK;
     pthread_mutex_lock(&g->mu);
     if (!g->loaded) {
-        ob_store_reader *r; /* reads run on a reader of their own (store/sqlite/sqlite.h) */
-        rc = ob_store_reader_take(h->store, &r, e);
-        if (rc == OB_OK) {
-            rc = ob_apt_each_system(ob_store_reader_db(r), load_owner, &g->owners, e);
-            ob_store_reader_give(h->store, r);
-        }
+        rc = ob_store_each_id_system(h->store, load_owner, &g->owners, e);
         g->loaded = rc == OB_OK;
     }
     bool known = false, mine = false;
@@ -220,14 +213,10 @@ ob_status ob_hub_sources_status(ob_hub *h, ob_time now, ob_source_status **out, 
     long long age = (long long)(ts.tv_sec - g->state_at.tv_sec) * 1000000000LL +
                     (ts.tv_nsec - g->state_at.tv_nsec);
     if ((g->state_at.tv_sec == 0 && g->state_at.tv_nsec == 0) || age > STATE_TTL_NS) {
-        ob_store_reader *r;
-        if ((rc = ob_store_reader_take(h->store, &r, e)) == OB_OK) {
-            /* declarations come from the table; deliveries are the later of both */
-            for (size_t i = 0; i < g->nstate; i++)
-                g->state[i].since = 0, g->state[i].reason[0] = '\0';
-            rc = ob_source_state_each(ob_store_reader_db(r), load_state, g, e);
-            ob_store_reader_give(h->store, r);
-        }
+        /* declarations come from the table; deliveries are the later of both */
+        for (size_t i = 0; i < g->nstate; i++)
+            g->state[i].since = 0, g->state[i].reason[0] = '\0';
+        rc = ob_store_source_state_each(h->store, load_state, g, e);
         if (rc == OB_OK)
             g->state_at = ts;
     }
@@ -279,7 +268,7 @@ ob_status ob_hub_source_declare(ob_hub *h, const char *client, ob_time since, co
     if (since &&
         ((rc = ob_text_kept(reason, strlen(reason), "the reason", e)) || strlen(reason) > 200))
         return rc ? rc : ob_err_set(e, OB_ELIMIT, "the reason is longer than 200 characters");
-    if ((rc = ob_source_declare(ob_store_db(h->store), client, since, reason, e)))
+    if ((rc = ob_store_source_declare(h->store, client, since, reason, e)))
         return rc;
     ob_sources *g = h->sources;
     pthread_mutex_lock(&g->mu);

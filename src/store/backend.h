@@ -37,6 +37,10 @@ typedef struct ob_store_ops {
     const char *(*path)(const ob_store *s);
     ob_status (*apt_upsert)(ob_store *s, ob_apt *a, bool *created, ob_err *e);
     ob_status (*in_tx)(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e);
+    ob_status (*source_declare)(ob_store *s, const char *client, ob_time since, const char *reason,
+                                ob_err *e);
+    ob_status (*source_state_each)(ob_store *s, ob_source_state_fn fn, void *ctx, ob_err *e);
+    ob_status (*each_id_system)(ob_store *s, ob_apt_system_fn fn, void *ctx, ob_err *e);
     ob_status (*apt_each_patient)(ob_store *s, const char *patient, ob_apt_fn fn, void *ctx,
                                   ob_err *e);
     ob_status (*apt_get)(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);

@@ -191,3 +191,19 @@ ob_status ob_tx_source_touch(ob_store_tx *tx, const char *client, ob_time t, ob_
 {
     return tx->ops->source_touch(tx, client, t, e);
 }
+
+ob_status ob_store_source_declare(ob_store *s, const char *client, ob_time since,
+                                  const char *reason, ob_err *e)
+{
+    return ops_of(s)->source_declare(s, client, since, reason, e);
+}
+
+ob_status ob_store_source_state_each(ob_store *s, ob_source_state_fn fn, void *ctx, ob_err *e)
+{
+    return ops_of(s)->source_state_each(s, fn, ctx, e);
+}
+
+ob_status ob_store_each_id_system(ob_store *s, ob_apt_system_fn fn, void *ctx, ob_err *e)
+{
+    return ops_of(s)->each_id_system(s, fn, ctx, e);
+}

@@ -95,6 +95,21 @@ ob_status ob_store_meta_set(ob_store *s, const char *key, const char *value, ob_
  * (safe to print). */
 const char *ob_store_path(const ob_store *s);
 
+/* The sources' state (R-SRC-2): when each source last delivered (ob_tx_source_touch, with
+ * its writes) and whether its operator declared it interrupted. */
+typedef ob_status (*ob_source_state_fn)(void *ctx, const char *client, ob_time last_update,
+                                        ob_time since, const char *reason, ob_err *e);
+/* Declares the source interrupted since `since` with a reason, or (since 0) resumed. */
+ob_status ob_store_source_declare(ob_store *s, const char *client, ob_time since,
+                                  const char *reason, ob_err *e);
+/* fn for every source, by client id: last_update 0 when it never delivered, since 0 when
+ * not declared interrupted, reason NULL then. */
+ob_status ob_store_source_state_each(ob_store *s, ob_source_state_fn fn, void *ctx, ob_err *e);
+/* Every (identifier system, source) pair in use by appointments and by items sources write,
+ * once each (service/sources.h: who owns an identifier system). */
+typedef ob_status (*ob_apt_system_fn)(void *ctx, const char *system, const char *source, ob_err *e);
+ob_status ob_store_each_id_system(ob_store *s, ob_apt_system_fn fn, void *ctx, ob_err *e);
+
 /* ---- writes inside a change's transaction ----
  * A change runs in one transaction with its log entry (R-LOG-1): the log's apply callback
  * (store/sqlite/log_sqlite.h) gets an ob_store_tx naming the backend's connection inside

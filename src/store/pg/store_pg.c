@@ -939,6 +939,62 @@ static ob_status pg_in_tx(ob_store *s, ob_store_tx_fn fn, void *ctx, ob_err *e)
     return rc;
 }
 
+/* ---- the sources' state and identifier systems ---- */
+
+static ob_status pg_source_declare(ob_store *s, const char *client, ob_time since,
+                                   const char *reason, ob_err *e)
+{
+    char sv[24];
+    snprintf(sv, sizeof sv, "%lld", (long long)since);
+    const char *vals[3] = {client, sv, since ? reason : NULL};
+    return write_params(s,
+                        "INSERT INTO store_source_state (client, last_update, since, reason)"
+                        " VALUES ($1, 0, $2, $3) ON CONFLICT (client) DO UPDATE SET"
+                        " since = excluded.since, reason = excluded.reason",
+                        3, vals, "recording a source's state", e);
+}
+
+typedef struct state_ctx {
+    ob_source_state_fn fn;
+    void *ctx;
+} state_ctx;
+
+static ob_status state_row(void *ctx, PGresult *r, ob_err *e)
+{
+    state_ctx *sc = ctx;
+    return sc->fn(sc->ctx, PQgetvalue(r, 0, 0), strtoll(PQgetvalue(r, 0, 1), NULL, 10),
+                  strtoll(PQgetvalue(r, 0, 2), NULL, 10), text_or_null(r, 3), e);
+}
+
+static ob_status pg_source_state_each(ob_store *s, ob_source_state_fn fn, void *ctx, ob_err *e)
+{
+    state_ctx sc = {fn, ctx};
+    return read_rows(s,
+                     "SELECT client, last_update, since, reason FROM store_source_state"
+                     " ORDER BY client COLLATE \"C\"",
+                     0, NULL, "reading the sources' state", state_row, &sc, e);
+}
+
+typedef struct system_ctx {
+    ob_apt_system_fn fn;
+    void *ctx;
+} system_ctx;
+
+static ob_status system_row(void *ctx, PGresult *r, ob_err *e)
+{
+    system_ctx *sc = ctx;
+    return sc->fn(sc->ctx, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), e);
+}
+
+static ob_status pg_each_id_system(ob_store *s, ob_apt_system_fn fn, void *ctx, ob_err *e)
+{
+    system_ctx sc = {fn, ctx};
+    return read_rows(s,
+                     "SELECT ident_system, source FROM store_appointments UNION"
+                     " SELECT ident_system, source FROM store_item_keys",
+                     0, NULL, "reading the identifier systems in use", system_row, &sc, e);
+}
+
 const ob_store_ops ob_store_pg_ops = {
     .name = "postgresql",
     .open_store = pg_open,
@@ -959,6 +1015,9 @@ const ob_store_ops ob_store_pg_ops = {
     .path = pg_path,
     .apt_upsert = pg_apt_upsert,
     .in_tx = pg_in_tx,
+    .source_declare = pg_source_declare,
+    .source_state_each = pg_source_state_each,
+    .each_id_system = pg_each_id_system,
     .apt_each_patient = pg_apt_each_patient,
     .apt_get = pg_apt_get,
     .apt_find_key = pg_apt_find_key,

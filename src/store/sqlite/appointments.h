@@ -53,7 +53,6 @@ ob_status ob_apt_find_key_tx(sqlite3 *db, const char *source, const char *system
                              ob_apt_fn fn, void *ctx, ob_err *e);
 /* Every (identifier system, source) pair in use by appointments and by items sources
  * write (item_keys.h), once each (service/sources.h). */
-typedef ob_status (*ob_apt_system_fn)(void *ctx, const char *system, const char *source, ob_err *e);
 ob_status ob_apt_each_system(sqlite3 *db, ob_apt_system_fn fn, void *ctx, ob_err *e);
 
 /* store.h's appointment calls on SQLite (the backend's ops table): the upsert on the

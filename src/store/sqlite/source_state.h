@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "store/store.h"
 
 extern const char ob_source_state_schema_sql[];
 
@@ -21,8 +22,6 @@ ob_status ob_source_declare(sqlite3 *db, const char *client, ob_time since, cons
                             ob_err *e);
 /* fn for every row: last_update 0 when it never delivered, since 0 when not declared
  * interrupted; strings valid during the call only. */
-typedef ob_status (*ob_source_state_fn)(void *ctx, const char *client, ob_time last_update,
-                                        ob_time since, const char *reason, ob_err *e);
 ob_status ob_source_state_each(sqlite3 *db, ob_source_state_fn fn, void *ctx, ob_err *e);
 
 #endif

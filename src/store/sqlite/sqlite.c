@@ -605,6 +605,36 @@ sqlite3_stmt *ob_store_reader_stmt(ob_store_reader *r, const char *sql, ob_err *
     return st;
 }
 
+/* ---- the sources' state and identifier systems (store.h) ---- */
+
+static ob_status sq_source_declare(ob_store *s, const char *client, ob_time since,
+                                   const char *reason, ob_err *e)
+{
+    return ob_source_declare(s->db, client, since, reason, e);
+}
+
+static ob_status sq_source_state_each(ob_store *s, ob_source_state_fn fn, void *ctx, ob_err *e)
+{
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(s, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_source_state_each(r->db, fn, ctx, e);
+    ob_store_reader_give(s, r);
+    return rc;
+}
+
+static ob_status sq_each_id_system(ob_store *s, ob_apt_system_fn fn, void *ctx, ob_err *e)
+{
+    ob_store_reader *r;
+    ob_status rc = ob_store_reader_take(s, &r, e);
+    if (rc)
+        return rc;
+    rc = ob_apt_each_system(r->db, fn, ctx, e);
+    ob_store_reader_give(s, r);
+    return rc;
+}
+
 const ob_store_ops ob_store_sqlite_ops = {
     .name = "sqlite",
     .open_store = sq_open,
@@ -625,6 +655,9 @@ const ob_store_ops ob_store_sqlite_ops = {
     .path = sq_path,
     .apt_upsert = ob_sqlite_apt_upsert,
     .in_tx = sq_in_tx,
+    .source_declare = sq_source_declare,
+    .source_state_each = sq_source_state_each,
+    .each_id_system = sq_each_id_system,
     .apt_each_patient = ob_apt_each_patient_pooled,
     .apt_get = ob_sqlite_apt_get,
     .apt_find_key = ob_sqlite_apt_find_key,

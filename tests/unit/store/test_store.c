@@ -491,6 +491,62 @@ static void tx_writes(void **state)
     assert_string_equal(strchr(got[PG][1], '|'), strchr(got[SQLITE][1], '|'));
 }
 
+static ob_status see_state(void *ctx, const char *client, ob_time last_update, ob_time since,
+                           const char *reason, ob_err *e)
+{
+    (void)e;
+    seen *s = ctx;
+    s->n++;
+    size_t l = strlen(s->text);
+    snprintf(s->text + l, sizeof s->text - l, "%s %lld %lld %s\n", client, (long long)last_update,
+             (long long)since, reason ? reason : "(null)");
+    return OB_OK;
+}
+
+static ob_status see_system(void *ctx, const char *system, const char *source, ob_err *e)
+{
+    (void)e;
+    seen *s = ctx;
+    s->n++;
+    size_t l = strlen(s->text);
+    snprintf(s->text + l, sizeof s->text - l, "%s %s\n", system, source);
+    return OB_OK;
+}
+
+/* The sources' state (R-SRC-2) and the identifier systems in use (R-SRC-1), after the
+ * writes of tx_steps: the same on both. */
+static void sources(void **state)
+{
+    (void)state;
+    char got[NBACKENDS][2][4096];
+    for (int b = 0; b < NBACKENDS; b++) {
+        char where[512];
+        ob_store *s = fresh(b, where, sizeof where);
+        ob_err e = {0};
+        tx_case c = {0};
+        assert_int_equal(ob_store_in_tx(s, tx_steps, &c, &e), OB_OK);
+        assert_int_equal(ob_store_source_declare(s, "src-b", 77, "down for maintenance", &e),
+                         OB_OK);
+        assert_int_equal(ob_store_source_declare(s, "src-a", 88, "late", &e), OB_OK);
+        assert_int_equal(ob_store_source_declare(s, "src-a", 0, "ignored: resumed", &e), OB_OK);
+        seen v[2];
+        memset(v, 0, sizeof v);
+        assert_int_equal(ob_store_source_state_each(s, see_state, &v[0], &e), OB_OK);
+        assert_int_equal(ob_store_each_id_system(s, see_system, &v[1], &e), OB_OK);
+        for (int k = 0; k < 2; k++)
+            memcpy(got[b][k], v[k].text, sizeof got[b][k]);
+        ob_store_close(s);
+    }
+    /* the latest delivery kept (100, not the later-written 50); resumed: no reason */
+    assert_string_equal(got[SQLITE][0], "src-a 100 0 (null)\nsrc-b 0 77 down for maintenance\n");
+    assert_string_equal(got[PG][0], got[SQLITE][0]);
+    assert_non_null(strstr(got[SQLITE][1], "urn:booking src-a\n"));
+    assert_non_null(strstr(got[SQLITE][1], "urn:x src-a\n"));
+    assert_int_equal(strlen(got[PG][1]), strlen(got[SQLITE][1])); /* a set: order aside */
+    assert_non_null(strstr(got[PG][1], "urn:booking src-a\n"));
+    assert_non_null(strstr(got[PG][1], "urn:x src-a\n"));
+}
+
 /* A COMMIT reports success only when the writes it acknowledged are there: on PostgreSQL a
  * failed statement dooms the transaction and COMMIT answers "ROLLBACK" with a success
  * status (read alone, the store would report a commit that did not happen). */
@@ -540,11 +596,12 @@ static void no_password_in_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(items_same_on_both), cmocka_unit_test(records_in_order),
-        cmocka_unit_test(duplicate_refused),  cmocka_unit_test(settings),
-        cmocka_unit_test(transactions),       cmocka_unit_test(callbacks),
-        cmocka_unit_test(appointments),       cmocka_unit_test(tx_writes),
-        cmocka_unit_test(commit_after_error), cmocka_unit_test(no_password_in_errors),
+        cmocka_unit_test(items_same_on_both),    cmocka_unit_test(records_in_order),
+        cmocka_unit_test(duplicate_refused),     cmocka_unit_test(settings),
+        cmocka_unit_test(transactions),          cmocka_unit_test(callbacks),
+        cmocka_unit_test(appointments),          cmocka_unit_test(tx_writes),
+        cmocka_unit_test(commit_after_error),    cmocka_unit_test(sources),
+        cmocka_unit_test(no_password_in_errors),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
