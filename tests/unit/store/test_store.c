@@ -61,16 +61,25 @@ typedef struct seen {
     int n, stop_at;
 } seen;
 
+/* One more row seen, as a line of text. */
+static void seen_add(seen *s, const char *fmt, ...)
+{
+    s->n++;
+    size_t l = strlen(s->text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->text + l, sizeof s->text - l, fmt, ap);
+    va_end(ap);
+}
+
 static ob_status see_item(void *ctx, const ob_item *it, ob_err *e)
 {
     seen *s = ctx;
     if (s->stop_at && s->n + 1 == s->stop_at)
         return ob_err_set(e, OB_EINVAL, "stop");
-    s->n++;
-    size_t l = strlen(s->text);
-    snprintf(s->text + l, sizeof s->text - l, "%s|%s|%s|%s|%lld|%s|%s|%lld|%s\n", it->id,
-             it->patient, it->category, it->origin, (long long)it->time, it->source,
-             it->code ? it->code : "(null)", (long long)it->value, it->json);
+    seen_add(s, "%s|%s|%s|%s|%lld|%s|%s|%lld|%s\n", it->id, it->patient, it->category, it->origin,
+             (long long)it->time, it->source, it->code ? it->code : "(null)", (long long)it->value,
+             it->json);
     return OB_OK;
 }
 
@@ -83,9 +92,7 @@ static ob_status see_record(void *ctx, int64_t seq, const char *type, const char
         last = 0;
     assert_true(seq > last); /* in the order they were stored */
     last = seq;
-    s->n++;
-    size_t l = strlen(s->text);
-    snprintf(s->text + l, sizeof s->text - l, "%s %s\n", type, json);
+    seen_add(s, "%s %s\n", type, json);
     return OB_OK;
 }
 
@@ -301,11 +308,8 @@ static ob_status see_apt(void *ctx, const ob_apt *a, ob_err *e)
 {
     (void)e;
     seen *s = ctx;
-    s->n++;
-    size_t l = strlen(s->text);
-    snprintf(s->text + l, sizeof s->text - l,
-             "%lld|%s|%s|%s|%s|%lld|%lld|%d|%s|%s|%s|%d|%lld|%lld\n", (long long)a->id, a->source,
-             a->system, a->value, a->patient, (long long)a->start, (long long)a->end,
+    seen_add(s, "%lld|%s|%s|%s|%s|%lld|%lld|%d|%s|%s|%s|%d|%lld|%lld\n", (long long)a->id,
+             a->source, a->system, a->value, a->patient, (long long)a->start, (long long)a->end,
              a->fictive_end, a->address ? a->address : "(null)", a->clinic, a->status, a->shared,
              (long long)a->version, (long long)a->updated);
     return OB_OK;
@@ -496,10 +500,8 @@ static ob_status see_state(void *ctx, const char *client, ob_time last_update, o
 {
     (void)e;
     seen *s = ctx;
-    s->n++;
-    size_t l = strlen(s->text);
-    snprintf(s->text + l, sizeof s->text - l, "%s %lld %lld %s\n", client, (long long)last_update,
-             (long long)since, reason ? reason : "(null)");
+    seen_add(s, "%s %lld %lld %s\n", client, (long long)last_update, (long long)since,
+             reason ? reason : "(null)");
     return OB_OK;
 }
 
@@ -507,9 +509,7 @@ static ob_status see_system(void *ctx, const char *system, const char *source, o
 {
     (void)e;
     seen *s = ctx;
-    s->n++;
-    size_t l = strlen(s->text);
-    snprintf(s->text + l, sizeof s->text - l, "%s %s\n", system, source);
+    seen_add(s, "%s %s\n", system, source);
     return OB_OK;
 }
 
