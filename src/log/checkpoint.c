@@ -55,3 +55,26 @@ bool ob_log_head_verify(const ob_log_head *h, const uint8_t pk[OB_LOG_PK_LEN])
     ob_log_head_message(h, m);
     return crypto_sign_ed25519_verify_detached(h->sig, m, sizeof m, pk) == 0;
 }
+
+void ob_log_expiry_message(const ob_log_expiry *x, uint8_t out[OB_LOG_EXPIRY_MSG_LEN])
+{
+    memcpy(out, OB_LOG_EXPIRY_DOMAIN, 19);
+    ob_log_put_u64(out + 19, x->through);
+    ob_log_put_u64(out + 27, (uint64_t)x->cutoff);
+    memcpy(out + 35, x->chain, OB_LOG_HASH_LEN);
+    ob_log_put_u64(out + 35 + OB_LOG_HASH_LEN, (uint64_t)x->time);
+}
+
+void ob_log_expiry_sign(ob_log_expiry *x, const uint8_t sk[OB_LOG_SK_LEN])
+{
+    uint8_t m[OB_LOG_EXPIRY_MSG_LEN];
+    ob_log_expiry_message(x, m);
+    crypto_sign_ed25519_detached(x->sig, NULL, m, sizeof m, sk);
+}
+
+bool ob_log_expiry_verify(const ob_log_expiry *x, const uint8_t pk[OB_LOG_PK_LEN])
+{
+    uint8_t m[OB_LOG_EXPIRY_MSG_LEN];
+    ob_log_expiry_message(x, m);
+    return crypto_sign_ed25519_verify_detached(x->sig, m, sizeof m, pk) == 0;
+}
