@@ -36,13 +36,13 @@
 #include "core/time.h"
 #include "log/hash.h"
 
-#define OB_LOG_SIG_LEN      64
-#define OB_LOG_PK_LEN       32
-#define OB_LOG_SK_LEN       64
-#define OB_LOG_CP_DOMAIN    "overblik-checkpoint-v1"
-#define OB_LOG_HEAD_DOMAIN  "overblik-head-v1"
-#define OB_LOG_CP_MSG_LEN   (22 + 8 + 8 + 32 + 32 + 8 + 8)
-#define OB_LOG_HEAD_MSG_LEN (16 + 8 + 32 + 8)
+#define OB_LOG_SIG_LEN        64
+#define OB_LOG_PK_LEN         32
+#define OB_LOG_SK_LEN         64
+#define OB_LOG_CP_DOMAIN      "overblik-checkpoint-v1"
+#define OB_LOG_HEAD_DOMAIN    "overblik-head-v1"
+#define OB_LOG_CP_MSG_LEN     (22 + 8 + 8 + 32 + 32 + 8 + 8)
+#define OB_LOG_HEAD_MSG_LEN   (16 + 8 + 32 + 8)
 #define OB_LOG_EXPIRY_DOMAIN  "overblik-expired-v1"
 #define OB_LOG_EXPIRY_MSG_LEN (19 + 8 + 8 + 32 + 8)
 

@@ -323,7 +323,8 @@ ob_status ob_log_proof_set_input(ob_log_proof *p, const uint8_t *enc, size_t n, 
 {
     uint64_t seq = 0;
     if (decode_input(enc, n, p, &seq))
-        return ob_err_set(e, OB_ETAMPER, "access log: a stored entry is not a well-formed encoding");
+        return ob_err_set(e, OB_ETAMPER,
+                          "access log: a stored entry is not a well-formed encoding");
     p->seq = seq;
     static const uint8_t zero = 0x00; /* RFC 6962 leaf prefix */
     ob_sha256_ctx st;

@@ -95,7 +95,7 @@
 /* Perfect subtrees of at least 2^NODE_MIN_LEVEL leaves are kept in log_nodes, so a
  * proof reads at most a few thousand leaves whatever the log's size. */
 #define NODE_MIN_LEVEL 10
-#define NOTE_CAP OB_CHECKPOINT_NOTE_CAP
+#define NOTE_CAP       OB_CHECKPOINT_NOTE_CAP
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
