@@ -99,6 +99,18 @@ static uint64_t get_be64(const char *p)
     return ob_log_get_u64((const uint8_t *)p);
 }
 
+/* Runs sql with n (<= 3) numbers as its parameters; results in binary when binary. */
+static PGresult *query_nums(PGconn *c, const char *sql, int n, const uint64_t *v, int binary)
+{
+    char txt[3][24];
+    const char *vals[3];
+    for (int i = 0; i < n && i < 3; i++) {
+        snprintf(txt[i], sizeof txt[i], "%llu", (unsigned long long)v[i]);
+        vals[i] = txt[i];
+    }
+    return PQexecParams(c, sql, n, NULL, vals, NULL, NULL, binary);
+}
+
 /* The RFC 6962 leaf hash of a stored canonical encoding: SHA-256(0x00 || enc), what
  * ob_log_leaf_hash computes from the entry (log/hash.h); the rows keep the encoding. */
 static void leaf_of(const uint8_t *enc, size_t len, uint8_t out[OB_LOG_HASH_LEN])
@@ -282,14 +294,10 @@ static ob_status begin_and_read_head(PGconn *c, head *h, ob_err *e)
 static ob_status read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint8_t (*out)[OB_LOG_HASH_LEN],
                              ob_time *max_time, const uint8_t *chain, bool *continues, ob_err *e)
 {
-    char a[24], b[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
-    const char *vals[2] = {a, b};
-    PGresult *r = PQexecParams(c,
-                               "SELECT leaf, time, chain FROM log_pg_entry WHERE seq > $1 AND "
-                               "seq <= $2 ORDER BY seq",
-                               2, NULL, vals, NULL, NULL, 1);
+    PGresult *r = query_nums(c,
+                             "SELECT leaf, time, chain FROM log_pg_entry WHERE seq > $1 AND "
+                             "seq <= $2 ORDER BY seq",
+                             2, (const uint64_t[]){lo, hi}, 1);
     ob_status rc = OB_OK;
     uint8_t at[OB_LOG_HASH_LEN];
     if (chain)
@@ -505,13 +513,8 @@ static void put_head(buf *b, const head *h, const ob_log_head *signed_head, uint
 /* Makes the partitions for seqs lo..hi where missing (log_pg_partitions in the schema). */
 static ob_status make_partitions(PGconn *c, uint64_t lo, uint64_t hi, uint64_t per, ob_err *e)
 {
-    char a[24], b[24], p[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
-    snprintf(p, sizeof p, "%llu", (unsigned long long)per);
-    const char *vals[3] = {a, b, p};
-    PGresult *r =
-        PQexecParams(c, "SELECT log_pg_partitions($1, $2, $3)", 3, NULL, vals, NULL, NULL, 0);
+    PGresult *r = query_nums(c, "SELECT log_pg_partitions($1, $2, $3)", 3,
+                             (const uint64_t[]){lo, hi, per}, 0);
     ob_status rc =
         PQresultStatus(r) == PGRES_TUPLES_OK ? OB_OK : pg_fail(e, c, "making partitions");
     PQclear(r);
@@ -1417,14 +1420,11 @@ static ob_status open_read(const char *conninfo, PGconn **c, uint64_t *size, ob_
 /* The note of size n (0: the head's) on an open snapshot. */
 static ob_status note_of(PGconn *c, uint64_t n, char **note, uint64_t *size, ob_err *e)
 {
-    char a[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)n);
-    const char *vals[1] = {a};
-    PGresult *r = PQexecParams(c,
-                               "SELECT size, note FROM log_pg_head WHERE size > 0 AND "
-                               "(size = $1 OR $1 = 0) UNION ALL SELECT size, note FROM "
-                               "log_pg_checkpoint WHERE size = $1 LIMIT 1",
-                               1, NULL, vals, NULL, NULL, 0);
+    PGresult *r = query_nums(c,
+                             "SELECT size, note FROM log_pg_head WHERE size > 0 AND "
+                             "(size = $1 OR $1 = 0) UNION ALL SELECT size, note FROM "
+                             "log_pg_checkpoint WHERE size = $1 LIMIT 1",
+                             1, &n, 0);
     ob_status rc = OB_OK;
     *note = NULL;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -1438,6 +1438,15 @@ static ob_status note_of(PGconn *c, uint64_t n, char **note, uint64_t *size, ob_
         *size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return rc;
+}
+
+/* An empty proof and a read snapshot for it. */
+static ob_status begin_proof(const char *conninfo, ob_log_proof *out, PGconn **c, uint64_t *hsize,
+                             ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_log_proof_free(out);
+    return open_read(conninfo, c, hsize, e);
 }
 
 ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_err *e)
@@ -1456,11 +1465,7 @@ ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_
 /* Entry seq's stored encoding into the proof (its entry, seq and leaf). */
 static ob_status proof_entry(PGconn *c, uint64_t seq, ob_log_proof *out, ob_err *e)
 {
-    char a[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)seq);
-    const char *vals[1] = {a};
-    PGresult *r = PQexecParams(c, "SELECT enc FROM log_pg_entry WHERE seq = $1", 1, NULL, vals,
-                               NULL, NULL, 1);
+    PGresult *r = query_nums(c, "SELECT enc FROM log_pg_entry WHERE seq = $1", 1, &seq, 1);
     ob_status rc;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = pg_fail(e, c, "reading the entry");
@@ -1507,11 +1512,9 @@ static unsigned level_of(PGconn *c, ob_err *e, ob_status *rc)
 ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size, ob_log_proof *out,
                               ob_err *e)
 {
-    memset(out, 0, sizeof *out);
-    ob_log_proof_free(out);
     PGconn *c;
     uint64_t hsize;
-    ob_status rc = open_read(conninfo, &c, &hsize, e);
+    ob_status rc = begin_proof(conninfo, out, &c, &hsize, e);
     if (rc)
         return rc;
     if (seq < 1 || seq > hsize || (size && seq > size))
@@ -1536,20 +1539,15 @@ ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size,
 
 ob_status ob_pglog_prove(const char *conninfo, uint64_t seq, ob_log_proof *out, ob_err *e)
 {
-    memset(out, 0, sizeof *out);
-    ob_log_proof_free(out);
     PGconn *c;
     uint64_t hsize;
-    ob_status rc = open_read(conninfo, &c, &hsize, e);
+    ob_status rc = begin_proof(conninfo, out, &c, &hsize, e);
     if (rc)
         return rc;
-    char a[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)seq);
-    const char *vals[1] = {a};
-    PGresult *r = PQexecParams(c,
-                               "SELECT size, prev_size, root, chain, time, max_time, sig, note "
-                               "FROM log_pg_checkpoint WHERE size >= $1 AND prev_size < $1",
-                               1, NULL, vals, NULL, NULL, 1);
+    PGresult *r = query_nums(c,
+                             "SELECT size, prev_size, root, chain, time, max_time, sig, note "
+                             "FROM log_pg_checkpoint WHERE size >= $1 AND prev_size < $1",
+                             1, &seq, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = pg_fail(e, c, "reading checkpoints");
     else if (PQntuples(r) != 1)
@@ -1638,14 +1636,10 @@ ob_status ob_pglog_expire(ob_pglog *lg, ob_time before, uint64_t *removed, ob_er
      * the cut-off, in log order, up to the first that is not */
     upto = through;
     if (!rc) {
-        char a[24], p[24];
-        snprintf(a, sizeof a, "%llu", (unsigned long long)through);
-        snprintf(p, sizeof p, "%llu", (unsigned long long)per);
-        const char *vals[2] = {a, p};
-        r = PQexecParams(c,
-                         "SELECT (size - 1) / $2, count(*), max(max_time) FROM log_pg_checkpoint "
-                         "WHERE size > $1 GROUP BY 1 ORDER BY 1",
-                         2, NULL, vals, NULL, NULL, 0);
+        r = query_nums(c,
+                       "SELECT (size - 1) / $2, count(*), max(max_time) FROM log_pg_checkpoint "
+                       "WHERE size > $1 GROUP BY 1 ORDER BY 1",
+                       2, (const uint64_t[]){through, per}, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             rc = pg_fail(e, c, "reading checkpoints");
         for (int i = 0; !rc && i < PQntuples(r); i++) {
@@ -1660,11 +1654,7 @@ ob_status ob_pglog_expire(ob_pglog *lg, ob_time before, uint64_t *removed, ob_er
     }
     if (!rc && upto > through) {
         ob_log_expiry x = {.through = upto, .cutoff = cutoff, .time = (ob_time)time(NULL)};
-        char a[24];
-        snprintf(a, sizeof a, "%llu", (unsigned long long)upto);
-        const char *vals[1] = {a};
-        r = PQexecParams(c, "SELECT chain FROM log_pg_checkpoint WHERE size = $1", 1, NULL, vals,
-                         NULL, NULL, 1);
+        r = query_nums(c, "SELECT chain FROM log_pg_checkpoint WHERE size = $1", 1, &upto, 1);
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
             PQgetlength(r, 0, 0) != OB_LOG_HASH_LEN)
             rc = pg_fail(e, c, "reading the checkpoint retention ends at");
