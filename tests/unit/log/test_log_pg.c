@@ -127,7 +127,7 @@ static void two_servers(void **state)
     (void)state;
     char ci[512];
     pg_fresh_db("two", ci, sizeof ci);
-    ob_pglog *a, *b;
+    ob_pglog *a = NULL, *b = NULL;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
         fail_msg("open: %s", e.msg);
@@ -289,7 +289,7 @@ static void log_rewound(void **state)
     (void)state;
     char ci[512];
     pg_fresh_db("rewound", ci, sizeof ci);
-    ob_pglog *a, *b;
+    ob_pglog *a = NULL, *b = NULL;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
         fail_msg("open: %s", e.msg);
@@ -534,7 +534,7 @@ static void proofs_match_sqlite(void **state)
                                         {64, 65}, {100, 128}, {128, 128}};
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         uint8_t a[OB_MERKLE_MAX_CONSISTENCY][OB_LOG_HASH_LEN], b[OB_MERKLE_MAX_CONSISTENCY][32];
-        size_t la, lb;
+        size_t la = 0, lb = 0;
         if (ob_log_consistency(path, pairs[i][0], pairs[i][1], a, &la, &e) ||
             ob_pglog_consistency(ci, pairs[i][0], pairs[i][1], b, &lb, &e))
             fail_msg("consistency: %s", e.msg);
@@ -759,7 +759,7 @@ static void expire_while_appending(void **state)
     pg_fresh_db("expireload", ci, sizeof ci);
     ob_pglog_config c = cfg;
     c.partition_segments = 2;
-    ob_pglog *a, *b;
+    ob_pglog *a = NULL, *b = NULL;
     ob_err e = {0};
     if (ob_pglog_open(ci, &c, &a, &e) || ob_pglog_open(ci, &c, &b, &e))
         fail_msg("open: %s", e.msg);
