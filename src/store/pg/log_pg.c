@@ -856,7 +856,9 @@ static ob_status nodes_of(PGresult *r, node **out, size_t *n, ob_err *e)
             ob_free(v);
             return ob_err_set(e, OB_ETAMPER, "a malformed tree node in the PostgreSQL log");
         }
-        v[i].level = ntohl(*(const uint32_t *)(const void *)PQgetvalue(r, (int)i, 0));
+        uint32_t lv;
+        memcpy(&lv, PQgetvalue(r, (int)i, 0), 4); /* int4, network order */
+        v[i].level = ntohl(lv);
         v[i].idx = get_be64(PQgetvalue(r, (int)i, 1));
         memcpy(v[i].hash, PQgetvalue(r, (int)i, 2), OB_LOG_HASH_LEN);
     }
