@@ -205,8 +205,9 @@ static int verify_pg(const opts *o, const char *uri)
         return fail("log verify", &e);
     char *end;
     unsigned long every = strtoul(opt(o, "checkpoint-every", "4096"), &end, 10);
-    if (*end || every == 0 || every > (1ul << 24)) {
-        fprintf(stderr, "overblik log verify: --checkpoint-every takes 1 to 16777216\n");
+    if (*end || every == 0 || every > (1ul << 24) || (every & (every - 1))) {
+        fprintf(stderr, "overblik log verify: --checkpoint-every takes a power of two from 1 to "
+                        "16777216 (the PostgreSQL log's segments are)\n");
         return EXIT_USAGE;
     }
     const char *expect = opt(o, "expect-head", NULL), *save = opt(o, "save-head", NULL);
@@ -232,6 +233,12 @@ static int verify_pg(const opts *o, const char *uri)
     if (expect)
         printf(", extends the recorded head of %llu entries", (unsigned long long)seen.size);
     printf("\n");
+    if (r.expired_through) { /* the signed cut-off, for the operator to hold against policy */
+        char when[32];
+        ob_time_format(r.expired_cutoff, when);
+        printf("entries 1..%llu expired by retention, all older than %s (signed)\n",
+               (unsigned long long)r.expired_through, when);
+    }
     if (save && !r.head.size) {
         fprintf(stderr, "overblik log verify: the log is empty: no head to save\n");
         return EXIT_USAGE;

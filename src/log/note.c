@@ -305,6 +305,28 @@ size_t ob_checkpoint_format(const char *origin, uint64_t size, const uint8_t roo
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+void ob_log_origin(const uint8_t pk[32], char out[OB_NOTE_NAME_MAX + 1])
+{
+    uint8_t d[32];
+    ob_sha256(d, pk, 32);
+    char hex[17];
+    ob_log_hex(d, 8, hex);
+    snprintf(out, OB_NOTE_NAME_MAX + 1, "overblik.invalid/log/%s", hex);
+}
+
+ob_status ob_checkpoint_note(const char *origin, uint64_t size, const uint8_t root[32],
+                             const uint8_t sk[64], char *out, size_t cap, ob_err *e)
+{
+    size_t n = ob_checkpoint_format(origin, size, root, out, cap);
+    char line[OB_NOTE_LINE_MAX];
+    if (!n)
+        return ob_err_set(e, OB_EINTERNAL, "access log: checkpoint text too long");
+    ob_status s = ob_note_sign(out, n, origin, sk, line, e);
+    if (s == OB_OK && (size_t)snprintf(out + n, cap - n, "\n%s", line) >= cap - n)
+        return ob_err_set(e, OB_EINTERNAL, "access log: checkpoint note too long");
+    return s;
+}
+
 ob_status ob_checkpoint_parse(const char *text, size_t len, char origin[OB_NOTE_NAME_MAX + 1],
                               uint64_t *size, uint8_t root[32], ob_err *e)
 {

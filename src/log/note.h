@@ -78,6 +78,17 @@ size_t ob_checkpoint_format(const char *origin, uint64_t size, const uint8_t roo
                             size_t cap);
 /* Parses the first three lines of a checkpoint text (extension lines are allowed and
  * ignored). origin gets at most OB_NOTE_NAME_MAX bytes. */
+/* The origin line (and key name) of a log whose first key is pk:
+ * "overblik.invalid/log/" + hex of SHA-256(pk)[:8]. Both backends derive it the same way, so
+ * the same key gives the same notes, byte for byte. */
+void ob_log_origin(const uint8_t pk[32], char out[OB_NOTE_NAME_MAX + 1]);
+/* Room for a checkpoint note with one signature line: text (origin, size, root), blank
+ * line, signature line. */
+#define OB_CHECKPOINT_NOTE_CAP (OB_NOTE_NAME_MAX + 64 + OB_NOTE_LINE_MAX)
+/* A signed checkpoint note (text, blank line, one signature line by origin's key) of the
+ * tree of `size` leaves with `root` into out (cap bytes, NUL-terminated). */
+ob_status ob_checkpoint_note(const char *origin, uint64_t size, const uint8_t root[32],
+                             const uint8_t sk[64], char *out, size_t cap, ob_err *e);
 ob_status ob_checkpoint_parse(const char *text, size_t len, char origin[OB_NOTE_NAME_MAX + 1],
                               uint64_t *size, uint8_t root[32], ob_err *e);
 

@@ -319,6 +319,22 @@ out:
     return rc;
 }
 
+ob_status ob_log_proof_set_input(ob_log_proof *p, const uint8_t *enc, size_t n, ob_err *e)
+{
+    uint64_t seq = 0;
+    if (decode_input(enc, n, p, &seq))
+        return ob_err_set(e, OB_ETAMPER,
+                          "access log: a stored entry is not a well-formed encoding");
+    p->seq = seq;
+    static const uint8_t zero = 0x00; /* RFC 6962 leaf prefix */
+    ob_sha256_ctx st;
+    ob_sha256_init(&st);
+    ob_sha256_update(&st, &zero, 1);
+    ob_sha256_update(&st, enc, n);
+    ob_sha256_final(&st, p->leaf);
+    return OB_OK;
+}
+
 static int unb64(json_t *j, uint8_t **out, size_t *n)
 {
     const char *s = json_string_value(j);
@@ -403,15 +419,9 @@ ob_status ob_log_proof_from_json(const char *json, ob_log_proof *out, ob_err *e)
             goto bad;
         what = "leaf_input";
         if (unb64(json_object_get(root, "leaf_input"), &input, &n) ||
-            decode_input(input, n, out, &seq))
+            ob_log_proof_set_input(out, input, n, NULL))
             goto bad;
-        uint8_t *pre = ob_malloc(n + 1);
-        if (!pre)
-            goto bad;
-        pre[0] = 0x00;
-        memcpy(pre + 1, input, n);
-        ob_sha256(out->leaf, pre, n + 1);
-        ob_free(pre);
+        seq = out->seq;
         what = "seq (it differs from the one in leaf_input)";
         tamper = true;
         if (get_u64(root, "seq", &out->seq) || out->seq != seq)

@@ -58,6 +58,10 @@ typedef struct ob_log_proof {
 /* Copies src's strings into the proof (replacing earlier ones). */
 ob_status ob_log_proof_set_entry(ob_log_proof *p, const ob_log_entry *src, ob_err *e);
 void ob_log_proof_free(ob_log_proof *p);
+/* Sets the proof's entry, seq and leaf from a stored canonical encoding (hash.h, the
+ * leaf input): a store that keeps the encoding (the PostgreSQL log) proves exactly what
+ * it hashed. OB_ETAMPER when enc is not one well-formed encoding. */
+ob_status ob_log_proof_set_input(ob_log_proof *p, const uint8_t *enc, size_t n, ob_err *e);
 
 /* OB_OK when the proof holds under pk; OB_ETAMPER with the reason otherwise. */
 ob_status ob_log_proof_check(const ob_log_proof *p, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e);

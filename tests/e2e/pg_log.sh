@@ -39,8 +39,10 @@ eq "without --key: a usage error" "$rc" 2
 [ -s "$work/other.log-pub" ] && ok || bad "could not make another log's key file"
 out=$("$bin" log verify --db "$uri" --key "$work/other.log-pub" 2>&1); rc=$?
 eq "another log's key: tampering (exit 4)" "$rc" 4
-out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 7 2>&1); rc=$?
+out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 16 2>&1); rc=$?
 eq "a verifier expecting other checkpoints: tampering (exit 4)" "$rc" 4
+out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 7 2>&1); rc=$?
+eq "segments not a power of two: a usage error (exit 2)" "$rc" 2
 sql "UPDATE log_pg_entry SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) WHERE seq = 3" >/dev/null
 out=$("$bin" log verify --db "$uri" --key "$work/pub" 2>&1); rc=$?
 eq "a changed entry: exit 4" "$rc" 4

@@ -1,15 +1,23 @@
 /* log_pg.c - the access log on PostgreSQL over libpq (see log_pg.h for what it promises).
  *
- * Tables (created by ob_pglog_open):
- *   log_pg_meta(k, v)                    the public key the log was created with, the schema
+ * Tables (created by ob_pglog_open; schema 2):
+ *   log_pg_meta(k, v)                    the public key the log was created with, the
+ *                                        segment and partition sizes, the schema
  *   log_pg_entry(seq, time, patient, enc, leaf, chain)
  *                                        enc is the canonical encoding (log/hash.h), seq
- *                                        included; leaf = SHA-256(0x00 || enc)
- *   log_pg_head(id = 1, size, chain, frontier, seg_start, time, sig)
+ *                                        included; leaf = SHA-256(0x00 || enc). Partitioned
+ *                                        by seq range: log_pg_entry_<k> holds seqs
+ *                                        (k * P, (k + 1) * P], P a whole number of segments
+ *   log_pg_head(id = 1, size, chain, frontier, seg_start, time, sig, note)
  *                                        the signed head after the last append, the whole
  *                                        log's compact Merkle range, where the open segment
- *                                        began
- *   log_pg_checkpoint(size, prev_size, root, chain, time, max_time, sig)
+ *                                        began, the signed checkpoint note of the whole tree
+ *   log_pg_checkpoint(size, prev_size, root, chain, time, max_time, sig, note)
+ *   log_pg_node(level, idx, hash)        every perfect subtree of at least one segment (so
+ *                                        proofs read at most a segment of leaves, and need
+ *                                        none of a dropped partition)
+ *   log_pg_expiry(id = 1, through, cutoff, chain, time, sig)
+ *                                        the signed retention marker (ob_pglog_expire)
  *
  * An append batch is one transaction: BEGIN; the advisory lock; read the head; COPY the
  * entries in (binary); cut the checkpoints the batch completes; write the head; COMMIT.
@@ -29,6 +37,7 @@
 #include "core/alloc.h"
 #include "log/hash.h"
 #include "log/merkle.h"
+#include "log/note.h"
 #include "log/sha256.h"
 
 /* the advisory lock key: "overblik log" */
@@ -47,7 +56,11 @@ typedef struct job {
 struct ob_pglog {
     char *conninfo;
     ob_pglog_config cfg;
-    PGconn *conn; /* the writer thread's; reconnected after a failure */
+    char origin[OB_NOTE_NAME_MAX + 1]; /* of the checkpoint notes (ob_log_origin of pk) */
+    unsigned seg_level;                /* checkpoint_every = 2^seg_level */
+    uint64_t per_part;                 /* entries per partition */
+    uint64_t parts_upto;               /* partitions exist for seqs 1..parts_upto (writer's) */
+    PGconn *conn;                      /* the writer thread's; reconnected after a failure */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake, finished;
@@ -86,6 +99,18 @@ static uint64_t get_be64(const char *p)
     return ob_log_get_u64((const uint8_t *)p);
 }
 
+/* Runs sql with n (<= 3) numbers as its parameters; results in binary when binary. */
+static PGresult *query_nums(PGconn *c, const char *sql, int n, const uint64_t *v, int binary)
+{
+    char txt[3][24];
+    const char *vals[3];
+    for (int i = 0; i < n && i < 3; i++) {
+        snprintf(txt[i], sizeof txt[i], "%llu", (unsigned long long)v[i]);
+        vals[i] = txt[i];
+    }
+    return PQexecParams(c, sql, n, NULL, vals, NULL, NULL, binary);
+}
+
 /* The RFC 6962 leaf hash of a stored canonical encoding: SHA-256(0x00 || enc), what
  * ob_log_leaf_hash computes from the entry (log/hash.h); the rows keep the encoding. */
 static void leaf_of(const uint8_t *enc, size_t len, uint8_t out[OB_LOG_HASH_LEN])
@@ -100,60 +125,107 @@ static void leaf_of(const uint8_t *enc, size_t len, uint8_t out[OB_LOG_HASH_LEN]
 
 /* ---- the schema ---- */
 
+#define SCHEMA "2"
+
+/* The entry's columns, for the partitioned table and for each partition made LIKE it. */
 static const char *const schema_sql =
-    "CREATE TABLE IF NOT EXISTS log_pg_meta (k text PRIMARY KEY, v text NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS log_pg_entry (seq bigint PRIMARY KEY, time bigint NOT NULL,"
-    " patient text NOT NULL, enc bytea NOT NULL, leaf bytea NOT NULL, chain bytea NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_pg_entry (seq bigint NOT NULL, time bigint NOT NULL,"
+    " patient text NOT NULL, enc bytea NOT NULL, leaf bytea NOT NULL, chain bytea NOT NULL,"
+    " PRIMARY KEY (seq)) PARTITION BY RANGE (seq);"
     "CREATE INDEX IF NOT EXISTS log_pg_entry_patient ON log_pg_entry (patient, seq);"
     "CREATE TABLE IF NOT EXISTS log_pg_head (id int PRIMARY KEY CHECK (id = 1),"
     " size bigint NOT NULL, chain bytea NOT NULL, frontier bytea NOT NULL,"
-    " seg_start bigint NOT NULL, time bigint NOT NULL, sig bytea NOT NULL);"
+    " seg_start bigint NOT NULL, time bigint NOT NULL, sig bytea NOT NULL, note text NOT NULL);"
     "CREATE TABLE IF NOT EXISTS log_pg_checkpoint (size bigint PRIMARY KEY,"
     " prev_size bigint NOT NULL, root bytea NOT NULL, chain bytea NOT NULL,"
-    " time bigint NOT NULL, max_time bigint NOT NULL, sig bytea NOT NULL);"
-    "INSERT INTO log_pg_head VALUES (1, 0, '\\x', '\\x', 0, 0, '\\x') ON CONFLICT DO NOTHING;";
+    " time bigint NOT NULL, max_time bigint NOT NULL, sig bytea NOT NULL, note text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_pg_node (level int NOT NULL, idx bigint NOT NULL,"
+    " hash bytea NOT NULL, PRIMARY KEY (level, idx));"
+    "CREATE TABLE IF NOT EXISTS log_pg_expiry (id int PRIMARY KEY CHECK (id = 1),"
+    " through bigint NOT NULL, cutoff bigint NOT NULL, chain bytea NOT NULL,"
+    " time bigint NOT NULL, sig bytea NOT NULL);"
+    "INSERT INTO log_pg_head VALUES (1, 0, '\\x', '\\x', 0, 0, '\\x', '') ON CONFLICT DO NOTHING;"
+    /* The partitions holding seqs lo..hi, made where missing: a plain table attached, which
+     * locks the parent only SHARE UPDATE EXCLUSIVE (CREATE ... PARTITION OF would wait for
+     * every reader, a verification included, while the appender holds the log's lock). */
+    "CREATE OR REPLACE FUNCTION log_pg_partitions(lo bigint, hi bigint, per bigint)"
+    " RETURNS void LANGUAGE plpgsql AS $f$ DECLARE k bigint; BEGIN"
+    " FOR k IN (lo - 1) / per .. (hi - 1) / per LOOP"
+    "  IF to_regclass('log_pg_entry_' || k) IS NULL THEN"
+    "   EXECUTE format('CREATE TABLE %I (LIKE log_pg_entry)', 'log_pg_entry_' || k);"
+    "   EXECUTE format('ALTER TABLE log_pg_entry ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',"
+    "                  'log_pg_entry_' || k, k * per + 1, (k + 1) * per + 1);"
+    "  END IF; END LOOP; END $f$;";
 
-static ob_status migrate(PGconn *c, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every, ob_err *e)
+/* Reads meta key k into out (cap bytes); "" when absent. */
+static ob_status meta_get(PGconn *c, const char *k, char *out, size_t cap, ob_err *e)
 {
-    char hex[2 * OB_LOG_PK_LEN + 1], ev[16];
+    const char *vals[1] = {k};
+    PGresult *r =
+        PQexecParams(c, "SELECT v FROM log_pg_meta WHERE k = $1", 1, NULL, vals, NULL, NULL, 0);
+    ob_status rc = OB_OK;
+    out[0] = '\0';
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading the log's settings");
+    else if (PQntuples(r) == 1)
+        snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Creates the tables (under the log's lock, so servers starting together agree) and checks
+ * that this server's key, segment and partition sizes are the log's. */
+static ob_status migrate(PGconn *c, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every, uint64_t per,
+                         ob_err *e)
+{
+    char hex[2 * OB_LOG_PK_LEN + 1], ev[16], pv[24], got[160];
     ob_log_hex(pk, OB_LOG_PK_LEN, hex);
     snprintf(ev, sizeof ev, "%u", every);
+    snprintf(pv, sizeof pv, "%llu", (unsigned long long)per);
     ob_status rc = exec_ok(c, "BEGIN", PGRES_COMMAND_OK, e);
     if (!rc)
         rc = exec_ok(c, LOCK_SQL, PGRES_TUPLES_OK, e);
     if (!rc)
+        rc = exec_ok(c,
+                     "CREATE TABLE IF NOT EXISTS log_pg_meta (k text PRIMARY KEY, v text NOT NULL)",
+                     PGRES_COMMAND_OK, e);
+    if (!rc)
+        rc = meta_get(c, "schema", got, sizeof got, e);
+    /* schema 1 (before partitions and proofs) is not migrated in place: no deployment has
+     * one (docs/log.md, "On PostgreSQL") */
+    if (!rc && got[0] && strcmp(got, SCHEMA) != 0)
+        rc = ob_err_set(e, OB_EINVAL,
+                        "the PostgreSQL log has schema %s, this server writes schema " SCHEMA
+                        " (partitioned, with proofs); an older log is not migrated: drop its "
+                        "log_pg_* tables",
+                        got);
+    if (!rc)
         rc = exec_ok(c, schema_sql, PGRES_COMMAND_OK, e);
     if (!rc) {
-        const char *vals[2] = {hex, ev};
+        const char *vals[4] = {hex, ev, pv, SCHEMA};
         PGresult *r = PQexecParams(c,
                                    "INSERT INTO log_pg_meta VALUES ('pk', $1), ('every', $2), "
-                                   "('schema', '1') ON CONFLICT DO NOTHING",
-                                   2, NULL, vals, NULL, NULL, 0);
+                                   "('partition', $3), ('schema', $4) ON CONFLICT DO NOTHING",
+                                   4, NULL, vals, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = pg_fail(e, c, "recording the log's key");
         PQclear(r);
     }
-    if (!rc) {
-        PGresult *r = PQexec(c, "SELECT v FROM log_pg_meta WHERE k = 'pk'");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-            rc = pg_fail(e, c, "reading the log's key");
-        else if (strcmp(PQgetvalue(r, 0, 0), hex) != 0)
-            rc = ob_err_set(e, OB_ETAMPER,
-                            "the PostgreSQL log was created with another key: refusing to "
-                            "append to it with this one");
-        PQclear(r);
-    }
-    if (!rc) { /* every server cuts the segments where the verifier expects them */
-        PGresult *r = PQexec(c, "SELECT v FROM log_pg_meta WHERE k = 'every'");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-            rc = pg_fail(e, c, "reading the log's segment size");
-        else if (strcmp(PQgetvalue(r, 0, 0), ev) != 0)
-            rc = ob_err_set(e, OB_EINVAL,
-                            "the PostgreSQL log cuts a checkpoint every %s entries; this server "
-                            "is set to %s (checkpoint_every must be the same on every server)",
-                            PQgetvalue(r, 0, 0), ev);
-        PQclear(r);
-    }
+    if (!rc && !(rc = meta_get(c, "pk", got, sizeof got, e)) && strcmp(got, hex) != 0)
+        rc = ob_err_set(e, OB_ETAMPER,
+                        "the PostgreSQL log was created with another key: refusing to "
+                        "append to it with this one");
+    /* every server cuts the segments and partitions where the verifier expects them */
+    if (!rc && !(rc = meta_get(c, "every", got, sizeof got, e)) && strcmp(got, ev) != 0)
+        rc = ob_err_set(e, OB_EINVAL,
+                        "the PostgreSQL log cuts a checkpoint every %s entries; this server "
+                        "is set to %s (checkpoint_every must be the same on every server)",
+                        got, ev);
+    if (!rc && !(rc = meta_get(c, "partition", got, sizeof got, e)) && strcmp(got, pv) != 0)
+        rc = ob_err_set(e, OB_EINVAL,
+                        "the PostgreSQL log's partitions hold %s entries; this server is set "
+                        "to %s (partition_segments must be the same on every server)",
+                        got, pv);
     if (!rc)
         return exec_ok(c, "COMMIT", PGRES_COMMAND_OK, e);
     PQclear(PQexec(c, "ROLLBACK"));
@@ -222,14 +294,10 @@ static ob_status begin_and_read_head(PGconn *c, head *h, ob_err *e)
 static ob_status read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint8_t (*out)[OB_LOG_HASH_LEN],
                              ob_time *max_time, const uint8_t *chain, bool *continues, ob_err *e)
 {
-    char a[24], b[24];
-    snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
-    const char *vals[2] = {a, b};
-    PGresult *r = PQexecParams(c,
-                               "SELECT leaf, time, chain FROM log_pg_entry WHERE seq > $1 AND "
-                               "seq <= $2 ORDER BY seq",
-                               2, NULL, vals, NULL, NULL, 1);
+    PGresult *r = query_nums(c,
+                             "SELECT leaf, time, chain FROM log_pg_entry WHERE seq > $1 AND "
+                             "seq <= $2 ORDER BY seq",
+                             2, (const uint64_t[]){lo, hi}, 1);
     ob_status rc = OB_OK;
     uint8_t at[OB_LOG_HASH_LEN];
     if (chain)
@@ -370,7 +438,41 @@ static void sql_num(buf *b, long long v, const char *after)
     put(b, num, (size_t)k);
 }
 
-static void put_checkpoint(buf *b, const ob_log_checkpoint *cp)
+/* Text the log made but did not choose byte by byte (a note: origin, base64, newlines, an
+ * em dash) goes in as hex, so no character of it can end the literal. */
+static void sql_text(buf *b, const char *t)
+{
+    put(b, "convert_from(", 13);
+    sql_hex(b, (const uint8_t *)t, strlen(t));
+    put(b, ", 'UTF8')", 9);
+}
+
+/* The signed checkpoint note of the whole tree at f into note. */
+static ob_status tree_note(const ob_pglog *lg, const ob_merkle_frontier *f,
+                           char note[OB_CHECKPOINT_NOTE_CAP], ob_err *e)
+{
+    uint8_t root[OB_LOG_HASH_LEN];
+    ob_merkle_frontier_root(f, root);
+    return ob_checkpoint_note(lg->origin, f->size, root, lg->cfg.sk, note, OB_CHECKPOINT_NOTE_CAP,
+                              e);
+}
+
+/* Keeps a perfect subtree of at least a segment (ob_merkle_emit_fn): an INSERT into the
+ * batch's closing statements. A row left by a batch the log no longer continues (a
+ * failover that lost it) is overwritten by the one that took its place. */
+static void put_node(void *ctx, unsigned level, uint64_t idx, const uint8_t node[OB_LOG_HASH_LEN])
+{
+    buf *b = ctx;
+    static const char ins[] = "INSERT INTO log_pg_node VALUES (";
+    put(b, ins, sizeof ins - 1);
+    sql_num(b, (long long)level, ", ");
+    sql_num(b, (long long)idx, ", ");
+    sql_hex(b, node, OB_LOG_HASH_LEN);
+    static const char upd[] = ") ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash; ";
+    put(b, upd, sizeof upd - 1);
+}
+
+static void put_checkpoint(buf *b, const ob_log_checkpoint *cp, const char *note)
 {
     static const char ins[] = "INSERT INTO log_pg_checkpoint VALUES (";
     put(b, ins, sizeof ins - 1);
@@ -383,10 +485,13 @@ static void put_checkpoint(buf *b, const ob_log_checkpoint *cp)
     sql_num(b, (long long)cp->time, ", ");
     sql_num(b, (long long)cp->max_time, ", ");
     sql_hex(b, cp->sig, OB_LOG_SIG_LEN);
+    put(b, ", ", 2);
+    sql_text(b, note);
     put(b, "); ", 3);
 }
 
-static void put_head(buf *b, const head *h, const ob_log_head *signed_head, uint64_t seg_start)
+static void put_head(buf *b, const head *h, const ob_log_head *signed_head, uint64_t seg_start,
+                     const char *note)
 {
     uint8_t fr[64 * OB_LOG_HASH_LEN];
     size_t frn = ob_merkle_frontier_encode(&h->tree, fr);
@@ -400,7 +505,20 @@ static void put_head(buf *b, const head *h, const ob_log_head *signed_head, uint
     sql_num(b, (long long)seg_start, ", time = ");
     sql_num(b, (long long)signed_head->time, ", sig = ");
     sql_hex(b, signed_head->sig, OB_LOG_SIG_LEN);
+    put(b, ", note = ", 9);
+    sql_text(b, note);
     put(b, " WHERE id = 1; ", 15);
+}
+
+/* Makes the partitions for seqs lo..hi where missing (log_pg_partitions in the schema). */
+static ob_status make_partitions(PGconn *c, uint64_t lo, uint64_t hi, uint64_t per, ob_err *e)
+{
+    PGresult *r = query_nums(c, "SELECT log_pg_partitions($1, $2, $3)", 3,
+                             (const uint64_t[]){lo, hi, per}, 0);
+    ob_status rc =
+        PQresultStatus(r) == PGRES_TUPLES_OK ? OB_OK : pg_fail(e, c, "making partitions");
+    PQclear(r);
+    return rc;
 }
 
 /* The batch's transaction: continues the log from its head and commits. Round trips:
@@ -421,8 +539,21 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
     rc = load_segment(lg, &h, e);
     if (rc)
         return rc;
+    /* the partitions this batch writes into, and the next one, so that a batch rarely
+     * makes one (made in this transaction: kept only if it commits) */
+    uint64_t total = 0, per = lg->per_part, parts_upto = lg->parts_upto;
+    for (job *j = jobs; j; j = j->next)
+        total += j->n;
+    if (h.size + total > parts_upto) {
+        uint64_t hi = h.size + total + per;
+        rc = make_partitions(c, h.size + 1, hi, per, e);
+        if (rc)
+            return rc;
+        parts_upto = (hi + per - 1) / per * per;
+    }
     uint64_t open = h.size - h.seg_start;
     uint8_t(*leaves)[OB_LOG_HASH_LEN] = lg->seg;
+    char note[OB_CHECKPOINT_NOTE_CAP];
     buf rows = {0}, tail = {0};
     ob_time now = (ob_time)time(NULL), max_time = lg->seg_max;
     static const char sig[11] = "PGCOPY\n\377\r\n";
@@ -451,7 +582,8 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
             size_t len = ob_log_entry_encode(en, seq, enc, enc_cap);
             leaf_of(enc, len, leaves[at]);
             ob_log_chain_next(h.chain, leaves[at], h.chain);
-            ob_merkle_frontier_push(&h.tree, leaves[at]);
+            ob_merkle_frontier_push_node_emit(&h.tree, 0, leaves[at], lg->seg_level, put_node,
+                                              &tail);
             at++;
             if (en->time > max_time)
                 max_time = en->time;
@@ -472,7 +604,8 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
                 ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])leaves, at, cp.root);
                 memcpy(cp.chain, h.chain, OB_LOG_HASH_LEN);
                 ob_log_checkpoint_sign(&cp, lg->cfg.sk);
-                put_checkpoint(&tail, &cp);
+                rc = tree_note(lg, &h.tree, note, e);
+                put_checkpoint(&tail, &cp, note);
                 seg_start = h.size;
                 at = 0;
                 max_time = 0;
@@ -488,9 +621,10 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
         ob_log_head sh = {.size = h.size, .time = now};
         memcpy(sh.chain, h.chain, OB_LOG_HASH_LEN);
         ob_log_head_sign(&sh, lg->cfg.sk);
-        put_head(&tail, &h, &sh, seg_start);
+        rc = tree_note(lg, &h.tree, note, e);
+        put_head(&tail, &h, &sh, seg_start, note);
         put(&tail, "COMMIT", 7); /* with its NUL */
-        if (tail.oom)
+        if (!rc && tail.oom)
             rc = ob_err_set(e, OB_ENOMEM, "out of memory appending to the PostgreSQL log");
     }
     if (!rc) {
@@ -509,6 +643,7 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
         lg->seg_size = h.size;
         lg->seg_max = max_time;
         memcpy(lg->seg_chain, h.chain, OB_LOG_HASH_LEN);
+        lg->parts_upto = parts_upto;
     }
     return rc;
 }
@@ -584,6 +719,20 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
     lg->cfg = *cfg;
     if (!lg->cfg.checkpoint_every)
         lg->cfg.checkpoint_every = 4096;
+    uint32_t every = lg->cfg.checkpoint_every;
+    /* a segment is then a perfect subtree of the whole tree: its signed root stands for its
+     * leaves once retention has dropped them */
+    if (every & (every - 1)) {
+        ob_free(lg->conninfo);
+        ob_free(lg);
+        return ob_err_set(e, OB_EINVAL,
+                          "the PostgreSQL log's checkpoint_every must be a power of two, not %u",
+                          every);
+    }
+    while ((1u << lg->seg_level) < every)
+        lg->seg_level++;
+    lg->per_part = (uint64_t)every * (cfg->partition_segments ? cfg->partition_segments : 1024);
+    ob_log_origin(cfg->pk, lg->origin);
     lg->seg = ob_malloc((size_t)lg->cfg.checkpoint_every * OB_LOG_HASH_LEN);
     if (!lg->seg) {
         ob_free(lg->conninfo);
@@ -592,7 +741,7 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
     }
     ob_status rc = connect_db(conninfo, &lg->conn, e);
     if (!rc)
-        rc = migrate(lg->conn, cfg->pk, cfg->checkpoint_every ? cfg->checkpoint_every : 4096, e);
+        rc = migrate(lg->conn, cfg->pk, every, lg->per_part, e);
     if (!rc) {
         pthread_mutex_init(&lg->mu, NULL);
         pthread_cond_init(&lg->wake, NULL);
@@ -672,9 +821,58 @@ void ob_pglog_close(ob_pglog *lg)
 
 /* ---- verification ---- */
 
+/* A stored tree node (log_pg_node), for lookups by (level, idx). */
+typedef struct node {
+    uint64_t idx;
+    unsigned level;
+    uint8_t hash[OB_LOG_HASH_LEN];
+    bool met; /* by the recomputed tree */
+} node;
+
+static int node_cmp(const void *a, const void *b)
+{
+    const node *x = a, *y = b;
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static node *node_find(node *nodes, size_t n, unsigned level, uint64_t idx)
+{
+    node key = {.level = level, .idx = idx};
+    return bsearch(&key, nodes, n, sizeof *nodes, node_cmp);
+}
+
+/* Rows (level, idx, hash) of a binary result into a sorted array (ob_free). */
+static ob_status nodes_of(PGresult *r, node **out, size_t *n, ob_err *e)
+{
+    size_t k = (size_t)PQntuples(r);
+    node *v = ob_calloc(k ? k : 1, sizeof *v);
+    if (!v)
+        return ob_err_set(e, OB_ENOMEM, "out of memory reading the PostgreSQL log's tree");
+    for (size_t i = 0; i < k; i++) {
+        if (PQgetlength(r, (int)i, 0) != 4 || PQgetlength(r, (int)i, 1) != 8 ||
+            PQgetlength(r, (int)i, 2) != OB_LOG_HASH_LEN) {
+            ob_free(v);
+            return ob_err_set(e, OB_ETAMPER, "a malformed tree node in the PostgreSQL log");
+        }
+        uint32_t lv;
+        memcpy(&lv, PQgetvalue(r, (int)i, 0), 4); /* int4, network order */
+        v[i].level = ntohl(lv);
+        v[i].idx = get_be64(PQgetvalue(r, (int)i, 1));
+        memcpy(v[i].hash, PQgetvalue(r, (int)i, 2), OB_LOG_HASH_LEN);
+    }
+    qsort(v, k, sizeof *v, node_cmp);
+    *out = v;
+    *n = k;
+    return OB_OK;
+}
+
 typedef struct vstate {
     const uint8_t *pk;
     uint32_t every;
+    unsigned seg_level;
+    char origin[OB_NOTE_NAME_MAX + 1];
     ob_pglog_report *r;
     uint64_t seq;
     uint8_t chain[OB_LOG_HASH_LEN];
@@ -682,9 +880,79 @@ typedef struct vstate {
     uint8_t (*seg)[OB_LOG_HASH_LEN]; /* the current segment's leaves */
     size_t nseg, capseg;
     ob_time seg_max;
+    node *nodes; /* stored, each to be met exactly once by the recomputed tree */
+    size_t nnodes;
+    uint64_t bad_node;       /* 1 + the first leaf of a node that is missing or differs */
     const ob_log_head *seen; /* a head recorded earlier that the log must extend, or NULL */
     bool seen_matched;       /* the chain after entry seen->size was seen's */
 } vstate;
+
+/* At seq v->seq with chain v->chain: if a recorded head is of this size, the log must have
+ * its chain here (else it was rewritten from an earlier point). */
+static ob_status check_seen(vstate *v, ob_err *e)
+{
+    if (!v->seen || v->seq != v->seen->size)
+        return OB_OK;
+    if (memcmp(v->chain, v->seen->chain, OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER,
+                          "forked: entry %llu is not the one the recorded head signed (the "
+                          "log was rewritten from an earlier point)",
+                          (unsigned long long)v->seq);
+    v->seen_matched = true;
+    return OB_OK;
+}
+
+/* ob_merkle_emit_fn: the recomputed tree completed a subtree of at least a segment; the
+ * stored node must be its hash. */
+static void check_node(void *ctx, unsigned level, uint64_t idx, const uint8_t h[OB_LOG_HASH_LEN])
+{
+    vstate *v = ctx;
+    node *n = node_find(v->nodes, v->nnodes, level, idx);
+    if (n && !n->met && memcmp(n->hash, h, OB_LOG_HASH_LEN) == 0) {
+        n->met = true;
+        v->r->nodes++;
+    } else if (!v->bad_node) {
+        v->bad_node = 1 + (idx << level);
+    }
+}
+
+/* A signed note of the tree: by the log's key under its origin, of `size`, with the root
+ * the entries give. */
+static ob_status check_note(vstate *v, const char *note, uint64_t size, ob_err *e)
+{
+    ob_note_key key;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t sz;
+    uint8_t root[OB_LOG_HASH_LEN], want[OB_LOG_HASH_LEN];
+    ob_note_result nr;
+    ob_merkle_frontier_root(&v->tree, want);
+    if (ob_note_key_make(&key, v->origin, OB_NOTE_ED25519, v->pk, e) != OB_OK ||
+        ob_log_checkpoint_open(note, &key, 1, origin, &sz, root, &nr, NULL) != OB_OK ||
+        sz != size || v->tree.size != size || memcmp(root, want, OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER,
+                          "the signed note of the tree at %llu does not match the entries (or "
+                          "its signature does not verify)",
+                          (unsigned long long)size);
+    v->r->notes++;
+    return OB_OK;
+}
+
+/* Checkpoint row k (columns size, prev_size, root, chain, time, max_time, sig, note). */
+static ob_status read_cp(PGresult *cps, int k, ob_log_checkpoint *cp, ob_err *e)
+{
+    cp->size = get_be64(PQgetvalue(cps, k, 0));
+    cp->prev_size = get_be64(PQgetvalue(cps, k, 1));
+    if (PQgetlength(cps, k, 2) != OB_LOG_HASH_LEN || PQgetlength(cps, k, 3) != OB_LOG_HASH_LEN ||
+        PQgetlength(cps, k, 6) != OB_LOG_SIG_LEN)
+        return ob_err_set(e, OB_ETAMPER, "checkpoint at %llu: malformed",
+                          (unsigned long long)cp->size);
+    memcpy(cp->root, PQgetvalue(cps, k, 2), OB_LOG_HASH_LEN);
+    memcpy(cp->chain, PQgetvalue(cps, k, 3), OB_LOG_HASH_LEN);
+    cp->time = (ob_time)get_be64(PQgetvalue(cps, k, 4));
+    cp->max_time = (ob_time)get_be64(PQgetvalue(cps, k, 5));
+    memcpy(cp->sig, PQgetvalue(cps, k, 6), OB_LOG_SIG_LEN);
+    return OB_OK;
+}
 
 static ob_status verify_checkpoint(vstate *v, PGresult *cps, int *k, ob_err *e)
 {
@@ -699,17 +967,9 @@ static ob_status verify_checkpoint(vstate *v, PGresult *cps, int *k, ob_err *e)
         return ob_err_set(e, OB_ETAMPER, "a checkpoint at %llu, where none is cut",
                           (unsigned long long)v->seq);
     ob_log_checkpoint cp;
-    cp.size = get_be64(PQgetvalue(cps, *k, 0));
-    cp.prev_size = get_be64(PQgetvalue(cps, *k, 1));
-    if (PQgetlength(cps, *k, 2) != OB_LOG_HASH_LEN || PQgetlength(cps, *k, 3) != OB_LOG_HASH_LEN ||
-        PQgetlength(cps, *k, 6) != OB_LOG_SIG_LEN)
-        return ob_err_set(e, OB_ETAMPER, "checkpoint at %llu: malformed",
-                          (unsigned long long)cp.size);
-    memcpy(cp.root, PQgetvalue(cps, *k, 2), OB_LOG_HASH_LEN);
-    memcpy(cp.chain, PQgetvalue(cps, *k, 3), OB_LOG_HASH_LEN);
-    cp.time = (ob_time)get_be64(PQgetvalue(cps, *k, 4));
-    cp.max_time = (ob_time)get_be64(PQgetvalue(cps, *k, 5));
-    memcpy(cp.sig, PQgetvalue(cps, *k, 6), OB_LOG_SIG_LEN);
+    ob_status rc = read_cp(cps, *k, &cp, e);
+    if (rc)
+        return rc;
     uint8_t root[OB_LOG_HASH_LEN];
     ob_merkle_root((const uint8_t(*)[OB_LOG_HASH_LEN])v->seg, v->nseg, root);
     if (cp.prev_size != v->seq - v->nseg || memcmp(root, cp.root, OB_LOG_HASH_LEN) != 0 ||
@@ -719,6 +979,8 @@ static ob_status verify_checkpoint(vstate *v, PGresult *cps, int *k, ob_err *e)
                           "checkpoint at %llu does not match the entries it covers (or its "
                           "signature does not verify)",
                           (unsigned long long)cp.size);
+    if ((rc = check_note(v, PQgetvalue(cps, *k, 7), cp.size, e)) != OB_OK)
+        return rc;
     v->r->checkpoints++;
     v->nseg = 0;
     v->seg_max = 0;
@@ -754,22 +1016,130 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
         v->capseg = cap;
     }
     memcpy(v->seg[v->nseg++], leaf, OB_LOG_HASH_LEN);
-    ob_merkle_frontier_push(&v->tree, leaf);
+    ob_merkle_frontier_push_node_emit(&v->tree, 0, leaf, v->seg_level, check_node, v);
     /* the entry's time is the second field of the encoding: version, then i64 time */
     ob_time t = (ob_time)ob_log_get_u64(enc + 1);
     if (t > v->seg_max)
         v->seg_max = t;
     v->seq = seq;
     v->r->entries++;
-    if (v->seen && seq == v->seen->size) {
-        if (memcmp(v->chain, v->seen->chain, OB_LOG_HASH_LEN) != 0)
+    return check_seen(v, e);
+}
+
+/* The prefix retention dropped: the signed marker (row of log_pg_expiry, if any), then the
+ * dropped segments' checkpoints, whose signed roots stand for their leaves in the tree. */
+static ob_status verify_expired(vstate *v, PGresult *x, PGresult *cps, int *k, ob_err *e)
+{
+    if (PQntuples(x) == 0)
+        return OB_OK;
+    ob_log_expiry m;
+    m.through = get_be64(PQgetvalue(x, 0, 0));
+    m.cutoff = (ob_time)get_be64(PQgetvalue(x, 0, 1));
+    m.time = (ob_time)get_be64(PQgetvalue(x, 0, 3));
+    if (PQgetlength(x, 0, 2) != OB_LOG_HASH_LEN || PQgetlength(x, 0, 4) != OB_LOG_SIG_LEN)
+        return ob_err_set(e, OB_ETAMPER, "the retention marker is malformed");
+    memcpy(m.chain, PQgetvalue(x, 0, 2), OB_LOG_HASH_LEN);
+    memcpy(m.sig, PQgetvalue(x, 0, 4), OB_LOG_SIG_LEN);
+    /* without the key no one can say entries were expired: deleting them is tampering */
+    if (!ob_log_expiry_verify(&m, v->pk) || m.through % v->every != 0)
+        return ob_err_set(e, OB_ETAMPER,
+                          "the retention marker (entries 1..%llu expired) is not signed by the "
+                          "log's key",
+                          (unsigned long long)m.through);
+    while (v->seq < m.through) {
+        ob_log_checkpoint cp;
+        ob_status rc;
+        if (*k >= PQntuples(cps) || get_be64(PQgetvalue(cps, *k, 0)) != v->seq + v->every)
             return ob_err_set(e, OB_ETAMPER,
-                              "forked: entry %llu is not the one the recorded head signed (the "
-                              "log was rewritten from an earlier point)",
-                              (unsigned long long)seq);
-        v->seen_matched = true;
+                              "the checkpoint at %llu of an expired segment is missing",
+                              (unsigned long long)(v->seq + v->every));
+        if ((rc = read_cp(cps, *k, &cp, e)) != OB_OK)
+            return rc;
+        if (cp.prev_size != v->seq || !ob_log_checkpoint_verify(&cp, v->pk))
+            return ob_err_set(e, OB_ETAMPER,
+                              "the checkpoint at %llu of an expired segment does not verify",
+                              (unsigned long long)cp.size);
+        if (cp.max_time >= m.cutoff)
+            return ob_err_set(
+                e, OB_ETAMPER,
+                "segment (%llu, %llu] was expired with entries newer than the cut-off",
+                (unsigned long long)cp.prev_size, (unsigned long long)cp.size);
+        ob_merkle_frontier_push_node_emit(&v->tree, v->seg_level, cp.root, v->seg_level + 1,
+                                          check_node, v);
+        /* the segment's own node: the recomputed tree's is its signed root */
+        check_node(v, v->seg_level, cp.prev_size >> v->seg_level, cp.root);
+        v->seq = cp.size;
+        memcpy(v->chain, cp.chain, OB_LOG_HASH_LEN);
+        if ((rc = check_note(v, PQgetvalue(cps, *k, 7), cp.size, e)) != OB_OK ||
+            (rc = check_seen(v, e)) != OB_OK)
+            return rc;
+        v->r->checkpoints++;
+        (*k)++;
     }
+    if (memcmp(v->chain, m.chain, OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER, "the retention marker is not of this log's history");
+    v->r->expired_through = m.through;
+    v->r->expired_cutoff = m.cutoff;
+    /* a recorded head inside a dropped segment: nothing is left to compare it with; the
+     * signed marker says those entries went by retention (ob_pglog_verify_extends) */
+    if (v->seen && v->seen->size <= m.through)
+        v->seen_matched = true;
     return OB_OK;
+}
+
+/* The signed head: the last entry's size and chain, its stored tree the recomputed one, its
+ * note of that tree. */
+static ob_status verify_head(vstate *v, PGresult *hd, ob_err *e)
+{
+    ob_log_head h;
+    h.size = get_be64(PQgetvalue(hd, 0, 0));
+    h.time = (ob_time)get_be64(PQgetvalue(hd, 0, 3));
+    v->r->size = h.size;
+    if (h.size != v->seq)
+        return ob_err_set(e, OB_ETAMPER, "the signed head says %llu entries, the log holds %llu",
+                          (unsigned long long)h.size, (unsigned long long)v->seq);
+    if (!h.size)
+        return OB_OK;
+    if (PQgetlength(hd, 0, 1) != OB_LOG_HASH_LEN || PQgetlength(hd, 0, 4) != OB_LOG_SIG_LEN)
+        return ob_err_set(e, OB_ETAMPER, "the head is malformed");
+    memcpy(h.chain, PQgetvalue(hd, 0, 1), OB_LOG_HASH_LEN);
+    memcpy(h.sig, PQgetvalue(hd, 0, 4), OB_LOG_SIG_LEN);
+    ob_merkle_frontier stored;
+    uint8_t a[OB_LOG_HASH_LEN], b[OB_LOG_HASH_LEN];
+    if (memcmp(h.chain, v->chain, OB_LOG_HASH_LEN) != 0 || !ob_log_head_verify(&h, v->pk))
+        return ob_err_set(e, OB_ETAMPER,
+                          "the signed head does not match the last entry (or its signature "
+                          "does not verify)");
+    if (ob_merkle_frontier_decode(&stored, h.size, (const uint8_t *)PQgetvalue(hd, 0, 2),
+                                  (size_t)PQgetlength(hd, 0, 2)) != 0)
+        return ob_err_set(e, OB_ETAMPER, "the head's tree does not match its size");
+    ob_merkle_frontier_root(&stored, a);
+    ob_merkle_frontier_root(&v->tree, b);
+    if (memcmp(a, b, OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER, "the head's tree is not the entries' tree");
+    v->r->head = h;
+    return check_note(v, PQgetvalue(hd, 0, 5), h.size, e);
+}
+
+/* A read transaction on one snapshot; the entries' table is locked first, so retention
+ * cannot drop a partition between the snapshot and the read (it waits, or gives up). */
+static ob_status begin_read(PGconn *c, ob_err *e)
+{
+    return exec_ok(c,
+                   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                   "LOCK TABLE log_pg_entry IN ACCESS SHARE MODE",
+                   PGRES_COMMAND_OK, e);
+}
+
+static void end_read(PGconn *c)
+{
+    PQclear(PQexec(c, "ROLLBACK"));
+    PQfinish(c);
+}
+
+static PGresult *bin_query(PGconn *c, const char *sql)
+{
+    return PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
 }
 
 ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every,
@@ -787,35 +1157,44 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
         return ob_err_set(e, OB_ETAMPER,
                           "the recorded head is not one this log's key signed (empty, "
                           "altered, or of another log)");
+    vstate v = {.pk = pk, .every = every ? every : 4096, .r = r, .seen = seen};
+    if (v.every & (v.every - 1))
+        return ob_err_set(e, OB_EINVAL, "the PostgreSQL log's segments are a power of two");
+    while ((1u << v.seg_level) < v.every)
+        v.seg_level++;
+    ob_log_origin(pk, v.origin);
     PGconn *c;
     ob_status rc = connect_db(conninfo, &c, e);
     if (rc)
         return rc;
-    vstate v = {.pk = pk, .every = every ? every : 4096, .r = r, .seen = seen};
     ob_merkle_frontier_init(&v.tree);
     /* one snapshot for the whole check, so appends going on meanwhile do not tear it */
-    rc = exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK, e);
-    PGresult *hd = NULL, *cps = NULL;
+    rc = begin_read(c, e);
+    PGresult *hd = NULL, *cps = NULL, *x = NULL, *nd = NULL;
     if (!rc) {
-        hd =
-            PQexecParams(c, "SELECT size, chain, frontier, time, sig FROM log_pg_head WHERE id = 1",
-                         0, NULL, NULL, NULL, NULL, 1);
-        cps = PQexecParams(c,
-                           "SELECT size, prev_size, root, chain, time, max_time, sig "
-                           "FROM log_pg_checkpoint ORDER BY size",
-                           0, NULL, NULL, NULL, NULL, 1);
+        hd = bin_query(c, "SELECT size, chain, frontier, time, sig, note FROM log_pg_head "
+                          "WHERE id = 1");
+        cps = bin_query(c, "SELECT size, prev_size, root, chain, time, max_time, sig, note "
+                           "FROM log_pg_checkpoint ORDER BY size");
+        x = bin_query(c, "SELECT through, cutoff, chain, time, sig FROM log_pg_expiry");
+        nd = bin_query(c, "SELECT level, idx, hash FROM log_pg_node");
         if (PQresultStatus(hd) != PGRES_TUPLES_OK || PQntuples(hd) != 1 ||
-            PQresultStatus(cps) != PGRES_TUPLES_OK)
-            rc = pg_fail(e, c, "reading the head and checkpoints");
+            PQresultStatus(cps) != PGRES_TUPLES_OK || PQresultStatus(x) != PGRES_TUPLES_OK ||
+            PQresultStatus(nd) != PGRES_TUPLES_OK)
+            rc = pg_fail(e, c, "reading the head, checkpoints, tree and retention marker");
     }
+    if (!rc)
+        rc = nodes_of(nd, &v.nodes, &v.nnodes, e);
+    int k = 0;
+    if (!rc)
+        rc = verify_expired(&v, x, cps, &k, e);
     if (!rc)
         rc = exec_ok(c,
                      "DECLARE entries NO SCROLL CURSOR FOR SELECT seq, enc, leaf, chain "
                      "FROM log_pg_entry ORDER BY seq",
                      PGRES_COMMAND_OK, e);
-    int k = 0;
     while (!rc) {
-        PGresult *rows = PQexecParams(c, "FETCH 10000 FROM entries", 0, NULL, NULL, NULL, NULL, 1);
+        PGresult *rows = bin_query(c, "FETCH 10000 FROM entries");
         if (PQresultStatus(rows) != PGRES_TUPLES_OK) {
             rc = pg_fail(e, c, "reading the entries");
             PQclear(rows);
@@ -833,39 +1212,14 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     }
     if (!rc && k != PQntuples(cps))
         rc = ob_err_set(e, OB_ETAMPER, "a checkpoint covers entries that are not there");
-    if (!rc) {
-        ob_log_head h;
-        h.size = get_be64(PQgetvalue(hd, 0, 0));
-        h.time = (ob_time)get_be64(PQgetvalue(hd, 0, 3));
-        r->size = h.size;
-        if (h.size != v.seq)
-            rc = ob_err_set(e, OB_ETAMPER, "the signed head says %llu entries, the log holds %llu",
-                            (unsigned long long)h.size, (unsigned long long)v.seq);
-        else if (h.size && (PQgetlength(hd, 0, 1) != OB_LOG_HASH_LEN ||
-                            PQgetlength(hd, 0, 4) != OB_LOG_SIG_LEN))
-            rc = ob_err_set(e, OB_ETAMPER, "the head is malformed");
-        else if (h.size) {
-            memcpy(h.chain, PQgetvalue(hd, 0, 1), OB_LOG_HASH_LEN);
-            memcpy(h.sig, PQgetvalue(hd, 0, 4), OB_LOG_SIG_LEN);
-            ob_merkle_frontier stored;
-            uint8_t a[OB_LOG_HASH_LEN], b[OB_LOG_HASH_LEN];
-            if (memcmp(h.chain, v.chain, OB_LOG_HASH_LEN) != 0 || !ob_log_head_verify(&h, pk))
-                rc = ob_err_set(e, OB_ETAMPER,
-                                "the signed head does not match the last entry (or its "
-                                "signature does not verify)");
-            else if (ob_merkle_frontier_decode(&stored, h.size,
-                                               (const uint8_t *)PQgetvalue(hd, 0, 2),
-                                               (size_t)PQgetlength(hd, 0, 2)) != 0)
-                rc = ob_err_set(e, OB_ETAMPER, "the head's tree does not match its size");
-            else {
-                ob_merkle_frontier_root(&stored, a);
-                ob_merkle_frontier_root(&v.tree, b);
-                if (memcmp(a, b, OB_LOG_HASH_LEN) != 0)
-                    rc = ob_err_set(e, OB_ETAMPER, "the head's tree is not the entries' tree");
-            }
-            r->head = h;
-        }
-    }
+    if (!rc)
+        rc = verify_head(&v, hd, e);
+    if (!rc && v.bad_node)
+        rc = ob_err_set(e, OB_ETAMPER,
+                        "the stored tree node over entries from %llu does not match them",
+                        (unsigned long long)v.bad_node);
+    if (!rc && r->nodes != v.nnodes)
+        rc = ob_err_set(e, OB_ETAMPER, "the stored tree holds a node over entries not logged");
     if (!rc && seen && !v.seen_matched)
         rc = ob_err_set(e, OB_ETAMPER,
                         "rolled back: the log holds %llu entries, the recorded head signed "
@@ -874,8 +1228,473 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
                         (unsigned long long)v.seq + 1, (unsigned long long)seen->size);
     PQclear(hd);
     PQclear(cps);
-    PQclear(PQexec(c, "ROLLBACK"));
-    PQfinish(c);
+    PQclear(x);
+    PQclear(nd);
+    end_read(c);
     ob_free(v.seg);
+    ob_free(v.nodes);
+    return rc;
+}
+
+/* ---- proofs ---- */
+
+/* An aligned perfect subtree of 2^level leaves from leaf lo (0-based). */
+typedef struct piece {
+    uint64_t lo;
+    unsigned level;
+} piece;
+
+/* The pieces of [lo, hi) in order, each aligned both in the whole tree (so a stored node
+ * can be it) and from lo (so folding them in a frontier gives MTH(D[lo:hi])). */
+static size_t pieces_of(uint64_t lo, uint64_t hi, piece *out)
+{
+    size_t n = 0;
+    for (uint64_t cur = lo; cur < hi;) {
+        unsigned l = 0;
+        while (l < 62 && !((cur >> l) & 1) && !(((cur - lo) >> l) & 1) &&
+               cur + ((uint64_t)2 << l) <= hi)
+            l++;
+        out[n++] = (piece){cur, l};
+        cur += (uint64_t)1 << l;
+    }
+    return n;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A growing text array literal for PostgreSQL ("{1,2,3}"). */
+static void arr_add(buf *b, uint64_t v)
+{
+    char num[24];
+    int k = snprintf(num, sizeof num, "%s%llu", b->n ? "," : "{", (unsigned long long)v);
+    put(b, num, (size_t)k);
+}
+
+static const char *arr_end(buf *b)
+{
+    put(b, b->n ? "}" : "{}", b->n ? 2 : 3);
+    return b->oom ? NULL : (const char *)b->p;
+}
+
+typedef struct leafrow {
+    uint64_t seq;
+    uint8_t leaf[OB_LOG_HASH_LEN];
+} leafrow;
+
+/* The hashes of ranges rg[0..n) into out: the stored node for each piece of at least a
+ * segment, the leaves for the smaller ones (at most a segment's worth per range end), in
+ * two queries. A leaf that retention dropped makes it OB_ENOTFOUND. */
+static ob_status ranges_hashes(PGconn *c, unsigned seg_level, const ob_merkle_range *rg, size_t n,
+                               uint8_t (*out)[OB_LOG_HASH_LEN], ob_err *e)
+{
+    size_t cap = n * 130 + 1, np = 0;
+    piece *pc = ob_malloc(cap * sizeof *pc);
+    size_t *starts = ob_malloc((n + 1) * sizeof *starts);
+    buf lv = {0}, ix = {0}, sq = {0};
+    node *nodes = NULL;
+    size_t nnodes = 0, nseqs = 0, nleaves = 0;
+    leafrow *leaves = NULL;
+    PGresult *r = NULL;
+    ob_status rc = OB_OK;
+    if (!pc || !starts) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory proving");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        starts[i] = np;
+        np += pieces_of(rg[i].lo, rg[i].hi, pc + np);
+    }
+    starts[n] = np;
+    for (size_t i = 0; i < np; i++)
+        if (pc[i].level >= seg_level) {
+            arr_add(&lv, pc[i].level);
+            arr_add(&ix, pc[i].lo >> pc[i].level);
+        } else {
+            for (uint64_t s = 0; s < ((uint64_t)1 << pc[i].level); s++)
+                arr_add(&sq, pc[i].lo + s + 1), nseqs++;
+        }
+    const char *vals[2] = {arr_end(&lv), arr_end(&ix)};
+    const char *sv[1] = {arr_end(&sq)};
+    if (!vals[0] || !vals[1] || !sv[0]) {
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory proving");
+        goto out;
+    }
+    r = PQexecParams(c,
+                     "SELECT level, idx, hash FROM log_pg_node WHERE (level, idx) IN "
+                     "(SELECT * FROM unnest($1::int[], $2::bigint[]))",
+                     2, NULL, vals, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading the tree");
+    else
+        rc = nodes_of(r, &nodes, &nnodes, e);
+    PQclear(r);
+    r = NULL;
+    if (rc)
+        goto out;
+    if (nseqs) {
+        r = PQexecParams(c, "SELECT seq, leaf FROM log_pg_entry WHERE seq = ANY($1::bigint[])", 1,
+                         NULL, sv, NULL, NULL, 1);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pg_fail(e, c, "reading leaves");
+            goto out;
+        }
+        nleaves = (size_t)PQntuples(r);
+        if (!(leaves = ob_calloc(nleaves + 1, sizeof *leaves))) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory proving");
+            goto out;
+        }
+        for (size_t i = 0; i < nleaves; i++) {
+            if (PQgetlength(r, (int)i, 1) != OB_LOG_HASH_LEN) {
+                rc = ob_err_set(e, OB_ETAMPER, "a malformed entry in the PostgreSQL log");
+                goto out;
+            }
+            leaves[i].seq = get_be64(PQgetvalue(r, (int)i, 0));
+            memcpy(leaves[i].leaf, PQgetvalue(r, (int)i, 1), OB_LOG_HASH_LEN);
+        }
+        qsort(leaves, nleaves, sizeof *leaves, u64_cmp); /* by seq, the first member */
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        ob_merkle_frontier f;
+        ob_merkle_frontier_init(&f);
+        for (size_t j = starts[i]; j < starts[i + 1] && !rc; j++) {
+            const piece *p = &pc[j];
+            if (p->level >= seg_level) {
+                node *nd = node_find(nodes, nnodes, p->level, p->lo >> p->level);
+                if (!nd)
+                    rc = ob_err_set(e, OB_ETAMPER,
+                                    "the PostgreSQL log's tree has no node over entries from "
+                                    "%llu (run verify)",
+                                    (unsigned long long)(p->lo + 1));
+                else
+                    ob_merkle_frontier_push_node(&f, p->level, nd->hash);
+                continue;
+            }
+            for (uint64_t s = 0; s < ((uint64_t)1 << p->level) && !rc; s++) {
+                uint64_t want = p->lo + s + 1;
+                leafrow *lr = bsearch(&want, leaves, nleaves, sizeof *leaves, u64_cmp);
+                if (!lr)
+                    rc = ob_err_set(e, OB_ENOTFOUND,
+                                    "the proof needs entry %llu, which is not retained",
+                                    (unsigned long long)want);
+                else
+                    ob_merkle_frontier_push(&f, lr->leaf);
+            }
+        }
+        if (!rc)
+            ob_merkle_frontier_root(&f, out[i]);
+    }
+out:
+    PQclear(r);
+    ob_free(pc);
+    ob_free(starts);
+    ob_free(lv.p);
+    ob_free(ix.p);
+    ob_free(sq.p);
+    ob_free(nodes);
+    ob_free(leaves);
+    return rc;
+}
+
+/* Opens a read snapshot for a proof: the connection, the head's size. */
+static ob_status open_read(const char *conninfo, PGconn **c, uint64_t *size, ob_err *e)
+{
+    ob_status rc = connect_db(conninfo, c, e);
+    if (rc)
+        return rc;
+    rc = begin_read(*c, e);
+    if (!rc) {
+        PGresult *r = PQexec(*c, "SELECT size FROM log_pg_head WHERE id = 1");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            rc = pg_fail(e, *c, "reading the head");
+        else
+            *size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    if (rc)
+        end_read(*c);
+    return rc;
+}
+
+/* The note of size n (0: the head's) on an open snapshot. */
+static ob_status note_of(PGconn *c, uint64_t n, char **note, uint64_t *size, ob_err *e)
+{
+    PGresult *r = query_nums(c,
+                             "SELECT size, note FROM log_pg_head WHERE size > 0 AND "
+                             "(size = $1 OR $1 = 0) UNION ALL SELECT size, note FROM "
+                             "log_pg_checkpoint WHERE size = $1 LIMIT 1",
+                             1, &n, 0);
+    ob_status rc = OB_OK;
+    *note = NULL;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading the checkpoint notes");
+    else if (PQntuples(r) == 0)
+        rc = ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log has no signed note of size %llu",
+                        (unsigned long long)n);
+    else if (!(*note = ob_strdup(PQgetvalue(r, 0, 1))))
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    else if (size)
+        *size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* An empty proof and a read snapshot for it. */
+static ob_status begin_proof(const char *conninfo, ob_log_proof *out, PGconn **c, uint64_t *hsize,
+                             ob_err *e)
+{
+    memset(out, 0, sizeof *out);
+    ob_log_proof_free(out);
+    return open_read(conninfo, c, hsize, e);
+}
+
+ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_err *e)
+{
+    PGconn *c;
+    uint64_t hsize;
+    *note = NULL;
+    ob_status rc = open_read(conninfo, &c, &hsize, e);
+    if (rc)
+        return rc;
+    rc = note_of(c, size, note, NULL, e);
+    end_read(c);
+    return rc;
+}
+
+/* Entry seq's stored encoding into the proof (its entry, seq and leaf). */
+static ob_status proof_entry(PGconn *c, uint64_t seq, ob_log_proof *out, ob_err *e)
+{
+    PGresult *r = query_nums(c, "SELECT enc FROM log_pg_entry WHERE seq = $1", 1, &seq, 1);
+    ob_status rc;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading the entry");
+    else if (PQntuples(r) != 1)
+        rc = ob_err_set(e, OB_ENOTFOUND,
+                        "the PostgreSQL log holds no entry %llu (never logged, "
+                        "or expired)",
+                        (unsigned long long)seq);
+    else
+        rc = ob_log_proof_set_input(out, (const uint8_t *)PQgetvalue(r, 0, 0),
+                                    (size_t)PQgetlength(r, 0, 0), e);
+    if (!rc && out->seq != seq)
+        rc = ob_err_set(e, OB_ETAMPER, "entry %llu's encoding names another position (run verify)",
+                        (unsigned long long)seq);
+    PQclear(r);
+    return rc;
+}
+
+/* The proof's path: PATH(index, D[base:base + tree_size]) as hashes, with stored nodes
+ * from level seg_level up. */
+static ob_status proof_path(PGconn *c, uint64_t base, unsigned seg_level, ob_log_proof *out,
+                            ob_err *e)
+{
+    ob_merkle_range rg[OB_MERKLE_MAX_PATH];
+    out->path_len = ob_merkle_inclusion_ranges(out->index, out->tree_size, rg);
+    for (size_t i = 0; i < out->path_len; i++) {
+        rg[i].lo += base;
+        rg[i].hi += base;
+    }
+    return ranges_hashes(c, seg_level, rg, out->path_len, out->path, e);
+}
+
+static unsigned level_of(PGconn *c, ob_err *e, ob_status *rc)
+{
+    char every[16];
+    *rc = meta_get(c, "every", every, sizeof every, e);
+    unsigned l = 0;
+    unsigned long v = strtoul(every, NULL, 10);
+    while (v > 1 && ((1ul << l) < v))
+        l++;
+    return l;
+}
+
+ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size, ob_log_proof *out,
+                              ob_err *e)
+{
+    PGconn *c;
+    uint64_t hsize;
+    ob_status rc = begin_proof(conninfo, out, &c, &hsize, e);
+    if (rc)
+        return rc;
+    if (seq < 1 || seq > hsize || (size && seq > size))
+        rc = ob_err_set(e, seq > hsize ? OB_ENOTFOUND : OB_EINVAL,
+                        "the PostgreSQL log: no entry %llu in a tree of %llu",
+                        (unsigned long long)seq, (unsigned long long)(size ? size : hsize));
+    if (!rc) /* first: it sets the entry, which frees any note */
+        rc = proof_entry(c, seq, out, e);
+    if (!rc)
+        rc = note_of(c, size, &out->note, &out->tree_size, e);
+    unsigned l = rc ? 0 : level_of(c, e, &rc);
+    if (!rc) {
+        out->version = 2;
+        out->index = seq - 1;
+        rc = proof_path(c, 0, l, out, e);
+    }
+    end_read(c);
+    if (rc)
+        ob_log_proof_free(out);
+    return rc;
+}
+
+ob_status ob_pglog_prove(const char *conninfo, uint64_t seq, ob_log_proof *out, ob_err *e)
+{
+    PGconn *c;
+    uint64_t hsize;
+    ob_status rc = begin_proof(conninfo, out, &c, &hsize, e);
+    if (rc)
+        return rc;
+    PGresult *r = query_nums(c,
+                             "SELECT size, prev_size, root, chain, time, max_time, sig, note "
+                             "FROM log_pg_checkpoint WHERE size >= $1 AND prev_size < $1",
+                             1, &seq, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading checkpoints");
+    else if (PQntuples(r) != 1)
+        rc =
+            seq >= 1 && seq <= hsize
+                ? ob_err_set(e, OB_ECONFLICT,
+                             "the PostgreSQL log: entry %llu's segment is not sealed yet (prove it "
+                             "against the head's note)",
+                             (unsigned long long)seq)
+                : ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log: no entry %llu",
+                             (unsigned long long)seq);
+    if (!rc)
+        rc = read_cp(r, 0, &out->cp, e);
+    PQclear(r);
+    if (!rc)
+        rc = proof_entry(c, seq, out, e);
+    if (!rc) {
+        out->version = 1;
+        out->index = seq - out->cp.prev_size - 1;
+        out->tree_size = out->cp.size - out->cp.prev_size;
+        rc = proof_path(c, out->cp.prev_size, 64, out, e); /* within one segment: leaves */
+    }
+    end_read(c);
+    if (rc)
+        ob_log_proof_free(out);
+    return rc;
+}
+
+ob_status ob_pglog_consistency(const char *conninfo, uint64_t m, uint64_t n,
+                               uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e)
+{
+    *len = 0;
+    PGconn *c;
+    uint64_t hsize;
+    ob_status rc = open_read(conninfo, &c, &hsize, e);
+    if (rc)
+        return rc;
+    if (m == 0 || m > n || n > hsize)
+        rc = ob_err_set(e, OB_EINVAL,
+                        "the PostgreSQL log: a consistency proof needs 0 < from <= to <= the "
+                        "log's size (%llu)",
+                        (unsigned long long)hsize);
+    unsigned l = rc ? 0 : level_of(c, e, &rc);
+    if (!rc && m < n) {
+        ob_merkle_range rg[OB_MERKLE_MAX_CONSISTENCY];
+        size_t k = ob_merkle_consistency_ranges(m, n, rg);
+        rc = ranges_hashes(c, l, rg, k, proof, e);
+        if (!rc)
+            *len = k;
+    }
+    end_read(c);
+    return rc;
+}
+
+/* ---- retention ---- */
+
+ob_status ob_pglog_expire(ob_pglog *lg, ob_time before, uint64_t *removed, ob_err *e)
+{
+    if (removed)
+        *removed = 0;
+    PGconn *c;
+    ob_status rc = connect_db(lg->conninfo, &c, e);
+    if (rc)
+        return rc;
+    /* the appenders' lock: no batch is between reading the head and COMMIT meanwhile. DROP
+     * needs the entries' table to itself, so a long reader would hold up every server's
+     * appends behind this: give up after lock_timeout instead (retried later). */
+    rc = exec_ok(c, "BEGIN; SET LOCAL lock_timeout = '5s'; " LOCK_SQL, PGRES_TUPLES_OK, e);
+    uint64_t per = lg->per_part, through = 0, hsize = 0, upto;
+    ob_time cutoff = before;
+    PGresult *r = NULL;
+    if (!rc) {
+        r = PQexec(c, "SELECT (SELECT size FROM log_pg_head WHERE id = 1), "
+                      "(SELECT through FROM log_pg_expiry), (SELECT cutoff FROM log_pg_expiry)");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            rc = pg_fail(e, c, "reading the head");
+        else {
+            hsize = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+            through = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+            if (!PQgetisnull(r, 0, 2) && strtoll(PQgetvalue(r, 0, 2), NULL, 10) > cutoff)
+                cutoff = (ob_time)strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+        }
+        PQclear(r);
+    }
+    /* each partition after what was dropped: whole (all its segments sealed) and older than
+     * the cut-off, in log order, up to the first that is not */
+    upto = through;
+    if (!rc) {
+        r = query_nums(c,
+                       "SELECT (size - 1) / $2, count(*), max(max_time) FROM log_pg_checkpoint "
+                       "WHERE size > $1 GROUP BY 1 ORDER BY 1",
+                       2, (const uint64_t[]){through, per}, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = pg_fail(e, c, "reading checkpoints");
+        for (int i = 0; !rc && i < PQntuples(r); i++) {
+            uint64_t k = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+            uint64_t segs = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+            if (k != upto / per || segs != per / lg->cfg.checkpoint_every ||
+                strtoll(PQgetvalue(r, i, 2), NULL, 10) >= before || (k + 1) * per > hsize)
+                break;
+            upto = (k + 1) * per;
+        }
+        PQclear(r);
+    }
+    if (!rc && upto > through) {
+        ob_log_expiry x = {.through = upto, .cutoff = cutoff, .time = (ob_time)time(NULL)};
+        r = query_nums(c, "SELECT chain FROM log_pg_checkpoint WHERE size = $1", 1, &upto, 1);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+            PQgetlength(r, 0, 0) != OB_LOG_HASH_LEN)
+            rc = pg_fail(e, c, "reading the checkpoint retention ends at");
+        else
+            memcpy(x.chain, PQgetvalue(r, 0, 0), OB_LOG_HASH_LEN);
+        PQclear(r);
+        buf sql = {0};
+        if (!rc) {
+            ob_log_expiry_sign(&x, lg->cfg.sk);
+            static const char ins[] = "INSERT INTO log_pg_expiry VALUES (1, ";
+            put(&sql, ins, sizeof ins - 1);
+            sql_num(&sql, (long long)x.through, ", ");
+            sql_num(&sql, (long long)x.cutoff, ", ");
+            sql_hex(&sql, x.chain, OB_LOG_HASH_LEN);
+            put(&sql, ", ", 2);
+            sql_num(&sql, (long long)x.time, ", ");
+            sql_hex(&sql, x.sig, OB_LOG_SIG_LEN);
+            static const char upd[] = ") ON CONFLICT (id) DO UPDATE SET through = "
+                                      "excluded.through, cutoff = excluded.cutoff, chain = "
+                                      "excluded.chain, time = excluded.time, sig = excluded.sig; ";
+            put(&sql, upd, sizeof upd - 1);
+            for (uint64_t k = through / per; k < upto / per; k++) {
+                static const char drop[] = "DROP TABLE log_pg_entry_";
+                put(&sql, drop, sizeof drop - 1);
+                sql_num(&sql, (long long)k, "; ");
+            }
+            put(&sql, "", 1);
+            rc = sql.oom ? ob_err_set(e, OB_ENOMEM, "out of memory expiring")
+                         : exec_ok(c, (const char *)sql.p, PGRES_COMMAND_OK, e);
+        }
+        ob_free(sql.p);
+    }
+    if (!rc)
+        rc = exec_ok(c, "COMMIT", PGRES_COMMAND_OK, e);
+    else if (PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, "ROLLBACK"));
+    if (!rc && removed)
+        *removed = upto - through;
+    PQfinish(c);
     return rc;
 }

@@ -20,9 +20,18 @@
  * lost may still have committed: the log may then hold an entry for an answer never sent,
  * never the reverse.)
  *
- * Not yet here: the search index, proofs, retention and the patient's queries of the SQLite
- * log, and the server's use of it (`serve --db postgresql://...`): the next steps of
- * issue 18. */
+ * Proofs (RFC 9162 inclusion and consistency) have the SQLite log's formats (log/proof.h):
+ * for the same key and the same entries the two backends give the same bytes. Every head
+ * carries a signed checkpoint note of the whole tree, so an entry is provable as soon as
+ * its append returns.
+ *
+ * Retention drops whole partitions of entries (seq ranges of whole segments) and records a
+ * signed marker; the tree's nodes over the dropped leaves are kept (log_pg_node, written
+ * with the entries), so proofs for the kept entries and consistency proofs still verify.
+ *
+ * Not yet here: the search index and the patient's queries of the SQLite log, key
+ * rotation, witnesses' cosignatures, and the server's use of it (`serve --db
+ * postgresql://...`): the next steps of issue 18. */
 #ifndef OB_STORE_LOG_PG_H
 #define OB_STORE_LOG_PG_H
 
@@ -30,17 +39,22 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/time.h"
 #include "log/checkpoint.h"
 #include "log/entry.h"
+#include "log/merkle.h"
+#include "log/proof.h"
 
 typedef struct ob_pglog ob_pglog;
 
 typedef struct ob_pglog_config {
-    uint8_t sk[OB_LOG_SK_LEN]; /* libsodium Ed25519 secret key (seed || pk) */
-    uint8_t pk[OB_LOG_PK_LEN]; /* must match sk, and the key the log was created with */
-    uint32_t checkpoint_every; /* entries per segment; 0 = 4096; the same on every server
-                                * (the first to create the log records it) */
-    uint32_t max_batch;        /* most entries in one transaction; 0 = 8192 */
+    uint8_t sk[OB_LOG_SK_LEN];   /* libsodium Ed25519 secret key (seed || pk) */
+    uint8_t pk[OB_LOG_PK_LEN];   /* must match sk, and the key the log was created with */
+    uint32_t checkpoint_every;   /* entries per segment, a power of two; 0 = 4096; the same
+                                  * on every server (the first to create the log records it) */
+    uint32_t partition_segments; /* segments per partition of the entries; 0 = 1024 (4 Mi
+                                  * entries at 4096); the same on every server */
+    uint32_t max_batch;          /* most entries in one transaction; 0 = 8192 */
 } ob_pglog_config;
 
 /* Connects (libpq conninfo or URI), creates the log's tables if missing (under the same
@@ -58,10 +72,14 @@ ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, u
 void ob_pglog_close(ob_pglog *lg);
 
 typedef struct ob_pglog_report {
-    uint64_t entries;     /* entries read and checked */
-    uint64_t checkpoints; /* checkpoints checked */
-    uint64_t size;        /* the signed head's size */
-    ob_log_head head;     /* the signed head, as verified (size 0: an empty log) */
+    uint64_t entries;         /* entries read and checked */
+    uint64_t checkpoints;     /* checkpoints checked (expired segments' included) */
+    uint64_t size;            /* the signed head's size */
+    uint64_t notes;           /* signed checkpoint notes checked (the head's included) */
+    uint64_t nodes;           /* stored tree nodes checked */
+    uint64_t expired_through; /* entries 1..expired_through were dropped by retention */
+    ob_time expired_cutoff;   /* the signed cut-off they were all older than (0: none) */
+    ob_log_head head;         /* the signed head, as verified (size 0: an empty log) */
 } ob_pglog_report;
 
 /* Reads the whole log and checks it against the public key and the checkpoint interval
@@ -69,8 +87,12 @@ typedef struct ob_pglog_report {
  * 1..n without a gap, each leaf the hash of its stored encoding (whose seq is its own), the
  * chain, a checkpoint at every multiple of `every` and nowhere else, each with its
  * segment's root, chain, newest time and a valid signature, the signed head (its size and
- * chain are the last entry's: entries cut off the end are found), and the whole-log tree
- * kept with the head. OB_ETAMPER names the first seq that fails. */
+ * chain are the last entry's: entries cut off the end are found), the whole-log tree kept
+ * with the head, every signed note (checkpoints' and the head's) against the tree
+ * recomputed, and every stored tree node. When retention dropped a prefix, the signed
+ * marker must say so: entries then start after it, the dropped segments' signed roots
+ * stand for their leaves, and each was older than the marker's cut-off. OB_ETAMPER names
+ * the first seq that fails. */
 ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every,
                           ob_pglog_report *r, ob_err *e);
 
@@ -79,9 +101,42 @@ ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN],
  * log holds at least seen->size entries, and the chain after entry seen->size is seen's.
  * A restore that lost entries (an old base backup, a WAL archive with a gap) is shorter:
  * OB_ETAMPER, "rolled back"; a log rewritten from an earlier point and grown past the
- * recorded size has another chain there: OB_ETAMPER, "forked". */
+ * recorded size has another chain there: OB_ETAMPER, "forked". A recorded head inside the
+ * prefix retention dropped is compared where a dropped segment ends (its checkpoint signs
+ * the chain there); inside a dropped segment there is nothing left to compare it with, and
+ * the signed retention marker is all the check can hold to. */
 ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN],
                                   uint32_t every, const ob_log_head *seen, ob_pglog_report *r,
                                   ob_err *e);
+
+/* --- proofs (the formats of log/proof.h; docs/log.md) --- */
+
+/* The signed checkpoint note of the tree of exactly `size` entries (a segment's checkpoint,
+ * or the head), or with size 0 the head's (the newest), into *note (ob_free). OB_ENOTFOUND
+ * when there is none of that size. */
+ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_err *e);
+/* The whole-log inclusion proof (overblik-log-proof-v2) of entry seq against the note of
+ * `size` (0: the head's, which covers every entry). OB_ENOTFOUND when the entry is not
+ * there (never logged, or expired) or no note has that size; OB_EINVAL when seq > size. */
+ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size, ob_log_proof *out,
+                              ob_err *e);
+/* The segment proof (overblik-log-proof-v1) of entry seq against its segment's signed
+ * checkpoint; OB_ECONFLICT when its segment is still open (prove_note covers it). */
+ob_status ob_pglog_prove(const char *conninfo, uint64_t seq, ob_log_proof *out, ob_err *e);
+/* RFC 9162 PROOF(m, D[n]) for 0 < m <= n <= the log's size into proof
+ * (OB_MERKLE_MAX_CONSISTENCY hashes), *len its length. OB_ENOTFOUND when it needs leaves
+ * that retention dropped (m inside an expired segment, not on its boundary). */
+ob_status ob_pglog_consistency(const char *conninfo, uint64_t m, uint64_t n,
+                               uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e);
+
+/* --- retention (R-LOG-5) --- */
+
+/* Drops the oldest partitions of entries whose segments are all sealed and all older than
+ * before, in log order, stopping at the first that must be kept, and records the signed
+ * marker (the secret key is lg's) in the same transaction. Takes the log's advisory lock,
+ * so appends by every server wait for it (at most lock_timeout, 5 s: if a long reader, a
+ * verification, holds the table, it fails with OB_EIO and is retried later). *removed (may
+ * be NULL) receives the number of entries dropped. */
+ob_status ob_pglog_expire(ob_pglog *lg, ob_time before, uint64_t *removed, ob_err *e);
 
 #endif

@@ -157,8 +157,8 @@ static const char *const migrations[] = {
     " withdrawn int NOT NULL, updated bigint NOT NULL,"
     " UNIQUE (source, ident_system, ident_value));",
     /* v4: the sources' state (R-SRC-2), as store/sqlite/source_state.c */
-    "CREATE TABLE store_source_state (client text PRIMARY KEY, last_update bigint NOT NULL,"
-    " since bigint NOT NULL, reason text);",
+    ("CREATE TABLE store_source_state (client text PRIMARY KEY, last_update bigint NOT NULL,"
+     " since bigint NOT NULL, reason text);"),
 };
 
 static ob_status migrate(ob_store *s, ob_err *e)
@@ -403,7 +403,7 @@ static ob_status read_rows(ob_store *s, const char *sql, int n, const char *cons
     if (rc)
         return rc;
     PGconn *c = rd->c;
-    char name[16] = "";
+    char name[24] = "";
     for (size_t i = 0; i < rd->nsql && !name[0]; i++)
         if (rd->sql[i] == sql)
             snprintf(name, sizeof name, "r%zu", i);

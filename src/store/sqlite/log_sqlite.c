@@ -95,8 +95,7 @@
 /* Perfect subtrees of at least 2^NODE_MIN_LEVEL leaves are kept in log_nodes, so a
  * proof reads at most a few thousand leaves whatever the log's size. */
 #define NODE_MIN_LEVEL 10
-/* A checkpoint note: text (origin, size, root) + blank line + one signature line. */
-#define NOTE_CAP (OB_NOTE_NAME_MAX + 64 + OB_NOTE_LINE_MAX)
+#define NOTE_CAP       OB_CHECKPOINT_NOTE_CAP
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -527,14 +526,7 @@ static ob_status make_note(const char *origin, const ob_merkle_frontier *fr,
 {
     uint8_t root[OB_LOG_HASH_LEN];
     ob_merkle_frontier_root(fr, root);
-    size_t n = ob_checkpoint_format(origin, fr->size, root, out, NOTE_CAP);
-    char line[OB_NOTE_LINE_MAX];
-    if (!n)
-        return ob_err_set(e, OB_EINTERNAL, "access log: checkpoint text too long");
-    ob_status s = ob_note_sign(out, n, origin, sk, line, e);
-    if (s == OB_OK)
-        snprintf(out + n, NOTE_CAP - n, "\n%s", line);
-    return s;
+    return ob_checkpoint_note(origin, fr->size, root, sk, out, NOTE_CAP, e);
 }
 
 /* Cuts the checkpoint (seg_prev, size] over leaves[off .. off + size - seg_prev). */
@@ -1408,17 +1400,6 @@ static ob_status meta_put(sqlite3 *db, const char *key, const char *value, ob_er
     return rc == SQLITE_DONE ? OB_OK : sql_err(db, e, "writing the log's settings");
 }
 
-/* The origin line of this log's checkpoints (and its key name): fixed when the log is
- * created, from its first public key, so that rotating the key keeps it. */
-static void default_origin(const uint8_t pk[OB_LOG_PK_LEN], char out[OB_NOTE_NAME_MAX + 1])
-{
-    uint8_t d[32];
-    ob_sha256(d, pk, OB_LOG_PK_LEN);
-    char hex[17];
-    ob_log_hex(d, 8, hex);
-    snprintf(out, OB_NOTE_NAME_MAX + 1, "overblik.invalid/log/%s", hex);
-}
-
 /* The public keys this log lists (log_keys), as note keys; *n <= cap. */
 static ob_status load_keys(sqlite3 *db, ob_note_key *keys, size_t cap, size_t *n, ob_err *e)
 {
@@ -1561,9 +1542,9 @@ static ob_status recover(ob_log *lg, const uint8_t pk[OB_LOG_PK_LEN], ob_err *e)
     if (!lg->origin[0]) {
         uint8_t first[OB_LOG_PK_LEN];
         if (stored[0] && ob_log_unhex(stored, first, OB_LOG_PK_LEN) == 0)
-            default_origin(first, lg->origin);
+            ob_log_origin(first, lg->origin);
         else
-            default_origin(pk, lg->origin);
+            ob_log_origin(pk, lg->origin);
         if ((ms = meta_put(lg->db, "origin", lg->origin, e)) != OB_OK)
             return ms;
     }
@@ -2297,9 +2278,9 @@ static ob_status verify_path(const char *db_path, const ob_log_trust *tin, const
         if (has_column(db, "log_meta", "key"))
             meta_get(db, "origin", origin, sizeof origin, NULL);
         if (!origin[0])
-            default_origin(pk, origin);
+            ob_log_origin(pk, origin);
         if (ob_note_key_make(&one, origin, OB_NOTE_ED25519, pk, NULL) != OB_OK)
-            default_origin(pk, origin), ob_note_key_make(&one, origin, OB_NOTE_ED25519, pk, NULL);
+            ob_log_origin(pk, origin), ob_note_key_make(&one, origin, OB_NOTE_ED25519, pk, NULL);
         t1.keys = &one;
         t1.nkeys = 1;
         tin = &t1;

@@ -10,7 +10,13 @@
  * - Tampering found: a changed entry, entries cut off the end, one removed in the middle, a
  *   forged checkpoint; another key is refused.
  * - A head recorded earlier (ob_pglog_verify_extends): extended by the log that grew from it,
- *   not by a shorter one (rolled back) or one that went on differently (forked). */
+ *   not by a shorter one (rolled back) or one that went on differently (forked).
+ * - Proofs: for the same entries appended to a SQLite log and a PostgreSQL log with the same
+ *   key, inclusion proofs (both formats) and consistency proofs are the same bytes, and the
+ *   pure checkers accept them; a changed entry or path fails them.
+ * - Retention: whole partitions dropped with a signed marker; proofs for the kept entries
+ *   and consistency proofs from before still verify, the log verifies, and a forged marker,
+ *   a replaced partition, a changed tree node are found (docs/security.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +33,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
+#include "log/note.h"
 #include "store/pg/log_pg.h"
+#include "store/sqlite/log_sqlite.h"
 #include "unit/pg_fixture.h"
 
 static ob_pglog_config cfg;
@@ -118,7 +127,7 @@ static void two_servers(void **state)
     (void)state;
     char ci[512];
     pg_fresh_db("two", ci, sizeof ci);
-    ob_pglog *a, *b;
+    ob_pglog *a = NULL, *b = NULL;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
         fail_msg("open: %s", e.msg);
@@ -280,7 +289,7 @@ static void log_rewound(void **state)
     (void)state;
     char ci[512];
     pg_fresh_db("rewound", ci, sizeof ci);
-    ob_pglog *a, *b;
+    ob_pglog *a = NULL, *b = NULL;
     ob_err e = {0};
     if (ob_pglog_open(ci, &cfg, &a, &e) || ob_pglog_open(ci, &cfg, &b, &e))
         fail_msg("open: %s", e.msg);
@@ -316,8 +325,9 @@ static void tampering(void **state)
         {"R-LOG-4 entries cut off the end", "DELETE FROM log_pg_entry WHERE seq > 97"},
         {"R-LOG-4 an entry removed in the middle", "DELETE FROM log_pg_entry WHERE seq = 50"},
         {"R-LOG-4 two entries swapped",
-         "UPDATE log_pg_entry SET seq = -1 WHERE seq = 20; UPDATE log_pg_entry SET seq = 20 "
-         "WHERE seq = 21; UPDATE log_pg_entry SET seq = 21 WHERE seq = -1"},
+         "UPDATE log_pg_entry a SET time = b.time, patient = b.patient, enc = b.enc, "
+         "leaf = b.leaf, chain = b.chain FROM log_pg_entry b "
+         "WHERE (a.seq, b.seq) IN ((20, 21), (21, 20))"},
         {"R-LOG-4 a checkpoint's root changed",
          "UPDATE log_pg_checkpoint SET root = sha256(root) WHERE size = 64"},
         {"R-LOG-4 a checkpoint removed", "DELETE FROM log_pg_checkpoint WHERE size = 64"},
@@ -412,14 +422,399 @@ static void recorded_head(void **state)
     assert_int_equal(ob_pglog_verify_extends(ci, cfg.pk, 64, &bad, &r, &e), OB_ETAMPER);
 }
 
+/* The same entry for both backends: its content a function of k and t only. */
+static void entry_k(ob_log_entry *en, char *pat, size_t cap, int k, ob_time t)
+{
+    snprintf(pat, cap, "pt-%d", k);
+    memset(en, 0, sizeof *en);
+    en->time = t;
+    en->permit = k % 3 != 0;
+    en->actor_id = "gp-1-dr0";
+    en->patient = pat;
+    en->category = "lab_result";
+    en->purpose = "TREAT";
+    en->rule = "R-ACC-1";
+}
+
+static void pg_append_k(ob_pglog *lg, int from, int to, ob_time t)
+{
+    for (int k = from; k < to; k++) {
+        char pat[32];
+        ob_log_entry en;
+        entry_k(&en, pat, sizeof pat, k, t);
+        ob_err e = {0};
+        if (ob_pglog_append(lg, &en, 1, NULL, &e))
+            fail_msg("append: %s", e.msg);
+    }
+}
+
+static ob_note_key log_key(void)
+{
+    char origin[OB_NOTE_NAME_MAX + 1];
+    ob_note_key k;
+    ob_log_origin(cfg.pk, origin);
+    assert_int_equal(ob_note_key_make(&k, origin, OB_NOTE_ED25519, cfg.pk, NULL), OB_OK);
+    return k;
+}
+
+/* A v2 proof from the PostgreSQL log checks with the pure checker; changed, it does not. */
+static void check_v2(const ob_log_proof *p)
+{
+    ob_note_key k = log_key();
+    ob_err e = {0};
+    if (ob_log_proof_check_keys(p, &k, 1, &e) != OB_OK)
+        fail_msg("proof of %llu: %s", (unsigned long long)p->seq, e.msg);
+    /* through its JSON form, as a patient gets it */
+    char *json = ob_log_proof_to_json(p);
+    ob_log_proof q;
+    assert_int_equal(ob_log_proof_from_json(json, &q, &e), OB_OK);
+    assert_int_equal(ob_log_proof_check_keys(&q, &k, 1, &e), OB_OK);
+    if (q.path_len) {
+        q.path[q.path_len - 1][0] ^= 1;
+        assert_int_equal(ob_log_proof_check_keys(&q, &k, 1, &e), OB_ETAMPER);
+    }
+    ob_log_proof_free(&q);
+    ob_free(json);
+}
+
+/* Both backends, the same key and entries: the same proofs, byte for byte. */
+static void proofs_match_sqlite(void **state)
+{
+    (void)state;
+    char ci[512], dir[] = "/tmp/obpgproof.XXXXXX", path[128];
+    pg_fresh_db("proofs", ci, sizeof ci);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log.db", dir);
+    ob_log_config sc = {.checkpoint_every = 64};
+    memcpy(sc.sk, cfg.sk, sizeof sc.sk);
+    memcpy(sc.pk, cfg.pk, sizeof sc.pk);
+    ob_log *sl;
+    ob_pglog *pl;
+    ob_err e = {0};
+    if (ob_log_open(path, &sc, &sl, &e) || ob_pglog_open(ci, &cfg, &pl, &e))
+        fail_msg("open: %s", e.msg);
+    for (int k = 0; k < 128; k++) {
+        char pat[32];
+        ob_log_entry en;
+        entry_k(&en, pat, sizeof pat, k, 1796000000 + k);
+        uint64_t a, b;
+        assert_int_equal(ob_log_append(sl, &en, 1, NULL, NULL, &a, &e), OB_OK);
+        assert_int_equal(ob_pglog_append(pl, &en, 1, &b, &e), OB_OK);
+        assert_int_equal(a, b);
+    }
+    assert_int_equal(ob_log_close(sl, &e), OB_OK); /* at a segment's end: no extra cut */
+    static const uint64_t seqs[] = {1, 2, 5, 63, 64, 65, 100, 127, 128};
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        ob_log_proof a, b;
+        if (ob_log_prove_note(path, seqs[i], &a, &e) || ob_pglog_prove_note(ci, seqs[i], 0, &b, &e))
+            fail_msg("prove %llu: %s", (unsigned long long)seqs[i], e.msg);
+        char *ja = ob_log_proof_to_json(&a), *jb = ob_log_proof_to_json(&b);
+        assert_string_equal(ja, jb);
+        check_v2(&b);
+        ob_free(ja);
+        ob_free(jb);
+        ob_log_proof_free(&a);
+        ob_log_proof_free(&b);
+        /* the segment proofs: the same path to the same signed root (the checkpoints'
+         * times, and so their signatures, are each backend's own) */
+        if (ob_log_prove(path, seqs[i], &a, &e) || ob_pglog_prove(ci, seqs[i], &b, &e))
+            fail_msg("prove v1 %llu: %s", (unsigned long long)seqs[i], e.msg);
+        assert_int_equal(ob_log_proof_check(&b, cfg.pk, &e), OB_OK);
+        assert_int_equal(a.index, b.index);
+        assert_int_equal(a.tree_size, b.tree_size);
+        assert_int_equal(a.path_len, b.path_len);
+        assert_memory_equal(a.leaf, b.leaf, sizeof a.leaf);
+        assert_memory_equal(a.path, b.path, a.path_len * sizeof a.path[0]);
+        assert_memory_equal(a.cp.root, b.cp.root, sizeof a.cp.root);
+        assert_memory_equal(a.cp.chain, b.cp.chain, sizeof a.cp.chain);
+        ob_log_proof_free(&a);
+        ob_log_proof_free(&b);
+    }
+    static const uint64_t pairs[][2] = {{1, 128}, {5, 100},   {63, 127}, {64, 128},
+                                        {64, 65}, {100, 128}, {128, 128}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        uint8_t a[OB_MERKLE_MAX_CONSISTENCY][OB_LOG_HASH_LEN], b[OB_MERKLE_MAX_CONSISTENCY][32];
+        size_t la = 0, lb = 0;
+        if (ob_log_consistency(path, pairs[i][0], pairs[i][1], a, &la, &e) ||
+            ob_pglog_consistency(ci, pairs[i][0], pairs[i][1], b, &lb, &e))
+            fail_msg("consistency: %s", e.msg);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la * OB_LOG_HASH_LEN);
+    }
+    /* the notes are the same bytes; a consistency proof between two of them checks */
+    char *na, *nb, *n64;
+    assert_int_equal(ob_log_note_at(path, 128, &na, &e), OB_OK);
+    assert_int_equal(ob_pglog_note_at(ci, 128, &nb, &e), OB_OK);
+    assert_string_equal(na, nb);
+    assert_int_equal(ob_pglog_note_at(ci, 64, &n64, &e), OB_OK);
+    ob_log_consistency_proof cp = {.from = 64, .to = 128};
+    assert_int_equal(ob_pglog_consistency(ci, 64, 128, cp.proof, &cp.len, &e), OB_OK);
+    ob_note_key k = log_key();
+    assert_int_equal(ob_log_consistency_check(&cp, n64, nb, &k, 1, &e), OB_OK);
+    cp.proof[0][5] ^= 1;
+    assert_int_equal(ob_log_consistency_check(&cp, n64, nb, &k, 1, &e), OB_ETAMPER);
+    ob_free(na);
+    ob_free(nb);
+    ob_free(n64);
+    /* the open segment is proved against the head's note at once, or against an older
+     * segment's checkpoint; its segment proof waits for the segment */
+    pg_append_k(pl, 128, 150, 1796000200);
+    ob_log_proof p;
+    assert_int_equal(ob_pglog_prove_note(ci, 140, 0, &p, &e), OB_OK);
+    assert_int_equal(p.tree_size, 150);
+    check_v2(&p);
+    ob_log_proof_free(&p);
+    assert_int_equal(ob_pglog_prove_note(ci, 10, 64, &p, &e), OB_OK);
+    assert_int_equal(p.tree_size, 64);
+    check_v2(&p);
+    ob_log_proof_free(&p);
+    assert_int_equal(ob_pglog_prove_note(ci, 100, 64, &p, &e), OB_EINVAL);
+    assert_int_equal(ob_pglog_prove_note(ci, 10, 100, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_pglog_prove(ci, 140, &p, &e), OB_ECONFLICT);
+    assert_int_equal(ob_pglog_prove_note(ci, 151, 0, &p, &e), OB_ENOTFOUND);
+    /* an entry changed in the database (a letter of its actor, byte 20 of the encoding):
+     * its proof no longer reaches the signed root */
+    pg_exec(ci, "UPDATE log_pg_entry SET enc = set_byte(enc, 20, get_byte(enc, 20) # 1) "
+                "WHERE seq = 70");
+    assert_int_equal(ob_pglog_prove_note(ci, 70, 0, &p, &e), OB_OK);
+    ob_err ce = {0};
+    assert_int_equal(ob_log_proof_check_keys(&p, &k, 1, &ce), OB_ETAMPER);
+    ob_log_proof_free(&p);
+    ob_pglog_close(pl);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+#define OLD 1700000000 /* older than the cut-off */
+#define NEW 1800000000
+
+/* A log of 4 partitions and a bit (64-entry segments, 2 segments a partition), the first
+ * two partitions old: expiry drops exactly those two. */
+static ob_pglog *retained_log(const char *name, char *ci, size_t cap, ob_pglog_config *c)
+{
+    pg_fresh_db(name, ci, cap);
+    *c = cfg;
+    c->partition_segments = 2;
+    ob_pglog *lg;
+    ob_err e = {0};
+    if (ob_pglog_open(ci, c, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    pg_append_k(lg, 0, 256, OLD);
+    pg_append_k(lg, 256, 520, NEW);
+    return lg;
+}
+
+static bool has_table(const char *ci, const char *t)
+{
+    PGconn *c = PQconnectdb(ci);
+    const char *vals[1] = {t};
+    PGresult *r =
+        PQexecParams(c, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, vals, NULL, NULL, 0);
+    bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    PQfinish(c);
+    return yes;
+}
+
+/* Retention drops whole partitions; proofs and verification go on. */
+static void retention(void **state)
+{
+    (void)state;
+    char ci[512];
+    ob_pglog_config c;
+    ob_pglog *lg = retained_log("retain", ci, sizeof ci, &c);
+    ob_err e = {0};
+    char *n128, *n512;
+    assert_int_equal(ob_pglog_note_at(ci, 128, &n128, &e), OB_OK); /* a witness kept these */
+    assert_int_equal(ob_pglog_note_at(ci, 512, &n512, &e), OB_OK);
+    ob_pglog_report r;
+    assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_OK);
+    ob_log_head seen = r.head; /* an operator's recorded head, before the expiry */
+    uint64_t removed = 9;
+    assert_int_equal(ob_pglog_expire(lg, OLD + 1, &removed, &e), OB_OK);
+    assert_int_equal(removed, 256);
+    if (ob_pglog_verify_extends(ci, cfg.pk, 64, &seen, &r, &e))
+        fail_msg("the recorded head after expiry: %s", e.msg);
+    assert_false(has_table(ci, "log_pg_entry_0"));
+    assert_false(has_table(ci, "log_pg_entry_1"));
+    assert_true(has_table(ci, "log_pg_entry_2"));
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify after expiry: %s", e.msg);
+    assert_int_equal(r.expired_through, 256);
+    assert_int_equal(r.expired_cutoff, OLD + 1);
+    assert_int_equal(r.entries, 520 - 256);
+    assert_int_equal(r.checkpoints, 8);
+    /* kept entries are proved against the head and against older checkpoints */
+    static const uint64_t seqs[] = {257, 300, 384, 385, 512, 520};
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        ob_log_proof p;
+        if (ob_pglog_prove_note(ci, seqs[i], 0, &p, &e))
+            fail_msg("prove %llu: %s", (unsigned long long)seqs[i], e.msg);
+        check_v2(&p);
+        ob_log_proof_free(&p);
+        if (seqs[i] <= 512) {
+            assert_int_equal(ob_pglog_prove_note(ci, seqs[i], 512, &p, &e), OB_OK);
+            check_v2(&p);
+            assert_string_equal(p.note, n512);
+            ob_log_proof_free(&p);
+        }
+    }
+    /* an expired entry is not proved, not even against a checkpoint of its time */
+    ob_log_proof p;
+    assert_int_equal(ob_pglog_prove_note(ci, 10, 0, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_pglog_prove_note(ci, 10, 128, &p, &e), OB_ENOTFOUND);
+    assert_int_equal(ob_pglog_prove(ci, 10, &p, &e), OB_ENOTFOUND);
+    /* what a witness saw before the expiry is still shown to be extended */
+    ob_note_key k = log_key();
+    char *nh;
+    assert_int_equal(ob_pglog_note_at(ci, 0, &nh, &e), OB_OK);
+    ob_log_consistency_proof cp = {.from = 128, .to = 520};
+    assert_int_equal(ob_pglog_consistency(ci, 128, 520, cp.proof, &cp.len, &e), OB_OK);
+    assert_int_equal(ob_log_consistency_check(&cp, n128, nh, &k, 1, &e), OB_OK);
+    cp.to = 512;
+    assert_int_equal(ob_pglog_consistency(ci, 128, 512, cp.proof, &cp.len, &e), OB_OK);
+    assert_int_equal(ob_log_consistency_check(&cp, n128, n512, &k, 1, &e), OB_OK);
+    /* from inside an expired segment it would need dropped leaves */
+    assert_int_equal(ob_pglog_consistency(ci, 100, 512, cp.proof, &cp.len, &e), OB_ENOTFOUND);
+    /* appends go on; expiring again drops nothing new (partition 2 holds new entries) */
+    pg_append_k(lg, 520, 700, NEW);
+    assert_int_equal(ob_pglog_expire(lg, OLD + 1, &removed, &e), OB_OK);
+    assert_int_equal(removed, 0);
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify after more appends: %s", e.msg);
+    assert_int_equal(r.size, 700);
+    /* a later cut-off drops the rest of the sealed, whole partitions (not the one the head
+     * is in) */
+    assert_int_equal(ob_pglog_expire(lg, NEW + 1, &removed, &e), OB_OK);
+    assert_int_equal(removed, 640 - 256);
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify after the second expiry: %s", e.msg);
+    assert_int_equal(r.expired_through, 640);
+    assert_int_equal(ob_pglog_prove_note(ci, 650, 0, &p, &e), OB_OK);
+    check_v2(&p);
+    ob_log_proof_free(&p);
+    ob_free(n128);
+    ob_free(n512);
+    ob_free(nh);
+    ob_pglog_close(lg);
+}
+
+/* What an attacker with the database but not the key could do to an expired log: each is
+ * found by verify (docs/security.md, "the PostgreSQL log's retention"). */
+static void retention_tampering(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *why, *sql;
+    } rows[] = {
+        {"a forged retention marker: a kept partition dropped, the marker moved over it with "
+         "the chain and a cut-off that fit (all but the signature)",
+         "DROP TABLE log_pg_entry_2; UPDATE log_pg_expiry SET through = 384, cutoff = "
+         "1800000001, chain = (SELECT chain FROM log_pg_checkpoint WHERE size = 384)"},
+        {"the retention marker deleted (the dropped entries are then missing)",
+         "DELETE FROM log_pg_expiry"},
+        {"a partition dropped with no marker", "DROP TABLE log_pg_entry_3"},
+        {"a kept partition replaced by one with an entry changed and its leaf recomputed",
+         "ALTER TABLE log_pg_entry DETACH PARTITION log_pg_entry_2; "
+         "CREATE TABLE forged (LIKE log_pg_entry); INSERT INTO forged SELECT * FROM "
+         "log_pg_entry_2; UPDATE forged SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) "
+         "WHERE seq = 300; UPDATE forged SET leaf = sha256('\\x00'::bytea || enc) WHERE seq = "
+         "300; DROP TABLE log_pg_entry_2; ALTER TABLE log_pg_entry ATTACH PARTITION forged "
+         "FOR VALUES FROM (257) TO (385)"},
+        {"a tree node over expired entries changed (a proof for them would be forged)",
+         "UPDATE log_pg_node SET hash = sha256(hash) WHERE level = 7 AND idx = 0"},
+        {"a tree node over kept entries changed", "UPDATE log_pg_node SET hash = sha256(hash) "
+                                                  "WHERE level = 8 AND idx = 1"},
+        {"a tree node deleted", "DELETE FROM log_pg_node WHERE level = 6 AND idx = 5"},
+        {"an expired segment's checkpoint changed",
+         "UPDATE log_pg_checkpoint SET root = sha256(root) WHERE size = 128"},
+        {"the head's note replaced by an older one",
+         "UPDATE log_pg_head SET note = (SELECT note FROM log_pg_checkpoint WHERE size = 512)"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char name[24], ci[512];
+        snprintf(name, sizeof name, "rtamper%zu", i);
+        ob_pglog_config c;
+        ob_pglog *lg = retained_log(name, ci, sizeof ci, &c);
+        ob_err e = {0};
+        uint64_t removed;
+        assert_int_equal(ob_pglog_expire(lg, OLD + 1, &removed, &e), OB_OK);
+        ob_pglog_close(lg);
+        ob_pglog_report r;
+        if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+            fail_msg("before %s: %s", rows[i].why, e.msg);
+        pg_exec(ci, rows[i].sql);
+        if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e) != OB_ETAMPER)
+            fail_msg("%s: not found (%s)", rows[i].why, e.msg);
+    }
+}
+
+/* Retention while two servers append: every expiry is whole partitions at the front, the
+ * appends all succeed, and the log verifies after. */
+static void expire_while_appending(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("expireload", ci, sizeof ci);
+    ob_pglog_config c = cfg;
+    c.partition_segments = 2;
+    ob_pglog *a = NULL, *b = NULL;
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &c, &a, &e) || ob_pglog_open(ci, &c, &b, &e))
+        fail_msg("open: %s", e.msg);
+    static writer_arg w[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].lg = i ? b : a;
+        w[i].id = i;
+        pthread_create(&t[i], NULL, writer_main, &w[i]);
+    }
+    uint64_t dropped = 0, removed;
+    int expiries = 0;
+    for (int round = 0; round < 40; round++) {
+        usleep(20000);
+        if (ob_pglog_expire(round % 2 ? b : a, NEW, &removed, &e))
+            fail_msg("expire: %s", e.msg);
+        dropped += removed;
+        expiries += removed > 0;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ob_pglog_close(a);
+    ob_pglog_close(b);
+    size_t total = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(w[i].failed, 0);
+        for (int k = 0; k < CALLS; k++)
+            total += w[i].n[k];
+    }
+    ob_pglog_report r;
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(r.size, total);
+    assert_int_equal(r.expired_through, dropped);
+    assert_int_equal(r.entries, total - dropped);
+    assert_true(expiries >= 2); /* it ran while the log grew */
+    print_message("expire while appending: %zu entries, %llu dropped in %d expiries\n", total,
+                  (unsigned long long)dropped, expiries);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(two_servers),   cmocka_unit_test(killed_server),
-        cmocka_unit_test(log_rewound),   cmocka_unit_test(tampering),
+        cmocka_unit_test(two_servers),
+        cmocka_unit_test(killed_server),
+        cmocka_unit_test(log_rewound),
+        cmocka_unit_test(tampering),
         cmocka_unit_test(recorded_head),
+        cmocka_unit_test(proofs_match_sqlite),
+        cmocka_unit_test(retention),
+        cmocka_unit_test(retention_tampering),
+        cmocka_unit_test(expire_while_appending),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

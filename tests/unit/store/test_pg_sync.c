@@ -99,7 +99,7 @@ static void alternating(void **state)
     char ci[512];
     pg_fresh_db("alt", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a, *b;
+    ob_pgsync *a = NULL, *b = NULL;
     ob_err e = {0};
     ob_pgsync_config ca = {"server-a", 1000, 200}, cb = {"server-b", 1000, 200};
     if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
