@@ -39,6 +39,7 @@
 #include "log/merkle.h"
 #include "log/note.h"
 #include "log/sha256.h"
+#include "store/backend.h"
 
 /* the advisory lock key: "overblik log" */
 #define LOCK_SQL "SELECT pg_advisory_xact_lock(7236001234)"
@@ -46,8 +47,10 @@
 typedef struct job {
     const ob_log_entry *entries;
     size_t n;
+    ob_store_tx_fn apply; /* the change written with the entries, or NULL */
+    void *apply_ctx;
     uint64_t first_seq;
-    ob_status st;
+    ob_status st; /* the apply's refusal (the batch goes on without this job), or the batch's */
     ob_err err;
     bool done;
     struct job *next;
@@ -551,6 +554,34 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
             return rc;
         parts_upto = (hi + per - 1) / per * per;
     }
+    /* each job's change, in the batch's transaction before its entries, in a savepoint of its
+     * own: a change refused (or failing) takes only its own job out of the batch */
+    for (job *j = jobs; j && !rc; j = j->next) {
+        if (!j->apply)
+            continue;
+        if ((rc = exec_ok(c, "SAVEPOINT job", PGRES_COMMAND_OK, e)))
+            break;
+        ob_store_tx tx = {&ob_store_pg_tx_ops, c};
+        ob_err je = {0};
+        ob_status as = j->apply(j->apply_ctx, &tx, &je);
+        if (as) {
+            j->st = as;
+            j->err = je;
+            if (j->err.code == OB_OK)
+                ob_err_set(&j->err, as, "access log: the change was refused");
+            rc =
+                exec_ok(c, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", PGRES_COMMAND_OK, e);
+        } else {
+            rc = exec_ok(c, "RELEASE SAVEPOINT job", PGRES_COMMAND_OK, e);
+        }
+    }
+    if (rc)
+        return rc;
+    bool any = false;
+    for (job *j = jobs; j && !any; j = j->next)
+        any = !j->st;
+    if (!any) /* every change refused: nothing to append, nothing to commit */
+        return exec_ok(c, "ROLLBACK", PGRES_COMMAND_OK, e);
     uint64_t open = h.size - h.seg_start;
     uint8_t(*leaves)[OB_LOG_HASH_LEN] = lg->seg;
     char note[OB_CHECKPOINT_NOTE_CAP];
@@ -565,6 +596,8 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
     uint8_t *enc = NULL;
     size_t enc_cap = 0;
     for (job *j = jobs; j && !rc; j = j->next) {
+        if (j->st) /* its change was refused: none of its entries */
+            continue;
         j->first_seq = h.size + 1;
         for (size_t i = 0; i < j->n && !rc; i++) {
             const ob_log_entry *en = &j->entries[i];
@@ -696,9 +729,10 @@ static void *writer(void *arg)
         pthread_mutex_lock(&lg->mu);
         for (job *j = first; j;) {
             job *next = j->next;
-            j->st = rc;
-            if (rc)
+            if (rc) { /* the batch failed: no job's change or entries committed */
+                j->st = rc;
                 j->err = e;
+            }
             j->done = true;
             j = next;
         }
@@ -768,6 +802,13 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
 ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, uint64_t *first_seq,
                           ob_err *e)
 {
+    return ob_pglog_append_change(lg, entries, n, NULL, NULL, first_seq, e);
+}
+
+ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size_t n,
+                                 ob_store_tx_fn apply, void *apply_ctx, uint64_t *first_seq,
+                                 ob_err *e)
+{
     if (!n)
         return ob_err_set(e, OB_EINVAL, "an append needs at least one entry");
     for (size_t i = 0; i < n; i++) {
@@ -775,7 +816,7 @@ ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, u
         if (rc)
             return rc;
     }
-    job j = {.entries = entries, .n = n};
+    job j = {.entries = entries, .n = n, .apply = apply, .apply_ctx = apply_ctx};
     pthread_mutex_lock(&lg->mu);
     if (lg->closing) {
         pthread_mutex_unlock(&lg->mu);

@@ -44,6 +44,7 @@
 #include "log/entry.h"
 #include "log/merkle.h"
 #include "log/proof.h"
+#include "store/store.h"
 
 typedef struct ob_pglog ob_pglog;
 
@@ -68,6 +69,16 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
  * error nothing of this call was acknowledged. Thread-safe. */
 ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, uint64_t *first_seq,
                           ob_err *e);
+/* ob_pglog_append with a change: apply runs on the writer thread inside the batch's
+ * transaction, before the entries, in a savepoint of its own, and writes through the
+ * ob_store_tx it is given (store.h's ob_tx_*: the store's tables in the same database), so
+ * the change and its entries commit together or not at all (R-LOG-1, as the SQLite log's
+ * apply callback). When apply returns an error, only this call fails (its change rolled
+ * back, its entries not written) and the batch goes on without it. apply must not COMMIT,
+ * ROLLBACK or RELEASE what it did not open. */
+ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size_t n,
+                                 ob_store_tx_fn apply, void *apply_ctx, uint64_t *first_seq,
+                                 ob_err *e);
 /* Stops the writer after the queued appends and disconnects. */
 void ob_pglog_close(ob_pglog *lg);
 
