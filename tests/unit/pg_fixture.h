@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char pg_dir[64], pg_base[256];
 
@@ -115,6 +116,50 @@ static inline void pg_exec(const char *conninfo, const char *sql)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
+}
+
+/* Column 0 of every row sql gives, as strings (the caller frees with pg_free_column). */
+static inline char **pg_column(const char *conninfo, const char *sql, int *n)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    *n = PQntuples(r);
+    char **out = calloc((size_t)*n + 1, sizeof *out);
+    for (int i = 0; i < *n; i++)
+        out[i] = strdup(PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+static inline void pg_free_column(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A "server" in a child process (fork before any thread starts: a child forked from
+ * threads cannot start its own under ThreadSanitizer): fn(conninfo, fd) runs there and
+ * writes lines to fd; the parent reads them from the stream returned. */
+static inline FILE *pg_spawn(void (*fn)(const char *conninfo, int fd), const char *conninfo,
+                             pid_t *pid)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        fail_msg("pipe");
+    *pid = fork();
+    if (*pid < 0)
+        fail_msg("fork");
+    if (*pid == 0) {
+        close(fds[0]);
+        fn(conninfo, fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    return fdopen(fds[0], "r");
 }
 
 #endif

@@ -70,29 +70,6 @@ static ob_status write_change(ob_pglog *lg, const char *token, bool refuse, ob_e
     return ob_pglog_append_change(lg, &en, 1, apply, &c, NULL, e);
 }
 
-/* Sorted tokens of the records and of the entries, from the database. */
-static char **column(const char *uri, const char *sql, int *n)
-{
-    PGconn *c = PQconnectdb(uri);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    *n = PQntuples(r);
-    char **out = calloc((size_t)*n + 1, sizeof *out);
-    for (int i = 0; i < *n; i++)
-        out[i] = strdup(PQgetvalue(r, i, 0));
-    PQclear(r);
-    PQfinish(c);
-    return out;
-}
-
-static void free_col(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 #define RECORD_TOKENS "SELECT json::json->>'token' AS t FROM store_records ORDER BY t"
 #define ENTRY_TOKENS  "SELECT patient FROM log_pg_entry ORDER BY patient"
 
@@ -100,12 +77,12 @@ static void free_col(char **v, int n)
 static int same_tokens(const char *uri)
 {
     int nr, ne;
-    char **rec = column(uri, RECORD_TOKENS, &nr), **ent = column(uri, ENTRY_TOKENS, &ne);
+    char **rec = pg_column(uri, RECORD_TOKENS, &nr), **ent = pg_column(uri, ENTRY_TOKENS, &ne);
     assert_int_equal(nr, ne);
     for (int i = 0; i < nr; i++)
         assert_string_equal(rec[i], ent[i]);
-    free_col(rec, nr);
-    free_col(ent, ne);
+    pg_free_column(rec, nr);
+    pg_free_column(ent, ne);
     return nr;
 }
 
@@ -114,8 +91,8 @@ static bool has_token(const char *uri, const char *sql_fmt, const char *token)
     char sql[256];
     snprintf(sql, sizeof sql, sql_fmt, token);
     int n;
-    char **v = column(uri, sql, &n);
-    free_col(v, n);
+    char **v = pg_column(uri, sql, &n);
+    pg_free_column(v, n);
     return n > 0;
 }
 
@@ -219,16 +196,8 @@ static void killed(void **state)
     ob_err e = {0};
     if (ob_store_open(uri, &s, &e)) /* the store's tables first */
         fail_msg("open: %s", e.msg);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        close(fds[0]);
-        child_writer(uri, fds[1]);
-    }
-    close(fds[1]);
-    FILE *in = fdopen(fds[0], "r");
+    pid_t child;
+    FILE *in = pg_spawn(child_writer, uri, &child);
     char line[64], last[64] = "";
     int acked = 0;
     while (acked < 400 && fgets(line, sizeof line, in)) {

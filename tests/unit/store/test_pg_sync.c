@@ -163,18 +163,9 @@ static void frozen_and_killed(void **state)
     (void)state;
     char ci[512];
     pg_fresh_db("frozen", ci, sizeof ci);
-    /* the child first, while this process has no threads (a child forked from threads
-     * cannot start its own under ThreadSanitizer) */
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        close(fds[0]);
-        child_server(ci, fds[1]);
-    }
-    close(fds[1]);
-    FILE *in = fdopen(fds[0], "r");
+    /* the child first, while this process has no threads */
+    pid_t child;
+    FILE *in = pg_spawn(child_server, ci, &child);
     char line[64];
     assert_non_null(fgets(line, sizeof line, in)); /* "up" */
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
