@@ -151,6 +151,7 @@ int main(int argc, char **argv)
         for (size_t f = 0; f < u->n_fig; f++)
             u->state[f] = OB_STATS_RELEASED;
         ob_status st = OB_OK;
+        uint64_t work = 0;
         if (single) {
             ob_stats_report_protect(rep[i], &s, NULL, &e);
         } else {
@@ -158,8 +159,11 @@ int main(int argc, char **argv)
                 rel[j - i] = (ob_stats_link_rel){rep[j], owner,    pubs[j],       NULL, llo[j],
                                                  lhi[j], month(j), month(j + 12), 0};
             rel[0].pub = NULL;
-            ob_stats_link L = {(size_t)(hmax - i + 1), rel, 0, 2, 1, 0};
-            st = ob_stats_link_protect(&L, &s, NULL, &e);
+            ob_stats_link L = {(size_t)(hmax - i + 1), rel, 0, 2, 1, 0, 0};
+            ob_stats_audit ha = {0};
+            st = ob_stats_link_protect(&L, &s, &ha, &e);
+            work = ha.work;
+            ob_stats_audit_free(&ha);
         }
         /* a refused release publishes nothing */
         for (size_t f = 0; f < u->n_fig; f++)
@@ -168,8 +172,8 @@ int main(int argc, char **argv)
         size_t nh = 0;
         for (size_t f = 0; f < u->n_fig; f++)
             nh += pubs[i][f] != OB_STATS_PUB_EXACT;
-        printf("history: release %d with %d earlier: %s%zu of %zu hidden, %.2f s\n", i, hmax - i,
-               st ? "refused, " : "", nh, u->n_fig, now() - t1);
+        printf("history: release %d with %d earlier: %s%zu of %zu hidden, %.2f s, work %llu\n", i,
+               hmax - i, st ? "refused, " : "", nh, u->n_fig, now() - t1, (unsigned long long)work);
     }
     printf("history: %d earlier releases %s in %.1f s (%d refused)\n", hmax,
            single ? "each protected on its own" : "each protected with the ones before it",
@@ -193,7 +197,14 @@ int main(int argc, char **argv)
                                          lhi[i], month(i), month(i + 12), 0};
         for (int i = 1; i <= h; i++)
             rel[i].pub = pubs[i];
-        ob_stats_link L = {(size_t)h + 1, rel, 0, 2, 1, getenv("OB_EXACT") != NULL};
+        const char *wl = getenv("OB_WORK_LIMIT");
+        ob_stats_link L = {(size_t)h + 1,
+                           rel,
+                           0,
+                           2,
+                           1,
+                           getenv("OB_EXACT") != NULL,
+                           wl ? strtoull(wl, NULL, 10) : 0};
         ob_stats_audit a = {0};
         double t0 = now();
         ob_status st = ob_stats_link_protect(&L, &s, &a, &e);
@@ -204,7 +215,8 @@ int main(int argc, char **argv)
         if (st)
             printf("| %d | refused (%s) | - | %.2f s |\n", h, e.msg, dt);
         else
-            printf("| %d | %zu of %zu | %zu | %.2f s |\n", h, hidden, t->n_fig, a.n, dt);
+            printf("| %d | %zu of %zu | %zu | %.2f s (work %llu) |\n", h, hidden, t->n_fig, a.n, dt,
+                   (unsigned long long)a.work);
         ob_stats_audit_free(&a);
     }
     for (int i = 1; i <= hmax; i++)

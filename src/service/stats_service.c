@@ -14,6 +14,23 @@
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/stats_sqlite.h"
 
+/* The linked auditor's work limit for one release (simplex iterations plus search nodes,
+ * ob_stats_link.work_limit): 6 million, about five to ten minutes of one core on the 2-vCPU
+ * test machine (docs/performance.md, "The audit's work limit"); OVERBLIK_STATS_WORK_LIMIT
+ * sets another (0: none). A release that needs more is refused, the same way each time,
+ * rather than keep a server thread busy for hours. */
+static uint64_t stats_work_limit(void)
+{
+    const char *v = getenv("OVERBLIK_STATS_WORK_LIMIT");
+    char *end;
+    if (v && *v) {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end == '\0' && v[0] != '-')
+            return n;
+    }
+    return 6000000ULL;
+}
+
 #define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
 #define DIASTOLIC_CODE "DNK05473" /* NPU: blood pressure, diastolic */
 #define CHECKUP_CODE   "ANNUAL-CHECKUP"
@@ -1081,7 +1098,8 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
                 rels[i + 1] = (ob_stats_link_rel){p->r,   p->owner, p->kind, p->val,  p->llo,
                                                   p->lhi, p->from,  p->to,   p->local};
             }
-            ob_stats_link L = {pv.n + 1, rels, o->mode == OB_STATS_MODE_ROUND, 2, 1, 0};
+            ob_stats_link L = {pv.n + 1,          rels, o->mode == OB_STATS_MODE_ROUND, 2, 1, 0,
+                               stats_work_limit()};
             /* other clusters' and planning groups' releases: their stored patient sets (kept
              * for the retention period) are compared pairwise; each finding hides a figure
              * and the linked protection runs again */

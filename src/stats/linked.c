@@ -693,6 +693,20 @@ struct lp {
                           * below it when minimising, at or above when maximising */
 };
 
+/* The audit's work so far (simplex iterations and branch-and-bound nodes of every problem it
+ * solves) against ob_stats_link.work_limit. Per thread: a thread runs one audit at a time,
+ * and the solves deep inside reach it without a context through every builder. Once over,
+ * every further solve fails at once, and the call reports the limit (link_protect). */
+static _Thread_local uint64_t work_done, work_limit;
+static _Thread_local int work_over;
+
+static void work_add(uint64_t n)
+{
+    work_done += n;
+    if (work_limit && work_done > work_limit)
+        work_over = 1;
+}
+
 static void stop_cb(glp_tree *T, void *info)
 {
     struct lp *lp = info;
@@ -890,6 +904,8 @@ static void target_obj(const struct sys *y, glp_prob *p, const struct target *t,
 
 static int solve(struct lp *lp, int dir, int tm_ms, double *val)
 {
+    if (work_over)
+        return -1;
     glp_prob *p = lp->p;
     glp_set_obj_dir(p, dir);
     if (lp->mip) {
@@ -921,6 +937,7 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         io.cb_func = stop_cb;
         io.cb_info = lp;
         int irc = glp_intopt(p, &io);
+        work_add((uint64_t)lp->nodes);
         int st = glp_mip_status(p);
         if ((irc == GLP_ETMLIM || irc == GLP_ESTOP) && st == GLP_FEAS) {
             *val = glp_mip_obj_val(p);
@@ -944,11 +961,14 @@ static int solve(struct lp *lp, int dir, int tm_ms, double *val)
         sm.presolve = GLP_OFF;
         if (lp->dual)
             sm.meth = GLP_DUALP;
+        int it0 = glp_get_it_cnt(p);
         int rc = glp_simplex(p, &sm);
         if (rc == GLP_EFAIL || rc == GLP_ESING || rc == GLP_ECOND || rc == GLP_EBOUND) {
             glp_adv_basis(p, 0); /* a fresh basis, then once more */
             rc = glp_simplex(p, &sm);
         }
+        int it1 = glp_get_it_cnt(p);
+        work_add(it1 > it0 ? (uint64_t)(it1 - it0) : 0);
         if (rc != 0)
             return -1;
         int st = glp_get_status(p);
@@ -2286,6 +2306,20 @@ static ob_status link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_st
     return st;
 }
 
+/* After an audit: over the work limit, whatever the run concluded from its failed solves,
+ * is a refusal that says so. */
+static ob_status work_verdict(const ob_stats_link *L, ob_status st, ob_err *e)
+{
+    if (!work_over)
+        return st;
+    return ob_err_set(e, OB_EDENIED,
+                      "release refused: auditing it jointly with its %zu earlier release(s) "
+                      "needs more than the audit's work limit (%llu simplex iterations and "
+                      "search nodes); nothing is published that has not been proven safe "
+                      "(R-STAT-8)",
+                      L->n - 1, (unsigned long long)work_limit);
+}
+
 static ob_status link_protect(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *audit,
                               ob_err *e)
 {
@@ -2348,15 +2382,29 @@ static ob_status link_protect(const ob_stats_link *L, const ob_stats_sdc *s, ob_
 ob_status ob_stats_link_audit(const ob_stats_link *L, const ob_stats_sdc *s, ob_stats_audit *out,
                               ob_err *e)
 {
+    work_done = 0;
+    work_over = 0;
+    work_limit = L ? L->work_limit : 0;
     ob_status st = link_audit(L, s, out, e);
     glp_free_env();
-    return st;
+    if (!st)
+        out->work = work_done;
+    if (work_over && !st)
+        ob_stats_audit_free(out);
+    return L ? work_verdict(L, st, e) : st;
 }
 
 ob_status ob_stats_link_protect(const ob_stats_link *L, const ob_stats_sdc *s,
                                 ob_stats_audit *audit, ob_err *e)
 {
+    work_done = 0;
+    work_over = 0;
+    work_limit = L ? L->work_limit : 0;
     ob_status st = link_protect(L, s, audit, e);
     glp_free_env();
-    return st;
+    if (!st && audit)
+        audit->work = work_done;
+    if (work_over && !st && audit)
+        ob_stats_audit_free(audit);
+    return L ? work_verdict(L, st, e) : st;
 }

@@ -158,6 +158,7 @@ typedef struct ob_stats_audit {
     size_t n, cap;
     ob_stats_finding *f;
     size_t n_unsafe;
+    uint64_t work; /* the linked auditor's work (ob_stats_link.work_limit's unit) */
 } ob_stats_audit;
 
 void ob_stats_audit_free(ob_stats_audit *a);
@@ -222,6 +223,11 @@ typedef struct ob_stats_link {
     int pairs;                    /* audit pairs of clinics too */
     int exact; /* 1: no witness problems, every attacker on the whole problem (the tests
                 * compare both; docs/statistics.md "The linked auditor") */
+    /* the most work the audit may do: simplex iterations plus branch-and-bound nodes over
+     * every problem it solves; 0 = no limit. Past it the release is refused (fail closed)
+     * rather than keep a server busy for hours: a count, not a time, so the same query on
+     * the same data and history always gets the same answer. */
+    uint64_t work_limit;
 } ob_stats_link;
 
 /* Audit only (integer programs). *out owned by the caller. */

@@ -112,6 +112,21 @@ out=$("$bin" stats cluster --db "$db" --cluster nope --code T90 2>&1); rc=$?
 out=$("$bin" stats cluster --db "$db" --cluster klynge-0 2>&1); rc=$?
 [ $rc -eq 2 ] && ok || bad "missing --code is a usage error (rc=$rc)"
 
+# the audit's work limit (R-STAT-8, docs/statistics.md): a release whose joint audit needs
+# more is refused with the reason, exit 5, logged as a refusal, nothing recorded; the same
+# query gets the same answer (a count, not a time)
+nrel=$(sqlite3 "$db" "select count(*) from stats_release")
+nlog=$(sqlite3 "$db" "select count(*) from log_entries")
+for k in 1 2; do
+  out=$(OVERBLIK_STATS_WORK_LIMIT=200 "${S[@]}" "${P[@]}" --bands 135 2>&1); rc=$?
+  [ $rc -eq 5 ] && ok || bad "over the work limit: refused, exit 5 (rc=$rc: $out)"
+  has "the refusal says why ($k)" "$out" "work limit"
+done
+[ "$(sqlite3 "$db" "select count(*) from stats_release")" = "$nrel" ] && ok ||
+  bad "a refused release is not recorded"
+[ "$(sqlite3 "$db" "select count(*) from log_entries")" = $((nlog + 2)) ] && ok ||
+  bad "each refusal is one log entry"
+
 # every release is recorded and logged
 n=$(sqlite3 "$db" "select count(*) from stats_release")
 [ "$n" -ge 12 ] && ok || bad "releases recorded ($n)"

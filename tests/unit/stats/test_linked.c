@@ -138,7 +138,7 @@ static void check_seed(uint64_t seed)
     struct world w;
     world_make(&w, seed);
     ob_err e = {0};
-    ob_stats_link L = {HIST + 1, w.rel, 0, 2, 1, 0};
+    ob_stats_link L = {HIST + 1, w.rel, 0, 2, 1, 0, 0};
     ob_stats_link X = L;
     X.exact = 1;
     /* a fixed pattern: the single-table protection's (it knows nothing of the history) */
@@ -213,10 +213,52 @@ static void test_witness_agrees(void **state)
         check_seed(seeds[i]);
 }
 
+/* The work limit (R-STAT-8; docs/statistics.md "The audit's work limit"): an audit that needs
+ * more than its limit refuses the release and says why, the same way every time (a count,
+ * not a time), and publishes nothing; the work of an audit within its limit is reported
+ * and the same on every run. */
+static void test_work_limit(void **state)
+{
+    (void)state;
+    struct world w;
+    world_make(&w, 0x9E3779B97F4A7C15ull);
+    ob_err e = {0};
+    ob_stats_link L = {HIST + 1, w.rel, 0, 2, 1, 0, 0};
+    reset0(&w);
+    ob_stats_audit a = {0};
+    assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
+    uint64_t need = a.work;
+    assert_true(need > 100);
+    ob_stats_audit_free(&a);
+    reset0(&w);
+    assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
+    assert_int_equal(a.work, need); /* deterministic */
+    ob_stats_audit_free(&a);
+    /* just enough: the same table; less: refused, twice alike */
+    L.work_limit = need;
+    reset0(&w);
+    assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
+    ob_stats_audit_free(&a);
+    L.work_limit = need / 2;
+    for (int k = 0; k < 2; k++) {
+        reset0(&w);
+        ob_err e2 = {0};
+        assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e2), OB_EDENIED);
+        assert_non_null(strstr(e2.msg, "work limit"));
+        assert_non_null(strstr(e2.msg, "R-STAT-8"));
+        assert_int_equal(a.n, 0); /* no findings handed out */
+    }
+    /* the audit alone is bound the same way */
+    L.work_limit = 10;
+    assert_int_equal(ob_stats_link_audit(&L, &K5, &a, &e), OB_EDENIED);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_witness_agrees),
+        cmocka_unit_test(test_work_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
