@@ -4,8 +4,9 @@
 # replication, and haproxy, all real, on loopback. Two writers insert sequential ids in
 # autocommit, one through haproxy's primary port and one through the multi-host libpq URI
 # (target_session_attrs=read-write), each noting every id whose COMMIT was acknowledged.
-# While they write, the leader's machine "dies": its Patroni and its postmaster with all
-# its backends are SIGKILLed. Then:
+# While they write, the leader's machine "dies" five times (KILLS): its Patroni and its
+# postmaster with all its backends are SIGKILLed, and the dead member is started again
+# before the next. Then:
 #   - another member becomes leader, and both writers' writes resume;
 #   - every acknowledged id is on the new primary (nothing acknowledged is lost: what
 #     synchronous replication promises);
@@ -146,26 +147,13 @@ done
   fatal "both writers write before the failure (acks: haproxy $(acks haproxy), uri $(acks uri))"
 ok
 
-# --- the leader's machine dies: its Patroni, and its postmaster with every backend. Patroni
-# starts the postmaster in a session of its own (through a child that calls setsid and
-# exits), so the postmaster's process group holds the postmaster and its children only.
-old="" pm=""
-for _ in $(seq 1 40); do
-  read -r old pm < <(bash "$cluster" leader "$db" 2>/dev/null) && [ -n "$pm" ] && break
-  sleep 0.5
-done
-{ [ -n "${old:-}" ] && [ -n "${pm:-}" ]; } || fatal "a leader with a postmaster (got '${old:-}' '${pm:-}')"
-pp=$(head -1 "$db/$old/patroni.pid")
-pg=$(ps -o pgid= -p "$pm" | tr -d ' ')
-{ [ -n "$pg" ] && [ "$pg" != "$(ps -o pgid= -p "$pp" | tr -d ' ')" ] &&
-  [ "$pg" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; } ||
-  fatal "the postmaster $pm has a process group of its own (got '$pg')"
-sleep 1
-tkill=$(date +%s.%N) # a writer's errors from here on are the failure's
-sync_before_ca=$(syncacks ca) sync_before_cb=$(syncacks cb)
-kill -KILL -- "$pp" "-$pg" || fatal "kill $old's Patroni ($pp) and postmaster ($pm, group $pg)"
-echo "# killed $old: Patroni $pp, postmaster $pm and its backends (process group $pg)"
-
+# --- the leader's machine dies, KILLS times (default 5): its Patroni, and its postmaster
+# with every backend. Patroni starts the postmaster in a session of its own (through a
+# child that calls setsid and exits), so the postmaster's process group holds the
+# postmaster and its children only. After each kill another member leads and the writes
+# resume; the dead member is started again and rejoins as a replica (strict synchronous
+# replication needs a standby) before the next kill. The writers, the log's servers and the
+# sync servers write through all of them.
 # after_kill FILE: "first-ack-after last-ack-before" around the writer's first failure after
 # the kill (its clock's view of the outage), or nothing while no write has succeeded since
 after_kill() {
@@ -174,25 +162,53 @@ after_kill() {
     $1 == "E" && $2 >= k && !err { err = 1 }
     $1 == "A" && err { printf "%s %s\n", $3, last; exit }' "$1"
 }
-new=""
-for _ in $(seq 1 120); do
-  new=$(bash "$cluster" leader "$db" 2>/dev/null | cut -d' ' -f1)
-  [ -n "$new" ] && [ "$new" != "$old" ] && [ -n "$(after_kill "$work/haproxy.acks")" ] &&
-    [ -n "$(after_kill "$work/uri.acks")" ] && break
-  sleep 0.5
-done
-{ [ -n "$new" ] && [ "$new" != "$old" ]; } || fatal "a new leader is elected (got '$new', old '$old')"
-ok
-for w in haproxy uri; do
-  read -r first last < <(after_kill "$work/$w.acks")
-  [ -n "${first:-}" ] || fatal "writes resume through $w after the failure"
+kills=${KILLS:-5}
+sync_before_ca=$(syncacks ca) sync_before_cb=$(syncacks cb)
+outages=""
+for round in $(seq 1 "$kills"); do
+  old="" pm=""
+  for _ in $(seq 1 40); do
+    read -r old pm < <(bash "$cluster" leader "$db" 2>/dev/null) && [ -n "$pm" ] && break
+    sleep 0.5
+  done
+  { [ -n "${old:-}" ] && [ -n "${pm:-}" ]; } || fatal "kill $round: a leader with a postmaster (got '${old:-}' '${pm:-}')"
+  pp=$(head -1 "$db/$old/patroni.pid")
+  pg=$(ps -o pgid= -p "$pm" | tr -d ' ')
+  { [ -n "$pg" ] && [ "$pg" != "$(ps -o pgid= -p "$pp" | tr -d ' ')" ] &&
+    [ "$pg" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; } ||
+    fatal "the postmaster $pm has a process group of its own (got '$pg')"
+  sleep 1
+  tkill=$(date +%s.%N) # a writer's errors from here on are the failure's
+  kill -KILL -- "$pp" "-$pg" || fatal "kill $old's Patroni ($pp) and postmaster ($pm, group $pg)"
+  echo "# kill $round: $old (Patroni $pp, postmaster $pm and its backends, process group $pg)"
+  new=""
+  for _ in $(seq 1 120); do
+    new=$(bash "$cluster" leader "$db" 2>/dev/null | cut -d' ' -f1)
+    [ -n "$new" ] && [ "$new" != "$old" ] && [ -n "$(after_kill "$work/haproxy.acks")" ] &&
+      [ -n "$(after_kill "$work/uri.acks")" ] && break
+    sleep 0.5
+  done
+  { [ -n "$new" ] && [ "$new" != "$old" ]; } || fatal "kill $round: a new leader is elected (got '$new', old '$old')"
   ok
-  awk -v f="$first" -v l="$last" -v w="$w" 'BEGIN { printf "# failover: %.1f s without service (%s)\n", f - l, w }'
+  for w in haproxy uri; do
+    read -r first last < <(after_kill "$work/$w.acks")
+    [ -n "${first:-}" ] || fatal "kill $round: writes resume through $w after the failure"
+    ok
+    gap=$(awk -v f="$first" -v l="$last" 'BEGIN { printf "%.1f", f - l }')
+    echo "# kill $round: $gap s without service ($w)"
+    outages+=" $gap"
+  done
+  # when the new leader took the lock (its Patroni's log, local time), for the record
+  tp=$(grep 'promoted self to leader' "$db/$new/patroni.log" | tail -1 | cut -c1-23 | tr , .)
+  [ -z "$tp" ] || awk -v p="$(date -d "$tp" +%s.%N)" -v k="$tkill" -v n="$new" \
+    'BEGIN { printf "# %s promoted itself %.1f s after the kill\n", n, p - k }'
+  # the dead member comes back (`start` starts what is not running and waits until the
+  # cluster has a primary with two streaming replicas again): the next kill has a standby
+  bash "$cluster" start "$db" >"$work/restart.out" 2>&1 || { cat "$work/restart.out"; fatal "kill $round: restart $old"; }
+  eq "kill $round: $old rejoins as a replica (Patroni's /replica)" \
+    "$(v=API_${old#n}; curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:${!v}/replica")" 200
 done
-# when the new leader took the lock (its Patroni's log, local time), for the record
-tp=$(grep -m1 'promoted self to leader' "$db/$new/patroni.log" | cut -c1-23 | tr , .)
-[ -z "$tp" ] || awk -v p="$(date -d "$tp" +%s.%N)" -v k="$tkill" -v n="$new" \
-  'BEGIN { printf "# %s promoted itself %.1f s after the kill\n", n, p - k }'
+echo "# $kills primary kills; seconds without service (haproxy, uri per kill):$outages"
 # a little more load on the new primary, then the writers stop
 sleep 1
 for p in "${writers[@]}"; do kill "$p" 2>/dev/null; done
@@ -249,12 +265,7 @@ eq "overblik log verify on the failed-over cluster: exit 0" "$?" 0
 has "... the whole log" "$out" "log verified:"
 echo "# $out"
 
-# --- the dead member comes back: `start` starts what is not running and waits until the
-# cluster has a primary with two streaming replicas again
-bash "$cluster" start "$db" >"$work/restart.out" 2>&1 || { cat "$work/restart.out"; fatal "restart $old"; }
-ok
-eq "$old rejoins as a replica (Patroni's /replica)" \
-  "$(v=API_${old#n}; curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:${!v}/replica")" 200
+# --- the last member killed, back as a replica since the loop: it has every row
 v=PG_${old#n}
 port=${!v}
 conn_old="host=127.0.0.1 port=$port user=postgres dbname=postgres connect_timeout=2 passfile=$db/pgpass"
