@@ -20,6 +20,45 @@ void ob_log_entry_fields(const ob_log_entry *e, const char *out[OB_LOG_NFIELDS])
         out[i] = f[i] ? f[i] : "";
 }
 
+/* The 14 string fields of e as pointers to its members, in encoding order. */
+static void field_ptrs(ob_log_entry *e, const char **out[OB_LOG_NFIELDS])
+{
+    const char **p[OB_LOG_NFIELDS] = {
+        &e->actor_id,     &e->actor_name,  &e->actor_role, &e->actor_org,     &e->actor_org_name,
+        &e->on_behalf_of, &e->patient,     &e->category,   &e->resource,      &e->purpose,
+        &e->rule,         &e->legal_basis, &e->reason,     &e->justification,
+    };
+    memcpy(out, p, sizeof p);
+}
+
+size_t ob_log_entries_strbytes(const ob_log_entry *en, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *f[OB_LOG_NFIELDS];
+        ob_log_entry_fields(&en[i], f);
+        for (int k = 0; k < OB_LOG_NFIELDS; k++)
+            bytes += strlen(f[k]) + 1;
+    }
+    return bytes;
+}
+
+void ob_log_entries_copy(const ob_log_entry *en, size_t n, ob_log_entry *out, char *buf)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = en[i];
+        const char *src[OB_LOG_NFIELDS], **dst[OB_LOG_NFIELDS];
+        ob_log_entry_fields(&en[i], src);
+        field_ptrs(&out[i], dst);
+        for (int k = 0; k < OB_LOG_NFIELDS; k++) {
+            size_t len = strlen(src[k]) + 1;
+            memcpy(buf, src[k], len);
+            *dst[k] = buf;
+            buf += len;
+        }
+    }
+}
+
 void ob_log_put_u64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

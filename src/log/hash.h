@@ -40,6 +40,12 @@
 
 /* The 14 string fields of e in encoding order (NULL mapped to ""). */
 void ob_log_entry_fields(const ob_log_entry *e, const char *out[OB_LOG_NFIELDS]);
+/* Bytes the string fields of n entries take, NULs included (for ob_log_entries_copy). */
+size_t ob_log_entries_strbytes(const ob_log_entry *en, size_t n);
+/* Copies n entries into out, their strings packed into buf (ob_log_entries_strbytes bytes
+ * long): out's strings point into buf, so out lives as long as buf does, whatever becomes
+ * of en (an asynchronous append's copy). */
+void ob_log_entries_copy(const ob_log_entry *en, size_t n, ob_log_entry *out, char *buf);
 /* Names of the 14 fields, in encoding order (for JSON and SQL column names). */
 extern const char *const ob_log_field_names[OB_LOG_NFIELDS];
 

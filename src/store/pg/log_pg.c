@@ -49,6 +49,9 @@ typedef struct job {
     size_t n;
     ob_store_tx_fn apply; /* the change written with the entries, or NULL */
     void *apply_ctx;
+    ob_pglog_done_fn done_fn; /* asynchronous: called on the writer, then the job freed;
+                               * its entries are a copy in the same allocation */
+    void *done_ctx;
     uint64_t first_seq;
     ob_status st; /* the apply's refusal (the batch goes on without this job), or the batch's */
     ob_err err;
@@ -68,6 +71,7 @@ struct ob_pglog {
     pthread_mutex_t mu;
     pthread_cond_t wake, finished;
     job *head, *tail;
+    size_t pending; /* entries of asynchronous jobs queued or in a batch (under mu) */
     bool closing;
     /* The open segment's leaves as this server last saw them committed (the writer
      * thread's): a batch then reads only the rows other servers appended since, usually
@@ -726,14 +730,27 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&lg->mu);
         ob_err e = {0};
         ob_status rc = run_batch(lg, first, &e);
+        /* asynchronous jobs hear on this thread, outside the lock, and are freed */
+        for (job *j = first, *next; j; j = next) {
+            next = j->next;
+            if (!j->done_fn)
+                continue;
+            ob_status st = rc ? rc : j->st;
+            j->done_fn(j->done_ctx, st, st ? 0 : j->first_seq, st ? (rc ? &e : &j->err) : NULL);
+        }
         pthread_mutex_lock(&lg->mu);
         for (job *j = first; j;) {
             job *next = j->next;
-            if (rc) { /* the batch failed: no job's change or entries committed */
-                j->st = rc;
-                j->err = e;
+            if (j->done_fn) {
+                lg->pending -= j->n;
+                ob_free(j);
+            } else {
+                if (rc) { /* the batch failed: no job's change or entries committed */
+                    j->st = rc;
+                    j->err = e;
+                }
+                j->done = true;
             }
-            j->done = true;
             j = next;
         }
         pthread_cond_broadcast(&lg->finished);
@@ -838,6 +855,58 @@ ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size
     }
     if (first_seq)
         *first_seq = j.first_seq;
+    return OB_OK;
+}
+
+#define ALIGN16(x)  (((x) + 15) & ~(size_t)15)
+#define MAX_PENDING 65536
+
+ob_status ob_pglog_append_async(ob_pglog *lg, const ob_log_entry *entries, size_t n,
+                                ob_store_tx_fn apply, void *apply_ctx, ob_pglog_done_fn done,
+                                void *done_ctx, ob_err *e)
+{
+    if (!n || !done)
+        return ob_err_set(e, OB_EINVAL, "an append needs at least one entry and a callback");
+    for (size_t i = 0; i < n; i++) {
+        ob_status rc = ob_log_entry_check(&entries[i], e);
+        if (rc)
+            return rc;
+    }
+    /* one allocation: the job, the entries, their strings (the caller may free its own) */
+    size_t off_entries = ALIGN16(sizeof(job)), off_strings = off_entries + n * sizeof(ob_log_entry);
+    char *mem = ob_malloc(off_strings + ob_log_entries_strbytes(entries, n));
+    if (!mem)
+        return ob_err_set(e, OB_ENOMEM, "out of memory appending to the PostgreSQL log");
+    job *j = (job *)(void *)mem;
+    ob_log_entry *copy = (ob_log_entry *)(void *)(mem + off_entries);
+    ob_log_entries_copy(entries, n, copy, mem + off_strings);
+    *j = (job){.entries = copy,
+               .n = n,
+               .apply = apply,
+               .apply_ctx = apply_ctx,
+               .done_fn = done,
+               .done_ctx = done_ctx};
+    pthread_mutex_lock(&lg->mu);
+    ob_status rc = OB_OK;
+    if (lg->closing)
+        rc = ob_err_set(e, OB_EINVAL, "the PostgreSQL log is closing");
+    else if (lg->pending > 0 && lg->pending + n > MAX_PENDING)
+        rc = ob_err_set(e, OB_ELIMIT,
+                        "the PostgreSQL log has %zu entries queued; retry when some are done",
+                        lg->pending);
+    if (rc) {
+        pthread_mutex_unlock(&lg->mu);
+        ob_free(mem);
+        return rc;
+    }
+    lg->pending += n;
+    if (lg->tail)
+        lg->tail->next = j;
+    else
+        lg->head = j;
+    lg->tail = j;
+    pthread_cond_signal(&lg->wake);
+    pthread_mutex_unlock(&lg->mu);
     return OB_OK;
 }
 

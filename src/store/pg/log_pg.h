@@ -79,6 +79,19 @@ ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, u
 ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size_t n,
                                  ob_store_tx_fn apply, void *apply_ctx, uint64_t *first_seq,
                                  ob_err *e);
+/* Called once per accepted ob_pglog_append_async call, on the writer thread, after the
+ * batch holding its entries committed (st OB_OK, first_seq the first entry's seq) or
+ * failed (st and err say why; nothing of the call was written; err valid during the call
+ * only). It must be quick and must not call ob_pglog_append or ob_pglog_close. */
+typedef void (*ob_pglog_done_fn)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
+/* Queues n >= 1 entries (with apply's change, apply may be NULL) and returns at once: the
+ * entries are copied, so the caller may free them; apply_ctx and done_ctx must live until
+ * done. OB_ELIMIT when 65,536 entries are already queued (retry later); on any error
+ * nothing was queued and done is never called. Thread-safe; the HTTP server's way of
+ * keeping many searches' entries in flight (as ob_log_append_async on SQLite). */
+ob_status ob_pglog_append_async(ob_pglog *lg, const ob_log_entry *entries, size_t n,
+                                ob_store_tx_fn apply, void *apply_ctx, ob_pglog_done_fn done,
+                                void *done_ctx, ob_err *e);
 /* Stops the writer after the queued appends and disconnects. */
 void ob_pglog_close(ob_pglog *lg);
 

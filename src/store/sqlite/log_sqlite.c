@@ -1025,17 +1025,6 @@ static ob_status check_entry(const ob_log_entry *en, ob_err *e)
     return st;
 }
 
-static void entry_field_ptrs(ob_log_entry *en, const char **f[OB_LOG_NFIELDS])
-{
-    const char **p[OB_LOG_NFIELDS] = {
-        &en->actor_id,       &en->actor_name,    &en->actor_role, &en->actor_org,
-        &en->actor_org_name, &en->on_behalf_of,  &en->patient,    &en->category,
-        &en->resource,       &en->purpose,       &en->rule,       &en->legal_basis,
-        &en->reason,         &en->justification,
-    };
-    memcpy(f, p, sizeof p);
-}
-
 /* Sends a job to the writer and waits for it. */
 static ob_status submit(ob_log *lg, struct job *j, ob_err *e)
 {
@@ -1116,16 +1105,12 @@ ob_status ob_log_append_async(ob_log *lg, const ob_log_entry *entries, size_t n,
     if (n > lg->max_batch)
         return ob_err_set(e, OB_ELIMIT, "access log: %zu entries in one call (limit %u)", n,
                           lg->max_batch);
-    size_t strbytes = 0;
     for (size_t i = 0; i < n; i++) {
         ob_status st = check_entry(&entries[i], e);
         if (st != OB_OK)
             return st;
-        const char *f[OB_LOG_NFIELDS];
-        ob_log_entry_fields(&entries[i], f);
-        for (int k = 0; k < OB_LOG_NFIELDS; k++)
-            strbytes += strlen(f[k]) + 1;
     }
+    size_t strbytes = ob_log_entries_strbytes(entries, n);
     size_t off_states = ALIGN_UP(sizeof(struct job));
     size_t off_entries = ALIGN_UP(off_states + n * sizeof(ob_sha256_ctx));
     size_t off_strings = off_entries + n * sizeof(ob_log_entry);
@@ -1135,21 +1120,10 @@ ob_status ob_log_append_async(ob_log *lg, const ob_log_entry *entries, size_t n,
     struct job *j = (struct job *)(void *)mem;
     ob_sha256_ctx *states = (ob_sha256_ctx *)(void *)(mem + off_states);
     ob_log_entry *copy = (ob_log_entry *)(void *)(mem + off_entries);
-    char *p = mem + off_strings;
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = entries[i];
-        const char *src[OB_LOG_NFIELDS], **dst[OB_LOG_NFIELDS];
-        ob_log_entry_fields(&entries[i], src);
-        entry_field_ptrs(&copy[i], dst);
-        for (int k = 0; k < OB_LOG_NFIELDS; k++) {
-            size_t len = strlen(src[k]) + 1;
-            memcpy(p, src[k], len);
-            *dst[k] = p;
-            p += len;
-        }
-        /* Hash on the caller's thread so the writer only finishes the last block. */
+    ob_log_entries_copy(entries, n, copy, mem + off_strings);
+    for (size_t i = 0; i < n; i++) /* hashed on the caller's thread: the writer only
+                                    * finishes the last block */
         ob_log_leaf_begin(&states[i], &copy[i]);
-    }
     *j = (struct job){.kind = JOB_APPEND,
                       .entries = copy,
                       .n = n,

@@ -801,6 +801,123 @@ static void expire_while_appending(void **state)
                   (unsigned long long)dropped, expiries);
 }
 
+/* Asynchronous appends (the HTTP server's way, ob_pglog_append_async): two threads keep
+ * many calls in flight from buffers they overwrite at once; every call hears exactly once,
+ * its entries at the seqs it was told; a call whose change is refused hears the refusal
+ * and leaves nothing; the log verifies. */
+#define ASYNC_CALLS 400
+
+typedef struct async_call {
+    int st, heard;
+    uint64_t first;
+    size_t n;
+    char pat[3][40];
+} async_call;
+
+static pthread_mutex_t async_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_cv = PTHREAD_COND_INITIALIZER;
+static int async_left;
+
+static void async_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
+{
+    async_call *c = ctx;
+    assert_true(st == OB_OK ? err == NULL : err != NULL);
+    pthread_mutex_lock(&async_mu);
+    c->st = (int)st;
+    c->first = first_seq;
+    c->heard++;
+    async_left--;
+    pthread_cond_broadcast(&async_cv);
+    pthread_mutex_unlock(&async_mu);
+}
+
+static ob_status refuse_change(void *ctx, ob_store_tx *tx, ob_err *e)
+{
+    (void)ctx;
+    (void)tx;
+    return ob_err_set(e, OB_EDENIED, "refused");
+}
+
+typedef struct async_arg {
+    ob_pglog *lg;
+    int id;
+    async_call *calls;
+} async_arg;
+
+static void *async_main(void *p)
+{
+    async_arg *a = p;
+    for (int k = 0; k < ASYNC_CALLS; k++) {
+        async_call *c = &a->calls[k];
+        c->n = 1 + (size_t)(k % 3);
+        ob_log_entry en[3];
+        char scratch[3][40];
+        for (size_t i = 0; i < c->n; i++) {
+            snprintf(c->pat[i], sizeof c->pat[i], "as%d-%d-%zu", a->id, k, i);
+            memcpy(scratch[i], c->pat[i], sizeof scratch[i]);
+            entry(&en[i], scratch[i]);
+        }
+        ob_err e = {0};
+        bool refuse = k % 50 == 7;
+        ob_status st;
+        while ((st = ob_pglog_append_async(a->lg, en, c->n, refuse ? refuse_change : NULL, NULL,
+                                           async_done, c, &e)) == OB_ELIMIT)
+            usleep(1000);
+        assert_int_equal(st, OB_OK);
+        memset(scratch, 'x', sizeof scratch); /* the log holds its own copy */
+    }
+    return NULL;
+}
+
+static void async_appends(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("asyncapp", ci, sizeof ci);
+    ob_pglog *lg;
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &cfg, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    static async_call calls[2][ASYNC_CALLS];
+    memset(calls, 0, sizeof calls);
+    async_left = 2 * ASYNC_CALLS;
+    async_arg args[2] = {{lg, 0, calls[0]}, {lg, 1, calls[1]}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, async_main, &args[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_lock(&async_mu);
+    while (async_left > 0)
+        pthread_cond_wait(&async_cv, &async_mu);
+    pthread_mutex_unlock(&async_mu);
+    ob_pglog_close(lg);
+    size_t n;
+    char **pat = patients(ci, &n);
+    size_t want = 0;
+    for (int w = 0; w < 2; w++)
+        for (int k = 0; k < ASYNC_CALLS; k++) {
+            const async_call *c = &calls[w][k];
+            assert_int_equal(c->heard, 1);
+            if (k % 50 == 7) {
+                assert_int_equal(c->st, OB_EDENIED);
+                continue;
+            }
+            assert_int_equal(c->st, OB_OK);
+            for (size_t i = 0; i < c->n; i++) {
+                assert_true(c->first + i <= n);
+                assert_string_equal(pat[c->first + i - 1], c->pat[i]);
+            }
+            want += c->n;
+        }
+    assert_int_equal(n, want); /* nothing of the refused calls */
+    free_strs(pat, n);
+    ob_pglog_report r;
+    if (ob_pglog_verify(ci, cfg.pk, cfg.checkpoint_every, &r, &e))
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(r.entries, want);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -815,6 +932,7 @@ int main(void)
         cmocka_unit_test(retention),
         cmocka_unit_test(retention_tampering),
         cmocka_unit_test(expire_while_appending),
+        cmocka_unit_test(async_appends),
     };
     return cmocka_run_group_tests(tests, up, down);
 }
