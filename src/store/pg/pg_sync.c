@@ -6,6 +6,8 @@
  * n never misses one below n); sync_lease(id, applied, lease_until). */
 #include "store/pg/pg_sync.h"
 
+#include "store/backend.h"
+
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -272,32 +274,95 @@ static int pending(ob_pgsync *s, int64_t seq, ob_err *e)
     return out;
 }
 
+/* Every server whose lease holds has applied seq, or its lease ran out: at most two leases.
+ * Under wr_mu (pending() reads the leases on the writers' connection). */
+static ob_status wait_applied(ob_pgsync *s, int64_t at, ob_err *e)
+{
+    int64_t deadline = mono_ns() + (int64_t)(2 * s->lease_ms + 1000) * 1000000;
+    long nap_us = 200;
+    for (;;) {
+        int p = pending(s, at, e);
+        if (p < 0)
+            return OB_EIO;
+        if (p == 0)
+            return OB_OK;
+        if (mono_ns() > deadline)
+            return ob_err_set(e, OB_EIO,
+                              "changes on PostgreSQL: servers did not apply change %lld "
+                              "within two leases",
+                              (long long)at);
+        struct timespec d = {0, nap_us * 1000};
+        nanosleep(&d, NULL);
+        if (nap_us < 5000)
+            nap_us *= 2;
+    }
+}
+
+/* The change's row at the next seq, under the change lock, on c inside its transaction. */
+static ob_status insert_change(PGconn *c, const char *server, const char *type, const char *json,
+                               int64_t *at, ob_err *e)
+{
+    ob_status rc = exec_ok(c, CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    if (rc)
+        return rc;
+    const char *vals[3] = {type, json, server};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO sync_change SELECT coalesce(max(seq), 0) + 1, $1, "
+                               "$2, $3 FROM sync_change RETURNING seq",
+                               3, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = pg_fail(e, c, "writing the change");
+    else
+        *at = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+ob_status ob_pgsync_change_in_tx(ob_pgsync *s, ob_store_tx *tx, const char *type, const char *json,
+                                 int64_t *seq, ob_err *e)
+{
+    if (!tx || tx->ops != &ob_store_pg_tx_ops)
+        return ob_err_set(e, OB_EINVAL, "changes on PostgreSQL: not a PostgreSQL transaction");
+    PGconn *c = tx->conn;
+    int64_t at = 0;
+    ob_status rc = insert_change(c, s->id, type, json, &at, e);
+    if (!rc) /* delivered when (if) the transaction commits */
+        rc = exec_ok(c, "NOTIFY overblik_sync", PGRES_COMMAND_OK, e);
+    if (!rc && seq)
+        *seq = at;
+    return rc;
+}
+
+/* The writers' connection again after it went (a failover). Under wr_mu. */
+static ob_status writer_alive(ob_pgsync *s, ob_err *e)
+{
+    if (PQstatus(s->wr) == CONNECTION_OK)
+        return OB_OK;
+    PQreset(s->wr);
+    return PQstatus(s->wr) == CONNECTION_OK ? OB_OK : pg_fail(e, s->wr, "connecting");
+}
+
+ob_status ob_pgsync_wait(ob_pgsync *s, int64_t seq, ob_err *e)
+{
+    pthread_mutex_lock(&s->wr_mu);
+    ob_status rc = writer_alive(s, e);
+    if (!rc)
+        rc = wait_applied(s, seq, e);
+    pthread_mutex_unlock(&s->wr_mu);
+    return rc;
+}
+
 ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
                            ob_err *e)
 {
     pthread_mutex_lock(&s->wr_mu);
-    ob_status rc = OB_OK;
-    if (PQstatus(s->wr) != CONNECTION_OK) {
-        PQreset(s->wr);
-        if (PQstatus(s->wr) != CONNECTION_OK)
-            rc = pg_fail(e, s->wr, "connecting");
-    }
+    ob_status rc = writer_alive(s, e);
     /* one writer at a time: a seq is never committed after a larger one */
     if (!rc)
-        rc = exec_ok(s->wr, "BEGIN; " CHANGE_LOCK, PGRES_TUPLES_OK, e);
+        rc = exec_ok(s->wr, "BEGIN", PGRES_COMMAND_OK, e);
     int64_t at = 0;
-    if (!rc) {
-        const char *vals[3] = {type, json, s->id};
-        PGresult *r = PQexecParams(s->wr,
-                                   "INSERT INTO sync_change SELECT coalesce(max(seq), 0) + 1, $1, "
-                                   "$2, $3 FROM sync_change RETURNING seq",
-                                   3, NULL, vals, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-            rc = pg_fail(e, s->wr, "writing the change");
-        else
-            at = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
-    }
+    if (!rc)
+        rc = insert_change(s->wr, s->id, type, json, &at, e);
     if (!rc) {
         PGresult *r = PQexec(s->wr, "NOTIFY overblik_sync; COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -307,26 +372,8 @@ ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int
         PQclear(PQexec(s->wr, "ROLLBACK"));
     }
     /* every server whose lease holds applies it, or its lease runs out: at most a lease */
-    int64_t deadline = mono_ns() + (int64_t)(2 * s->lease_ms + 1000) * 1000000;
-    long nap_us = 200;
-    while (!rc) {
-        int p = pending(s, at, e);
-        if (p < 0)
-            rc = OB_EIO;
-        else if (p == 0)
-            break;
-        else if (mono_ns() > deadline)
-            rc = ob_err_set(e, OB_EIO,
-                            "changes on PostgreSQL: servers did not apply change %lld "
-                            "within two leases",
-                            (long long)at);
-        else {
-            struct timespec d = {0, nap_us * 1000};
-            nanosleep(&d, NULL);
-            if (nap_us < 5000)
-                nap_us *= 2;
-        }
-    }
+    if (!rc)
+        rc = wait_applied(s, at, e);
     pthread_mutex_unlock(&s->wr_mu);
     if (!rc && seq)
         *seq = at;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "store/store.h"
 
 typedef struct ob_pgsync ob_pgsync;
 
@@ -47,6 +48,15 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
  * acknowledged. Thread-safe. */
 ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
                            ob_err *e);
+/* The change written inside another's PostgreSQL transaction on the same database (the
+ * log's batch, so that the change, its log entry and its place in every server's order
+ * commit together: ob_pglog_append_change's apply): *seq (may be NULL) is its position.
+ * It is not acknowledged yet: after that transaction commits, ob_pgsync_wait(seq). */
+ob_status ob_pgsync_change_in_tx(ob_pgsync *s, ob_store_tx *tx, const char *type, const char *json,
+                                 int64_t *seq, ob_err *e);
+/* Returns once every server whose lease holds has applied change seq (this one included),
+ * or its lease ran out: then a change committed at seq may be acknowledged. */
+ob_status ob_pgsync_wait(ob_pgsync *s, int64_t seq, ob_err *e);
 /* Whether this server may answer a request starting now: its lease holds. Thread-safe,
  * lock-free. */
 bool ob_pgsync_current(const ob_pgsync *s);
