@@ -105,9 +105,13 @@ int main(int argc, char **argv)
     key(&cfg);
     ob_err e = {0};
     if (argc == 2 && strcmp(argv[1], "vkey") == 0) {
+        /* named as the log names its key in its signed notes (its origin), so that a note
+         * or a proof's checkpoint checks against this vkey, as against an overblik log's
+         * DB.log-pub */
         ob_note_key k;
-        char vk[OB_NOTE_VKEY_MAX];
-        if (ob_note_key_make(&k, "overblik-pg-load", OB_NOTE_ED25519, cfg.pk, &e))
+        char vk[OB_NOTE_VKEY_MAX], name[OB_NOTE_NAME_MAX + 1];
+        ob_log_origin(cfg.pk, name);
+        if (ob_note_key_make(&k, name, OB_NOTE_ED25519, cfg.pk, &e))
             return 1;
         ob_note_vkey_format(&k, vk);
         printf("%s\n", vk);

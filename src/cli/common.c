@@ -105,8 +105,8 @@ int pg_not_yet(const char *cmd)
 {
     fprintf(stderr,
             "overblik %s: --db names a PostgreSQL database; on PostgreSQL only `overblik log "
-            "verify` runs so far (the server on PostgreSQL is issue 18's next step): give a "
-            "SQLite file\n",
+            "verify` and `log prove` run so far (the server on PostgreSQL is issue 18's next "
+            "step): give a SQLite file\n",
             cmd);
     return EXIT_USAGE;
 }

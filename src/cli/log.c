@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "model/model.h"
 #include "store/pg/log_pg.h"
+#include "store/store.h"
 #include "store/sqlite/log_sqlite.h"
 
 struct show_ctx {
@@ -135,6 +136,7 @@ static int usage(int code)
         "                 fails (exit 4) unless the log extends the head saved in FILE: a\n"
         "                 restore that lost entries, or a log rewritten since)\n"
         "       overblik log prove --seq N [--checkpoint-now]   (prints a JSON proof)\n"
+        "       overblik log prove --db postgresql://... --seq N (against the head's note)\n"
         "       overblik log check --proof FILE [--key PUBFILE] (offline, public keys only)\n"
         "       overblik log check --consistency FILE [--from-note F --to-note F] [--key PUBFILE]\n"
         "       overblik log check --checkpoint NOTEFILE [--witness-key VKEY] [--key PUBFILE]\n"
@@ -250,6 +252,29 @@ static int verify_pg(const opts *o, const char *uri)
     return 0;
 }
 
+/* `log prove` of the log on PostgreSQL: the whole-log proof (v2) of an entry against the
+ * signed note of the head, from the database alone (no key: a proof is checked with the
+ * public key, `log check`). */
+static int prove_pg(const opts *o, const char *uri)
+{
+    uint64_t seq = strtoull(opt(o, "seq", "0"), NULL, 10);
+    if (!seq) {
+        fprintf(stderr, "overblik log prove: --seq N is required\n");
+        return EXIT_USAGE;
+    }
+    ob_err e = {0};
+    ob_log_proof p;
+    memset(&p, 0, sizeof p);
+    if (ob_pglog_prove_note(uri, seq, 0, &p, &e))
+        return fail("log prove", &e);
+    char *t = ob_log_proof_to_json(&p);
+    if (t)
+        puts(t);
+    ob_free(t);
+    ob_log_proof_free(&p);
+    return t ? 0 : EXIT_STORAGE;
+}
+
 int cmd_log(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0)
@@ -260,9 +285,10 @@ int cmd_log(int argc, char **argv)
     if (opt_flag(&o, "help"))
         return usage(0);
     const char *db = opt(&o, "db", DEFAULT_DB);
-    if (strcmp(argv[0], "verify") == 0 &&
-        (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0))
+    if (strcmp(argv[0], "verify") == 0 && ob_store_where_is_pg(db))
         return verify_pg(&o, db);
+    if (strcmp(argv[0], "prove") == 0 && ob_store_where_is_pg(db))
+        return prove_pg(&o, db);
     if (opt(&o, "save-head", NULL) || opt(&o, "expect-head", NULL)) {
         fprintf(stderr,
                 "overblik log %s: --save-head and --expect-head are for a log on "

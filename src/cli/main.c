@@ -52,8 +52,8 @@ static int usage(FILE *f, int code)
 }
 
 /* Whether the database named (--db, --db=, or OVERBLIK_DB) is a PostgreSQL URI that this
- * command cannot use yet: every command but `log verify` (issue 18). Checked here, once,
- * so that no command derives a file name from the URI and prints it (a URI may hold a
+ * command cannot use yet: every command but `log verify` and `log prove` (issue 18). Checked here,
+ * once, so that no command derives a file name from the URI and prints it (a URI may hold a
  * password). */
 static bool pg_db_refused(int argc, char **argv)
 {
@@ -66,7 +66,8 @@ static bool pg_db_refused(int argc, char **argv)
     }
     if (!ob_store_where_is_pg(db))
         return false;
-    return !(strcmp(argv[1], "log") == 0 && argc > 2 && strcmp(argv[2], "verify") == 0);
+    return !(strcmp(argv[1], "log") == 0 && argc > 2 &&
+             (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "prove") == 0));
 }
 
 int main(int argc, char **argv)

@@ -43,10 +43,24 @@ out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 16 2>&1
 eq "a verifier expecting other checkpoints: tampering (exit 4)" "$rc" 4
 out=$("$bin" log verify --db "$uri" --key "$work/pub" --checkpoint-every 7 2>&1); rc=$?
 eq "segments not a power of two: a usage error (exit 2)" "$rc" 2
+# a proof of an entry from the database alone, checked offline with the public key only
+"$bin" log prove --db "$uri" --seq 3 >"$work/proof.json" 2>"$work/prove.err"
+eq "log prove on PostgreSQL: exit 0" "$?" 0
+out=$("$bin" log check --proof "$work/proof.json" --key "$work/pub" 2>&1); rc=$?
+eq "... and log check accepts it" "$rc" 0
+out=$("$bin" log prove --db "$uri" --seq 999999999 2>&1); rc=$?
+eq "a proof of an entry that is not there: exit 1" "$rc" 1
 sql "UPDATE log_pg_entry SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) WHERE seq = 3" >/dev/null
 out=$("$bin" log verify --db "$uri" --key "$work/pub" 2>&1); rc=$?
 eq "a changed entry: exit 4" "$rc" 4
 has "... named" "$out" "entry 3 was changed"
+# no proof of the changed entry holds: log prove refuses it, or log check does
+if "$bin" log prove --db "$uri" --seq 3 >"$work/proof2.json" 2>/dev/null; then
+  out=$("$bin" log check --proof "$work/proof2.json" --key "$work/pub" 2>&1); rc=$?
+  eq "a proof of the changed entry fails log check: exit 4" "$rc" 4
+else
+  ok
+fi
 sql "UPDATE log_pg_entry SET enc = set_byte(enc, 30, get_byte(enc, 30) # 1) WHERE seq = 3" >/dev/null
 eq "changed back: verifies again" "$("$bin" log verify --db "$uri" --key "$work/pub" >/dev/null 2>&1; echo $?)" 0
 sql "DELETE FROM log_pg_checkpoint WHERE size = 4096" >/dev/null

@@ -4,7 +4,7 @@
 # command that took it derived file names from it (the JWKS "beside the database", a
 # missing-database hint) and printed them, password included. Every command, with the URI
 # as --db URI, --db=URI and OVERBLIK_DB: nothing it prints holds the password, and each but
-# `log verify` refuses plainly (exit 2: PostgreSQL runs only `log verify` so far).
+# `log verify` and `log prove` refuse plainly (exit 2: they alone run on PostgreSQL so far).
 # Prints "N passed, M failed"; exits non-zero on any failure. A few seconds.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -18,7 +18,7 @@ printf 'x' >"$work/key.pub"
 cmds=("serve" "init" "gen --patients 5" "load $work/none.ndjson" "decide --pro p --patient pt-1"
   "block list --patient pt-1" "consent list --patient pt-1" "grant list" "people list"
   "token --kind citizen --patient pt-1" "backup --out $work/copy.db" "restore --from $work/copy.db"
-  "tour" "log show --patient pt-1" "log prove --seq 1" "log expire --before 2020-01-01"
+  "tour" "log show --patient pt-1" "log expire --before 2020-01-01"
   "stats cluster --cluster c --code T90" "listing import $work/none.csv" "source list"
   "witness cosign" "cpr lookup")
 for c in "${cmds[@]}"; do
@@ -37,7 +37,11 @@ for c in "${cmds[@]}"; do
     fi
   done
 done
-# log verify does run on PostgreSQL: it fails to connect here, and says so without the password
+# log verify and log prove do run on PostgreSQL: they fail to connect here, and say so
+# without the password
 out=$("$bin" log verify --db "$uri" --key "$work/key.pub" 2>&1)
 grep -q "$secret" <<<"$out" && bad "log verify printed the password: $out" || ok
+out=$("$bin" log prove --db "$uri" --seq 1 2>&1); rc=$?
+grep -q "$secret" <<<"$out" && bad "log prove printed the password: $out" || ok
+[ "$rc" -eq 3 ] && ok || bad "log prove: an unreachable server is a storage error (rc=$rc: $out)"
 the_end
