@@ -252,6 +252,17 @@ static int verify_pg(const opts *o, const char *uri)
     return 0;
 }
 
+/* Prints a proof as JSON and frees it; the exit code. */
+static int print_proof(ob_log_proof *p)
+{
+    char *t = ob_log_proof_to_json(p);
+    if (t)
+        puts(t);
+    ob_free(t);
+    ob_log_proof_free(p);
+    return t ? 0 : EXIT_STORAGE;
+}
+
 /* `log prove` of the log on PostgreSQL: the whole-log proof (v2) of an entry against the
  * signed note of the head, from the database alone (no key: a proof is checked with the
  * public key, `log check`). */
@@ -267,12 +278,7 @@ static int prove_pg(const opts *o, const char *uri)
     memset(&p, 0, sizeof p);
     if (ob_pglog_prove_note(uri, seq, 0, &p, &e))
         return fail("log prove", &e);
-    char *t = ob_log_proof_to_json(&p);
-    if (t)
-        puts(t);
-    ob_free(t);
-    ob_log_proof_free(&p);
-    return t ? 0 : EXIT_STORAGE;
+    return print_proof(&p);
 }
 
 int cmd_log(int argc, char **argv)
@@ -404,12 +410,7 @@ int cmd_log(int argc, char **argv)
             if (ob_log_prove(db, seq, &p, &e1))
                 return fail("log prove", &e);
         }
-        char *t = ob_log_proof_to_json(&p);
-        if (t)
-            puts(t);
-        ob_free(t);
-        ob_log_proof_free(&p);
-        return t ? 0 : EXIT_STORAGE;
+        return print_proof(&p);
     }
     if (strcmp(sub, "check") == 0) {
         const char *path = opt(&o, "proof", NULL);
