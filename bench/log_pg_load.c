@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/secret.h"
 #include "log/note.h"
 #include "store/pg/log_pg.h"
 
@@ -104,6 +105,23 @@ int main(int argc, char **argv)
     ob_pglog_config cfg = {0};
     key(&cfg);
     ob_err e = {0};
+    /* an overblik key instead of the fixed test key, and the log's segment and partition
+     * sizes (tests/e2e/pg_log.sh: `overblik log expire` signs its marker with that key) */
+    const char *kb = getenv("OB_PG_LOAD_KEYS"), *ev = getenv("OB_PG_LOAD_EVERY"),
+               *pv = getenv("OB_PG_LOAD_PARTS");
+    if (kb) {
+        ob_keys k;
+        if (ob_keys_load_for(&k, kb, OB_KEYS_LOG, &e)) {
+            fprintf(stderr, "keys: %s\n", e.msg);
+            return 2;
+        }
+        memcpy(cfg.sk, k.sign_sk, sizeof cfg.sk);
+        memcpy(cfg.pk, k.sign_pk, sizeof cfg.pk);
+    }
+    if (ev)
+        cfg.checkpoint_every = (uint32_t)strtoul(ev, NULL, 10);
+    if (pv)
+        cfg.partition_segments = (uint32_t)strtoul(pv, NULL, 10);
     if (argc == 2 && strcmp(argv[1], "vkey") == 0) {
         /* named as the log names its key in its signed notes (its origin), so that a note
          * or a proof's checkpoint checks against this vkey, as against an overblik log's

@@ -105,7 +105,7 @@ int pg_not_yet(const char *cmd)
 {
     fprintf(stderr,
             "overblik %s: --db names a PostgreSQL database; on PostgreSQL only `overblik log "
-            "verify` and `log prove` run so far (the server on PostgreSQL is issue 18's next "
+            "verify`, `prove` and `expire` run so far (the server on PostgreSQL is issue 18's next "
             "step): give a SQLite file\n",
             cmd);
     return EXIT_USAGE;

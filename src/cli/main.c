@@ -52,7 +52,8 @@ static int usage(FILE *f, int code)
 }
 
 /* Whether the database named (--db, --db=, or OVERBLIK_DB) is a PostgreSQL URI that this
- * command cannot use yet: every command but `log verify` and `log prove` (issue 18). Checked here,
+ * command cannot use yet: every command but `log verify`, `log prove` and `log expire`
+ * (issue 18). Checked here,
  * once, so that no command derives a file name from the URI and prints it (a URI may hold a
  * password). */
 static bool pg_db_refused(int argc, char **argv)
@@ -67,7 +68,8 @@ static bool pg_db_refused(int argc, char **argv)
     if (!ob_store_where_is_pg(db))
         return false;
     return !(strcmp(argv[1], "log") == 0 && argc > 2 &&
-             (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "prove") == 0));
+             (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "prove") == 0 ||
+              strcmp(argv[2], "expire") == 0));
 }
 
 int main(int argc, char **argv)
