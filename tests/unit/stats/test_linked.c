@@ -230,15 +230,18 @@ static void test_work_limit(void **state)
     uint64_t need = a.work;
     assert_true(need > 100);
     ob_stats_audit_free(&a);
-    reset0(&w);
-    assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
-    assert_int_equal(a.work, need); /* deterministic */
-    ob_stats_audit_free(&a);
-    /* just enough: the same table; less: refused, twice alike */
-    L.work_limit = need;
-    reset0(&w);
-    assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
-    ob_stats_audit_free(&a);
+    if (n_seeds() == 4) { /* (not under valgrind and the sanitizers: two more audits) */
+        reset0(&w);
+        assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
+        assert_int_equal(a.work, need); /* deterministic */
+        ob_stats_audit_free(&a);
+        /* just enough: published */
+        L.work_limit = need;
+        reset0(&w);
+        assert_int_equal(ob_stats_link_protect(&L, &K5, &a, &e), OB_OK);
+        ob_stats_audit_free(&a);
+    }
+    /* less: refused, twice alike */
     L.work_limit = need / 2;
     for (int k = 0; k < 2; k++) {
         reset0(&w);
