@@ -584,8 +584,13 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
     bool any = false;
     for (job *j = jobs; j && !any; j = j->next)
         any = !j->st;
-    if (!any) /* every change refused: nothing to append, nothing to commit */
+    if (!any) { /* every change refused: nothing to append, nothing to commit; the segment
+                 * as read (load_segment) is the committed one */
+        lg->seg_start = h.seg_start;
+        lg->seg_size = h.size;
+        memcpy(lg->seg_chain, h.chain, OB_LOG_HASH_LEN);
         return exec_ok(c, "ROLLBACK", PGRES_COMMAND_OK, e);
+    }
     uint64_t open = h.size - h.seg_start;
     uint8_t(*leaves)[OB_LOG_HASH_LEN] = lg->seg;
     char note[OB_CHECKPOINT_NOTE_CAP];
