@@ -29,6 +29,9 @@ struct ob_pgsync {
     PGconn *sync; /* the sync thread's: LISTEN, fetch, renew */
     PGconn *wr;   /* the writers', under wr_mu */
     pthread_mutex_t wr_mu;
+    pthread_mutex_t apply_mu; /* one applier at a time: the sync thread or a writer catching
+                               * up inside its transaction (ob_pgsync_catch_up_in_tx) */
+    bool skip_own;
     pthread_t thread;
     atomic_bool stop;
     atomic_llong applied;
@@ -79,32 +82,43 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS sync_lease (id text PRIMARY KEY, applied bigint NOT NULL,"
     " lease_until timestamptz NOT NULL);";
 
-/* Applies the committed changes after `applied`, a page at a time; *more when a page was
- * full. */
-static ob_status catch_up(ob_pgsync *s, bool *more, ob_err *e)
+/* Applies the committed changes after `applied` read on c, a page at a time; *more when a
+ * page was full. Under apply_mu, so that a change is applied once whoever reads it first
+ * (the sync thread, or a writer catching up inside its transaction). With skip_own, this
+ * server's own changes are counted, not applied: it applied each when it validated it. */
+static ob_status catch_up_on(ob_pgsync *s, PGconn *c, bool *more, ob_err *e)
 {
+    pthread_mutex_lock(&s->apply_mu);
     char from[24];
     snprintf(from, sizeof from, "%lld", (long long)atomic_load(&s->applied));
     const char *vals[1] = {from};
-    PGresult *r = PQexecParams(s->sync,
-                               "SELECT seq, type, json FROM sync_change WHERE seq > $1 "
+    PGresult *r = PQexecParams(c,
+                               "SELECT seq, type, json, server FROM sync_change WHERE seq > $1 "
                                "ORDER BY seq LIMIT 1000",
                                1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
-        return pg_fail(e, s->sync, "reading the changes");
+        pthread_mutex_unlock(&s->apply_mu);
+        return pg_fail(e, c, "reading the changes");
     }
     ob_status rc = OB_OK;
     int n = PQntuples(r);
     for (int i = 0; i < n && !rc; i++) {
         int64_t seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        rc = s->apply(s->ctx, seq, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), e);
+        if (!(s->skip_own && strcmp(PQgetvalue(r, i, 3), s->id) == 0))
+            rc = s->apply(s->ctx, seq, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), e);
         if (!rc)
             atomic_store(&s->applied, seq);
     }
     PQclear(r);
+    pthread_mutex_unlock(&s->apply_mu);
     *more = n == 1000;
     return rc;
+}
+
+static ob_status catch_up(ob_pgsync *s, bool *more, ob_err *e)
+{
+    return catch_up_on(s, s->sync, more, e);
 }
 
 /* Renews the lease if (in the same statement) every committed change is applied here.
@@ -195,6 +209,7 @@ static void release(ob_pgsync *s)
     if (s->sync)
         PQfinish(s->sync);
     pthread_mutex_destroy(&s->wr_mu);
+    pthread_mutex_destroy(&s->apply_mu);
     ob_free(s->conninfo);
     ob_free(s->id);
     ob_free(s);
@@ -223,6 +238,8 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     s->apply = apply;
     s->ctx = ctx;
     pthread_mutex_init(&s->wr_mu, NULL);
+    pthread_mutex_init(&s->apply_mu, NULL);
+    s->skip_own = cfg->skip_own;
     ob_status rc = connect_db(conninfo, &s->wr, e);
     if (!rc)
         rc = exec_ok(s->wr, "BEGIN; " CHANGE_LOCK, PGRES_TUPLES_OK, e);
@@ -315,6 +332,17 @@ static ob_status insert_change(PGconn *c, const char *server, const char *type, 
     else
         *at = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    return rc;
+}
+
+ob_status ob_pgsync_catch_up_in_tx(ob_pgsync *s, ob_store_tx *tx, ob_err *e)
+{
+    if (!tx || tx->ops != &ob_store_pg_tx_ops)
+        return ob_err_set(e, OB_EINVAL, "changes on PostgreSQL: not a PostgreSQL transaction");
+    PGconn *c = tx->conn;
+    ob_status rc = exec_ok(c, CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    for (bool more = true; !rc && more;)
+        rc = catch_up_on(s, c, &more, e);
     return rc;
 }
 

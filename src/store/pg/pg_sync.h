@@ -35,6 +35,9 @@ typedef struct ob_pgsync_config {
     const char *server_id; /* unique among the servers, e.g. host:port */
     int lease_ms;          /* 0 = 2000: how long a server answers without renewing */
     int margin_ms;         /* 0 = 250: how much sooner than the database it stops */
+    bool skip_own;         /* this server applies its own changes when it validates them
+                            * (ob_pgsync_catch_up_in_tx): the sync thread counts them, and
+                            * does not apply them a second time */
 } ob_pgsync_config;
 
 /* Connects twice (the sync thread's connection and the writer's), creates the tables if
@@ -48,6 +51,14 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
  * acknowledged. Thread-safe. */
 ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
                            ob_err *e);
+/* Inside a PostgreSQL transaction on the same database (the log's batch): takes the lock
+ * that orders changes, held until that transaction ends, and applies here every change
+ * committed before (the apply callback, on this thread). After it, this server's index has
+ * every change before the one the caller is about to write, and no server can commit
+ * another until the caller's transaction ends: the caller validates its change against
+ * that state (block and consent ids assigned from it are every server's), applies it to its
+ * index (with skip_own) and writes it with ob_pgsync_change_in_tx. */
+ob_status ob_pgsync_catch_up_in_tx(ob_pgsync *s, ob_store_tx *tx, ob_err *e);
 /* The change written inside another's PostgreSQL transaction on the same database (the
  * log's batch, so that the change, its log entry and its place in every server's order
  * commit together: ob_pglog_append_change's apply): *seq (may be NULL) is its position.

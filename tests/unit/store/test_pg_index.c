@@ -123,15 +123,16 @@ static void change(server *s, const char *json)
         fail_msg("change %s: %s", json, e.msg);
 }
 
-static void server_open(server *s, const char *ci, const char *id)
+static void server_open(server *s, const char *ci, const char *id, bool skip_own)
 {
     memset(s, 0, sizeof *s);
     s->ix = fx_build();
     ob_loader_init(&s->L, s->ix, NULL);
     s->L.now = fx_d(FX_NOW);
-    s->L.replay = true; /* checked by the server that made the change, as on replay */
+    s->L.replay = true;       /* checked by the server that made the change, as on replay */
+    s->L.next_block_id = 100; /* past the fixture's own blocks (fx_build adds them directly) */
     pthread_rwlock_init(&s->lock, NULL);
-    ob_pgsync_config c = {id, 1000, 200};
+    ob_pgsync_config c = {id, 1000, 200, skip_own};
     ob_err e = {0};
     if (ob_pgsync_open(ci, &c, apply, s, &s->sync, &e))
         fail_msg("open %s: %s", id, e.msg);
@@ -150,8 +151,8 @@ static void blocks_across_servers(void **state)
     char ci[512];
     pg_fresh_db("blocks", ci, sizeof ci);
     static server a, b;
-    server_open(&a, ci, "server-a");
-    server_open(&b, ci, "server-b");
+    server_open(&a, ci, "server-a", false);
+    server_open(&b, ci, "server-b", false);
     assert_int_equal(decide_on(&a), 1);
     assert_int_equal(decide_on(&b), 1);
 
@@ -267,8 +268,8 @@ static void blocks_through_the_log(void **state)
     char ci[512];
     pg_fresh_db("logged", ci, sizeof ci);
     static server a, b;
-    server_open(&a, ci, "server-a");
-    server_open(&b, ci, "server-b");
+    server_open(&a, ci, "server-a", false);
+    server_open(&b, ci, "server-b", false);
     ob_pglog_config lc = {.checkpoint_every = 64};
     crypto_sign_ed25519_keypair(lc.pk, lc.sk);
     ob_pglog *la, *lb;
@@ -319,11 +320,148 @@ static void blocks_through_the_log(void **state)
     server_close(&b);
 }
 
+/* Changes validated where every server's order is decided, as a server must write them on
+ * PostgreSQL (docs/scale.md, "What wiring pg_sync into the hub must settle"): inside its log
+ * entry's transaction the writer takes the order's lock and catches up
+ * (ob_pgsync_catch_up_in_tx), validates the change against that index and applies it there
+ * (the loader gives the block its id: the next after every block of every server), writes
+ * it into the order (ob_pgsync_change_in_tx), and waits for the others. Its own sync thread
+ * does not apply it again (skip_own). Two servers write blocks without ids and lift them at
+ * once, from two threads: every id is given once, and both indexes end alike. */
+typedef struct own_change {
+    server *s;
+    const char *json;
+    uint64_t assigned;
+    int64_t seq;
+} own_change;
+
+static ob_status validate_and_write(void *ctx, ob_store_tx *tx, ob_err *e)
+{
+    own_change *c = ctx;
+    ob_status rc = ob_pgsync_catch_up_in_tx(c->s->sync, tx, e);
+    if (rc)
+        return rc;
+    json_t *o = json_loads(c->json, 0, NULL);
+    ob_record_out out;
+    memset(&out, 0, sizeof out);
+    pthread_rwlock_wrlock(&c->s->lock);
+    c->s->L.replay = false; /* validated here, as the server that makes it */
+    rc = ob_record_apply(&c->s->L, o, &out, e);
+    c->s->L.replay = true;
+    pthread_rwlock_unlock(&c->s->lock);
+    char *canon = rc ? NULL : json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS);
+    c->assigned = out.assigned;
+    json_decref(out.canonical);
+    json_decref(o);
+    if (!rc)
+        rc = ob_pgsync_change_in_tx(c->s->sync, tx, "change", canon, &c->seq, e);
+    free(canon);
+    return rc;
+}
+
+typedef struct own_writer {
+    server *s;
+    ob_pglog *lg;
+    int failed;
+    uint64_t ids[40];
+} own_writer;
+
+static ob_status own_logged(own_writer *w, const char *json, uint64_t *assigned, ob_err *e)
+{
+    ob_log_entry en;
+    memset(&en, 0, sizeof en);
+    en.time = fx_d(FX_NOW);
+    en.event = OB_EV_BLOCK_CREATE;
+    en.permit = true;
+    en.actor_id = "anna";
+    en.patient = "anna";
+    en.rule = "R-BLK-1";
+    own_change c = {w->s, json, 0, 0};
+    ob_status rc = ob_pglog_append_change(w->lg, &en, 1, validate_and_write, &c, NULL, e);
+    if (!rc)
+        rc = ob_pgsync_wait(w->s->sync, c.seq, e);
+    if (assigned)
+        *assigned = c.assigned;
+    return rc;
+}
+
+static void *own_main(void *p)
+{
+    own_writer *w = p;
+    for (int i = 0; i < 40; i++) {
+        ob_err e = {0};
+        uint64_t id = 0;
+        if (own_logged(w,
+                       "{\"type\":\"block\",\"patient\":\"anna\",\"kind\":\"professional\","
+                       "\"target\":\"gp_doc\"}",
+                       &id, &e)) {
+            fprintf(stderr, "block: %s\n", e.msg);
+            w->failed++;
+            continue;
+        }
+        w->ids[i] = id;
+        char lift[128];
+        snprintf(lift, sizeof lift, "{\"type\":\"block_lift\",\"patient\":\"anna\",\"block\":%llu}",
+                 (unsigned long long)id);
+        if (own_logged(w, lift, NULL, &e)) {
+            fprintf(stderr, "lift: %s\n", e.msg);
+            w->failed++;
+        }
+    }
+    return NULL;
+}
+
+static void validated_in_order(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("ordered", ci, sizeof ci);
+    static server a, b;
+    server_open(&a, ci, "server-a", true);
+    server_open(&b, ci, "server-b", true);
+    ob_pglog_config lc = {.checkpoint_every = 64};
+    crypto_sign_ed25519_keypair(lc.pk, lc.sk);
+    own_writer wa = {&a, NULL, 0, {0}}, wb = {&b, NULL, 0, {0}};
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &lc, &wa.lg, &e) || ob_pglog_open(ci, &lc, &wb.lg, &e))
+        fail_msg("log: %s", e.msg);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, own_main, &wa);
+    pthread_create(&tb, NULL, own_main, &wb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    ob_pglog_close(wa.lg);
+    ob_pglog_close(wb.lg);
+    assert_int_equal(wa.failed + wb.failed, 0);
+    /* every block id given once, across both servers */
+    uint64_t all[80];
+    memcpy(all, wa.ids, sizeof wa.ids);
+    memcpy(all + 40, wb.ids, sizeof wb.ids);
+    for (int i = 0; i < 80; i++)
+        for (int j = i + 1; j < 80; j++)
+            if (all[i] == all[j])
+                fail_msg("block id %llu given twice", (unsigned long long)all[i]);
+    /* both indexes alike: every change applied once, every block lifted */
+    assert_int_equal(ob_pgsync_applied(a.sync), ob_pgsync_applied(b.sync));
+    assert_int_equal(ob_pgsync_applied(a.sync), 160);
+    assert_int_equal(decide_on(&a), 1);
+    assert_int_equal(decide_on(&b), 1);
+    int n;
+    char **v = pg_column(ci, "SELECT count(*) FROM log_pg_entry", &n);
+    assert_int_equal(atoi(v[0]), 160);
+    pg_free_column(v, n);
+    print_message("# 80 blocks and their lifts from two servers at once, validated where the "
+                  "order is decided: 80 distinct ids, both indexes alike\n");
+    server_close(&a);
+    server_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(blocks_across_servers),
         cmocka_unit_test(blocks_through_the_log),
+        cmocka_unit_test(validated_in_order),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
