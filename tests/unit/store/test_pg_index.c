@@ -426,10 +426,12 @@ static void validated_in_order(void **state)
     if (ob_pglog_open(ci, &lc, &wa.lg, &e) || ob_pglog_open(ci, &lc, &wb.lg, &e))
         fail_msg("log: %s", e.msg);
     pthread_t ta, tb;
+    int64_t t0 = mono_us();
     pthread_create(&ta, NULL, own_main, &wa);
     pthread_create(&tb, NULL, own_main, &wb);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
+    int64_t us = mono_us() - t0;
     ob_pglog_close(wa.lg);
     ob_pglog_close(wb.lg);
     assert_int_equal(wa.failed + wb.failed, 0);
@@ -451,7 +453,9 @@ static void validated_in_order(void **state)
     assert_int_equal(atoi(v[0]), 160);
     pg_free_column(v, n);
     print_message("# 80 blocks and their lifts from two servers at once, validated where the "
-                  "order is decided: 80 distinct ids, both indexes alike\n");
+                  "order is decided: 80 distinct ids, both indexes alike; %.0f ms, %.2f ms a "
+                  "change (each with its log entry, acknowledged by both servers)\n",
+                  us / 1000.0, us / 1000.0 / 160);
     server_close(&a);
     server_close(&b);
 }
