@@ -57,7 +57,8 @@ static void slot_free(worker *w)
     atomic_fetch_add(&w->r->done, 1);
 }
 
-static void sq_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
+/* The done callback of both logs' asynchronous appends (one signature). */
+static void async_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
 {
     (void)first_seq;
     if (st) {
@@ -65,11 +66,6 @@ static void sq_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *e
         exit(1);
     }
     slot_free(ctx);
-}
-
-static void pg_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
-{
-    sq_done(ctx, st, first_seq, err);
 }
 
 static void *work(void *p)
@@ -98,9 +94,9 @@ static void *work(void *p)
                 pthread_cond_wait(&w->cv, &w->mu);
             w->inflight++;
             pthread_mutex_unlock(&w->mu);
-            rc = r->sq ? ob_log_append_async(r->sq, &en, 1, NULL, NULL, sq_done, w, &e)
-                       : ob_pglog_append_async(r->pg[w->k % r->npg], &en, 1, NULL, NULL, pg_done, w,
-                                               &e);
+            rc = r->sq ? ob_log_append_async(r->sq, &en, 1, NULL, NULL, async_done, w, &e)
+                       : ob_pglog_append_async(r->pg[w->k % r->npg], &en, 1, NULL, NULL, async_done,
+                                               w, &e);
         } else {
             rc = r->sq ? ob_log_append(r->sq, &en, 1, NULL, NULL, NULL, &e)
                        : ob_pglog_append(r->pg[w->k % r->npg], &en, 1, NULL, &e);

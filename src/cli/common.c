@@ -2,7 +2,6 @@
 #include "cli/cli.h"
 
 #include "core/cpr.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -133,9 +132,7 @@ static void db_hint(const opts *o, const char *path)
 
 int db_missing(const opts *o, const char *cmd)
 {
-    const char *path = opt(o, "db", DEFAULT_DB);
-    if (ob_store_where_is_pg(path))
-        return pg_not_yet(cmd);
+    const char *path = opt(o, "db", DEFAULT_DB); /* (a postgresql:// one was refused in main) */
     if (access(path, F_OK) == 0)
         return 0;
     fprintf(stderr, "overblik %s: there is no database at %s\n", cmd, shown(path));

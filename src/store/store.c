@@ -23,11 +23,6 @@ ob_status ob_store_open(const char *where, ob_store **out, ob_err *e)
     return ops->open_store(where, out, e);
 }
 
-bool ob_store_is_sqlite(const ob_store *s)
-{
-    return ops_of(s) == &ob_store_sqlite_ops;
-}
-
 const char *ob_store_backend(const ob_store *s)
 {
     return ops_of(s)->name;

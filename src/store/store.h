@@ -44,7 +44,6 @@ const char *ob_store_backend(const ob_store *s);
 /* Whether `where` names a PostgreSQL database (a postgresql:// or postgres:// URI) rather
  * than a SQLite file. */
 bool ob_store_where_is_pg(const char *where);
-bool ob_store_is_sqlite(const ob_store *s);
 /* The schema version after migration. */
 int ob_store_schema_version(const ob_store *s);
 

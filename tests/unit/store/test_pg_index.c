@@ -231,6 +231,27 @@ static void blocks_across_servers(void **state)
  * entry (ob_pglog_append_change), and is acknowledged once every live server has applied
  * it (ob_pgsync_wait). A change refused after it was written leaves neither its place in
  * the order nor its entry. */
+/* The log entry of anna's block change, and two servers' logs on ci. */
+static void block_entry(ob_log_entry *en)
+{
+    memset(en, 0, sizeof *en);
+    en->time = fx_d(FX_NOW);
+    en->event = OB_EV_BLOCK_CREATE;
+    en->permit = true;
+    en->actor_id = "anna";
+    en->patient = "anna";
+    en->rule = "R-BLK-1";
+}
+
+static void logs_open(const char *ci, ob_pglog **la, ob_pglog **lb)
+{
+    ob_pglog_config lc = {.checkpoint_every = 64};
+    crypto_sign_ed25519_keypair(lc.pk, lc.sk);
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &lc, la, &e) || ob_pglog_open(ci, &lc, lb, &e))
+        fail_msg("log: %s", e.msg);
+}
+
 typedef struct logged_change {
     server *s;
     const char *json;
@@ -250,13 +271,7 @@ static ob_status change_in_log(void *ctx, ob_store_tx *tx, ob_err *e)
 static ob_status logged(server *s, ob_pglog *lg, const char *json, bool refuse, ob_err *e)
 {
     ob_log_entry en;
-    memset(&en, 0, sizeof en);
-    en.time = fx_d(FX_NOW);
-    en.event = OB_EV_BLOCK_CREATE;
-    en.permit = true;
-    en.actor_id = "anna";
-    en.patient = "anna";
-    en.rule = "R-BLK-1";
+    block_entry(&en);
     logged_change c = {s, json, refuse, 0};
     ob_status rc = ob_pglog_append_change(lg, &en, 1, change_in_log, &c, NULL, e);
     return rc ? rc : ob_pgsync_wait(s->sync, c.seq, e);
@@ -270,12 +285,9 @@ static void blocks_through_the_log(void **state)
     static server a, b;
     server_open(&a, ci, "server-a", false);
     server_open(&b, ci, "server-b", false);
-    ob_pglog_config lc = {.checkpoint_every = 64};
-    crypto_sign_ed25519_keypair(lc.pk, lc.sk);
     ob_pglog *la, *lb;
+    logs_open(ci, &la, &lb);
     ob_err e = {0};
-    if (ob_pglog_open(ci, &lc, &la, &e) || ob_pglog_open(ci, &lc, &lb, &e))
-        fail_msg("log: %s", e.msg);
     int stale = 0, acked = 0, refused = 0;
     for (int i = 0; i < 60; i++) {
         server *w = i % 2 ? &b : &a, *other = i % 2 ? &a : &b;
@@ -369,13 +381,7 @@ typedef struct own_writer {
 static ob_status own_logged(own_writer *w, const char *json, uint64_t *assigned, ob_err *e)
 {
     ob_log_entry en;
-    memset(&en, 0, sizeof en);
-    en.time = fx_d(FX_NOW);
-    en.event = OB_EV_BLOCK_CREATE;
-    en.permit = true;
-    en.actor_id = "anna";
-    en.patient = "anna";
-    en.rule = "R-BLK-1";
+    block_entry(&en);
     own_change c = {w->s, json, 0, 0};
     ob_status rc = ob_pglog_append_change(w->lg, &en, 1, validate_and_write, &c, NULL, e);
     if (!rc)
@@ -419,12 +425,8 @@ static void validated_in_order(void **state)
     static server a, b;
     server_open(&a, ci, "server-a", true);
     server_open(&b, ci, "server-b", true);
-    ob_pglog_config lc = {.checkpoint_every = 64};
-    crypto_sign_ed25519_keypair(lc.pk, lc.sk);
     own_writer wa = {&a, NULL, 0, {0}}, wb = {&b, NULL, 0, {0}};
-    ob_err e = {0};
-    if (ob_pglog_open(ci, &lc, &wa.lg, &e) || ob_pglog_open(ci, &lc, &wb.lg, &e))
-        fail_msg("log: %s", e.msg);
+    logs_open(ci, &wa.lg, &wb.lg);
     pthread_t ta, tb;
     int64_t t0 = mono_us();
     pthread_create(&ta, NULL, own_main, &wa);
