@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "store/log.h"
 #include "store/store.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,16 +73,6 @@ ob_status ob_log_open(const char *db_path, const ob_log_config *cfg, ob_log **ou
 ob_status ob_log_append(ob_log *lg, const ob_log_entry *entries, size_t n, ob_log_apply_fn apply,
                         void *apply_ctx, uint64_t *first_seq, ob_err *e);
 
-/* Called exactly once per accepted ob_log_append_async call, on the writer thread, after
- * the transaction holding the entries has committed (they are durable), or after the
- * batch failed. st == OB_OK: first_seq is the seq of entries[0], the others follow
- * consecutively, err is NULL. Otherwise nothing of that call was written, first_seq is
- * 0 and err (valid during the call only) says why. The callback must be quick (it holds
- * up the log), may call ob_log_append_async, and must not call ob_log_append,
- * ob_log_checkpoint_now or ob_log_close (they would wait for the writer it runs on;
- * they refuse with OB_EINVAL). */
-typedef void (*ob_log_done_fn)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
-
 /* Queues n >= 1 entries to be appended atomically with apply's changes (apply may be
  * NULL) and returns without waiting. The entries and their strings are copied and
  * hashed before it returns, so the caller may free them at once; apply_ctx and done_ctx
@@ -106,28 +97,6 @@ ob_status ob_log_checkpoint_now(ob_log *lg, ob_err *e);
  * status. NULL is a no-op. Must not be called from a done callback. */
 ob_status ob_log_close(ob_log *lg, ob_err *e);
 
-/* Upper bounds (seconds) of the commit-duration histogram's buckets; one more bucket
- * counts the commits slower than the last. A COMMIT's time is mostly the disk's sync. */
-#define OB_LOG_COMMIT_BUCKETS 8
-extern const double ob_log_commit_bucket_le[OB_LOG_COMMIT_BUCKETS];
-
-typedef struct ob_log_stats {
-    uint64_t size;           /* seq of the newest entry */
-    uint64_t appended;       /* entries appended since open */
-    uint64_t commits;        /* transactions committed since open */
-    uint64_t failed;         /* append calls that failed since open */
-    uint64_t checkpoints;    /* checkpoints cut since open */
-    uint64_t max_batch;      /* most entries in one commit */
-    uint64_t pending;        /* asynchronous entries queued and not yet done */
-    uint64_t refused;        /* asynchronous calls refused with OB_ELIMIT (queue full) */
-    uint64_t writer_cpu_ns;  /* CPU time of the writer thread since open (its serial cost) */
-    uint64_t indexed;        /* the search index covers entries through this seq */
-    uint64_t index_failures; /* indexing passes that failed since open (they are retried) */
-    /* committed transactions by how long their COMMIT took (not cumulative; the last
-     * counts those over every bound), and the sum of those durations */
-    uint64_t commit_hist[OB_LOG_COMMIT_BUCKETS + 1];
-    uint64_t commit_ns_sum;
-} ob_log_stats;
 void ob_log_get_stats(ob_log *lg, ob_log_stats *out);
 
 /* Waits until the search index (store/sqlite/log_index.h) covers every entry committed when
@@ -245,21 +214,6 @@ ob_status ob_log_parse_keys(const char *text, ob_note_key *keys, size_t cap, siz
 ob_status ob_log_expire(const char *db_path, ob_time before, uint64_t *removed, ob_err *e);
 
 /* --- queries (R-LOG-3, R-LOG-6) --- */
-
-typedef struct ob_log_record {
-    uint64_t seq;
-    ob_log_entry entry; /* strings valid only during the callback */
-} ob_log_record;
-typedef ob_status (*ob_log_record_fn)(void *ctx, const ob_log_record *r, ob_err *e);
-
-typedef struct ob_log_query {
-    const char *patient;      /* entries about this patient (R-LOG-3), or NULL */
-    const char *on_behalf_of; /* entries done on behalf of this professional (R-LOG-6) */
-    const char *actor_id;     /* entries by this actor, or NULL */
-    ob_time from, to;         /* time in [from, to); to == 0 means no upper bound */
-    size_t limit;             /* 0 = no limit */
-    bool newest_first;
-} ob_log_query;
 
 /* Calls fn for each matching entry in time order (ties by seq). At least one of
  * patient, on_behalf_of, actor_id must be set. A non-OB_OK return from fn stops the
