@@ -136,6 +136,61 @@ size_t ob_log_entry_encode(const ob_log_entry *e, uint64_t seq, uint8_t *buf, si
     return off + 8;
 }
 
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+ob_status ob_log_entry_decode(const uint8_t *buf, size_t len, ob_log_entry *out, uint64_t *seq,
+                              char *strbuf, size_t strcap, ob_err *e)
+{
+    /* Every length is compared with what is left before it is used, never added to an
+     * offset first: a length field of 0xffffffff must not wrap the arithmetic. */
+    if (len < HEAD_LEN + 8 || buf[0] != OB_LOG_ENCODING_VERSION)
+        return ob_err_set(e, OB_EINVAL, "log entry encoding: too short or not version %d",
+                          OB_LOG_ENCODING_VERSION);
+    /* encode writes permit and override as 0 or 1 only: another byte would decode to an
+     * entry that encodes to other bytes (another leaf) */
+    if (buf[11] > 1 || buf[12] > 1)
+        return ob_err_set(e, OB_EINVAL, "log entry encoding: permit/override not 0 or 1");
+    ob_log_entry en = {
+        .time = (ob_time)ob_log_get_u64(buf + 1),
+        .event = buf[9],
+        .capacity = buf[10],
+        .permit = buf[11] == 1,
+        .override = buf[12] == 1,
+    };
+    const char **dst[OB_LOG_NFIELDS];
+    field_ptrs(&en, dst);
+    size_t off = HEAD_LEN, used = 0;
+    for (int i = 0; i < OB_LOG_NFIELDS; i++) {
+        if (len - off < 4)
+            return ob_err_set(e, OB_EINVAL, "log entry encoding: truncated at field %s",
+                              ob_log_field_names[i]);
+        uint32_t flen = get_u32(buf + off);
+        off += 4;
+        if (flen > OB_LOG_FIELD_MAX || flen > len - off)
+            return ob_err_set(e, OB_EINVAL, "log entry encoding: field %s overruns the encoding",
+                              ob_log_field_names[i]);
+        if (memchr(buf + off, '\0', flen))
+            return ob_err_set(e, OB_EINVAL, "log entry encoding: field %s holds a NUL byte",
+                              ob_log_field_names[i]);
+        if (flen + 1 > strcap - used)
+            return ob_err_set(e, OB_ELIMIT, "log entry encoding: the string buffer is too small");
+        memcpy(strbuf + used, buf + off, flen);
+        strbuf[used + flen] = '\0';
+        *dst[i] = strbuf + used;
+        used += flen + 1;
+        off += flen;
+    }
+    if (len - off != 8)
+        return ob_err_set(e, OB_EINVAL, "log entry encoding: %s after the last field",
+                          len - off < 8 ? "no whole seq" : "bytes left over");
+    *seq = ob_log_get_u64(buf + off);
+    *out = en;
+    return OB_OK;
+}
+
 void ob_log_leaf_begin(ob_sha256_ctx *st, const ob_log_entry *e)
 {
     /* Fields are usually short, so they are gathered into one buffer and absorbed with

@@ -57,6 +57,17 @@ size_t ob_log_entry_encoded_len(const ob_log_entry *e);
  * number of bytes written, or 0 when cap is too small. */
 size_t ob_log_entry_encode(const ob_log_entry *e, uint64_t seq, uint8_t *buf, size_t cap);
 
+/* Reads one canonical encoding back (the exact inverse of ob_log_entry_encode: whatever
+ * it accepts, encoding the result with *seq gives buf again, byte for byte). The 14
+ * strings are copied, NUL-terminated, into strbuf and out's members point there (strcap
+ * >= len always suffices); a field encoded from NULL comes back as "", since the encoding
+ * does not tell the two apart. OB_EINVAL when buf is not exactly one encoding: another
+ * version, truncated, bytes after the seq, permit or override neither 0 nor 1, a field
+ * longer than OB_LOG_FIELD_MAX or holding a NUL byte; OB_ELIMIT when strcap is too small.
+ * Reads only buf[0..len). On an error *out and *seq are untouched. */
+ob_status ob_log_entry_decode(const uint8_t *buf, size_t len, ob_log_entry *out, uint64_t *seq,
+                              char *strbuf, size_t strcap, ob_err *e);
+
 /* leaf = SHA-256(0x00 || encoding(e, seq)). */
 void ob_log_leaf_hash(const ob_log_entry *e, uint64_t seq, uint8_t out[OB_LOG_HASH_LEN]);
 /* Split form of ob_log_leaf_hash: begin absorbs everything but the seq. */
