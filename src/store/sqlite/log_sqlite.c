@@ -62,6 +62,7 @@
 #include "store/sqlite/log_sqlite.h"
 
 #include "store/backend.h"
+#include "store/log_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -907,18 +908,6 @@ static void complete(ob_log *lg, struct job *batch)
     }
 }
 
-const double ob_log_commit_bucket_le[OB_LOG_COMMIT_BUCKETS] = {0.0005, 0.001, 0.002, 0.003,
-                                                               0.005,  0.01,  0.025, 0.1};
-
-static void count_commit(ob_log_stats *s, int64_t ns)
-{
-    size_t b = 0;
-    while (b < OB_LOG_COMMIT_BUCKETS && (double)ns > ob_log_commit_bucket_le[b] * 1e9)
-        b++;
-    s->commit_hist[b]++;
-    s->commit_ns_sum += (uint64_t)(ns > 0 ? ns : 0);
-}
-
 static void *writer_main(void *arg)
 {
     ob_log *lg = arg;
@@ -962,7 +951,7 @@ static void *writer_main(void *arg)
         lg->stats.writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
         if (st == OB_OK) {
             lg->stats.commits++;
-            count_commit(&lg->stats, last_commit_ns);
+            ob_log_count_commit(&lg->stats, last_commit_ns);
             lg->stats.appended += appended;
             lg->stats.checkpoints += cuts;
             lg->stats.size = lg->size;
