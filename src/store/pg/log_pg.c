@@ -1,11 +1,14 @@
 /* log_pg.c - the access log on PostgreSQL over libpq (see log_pg.h for what it promises).
  *
- * Tables (created by ob_pglog_open; schema 2):
+ * Tables (created by ob_pglog_open; schema 3):
  *   log_pg_meta(k, v)                    the public key the log was created with, the
  *                                        segment and partition sizes, the schema
- *   log_pg_entry(seq, time, patient, enc, leaf, chain)
+ *   log_pg_entry(seq, time, patient, enc, leaf, chain, actor_id, on_behalf_of)
  *                                        enc is the canonical encoding (log/hash.h), seq
- *                                        included; leaf = SHA-256(0x00 || enc). Partitioned
+ *                                        included; leaf = SHA-256(0x00 || enc); time,
+ *                                        patient, actor_id and on_behalf_of are copies of
+ *                                        enc's, for the indexes the queries use (schema 3
+ *                                        added the last two). Partitioned
  *                                        by seq range: log_pg_entry_<k> holds seqs
  *                                        (k * P, (k + 1) * P], P a whole number of segments
  *   log_pg_head(id = 1, size, chain, frontier, seg_start, time, sig, note)
@@ -39,7 +42,9 @@
 #include "log/merkle.h"
 #include "log/note.h"
 #include "log/sha256.h"
+#include "core/jsonw.h"
 #include "store/backend.h"
+#include "store/log_common.h"
 
 /* the advisory lock key: "overblik log" */
 #define LOCK_SQL "SELECT pg_advisory_xact_lock(7236001234)"
@@ -83,6 +88,15 @@ struct ob_pglog {
     uint8_t seg_chain[OB_LOG_HASH_LEN];
     ob_time seg_max;
     bool seg_valid;
+    /* The last batch as the writer thread saw it (written there, read under mu by the
+     * writer's loop): the head's size after it, its checkpoints, its last round trip. */
+    uint64_t w_size, w_cuts;
+    int64_t w_commit_ns;
+    /* Counters (under mu; ob_pglog_get_stats), and whether the last batch lost the
+     * connection (ob_pglog_ground) and when. */
+    ob_log_stats stats;
+    bool lost;
+    time_t lost_at;
 };
 
 static ob_status pg_fail(ob_err *e, PGconn *c, const char *what)
@@ -132,14 +146,23 @@ static void leaf_of(const uint8_t *enc, size_t len, uint8_t out[OB_LOG_HASH_LEN]
 
 /* ---- the schema ---- */
 
-#define SCHEMA "2"
+#define SCHEMA "3"
 
-/* The entry's columns, for the partitioned table and for each partition made LIKE it. */
+/* The entry's columns, for the partitioned table and for each partition made LIKE it (the
+ * two added by schema 3 last, where ALTER TABLE put them on a migrated log). The indexes
+ * serve ob_pglog_each, whose answers are in time order: (key, time, seq) gives them in
+ * that order with no sort, and a limit reads only what it returns. The professional's is
+ * partial: most entries are done by no one on another's behalf. Indexes made on the parent
+ * are made on every partition, also those attached later. */
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_pg_entry (seq bigint NOT NULL, time bigint NOT NULL,"
     " patient text NOT NULL, enc bytea NOT NULL, leaf bytea NOT NULL, chain bytea NOT NULL,"
+    " actor_id text NOT NULL DEFAULT '', on_behalf_of text NOT NULL DEFAULT '',"
     " PRIMARY KEY (seq)) PARTITION BY RANGE (seq);"
-    "CREATE INDEX IF NOT EXISTS log_pg_entry_patient ON log_pg_entry (patient, seq);"
+    "CREATE INDEX IF NOT EXISTS log_pg_entry_patient_time ON log_pg_entry (patient, time, seq);"
+    "CREATE INDEX IF NOT EXISTS log_pg_entry_obo ON log_pg_entry (on_behalf_of, time, seq)"
+    " WHERE on_behalf_of <> '';"
+    "CREATE INDEX IF NOT EXISTS log_pg_entry_actor ON log_pg_entry (actor_id, time, seq);"
     "CREATE TABLE IF NOT EXISTS log_pg_head (id int PRIMARY KEY CHECK (id = 1),"
     " size bigint NOT NULL, chain bytea NOT NULL, frontier bytea NOT NULL,"
     " seg_start bigint NOT NULL, time bigint NOT NULL, sig bytea NOT NULL, note text NOT NULL);"
@@ -163,6 +186,46 @@ static const char *const schema_sql =
     "   EXECUTE format('ALTER TABLE log_pg_entry ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',"
     "                  'log_pg_entry_' || k, k * per + 1, (k + 1) * per + 1);"
     "  END IF; END LOOP; END $f$;";
+
+/* Schema 2 -> 3 in place, under the log's lock (migrate), before schema_sql makes the new
+ * indexes: the actor's and the professional's columns (ALTER TABLE on the parent adds them
+ * to every partition), filled from each row's encoding (fields 0 and 5, log/hash.h) by a
+ * function of this session only, and the patient's index on (patient, seq) dropped for
+ * schema_sql's (patient, time, seq): nothing else read it (proofs, verification and
+ * retention go by seq). The text is read in the session's client encoding, as COPY reads
+ * what the appends send, so a filled column has the bytes an append would have written.
+ * Filling rewrites every row and the indexes are built over every partition while the lock
+ * holds every server's appends: minutes on a large log (schema 2 was never used by serve).
+ * A malformed encoding stops it (get_byte out of range): the log is then left at schema 2
+ * for verify to look at. (PostgreSQL's << and | share one precedence: parenthesised.) */
+static const char *const migrate_2_3_sql =
+    "ALTER TABLE log_pg_entry ADD COLUMN actor_id text NOT NULL DEFAULT '',"
+    " ADD COLUMN on_behalf_of text NOT NULL DEFAULT '';"
+    "CREATE FUNCTION pg_temp.log_pg_field(enc bytea, k int) RETURNS text LANGUAGE plpgsql"
+    " IMMUTABLE STRICT AS $f$ DECLARE o int := 13; n int; BEGIN"
+    " FOR i IN 0 .. k LOOP"
+    "  n := (get_byte(enc, o) << 24) | (get_byte(enc, o + 1) << 16)"
+    "       | (get_byte(enc, o + 2) << 8) | get_byte(enc, o + 3);"
+    "  IF i = k THEN"
+    "   RETURN convert_from(substring(enc FROM o + 5 FOR n), pg_client_encoding());"
+    "  END IF;"
+    "  o := o + 4 + n;"
+    " END LOOP; END $f$;"
+    "UPDATE log_pg_entry SET actor_id = pg_temp.log_pg_field(enc, 0),"
+    " on_behalf_of = pg_temp.log_pg_field(enc, 5);"
+    "DROP INDEX IF EXISTS log_pg_entry_patient;"
+    "DROP FUNCTION pg_temp.log_pg_field(bytea, int);"
+    "UPDATE log_pg_meta SET v = '" SCHEMA "' WHERE k = 'schema';";
+
+/* exec_ok with `what` in the message instead of the statements. */
+static ob_status exec_as(PGconn *c, const char *sql, ExecStatusType want, const char *what,
+                         ob_err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    ob_status rc = PQresultStatus(r) == want ? OB_OK : pg_fail(e, c, what);
+    PQclear(r);
+    return rc;
+}
 
 /* Reads meta key k into out (cap bytes); "" when absent. */
 static ob_status meta_get(PGconn *c, const char *k, char *out, size_t cap, ob_err *e)
@@ -199,13 +262,17 @@ static ob_status migrate(PGconn *c, const uint8_t pk[OB_LOG_PK_LEN], uint32_t ev
     if (!rc)
         rc = meta_get(c, "schema", got, sizeof got, e);
     /* schema 1 (before partitions and proofs) is not migrated in place: no deployment has
-     * one (docs/log.md, "On PostgreSQL") */
-    if (!rc && got[0] && strcmp(got, SCHEMA) != 0)
+     * one (docs/log.md, "On PostgreSQL"); schema 2 is */
+    if (!rc && got[0] && strcmp(got, "2") != 0 && strcmp(got, SCHEMA) != 0)
         rc = ob_err_set(e, OB_EINVAL,
                         "the PostgreSQL log has schema %s, this server writes schema " SCHEMA
-                        " (partitioned, with proofs); an older log is not migrated: drop its "
-                        "log_pg_* tables",
-                        got);
+                        " and migrates schema 2 in place; %s",
+                        got,
+                        strcmp(got, "1") == 0 ? "schema 1 is not migrated: drop its log_pg_* tables"
+                                              : "a newer schema needs a newer server");
+    if (!rc && strcmp(got, "2") == 0)
+        rc =
+            exec_as(c, migrate_2_3_sql, PGRES_COMMAND_OK, "migrating the log to schema " SCHEMA, e);
     if (!rc)
         rc = exec_ok(c, schema_sql, PGRES_COMMAND_OK, e);
     if (!rc) {
@@ -410,8 +477,8 @@ static void field(buf *b, const void *p, size_t n)
 /* Writes the rows of the batch to log_pg_entry with COPY (binary): one round trip. */
 static ob_status copy_rows(PGconn *c, const buf *rows, ob_err *e)
 {
-    PGresult *r = PQexec(c, "COPY log_pg_entry (seq, time, patient, enc, leaf, chain) FROM STDIN "
-                            "(FORMAT binary)");
+    PGresult *r = PQexec(c, "COPY log_pg_entry (seq, time, patient, enc, leaf, chain, actor_id, "
+                            "on_behalf_of) FROM STDIN (FORMAT binary)");
     bool ok = PQresultStatus(r) == PGRES_COPY_IN;
     PQclear(r);
     if (!ok)
@@ -535,9 +602,12 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
 {
     PGconn *c = lg->conn;
     head h;
+    lg->w_cuts = 0;
+    lg->w_commit_ns = 0;
     ob_status rc = begin_and_read_head(c, &h, e);
     if (rc)
         return rc;
+    lg->w_size = h.size; /* seen, even if this batch goes no further */
     uint32_t every = lg->cfg.checkpoint_every ? lg->cfg.checkpoint_every : 4096;
     if (h.size - h.seg_start >= every)
         return ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's open segment is longer than %u",
@@ -630,7 +700,9 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
             if (en->time > max_time)
                 max_time = en->time;
             const char *pat = en->patient ? en->patient : "";
-            put16(&rows, 6);
+            const char *act = en->actor_id ? en->actor_id : "";
+            const char *obo = en->on_behalf_of ? en->on_behalf_of : "";
+            put16(&rows, 8);
             put32(&rows, 8);
             put64(&rows, seq);
             put32(&rows, 8);
@@ -639,6 +711,8 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
             field(&rows, enc, len);
             field(&rows, leaves[at - 1], OB_LOG_HASH_LEN);
             field(&rows, h.chain, OB_LOG_HASH_LEN);
+            field(&rows, act, strlen(act));
+            field(&rows, obo, strlen(obo));
             /* a full segment is cut now, inside the same transaction */
             if (h.size - seg_start == every) {
                 ob_log_checkpoint cp = {.prev_size = seg_start, .size = h.size, .time = now};
@@ -648,6 +722,7 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
                 ob_log_checkpoint_sign(&cp, lg->cfg.sk);
                 rc = tree_note(lg, &h.tree, note, e);
                 put_checkpoint(&tail, &cp, note);
+                lg->w_cuts++;
                 seg_start = h.size;
                 at = 0;
                 max_time = 0;
@@ -672,10 +747,14 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
     if (!rc) {
         /* a failed statement skips the rest of the string, COMMIT included; a COMMIT of a
          * failed transaction would say ROLLBACK */
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         PGresult *r = PQexec(c, (const char *)tail.p);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
             rc = pg_fail(e, c, "committing the entries");
         PQclear(r);
+        lg->w_commit_ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
     }
     ob_free(enc);
     ob_free(rows.p);
@@ -686,6 +765,9 @@ static ob_status extend(ob_pglog *lg, job *jobs, ob_err *e)
         lg->seg_max = max_time;
         memcpy(lg->seg_chain, h.chain, OB_LOG_HASH_LEN);
         lg->parts_upto = parts_upto;
+        lg->w_size = h.size;
+    } else {
+        lg->w_cuts = 0;
     }
     return rc;
 }
@@ -709,6 +791,44 @@ static ob_status run_batch(ob_pglog *lg, job *jobs, ob_err *e)
     if (PQstatus(c) == CONNECTION_OK)
         PQclear(PQexec(c, "ROLLBACK"));
     return rc;
+}
+
+/* The counters after a batch (before anyone hears of it, so that a caller who has its
+ * answer sees it counted), and whether it lost the connection. */
+static void count_batch(ob_pglog *lg, const job *jobs, ob_status rc)
+{
+    uint64_t appended = 0, failed = 0, done_async = 0;
+    for (const job *j = jobs; j; j = j->next) {
+        if (rc || j->st)
+            failed++;
+        else
+            appended += j->n;
+        if (j->done_fn)
+            done_async += j->n;
+    }
+    /* a batch that failed on a live connection reached the database, which refused it */
+    bool lost = rc && (!lg->conn || PQstatus(lg->conn) != CONNECTION_OK);
+    struct timespec cpu;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    pthread_mutex_lock(&lg->mu);
+    ob_log_stats *s = &lg->stats;
+    s->writer_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+    s->size = lg->w_size;
+    s->failed += failed;
+    lg->pending -= done_async; /* no longer queued: their callbacks are next */
+    s->pending = lg->pending;
+    if (!rc && appended) { /* every change refused: rolled back, nothing committed */
+        s->commits++;
+        s->appended += appended;
+        s->checkpoints += lg->w_cuts;
+        if (appended > s->max_batch)
+            s->max_batch = appended;
+        ob_log_count_commit(s, lg->w_commit_ns);
+    }
+    if (lost && !lg->lost)
+        lg->lost_at = time(NULL);
+    lg->lost = lost;
+    pthread_mutex_unlock(&lg->mu);
 }
 
 static void *writer(void *arg)
@@ -735,6 +855,7 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&lg->mu);
         ob_err e = {0};
         ob_status rc = run_batch(lg, first, &e);
+        count_batch(lg, first, rc);
         /* asynchronous jobs hear on this thread, outside the lock, and are freed */
         for (job *j = first, *next; j; j = next) {
             next = j->next;
@@ -747,7 +868,6 @@ static void *writer(void *arg)
         for (job *j = first; j;) {
             job *next = j->next;
             if (j->done_fn) {
-                lg->pending -= j->n;
                 ob_free(j);
             } else {
                 if (rc) { /* the batch failed: no job's change or entries committed */
@@ -821,6 +941,31 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
     return OB_OK;
 }
 
+static bool utf8_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        size_t k = ob_utf8_len(p);
+        if (!k)
+            return false;
+        p += k;
+    }
+    return true;
+}
+
+/* An entry the batch can take: its fields' lengths, and its text columns UTF-8 (the
+ * database checks them as COPY reads them, failing every call in the batch over one). */
+static ob_status check_entry(const ob_log_entry *en, ob_err *e)
+{
+    ob_status rc = ob_log_entry_check(en, e);
+    if (rc)
+        return rc;
+    if (!utf8_ok(en->patient) || !utf8_ok(en->actor_id) || !utf8_ok(en->on_behalf_of))
+        return ob_err_set(e, OB_EINVAL,
+                          "the PostgreSQL log: an entry's patient, actor or professional is not "
+                          "UTF-8");
+    return OB_OK;
+}
+
 ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, uint64_t *first_seq,
                           ob_err *e)
 {
@@ -834,7 +979,7 @@ ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size
     if (!n)
         return ob_err_set(e, OB_EINVAL, "an append needs at least one entry");
     for (size_t i = 0; i < n; i++) {
-        ob_status rc = ob_log_entry_check(&entries[i], e);
+        ob_status rc = check_entry(&entries[i], e);
         if (rc)
             return rc;
     }
@@ -873,7 +1018,7 @@ ob_status ob_pglog_append_async(ob_pglog *lg, const ob_log_entry *entries, size_
     if (!n || !done)
         return ob_err_set(e, OB_EINVAL, "an append needs at least one entry and a callback");
     for (size_t i = 0; i < n; i++) {
-        ob_status rc = ob_log_entry_check(&entries[i], e);
+        ob_status rc = check_entry(&entries[i], e);
         if (rc)
             return rc;
     }
@@ -895,16 +1040,19 @@ ob_status ob_pglog_append_async(ob_pglog *lg, const ob_log_entry *entries, size_
     ob_status rc = OB_OK;
     if (lg->closing)
         rc = ob_err_set(e, OB_EINVAL, "the PostgreSQL log is closing");
-    else if (lg->pending > 0 && lg->pending + n > MAX_PENDING)
+    else if (lg->pending > 0 && lg->pending + n > MAX_PENDING) {
         rc = ob_err_set(e, OB_ELIMIT,
                         "the PostgreSQL log has %zu entries queued; retry when some are done",
                         lg->pending);
+        lg->stats.refused++;
+    }
     if (rc) {
         pthread_mutex_unlock(&lg->mu);
         ob_free(mem);
         return rc;
     }
     lg->pending += n;
+    lg->stats.pending = lg->pending;
     if (lg->tail)
         lg->tail->next = j;
     else
@@ -932,6 +1080,31 @@ void ob_pglog_close(ob_pglog *lg)
     ob_free(lg->seg);
     ob_free(lg->conninfo);
     ob_free(lg);
+}
+
+void ob_pglog_get_stats(ob_pglog *lg, ob_log_stats *out)
+{
+    pthread_mutex_lock(&lg->mu);
+    *out = lg->stats;
+    pthread_mutex_unlock(&lg->mu);
+    out->indexed = out->size; /* PostgreSQL indexes each row as it is inserted */
+}
+
+ob_status ob_pglog_ground(ob_pglog *lg, ob_err *e)
+{
+    pthread_mutex_lock(&lg->mu);
+    bool lost = lg->lost;
+    long ago = (long)(time(NULL) - lg->lost_at);
+    pthread_mutex_unlock(&lg->mu);
+    if (!lost)
+        return OB_OK;
+    /* libpq's words would name the host, port and user: the health check says only what
+     * the operator must act on */
+    return ob_err_set(e, OB_EIO,
+                      "the PostgreSQL log's writer has no connection to the database (lost "
+                      "%ld s ago; its last batch failed on it): appends fail until a batch "
+                      "reconnects to a primary",
+                      ago < 0 ? 0 : ago);
 }
 
 /* ---- verification ---- */
@@ -1546,6 +1719,8 @@ static ob_status note_of(PGconn *c, uint64_t n, char **note, uint64_t *size, ob_
     *note = NULL;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         rc = pg_fail(e, c, "reading the checkpoint notes");
+    else if (PQntuples(r) == 0 && n == 0)
+        rc = ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log is empty: no signed note yet");
     else if (PQntuples(r) == 0)
         rc = ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log has no signed note of size %llu",
                         (unsigned long long)n);
@@ -1717,6 +1892,166 @@ ob_status ob_pglog_consistency(const char *conninfo, uint64_t m, uint64_t n,
     }
     end_read(c);
     return rc;
+}
+
+/* ---- queries ---- */
+
+/* Whether r failed because there is no log (no table) or not this schema's (a column). */
+static bool no_log(const PGresult *r)
+{
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return st && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0);
+}
+
+/* A text column of row i equals the decoded string s, byte for byte. */
+static bool col_is(const PGresult *r, int i, int col, const char *s)
+{
+    size_t n = strlen(s);
+    return (size_t)PQgetlength(r, i, col) == n && memcmp(PQgetvalue(r, i, col), s, n) == 0;
+}
+
+/* One row (seq, time, patient, actor_id, on_behalf_of, enc) to fn: the entry is its
+ * encoding's, and the columns the query found it by must be that encoding's (a column edited
+ * behind the log's back would otherwise put one patient's entry under another's name; the
+ * encoding itself is covered by the leaf, and verify finds a changed one). */
+static ob_status each_row(const PGresult *r, int i, char **strs, size_t *cap, ob_log_record_fn fn,
+                          void *ctx, ob_err *e)
+{
+    const uint8_t *enc = (const uint8_t *)PQgetvalue(r, i, 5);
+    size_t len = (size_t)PQgetlength(r, i, 5);
+    if (PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8)
+        return ob_err_set(e, OB_ETAMPER, "a malformed entry in the PostgreSQL log");
+    uint64_t seq = get_be64(PQgetvalue(r, i, 0)), eseq = 0;
+    if (len > *cap) {
+        char *p = ob_realloc(*strs, len);
+        if (!p)
+            return ob_err_set(e, OB_ENOMEM, "out of memory reading the PostgreSQL log");
+        *strs = p;
+        *cap = len;
+    }
+    ob_log_record rec;
+    ob_err de = {0};
+    if (ob_log_entry_decode(enc, len, &rec.entry, &eseq, *strs, *cap, &de) != OB_OK)
+        return ob_err_set(e, OB_ETAMPER, "entry %llu of the PostgreSQL log: %s (run verify)",
+                          (unsigned long long)seq, de.msg);
+    if (eseq != seq || rec.entry.time != (ob_time)get_be64(PQgetvalue(r, i, 1)) ||
+        !col_is(r, i, 2, rec.entry.patient) || !col_is(r, i, 3, rec.entry.actor_id) ||
+        !col_is(r, i, 4, rec.entry.on_behalf_of))
+        return ob_err_set(e, OB_ETAMPER,
+                          "entry %llu of the PostgreSQL log: its row's seq, time, patient, "
+                          "actor or professional is not its encoding's (run verify)",
+                          (unsigned long long)seq);
+    rec.seq = seq;
+    return fn(ctx, &rec, e);
+}
+
+ob_status ob_pglog_each(const char *conninfo, const ob_log_query *q, ob_log_record_fn fn, void *ctx,
+                        ob_err *e)
+{
+    if (!q->patient && !q->on_behalf_of && !q->actor_id)
+        return ob_err_set(e, OB_EINVAL,
+                          "access log: query needs a patient, a professional or an actor");
+    /* Only fixed fragments go into the SQL text; the values are parameters, typed so that
+     * the ones a query does not use need not appear in it. on_behalf_of <> '' as on
+     * SQLite (no one is the professional of the entries done on no one's behalf); it also
+     * lets PostgreSQL use the partial index. */
+    const char *dir = q->newest_first ? "DESC" : "ASC";
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "DECLARE q NO SCROLL CURSOR FOR SELECT seq, time, patient, actor_id, on_behalf_of,"
+             " enc FROM log_pg_entry WHERE time >= $4%s%s%s%s ORDER BY time %s, seq %s%s",
+             q->patient ? " AND patient = $1" : "",
+             q->on_behalf_of ? " AND on_behalf_of = $2 AND on_behalf_of <> ''" : "",
+             q->actor_id ? " AND actor_id = $3" : "", q->to ? " AND time < $5" : "", dir, dir,
+             q->limit ? " LIMIT $6" : "");
+    char from[24], to[24], lim[24];
+    snprintf(from, sizeof from, "%lld", (long long)q->from);
+    snprintf(to, sizeof to, "%lld", (long long)q->to);
+    snprintf(lim, sizeof lim, "%llu", (unsigned long long)q->limit);
+    static const Oid types[6] = {25, 25, 25, 20, 20, 20}; /* text x 3, int8 x 3 */
+    const char *vals[6] = {q->patient, q->on_behalf_of, q->actor_id, from, to, lim};
+    PGconn *c;
+    ob_status rc = connect_db(conninfo, &c, e);
+    if (rc)
+        return rc;
+    /* one snapshot for every FETCH; retention's DROP waits for it (begin_read) */
+    rc = begin_read(c, e);
+    if (rc) {
+        PQfinish(c);
+        return rc;
+    }
+    PGresult *r = PQexecParams(c, sql, 6, types, vals, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = no_log(r) ? ob_err_set(e, OB_EINVAL,
+                                    "the PostgreSQL log is not of schema " SCHEMA
+                                    " (open it once with a writer of this version)")
+                       : pg_fail(e, c, "querying the log");
+    PQclear(r);
+    char *strs = NULL;
+    size_t cap = 0;
+    while (!rc) {
+        /* in pieces, so that a patient's whole history is never in memory at once */
+        r = bin_query(c, "FETCH 1000 FROM q");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pg_fail(e, c, "querying the log");
+            PQclear(r);
+            break;
+        }
+        int n = PQntuples(r);
+        for (int i = 0; i < n && !rc; i++)
+            rc = each_row(r, i, &strs, &cap, fn, ctx, e);
+        PQclear(r);
+        if (n == 0)
+            break;
+    }
+    ob_free(strs);
+    end_read(c);
+    return rc;
+}
+
+ob_status ob_pglog_public_keys(const char *conninfo, char **text, ob_err *e)
+{
+    *text = NULL;
+    PGconn *c;
+    ob_status rc = connect_db(conninfo, &c, e);
+    if (rc)
+        return rc;
+    char hex[160] = "";
+    PGresult *r = PQexec(c, "SELECT v FROM log_pg_meta WHERE k = 'pk'");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && !no_log(r))
+        rc = pg_fail(e, c, "reading the log's key");
+    else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        snprintf(hex, sizeof hex, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    if (rc)
+        return rc;
+    uint8_t pk[OB_LOG_PK_LEN];
+    if (!hex[0])
+        return ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log lists no public key (no log here)");
+    if (ob_log_unhex(hex, pk, sizeof pk) != 0)
+        return ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's public key is malformed");
+    /* the notes' key name is the origin made from the key, as on SQLite (ob_log_origin) */
+    char origin[OB_NOTE_NAME_MAX + 1], line[OB_NOTE_VKEY_MAX];
+    ob_note_key k;
+    ob_log_origin(pk, origin);
+    if ((rc = ob_note_key_make(&k, origin, OB_NOTE_ED25519, pk, e)) != OB_OK)
+        return rc;
+    ob_note_vkey_format(&k, line);
+    size_t n = strlen(line);
+    char *out = ob_malloc(n + 2);
+    if (!out)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    memcpy(out, line, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *text = out;
+    return OB_OK;
+}
+
+ob_status ob_pglog_latest_note(const char *conninfo, char **note, ob_err *e)
+{
+    return ob_pglog_note_at(conninfo, 0, note, e);
 }
 
 /* ---- retention ---- */

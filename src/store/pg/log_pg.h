@@ -29,8 +29,11 @@
  * signed marker; the tree's nodes over the dropped leaves are kept (log_pg_node, written
  * with the entries), so proofs for the kept entries and consistency proofs still verify.
  *
- * Not yet here: the search index and the patient's queries of the SQLite log, key
- * rotation, witnesses' cosignatures, and the server's use of it (`serve --db
+ * Queries (ob_pglog_each) read the entry table through its indexes on patient,
+ * professional and actor (each with time, seq), kept by PostgreSQL as rows are inserted;
+ * what they return is decoded from the hashed encoding.
+ *
+ * Not yet here: key rotation, witnesses' cosignatures, and the server's use of it (`serve --db
  * postgresql://...`): the next steps of issue 18. */
 #ifndef OB_STORE_LOG_PG_H
 #define OB_STORE_LOG_PG_H
@@ -44,6 +47,7 @@
 #include "log/entry.h"
 #include "log/merkle.h"
 #include "log/proof.h"
+#include "store/log.h"
 #include "store/store.h"
 
 typedef struct ob_pglog ob_pglog;
@@ -59,14 +63,17 @@ typedef struct ob_pglog_config {
 } ob_pglog_config;
 
 /* Connects (libpq conninfo or URI), creates the log's tables if missing (under the same
- * advisory lock, so servers starting together agree) and starts the writer thread. A log
+ * advisory lock, so servers starting together agree; a schema-2 log is migrated in place
+ * there, log_pg.c) and starts the writer thread. A log
  * created with another public key is refused (OB_ETAMPER). *out is freed by
  * ob_pglog_close. */
 ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pglog **out,
                         ob_err *e);
 /* Appends n >= 1 entries (borrowed for the call) atomically and waits until they are
  * committed; *first_seq (may be NULL) receives the first's seq, the others follow. On an
- * error nothing of this call was acknowledged. Thread-safe. */
+ * error nothing of this call was acknowledged. An entry whose patient, actor_id or
+ * on_behalf_of is not UTF-8 is refused (OB_EINVAL) before it is queued: they are text
+ * columns, and the database would fail the whole batch over it. Thread-safe. */
 ob_status ob_pglog_append(ob_pglog *lg, const ob_log_entry *entries, size_t n, uint64_t *first_seq,
                           ob_err *e);
 /* ob_pglog_append with a change: apply runs on the writer thread inside the batch's
@@ -82,8 +89,9 @@ ob_status ob_pglog_append_change(ob_pglog *lg, const ob_log_entry *entries, size
 /* Called once per accepted ob_pglog_append_async call, on the writer thread, after the
  * batch holding its entries committed (st OB_OK, first_seq the first entry's seq) or
  * failed (st and err say why; nothing of the call was written; err valid during the call
- * only). It must be quick and must not call ob_pglog_append or ob_pglog_close. */
-typedef void (*ob_pglog_done_fn)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
+ * only). It must be quick and must not call ob_pglog_append or ob_pglog_close. The SQLite
+ * log's type (store/log.h), so that one callback serves both backends. */
+typedef ob_log_done_fn ob_pglog_done_fn;
 /* Queues n >= 1 entries (with apply's change, apply may be NULL) and returns at once: the
  * entries are copied, so the caller may free them; apply_ctx and done_ctx must live until
  * done. OB_ELIMIT when 65,536 entries are already queued (retry later); on any error
@@ -94,6 +102,42 @@ ob_status ob_pglog_append_async(ob_pglog *lg, const ob_log_entry *entries, size_
                                 void *done_ctx, ob_err *e);
 /* Stops the writer after the queued appends and disconnects. */
 void ob_pglog_close(ob_pglog *lg);
+
+/* This server's writer's counters (store/log.h): size is the newest seq it committed or
+ * saw at the head; appended, commits, failed (calls), max_batch, pending and refused
+ * (OB_ELIMIT) since open; writer_cpu_ns its thread's CPU time; the commit histogram times
+ * each batch's last round trip (checkpoints, head, COMMIT), mostly the COMMIT's sync on the
+ * primary and its synchronous standby. Every entry is indexed as it is inserted, so indexed
+ * is size; checkpoints counts the segments this server cut. Thread-safe. */
+void ob_pglog_get_stats(ob_pglog *lg, ob_log_stats *out);
+/* OB_OK while the writer's last batch reached the database (committed, or was refused by
+ * it); OB_EIO while its connection is lost (the last batch could not connect, or lost the
+ * connection on the way): appends fail until a batch reconnects. The message names neither
+ * the conninfo nor anything libpq said about it. Thread-safe. */
+ob_status ob_pglog_ground(ob_pglog *lg, ob_err *e);
+
+/* --- reading (each call opens its own short-lived connection; store/log.h) --- */
+
+/* The entries q asks for (store/log.h's ob_log_query; the SQLite log's ob_log_each
+ * contract): about q->patient, done on behalf of q->on_behalf_of (never matching ""), by
+ * q->actor_id (at least one of the three), time in [from, to) (to 0: no bound), in time
+ * order with ties by seq (newest first if asked), at most limit (0: all), one snapshot.
+ * Each record is decoded from the stored encoding, the bytes the leaf hash covers, not
+ * from the columns the query searched: a row whose seq, time, patient, actor or
+ * professional column disagrees with its encoding stops the query with OB_ETAMPER (run
+ * verify), so an edited column cannot make an entry answer for someone else. The
+ * record's strings are valid during fn only; fn's error stops the query and is returned.
+ * OB_EINVAL: no patient, professional or actor. */
+ob_status ob_pglog_each(const char *conninfo, const ob_log_query *q, ob_log_record_fn fn, void *ctx,
+                        ob_err *e);
+/* The verifier key lines (C2SP signed-note vkeys, "\n"-terminated, one a line) of the keys
+ * that sign the log, into *text (ob_free): the key the log was created with (log_pg_meta;
+ * no rotation on PostgreSQL yet), in the SQLite log's ob_log_public_keys format, so that
+ * `log check` and the JS verifier take either. OB_ENOTFOUND when there is no log here. */
+ob_status ob_pglog_public_keys(const char *conninfo, char **text, ob_err *e);
+/* The head's signed checkpoint note (of the whole tree) into *note (ob_free); OB_ENOTFOUND
+ * on an empty log. */
+ob_status ob_pglog_latest_note(const char *conninfo, char **note, ob_err *e);
 
 typedef struct ob_pglog_report {
     uint64_t entries;         /* entries read and checked */

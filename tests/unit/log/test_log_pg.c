@@ -16,7 +16,12 @@
  *   pure checkers accept them; a changed entry or path fails them.
  * - Retention: whole partitions dropped with a signed marker; proofs for the kept entries
  *   and consistency proofs from before still verify, the log verifies, and a forged marker,
- *   a replaced partition, a changed tree node are found (docs/security.md). */
+ *   a replaced partition, a changed tree node are found (docs/security.md).
+ * - Reading: ob_pglog_each answers what the SQLite log's ob_log_each answers for the same
+ *   entries and a table of queries; a row whose columns were edited makes it refuse
+ *   (OB_ETAMPER); a schema-2 log is migrated in place; the writer's counters, the key lines
+ *   (the SQLite log's for the same key), the head's note, and the ground when the writer's
+ *   connection is killed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -918,6 +923,503 @@ static void async_appends(void **state)
     assert_int_equal(r.entries, want);
 }
 
+/* ---- reading: each, stats, keys, notes, ground ---- */
+
+/* Entry k of the query tests: patients p0..p7, actors a0..a4, every third on behalf of
+ * dr-7 or dr-8, times in a narrow range so that many tie (then seq orders them); some
+ * fields NULL. */
+static void entry_q(ob_log_entry *en, char pat[16], char act[16], int k)
+{
+    snprintf(pat, 16, "p%d", k % 8);
+    snprintf(act, 16, "a%d", (k / 3) % 5);
+    memset(en, 0, sizeof *en);
+    en->time = 1796000000 + (ob_time)((k * 7) % 40);
+    en->event = (uint8_t)(k % OB_EV_COUNT);
+    en->permit = k % 4 != 0;
+    en->override = k % 11 == 0;
+    en->actor_id = act;
+    en->actor_name = k % 5 ? "Dr. Søren Ærø" : NULL;
+    en->on_behalf_of = k % 3 == 0 ? (k % 2 ? "dr-7" : "dr-8") : (k % 2 ? "" : NULL);
+    en->patient = pat;
+    en->category = "lab_result";
+    en->purpose = "TREAT";
+    en->rule = "R-ACC-1";
+    en->reason = k % 7 ? NULL : "a reason";
+}
+
+typedef struct collected {
+    char **rows; /* seq ":" hex of the entry's encoding */
+    size_t n, cap;
+    size_t stop_after; /* fn refuses the row after this many (0: never) */
+} collected;
+
+static ob_status collect(void *ctx, const ob_log_record *r, ob_err *e)
+{
+    collected *c = ctx;
+    if (c->stop_after && c->n == c->stop_after)
+        return ob_err_set(e, OB_ECONFLICT, "enough");
+    size_t len = ob_log_entry_encoded_len(&r->entry);
+    uint8_t *b = malloc(len);
+    char *row = malloc(2 * len + 32);
+    ob_log_entry_encode(&r->entry, r->seq, b, len);
+    int k = snprintf(row, 32, "%llu:", (unsigned long long)r->seq);
+    ob_log_hex(b, len, row + k);
+    free(b);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->rows = realloc(c->rows, c->cap * sizeof *c->rows);
+    }
+    c->rows[c->n++] = row;
+    return OB_OK;
+}
+
+/* The time of a collected row (bytes 1..8 of its encoding). */
+static uint64_t row_time(const char *row)
+{
+    uint8_t t[8];
+    char hex[17];
+    memcpy(hex, strchr(row, ':') + 3, 16);
+    hex[16] = '\0';
+    assert_int_equal(ob_log_unhex(hex, t, 8), 0);
+    return ob_log_get_u64(t);
+}
+
+static void collected_free(collected *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->rows[i]);
+    free(c->rows);
+    memset(c, 0, sizeof *c);
+}
+
+#define QT0 1796000000
+
+/* ob_pglog_each answers exactly what ob_log_each answers, for the same entries. */
+static void each_matches_sqlite(void **state)
+{
+    (void)state;
+    char ci[512], dir[] = "/tmp/obpgeach.XXXXXX", path[128];
+    pg_fresh_uri("each", ci, sizeof ci); /* Danish collation: the order must not depend on it */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log.db", dir);
+    ob_log_config sc = {.checkpoint_every = 64};
+    memcpy(sc.sk, cfg.sk, sizeof sc.sk);
+    memcpy(sc.pk, cfg.pk, sizeof sc.pk);
+    ob_log *sl;
+    ob_pglog *pl;
+    ob_err e = {0};
+    if (ob_log_open(path, &sc, &sl, &e) || ob_pglog_open(ci, &cfg, &pl, &e))
+        fail_msg("open: %s", e.msg);
+    /* in calls of 1..4 entries, so that some share a batch */
+    for (int k = 0; k < 300;) {
+        int n = 1 + k % 4;
+        ob_log_entry en[4];
+        char pat[4][16], act[4][16];
+        for (int i = 0; i < n; i++)
+            entry_q(&en[i], pat[i], act[i], k + i);
+        uint64_t a, b;
+        assert_int_equal(ob_log_append(sl, en, (size_t)n, NULL, NULL, &a, &e), OB_OK);
+        assert_int_equal(ob_pglog_append(pl, en, (size_t)n, &b, &e), OB_OK);
+        assert_int_equal(a, b);
+        k += n;
+    }
+    assert_int_equal(ob_log_close(sl, &e), OB_OK);
+    static const struct {
+        const char *patient, *obo, *actor;
+        ob_time from, to;
+        size_t limit;
+        bool newest;
+        size_t at_least; /* answers expected (so that an empty answer on both fails) */
+    } qs[] = {
+        {"p1", NULL, NULL, 0, 0, 0, false, 30},
+        {"p1", NULL, NULL, 0, 0, 0, true, 30},
+        {"p1", NULL, NULL, 0, 0, 5, false, 5},
+        {"p1", NULL, NULL, 0, 0, 5, true, 5},
+        {"p1", NULL, NULL, QT0 + 10, QT0 + 20, 0, false, 5},
+        {"p1", NULL, NULL, QT0 + 10, QT0 + 20, 3, true, 3},
+        {"p6", NULL, NULL, QT0 + 39, 0, 0, false, 0},
+        {"nobody", NULL, NULL, 0, 0, 0, false, 0},
+        {"p2", NULL, NULL, QT0 + 100, 0, 0, false, 0},
+        {NULL, "dr-7", NULL, 0, 0, 0, false, 40},
+        {NULL, "dr-7", NULL, 0, 0, 3, true, 3},
+        {NULL, "dr-8", NULL, QT0 + 2, QT0 + 3, 0, false, 3},
+        {NULL, "", NULL, 0, 0, 0, false, 0},
+        {NULL, NULL, "a2", 0, 0, 0, false, 50},
+        {NULL, NULL, "a2", 0, QT0 + 15, 0, true, 10},
+        {NULL, NULL, "a4", 0, 0, 1000, false, 50},
+        {"p2", NULL, "a1", 0, 0, 0, false, 5},
+        {"p4", "dr-8", NULL, 0, 0, 0, true, 5},
+        {"p4", "dr-8", "a0", 0, 0, 0, false, 1},
+        {"p0", NULL, NULL, 0, 0, 0, false, 30},
+        {"", NULL, NULL, 0, 0, 0, false, 0},
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        ob_log_query q = {.patient = qs[i].patient,
+                          .on_behalf_of = qs[i].obo,
+                          .actor_id = qs[i].actor,
+                          .from = qs[i].from,
+                          .to = qs[i].to,
+                          .limit = qs[i].limit,
+                          .newest_first = qs[i].newest};
+        collected a = {0}, b = {0};
+        if (ob_log_each(path, &q, collect, &a, &e) || ob_pglog_each(ci, &q, collect, &b, &e))
+            fail_msg("query %zu: %s", i, e.msg);
+        if (a.n != b.n || a.n < qs[i].at_least)
+            fail_msg("query %zu: SQLite %zu answers, PostgreSQL %zu, at least %zu wanted", i, a.n,
+                     b.n, qs[i].at_least);
+        for (size_t k = 0; k < a.n; k++)
+            if (strcmp(a.rows[k], b.rows[k]) != 0)
+                fail_msg("query %zu, answer %zu: SQLite %.40s..., PostgreSQL %.40s...", i, k,
+                         a.rows[k], b.rows[k]);
+        collected_free(&a);
+        collected_free(&b);
+    }
+    /* no key: refused by both */
+    ob_log_query none = {0};
+    collected c = {0};
+    assert_int_equal(ob_log_each(path, &none, collect, &c, &e), OB_EINVAL);
+    assert_int_equal(ob_pglog_each(ci, &none, collect, &c, &e), OB_EINVAL);
+    /* the callback's error stops the query and is what it returns (past a FETCH's 1000 rows
+     * too: a patient with more entries than one FETCH brings) */
+    ob_log_query p1 = {.patient = "p1"};
+    c.stop_after = 2;
+    assert_int_equal(ob_pglog_each(ci, &p1, collect, &c, &e), OB_ECONFLICT);
+    assert_int_equal(c.n, 2);
+    collected_free(&c);
+    ob_log_entry many[250];
+    char scratch[2][16];
+    for (int i = 0; i < 250; i++) {
+        entry_q(&many[i], scratch[0], scratch[1], i);
+        many[i].patient = "p-many";
+        many[i].actor_id = "a-many";
+    }
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(ob_pglog_append(pl, many, 250, NULL, &e), OB_OK);
+    ob_log_query pm = {.patient = "p-many", .newest_first = true};
+    assert_int_equal(ob_pglog_each(ci, &pm, collect, &c, &e), OB_OK);
+    assert_int_equal(c.n, 2500);
+    for (size_t k = 1; k < c.n; k++) { /* newest first, and the higher seq first on a tie */
+        uint64_t sa = strtoull(c.rows[k - 1], NULL, 10), sb = strtoull(c.rows[k], NULL, 10);
+        uint64_t ta = row_time(c.rows[k - 1]), tb = row_time(c.rows[k]);
+        assert_true(ta > tb || (ta == tb && sa > sb));
+    }
+    collected_free(&c);
+    c.stop_after = 1500;
+    assert_int_equal(ob_pglog_each(ci, &pm, collect, &c, &e), OB_ECONFLICT);
+    assert_int_equal(c.n, 1500);
+    collected_free(&c);
+    ob_pglog_close(pl);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A row's columns edited behind the log's back: each refuses to let the entry answer for
+ * another patient, actor or time (OB_ETAMPER, not a silent skip: the log was changed, and the
+ * operator must hear of it, as verify would tell; skipping would hide the entry from its own
+ * patient as well). */
+static void each_tampered_columns(void **state)
+{
+    (void)state;
+    ob_pglog *lg;
+    ob_err e = {0};
+    static const struct {
+        const char *what, *sql;
+        ob_log_query q;
+    } cases[] = {
+        /* entry 2 is p1's: its row now says p2, so a query for p2 finds it */
+        {"patient", "UPDATE log_pg_entry SET patient = 'p2' WHERE seq = 2", {.patient = "p2"}},
+        {"actor", "UPDATE log_pg_entry SET actor_id = 'a4' WHERE seq = 2", {.actor_id = "a4"}},
+        {"professional",
+         "UPDATE log_pg_entry SET on_behalf_of = 'dr-7' WHERE seq = 2",
+         {.on_behalf_of = "dr-7"}},
+        {"time (into a window it was not in)",
+         "UPDATE log_pg_entry SET time = 1796000039 WHERE seq = 9",
+         {.patient = "p0", .from = 1796000039}},
+        /* the columns and the time copied from another row: the encoding names its seq */
+        {"seq (another row's encoding)",
+         "UPDATE log_pg_entry a SET enc = b.enc FROM log_pg_entry b WHERE a.seq = 3 AND "
+         "b.seq = 2; UPDATE log_pg_entry SET patient = 'p1', actor_id = 'a0', time = "
+         "(SELECT time FROM log_pg_entry WHERE seq = 2) WHERE seq = 3",
+         {.patient = "p1"}},
+        {"encoding (malformed)",
+         "UPDATE log_pg_entry SET enc = substring(enc FROM 1 FOR 30) "
+         "WHERE seq = 2",
+         {.patient = "p1"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[32], cj[600];
+        snprintf(name, sizeof name, "eachtamper%zu", i);
+        pg_fresh_db(name, cj, sizeof cj);
+        if (ob_pglog_open(cj, &cfg, &lg, &e))
+            fail_msg("open: %s", e.msg);
+        for (int k = 0; k < 40; k++) {
+            ob_log_entry en;
+            char pat[16], act[16];
+            entry_q(&en, pat, act, k);
+            assert_int_equal(ob_pglog_append(lg, &en, 1, NULL, &e), OB_OK);
+        }
+        ob_pglog_close(lg);
+        collected c = {0};
+        assert_int_equal(ob_pglog_each(cj, &cases[i].q, collect, &c, &e), OB_OK);
+        collected_free(&c);
+        pg_exec(cj, cases[i].sql);
+        ob_status st = ob_pglog_each(cj, &cases[i].q, collect, &c, &e);
+        if (st != OB_ETAMPER)
+            fail_msg("%s edited: each answered %d with %zu entries", cases[i].what, (int)st, c.n);
+        collected_free(&c);
+    }
+}
+
+/* A schema-2 log (what ob_pglog_open made before this version) is migrated in place on
+ * open. The test makes one from a schema-3 log with the statements that undo schema 3 (the
+ * two columns and three indexes dropped, the (patient, seq) index back, the schema 2): the
+ * tables are then those schema 2's DDL made, in every partition, with the rows a schema-2
+ * writer wrote (the same but for the two columns). */
+static void migrate_from_2(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("migrate2", ci, sizeof ci);
+    ob_pglog_config c = cfg;
+    c.partition_segments = 1; /* 64 entries a partition: the 200 below span four */
+    ob_pglog *lg;
+    ob_err e = {0};
+    if (ob_pglog_open(ci, &c, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    for (int k = 0; k < 200; k++) {
+        ob_log_entry en;
+        char pat[16], act[16];
+        entry_q(&en, pat, act, k);
+        assert_int_equal(ob_pglog_append(lg, &en, 1, NULL, &e), OB_OK);
+    }
+    ob_pglog_close(lg);
+    pg_exec(ci, "DROP INDEX log_pg_entry_patient_time, log_pg_entry_obo, log_pg_entry_actor;"
+                "ALTER TABLE log_pg_entry DROP COLUMN actor_id, DROP COLUMN on_behalf_of;"
+                "CREATE INDEX log_pg_entry_patient ON log_pg_entry (patient, seq);"
+                "UPDATE log_pg_meta SET v = '2' WHERE k = 'schema'");
+    int n;
+    char **v = pg_column(ci,
+                         "SELECT count(*) FROM information_schema.columns WHERE column_name IN "
+                         "('actor_id', 'on_behalf_of') AND table_name LIKE 'log_pg_entry%'",
+                         &n);
+    assert_string_equal(v[0], "0");
+    pg_free_column(v, n);
+    /* a query of the old log says what to do */
+    collected q = {0};
+    ob_log_query by_actor = {.actor_id = "a1"};
+    assert_int_not_equal(ob_pglog_each(ci, &by_actor, collect, &q, &e), OB_OK);
+    if (ob_pglog_open(ci, &c, &lg, &e))
+        fail_msg("open (migrating): %s", e.msg);
+    v = pg_column(ci, "SELECT v FROM log_pg_meta WHERE k = 'schema'", &n);
+    assert_string_equal(v[0], "3");
+    pg_free_column(v, n);
+    /* the columns in every partition, filled from the encodings */
+    v = pg_column(ci,
+                  "SELECT count(*) FROM information_schema.columns WHERE column_name IN "
+                  "('actor_id', 'on_behalf_of') AND table_name LIKE 'log_pg_entry%'",
+                  &n);
+    int parts;
+    char **pv = pg_column(ci,
+                          "SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                          "'log_pg_entry'::regclass",
+                          &parts);
+    assert_true(atoi(pv[0]) >= 4);
+    assert_int_equal(atoi(v[0]), 2 * (1 + atoi(pv[0])));
+    pg_free_column(v, n);
+    pg_free_column(pv, parts);
+    v = pg_column(ci,
+                  "SELECT indexname FROM pg_indexes WHERE tablename = 'log_pg_entry' "
+                  "ORDER BY 1",
+                  &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(v[0], "log_pg_entry_actor");
+    assert_string_equal(v[1], "log_pg_entry_obo");
+    assert_string_equal(v[2], "log_pg_entry_patient_time");
+    assert_string_equal(v[3], "log_pg_entry_pkey");
+    pg_free_column(v, n);
+    /* appends go on (into new partitions, made LIKE the migrated parent) */
+    for (int k = 200; k < 300; k++) {
+        ob_log_entry en;
+        char pat[16], act[16];
+        entry_q(&en, pat, act, k);
+        assert_int_equal(ob_pglog_append(lg, &en, 1, NULL, &e), OB_OK);
+    }
+    ob_pglog_close(lg);
+    /* every query finds old and new entries as the decoded encodings say */
+    static const char *const actors[] = {"a0", "a1", "a2", "a3", "a4"};
+    size_t total = 0;
+    for (size_t i = 0; i < 5; i++) {
+        ob_log_query qa = {.actor_id = actors[i]};
+        assert_int_equal(ob_pglog_each(ci, &qa, collect, &q, &e), OB_OK);
+        total += q.n;
+        collected_free(&q);
+    }
+    assert_int_equal(total, 300);
+    ob_log_query qo = {.on_behalf_of = "dr-7"};
+    assert_int_equal(ob_pglog_each(ci, &qo, collect, &q, &e), OB_OK);
+    assert_int_equal(q.n, 50); /* k % 3 == 0 and k odd, k < 300 */
+    collected_free(&q);
+    ob_pglog_report r;
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(r.entries, 300);
+    /* opened again: nothing more to migrate */
+    if (ob_pglog_open(ci, &c, &lg, &e))
+        fail_msg("open again: %s", e.msg);
+    ob_pglog_close(lg);
+}
+
+static void stats_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err)
+{
+    (void)first_seq;
+    (void)err;
+    async_call *c = ctx;
+    pthread_mutex_lock(&async_mu);
+    c->st = (int)st;
+    c->heard++;
+    async_left--;
+    pthread_cond_broadcast(&async_cv);
+    pthread_mutex_unlock(&async_mu);
+}
+
+/* Counters, the key lines, the head's note, and the ground. */
+static void stats_keys_ground(void **state)
+{
+    (void)state;
+    char ci[512], dir[] = "/tmp/obpgkeys.XXXXXX", path[128];
+    pg_fresh_db("statskeys", ci, sizeof ci);
+    ob_pglog *lg;
+    ob_err e = {0};
+    char *note = NULL, *keys = NULL;
+    /* no log yet */
+    assert_int_equal(ob_pglog_public_keys(ci, &keys, &e), OB_ENOTFOUND);
+    if (ob_pglog_open(ci, &cfg, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    assert_int_equal(ob_pglog_latest_note(ci, &note, &e), OB_ENOTFOUND);
+    assert_null(note);
+    ob_log_stats s;
+    ob_pglog_get_stats(lg, &s);
+    assert_int_equal(s.size, 0);
+    assert_int_equal(s.commits, 0);
+    assert_int_equal(ob_pglog_ground(lg, &e), OB_OK);
+    /* 10 calls of 3, one refused change */
+    for (int k = 0; k < 10; k++) {
+        ob_log_entry en[3];
+        char pat[3][16], act[3][16];
+        for (int i = 0; i < 3; i++)
+            entry_q(&en[i], pat[i], act[i], 3 * k + i);
+        assert_int_equal(ob_pglog_append(lg, en, 3, NULL, &e), OB_OK);
+    }
+    ob_log_entry one;
+    char pat[16], act[16];
+    entry_q(&one, pat, act, 99);
+    assert_int_equal(ob_pglog_append_change(lg, &one, 1, refuse_change, NULL, NULL, &e),
+                     OB_EDENIED);
+    ob_pglog_get_stats(lg, &s);
+    assert_int_equal(s.size, 30);
+    assert_int_equal(s.appended, 30);
+    assert_int_equal(s.commits, 10);
+    assert_int_equal(s.failed, 1);
+    assert_int_equal(s.max_batch, 3);
+    assert_int_equal(s.pending, 0);
+    assert_int_equal(s.refused, 0);
+    assert_int_equal(s.indexed, 30);
+    assert_int_equal(s.checkpoints, 0);
+    assert_true(s.writer_cpu_ns > 0);
+    uint64_t hist = 0;
+    for (int b = 0; b <= OB_LOG_COMMIT_BUCKETS; b++)
+        hist += s.commit_hist[b];
+    assert_int_equal(hist, 10);
+    assert_true(s.commit_ns_sum > 0);
+    /* a call of 65,536 entries queued, the next refused while it is (OB_ELIMIT, counted),
+     * and a segment cut (64 entries) */
+    static ob_log_entry big[65536];
+    for (size_t i = 0; i < 65536; i++)
+        entry_q(&big[i], pat, act, (int)i);
+    static async_call bc, sc;
+    memset(&bc, 0, sizeof bc);
+    memset(&sc, 0, sizeof sc);
+    async_left = 1;
+    assert_int_equal(ob_pglog_append_async(lg, big, 65536, NULL, NULL, stats_done, &bc, &e), OB_OK);
+    ob_status st = ob_pglog_append_async(lg, &one, 1, NULL, NULL, stats_done, &sc, &e);
+    if (st == OB_OK)
+        async_left++; /* the big call was already done (a very fast database) */
+    else
+        assert_int_equal(st, OB_ELIMIT);
+    pthread_mutex_lock(&async_mu);
+    while (async_left > 0)
+        pthread_cond_wait(&async_cv, &async_mu);
+    pthread_mutex_unlock(&async_mu);
+    assert_int_equal(bc.st, OB_OK);
+    ob_pglog_get_stats(lg, &s);
+    uint64_t extra = st == OB_OK ? 1 : 0;
+    assert_int_equal(s.refused, 1 - extra);
+    assert_int_equal(s.size, 30 + 65536 + extra);
+    assert_int_equal(s.appended, 30 + 65536 + extra);
+    assert_int_equal(s.max_batch, 65536);
+    assert_int_equal(s.pending, 0);
+    assert_int_equal(s.indexed, s.size);
+    assert_int_equal(s.checkpoints, (30 + 65536 + extra) / 64);
+    /* the head's note: the newest, of the whole log */
+    char *at0 = NULL;
+    assert_int_equal(ob_pglog_latest_note(ci, &note, &e), OB_OK);
+    assert_int_equal(ob_pglog_note_at(ci, 0, &at0, &e), OB_OK);
+    assert_string_equal(note, at0);
+    ob_note_key k = log_key();
+    ob_note_result nr;
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t root[OB_LOG_HASH_LEN];
+    assert_int_equal(ob_log_checkpoint_open(note, &k, 1, origin, &size, root, &nr, &e), OB_OK);
+    assert_int_equal(size, s.size);
+    ob_free(note);
+    ob_free(at0);
+    /* the key lines are the SQLite log's for the same key */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log.db", dir);
+    ob_log_config sc2 = {.checkpoint_every = 64};
+    memcpy(sc2.sk, cfg.sk, sizeof sc2.sk);
+    memcpy(sc2.pk, cfg.pk, sizeof sc2.pk);
+    ob_log *sl;
+    assert_int_equal(ob_log_open(path, &sc2, &sl, &e), OB_OK);
+    assert_int_equal(ob_log_close(sl, &e), OB_OK);
+    char *skeys = NULL;
+    assert_int_equal(ob_log_public_keys(path, &skeys, &e), OB_OK);
+    assert_int_equal(ob_pglog_public_keys(ci, &keys, &e), OB_OK);
+    assert_string_equal(keys, skeys);
+    ob_note_key parsed[4];
+    size_t nk;
+    assert_int_equal(ob_log_parse_keys(keys, parsed, 4, &nk, &e), OB_OK);
+    assert_int_equal(nk, 1);
+    ob_free(keys);
+    ob_free(skeys);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    /* the writer's connection killed: the next batch fails on it and the ground says so
+     * (without the conninfo), the one after reconnects */
+    pg_exec(ci, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid()");
+    assert_int_not_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_OK);
+    ob_err ge = {0};
+    assert_int_equal(ob_pglog_ground(lg, &ge), OB_EIO);
+    assert_null(strstr(ge.msg, pg_dir));
+    assert_null(strstr(ge.msg, "statskeys"));
+    assert_non_null(strstr(ge.msg, "connection"));
+    ob_pglog_get_stats(lg, &s);
+    uint64_t failed = s.failed;
+    assert_int_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_OK);
+    assert_int_equal(ob_pglog_ground(lg, &ge), OB_OK);
+    ob_pglog_get_stats(lg, &s);
+    assert_int_equal(s.failed, failed);
+    assert_int_equal(s.size, 30 + 65536 + extra + 1);
+    /* an entry the database could not store as text is refused alone, before the batch */
+    one.actor_id = "\xff\xfe";
+    assert_int_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_EINVAL);
+    ob_pglog_close(lg);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -933,6 +1435,10 @@ int main(void)
         cmocka_unit_test(retention_tampering),
         cmocka_unit_test(expire_while_appending),
         cmocka_unit_test(async_appends),
+        cmocka_unit_test(each_matches_sqlite),
+        cmocka_unit_test(each_tampered_columns),
+        cmocka_unit_test(migrate_from_2),
+        cmocka_unit_test(stats_keys_ground),
     };
     return cmocka_run_group_tests(tests, up, down);
 }
