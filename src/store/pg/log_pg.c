@@ -1107,6 +1107,26 @@ ob_status ob_pglog_ground(ob_pglog *lg, ob_err *e)
                       ago < 0 ? 0 : ago);
 }
 
+/* A text column of row i equals the decoded string s, byte for byte. */
+static bool col_is(const PGresult *r, int i, int col, const char *s)
+{
+    size_t n = strlen(s);
+    return (size_t)PQgetlength(r, i, col) == n && memcmp(PQgetvalue(r, i, col), s, n) == 0;
+}
+
+/* The copies of en's time, patient, actor and professional in row i's columns from col
+ * on (binary results; with_actor false on a schema-2 log, which has no such columns) are
+ * en's. The queries find entries by these columns, so one edited behind the log's back
+ * could put an entry under another's name (ob_pglog_each refuses it) or hide it from its
+ * own patient (ob_pglog_verify finds it). */
+static bool cols_match(const PGresult *r, int i, int col, const ob_log_entry *en, bool with_actor)
+{
+    return PQgetlength(r, i, col) == 8 && (ob_time)get_be64(PQgetvalue(r, i, col)) == en->time &&
+           col_is(r, i, col + 1, en->patient) &&
+           (!with_actor ||
+            (col_is(r, i, col + 2, en->actor_id) && col_is(r, i, col + 3, en->on_behalf_of)));
+}
+
 /* ---- verification ---- */
 
 /* A stored tree node (log_pg_node), for lookups by (level, idx). */
@@ -1173,6 +1193,9 @@ typedef struct vstate {
     uint64_t bad_node;       /* 1 + the first leaf of a node that is missing or differs */
     const ob_log_head *seen; /* a head recorded earlier that the log must extend, or NULL */
     bool seen_matched;       /* the chain after entry seen->size was seen's */
+    bool schema2;            /* a log not yet migrated: no actor or professional columns */
+    char *strs;              /* the decoded entry's strings */
+    size_t strcap;
 } vstate;
 
 /* At seq v->seq with chain v->chain: if a recorded head is of this size, the log must have
@@ -1289,6 +1312,21 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
                           (unsigned long long)seq);
     if (PQgetlength(rows, i, 2) != OB_LOG_HASH_LEN || PQgetlength(rows, i, 3) != OB_LOG_HASH_LEN)
         return ob_err_set(e, OB_ETAMPER, "entry %llu: malformed hashes", (unsigned long long)seq);
+    if (len > v->strcap) {
+        char *p = ob_realloc(v->strs, len);
+        if (!p)
+            return ob_err_set(e, OB_ENOMEM, "out of memory verifying the PostgreSQL log");
+        v->strs = p;
+        v->strcap = len;
+    }
+    ob_log_entry en;
+    uint64_t eseq;
+    if (ob_log_entry_decode(enc, len, &en, &eseq, v->strs, v->strcap, NULL) != OB_OK ||
+        !cols_match(rows, i, 4, &en, !v->schema2))
+        return ob_err_set(e, OB_ETAMPER,
+                          "entry %llu: its encoding is malformed, or its row's time, patient, "
+                          "actor or professional is not its encoding's",
+                          (unsigned long long)seq);
     uint8_t leaf[OB_LOG_HASH_LEN];
     leaf_of(enc, len, leaf);
     ob_log_chain_next(v->chain, leaf, v->chain);
@@ -1476,10 +1514,17 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     int k = 0;
     if (!rc)
         rc = verify_expired(&v, x, cps, &k, e);
+    char schema[16] = "";
+    if (!rc)
+        rc = meta_get(c, "schema", schema, sizeof schema, e);
+    v.schema2 = strcmp(schema, "2") == 0;
     if (!rc)
         rc = exec_ok(c,
-                     "DECLARE entries NO SCROLL CURSOR FOR SELECT seq, enc, leaf, chain "
-                     "FROM log_pg_entry ORDER BY seq",
+                     v.schema2
+                         ? "DECLARE entries NO SCROLL CURSOR FOR SELECT seq, enc, leaf, chain, "
+                           "time, patient FROM log_pg_entry ORDER BY seq"
+                         : "DECLARE entries NO SCROLL CURSOR FOR SELECT seq, enc, leaf, chain, "
+                           "time, patient, actor_id, on_behalf_of FROM log_pg_entry ORDER BY seq",
                      PGRES_COMMAND_OK, e);
     while (!rc) {
         PGresult *rows = bin_query(c, "FETCH 10000 FROM entries");
@@ -1521,6 +1566,7 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     end_read(c);
     ob_free(v.seg);
     ob_free(v.nodes);
+    ob_free(v.strs);
     return rc;
 }
 
@@ -1903,13 +1949,6 @@ static bool no_log(const PGresult *r)
     return st && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0);
 }
 
-/* A text column of row i equals the decoded string s, byte for byte. */
-static bool col_is(const PGresult *r, int i, int col, const char *s)
-{
-    size_t n = strlen(s);
-    return (size_t)PQgetlength(r, i, col) == n && memcmp(PQgetvalue(r, i, col), s, n) == 0;
-}
-
 /* One row (seq, time, patient, actor_id, on_behalf_of, enc) to fn: the entry is its
  * encoding's, and the columns the query found it by must be that encoding's (a column edited
  * behind the log's back would otherwise put one patient's entry under another's name; the
@@ -1919,7 +1958,7 @@ static ob_status each_row(const PGresult *r, int i, char **strs, size_t *cap, ob
 {
     const uint8_t *enc = (const uint8_t *)PQgetvalue(r, i, 5);
     size_t len = (size_t)PQgetlength(r, i, 5);
-    if (PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8)
+    if (PQgetlength(r, i, 0) != 8)
         return ob_err_set(e, OB_ETAMPER, "a malformed entry in the PostgreSQL log");
     uint64_t seq = get_be64(PQgetvalue(r, i, 0)), eseq = 0;
     if (len > *cap) {
@@ -1934,9 +1973,7 @@ static ob_status each_row(const PGresult *r, int i, char **strs, size_t *cap, ob
     if (ob_log_entry_decode(enc, len, &rec.entry, &eseq, *strs, *cap, &de) != OB_OK)
         return ob_err_set(e, OB_ETAMPER, "entry %llu of the PostgreSQL log: %s (run verify)",
                           (unsigned long long)seq, de.msg);
-    if (eseq != seq || rec.entry.time != (ob_time)get_be64(PQgetvalue(r, i, 1)) ||
-        !col_is(r, i, 2, rec.entry.patient) || !col_is(r, i, 3, rec.entry.actor_id) ||
-        !col_is(r, i, 4, rec.entry.on_behalf_of))
+    if (eseq != seq || !cols_match(r, i, 1, &rec.entry, true))
         return ob_err_set(e, OB_ETAMPER,
                           "entry %llu of the PostgreSQL log: its row's seq, time, patient, "
                           "actor or professional is not its encoding's (run verify)",

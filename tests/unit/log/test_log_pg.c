@@ -1115,9 +1115,11 @@ static void each_matches_sqlite(void **state)
 }
 
 /* A row's columns edited behind the log's back: each refuses to let the entry answer for
- * another patient, actor or time (OB_ETAMPER, not a silent skip: the log was changed, and the
- * operator must hear of it, as verify would tell; skipping would hide the entry from its own
- * patient as well). */
+ * another patient, actor, professional or time (OB_ETAMPER, not a silent skip: the log was
+ * changed and the operator must hear of it; a skip would also hide the entry from whoever
+ * it does belong to). An entry moved out of its own patient's answers (its patient column
+ * made someone nobody asks about) each cannot see: verify finds that, and every other edit
+ * here. */
 static void each_tampered_columns(void **state)
 {
     (void)state;
@@ -1126,26 +1128,40 @@ static void each_tampered_columns(void **state)
     static const struct {
         const char *what, *sql;
         ob_log_query q;
+        ob_status each; /* what each answers after the edit */
     } cases[] = {
         /* entry 2 is p1's: its row now says p2, so a query for p2 finds it */
-        {"patient", "UPDATE log_pg_entry SET patient = 'p2' WHERE seq = 2", {.patient = "p2"}},
-        {"actor", "UPDATE log_pg_entry SET actor_id = 'a4' WHERE seq = 2", {.actor_id = "a4"}},
+        {"patient",
+         "UPDATE log_pg_entry SET patient = 'p2' WHERE seq = 2",
+         {.patient = "p2"},
+         OB_ETAMPER},
+        {"actor",
+         "UPDATE log_pg_entry SET actor_id = 'a4' WHERE seq = 2",
+         {.actor_id = "a4"},
+         OB_ETAMPER},
         {"professional",
          "UPDATE log_pg_entry SET on_behalf_of = 'dr-7' WHERE seq = 2",
-         {.on_behalf_of = "dr-7"}},
+         {.on_behalf_of = "dr-7"},
+         OB_ETAMPER},
         {"time (into a window it was not in)",
          "UPDATE log_pg_entry SET time = 1796000039 WHERE seq = 9",
-         {.patient = "p0", .from = 1796000039}},
+         {.patient = "p0", .from = 1796000039},
+         OB_ETAMPER},
         /* the columns and the time copied from another row: the encoding names its seq */
         {"seq (another row's encoding)",
          "UPDATE log_pg_entry a SET enc = b.enc FROM log_pg_entry b WHERE a.seq = 3 AND "
          "b.seq = 2; UPDATE log_pg_entry SET patient = 'p1', actor_id = 'a0', time = "
          "(SELECT time FROM log_pg_entry WHERE seq = 2) WHERE seq = 3",
-         {.patient = "p1"}},
+         {.patient = "p1"},
+         OB_ETAMPER},
         {"encoding (malformed)",
-         "UPDATE log_pg_entry SET enc = substring(enc FROM 1 FOR 30) "
-         "WHERE seq = 2",
-         {.patient = "p1"}},
+         "UPDATE log_pg_entry SET enc = substring(enc FROM 1 FOR 30) WHERE seq = 2",
+         {.patient = "p1"},
+         OB_ETAMPER},
+        {"patient (hidden from its own)",
+         "UPDATE log_pg_entry SET patient = 'zz' WHERE seq = 2",
+         {.patient = "p1"},
+         OB_OK},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[32], cj[600];
@@ -1162,12 +1178,19 @@ static void each_tampered_columns(void **state)
         ob_pglog_close(lg);
         collected c = {0};
         assert_int_equal(ob_pglog_each(cj, &cases[i].q, collect, &c, &e), OB_OK);
+        size_t before = c.n;
         collected_free(&c);
+        ob_pglog_report r;
+        assert_int_equal(ob_pglog_verify(cj, cfg.pk, 64, &r, &e), OB_OK);
         pg_exec(cj, cases[i].sql);
         ob_status st = ob_pglog_each(cj, &cases[i].q, collect, &c, &e);
-        if (st != OB_ETAMPER)
+        if (st != cases[i].each)
             fail_msg("%s edited: each answered %d with %zu entries", cases[i].what, (int)st, c.n);
+        if (st == OB_OK)
+            assert_int_equal(c.n, before - 1);
         collected_free(&c);
+        if (ob_pglog_verify(cj, cfg.pk, 64, &r, &e) != OB_ETAMPER)
+            fail_msg("%s edited: verify did not find it", cases[i].what);
     }
 }
 
@@ -1205,6 +1228,11 @@ static void migrate_from_2(void **state)
                          &n);
     assert_string_equal(v[0], "0");
     pg_free_column(v, n);
+    /* verify reads a schema-2 log too (it has no actor or professional column to check) */
+    ob_pglog_report r;
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify (schema 2): %s", e.msg);
+    assert_int_equal(r.entries, 200);
     /* a query of the old log says what to do */
     collected q = {0};
     ob_log_query by_actor = {.actor_id = "a1"};
@@ -1260,7 +1288,6 @@ static void migrate_from_2(void **state)
     assert_int_equal(ob_pglog_each(ci, &qo, collect, &q, &e), OB_OK);
     assert_int_equal(q.n, 50); /* k % 3 == 0 and k odd, k < 300 */
     collected_free(&q);
-    ob_pglog_report r;
     if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
         fail_msg("verify: %s", e.msg);
     assert_int_equal(r.entries, 300);
