@@ -1982,6 +1982,9 @@ static ob_status each_row(const PGresult *r, int i, char **strs, size_t *cap, ob
     return fn(ctx, &rec, e);
 }
 
+#define FETCH_ROWS   1000
+#define FETCH_ROWS_S "1000"
+
 ob_status ob_pglog_each(const char *conninfo, const ob_log_query *q, ob_log_record_fn fn, void *ctx,
                         ob_err *e)
 {
@@ -2027,8 +2030,9 @@ ob_status ob_pglog_each(const char *conninfo, const ob_log_query *q, ob_log_reco
     char *strs = NULL;
     size_t cap = 0;
     while (!rc) {
-        /* in pieces, so that a patient's whole history is never in memory at once */
-        r = bin_query(c, "FETCH 1000 FROM q");
+        /* in pieces, so that a patient's whole history is never in memory at once; a short
+         * piece is the last (no round trip for an empty one) */
+        r = bin_query(c, "FETCH " FETCH_ROWS_S " FROM q");
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             rc = pg_fail(e, c, "querying the log");
             PQclear(r);
@@ -2038,7 +2042,7 @@ ob_status ob_pglog_each(const char *conninfo, const ob_log_query *q, ob_log_reco
         for (int i = 0; i < n && !rc; i++)
             rc = each_row(r, i, &strs, &cap, fn, ctx, e);
         PQclear(r);
-        if (n == 0)
+        if (n < FETCH_ROWS)
             break;
     }
     ob_free(strs);
