@@ -18,7 +18,7 @@
 #include "api/internal.h"
 #include "core/alloc.h"
 #include "fhir/audit.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
 #define LB_ATTORNEY "power of attorney (Sundhedsloven §37)"
@@ -94,7 +94,7 @@ static bool snapshot(ob_hub *h, const ob_api_request *rq, uint64_t *at, ob_api_r
     ob_log_stats st;
     memset(&st, 0, sizeof st);
     if (h->log)
-        ob_log_get_stats(h->log, &st);
+        ob_alog_get_stats(h->log, &st);
     const char *v = ob_api_param_get(rq, "_at", NULL);
     *at = st.size;
     if (!v)
@@ -181,7 +181,7 @@ static ob_status by_patient(ob_hub *h, const ob_caller *c, const ob_api_request 
     if (pext) {
         ob_log_query q = {.patient = pext, .from = from, .to = to, .newest_first = newest_first};
         ob_err qe = {0};
-        if (ob_log_each(h->db_path, &q, collect_one, &col, &qe)) {
+        if (ob_alog_each(h->db_path, &q, collect_one, &col, &qe)) {
             json_decref(col.bundle);
             ob_api_outcome(out, 500, "exception", "the access log could not be read; try again");
             return OB_OK;
@@ -258,7 +258,7 @@ static ob_status by_agent(ob_hub *h, const ob_caller *c, const ob_api_request *r
         ob_log_query q = {
             .on_behalf_of = own, .from = from, .to = to, .newest_first = newest_first};
         ob_err qe = {0};
-        if (ob_log_each(h->db_path, &q, collect_one, &col, &qe)) {
+        if (ob_alog_each(h->db_path, &q, collect_one, &col, &qe)) {
             json_decref(col.bundle);
             ob_api_outcome(out, 500, "exception", "the access log could not be read; try again");
             return OB_OK;
@@ -300,13 +300,13 @@ static ob_status prove(ob_hub *h, const ob_caller *c, const ob_api_request *rq, 
     ob_err pe = {0};
     /* v2: against the whole log's signed checkpoint note, with the witnesses'
      * cosignatures stored for it (R-LOG-7); v1 only for a log without notes */
-    ob_status rc = ob_log_prove_note(h->db_path, seq, &p, &pe);
+    ob_status rc = ob_alog_prove_note(h->db_path, seq, &p, &pe);
     if (rc == OB_ECONFLICT && h->log) {
         /* not yet under a signed checkpoint: cut one now, then prove */
-        if (ob_log_checkpoint_now(h->log, &pe) == OB_OK)
-            rc = ob_log_prove_note(h->db_path, seq, &p, &pe);
+        if (ob_alog_checkpoint_now(h->log, &pe) == OB_OK)
+            rc = ob_alog_prove_note(h->db_path, seq, &p, &pe);
     }
-    if (rc == OB_ECONFLICT && ob_log_prove(h->db_path, seq, &p, NULL) == OB_OK)
+    if (rc == OB_ECONFLICT && ob_alog_prove(h->db_path, seq, &p, NULL) == OB_OK)
         rc = OB_OK;
     if (rc == OB_ECONFLICT) {
         ob_api_outcome(out, 409, "transient",

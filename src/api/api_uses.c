@@ -24,7 +24,7 @@
 
 #include "api/internal.h"
 #include "core/alloc.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 #include "store/sqlite/stats_sqlite.h"
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
@@ -236,7 +236,7 @@ ob_status ob_api_uses(ob_hub *h, const ob_caller *c, const ob_api_request *rq, c
         rc = ob_stats_db_uses(db, pat, stats_use, &u, &qe);
     if (rc == OB_OK) {
         ob_log_query q = {.patient = pext, .newest_first = true};
-        rc = ob_log_each(h->db_path, &q, research_use, &u, &qe);
+        rc = ob_alog_each(h->db_path, &q, research_use, &u, &qe);
     }
     if (db)
         sqlite3_close(db);

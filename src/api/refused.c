@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 
 ob_status ob_api_log_refused(ob_hub *h, const ob_caller *c, uint32_t patient, uint8_t event,
                              const char *what, const char *reason, ob_err *e)
@@ -32,5 +32,5 @@ ob_status ob_api_log_refused(ob_hub *h, const ob_caller *c, uint32_t patient, ui
     le.purpose = NULL;
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open");
-    return ob_log_append(h->log, &le, 1, NULL, NULL, NULL, e);
+    return ob_alog_append(h->log, &le, 1, NULL, NULL, NULL, e);
 }

@@ -216,7 +216,7 @@ json_t *ob_api_search_bundle(const char *base_url, json_t **res, const ob_decisi
 
 /* ---- wt-fhir2 additions: Consent and AuditEvent helpers (internal.h) ---- */
 /* (included here, not at the top, to keep this block separate for merging) */
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 
 ob_api_access ob_api_patient_access(const ob_index *ix, const ob_caller *c, uint32_t patient)
 {
@@ -260,7 +260,7 @@ ob_status ob_api_log_read(ob_hub *h, const ob_caller *c, const ob_api_read_log *
     le.resource = r->resource;
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no read without a log entry");
-    return ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+    return ob_alog_append(h->log, &le, 1, NULL, NULL, seq, e);
 }
 
 void ob_api_log_failed(ob_api_response *out)

@@ -103,9 +103,9 @@ const char *shown(const char *text)
 int pg_not_yet(const char *cmd)
 {
     fprintf(stderr,
-            "overblik %s: --db names a PostgreSQL database; on PostgreSQL only `overblik log "
-            "verify`, `prove` and `expire` run so far (the server on PostgreSQL is issue 18's next "
-            "step): give a SQLite file\n",
+            "overblik %s: --db names a PostgreSQL database; on PostgreSQL `overblik serve`, "
+            "`load`, and `log verify`, `prove` and `expire` run (docs/operations.md); this "
+            "command needs a SQLite file\n",
             cmd);
     return EXIT_USAGE;
 }
@@ -132,8 +132,8 @@ static void db_hint(const opts *o, const char *path)
 
 int db_missing(const opts *o, const char *cmd)
 {
-    const char *path = opt(o, "db", DEFAULT_DB); /* (a postgresql:// one was refused in main) */
-    if (access(path, F_OK) == 0)
+    const char *path = opt(o, "db", DEFAULT_DB);
+    if (ob_store_where_is_pg(path) || access(path, F_OK) == 0) /* a server says for itself */
         return 0;
     fprintf(stderr, "overblik %s: there is no database at %s\n", cmd, shown(path));
     db_hint(o, path);
@@ -142,7 +142,7 @@ int db_missing(const opts *o, const char *cmd)
 
 int open_hub(const opts *o, bool with_log, ob_hub **h)
 {
-    ob_hub_options ho = {opt(o, "db", DEFAULT_DB), opt(o, "keys", NULL), !with_log};
+    ob_hub_options ho = {opt(o, "db", DEFAULT_DB), opt(o, "keys", NULL), !with_log, NULL};
     ob_err e = {0};
     if (db_missing(o, "open"))
         return EXIT_STORAGE;

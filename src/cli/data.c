@@ -86,7 +86,7 @@ int cmd_init(int argc, char **argv)
     if (ob_keys_generate(&k, &e) || ob_keys_save(&k, keypath, &e))
         return fail("init", &e);
     ob_hub *h;
-    ob_hub_options ho = {db, keypath, false};
+    ob_hub_options ho = {db, keypath, false, NULL};
     if (ob_hub_open(&ho, &h, &e))
         return fail("init", &e);
     ob_hub_close(h);

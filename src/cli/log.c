@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "store/pg/log_pg.h"
 #include "store/store.h"
+#include "store/log.h"
 #include "store/sqlite/log_sqlite.h"
 
 struct show_ctx {
@@ -481,7 +482,7 @@ int cmd_log(int argc, char **argv)
             int rc = open_hub(&o, true, &h);
             if (rc)
                 return rc;
-            ob_status st = ob_log_checkpoint_now(h->log, &e);
+            ob_status st = ob_alog_checkpoint_now(h->log, &e);
             ob_hub_close(h);
             if (st)
                 return fail("log prove", &e);

@@ -67,6 +67,8 @@ static bool pg_db_refused(int argc, char **argv)
     }
     if (!ob_store_where_is_pg(db))
         return false;
+    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "load") == 0)
+        return false;
     return !(strcmp(argv[1], "log") == 0 && argc > 2 &&
              (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "prove") == 0 ||
               strcmp(argv[2], "expire") == 0));

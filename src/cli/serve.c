@@ -61,6 +61,7 @@ enum {
     S_OIDC,
     S_WEB_DIR,
     S_DEV_LOGIN,
+    S_SERVER_ID,
     S_COUNT
 };
 static const struct {
@@ -95,6 +96,7 @@ static const struct {
     {"oidc", "OVERBLIK_OIDC", "oidc", NULL},
     {"web_dir", "OVERBLIK_WEB_DIR", "web-dir", NULL},
     {"dev_login", "OVERBLIK_DEV_LOGIN", "dev-login", "false"},
+    {"server_id", "OVERBLIK_SERVER_ID", "server-id", NULL},
 };
 
 typedef struct config {
@@ -228,6 +230,7 @@ static const char *const serve_valued[] = {"db",
                                            "cors-origins",
                                            "oidc",
                                            "web-dir",
+                                           "server-id",
                                            NULL};
 
 int cmd_serve(int argc, char **argv)
@@ -245,6 +248,7 @@ int cmd_serve(int argc, char **argv)
                "         [--body-timeout S] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
                "         [--insecure-plain-http] [--smart-authorize URL --smart-token URL]\n"
                "         [--cors-origins ORIGIN,...] [--oidc FILE] [--web-dir DIR] [--dev-login]\n"
+               "         [--server-id NAME]\n"
                "Serves the FHIR API under /fhir, /healthz and /metrics (docs/api.md). /metrics\n"
                "answers only system tokens whose client_id is in --metrics-clients (none by\n"
                "default): its counters follow what is decided about whom.\n"
@@ -282,6 +286,10 @@ int cmd_serve(int argc, char **argv)
                "a certificate: system tokens must then be bound to theirs (RFC 8705, cnf\n"
                "x5t#S256; overblik token --cert). Plain HTTP is served on loopback only,\n"
                "unless --insecure-plain-http (a TLS-terminating proxy on the same host).\n"
+               "PostgreSQL (--db postgresql://..., docs/operations.md): several servers share one\n"
+               "database; each needs --keys and --jwks (or --oidc), and --server-id names it\n"
+               "among them (default host/pid). A server that has not applied every change\n"
+               "acknowledged by another answers 503 until it has (docs/scale.md).\n"
                "SIGTERM or SIGINT: stop accepting, finish requests in flight, flush the log,\n"
                "exit 0. SIGHUP: re-read the JWKS file (a new signing key without a restart);\n"
                "if it does not load, the keys in use stay and stderr says why.\n");
@@ -327,10 +335,16 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (ob_store_where_is_pg(c.v[S_DB]))
-        return pg_not_yet("serve");
+    /* several servers on one PostgreSQL database (issue 18): no file is named after a URI
+     * (it may hold a password), so the keys and the JWKS are named */
+    bool pg = ob_store_where_is_pg(c.v[S_DB]);
+    if (pg && (!c.v[S_KEYS] || (!c.v[S_JWKS] && !c.v[S_OIDC]))) {
+        fprintf(stderr, "overblik serve: with a PostgreSQL --db, name the key file (--keys) and "
+                        "the token keys (--jwks or --oidc)\n");
+        return EXIT_USAGE;
+    }
     char pem[4200], jwks_default[4200];
-    dev_key_paths(c.v[S_DB], pem, jwks_default, sizeof pem);
+    dev_key_paths(pg ? "pg" : c.v[S_DB], pem, jwks_default, sizeof pem);
     const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : jwks_default;
     ob_err e = {0};
     ob_auth *auth = NULL;
@@ -349,7 +363,7 @@ int cmd_serve(int argc, char **argv)
         return fail("serve", &e);
     }
     ob_hub *h = NULL;
-    ob_hub_options ho = {c.v[S_DB], c.v[S_KEYS], false};
+    ob_hub_options ho = {c.v[S_DB], c.v[S_KEYS], false, c.v[S_SERVER_ID]};
     if (ob_hub_open(&ho, &h, &e) != OB_OK) {
         ob_auth_free(auth);
         ob_oidc_free(oidc);
@@ -359,7 +373,7 @@ int cmd_serve(int argc, char **argv)
     ob_overrides_set_thresholds(h->overrides, ovr_pro, ovr_site);
     h->notice = notice;
     /* the log's public keys beside the database, for verifiers and witnesses (R-LOG-8) */
-    if (cli_publish_keys(c.v[S_DB], &e))
+    if (!pg && cli_publish_keys(c.v[S_DB], &e))
         fprintf(stderr, "overblik serve: warning: %s\n", shown(e.msg));
     ob_http_config hc = {c.v[S_LISTEN],
                          threads,

@@ -660,6 +660,21 @@ ob_status ob_auth_replay_check(ob_auth_replay *r, const json_t *claims, int64_t 
     return rc;
 }
 
+void ob_auth_write_digest(const json_t *claims, uint8_t out[32], int64_t *until)
+{
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    bool has;
+    int64_t exp = 0;
+    numeric_claim(claims, "exp", &has, &exp);
+    *until = exp > INT64_MAX - OB_AUTH_LEEWAY ? INT64_MAX : exp + OB_AUTH_LEEWAY;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)(iss ? iss : ""), strlen(iss ? iss : "") + 1);
+    crypto_generichash_update(&st, (const uint8_t *)(jti ? jti : ""), strlen(jti ? jti : ""));
+    crypto_generichash_final(&st, out, 32);
+}
+
 /* ---- claims -> caller ---- */
 
 static const char *claim_str(const json_t *claims, const char *name, size_t max)

@@ -116,6 +116,10 @@ void ob_auth_replay_free(ob_auth_replay *r);
  * OB_EINVAL when the claims have no jti (a string of 1 to 255 bytes) or it was used for a
  * write already (HTTP 401); OB_ELIMIT when the cache is full of live entries (HTTP 503). */
 ob_status ob_auth_replay_check(ob_auth_replay *r, const json_t *claims, int64_t now, ob_err *e);
+/* For servers that share one database (PostgreSQL): the digest of claims' (iss, jti) that
+ * every server records (store/pg/pg_sync.h ob_pgsync_claim_once) and until when, for
+ * claims that ob_auth_replay_check accepted. */
+void ob_auth_write_digest(const json_t *claims, uint8_t out[32], int64_t *until);
 
 /* --- development keys and tokens (overblik init / overblik token, tests) --- */
 

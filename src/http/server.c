@@ -41,7 +41,8 @@
 #include "core/time.h"
 #include "service/overrides.h"
 #include "service/sources.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
+#include "store/pg/pg_sync.h"
 #include "web/web.h"
 
 #define DISCARD_LIMIT (4u << 20) /* bytes of an over-long body we drain before closing */
@@ -830,7 +831,7 @@ static enum MHD_Result metrics(ob_http_server *s, struct MHD_Connection *conn, r
     ob_sources_each_unknown(s->hub->sources, unknown_metric, &b);
     ob_log_stats ls = {0};
     if (s->hub->log)
-        ob_log_get_stats(s->hub->log, &ls);
+        ob_alog_get_stats(s->hub->log, &ls);
     sb_printf(&b,
               "# HELP overblik_log_appends_total Log entries appended since start.\n"
               "# TYPE overblik_log_appends_total counter\noverblik_log_appends_total %llu\n"
@@ -884,9 +885,12 @@ static ob_status watch_ground(ob_http_server *s, ob_err *e)
 {
     if (!s->hub || !s->hub->log)
         return OB_OK;
-    ob_status st = ob_log_ground(s->hub->log, e);
+    ob_status st = ob_alog_ground(s->hub->log, e);
     if (st != OB_OK && !atomic_exchange(&s->ground_told, true))
-        fprintf(stderr, "overblik serve: %s: %s\n", s->hub->db_path ? s->hub->db_path : "",
+        fprintf(stderr, "overblik serve: %s: %s\n",
+                !s->hub->db_path                        ? ""
+                : ob_store_where_is_pg(s->hub->db_path) ? "the PostgreSQL database"
+                                                        : s->hub->db_path,
                 loggable(e->msg));
     return st;
 }
@@ -927,9 +931,9 @@ static enum MHD_Result log_public(ob_http_server *s, struct MHD_Connection *conn
     ob_status st;
     const char *type = "text/plain; charset=utf-8";
     if (strcmp(url, "/log/checkpoint") == 0) {
-        st = ob_log_latest_note(s->hub->db_path, &text, &e);
+        st = ob_alog_latest_note(s->hub->db_path, &text, &e);
     } else if (strcmp(url, "/log/key") == 0) {
-        st = ob_log_public_keys(s->hub->db_path, &text, &e);
+        st = ob_alog_public_keys(s->hub->db_path, &text, &e);
     } else {
         const char *a = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
         const char *b = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
@@ -939,7 +943,7 @@ static enum MHD_Result log_public(ob_http_server *s, struct MHD_Connection *conn
             return send_outcome(s, conn, r, 400, "invalid", "give from=M&to=N, 0 < M <= N");
         uint8_t proof[OB_MERKLE_MAX_CONSISTENCY][OB_LOG_HASH_LEN];
         size_t len = 0;
-        st = ob_log_consistency(s->hub->db_path, m, n, proof, &len, &e);
+        st = ob_alog_consistency(s->hub->db_path, m, n, proof, &len, &e);
         if (st == OB_OK) {
             json_t *o = json_object(), *arr = json_array();
             for (size_t i = 0; i < len; i++) {
@@ -954,8 +958,8 @@ static enum MHD_Result log_public(ob_http_server *s, struct MHD_Connection *conn
             json_object_set_new(o, "proof", arr);
             /* the two signed notes, so the proof checks from this answer and the keys */
             char *notes[2] = {NULL, NULL};
-            ob_log_note_at(s->hub->db_path, m, &notes[0], NULL);
-            ob_log_note_at(s->hub->db_path, n, &notes[1], NULL);
+            ob_alog_note_at(s->hub->db_path, m, &notes[0], NULL);
+            ob_alog_note_at(s->hub->db_path, n, &notes[1], NULL);
             json_object_set_new(o, "from_checkpoint",
                                 notes[0] ? json_string(notes[0]) : json_null());
             json_object_set_new(o, "to_checkpoint", notes[1] ? json_string(notes[1]) : json_null());
@@ -1097,10 +1101,26 @@ static bool authenticate(ob_http_server *s, struct MHD_Connection *conn, req *r,
     ob_status wr = map && r->write
                        ? ob_auth_replay_check(s->replay, claims, (int64_t)ob_time_now(), &e)
                        : OB_OK;
+    if (wr == OB_OK && map && r->write && s->hub->sync) {
+        /* several servers: a token used for a write on another is a replay here too */
+        uint8_t digest[32];
+        int64_t until;
+        bool first = false;
+        ob_auth_write_digest(claims, digest, &until);
+        wr = ob_pgsync_claim_once(s->hub->sync, digest, until, &first, &e);
+        if (!wr && !first)
+            wr = ob_err_set(&e, OB_EINVAL,
+                            "this token was used for a write already (jti replayed); "
+                            "get a new token for each write");
+    }
     if (wr != OB_OK) { /* one write per token (docs/api.md) */
         json_decref(claims);
-        *mrc = wr == OB_ELIMIT ? send_outcome(s, conn, r, 503, "transient", e.msg)
-                               : send_401(s, conn, r, e.msg, true);
+        *mrc = wr == OB_ELIMIT || wr == OB_EIO
+                   ? send_outcome(s, conn, r, 503, "transient",
+                                  wr == OB_EIO ? "the database did not answer; nothing was "
+                                                 "changed; try again"
+                                               : e.msg)
+                   : send_401(s, conn, r, e.msg, true);
         return false;
     }
     if (!map) {

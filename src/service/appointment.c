@@ -7,7 +7,7 @@
 
 #include "core/alloc.h"
 #include "service/sources.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 #include "store/sqlite/source_state.h"
 #include "store/sqlite/sqlite.h"
 
@@ -218,7 +218,7 @@ ob_status ob_hub_apt_write(ob_hub *h, ob_apt *a, bool create_only, int64_t if_ma
     if (ob_hub_stopped(h, NULL, 0))
         return ob_hub_stopped_err(h, e);
     uint64_t seq;
-    ob_status rc = ob_log_append(h->log, &le, 1, apply_write, &w, &seq, e);
+    ob_status rc = ob_alog_append(h->log, &le, 1, apply_write, &w, &seq, e);
     ob_apt_written(h, a, &w.prev);
     if (!rc)
         ob_hub_source_delivered(h, a->source, a->updated);
@@ -309,7 +309,7 @@ ob_status ob_hub_apt_candidates(ob_hub *h, uint32_t pat, ob_apt_list *out, ob_er
     ob_status rc = OB_OK;
     pthread_rwlock_rdlock(&c->lock);
     uint64_t gen = c->gen;
-    const ob_apt_list *hit = pat < c->nrows ? c->rows[pat] : NULL;
+    const ob_apt_list *hit = pat < c->nrows && !h->sync ? c->rows[pat] : NULL;
     if (hit)
         rc = copy_showable(h, hit, out, e);
     pthread_rwlock_unlock(&c->lock);
@@ -325,7 +325,8 @@ ob_status ob_hub_apt_candidates(ob_hub *h, uint32_t pat, ob_apt_list *out, ob_er
     rc = ob_store_apt_each_patient(h->store, patient, collect, &cc, e);
     if (!rc)
         rc = copy_showable(h, all, out, e);
-    if (rc) {
+    if (rc || h->sync) { /* several servers (PostgreSQL): another's write would not reach
+                          * this cache, so none is kept (docs/scale.md) */
         free_rows(all);
         return rc;
     }

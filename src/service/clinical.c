@@ -8,7 +8,7 @@
 #include "core/alloc.h"
 #include "service/sources.h"
 #include "store/sqlite/item_keys.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 #include "store/sqlite/source_state.h"
 #include "store/sqlite/sqlite.h"
 
@@ -100,7 +100,7 @@ ob_status ob_hub_item_add(ob_hub *h, const ob_item *it, const ob_log_entry *acto
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
     uint64_t seq;
-    return ob_log_append(h->log, &le, 1, apply_item, (void *)it, &seq, e);
+    return ob_alog_append(h->log, &le, 1, apply_item, (void *)it, &seq, e);
 }
 
 /* ---- a source system's own items (R-SRC-1) ---- */
@@ -209,7 +209,7 @@ ob_status ob_hub_src_item_write(ob_hub *h, ob_src_item *w, bool create_only, int
     if (ob_hub_stopped(h, NULL, 0))
         return ob_hub_stopped_err(h, e);
     uint64_t seq;
-    ob_status rc = ob_log_append(h->log, &le, 1, apply_src, &c, &seq, e);
+    ob_status rc = ob_alog_append(h->log, &le, 1, apply_src, &c, &seq, e);
     if (!rc)
         ob_hub_source_delivered(h, w->source, actor->time);
     return rc;

@@ -4,6 +4,7 @@
  * entries in one transaction on the log's writer thread; if that fails the index is
  * rolled back (a single change) or rebuilt from the store (an import). */
 #include "service/hub.h"
+#include "service/hub_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +20,8 @@
 #include "service/sources.h"
 #include <sodium.h>
 #include <stdlib.h>
-#include "store/sqlite/appointments.h"
-#include "store/sqlite/log_sqlite.h"
-#include "store/sqlite/sqlite.h"
+#include "store/log.h"
+#include "store/pg/pg_sync.h"
 
 void ob_hub_key_path(const char *db_path, char *buf, size_t cap)
 {
@@ -31,13 +31,9 @@ void ob_hub_key_path(const char *db_path, char *buf, size_t cap)
     snprintf(buf, cap, "%.*s.key", (int)n, db_path);
 }
 
-struct replay_ctx {
-    ob_loader *L;
-};
-
 static ob_status replay_one(void *ctx, int64_t seq, const char *type, const char *json, ob_err *e)
 {
-    struct replay_ctx *c = ctx;
+    ob_hub_replay *c = ctx;
     json_error_t je;
     (void)type;
     json_t *o = json_loads(json, 0, &je);
@@ -49,13 +45,20 @@ static ob_status replay_one(void *ctx, int64_t seq, const char *type, const char
     json_decref(o);
     if (rc)
         return ob_err_wrap(e, "replaying stored record %lld", (long long)seq);
+    c->last = seq;
     return OB_OK;
+}
+
+ob_status ob_hub_replay_record(void *ctx, int64_t seq, const char *type, const char *json,
+                               ob_err *e)
+{
+    return replay_one(ctx, seq, type, json, e);
 }
 
 /* Builds a fresh index from the store's records aside, then swaps it in (the caller
  * holds the write lock, or is alone at open). The index it replaces is retired, not freed
  * (see ob_hub.retired): a reader may still use its strings. On failure nothing changes. */
-static ob_status rebuild(ob_hub *h, ob_err *e)
+ob_status ob_hub_rebuild(ob_hub *h, ob_err *e)
 {
     ob_index *ix = ob_index_new();
     if (!ix)
@@ -63,7 +66,7 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
     ob_loader L;
     ob_loader_init(&L, ix, &h->keys);
     L.replay = true;
-    struct replay_ctx c = {&L};
+    ob_hub_replay c = {&L, 0};
     ob_status rc = ob_store_each_record(h->store, replay_one, &c, e);
     ob_index **retired = NULL;
     if (!rc && h->ix) { /* rare (a failed change): one more slot each time */
@@ -83,11 +86,12 @@ static ob_status rebuild(ob_hub *h, ob_err *e)
     h->loader = L;
     h->loader.replay = false;
     h->loader.now = ob_time_now();
+    h->records_applied = c.last;
     return OB_OK;
 }
 
 /* Stops the hub (fail closed): the index may no longer match the store. Write lock held. */
-static void stop(ob_hub *h, const char *what, const ob_err *why)
+void ob_hub_stop(ob_hub *h, const char *what, const ob_err *why)
 {
     if (atomic_load(&h->stopped))
         return; /* the reason is written once, before the flag: readers need no lock */
@@ -99,8 +103,17 @@ static void stop(ob_hub *h, const char *what, const ob_err *why)
 
 bool ob_hub_stopped(ob_hub *h, char *why, size_t cap)
 {
-    if (!atomic_load(&h->stopped))
-        return false;
+    if (!atomic_load(&h->stopped)) {
+        if (!h->sync || ob_pgsync_current(h->sync))
+            return false;
+        /* several servers: one that cannot show it has every acknowledged change answers
+         * nothing until it has (store/pg/pg_sync.h) */
+        if (why && cap)
+            snprintf(why, cap,
+                     "this server has not yet applied every change made on the "
+                     "others (its lease lapsed); retry, another server answers");
+        return true;
+    }
     if (why && cap)
         snprintf(why, cap, "%s", h->stop_reason);
     return true;
@@ -110,7 +123,8 @@ ob_status ob_hub_stopped_err(ob_hub *h, ob_err *e)
 {
     char why[sizeof h->stop_reason];
     ob_hub_stopped(h, why, sizeof why);
-    return ob_err_set(e, OB_EIO, "the service stopped: %.400s", why);
+    return ob_err_set(e, OB_EIO, "%s: %.400s",
+                      atomic_load(&h->stopped) ? "the service stopped" : "not answering now", why);
 }
 
 /* One writing process per database. The hub holds the index, its caches and the log's
@@ -167,32 +181,35 @@ ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e)
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
         goto fail;
     }
-    /* the hub's log, appointments and statistics run on SQLite only so far (issue 18):
-     * say so plainly rather than fail deep inside (the URI may hold a password: not echoed) */
-    if (ob_store_where_is_pg(opt->db_path)) {
+    bool pg = ob_store_where_is_pg(opt->db_path);
+    /* a URI names no key file beside it (and may hold a password: never made into a path) */
+    if (pg && !opt->key_path) {
         rc = ob_err_set(e, OB_EINVAL,
-                        "--db: PostgreSQL serves the access log (`log verify`) and the "
-                        "store's records and items, not yet the whole hub; use a SQLite file");
+                        "--db: with PostgreSQL, --keys names the key file (keys are not kept "
+                        "in the database)");
         goto fail;
     }
     /* the log signing key only for a process that writes the log (R-LOG-8) */
     if ((rc = ob_keys_load_for(&h->keys, keypath, opt->no_log ? OB_KEYS_CPR : OB_KEYS_ALL, e)) ||
-        (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = rebuild(h, e)) ||
+        (rc = ob_store_open(opt->db_path, &h->store, e)) || (rc = ob_hub_rebuild(h, e)) ||
         (rc = ob_apt_cache_new(&h->apt_cache, e)) ||
         (rc = ob_overrides_new(h->ix->npros, h->ix->norgs, 0, 0, &h->overrides, e)) ||
         (rc = ob_sources_new(&h->sources, e)))
         goto fail;
-    if (!opt->no_log && (rc = lock_writer(h, opt->db_path, e)))
+    /* one writing process per SQLite file; on PostgreSQL several servers write, in one order */
+    if (!opt->no_log && !pg && (rc = lock_writer(h, opt->db_path, e)))
         goto fail;
     if (!opt->no_log) {
-        ob_log_config cfg;
+        ob_alog_config cfg;
         memset(&cfg, 0, sizeof cfg);
         memcpy(cfg.sk, h->keys.sign_sk, sizeof cfg.sk);
         memcpy(cfg.pk, h->keys.sign_pk, sizeof cfg.pk);
         /* an import is one atomic append of all its entries: 16.7 M, room for loading a whole
          * country (6 M patients are 7.8 M entries; 1u << 22 refused them, docs/scale.md) */
         cfg.max_batch = 1u << 24;
-        if ((rc = ob_log_open(opt->db_path, &cfg, &h->log, e)))
+        rc = ob_alog_open(opt->db_path, &cfg, &h->log, e);
+        sodium_memzero(&cfg, sizeof cfg);
+        if (rc || (pg && (rc = ob_hub_pg_open(h, opt->server_id, e))))
             goto fail;
     }
     *out = h;
@@ -206,8 +223,10 @@ void ob_hub_close(ob_hub *h)
 {
     if (!h)
         return;
+    if (h->sync) /* first: its thread applies other servers' changes to this hub */
+        ob_hub_pg_close(h);
     if (h->log)
-        ob_log_close(h->log, NULL);
+        ob_alog_close(h->log, NULL);
     ob_store_close(h->store);
     if (h->lock_fd >= 0)
         close(h->lock_fd); /* fd-ok: after every connection; releases the flock */
@@ -244,9 +263,9 @@ ob_status ob_hub_log_reads(ob_hub *h, const ob_log_entry *le, size_t n, uint64_t
         return ob_hub_stopped_err(h, e);
     const ob_hub_defer *d = tl_defer;
     if (!d || seq)
-        return ob_log_append(h->log, le, n, NULL, NULL, seq, e);
+        return ob_alog_append(h->log, le, n, NULL, NULL, seq, e);
     d->hold(d->ctx);
-    ob_status rc = ob_log_append_async(h->log, le, n, NULL, NULL, d->done, d->ctx, e);
+    ob_status rc = ob_alog_append_async(h->log, le, n, NULL, NULL, d->done, d->ctx, e);
     if (rc)
         d->done(d->ctx, rc, 0, e); /* balance the hold; the answer becomes a 500 */
     return rc;
@@ -303,7 +322,7 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
 {
     ob_log_entry le;
     pthread_rwlock_rdlock(&h->lock);
-    if (atomic_load(&h->stopped)) {
+    if (ob_hub_stopped(h, NULL, 0)) {
         pthread_rwlock_unlock(&h->lock);
         return ob_hub_stopped_err(h, e);
     }
@@ -328,7 +347,7 @@ ob_status ob_hub_decide(ob_hub *h, const ob_request *rq, const char *resource,
         return ob_err_set(e, OB_EIO,
                           "the access log is not open; no decision without a log "
                           "entry");
-    ob_status rc = ob_log_append(h->log, &le, 1, NULL, NULL, seq, e);
+    ob_status rc = ob_alog_append(h->log, &le, 1, NULL, NULL, seq, e);
     if (rc == OB_OK)
         ob_hub_count_decision(h, d->rule, d->permit);
     if (rc == OB_OK && le.override && d->permit)
@@ -394,7 +413,7 @@ static ob_status store_change(void *ctx, ob_store_tx *tx, ob_err *e)
     return ob_tx_put_record(tx, c->type, c->json, e);
 }
 
-static ob_log_event event_of(const char *type)
+ob_log_event ob_hub_event_of(const char *type)
 {
     if (strcmp(type, "block") == 0)
         return OB_EV_BLOCK_CREATE;
@@ -458,9 +477,35 @@ static bool undo(ob_hub *h, const ob_record_out *out, const char *type)
     return false;
 }
 
+ob_status ob_hub_apply_change(ob_hub *h, json_t *record, ob_record_out *out, ob_err *e)
+{
+    ob_status rc = ob_record_apply(&h->loader, record, out, e);
+    if (rc)
+        return rc;
+    if (out->is_item || out->is_appointment) {
+        json_decref(out->canonical);
+        return ob_err_set(e, OB_EINVAL, "data items are imported with 'load'");
+    }
+    return OB_OK;
+}
+
+void ob_hub_change_entry(const ob_hub *h, const ob_record_out *out, ob_log_entry *le, char *res,
+                         size_t cap)
+{
+    le->time = h->loader.now;
+    le->event = (uint8_t)ob_hub_event_of(out->type);
+    le->permit = true;
+    if (out->patient < h->ix->npatients)
+        le->patient = h->ix->patients[out->patient].ext_id;
+    snprintf(res, cap, "%s/%llu", out->type, (unsigned long long)out->assigned);
+    le->resource = res;
+}
+
 ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, uint64_t *seq,
                         uint64_t *assigned, ob_err *e)
 {
+    if (h->sync)
+        return ob_hub_pg_change(h, record, actor, seq, assigned, e);
     ob_record_out out;
     pthread_rwlock_wrlock(&h->lock);
     if (atomic_load(&h->stopped)) {
@@ -468,36 +513,25 @@ ob_status ob_hub_change(ob_hub *h, json_t *record, const ob_log_entry *actor, ui
         return ob_hub_stopped_err(h, e);
     }
     h->loader.now = ob_time_now();
-    ob_status rc = ob_record_apply(&h->loader, record, &out, e);
+    ob_status rc = ob_hub_apply_change(h, record, &out, e);
     if (rc) {
         pthread_rwlock_unlock(&h->lock);
         return rc;
     }
-    if (out.is_item || out.is_appointment) {
-        json_decref(out.canonical);
-        pthread_rwlock_unlock(&h->lock);
-        return ob_err_set(e, OB_EINVAL, "data items are imported with 'load'");
-    }
     struct change_ctx c = {out.type, json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS)};
     ob_log_entry le = *actor;
-    le.time = h->loader.now;
-    le.event = (uint8_t)event_of(out.type);
-    le.permit = true;
-    if (out.patient < h->ix->npatients)
-        le.patient = h->ix->patients[out.patient].ext_id;
     char res[64];
-    snprintf(res, sizeof res, "%s/%llu", out.type, (unsigned long long)out.assigned);
-    le.resource = res;
+    ob_hub_change_entry(h, &out, &le, res, sizeof res);
     if (!c.json)
         rc = ob_err_set(e, OB_ENOMEM, "out of memory");
     else if (!h->log)
         rc = ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
     else
-        rc = ob_log_append(h->log, &le, 1, store_change, &c, seq, e);
+        rc = ob_alog_append(h->log, &le, 1, store_change, &c, seq, e);
     if (rc && !undo(h, &out, out.type)) {
         ob_err rbe = {0};
-        if (rebuild(h, &rbe))
-            stop(h, "a change could not be stored nor undone", &rbe);
+        if (ob_hub_rebuild(h, &rbe))
+            ob_hub_stop(h, "a change could not be stored nor undone", &rbe);
     }
     if (assigned)
         *assigned = out.assigned;
@@ -533,7 +567,7 @@ static ob_status store_import(void *ctx, ob_store_tx *tx, ob_err *e)
     return rc;
 }
 
-static const char *intern_type(const char *t)
+const char *ob_hub_intern_type(const char *t)
 {
     static const char *const types[] = {"org",
                                         "professional",
@@ -565,6 +599,8 @@ static const char *intern_type(const char *t)
 ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progress_fn progress,
                         void *pctx, size_t *count, ob_err *e)
 {
+    if (h->sync)
+        return ob_hub_pg_import(h, next, ctx, progress, pctx, count, e);
     ob_arena arena;
     ob_arena_init(&arena, 4 << 20);
     struct import_ctx ic = {0};
@@ -604,7 +640,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
         }
         staged *s = &ic.v[ic.n++];
         memset(s, 0, sizeof *s);
-        s->type = intern_type(out.type);
+        s->type = ob_hub_intern_type(out.type);
         char *text = json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS);
         s->json = text ? ob_arena_strdup(&arena, text) : NULL;
         free(text);
@@ -626,7 +662,7 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
             if (!s->apt.source || !s->apt.system || !s->apt.value || !s->apt.status)
                 rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
         }
-        ob_log_event ev = event_of(s->type);
+        ob_log_event ev = ob_hub_event_of(s->type);
         if (!out.is_item && ev != OB_EV_DATA_CHANGE) {
             if (ob_grow((void **)&entries, &capentries, nentries + 1, sizeof *entries) < 0) {
                 rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
@@ -673,17 +709,17 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
             if (!h->log)
                 rc = ob_err_set(e, OB_EIO, "the access log is not open");
             else
-                rc = ob_log_append(h->log, entries, nentries, store_import, &ic, &seq, e);
+                rc = ob_alog_append(h->log, entries, nentries, store_import, &ic, &seq, e);
         }
     }
     if (rc && touched) {
         ob_err keep = e ? *e : (ob_err){0};
         ob_err rbe = {0};
-        ob_status rb = rebuild(h, &rbe);
+        ob_status rb = ob_hub_rebuild(h, &rbe);
         if (e)
             *e = keep;
         if (rb) {
-            stop(h, "an import failed", &rbe);
+            ob_hub_stop(h, "an import failed", &rbe);
             rc = ob_err_set(e, OB_EINTERNAL, "import failed and the index could not be rebuilt: %s",
                             rbe.msg);
         }

@@ -20,11 +20,11 @@
 #include "policy/policy.h"
 #include "store/store.h"
 
-typedef struct ob_log ob_log;
+typedef struct ob_alog ob_alog;
 
 typedef struct ob_hub {
     ob_store *store;
-    ob_log *log;
+    ob_alog *log; /* on the store's backend (store/log.h) */
     ob_index *ix;
     ob_loader loader;
     ob_keys keys;
@@ -53,12 +53,17 @@ typedef struct ob_hub {
      * is restarted. */
     _Atomic bool stopped;
     char stop_reason[384];
+    /* On PostgreSQL (several servers, service/hub_pg.c): the changes' order every server
+     * replays (owned), and the newest record of it applied to ix (under the lock). */
+    struct ob_pgsync *sync;
+    int64_t records_applied;
 } ob_hub;
 
 typedef struct ob_hub_options {
     const char *db_path;
-    const char *key_path; /* NULL: <db_path without .db>.key */
-    bool no_log;          /* open without starting the log writer (read-only tools) */
+    const char *key_path;  /* NULL: <db_path without .db>.key */
+    bool no_log;           /* open without starting the log writer (read-only tools) */
+    const char *server_id; /* on PostgreSQL: this server among several (NULL: host and pid) */
 } ob_hub_options;
 
 ob_status ob_hub_open(const ob_hub_options *opt, ob_hub **out, ob_err *e);

@@ -6,7 +6,7 @@
 
 #include "core/alloc.h"
 #include "service/sources.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 #include "store/sqlite/source_state.h"
 
 struct many {
@@ -62,7 +62,7 @@ ob_status ob_hub_write_many(ob_hub *h, ob_write *w, size_t n, const ob_log_entry
     }
     struct many m = {w, n, 0, prev, actor->time};
     uint64_t seq;
-    ob_status rc = ob_log_append(h->log, le, n, apply_many, &m, &seq, e);
+    ob_status rc = ob_alog_append(h->log, le, n, apply_many, &m, &seq, e);
     if (rc)
         *failed = m.at < n ? m.at : n;
     else

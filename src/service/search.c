@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 
 bool ob_search_block_hint(const ob_decision *ds, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "store/sqlite/log_sqlite.h"
+#include "store/log.h"
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/stats_sqlite.h"
 
@@ -362,7 +362,7 @@ static void log_refusal(ob_hub *h, const ob_stats_order *o, const ob_cluster *cl
     ob_log_entry le;
     log_entry(o, cl, now, false, resource, reason, &le);
     uint64_t seq;
-    ob_log_append(h->log, &le, 1, NULL, NULL, &seq, NULL);
+    ob_alog_append(h->log, &le, 1, NULL, NULL, &seq, NULL);
 }
 
 void ob_stats_log_denied(ob_hub *h, const ob_log_entry *actor, const char *resource, ob_time now)
@@ -505,7 +505,7 @@ ob_status ob_stats_expire(ob_hub *h, ob_time now, int64_t *deleted, ob_err *e)
     log_entry(&o, NULL, now, true, "stats:retention", reason, &le);
     le.rule = "R-STAT-7";
     uint64_t seq;
-    rc = ob_log_append(h->log, &le, 1, apply_expire, &c, &seq, e);
+    rc = ob_alog_append(h->log, &le, 1, apply_expire, &c, &seq, e);
     pthread_rwlock_unlock(&h->lock);
     if (!rc && deleted)
         *deleted = c.n;
@@ -1193,7 +1193,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
         rc = ob_err_set(e, OB_EIO, "the access log is not open; no release without a log entry");
         goto done;
     }
-    if ((rc = ob_log_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e)))
+    if ((rc = ob_alog_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e)))
         goto done;
     out->release_id = rcx.id;
 

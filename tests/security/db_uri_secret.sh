@@ -4,7 +4,8 @@
 # command that took it derived file names from it (the JWKS "beside the database", a
 # missing-database hint) and printed them, password included. Every command, with the URI
 # as --db URI, --db=URI and OVERBLIK_DB: nothing it prints holds the password, and each but
-# `log verify` and `log prove` refuse plainly (exit 2: they alone run on PostgreSQL so far).
+# the few that run on PostgreSQL (serve, load, log verify/prove/expire) refuse plainly
+# (exit 2); serve without the key files it needs there is a usage error too.
 # Prints "N passed, M failed"; exits non-zero on any failure. A few seconds.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -15,7 +16,7 @@ secret=Hunter2sEcReT
 uri="postgresql://clinician:$secret@127.0.0.1:1/overblik?connect_timeout=2"
 printf 'x' >"$work/key.pub"
 
-cmds=("serve" "init" "gen --patients 5" "load $work/none.ndjson" "decide --pro p --patient pt-1"
+cmds=("serve" "init" "gen --patients 5" "decide --pro p --patient pt-1"
   "block list --patient pt-1" "consent list --patient pt-1" "grant list" "people list"
   "token --kind citizen --patient pt-1" "backup --out $work/copy.db" "restore --from $work/copy.db"
   "tour" "log show --patient pt-1" "log expire --before 2020-01-01"
@@ -44,4 +45,15 @@ grep -q "$secret" <<<"$out" && bad "log verify printed the password: $out" || ok
 out=$("$bin" log prove --db "$uri" --seq 1 2>&1); rc=$?
 grep -q "$secret" <<<"$out" && bad "log prove printed the password: $out" || ok
 [ "$rc" -eq 3 ] && ok || bad "log prove: an unreachable server is a storage error (rc=$rc: $out)"
+# load and serve run on PostgreSQL (with the key files named): unreachable, they say so and
+# stop, without the password
+"$bin" init --db "$work/k.db" >/dev/null 2>&1
+echo '{"type":"org","id":"o1","name":"O"}' >"$work/one.ndjson"
+out=$("$bin" load --db "$uri" --keys "$work/k.key" "$work/one.ndjson" 2>&1); rc=$?
+grep -q "$secret" <<<"$out" && bad "load printed the password: $out" || ok
+[ "$rc" -ne 0 ] && ok || bad "load into an unreachable PostgreSQL succeeded"
+out=$(timeout 20 "$bin" serve --db "$uri" --keys "$work/k.key" --jwks "$work/k.jwks.json" \
+  --listen 127.0.0.1:0 2>&1); rc=$?
+grep -q "$secret" <<<"$out" && bad "serve printed the password: $out" || ok
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && ok || bad "serve on an unreachable PostgreSQL: exit $rc ($out)"
 the_end

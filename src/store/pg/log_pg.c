@@ -1319,6 +1319,13 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
         v->strs = p;
         v->strcap = len;
     }
+    uint8_t leaf[OB_LOG_HASH_LEN];
+    leaf_of(enc, len, leaf);
+    ob_log_chain_next(v->chain, leaf, v->chain);
+    if (memcmp(leaf, PQgetvalue(rows, i, 2), OB_LOG_HASH_LEN) != 0 ||
+        memcmp(v->chain, PQgetvalue(rows, i, 3), OB_LOG_HASH_LEN) != 0)
+        return ob_err_set(e, OB_ETAMPER, "entry %llu was changed", (unsigned long long)seq);
+    /* after the hashes: a changed encoding is named as such */
     ob_log_entry en;
     uint64_t eseq;
     if (ob_log_entry_decode(enc, len, &en, &eseq, v->strs, v->strcap, NULL) != OB_OK ||
@@ -1327,12 +1334,6 @@ static ob_status verify_row(vstate *v, PGresult *rows, int i, ob_err *e)
                           "entry %llu: its encoding is malformed, or its row's time, patient, "
                           "actor or professional is not its encoding's",
                           (unsigned long long)seq);
-    uint8_t leaf[OB_LOG_HASH_LEN];
-    leaf_of(enc, len, leaf);
-    ob_log_chain_next(v->chain, leaf, v->chain);
-    if (memcmp(leaf, PQgetvalue(rows, i, 2), OB_LOG_HASH_LEN) != 0 ||
-        memcmp(v->chain, PQgetvalue(rows, i, 3), OB_LOG_HASH_LEN) != 0)
-        return ob_err_set(e, OB_ETAMPER, "entry %llu was changed", (unsigned long long)seq);
     if (v->nseg == v->capseg) {
         size_t cap = v->capseg ? 2 * v->capseg : 4096;
         void *p = ob_realloc(v->seg, cap * OB_LOG_HASH_LEN);

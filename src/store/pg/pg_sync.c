@@ -36,6 +36,7 @@ struct ob_pgsync {
     atomic_bool stop;
     atomic_llong applied;
     atomic_llong valid_until_ns; /* CLOCK_MONOTONIC; 0 = no lease */
+    uint64_t claims;             /* write tokens claimed, under wr_mu (for the sweeps) */
 };
 
 static int64_t mono_ns(void)
@@ -80,7 +81,9 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS sync_change (seq bigint PRIMARY KEY, type text NOT NULL,"
     " json text NOT NULL, server text NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sync_lease (id text PRIMARY KEY, applied bigint NOT NULL,"
-    " lease_until timestamptz NOT NULL);";
+    " lease_until timestamptz NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sync_write_token (digest bytea PRIMARY KEY,"
+    " until bigint NOT NULL);";
 
 /* Applies the committed changes after `applied` read on c, a page at a time; *more when a
  * page was full. Under apply_mu, so that a change is applied once whoever reads it first
@@ -405,6 +408,42 @@ ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int
     pthread_mutex_unlock(&s->wr_mu);
     if (!rc && seq)
         *seq = at;
+    return rc;
+}
+
+ob_status ob_pgsync_claim_once(ob_pgsync *s, const uint8_t digest[32], int64_t until, bool *first,
+                               ob_err *e)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char hex[65], u[24], now[24];
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = hexd[digest[i] >> 4];
+        hex[2 * i + 1] = hexd[digest[i] & 15];
+    }
+    hex[64] = '\0';
+    snprintf(u, sizeof u, "%lld", (long long)until);
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    *first = false;
+    pthread_mutex_lock(&s->wr_mu);
+    ob_status rc = writer_alive(s, e);
+    if (!rc && s->claims++ % 1024 == 0) { /* the expired ones go, now and then */
+        const char *v[1] = {now};
+        PQclear(PQexecParams(s->wr, "DELETE FROM sync_write_token WHERE until < $1::bigint", 1,
+                             NULL, v, NULL, NULL, 0));
+    }
+    if (!rc) {
+        const char *v[2] = {hex, u};
+        PGresult *r = PQexecParams(s->wr,
+                                   "INSERT INTO sync_write_token VALUES (decode($1, 'hex'),"
+                                   " $2::bigint) ON CONFLICT DO NOTHING",
+                                   2, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(e, s->wr, "recording a write token");
+        else
+            *first = strcmp(PQcmdTuples(r), "1") == 0;
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&s->wr_mu);
     return rc;
 }
 

@@ -68,6 +68,11 @@ ob_status ob_pgsync_change_in_tx(ob_pgsync *s, ob_store_tx *tx, const char *type
 /* Returns once every server whose lease holds has applied change seq (this one included),
  * or its lease ran out: then a change committed at seq may be acknowledged. */
 ob_status ob_pgsync_wait(ob_pgsync *s, int64_t seq, ob_err *e);
+/* One write per token across every server (docs/api.md): records digest (of the token's
+ * issuer and jti) until `until` (epoch seconds, when the token can no longer verify).
+ * *first is true the first time any server records it, false on a replay. Thread-safe. */
+ob_status ob_pgsync_claim_once(ob_pgsync *s, const uint8_t digest[32], int64_t until, bool *first,
+                               ob_err *e);
 /* Whether this server may answer a request starting now: its lease holds. Thread-safe,
  * lock-free. */
 bool ob_pgsync_current(const ob_pgsync *s);

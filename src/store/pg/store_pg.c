@@ -32,6 +32,7 @@
 
 #include "core/alloc.h"
 #include "store/backend.h"
+#include "store/pg/store_pg.h"
 #include "store/store.h"
 
 #define STORE_LOCK_SQL "SELECT pg_advisory_xact_lock(7236385392118853889)" /* "ob-store" */
@@ -465,6 +466,24 @@ static ob_status pg_each_record(ob_store *s, ob_record_fn fn, void *ctx, ob_err 
                      "reading records", record_row, &rc, e);
 }
 
+/* Records after `after` through `through`, in seq order: what another server committed,
+ * for the hub's replay of the changes it hears of (store_pg.h). */
+ob_status ob_store_pg_each_record_between(ob_store *s, int64_t after, int64_t through,
+                                          ob_record_fn fn, void *ctx, ob_err *e)
+{
+    if (((const ob_store_head *)(const void *)s)->ops != &ob_store_pg_ops)
+        return ob_err_set(e, OB_EINVAL, "not a PostgreSQL store");
+    char a[24], t[24];
+    snprintf(a, sizeof a, "%lld", (long long)after);
+    snprintf(t, sizeof t, "%lld", (long long)through);
+    const char *vals[2] = {a, t};
+    record_ctx rc = {fn, ctx};
+    return read_rows(s,
+                     "SELECT seq, type, json FROM store_records WHERE seq > $1::bigint AND"
+                     " seq <= $2::bigint ORDER BY seq",
+                     2, vals, "reading records", record_row, &rc, e);
+}
+
 #define ITEM_COLS "id, patient, category, origin, time, source, code, value, json"
 
 typedef struct item_ctx {
@@ -703,6 +722,20 @@ static ob_status tx_put_record(ob_store_tx *tx, const char *type, const char *js
     const char *vals[2] = {type, json};
     return tx_exec(tx, "INSERT INTO store_records (type, json) VALUES ($1, $2)", 2, vals,
                    PGRES_COMMAND_OK, "storing a record", NULL, e);
+}
+
+ob_status ob_store_pg_records_through(ob_store_tx *tx, int64_t *seq, ob_err *e)
+{
+    if (!tx || tx->ops != &ob_store_pg_tx_ops)
+        return ob_err_set(e, OB_EINVAL, "not a PostgreSQL transaction");
+    PGresult *r = NULL;
+    ob_status rc = tx_exec(tx, "SELECT coalesce(max(seq), 0) FROM store_records", 0, NULL,
+                           PGRES_TUPLES_OK, "reading the newest record", &r, e);
+    if (!rc) {
+        *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    return rc;
 }
 
 static ob_status tx_item(ob_store_tx *tx, const ob_item *it, bool replace, ob_err *e)

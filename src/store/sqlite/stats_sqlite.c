@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "store/store.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS stats_release(id INTEGER PRIMARY KEY, cluster TEXT NOT NULL,"
@@ -66,6 +67,11 @@ ob_status ob_stats_db_open(const char *path, sqlite3 **out, ob_err *e)
 {
     sqlite3 *db = NULL;
     *out = NULL;
+    /* the URI may hold a password: never made into a file name nor echoed */
+    if (ob_store_where_is_pg(path))
+        return ob_err_set(e, OB_EINVAL,
+                          "the cluster statistics run on a SQLite database only so far; this "
+                          "server is on PostgreSQL (docs/scale.md)");
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         ob_status st = ob_err_set(e, OB_EIO, "cannot open database %s: %s", path,
                                   db ? sqlite3_errmsg(db) : "out of memory");

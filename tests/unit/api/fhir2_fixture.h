@@ -259,7 +259,7 @@ static inline size_t f2_total(const ob_api_response *r)
 static inline uint64_t f2_log_size(f2 *f)
 {
     ob_log_stats st;
-    ob_log_get_stats(f->h->log, &st);
+    ob_alog_get_stats(f->h->log, &st);
     return st.size;
 }
 

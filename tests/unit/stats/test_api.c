@@ -48,7 +48,7 @@ static json_t *next_line(void *ctx, size_t *line, ob_err *e)
 
 static ob_hub *open_hub_(void)
 {
-    ob_hub_options ho = {dbp, keyp, false};
+    ob_hub_options ho = {dbp, keyp, false, NULL};
     ob_hub *h = NULL;
     ob_err e = {0};
     assert_int_equal(ob_hub_open(&ho, &h, &e), OB_OK);

@@ -62,7 +62,7 @@ static int setup(void **state)
     ob_err e = {0};
     assert_int_equal(ob_keys_generate(&k, &e), OB_OK);
     assert_int_equal(ob_keys_save(&k, F.keyfile, &e), OB_OK);
-    ob_hub_options ho = {F.db, F.keyfile, false};
+    ob_hub_options ho = {F.db, F.keyfile, false, NULL};
     assert_int_equal(ob_hub_open(&ho, &F.hub, &e), OB_OK);
     size_t i = 0, count = 0;
     assert_int_equal(ob_hub_import(F.hub, next_record, &i, NULL, NULL, &count, &e), OB_OK);

@@ -1,0 +1,20 @@
+/* store_pg.h - what only the PostgreSQL store has, for several servers sharing one database
+ * (issue 18): the records table's seq is the order every server replays changes in. Every
+ * writer of records takes the changes' order lock first (store/pg/pg_sync.h), so seqs are
+ * given and committed in one order, and a server that has replayed through seq N has every
+ * record committed before it. */
+#ifndef OB_STORE_PG_STORE_PG_H
+#define OB_STORE_PG_STORE_PG_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+/* The newest record's seq as seen inside tx (its own records included). */
+ob_status ob_store_pg_records_through(ob_store_tx *tx, int64_t *seq, ob_err *e);
+/* Calls fn for each record with after < seq <= through, in seq order (committed ones). */
+ob_status ob_store_pg_each_record_between(ob_store *s, int64_t after, int64_t through,
+                                          ob_record_fn fn, void *ctx, ob_err *e);
+
+#endif

@@ -1,0 +1,46 @@
+# pg_lib.bash - two `overblik serve` on one throwaway PostgreSQL 15 (issue 18), for the
+# scripts that test several servers (tests/e2e/pg_servers.sh, tests/security/pg_*.sh).
+# Sourced after lib.bash; needs $bin. pg_two_servers sets: work, uri, ci, nd (the generated
+# data, loaded), addr_a/addr_b and pid_a/pid_b, and pids (killed at exit); sql runs SQL;
+# start NAME starts another server. The keys and token keys come from a scratch SQLite
+# installation ($work/k.*).
+need psql jq curl
+pg_two_servers() {
+  root=$(cd "$(dirname "$0")/../.." && pwd)
+  work=$(mktemp -d /tmp/obpgsrv.XXXXXX); chmod 755 "$work"
+  pids=()
+  cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    bash "$root/scripts/pg/throwaway.sh" stop "$work/pg"
+    rm -rf "$work"
+  }
+  trap cleanup EXIT
+  bash "$root/scripts/pg/throwaway.sh" start "$work/pg" >/dev/null || { echo "no PostgreSQL"; exit 1; }
+  uri="postgresql://postgres@/postgres?host=$work/pg&port=$(cat "$work/pg/port")"
+  ci="host=$work/pg port=$(cat "$work/pg/port") user=postgres dbname=postgres"
+  sql() { psql -X -q -t -A "$ci" -c "$1"; }
+
+  # keys and development token keys from a scratch SQLite installation; the data into PostgreSQL
+  "$bin" init --db "$work/k.db" >/dev/null || { echo "init failed"; exit 1; }
+  nd=$work/d.ndjson
+  "$bin" gen --out "$nd" --patients 300 --seed 7 >/dev/null 2>&1
+  out=$("$bin" load --db "$uri" --keys "$work/k.key" "$nd" 2>&1)
+  eq "overblik load into PostgreSQL" "$?" 0
+  hasnt "... never prints the URI" "$out" "$work/pg"
+  eq "... every record stored" "$(sql 'SELECT count(*) FROM store_records')" \
+    "$(jq -c 'select(.type != "item" and .type != "appointment")' "$nd" | wc -l)"
+
+  start() { # start NAME: a server on PostgreSQL, its pid and address in pid_NAME, addr_NAME
+    local p a
+    serve_bg p a "$work/$1.out" "$work/$1.err" --db "$uri" --keys "$work/k.key" \
+      --jwks "$work/k.jwks.json" --listen 127.0.0.1:0 --threads 2 --server-id "$1"
+    pids+=("$p")
+    printf -v "pid_$1" %s "$p"
+    printf -v "addr_$1" %s "$a"
+  }
+  start a
+  start b
+  [ -n "$addr_a" ] && [ -n "$addr_b" ] && ok || { bad "the servers did not start"; cat "$work"/*.err; exit 1; }
+  hasnt "the server's output never holds the URI" "$(cat "$work/a.out" "$work/a.err")" "$work/pg"
+}
