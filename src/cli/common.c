@@ -103,9 +103,9 @@ const char *shown(const char *text)
 int pg_not_yet(const char *cmd)
 {
     fprintf(stderr,
-            "overblik %s: --db names a PostgreSQL database; on PostgreSQL `overblik serve`, "
-            "`load`, and `log verify`, `prove` and `expire` run (docs/operations.md); this "
-            "command needs a SQLite file\n",
+            "overblik %s: --db names a PostgreSQL database; this command needs a SQLite "
+            "file (on PostgreSQL run serve, load, gen, decide, block, consent, grant, people "
+            "and log show, verify, prove, expire; docs/cli.md)\n",
             cmd);
     return EXIT_USAGE;
 }

@@ -417,7 +417,7 @@ int cmd_log(int argc, char **argv)
         if (!c.json)
             printf("%-20s  %-7s %-17s %-22s %-16s %-28s %-17s %-8s %-6s %s\n", "time", "entry",
                    "event", "who", "role", "from", "what", "purpose", "result", "rule");
-        if (ob_log_each(db, &q, show_one, &c, &e))
+        if (ob_alog_each(db, &q, show_one, &c, &e))
             return fail("log", &e);
         if (!c.json)
             printf("%zu entries\n", c.n);

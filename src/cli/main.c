@@ -52,10 +52,11 @@ static int usage(FILE *f, int code)
 }
 
 /* Whether the database named (--db, --db=, or OVERBLIK_DB) is a PostgreSQL URI that this
- * command cannot use yet: every command but `log verify`, `log prove` and `log expire`
- * (issue 18). Checked here,
- * once, so that no command derives a file name from the URI and prints it (a URI may hold a
- * password). */
+ * command cannot use (issue 18): those that go through the hub with a named key file run
+ * there (serve, load, gen, decide, the changes, people) and the log's show, verify, prove
+ * and expire; the file-bound ones (init, backup, restore, the witness, token, tour, ...)
+ * do not. Checked here, once, so that no command derives a file name from the URI and
+ * prints it (a URI may hold a password). */
 static bool pg_db_refused(int argc, char **argv)
 {
     const char *db = getenv("OVERBLIK_DB");
@@ -67,11 +68,18 @@ static bool pg_db_refused(int argc, char **argv)
     }
     if (!ob_store_where_is_pg(db))
         return false;
-    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "load") == 0)
-        return false;
-    return !(strcmp(argv[1], "log") == 0 && argc > 2 &&
-             (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "prove") == 0 ||
-              strcmp(argv[2], "expire") == 0));
+    static const char *const on_pg[] = {"serve",   "load",  "gen",    "decide", "block",
+                                        "consent", "grant", "people", NULL};
+    for (const char *const *c = on_pg; *c; c++)
+        if (strcmp(argv[1], *c) == 0)
+            return false;
+    static const char *const log_on_pg[] = {"show",  "assistants", "verify",
+                                            "prove", "expire",     NULL};
+    if (strcmp(argv[1], "log") == 0 && argc > 2)
+        for (const char *const *c = log_on_pg; *c; c++)
+            if (strcmp(argv[2], *c) == 0)
+                return false;
+    return true;
 }
 
 int main(int argc, char **argv)

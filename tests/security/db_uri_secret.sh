@@ -16,10 +16,8 @@ secret=Hunter2sEcReT
 uri="postgresql://clinician:$secret@127.0.0.1:1/overblik?connect_timeout=2"
 printf 'x' >"$work/key.pub"
 
-cmds=("serve" "init" "gen --patients 5" "decide --pro p --patient pt-1"
-  "block list --patient pt-1" "consent list --patient pt-1" "grant list" "people list"
-  "token --kind citizen --patient pt-1" "backup --out $work/copy.db" "restore --from $work/copy.db"
-  "tour" "log show --patient pt-1" "log expire --before 2020-01-01"
+cmds=("serve" "init" "token --kind citizen --patient pt-1" "backup --out $work/copy.db"
+  "restore --from $work/copy.db" "tour" "log expire --before 2020-01-01"
   "stats cluster --cluster c --code T90" "listing import $work/none.csv" "source list"
   "witness cosign" "cpr lookup")
 for c in "${cmds[@]}"; do
@@ -45,9 +43,18 @@ grep -q "$secret" <<<"$out" && bad "log verify printed the password: $out" || ok
 out=$("$bin" log prove --db "$uri" --seq 1 2>&1); rc=$?
 grep -q "$secret" <<<"$out" && bad "log prove printed the password: $out" || ok
 [ "$rc" -eq 3 ] && ok || bad "log prove: an unreachable server is a storage error (rc=$rc: $out)"
-# load and serve run on PostgreSQL (with the key files named): unreachable, they say so and
-# stop, without the password
+# the commands that run on PostgreSQL through the hub (with the key file named): unreachable,
+# they say so and stop, without the password; without --keys, a plain refusal
 "$bin" init --db "$work/k.db" >/dev/null 2>&1
+for c in "gen --patients 5" "decide --pro p --patient pt-1" "block list --patient pt-1" \
+  "consent list --patient pt-1" "grant list" "people list" "log show --patient pt-1"; do
+  for keys in "" "--keys $work/k.key"; do
+    out=$("$bin" $c --db "$uri" $keys 2>&1 </dev/null); rc=$?
+    if grep -q "$secret" <<<"$out"; then bad "'$c' $keys printed the password: $(head -c 200 <<<"$out")"
+    elif [ "$rc" -eq 0 ]; then bad "'$c' $keys on an unreachable PostgreSQL: exit 0"
+    else ok; fi
+  done
+done
 echo '{"type":"org","id":"o1","name":"O"}' >"$work/one.ndjson"
 out=$("$bin" load --db "$uri" --keys "$work/k.key" "$work/one.ndjson" 2>&1); rc=$?
 grep -q "$secret" <<<"$out" && bad "load printed the password: $out" || ok
