@@ -31,6 +31,7 @@ defaults
   timeout connect 1s
   timeout client 30s
   timeout server 30s
+  timeout check 2s
   retries 3
   option redispatch
 listen stats
@@ -43,8 +44,8 @@ frontend fe
 backend overblik
   balance roundrobin
   option httpchk GET /healthz
-  server a ${addr_a#http://} check inter 200 fall 2 rise 2
-  server b ${addr_b#http://} check inter 200 fall 2 rise 2
+  server a ${addr_a#http://} check inter 300 fall 3 rise 2
+  server b ${addr_b#http://} check inter 300 fall 3 rise 2
 EOF
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 pids+=("$!")
