@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "store/log.h"
@@ -28,6 +29,19 @@ static uint64_t stats_work_limit(void)
             return n;
     }
     return 6000000ULL;
+}
+
+/* Tests only (with OB_TEST_CLOCK=1, as `stats --now`): OB_TEST_STATS_PAUSE_MS pauses a
+ * release between its audit and its transaction, so that a test can make two releases on
+ * two servers overlap there every time (tests/security/pg_stats_race.sh). */
+static void test_pause(void)
+{
+    const char *on = getenv("OB_TEST_CLOCK"), *ms = getenv("OB_TEST_STATS_PAUSE_MS");
+    long v = on && strcmp(on, "1") == 0 && ms ? strtol(ms, NULL, 10) : 0;
+    if (v > 0 && v <= 10000) {
+        struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 #define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
@@ -1200,6 +1214,7 @@ static ob_status run_once(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *
         rc = ob_err_set(e, OB_EIO, "the access log is not open; no release without a log entry");
         goto done;
     }
+    test_pause();
     if ((rc = ob_alog_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e))) {
         *moved = rcx.moved;
         if (rcx.moved && last) {
