@@ -20,26 +20,11 @@
 #include "store/stats.h"
 #include "store/store.h"
 #include "unit/pg_fixture.h"
-
-enum { SQLITE, PG, NBACKENDS };
-static const char *const backend_name[NBACKENDS] = {"sqlite", "postgresql"};
-static int dbno;
+#include "unit/store/both_backends.h"
 
 static ob_store *fresh(int b, char *where, size_t cap)
 {
-    char name[32];
-    snprintf(name, sizeof name, "ss%d", ++dbno);
-    if (b == SQLITE) {
-        snprintf(where, cap, "%s/%s.db", pg_dir, name);
-        ob_store_remove(where);
-    } else {
-        pg_fresh_uri(name, where, cap);
-    }
-    ob_store *s = NULL;
-    ob_err e = {0};
-    if (ob_store_open(where, &s, &e))
-        fail_msg("%s: open: %s", backend_name[b], e.msg);
-    return s;
+    return fresh_store(b, "ss", where, cap);
 }
 
 /* A report of four figures, the second suppressed: sets {1,3,7}, -, {}, {3,9,2^31+5}. */
