@@ -4,7 +4,7 @@
  *
  * Where it comes from:
  *  - statistics: which patients' data went into each release is recorded durably at release
- *    time (store/sqlite/stats_sqlite.c, stats_release_patient, in the release's own transaction,
+ *    time (store/stats.h, stats_release_patient, in the release's own transaction,
  * kept with the release row); releases made before that are found in their figures' patient sets
  * while retention keeps them (R-STAT-7). The rule is the release's: quality clusters R-STAT-2
  * (Sundhedsloven §42d stk. 2 nr. 2), planning R-STAT-6.
@@ -25,7 +25,7 @@
 #include "api/internal.h"
 #include "core/alloc.h"
 #include "store/log.h"
-#include "store/sqlite/stats_sqlite.h"
+#include "store/stats.h"
 
 #define LB_OWN      "the patient's own data (Sundhedsloven §42b; GDPR art. 15)"
 #define LB_ATTORNEY "power of attorney (Sundhedsloven §37)"
@@ -230,16 +230,15 @@ ob_status ob_api_uses(ob_hub *h, const ob_caller *c, const ob_api_request *rq, c
     if (!u.params)
         return ob_err_set(e, OB_ENOMEM, "out of memory");
     ob_err qe = {0};
-    sqlite3 *db = NULL;
-    ob_status rc = ob_stats_db_open(h->db_path, &db, &qe);
+    ob_stats_db *db = NULL;
+    ob_status rc = ob_stats_db_open(h->store, &db, &qe);
     if (rc == OB_OK)
         rc = ob_stats_db_uses(db, pat, stats_use, &u, &qe);
     if (rc == OB_OK) {
         ob_log_query q = {.patient = pext, .newest_first = true};
         rc = ob_alog_each(h->db_path, &q, research_use, &u, &qe);
     }
-    if (db)
-        sqlite3_close(db);
+    ob_stats_db_close(db);
     if (rc != OB_OK) {
         json_decref(u.params);
         ob_api_outcome(out, 500, "exception",

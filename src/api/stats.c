@@ -237,6 +237,9 @@ ob_status ob_api_stats(ob_hub *h, const ob_caller *c, const ob_api_request *rq,
     case OB_EDENIED:
         ob_api_outcome(out, 422, "business-rule", err.msg);
         return OB_OK;
+    case OB_ECONFLICT: /* other releases kept moving the history: nothing released */
+        ob_api_outcome(out, 409, "conflict", err.msg);
+        return OB_OK;
     default:
         ob_api_outcome(out, 500, "exception",
                        "the release could not be made; nothing was released");

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "store/log.h"
-#include "store/sqlite/sqlite.h"
-#include "store/sqlite/stats_sqlite.h"
+#include "store/stats.h"
 
 /* The linked auditor's work limit for one release (simplex iterations plus search nodes,
  * ob_stats_link.work_limit): 6 million, about five to ten minutes of one core on the 2-vCPU
@@ -29,6 +29,19 @@ static uint64_t stats_work_limit(void)
             return n;
     }
     return 6000000ULL;
+}
+
+/* Tests only (with OB_TEST_CLOCK=1, as `stats --now`): OB_TEST_STATS_PAUSE_MS pauses a
+ * release between its audit and its transaction, so that a test can make two releases on
+ * two servers overlap there every time (tests/security/pg_stats_race.sh). */
+static void test_pause(void)
+{
+    const char *on = getenv("OB_TEST_CLOCK"), *ms = getenv("OB_TEST_STATS_PAUSE_MS");
+    long v = on && strcmp(on, "1") == 0 && ms ? strtol(ms, NULL, 10) : 0;
+    if (v > 0 && v <= 10000) {
+        struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 #define SYSTOLIC_CODE  "DNK05472" /* NPU: blood pressure, systolic (the generator's code) */
@@ -302,34 +315,33 @@ struct release_ctx {
     uint64_t budget_total;       /* DP: charge meta.epsilon_milli against it */
     const char *const *clinics;  /* DP: the member clinics whose patients pay */
     size_t nclinics;
+    int64_t mark; /* the history's mark when the audit read it; -1: no audit (noisy) */
+    bool moved;   /* set when another release was recorded since: audit again */
     int64_t id;
 };
 
-/* The statistics' tables are on SQLite only so far (issue 18): a transaction on another
- * backend is refused, and the release with it (fail closed). */
-static sqlite3 *stats_db(ob_store_tx *tx, ob_err *e)
-{
-    sqlite3 *db = ob_store_tx_sqlite(tx);
-    if (!db)
-        ob_err_set(e, OB_EINVAL, "statistics: their tables are on SQLite only so far");
-    return db;
-}
-
+/* The audit ran outside this transaction, on the history as it was when it began (minutes
+ * long: the log's lock cannot be held for it). Several servers (or threads) may release for
+ * the same cluster at once, so here, where releases are serialised (ob_stats_tx_lock), a
+ * release recorded since the audit read the history refuses this one (fail closed): its
+ * caller audits again against the history that now includes it (R-STAT-2). */
 static ob_status apply_release(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct release_ctx *c = ctx;
-    sqlite3 *db = stats_db(tx, e);
-    if (!db)
-        return OB_EINVAL;
-    ob_status rc = ob_stats_db_ensure(db, e);
+    int64_t mark = 0;
+    ob_status rc = ob_stats_tx_lock(tx, e);
+    if (!rc && c->mark >= 0 && !(rc = ob_stats_tx_mark(tx, &mark, e)) && mark != c->mark) {
+        c->moved = true;
+        rc = ob_err_set(e, OB_ECONFLICT, "another release was recorded while this one was audited");
+    }
     if (!rc && c->budget_total)
-        rc = ob_stats_db_charge_clinics(db, c->clinics, c->nclinics, c->budget_total,
+        rc = ob_stats_tx_charge_clinics(tx, c->clinics, c->nclinics, c->budget_total,
                                         c->meta.epsilon_milli, e);
     if (!rc)
-        rc = ob_stats_db_record(db, &c->meta, c->r, &c->id, e);
+        rc = ob_stats_tx_record(tx, &c->meta, c->r, &c->id, e);
     /* issue 26: whose data it used, for the patients' own view ($uses), noisy ones too */
     if (!rc)
-        rc = ob_stats_db_record_patients(db, c->id, c->used, e);
+        rc = ob_stats_tx_record_patients(tx, c->id, c->used, e);
     return rc;
 }
 
@@ -392,9 +404,9 @@ static ob_time cutoff_of(const ob_cluster *c, ob_time now)
 static ob_status apply_expire(void *ctx, ob_store_tx *tx, ob_err *e)
 {
     struct expire_ctx *c = ctx;
-    sqlite3 *db = stats_db(tx, e);
-    if (!db)
-        return OB_EINVAL;
+    ob_status lrc = ob_stats_tx_lock(tx, e);
+    if (lrc)
+        return lrc;
     c->n = 0;
     for (size_t i = 0; i < c->ix->nclusters; i++) {
         const ob_cluster *cl = &c->ix->clusters[i];
@@ -402,7 +414,7 @@ static ob_status apply_expire(void *ctx, ob_store_tx *tx, ob_err *e)
         int64_t n = 0;
         if (cut == OB_TIME_MIN)
             continue;
-        ob_status rc = ob_stats_db_expire(db, cl->ext_id, cut, c->now, &n, e);
+        ob_status rc = ob_stats_tx_expire(tx, cl->ext_id, cut, c->now, &n, e);
         if (rc)
             return rc;
         c->n += n;
@@ -445,8 +457,8 @@ ob_status ob_stats_release_list(ob_hub *h, uint32_t cluster, uint32_t caller, js
                                 ob_err *e)
 {
     *out = NULL;
-    sqlite3 *db;
-    ob_status rc = ob_stats_db_open(h->db_path, &db, e);
+    ob_stats_db *db;
+    ob_status rc = ob_stats_db_open(h->store, &db, e);
     if (rc)
         return rc;
     json_t *list = json_array();
@@ -458,7 +470,7 @@ ob_status ob_stats_release_list(ob_hub *h, uint32_t cluster, uint32_t caller, js
         rc = ob_stats_db_each_release(db, h->ix->clusters[cluster].ext_id, 500, hist_row, &c, e);
     }
     pthread_rwlock_unlock(&h->lock);
-    sqlite3_close(db);
+    ob_stats_db_close(db);
     if (rc)
         json_decref(list);
     else
@@ -472,8 +484,8 @@ ob_status ob_stats_expire(ob_hub *h, ob_time now, int64_t *deleted, ob_err *e)
         now = ob_time_now();
     if (deleted)
         *deleted = 0;
-    sqlite3 *db;
-    ob_status rc = ob_stats_db_open(h->db_path, &db, e);
+    ob_stats_db *db;
+    ob_status rc = ob_stats_db_open(h->store, &db, e);
     if (rc)
         return rc;
     int64_t due = 0;
@@ -485,7 +497,7 @@ ob_status ob_stats_expire(ob_hub *h, ob_time now, int64_t *deleted, ob_err *e)
             rc = ob_stats_db_count_expiring(db, h->ix->clusters[i].ext_id, cut, &n, e);
         due += n;
     }
-    sqlite3_close(db);
+    ob_stats_db_close(db);
     if (rc || due == 0) {
         pthread_rwlock_unlock(&h->lock);
         return rc;
@@ -856,7 +868,11 @@ done:
     json_decref(pb);
     return rc;
 }
-ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out, ob_err *e)
+/* One attempt at a release; *moved when another release was recorded while it was
+ * audited (nothing recorded, nothing logged: the caller tries again; on the last attempt
+ * it is refused and logged). */
+static ob_status run_once(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out, bool last,
+                          bool *moved, ob_err *e)
 {
     memset(out, 0, sizeof *out);
     ob_time now = o->now ? o->now : ob_time_now();
@@ -890,7 +906,8 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     char(*labels)[OB_STATS_LABEL_MAX] = NULL;
     size_t *order = NULL;
     int64_t *noisy = NULL;
-    sqlite3 *db = NULL;
+    ob_stats_db *db = NULL;
+    int64_t mark = 0;
     char *buf = NULL;
     size_t blen = 0;
     FILE *mf = NULL;
@@ -901,8 +918,12 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     uint32_t *owner = NULL;
     const char **member_ids = NULL;
     ob_stats_history_init(&hist);
-    if ((rc = ob_stats_db_open(h->db_path, &db, e)))
+    /* the mark before anything of the history is read: a release recorded after it,
+     * whatever this audit saw of it, moves it (apply_release) */
+    if ((rc = ob_stats_db_open(h->store, &db, e)) || (rc = ob_stats_db_mark(db, &mark, e))) {
+        ob_stats_db_close(db);
         return rc;
+    }
 
     pthread_rwlock_rdlock(&h->lock);
     uint32_t ci = o->cluster        ? ob_index_find_cluster(h->ix, o->cluster)
@@ -913,7 +934,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     if (!cl || (o->planning != (cl->kind == OB_CLUSTER_PLANNING)) ||
         (o->caller != OB_NONE && !ob_stats_may_order(h->ix, ci, o->caller))) {
         pthread_rwlock_unlock(&h->lock);
-        sqlite3_close(db);
+        ob_stats_db_close(db);
         if (o->caller != OB_NONE)
             return ob_err_set(e, OB_EDENIED, "no such cluster, or you are not its coordinator");
         return ob_err_set(e, OB_ENOTFOUND, "no such %s",
@@ -927,14 +948,14 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             member |= cl->members[i] == only;
         if (!member) {
             pthread_rwlock_unlock(&h->lock);
-            sqlite3_close(db);
+            ob_stats_db_close(db);
             return ob_err_set(e, OB_EINVAL, "--clinic: '%.80s' is not a member of the cluster",
                               o->clinic);
         }
         /* R-STAT-5: a clinic's own figures go to that clinic only */
         if (o->caller != OB_NONE && !ob_index_pro_works_at(h->ix, o->caller, only)) {
             pthread_rwlock_unlock(&h->lock);
-            sqlite3_close(db);
+            ob_stats_db_close(db);
             return ob_err_set(e, OB_EDENIED,
                               "a clinic's own figures are released only to that clinic (R-STAT-5)");
         }
@@ -1039,9 +1060,8 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
             goto done;
         }
         /* the budget belongs to the member clinics' patients: try the charge and roll back */
-        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        rc = ob_stats_db_charge_clinics(db, member_ids, snap.nmembers, budget, o->epsilon_milli, e);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        rc = ob_stats_db_try_charge_clinics(db, member_ids, snap.nmembers, budget, o->epsilon_milli,
+                                            e);
         if (rc) {
             if (rc == OB_EDENIED)
                 log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
@@ -1184,6 +1204,7 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
     rcx.budget_total = dp ? budget : 0;
     rcx.clinics = member_ids;
     rcx.nclinics = snap.nmembers;
+    rcx.mark = dp ? -1 : mark; /* a noisy release is not audited against the history */
     char reason[256];
     snprintf(reason, sizeof reason, "released: %s; %zu clinic(s), %zu figure(s) suppressed", filter,
              r->n_rows, out->suppressed);
@@ -1193,8 +1214,17 @@ ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out
         rc = ob_err_set(e, OB_EIO, "the access log is not open; no release without a log entry");
         goto done;
     }
-    if ((rc = ob_alog_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e)))
+    test_pause();
+    if ((rc = ob_alog_append(h->log, &le, 1, apply_release, &rcx, &out->log_seq, e))) {
+        *moved = rcx.moved;
+        if (rcx.moved && last) {
+            rc = ob_err_set(e, OB_ECONFLICT,
+                            "release refused: other releases kept being recorded while it was "
+                            "audited; nothing was released, try again");
+            log_refusal(h, o, cl, now, resource, e ? e->msg : "refused");
+        }
         goto done;
+    }
     out->release_id = rcx.id;
 
     /* rounding is post-processing of a safe release: it can only reveal less */
@@ -1256,8 +1286,7 @@ done:
     if (mf)
         fclose(mf);
     free(buf);
-    if (db)
-        sqlite3_close(db);
+    ob_stats_db_close(db);
     ob_free(noisy);
     ob_free(labels);
     ob_free(order);
@@ -1275,4 +1304,20 @@ done:
     ob_free(owner);
     ob_free(member_ids);
     return rc;
+}
+
+/* Attempts at one release: each audits against the history as it then is. Releases are
+ * rare (a cluster's coordinators, a few a month), so two at once are rare too; a history
+ * that keeps moving refuses the release rather than publish unaudited (fail closed). */
+#define RUN_ATTEMPTS 4
+
+ob_status ob_stats_run(ob_hub *h, const ob_stats_order *o, ob_stats_outcome *out, ob_err *e)
+{
+    for (int attempt = 1;; attempt++) {
+        bool moved = false;
+        ob_status rc = run_once(h, o, out, attempt == RUN_ATTEMPTS, &moved, e);
+        if (!moved || attempt == RUN_ATTEMPTS)
+            return rc;
+        ob_err_clear(e);
+    }
 }

@@ -1,7 +1,7 @@
 /* stats_service.h - statistics releases on the hub (R-STAT-1..7): the orchestration between
  * the pure core (src/stats/), the hub's index and items, the release store
- * (store/sqlite/stats_sqlite.h) and the access log. The CLI (`overblik stats`) and the HTTP handler
- * (api/stats.c) both call ob_stats_run; neither prints below this line.
+ * (store/stats.h, on either backend) and the access log. The CLI (`overblik stats`) and the
+ * HTTP handler (api/stats.c) both call ob_stats_run; neither prints below this line.
  *
  * One run: retention first (ob_stats_expire), then the cluster's agreement, the data set
  * built from the index (listings) and the items (diagnoses, systolic measurements, annual

@@ -2,18 +2,19 @@
  * an ob_store_head naming its table of operations, and store.c calls through it. Only
  * store.c and the backends include this; everyone else sees store.h.
  *
- * SQLite (store/sqlite/sqlite.c) is the embedded default and everything else in the shell
- * (the log's writer, appointments, statistics) still runs on it; PostgreSQL
- * (store/pg/store_pg.c) implements the records, items and settings of store.h, for a
- * database named by a postgresql:// URI. */
+ * SQLite (store/sqlite/sqlite.c) is the embedded default; PostgreSQL (store/pg/store_pg.c)
+ * implements store.h for a database named by a postgresql:// URI, and the statistics'
+ * tables of store/stats.h (store/pg/stats_pg.c). */
 #ifndef OB_STORE_BACKEND_H
 #define OB_STORE_BACKEND_H
 
 #include <stdbool.h>
 
+#include "store/stats.h"
 #include "store/store.h"
 
 typedef struct ob_store_tx_ops ob_store_tx_ops;
+typedef struct ob_stats_ops ob_stats_ops;
 
 typedef struct ob_store_ops {
     const char *name; /* "sqlite", "postgresql" */
@@ -46,6 +47,7 @@ typedef struct ob_store_ops {
     ob_status (*apt_get)(ob_store *s, int64_t id, ob_apt_fn fn, void *ctx, ob_err *e);
     ob_status (*apt_find_key)(ob_store *s, const char *source, const char *system,
                               const char *value, ob_apt_fn fn, void *ctx, ob_err *e);
+    const ob_stats_ops *stats; /* the statistics' tables on this backend (store/stats.h) */
 } ob_store_ops;
 
 struct ob_store_tx_ops {
@@ -63,7 +65,50 @@ struct ob_store_tx_ops {
     ob_status (*item_row_replace)(ob_store_tx *tx, const ob_item *it, ob_err *e);
     ob_status (*item_row_delete)(ob_store_tx *tx, const char *id, ob_err *e);
     ob_status (*source_touch)(ob_store_tx *tx, const char *client, ob_time t, ob_err *e);
+    const ob_stats_ops *stats; /* the statistics' writes in this transaction */
 };
+
+/* store/stats.h on a backend: each call gets the backend's connection (a sqlite3 * or a
+ * PGconn *), the read handle's or the transaction's. */
+struct ob_stats_ops {
+    /* the read handle: a connection for ob_stats_db's reads, given back by close_db */
+    ob_status (*open_db)(ob_store *s, ob_stats_db **out, ob_err *e);
+    void (*close_db)(ob_stats_db *db);
+    ob_status (*begin)(void *conn, ob_err *e);
+    void (*rollback)(void *conn);
+    ob_status (*lock)(void *conn, ob_err *e);
+    ob_status (*mark)(void *conn, int64_t *mark, ob_err *e);
+    ob_status (*load_history)(void *conn, const char *cluster, const char *scope,
+                              ob_stats_history *h, ob_err *e);
+    ob_status (*record)(void *conn, const ob_stats_release_meta *m, const ob_stats_report *r,
+                        int64_t *id, ob_err *e);
+    ob_status (*spent)(void *conn, const char *cluster, uint64_t *spent, ob_err *e);
+    ob_status (*charge)(void *conn, const char *cluster, uint64_t total, uint64_t eps, ob_err *e);
+    ob_status (*count_expiring)(void *conn, const char *cluster, ob_time before, int64_t *n,
+                                ob_err *e);
+    ob_status (*expire)(void *conn, const char *cluster, ob_time before, ob_time now, int64_t *n,
+                        ob_err *e);
+    ob_status (*count_sets)(void *conn, const char *cluster, int64_t *n, ob_err *e);
+    ob_status (*each_release)(void *conn, const char *cluster, int limit, ob_stats_release_fn fn,
+                              void *ctx, ob_err *e);
+    ob_status (*each_published)(void *conn, const char *cluster, ob_stats_published_fn fn,
+                                void *ctx, ob_err *e);
+    ob_status (*charge_clinics)(void *conn, const char *const *clinics, size_t n, uint64_t cap,
+                                uint64_t eps, ob_err *e);
+    ob_status (*record_patients)(void *conn, int64_t release, const ob_stats_report *r, ob_err *e);
+    ob_status (*uses)(void *conn, uint32_t patient, ob_stats_use_fn fn, void *ctx, ob_err *e);
+};
+
+/* A read handle: the backend's connection, and what the backend needs to give it back. */
+struct ob_stats_db {
+    const ob_stats_ops *ops;
+    void *conn;
+    ob_store *store;
+    void *token;
+};
+
+extern const ob_stats_ops ob_stats_sqlite_ops;
+extern const ob_stats_ops ob_stats_pg_ops;
 
 /* A backend's connection inside a transaction it is in: a sqlite3 * or a PGconn *. Made
  * on the stack by whoever runs the transaction (the log's writer, ob_store_in_tx). */

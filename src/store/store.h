@@ -11,8 +11,8 @@
  * The access log lives in the same database file but is owned by log_sqlite.h.
  *
  * A backend implements this header (store/backend.h): store/sqlite/ is the embedded
- * default, store/pg/ serves a postgresql:// URI (records, items and settings only so far:
- * the rest of the shell runs on SQLite, issue 18). Strings passed
+ * default, store/pg/ serves a postgresql:// URI (issue 18); the statistics' tables are
+ * store/stats.h, on the same backends. Strings passed
  * in are borrowed for the call; strings passed to callbacks are valid only during the
  * callback. */
 #ifndef OB_STORE_STORE_H

@@ -3,7 +3,8 @@
 # Sourced after lib.bash; needs $bin. pg_two_servers sets: work, uri, ci, nd (the generated
 # data, loaded), addr_a/addr_b and pid_a/pid_b, and pids (killed at exit); sql runs SQL;
 # start NAME starts another server. The keys and token keys come from a scratch SQLite
-# installation ($work/k.*).
+# installation ($work/k.*), kept empty as $work/k0/ (copy it for a SQLite server with the same
+# keys). PG_GEN_PATIENTS and PG_GEN_SEED choose the data (300 patients, seed 7).
 need psql jq curl
 pg_two_servers() {
   root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,8 +24,9 @@ pg_two_servers() {
 
   # keys and development token keys from a scratch SQLite installation; the data into PostgreSQL
   "$bin" init --db "$work/k.db" >/dev/null || { echo "init failed"; exit 1; }
+  mkdir "$work/k0" && cp "$work"/k.* "$work/k0/"
   nd=$work/d.ndjson
-  "$bin" gen --out "$nd" --patients 300 --seed 7 >/dev/null 2>&1
+  "$bin" gen --out "$nd" --patients "${PG_GEN_PATIENTS:-300}" --seed "${PG_GEN_SEED:-7}" >/dev/null 2>&1
   out=$("$bin" load --db "$uri" --keys "$work/k.key" "$nd" 2>&1)
   eq "overblik load into PostgreSQL" "$?" 0
   hasnt "... never prints the URI" "$out" "$work/pg"

@@ -13,6 +13,8 @@
 # - The patient's access log on either server holds what both did (R-LOG-3).
 # - The operator's commands on PostgreSQL (block create/list, log show, people list) while
 #   the servers run: a block made by the command is enforced by both when it returns.
+# - A cluster release on PostgreSQL is the one a SQLite server makes of the same data (but
+#   its id and log entry), and the patient it counted sees it in $uses on the other server.
 # - The access log both servers wrote verifies (`log verify`) against the public key.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -176,6 +178,39 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $
 eq "... and lifts it" "$code" 200
 [ "$(unit_items "$addr_b")" -gt 0 ] && ok || bad "the other server shows the unit after the lift"
 
+# the cluster statistics on PostgreSQL: the release a SQLite server makes of the same data
+# with the same keys, but for its id and log entry; the patient sees it in $uses on the
+# other server
+coord=$(jq -r 'select(.type=="cluster") | .coordinators[0]' "$nd" | head -1)
+cl=$(jq -r --arg c "$coord" 'select(.type=="cluster" and .coordinators[0]==$c) | .id' "$nd" | head -1)
+csite=$(jq -r --arg c "$coord" 'select(.type=="professional" and .id==$c) | .sites[0]' "$nd")
+sreq='{"cluster":"'"$cl"'","code":"T90","from":"2025-11-01","to":"2026-11-01","report_date":"2026-11-01","format":"json"}'
+stats() { curl -s -o "$2" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $(tok --kind professional --sub "$coord" --site "$csite")" \
+  -H "Content-Type: application/json" "$1/api/stats/cluster" --data-binary "$sreq"; }
+eq "statistics on PostgreSQL: 200" "$(stats "$addr_b" "$work/st.json")" 200
+eq "... the audit passed" "$(jq -r .audit.passed "$work/st.json")" true
+hasnt "... nothing about the URI" "$(cat "$work/st.json")" "$work/pg"
+mkdir "$work/sq" && cp "$work"/k0/k.* "$work/sq/" && "$bin" load --db "$work/sq/k.db" "$nd" >/dev/null 2>&1 &&
+  ok || bad "the same data into SQLite"
+serve_bg sq_pid sq_addr "$work/sq.out" "$work/sq.err" --db "$work/sq/k.db" --jwks "$work/k.jwks.json" \
+  --listen 127.0.0.1:0 --threads 2
+pids+=("$sq_pid")
+eq "the same release on SQLite: 200" "$(stats "$sq_addr" "$work/sq.json")" 200
+kill "$sq_pid"
+shown() { jq -S 'del(.release.id, .release.log_seq)' "$1"; }
+eq "... PostgreSQL answered as SQLite (but the release's id and log entry)" \
+  "$(shown "$work/st.json")" "$(shown "$work/sq.json")"
+eq "... recorded once, with its published table" \
+  "$(sql "SELECT count(*) FROM stats_release r JOIN stats_published p ON p.release = r.id")" 1
+n=$(sql "SELECT min(patient) FROM stats_release_patient")
+who="pt-$n" # the generator's patients are the index's in order
+wcpr=$(jq -r --arg p "$who" 'select(.type=="patient" and .id==$p) | .cpr' "$nd")
+code=$(curl -s -o "$work/u.json" -w '%{http_code}' -H "Authorization: Bearer $(tok --kind citizen --cpr "$wcpr")" \
+  "$addr_a2/fhir/Patient/$who/\$uses")
+eq "the patient's \$uses on the other server: 200" "$code" 200
+eq "... names the release that counted them" "$(jq -r '[.parameter[]? | [.part[] | {(.name): (.valueString // .valueCode)}] | add | select(.kind == "statistics")][0].recipient' "$work/u.json")" "$cl"
+
 # the operator's commands on PostgreSQL, while the servers run: the command is one more
 # writer in the order, so a block it makes is enforced by both servers when it returns
 out=$("$bin" block create --db "$uri" --keys "$work/k.key" --patient "$pid" --kind site --target "$unit" 2>&1)
@@ -191,18 +226,6 @@ eq "log show on PostgreSQL: exit 0" "$?" 0
 out=$("$bin" people list --db "$uri" --keys "$work/k.key" --limit 3 2>&1)
 eq "people list on PostgreSQL: exit 0" "$?" 0
 hasnt "no command prints the URI" "$out" "$work/pg"
-
-# the cluster statistics are not on PostgreSQL yet: refused plainly, nothing about the URI
-coord=$(jq -r 'select(.type=="cluster") | .coordinators[0]' "$nd" | head -1)
-cl=$(jq -r --arg c "$coord" 'select(.type=="cluster" and .coordinators[0]==$c) | .id' "$nd" | head -1)
-csite=$(jq -r --arg c "$coord" 'select(.type=="professional" and .id==$c) | .sites[0]' "$nd")
-code=$(curl -s -o "$work/st.json" -w '%{http_code}' -X POST \
-  -H "Authorization: Bearer $(tok --kind professional --sub "$coord" --site "$csite")" \
-  -H "Content-Type: application/json" "$addr_b/api/stats/cluster" --data-binary \
-  '{"cluster":"'"$cl"'","code":"T90","from":"2025-11-01","to":"2026-11-01","report_date":"2026-11-01","format":"json"}')
-[ "$code" != 200 ] && ok || bad "statistics on PostgreSQL answered 200"
-has "... saying they run on SQLite only so far" "$(cat "$work/st.json")" "SQLite database only so far"
-hasnt "... without the URI" "$(cat "$work/st.json")" "$work/pg"
 
 # what both servers logged verifies, with the log's public key
 out=$("$bin" log verify --db "$uri" --key "$work/k.log-pub" 2>&1)

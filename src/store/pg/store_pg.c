@@ -8,6 +8,7 @@
  *       store_items(id, patient, category, origin, time, source, code, value, json)
  *   v2  store_appointments(...) (R-APT; the columns of store/sqlite/appointments.c)
  *   v3  store_item_keys(...), v4 store_source_state(...) (R-SRC-1, R-SRC-2), as SQLite's
+ *   v5  the statistics' tables (store/pg/stats_pg.c)
  * The writes of a change's transaction (store.h's ob_tx_*) run on the connection that
  * holds the transaction: the store's writer in ob_store_in_tx.
  * Text columns compare with COLLATE "C", bytewise as SQLite does, so items come back in
@@ -21,9 +22,8 @@
  * records does not hold them all in memory. synchronous_commit is on for every session: a
  * COMMIT that returned is on disk (and on a synchronous standby, docs/failover.md).
  *
- * Not here yet: the statistics, the log's transaction calling these writes (the hub's
- * changes), and the hub's use of this backend (the hub refuses a postgresql:// database
- * for now). */
+ * The hub's changes call the writes of store.h's ob_tx_* inside the log's transaction
+ * (store/pg/log_pg.c), on the log's connection. */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -160,6 +160,8 @@ static const char *const migrations[] = {
     /* v4: the sources' state (R-SRC-2), as store/sqlite/source_state.c */
     ("CREATE TABLE store_source_state (client text PRIMARY KEY, last_update bigint NOT NULL,"
      " since bigint NOT NULL, reason text);"),
+    /* v5: the statistics' releases, budget and uses (store/pg/stats_pg.c) */
+    ob_stats_pg_schema,
 };
 
 static ob_status migrate(ob_store *s, ob_err *e)
@@ -372,6 +374,22 @@ static ob_status reader_take(ob_store *s, reader **out, ob_err *e)
     }
     *out = r;
     return OB_OK;
+}
+
+static void reader_give(ob_store *s, reader *r);
+
+ob_status ob_store_pg_conn_take(ob_store *s, PGconn **c, void **token, ob_err *e)
+{
+    reader *r = NULL;
+    ob_status rc = reader_take(s, &r, e);
+    *c = r ? r->c : NULL;
+    *token = r;
+    return rc;
+}
+
+void ob_store_pg_conn_give(ob_store *s, void *token)
+{
+    reader_give(s, token);
 }
 
 static void reader_give(ob_store *s, reader *r)
@@ -930,6 +948,7 @@ const ob_store_tx_ops ob_store_pg_tx_ops = {
     .item_row_replace = tx_item_row_replace,
     .item_row_delete = tx_item_row_delete,
     .source_touch = tx_source_touch,
+    .stats = &ob_stats_pg_ops,
 };
 
 /* A write of store.h outside ob_store_begin/commit commits on its own (autocommit), as on
@@ -1054,4 +1073,5 @@ const ob_store_ops ob_store_pg_ops = {
     .apt_each_patient = pg_apt_each_patient,
     .apt_get = pg_apt_get,
     .apt_find_key = pg_apt_find_key,
+    .stats = &ob_stats_pg_ops,
 };

@@ -661,4 +661,5 @@ const ob_store_ops ob_store_sqlite_ops = {
     .apt_each_patient = ob_apt_each_patient_pooled,
     .apt_get = ob_sqlite_apt_get,
     .apt_find_key = ob_sqlite_apt_find_key,
+    .stats = &ob_stats_sqlite_ops,
 };

@@ -10,8 +10,7 @@
 #include "store/store.h"
 
 /* The SQLite connection of a change's transaction (store.h), or NULL when the transaction
- * runs on another backend: for the parts of the shell that run on SQLite only so far (the
- * statistics' tables). */
+ * runs on another backend: for code that runs on SQLite only (the SQLite log's tests). */
 sqlite3 *ob_store_tx_sqlite(ob_store_tx *tx);
 /* Binds an item to ?1..?9 as (id, patient, category, origin, time, source, code, value,
  * json), the column order of every items statement. */

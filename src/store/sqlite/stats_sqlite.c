@@ -1,4 +1,5 @@
-/* stats_sqlite.c - statistics releases in SQLite (see stats_sqlite.h).
+/* stats_sqlite.c - statistics releases in SQLite: store/stats.h's calls on a SQLite
+ * connection (the log writer's inside a release's transaction, or a read handle's own).
  *
  * Stats schema 1 (CREATE TABLE IF NOT EXISTS, in the hub's database file):
  *   stats_release(id INTEGER PRIMARY KEY, cluster TEXT, scope TEXT, created INTEGER (ob_time),
@@ -19,14 +20,14 @@
  *       the cluster is called; the cap never rises (the lowest agreed epsilon binds).
  * A release whose sets were deleted has expired = the deletion time and no longer takes part
  * in differencing control. */
-#include "store/sqlite/stats_sqlite.h"
-
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
-#include "store/store.h"
+#include "store/backend.h"
+#include "store/stats.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS stats_release(id INTEGER PRIMARY KEY, cluster TEXT NOT NULL,"
@@ -51,8 +52,9 @@ static ob_status dberr(sqlite3 *db, ob_err *e, const char *what)
     return ob_err_set(e, OB_EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-ob_status ob_stats_db_ensure(sqlite3 *db, ob_err *e)
+static ob_status sq_ensure(void *conn, ob_err *e)
 {
+    sqlite3 *db = conn;
     char *msg = NULL;
     if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         ob_status st =
@@ -63,34 +65,83 @@ ob_status ob_stats_db_ensure(sqlite3 *db, ob_err *e)
     return OB_OK;
 }
 
-ob_status ob_stats_db_open(const char *path, sqlite3 **out, ob_err *e)
+/* A connection of its own on the store's file: the DP budget's dry run writes in a
+ * transaction it rolls back, which the store's read-only readers cannot. */
+static ob_status sq_open_db(ob_store *s, ob_stats_db **out, ob_err *e)
 {
     sqlite3 *db = NULL;
     *out = NULL;
-    /* the URI may hold a password: never made into a file name nor echoed */
-    if (ob_store_where_is_pg(path))
-        return ob_err_set(e, OB_EINVAL,
-                          "the cluster statistics run on a SQLite database only so far; this "
-                          "server is on PostgreSQL (docs/scale.md)");
+    const char *path = ob_store_path(s);
+    ob_stats_db *h = ob_calloc(1, sizeof *h);
+    if (!h)
+        return ob_err_set(e, OB_ENOMEM, "out of memory opening the statistics");
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        ob_free(h);
         ob_status st = ob_err_set(e, OB_EIO, "cannot open database %s: %s", path,
                                   db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return st;
     }
     sqlite3_busy_timeout(db, 10000);
-    ob_status st = ob_stats_db_ensure(db, e);
+    ob_status st = sq_ensure(db, e);
     if (st) {
         sqlite3_close(db);
+        ob_free(h);
         return st;
     }
-    *out = db;
+    *h = (ob_stats_db){&ob_stats_sqlite_ops, db, s, NULL};
+    *out = h;
     return OB_OK;
 }
 
-ob_status ob_stats_db_load_history(sqlite3 *db, const char *cluster, const char *scope,
-                                   ob_stats_history *h, ob_err *e)
+static void sq_close_db(ob_stats_db *h)
 {
+    sqlite3_close(h->conn);
+    ob_free(h);
+}
+
+static ob_status sq_begin(void *conn, ob_err *e)
+{
+    sqlite3 *db = conn;
+    return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? OB_OK
+                                                                    : dberr(db, e, "beginning");
+}
+
+static void sq_rollback(void *conn)
+{
+    sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* The log's one writer (one process: the hub locks the file) serialises every release. */
+static ob_status sq_lock(void *conn, ob_err *e)
+{
+    (void)conn;
+    (void)e;
+    return OB_OK;
+}
+
+static ob_status sq_mark(void *conn, int64_t *mark, ob_err *e)
+{
+    sqlite3 *db = conn;
+    sqlite3_stmt *st;
+    *mark = 0;
+    ob_status rc = sq_ensure(db, e);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM stats_release WHERE mode <> 'dp'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return dberr(db, e, "reading the release history");
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *mark = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW ? OB_OK : dberr(db, e, "reading the release history");
+}
+
+static ob_status sq_load_history(void *conn, const char *cluster, const char *scope,
+                                 ob_stats_history *h, ob_err *e)
+{
+    sqlite3 *db = conn;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.id, r.filter, s.ids FROM stats_release r JOIN "
@@ -104,52 +155,23 @@ ob_status ob_stats_db_load_history(sqlite3 *db, const char *cluster, const char 
     if (scope)
         sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
     ob_status rc = OB_OK;
-    int64_t cur = -1;
-    size_t cap_fig = 0, cap_ids = 0, nids = 0;
-    ob_stats_release_rec *rec = NULL;
+    ob_stats_history_cursor c = {0};
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        if (id != cur) {
-            if (ob_grow((void **)&h->rec, &h->cap, h->n + 1, sizeof *h->rec)) {
-                rc = ob_err_set(e, OB_ENOMEM, "out of memory reading the release history");
-                break;
-            }
-            rec = &h->rec[h->n++];
-            memset(rec, 0, sizeof *rec);
-            const char *f = (const char *)sqlite3_column_text(st, 1);
-            snprintf(rec->filter, sizeof rec->filter, "%s", f ? f : "");
-            cur = id;
-            cap_fig = cap_ids = nids = 0;
-            if (ob_grow((void **)&rec->set_off, &cap_fig, 1, sizeof *rec->set_off)) {
-                rc = ob_err_set(e, OB_ENOMEM, "out of memory reading the release history");
-                break;
-            }
-            rec->set_off[0] = 0;
-        }
-        const unsigned char *b = sqlite3_column_blob(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2) / 4;
-        if (ob_grow((void **)&rec->set_off, &cap_fig, rec->n_fig + 2, sizeof *rec->set_off) ||
-            ob_grow((void **)&rec->set_ids, &cap_ids, nids + len + 1, sizeof *rec->set_ids)) {
-            rc = ob_err_set(e, OB_ENOMEM, "out of memory reading the release history");
-            break;
-        }
-        for (size_t i = 0; i < len; i++)
-            rec->set_ids[nids + i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
-                                     (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
-        nids += len;
-        rec->set_off[++rec->n_fig] = nids;
-    }
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = ob_stats_history_row(
+            h, &c, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+            sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), e);
     if (!rc && r != SQLITE_DONE)
         rc = dberr(db, e, "reading the release history");
     sqlite3_finalize(st);
     return rc;
 }
 
-ob_status ob_stats_db_record(sqlite3 *db, const ob_stats_release_meta *m, const ob_stats_report *r,
-                             int64_t *id, ob_err *e)
+static ob_status sq_record(void *conn, const ob_stats_release_meta *m, const ob_stats_report *r,
+                           int64_t *id, ob_err *e)
 {
-    ob_status rc = ob_stats_db_ensure(db, e);
+    sqlite3 *db = conn;
+    ob_status rc = sq_ensure(db, e);
     if (rc)
         return rc;
     size_t nsets = 0;
@@ -202,18 +224,9 @@ ob_status ob_stats_db_record(sqlite3 *db, const ob_stats_release_meta *m, const 
         if (ob_stats_suppressed(r->table, f))
             continue;
         size_t n = r->set_off[f + 1] - r->set_off[f];
-        unsigned char *b = ob_malloc(4 * n + 1);
-        if (!b) {
-            rc = ob_err_set(e, OB_ENOMEM, "out of memory recording the release");
+        unsigned char *b;
+        if ((rc = ob_stats_set_encode(r->set_ids + r->set_off[f], n, &b, e)))
             break;
-        }
-        const uint32_t *ids = r->set_ids + r->set_off[f];
-        for (size_t i = 0; i < n; i++) {
-            b[4 * i] = (unsigned char)ids[i];
-            b[4 * i + 1] = (unsigned char)(ids[i] >> 8);
-            b[4 * i + 2] = (unsigned char)(ids[i] >> 16);
-            b[4 * i + 3] = (unsigned char)(ids[i] >> 24);
-        }
         sqlite3_bind_int64(ss, 1, rid);
         sqlite3_bind_int64(ss, 2, (sqlite3_int64)f);
         sqlite3_bind_blob(ss, 3, b, (int)(4 * n), SQLITE_STATIC);
@@ -230,8 +243,9 @@ done:
     return rc;
 }
 
-ob_status ob_stats_db_spent(sqlite3 *db, const char *cluster, uint64_t *spent, ob_err *e)
+static ob_status sq_spent(void *conn, const char *cluster, uint64_t *spent, ob_err *e)
 {
+    sqlite3 *db = conn;
     sqlite3_stmt *st;
     *spent = 0;
     if (sqlite3_prepare_v2(db, "SELECT spent_milli FROM stats_budget WHERE cluster=?1", -1, &st,
@@ -245,18 +259,15 @@ ob_status ob_stats_db_spent(sqlite3 *db, const char *cluster, uint64_t *spent, o
     return r == SQLITE_ROW || r == SQLITE_DONE ? OB_OK : dberr(db, e, "reading the privacy budget");
 }
 
-ob_status ob_stats_db_charge(sqlite3 *db, const char *cluster, uint64_t total, uint64_t eps,
-                             ob_err *e)
+static ob_status sq_charge(void *conn, const char *cluster, uint64_t total, uint64_t eps, ob_err *e)
 {
+    sqlite3 *db = conn;
     uint64_t spent;
-    ob_status rc = ob_stats_db_ensure(db, e);
-    if (rc || (rc = ob_stats_db_spent(db, cluster, &spent, e)))
+    ob_status rc = sq_ensure(db, e);
+    if (rc || (rc = sq_spent(db, cluster, &spent, e)))
         return rc;
     if (spent + eps > total)
-        return ob_err_set(e, OB_EDENIED,
-                          "release refused: the cluster's privacy budget is spent (%.3f of %.3f "
-                          "used, %.3f asked)",
-                          (double)spent / 1000, (double)total / 1000, (double)eps / 1000);
+        return ob_stats_budget_spent(e, false, spent, total, eps);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT OR REPLACE INTO stats_budget(cluster, spent_milli) "
@@ -287,21 +298,23 @@ static ob_status count_q(sqlite3 *db, const char *sql, const char *cluster, ob_t
     return r == SQLITE_ROW ? OB_OK : dberr(db, e, "counting release data sets");
 }
 
-ob_status ob_stats_db_count_expiring(sqlite3 *db, const char *cluster, ob_time before, int64_t *n,
-                                     ob_err *e)
+static ob_status sq_count_expiring(void *conn, const char *cluster, ob_time before, int64_t *n,
+                                   ob_err *e)
 {
+    sqlite3 *db = conn;
     return count_q(db,
                    "SELECT count(*) FROM stats_release WHERE cluster=?1 AND created < ?2 AND "
                    "expired IS NULL",
                    cluster, before, n, e);
 }
 
-ob_status ob_stats_db_each_release(sqlite3 *db, const char *cluster, int limit,
-                                   ob_status (*fn)(void *ctx, const ob_stats_release_row *r,
-                                                   ob_err *e),
-                                   void *ctx, ob_err *e)
+static ob_status sq_each_release(void *conn, const char *cluster, int limit,
+                                 ob_status (*fn)(void *ctx, const ob_stats_release_row *r,
+                                                 ob_err *e),
+                                 void *ctx, ob_err *e)
 {
-    ob_status rc = ob_stats_db_ensure(db, e);
+    sqlite3 *db = conn;
+    ob_status rc = sq_ensure(db, e);
     sqlite3_stmt *st = NULL;
     if (rc)
         return rc;
@@ -328,19 +341,21 @@ ob_status ob_stats_db_each_release(sqlite3 *db, const char *cluster, int limit,
     return rc;
 }
 
-ob_status ob_stats_db_count_sets(sqlite3 *db, const char *cluster, int64_t *n, ob_err *e)
+static ob_status sq_count_sets(void *conn, const char *cluster, int64_t *n, ob_err *e)
 {
+    sqlite3 *db = conn;
     return count_q(db,
                    "SELECT count(*) FROM stats_release_set s JOIN stats_release r ON "
                    "r.id = s.release WHERE (?1 IS NULL OR r.cluster = ?1) AND ?2 = ?2",
                    cluster, 0, n, e);
 }
 
-ob_status ob_stats_db_expire(sqlite3 *db, const char *cluster, ob_time before, ob_time now,
-                             int64_t *n, ob_err *e)
+static ob_status sq_expire(void *conn, const char *cluster, ob_time before, ob_time now, int64_t *n,
+                           ob_err *e)
 {
-    ob_status rc = ob_stats_db_ensure(db, e);
-    if (rc || (rc = ob_stats_db_count_expiring(db, cluster, before, n, e)))
+    sqlite3 *db = conn;
+    ob_status rc = sq_ensure(db, e);
+    if (rc || (rc = sq_count_expiring(db, cluster, before, n, e)))
         return rc;
     sqlite3_stmt *d = NULL, *u = NULL;
     if (sqlite3_prepare_v2(db,
@@ -367,11 +382,12 @@ done:
     return rc;
 }
 
-ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
-                                     ob_status (*fn)(void *ctx, int64_t id, const char *definition,
-                                                     const char *published, ob_err *e),
-                                     void *ctx, ob_err *e)
+static ob_status sq_each_published(void *conn, const char *cluster,
+                                   ob_status (*fn)(void *ctx, int64_t id, const char *definition,
+                                                   const char *published, ob_err *e),
+                                   void *ctx, ob_err *e)
 {
+    sqlite3 *db = conn;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT release, definition, published FROM stats_published WHERE "
@@ -390,10 +406,11 @@ ob_status ob_stats_db_each_published(sqlite3 *db, const char *cluster,
     return rc;
 }
 
-ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, size_t n,
-                                     uint64_t cap, uint64_t eps, ob_err *e)
+static ob_status sq_charge_clinics(void *conn, const char *const *clinics, size_t n, uint64_t cap,
+                                   uint64_t eps, ob_err *e)
 {
-    ob_status rc = ob_stats_db_ensure(db, e);
+    sqlite3 *db = conn;
+    ob_status rc = sq_ensure(db, e);
     if (rc)
         return rc;
     sqlite3_stmt *q = NULL, *u = NULL;
@@ -424,10 +441,7 @@ ob_status ob_stats_db_charge_clinics(sqlite3 *db, const char *const *clinics, si
             if (rc)
                 break;
             if (pass == 0 && spent + eps > c) {
-                rc = ob_err_set(e, OB_EDENIED,
-                                "release refused: the privacy budget of a member clinic's "
-                                "patients is spent (%.3f of %.3f used, %.3f asked)",
-                                (double)spent / 1000, (double)c / 1000, (double)eps / 1000);
+                rc = ob_stats_budget_spent(e, true, spent, c, eps);
                 break;
             }
             if (pass == 1) {
@@ -447,33 +461,22 @@ done:
 
 /* ---- which releases used a patient's data (issue 26, the patient's $uses) ---- */
 
-static int cmp_u32(const void *a, const void *b)
+static ob_status sq_record_patients(void *conn, int64_t release, const ob_stats_report *r,
+                                    ob_err *e)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-ob_status ob_stats_db_record_patients(sqlite3 *db, int64_t release, const ob_stats_report *r,
-                                      ob_err *e)
-{
-    size_t n = r && r->set_off ? r->set_off[r->table->n_fig] : 0;
-    if (n == 0)
-        return OB_OK;
-    uint32_t *ids = ob_malloc(n * sizeof *ids);
-    if (!ids)
-        return ob_err_set(e, OB_ENOMEM, "out of memory recording a release's patients");
-    memcpy(ids, r->set_ids, n * sizeof *ids);
-    qsort(ids, n, sizeof *ids, cmp_u32);
+    sqlite3 *db = conn;
+    uint32_t *ids;
+    size_t n;
+    ob_status rc = ob_stats_used_patients(r, &ids, &n, e);
+    if (rc || n == 0)
+        return rc;
     sqlite3_stmt *st;
-    ob_status rc = OB_OK;
     if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO stats_release_patient VALUES (?1, ?2)", -1,
                            &st, NULL) != SQLITE_OK) {
         ob_free(ids);
         return dberr(db, e, "recording a release's patients");
     }
     for (size_t i = 0; i < n && !rc; i++) {
-        if (i && ids[i] == ids[i - 1])
-            continue;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)release);
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -483,24 +486,6 @@ ob_status ob_stats_db_record_patients(sqlite3 *db, int64_t release, const ob_sta
     sqlite3_finalize(st);
     ob_free(ids);
     return rc;
-}
-
-/* Whether a set blob (ascending little-endian u32) holds id. */
-static bool blob_has(const unsigned char *b, size_t n, uint32_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint32_t v = (uint32_t)b[4 * mid] | (uint32_t)b[4 * mid + 1] << 8 |
-                     (uint32_t)b[4 * mid + 2] << 16 | (uint32_t)b[4 * mid + 3] << 24;
-        if (v == id)
-            return true;
-        if (v < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
 }
 
 static ob_status use_row(sqlite3_stmt *st, bool derived, ob_stats_use_fn fn, void *ctx, ob_err *e)
@@ -517,8 +502,9 @@ static ob_status use_row(sqlite3_stmt *st, bool derived, ob_stats_use_fn fn, voi
     return fn(ctx, &u, e);
 }
 
-ob_status ob_stats_db_uses(sqlite3 *db, uint32_t patient, ob_stats_use_fn fn, void *ctx, ob_err *e)
+static ob_status sq_uses(void *conn, uint32_t patient, ob_stats_use_fn fn, void *ctx, ob_err *e)
 {
+    sqlite3 *db = conn;
     sqlite3_stmt *st;
     /* recorded at release time (from issue 26 on) */
     if (sqlite3_prepare_v2(
@@ -553,7 +539,7 @@ ob_status ob_stats_db_uses(sqlite3 *db, uint32_t patient, ob_stats_use_fn fn, vo
         int64_t id = sqlite3_column_int64(st, 0);
         const unsigned char *b = sqlite3_column_blob(st, 7);
         size_t n = (size_t)sqlite3_column_bytes(st, 7) / 4;
-        if (id != told && b && blob_has(b, n, patient)) {
+        if (id != told && b && ob_stats_set_has(b, n, patient)) {
             told = id;
             rc = use_row(st, true, fn, ctx, e);
         }
@@ -563,3 +549,24 @@ ob_status ob_stats_db_uses(sqlite3 *db, uint32_t patient, ob_stats_use_fn fn, vo
     sqlite3_finalize(st);
     return rc;
 }
+
+const ob_stats_ops ob_stats_sqlite_ops = {
+    .open_db = sq_open_db,
+    .close_db = sq_close_db,
+    .begin = sq_begin,
+    .rollback = sq_rollback,
+    .lock = sq_lock,
+    .mark = sq_mark,
+    .load_history = sq_load_history,
+    .record = sq_record,
+    .spent = sq_spent,
+    .charge = sq_charge,
+    .count_expiring = sq_count_expiring,
+    .expire = sq_expire,
+    .count_sets = sq_count_sets,
+    .each_release = sq_each_release,
+    .each_published = sq_each_published,
+    .charge_clinics = sq_charge_clinics,
+    .record_patients = sq_record_patients,
+    .uses = sq_uses,
+};

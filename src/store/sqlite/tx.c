@@ -108,4 +108,5 @@ const ob_store_tx_ops ob_store_sqlite_tx_ops = {
     .item_row_replace = item_row_replace,
     .item_row_delete = item_row_delete,
     .source_touch = source_touch,
+    .stats = &ob_stats_sqlite_ops,
 };

@@ -17,28 +17,11 @@
 
 #include "store/store.h"
 #include "unit/pg_fixture.h"
+#include "unit/store/both_backends.h"
 
-enum { SQLITE, PG, NBACKENDS };
-static const char *const backend_name[NBACKENDS] = {"sqlite", "postgresql"};
-static int dbno;
-
-/* A new, empty database on backend b; its name into where. */
 static ob_store *fresh(int b, char *where, size_t cap)
 {
-    char name[32];
-    snprintf(name, sizeof name, "st%d", ++dbno);
-    if (b == SQLITE) {
-        snprintf(where, cap, "%s/%s.db", pg_dir, name);
-        ob_store_remove(where);
-    } else {
-        pg_fresh_uri(name, where, cap);
-    }
-    ob_store *s = NULL;
-    ob_err e = {0};
-    if (ob_store_open(where, &s, &e))
-        fail_msg("%s: open: %s", backend_name[b], e.msg);
-    assert_string_equal(ob_store_backend(s), backend_name[b]);
-    return s;
+    return fresh_store(b, "st", where, cap);
 }
 
 static ob_item item(const char *id, const char *patient, const char *cat, ob_time t,
