@@ -150,3 +150,10 @@ ob_status ob_alog_public_keys(const char *where, char **text, ob_err *e)
     return ob_store_where_is_pg(where) ? ob_pglog_public_keys(where, text, e)
                                        : ob_log_public_keys(where, text, e);
 }
+
+ob_status ob_alog_add_cosignature(const char *where, uint64_t size, const char *note,
+                                  const char *line, ob_err *e)
+{
+    return ob_store_where_is_pg(where) ? ob_pglog_add_cosignature(where, size, note, line, e)
+                                       : ob_log_add_cosignature(where, size, line, e);
+}

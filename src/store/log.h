@@ -120,4 +120,15 @@ ob_status ob_alog_consistency(const char *where, uint64_t m, uint64_t n,
                               uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e);
 ob_status ob_alog_public_keys(const char *where, char **text, ob_err *e);
 
+/* ---- a witness's cosignature (R-LOG-7), by place ---- */
+
+/* Keeps a witness's cosignature line of the log's signed note of `size` entries (note as
+ * ob_alog_latest_note or ob_alog_note_at gave it), so that proofs against that note carry
+ * it (ob_alog_prove_note). On SQLite the log already keeps its note of each checkpoint and
+ * note is not stored again (ob_log_add_cosignature); on PostgreSQL, whose head's note every
+ * append rewrites, the note is kept with the line once it is shown to be this log's
+ * (ob_pglog_add_cosignature: OB_ETAMPER otherwise). */
+ob_status ob_alog_add_cosignature(const char *where, uint64_t size, const char *note,
+                                  const char *line, ob_err *e);
+
 #endif

@@ -21,6 +21,12 @@
  *                                        none of a dropped partition)
  *   log_pg_expiry(id = 1, through, cutoff, chain, time, sig)
  *                                        the signed retention marker (ob_pglog_expire)
+ *   log_pg_cosig(size, line, note)       a witness's cosignature line of the log's note of
+ *                                        that size, and the note (ob_pglog_add_cosignature):
+ *                                        the head's note is rewritten by every append, so
+ *                                        the one a witness cosigned is kept here. Created
+ *                                        with the others (IF NOT EXISTS): no schema change,
+ *                                        and a log without it reads as one never cosigned
  *
  * An append batch is one transaction: BEGIN; the advisory lock; read the head; COPY the
  * entries in (binary); cut the checkpoints the batch completes; write the head; COMMIT.
@@ -115,6 +121,13 @@ static ob_status exec_ok(PGconn *c, const char *sql, ExecStatusType want, ob_err
     return rc;
 }
 
+/* Whether r failed because there is no log (no table) or not this schema's (a column). */
+static bool no_log(const PGresult *r)
+{
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return st && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0);
+}
+
 static uint64_t get_be64(const char *p)
 {
     return ob_log_get_u64((const uint8_t *)p);
@@ -174,6 +187,8 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS log_pg_expiry (id int PRIMARY KEY CHECK (id = 1),"
     " through bigint NOT NULL, cutoff bigint NOT NULL, chain bytea NOT NULL,"
     " time bigint NOT NULL, sig bytea NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS log_pg_cosig (size bigint NOT NULL, line text NOT NULL,"
+    " note text NOT NULL, PRIMARY KEY (size, line));"
     "INSERT INTO log_pg_head VALUES (1, 0, '\\x', '\\x', 0, 0, '\\x', '') ON CONFLICT DO NOTHING;"
     /* The partitions holding seqs lo..hi, made where missing: a plain table attached, which
      * locks the parent only SHARE UPDATE EXCLUSIVE (CREATE ... PARTITION OF would wait for
@@ -1450,12 +1465,24 @@ static ob_status verify_head(vstate *v, PGresult *hd, ob_err *e)
 
 /* A read transaction on one snapshot; the entries' table is locked first, so retention
  * cannot drop a partition between the snapshot and the read (it waits, or gives up). */
+/* BEGIN (begin, a BEGIN statement) and the lock; OB_ENOTFOUND when there is no log here
+ * (no table), so that a witness can tell a wiped log from a server it cannot reach. */
+static ob_status begin_snapshot(PGconn *c, const char *begin, ob_err *e)
+{
+    ob_status rc = exec_ok(c, begin, PGRES_COMMAND_OK, e);
+    if (rc)
+        return rc;
+    PGresult *r = PQexec(c, "LOCK TABLE log_pg_entry IN ACCESS SHARE MODE");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = no_log(r) ? ob_err_set(e, OB_ENOTFOUND, "there is no PostgreSQL log here")
+                       : pg_fail(e, c, "locking the log for reading");
+    PQclear(r);
+    return rc;
+}
+
 static ob_status begin_read(PGconn *c, ob_err *e)
 {
-    return exec_ok(c,
-                   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                   "LOCK TABLE log_pg_entry IN ACCESS SHARE MODE",
-                   PGRES_COMMAND_OK, e);
+    return begin_snapshot(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
 }
 
 static void end_read(PGconn *c)
@@ -1512,9 +1539,25 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     }
     if (!rc)
         rc = nodes_of(nd, &v.nodes, &v.nnodes, e);
+    /* the notes witnesses cosigned, each checked where the entries reach its size (a log
+     * older than their table has none) */
+    PGresult *cs = NULL;
+    int ck = 0, ncs = 0;
+    if (!rc) {
+        cs = PQexec(c, "SELECT DISTINCT size, note FROM log_pg_cosig ORDER BY size, note");
+        if (PQresultStatus(cs) == PGRES_TUPLES_OK)
+            ncs = PQntuples(cs);
+        else if (!no_log(cs))
+            rc = pg_fail(e, c, "reading the cosigned notes");
+    }
     int k = 0;
     if (!rc)
         rc = verify_expired(&v, x, cps, &k, e);
+    /* inside the prefix retention dropped there is no tree to hold them to but at its end */
+    while (!rc && ck < ncs && strtoull(PQgetvalue(cs, ck, 0), NULL, 10) < v.seq)
+        ck++;
+    while (!rc && ck < ncs && strtoull(PQgetvalue(cs, ck, 0), NULL, 10) == v.seq)
+        rc = check_note(&v, PQgetvalue(cs, ck++, 1), v.seq, e);
     char schema[16] = "";
     if (!rc)
         rc = meta_get(c, "schema", schema, sizeof schema, e);
@@ -1539,6 +1582,8 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
             rc = verify_row(&v, rows, i, e);
             if (!rc)
                 rc = verify_checkpoint(&v, cps, &k, e);
+            while (!rc && ck < ncs && strtoull(PQgetvalue(cs, ck, 0), NULL, 10) == v.seq)
+                rc = check_note(&v, PQgetvalue(cs, ck++, 1), v.seq, e);
         }
         PQclear(rows);
         if (n == 0)
@@ -1546,6 +1591,9 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     }
     if (!rc && k != PQntuples(cps))
         rc = ob_err_set(e, OB_ETAMPER, "a checkpoint covers entries that are not there");
+    if (!rc && ck < ncs)
+        rc = ob_err_set(e, OB_ETAMPER, "a cosigned note is of %s entries, more than the log holds",
+                        PQgetvalue(cs, ck, 0));
     if (!rc)
         rc = verify_head(&v, hd, e);
     if (!rc && v.bad_node)
@@ -1564,6 +1612,7 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
     PQclear(cps);
     PQclear(x);
     PQclear(nd);
+    PQclear(cs);
     end_read(c);
     ob_free(v.seg);
     ob_free(v.nodes);
@@ -1788,15 +1837,78 @@ static ob_status begin_proof(const char *conninfo, ob_log_proof *out, PGconn **c
     return open_read(conninfo, c, hsize, e);
 }
 
+/* The newest cosigned note of a size in [lo, hi] on an open snapshot into *note (ob_free),
+ * with, when lines, the cosignature lines stored with it appended, as the SQLite log's
+ * ob_log_prove_note appends log_cosigs (unverified here: a checker ignores lines by keys it
+ * does not know and verifies those it does); *size its size. OB_ENOTFOUND when none (also
+ * on a log older than the table). */
+static ob_status cosigned_note(PGconn *c, uint64_t lo, uint64_t hi, bool lines, char **note,
+                               uint64_t *size, ob_err *e)
+{
+    *note = NULL;
+    uint64_t b[2] = {lo, hi};
+    PGresult *r = query_nums(c,
+                             "SELECT size, note FROM log_pg_cosig WHERE size >= $1 AND size <= $2 "
+                             "ORDER BY size DESC, note LIMIT 1",
+                             2, b, 0);
+    ob_status rc = OB_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = no_log(r) ? ob_err_set(e, OB_ENOTFOUND, "the PostgreSQL log keeps no cosignatures")
+                       : pg_fail(e, c, "reading the cosigned notes");
+    else if (PQntuples(r) == 0)
+        rc = ob_err_set(e, OB_ENOTFOUND, "no cosigned note covers entry %llu",
+                        (unsigned long long)lo);
+    else if (!(*note = ob_strdup(PQgetvalue(r, 0, 1))))
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+    else
+        *size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (rc || !lines)
+        return rc;
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)*size);
+    const char *vals[2] = {num, *note};
+    /* the lines of that note only: another note of the same size (there is none, the
+     * log's notes are deterministic, but the table does not say so) is not theirs */
+    r = PQexecParams(c, "SELECT line FROM log_pg_cosig WHERE size = $1 AND note = $2 ORDER BY line",
+                     2, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = pg_fail(e, c, "reading the cosignatures");
+    size_t nl = strlen(*note), cap = nl + 1;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        const char *l = PQgetvalue(r, i, 0);
+        size_t ll = strlen(l);
+        if (ll < 8 || l[ll - 1] != '\n')
+            continue;
+        if (ob_grow((void **)note, &cap, nl + ll + 1, 1)) {
+            rc = ob_err_set(e, OB_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(*note + nl, l, ll + 1);
+        nl += ll;
+    }
+    PQclear(r);
+    if (rc) {
+        ob_free(*note);
+        *note = NULL;
+    }
+    return rc;
+}
+
 ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_err *e)
 {
     PGconn *c;
-    uint64_t hsize;
+    uint64_t hsize, got;
     *note = NULL;
     ob_status rc = open_read(conninfo, &c, &hsize, e);
     if (rc)
         return rc;
     rc = note_of(c, size, note, NULL, e);
+    /* a size the head has passed and no segment ends at: a witness may have kept it (a
+     * consistency proof from the size it saw then needs that note) */
+    if (rc == OB_ENOTFOUND && size && size <= hsize &&
+        cosigned_note(c, size, size, false, note, &got, NULL) == OB_OK)
+        rc = OB_OK;
     end_read(c);
     return rc;
 }
@@ -1862,8 +1974,14 @@ ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size,
                         (unsigned long long)seq, (unsigned long long)(size ? size : hsize));
     if (!rc) /* first: it sets the entry, which frees any note */
         rc = proof_entry(c, seq, out, e);
-    if (!rc)
-        rc = note_of(c, size, &out->note, &out->tree_size, e);
+    /* a note a witness cosigned first, with its cosignature lines, so that a patient can
+     * require the witness (the newest that covers the entry; with a size, that size's) */
+    if (!rc) {
+        rc = cosigned_note(c, size ? size : seq, size ? size : hsize, true, &out->note,
+                           &out->tree_size, e);
+        if (rc == OB_ENOTFOUND)
+            rc = note_of(c, size, &out->note, &out->tree_size, e);
+    }
     unsigned l = rc ? 0 : level_of(c, e, &rc);
     if (!rc) {
         out->version = 2;
@@ -1941,14 +2059,125 @@ ob_status ob_pglog_consistency(const char *conninfo, uint64_t m, uint64_t n,
     return rc;
 }
 
-/* ---- queries ---- */
+/* ---- witnesses' cosignatures ---- */
 
-/* Whether r failed because there is no log (no table) or not this schema's (a column). */
-static bool no_log(const PGresult *r)
+/* A cosignature line: one "— name base64" line ending in "\n", as ob_note_cosign makes it. */
+static bool cosig_line_ok(const char *line)
 {
-    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return st && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0);
+    size_t n = strlen(line);
+    return n > 5 && n < OB_NOTE_LINE_MAX && strncmp(line, "\xe2\x80\x94 ", 4) == 0 &&
+           line[n - 1] == '\n' && strchr(line, '\n') == line + n - 1;
 }
+
+/* Whether note (one signature line) is this log's note of the tree of `size` entries, on a
+ * snapshot: signed by the key the log was created with under its origin, of that size, and
+ * with the root the stored tree gives at that size (what a proof against it would reach). */
+static ob_status check_cosigned(PGconn *c, uint64_t size, const char *note, const char *line,
+                                ob_err *e)
+{
+    char hex[160], origin[OB_NOTE_NAME_MAX + 1], norigin[OB_NOTE_NAME_MAX + 1];
+    uint8_t pk[OB_LOG_PK_LEN], root[OB_LOG_HASH_LEN], want[OB_LOG_HASH_LEN];
+    ob_note_key key;
+    ob_note_result nr;
+    uint64_t nsize = 0, hsize = 0;
+    ob_status rc = meta_get(c, "pk", hex, sizeof hex, e);
+    if (rc)
+        return rc;
+    if (ob_log_unhex(hex, pk, sizeof pk) != 0)
+        return ob_err_set(e, OB_ETAMPER, "the PostgreSQL log's public key is malformed");
+    ob_log_origin(pk, origin);
+    if ((rc = ob_note_key_make(&key, origin, OB_NOTE_ED25519, pk, e)) != OB_OK)
+        return rc;
+    if (strlen(note) > OB_NOTE_MAX ||
+        ob_log_checkpoint_open(note, &key, 1, norigin, &nsize, root, &nr, NULL) != OB_OK)
+        return ob_err_set(e, OB_ETAMPER,
+                          "the note to cosign is not signed by this log's key (another log's, "
+                          "or altered)");
+    if (nr.nsigs != 1) /* the stored note is the log's alone; the lines are kept apart */
+        return ob_err_set(e, OB_EINVAL, "the note to cosign must carry the log's signature only");
+    if (nsize != size)
+        return ob_err_set(e, OB_ETAMPER, "the note is of %llu entries, not of %llu",
+                          (unsigned long long)nsize, (unsigned long long)size);
+    /* the line is a signature line of the note (its key unknown here: any witness) */
+    size_t nl = strlen(note), ll = strlen(line);
+    char *both = ob_malloc(nl + ll + 1);
+    if (!both)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    memcpy(both, note, nl);
+    memcpy(both + nl, line, ll + 1);
+    rc = ob_note_open(both, nl + ll, &key, 1, &nr, NULL) != OB_OK || nr.nsigs != 2
+             ? ob_err_set(e, OB_EINVAL, "the cosignature is not a signature line")
+             : OB_OK;
+    ob_free(both);
+    if (rc)
+        return rc;
+    PGresult *r = PQexec(c, "SELECT size FROM log_pg_head WHERE id = 1");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = pg_fail(e, c, "reading the head");
+    else
+        hsize = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (rc)
+        return rc;
+    if (size < 1 || size > hsize)
+        return ob_err_set(e, OB_ETAMPER,
+                          "the note is of %llu entries; this log holds %llu (another log's, "
+                          "or this one was rolled back)",
+                          (unsigned long long)size, (unsigned long long)hsize);
+    unsigned l = level_of(c, e, &rc);
+    ob_merkle_range whole = {0, size};
+    if (!rc)
+        rc = ranges_hashes(c, l, &whole, 1, &want, e);
+    if (rc == OB_ENOTFOUND)
+        return ob_err_set(e, OB_ENOTFOUND,
+                          "the note's tree ends inside entries retention dropped: it cannot "
+                          "be checked");
+    if (!rc && memcmp(root, want, OB_LOG_HASH_LEN) != 0)
+        rc = ob_err_set(e, OB_ETAMPER,
+                        "the note's root is not this log's tree of %llu entries (a fork, or "
+                        "another log with the same key)",
+                        (unsigned long long)size);
+    return rc;
+}
+
+ob_status ob_pglog_add_cosignature(const char *conninfo, uint64_t size, const char *note,
+                                   const char *line, ob_err *e)
+{
+    if (!cosig_line_ok(line))
+        return ob_err_set(e, OB_EINVAL, "the cosignature is not one signature line");
+    PGconn *c;
+    ob_status rc = connect_db(conninfo, &c, e);
+    if (rc)
+        return rc;
+    /* one snapshot for the check and the row; the lock keeps retention from dropping the
+     * leaves the check reads (it waits) */
+    rc = begin_snapshot(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", e);
+    if (!rc)
+        rc = check_cosigned(c, size, note, line, e);
+    if (!rc) {
+        char num[24];
+        snprintf(num, sizeof num, "%llu", (unsigned long long)size);
+        const char *vals[3] = {num, line, note};
+        PGresult *r = PQexecParams(c,
+                                   "INSERT INTO log_pg_cosig (size, line, note) VALUES ($1, $2, "
+                                   "$3) ON CONFLICT DO NOTHING",
+                                   3, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = no_log(r) ? ob_err_set(e, OB_EINVAL,
+                                        "the PostgreSQL log has no table for cosignatures (open "
+                                        "it once with a writer of this version)")
+                           : pg_fail(e, c, "storing the cosignature");
+        PQclear(r);
+    }
+    if (!rc && !(rc = exec_ok(c, "COMMIT", PGRES_COMMAND_OK, e))) {
+        PQfinish(c);
+        return OB_OK;
+    }
+    end_read(c);
+    return rc;
+}
+
+/* ---- queries ---- */
 
 /* One row (seq, time, patient, actor_id, on_behalf_of, enc) to fn: the entry is its
  * encoding's, and the columns the query found it by must be that encoding's (a column edited

@@ -33,8 +33,12 @@
  * professional and actor (each with time, seq), kept by PostgreSQL as rows are inserted;
  * what they return is decoded from the hashed encoding.
  *
- * Not yet here: key rotation, witnesses' cosignatures, and the server's use of it (`serve --db
- * postgresql://...`): the next steps of issue 18. */
+ * Witnesses (R-LOG-7): the head's note is rewritten by every append, so a note a witness
+ * cosigned is kept with its cosignature lines (ob_pglog_add_cosignature, after checking it
+ * is this log's), and proofs are made against the newest cosigned note that covers the
+ * entry, carrying those lines, as the SQLite log's proofs carry log_cosigs.
+ *
+ * Not yet here: key rotation: the next step of issue 18. */
 #ifndef OB_STORE_LOG_PG_H
 #define OB_STORE_LOG_PG_H
 
@@ -159,8 +163,10 @@ typedef struct ob_pglog_report {
  * with the head, every signed note (checkpoints' and the head's) against the tree
  * recomputed, and every stored tree node. When retention dropped a prefix, the signed
  * marker must say so: entries then start after it, the dropped segments' signed roots
- * stand for their leaves, and each was older than the marker's cut-off. OB_ETAMPER names
- * the first seq that fails. */
+ * stand for their leaves, and each was older than the marker's cut-off. Every note a
+ * witness cosigned (log_pg_cosig) is held to the tree at its size like the checkpoints'
+ * (one inside the dropped prefix only at its end). OB_ETAMPER names the first seq that
+ * fails. */
 ob_status ob_pglog_verify(const char *conninfo, const uint8_t pk[OB_LOG_PK_LEN], uint32_t every,
                           ob_pglog_report *r, ob_err *e);
 
@@ -180,12 +186,17 @@ ob_status ob_pglog_verify_extends(const char *conninfo, const uint8_t pk[OB_LOG_
 /* --- proofs (the formats of log/proof.h; docs/log.md) --- */
 
 /* The signed checkpoint note of the tree of exactly `size` entries (a segment's checkpoint,
- * or the head), or with size 0 the head's (the newest), into *note (ob_free). OB_ENOTFOUND
- * when there is none of that size. */
+ * the head, or a note a witness cosigned: without its cosignature lines), or with size 0
+ * the head's (the newest), into *note (ob_free). OB_ENOTFOUND when there is none of that
+ * size; also when there is no log here (no table), so that a witness tells a wiped log from
+ * a database it cannot reach (OB_EIO). */
 ob_status ob_pglog_note_at(const char *conninfo, uint64_t size, char **note, ob_err *e);
 /* The whole-log inclusion proof (overblik-log-proof-v2) of entry seq against the note of
- * `size` (0: the head's, which covers every entry). OB_ENOTFOUND when the entry is not
- * there (never logged, or expired) or no note has that size; OB_EINVAL when seq > size. */
+ * `size`, or with size 0 the newest note a witness cosigned that covers the entry (size >=
+ * seq), else the head's (which covers every entry). A cosigned note carries its stored
+ * cosignature lines after the log's signature, as on SQLite, so a checker can require a
+ * witness (log check --witness-key). OB_ENOTFOUND when the entry is not there (never
+ * logged, or expired) or no note has that size; OB_EINVAL when seq > size. */
 ob_status ob_pglog_prove_note(const char *conninfo, uint64_t seq, uint64_t size, ob_log_proof *out,
                               ob_err *e);
 /* The segment proof (overblik-log-proof-v1) of entry seq against its segment's signed
@@ -196,6 +207,20 @@ ob_status ob_pglog_prove(const char *conninfo, uint64_t seq, ob_log_proof *out, 
  * that retention dropped (m inside an expired segment, not on its boundary). */
 ob_status ob_pglog_consistency(const char *conninfo, uint64_t m, uint64_t n,
                                uint8_t (*proof)[OB_LOG_HASH_LEN], size_t *len, ob_err *e);
+
+/* Keeps a witness's cosignature line (one "— name base64\n" line, c2sp tlog-cosignature)
+ * of note, the log's signed note of the tree of `size` entries as the witness read it
+ * (ob_pglog_note_at; the log's signature line only), so that proofs carry it
+ * (ob_pglog_prove_note). A note that is not this log's is refused with OB_ETAMPER: its
+ * signature must verify with the key the log was created with (log_pg_meta) under its
+ * origin, its size must be `size`, at most the log's, and its root the log's tree root at
+ * that size (from the stored tree nodes and leaves the proofs read). OB_EINVAL: a line or
+ * note of the wrong shape; OB_ENOTFOUND: no log here, or a size inside the prefix
+ * retention dropped (nothing left to check it with). The line's own signature is not
+ * checked (the witness's key is the checker's to know; ob_note_open on the proof verifies
+ * it); storing the same line twice is a no-op. */
+ob_status ob_pglog_add_cosignature(const char *conninfo, uint64_t size, const char *note,
+                                   const char *line, ob_err *e);
 
 /* --- retention (R-LOG-5) --- */
 

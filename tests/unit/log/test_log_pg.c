@@ -21,7 +21,9 @@
  *   entries and a table of queries; a row whose columns were edited makes it refuse
  *   (OB_ETAMPER); a schema-2 log is migrated in place; the writer's counters, the key lines
  *   (the SQLite log's for the same key), the head's note, and the ground when the writer's
- *   connection is killed. */
+ *   connection is killed.
+ * - Witnesses: a cosignature kept with its note and carried by the proofs against the newest
+ *   cosigned note that covers the entry; a note that is not this log's refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -703,6 +705,166 @@ static void retention(void **state)
     ob_free(n512);
     ob_free(nh);
     ob_pglog_close(lg);
+}
+
+/* A witness's cosignature line of note (its text per ob_note_open with the log's key). */
+static void cosign(const char *note, const uint8_t wsk[64], uint64_t t, char line[OB_NOTE_LINE_MAX])
+{
+    ob_note_key k = log_key();
+    ob_note_result r;
+    ob_err e = {0};
+    assert_int_equal(ob_note_open(note, strlen(note), &k, 1, &r, &e), OB_OK);
+    assert_int_equal(ob_note_cosign(note, r.text_len, "witness.example/w1", wsk, t, line, &e),
+                     OB_OK);
+}
+
+/* ob_pglog_prove_note (size 0) of seq: against a note of want entries, the check passing
+ * with the log's key, and cosigned by the witness wk or not. */
+static void proved_against(const char *ci, uint64_t seq, uint64_t want, const ob_note_key *wk,
+                           bool witnessed)
+{
+    ob_log_proof p;
+    ob_err e = {0};
+    if (ob_pglog_prove_note(ci, seq, 0, &p, &e))
+        fail_msg("prove %llu: %s", (unsigned long long)seq, e.msg);
+    if (p.tree_size != want)
+        fail_msg("entry %llu proved against %llu, not %llu", (unsigned long long)seq,
+                 (unsigned long long)p.tree_size, (unsigned long long)want);
+    check_v2(&p);
+    ob_note_key keys[2] = {log_key(), *wk};
+    char origin[OB_NOTE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t root[OB_LOG_HASH_LEN];
+    ob_note_result r;
+    assert_int_equal(ob_log_checkpoint_open(p.note, keys, 2, origin, &size, root, &r, &e), OB_OK);
+    if (r.verified[1] != witnessed)
+        fail_msg("entry %llu's proof is %scosigned", (unsigned long long)seq,
+                 r.verified[1] ? "" : "not ");
+    ob_log_proof_free(&p);
+}
+
+static long cosig_rows(const char *ci)
+{
+    PGconn *c = PQconnectdb(ci);
+    PGresult *r = PQexec(c, "SELECT count(*) FROM log_pg_cosig");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long n = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* A witness's cosignature kept by the PostgreSQL log and carried by proofs (R-LOG-7): the
+ * newest cosigned note that covers an entry is the one proved against, an entry newer than
+ * every cosigned note against the head; a note that is not this log's (another key's,
+ * another size's, a fork's with the same key, a longer one) is refused, and one edited in
+ * the table is found by verify (docs/security.md T-LOG-PG-13). */
+static void cosignatures(void **state)
+{
+    (void)state;
+    char ci[512], fork_ci[512];
+    ob_err e = {0};
+    uint8_t wpk[32], wsk[64];
+    crypto_sign_ed25519_keypair(wpk, wsk);
+    ob_note_key wk;
+    assert_int_equal(ob_note_key_make(&wk, "witness.example/w1", OB_NOTE_COSIG, wpk, &e), OB_OK);
+    fill("cosig", "c", 100, ci, sizeof ci);
+    ob_log_proof p;
+    /* none cosigned yet: the head's note, as before */
+    proved_against(ci, 10, 100, &wk, false);
+    char *n100, line[OB_NOTE_LINE_MAX];
+    assert_int_equal(ob_pglog_note_at(ci, 0, &n100, &e), OB_OK);
+    cosign(n100, wsk, 1800000000, line);
+    if (ob_pglog_add_cosignature(ci, 100, n100, line, &e))
+        fail_msg("add: %s", e.msg);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, n100, line, &e), OB_OK); /* again */
+    assert_int_equal(cosig_rows(ci), 1);
+    /* the head moves on; 10 is still proved against the cosigned 100, 120 against the head */
+    ob_pglog *lg;
+    if (ob_pglog_open(ci, &cfg, &lg, &e))
+        fail_msg("open: %s", e.msg);
+    pg_append_k(lg, 0, 50, 1796000000);
+    proved_against(ci, 10, 100, &wk, true);
+    proved_against(ci, 100, 100, &wk, true);
+    proved_against(ci, 120, 150, &wk, false);
+    /* the note of 100 (no segment ends there) is still there for a consistency proof */
+    char *again;
+    assert_int_equal(ob_pglog_note_at(ci, 100, &again, &e), OB_OK);
+    assert_string_equal(again, n100);
+    ob_free(again);
+    assert_int_equal(ob_pglog_prove_note(ci, 10, 100, &p, &e), OB_OK);
+    assert_non_null(strstr(p.note, line));
+    ob_log_proof_free(&p);
+    /* a newer cosigned note: the newest that covers the entry is chosen */
+    char *n150, line150[OB_NOTE_LINE_MAX];
+    assert_int_equal(ob_pglog_note_at(ci, 0, &n150, &e), OB_OK);
+    cosign(n150, wsk, 1800000100, line150);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 150, n150, line150, &e), OB_OK);
+    pg_append_k(lg, 50, 80, 1796000000);
+    proved_against(ci, 10, 150, &wk, true);
+    proved_against(ci, 120, 150, &wk, true);
+    proved_against(ci, 151, 180, &wk, false);
+    ob_pglog_report r;
+    if (ob_pglog_verify(ci, cfg.pk, 64, &r, &e))
+        fail_msg("verify with cosigned notes: %s", e.msg);
+    assert_int_equal(r.notes, 2 + 2 + 1); /* checkpoints 64 and 128, the cosigned, the head */
+
+    /* refused: another key's note (under the log's name, and under its own) */
+    uint8_t opk[32], osk[64], root[OB_LOG_HASH_LEN];
+    crypto_sign_ed25519_keypair(opk, osk);
+    char origin[OB_NOTE_NAME_MAX + 1], onote[OB_CHECKPOINT_NOTE_CAP], oline[OB_NOTE_LINE_MAX];
+    uint64_t sz;
+    ob_note_result nr;
+    ob_note_key k = log_key();
+    assert_int_equal(ob_log_checkpoint_open(n100, &k, 1, origin, &sz, root, &nr, &e), OB_OK);
+    assert_int_equal(ob_checkpoint_note(origin, 100, root, osk, onote, sizeof onote, &e), OB_OK);
+    cosign(n100, wsk, 1800000200, oline); /* a valid line: the note is what is refused */
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, onote, oline, &e), OB_ETAMPER);
+    ob_log_origin(opk, origin);
+    assert_int_equal(ob_checkpoint_note(origin, 100, root, osk, onote, sizeof onote, &e), OB_OK);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, onote, oline, &e), OB_ETAMPER);
+    /* another size than the note's, and a size the log does not reach */
+    assert_int_equal(ob_pglog_add_cosignature(ci, 99, n100, oline, &e), OB_ETAMPER);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 150, n100, oline, &e), OB_ETAMPER);
+    /* the same key's note of another tree (a fork, another database): its root is not ours */
+    fill("cosig_fork", "f", 240, fork_ci, sizeof fork_ci);
+    char *f100, *f240, fline[OB_NOTE_LINE_MAX];
+    assert_int_equal(ob_pglog_note_at(fork_ci, 0, &f240, &e), OB_OK);
+    char fci100[512];
+    fill("cosig_fork100", "f", 100, fci100, sizeof fci100);
+    assert_int_equal(ob_pglog_note_at(fci100, 0, &f100, &e), OB_OK);
+    cosign(f100, wsk, 1800000300, fline);
+    e.msg[0] = '\0';
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, f100, fline, &e), OB_ETAMPER);
+    assert_non_null(strstr(e.msg, "root"));
+    cosign(f240, wsk, 1800000300, fline);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 240, f240, fline, &e), OB_ETAMPER);
+    /* lines and notes of the wrong shape */
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, n100, "garbage\n", &e), OB_EINVAL);
+    char two[2 * OB_NOTE_LINE_MAX];
+    snprintf(two, sizeof two, "%s%s", line, line);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, n100, two, &e), OB_EINVAL);
+    char *withline = ob_malloc(strlen(n100) + strlen(line) + 1);
+    sprintf(withline, "%s%s", n100, line);
+    assert_int_equal(ob_pglog_add_cosignature(ci, 100, withline, oline, &e), OB_EINVAL);
+    ob_free(withline);
+    assert_int_equal(cosig_rows(ci), 2);
+    proved_against(ci, 10, 150, &wk, true);
+    /* a note edited in the table (the fork's, put in by hand) is found by verify */
+    char sql[1024];
+    snprintf(sql, sizeof sql, "UPDATE log_pg_cosig SET note = '%s' WHERE size = 100", f100);
+    pg_exec(ci, sql);
+    assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_ETAMPER);
+    pg_exec(ci, "DELETE FROM log_pg_cosig WHERE size = 100");
+    pg_exec(ci, "INSERT INTO log_pg_cosig VALUES (9999, 'x', 'y')");
+    assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_ETAMPER);
+    pg_exec(ci, "DELETE FROM log_pg_cosig WHERE size = 9999");
+    assert_int_equal(ob_pglog_verify(ci, cfg.pk, 64, &r, &e), OB_OK);
+    ob_pglog_close(lg);
+    ob_free(n100);
+    ob_free(n150);
+    ob_free(f100);
+    ob_free(f240);
 }
 
 /* What an attacker with the database but not the key could do to an expired log: each is
@@ -1466,6 +1628,7 @@ int main(void)
         cmocka_unit_test(each_tampered_columns),
         cmocka_unit_test(migrate_from_2),
         cmocka_unit_test(stats_keys_ground),
+        cmocka_unit_test(cosignatures),
     };
     return cmocka_run_group_tests(tests, up, down);
 }
