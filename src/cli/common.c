@@ -104,8 +104,8 @@ int pg_not_yet(const char *cmd)
 {
     fprintf(stderr,
             "overblik %s: --db names a PostgreSQL database; this command needs a SQLite "
-            "file (on PostgreSQL run serve, load, gen, decide, block, consent, grant, people "
-            "and log show, verify, prove, expire; docs/cli.md)\n",
+            "file (on PostgreSQL run serve, load, gen, decide, block, consent, grant, people, "
+            "witness update and log show, verify, prove, expire; docs/cli.md)\n",
             cmd);
     return EXIT_USAGE;
 }

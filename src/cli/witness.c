@@ -16,6 +16,7 @@
 #include "cli/logtrust.h"
 #include "core/alloc.h"
 #include "log/hash.h"
+#include "store/log.h"
 #include "store/sqlite/log_sqlite.h"
 
 char *cli_read_file(const char *path, size_t max)
@@ -166,9 +167,10 @@ static int witness_usage(int code)
 {
     printf("usage: overblik witness init --key WFILE --name NAME\n"
            "       overblik witness update --state FILE --log-key PUBFILE --key WFILE\n"
-           "                              --from DB|URL [--store]\n"
+           "                              --from DB|postgresql://...|URL [--store]\n"
            "init makes the witness's Ed25519 key (WFILE, 0600) and prints its verifier key.\n"
-           "update reads the log's newest checkpoint from DB, or from a server's\n"
+           "update reads the log's newest checkpoint from DB (a SQLite file, or a\n"
+           "PostgreSQL URI; --db is the same as --from), or from a server's\n"
            "URL/log/checkpoint and URL/log/consistency, checks it against the one in\n"
            "FILE with a consistency proof, cosigns it (c2sp.org/tlog-cosignature) and keeps\n"
            "it in FILE; --store also gives the cosignature to the log, for patients' proofs.\n"
@@ -320,7 +322,7 @@ static bool is_url(const char *s)
 static ob_status latest_note(const char *from, char **note, ob_err *e)
 {
     if (!is_url(from))
-        return ob_log_latest_note(from, note, e);
+        return ob_alog_latest_note(from, note, e);
     long code = 0;
     *note = http_get(from, "/log/checkpoint", &code, e);
     if (!*note)
@@ -340,7 +342,7 @@ static ob_status consistency(const char *from, uint64_t m, uint64_t n,
                              uint8_t proof[][OB_LOG_HASH_LEN], size_t *len, ob_err *e)
 {
     if (!is_url(from))
-        return ob_log_consistency(from, m, n, proof, len, e);
+        return ob_alog_consistency(from, m, n, proof, len, e);
     char path[96];
     snprintf(path, sizeof path, "/log/consistency?from=%llu&to=%llu", (unsigned long long)m,
              (unsigned long long)n);
@@ -365,8 +367,13 @@ static ob_status consistency(const char *from, uint64_t m, uint64_t n,
 
 static int witness_update(const opts *o)
 {
+    /* the log is read where it is: a SQLite file, a PostgreSQL URI (through the same read
+     * calls as the server's, store/log.h), or a server's public face. The state file is
+     * always named: nothing is derived from a URI, which may hold a password. */
     const char *state = opt(o, "state", NULL), *logkey = opt(o, "log-key", NULL),
                *wkeyp = opt(o, "key", NULL), *db = opt(o, "from", NULL);
+    if (!db)
+        db = opt(o, "db", NULL);
     if (!state || !logkey || !wkeyp || !db)
         return witness_usage(EXIT_USAGE);
     ob_err e = {0};
@@ -392,7 +399,8 @@ static int witness_update(const opts *o)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!is_url(db) && stat(db, &sb) != 0) {
+    /* (on PostgreSQL a wiped log reads as none: OB_ENOTFOUND below) */
+    if (!is_url(db) && !ob_store_where_is_pg(db) && stat(db, &sb) != 0) {
         rc = old ? raise_alarm("wipe", "the log's database is gone")
                  : (fprintf(stderr, "overblik witness: no database %s\n", shown(db)), EXIT_STORAGE);
         goto out;
@@ -467,7 +475,7 @@ static int witness_update(const opts *o)
     if (cli_write_file(state, out, 0644)) {
         fprintf(stderr, "overblik witness: cannot write %s\n", shown(state));
         rc = EXIT_STORAGE;
-    } else if (opt_flag(o, "store") && ob_log_add_cosignature(db, nsize, line, &e)) {
+    } else if (opt_flag(o, "store") && ob_alog_add_cosignature(db, nsize, latest, line, &e)) {
         rc = fail("witness update: storing the cosignature", &e);
     } else {
         printf("witnessed %llu entries (was %llu)\n", (unsigned long long)nsize,
@@ -482,7 +490,7 @@ out:
 }
 
 static const char *const wflags[] = {"help", "store", NULL};
-static const char *const wvalued[] = {"key", "name", "state", "log-key", "from", NULL};
+static const char *const wvalued[] = {"key", "name", "state", "log-key", "from", "db", NULL};
 
 int cmd_witness(int argc, char **argv)
 {

@@ -4,8 +4,10 @@
 # command that took it derived file names from it (the JWKS "beside the database", a
 # missing-database hint) and printed them, password included. Every command, with the URI
 # as --db URI, --db=URI and OVERBLIK_DB: nothing it prints holds the password, and each but
-# the few that run on PostgreSQL (serve, load, log verify/prove/expire) refuse plainly
-# (exit 2); serve without the key files it needs there is a usage error too.
+# the few that run on PostgreSQL (serve, load, log verify/prove/expire, the hub's commands,
+# witness update) refuse plainly (exit 2); serve without the key files it needs there is a
+# usage error too. The witness, which runs on PostgreSQL, is given its state file: none is
+# named after the URI.
 # Prints "N passed, M failed"; exits non-zero on any failure. A few seconds.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -19,7 +21,7 @@ printf 'x' >"$work/key.pub"
 cmds=("serve" "init" "token --kind citizen --patient pt-1" "backup --out $work/copy.db"
   "restore --from $work/copy.db" "tour" "log expire --before 2020-01-01"
   "stats cluster --cluster c --code T90" "listing import $work/none.csv" "source list"
-  "witness cosign" "cpr lookup")
+  "cpr lookup")
 for c in "${cmds[@]}"; do
   for form in arg eq env; do
     case $form in
@@ -55,6 +57,24 @@ for c in "gen --patients 5" "decide --pro p --patient pt-1" "block list --patien
     else ok; fi
   done
 done
+# the witness reads the log on PostgreSQL (--db, OVERBLIK_DB or --from): unreachable, a
+# storage error without the password, and no file named after the URI
+"$bin" witness init --key "$work/w.key" --name witness.example/w >/dev/null 2>&1
+wit=(witness update --state "$work/w.state" --log-key "$work/k.log-pub" --key "$work/w.key" --store)
+for form in arg from env; do
+  case $form in
+  arg) out=$("$bin" "${wit[@]}" --db "$uri" 2>&1); rc=$? ;;
+  from) out=$("$bin" "${wit[@]}" --from "$uri" 2>&1); rc=$? ;;
+  env) out=$(cd "$work" && OVERBLIK_DB="$uri" "$bin" "${wit[@]}" 2>&1); rc=$? ;;
+  esac
+  grep -q "$secret" <<<"$out" && bad "witness update ($form) printed the password: $out" || ok
+  [ "$rc" -eq 3 ] && ok || bad "witness update ($form) on an unreachable PostgreSQL: exit $rc ($out)"
+done
+out=$("$bin" witness cosign --db "$uri" 2>&1); rc=$?
+grep -q "$secret" <<<"$out" && bad "witness cosign printed the password: $out" || ok
+[ "$rc" -eq 2 ] && ok || bad "witness with no such subcommand: exit $rc"
+[ -z "$(find "$work" -name "*$secret*" -o -name '*127.0.0.1*' -o -name '*overblik?*')" ] && ok ||
+  bad "a file named after the URI: $(find "$work")"
 echo '{"type":"org","id":"o1","name":"O"}' >"$work/one.ndjson"
 out=$("$bin" load --db "$uri" --keys "$work/k.key" "$work/one.ndjson" 2>&1); rc=$?
 grep -q "$secret" <<<"$out" && bad "load printed the password: $out" || ok
