@@ -361,6 +361,12 @@ echo "# $out" | head -3
 secs=$(awk -v a="$tstart" -v b="$tend" 'BEGIN { printf "%.0f", b - a }')
 echo "# load over ${secs} s: $(val acked_blocks) blocks and $(val acked_lifts) lifts acknowledged," \
   "$(cat "$work"/o-*.out | awk '$4 == 200' | wc -l) overviews and $(awk '$4 == 200' "$work"/r-*.out | wc -l) reads answered 200"
+# how long the answered requests took (all of them, the failovers' included)
+for k in B:blocks L:lifts O:overviews R:reads; do
+  cat "${outs[@]}" | awk -v k="${k%%:*}" '$1 == k && ($4 == 200 || $4 == 201) { print ($3 - $2) * 1000 }' |
+    sort -n | awk -v w="${k#*:}" '{ v[NR] = $1 } END { if (!NR) exit; i = int(NR * 0.99); if (i < 1) i = 1
+      printf "# %s answered in %.0f ms (median), %.0f ms (99th percentile)\n", w, v[int((NR + 1) / 2)], v[i] }'
+done
 awk '$1 == "outage" {
   printf "# %s: %.1f s without service (writes %.1f, reads %.1f, overviews %.1f)\n", $3, $7, $4, $5, $6
   if ($3 ~ /^primary/) { if ($7 > m || $7 == "nan") m = $7; all = all " " $7 } }

@@ -314,8 +314,8 @@ def analyse(events_path, paths):
     for cid in acked_lifts:
         print("ack lift %s" % cid)
     # time without service, per kill and kind of client: from the first request that failed
-    # (ending after the kill, beginning before the next; counted from the kill when it began
-    # before it) to the end of the next request of that client that succeeded
+    # (ending after the kill and before the next; counted from the kill when it began before
+    # it) to the end of the next request of that client that succeeded
     bounds = [k[1] for k in kills] + [float("inf")]
     for i, (n, tk, what) in enumerate(kills):
         per = {"writes": 0.0, "reads": 0.0, "overview": 0.0}
@@ -325,7 +325,7 @@ def analyse(events_path, paths):
             gap = None
             for t0, t1, good in reqs:
                 if fail is None:
-                    if not good and t1 > tk and t0 < bounds[i + 1]:
+                    if not good and tk < t1 < bounds[i + 1]:
                         fail = max(t0, tk)
                 elif good:  # a client's requests follow one another
                     gap = t1 - fail
