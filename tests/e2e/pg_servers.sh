@@ -50,7 +50,7 @@ front=http://127.0.0.1:$hp
 up_in_haproxy() {
   local _
   for _ in $(seq 1 100); do
-    [ "$(curl -s "http://127.0.0.1:$hs/stats;csv" | awk -F, '$1 == "overblik" && $18 == "UP"' | wc -l)" -eq "$1" ] && return 0
+    [ "$(curl -s "http://127.0.0.1:$hs/stats;csv" | awk -F, '$1 == "overblik" && $2 != "BACKEND" && $18 ~ /^UP/' | wc -l)" -eq "$1" ] && return 0
     sleep 0.1
   done
   return 1
