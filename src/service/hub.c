@@ -104,6 +104,14 @@ void ob_hub_stop(ob_hub *h, const char *what, const ob_err *why)
 bool ob_hub_stopped(ob_hub *h, char *why, size_t cap)
 {
     if (!atomic_load(&h->stopped)) {
+        if (atomic_load(&h->rebuild_due)) {
+            if (why && cap)
+                snprintf(why, cap,
+                         "this server is rebuilding its index from the database after a "
+                         "change failed (the database could not be reached?); retry, another "
+                         "server answers");
+            return true;
+        }
         if (!h->sync || ob_pgsync_current(h->sync))
             return false;
         /* several servers: one that cannot show it has every acknowledged change answers

@@ -53,6 +53,12 @@ typedef struct ob_hub {
      * is restarted. */
     _Atomic bool stopped;
     char stop_reason[384];
+    /* On PostgreSQL: set (under the write lock) when a change failed after it reached the
+     * index, or another server's could not be applied: the index may not match the
+     * database. Decisions, reads and changes are refused (503) until the sync thread has
+     * rebuilt the index from the database (service/hub_pg.c), which it retries while the
+     * database cannot be read (a failover): the server comes back by itself. */
+    _Atomic bool rebuild_due;
     /* On PostgreSQL (several servers, service/hub_pg.c): the changes' order every server
      * replays (owned), and the newest record of it applied to ix (under the lock). */
     struct ob_pgsync *sync;

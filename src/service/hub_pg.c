@@ -16,7 +16,12 @@
  * catch-up (which takes the lock itself for each earlier change). A change whose
  * transaction fails after it reached the index is taken out by rebuilding the index from
  * the store: other servers' changes may have been applied on top of it, so the single
- * change's undo of hub.c cannot be used here. */
+ * change's undo of hub.c cannot be used here. The rebuild is the sync thread's
+ * (sync_ready), and the server answers nothing until it is done (rebuild_due): a change
+ * fails mostly because the database went away (a failover), when a rebuild cannot read
+ * it either, and the sync thread tries again until it can. (Rebuilding at once and
+ * stopping for good when that failed left a server answering 503 until restarted after
+ * every failover that caught a change in flight: tests/e2e/pg_failover_http.sh.) */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,16 +44,11 @@ static ob_status replay_through(ob_hub *h, int64_t through, ob_err *e)
     ob_status rc = ob_store_pg_each_record_between(h->store, h->records_applied, through,
                                                    ob_hub_replay_record, &c, e);
     h->loader.replay = false;
-    if (!rc) {
+    if (!rc)
         h->records_applied = through;
-        return OB_OK;
-    }
-    /* part of it may be in the index: start again from the store, or stop */
-    ob_err rbe = {0};
-    if (ob_hub_rebuild(h, &rbe)) {
-        ob_hub_stop(h, "another server's change could not be applied", &rbe);
-        return rc;
-    }
+    else /* part of it may be in the index: the rebuild reads every committed record,
+          * these too, so the change counts as applied */
+        atomic_store(&h->rebuild_due, true);
     return OB_OK;
 }
 
@@ -72,10 +72,43 @@ static ob_status sync_apply(void *ctx, int64_t seq, const char *type, const char
         return ob_err_set(e, OB_EINVAL, "change %lld in the order is not a records note",
                           (long long)seq);
     pthread_rwlock_wrlock(&h->lock);
-    ob_status rc =
-        atomic_load(&h->stopped) ? ob_hub_stopped_err(h, e) : replay_through(h, through, e);
+    ob_status rc = OB_OK;
+    if (atomic_load(&h->stopped))
+        rc = ob_hub_stopped_err(h, e);
+    else if (!atomic_load(&h->rebuild_due)) /* else the rebuild will read it */
+        rc = replay_through(h, through, e);
     pthread_rwlock_unlock(&h->lock);
     return rc;
+}
+
+/* pg_sync's ready, on its thread before each renewal: the rebuild a failed change left
+ * due. Until it succeeds the server takes no lease, so it answers nothing and no server
+ * waits for it. */
+static ob_status sync_ready(void *ctx, ob_err *e)
+{
+    ob_hub *h = ctx;
+    if (!atomic_load(&h->rebuild_due))
+        return OB_OK;
+    pthread_rwlock_wrlock(&h->lock);
+    ob_status rc = ob_hub_rebuild(h, e);
+    if (!rc)
+        atomic_store(&h->rebuild_due, false);
+    pthread_rwlock_unlock(&h->lock);
+    return rc;
+}
+
+/* After a failed change or import that reached the index: the sync thread rebuilds it
+ * (sync_ready); until then the server answers nothing. */
+static void rebuild_later(ob_hub *h)
+{
+    pthread_rwlock_wrlock(&h->lock);
+    atomic_store(&h->rebuild_due, true);
+    pthread_rwlock_unlock(&h->lock);
+}
+
+static bool refusing(ob_hub *h)
+{
+    return atomic_load(&h->stopped) || atomic_load(&h->rebuild_due);
 }
 
 ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
@@ -88,7 +121,7 @@ ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
         gethostname(host, sizeof host - 1);
         snprintf(id, sizeof id, "%s/%ld", host, (long)getpid());
     }
-    ob_pgsync_config cfg = {id, 0, 0, true};
+    ob_pgsync_config cfg = {id, 0, 0, true, sync_ready};
     return ob_pgsync_open(h->db_path, &cfg, sync_apply, h, &h->sync, e);
 }
 
@@ -106,7 +139,7 @@ static ob_status enter_order(ob_hub *h, ob_store_tx *tx, ob_err *e)
     if (rc)
         return rc;
     pthread_rwlock_wrlock(&h->lock);
-    if (atomic_load(&h->stopped)) {
+    if (refusing(h)) {
         pthread_rwlock_unlock(&h->lock);
         return ob_hub_stopped_err(h, e);
     }
@@ -171,7 +204,7 @@ static ob_status change_in_tx(void *ctx, ob_store_tx *tx, ob_err *e)
 ob_status ob_hub_pg_change(ob_hub *h, json_t *record, const ob_log_entry *actor, uint64_t *seq,
                            uint64_t *assigned, ob_err *e)
 {
-    if (atomic_load(&h->stopped))
+    if (refusing(h))
         return ob_hub_stopped_err(h, e);
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open; no change without a log entry");
@@ -183,13 +216,8 @@ ob_status ob_hub_pg_change(ob_hub *h, json_t *record, const ob_log_entry *actor,
     ob_status rc = ob_alog_append(h->log, &le, 1, change_in_tx, &c, seq, e);
     if (!rc)
         rc = ob_pgsync_wait(h->sync, c.order_seq, e);
-    else if (c.touched) {
-        pthread_rwlock_wrlock(&h->lock);
-        ob_err rbe = {0};
-        if (ob_hub_rebuild(h, &rbe))
-            ob_hub_stop(h, "a change could not be stored nor taken out of the index", &rbe);
-        pthread_rwlock_unlock(&h->lock);
-    }
+    else if (c.touched)
+        rebuild_later(h);
     if (assigned)
         *assigned = c.assigned;
     return rc;
@@ -270,7 +298,7 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
 {
     if (count)
         *count = 0;
-    if (atomic_load(&h->stopped))
+    if (refusing(h))
         return ob_hub_stopped_err(h, e);
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open");
@@ -334,16 +362,8 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
         rc = ob_alog_append(h->log, c.entries, c.nentries, import_in_tx, &c, &seq, e);
         if (!rc && c.order_seq)
             rc = ob_pgsync_wait(h->sync, c.order_seq, e);
-        else if (rc && c.touched) {
-            ob_err keep = e ? *e : (ob_err){0};
-            ob_err rbe = {0};
-            pthread_rwlock_wrlock(&h->lock);
-            if (ob_hub_rebuild(h, &rbe))
-                ob_hub_stop(h, "an import failed", &rbe);
-            pthread_rwlock_unlock(&h->lock);
-            if (e)
-                *e = keep;
-        }
+        else if (rc && c.touched)
+            rebuild_later(h);
     }
     if (progress)
         progress(pctx, c.n);

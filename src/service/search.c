@@ -58,7 +58,7 @@ ob_status ob_hub_decide_many(ob_hub *h, const ob_search *s, ob_decision *out, ui
     ob_decision summary;
     ob_log_entry le;
     pthread_rwlock_rdlock(&h->lock);
-    if (atomic_load(&h->stopped)) {
+    if (ob_hub_stopped(h, NULL, 0)) { /* as ob_hub_decide: a lapsed lease, a rebuild due */
         pthread_rwlock_unlock(&h->lock);
         return ob_hub_stopped_err(h, e);
     }

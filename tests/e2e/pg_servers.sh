@@ -56,7 +56,7 @@ front=http://127.0.0.1:$hp
 up_in_haproxy() {
   local _
   for _ in $(seq 1 200); do
-    [ "$(curl -s "http://127.0.0.1:$hs/stats;csv" | awk -F, '$1 == "overblik" && $2 != "BACKEND" && $18 == "UP"' | wc -l)" -eq "$1" ] && return 0
+    [ "$(curl -s "http://127.0.0.1:$hs/stats;csv" | awk -F, '$1 == "overblik" && $2 != "BACKEND" && $18 ~ /^UP/' | wc -l)" -eq "$1" ] && return 0
     sleep 0.1
   done
   echo "# haproxy's view: $(curl -s "http://127.0.0.1:$hs/stats;csv" | awk -F, '$1 == "overblik" {printf "%s %s %s; ", $2, $18, $37}')"

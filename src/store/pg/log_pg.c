@@ -35,6 +35,7 @@
 #include "store/pg/log_pg.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -846,14 +847,62 @@ static void count_batch(ob_pglog *lg, const job *jobs, ob_status rc)
     pthread_mutex_unlock(&lg->mu);
 }
 
+/* A connection again after a batch lost it, to a primary (a server in recovery takes no
+ * appends). The writer thread's, without mu. */
+static bool reconnect(ob_pglog *lg)
+{
+    if (lg->conn)
+        PQfinish(lg->conn);
+    lg->conn = NULL;
+    ob_err e = {0};
+    if (connect_db(lg->conninfo, &lg->conn, &e))
+        return false;
+    PGresult *r = PQexec(lg->conn, "SELECT pg_is_in_recovery()");
+    bool primary = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                   strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+    PQclear(r);
+    return primary;
+}
+
+/* Waits (under mu) until a job is queued or the log closes. While the last batch lost the
+ * connection, the writer connects again by itself every RECONNECT_MS meanwhile: the ground
+ * (ob_pglog_ground, the health check) says "lost" until a connection is back, and a load
+ * balancer that takes a server whose health check fails out of service sends it no request
+ * whose batch would connect: after a failover every server stayed out for good (issue 18,
+ * tests/e2e/pg_failover_http.sh). */
+#define RECONNECT_MS 250
+
+static void wait_for_work(ob_pglog *lg)
+{
+    while (!lg->head && !lg->closing) {
+        if (!lg->lost) {
+            pthread_cond_wait(&lg->wake, &lg->mu);
+            continue;
+        }
+        struct timespec at;
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_nsec += RECONNECT_MS * 1000000L;
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&lg->wake, &lg->mu, &at) != ETIMEDOUT || lg->head || lg->closing)
+            continue;
+        pthread_mutex_unlock(&lg->mu);
+        bool back = reconnect(lg);
+        pthread_mutex_lock(&lg->mu);
+        if (back)
+            lg->lost = false;
+    }
+}
+
 static void *writer(void *arg)
 {
     ob_pglog *lg = arg;
     uint32_t max = lg->cfg.max_batch ? lg->cfg.max_batch : 8192;
     pthread_mutex_lock(&lg->mu);
     for (;;) {
-        while (!lg->head && !lg->closing)
-            pthread_cond_wait(&lg->wake, &lg->mu);
+        wait_for_work(lg);
         if (!lg->head)
             break;
         /* everything queued, up to max entries (a single larger call goes alone) */
@@ -935,7 +984,11 @@ ob_status ob_pglog_open(const char *conninfo, const ob_pglog_config *cfg, ob_pgl
         rc = migrate(lg->conn, cfg->pk, every, lg->per_part, e);
     if (!rc) {
         pthread_mutex_init(&lg->mu, NULL);
-        pthread_cond_init(&lg->wake, NULL);
+        pthread_condattr_t ca; /* wake: also timed (wait_for_work), on the monotonic clock */
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&lg->wake, &ca);
+        pthread_condattr_destroy(&ca);
         pthread_cond_init(&lg->finished, NULL);
         if (pthread_create(&lg->thread, NULL, writer, lg) != 0) {
             pthread_mutex_destroy(&lg->mu);

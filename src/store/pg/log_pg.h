@@ -15,10 +15,10 @@
  * returned, which with synchronous_commit = on and synchronous_standby_names set (the
  * Patroni cluster, docs/failover.md) means the entries are on the primary's disk and on a
  * synchronous standby's. A lost connection fails the append (fail closed) and the next
- * batch reconnects with the same conninfo, so a multi-host URI with
- * target_session_attrs=read-write follows a failover. (An append whose COMMIT answer was
- * lost may still have committed: the log may then hold an entry for an answer never sent,
- * never the reverse.)
+ * batch, or the idle writer by itself, reconnects with the same conninfo, so a multi-host
+ * URI with target_session_attrs=read-write follows a failover. (An append whose COMMIT
+ * answer was lost may still have committed: the log may then hold an entry for an answer
+ * never sent, never the reverse.)
  *
  * Proofs (RFC 9162 inclusion and consistency) have the SQLite log's formats (log/proof.h):
  * for the same key and the same entries the two backends give the same bytes. Every head
@@ -116,8 +116,9 @@ void ob_pglog_close(ob_pglog *lg);
 void ob_pglog_get_stats(ob_pglog *lg, ob_log_stats *out);
 /* OB_OK while the writer's last batch reached the database (committed, or was refused by
  * it); OB_EIO while its connection is lost (the last batch could not connect, or lost the
- * connection on the way): appends fail until a batch reconnects. The message names neither
- * the conninfo nor anything libpq said about it. Thread-safe. */
+ * connection on the way): appends fail until a batch reconnects, or the writer, which
+ * tries every 250 ms while nothing is queued, has a connection to a primary again. The
+ * message names neither the conninfo nor anything libpq said about it. Thread-safe. */
 ob_status ob_pglog_ground(ob_pglog *lg, ob_err *e);
 
 /* --- reading (each call opens its own short-lived connection; store/log.h) --- */

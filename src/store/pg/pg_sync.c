@@ -25,6 +25,7 @@ struct ob_pgsync {
     char *conninfo, *id;
     int lease_ms, margin_ms;
     ob_pgsync_apply_fn apply;
+    ob_status (*ready)(void *ctx, ob_err *e);
     void *ctx;
     PGconn *sync; /* the sync thread's: LISTEN, fetch, renew */
     PGconn *wr;   /* the writers', under wr_mu */
@@ -194,10 +195,13 @@ static void *sync_main(void *arg)
                 continue;
             }
         }
-        bool more = false;
-        if (catch_up(s, &more, &e) == OB_OK && !more && renew(s, &e) == OB_OK &&
+        bool more = false, ready = true;
+        if (catch_up(s, &more, &e) == OB_OK && !more &&
+            (ready = !s->ready || s->ready(s->ctx, &e) == OB_OK) && renew(s, &e) == OB_OK &&
             atomic_load(&s->valid_until_ns) > mono_ns())
             wait_notify(s, renew_ms);
+        else if (!ready && PQstatus(s->sync) == CONNECTION_OK)
+            wait_notify(s, 100); /* the server is not ready to answer: no lease; again soon */
         else if (PQstatus(s->sync) == CONNECTION_OK && !more)
             wait_notify(s, 5); /* not caught up yet, or a statement failed: again soon */
     }
@@ -239,6 +243,7 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     if (s->margin_ms >= s->lease_ms)
         s->margin_ms = s->lease_ms / 2;
     s->apply = apply;
+    s->ready = cfg->ready;
     s->ctx = ctx;
     pthread_mutex_init(&s->wr_mu, NULL);
     pthread_mutex_init(&s->apply_mu, NULL);

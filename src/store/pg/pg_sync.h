@@ -38,6 +38,11 @@ typedef struct ob_pgsync_config {
     bool skip_own;         /* this server applies its own changes when it validates them
                             * (ob_pgsync_catch_up_in_tx): the sync thread counts them, and
                             * does not apply them a second time */
+    /* NULL, or called (with the apply's ctx) on the sync thread before each renewal, after
+     * the catch-up: while it fails, the lease is not renewed (the server answers nothing)
+     * and it is called again within 100 ms. The hub rebuilds its index there when a
+     * change failed in a way it could not take out (service/hub_pg.c). */
+    ob_status (*ready)(void *ctx, ob_err *e);
 } ob_pgsync_config;
 
 /* Connects twice (the sync thread's connection and the writer's), creates the tables if

@@ -21,7 +21,7 @@
  *   entries and a table of queries; a row whose columns were edited makes it refuse
  *   (OB_ETAMPER); a schema-2 log is migrated in place; the writer's counters, the key lines
  *   (the SQLite log's for the same key), the head's note, and the ground when the writer's
- *   connection is killed.
+ *   connection is killed (back with the next batch, or by itself while none comes).
  * - Witnesses: a cosignature kept with its note and carried by the proofs against the newest
  *   cosigned note that covers the entry; a note that is not this log's refused. */
 #include <setjmp.h>
@@ -1603,6 +1603,27 @@ static void stats_keys_ground(void **state)
     ob_pglog_get_stats(lg, &s);
     assert_int_equal(s.failed, failed);
     assert_int_equal(s.size, 30 + 65536 + extra + 1);
+    /* ... and with no append at all: the idle writer connects again by itself once the
+     * database takes connections (a server out of a load balancer's service, because its
+     * health check said lost, gets no request whose batch would reconnect: issue 18) */
+    pg_exec(pg_base, "ALTER DATABASE statskeys ALLOW_CONNECTIONS false");
+    pg_exec(pg_base, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                     "'statskeys'");
+    assert_int_not_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_OK);
+    usleep(800 * 1000); /* three tries of the writer's, each refused */
+    assert_int_equal(ob_pglog_ground(lg, &ge), OB_EIO);
+    pg_exec(pg_base, "ALTER DATABASE statskeys ALLOW_CONNECTIONS true");
+    int waited_ms = 0;
+    while (ob_pglog_ground(lg, &ge) != OB_OK && waited_ms < 10000) {
+        usleep(50 * 1000);
+        waited_ms += 50;
+    }
+    assert_int_equal(ob_pglog_ground(lg, &ge), OB_OK);
+    ob_pglog_get_stats(lg, &s);
+    assert_int_equal(s.size, 30 + 65536 + extra + 1);
+    assert_int_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_OK);
+    ob_pglog_get_stats(lg, &s);
+    assert_int_equal(s.size, 30 + 65536 + extra + 2);
     /* an entry the database could not store as text is refused alone, before the batch */
     one.actor_id = "\xff\xfe";
     assert_int_equal(ob_pglog_append(lg, &one, 1, NULL, &e), OB_EINVAL);

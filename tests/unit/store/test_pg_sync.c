@@ -101,7 +101,8 @@ static void alternating(void **state)
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
     ob_pgsync *a = NULL, *b = NULL;
     ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 1000, 200, false}, cb = {"server-b", 1000, 200, false};
+    ob_pgsync_config ca = {"server-a", 1000, 200, false, NULL},
+                     cb = {"server-b", 1000, 200, false, NULL};
     if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
         ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
         fail_msg("open: %s", e.msg);
@@ -141,7 +142,7 @@ static void child_server(const char *ci, int fd)
     static toy tc = {PTHREAD_MUTEX_INITIALIZER, {0}};
     ob_pgsync *c;
     ob_err e = {0};
-    ob_pgsync_config cc = {"server-c", 600, 150, false};
+    ob_pgsync_config cc = {"server-c", 600, 150, false, NULL};
     if (ob_pgsync_open(ci, &cc, toy_apply, &tc, &c, &e))
         _exit(2);
     if (write(fd, "up\n", 3) != 3)
@@ -171,7 +172,7 @@ static void frozen_and_killed(void **state)
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
     ob_pgsync *a;
     ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false};
+    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL};
     if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e))
         fail_msg("open: %s", e.msg);
     set(a, 0, 1);
