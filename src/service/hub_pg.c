@@ -97,6 +97,20 @@ static ob_status sync_ready(void *ctx, ob_err *e)
     return rc;
 }
 
+/* pg_sync's reset: a failover lost changes this server had applied (store/pg/pg_sync.h).
+ * The index is built again from the records the database has; the notes of the order,
+ * applied again from the first, then find nothing new (records_applied). */
+static ob_status sync_reset(void *ctx, ob_err *e)
+{
+    ob_hub *h = ctx;
+    pthread_rwlock_wrlock(&h->lock);
+    ob_status rc = ob_hub_rebuild(h, e);
+    if (rc)
+        atomic_store(&h->rebuild_due, true); /* answer nothing until it can be done */
+    pthread_rwlock_unlock(&h->lock);
+    return rc;
+}
+
 /* After a failed change or import that reached the index: the sync thread rebuilds it
  * (sync_ready); until then the server answers nothing. */
 static void rebuild_later(ob_hub *h)
@@ -121,7 +135,7 @@ ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
         gethostname(host, sizeof host - 1);
         snprintf(id, sizeof id, "%s/%ld", host, (long)getpid());
     }
-    ob_pgsync_config cfg = {id, 0, 0, true, sync_ready};
+    ob_pgsync_config cfg = {id, 0, 0, true, sync_ready, sync_reset};
     return ob_pgsync_open(h->db_path, &cfg, sync_apply, h, &h->sync, e);
 }
 

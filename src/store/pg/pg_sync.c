@@ -17,9 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core/alloc.h"
 
-#define CHANGE_LOCK "SELECT pg_advisory_xact_lock(7236001235)"
+#define CHANGE_LOCK        "SELECT pg_advisory_xact_lock(7236001235)"
+#define SHARED_CHANGE_LOCK "SELECT pg_advisory_xact_lock_shared(7236001235)"
 
 struct ob_pgsync {
     char *conninfo, *id;
@@ -36,6 +39,8 @@ struct ob_pgsync {
     pthread_t thread;
     atomic_bool stop;
     atomic_llong applied;
+    int64_t applied_tag; /* the tag of the change at `applied`, under apply_mu */
+    ob_status (*reset)(void *ctx, ob_err *e);
     atomic_llong valid_until_ns; /* CLOCK_MONOTONIC; 0 = no lease */
     uint64_t claims;             /* write tokens claimed, under wr_mu (for the sweeps) */
 };
@@ -84,21 +89,49 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS sync_lease (id text PRIMARY KEY, applied bigint NOT NULL,"
     " lease_until timestamptz NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sync_write_token (digest bytea PRIMARY KEY,"
-    " until bigint NOT NULL);";
+    " until bigint NOT NULL);"
+    /* each change's random tag: a seq says where a change is, the tag which one is there
+     * (after a failover that lost changes, their seqs are given again to others) */
+    "ALTER TABLE sync_change ADD COLUMN IF NOT EXISTS tag bigint NOT NULL DEFAULT 0;";
+
+/* The order this server applied is no longer the database's: a failover lost changes that
+ * had been visible on the old primary (a commit is visible there before its synchronous
+ * standby has it) and this server applied; their seqs are then given to other changes,
+ * which it would skip. The owner forgets everything applied (reset) and every change is
+ * applied again from the first; without a reset the server takes no lease again (fail
+ * closed). Under apply_mu. */
+static ob_status diverged(ob_pgsync *s, int64_t at, ob_err *e)
+{
+    if (!s->reset)
+        return ob_err_set(e, OB_EIO,
+                          "changes on PostgreSQL: change %lld as applied here is not in the "
+                          "database any more (a failover lost it); restart this server",
+                          (long long)at);
+    ob_status rc = s->reset(s->ctx, e);
+    if (rc)
+        return rc;
+    atomic_store(&s->applied, 0);
+    s->applied_tag = 0;
+    return OB_OK;
+}
 
 /* Applies the committed changes after `applied` read on c, a page at a time; *more when a
- * page was full. Under apply_mu, so that a change is applied once whoever reads it first
- * (the sync thread, or a writer catching up inside its transaction). With skip_own, this
- * server's own changes are counted, not applied: it applied each when it validated it. */
+ * page was full. The change at `applied` is read as well: it must still be the one applied
+ * (its tag), else the order diverged (above). Under apply_mu, so that a change is applied
+ * once whoever reads it first (the sync thread, or a writer catching up inside its
+ * transaction). With skip_own, this server's own changes are counted, not applied: it
+ * applied each when it validated it. */
 static ob_status catch_up_on(ob_pgsync *s, PGconn *c, bool *more, ob_err *e)
 {
     pthread_mutex_lock(&s->apply_mu);
+    *more = false;
+    int64_t at = atomic_load(&s->applied);
     char from[24];
-    snprintf(from, sizeof from, "%lld", (long long)atomic_load(&s->applied));
+    snprintf(from, sizeof from, "%lld", (long long)at);
     const char *vals[1] = {from};
     PGresult *r = PQexecParams(c,
-                               "SELECT seq, type, json, server FROM sync_change WHERE seq > $1 "
-                               "ORDER BY seq LIMIT 1000",
+                               "SELECT seq, type, json, server, tag FROM sync_change WHERE seq >= "
+                               "$1 ORDER BY seq LIMIT 1001",
                                1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
@@ -106,17 +139,30 @@ static ob_status catch_up_on(ob_pgsync *s, PGconn *c, bool *more, ob_err *e)
         return pg_fail(e, c, "reading the changes");
     }
     ob_status rc = OB_OK;
-    int n = PQntuples(r);
-    for (int i = 0; i < n && !rc; i++) {
+    int n = PQntuples(r), first = 0;
+    if (at > 0) {
+        if (n == 0 || strtoll(PQgetvalue(r, 0, 0), NULL, 10) != at ||
+            strtoll(PQgetvalue(r, 0, 4), NULL, 10) != s->applied_tag) {
+            rc = diverged(s, at, e);
+            PQclear(r);
+            *more = rc == OB_OK; /* read again from the first */
+            pthread_mutex_unlock(&s->apply_mu);
+            return rc;
+        }
+        first = 1;
+    }
+    for (int i = first; i < n && !rc; i++) {
         int64_t seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         if (!(s->skip_own && strcmp(PQgetvalue(r, i, 3), s->id) == 0))
             rc = s->apply(s->ctx, seq, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), e);
-        if (!rc)
+        if (!rc) {
+            s->applied_tag = strtoll(PQgetvalue(r, i, 4), NULL, 10);
             atomic_store(&s->applied, seq);
+        }
     }
     PQclear(r);
     pthread_mutex_unlock(&s->apply_mu);
-    *more = n == 1000;
+    *more = n - first == 1000;
     return rc;
 }
 
@@ -125,30 +171,55 @@ static ob_status catch_up(ob_pgsync *s, bool *more, ob_err *e)
     return catch_up_on(s, s->sync, more, e);
 }
 
-/* Renews the lease if (in the same statement) every committed change is applied here.
- * The local expiry counts from before the statement was sent. */
+/* Renews the lease if (in the same statement) every committed change is applied here, and
+ * the change at this server's place is the one it applied (its tag). The local expiry counts
+ * from before the statement was sent.
+ * The statement runs after the changes' lock, taken shared: a change either committed before
+ * (the statement's snapshot has it, and the lease is not renewed until it is applied) or
+ * commits after this renewal did (its writer then reads this lease, and waits for it). Without
+ * the lock a renewal whose snapshot preceded a change, still writing while that change's
+ * writer read the lease as lapsed (after a failover, or a stall), gave a lease to a server
+ * that had not applied an acknowledged change (1 stale read in 35,000 in pg_failover.sh). */
 static ob_status renew(ob_pgsync *s, ob_err *e)
 {
     int64_t sent = mono_ns();
-    char applied[24], ms[16];
+    char applied[24], ms[16], tag[24];
+    pthread_mutex_lock(&s->apply_mu); /* the pair, as applied */
     snprintf(applied, sizeof applied, "%lld", (long long)atomic_load(&s->applied));
+    snprintf(tag, sizeof tag, "%lld", (long long)s->applied_tag);
+    pthread_mutex_unlock(&s->apply_mu);
     snprintf(ms, sizeof ms, "%d", s->lease_ms);
-    const char *vals[3] = {s->id, applied, ms};
+    const char *vals[4] = {s->id, applied, ms, tag};
+    ob_status rc = exec_ok(s->sync, "BEGIN; " SHARED_CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    if (rc) {
+        if (PQstatus(s->sync) == CONNECTION_OK)
+            PQclear(PQexec(s->sync, "ROLLBACK"));
+        return rc;
+    }
     PGresult *r = PQexecParams(
         s->sync,
         "INSERT INTO sync_lease SELECT $1, $2::bigint, clock_timestamp() + $3::int * interval "
         "'1 millisecond' WHERE $2::bigint >= (SELECT coalesce(max(seq), 0) FROM sync_change) "
+        "AND ($2::bigint = 0 OR EXISTS (SELECT 1 FROM sync_change WHERE seq = $2::bigint AND "
+        "tag = $4::bigint)) "
         "ON CONFLICT (id) DO UPDATE SET applied = EXCLUDED.applied, lease_until = "
         "EXCLUDED.lease_until WHERE EXCLUDED.applied >= (SELECT coalesce(max(seq), 0) FROM "
-        "sync_change)",
-        3, NULL, vals, NULL, NULL, 0);
-    ob_status rc = OB_OK;
+        "sync_change) AND (EXCLUDED.applied = 0 OR EXISTS (SELECT 1 FROM sync_change WHERE "
+        "seq = EXCLUDED.applied AND tag = $4::bigint))",
+        4, NULL, vals, NULL, NULL, 0);
+    bool renewed = false;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pg_fail(e, s->sync, "renewing the lease");
-    else if (strcmp(PQcmdTuples(r), "1") == 0)
+    else
+        renewed = strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    r = PQexec(s->sync, rc ? "ROLLBACK" : "COMMIT");
+    if (!rc && (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0))
+        rc = pg_fail(e, s->sync, "renewing the lease");
+    PQclear(r);
+    if (!rc && renewed)
         atomic_store(&s->valid_until_ns, sent + (int64_t)(s->lease_ms - s->margin_ms) * 1000000);
-    PQclear(r); /* not caught up: no renewal; the caller reads the changes again */
-    return rc;
+    return rc; /* not caught up: no renewal; the caller reads the changes again */
 }
 
 /* Drains the notifications libpq holds; true when there was one. */
@@ -244,6 +315,7 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
         s->margin_ms = s->lease_ms / 2;
     s->apply = apply;
     s->ready = cfg->ready;
+    s->reset = cfg->reset;
     s->ctx = ctx;
     pthread_mutex_init(&s->wr_mu, NULL);
     pthread_mutex_init(&s->apply_mu, NULL);
@@ -330,11 +402,19 @@ static ob_status insert_change(PGconn *c, const char *server, const char *type, 
     ob_status rc = exec_ok(c, CHANGE_LOCK, PGRES_TUPLES_OK, e);
     if (rc)
         return rc;
-    const char *vals[3] = {type, json, server};
+    uint64_t t = 0;
+    while (!t) {
+        randombytes_buf(&t, sizeof t);
+        t >>= 1; /* a positive bigint */
+    }
+    char tag[24];
+    snprintf(tag, sizeof tag, "%llu", (unsigned long long)t);
+    const char *vals[4] = {type, json, server, tag};
     PGresult *r = PQexecParams(c,
-                               "INSERT INTO sync_change SELECT coalesce(max(seq), 0) + 1, $1, "
-                               "$2, $3 FROM sync_change RETURNING seq",
-                               3, NULL, vals, NULL, NULL, 0);
+                               "INSERT INTO sync_change (seq, type, json, server, tag) SELECT "
+                               "coalesce(max(seq), 0) + 1, $1, $2, $3, $4::bigint FROM "
+                               "sync_change RETURNING seq",
+                               4, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         rc = pg_fail(e, c, "writing the change");
     else

@@ -43,6 +43,13 @@ typedef struct ob_pgsync_config {
      * and it is called again within 100 ms. The hub rebuilds its index there when a
      * change failed in a way it could not take out (service/hub_pg.c). */
     ob_status (*ready)(void *ctx, ob_err *e);
+    /* NULL, or called (with the apply's ctx, under the appliers' lock) when the order this
+     * server applied is no longer the database's: a failover lost changes it had applied
+     * (visible on the old primary before its standby had them), and their seqs went to
+     * other changes. The owner forgets every change applied; all are then applied again
+     * from the first, so the owner must tell what it has (the hub: its records' seq).
+     * Without one, the server stops taking leases (it answers nothing) until restarted. */
+    ob_status (*reset)(void *ctx, ob_err *e);
 } ob_pgsync_config;
 
 /* Connects twice (the sync thread's connection and the writer's), creates the tables if
