@@ -15,6 +15,12 @@
  * that dies delays acknowledgements by at most one lease. Servers hear of changes by
  * LISTEN/NOTIFY, and poll as well.
  *
+ * After a failover: a change visible on the old primary before its standby had it may be
+ * lost after a server applied it, and its seq given to another. Each change carries a
+ * random tag; a server whose applied change is no longer at its place starts over (the
+ * config's reset) before it takes a lease again. A renewal takes the changes' lock shared,
+ * so a change that commits while it runs either is in its check or waits for its lease.
+ *
  * The apply callback runs on the sync thread, changes in commit (seq) order; it must not
  * call back into this module. Strings passed in are borrowed for the call. */
 #ifndef OB_STORE_PG_SYNC_H
