@@ -300,6 +300,11 @@ static size_t page_links_make(const ob_api_request *rq, const char *patient_ext,
             if (after && strlen(after) < 120) {
                 raw_put(cur, sizeof cur, &at, "&_after=");
                 url_put(cur, sizeof cur, &at, after);
+                /* escaping can join digits into what reads as a CPR number ('"' before
+                 * "01902468" is "%2201902468"): such a link is not given (R-CPR-2); the
+                 * next page goes by _offset alone */
+                if (ob_cpr_in_text(cur))
+                    cur[0] = '\0';
             }
             snprintf(tail, sizeof tail, "_count=%zu&_offset=%zu%s", count, offset + count, cur);
             page_links_add(pl, "next", pl->page, tail);
