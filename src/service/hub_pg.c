@@ -241,8 +241,10 @@ ob_status ob_hub_pg_change(ob_hub *h, json_t *record, const ob_log_entry *actor,
 
 typedef struct pg_import {
     ob_hub *h;
-    json_t **recs;
-    size_t *lines;
+    struct pg_rec {
+        json_t *o;
+        size_t line; /* in the input, for errors */
+    } * recs;
     size_t n;
     ob_log_entry *entries; /* one per change record that is logged, then the summary */
     size_t nentries;
@@ -259,13 +261,13 @@ static ob_status import_one(pg_import *c, ob_store_tx *tx, size_t i, size_t *k, 
 {
     ob_hub *h = c->h;
     ob_record_out out;
-    ob_status rc = ob_record_apply(&h->loader, c->recs[i], &out, e);
+    ob_status rc = ob_record_apply(&h->loader, c->recs[i].o, &out, e);
     if (rc)
-        return ob_err_wrap(e, "line %zu", c->lines[i]);
+        return ob_err_wrap(e, "line %zu", c->recs[i].line);
     c->touched = true;
     char *text = json_dumps(out.canonical, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text)
-        rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", c->lines[i]);
+        rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", c->recs[i].line);
     else if (out.is_appointment) {
         if (!out.apt.system)
             out.apt.system = "";
@@ -279,7 +281,7 @@ static ob_status import_one(pg_import *c, ob_store_tx *tx, size_t i, size_t *k, 
         /* the entries were counted by the records' types before they were read here */
         if (*k + 1 >= c->nentries || strcmp(c->entries[*k].category, out.type) != 0)
             rc = ob_err_set(e, OB_EINVAL, "line %zu: the record's type is not the one it gave",
-                            c->lines[i]);
+                            c->recs[i].line);
         else
             c->entries[(*k)++].patient =
                 out.patient < h->ix->npatients ? h->ix->patients[out.patient].ext_id : NULL;
@@ -316,7 +318,7 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
         return ob_hub_stopped_err(h, e);
     if (!h->log)
         return ob_err_set(e, OB_EIO, "the access log is not open");
-    pg_import c = {h, NULL, NULL, 0, NULL, 0, false, 0};
+    pg_import c = {h, NULL, 0, NULL, 0, false, 0};
     size_t cap = 0, ecap = 0;
     ob_status rc = OB_OK;
     ob_time now = ob_time_now();
@@ -329,14 +331,12 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
                 rc = e->code;
             break;
         }
-        if (ob_grow((void **)&c.recs, &cap, c.n + 1, sizeof *c.recs) < 0 ||
-            !(c.lines = ob_realloc(c.lines, cap * sizeof *c.lines))) {
+        if (ob_grow((void **)&c.recs, &cap, c.n + 1, sizeof *c.recs) < 0) {
             json_decref(o);
             rc = ob_err_set(e, OB_ENOMEM, "out of memory importing line %zu", line);
             break;
         }
-        c.recs[c.n] = o;
-        c.lines[c.n++] = line;
+        c.recs[c.n++] = (struct pg_rec){o, line};
         const char *given = json_string_value(json_object_get(o, "type"));
         const char *type = ob_hub_intern_type(given ? given : "");
         if (logged_type(type)) {
@@ -384,9 +384,8 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
     if (count && !rc)
         *count = c.n;
     for (size_t i = 0; i < c.n; i++)
-        json_decref(c.recs[i]);
+        json_decref(c.recs[i].o);
     ob_free(c.recs);
-    ob_free(c.lines);
     ob_free(c.entries);
     return rc;
 }
