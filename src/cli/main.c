@@ -53,11 +53,11 @@ static int usage(FILE *f, int code)
 
 /* Whether the database named (--db, --db=, or OVERBLIK_DB) is a PostgreSQL URI that this
  * command cannot use (issue 18): those that go through the hub with a named key file run
- * there (serve, load, gen, decide, the changes, people), the log's show, verify, prove
- * and expire, and the witness (it reads the log through store/log.h's read calls and is
- * given its state file); the file-bound ones (init, backup, restore, token, tour, ...) do
- * not. Checked here, once, so that no command derives a file name from the URI and
- * prints it (a URI may hold a password). */
+ * there (serve, load, gen, decide, the changes, people, listing, source, stats), the log's
+ * show, verify, prove and expire, and the witness (it reads the log through store/log.h's
+ * read calls and is given its state file); the file-bound ones (init, backup, restore,
+ * token, tour, ...) do not. Checked here, once, so that no command derives a file name from
+ * the URI and prints it (a URI may hold a password). */
 static bool pg_db_refused(int argc, char **argv)
 {
     const char *db = getenv("OVERBLIK_DB");
@@ -69,8 +69,9 @@ static bool pg_db_refused(int argc, char **argv)
     }
     if (!ob_store_where_is_pg(db))
         return false;
-    static const char *const on_pg[] = {"serve",   "load",  "gen",    "decide",  "block",
-                                        "consent", "grant", "people", "witness", NULL};
+    static const char *const on_pg[] = {"serve",   "load",    "gen",    "decide",  "block",
+                                        "consent", "grant",   "people", "listing", "source",
+                                        "stats",   "witness", NULL};
     for (const char *const *c = on_pg; *c; c++)
         if (strcmp(argv[1], *c) == 0)
             return false;

@@ -345,7 +345,8 @@ int cmd_serve(int argc, char **argv)
     }
     char pem[4200], jwks_default[4200];
     dev_key_paths(pg ? "pg" : c.v[S_DB], pem, jwks_default, sizeof pem);
-    const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : jwks_default;
+    /* on PostgreSQL with --oidc alone there is no development JWKS: the providers' keys */
+    const char *jwks = c.v[S_JWKS] ? c.v[S_JWKS] : pg ? NULL : jwks_default;
     ob_err e = {0};
     ob_auth *auth = NULL;
     ob_oidc *oidc = NULL;
@@ -426,7 +427,7 @@ int cmd_serve(int argc, char **argv)
                         "/proc/sys readable (systemd: no ProcSubset=pid)\n");
     const char *scheme = ob_http_tls(srv) ? "https" : "http";
     printf("overblik serve: listening on %s://%s (FHIR base %s://%s/fhir, JWKS %s)\n", scheme,
-           ob_http_address(srv), scheme, ob_http_address(srv), jwks);
+           ob_http_address(srv), scheme, ob_http_address(srv), jwks ? jwks : "none");
     fflush(stdout);
     int sig = 0;
     for (;;) {
@@ -439,7 +440,8 @@ int cmd_serve(int argc, char **argv)
         }
         if (sig != SIGHUP)
             break;
-        reload_jwks(srv, jwks, &ac, &auth);
+        if (jwks)
+            reload_jwks(srv, jwks, &ac, &auth);
         if (ob_http_tls(srv)) { /* a renewed certificate, without a restart */
             ob_err te = {0};
             if (ob_http_reload_tls(srv, &te) != OB_OK)

@@ -60,7 +60,8 @@ typedef struct ob_auth_config {
  * EC P-256 signing keys are refused (OB_EINVAL), so a misconfiguration is loud. The
  * verifier is owned by the caller; release it with ob_auth_free. */
 ob_status ob_auth_new(const json_t *jwks, const ob_auth_config *cfg, ob_auth **out, ob_err *e);
-/* Same, reading the JWKS from a file (at most 1 MiB). */
+/* Same, reading the JWKS from a file (at most 1 MiB). A NULL path, or a JWKS with no keys,
+ * is taken only with identity providers (cfg->oidc), whose keys then verify every token. */
 ob_status ob_auth_load(const char *jwks_path, const ob_auth_config *cfg, ob_auth **out, ob_err *e);
 void ob_auth_free(ob_auth *a);
 /* The identity providers the verifier was given (NULL when none). */

@@ -3,6 +3,7 @@
 # decide (one row per rule family), blocks and consents through the rules, the
 # patient's log, verify, tampering behind the log's back, proofs, and CPR privacy.
 # Cites requirement ids; every check can fail. Prints "N passed, M failed".
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -25,7 +26,9 @@ for f in t.cpr-key t.log-key; do [ -f "$work/$f" ] && ok || bad "init made $f"; 
 eq "the key files are 0600" "$(stat -c %a "$work/t.cpr-key" "$work/t.log-key" | sort -u)" 600
 [ ! -e "$work/t.key" ] && ok || bad "no single key file any more"
 cp "$work/t.log-key" "$work/t.log-key.bak"; rm "$work/t.log-key"
-check "R-LOG-8 verify without the secret key file" "$bin" log verify --db "$db"
+# (on PostgreSQL the log's tables come with the first command that writes: nothing to verify
+# yet, and verify there needs only the public key anyway, tests/e2e/pg_log.sh)
+on_pg || check "R-LOG-8 verify without the secret key file" "$bin" log verify --db "$db"
 out=$("$bin" log rotate-key --db "$db" 2>&1); rc=$?
 [ $rc -ne 0 ] && ok || bad "no key file: refused"
 has "no key file: says to run init" "$out" "no key file $work/t.log-key; run 'overblik init' first"
@@ -169,6 +172,9 @@ check "R-LOG-4 proof checks offline" "$bin" log check --db "$db" --proof "$work/
 sed -i 's/"permit": true/"permit": false/' "$work/proof.json"
 "$bin" log check --db "$db" --proof "$work/proof.json" >/dev/null 2>&1; rc=$?
 [ $rc -eq 4 ] && ok || bad "an edited proof fails (rc=$rc)"
+# an entry edited in the database file, and retention by whole signed segments: SQLite's
+# log (PostgreSQL's: tests/e2e/pg_log.sh, tests/store/test_log_pg.c)
+if ! on_pg; then
 cp "$db" "$work/x.db"; cp "$work/t.log-pub" "$work/x.log-pub"; [ -f "$db-wal" ] && cp "$db-wal" "$work/x.db-wal"
 seqcol=$(sqlite3 "$work/x.db" "select name from pragma_table_info('log_entries') where pk=1")
 sqlite3 "$work/x.db" "select sql from sqlite_master where name='log_entries'" >/dev/null
@@ -192,6 +198,7 @@ n=$(grep -o 'expired [0-9]*' <<<"$out" | awk '{print $2}')
 out=$("$bin" log verify --db "$db" 2>&1); rc=$?
 eq "R-LOG-5 the rest still verifies" "$rc" 0
 has "R-LOG-5 verify reports the expiry" "$out" "expired by retention"
+fi
 
 # `cpr check` (issue 20 section 3, R-CPR-1, R-CPR-2): numbers on standard input only, one
 # a line; the answer names the line and never holds the number.

@@ -17,6 +17,7 @@
 #    a professional POSTs an Encounter (403), a referral to an administration (403); none of
 #    them adds a relationship to the log.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -240,8 +241,10 @@ eq "5 after P's contact: the substitute's doctor sees P" "$(sees "$GP_B" pt-p)" 
 eq "5 after P's contact: Q, who made no contact, still not" "$(sees "$GP_B" pt-q)" "$NONE"
 newlog "5 Q's log: no relationship change" "$CIT_Q" pt-q ""
 # the contact was reported without an end: it ends with the cover (the cover's last day, whole)
-to=$(sqlite3 "$db" "select json_extract(json,'\$.to') from records where type='relationship'
-  and json_extract(json,'\$.patient')='pt-p' and json_extract(json,'\$.org')='gp-b'")
+to=$(dbq "$db" "select json_extract(json,'\$.to') from records where type='relationship'
+  and json_extract(json,'\$.patient')='pt-p' and json_extract(json,'\$.org')='gp-b'" \
+  "select json::jsonb->>'to' from store_records where type='relationship'
+  and json::jsonb->>'patient'='pt-p' and json::jsonb->>'org'='gp-b' order by seq desc limit 1")
 case "$to" in
   "$NEXT_WEEK"T23:59:59*) ok ;;
   *) bad "5 the substitute's relationship ends with the cover (got to='$to', wanted ${NEXT_WEEK}T23:59:59Z)" ;;

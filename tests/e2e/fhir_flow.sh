@@ -18,6 +18,7 @@
 # - POST /api/stats/cluster as a coordinator (no released figure in 1..k-1) and as another (403);
 # - no CPR in the server's stderr (access log on) nor in any answer to anyone but the patient.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"

@@ -14,6 +14,7 @@
 # which installs the pinned npm packages once). Without `serve --oidc` in this overblik the
 # smart scenario checks the launch and token but that overblik refuses the token.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -99,5 +100,20 @@ kill -0 "$srv" 2>/dev/null && ok || bad "overblik died during the run: $(tail -5
 kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""
 eq "overblik: SIGTERM, exit 0" "$rc" 0
 out=$("$bin" log verify --db "$db" 2>&1); eq "log verify after the run" "$?" 0
+if [ "${OB_BACKEND:-}" = postgresql ] && [ "$oidc" = 1 ]; then
+  # on PostgreSQL a server may trust the identity providers alone (no development JWKS:
+  # tests/e2e/on_pg.bash); it used to look for a JWKS file named after nothing and not start
+  OB_SHIM_NO_JWKS=1 serve_bg srv addr "$work/out2.txt" "$work/err2.txt" --db "$db" \
+    --listen 127.0.0.1:0 --threads 2 --oidc "$work/oidc.json"
+  [ -n "$addr" ] && ok || bad "PostgreSQL, --oidc alone: overblik did not start: $(cat "$work/err2.txt")"
+  if [ -n "$addr" ]; then
+    has "... its JWKS is none" "$(cat "$work/out2.txt")" "JWKS none"
+    eq "... /healthz" "$(curl -s -o /dev/null -w '%{http_code}' "$addr/healthz")" 200
+    dev=$("$bin" token --db "$db" --kind citizen --patient pt-p)
+    eq "... a development token is refused" "$(curl -s -o /dev/null -w '%{http_code}' \
+      -H "Authorization: Bearer $dev" "$addr/fhir/Patient/pt-p")" 401
+    kill -TERM "$srv"; wait "$srv"; srv=""
+  fi
+fi
 # the driver's counts came out as one line; print the total as this script's own closing line
 the_end

@@ -11,10 +11,11 @@
 # - every acknowledged (201) appointment is in the store, with its data-change log entry;
 # - a restarted server on the same database serves, logs, and the log verifies again.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
-need jq sqlite3
+need jq sqlite3 psql
 work=$(mktemp -d)
 srv=""; loops=()
 cleanup() {
@@ -40,7 +41,10 @@ start
 [ -n "$addr" ] && ok || { bad "server did not start"; cat "$work/err.txt"; the_end; exit 1; }
 
 # entries <actor> <patient>: decision entries by that actor about that patient
-entries() { sqlite3 "$db" "select count(*) from log_entries where actor_id='$1' and patient='$2'"; }
+entries() {
+  dbq "$db" "select count(*) from log_entries where actor_id='$1' and patient='$2'" \
+    "select count(*) from log_pg_entry where actor_id='$1' and patient='$2'"
+}
 
 # reader i: patient pt-i as their GP's first doctor; counts 200s with a complete Bundle
 reader() {
@@ -112,13 +116,15 @@ wacks=$(wc -l <"$work/w.acks")
 [ "$wacks" -ge 1 ] && ok || bad "the writer had at least one acknowledged create"
 lost=0
 while read -r ident; do
-  n=$(sqlite3 "$db" "select count(*) from appointments where source='epj-hosp-0' and ident_system='urn:kill' and ident_value='$ident'")
+  n=$(dbq "$db" "select count(*) from appointments where source='epj-hosp-0' and ident_system='urn:kill' and ident_value='$ident'" \
+    "select count(*) from store_appointments where source='epj-hosp-0' and ident_system='urn:kill' and ident_value='$ident'")
   [ "$n" = 1 ] || lost=$((lost+1))
 done <"$work/w.acks"
 eq "every acknowledged create is in the store" "$lost" 0
-stored=$(sqlite3 "$db" "select count(*) from appointments where ident_system='urn:kill'")
+stored=$(dbq "$db" "select count(*) from appointments where ident_system='urn:kill'" \
+  "select count(*) from store_appointments where ident_system='urn:kill'")
 [ "$stored" -le $((wacks + 1)) ] && ok || bad "$stored stored creates for $wacks acknowledged (more than the one in flight)"
-changes=$(sqlite3 "$db" "select count(*) from log_entries where actor_id='epj-hosp-0' and patient='pt-0'")
+changes=$(entries epj-hosp-0 pt-0)
 [ "$changes" -ge "$wacks" ] && ok || bad "$wacks acknowledged creates but $changes data-change log entries"
 
 # restart on the same database: it serves, logs, and verifies

@@ -66,6 +66,35 @@ is_write() {
   esac
 }
 
+# The backend the script runs on: sqlite, or postgresql under tests/e2e/on_pg.bash, where
+# each database file the script names stands for a database of a throwaway server
+# (tests/e2e/pg_shim.bash). on_pg TRUE: whether it is PostgreSQL.
+on_pg() { [ "${OB_BACKEND:-sqlite}" = postgresql ]; }
+# dbq DB SQLITE_SQL [PG_SQL]: asks the database directly (what the API does not show, such
+# as the rows a killed server left), in the form for the backend it is on: SQLite's tables
+# (records, appointments, log_entries) or PostgreSQL's (store_records, store_appointments,
+# log_pg_entry); the statistics' tables (stats_*) have the same names and columns on both,
+# so one form does. Output as sqlite3 prints it: one row a line, columns joined by '|'.
+pg_ci() { printf 'host=%s port=%s user=postgres dbname=%s' "$OB_PG_DIR" "$OB_PG_PORT" "$(pg_dbname "$1")"; } # libpq conninfo of DB's database
+pg_dbname() { printf 'ob_%s' "$(realpath -m -- "$1" | tr -d '\n' | md5sum | cut -c1-20)"; } # as pg_shim.bash
+dbq() {
+  if on_pg; then
+    psql -X -q -t -A "$(pg_ci "$1")" -c "${3-$2}"
+  else
+    sqlite3 -cmd '.timeout 5000' "$1" "$2"
+  fi
+}
+
+# db_at DB: where the server finds DB, for a configuration file that names it (the shim
+# sees only the command line): the file itself, or its database's URI on PostgreSQL
+db_at() {
+  if on_pg; then
+    printf 'postgresql://postgres@/%s?host=%s&port=%s' "$(pg_dbname "$1")" "$OB_PG_DIR" "$OB_PG_PORT"
+  else
+    printf '%s' "$1"
+  fi
+}
+
 # the_end: prints the counts; the script's exit status says whether anything failed
 the_end() {
   echo "$pass passed, $failn failed"

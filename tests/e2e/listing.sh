@@ -5,6 +5,7 @@
 # the change; a repeated feed changes nothing; a bad line changes nothing; a deregistration
 # ends the listing; a change dated before the current listing is refused; no CPR number in
 # any output (R-CPR-2). Prints "N passed, M failed".
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"

@@ -4,6 +4,7 @@
 # outsider and every member, differencing against the stored earlier release, rounding,
 # the DP budget, planning (k = 10), clinic-local figures, who may order a release, retention
 # and --help. Every check can fail. Prints "N passed, M failed".
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -13,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 db="$work/s.db"
 P=(--from 2025-11-01 --to 2026-11-01 --report-date 2026-11-01)
 S=("$bin" stats cluster --db "$db" --cluster klynge-0 --code T90)
-sets() { sqlite3 "$db" "select count(*) from stats_release_set s join stats_release r on r.id=s.release where r.cluster='$1'"; }
+sets() { dbq "$db" "select count(*) from stats_release_set s join stats_release r on r.id=s.release where r.cluster='$1'"; }
 # no released figure (cells, row totals, column totals, grand total) in 1..k-1; listed >= k
 small() { jq --argjson k "$2" '[(.rows[] | .listed, .diagnosed, .cells[]), .total.diagnosed,
           .total.cells[] | select(type == "number" and . > 0 and . < $k)] | length' "$1"; }
@@ -115,20 +116,20 @@ out=$("$bin" stats cluster --db "$db" --cluster klynge-0 2>&1); rc=$?
 # the audit's work limit (R-STAT-8, docs/statistics.md): a release whose joint audit needs
 # more is refused with the reason, exit 5, logged as a refusal, nothing recorded; the same
 # query gets the same answer (a count, not a time)
-nrel=$(sqlite3 "$db" "select count(*) from stats_release")
-nlog=$(sqlite3 "$db" "select count(*) from log_entries")
+nrel=$(dbq "$db" "select count(*) from stats_release")
+nlog=$(dbq "$db" "select count(*) from log_entries" "select count(*) from log_pg_entry")
 for k in 1 2; do
   out=$(OVERBLIK_STATS_WORK_LIMIT=200 "${S[@]}" "${P[@]}" --bands 135 2>&1); rc=$?
   [ $rc -eq 5 ] && ok || bad "over the work limit: refused, exit 5 (rc=$rc: $out)"
   has "the refusal says why ($k)" "$out" "work limit"
 done
-[ "$(sqlite3 "$db" "select count(*) from stats_release")" = "$nrel" ] && ok ||
+[ "$(dbq "$db" "select count(*) from stats_release")" = "$nrel" ] && ok ||
   bad "a refused release is not recorded"
-[ "$(sqlite3 "$db" "select count(*) from log_entries")" = $((nlog + 2)) ] && ok ||
+[ "$(dbq "$db" "select count(*) from log_entries" "select count(*) from log_pg_entry")" = $((nlog + 2)) ] && ok ||
   bad "each refusal is one log entry"
 
 # every release is recorded and logged
-n=$(sqlite3 "$db" "select count(*) from stats_release")
+n=$(dbq "$db" "select count(*) from stats_release")
 [ "$n" -ge 12 ] && ok || bad "releases recorded ($n)"
 "$bin" log verify --db "$db" >/dev/null && ok || bad "log still verifies"
 
@@ -147,14 +148,14 @@ out=$(OB_TEST_CLOCK=1 "$bin" stats expire --db "$db" --now "$later" 2>&1); rc=$?
 [ "$(sets klynge-0)" = "$before" ] && ok || bad "a refused clock move deleted nothing"
 earlier=$(date -u -d '-14 months' +%Y-%m-%d)
 OB_TEST_CLOCK=1 "${S[@]}" --from 2024-06-01 --to 2025-06-01 --report-date 2025-06-01 --now "$earlier" >/dev/null && ok || bad "a release made 14 months ago"
-pub=$(sqlite3 "$db" "select count(*) from stats_published")
+pub=$(dbq "$db" "select count(*) from stats_published")
 out=$("$bin" stats expire --db "$db"); rc=$?
 [ $rc -eq 0 ] && ok || bad "expire (rc=$rc)"
 has "the old release's data sets deleted" "$out" "1 release(s)"
-[ "$(sqlite3 "$db" "select count(*) from stats_release where expired is not null")" = 1 ] && ok || bad "one release expired"
+[ "$(dbq "$db" "select count(*) from stats_release where expired is not null")" = 1 ] && ok || bad "one release expired"
 [ "$(sets klynge-0)" = "$before" ] && ok || bad "the recent releases' data sets kept"
-[ "$(sqlite3 "$db" 'select count(*) from stats_published')" = "$pub" ] && ok || bad "published tables kept"
-[ "$(sqlite3 "$db" 'select count(*) from stats_release')" -ge "$n" ] && ok || bad "release records kept"
+[ "$(dbq "$db" 'select count(*) from stats_published')" = "$pub" ] && ok || bad "published tables kept"
+[ "$(dbq "$db" 'select count(*) from stats_release')" -ge "$n" ] && ok || bad "release records kept"
 "$bin" log verify --db "$db" >/dev/null && ok || bad "log verifies after expiry"
 
 the_end

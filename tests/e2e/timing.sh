@@ -15,6 +15,7 @@
 #    time. At 6e667cd the POST by CPR took 13% longer for a hidden patient (70-80 us), which
 #    this catches; the earlier "medians within a factor 1.5" could not.
 # It prints what it measured. Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"

@@ -10,6 +10,7 @@
 # CapabilityStatement lists the operation. Also the patient's own GP showing a patient who is
 # not digital their log (X-Shown-To-Patient, R-BLK-3), logged as such. Prints "N passed, M
 # failed".
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -26,7 +27,7 @@ db="$work/u.db"
   --report-date 2026-11-01 >/dev/null 2>&1 && ok || bad "a cluster release"
 # an included patient who has an attorney (limited to appointments, medication, measurements),
 # and a patient who is not included
-mapfile -t inc < <(sqlite3 "$db" "select patient from stats_release_patient order by patient")
+mapfile -t inc < <(dbq "$db" "select patient from stats_release_patient order by patient")
 [ "${#inc[@]}" -gt 5 ] && ok || bad "the release recorded its patients (${#inc[@]})"
 who="" holder=""
 while read -r line; do
@@ -116,7 +117,7 @@ n=$(jq '[.entry[].resource | tostring | select(test("R-BLK-3") and test("showed 
 
 # retention deleted the release's figure sets: the use is still told (recorded, not derived)
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""
-sqlite3 "$db" "delete from stats_release_set; update stats_release set expired = 1"
+dbq "$db" "delete from stats_release_set; update stats_release set expired = 1"
 serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
 code=$(uses "$me" "$who")
 eq "after retention: 200" "$code" 200
@@ -125,14 +126,14 @@ eq "after retention: the release is still named" "$(flat | jq -r '[.[] | select(
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""
 "$bin" stats cluster --db "$db" --cluster klynge-0 --code T90 --from 2025-12-01 --to 2026-11-01 \
   --report-date 2026-11-01 >/dev/null 2>&1
-last=$(sqlite3 "$db" "select max(id) from stats_release")
-sqlite3 "$db" "delete from stats_release_patient where release = $last"
-if sqlite3 "$db" "select 1 from stats_release_set where release = $last limit 1" | grep -q 1; then
+last=$(dbq "$db" "select max(id) from stats_release")
+dbq "$db" "delete from stats_release_patient where release = $last"
+if dbq "$db" "select 1 from stats_release_set where release = $last limit 1" | grep -q 1; then
   serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
   code=$(uses "$me" "$who")
   rel=$(flat | jq -r --arg r "$last" '[.[] | select(.release == $r)][0].source // ""')
   # the patient may or may not be in the second period's figures; when they are, it is derived
-  if sqlite3 "$db" "select count(*) from stats_release_set where release = $last" | grep -qv '^0$'; then
+  if dbq "$db" "select count(*) from stats_release_set where release = $last" | grep -qv '^0$'; then
     [ -z "$rel" ] || has "an older release: derived from its figure sets" "$rel" "kept figures"
   fi
   ok

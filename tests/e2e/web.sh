@@ -9,6 +9,7 @@
 # CSRF, no CPR in any URL). Prints "N passed, M failed"; exits non-zero on any failure, and
 # fails (never skips) when node, npm, chromium or the npm packages are missing.
 # OB_WEB_DIR=web serves the pages from disk (development); OB_WEB_ONLY=name runs one test.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 src=$(cd "$(dirname "$0")/../.." && pwd)

@@ -10,6 +10,7 @@
 # that misbehaves on purpose (the mock in web_idp.mjs), ID tokens for another client (aud,
 # azp), with another login's nonce, another issuer, expired, a foreign key, alg none.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 src=${OB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

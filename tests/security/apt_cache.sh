@@ -11,6 +11,7 @@
 #   was written. With one SQLite connection shared by every thread, a running scan pinned
 #   an old snapshot and the search read (and cached) the booked row.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

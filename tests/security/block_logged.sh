@@ -6,6 +6,7 @@
 # log showed no attempt on what the block protects. Now each category the block withheld is
 # a denial in the patient's log (with what it withheld), written with the permit; the GP's
 # answer is unchanged (the marker, nothing of the unit). Fails on 69b6731 (no denial).
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 # a patient with items from their GP clinic and from one hospital unit

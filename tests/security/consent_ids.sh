@@ -6,6 +6,7 @@
 # unique across patients: the load is refused with an error naming the line and the id,
 # and nothing of it is kept (all or nothing). Ids within one file and across loads alike.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

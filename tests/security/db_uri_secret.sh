@@ -4,8 +4,8 @@
 # command that took it derived file names from it (the JWKS "beside the database", a
 # missing-database hint) and printed them, password included. Every command, with the URI
 # as --db URI, --db=URI and OVERBLIK_DB: nothing it prints holds the password, and each but
-# the few that run on PostgreSQL (serve, load, log verify/prove/expire, the hub's commands,
-# witness update) refuse plainly (exit 2); serve without the key files it needs there is a
+# the few that run on PostgreSQL (serve, load, log verify/prove/expire, the hub's commands
+# and stats, witness update) refuse plainly (exit 2); serve without the key files it needs there is a
 # usage error too. The witness, which runs on PostgreSQL, is given its state file: none is
 # named after the URI.
 # Prints "N passed, M failed"; exits non-zero on any failure. A few seconds.
@@ -20,7 +20,6 @@ printf 'x' >"$work/key.pub"
 
 cmds=("serve" "init" "token --kind citizen --patient pt-1" "backup --out $work/copy.db"
   "restore --from $work/copy.db" "tour" "log expire --before 2020-01-01"
-  "stats cluster --cluster c --code T90" "listing import $work/none.csv" "source list"
   "cpr lookup")
 for c in "${cmds[@]}"; do
   for form in arg eq env; do
@@ -49,7 +48,8 @@ grep -q "$secret" <<<"$out" && bad "log prove printed the password: $out" || ok
 # they say so and stop, without the password; without --keys, a plain refusal
 "$bin" init --db "$work/k.db" >/dev/null 2>&1
 for c in "gen --patients 5" "decide --pro p --patient pt-1" "block list --patient pt-1" \
-  "consent list --patient pt-1" "grant list" "people list" "log show --patient pt-1"; do
+  "consent list --patient pt-1" "grant list" "people list" "log show --patient pt-1" \
+  "stats cluster --cluster c --code T90" "stats expire" "source list" "listing import -"; do
   for keys in "" "--keys $work/k.key"; do
     out=$("$bin" $c --db "$uri" $keys 2>&1 </dev/null); rc=$?
     if grep -q "$secret" <<<"$out"; then bad "'$c' $keys printed the password: $(head -c 200 <<<"$out")"

@@ -7,6 +7,7 @@
 # 400 (501 for the coding) as an OperationOutcome, the connection closed, and the smuggled
 # request never answered. HTTP/1.1 without Host: 400. A query of 300 or 2,000 parameters:
 # a 400 at once, not a 30 s wait. Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

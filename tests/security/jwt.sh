@@ -8,6 +8,7 @@
 # unknown key. A valid token and its low-s form are accepted (the control is not "refuse
 # everything"). A token's jti is good for one write: the second write with it is 401, as is a
 # write with a token that has no jti. Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

@@ -4,6 +4,7 @@
 # professional names on_behalf_of, so someone else is logged as responsible and their
 # "what assistants did for me" list fills with patients they never treated. Both refused at
 # the door. Fails on a78fde3.
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"item"' "$nd" | grep '"category":"measurement"' | grep '"source":"clinical"' \

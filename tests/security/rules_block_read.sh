@@ -5,6 +5,7 @@
 # with full power of attorney, and the professional who recorded a block or consent for the
 # patient (that one only) read them; anyone else gets the answer of a patient who does not
 # exist. Fails on a78fde3 (the GP clinic's doctors read every block).
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"patient"' "$nd" | jq -r 'select(.gp != null) | .id' | head -1)

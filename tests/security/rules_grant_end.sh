@@ -6,6 +6,7 @@
 # event and no other source's. Each takes effect at once and is logged; the patient sees
 # the end of their fuldmagt. Fails on a78fde3 (no $end; a re-sent record with an end date
 # leaves the holder's access open).
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"item"' "$nd" | grep '"category":"measurement"' | grep '"source":"clinical"' \

@@ -3,6 +3,7 @@
 # patient's own home measurements, because patient-reported data was stored with the GP
 # clinic as origin and a clinic always reads its own records. Patient-reported data has the
 # patient as its source: blocks apply to it. Fails on a78fde3.
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"patient"' "$nd" | jq -r 'select(.gp != null) | .id' | head -1)

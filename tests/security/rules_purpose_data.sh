@@ -3,6 +3,7 @@
 # database data read under a consent purpose. The checks that keep them out of treatment
 # ran only for treatment purposes; SHARING and PREVENTION let them through. They hold for
 # every purpose but the ones the rules name. Fails on a78fde3.
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"patient"' "$nd" | jq -r 'select(.gp != null) | .id' | head -1)

@@ -5,6 +5,7 @@
 # 404) and nothing logged. Each refused attempt is now in the log, where the patient sees
 # it; the attacker's answer is unchanged and the same for a patient who does not exist.
 # Fails on a78fde3 (no entries).
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"patient"' "$nd" | jq -r 'select(.gp != null) | .id' | head -1)

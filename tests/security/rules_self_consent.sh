@@ -6,6 +6,7 @@
 # their own site, and consent-based reads honour blocks anyway. A legitimate oral consent
 # is shown to the patient as recorded on their behalf. Fails on a78fde3 (201, and the
 # blocked GP reads the patient's measurements).
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 # a patient with clinical measurements from their GP clinic

@@ -5,6 +5,7 @@
 # showed only Organization/<site>. A system caller must be a registered source, bound to the
 # site of its registration, limited to the operations it allows, reading for treatment only,
 # and named in the patient's log. Fails on a78fde3.
+# backends: sqlite postgresql
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/rules_lib.bash"
 pid=$(grep '"type":"item"' "$nd" | grep '"category":"measurement"' | grep '"source":"clinical"' \

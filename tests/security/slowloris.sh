@@ -6,6 +6,7 @@
 # no more than its per-address share, and every slow connection must be cut once its
 # header deadline passes. A request whose body trickles in is cut at its body deadline.
 # Bounded: about 15 s. Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

@@ -6,6 +6,7 @@
 # what every label means and keeps every release; tests/security/stats_attacker.py (GLPK's
 # glpsol, a separate MILP solver) computes the exact range of every hidden figure for the
 # outsider, each clinic and each pair of clinics. Every check fails on a78fde3.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,7 +117,7 @@ rel g g1.json --code T90 --from 2025-10-01 --to 2026-10-01 --report-date 2026-10
 "$bin" stats expire --db "$work/g.db" --now 2099-01-01 >/dev/null 2>&1
 "$bin" stats cluster --db "$work/g.db" --cluster kl --code T90 "${P[@]}" --now 2099-01-01 >/dev/null 2>&1
 eq "T-STAT-8 no release marked expired by a clock move" \
-  "$(sqlite3 "$work/g.db" 'select count(*) from stats_release where expired is not null')" 0
+  "$(dbq "$work/g.db" 'select count(*) from stats_release where expired is not null')" 0
 rel g g2.json --code T90 "${P[@]}"
 if [ -s "$work/g1.json" ] && [ -s "$work/g2.json" ]; then
   eq "T-STAT-8 refresh after a clock move: no released cell moved by 1..4" "$(grown g1.json g2.json)" 0

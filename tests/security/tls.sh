@@ -13,6 +13,7 @@
 #   --insecure-plain-http.
 # Settings go through the environment, so that a server without them runs (and fails).
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

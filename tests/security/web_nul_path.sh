@@ -8,6 +8,7 @@
 # after the NUL rode along in the URL, past the check that refuses CPR numbers in addresses.
 # Every address holding %00 (path or query): 400, nothing answered for it. Bounded: a few
 # seconds. Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"

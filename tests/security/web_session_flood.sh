@@ -9,6 +9,7 @@
 # person logs in 17 times; at most 16 of their sessions live (the least recently used one
 # ended), and another person's session is untouched. Bounded: about 20 s. Prints
 # "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 src=${OB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
