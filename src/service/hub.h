@@ -63,6 +63,8 @@ typedef struct ob_hub {
      * replays (owned), and the newest record of it applied to ix (under the lock). */
     struct ob_pgsync *sync;
     int64_t records_applied;
+    /* On PostgreSQL: the override counts every server adds to (owned; R-BLK-4, T-DB-9) */
+    struct ob_pgovr *ovr_pg;
 } ob_hub;
 
 typedef struct ob_hub_options {

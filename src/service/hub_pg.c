@@ -30,7 +30,9 @@
 
 #include "core/alloc.h"
 #include "service/hub_internal.h"
+#include "service/overrides.h"
 #include "store/log.h"
+#include "store/pg/overrides_pg.h"
 #include "store/pg/pg_sync.h"
 #include "store/pg/store_pg.h"
 
@@ -125,6 +127,31 @@ static bool refusing(ob_hub *h)
     return atomic_load(&h->stopped) || atomic_load(&h->rebuild_due);
 }
 
+/* The override counts of every server (service/overrides.h, store/pg/overrides_pg.h): the
+ * professional or site by its id, which every server knows it by. A count that fails is
+ * said on the server's log; this server's own count decides that alert then. */
+static ob_status override_total(void *ctx, char kind, uint32_t id, ob_time now, uint64_t *total,
+                                ob_err *e)
+{
+    ob_hub *h = ctx;
+    char ext[160] = "";
+    pthread_rwlock_rdlock(&h->lock);
+    if (kind == 'p' && id < h->ix->npros)
+        snprintf(ext, sizeof ext, "%s", h->ix->pros[id].ext_id);
+    else if (kind == 's' && id < h->ix->norgs)
+        snprintf(ext, sizeof ext, "%s", h->ix->orgs[id].ext_id);
+    pthread_rwlock_unlock(&h->lock);
+    if (!ext[0])
+        return ob_err_set(e, OB_ENOTFOUND, "no such professional or site");
+    ob_status rc = ob_pgovr_count(h->ovr_pg, kind, ext, now, total, e);
+    if (rc && h->notice) {
+        char msg[sizeof e->msg + 64];
+        snprintf(msg, sizeof msg, "override alert counted by this server alone: %s", e->msg);
+        h->notice(h->notice_ctx, msg);
+    }
+    return rc;
+}
+
 ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
 {
     char id[160];
@@ -136,11 +163,18 @@ ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
         snprintf(id, sizeof id, "%s/%ld", host, (long)getpid());
     }
     ob_pgsync_config cfg = {id, 0, 0, true, sync_ready, sync_reset};
-    return ob_pgsync_open(h->db_path, &cfg, sync_apply, h, &h->sync, e);
+    ob_status rc = ob_pgsync_open(h->db_path, &cfg, sync_apply, h, &h->sync, e);
+    if (!rc && h->overrides && (rc = ob_pgovr_open(h->db_path, &h->ovr_pg, e)) == OB_OK)
+        ob_overrides_share(h->overrides, override_total, h);
+    return rc;
 }
 
 void ob_hub_pg_close(ob_hub *h)
 {
+    if (h->overrides)
+        ob_overrides_share(h->overrides, NULL, NULL);
+    ob_pgovr_close(h->ovr_pg);
+    h->ovr_pg = NULL;
     ob_pgsync_close(h->sync);
     h->sync = NULL;
 }

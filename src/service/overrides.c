@@ -4,6 +4,7 @@
 #include "service/overrides.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -21,6 +22,8 @@ struct ob_overrides {
     window *pros, *orgs; /* owned */
     uint32_t pro_threshold, site_threshold;
     uint64_t pro_alerts, site_alerts;
+    ob_overrides_shared_fn shared; /* NULL: this server's counts decide */
+    void *shared_ctx;
 };
 
 ob_status ob_overrides_new(size_t npros, size_t norgs, uint32_t pro_threshold,
@@ -89,17 +92,57 @@ static uint32_t bump(window *w, int64_t hour, uint32_t threshold)
     return t % threshold == 0 ? (uint32_t)t : 0;
 }
 
+void ob_overrides_share(ob_overrides *o, ob_overrides_shared_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&o->mu);
+    o->shared = fn;
+    o->shared_ctx = ctx;
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* The alert of a shared total: the total when it is a multiple of the threshold, else 0;
+ * *used false when there is no shared count (none configured, or it failed). */
+static uint32_t shared_alert(ob_overrides_shared_fn fn, void *ctx, char kind, uint32_t id,
+                             ob_time now, uint32_t threshold, bool *used)
+{
+    *used = false;
+    if (!fn || id == UINT32_MAX)
+        return 0;
+    uint64_t t = 0;
+    ob_err e = {0};
+    if (fn(ctx, kind, id, now, &t, &e) != OB_OK || t == 0)
+        return 0;
+    *used = true;
+    return t % threshold == 0 ? (uint32_t)t : 0;
+}
+
 void ob_overrides_count(ob_overrides *o, uint32_t pro, uint32_t site, ob_time now,
                         uint32_t *pro_alert, uint32_t *site_alert)
 {
     int64_t hour = (int64_t)now / 3600;
-    *pro_alert = *site_alert = 0;
+    uint32_t p = 0, s = 0;
     pthread_mutex_lock(&o->mu);
-    if (pro < o->npros && (*pro_alert = bump(&o->pros[pro], hour, o->pro_threshold)))
-        o->pro_alerts++;
-    if (site < o->norgs && (*site_alert = bump(&o->orgs[site], hour, o->site_threshold)))
-        o->site_alerts++;
+    if (pro < o->npros)
+        p = bump(&o->pros[pro], hour, o->pro_threshold);
+    if (site < o->norgs)
+        s = bump(&o->orgs[site], hour, o->site_threshold);
+    ob_overrides_shared_fn fn = o->shared;
+    void *ctx = o->shared_ctx;
+    uint32_t pt = o->pro_threshold, st = o->site_threshold;
     pthread_mutex_unlock(&o->mu);
+    bool used;
+    uint32_t sp = shared_alert(fn, ctx, 'p', pro, now, pt, &used);
+    if (used)
+        p = sp;
+    uint32_t ss = shared_alert(fn, ctx, 's', site, now, st, &used);
+    if (used)
+        s = ss;
+    pthread_mutex_lock(&o->mu);
+    o->pro_alerts += p != 0;
+    o->site_alerts += s != 0;
+    pthread_mutex_unlock(&o->mu);
+    *pro_alert = p;
+    *site_alert = s;
 }
 
 void ob_overrides_each(ob_overrides *o, ob_time now, ob_overrides_fn fn, void *ctx)

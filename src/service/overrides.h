@@ -39,6 +39,16 @@ void ob_overrides_set_thresholds(ob_overrides *o, uint32_t pro_threshold, uint32
 void ob_overrides_count(ob_overrides *o, uint32_t pro, uint32_t site, ob_time now,
                         uint32_t *pro_alert, uint32_t *site_alert);
 
+/* Several servers counting together (PostgreSQL; store/pg/overrides_pg.h, T-DB-9): `fn`
+ * gives the window's total over every server of professional (kind 'p') or site ('s') `id`,
+ * this override included, and the alert is decided on that total (ids beyond the counters
+ * made at ob_overrides_new are counted there too). When fn fails, this server's own count
+ * decides. This server's own counts stay what ob_overrides_each reports. fn is called
+ * without the counters' lock; ctx is borrowed and must outlive the counters' use. */
+typedef ob_status (*ob_overrides_shared_fn)(void *ctx, char kind, uint32_t id, ob_time now,
+                                            uint64_t *total, ob_err *e);
+void ob_overrides_share(ob_overrides *o, ob_overrides_shared_fn fn, void *ctx);
+
 /* The current window's counts, for /metrics: fn is called for every professional and site
  * with a non-zero count (kind 'p' or 's'), then once more per kind with the total number
  * of alerts raised since start (id UINT32_MAX). */

@@ -4,7 +4,8 @@
 # data, loaded), addr_a/addr_b and pid_a/pid_b, and pids (killed at exit); sql runs SQL;
 # start NAME starts another server. The keys and token keys come from a scratch SQLite
 # installation ($work/k.*), kept empty as $work/k0/ (copy it for a SQLite server with the same
-# keys). PG_GEN_PATIENTS and PG_GEN_SEED choose the data (300 patients, seed 7).
+# keys). PG_GEN_PATIENTS and PG_GEN_SEED choose the data (300 patients, seed 7);
+# PG_SERVE_ARGS, more arguments for every server.
 need psql jq curl
 pg_two_servers() {
   root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +37,7 @@ pg_two_servers() {
   start() { # start NAME: a server on PostgreSQL, its pid and address in pid_NAME, addr_NAME
     local p a
     serve_bg p a "$work/$1.out" "$work/$1.err" --db "$uri" --keys "$work/k.key" \
-      --jwks "$work/k.jwks.json" --listen 127.0.0.1:0 --threads 2 --server-id "$1"
+      --jwks "$work/k.jwks.json" --listen 127.0.0.1:0 --threads 2 --server-id "$1" ${PG_SERVE_ARGS:-}
     pids+=("$p")
     printf -v "pid_$1" %s "$p"
     printf -v "addr_$1" %s "$a"
