@@ -41,6 +41,12 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
             "rule", le->rule ? le->rule : "", "override", le->override, "reason",
             le->reason ? le->reason : "", "justification",
             le->justification ? le->justification : "");
+        /* which patient and what (internal ids and FHIR paths: never a CPR number, R-CPR-2) */
+        if (o &&
+            (json_object_set_new(o, "patient", json_string(le->patient ? le->patient : "")) ||
+             json_object_set_new(o, "resource", json_string(le->resource ? le->resource : "")) ||
+             json_object_set_new(o, "actor_org", json_string(le->actor_org ? le->actor_org : ""))))
+            json_decref(o), o = NULL;
         char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (t)
             puts(t);
@@ -74,6 +80,7 @@ static const char *const flags[] = {"help", "json", "checkpoint-now", NULL};
 static const char *const valued[] = {"db",
                                      "keys",
                                      "patient",
+                                     "actor",
                                      "professional",
                                      "seq",
                                      "limit",
@@ -144,7 +151,9 @@ static ob_status cosigned_by(const char *note, const char *vkey, const ob_note_k
 static int usage(int code)
 {
     printf(
-        "usage: overblik log show --patient ID [--json] [--limit N]\n"
+        "usage: overblik log show --patient ID [--actor ID] [--json] [--limit N]\n"
+        "       overblik log show --actor ID [--json] [--limit N]  (what one person or\n"
+        "                 system did: a professional's id, a client id, operator:NAME)\n"
         "       overblik log assistants --professional ID [--json]\n"
         "       overblik log verify [--key PUBFILE] [--witness STATEFILE]\n"
         "       overblik log verify --db postgresql://... --key PUBFILE [--checkpoint-every N]\n"
@@ -403,13 +412,15 @@ int cmd_log(int argc, char **argv)
     if (strcmp(sub, "show") == 0 || strcmp(sub, "assistants") == 0) {
         ob_log_query q;
         memset(&q, 0, sizeof q);
-        if (strcmp(sub, "show") == 0)
+        if (strcmp(sub, "show") == 0) {
             q.patient = opt(&o, "patient", NULL);
-        else
+            q.actor_id = opt(&o, "actor", NULL); /* what one person or system did */
+        } else {
             q.on_behalf_of = opt(&o, "professional", NULL);
-        if (!q.patient && !q.on_behalf_of) {
+        }
+        if (!q.patient && !q.on_behalf_of && !q.actor_id) {
             fprintf(stderr, "overblik log %s: %s is required\n", sub,
-                    strcmp(sub, "show") == 0 ? "--patient" : "--professional");
+                    strcmp(sub, "show") == 0 ? "--patient or --actor" : "--professional");
             return EXIT_USAGE;
         }
         q.limit = (size_t)strtoull(opt(&o, "limit", "0"), NULL, 10);

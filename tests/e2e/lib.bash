@@ -85,6 +85,16 @@ dbq() {
   fi
 }
 
+# log_max DB: the newest entry's seq in DB's log (0 when empty), on either backend
+log_max() { dbq "$1" "select coalesce(max(seq), 0) from log_entries" "select coalesce(max(seq), 0) from log_pg_entry"; }
+# log_of DB SINCE --patient ID | --actor ID ...: the log's entries after seq SINCE as JSON
+# lines (`overblik log show --json`: the CLI's view, the same on either backend), for jq
+log_of() {
+  local db_=$1 since_=$2
+  shift 2
+  "$bin" log show --db "$db_" "$@" --json | jq -c --argjson s "$since_" 'select(.seq > $s)'
+}
+
 # db_at DB: where the server finds DB, for a configuration file that names it (the shim
 # sees only the command line): the file itself, or its database's URI on PostgreSQL
 db_at() {

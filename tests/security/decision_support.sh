@@ -8,6 +8,7 @@
 # the patient under treatment. At 6e667cd the operation did not exist and the purpose
 # opened any patient's records instead (tests/security/purpose.sh).
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
@@ -35,7 +36,7 @@ serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:
 [ -n "$addr" ] || { bad "server started"; cat "$work/err.txt"; exit 1; }
 t_dss=$("$bin" token --db "$db" --ttl 600 --kind professional --sub "$pro" --site "$gp" \
   --purposes TREAT,DECISIONSUPPORT)
-before=$(sqlite3 "$db" "select max(seq) from log_entries")
+before=$(log_max "$db")
 dss() { # PATIENT CODE [PURPOSE]
   curl -s -w '\n%{http_code}' -H "Authorization: Bearer $t_dss" -H "X-Purpose-Of-Use: ${3:-DECISIONSUPPORT}" \
     "$addr/fhir/Patient/\$patients-like-me?patient=Patient/$1&code=$2"
@@ -86,8 +87,8 @@ eq "R-ACC-15: a token without DECISIONSUPPORT cannot use it" "$code" 403
 
 # R-LOG-1: every use is logged on the patient under treatment, permits and denies
 eq "R-LOG-1: the uses are logged on the patients asked about" \
-  "$(sqlite3 "$db" "select group_concat(patient || ':' || permit, ' ') from (select patient, permit
-     from log_entries where seq > $before and category='decision_support' order by seq)")" \
+  "$(log_of "$db" "$before" --actor "$pro" | jq -rs 'map(select(.category == "decision_support"))
+     | sort_by(.seq) | map("\(.patient):\(if .decision == "permit" then 1 else 0 end)") | join(" ")')" \
   "$mine:1 $mine:1 $mine:1 $mine:1 $other:0 :0"
 
 the_end

@@ -6,6 +6,7 @@
 # At 6e667cd, " ", "x", a lone surrogate (%ED%A0%80), bidi and zero-width characters and
 # a CPR number were all accepted, and 50 overrides in a row raised nothing.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
@@ -40,7 +41,7 @@ serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:
 [ -n "$addr" ] || { bad "server started"; cat "$work/err.txt"; exit 1; }
 t_pro=$("$bin" token --db "$db" --kind professional --sub "$pro" --site "$gp" --ttl 600)
 t_mon=$("$bin" token --db "$db" --kind system --client-id monitor --ttl 600)
-before=$(sqlite3 "$db" "select max(seq) from log_entries")
+before=$(log_max "$db")
 
 glass() { # PATIENT REASON(percent-encoded): the status of an emergency override search
   curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $t_pro" \
@@ -64,7 +65,7 @@ another person's CPR number (issue 19)|Broderen%20010203-1234%20er%20bevidstl%C3
 a CPR number with a space|Broderen%20010203%201234%20er%20bevidstl%C3%B8s%20og%20alene
 ROWS
 eq "T-TXT: no entry was logged for a refused reason" \
-  "$(sqlite3 "$db" "select count(*) from log_entries where seq > $before")" 0
+  "$(log_of "$db" "$before" --actor "$pro" | wc -l)" 0
 
 # a real reason opens a blocked record, flagged; six such overrides (T-OVR-1): the third
 # (the threshold) and the sixth raise an alert entry on the patient, in the server's log
@@ -75,19 +76,19 @@ for p in $pts; do
   [ "${#opened[@]}" -ge 6 ] && break
   [ "$(glass "$p" "$good")" = 200 ] && [ "$(jq -r .total "$work/body")" -gt 0 ] || continue
   # an override, when the search's entry says so (a clinic's own data needs none, R-ACC-2)
-  [ "$(sqlite3 "$db" "select override from log_entries where patient='$p' and event=0
-     order by seq desc limit 1")" = 1 ] && opened+=("$p")
+  [ "$(log_of "$db" "$before" --patient "$p" | jq -s 'map(select(.event == "decision")) | last | .override')" = true ] &&
+    opened+=("$p")
 done
 eq "six overrides opened a record" "${#opened[@]}" 6
 eq "an override is logged with its flag and reason" \
-  "$(sqlite3 "$db" "select override || '|' || justification from log_entries where seq > $before
-     and event = 0 and patient = '${opened[0]}'")" "1|Bevidstløs ved ankomst til skadestuen"
+  "$(log_of "$db" "$before" --patient "${opened[0]}" | jq -r 'select(.event == "decision") | "\(.override)|\(.justification)"')" \
+  "true|Bevidstløs ved ankomst til skadestuen"
 third=${opened[2]}
-alerts=$(sqlite3 "$db" "select count(*) from log_entries where seq > $before and category='override_alert'")
+alerts=$(log_of "$db" "$before" --actor "$pro" | jq -s 'map(select(.category == "override_alert")) | length')
 eq "T-OVR-1: two alerts for six overrides at a threshold of three" "$alerts" 2
 eq "T-OVR-1: the alert is on the patient of the override that reached the threshold" \
-  "$(sqlite3 "$db" "select patient || '|' || actor_id || '|' || actor_org || '|' || rule from log_entries
-     where seq > $before and category='override_alert' order by seq limit 1")" "$third|$pro|$gp|R-BLK-4"
+  "$(log_of "$db" "$before" --actor "$pro" | jq -rs 'map(select(.category == "override_alert")) | first |
+     "\(.patient)|\(.actor)|\(.actor_org)|\(.rule)"')" "$third|$pro|$gp|R-BLK-4"
 has "T-OVR-1: the server's log says so" "$(cat "$work/err.txt")" "3 block overrides by this professional"
 m=$(curl -s -H "Authorization: Bearer $t_mon" "$addr/metrics")
 has "T-OVR-1: /metrics counts the professional's overrides" "$m" "overblik_overrides_24h{professional=\"$pro\"} 6"

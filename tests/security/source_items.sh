@@ -5,6 +5,7 @@
 # (docs/security.md T-SRC-1, T-SRC-3, T-SRC-4, T-TXT-3; R-SRC-1, R-CPR-3). A real `overblik serve` over
 # generated patients. Before issue 20 none of these resources could be written at all.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
@@ -38,7 +39,7 @@ send() { # METHOD TOKEN PATH BODY
   curl -s -o "$work/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $(fresh "$2")" \
     -H "Content-Type: application/fhir+json" --data-binary "$4" "$addr/fhir$3"
 }
-before=$(sqlite3 "$db" "select max(seq) from log_entries")
+before=$(log_max "$db")
 clinic() { printf ',"extension":[{"url":"https://overblik.dk/fhir/StructureDefinition/responsible-clinic","valueReference":{"reference":"Organization/%s"}}]' "$1"; }
 
 eq "the hospital writes a medication for its cardiology unit" \
@@ -55,10 +56,10 @@ eq "T-SRC-1: ... nor reach it by its id (no update by id)" \
 eq "T-SRC-1: the GP's own identifier M-1 is its own item" \
   "$(send PUT "$t_gp" "/MedicationStatement?identifier=urn:gp0:med|M-1" "$(med urn:gp0:med M-1 "$other")")" 201
 eq "T-SRC-1: the hospital's item is unchanged (its patient, version 1)" \
-  "$(sqlite3 "$db" "select version || ':' || source from item_keys where ident_system='urn:hosp0:med'")" 1:epj-hosp-0
+  "$(dbq "$db" "select version || ':' || source from item_keys where ident_system='urn:hosp0:med'" \
+    "select version || ':' || source from store_item_keys where ident_system='urn:hosp0:med'")" 1:epj-hosp-0
 eq "T-SRC-1: refusals are logged with the client that tried" \
-  "$(sqlite3 "$db" "select count(*) from log_entries where seq > $before and actor_id='gpsys-0'
-     and permit=0 and rule='R-SRC-1'")" 2
+  "$(log_of "$db" "$before" --actor gpsys-0 | jq -s 'map(select(.decision == "deny" and .rule == "R-SRC-1")) | length')" 2
 # T-SRC-3: the responsible unit must be the source's site or below it
 eq "T-SRC-3: the hospital cannot file an item under another hospital's unit" \
   "$(send POST "$t_hosp" /MedicationStatement "$(med urn:hosp0:med M-2 "$cpr" "$(clinic hosp-1-med)")")" 400
@@ -69,7 +70,8 @@ eq "T-TXT-3: a note whose text names a CPR number is refused" \
   "$(send POST "$t_hosp" /DocumentReference "$(note urn:hosp0:doc N-1 "$cpr" "Pårørende $other ringede")")" 400
 hasnt "T-TXT-3: ... without quoting it" "$(cat "$work/body")" "$other"
 eq "T-TXT-3: ... and it is nowhere in the database" \
-  "$(sqlite3 "$db" "select count(*) from items where json like '%$other%'")" 0
+  "$(dbq "$db" "select count(*) from items where json like '%$other%'" \
+    "select count(*) from store_items where json like '%$other%'")" 0
 # T-SRC-4: the hub fetches nothing a source points at
 eq "T-SRC-4: an attachment by URL is refused" \
   "$(send POST "$t_hosp" /DocumentReference "$(note urn:hosp0:doc N-2 "$cpr" "x" ',"url":"http://127.0.0.1:1/secret"')")" 400

@@ -5,6 +5,7 @@
 # unknown CPR answered 400 "unknown patient" without a log entry or a count, and any source
 # could create appointments with another source's identifier system.
 # Prints "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
@@ -41,7 +42,7 @@ post() { # TOKEN BODY
   curl -s -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $(fresh "$1")" \
     -H "Content-Type: application/fhir+json" --data-binary "$2" "$addr/fhir/Appointment"
 }
-before=$(sqlite3 "$db" "select max(seq) from log_entries")
+before=$(log_max "$db")
 
 # T-SRC-1: identifier systems belong to the source that uses them
 eq "the hospital creates an appointment with its system" "$(post "$t_hosp" "$(apt urn:hosp0:booking H-1 "$cpr")")" 201
@@ -54,10 +55,10 @@ eq "T-SRC-1: ... nor a system the generator gave the hospital" \
   "$(post "$t_gp" "$(apt urn:overblik:gen:epj-hosp-0 X-1 "$cpr")")" 403
 eq "T-SRC-1: the GP system's own system is fine" "$(post "$t_gp" "$(apt urn:gp0:booking G-1 "$cpr")")" 201
 eq "T-SRC-1: one appointment has the hospital's system, and it is the hospital's" \
-  "$(sqlite3 "$db" "select group_concat(source) from appointments where ident_system='urn:hosp0:booking'")" epj-hosp-0
+  "$(dbq "$db" "select group_concat(source) from appointments where ident_system='urn:hosp0:booking'" \
+    "select string_agg(source, ',') from store_appointments where ident_system='urn:hosp0:booking'")" epj-hosp-0
 eq "T-SRC-1: the refusals are logged with the client that tried" \
-  "$(sqlite3 "$db" "select count(*) from log_entries where seq > $before and actor_id='gpsys-0'
-     and permit=0 and rule='R-APT-1'")" 3
+  "$(log_of "$db" "$before" --actor gpsys-0 | jq -s 'map(select(.decision == "deny" and .rule == "R-APT-1")) | length')" 3
 
 # T-ORC-2: probing for CPR numbers is logged and counted per source
 i=0
@@ -68,12 +69,11 @@ for c in "${unknown[@]}"; do
 done
 n=${#unknown[@]}
 eq "T-ORC-2: every probe is logged as a refused write by that client" \
-  "$(sqlite3 "$db" "select count(*) from log_entries where seq > $before and actor_id='gpsys-0'
-     and permit=0 and rule='R-APT-2'")" "$n"
+  "$(log_of "$db" "$before" --actor gpsys-0 | jq -s 'map(select(.decision == "deny" and .rule == "R-APT-2")) | length')" "$n"
 m=$(curl -s -H "Authorization: Bearer $t_mon" "$addr/metrics")
 has "T-ORC-2: /metrics counts the probes per client" "$m" "overblik_source_unknown_patient_total{client=\"gpsys-0\"} $n"
 hasnt "T-ORC-2: no CPR number in the server's log" "$(cat "$work/err.txt")" "${unknown[0]}"
 hasnt "T-ORC-2: no CPR number in the access log entries" \
-  "$(sqlite3 "$db" "select group_concat(reason || resource || patient) from log_entries where seq > $before")" "${unknown[0]}"
+  "$(log_of "$db" "$before" --actor gpsys-0; log_of "$db" "$before" --actor epj-hosp-0)" "${unknown[0]}"
 
 the_end
