@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Attack (T-DB-8; issue 18): a server stalls (here SIGSTOP: a frozen machine, its lease still
+# good for up to two seconds) while clients write through another. Every change on
+# PostgreSQL is acknowledged only once every server whose lease holds has applied it, so
+# each write waits up to a lease for the frozen one. That wait sat on an HTTP thread, and
+# held the writers' lock that every other write (its one-write-per-token claim first) needs:
+# two writes stopped a server with two threads from answering anything, /healthz included,
+# so the load balancer took a healthy server out, and a client (or a stalled peer) could do
+# so at will with a few writes. Now a change's answer is held on its suspended connection
+# and sent when the acknowledgement comes (pg_sync's acker thread, no lock held meanwhile):
+# with four writes waiting on server a (`--threads 2`), its /healthz and a read answer at
+# once, and the writes are answered 201 once b's lease has lapsed (about a lease, well
+# inside the deadline of two leases and a second: past it they would be answered 503, as a
+# failed log append is). Fails on a857903 (before the deferred acknowledgement): /healthz
+# took as long as the writes, 1.2 to 2 s.
+set -uo pipefail
+bin=${OB_BIN:?OB_BIN must point at the overblik binary}
+. "$(dirname "$0")/../e2e/lib.bash"
+. "$(dirname "$0")/../e2e/pg_lib.bash"
+pg_two_servers
+# a stopped process keeps a SIGTERM pending: thaw b before the cleanup stops the servers
+trap 'kill -CONT "$pid_b" 2>/dev/null; cleanup' EXIT
+pid=$(jq -r 'select(.type=="patient") | .id' "$nd" | head -1)
+cpr=$(jq -r --arg p "$pid" 'select(.type=="patient" and .id==$p) | .cpr' "$nd")
+org=$(jq -r 'select(.type=="org") | .id' "$nd" | grep '^hosp-' | head -1)
+block=$(jq -cn --arg p "Patient/$pid" --arg u "Organization/$org" '
+  {resourceType: "Consent", status: "active",
+   scope: {coding: [{system: "http://terminology.hl7.org/CodeSystem/consentscope", code: "patient-privacy"}]},
+   category: [{coding: [{system: "http://loinc.org", code: "59284-0"}]}],
+   patient: {reference: $p},
+   provision: {type: "deny", actor: [{role: {coding: [{system:
+     "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code: "IRCP"}]},
+     reference: {reference: $u}}]}}')
+reader=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
+# read NAME ADDR: the patient's own consents and blocks; "code seconds", the body in NAME.json
+read_on() {
+  curl -s --max-time 20 -o "$work/$1.json" -w '%{http_code} %{time_total}' \
+    -H "Authorization: Bearer $reader" "$2/fhir/Consent?patient=Patient/$pid"
+}
+fast() { awk -v t="$1" 'BEGIN { exit !(t < 1.0) }'; }
+eq "a read on a before" "$(read_on r0 "$addr_a" | cut -d' ' -f1)" 200
+n0=$(sql "SELECT count(*) FROM store_records WHERE type = 'block'")
+
+# Freeze b, but not inside its lease renewal: a transaction stopped there would hold the
+# changes' lock, and no server could write at all (a different stall, not this test's).
+for _ in 1 2 3 4 5; do
+  kill -STOP "$pid_b"
+  sleep 0.05
+  [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")" = 0 ] && break
+  kill -CONT "$pid_b"
+  sleep 0.2
+done
+wpids=()
+for i in 1 2 3 4; do # four writes on a, each with its own token (one write per token)
+  t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
+  curl -s --max-time 30 -o "$work/w$i.json" -w '%{http_code} %{time_total}' -X POST \
+    -H "Authorization: Bearer $t" -H 'Content-Type: application/fhir+json' \
+    "$addr_a/fhir/Consent" --data-binary "$block" >"$work/w$i.code" &
+  wpids+=($!)
+done
+sleep 0.4
+# while they wait for b: a's /healthz and a read, at once
+hz=$(curl -s --max-time 20 -o /dev/null -w '%{http_code} %{time_total}' "$addr_a/healthz")
+rd=$(read_on r1 "$addr_a")
+waiting=0
+for i in 1 2 3 4; do [ -s "$work/w$i.code" ] || waiting=$((waiting + 1)); done
+echo "# b frozen, $waiting of 4 writes on a waiting: /healthz ${hz#* } s, a read ${rd#* } s"
+eq "the writes on a wait for the frozen b" "$waiting" 4
+eq "a's /healthz answers while they wait" "${hz% *}" 200
+fast "${hz#* }" && ok || bad "a's /healthz took ${hz#* } s (two threads held by writes waiting for b)"
+eq "a read on a answers while they wait" "${rd% *}" 200
+fast "${rd#* }" && ok || bad "a read on a took ${rd#* } s"
+
+for p in "${wpids[@]}"; do wait "$p"; done
+for i in 1 2 3 4; do
+  read -r code secs <"$work/w$i.code"
+  echo "# write $i: $code after $secs s"
+  eq "write $i answered once b's lease lapsed" "$code" 201
+  has "... with the block" "$(cat "$work/w$i.json")" '"resourceType":"Consent"'
+done
+eq "four blocks stored" "$(sql "SELECT count(*) FROM store_records WHERE type = 'block'")" $((n0 + 4))
+hasnt "a answered no write 503" "$(cat "$work/a.err")" "answered 503"
+
+# b thawed: it answers again only once it has applied them (its lease), and then shows them
+kill -CONT "$pid_b"
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$addr_b/healthz")" = 200 ] && break
+  sleep 0.1
+done
+eq "b answers again" "$(read_on rb "$addr_b" | cut -d' ' -f1)" 200
+read_on ra "$addr_a" >/dev/null
+entries() { jq '[.entry[]?] | length' "$work/$1.json"; }
+eq "... with the blocks made on a while it was frozen" "$(entries rb)" "$(entries ra)"
+eq "... four more than before" "$(entries ra)" $(($(entries r0) + 4))
+the_end
