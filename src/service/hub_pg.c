@@ -183,18 +183,27 @@ static ob_status note_in_order(ob_hub *h, ob_store_tx *tx, int64_t *order_seq, o
     return ob_pgsync_change_in_tx(h->sync, tx, "records", note, order_seq, e);
 }
 
-/* A deferred acknowledgement: the defer's done and ctx, and the change's log entry. */
+/* A deferred acknowledgement: the defer (copied: the transport's is gone by then) and the
+ * change's log entry. */
 typedef struct pg_ack {
-    void (*done)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
-    void *ctx;
+    ob_hub_defer d;
     uint64_t log_seq;
 } pg_ack;
+
+/* The defer's done for a change committed at log_seq: st OB_OK when acknowledged; else it
+ * is not, and the transport is told (unconfirmed) before its done. */
+static void ack_finish(const ob_hub_defer *d, ob_status st, uint64_t log_seq, const ob_err *err)
+{
+    if (st && d->unconfirmed)
+        d->unconfirmed(d->ctx);
+    d->done(d->ctx, st, log_seq, st ? err : NULL);
+}
 
 /* On pg_sync's acker thread (or in its close): the change may be acknowledged, or not. */
 static void ack_done(void *ctx, ob_status st, const ob_err *err)
 {
     pg_ack *a = ctx;
-    a->done(a->ctx, st, a->log_seq, err);
+    ack_finish(&a->d, st, a->log_seq, err);
     ob_free(a);
 }
 
@@ -211,13 +220,13 @@ static ob_status acknowledge(ob_hub *h, int64_t order_seq, uint64_t log_seq, ob_
     pg_ack *a = ob_malloc(sizeof *a);
     d->hold(d->ctx);
     if (a) {
-        *a = (pg_ack){d->done, d->ctx, log_seq};
+        *a = (pg_ack){*d, log_seq};
         if (ob_pgsync_wait_async(h->sync, order_seq, ack_done, a, NULL) == OB_OK)
             return OB_OK;
         ob_free(a);
     }
     ob_status rc = ob_pgsync_wait(h->sync, order_seq, e);
-    d->done(d->ctx, rc, log_seq, rc ? e : NULL);
+    ack_finish(d, rc, log_seq, e);
     return rc;
 }
 
