@@ -214,9 +214,11 @@ static void ack_done(void *ctx, ob_status st, const ob_err *err)
  * the hold itself. */
 static ob_status acknowledge(ob_hub *h, int64_t order_seq, uint64_t log_seq, ob_err *e)
 {
+    if (order_seq <= 0) /* nothing new in the order: nothing to wait for */
+        return OB_OK;
     const ob_hub_defer *d = ob_hub_defer_get();
-    if (!d || order_seq <= 0) /* nothing new in the order: nothing to wait for */
-        return order_seq > 0 ? ob_pgsync_wait(h->sync, order_seq, e) : OB_OK;
+    if (!d)
+        return ob_pgsync_wait(h->sync, order_seq, e);
     pg_ack *a = ob_malloc(sizeof *a);
     d->hold(d->ctx);
     if (a) {

@@ -20,17 +20,7 @@ bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 pg_two_servers
 # a stopped process keeps a SIGTERM pending: thaw b before the cleanup stops the servers
 trap 'kill -CONT "$pid_b" 2>/dev/null; cleanup' EXIT
-pid=$(jq -r 'select(.type=="patient") | .id' "$nd" | head -1)
-cpr=$(jq -r --arg p "$pid" 'select(.type=="patient" and .id==$p) | .cpr' "$nd")
-org=$(jq -r 'select(.type=="org") | .id' "$nd" | grep '^hosp-' | head -1)
-block=$(jq -cn --arg p "Patient/$pid" --arg u "Organization/$org" '
-  {resourceType: "Consent", status: "active",
-   scope: {coding: [{system: "http://terminology.hl7.org/CodeSystem/consentscope", code: "patient-privacy"}]},
-   category: [{coding: [{system: "http://loinc.org", code: "59284-0"}]}],
-   patient: {reference: $p},
-   provision: {type: "deny", actor: [{role: {coding: [{system:
-     "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code: "IRCP"}]},
-     reference: {reference: $u}}]}}')
+pg_block
 reader=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
 # read NAME ADDR: the patient's own consents and blocks; "code seconds", the body in NAME.json
 read_on() {

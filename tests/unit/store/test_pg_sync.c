@@ -85,6 +85,19 @@ static void set(ob_pgsync *s, int k, long long v)
         fail_msg("change: %s", e.msg);
 }
 
+/* A server named id on ci with the given lease and margin (ms) and toy; fails the test if
+ * it cannot open. */
+static ob_pgsync *open_server(const char *ci, const char *id, int lease, int margin, toy *t,
+                              ob_status (*reset)(void *ctx, ob_err *e))
+{
+    ob_pgsync *s = NULL;
+    ob_err e = {0};
+    ob_pgsync_config cfg = {id, lease, margin, false, NULL, reset};
+    if (ob_pgsync_open(ci, &cfg, toy_apply, t, &s, &e))
+        fail_msg("open %s: %s", id, e.msg);
+    return s;
+}
+
 typedef struct busy {
     ob_pgsync *s;
     atomic_bool stop;
@@ -105,13 +118,8 @@ static void alternating(void **state)
     char ci[512];
     pg_fresh_db("alt", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a = NULL, *b = NULL;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 1000, 200, false, NULL, NULL},
-                     cb = {"server-b", 1000, 200, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
-        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 1000, 200, &ta, NULL),
+              *b = open_server(ci, "server-b", 1000, 200, &tb, NULL);
     busy bz = {.s = b};
     pthread_t t;
     pthread_create(&t, NULL, busy_writer, &bz);
@@ -176,11 +184,7 @@ static void frozen_and_killed(void **state)
     char line[64];
     assert_non_null(fgets(line, sizeof line, in)); /* "up" */
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL);
     set(a, 0, 1);
     struct timespec d = {0, 100 * 1000000};
     nanosleep(&d, NULL);
@@ -248,22 +252,15 @@ static void diverged_order(void **state)
     pg_fresh_db("diverged", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}},
                tc = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a, *b, *c;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, toy_reset},
-                     cb = {"server-b", 600, 150, false, NULL, NULL},
-                     cc = {"server-c", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
-        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, toy_reset),
+              *b = open_server(ci, "server-b", 600, 150, &tb, NULL);
     set(b, 1, 10);
     set(b, 2, 20); /* acknowledged: a has applied it */
     assert_int_equal(toy_read(&ta, a, 2), 20);
     ob_pgsync_close(b);
     /* the failover lost change 2 (as if its commit had not reached the standby) */
     pg_exec(ci, "DELETE FROM sync_change WHERE seq = 2");
-    if (ob_pgsync_open(ci, &cc, toy_apply, &tc, &c, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *c = open_server(ci, "server-c", 600, 150, &tc, NULL);
     set(c, 3, 30); /* given seq 2 again */
     long long v3 = -1;
     for (int i = 0; i < 100 && v3 == -1; i++) { /* a answers once it has a lease again */
@@ -349,13 +346,9 @@ static void deferred_acks(void **state)
     char ci[512];
     pg_fresh_db("acks", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a, *b;
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL),
+              *b = open_server(ci, "server-b", 600, 150, &tb, NULL);
     ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, NULL},
-                     cb = {"server-b", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
-        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
-        fail_msg("open: %s", e.msg);
     static acked w[8];
     int64_t seq[8];
     for (int i = 0; i < 8; i++) { /* changes committed, each waited for by a done */
@@ -407,11 +400,8 @@ static void deferred_deadline(void **state)
     char ci[512];
     pg_fresh_db("deadline", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a;
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL);
     ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e))
-        fail_msg("open: %s", e.msg);
     pg_exec(ci, "INSERT INTO sync_lease VALUES ('stuck', 0, now() + interval '1 hour')");
     int64_t seq = commit_unacked(ci, a, 1, 1);
     static acked w[2];
