@@ -11,7 +11,8 @@
 # with four writes waiting on server a (`--threads 2`), its /healthz and a read answer at
 # once, and the writes are answered 201 once b's lease has lapsed (about a lease, well
 # inside the deadline of two leases and a second). A server holding a lease that never
-# applies: the write is answered 500 at that deadline (it may be in force), never 201. Fails on a857903 (before the deferred acknowledgement): /healthz
+# applies: the write is answered 500 at that deadline (it may be in force), never 201; a
+# server stopped while a write waits answers it 503 and exits cleanly. Fails on a857903 (before the deferred acknowledgement): /healthz
 # waited for the writes (1.1 to 1.3 s), none of which was answered before it.
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
@@ -115,5 +116,25 @@ has "... saying it may not be in force" "$(cat "$work/w5.json")" "read it back b
 eq "... /healthz answered meanwhile" "${hz% *}" 200
 fast "${hz#* }" && ok || bad "a's /healthz took ${hz#* } s"
 has "... the operator told why" "$(cat "$work/a.err")" "answered 500, the change was not acknowledged"
+
+# The server stopped (SIGTERM) while a write waits for its acknowledgement: the stop answers
+# it itself after its shutdown timeout (503, nothing of the change, never the 201), then the
+# close fails the waiter (its done once, after the answer: no use after free) and the
+# server exits cleanly.
+serve_bg pid_c addr_c "$work/c.out" "$work/c.err" --db "$uri" --keys "$work/k.key" \
+  --jwks "$work/k.jwks.json" --listen 127.0.0.1:0 --threads 2 --server-id c --shutdown-timeout 1
+pids+=("$pid_c")
+t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
+curl -s --max-time 30 -o "$work/w6.json" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $t" -H 'Content-Type: application/fhir+json' \
+  "$addr_c/fhir/Consent" --data-binary "$block" >"$work/w6.code" &
+w6=$!
+sleep 0.5
+kill -TERM "$pid_c"
+wait "$w6"
+wait "$pid_c"
+eq "a server stopped with a write waiting exits cleanly" "$?" 0
+eq "... the write answered 503 by the stop" "$(cat "$work/w6.code")" 503
+hasnt "... naming no block" "$(cat "$work/w6.json")" "block-"
 sql "DELETE FROM sync_lease WHERE id = 'stuck'" >/dev/null
 the_end
