@@ -1283,12 +1283,14 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     bool cut_short = atomic_load(&r->cut);
     if (!cut_short && atomic_load(&r->unconfirmed)) {
         /* T-DB-8: not the change's answer, and not "nothing changed" either: it committed,
-         * and may be in force (or become so) without every server having applied it */
+         * and may be in force (or become so) without every server having applied it. A 503,
+         * as for a failed append: the servers or the database are in trouble (a failover),
+         * which a client must not take for a bug */
         fprintf(stderr,
-                "overblik serve: %s %s: answered 500, the change was not acknowledged: %s\n",
+                "overblik serve: %s %s: answered 503, the change was not acknowledged: %s\n",
                 r->method_s, r->log_path, loggable(r->log_err));
         ob_api_response_release(out);
-        return send_outcome(s, conn, r, 500, "exception",
+        return send_outcome(s, conn, r, 503, "transient",
                             "the change was written, but not every server confirmed it in time, "
                             "so it may not be in force everywhere yet; read it back before you "
                             "send it again");
@@ -1313,7 +1315,7 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
             fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
                     r->log_path);
         ob_api_response_release(out);
-        return send_outcome(s, conn, r, 500, "exception",
+        return send_outcome(s, conn, r, 503, "transient",
                             "internal error; nothing was revealed or changed");
     }
     /* A write (it has a Location) may ask for less than the resource back (Prefer) */

@@ -11,7 +11,7 @@
 # with four writes waiting on server a (`--threads 2`), its /healthz and a read answer at
 # once, and the writes are answered 201 once b's lease has lapsed (about a lease, well
 # inside the deadline of two leases and a second). A server holding a lease that never
-# applies: the write is answered 500 at that deadline (it may be in force), never 201; a
+# applies: the write is answered 503 at that deadline (it may be in force), never 201; a
 # server stopped while a write waits answers it 503 and exits cleanly. Fails on a857903 (before the deferred acknowledgement): /healthz
 # waited for the writes (1.1 to 1.3 s), none of which was answered before it.
 set -uo pipefail
@@ -95,8 +95,8 @@ eq "... four more than before" "$(entries ra)" $(($(entries r0) + 4))
 
 # A server that holds a lease and never applies (its row renewed an hour ahead: a stalled
 # renewal's worst case): a write on a is not acknowledged within two leases and a second,
-# and is answered 500 saying it may not be in force (never the 201, nor "nothing changed":
-# it committed); /healthz meanwhile at once.
+# and is answered 503 saying it may not be in force yet (never the 201, nor "nothing
+# changed": it committed); /healthz meanwhile at once.
 sql "INSERT INTO sync_lease VALUES ('stuck', 0, now() + interval '1 hour')" >/dev/null
 t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
 curl -s --max-time 30 -o "$work/w5.json" -w '%{http_code} %{time_total}' -X POST \
@@ -108,14 +108,14 @@ hz=$(curl -s --max-time 20 -o /dev/null -w '%{http_code} %{time_total}' "$addr_a
 wait "$w5"
 read -r code secs <"$work/w5.code"
 echo "# a lease that never applies: the write answered $code after $secs s; /healthz meanwhile in ${hz#* } s"
-eq "a write not acknowledged in time: 500" "$code" 500
+eq "a write not acknowledged in time: 503" "$code" 503
 awk -v t="$secs" 'BEGIN { exit !(t >= 4.5 && t < 10) }' && ok || bad "answered after $secs s, not at the deadline (5 s)"
 eq "... an OperationOutcome" "$(jq -r .resourceType "$work/w5.json")" OperationOutcome
 hasnt "... naming no block" "$(cat "$work/w5.json")" "block-"
 has "... saying it may not be in force" "$(cat "$work/w5.json")" "read it back before you send it again"
 eq "... /healthz answered meanwhile" "${hz% *}" 200
 fast "${hz#* }" && ok || bad "a's /healthz took ${hz#* } s"
-has "... the operator told why" "$(cat "$work/a.err")" "answered 500, the change was not acknowledged"
+has "... the operator told why" "$(cat "$work/a.err")" "answered 503, the change was not acknowledged"
 
 # The server stopped (SIGTERM) while a write waits for its acknowledgement: the stop answers
 # it itself after its shutdown timeout (503, nothing of the change, never the 201), then the
