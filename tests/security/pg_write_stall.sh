@@ -28,6 +28,15 @@ read_on() {
   curl -s --max-time 20 -o "$work/$1.json" -w '%{http_code} %{time_total}' \
     -H "Authorization: Bearer $reader" "$2/fhir/Consent?patient=Patient/$pid"
 }
+# post NAME ADDR TOKEN: the block POSTed in the background (its pid in $!); "code seconds" in
+# NAME.code once answered, the body in NAME.json
+post() {
+  curl -s --max-time 30 -o "$work/$1.json" -w '%{http_code} %{time_total}' -X POST \
+    -H "Authorization: Bearer $3" -H 'Content-Type: application/fhir+json' \
+    "$2/fhir/Consent" --data-binary "$block" >"$work/$1.code" &
+}
+# healthz ADDR: "code seconds"
+healthz() { curl -s --max-time 20 -o /dev/null -w '%{http_code} %{time_total}' "$1/healthz"; }
 fast() { awk -v t="$1" 'BEGIN { exit !(t < 0.5) }'; }
 waiting() { # how many of the four writes have no answer yet
   local i n=0
@@ -51,16 +60,14 @@ for _ in 1 2 3 4 5; do
 done
 wpids=()
 for i in 1 2 3 4; do # four writes on a, each with its own token (one write per token)
-  curl -s --max-time 30 -o "$work/w$i.json" -w '%{http_code} %{time_total}' -X POST \
-    -H "Authorization: Bearer ${wt[$i]}" -H 'Content-Type: application/fhir+json' \
-    "$addr_a/fhir/Consent" --data-binary "$block" >"$work/w$i.code" &
+  post "w$i" "$addr_a" "${wt[$i]}"
   wpids+=($!)
 done
 sleep 0.25
 before=$(waiting)
 # while they wait for b: a's /healthz and a read, at once (0.5 s: they take milliseconds;
 # before the fix they waited for the writes, 1 to 2 s)
-hz=$(curl -s --max-time 20 -o /dev/null -w '%{http_code} %{time_total}' "$addr_a/healthz")
+hz=$(healthz "$addr_a")
 rd=$(read_on r1 "$addr_a")
 after=$(waiting)
 echo "# b frozen, writes on a waiting: $before; /healthz in ${hz#* } s, a read in ${rd#* } s; then still waiting: $after"
@@ -84,7 +91,7 @@ hasnt "a answered no write 503" "$(cat "$work/a.err")" "answered 503"
 # b thawed: it answers again only once it has applied them (its lease), and then shows them
 kill -CONT "$pid_b"
 for _ in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$addr_b/healthz")" = 200 ] && break
+  [ "$(healthz "$addr_b" | cut -d' ' -f1)" = 200 ] && break
   sleep 0.1
 done
 eq "b answers again" "$(read_on rb "$addr_b" | cut -d' ' -f1)" 200
@@ -99,12 +106,10 @@ eq "... four more than before" "$(entries ra)" $(($(entries r0) + 4))
 # changed": it committed); /healthz meanwhile at once.
 sql "INSERT INTO sync_lease VALUES ('stuck', 0, now() + interval '1 hour')" >/dev/null
 t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
-curl -s --max-time 30 -o "$work/w5.json" -w '%{http_code} %{time_total}' -X POST \
-  -H "Authorization: Bearer $t" -H 'Content-Type: application/fhir+json' \
-  "$addr_a/fhir/Consent" --data-binary "$block" >"$work/w5.code" &
+post w5 "$addr_a" "$t"
 w5=$!
 sleep 0.25
-hz=$(curl -s --max-time 20 -o /dev/null -w '%{http_code} %{time_total}' "$addr_a/healthz")
+hz=$(healthz "$addr_a")
 wait "$w5"
 read -r code secs <"$work/w5.code"
 echo "# a lease that never applies: the write answered $code after $secs s; /healthz meanwhile in ${hz#* } s"
@@ -125,16 +130,14 @@ serve_bg pid_c addr_c "$work/c.out" "$work/c.err" --db "$uri" --keys "$work/k.ke
   --jwks "$work/k.jwks.json" --listen 127.0.0.1:0 --threads 2 --server-id c --shutdown-timeout 1
 pids+=("$pid_c")
 t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
-curl -s --max-time 30 -o "$work/w6.json" -w '%{http_code}' -X POST \
-  -H "Authorization: Bearer $t" -H 'Content-Type: application/fhir+json' \
-  "$addr_c/fhir/Consent" --data-binary "$block" >"$work/w6.code" &
+post w6 "$addr_c" "$t"
 w6=$!
 sleep 0.5
 kill -TERM "$pid_c"
 wait "$w6"
 wait "$pid_c"
 eq "a server stopped with a write waiting exits cleanly" "$?" 0
-eq "... the write answered 503 by the stop" "$(cat "$work/w6.code")" 503
+eq "... the write answered 503 by the stop" "$(cut -d' ' -f1 "$work/w6.code")" 503
 hasnt "... naming no block" "$(cat "$work/w6.json")" "block-"
 sql "DELETE FROM sync_lease WHERE id = 'stuck'" >/dev/null
 the_end
