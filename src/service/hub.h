@@ -116,9 +116,9 @@ ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progre
  * hub closed (ob_hub_close calls every done still owed; unconfirmed first). The transport
  * must not send the answer before every hold has had its done, and must send an answer that
  * reveals nothing if any done failed (R-LOG-1; a change not acknowledged is not answered as
- * made, nor as refused: the server's 503 says it may be in force). Without a defer (CLI, tests)
- * reads block until durable and changes until acknowledged, as always. The defer is borrowed and
- * must outlive the request's calls; its ctx must live until the last done. */
+ * made, nor as refused: the server's 503 says it may be in force). Without a defer (CLI,
+ * tests) reads block until durable and changes until acknowledged, as always. The defer is
+ * borrowed and must outlive the request's calls; its ctx must live until the last done. */
 typedef struct ob_hub_defer {
     void (*hold)(void *ctx);
     void (*done)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
