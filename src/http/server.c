@@ -188,8 +188,9 @@ typedef struct req {
     struct MHD_Connection *conn;
     atomic_int holds;
     atomic_bool log_failed;
-    char log_err[200]; /* the first failed append's message, for the operator's stderr */
-    bool ready;        /* `out` holds the answer to send once resumed */
+    atomic_bool unconfirmed; /* a change committed, not acknowledged by every server (T-DB-8) */
+    char log_err[200];       /* the first failed append's message, for the operator's stderr */
+    bool ready;              /* `out` holds the answer to send once resumed */
     /* The request is freed when its connection is done with it (completed) and no log
      * append holds it any more (defer_done): after a stop has answered it, its appends
      * may still finish, in ob_log_close. refs counts those two kinds of owner. */
@@ -1264,6 +1265,13 @@ static void defer_done(void *ctx, ob_status st, uint64_t first_seq, const ob_err
     req_unref(r);
 }
 
+/* Before a failed done: the change committed but was not acknowledged (ob_hub_defer). */
+static void defer_unconfirmed(void *ctx)
+{
+    req *r = ctx;
+    atomic_store(&r->unconfirmed, true);
+}
+
 /* The resumed call: every log entry of the request is durable (or failed). */
 static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn, req *r)
 {
@@ -1273,6 +1281,20 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
     /* log_err is only read when the last hold made the answer ready (cut may resume the
      * request while an append is still writing it) */
     bool cut_short = atomic_load(&r->cut);
+    if (!cut_short && atomic_load(&r->unconfirmed)) {
+        /* T-DB-8: not the change's answer, and not "nothing changed" either: it committed,
+         * and may be in force (or become so) without every server having applied it. A 503,
+         * as for a failed append: the servers or the database are in trouble (a failover),
+         * which a client must not take for a bug */
+        fprintf(stderr,
+                "overblik serve: %s %s: answered 503, the change was not acknowledged: %s\n",
+                r->method_s, r->log_path, loggable(r->log_err));
+        ob_api_response_release(out);
+        return send_outcome(s, conn, r, 503, "transient",
+                            "the change was written, but not every server confirmed it in time, "
+                            "so it may not be in force everywhere yet; read it back before you "
+                            "send it again");
+    }
     if (cut_short || atomic_load(&r->log_failed)) { /* R-LOG-1: no answer without its entry */
         if (cut_short)
             fprintf(stderr,
@@ -1293,7 +1315,7 @@ static enum MHD_Result send_ready(ob_http_server *s, struct MHD_Connection *conn
             fprintf(stderr, "overblik serve: %s %s: the API gave no status\n", r->method_s,
                     r->log_path);
         ob_api_response_release(out);
-        return send_outcome(s, conn, r, 500, "exception",
+        return send_outcome(s, conn, r, 503, "transient",
                             "internal error; nothing was revealed or changed");
     }
     /* A write (it has a Location) may ask for less than the resource back (Prefer) */
@@ -1420,7 +1442,7 @@ static enum MHD_Result fhir(ob_http_server *s, struct MHD_Connection *conn, req 
     r->conn = conn;
     atomic_store(&r->holds, 1);
     MHD_suspend_connection(conn);
-    ob_hub_defer d = {defer_hold, defer_done, r};
+    ob_hub_defer d = {defer_hold, defer_done, r, defer_unconfirmed};
     ob_hub_defer_set(&d);
     ob_status st = stats ? ob_api_stats(s->hub, &r->caller, &rq, &r->out, &e)
                          : ob_api_handle(s->hub, &r->caller, &rq, &r->out, &e);

@@ -258,6 +258,11 @@ void ob_hub_defer_set(const ob_hub_defer *d)
     tl_defer = d;
 }
 
+const ob_hub_defer *ob_hub_defer_get(void)
+{
+    return tl_defer;
+}
+
 ob_status ob_hub_log_read(ob_hub *h, const ob_log_entry *le, uint64_t *seq, ob_err *e)
 {
     return ob_hub_log_reads(h, le, 1, seq, e);

@@ -107,18 +107,28 @@ typedef void (*ob_hub_progress_fn)(void *ctx, size_t done);
 ob_status ob_hub_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_progress_fn progress,
                         void *pctx, size_t *count, ob_err *e);
 
-/* Deferred logging of reads, for an event-driven transport. When a transport sets a
- * defer on its thread around one request, read paths that need no sequence number
- * (ob_hub_log_read with seq == NULL) append asynchronously: `hold` is called before each
- * append and `done` exactly once per hold, on the log's writer thread, after the entry is
- * durable or failed (ob_log_done_fn). The transport must not send the answer before every
- * hold has had its done, and must send a 500 that reveals nothing if any done failed
- * (R-LOG-1). Without a defer (CLI, tests) reads block until durable, as always. The
- * defer is borrowed and must outlive the request's appends. */
+/* Deferred logging of reads, and deferred acknowledgement of changes, for an event-driven
+ * transport. When a transport sets a defer on its thread around one request, read paths
+ * that need no sequence number (ob_hub_log_read with seq == NULL) append asynchronously:
+ * `hold` is called before each append and `done` exactly once per hold, on the log's
+ * writer thread, after the entry is durable or failed (ob_log_done_fn). On PostgreSQL a
+ * change (ob_hub_change) returns once committed, having held the defer: its done comes on
+ * pg_sync's acker thread once every live server has applied the change (first_seq: its log
+ * entry), or with an error when that did not happen in time, the database went away or the
+ * hub closed (ob_hub_close calls every done still owed; unconfirmed first). The transport
+ * must not send the answer before every hold has had its done, and must send an answer that
+ * reveals nothing if any done failed (R-LOG-1; a change not acknowledged is not answered as
+ * made, nor as refused: the server's 503 says it may be in force). Without a defer (CLI,
+ * tests) reads block until durable and changes until acknowledged, as always. The defer is
+ * borrowed and must outlive the request's calls; its ctx must live until the last done. */
 typedef struct ob_hub_defer {
     void (*hold)(void *ctx);
     void (*done)(void *ctx, ob_status st, uint64_t first_seq, const ob_err *err);
     void *ctx;
+    /* NULL, or called (same thread, same ctx) just before a failed done when the change
+     * committed but was not acknowledged: it may be in force, or become so, and the
+     * transport should not say that nothing changed. */
+    void (*unconfirmed)(void *ctx);
 } ob_hub_defer;
 void ob_hub_defer_set(const ob_hub_defer *d); /* this thread; NULL clears */
 /* Appends one read's entry (R-LOG-1): blocking, or deferred as above when seq is NULL

@@ -34,8 +34,11 @@ const char *ob_hub_intern_type(const char *t);
 /* Joins the servers' order of changes (after the index was built from the store). */
 ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e);
 void ob_hub_pg_close(ob_hub *h);
+/* The defer the transport set on this thread (ob_hub_defer_set), or NULL. */
+const ob_hub_defer *ob_hub_defer_get(void);
 /* ob_hub_change on PostgreSQL: validated, applied and written where every server's order
- * is decided, and acknowledged once every live server applied it. */
+ * is decided, and acknowledged once every live server applied it: blocking, or with a
+ * defer set on the thread, by the defer's done (hub_pg.c, acknowledge). */
 ob_status ob_hub_pg_change(ob_hub *h, json_t *record, const ob_log_entry *actor, uint64_t *seq,
                            uint64_t *assigned, ob_err *e);
 /* ob_hub_import on PostgreSQL: the records are read first, then validated, applied and

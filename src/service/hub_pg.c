@@ -7,9 +7,17 @@
  * (ob_pgsync_catch_up_in_tx), so it validates against every server's state and gives ids
  * no other server gives; it writes the record and a note in the order of changes
  * ({"through": the newest record's seq}), and acknowledges once every live server has
- * applied it (ob_pgsync_wait). Another server hearing the note replays the records it has
- * not seen, through that seq. A server whose lease lapsed answers nothing
+ * applied it (acknowledge, below). Another server hearing the note replays the records it
+ * has not seen, through that seq. A server whose lease lapsed answers nothing
  * (ob_hub_stopped) until it has caught up.
+ *
+ * The acknowledgement may take up to a lease (another server stalled, holding one). With a
+ * defer set on the thread (the HTTP server's, hub.h) the change returns once committed, the
+ * defer is held, and pg_sync's acker thread releases it (done) when every live server
+ * applied the change, or fails it (the transport answers with an error, never the change's
+ * answer). An HTTP thread then does not sit out the lease: two writes waiting on a stalled
+ * server no longer stopped a server with two threads answering anything, /healthz
+ * included (T-DB-8). Without a defer (the CLI, the tests) the call blocks.
  *
  * The caller of a change does not hold the hub's lock while the log writes: the change is
  * validated on the log's writer, inside the transaction, under the lock, after the
@@ -209,6 +217,55 @@ static ob_status note_in_order(ob_hub *h, ob_store_tx *tx, int64_t *order_seq, o
     return ob_pgsync_change_in_tx(h->sync, tx, "records", note, order_seq, e);
 }
 
+/* A deferred acknowledgement: the defer (copied: the transport's is gone by then) and the
+ * change's log entry. */
+typedef struct pg_ack {
+    ob_hub_defer d;
+    uint64_t log_seq;
+} pg_ack;
+
+/* The defer's done for a change committed at log_seq: st OB_OK when acknowledged; else it
+ * is not, and the transport is told (unconfirmed) before its done. */
+static void ack_finish(const ob_hub_defer *d, ob_status st, uint64_t log_seq, const ob_err *err)
+{
+    if (st && d->unconfirmed)
+        d->unconfirmed(d->ctx);
+    d->done(d->ctx, st, log_seq, st ? err : NULL);
+}
+
+/* On pg_sync's acker thread (or in its close): the change may be acknowledged, or not. */
+static void ack_done(void *ctx, ob_status st, const ob_err *err)
+{
+    pg_ack *a = ctx;
+    ack_finish(&a->d, st, a->log_seq, err);
+    ob_free(a);
+}
+
+/* After the change (its log entry at log_seq) committed at order_seq: blocks until every
+ * live server applied it; or, with a defer set on the thread, holds the defer, returns at
+ * once and lets pg_sync's acker call its done (the transport answers then). Should no
+ * waiter be registered (out of memory, the server stopping), it waits here and balances
+ * the hold itself. */
+static ob_status acknowledge(ob_hub *h, int64_t order_seq, uint64_t log_seq, ob_err *e)
+{
+    if (order_seq <= 0) /* nothing new in the order: nothing to wait for */
+        return OB_OK;
+    const ob_hub_defer *d = ob_hub_defer_get();
+    if (!d)
+        return ob_pgsync_wait(h->sync, order_seq, e);
+    pg_ack *a = ob_malloc(sizeof *a);
+    d->hold(d->ctx);
+    if (a) {
+        *a = (pg_ack){*d, log_seq};
+        if (ob_pgsync_wait_async(h->sync, order_seq, ack_done, a, NULL) == OB_OK)
+            return OB_OK;
+        ob_free(a);
+    }
+    ob_status rc = ob_pgsync_wait(h->sync, order_seq, e);
+    ack_finish(d, rc, log_seq, e);
+    return rc;
+}
+
 typedef struct pg_change {
     ob_hub *h;
     json_t *record;
@@ -261,9 +318,12 @@ ob_status ob_hub_pg_change(ob_hub *h, json_t *record, const ob_log_entry *actor,
     le.event = OB_EV_DATA_CHANGE; /* until the change is validated (change_in_tx) */
     le.permit = true;
     pg_change c = {h, record, &le, "", 0, 0, false};
-    ob_status rc = ob_alog_append(h->log, &le, 1, change_in_tx, &c, seq, e);
+    uint64_t at = 0;
+    ob_status rc = ob_alog_append(h->log, &le, 1, change_in_tx, &c, &at, e);
+    if (seq)
+        *seq = at;
     if (!rc)
-        rc = ob_pgsync_wait(h->sync, c.order_seq, e);
+        rc = acknowledge(h, c.order_seq, at, e);
     else if (c.touched)
         rebuild_later(h);
     if (assigned)
@@ -408,8 +468,8 @@ ob_status ob_hub_pg_import(ob_hub *h, ob_hub_next_fn next, void *ctx, ob_hub_pro
         le->reason = summary;
         uint64_t seq;
         rc = ob_alog_append(h->log, c.entries, c.nentries, import_in_tx, &c, &seq, e);
-        if (!rc && c.order_seq)
-            rc = ob_pgsync_wait(h->sync, c.order_seq, e);
+        if (!rc)
+            rc = acknowledge(h, c.order_seq, seq, e);
         else if (rc && c.touched)
             rebuild_later(h);
     }

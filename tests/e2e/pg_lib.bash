@@ -6,6 +6,8 @@
 # installation ($work/k.*), kept empty as $work/k0/ (copy it for a SQLite server with the same
 # keys). PG_GEN_PATIENTS and PG_GEN_SEED choose the data (300 patients, seed 7);
 # PG_SERVE_ARGS, more arguments for every server.
+# pg_block sets pid and cpr (the first patient), org (a hospital) and block (a Consent that
+# blocks that hospital, for the patient to POST).
 need psql jq curl
 pg_two_servers() {
   root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,4 +48,17 @@ pg_two_servers() {
   start b
   [ -n "$addr_a" ] && [ -n "$addr_b" ] && ok || { bad "the servers did not start"; cat "$work"/*.err; exit 1; }
   hasnt "the server's output never holds the URI" "$(cat "$work/a.out" "$work/a.err")" "$work/pg"
+}
+pg_block() {
+  pid=$(jq -r 'select(.type=="patient") | .id' "$nd" | head -1)
+  cpr=$(jq -r --arg p "$pid" 'select(.type=="patient" and .id==$p) | .cpr' "$nd")
+  org=$(jq -r 'select(.type=="org") | .id' "$nd" | grep '^hosp-' | head -1)
+  block=$(jq -cn --arg p "Patient/$pid" --arg u "Organization/$org" '
+    {resourceType: "Consent", status: "active",
+     scope: {coding: [{system: "http://terminology.hl7.org/CodeSystem/consentscope", code: "patient-privacy"}]},
+     category: [{coding: [{system: "http://loinc.org", code: "59284-0"}]}],
+     patient: {reference: $p},
+     provision: {type: "deny", actor: [{role: {coding: [{system:
+       "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code: "IRCP"}]},
+       reference: {reference: $u}}]}}')
 }

@@ -11,17 +11,7 @@ bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/../e2e/lib.bash"
 . "$(dirname "$0")/../e2e/pg_lib.bash"
 pg_two_servers
-pid=$(jq -r 'select(.type=="patient") | .id' "$nd" | head -1)
-cpr=$(jq -r --arg p "$pid" 'select(.type=="patient" and .id==$p) | .cpr' "$nd")
-org=$(jq -r 'select(.type=="org") | .id' "$nd" | grep '^hosp-' | head -1)
-block=$(jq -cn --arg p "Patient/$pid" --arg u "Organization/$org" '
-  {resourceType: "Consent", status: "active",
-   scope: {coding: [{system: "http://terminology.hl7.org/CodeSystem/consentscope", code: "patient-privacy"}]},
-   category: [{coding: [{system: "http://loinc.org", code: "59284-0"}]}],
-   patient: {reference: $p},
-   provision: {type: "deny", actor: [{role: {coding: [{system:
-     "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code: "IRCP"}]},
-     reference: {reference: $u}}]}}')
+pg_block
 t=$("$bin" token --db "$work/k.db" --kind citizen --cpr "$cpr")
 post() { curl -s -o "$work/p.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $t" \
   -H 'Content-Type: application/fhir+json' "$1/fhir/Consent" --data-binary "$block"; }

@@ -3,7 +3,18 @@
  *
  * Tables: sync_change(seq, type, json, server) in commit order (writers take an advisory
  * lock, so a seq is never committed after a larger one: a reader that has applied through
- * n never misses one below n); sync_lease(id, applied, lease_until). */
+ * n never misses one below n); sync_lease(id, applied, lease_until).
+ *
+ * Threads and locks. The sync thread (sync_main: LISTEN, apply, renew) on its connection;
+ * writers (a change, a write token) on theirs under wr_mu, each for one transaction; the
+ * acker (ack_main) on a third, which waits for the changes committed and not yet
+ * acknowledged (ob_pgsync_wait, ob_pgsync_wait_async): each round it reads the leases
+ * once, for every waiter, and finishes those every live server has applied, or whose
+ * deadline passed. Waiting holds no lock a writer needs: a change waiting for a stalled
+ * server's lease to run out (up to a lease) no longer holds wr_mu, which made every other
+ * write of the server, and with them its HTTP threads, wait behind it (T-DB-8). ack_mu
+ * guards the waiters and is taken last: nothing else is locked under it, and done
+ * callbacks run after it is let go. */
 #include "store/pg/pg_sync.h"
 
 #include "store/backend.h"
@@ -43,7 +54,33 @@ struct ob_pgsync {
     ob_status (*reset)(void *ctx, ob_err *e);
     atomic_llong valid_until_ns; /* CLOCK_MONOTONIC; 0 = no lease */
     uint64_t claims;             /* write tokens claimed, under wr_mu (for the sweeps) */
+    /* The acker (ack_main) and the changes it waits for, under ack_mu. */
+    PGconn *ack; /* the acker's: the leases read once a round, for every waiter */
+    pthread_t acker;
+    bool acker_started;
+    pthread_mutex_t ack_mu;
+    pthread_cond_t ack_cv;   /* a waiter came, or the close: the acker wakes (monotonic) */
+    pthread_cond_t ack_done; /* a blocking waiter (ob_pgsync_wait) was finished */
+    struct ack_waiter *waiters;
+    uint64_t rounds; /* the acker's reads of the leases begun */
+    bool closing;    /* ob_pgsync_close began: no waiter is taken any more */
 };
+
+/* A change committed and not yet acknowledged. An asynchronous one (done set) is allocated
+ * by ob_pgsync_wait_async and freed by whoever finishes it after its done returned; a
+ * blocking one (done NULL) lives on its waiter's stack, and is finished (finished, st, err)
+ * under ack_mu. */
+typedef struct ack_waiter {
+    int64_t seq;
+    int64_t deadline_ns; /* CLOCK_MONOTONIC */
+    uint64_t round;      /* rounds when it came: only a read of the leases begun later counts */
+    ob_pgsync_done_fn done;
+    void *ctx;
+    bool finished;
+    ob_status st;
+    ob_err err;
+    struct ack_waiter *next;
+} ack_waiter;
 
 static int64_t mono_ns(void)
 {
@@ -279,15 +316,35 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-/* Frees what open made (the thread, if any, has stopped). */
+static void *ack_main(void *arg);
+static void stop_acker(ob_pgsync *s);
+
+/* The acker's connection's settings, at open and after a reconnection: a renewal stalled
+ * holding its lease's row makes a round fail after a lease, not hang. */
+static ob_status ack_session(ob_pgsync *s, ob_err *e)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SET synchronous_commit = on; SET client_min_messages = warning; SET lock_timeout "
+             "= %d",
+             s->lease_ms);
+    return exec_ok(s->ack, sql, PGRES_COMMAND_OK, e);
+}
+
+/* Frees what open made (the threads, if any, have stopped). */
 static void release(ob_pgsync *s)
 {
     if (s->wr)
         PQfinish(s->wr);
     if (s->sync)
         PQfinish(s->sync);
+    if (s->ack)
+        PQfinish(s->ack);
     pthread_mutex_destroy(&s->wr_mu);
     pthread_mutex_destroy(&s->apply_mu);
+    pthread_mutex_destroy(&s->ack_mu);
+    pthread_cond_destroy(&s->ack_cv);
+    pthread_cond_destroy(&s->ack_done);
     ob_free(s->conninfo);
     ob_free(s->id);
     ob_free(s);
@@ -319,6 +376,13 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     s->ctx = ctx;
     pthread_mutex_init(&s->wr_mu, NULL);
     pthread_mutex_init(&s->apply_mu, NULL);
+    pthread_mutex_init(&s->ack_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the acker's naps */
+    pthread_cond_init(&s->ack_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->ack_done, NULL);
     s->skip_own = cfg->skip_own;
     ob_status rc = connect_db(conninfo, &s->wr, e);
     if (!rc)
@@ -331,6 +395,10 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
         rc = connect_db(conninfo, &s->sync, e);
     if (!rc)
         rc = exec_ok(s->sync, "LISTEN overblik_sync", PGRES_COMMAND_OK, e);
+    if (!rc)
+        rc = connect_db(conninfo, &s->ack, e);
+    if (!rc)
+        rc = ack_session(s, e);
     /* the start-up replay, then the first lease, before anyone is answered */
     for (bool more = true; !rc && more;)
         rc = catch_up(s, &more, e);
@@ -342,57 +410,21 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
         if (!rc && tries > 1000)
             rc = ob_err_set(e, OB_EIO, "changes on PostgreSQL: cannot catch up to take a lease");
     }
+    if (!rc) {
+        if (pthread_create(&s->acker, NULL, ack_main, s) != 0)
+            rc = ob_err_set(e, OB_EINTERNAL, "cannot start the acknowledging thread");
+        else
+            s->acker_started = true;
+    }
     if (!rc && pthread_create(&s->thread, NULL, sync_main, s) != 0)
         rc = ob_err_set(e, OB_EINTERNAL, "cannot start the sync thread");
     if (rc) {
+        stop_acker(s);
         release(s);
         return rc;
     }
     *out = s;
     return OB_OK;
-}
-
-/* Whether some server whose lease holds has not applied seq yet. -1 on an error. */
-static int pending(ob_pgsync *s, int64_t seq, ob_err *e)
-{
-    PGresult *r = PQexec(s->wr, "BEGIN; SELECT applied, lease_until > clock_timestamp() "
-                                "FROM sync_lease FOR SHARE");
-    int out = 0;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_fail(e, s->wr, "reading the leases");
-        out = -1;
-    }
-    for (int i = 0; out == 0 && i < PQntuples(r); i++)
-        if (strcmp(PQgetvalue(r, i, 1), "t") == 0 && strtoll(PQgetvalue(r, i, 0), NULL, 10) < seq)
-            out = 1;
-    PQclear(r);
-    if (exec_ok(s->wr, "COMMIT", PGRES_COMMAND_OK, out < 0 ? NULL : e) && out == 0)
-        out = -1;
-    return out;
-}
-
-/* Every server whose lease holds has applied seq, or its lease ran out: at most two leases.
- * Under wr_mu (pending() reads the leases on the writers' connection). */
-static ob_status wait_applied(ob_pgsync *s, int64_t at, ob_err *e)
-{
-    int64_t deadline = mono_ns() + (int64_t)(2 * s->lease_ms + 1000) * 1000000;
-    long nap_us = 200;
-    for (;;) {
-        int p = pending(s, at, e);
-        if (p < 0)
-            return OB_EIO;
-        if (p == 0)
-            return OB_OK;
-        if (mono_ns() > deadline)
-            return ob_err_set(e, OB_EIO,
-                              "changes on PostgreSQL: servers did not apply change %lld "
-                              "within two leases",
-                              (long long)at);
-        struct timespec d = {0, nap_us * 1000};
-        nanosleep(&d, NULL);
-        if (nap_us < 5000)
-            nap_us *= 2;
-    }
 }
 
 /* The change's row at the next seq, under the change lock, on c inside its transaction. */
@@ -458,14 +490,241 @@ static ob_status writer_alive(ob_pgsync *s, ob_err *e)
     return PQstatus(s->wr) == CONNECTION_OK ? OB_OK : pg_fail(e, s->wr, "connecting");
 }
 
+/* ---- acknowledgements: the acker ---- */
+
+/* The lowest change applied by a server whose lease holds (*low; INT64_MAX when none holds),
+ * read on the acker's connection. The leases are read FOR SHARE, which waits for a renewal
+ * in flight and sees its result (pg_sync.h); lock_timeout bounds that wait. */
+static ob_status read_leases(ob_pgsync *s, int64_t *low, ob_err *e)
+{
+    PGresult *r =
+        PQexec(s->ack, "SELECT applied, lease_until > clock_timestamp() FROM sync_lease FOR SHARE");
+    ob_status rc =
+        PQresultStatus(r) == PGRES_TUPLES_OK ? OB_OK : pg_fail(e, s->ack, "reading the leases");
+    *low = INT64_MAX;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        int64_t a = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        if (strcmp(PQgetvalue(r, i, 1), "t") == 0 && a < *low)
+            *low = a;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* read_leases, connecting again once when the connection is gone (a failover, or a
+ * database restarted since the last round). *lost when it still is: the database went
+ * away, not just this statement. */
+static ob_status least_applied(ob_pgsync *s, int64_t *low, bool *lost, ob_err *e)
+{
+    ob_status rc = OB_EIO;
+    for (int tries = 0; tries < 2 && rc; tries++) {
+        if (PQstatus(s->ack) != CONNECTION_OK) {
+            PQreset(s->ack);
+            if (PQstatus(s->ack) != CONNECTION_OK || ack_session(s, NULL)) {
+                rc = pg_fail(e, s->ack, "connecting");
+                continue;
+            }
+        }
+        rc = read_leases(s, low, e);
+        if (rc && PQstatus(s->ack) == CONNECTION_OK)
+            break; /* the statement failed, not the connection */
+    }
+    *lost = rc && PQstatus(s->ack) != CONNECTION_OK;
+    return rc;
+}
+
+/* Calls the done of each finished asynchronous waiter, and frees it. Without ack_mu. */
+static void finish_all(ack_waiter *fin)
+{
+    while (fin) {
+        ack_waiter *w = fin;
+        fin = w->next;
+        w->done(w->ctx, w->st, w->st ? &w->err : NULL);
+        ob_free(w);
+    }
+}
+
+/* Takes w out (prev points at it), finished with st: a blocking one is told at once (under
+ * ack_mu, its waiter wakes on ack_done), an asynchronous one goes on *fin for finish_all.
+ * Under ack_mu. */
+static void finish(ob_pgsync *s, ack_waiter **prev, ack_waiter **fin, ob_status st)
+{
+    ack_waiter *w = *prev;
+    *prev = w->next;
+    w->st = st;
+    if (!st)
+        ob_err_clear(&w->err);
+    if (w->done) {
+        w->next = *fin;
+        *fin = w;
+    } else {
+        w->finished = true;
+        pthread_cond_broadcast(&s->ack_done);
+    }
+}
+
+/* One round: the leases read once, then every waiter that came before the read began is
+ * finished when every live server has applied its change (and this server's own lease
+ * holds: it answers nothing without, pg_sync.h), or its deadline passed, or the database
+ * is gone. A statement that failed on a live connection (a lock timeout behind a stalled
+ * renewal) tells nothing: the waiters stay, until their deadline. Returns with ack_mu held,
+ * as it was called; *fin gets the asynchronous waiters finished. *moved when any waiter
+ * finished or came meanwhile. */
+static void ack_round(ob_pgsync *s, ack_waiter **fin, bool *moved)
+{
+    uint64_t round = ++s->rounds;
+    pthread_mutex_unlock(&s->ack_mu);
+    ob_err err = {0};
+    int64_t low = 0;
+    bool lost = false;
+    ob_status rc = least_applied(s, &low, &lost, &err);
+    bool current = ob_pgsync_current(s);
+    int64_t now = mono_ns();
+    pthread_mutex_lock(&s->ack_mu);
+    *moved = false;
+    for (ack_waiter **p = &s->waiters; *p;) {
+        ack_waiter *w = *p;
+        if (w->round >= round) { /* came during the read: its change may be newer than it */
+            *moved = true;
+            p = &w->next;
+        } else if (rc && lost) {
+            w->err = err;
+            finish(s, p, fin, rc);
+            *moved = true;
+        } else if (!rc && low >= w->seq && current) {
+            finish(s, p, fin, OB_OK);
+            *moved = true;
+        } else if (now > w->deadline_ns) {
+            ob_err_set(&w->err, OB_EIO,
+                       "changes on PostgreSQL: servers did not apply change %lld within two "
+                       "leases%s%s",
+                       (long long)w->seq, current ? "" : " (this server's lease lapsed)",
+                       rc ? "; the leases could not be read" : "");
+            finish(s, p, fin, OB_EIO);
+            *moved = true;
+        } else {
+            p = &w->next;
+        }
+    }
+}
+
+static void *ack_main(void *arg)
+{
+    ob_pgsync *s = arg;
+    long nap_us = 200;
+    pthread_mutex_lock(&s->ack_mu);
+    while (!s->closing) {
+        if (!s->waiters) {
+            pthread_cond_wait(&s->ack_cv, &s->ack_mu);
+            nap_us = 200;
+            continue;
+        }
+        ack_waiter *fin = NULL;
+        bool moved = false;
+        ack_round(s, &fin, &moved);
+        if (fin) {
+            pthread_mutex_unlock(&s->ack_mu);
+            finish_all(fin);
+            pthread_mutex_lock(&s->ack_mu);
+        }
+        /* as the blocking wait did: soon after something moved, then less and less often */
+        nap_us = moved ? 200 : nap_us < 5000 ? nap_us * 2 : 5000;
+        if (s->closing || !s->waiters)
+            continue;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += nap_us * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->ack_cv, &s->ack_mu, &until);
+    }
+    pthread_mutex_unlock(&s->ack_mu);
+    return NULL;
+}
+
+/* Adds w (its seq, done and ctx set) to the acker's waiters. OB_EIO when the close began. */
+static ob_status add_waiter(ob_pgsync *s, ack_waiter *w, ob_err *e)
+{
+    w->deadline_ns = mono_ns() + (int64_t)(2 * s->lease_ms + 1000) * 1000000;
+    w->finished = false;
+    pthread_mutex_lock(&s->ack_mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->ack_mu);
+        return ob_err_set(e, OB_EIO,
+                          "changes on PostgreSQL: this server is stopping; change %lld was "
+                          "not acknowledged",
+                          (long long)w->seq);
+    }
+    w->round = s->rounds;
+    w->next = s->waiters;
+    s->waiters = w;
+    pthread_cond_signal(&s->ack_cv);
+    pthread_mutex_unlock(&s->ack_mu);
+    return OB_OK;
+}
+
+ob_status ob_pgsync_wait_async(ob_pgsync *s, int64_t seq, ob_pgsync_done_fn done, void *ctx,
+                               ob_err *e)
+{
+    if (!done)
+        return ob_err_set(e, OB_EINVAL, "changes on PostgreSQL: a waiter without a done");
+    ack_waiter *w = ob_calloc(1, sizeof *w);
+    if (!w)
+        return ob_err_set(e, OB_ENOMEM, "out of memory");
+    w->seq = seq;
+    w->done = done;
+    w->ctx = ctx;
+    ob_status rc = add_waiter(s, w, e);
+    if (rc)
+        ob_free(w);
+    return rc;
+}
+
 ob_status ob_pgsync_wait(ob_pgsync *s, int64_t seq, ob_err *e)
 {
-    pthread_mutex_lock(&s->wr_mu);
-    ob_status rc = writer_alive(s, e);
-    if (!rc)
-        rc = wait_applied(s, seq, e);
-    pthread_mutex_unlock(&s->wr_mu);
-    return rc;
+    ack_waiter w;
+    memset(&w, 0, sizeof w);
+    w.seq = seq;
+    ob_status rc = add_waiter(s, &w, e);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->ack_mu);
+    while (!w.finished)
+        pthread_cond_wait(&s->ack_done, &s->ack_mu);
+    pthread_mutex_unlock(&s->ack_mu);
+    if (w.st && e)
+        *e = w.err;
+    return w.st;
+}
+
+/* The close: the acker stopped; every waiter left is finished with an error, once. */
+static void fail_waiters(ob_pgsync *s)
+{
+    ack_waiter *fin = NULL;
+    pthread_mutex_lock(&s->ack_mu);
+    while (s->waiters) {
+        ob_err_set(&s->waiters->err, OB_EIO,
+                   "changes on PostgreSQL: this server stopped before every server applied "
+                   "change %lld; it was not acknowledged",
+                   (long long)s->waiters->seq);
+        finish(s, &s->waiters, &fin, OB_EIO);
+    }
+    pthread_mutex_unlock(&s->ack_mu);
+    finish_all(fin);
+}
+
+/* Stops the acker, if it runs; its waiters are then failed (fail_waiters). */
+static void stop_acker(ob_pgsync *s)
+{
+    pthread_mutex_lock(&s->ack_mu);
+    s->closing = true;
+    pthread_cond_broadcast(&s->ack_cv);
+    pthread_mutex_unlock(&s->ack_mu);
+    if (s->acker_started)
+        pthread_join(s->acker, NULL);
+    s->acker_started = false;
 }
 
 ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
@@ -487,10 +746,11 @@ ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int
     } else if (PQstatus(s->wr) == CONNECTION_OK) {
         PQclear(PQexec(s->wr, "ROLLBACK"));
     }
-    /* every server whose lease holds applies it, or its lease runs out: at most a lease */
-    if (!rc)
-        rc = wait_applied(s, at, e);
     pthread_mutex_unlock(&s->wr_mu);
+    /* every server whose lease holds applies it, or its lease runs out: at most a lease
+     * (waited for without wr_mu: the next writer need not wait behind it) */
+    if (!rc)
+        rc = ob_pgsync_wait(s, at, e);
     if (!rc && seq)
         *seq = at;
     return rc;
@@ -546,9 +806,11 @@ void ob_pgsync_close(ob_pgsync *s)
 {
     if (!s)
         return;
+    stop_acker(s);
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
     atomic_store(&s->valid_until_ns, 0);
+    fail_waiters(s); /* each done once, before anything is freed */
     /* give the lease up: writers stop waiting for this server */
     pthread_mutex_lock(&s->wr_mu);
     const char *vals[1] = {s->id};

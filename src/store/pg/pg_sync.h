@@ -13,7 +13,9 @@
  * flight and sees its result. So at the acknowledgement every server has applied the
  * change, or its lease has run out and it answers nothing until it has caught up. A server
  * that dies delays acknowledgements by at most one lease. Servers hear of changes by
- * LISTEN/NOTIFY, and poll as well.
+ * LISTEN/NOTIFY, and poll as well. The waiting for an acknowledgement is one thread's, the
+ * acker's, for every change waiting (ob_pgsync_wait_async): the HTTP threads need not wait
+ * out a stalled server's lease, and the writers do not queue behind a change waiting.
  *
  * After a failover: a change visible on the old primary before its standby had it may be
  * lost after a server applied it, and its seq given to another. Each change carries a
@@ -22,7 +24,8 @@
  * so a change that commits while it runs either is in its check or waits for its lease.
  *
  * The apply callback runs on the sync thread, changes in commit (seq) order; it must not
- * call back into this module. Strings passed in are borrowed for the call. */
+ * call back into this module, nor may a waiter's done. Strings passed in are borrowed for the call.
+ */
 #ifndef OB_STORE_PG_SYNC_H
 #define OB_STORE_PG_SYNC_H
 
@@ -64,8 +67,8 @@ typedef struct ob_pgsync_config {
 ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
                          ob_pgsync_apply_fn apply, void *ctx, ob_pgsync **out, ob_err *e);
 /* Commits one change and returns once every server whose lease holds has applied it (this
- * one included), or its lease ran out: then it may be acknowledged. *seq (may be NULL) is
- * its position. On an error the change may or may not have committed, and must not be
+ * one included), or its lease ran out: then it may be acknowledged (ob_pgsync_wait). *seq (may be
+ * NULL) is its position. On an error the change may or may not have committed, and must not be
  * acknowledged. Thread-safe. */
 ob_status ob_pgsync_change(ob_pgsync *s, const char *type, const char *json, int64_t *seq,
                            ob_err *e);
@@ -80,12 +83,28 @@ ob_status ob_pgsync_catch_up_in_tx(ob_pgsync *s, ob_store_tx *tx, ob_err *e);
 /* The change written inside another's PostgreSQL transaction on the same database (the
  * log's batch, so that the change, its log entry and its place in every server's order
  * commit together: ob_pglog_append_change's apply): *seq (may be NULL) is its position.
- * It is not acknowledged yet: after that transaction commits, ob_pgsync_wait(seq). */
+ * It is not acknowledged yet: after that transaction commits, ob_pgsync_wait(seq) or
+ * ob_pgsync_wait_async. */
 ob_status ob_pgsync_change_in_tx(ob_pgsync *s, ob_store_tx *tx, const char *type, const char *json,
                                  int64_t *seq, ob_err *e);
 /* Returns once every server whose lease holds has applied change seq (this one included),
- * or its lease ran out: then a change committed at seq may be acknowledged. */
+ * or its lease ran out: then a change committed at seq may be acknowledged. Also needed:
+ * this server's own lease holds (it answers nothing without). OB_EIO when that is not so
+ * within two leases and a second of the call (a server that holds a lease and does not
+ * apply), when the database cannot be reached, or when the close began: the change may have
+ * committed, but must not be acknowledged. The waiting is the acker thread's (it reads the
+ * leases once a round for every change waiting); no lock a writer needs is held meanwhile,
+ * so other changes and ob_pgsync_claim_once go on. Thread-safe. */
 ob_status ob_pgsync_wait(ob_pgsync *s, int64_t seq, ob_err *e);
+/* The same without blocking, for a transport that suspends the request (the hub's
+ * ob_hub_defer, service/hub_pg.c): done is called exactly once, on the acker thread, with
+ * OB_OK when change seq may be acknowledged, or OB_EIO and why (err, borrowed for the call),
+ * as ob_pgsync_wait would have returned; ob_pgsync_close calls it (OB_EIO) for every waiter
+ * left, before it returns. done must not call into this module. If this returns an error,
+ * done is never called. */
+typedef void (*ob_pgsync_done_fn)(void *ctx, ob_status st, const ob_err *err);
+ob_status ob_pgsync_wait_async(ob_pgsync *s, int64_t seq, ob_pgsync_done_fn done, void *ctx,
+                               ob_err *e);
 /* One write per token across every server (docs/api.md): records digest (of the token's
  * issuer and jti) until `until` (epoch seconds, when the token can no longer verify).
  * *first is true the first time any server records it, false on a replay. Thread-safe. */
@@ -96,7 +115,9 @@ ob_status ob_pgsync_claim_once(ob_pgsync *s, const uint8_t digest[32], int64_t u
 bool ob_pgsync_current(const ob_pgsync *s);
 /* The position of the last change applied here. */
 int64_t ob_pgsync_applied(const ob_pgsync *s);
-/* Stops the sync thread and gives the lease up (other servers stop waiting for this one). */
+/* Stops the sync and acker threads, fails every change still waiting (their done, once,
+ * OB_EIO) and gives the lease up (other servers stop waiting for this one). No other call
+ * may be in progress. */
 void ob_pgsync_close(ob_pgsync *s);
 
 #endif

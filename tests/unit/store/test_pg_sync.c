@@ -11,7 +11,12 @@
  *   acknowledgement waits at most about a lease, and once it is given the frozen server,
  *   thawed, answers nothing stale: each of its reads (timed on the shared monotonic clock)
  *   that starts after the acknowledgement sees the change, or is not answered;
- * - a server killed: the others acknowledge within about a lease. */
+ * - a server killed: the others acknowledge within about a lease;
+ * - acknowledgements waited for without blocking (ob_pgsync_wait_async, as the HTTP server
+ *   does): each done comes once, OK, after every live server applied the change; with a
+ *   server that holds a lease and never applies, an error at the deadline (two leases and a
+ *   second), the writers' lock free meanwhile (a write token is claimed at once), and at
+ *   the close every waiter left gets its error, once, before the close returns (T-DB-8). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/backend.h"
 #include "store/pg/pg_sync.h"
 #include "unit/pg_fixture.h"
 
@@ -79,6 +85,19 @@ static void set(ob_pgsync *s, int k, long long v)
         fail_msg("change: %s", e.msg);
 }
 
+/* A server named id on ci with the given lease and margin (ms) and toy; fails the test if
+ * it cannot open. */
+static ob_pgsync *open_server(const char *ci, const char *id, int lease, int margin, toy *t,
+                              ob_status (*reset)(void *ctx, ob_err *e))
+{
+    ob_pgsync *s = NULL;
+    ob_err e = {0};
+    ob_pgsync_config cfg = {id, lease, margin, false, NULL, reset};
+    if (ob_pgsync_open(ci, &cfg, toy_apply, t, &s, &e))
+        fail_msg("open %s: %s", id, e.msg);
+    return s;
+}
+
 typedef struct busy {
     ob_pgsync *s;
     atomic_bool stop;
@@ -99,13 +118,8 @@ static void alternating(void **state)
     char ci[512];
     pg_fresh_db("alt", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a = NULL, *b = NULL;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 1000, 200, false, NULL, NULL},
-                     cb = {"server-b", 1000, 200, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
-        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 1000, 200, &ta, NULL),
+              *b = open_server(ci, "server-b", 1000, 200, &tb, NULL);
     busy bz = {.s = b};
     pthread_t t;
     pthread_create(&t, NULL, busy_writer, &bz);
@@ -170,11 +184,7 @@ static void frozen_and_killed(void **state)
     char line[64];
     assert_non_null(fgets(line, sizeof line, in)); /* "up" */
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL);
     set(a, 0, 1);
     struct timespec d = {0, 100 * 1000000};
     nanosleep(&d, NULL);
@@ -242,22 +252,15 @@ static void diverged_order(void **state)
     pg_fresh_db("diverged", ci, sizeof ci);
     static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}},
                tc = {PTHREAD_MUTEX_INITIALIZER, {0}};
-    ob_pgsync *a, *b, *c;
-    ob_err e = {0};
-    ob_pgsync_config ca = {"server-a", 600, 150, false, NULL, toy_reset},
-                     cb = {"server-b", 600, 150, false, NULL, NULL},
-                     cc = {"server-c", 600, 150, false, NULL, NULL};
-    if (ob_pgsync_open(ci, &ca, toy_apply, &ta, &a, &e) ||
-        ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, toy_reset),
+              *b = open_server(ci, "server-b", 600, 150, &tb, NULL);
     set(b, 1, 10);
     set(b, 2, 20); /* acknowledged: a has applied it */
     assert_int_equal(toy_read(&ta, a, 2), 20);
     ob_pgsync_close(b);
     /* the failover lost change 2 (as if its commit had not reached the standby) */
     pg_exec(ci, "DELETE FROM sync_change WHERE seq = 2");
-    if (ob_pgsync_open(ci, &cc, toy_apply, &tc, &c, &e))
-        fail_msg("open: %s", e.msg);
+    ob_pgsync *c = open_server(ci, "server-c", 600, 150, &tc, NULL);
     set(c, 3, 30); /* given seq 2 again */
     long long v3 = -1;
     for (int i = 0; i < 100 && v3 == -1; i++) { /* a answers once it has a lease again */
@@ -277,12 +280,182 @@ static void diverged_order(void **state)
     ob_pgsync_close(a);
 }
 
+/* ---- acknowledgements waited for without blocking ---- */
+
+/* Commits change "k=v" in the order on its own connection, as the log's transaction does
+ * (ob_pgsync_change_in_tx), without waiting for it: its seq. */
+static int64_t commit_unacked(const char *ci, ob_pgsync *s, int k, long long v)
+{
+    PGconn *c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect: %s", PQerrorMessage(c));
+    PQclear(PQexec(c, "BEGIN"));
+    ob_store_tx tx = {&ob_store_pg_tx_ops, c};
+    char json[48];
+    snprintf(json, sizeof json, "%d=%lld", k, v);
+    int64_t seq = 0;
+    ob_err e = {0};
+    if (ob_pgsync_change_in_tx(s, &tx, "set", json, &seq, &e))
+        fail_msg("change: %s", e.msg);
+    PGresult *r = PQexec(c, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("commit: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return seq;
+}
+
+typedef struct acked {
+    atomic_int calls;
+    atomic_int st;
+    atomic_llong at_ms;     /* when done came */
+    atomic_llong other_has; /* the other server's applied position then */
+    atomic_bool said_why;   /* an error came with a message */
+    const ob_pgsync *other;
+} acked;
+
+static void on_ack(void *ctx, ob_status st, const ob_err *err)
+{
+    acked *a = ctx;
+    atomic_store(&a->at_ms, mono_ms());
+    atomic_store(&a->st, (int)st);
+    if (a->other)
+        atomic_store(&a->other_has, ob_pgsync_applied(a->other));
+    atomic_store(&a->said_why, st != OB_OK && err && err->msg[0]);
+    atomic_fetch_add(&a->calls, 1);
+}
+
+/* Waits up to ms for every one of n to have had its done. */
+static bool all_called(acked *a, int n, int ms)
+{
+    for (int64_t t0 = mono_ms(); mono_ms() - t0 < ms;) {
+        int k = 0;
+        while (k < n && atomic_load(&a[k].calls) > 0)
+            k++;
+        if (k == n)
+            return true;
+        struct timespec d = {0, 2 * 1000000};
+        nanosleep(&d, NULL);
+    }
+    return false;
+}
+
+static void deferred_acks(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("acks", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL),
+              *b = open_server(ci, "server-b", 600, 150, &tb, NULL);
+    ob_err e = {0};
+    static acked w[8];
+    int64_t seq[8];
+    for (int i = 0; i < 8; i++) { /* changes committed, each waited for by a done */
+        seq[i] = commit_unacked(ci, a, i, 100 + i);
+        w[i].other = b;
+        if (ob_pgsync_wait_async(a, seq[i], on_ack, &w[i], &e))
+            fail_msg("wait: %s", e.msg);
+    }
+    assert_true(all_called(w, 8, 3000));
+    struct timespec d = {0, 100 * 1000000};
+    nanosleep(&d, NULL);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(atomic_load(&w[i].calls), 1);
+        assert_int_equal(atomic_load(&w[i].st), OB_OK);
+        assert_true(atomic_load(&w[i].other_has) >= seq[i]); /* b had applied it */
+        assert_int_equal(toy_read(&tb, b, i), 100 + i);
+    }
+    /* the blocking wait goes through the same acker */
+    int64_t s9 = commit_unacked(ci, b, 9, 9);
+    assert_int_equal(ob_pgsync_wait(b, s9, &e), OB_OK);
+    assert_int_equal(toy_read(&ta, a, 9), 9);
+    ob_pgsync_close(b);
+    ob_pgsync_close(a);
+}
+
+typedef struct blocked {
+    ob_pgsync *s;
+    int64_t seq;
+    ob_status st;
+    int64_t ms;
+} blocked;
+
+static void *blocking_wait(void *p)
+{
+    blocked *b = p;
+    int64_t t0 = mono_ms();
+    ob_err e = {0};
+    b->st = ob_pgsync_wait(b->s, b->seq, &e);
+    b->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* A server that holds a lease and never applies (its row renewed far ahead, as a stalled
+ * machine's would be while its lease runs): no acknowledgement, an error at the deadline;
+ * the writers' lock is free meanwhile; the close fails the waiters left, once each. */
+static void deferred_deadline(void **state)
+{
+    (void)state;
+    char ci[512];
+    pg_fresh_db("deadline", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *a = open_server(ci, "server-a", 600, 150, &ta, NULL);
+    ob_err e = {0};
+    pg_exec(ci, "INSERT INTO sync_lease VALUES ('stuck', 0, now() + interval '1 hour')");
+    int64_t seq = commit_unacked(ci, a, 1, 1);
+    static acked w[2];
+    int64_t t0 = mono_ms();
+    if (ob_pgsync_wait_async(a, seq, on_ack, &w[0], &e))
+        fail_msg("wait: %s", e.msg);
+    blocked bw = {a, seq, OB_OK, 0}; /* and a blocking waiter beside it */
+    pthread_t t;
+    pthread_create(&t, NULL, blocking_wait, &bw);
+    struct timespec d = {0, 200 * 1000000};
+    nanosleep(&d, NULL);
+    /* the writers' lock is free while both wait: a write token is claimed at once (the
+     * blocking wait held it for up to the deadline, and every other write queued) */
+    uint8_t digest[32];
+    for (int i = 0; i < 32; i++)
+        digest[i] = (uint8_t)(i * 7 + 1);
+    bool first = false;
+    int64_t c0 = mono_ms();
+    assert_int_equal(ob_pgsync_claim_once(a, digest, time(NULL) + 60, &first, &e), OB_OK);
+    int64_t claim_ms = mono_ms() - c0;
+    assert_true(first);
+    assert_int_equal(atomic_load(&w[0].calls), 0); /* still waiting */
+    assert_true(all_called(w, 1, 5000));
+    int64_t waited = atomic_load(&w[0].at_ms) - t0;
+    pthread_join(t, NULL);
+    print_message("# a server holding a lease never applies: a write token claimed in %lld ms "
+                  "while two waited; the deferred acknowledgement failed after %lld ms, the "
+                  "blocking one after %lld ms (deadline 2 x 600 + 1000)\n",
+                  (long long)claim_ms, (long long)waited, (long long)bw.ms);
+    assert_true(claim_ms < 500);
+    assert_int_equal(atomic_load(&w[0].st), OB_EIO);
+    assert_true(atomic_load(&w[0].said_why));
+    assert_true(waited >= 2200 && waited < 4000);
+    assert_int_equal(bw.st, OB_EIO);
+    assert_true(bw.ms >= 2000 && bw.ms < 4000);
+    /* the close: a waiter left gets its error, once, before the close returns */
+    int64_t seq2 = commit_unacked(ci, a, 2, 2);
+    if (ob_pgsync_wait_async(a, seq2, on_ack, &w[1], &e))
+        fail_msg("wait: %s", e.msg);
+    ob_pgsync_close(a);
+    assert_int_equal(atomic_load(&w[1].calls), 1);
+    assert_int_equal(atomic_load(&w[1].st), OB_EIO);
+    assert_true(atomic_load(&w[1].said_why));
+    nanosleep(&d, NULL);
+    assert_int_equal(atomic_load(&w[0].calls), 1);
+    assert_int_equal(atomic_load(&w[1].calls), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(alternating),
-        cmocka_unit_test(frozen_and_killed),
-        cmocka_unit_test(diverged_order),
+        cmocka_unit_test(alternating),       cmocka_unit_test(frozen_and_killed),
+        cmocka_unit_test(diverged_order),    cmocka_unit_test(deferred_acks),
+        cmocka_unit_test(deferred_deadline),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
