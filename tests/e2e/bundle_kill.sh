@@ -20,6 +20,7 @@
 #   again.
 # - At the end `overblik log verify` passes and the totals are exactly the stored Bundles.
 # Prints what each round saw, then "N passed, M failed"; exits non-zero on any failure.
+# backends: sqlite postgresql
 set -uo pipefail
 bin=${OB_BIN:?OB_BIN must point at the overblik binary}
 . "$(dirname "$0")/lib.bash"
@@ -81,19 +82,28 @@ bundle() {
   }' >"$work/b$1.json"
 }
 
-q() { sqlite3 -cmd '.timeout 5000' "$db" "$1"; } # q SQL: asks $db, waiting out a lock
-# stored K: "<item_keys> <items> <appointments> <log entries> <permitted log entries>" of Bundle K
+# stored K: "<item_keys> <items> <appointments> <log entries> <permitted log entries>" of
+# Bundle K: the rows asked of the database (either backend, dbq), the log's entries by the
+# source read through `log show --actor` (the same view on both)
 stored() {
-  q "select
+  local rows
+  rows=$(dbq "$db" "select
     (select count(*) from item_keys where source='epj-hosp-0' and ident_value glob 'T$1-*'),
     (select count(*) from items where instr(json, '\"T$1-') > 0),
-    (select count(*) from appointments where source='epj-hosp-0' and ident_value glob 'T$1-*'),
-    (select count(*) from log_entries where instr(resource, 'identifier=T$1-') > 0),
-    (select count(*) from log_entries where instr(resource, 'identifier=T$1-') > 0
-       and permit=1 and actor_id='epj-hosp-0')" | tr '|' ' '
+    (select count(*) from appointments where source='epj-hosp-0' and ident_value glob 'T$1-*')" \
+    "select
+    (select count(*) from store_item_keys where source='epj-hosp-0' and ident_value like 'T$1-%'),
+    (select count(*) from store_items where strpos(json, '\"T$1-') > 0),
+    (select count(*) from store_appointments where source='epj-hosp-0' and ident_value like 'T$1-%')")
+  printf '%s %s\n' "$(tr '|' ' ' <<<"$rows")" "$(src_log | jq -rs --arg k "identifier=T$1-" '
+    map(select(.resource | contains($k))) | "\(length) \(map(select(.decision == "permit")) | length)"')"
 }
-rows() { q "select (select count(*) from items) + (select count(*) from appointments)"; }
-logn() { q "select count(*) from log_entries"; }
+src_log() { "$bin" log show --db "$db" --actor epj-hosp-0 --json; } # the source's entries
+rows() {
+  dbq "$db" "select (select count(*) from items) + (select count(*) from appointments)" \
+    "select (select count(*) from store_items) + (select count(*) from store_appointments)"
+}
+logn() { dbq "$db" "select count(*) from log_entries" "select count(*) from log_pg_entry"; }
 
 start() { # start: the server on $db; sets $srv and $addr
   serve_bg srv addr "$work/out.txt" "$work/err.txt" --db "$db" --listen 127.0.0.1:0 --threads 2
@@ -209,10 +219,11 @@ echo "bundle_kill.sh: $inflight rounds killed a Bundle in flight ($between of th
 # 3. the log verifies; the totals are exactly the stored Bundles
 eq "rows: exactly $committed Bundles of $N" $(( $(rows) - rows0 )) $(( committed * N ))
 eq "log entries of the Bundles: exactly $committed x $N" \
-  "$(q "select count(*) from log_entries where resource glob '*identifier=T[0-9]*-*'")" \
+  "$(src_log | jq -s 'map(select(.resource | test("identifier=T[0-9]+-"))) | length')" \
   $(( committed * N ))
 eq "item_keys of the Bundles: exactly $committed x $NITEM" \
-  "$(q "select count(*) from item_keys where ident_value glob 'T[0-9]*-*'")" \
+  "$(dbq "$db" "select count(*) from item_keys where ident_value glob 'T[0-9]*-*'" \
+    "select count(*) from store_item_keys where ident_value ~ '^T[0-9]+-'")" \
   $(( committed * NITEM ))
 if [ -n "$srv" ]; then
   kill -TERM "$srv"; wait "$srv"; rc=$?; srv=""

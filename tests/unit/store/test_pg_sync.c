@@ -16,7 +16,8 @@
  *   does): each done comes once, OK, after every live server applied the change; with a
  *   server that holds a lease and never applies, an error at the deadline (two leases and a
  *   second), the writers' lock free meanwhile (a write token is claimed at once), and at
- *   the close every waiter left gets its error, once, before the close returns (T-DB-8). */
+ *   the close every waiter left gets its error, once, before the close returns (T-DB-8);
+ * - a renewal while another server writes a change waits for it (T-DB-7). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -450,12 +451,74 @@ static void deferred_deadline(void **state)
     assert_int_equal(atomic_load(&w[1].calls), 1);
 }
 
+/* The text of one value asked on c (the first row's first column), "" when none. */
+static void ask(PGconn *c, const char *sql, char *out, size_t cap)
+{
+    PGresult *r = PQexec(c, sql);
+    out[0] = '\0';
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+        snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+static void run(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* T-DB-7: a renewal waits for a change being written. Another server's writer holds the
+ * changes' lock while it writes its change: this server's lease is not renewed meanwhile
+ * (its renewal takes the lock, shared), so it stops answering; once the change commits, the
+ * renewal sees it and renews only after the change is applied here. Without the shared lock
+ * the lease was renewed right through the writer's transaction, from a snapshot without the
+ * change: the interleaving behind a stale read after a failover (pg_failover.sh). */
+static void renewal_waits_for_a_change(void **state)
+{
+    (void)state;
+    char ci[512], l0[64], l1[64];
+    pg_fresh_db("renew", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    ob_pgsync *a = open_server(ci, "server-a", 400, 100, &ta, NULL); /* renews every 100 ms */
+    PGconn *x = PQconnectdb(ci), *y = PQconnectdb(ci);
+    assert_int_equal(PQstatus(x), CONNECTION_OK);
+    assert_int_equal(PQstatus(y), CONNECTION_OK);
+    struct timespec tenth = {0, 100000000};
+    for (int i = 0; i < 50 && !ob_pgsync_current(a); i++)
+        nanosleep(&tenth, NULL);
+    assert_true(ob_pgsync_current(a));
+    run(x, "BEGIN");
+    run(x, "SELECT pg_advisory_xact_lock(7236001235)"); /* as a writer's CHANGE_LOCK */
+    ask(y, "SELECT lease_until FROM sync_lease WHERE id = 'server-a'", l0, sizeof l0);
+    for (int i = 0; i < 6; i++) /* six renewal periods */
+        nanosleep(&tenth, NULL);
+    ask(y, "SELECT lease_until FROM sync_lease WHERE id = 'server-a'", l1, sizeof l1);
+    assert_string_equal(l0, l1);        /* not renewed while the change is being written */
+    assert_false(ob_pgsync_current(a)); /* and so it answers nothing */
+    assert_int_equal(toy_read(&ta, a, 0), -1);
+    run(x, "INSERT INTO sync_change (seq, type, json, server, tag) SELECT coalesce(max(seq), 0) "
+           "+ 1, 'set', '0=7', 'server-x', 4242 FROM sync_change");
+    run(x, "NOTIFY overblik_sync");
+    run(x, "COMMIT");
+    int64_t t0 = mono_ms();
+    while (!ob_pgsync_current(a) && mono_ms() - t0 < 5000)
+        nanosleep(&tenth, NULL);
+    assert_true(ob_pgsync_current(a));
+    assert_int_equal(toy_read(&ta, a, 0), 7); /* current again only with the change applied */
+    PQfinish(x);
+    PQfinish(y);
+    ob_pgsync_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(alternating),       cmocka_unit_test(frozen_and_killed),
         cmocka_unit_test(diverged_order),    cmocka_unit_test(deferred_acks),
-        cmocka_unit_test(deferred_deadline),
+        cmocka_unit_test(deferred_deadline), cmocka_unit_test(renewal_waits_for_a_change),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
