@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    ob_pgsync_config cfg = {st.id, 2000, 250, false, NULL, reset};
+    ob_pgsync_config cfg = {st.id, 2000, 250, false, NULL, reset, NULL};
     ob_err e = {0};
     if (ob_pgsync_open(argv[1], &cfg, apply, &st, &st.s, &e)) {
         fprintf(stderr, "open: %s\n", e.msg);

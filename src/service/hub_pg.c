@@ -170,7 +170,7 @@ ob_status ob_hub_pg_open(ob_hub *h, const char *server_id, ob_err *e)
         gethostname(host, sizeof host - 1);
         snprintf(id, sizeof id, "%s/%ld", host, (long)getpid());
     }
-    ob_pgsync_config cfg = {id, 0, 0, true, sync_ready, sync_reset};
+    ob_pgsync_config cfg = {id, 0, 0, true, sync_ready, sync_reset, NULL};
     ob_status rc = ob_pgsync_open(h->db_path, &cfg, sync_apply, h, &h->sync, e);
     if (!rc && h->overrides && (rc = ob_pgovr_open(h->db_path, &h->ovr_pg, e)) == OB_OK)
         ob_overrides_share(h->overrides, override_total, h);

@@ -332,8 +332,14 @@ static ob_status connect_db(const char *conninfo, PGconn **out, ob_err *e)
         PQfinish(c);
         return rc;
     }
-    /* the log's own guarantees do not depend on the session's defaults */
-    ob_status rc = exec_ok(c, "SET synchronous_commit = on; SET client_min_messages = warning",
+    /* the log's own guarantees do not depend on the session's defaults; a writer stalled
+     * inside its transaction (SIGSTOP, a paused VM) holds the appenders' and the changes'
+     * locks, so every server's appends and changes with them: PostgreSQL ends its session
+     * after 30 s idle in the transaction (T-DB-10), which then fails as it must. (Not
+     * shorter: a large import encodes its entries between its last write and the commit.) */
+    ob_status rc = exec_ok(c,
+                           "SET synchronous_commit = on; SET client_min_messages = warning; "
+                           "SET idle_in_transaction_session_timeout = 30000",
                            PGRES_COMMAND_OK, e);
     if (rc) {
         PQfinish(c);

@@ -40,6 +40,7 @@ struct ob_pgsync {
     int lease_ms, margin_ms;
     ob_pgsync_apply_fn apply;
     ob_status (*ready)(void *ctx, ob_err *e);
+    _Atomic int *stall_ms; /* tests only: ob_pgsync_config */
     void *ctx;
     PGconn *sync; /* the sync thread's: LISTEN, fetch, renew */
     PGconn *wr;   /* the writers', under wr_mu */
@@ -103,15 +104,31 @@ static ob_status exec_ok(PGconn *c, const char *sql, ExecStatusType want, ob_err
     return rc;
 }
 
-static ob_status connect_db(const char *conninfo, PGconn **out, ob_err *e)
+/* A session's settings, at connecting and after a reconnection. A server stalled inside a
+ * transaction (SIGSTOP, a paused VM, a long GC) holds the changes' lock (a renewal's shared,
+ * a change's exclusive), and with it every change of every server and so every lease:
+ * PostgreSQL ends such a session after two leases idle in the transaction (at least a
+ * second; idle_in_transaction_session_timeout), and the others go on (T-DB-10). The stalled
+ * server, awake, finds its connection gone, connects again and catches up. */
+static ob_status session(const ob_pgsync *s, PGconn *c, ob_err *e)
 {
-    PGconn *c = PQconnectdb(conninfo);
+    char sql[160];
+    int idle = 2 * s->lease_ms > 1000 ? 2 * s->lease_ms : 1000;
+    snprintf(sql, sizeof sql,
+             "SET synchronous_commit = on; SET client_min_messages = warning; SET "
+             "idle_in_transaction_session_timeout = %d",
+             idle);
+    return exec_ok(c, sql, PGRES_COMMAND_OK, e);
+}
+
+static ob_status connect_db(const ob_pgsync *s, PGconn **out, ob_err *e)
+{
+    PGconn *c = PQconnectdb(s->conninfo);
     if (!c)
         return ob_err_set(e, OB_ENOMEM, "out of memory connecting to PostgreSQL");
     ob_status rc = PQstatus(c) == CONNECTION_OK ? OB_OK : pg_fail(e, c, "connecting");
     if (!rc)
-        rc = exec_ok(c, "SET synchronous_commit = on; SET client_min_messages = warning",
-                     PGRES_COMMAND_OK, e);
+        rc = session(s, c, e);
     if (rc) {
         PQfinish(c);
         return rc;
@@ -228,6 +245,11 @@ static ob_status renew(ob_pgsync *s, ob_err *e)
     snprintf(ms, sizeof ms, "%d", s->lease_ms);
     const char *vals[4] = {s->id, applied, ms, tag};
     ob_status rc = exec_ok(s->sync, "BEGIN; " SHARED_CHANGE_LOCK, PGRES_TUPLES_OK, e);
+    int stall = s->stall_ms ? atomic_load(s->stall_ms) : 0;
+    if (!rc && stall > 0) { /* tests: a server stopped inside its renewal */
+        struct timespec d = {stall / 1000, (long)(stall % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
     if (rc) {
         if (PQstatus(s->sync) == CONNECTION_OK)
             PQclear(PQexec(s->sync, "ROLLBACK"));
@@ -296,7 +318,7 @@ static void *sync_main(void *arg)
             if (s->sync)
                 PQfinish(s->sync);
             s->sync = NULL;
-            if (connect_db(s->conninfo, &s->sync, &e) ||
+            if (connect_db(s, &s->sync, &e) ||
                 exec_ok(s->sync, "LISTEN overblik_sync", PGRES_COMMAND_OK, &e)) {
                 struct timespec d = {0, 100 * 1000000};
                 nanosleep(&d, NULL);
@@ -323,12 +345,10 @@ static void stop_acker(ob_pgsync *s);
  * holding its lease's row makes a round fail after a lease, not hang. */
 static ob_status ack_session(ob_pgsync *s, ob_err *e)
 {
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "SET synchronous_commit = on; SET client_min_messages = warning; SET lock_timeout "
-             "= %d",
-             s->lease_ms);
-    return exec_ok(s->ack, sql, PGRES_COMMAND_OK, e);
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d", s->lease_ms);
+    ob_status rc = session(s, s->ack, e);
+    return rc ? rc : exec_ok(s->ack, sql, PGRES_COMMAND_OK, e);
 }
 
 /* Frees what open made (the threads, if any, have stopped). */
@@ -373,6 +393,7 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     s->apply = apply;
     s->ready = cfg->ready;
     s->reset = cfg->reset;
+    s->stall_ms = cfg->stall_ms;
     s->ctx = ctx;
     pthread_mutex_init(&s->wr_mu, NULL);
     pthread_mutex_init(&s->apply_mu, NULL);
@@ -384,7 +405,7 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&s->ack_done, NULL);
     s->skip_own = cfg->skip_own;
-    ob_status rc = connect_db(conninfo, &s->wr, e);
+    ob_status rc = connect_db(s, &s->wr, e);
     if (!rc)
         rc = exec_ok(s->wr, "BEGIN; " CHANGE_LOCK, PGRES_TUPLES_OK, e);
     if (!rc)
@@ -392,11 +413,11 @@ ob_status ob_pgsync_open(const char *conninfo, const ob_pgsync_config *cfg,
     if (!rc)
         rc = exec_ok(s->wr, "COMMIT", PGRES_COMMAND_OK, e);
     if (!rc)
-        rc = connect_db(conninfo, &s->sync, e);
+        rc = connect_db(s, &s->sync, e);
     if (!rc)
         rc = exec_ok(s->sync, "LISTEN overblik_sync", PGRES_COMMAND_OK, e);
     if (!rc)
-        rc = connect_db(conninfo, &s->ack, e);
+        rc = connect_db(s, &s->ack, e);
     if (!rc)
         rc = ack_session(s, e);
     /* the start-up replay, then the first lease, before anyone is answered */
@@ -487,7 +508,8 @@ static ob_status writer_alive(ob_pgsync *s, ob_err *e)
     if (PQstatus(s->wr) == CONNECTION_OK)
         return OB_OK;
     PQreset(s->wr);
-    return PQstatus(s->wr) == CONNECTION_OK ? OB_OK : pg_fail(e, s->wr, "connecting");
+    return PQstatus(s->wr) == CONNECTION_OK ? session(s, s->wr, e)
+                                            : pg_fail(e, s->wr, "connecting");
 }
 
 /* ---- acknowledgements: the acker ---- */

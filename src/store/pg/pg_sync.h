@@ -29,6 +29,7 @@
 #ifndef OB_STORE_PG_SYNC_H
 #define OB_STORE_PG_SYNC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -59,6 +60,9 @@ typedef struct ob_pgsync_config {
      * from the first, so the owner must tell what it has (the hub: its records' seq).
      * Without one, the server stops taking leases (it answers nothing) until restarted. */
     ob_status (*reset)(void *ctx, ob_err *e);
+    /* Tests only (NULL otherwise): while *stall_ms > 0, a renewal sleeps that long inside
+     * its transaction, holding the changes' lock, as a server stopped there would. */
+    _Atomic int *stall_ms;
 } ob_pgsync_config;
 
 /* Connects twice (the sync thread's connection and the writer's), creates the tables if

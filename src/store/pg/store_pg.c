@@ -87,16 +87,20 @@ static ob_status exec_ok(PGconn *c, const char *sql, ExecStatusType want, const 
     return rc;
 }
 
+/* Every connection's settings; a session stalled inside a transaction (its process
+ * stopped, a VM paused) is ended after 30 s, its locks with it (T-DB-10) */
+#define SESSION_SQL                                                                                \
+    "SET synchronous_commit = on; SET client_min_messages = warning; SET "                         \
+    "idle_in_transaction_session_timeout = 30000"
+
 static ob_status connect_db(const ob_store *s, PGconn **out, ob_err *e)
 {
     PGconn *c = PQconnectdb(s->conninfo);
     if (!c)
         return ob_err_set(e, OB_ENOMEM, "out of memory connecting to PostgreSQL");
-    ob_status rc =
-        PQstatus(c) == CONNECTION_OK
-            ? exec_ok(c, "SET synchronous_commit = on; SET client_min_messages = warning",
-                      PGRES_COMMAND_OK, "setting up the session", e)
-            : pg_err(e, c, "connecting");
+    ob_status rc = PQstatus(c) == CONNECTION_OK
+                       ? exec_ok(c, SESSION_SQL, PGRES_COMMAND_OK, "setting up the session", e)
+                       : pg_err(e, c, "connecting");
     if (rc) {
         PQfinish(c);
         return rc;
@@ -268,7 +272,7 @@ static void writer_alive(ob_store *s)
         return;
     PQreset(s->w);
     if (PQstatus(s->w) == CONNECTION_OK)
-        PQclear(PQexec(s->w, "SET synchronous_commit = on; SET client_min_messages = warning"));
+        PQclear(PQexec(s->w, SESSION_SQL));
 }
 
 /* Runs one statement with text parameters on the writer connection. */

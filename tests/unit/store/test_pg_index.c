@@ -132,7 +132,7 @@ static void server_open(server *s, const char *ci, const char *id, bool skip_own
     s->L.replay = true;       /* checked by the server that made the change, as on replay */
     s->L.next_block_id = 100; /* past the fixture's own blocks (fx_build adds them directly) */
     pthread_rwlock_init(&s->lock, NULL);
-    ob_pgsync_config c = {id, 1000, 200, skip_own, NULL, NULL};
+    ob_pgsync_config c = {id, 1000, 200, skip_own, NULL, NULL, NULL};
     ob_err e = {0};
     if (ob_pgsync_open(ci, &c, apply, s, &s->sync, &e))
         fail_msg("open %s: %s", id, e.msg);

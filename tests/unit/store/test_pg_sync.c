@@ -17,7 +17,9 @@
  *   server that holds a lease and never applies, an error at the deadline (two leases and a
  *   second), the writers' lock free meanwhile (a write token is claimed at once), and at
  *   the close every waiter left gets its error, once, before the close returns (T-DB-8);
- * - a renewal while another server writes a change waits for it (T-DB-7). */
+ * - a renewal while another server writes a change waits for it (T-DB-7);
+ * - a server stalled inside its renewal holds up the others' changes two leases at most
+ *   (T-DB-10). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,7 +95,7 @@ static ob_pgsync *open_server(const char *ci, const char *id, int lease, int mar
 {
     ob_pgsync *s = NULL;
     ob_err e = {0};
-    ob_pgsync_config cfg = {id, lease, margin, false, NULL, reset};
+    ob_pgsync_config cfg = {id, lease, margin, false, NULL, reset, NULL};
     if (ob_pgsync_open(ci, &cfg, toy_apply, t, &s, &e))
         fail_msg("open %s: %s", id, e.msg);
     return s;
@@ -157,7 +159,7 @@ static void child_server(const char *ci, int fd)
     static toy tc = {PTHREAD_MUTEX_INITIALIZER, {0}};
     ob_pgsync *c;
     ob_err e = {0};
-    ob_pgsync_config cc = {"server-c", 600, 150, false, NULL, NULL};
+    ob_pgsync_config cc = {"server-c", 600, 150, false, NULL, NULL, NULL};
     if (ob_pgsync_open(ci, &cc, toy_apply, &tc, &c, &e))
         _exit(2);
     if (write(fd, "up\n", 3) != 3)
@@ -513,12 +515,62 @@ static void renewal_waits_for_a_change(void **state)
     ob_pgsync_close(a);
 }
 
+/* T-DB-10: a server stopped inside its renewal's transaction (SIGSTOP, a paused VM) holds
+ * the changes' lock, shared, and with it every change of every server: a change waited
+ * until that server woke, and meanwhile no lease was renewed. Its session is ended after
+ * two leases (at least a second) idle in the transaction; the change goes through, and the
+ * stalled server, awake, finds its connection gone, connects again and catches up. */
+static void stalled_in_a_renewal(void **state)
+{
+    (void)state;
+    char ci[512], idle[16];
+    pg_fresh_db("stalled", ci, sizeof ci);
+    static toy ta = {PTHREAD_MUTEX_INITIALIZER, {0}}, tb = {PTHREAD_MUTEX_INITIALIZER, {0}};
+    static _Atomic int stall;
+    atomic_store(&stall, 0);
+    ob_pgsync *a = open_server(ci, "server-a", 400, 100, &ta, NULL), *b = NULL;
+    ob_err e = {0};
+    ob_pgsync_config cb = {"server-b", 400, 100, false, NULL, NULL, &stall};
+    if (ob_pgsync_open(ci, &cb, toy_apply, &tb, &b, &e))
+        fail_msg("open b: %s", e.msg);
+    PGconn *y = PQconnectdb(ci);
+    assert_int_equal(PQstatus(y), CONNECTION_OK);
+    atomic_store(&stall, 3000); /* b's next renewal stops inside its transaction */
+    struct timespec ms10 = {0, 10000000};
+    idle[0] = '\0';
+    for (int i = 0; i < 200 && strcmp(idle, "1") != 0; i++) {
+        nanosleep(&ms10, NULL);
+        ask(y,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND "
+            "datname = current_database()",
+            idle, sizeof idle);
+    }
+    assert_string_equal(idle, "1");
+    atomic_store(&stall, 0);
+    int64_t t0 = mono_ms();
+    set(a, 0, 5); /* takes the changes' lock, exclusive */
+    int64_t took = mono_ms() - t0;
+    print_message("# a change beside a server stalled in its renewal: acknowledged after %lld ms "
+                  "(the stall: 3000 ms)\n",
+                  (long long)took);
+    assert_true(took < 2000);
+    /* b wakes, its connection gone: it connects again, catches up, answers with the change */
+    t0 = mono_ms();
+    while (toy_read(&tb, b, 0) != 5 && mono_ms() - t0 < 8000)
+        nanosleep(&ms10, NULL);
+    assert_int_equal(toy_read(&tb, b, 0), 5);
+    PQfinish(y);
+    ob_pgsync_close(b);
+    ob_pgsync_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(alternating),       cmocka_unit_test(frozen_and_killed),
-        cmocka_unit_test(diverged_order),    cmocka_unit_test(deferred_acks),
-        cmocka_unit_test(deferred_deadline), cmocka_unit_test(renewal_waits_for_a_change),
+        cmocka_unit_test(alternating),          cmocka_unit_test(frozen_and_killed),
+        cmocka_unit_test(diverged_order),       cmocka_unit_test(deferred_acks),
+        cmocka_unit_test(deferred_deadline),    cmocka_unit_test(renewal_waits_for_a_change),
+        cmocka_unit_test(stalled_in_a_renewal),
     };
     return cmocka_run_group_tests(tests, pg_group_up, pg_group_down);
 }
