@@ -30,7 +30,7 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
     c->n++;
     if (c->json) {
         json_t *o = json_pack(
-            "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "seq",
+            "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:s}", "seq",
             (json_int_t)r->seq, "time", ts, "event", ob_log_event_name((ob_log_event)le->event),
             "actor", le->actor_id ? le->actor_id : "", "actor_name",
             le->actor_name ? le->actor_name : "", "role", le->actor_role ? le->actor_role : "",
@@ -40,13 +40,10 @@ static ob_status show_one(void *ctx, const ob_log_record *r, ob_err *e)
             "purpose", le->purpose ? le->purpose : "", "decision", le->permit ? "permit" : "deny",
             "rule", le->rule ? le->rule : "", "override", le->override, "reason",
             le->reason ? le->reason : "", "justification",
-            le->justification ? le->justification : "");
-        /* which patient and what (internal ids and FHIR paths: never a CPR number, R-CPR-2) */
-        if (o &&
-            (json_object_set_new(o, "patient", json_string(le->patient ? le->patient : "")) ||
-             json_object_set_new(o, "resource", json_string(le->resource ? le->resource : "")) ||
-             json_object_set_new(o, "actor_org", json_string(le->actor_org ? le->actor_org : ""))))
-            json_decref(o), o = NULL;
+            le->justification ? le->justification : "",
+            /* which patient and what: internal ids and FHIR paths, never a CPR number */
+            "patient", le->patient ? le->patient : "", "resource", le->resource ? le->resource : "",
+            "actor_org", le->actor_org ? le->actor_org : "");
         char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (t)
             puts(t);
